@@ -1,0 +1,82 @@
+// The database: embedded PGlite under CAIRN_DATA_DIR when DATABASE_URL is unset, PostgreSQL otherwise.
+// Migrations in db/migrations are applied on first use; the demo seed runs on an empty database.
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { sql } from "drizzle-orm";
+import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
+import { migrate as migratePg } from "drizzle-orm/node-postgres/migrator";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import pg from "pg";
+import * as schema from "./schema";
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+/** A database handle or an open transaction: services accept either. */
+export type DbOrTx = Db | Tx;
+
+export type DbBackend = "pglite" | "postgres";
+export type Database = { db: Db; backend: DbBackend; close: () => Promise<void> };
+
+export const MIGRATIONS_FOLDER = path.join(process.cwd(), "db", "migrations");
+const MIGRATION_LOCK = 0x6361_6972; // "cair": serializes migrations across instances
+
+export function dataDir(): string {
+  return path.resolve(process.env.CAIRN_DATA_DIR || ".data");
+}
+
+/** Opens a database: `url` → PostgreSQL, `pgliteDir` → PGlite on disk, neither → in-memory PGlite. */
+export async function openDatabase(opts: { url?: string; pgliteDir?: string }): Promise<Database> {
+  if (opts.url) {
+    const pool = new pg.Pool({ connectionString: opts.url, max: 10 });
+    pool.on("error", (err) => console.error("[db] idle client error", err));
+    const db = drizzlePg(pool, { schema }) as unknown as Db;
+    const client = await pool.connect();
+    try {
+      await client.query("select pg_advisory_lock($1)", [MIGRATION_LOCK]);
+      await migratePg(drizzlePg(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER });
+    } finally {
+      await client.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => undefined);
+      client.release();
+    }
+    return { db, backend: "postgres", close: () => pool.end() };
+  }
+  if (opts.pgliteDir) mkdirSync(opts.pgliteDir, { recursive: true });
+  const client = opts.pgliteDir ? new PGlite(opts.pgliteDir) : new PGlite();
+  await client.waitReady;
+  const pgliteDb = drizzlePglite(client, { schema });
+  await migratePglite(pgliteDb, { migrationsFolder: MIGRATIONS_FOLDER });
+  return { db: pgliteDb as unknown as Db, backend: "pglite", close: () => client.close() };
+}
+
+type Shared = { promise: Promise<Database> };
+const globalForDb = globalThis as unknown as { __cairnDb?: Shared };
+
+/** The process-wide database of the running platform (configured by DATABASE_URL / CAIRN_DATA_DIR). */
+export function getDatabase(): Promise<Database> {
+  if (!globalForDb.__cairnDb) {
+    const url = process.env.DATABASE_URL || undefined;
+    const promise = openDatabase(url ? { url } : { pgliteDir: path.join(dataDir(), "pglite") });
+    promise.catch(() => { globalForDb.__cairnDb = undefined; });
+    globalForDb.__cairnDb = { promise };
+  }
+  return globalForDb.__cairnDb.promise;
+}
+
+export async function getDb(): Promise<Db> {
+  return (await getDatabase()).db;
+}
+
+/** Migrations shipped with this build vs. those recorded as applied. */
+export async function migrationStatus(db: Db): Promise<{ expected: number; applied: number }> {
+  const journalPath = path.join(MIGRATIONS_FOLDER, "meta", "_journal.json");
+  const expected = existsSync(journalPath)
+    ? (JSON.parse(readFileSync(journalPath, "utf8")) as { entries: unknown[] }).entries.length
+    : 0;
+  // Both drivers answer raw queries with `{ rows }`.
+  const result = (await db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`)) as unknown as { rows: { n: number }[] };
+  const applied = Number(result.rows[0]?.n ?? 0);
+  return { expected, applied };
+}

@@ -1,0 +1,4 @@
+export * from "./tenancy";
+export * from "./tokens";
+export * from "./audit";
+export * from "./quotas";

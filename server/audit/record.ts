@@ -1,0 +1,64 @@
+// Writing audit events: inside the caller's transaction for changes, on its own for denials and errors.
+import { desc, sql } from "drizzle-orm";
+import type { DbOrTx } from "@/db/client";
+import { auditEvents } from "@/db/schema";
+import type { AuditOutcome } from "@/db/schema";
+import { actorLabel } from "../auth/actor";
+import type { Ctx, TxCtx } from "../context";
+import { AppError } from "../errors";
+import { GENESIS_HASH, auditHash } from "./hash";
+
+const CHAIN_LOCK = 0x6175_6474; // "audt": one writer extends the chain at a time
+
+export type AuditInput = {
+  action: string;
+  target: string;
+  teamId?: string | null;
+  team?: string | null;
+  outcome?: AuditOutcome;
+  details?: Record<string, unknown>;
+};
+
+/** Appends one event to the chain using `db` (pass the transaction that makes the change). */
+export async function appendAudit(db: DbOrTx, ctx: Omit<TxCtx, "db">, input: AuditInput): Promise<void> {
+  const { actor, request } = ctx;
+  await db.execute(sql`select pg_advisory_xact_lock(${CHAIN_LOCK})`);
+  const [last] = await db.select({ hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.id)).limit(1);
+  const prevHash = last?.hash ?? GENESIS_HASH;
+  const fields = {
+    at: new Date(),
+    actorType: actor.kind,
+    actorId: actor.kind === "token" ? actor.tokenId : actor.userId,
+    actor: actorLabel(actor),
+    action: input.action,
+    target: input.target,
+    teamId: input.teamId ?? null,
+    team: input.team ?? null,
+    outcome: input.outcome ?? "allowed",
+    requestId: request.id,
+    ip: request.ip ?? null,
+    userAgent: request.userAgent ?? null,
+    details: input.details ?? {},
+  } as const;
+  await db.insert(auditEvents).values({ ...fields, prevHash, hash: auditHash(prevHash, fields) });
+}
+
+/** Records an event in its own transaction (denied attempts, failures, sign-ins). */
+export async function recordAudit(ctx: Ctx, input: AuditInput): Promise<void> {
+  await ctx.db.transaction((tx) => appendAudit(tx, ctx, input));
+}
+
+/**
+ * Records a denied attempt and returns the error to throw: reads answer not_found (existence is not
+ * revealed), writes answer forbidden.
+ */
+export async function denied(
+  ctx: Ctx,
+  input: Omit<AuditInput, "outcome"> & { mode: "read" | "write"; message?: string },
+): Promise<AppError> {
+  const { mode, message, ...event } = input;
+  await recordAudit(ctx, { ...event, outcome: "denied", details: { ...event.details, mode } });
+  return mode === "read"
+    ? new AppError("not_found", message ?? `${input.target} was not found`)
+    : new AppError("forbidden", message ?? `You are not allowed to ${input.action.replace(/[._]/g, " ")} (${input.target})`);
+}

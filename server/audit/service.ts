@@ -1,0 +1,95 @@
+// Reading and verifying the audit trail: admins see every team, team leads their own teams.
+import { and, asc, desc, eq, gt, gte, ilike, inArray, like, lt, or } from "drizzle-orm";
+import type { SQL } from "drizzle-orm";
+import { auditEvents } from "@/db/schema";
+import type { AuditEventDto, AuditQuery, AuditVerifyDto } from "@/lib/schemas/audit";
+import { can } from "../auth/policy";
+import type { Ctx } from "../context";
+import { AppError } from "../errors";
+import { findTeamBySlug } from "../teams/lookup";
+import { denied } from "./record";
+import { auditHash, GENESIS_HASH } from "./hash";
+
+/** Team ids whose audit rows the actor may read; undefined = all (admins). */
+function auditableTeams(ctx: Ctx): string[] | undefined {
+  if (ctx.actor.isAdmin) return undefined;
+  return ctx.actor.memberships.filter((m) => can(ctx.actor, "manage_team", m.teamId)).map((m) => m.teamId);
+}
+
+export function canViewAudit(ctx: Ctx): boolean {
+  const teams = auditableTeams(ctx);
+  return teams === undefined || teams.length > 0;
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+export function encodeCursor(id: number): string {
+  return Buffer.from(`a:${id}`).toString("base64url");
+}
+
+function decodeCursor(token: string): number {
+  const m = /^a:(\d{1,15})$/.exec(Buffer.from(token, "base64url").toString("utf8"));
+  if (!m) throw new AppError("invalid_input", "page_token is not valid; use the next_page_token of a previous answer.", { fields: { page_token: ["Not a page token from this API"] } });
+  return Number(m[1]);
+}
+
+export async function listAudit(ctx: Ctx, q: AuditQuery): Promise<{ events: AuditEventDto[]; next_page_token: string | null }> {
+  let teams = auditableTeams(ctx);
+  if (teams && teams.length === 0) {
+    throw await denied(ctx, { action: "audit.read", target: "audit", mode: "write", message: "The audit trail is open to team leads (their teams) and platform admins." });
+  }
+  const conditions: (SQL | undefined)[] = [];
+  if (q.team) {
+    const team = await findTeamBySlug(ctx.db, q.team);
+    if (!team || (teams && !teams.includes(team.id))) {
+      throw await denied(ctx, { action: "audit.read", target: `team:${q.team}`, teamId: team?.id, team: q.team, mode: "read", message: `Team "${q.team}" was not found.` });
+    }
+    teams = [team.id];
+  }
+  if (teams) conditions.push(inArray(auditEvents.teamId, teams));
+  if (q.actor) conditions.push(ilike(auditEvents.actor, `%${escapeLike(q.actor)}%`));
+  if (q.action) conditions.push(or(eq(auditEvents.action, q.action), like(auditEvents.action, `${escapeLike(q.action)}.%`)));
+  if (q.outcome) conditions.push(eq(auditEvents.outcome, q.outcome));
+  if (q.since) conditions.push(gte(auditEvents.at, new Date(q.since)));
+  if (q.page_token) conditions.push(lt(auditEvents.id, decodeCursor(q.page_token)));
+  const rows = await ctx.db
+    .select()
+    .from(auditEvents)
+    .where(and(...conditions))
+    .orderBy(desc(auditEvents.id))
+    .limit(q.limit + 1);
+  const page = rows.slice(0, q.limit);
+  const last = page.at(-1);
+  return {
+    events: page.map((r) => ({
+      id: r.id, at: r.at.toISOString(), actor: r.actor, actor_type: r.actorType, action: r.action, target: r.target,
+      team: r.team, outcome: r.outcome, request_id: r.requestId, ip: r.ip, user_agent: r.userAgent, details: r.details,
+    })),
+    next_page_token: rows.length > q.limit && last ? encodeCursor(last.id) : null,
+  };
+}
+
+const VERIFY_BATCH = 2000;
+
+/** Walks the whole chain in id order and names the first row whose hash or link does not match. */
+export async function verifyAudit(ctx: Ctx): Promise<AuditVerifyDto> {
+  if (!canViewAudit(ctx)) {
+    throw await denied(ctx, { action: "audit.verify", target: "audit", mode: "write", message: "Verifying the audit trail is open to team leads and platform admins." });
+  }
+  let prevHash = GENESIS_HASH;
+  let afterId = 0;
+  let checked = 0;
+  for (;;) {
+    const rows = await ctx.db.select().from(auditEvents).where(gt(auditEvents.id, afterId)).orderBy(asc(auditEvents.id)).limit(VERIFY_BATCH);
+    for (const r of rows) {
+      checked++;
+      const expected = auditHash(r.prevHash, r);
+      if (r.prevHash !== prevHash || r.hash !== expected) return { ok: false, checked, first_broken_id: r.id };
+      prevHash = r.hash;
+    }
+    if (rows.length < VERIFY_BATCH) return { ok: true, checked, first_broken_id: null };
+    afterId = rows[rows.length - 1]!.id;
+  }
+}

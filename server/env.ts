@@ -1,0 +1,87 @@
+// The only reader of process.env (besides db/client.ts): validated once, with defaults for `npm start`.
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+const boolish = z
+  .enum(["true", "false", "1", "0", "yes", "no", ""])
+  .optional()
+  .transform((v) => (v === undefined || v === "" ? undefined : ["true", "1", "yes"].includes(v)));
+
+const schema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  CAIRN_DATA_DIR: z.string().default(".data"),
+  DATABASE_URL: z.string().url().optional().or(z.literal("").transform(() => undefined)),
+  CAIRN_DEMO: boolish,
+  NEXTAUTH_SECRET: z.string().min(16).optional().or(z.literal("").transform(() => undefined)),
+  NEXTAUTH_URL: z.string().url().optional().or(z.literal("").transform(() => undefined)),
+  OIDC_ISSUER: z.string().url().optional().or(z.literal("").transform(() => undefined)),
+  OIDC_CLIENT_ID: z.string().optional(),
+  OIDC_CLIENT_SECRET: z.string().optional(),
+  OIDC_NAME: z.string().default("Single sign-on"),
+  CAIRN_LOGIN_MAX_FAILURES: z.coerce.number().int().positive().default(5),
+  CAIRN_LOGIN_WINDOW_SECONDS: z.coerce.number().int().positive().default(900),
+});
+
+export type Env = {
+  nodeEnv: "development" | "production" | "test";
+  dataDir: string;
+  databaseUrl?: string;
+  demo: boolean;
+  nextAuthUrl?: string;
+  oidc?: { issuer: string; clientId: string; clientSecret: string; name: string };
+  login: { maxFailures: number; windowSeconds: number };
+  version: string;
+};
+
+function load(): Env {
+  const parsed = schema.safeParse(process.env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  const oidcParts = [e.OIDC_ISSUER, e.OIDC_CLIENT_ID, e.OIDC_CLIENT_SECRET];
+  if (oidcParts.some(Boolean) && !oidcParts.every(Boolean)) {
+    throw new Error("Invalid configuration: OIDC needs all of OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET");
+  }
+  // next-auth v4 derives its callback URLs from the Host header only when told to trust it.
+  process.env.AUTH_TRUST_HOST ??= "true";
+  return {
+    nodeEnv: e.NODE_ENV,
+    dataDir: path.resolve(e.CAIRN_DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    demo: e.CAIRN_DEMO ?? true,
+    nextAuthUrl: e.NEXTAUTH_URL,
+    oidc: e.OIDC_ISSUER && e.OIDC_CLIENT_ID && e.OIDC_CLIENT_SECRET
+      ? { issuer: e.OIDC_ISSUER, clientId: e.OIDC_CLIENT_ID, clientSecret: e.OIDC_CLIENT_SECRET, name: e.OIDC_NAME }
+      : undefined,
+    login: { maxFailures: e.CAIRN_LOGIN_MAX_FAILURES, windowSeconds: e.CAIRN_LOGIN_WINDOW_SECONDS },
+    version: process.env.npm_package_version ?? "0.1.0",
+  };
+}
+
+let cached: Env | undefined;
+export function env(): Env {
+  cached ??= load();
+  return cached;
+}
+
+let secret: string | undefined;
+/** NEXTAUTH_SECRET, or a secret generated on first start and kept in the data dir. */
+export function authSecret(): string {
+  if (secret) return secret;
+  const fromEnv = process.env.NEXTAUTH_SECRET;
+  if (fromEnv) return (secret = fromEnv);
+  const file = path.join(env().dataDir, "auth-secret");
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    try {
+      writeFileSync(file, randomBytes(32).toString("base64url"), { mode: 0o600, flag: "wx" });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+  }
+  return (secret = readFileSync(file, "utf8").trim());
+}

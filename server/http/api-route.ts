@@ -1,0 +1,122 @@
+// The one wrapper for REST route handlers: resolve the actor, parse input with zod, call a service,
+// map errors, count the request in platform metrics.
+import type { z } from "zod";
+import { getReadyDb } from "../bootstrap";
+import type { Ctx, RequestInfo } from "../context";
+import { newRequestId } from "../context";
+import { clientIp } from "../auth/request-info";
+import { resolveRequestActor } from "../auth/request-actor";
+import { AppError } from "../errors";
+import { observeRequest } from "../observability/metrics";
+import { touchUser } from "../users/activity";
+import { errorResponse, invalidInput } from "./errors";
+
+type Params = Record<string, string | string[]>;
+export type RouteContext = { params: Promise<Params> };
+
+export type HandlerArgs<B, Q> = { ctx: Ctx; req: Request; params: Record<string, string>; body: B; query: Q };
+
+type Options<B, Q> = {
+  /** The route pattern, used as the metrics label: "/api/v1/teams/[slug]". */
+  endpoint: string;
+  body?: z.ZodType<B>;
+  query?: z.ZodType<Q>;
+  /** Status for a successful JSON answer (default 200; undefined results answer 204). */
+  status?: number;
+};
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Cookie-authenticated writes must come from our own origin (no cross-site form posts). */
+function checkOrigin(req: Request): void {
+  const origin = req.headers.get("origin");
+  const host = req.headers.get("x-forwarded-host") ?? req.headers.get("host");
+  let originHost: string | undefined;
+  try {
+    originHost = origin ? new URL(origin).host : undefined;
+  } catch {
+    originHost = undefined;
+  }
+  if (!originHost || originHost !== host) {
+    throw new AppError("forbidden", `Cross-site request refused: a signed-in write must come from this site (Origin ${origin ?? "missing"}, host ${host ?? "unknown"}). Scripts should use an API token.`);
+  }
+}
+
+export function requestInfo(req: Request): RequestInfo {
+  const supplied = req.headers.get("x-request-id");
+  return {
+    id: supplied && /^[\w.-]{8,100}$/.test(supplied) ? supplied : newRequestId(),
+    ip: clientIp(req.headers),
+    userAgent: req.headers.get("user-agent")?.slice(0, 500) ?? undefined,
+  };
+}
+
+async function parseBody<B>(req: Request, schema: z.ZodType<B>): Promise<B> {
+  const text = await req.text();
+  let raw: unknown = {};
+  if (text.trim() !== "") {
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw new AppError("invalid_input", "The request body is not valid JSON.");
+    }
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw invalidInput(parsed.error, "body");
+  return parsed.data;
+}
+
+function parseQuery<Q>(req: Request, schema: z.ZodType<Q>): Q {
+  const url = new URL(req.url);
+  const parsed = schema.safeParse(Object.fromEntries(url.searchParams));
+  if (!parsed.success) throw invalidInput(parsed.error, "query");
+  return parsed.data;
+}
+
+/** Wraps an authenticated route handler (401 without valid credentials). */
+export function apiRoute<B = undefined, Q = undefined>(
+  opts: Options<B, Q>,
+  handler: (args: HandlerArgs<B, Q>) => Promise<unknown>,
+) {
+  return async (req: Request, context: RouteContext): Promise<Response> => {
+    const started = performance.now();
+    const request = requestInfo(req);
+    let response: Response;
+    try {
+      const db = await getReadyDb();
+      const resolved = await resolveRequestActor(db, req);
+      if (!resolved) throw new AppError("unauthenticated", "Sign in, or send an API token as `Authorization: Bearer <token>`.");
+      if (resolved.via === "session" && !SAFE_METHODS.has(req.method)) checkOrigin(req);
+      if (resolved.actor.userId) await touchUser(db, resolved.actor.userId);
+      const rawParams = await context.params;
+      const params = Object.fromEntries(Object.entries(rawParams).map(([k, v]) => [k, Array.isArray(v) ? v.join("/") : v]));
+      const body = opts.body ? await parseBody(req, opts.body) : (undefined as B);
+      const query = opts.query ? parseQuery(req, opts.query) : (undefined as Q);
+      const result = await handler({ ctx: { actor: resolved.actor, db, request }, req, params, body, query });
+      if (result instanceof Response) response = result;
+      else if (result === undefined) response = new Response(null, { status: 204 });
+      else response = Response.json(result, { status: opts.status ?? 200 });
+      response.headers.set("x-request-id", request.id);
+    } catch (err) {
+      response = errorResponse(err, request.id);
+    }
+    observeRequest(opts.endpoint, req.method, response.status, (performance.now() - started) / 1000);
+    return response;
+  };
+}
+
+/** Wraps a public route (no actor): still counted and error-mapped. */
+export function publicRoute(endpoint: string, handler: (req: Request, request: RequestInfo) => Promise<Response>) {
+  return async (req: Request): Promise<Response> => {
+    const started = performance.now();
+    const request = requestInfo(req);
+    let response: Response;
+    try {
+      response = await handler(req, request);
+    } catch (err) {
+      response = errorResponse(err, request.id);
+    }
+    observeRequest(endpoint, req.method, response.status, (performance.now() - started) / 1000);
+    return response;
+  };
+}

@@ -1,0 +1,77 @@
+// The platform's own Prometheus metrics (served at /api/metrics), one registry per process.
+import { and, count, eq, gt, isNull } from "drizzle-orm";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { memberships, teams, users } from "@/db/schema";
+import { getDatabase } from "@/db/client";
+import { getReadyDb } from "../bootstrap";
+import { env } from "../env";
+
+export const ACTIVE_WINDOW_MINUTES = 15;
+
+type PlatformMetrics = {
+  registry: Registry;
+  requests: Counter<"endpoint" | "method" | "status">;
+  latency: Histogram<"endpoint">;
+};
+
+function create(): PlatformMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "cairn_process_" });
+  const requests = new Counter({
+    name: "platform_api_requests_total",
+    help: "API requests by route pattern, method and status code",
+    labelNames: ["endpoint", "method", "status"] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: "platform_api_latency_seconds",
+    help: "API request latency by route pattern",
+    labelNames: ["endpoint"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  new Gauge({
+    name: "platform_active_users",
+    help: `Users of each team with an authenticated request in the last ${ACTIVE_WINDOW_MINUTES} minutes`,
+    labelNames: ["team"] as const,
+    registers: [registry],
+    async collect() {
+      const db = await getReadyDb();
+      const since = new Date(Date.now() - ACTIVE_WINDOW_MINUTES * 60_000);
+      const rows = await db
+        .select({ team: teams.slug, n: count(users.id) })
+        .from(teams)
+        .leftJoin(memberships, eq(memberships.teamId, teams.id))
+        .leftJoin(users, and(eq(users.id, memberships.userId), gt(users.lastActiveAt, since)))
+        .where(isNull(teams.archivedAt))
+        .groupBy(teams.slug);
+      this.reset();
+      for (const r of rows) this.set({ team: r.team }, Number(r.n));
+    },
+  });
+  new Gauge({
+    name: "platform_info",
+    help: "Build and backend information (always 1)",
+    labelNames: ["version", "db_backend", "compute_backend"] as const,
+    registers: [registry],
+    async collect() {
+      const { backend } = await getDatabase();
+      this.reset();
+      this.set({ version: env().version, db_backend: backend, compute_backend: "local" }, 1);
+    },
+  });
+  return { registry, requests, latency };
+}
+
+const globalForMetrics = globalThis as unknown as { __cairnMetrics?: PlatformMetrics };
+
+export function platformMetrics(): PlatformMetrics {
+  globalForMetrics.__cairnMetrics ??= create();
+  return globalForMetrics.__cairnMetrics;
+}
+
+export function observeRequest(endpoint: string, method: string, status: number, seconds: number): void {
+  const m = platformMetrics();
+  m.requests.inc({ endpoint, method, status: String(status) });
+  m.latency.observe({ endpoint }, seconds);
+}

@@ -1,0 +1,80 @@
+// Test fixtures: a fresh database with the demo organization, actors for its users, route helpers.
+import { afterAll, beforeAll } from "vitest";
+import type { Db } from "@/db/client";
+import { seedDemo } from "@/db/seed/demo";
+import { createTestDatabase } from "@/db/test-db";
+import type { TestDatabase } from "@/db/test-db";
+import { eq } from "drizzle-orm";
+import { users } from "@/db/schema";
+import type { UserActor } from "../auth/actor";
+import { loadUserActor } from "../auth/load-actor";
+import type { Ctx } from "../context";
+import { newRequestId } from "../context";
+import { createToken } from "../tokens/service";
+
+export const DEMO = {
+  admin: "admin@example.com",
+  lead: "lead@example.com",
+  mle: "mle@example.com",
+  ds: "ds@example.com",
+  leadFraud: "lead.fraud@example.com",
+  dsFraud: "ds.fraud@example.com",
+} as const;
+
+/** A fresh demo database for the test file; also serves the route handlers under test. */
+export function useDemoDatabase(): () => Db {
+  let database: TestDatabase | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await seedDemo(database.db);
+    (globalThis as unknown as { __cairnReady?: Promise<Db> }).__cairnReady = Promise.resolve(database.db);
+  });
+  afterAll(async () => {
+    (globalThis as unknown as { __cairnReady?: Promise<Db> }).__cairnReady = undefined;
+    await database?.close();
+  });
+  return () => {
+    if (!database) throw new Error("database not ready");
+    return database.db;
+  };
+}
+
+export async function actorFor(db: Db, email: string): Promise<UserActor> {
+  const [user] = await db.select({ id: users.id }).from(users).where(eq(users.email, email));
+  const actor = user && (await loadUserActor(db, user.id));
+  if (!actor) throw new Error(`no demo user ${email}`);
+  return actor;
+}
+
+export async function ctxFor(db: Db, email: string): Promise<Ctx> {
+  return { actor: await actorFor(db, email), db, request: { id: newRequestId(), ip: "127.0.0.1", userAgent: "vitest" } };
+}
+
+export async function tokenFor(db: Db, email: string, team: string, days = 30): Promise<string> {
+  const created = await createToken(await ctxFor(db, email), { name: `test ${email}`, team, expires_in_days: days });
+  return created.token;
+}
+
+/** Calls a route handler the way Next does. */
+export async function call(
+  handler: (req: Request, ctx: { params: Promise<Record<string, string | string[]>> }) => Promise<Response>,
+  init: { method?: string; path?: string; token?: string; headers?: Record<string, string>; body?: unknown; params?: Record<string, string> } = {},
+): Promise<{ status: number; json: unknown; response: Response }> {
+  const headers = new Headers(init.headers);
+  if (init.token !== undefined) headers.set("authorization", `Bearer ${init.token}`);
+  if (init.body !== undefined) headers.set("content-type", "application/json");
+  const req = new Request(`http://localhost${init.path ?? "/"}`, {
+    method: init.method ?? "GET",
+    headers,
+    body: init.body === undefined ? undefined : typeof init.body === "string" ? init.body : JSON.stringify(init.body),
+  });
+  const response = await handler(req, { params: Promise.resolve(init.params ?? {}) });
+  const text = await response.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = text;
+  }
+  return { status: response.status, json, response };
+}
