@@ -1,6 +1,7 @@
 import net from "node:net";
 import path from "node:path";
 import { defineConfig } from "vitest/config";
+import type { ViteUserConfig } from "vitest/config";
 
 // The suite runs twice: on embedded PGlite and on a real PostgreSQL server (each test file gets its own
 // uniquely named database, dropped afterwards). CAIRN_TEST_REQUIRE_PG=1 (CI) makes a missing server an error.
@@ -17,7 +18,7 @@ function reachable(url: string): Promise<boolean> {
   });
 }
 
-export default defineConfig(async () => {
+export default defineConfig(async (): Promise<ViteUserConfig> => {
   const pgUp = await reachable(PG_URL);
   if (!pgUp && process.env.CAIRN_TEST_REQUIRE_PG === "1") throw new Error(`PostgreSQL is not reachable at ${PG_URL}`);
   if (!pgUp) console.warn(`[vitest] PostgreSQL not reachable at ${PG_URL}: running the PGlite pass only`);
@@ -31,7 +32,7 @@ export default defineConfig(async () => {
       projects: [
         { extends: true, test: { name: "pglite", env: { CAIRN_TEST_DB: "pglite" } } },
         ...(pgUp ? [{ extends: true, test: { name: "postgres", env: { CAIRN_TEST_DB: "postgres", CAIRN_TEST_PG_URL: PG_URL } } }] : []),
-      ],
+      ] as NonNullable<ViteUserConfig["test"]>["projects"],
     },
   };
 });

@@ -24,7 +24,7 @@ export const MIGRATIONS_FOLDER = path.join(process.cwd(), "db", "migrations");
 const MIGRATION_LOCK = 0x6361_6972; // "cair": serializes migrations across instances
 
 export function dataDir(): string {
-  return path.resolve(process.env.CAIRN_DATA_DIR || ".data");
+  return path.resolve(/*turbopackIgnore: true*/ process.env.CAIRN_DATA_DIR || ".data");
 }
 
 /** Opens a database: `url` → PostgreSQL, `pgliteDir` → PGlite on disk, neither → in-memory PGlite. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Role } from "@/db/schema";
-import type { Actor } from "./actor";
+import type { Actor, UserActor } from "./actor";
 import { ANONYMOUS_ACTOR } from "./actor";
 import { PERMISSIONS, can } from "./policy";
 import type { Permission } from "./policy";
@@ -8,13 +8,13 @@ import type { Permission } from "./policy";
 const TEAM = "00000000-0000-4000-8000-000000000001";
 const OTHER = "00000000-0000-4000-8000-000000000002";
 
-function member(role: Role): Actor {
+function member(role: Role): UserActor {
   return {
     kind: "user", userId: "u", email: `${role}@x`, name: role, isAdmin: false,
     memberships: [{ teamId: TEAM, teamSlug: "t", teamName: "T", role }],
   };
 }
-const admin: Actor = { kind: "user", userId: "a", email: "admin@x", name: "admin", isAdmin: true, memberships: [] };
+const admin: UserActor = { kind: "user", userId: "a", email: "admin@x", name: "admin", isAdmin: true, memberships: [] };
 
 // The brief's permission table, written out row by row.
 const EXPECTED: Record<Permission, [ds: boolean, mle: boolean, lead: boolean, admin: boolean]> = {
@@ -65,7 +65,7 @@ describe("policy table", () => {
   });
 
   it("keeps an admin token's platform-wide rights", () => {
-    const token: Actor = { ...admin, kind: "token", tokenId: "t", tokenTeamId: TEAM, tokenTeamSlug: "t" } as Actor;
+    const token: Actor = { ...admin, kind: "token", tokenId: "t", tokenTeamId: TEAM, tokenTeamSlug: "t" };
     expect(can(token, "manage_platform")).toBe(true);
     expect(can(token, "read_data", OTHER)).toBe(true);
   });

@@ -12,7 +12,7 @@ import { touchUser } from "../users/activity";
 import { errorResponse, invalidInput } from "./errors";
 
 type Params = Record<string, string | string[]>;
-export type RouteContext = { params: Promise<Params> };
+export type RouteContext = { params?: Promise<Params> };
 
 export type HandlerArgs<B, Q> = { ctx: Ctx; req: Request; params: Record<string, string>; body: B; query: Q };
 
@@ -88,7 +88,7 @@ export function apiRoute<B = undefined, Q = undefined>(
       if (!resolved) throw new AppError("unauthenticated", "Sign in, or send an API token as `Authorization: Bearer <token>`.");
       if (resolved.via === "session" && !SAFE_METHODS.has(req.method)) checkOrigin(req);
       if (resolved.actor.userId) await touchUser(db, resolved.actor.userId);
-      const rawParams = await context.params;
+      const rawParams: Params = (await context?.params) ?? {};
       const params = Object.fromEntries(Object.entries(rawParams).map(([k, v]) => [k, Array.isArray(v) ? v.join("/") : v]));
       const body = opts.body ? await parseBody(req, opts.body) : (undefined as B);
       const query = opts.query ? parseQuery(req, opts.query) : (undefined as Q);

@@ -22,7 +22,7 @@ export const DEMO = {
 } as const;
 
 /** A fresh demo database for the test file; also serves the route handlers under test. */
-export function useDemoDatabase(): () => Db {
+export function demoDatabase(): () => Db {
   let database: TestDatabase | undefined;
   beforeAll(async () => {
     database = await createTestDatabase();

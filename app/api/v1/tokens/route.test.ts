@@ -5,11 +5,11 @@ import { GET as tokensGET, POST as tokensPOST } from "@/app/api/v1/tokens/route"
 import { GET as teamGET } from "@/app/api/v1/teams/[slug]/route";
 import { POST as teamsPOST } from "@/app/api/v1/teams/route";
 import { apiTokens } from "@/db/schema";
-import { call, ctxFor, DEMO, tokenFor, useDemoDatabase } from "../testing/fixtures";
-import { createToken, listTokens, revokeToken } from "./service";
+import { call, ctxFor, DEMO, tokenFor, demoDatabase } from "@/server/testing/fixtures";
+import { createToken, listTokens, revokeToken } from "@/server/tokens/service";
 import { eq } from "drizzle-orm";
 
-const db = useDemoDatabase();
+const db = demoDatabase();
 
 describe("API tokens", () => {
   it("is shown once, stored hashed, and listed with prefix and last use", async () => {

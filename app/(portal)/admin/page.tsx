@@ -1,0 +1,64 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { CreateTeamForm } from "@/components/admin/create-team-form";
+import { Card } from "@/components/ui/card";
+import { PageHeader } from "@/components/ui/page-header";
+import { EmptyRow, Table, Td, Th } from "@/components/ui/table";
+import { formatUsd } from "@/lib/format";
+import { requirePageCtx } from "@/server/auth/session";
+import { listInstanceTypes } from "@/server/teams/instance-types";
+import { listTeams } from "@/server/teams/service";
+import { createTeamAction } from "./actions";
+
+export const metadata: Metadata = { title: "Admin" };
+
+export default async function AdminPage() {
+  const ctx = await requirePageCtx();
+  const [teams, types] = await Promise.all([listTeams(ctx), listInstanceTypes(ctx)]);
+  return (
+    <div className="space-y-6">
+      <PageHeader title="Admin" description="Tenants, instance types and platform settings." />
+      <div className="grid gap-6 xl:grid-cols-3">
+        <div className="space-y-2 xl:col-span-2">
+          <h2 className="text-sm font-semibold text-stone-900">Teams ({teams.length})</h2>
+          <Table caption="All teams">
+            <thead><tr><Th>Team</Th><Th>Slug</Th><Th>Namespace</Th></tr></thead>
+            <tbody className="divide-y divide-stone-100">
+              {teams.length === 0 && <EmptyRow colSpan={3}>No teams yet. Create the first one.</EmptyRow>}
+              {teams.map((t) => (
+                <tr key={t.slug}>
+                  <Td><Link href={`/teams/${t.slug}`} className="font-medium text-teal-800 hover:underline">{t.name}</Link></Td>
+                  <Td className="font-mono text-xs">{t.slug}</Td>
+                  <Td className="font-mono text-xs text-stone-600">{t.namespace}</Td>
+                </tr>
+              ))}
+            </tbody>
+          </Table>
+          <p className="text-xs text-stone-500">Members, roles, quotas and archiving arrive with the tenants console (not built yet).</p>
+        </div>
+        <Card title="Create a team">
+          <CreateTeamForm createTeam={createTeamAction} />
+        </Card>
+      </div>
+      <div className="space-y-2">
+        <h2 className="text-sm font-semibold text-stone-900">Instance types</h2>
+        <Table caption="Instance types">
+          <thead><tr><Th>Name</Th><Th>CPU</Th><Th>Memory</Th><Th>GPUs</Th><Th>Price / hour</Th></tr></thead>
+          <tbody className="divide-y divide-stone-100">
+            {types.length === 0 && <EmptyRow colSpan={5}>No instance types defined.</EmptyRow>}
+            {types.map((t) => (
+              <tr key={t.name}>
+                <Td className="font-mono text-xs">{t.name}</Td>
+                <Td>{t.cpu}</Td>
+                <Td>{t.memory_gib} GiB</Td>
+                <Td>{t.gpu_count > 0 ? `${t.gpu_count} × ${t.gpu_type}` : "—"}</Td>
+                <Td>{formatUsd(t.hourly_price_usd)}</Td>
+              </tr>
+            ))}
+          </tbody>
+        </Table>
+        <p className="text-xs text-stone-500">Editing prices and instance types is not built yet.</p>
+      </div>
+    </div>
+  );
+}

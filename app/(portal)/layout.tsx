@@ -1,0 +1,31 @@
+import type { ReactNode } from "react";
+import { AppShell } from "@/components/shell/app-shell";
+import { ROLE_LABELS, visibleNav } from "@/lib/nav";
+import { currentTeamSlug, requirePageCtx } from "@/server/auth/session";
+import { listTeams } from "@/server/teams/service";
+import { switchTeam } from "./actions";
+
+export default async function PortalLayout({ children }: { children: ReactNode }) {
+  const ctx = await requirePageCtx();
+  const { actor } = ctx;
+  const teams = await listTeams(ctx);
+  const current = await currentTeamSlug(actor);
+  const currentRole = actor.memberships.find((m) => m.teamSlug === current)?.role;
+  const roleLabel = actor.isAdmin ? ROLE_LABELS.admin! : currentRole ? `${ROLE_LABELS[currentRole]} · ${current}` : "No team";
+  const nav = visibleNav({
+    isAdmin: actor.isAdmin,
+    isMember: actor.memberships.length > 0,
+    isLead: actor.memberships.some((m) => m.role === "team_lead"),
+  });
+  return (
+    <AppShell
+      nav={nav}
+      user={{ name: actor.name, email: actor.email, roleLabel }}
+      teams={teams.map((t) => ({ slug: t.slug, name: t.name, role: t.role }))}
+      currentTeam={current ?? teams[0]?.slug}
+      switchTeam={switchTeam}
+    >
+      {children}
+    </AppShell>
+  );
+}

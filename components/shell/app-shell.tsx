@@ -1,0 +1,83 @@
+"use client";
+
+import Link from "next/link";
+import { usePathname } from "next/navigation";
+import { useState } from "react";
+import type { ReactNode } from "react";
+import type { ActionResult } from "@/lib/action-result";
+import type { NavItem } from "@/lib/nav";
+import { cn } from "@/components/ui/cn";
+import { Icon } from "./icons";
+import { Logo } from "./logo";
+import { TeamSwitcher } from "./team-switcher";
+import type { TeamOption } from "./team-switcher";
+import { UserMenu } from "./user-menu";
+
+export type ShellUser = { name: string; email: string; roleLabel: string };
+
+function NavLinks({ items, onNavigate }: { items: NavItem[]; onNavigate?: () => void }) {
+  const pathname = usePathname();
+  return (
+    <ul className="space-y-0.5">
+      {items.map((item) => {
+        const active = pathname === item.href || pathname.startsWith(`${item.href}/`);
+        return (
+          <li key={item.href}>
+            <Link
+              href={item.href}
+              onClick={onNavigate}
+              aria-current={active ? "page" : undefined}
+              className={cn(
+                "flex items-center gap-2.5 rounded-md px-2.5 py-1.5 text-sm transition-colors",
+                active ? "bg-teal-700/30 font-medium text-white" : "text-stone-300 hover:bg-white/5 hover:text-white",
+              )}
+            >
+              <Icon name={item.icon} />
+              <span className="flex-1">{item.label}</span>
+              {!item.ready && <span className="text-[10px] tracking-wide text-stone-500 uppercase">soon</span>}
+            </Link>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+export function AppShell(props: {
+  nav: NavItem[];
+  user: ShellUser;
+  teams: TeamOption[];
+  currentTeam?: string;
+  switchTeam: (slug: string) => Promise<ActionResult<string>>;
+  children: ReactNode;
+}) {
+  const [open, setOpen] = useState(false);
+  const sidebar = (
+    <nav aria-label="Main" className="flex h-full flex-col gap-6 px-3 py-4">
+      <Link href="/" className="px-2 text-white" onClick={() => setOpen(false)}><Logo /></Link>
+      <NavLinks items={props.nav} onNavigate={() => setOpen(false)} />
+    </nav>
+  );
+  return (
+    <div className="min-h-screen lg:grid lg:grid-cols-[15rem_1fr]">
+      <aside className="hidden bg-stone-900 lg:block">{sidebar}</aside>
+      {open && (
+        <div className="fixed inset-0 z-40 lg:hidden" role="dialog" aria-modal="true" aria-label="Navigation">
+          <button type="button" aria-label="Close navigation" className="absolute inset-0 bg-black/40" onClick={() => setOpen(false)} />
+          <aside className="absolute inset-y-0 left-0 w-64 bg-stone-900">{sidebar}</aside>
+        </div>
+      )}
+      <div className="flex min-w-0 flex-col">
+        <header className="sticky top-0 z-30 flex items-center gap-3 border-b border-stone-200 bg-white/90 px-4 py-2.5 backdrop-blur sm:px-6">
+          <button type="button" className="rounded-md p-1.5 text-stone-700 hover:bg-stone-100 lg:hidden" aria-label="Open navigation" onClick={() => setOpen(true)}>
+            <svg aria-hidden viewBox="0 0 24 24" className="h-5 w-5" fill="none" stroke="currentColor" strokeWidth={1.8}><path d="M4 6h16M4 12h16M4 18h16" /></svg>
+          </button>
+          <TeamSwitcher teams={props.teams} current={props.currentTeam} switchTeam={props.switchTeam} />
+          <div className="flex-1" />
+          <UserMenu user={props.user} />
+        </header>
+        <main className="mx-auto w-full max-w-[100rem] flex-1 px-4 py-6 sm:px-6 lg:px-8">{props.children}</main>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,37 @@
+// The portal's navigation, in ARCHITECTURE.md's page table order; `access` says who sees an item.
+export type NavAccess = "member" | "lead" | "admin" | "everyone";
+export type NavItem = { href: string; label: string; access: NavAccess; icon: NavIcon; ready: boolean };
+export type NavIcon = "flask" | "box" | "play" | "rocket" | "check" | "coins" | "users" | "shield" | "scroll" | "gear";
+
+export const NAV_ITEMS: NavItem[] = [
+  { href: "/experiments", label: "Experiments", access: "member", icon: "flask", ready: false },
+  { href: "/models", label: "Models", access: "member", icon: "box", ready: false },
+  { href: "/jobs", label: "Jobs", access: "member", icon: "play", ready: false },
+  { href: "/deployments", label: "Deployments", access: "member", icon: "rocket", ready: false },
+  { href: "/approvals", label: "Approvals", access: "member", icon: "check", ready: false },
+  { href: "/costs", label: "Costs", access: "member", icon: "coins", ready: false },
+  { href: "/teams", label: "Teams", access: "member", icon: "users", ready: true },
+  { href: "/admin", label: "Admin", access: "admin", icon: "shield", ready: true },
+  { href: "/audit", label: "Audit", access: "lead", icon: "scroll", ready: true },
+  { href: "/settings/tokens", label: "Settings", access: "everyone", icon: "gear", ready: true },
+];
+
+export type NavViewer = { isAdmin: boolean; isMember: boolean; isLead: boolean };
+
+export function visibleNav(viewer: NavViewer): NavItem[] {
+  return NAV_ITEMS.filter((item) => {
+    switch (item.access) {
+      case "everyone": return true;
+      case "admin": return viewer.isAdmin;
+      case "lead": return viewer.isAdmin || viewer.isLead;
+      case "member": return viewer.isAdmin || viewer.isMember;
+    }
+  });
+}
+
+export const ROLE_LABELS: Record<string, string> = {
+  data_scientist: "Data scientist",
+  ml_engineer: "ML engineer",
+  team_lead: "Team lead",
+  admin: "Platform admin",
+};

@@ -1,0 +1,20 @@
+// Sends signed-out browsers to /login. Not a security boundary: every page, action and route
+// authorizes on its own, so a spoofed header (e.g. x-middleware-subrequest) gains nothing.
+import { NextResponse } from "next/server";
+import type { NextRequest } from "next/server";
+
+export function proxy(req: NextRequest) {
+  const hasSession = req.cookies.getAll().some((c) => c.name.includes("next-auth.session-token"));
+  if (hasSession) return NextResponse.next();
+  const url = req.nextUrl.clone();
+  url.pathname = "/login";
+  url.search = "";
+  const back = req.nextUrl.pathname + req.nextUrl.search;
+  if (back !== "/") url.searchParams.set("callbackUrl", back);
+  return NextResponse.redirect(url);
+}
+
+export const config = {
+  // Pages only: the API answers 401 itself, and static assets and the login page stay public.
+  matcher: ["/((?!api/|serve/|_next/|login|favicon|.*\\.(?:svg|png|jpg|ico|css|js|woff2?)$).*)"],
+};

@@ -1,0 +1,32 @@
+// The one wrapper for server actions: re-check the session, parse input with zod, call one service.
+// A page-level check does not protect the actions on it, so every action resolves its actor here.
+import { forbidden, notFound, unauthorized } from "next/navigation";
+import type { z } from "zod";
+import type { ActionResult } from "@/lib/action-result";
+import type { Ctx } from "../context";
+import { isAppError } from "../errors";
+import { zodFieldErrors } from "../http/errors";
+import { getPageCtx } from "./session";
+
+export function safeAction<I, O>(schema: z.ZodType<I>, run: (ctx: Ctx, input: I) => Promise<O>) {
+  return async (raw: unknown): Promise<ActionResult<O>> => {
+    const ctx = await getPageCtx();
+    if (!ctx) unauthorized();
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      return { ok: false, code: "invalid_input", error: "Please correct the highlighted fields.", fieldErrors: zodFieldErrors(parsed.error) };
+    }
+    try {
+      return { ok: true, data: await run(ctx, parsed.data) };
+    } catch (err) {
+      if (!isAppError(err)) {
+        console.error(`[cairn] action failed (request ${ctx.request.id})`, err);
+        return { ok: false, code: "internal", error: `Something went wrong on our side (request ${ctx.request.id}).` };
+      }
+      // Raw calls to actions the actor may not use answer like the REST API: 403 / 404.
+      if (err.code === "forbidden") forbidden();
+      if (err.code === "not_found") notFound();
+      return { ok: false, code: err.code, error: err.message, fieldErrors: err.fields };
+    }
+  };
+}

@@ -1,0 +1,55 @@
+// The signed-in user of a page or server action, read from the database on every request.
+import { getServerSession } from "next-auth";
+import { cookies, headers } from "next/headers";
+import { redirect } from "next/navigation";
+import { cache } from "react";
+import { getReadyDb } from "../bootstrap";
+import type { Ctx } from "../context";
+import { newRequestId } from "../context";
+import { touchUser } from "../users/activity";
+import type { UserActor } from "./actor";
+import { loadUserActor } from "./load-actor";
+import { authOptions } from "./options";
+import { clientIp } from "./request-info";
+
+export const TEAM_COOKIE = "cairn_team";
+
+/** The page's actor, or null when signed out (or the user no longer exists). One lookup per request. */
+export const getPageActor = cache(async (): Promise<UserActor | null> => {
+  const session = await getServerSession(authOptions());
+  const userId = session?.user?.id;
+  if (!userId) return null;
+  const db = await getReadyDb();
+  const actor = await loadUserActor(db, userId);
+  if (actor) await touchUser(db, actor.userId);
+  return actor;
+});
+
+/** A service context for the current page or server action, or null when signed out. */
+export const getPageCtx = cache(async (): Promise<Ctx | null> => {
+  const actor = await getPageActor();
+  if (!actor) return null;
+  const h = await headers();
+  return {
+    actor,
+    db: await getReadyDb(),
+    request: { id: h.get("x-request-id") ?? newRequestId(), ip: clientIp(h), userAgent: h.get("user-agent") ?? undefined },
+  };
+});
+
+/** The team the user works in now: the team-switcher cookie if still a member, else the first team. */
+export async function currentTeamSlug(actor: UserActor): Promise<string | undefined> {
+  const chosen = (await cookies()).get(TEAM_COOKIE)?.value;
+  const slugs = actor.memberships.map((m) => m.teamSlug);
+  if (chosen && (slugs.includes(chosen) || actor.isAdmin)) return chosen;
+  return slugs[0];
+}
+
+/** For pages: the context, sending signed-out visitors to the login page. */
+export async function requirePageCtx(): Promise<Ctx & { actor: UserActor }> {
+  const ctx = await getPageCtx();
+  if (!ctx) {
+    redirect("/login");
+  }
+  return ctx as Ctx & { actor: UserActor };
+}

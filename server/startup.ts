@@ -1,0 +1,21 @@
+// Start-up: open (and migrate) the database, seed the demo organization, print the demo logins.
+import { DEMO_PASSWORD, DEMO_USERS } from "@/db/seed/demo";
+import { getDatabase } from "@/db/client";
+import { getReadyDb } from "./bootstrap";
+import { env } from "./env";
+
+export async function announceStartup(): Promise<void> {
+  try {
+    await getReadyDb();
+    const { backend } = await getDatabase();
+    const e = env();
+    console.log(`[cairn] database: ${backend === "pglite" ? `embedded PGlite in ${e.dataDir}/pglite` : "PostgreSQL (DATABASE_URL)"}`);
+    if (e.demo) {
+      console.log(`[cairn] demo organization — password for every account: ${DEMO_PASSWORD}`);
+      for (const u of DEMO_USERS) console.log(`[cairn]   ${u.email.padEnd(26)} ${u.label}`);
+      console.log("[cairn] (set CAIRN_DEMO=false to start without the demo organization)");
+    }
+  } catch (err) {
+    console.error("[cairn] start-up failed: the database could not be opened or migrated", err);
+  }
+}
