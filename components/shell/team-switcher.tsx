@@ -14,7 +14,7 @@ export function TeamSwitcher({ teams, current, switchTeam }: { teams: TeamOption
     <label className="flex items-center gap-2 text-sm">
       <span className="text-stone-500">Team</span>
       <select
-        aria-label="Team"
+        aria-label="Switch team"
         className="rounded-md border border-stone-300 bg-white px-2 py-1 text-sm font-medium text-stone-800 focus:border-teal-600 focus:outline-none"
         value={current ?? ""}
         disabled={pending}

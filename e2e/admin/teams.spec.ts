@@ -1,0 +1,33 @@
+import { expect, test } from "@playwright/test";
+import { signIn } from "../helpers";
+
+test("an admin creates a team; bad input is refused with a field error", async ({ page }) => {
+  await signIn(page, "admin@example.com");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Admin" }).click();
+  await page.getByLabel("Name").fill("Bad Slug");
+  await page.getByLabel("Slug").fill("Bad Slug!");
+  await page.getByRole("button", { name: "Create team" }).click();
+  await expect(page.locator("#slug-error")).toContainText("lowercase");
+
+  await page.getByLabel("Name").fill("Recommendations");
+  await page.getByLabel("Slug").fill("recs");
+  await page.getByRole("button", { name: "Create team" }).click();
+  await expect(page.getByRole("status")).toContainText("Team recs created");
+  await expect(page.getByRole("table", { name: "All teams" })).toContainText("cairn-recs");
+
+  await page.getByLabel("Name").fill("Again");
+  await page.getByLabel("Slug").fill("recs");
+  await page.getByRole("button", { name: "Create team" }).click();
+  await expect(page.locator("#slug-error")).toContainText("taken");
+
+  await page.getByRole("link", { name: "Recommendations" }).click();
+  await expect(page.getByRole("heading", { name: "Recommendations" })).toBeVisible();
+});
+
+test("the team switcher changes the working team", async ({ page }) => {
+  await signIn(page, "admin@example.com");
+  await page.getByLabel("Switch team").selectOption("fraud");
+  await expect(page.getByLabel("Switch team")).toHaveValue("fraud");
+  await page.goto("/settings/tokens");
+  await expect(page.locator("#team")).toHaveValue("fraud");
+});
