@@ -13,7 +13,7 @@ export default async function HomePage() {
   return (
     <div className="space-y-6">
       <PageHeader title={`Welcome, ${firstName}`} description="Cairn runs your team's ML work: experiments, training, registry, deployments and costs." />
-      <div className="grid gap-6 xl:grid-cols-3">
+      <div className="grid items-start gap-6 xl:grid-cols-3">
         <Card title="Your teams" className="xl:col-span-2">
           {teams.length === 0 ? (
             <p className="text-sm text-stone-600">You are not in a team yet. Ask a team lead to add you, or an admin to create a team.</p>

@@ -1,0 +1,43 @@
+// Totals over all suites: vitest (both databases), Playwright, plus lint, typecheck and build as one check each.
+import { existsSync, readFileSync } from "node:fs";
+
+const [checksFailed = "0", buildFailed = "0", unitRc = "0", e2eRc = "0"] = process.argv.slice(2);
+let passed = 0;
+let failed = 0;
+const lines = [];
+
+function read(path) {
+  return existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : null;
+}
+
+const vitest = read("test-results/vitest.json");
+if (vitest) {
+  passed += vitest.numPassedTests;
+  failed += vitest.numFailedTests + (vitest.numTotalTestSuites > 0 && vitest.numFailedTestSuites > 0 && vitest.numFailedTests === 0 ? vitest.numFailedTestSuites : 0);
+  lines.push(`unit/integration: ${vitest.numPassedTests} passed, ${vitest.numFailedTests} failed`);
+} else {
+  failed += 1;
+  lines.push(`unit/integration: no report (exit ${unitRc})`);
+}
+
+const e2e = read("test-results/e2e.json");
+if (e2e) {
+  const s = e2e.stats;
+  passed += s.expected + s.flaky;
+  failed += s.unexpected;
+  lines.push(`browser: ${s.expected + s.flaky} passed, ${s.unexpected} failed, ${s.skipped} skipped`);
+  if (s.skipped > 0) { failed += s.skipped; lines.push("browser: skipped tests count as failures"); }
+} else {
+  failed += 1;
+  lines.push(`browser: no report (exit ${e2eRc})`);
+}
+
+const checks = 3;
+const checkFailures = Number(checksFailed) + Number(buildFailed);
+passed += checks - checkFailures;
+failed += checkFailures;
+lines.push(`lint + typecheck + build: ${checks - checkFailures} passed, ${checkFailures} failed`);
+
+for (const l of lines) console.log(l);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);
