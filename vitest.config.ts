@@ -28,6 +28,7 @@ export default defineConfig(async (): Promise<ViteUserConfig> => {
       include: ["**/*.test.ts"],
       exclude: ["node_modules/**", "e2e/**", ".next/**", ".data/**"],
       testTimeout: 30_000,
+      env: { NEXTAUTH_SECRET: "vitest-only-secret-0123456789abcdef", CAIRN_DATA_DIR: ".data-test" },
       hookTimeout: 60_000,
       projects: [
         { extends: true, test: { name: "pglite", env: { CAIRN_TEST_DB: "pglite" } } },

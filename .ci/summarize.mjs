@@ -10,7 +10,7 @@ function read(path) {
   return existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : null;
 }
 
-const vitest = read("test-results/vitest.json");
+const vitest = read("reports/vitest.json");
 if (vitest) {
   passed += vitest.numPassedTests;
   failed += vitest.numFailedTests + (vitest.numTotalTestSuites > 0 && vitest.numFailedTestSuites > 0 && vitest.numFailedTests === 0 ? vitest.numFailedTestSuites : 0);
@@ -20,7 +20,7 @@ if (vitest) {
   lines.push(`unit/integration: no report (exit ${unitRc})`);
 }
 
-const e2e = read("test-results/e2e.json");
+const e2e = read("reports/e2e.json");
 if (e2e) {
   const s = e2e.stats;
   passed += s.expected + s.flaky;

@@ -2,33 +2,13 @@
 // The session JWT carries only the user id (`sub`); roles are read from the database per request.
 import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
-import { eq, or } from "drizzle-orm";
-import { users } from "@/db/schema";
 import { getReadyDb } from "../bootstrap";
 import { authSecret, env } from "../env";
 import { isAppError } from "../errors";
-import { recordAudit } from "../audit/record";
 import { newRequestId } from "../context";
 import { signInWithPassword } from "./login";
-import { loadUserActor } from "./load-actor";
+import { provisionOidcUser } from "./oidc";
 import { clientIp, headerValue as header } from "./request-info";
-
-/** Provisions (or links) the user behind an OIDC login and returns our user id. */
-async function provisionOidcUser(subject: string, email: string, name: string): Promise<string> {
-  const db = await getReadyDb();
-  const normalized = email.toLowerCase();
-  const [existing] = await db.select({ id: users.id, oidcSubject: users.oidcSubject }).from(users)
-    .where(or(eq(users.oidcSubject, subject), eq(users.email, normalized)));
-  if (existing) {
-    if (!existing.oidcSubject) await db.update(users).set({ oidcSubject: subject }).where(eq(users.id, existing.id));
-    return existing.id;
-  }
-  const [created] = await db.insert(users).values({ email: normalized, name: name || normalized, oidcSubject: subject }).returning({ id: users.id });
-  if (!created) throw new Error("user insert returned nothing");
-  const actor = await loadUserActor(db, created.id);
-  if (actor) await recordAudit({ actor, db, request: { id: newRequestId() } }, { action: "user.provision", target: `user:${normalized}`, details: { provider: "oidc" } });
-  return created.id;
-}
 
 export function authOptions(): NextAuthOptions {
   const { oidc, login } = env();
@@ -81,7 +61,7 @@ export function authOptions(): NextAuthOptions {
       async jwt({ token, user, account }) {
         if (user && account) {
           const id = account.provider === "oidc"
-            ? await provisionOidcUser(account.providerAccountId, user.email ?? "", user.name ?? "")
+            ? await provisionOidcUser(await getReadyDb(), { subject: account.providerAccountId, email: user.email ?? "", name: user.name ?? "" })
             : user.id;
           return { sub: id };
         }

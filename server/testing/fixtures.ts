@@ -21,16 +21,21 @@ export const DEMO = {
   dsFraud: "ds.fraud@example.com",
 } as const;
 
+const globals = globalThis as unknown as { __cairnReady?: Promise<Db>; __cairnDb?: { promise: Promise<TestDatabase> } };
+
 /** A fresh demo database for the test file; also serves the route handlers under test. */
 export function demoDatabase(): () => Db {
   let database: TestDatabase | undefined;
   beforeAll(async () => {
     database = await createTestDatabase();
     await seedDemo(database.db);
-    (globalThis as unknown as { __cairnReady?: Promise<Db> }).__cairnReady = Promise.resolve(database.db);
+    // Route handlers under test use this database (see server/bootstrap.ts and db/client.ts).
+    globals.__cairnReady = Promise.resolve(database.db);
+    globals.__cairnDb = { promise: Promise.resolve(database) };
   });
   afterAll(async () => {
-    (globalThis as unknown as { __cairnReady?: Promise<Db> }).__cairnReady = undefined;
+    globals.__cairnReady = undefined;
+    globals.__cairnDb = undefined;
     await database?.close();
   });
   return () => {

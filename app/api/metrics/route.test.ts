@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { GET as healthGET } from "@/app/api/health/route";
+import { GET as catchAll } from "@/app/api/v1/[...path]/route";
+import { GET as meGET } from "@/app/api/v1/me/route";
+import { GET as openapiGET } from "@/app/api/v1/openapi.json/route";
+import { call, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
+import { GET as metricsGET } from "./route";
+
+const db = demoDatabase();
+
+describe("health, metrics and the API document", () => {
+  it("reports the database reachable and migrations current", async () => {
+    const r = await call(healthGET);
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ status: "ok", db: "ok", migrations: { current: true } });
+  });
+
+  it("exposes platform_* metrics in Prometheus text format", async () => {
+    await call(meGET);
+    const token = await tokenFor(db(), DEMO.ds, "churn");
+    await call(meGET, { token });
+    const r = await call(metricsGET);
+    expect(r.status).toBe(200);
+    expect(r.response.headers.get("content-type")).toContain("text/plain");
+    const text = r.json as string;
+    expect(text).toContain('platform_api_requests_total{endpoint="/api/v1/me",method="GET",status="401"}');
+    expect(text).toContain('platform_api_requests_total{endpoint="/api/v1/me",method="GET",status="200"}');
+    expect(text).toMatch(/platform_api_latency_seconds_bucket\{le="[\d.]+",endpoint="\/api\/v1\/me"\}/);
+    expect(text).toMatch(/platform_active_users\{team="churn"\} [1-9]/);
+    expect(text).toMatch(/platform_active_users\{team="vision"\} 0/);
+    expect(text).toMatch(/platform_info\{version="[^"]+",db_backend="(pglite|postgres)",compute_backend="local"\} 1/);
+  });
+
+  it("answers unknown API paths with a JSON 404 in the error shape", async () => {
+    const token = await tokenFor(db(), DEMO.ds, "churn");
+    const r = await call(catchAll, { token, path: "/api/v1/nope", params: { path: "nope" } });
+    expect(r.status).toBe(404);
+    expect(r.json).toMatchObject({ error: { code: "not_found", request_id: expect.any(String) } });
+  });
+
+  it("serves the OpenAPI document built from the zod schemas", async () => {
+    const r = await call(openapiGET);
+    const doc = r.json as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties: Record<string, unknown> } }> } }>> };
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/api/v1/me", "/api/v1/tokens", "/api/v1/teams/{slug}", "/api/v1/audit/verify"]));
+    expect(Object.keys(doc.paths["/api/v1/tokens"]!.post!.requestBody!.content["application/json"]!.schema.properties)).toEqual(["name", "team", "expires_in_days"]);
+  });
+});

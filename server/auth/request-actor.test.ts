@@ -1,0 +1,84 @@
+import { and, eq } from "drizzle-orm";
+import { encode } from "next-auth/jwt";
+import { describe, expect, it } from "vitest";
+import { GET as meGET } from "@/app/api/v1/me/route";
+import { POST as teamsPOST } from "@/app/api/v1/teams/route";
+import { memberships, teams, users } from "@/db/schema";
+import { authSecret } from "../env";
+import { actorFor, call, DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
+import { provisionOidcUser } from "./oidc";
+
+const db = demoDatabase();
+
+async function sessionCookie(userId: string): Promise<string> {
+  const jwt = await encode({ token: { sub: userId }, secret: authSecret() });
+  return `next-auth.session-token=${jwt}`;
+}
+
+describe("request actors", () => {
+  it("reads roles from the database on every request: removal takes effect on the next one", async () => {
+    const mle = await actorFor(db(), DEMO.mle);
+    const cookie = await sessionCookie(mle.userId);
+    const token = await tokenFor(db(), DEMO.mle, "churn");
+    const before = await call(meGET, { headers: { cookie } });
+    expect(before.json).toMatchObject({ teams: [{ slug: "churn", role: "ml_engineer" }] });
+
+    const [churn] = await db().select({ id: teams.id }).from(teams).where(eq(teams.slug, "churn"));
+    await db().delete(memberships).where(and(eq(memberships.userId, mle.userId), eq(memberships.teamId, churn!.id)));
+    const after = await call(meGET, { headers: { cookie } });
+    expect(after.status).toBe(200);
+    expect(after.json).toMatchObject({ teams: [] });
+    // The removed member's token for that team stops working at once.
+    expect((await call(meGET, { token })).status).toBe(401);
+    await db().insert(memberships).values({ userId: mle.userId, teamId: churn!.id, role: "ml_engineer" });
+  });
+
+  it("answers 401 for a forged or foreign-secret session, or a deleted user", async () => {
+    expect((await call(meGET, { headers: { cookie: "next-auth.session-token=not-a-jwt" } })).status).toBe(401);
+    const forged = await encode({ token: { sub: (await actorFor(db(), DEMO.admin)).userId }, secret: "some-other-secret-0123456789" });
+    expect((await call(meGET, { headers: { cookie: `next-auth.session-token=${forged}` } })).status).toBe(401);
+    const ghost = await sessionCookie("00000000-0000-4000-8000-000000000000");
+    expect((await call(meGET, { headers: { cookie: ghost } })).status).toBe(401);
+  });
+
+  it("checks Origin on cookie-authenticated writes (not on token writes)", async () => {
+    const admin = await actorFor(db(), DEMO.admin);
+    const cookie = await sessionCookie(admin.userId);
+    const noOrigin = await call(teamsPOST, { method: "POST", headers: { cookie, host: "localhost" }, body: { slug: "csrf-a", name: "A" } });
+    expect(noOrigin.status).toBe(403);
+    const evil = await call(teamsPOST, { method: "POST", headers: { cookie, host: "localhost", origin: "https://evil.example" }, body: { slug: "csrf-b", name: "B" } });
+    expect(evil.status).toBe(403);
+    expect(await db().select().from(teams).where(eq(teams.slug, "csrf-b"))).toHaveLength(0);
+    const same = await call(teamsPOST, { method: "POST", headers: { cookie, host: "localhost", origin: "http://localhost" }, body: { slug: "csrf-c", name: "C" } });
+    expect(same.status).toBe(201);
+    const token = await tokenFor(db(), DEMO.admin, "vision");
+    expect((await call(teamsPOST, { method: "POST", token, body: { slug: "csrf-d", name: "D" } })).status).toBe(201);
+  });
+
+  it("judges a request with an Authorization header by that header alone", async () => {
+    const cookie = await sessionCookie((await actorFor(db(), DEMO.admin)).userId);
+    const r = await call(meGET, { headers: { cookie, authorization: "Bearer cairn_bogus" } });
+    expect(r.status).toBe(401);
+  });
+
+  it("accepts the token as the password of basic auth (mlflow clients)", async () => {
+    const token = await tokenFor(db(), DEMO.ds, "churn");
+    const basic = Buffer.from(`anything:${token}`).toString("base64");
+    const r = await call(meGET, { headers: { authorization: `Basic ${basic}` } });
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ user: { email: DEMO.ds } });
+  });
+});
+
+describe("OIDC provisioning", () => {
+  it("creates a user on first login with no team, and links an existing email", async () => {
+    const id = await provisionOidcUser(db(), { subject: "idp|1", email: "New.Person@Example.com", name: "New Person" });
+    const [user] = await db().select().from(users).where(eq(users.id, id));
+    expect(user).toMatchObject({ email: "new.person@example.com", oidcSubject: "idp|1", passwordHash: null, isAdmin: false });
+    expect(await provisionOidcUser(db(), { subject: "idp|1", email: "new.person@example.com", name: "x" })).toBe(id);
+    const ds = await actorFor(db(), DEMO.ds);
+    expect(await provisionOidcUser(db(), { subject: "idp|2", email: DEMO.ds, name: "Dana" })).toBe(ds.userId);
+    await expect(provisionOidcUser(db(), { subject: "idp|3", email: DEMO.ds, name: "Dana" })).rejects.toMatchObject({ code: "conflict" });
+    await expect(provisionOidcUser(db(), { subject: "idp|4", email: "", name: "" })).rejects.toMatchObject({ code: "invalid_input" });
+  });
+});

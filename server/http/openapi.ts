@@ -1,0 +1,85 @@
+// The OpenAPI document of /api/v1, built from the same zod schemas the handlers validate with.
+import { z } from "zod";
+import { auditQuerySchema } from "@/lib/schemas/audit";
+import { createTeamSchema } from "@/lib/schemas/teams";
+import { createTokenSchema } from "@/lib/schemas/tokens";
+
+type Operation = {
+  summary: string;
+  body?: z.ZodType;
+  query?: z.ZodType;
+  success: { status: number; description: string };
+  public?: boolean;
+};
+
+const OPERATIONS: Record<string, Record<string, Operation>> = {
+  "/api/v1/me": { get: { summary: "The caller, their teams and roles", success: { status: 200, description: "{user, teams}" } } },
+  "/api/v1/tokens": {
+    get: { summary: "The caller's API tokens (no secrets)", success: { status: 200, description: "{tokens}" } },
+    post: { summary: "Mint an API token (signed-in session only); the secret is shown once", body: createTokenSchema, success: { status: 201, description: "{id, token, prefix, team, expires_at}" } },
+  },
+  "/api/v1/tokens/{id}": { delete: { summary: "Revoke a token", success: { status: 204, description: "revoked" } } },
+  "/api/v1/teams": {
+    get: { summary: "Teams the caller may see", success: { status: 200, description: "{teams}" } },
+    post: { summary: "Create a team (platform admins)", body: createTeamSchema, success: { status: 201, description: "team" } },
+  },
+  "/api/v1/teams/{slug}": { get: { summary: "A team with members and quota", success: { status: 200, description: "{slug, name, members, quota}" } } },
+  "/api/v1/audit": { get: { summary: "Audit events, newest first", query: auditQuerySchema, success: { status: 200, description: "{events, next_page_token}" } } },
+  "/api/v1/audit/verify": { get: { summary: "Verify the audit hash chain", success: { status: 200, description: "{ok, checked, first_broken_id}" } } },
+};
+
+const ERROR = {
+  description: "Error",
+  content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+};
+
+function queryParameters(schema: z.ZodType) {
+  const json = z.toJSONSchema(schema, { io: "input" }) as { properties?: Record<string, unknown>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, s]) => ({ name, in: "query", required: json.required?.includes(name) ?? false, schema: s }));
+}
+
+export function openApiDocument(version: string) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const [path, ops] of Object.entries(OPERATIONS)) {
+    paths[path] = {};
+    for (const [method, op] of Object.entries(ops)) {
+      const params = [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+      paths[path][method] = {
+        summary: op.summary,
+        parameters: [...params, ...(op.query ? queryParameters(op.query) : [])],
+        ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: z.toJSONSchema(op.body, { io: "input" }) } } } } : {}),
+        responses: { [op.success.status]: { description: op.success.description }, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR },
+      };
+    }
+  }
+  return {
+    openapi: "3.1.0",
+    info: { title: "Cairn platform API", version },
+    servers: [{ url: "/" }],
+    security: [{ bearer: [] }, { session: [] }],
+    components: {
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "API token from Settings → API tokens" },
+        session: { type: "apiKey", in: "cookie", name: "next-auth.session-token" },
+      },
+      schemas: {
+        Error: {
+          type: "object",
+          properties: {
+            error: {
+              type: "object",
+              required: ["code", "message", "request_id"],
+              properties: {
+                code: { enum: ["invalid_input", "unauthenticated", "forbidden", "not_found", "conflict", "quota_exceeded", "rate_limited", "upstream_unavailable", "internal"] },
+                message: { type: "string" },
+                fields: { type: "object", additionalProperties: { type: "array", items: { type: "string" } } },
+                request_id: { type: "string" },
+              },
+            },
+          },
+        },
+      },
+    },
+    paths,
+  };
+}
