@@ -3,6 +3,7 @@ import { defineConfig } from "@playwright/test";
 // Runs against `next start` (via scripts/start.mjs) on a fresh data directory, in Debian's Chromium.
 const PORT = Number(process.env.E2E_PORT ?? 3210);
 const DATA_DIR = process.env.E2E_DATA_DIR ?? ".data-e2e";
+const OIDC_PORT = PORT + 89;
 
 export default defineConfig({
   testDir: "e2e",
@@ -22,12 +23,28 @@ export default defineConfig({
     },
   },
   projects: [{ name: "chromium", use: { browserName: "chromium", viewport: { width: 1440, height: 900 } } }],
-  webServer: {
-    command: `rm -rf ${DATA_DIR} && node scripts/start.mjs`,
-    url: `http://localhost:${PORT}/api/health`,
-    timeout: 300_000,
-    reuseExistingServer: false,
-    env: { PORT: String(PORT), CAIRN_DATA_DIR: DATA_DIR },
-    stdout: "pipe",
-  },
+  webServer: [
+    {
+      // A test OpenID Connect provider, so single sign-on is exercised for real.
+      command: "node e2e/support/oidc-provider.mjs",
+      url: `http://localhost:${OIDC_PORT}/.well-known/openid-configuration`,
+      env: { OIDC_PORT: String(OIDC_PORT) },
+      reuseExistingServer: false,
+    },
+    {
+      command: `rm -rf ${DATA_DIR} && node scripts/start.mjs`,
+      url: `http://localhost:${PORT}/api/health`,
+      timeout: 300_000,
+      reuseExistingServer: false,
+      env: {
+        PORT: String(PORT),
+        CAIRN_DATA_DIR: DATA_DIR,
+        OIDC_ISSUER: `http://localhost:${OIDC_PORT}`,
+        OIDC_CLIENT_ID: "cairn-e2e",
+        OIDC_CLIENT_SECRET: "cairn-e2e-secret",
+        OIDC_NAME: "Test IdP",
+      },
+      stdout: "pipe",
+    },
+  ],
 });
