@@ -22,6 +22,7 @@ const schema = z.object({
   OIDC_NAME: z.string().default("Single sign-on"),
   CAIRN_LOGIN_MAX_FAILURES: z.coerce.number().int().positive().default(5),
   CAIRN_LOGIN_WINDOW_SECONDS: z.coerce.number().int().positive().default(900),
+  CAIRN_ARTIFACT_MAX_MB: z.coerce.number().positive().default(512),
 });
 
 export type Env = {
@@ -32,6 +33,7 @@ export type Env = {
   nextAuthUrl?: string;
   oidc?: { issuer: string; clientId: string; clientSecret: string; name: string };
   login: { maxFailures: number; windowSeconds: number };
+  artifactMaxBytes: number;
   version: string;
 };
 
@@ -58,6 +60,7 @@ function load(): Env {
       ? { issuer: e.OIDC_ISSUER, clientId: e.OIDC_CLIENT_ID, clientSecret: e.OIDC_CLIENT_SECRET, name: e.OIDC_NAME }
       : undefined,
     login: { maxFailures: e.CAIRN_LOGIN_MAX_FAILURES, windowSeconds: e.CAIRN_LOGIN_WINDOW_SECONDS },
+    artifactMaxBytes: Math.floor(e.CAIRN_ARTIFACT_MAX_MB * 1024 * 1024),
     version: process.env.npm_package_version ?? "0.1.0",
   };
 }

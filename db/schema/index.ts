@@ -2,3 +2,4 @@ export * from "./tenancy";
 export * from "./tokens";
 export * from "./audit";
 export * from "./quotas";
+export * from "./tracking";

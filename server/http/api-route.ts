@@ -73,36 +73,50 @@ function parseQuery<Q>(req: Request, schema: z.ZodType<Q>): Q {
   return parsed.data;
 }
 
+/**
+ * The shared request pipeline: request id, actor (401 without valid credentials), Origin check for
+ * cookie-authenticated writes, activity, metrics; errors rendered by `onError`.
+ */
+export async function handleAuthenticated(
+  req: Request,
+  endpoint: string,
+  onError: (err: unknown, requestId: string) => Response,
+  run: (ctx: Ctx) => Promise<Response>,
+): Promise<Response> {
+  const started = performance.now();
+  const request = requestInfo(req);
+  let response: Response;
+  try {
+    const db = await getReadyDb();
+    const resolved = await resolveRequestActor(db, req);
+    if (!resolved) throw new AppError("unauthenticated", "Sign in, or send an API token as `Authorization: Bearer <token>`.");
+    if (resolved.via === "session" && !SAFE_METHODS.has(req.method)) checkOrigin(req);
+    if (resolved.actor.userId) await touchUser(db, resolved.actor.userId);
+    response = await run({ actor: resolved.actor, db, request });
+    response.headers.set("x-request-id", request.id);
+  } catch (err) {
+    response = onError(err, request.id);
+  }
+  observeRequest(endpoint, req.method, response.status, (performance.now() - started) / 1000);
+  return response;
+}
+
 /** Wraps an authenticated route handler (401 without valid credentials). */
 export function apiRoute<B = undefined, Q = undefined>(
   opts: Options<B, Q>,
   handler: (args: HandlerArgs<B, Q>) => Promise<unknown>,
 ) {
-  return async (req: Request, context: RouteContext): Promise<Response> => {
-    const started = performance.now();
-    const request = requestInfo(req);
-    let response: Response;
-    try {
-      const db = await getReadyDb();
-      const resolved = await resolveRequestActor(db, req);
-      if (!resolved) throw new AppError("unauthenticated", "Sign in, or send an API token as `Authorization: Bearer <token>`.");
-      if (resolved.via === "session" && !SAFE_METHODS.has(req.method)) checkOrigin(req);
-      if (resolved.actor.userId) await touchUser(db, resolved.actor.userId);
+  return (req: Request, context: RouteContext): Promise<Response> =>
+    handleAuthenticated(req, opts.endpoint, errorResponse, async (ctx) => {
       const rawParams: Params = (await context?.params) ?? {};
       const params = Object.fromEntries(Object.entries(rawParams).map(([k, v]) => [k, Array.isArray(v) ? v.join("/") : v]));
       const body = opts.body ? await parseBody(req, opts.body) : (undefined as B);
       const query = opts.query ? parseQuery(req, opts.query) : (undefined as Q);
-      const result = await handler({ ctx: { actor: resolved.actor, db, request }, req, params, body, query });
-      if (result instanceof Response) response = result;
-      else if (result === undefined) response = new Response(null, { status: 204 });
-      else response = Response.json(result, { status: opts.status ?? 200 });
-      response.headers.set("x-request-id", request.id);
-    } catch (err) {
-      response = errorResponse(err, request.id);
-    }
-    observeRequest(opts.endpoint, req.method, response.status, (performance.now() - started) / 1000);
-    return response;
-  };
+      const result = await handler({ ctx, req, params, body, query });
+      if (result instanceof Response) return result;
+      if (result === undefined) return new Response(null, { status: 204 });
+      return Response.json(result, { status: opts.status ?? 200 });
+    });
 }
 
 /** Wraps a public route (no actor): still counted and error-mapped. */

@@ -1,4 +1,7 @@
 // Test fixtures: a fresh database with the demo organization, actors for its users, route helpers.
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import type { Db } from "@/db/client";
 import { seedDemo } from "@/db/seed/demo";
@@ -6,6 +9,8 @@ import { createTestDatabase } from "@/db/test-db";
 import type { TestDatabase } from "@/db/test-db";
 import { eq } from "drizzle-orm";
 import { users } from "@/db/schema";
+import { createFsArtifactStore } from "../artifacts/fs-store";
+import type { ArtifactStore } from "../artifacts/store";
 import type { UserActor } from "../auth/actor";
 import { loadUserActor } from "../auth/load-actor";
 import type { Ctx } from "../context";
@@ -21,21 +26,30 @@ export const DEMO = {
   dsFraud: "ds.fraud@example.com",
 } as const;
 
-const globals = globalThis as unknown as { __cairnReady?: Promise<Db>; __cairnDb?: { promise: Promise<TestDatabase> } };
+const globals = globalThis as unknown as {
+  __cairnReady?: Promise<Db>;
+  __cairnDb?: { promise: Promise<TestDatabase> };
+  __cairnArtifacts?: ArtifactStore;
+};
 
 /** A fresh demo database for the test file; also serves the route handlers under test. */
 export function demoDatabase(): () => Db {
   let database: TestDatabase | undefined;
+  let artifactDir: string | undefined;
   beforeAll(async () => {
     database = await createTestDatabase();
     await seedDemo(database.db);
     // Route handlers under test use this database (see server/bootstrap.ts and db/client.ts).
     globals.__cairnReady = Promise.resolve(database.db);
     globals.__cairnDb = { promise: Promise.resolve(database) };
+    artifactDir = mkdtempSync(path.join(os.tmpdir(), "cairn-artifacts-"));
+    globals.__cairnArtifacts = createFsArtifactStore(artifactDir);
   });
   afterAll(async () => {
     globals.__cairnReady = undefined;
     globals.__cairnDb = undefined;
+    globals.__cairnArtifacts = undefined;
+    if (artifactDir) rmSync(artifactDir, { recursive: true, force: true });
     await database?.close();
   });
   return () => {
@@ -63,7 +77,7 @@ export async function tokenFor(db: Db, email: string, team: string, days = 30): 
 /** Calls a route handler the way Next does. */
 export async function call(
   handler: (req: Request, ctx: { params: Promise<Record<string, string | string[]>> }) => Promise<Response>,
-  init: { method?: string; path?: string; token?: string; headers?: Record<string, string>; body?: unknown; params?: Record<string, string> } = {},
+  init: { method?: string; path?: string; token?: string; headers?: Record<string, string>; body?: unknown; params?: Record<string, string | string[]> } = {},
 ): Promise<{ status: number; json: unknown; response: Response }> {
   const headers = new Headers(init.headers);
   if (init.token !== undefined) headers.set("authorization", `Bearer ${init.token}`);

@@ -1,0 +1,187 @@
+// Experiment tracking (MLflow's model): experiments owned by a team, runs, params, metric history
+// with the latest value per key, tags, dataset inputs, MLflow 3 logged models, saved views.
+// Times are epoch milliseconds (bigint), as MLflow's API speaks them.
+import { sql } from "drizzle-orm";
+import {
+  bigint, bigserial, doublePrecision, index, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid,
+} from "drizzle-orm/pg-core";
+import { teams, users } from "./tenancy";
+
+export const RUN_STATUSES = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export type LifecycleStage = "active" | "deleted";
+
+export const experiments = pgTable(
+  "experiments",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    teamId: uuid("team_id").notNull().references(() => teams.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    description: text("description"),
+    artifactLocation: text("artifact_location").notNull(),
+    lifecycleStage: text("lifecycle_stage").$type<LifecycleStage>().notNull().default("active"),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    creationTime: bigint("creation_time", { mode: "number" }).notNull(),
+    lastUpdateTime: bigint("last_update_time", { mode: "number" }).notNull(),
+  },
+  (t) => [unique("experiments_team_name_uq").on(t.teamId, t.name), index("experiments_team_idx").on(t.teamId, t.lifecycleStage)],
+);
+
+export const experimentTags = pgTable(
+  "experiment_tags",
+  {
+    experimentId: bigint("experiment_id", { mode: "number" }).notNull().references(() => experiments.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    value: text("value").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.experimentId, t.key] })],
+);
+
+export const runs = pgTable(
+  "runs",
+  {
+    id: text("id").primaryKey(),
+    experimentId: bigint("experiment_id", { mode: "number" }).notNull().references(() => experiments.id, { onDelete: "cascade" }),
+    teamId: uuid("team_id").notNull().references(() => teams.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    status: text("status").$type<RunStatus>().notNull(),
+    startTime: bigint("start_time", { mode: "number" }).notNull(),
+    endTime: bigint("end_time", { mode: "number" }),
+    userId: text("user_id").notNull(),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    lifecycleStage: text("lifecycle_stage").$type<LifecycleStage>().notNull().default("active"),
+    deletedTime: bigint("deleted_time", { mode: "number" }),
+    parentRunId: text("parent_run_id"),
+    artifactUri: text("artifact_uri").notNull(),
+  },
+  (t) => [
+    index("runs_experiment_start_idx").on(t.experimentId, t.startTime.desc(), t.id),
+    index("runs_team_idx").on(t.teamId),
+    index("runs_parent_idx").on(t.parentRunId),
+  ],
+);
+
+export const params = pgTable(
+  "params",
+  {
+    runId: text("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    value: text("value").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.key] }), index("params_key_value_idx").on(t.key, t.value)],
+);
+
+/** Full metric history: every logged point. */
+export const metrics = pgTable(
+  "metrics",
+  {
+    runId: text("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    value: doublePrecision("value").notNull(),
+    step: bigint("step", { mode: "number" }).notNull().default(0),
+    timestamp: bigint("timestamp", { mode: "number" }).notNull(),
+  },
+  (t) => [index("metrics_run_key_step_idx").on(t.runId, t.key, t.step, t.timestamp)],
+);
+
+/** The latest point per (run, key) — MLflow's rule: highest step, then latest timestamp — for search and sort. */
+export const latestMetrics = pgTable(
+  "latest_metrics",
+  {
+    runId: text("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    value: doublePrecision("value").notNull(),
+    step: bigint("step", { mode: "number" }).notNull(),
+    timestamp: bigint("timestamp", { mode: "number" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.key] }), index("latest_metrics_key_value_idx").on(t.key, t.value)],
+);
+
+export const runTags = pgTable(
+  "run_tags",
+  {
+    runId: text("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    value: text("value").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.key] }), index("run_tags_key_value_idx").on(t.key, t.value)],
+);
+
+export const datasets = pgTable(
+  "datasets",
+  {
+    id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
+    experimentId: bigint("experiment_id", { mode: "number" }).notNull().references(() => experiments.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    digest: text("digest").notNull(),
+    sourceType: text("source_type").notNull(),
+    source: text("source").notNull(),
+    schema: text("schema"),
+    profile: text("profile"),
+  },
+  (t) => [unique("datasets_experiment_name_digest_uq").on(t.experimentId, t.name, t.digest)],
+);
+
+export const runInputs = pgTable(
+  "run_inputs",
+  {
+    runId: text("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
+    datasetId: uuid("dataset_id").notNull().references(() => datasets.id, { onDelete: "cascade" }),
+    tags: jsonb("tags").$type<{ key: string; value: string }[]>().notNull().default([]),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.datasetId] })],
+);
+
+/** MLflow 3 logged models (`m-<hex>`), with their artifacts under the experiment's models/ folder. */
+export const loggedModels = pgTable(
+  "logged_models",
+  {
+    id: text("id").primaryKey(),
+    experimentId: bigint("experiment_id", { mode: "number" }).notNull().references(() => experiments.id, { onDelete: "cascade" }),
+    teamId: uuid("team_id").notNull().references(() => teams.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    sourceRunId: text("source_run_id").references(() => runs.id, { onDelete: "set null" }),
+    modelType: text("model_type"),
+    status: text("status").notNull().default("LOGGED_MODEL_PENDING"),
+    statusMessage: text("status_message"),
+    artifactLocation: text("artifact_location").notNull(),
+    params: jsonb("params").$type<{ key: string; value: string }[]>().notNull().default([]),
+    creationTime: bigint("creation_time", { mode: "number" }).notNull(),
+    lastUpdatedTime: bigint("last_updated_time", { mode: "number" }).notNull(),
+  },
+  (t) => [index("logged_models_experiment_idx").on(t.experimentId, t.name)],
+);
+
+export const loggedModelTags = pgTable(
+  "logged_model_tags",
+  {
+    modelId: text("model_id").notNull().references(() => loggedModels.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    value: text("value").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.modelId, t.key] })],
+);
+
+export const runOutputs = pgTable(
+  "run_outputs",
+  {
+    runId: text("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
+    modelId: text("model_id").notNull().references(() => loggedModels.id, { onDelete: "cascade" }),
+    step: bigint("step", { mode: "number" }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.modelId] })],
+);
+
+/** A user's saved runs-table view of an experiment: filter, sort and columns. */
+export const savedViews = pgTable(
+  "saved_views",
+  {
+    id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
+    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    experimentId: bigint("experiment_id", { mode: "number" }).notNull().references(() => experiments.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    state: jsonb("state").$type<Record<string, unknown>>().notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [unique("saved_views_user_experiment_name_uq").on(t.userId, t.experimentId, t.name)],
+);

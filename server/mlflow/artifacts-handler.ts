@@ -1,0 +1,54 @@
+// /api/2.0/mlflow-artifacts/artifacts[/<path>] — MLflow's proxied artifact API: PUT uploads,
+// GET downloads (as an attachment, never rendered), GET ?path= lists.
+import { handleAuthenticated } from "../http/api-route";
+import { AppError } from "../errors";
+import { downloadArtifact, listProxiedArtifacts, uploadArtifact } from "../tracking/artifacts";
+import { mlflowErrorResponse } from "./protocol";
+
+const PREFIX = "/api/2.0/mlflow-artifacts/artifacts";
+const ENDPOINT = "/api/2.0/mlflow-artifacts/artifacts";
+
+/** The artifact path from the raw URL, each segment decoded exactly once. */
+export function artifactPathFromUrl(url: URL): string {
+  const raw = url.pathname.startsWith(PREFIX) ? url.pathname.slice(PREFIX.length) : "";
+  const segments = raw.split("/").filter((s, i) => !(i === 0 && s === ""));
+  try {
+    return segments.map((s) => decodeURIComponent(s)).join("/");
+  } catch {
+    throw new AppError("invalid_input", "The artifact path is not valid percent-encoding.");
+  }
+}
+
+function contentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, "_");
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+}
+
+export function handleArtifacts(req: Request): Promise<Response> {
+  return handleAuthenticated(req, ENDPOINT, mlflowErrorResponse, async (ctx) => {
+    const url = new URL(req.url);
+    const artifactPath = artifactPathFromUrl(url);
+    if (req.method === "PUT") {
+      if (!req.body) throw new AppError("invalid_input", "PUT needs the file's bytes as the request body.");
+      await uploadArtifact(ctx, artifactPath, req.body);
+      return Response.json({});
+    }
+    if (req.method === "GET" && artifactPath === "") {
+      const files = await listProxiedArtifacts(ctx, url.searchParams.get("path") ?? "");
+      return Response.json(files.length ? { files } : {});
+    }
+    if (req.method === "GET") {
+      const file = await downloadArtifact(ctx, artifactPath);
+      return new Response(file.stream, {
+        headers: {
+          "content-type": "application/octet-stream",
+          "content-length": String(file.size),
+          "content-disposition": contentDisposition(file.filename),
+          "x-content-type-options": "nosniff",
+          "content-security-policy": "default-src 'none'; sandbox",
+        },
+      });
+    }
+    throw new AppError("invalid_input", `${req.method} is not supported on artifacts; use PUT to upload and GET to download or list.`);
+  });
+}

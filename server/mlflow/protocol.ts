@@ -1,0 +1,73 @@
+// MLflow's wire conventions: JSON that may carry NaN/Infinity, query strings with repeated keys,
+// and its error shape {"error_code": "...", "message": "..."} with MLflow's status codes.
+import { ZodError } from "zod";
+import { AppError } from "../errors";
+import { zodFieldErrors } from "../http/errors";
+
+/** Parses JSON, accepting the bare NaN / Infinity / -Infinity tokens Python's json module writes. */
+export function parseLenientJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    // Replace the bare tokens outside strings with sentinel strings, then parse again.
+    let out = "";
+    let inString = false;
+    for (let i = 0; i < text.length; i++) {
+      const ch = text[i]!;
+      if (inString) {
+        out += ch;
+        if (ch === "\\") out += text[++i] ?? "";
+        else if (ch === '"') inString = false;
+        continue;
+      }
+      if (ch === '"') { inString = true; out += ch; continue; }
+      const rest = text.slice(i, i + 9);
+      const token = rest.startsWith("-Infinity") ? "-Infinity" : rest.startsWith("Infinity") ? "Infinity" : rest.startsWith("NaN") ? "NaN" : null;
+      if (token) { out += `"${token}"`; i += token.length - 1; continue; }
+      out += ch;
+    }
+    try {
+      return JSON.parse(out);
+    } catch {
+      throw new AppError("invalid_input", "Malformed JSON in the request body.");
+    }
+  }
+}
+
+export function queryObject(url: URL): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const key of new Set(url.searchParams.keys())) {
+    const all = url.searchParams.getAll(key);
+    out[key] = all.length > 1 || key.endsWith("_ids") ? all : all[0]!;
+  }
+  return out;
+}
+
+const MLFLOW_CODES: Record<string, { error_code: string; status: number }> = {
+  invalid_input: { error_code: "INVALID_PARAMETER_VALUE", status: 400 },
+  not_found: { error_code: "RESOURCE_DOES_NOT_EXIST", status: 404 },
+  conflict: { error_code: "RESOURCE_ALREADY_EXISTS", status: 400 },
+  forbidden: { error_code: "PERMISSION_DENIED", status: 403 },
+  unauthenticated: { error_code: "UNAUTHENTICATED", status: 401 },
+  rate_limited: { error_code: "REQUEST_LIMIT_EXCEEDED", status: 429 },
+  quota_exceeded: { error_code: "RESOURCE_EXHAUSTED", status: 429 },
+  upstream_unavailable: { error_code: "TEMPORARILY_UNAVAILABLE", status: 503 },
+};
+
+export function mlflowError(code: string, message: string, status: number, requestId?: string): Response {
+  return Response.json({ error_code: code, message }, { status, headers: requestId ? { "x-request-id": requestId } : {} });
+}
+
+export function mlflowErrorResponse(err: unknown, requestId: string): Response {
+  if (err instanceof ZodError) {
+    const fields = zodFieldErrors(err);
+    const message = Object.entries(fields).map(([k, v]) => `${k}: ${v.join(", ")}`).join("; ");
+    return mlflowError("INVALID_PARAMETER_VALUE", `Invalid request: ${message}`, 400, requestId);
+  }
+  if (err instanceof AppError) {
+    const mapped = MLFLOW_CODES[err.code] ?? { error_code: "INTERNAL_ERROR", status: 500 };
+    return mlflowError(mapped.error_code, err.message, mapped.status, requestId);
+  }
+  console.error(`[cairn] MLflow request ${requestId} failed`, err);
+  return mlflowError("INTERNAL_ERROR", `Internal error (request ${requestId}).`, 500, requestId);
+}

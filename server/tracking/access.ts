@@ -1,0 +1,90 @@
+// Loading tracking objects for an actor: a read of another team's object is "not found", a write the
+// actor may not make is "forbidden"; both are audited. Every lookup is scoped by the object's team.
+import { eq } from "drizzle-orm";
+import type { DbOrTx } from "@/db/client";
+import { experiments, runs, teams } from "@/db/schema";
+import type { LifecycleStage, RunStatus } from "@/db/schema";
+import { denied } from "../audit/record";
+import type { Permission } from "../auth/policy";
+import { can } from "../auth/policy";
+import type { Ctx } from "../context";
+import { AppError } from "../errors";
+import { findTeamBySlug } from "../teams/lookup";
+
+export type ExperimentRef = { id: number; teamId: string; teamSlug: string; name: string; lifecycleStage: LifecycleStage };
+export type RunRef = ExperimentRef & { runId: string; experimentId: number; status: RunStatus; runLifecycle: LifecycleStage; artifactUri: string };
+
+export type Access = { mode: "read" } | { mode: "write"; permission: Permission; action: string };
+
+async function check(ctx: Ctx, teamId: string, teamSlug: string, target: string, access: Access, missing: string): Promise<void> {
+  const readable = can(ctx.actor, "read_data", teamId);
+  if (access.mode === "read") {
+    if (!readable) throw await denied(ctx, { action: "tracking.read", target, teamId, team: teamSlug, mode: "read", message: missing });
+    return;
+  }
+  if (!can(ctx.actor, access.permission, teamId)) {
+    throw await denied(ctx, {
+      action: access.action, target, teamId, team: teamSlug, mode: "write",
+      message: readable
+        ? `Your role in team ${teamSlug} does not allow this (${access.action.replace(/[._]/g, " ")} needs ${access.permission}).`
+        : `You are not allowed to change ${target}.`,
+    });
+  }
+}
+
+export async function loadExperiment(ctx: Ctx, experimentId: string | number, access: Access, db: DbOrTx = ctx.db): Promise<ExperimentRef> {
+  const id = Number(experimentId);
+  const missing = `Could not find experiment with ID ${experimentId}`;
+  const [row] = Number.isSafeInteger(id)
+    ? await db
+        .select({ id: experiments.id, teamId: experiments.teamId, teamSlug: teams.slug, name: experiments.name, lifecycleStage: experiments.lifecycleStage })
+        .from(experiments)
+        .innerJoin(teams, eq(teams.id, experiments.teamId))
+        .where(eq(experiments.id, id))
+    : [];
+  if (!row) throw new AppError("not_found", missing);
+  await check(ctx, row.teamId, row.teamSlug, `experiment:${id}`, access, missing);
+  return row;
+}
+
+export async function loadRun(ctx: Ctx, runId: string, access: Access, db: DbOrTx = ctx.db): Promise<RunRef> {
+  const missing = `Run with id=${runId} not found`;
+  const [row] = /^[0-9a-f]{32}$/.test(runId)
+    ? await db
+        .select({
+          runId: runs.id, experimentId: runs.experimentId, status: runs.status, runLifecycle: runs.lifecycleStage, artifactUri: runs.artifactUri,
+          id: experiments.id, teamId: runs.teamId, teamSlug: teams.slug, name: experiments.name, lifecycleStage: experiments.lifecycleStage,
+        })
+        .from(runs)
+        .innerJoin(experiments, eq(experiments.id, runs.experimentId))
+        .innerJoin(teams, eq(teams.id, runs.teamId))
+        .where(eq(runs.id, runId))
+    : [];
+  if (!row) throw new AppError("not_found", missing);
+  await check(ctx, row.teamId, row.teamSlug, `run:${runId}`, access, missing);
+  return row;
+}
+
+/** Logging into a run needs it (and its experiment) to be active, as in MLflow. */
+export function requireActiveRun(run: RunRef): void {
+  if (run.runLifecycle !== "active") {
+    throw new AppError("invalid_input", `The run ${run.runId} must be in the 'active' state. Current state is ${run.runLifecycle}.`);
+  }
+}
+
+/**
+ * The team new experiments go to: the token's team, else the team named by the caller, else the
+ * actor's only team. Admins without a membership must name one.
+ */
+export async function homeTeam(ctx: Ctx, slug?: string): Promise<{ id: string; slug: string }> {
+  const { actor } = ctx;
+  if (actor.kind === "token" && !slug) return { id: actor.tokenTeamId, slug: actor.tokenTeamSlug };
+  if (slug) {
+    const team = await findTeamBySlug(ctx.db, slug);
+    if (!team || !can(actor, "read_data", team.id)) throw new AppError("not_found", `Team "${slug}" was not found.`);
+    return { id: team.id, slug: team.slug };
+  }
+  const [only] = actor.memberships;
+  if (actor.memberships.length === 1 && only) return { id: only.teamId, slug: only.teamSlug };
+  throw new AppError("invalid_input", "Say which team this is for (you belong to several teams, or to none).", { fields: { team: ["Choose a team"] } });
+}

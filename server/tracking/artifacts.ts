@@ -1,0 +1,93 @@
+// Run and logged-model artifacts behind MLflow's proxied artifact API. The server chooses every
+// location (<team>/<experiment>/<run>/ or <team>/<experiment>/models/<model>/ under the store);
+// clients only name paths inside it, validated by the store.
+import path from "node:path";
+import { eq } from "drizzle-orm";
+import { loggedModels } from "@/db/schema";
+import { createFsArtifactStore } from "../artifacts/fs-store";
+import { normalizeArtifactPath } from "../artifacts/paths";
+import type { ArtifactEntry, ArtifactStore } from "../artifacts/store";
+import type { Ctx } from "../context";
+import { env } from "../env";
+import { AppError } from "../errors";
+import type { Access } from "./access";
+import { loadExperiment, loadRun, requireActiveRun } from "./access";
+
+const globalForStore = globalThis as unknown as { __cairnArtifacts?: ArtifactStore };
+
+export function artifactStore(): ArtifactStore {
+  globalForStore.__cairnArtifacts ??= createFsArtifactStore(path.join(env().dataDir, "artifacts"));
+  return globalForStore.__cairnArtifacts;
+}
+
+type Located = { root: string[]; rel: string; teamId: string };
+
+/**
+ * Resolves an mlflow-artifacts path ("<experiment>/<run>/artifacts/<rel>" or
+ * "<experiment>/models/<model>/artifacts/<rel>") to the store location, checking access.
+ */
+export async function locateArtifact(ctx: Ctx, rawPath: string, access: Access, opts: { allowEmpty: boolean }): Promise<Located> {
+  const clean = normalizeArtifactPath(rawPath, { allowEmpty: true });
+  const parts = clean.split("/");
+  const [experimentId, second, third, fourth] = parts;
+  const unknown = new AppError("not_found", `No artifact location "${rawPath}". Artifact paths look like <experiment_id>/<run_id>/artifacts/<path>.`);
+  if (!experimentId || !/^\d+$/.test(experimentId) || !second) throw unknown;
+  if (second === "models") {
+    if (!third || fourth !== "artifacts") throw unknown;
+    const [model] = /^m-[0-9a-f]{32}$/.test(third) ? await ctx.db.select().from(loggedModels).where(eq(loggedModels.id, third)) : [];
+    if (!model || String(model.experimentId) !== experimentId) throw unknown;
+    const exp = await loadExperiment(ctx, model.experimentId, access);
+    const rel = parts.slice(4).join("/");
+    if (!rel && !opts.allowEmpty) throw new AppError("invalid_input", "Name a file inside the model's artifacts.");
+    return { root: [exp.teamSlug, experimentId, "models", model.id], rel, teamId: exp.teamId };
+  }
+  if (third !== "artifacts") throw unknown;
+  const run = await loadRun(ctx, second, access).catch((err: unknown) => {
+    throw err instanceof AppError && err.code === "not_found" ? unknown : err;
+  });
+  if (String(run.experimentId) !== experimentId) throw unknown;
+  if (access.mode === "write") requireActiveRun(run);
+  const rel = parts.slice(3).join("/");
+  if (!rel && !opts.allowEmpty) throw new AppError("invalid_input", "Name a file inside the run's artifacts.");
+  return { root: [run.teamSlug, experimentId, run.runId], rel, teamId: run.teamId };
+}
+
+const WRITE: Access = { mode: "write", permission: "train_model", action: "artifact.upload" };
+
+export async function uploadArtifact(ctx: Ctx, rawPath: string, body: ReadableStream<Uint8Array>): Promise<{ size: number }> {
+  const loc = await locateArtifact(ctx, rawPath, WRITE, { allowEmpty: false });
+  return artifactStore().put(loc.root, loc.rel, body, { maxBytes: env().artifactMaxBytes });
+}
+
+export async function downloadArtifact(ctx: Ctx, rawPath: string): Promise<{ stream: ReadableStream<Uint8Array>; size: number; filename: string }> {
+  const loc = await locateArtifact(ctx, rawPath, { mode: "read" }, { allowEmpty: false });
+  const file = await artifactStore().get(loc.root, loc.rel);
+  if (!file) throw new AppError("not_found", `Artifact ${rawPath} was not found.`);
+  return { ...file, filename: loc.rel.split("/").pop() ?? "artifact" };
+}
+
+/** MLflow's proxied listing: immediate children by base name; a file (or nothing) lists as empty. */
+export async function listProxiedArtifacts(ctx: Ctx, rawPath: string): Promise<ArtifactEntry[]> {
+  if (!rawPath) return [];
+  const loc = await locateArtifact(ctx, rawPath, { mode: "read" }, { allowEmpty: true });
+  const entries = await artifactStore().list(loc.root, loc.rel);
+  return (entries ?? []).map((e) => ({ ...e, path: e.path.split("/").pop() ?? e.path }));
+}
+
+/** The run-level listing (`/mlflow/artifacts/list`): paths relative to the run's artifact root. */
+export async function listRunArtifacts(ctx: Ctx, runId: string, relDir: string): Promise<{ root_uri: string; files: ArtifactEntry[] }> {
+  const run = await loadRun(ctx, runId, { mode: "read" });
+  const rel = normalizeArtifactPath(relDir, { allowEmpty: true });
+  const entries = await artifactStore().list([run.teamSlug, String(run.experimentId), run.runId], rel);
+  return { root_uri: run.artifactUri, files: entries ?? [] };
+}
+
+export async function statRunArtifact(ctx: Ctx, runId: string, relPath: string): Promise<{ is_dir: boolean; size: number } | null> {
+  const run = await loadRun(ctx, runId, { mode: "read" });
+  return artifactStore().stat([run.teamSlug, String(run.experimentId), run.runId], normalizeArtifactPath(relPath, { allowEmpty: true }));
+}
+
+export async function readRunArtifact(ctx: Ctx, runId: string, relPath: string): Promise<{ stream: ReadableStream<Uint8Array>; size: number } | null> {
+  const run = await loadRun(ctx, runId, { mode: "read" });
+  return artifactStore().get([run.teamSlug, String(run.experimentId), run.runId], normalizeArtifactPath(relPath));
+}

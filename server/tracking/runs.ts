@@ -1,0 +1,129 @@
+// Runs: create, read, update, archive/restore, and their tags. Logging lives in logging.ts.
+import { randomUUID } from "node:crypto";
+import { and, eq } from "drizzle-orm";
+import { experiments, runTags, runs } from "@/db/schema";
+import type { RunStatus } from "@/db/schema";
+import type { CreateRunInput } from "@/lib/schemas/mlflow";
+import { appendAudit, denied } from "../audit/record";
+import { can } from "../auth/policy";
+import type { Ctx } from "../context";
+import { AppError } from "../errors";
+import { homeTeam, loadExperiment, loadRun, requireActiveRun } from "./access";
+import type { RunDto } from "./dto";
+import { runArtifactUri } from "./dto";
+import { hydrateRuns } from "./hydrate";
+import { generateRunName } from "./run-names";
+
+export const TRAIN = { mode: "write", permission: "train_model", action: "run.update" } as const;
+const DEFAULT_EXPERIMENT = "Default";
+
+export function newRunId(): string {
+  return randomUUID().replace(/-/g, "");
+}
+
+/** MLflow's experiment "0" is each team's own Default experiment, created on first use. */
+async function defaultExperimentId(ctx: Ctx): Promise<number> {
+  const team = await homeTeam(ctx);
+  const [existing] = await ctx.db.select({ id: experiments.id }).from(experiments).where(and(eq(experiments.teamId, team.id), eq(experiments.name, DEFAULT_EXPERIMENT)));
+  if (existing) return existing.id;
+  if (!can(ctx.actor, "train_model", team.id)) {
+    throw await denied(ctx, { action: "experiment.create", target: `experiment:${DEFAULT_EXPERIMENT}`, teamId: team.id, team: team.slug, mode: "write" });
+  }
+  const now = Date.now();
+  const [row] = await ctx.db
+    .insert(experiments)
+    .values({ teamId: team.id, name: DEFAULT_EXPERIMENT, artifactLocation: "pending", createdBy: ctx.actor.userId, creationTime: now, lastUpdateTime: now })
+    .onConflictDoNothing()
+    .returning({ id: experiments.id });
+  if (!row) return defaultExperimentId(ctx);
+  await ctx.db.update(experiments).set({ artifactLocation: `mlflow-artifacts:/${row.id}` }).where(eq(experiments.id, row.id));
+  return row.id;
+}
+
+export async function createRun(ctx: Ctx, input: CreateRunInput): Promise<RunDto> {
+  const experimentId = !input.experiment_id || input.experiment_id === "0" ? await defaultExperimentId(ctx) : Number(input.experiment_id);
+  const exp = await loadExperiment(ctx, experimentId, { ...TRAIN, action: "run.create" });
+  if (exp.lifecycleStage !== "active") throw new AppError("invalid_input", `The experiment ${exp.id} must be in the 'active' state to create runs in it.`);
+  const tags = new Map(input.tags.map((t) => [t.key, t.value]));
+  const name = input.run_name || tags.get("mlflow.runName") || generateRunName();
+  tags.set("mlflow.runName", name);
+  const userId = input.user_id || (ctx.actor.kind === "user" || ctx.actor.kind === "token" ? ctx.actor.email : "system");
+  if (!tags.has("mlflow.user")) tags.set("mlflow.user", userId);
+  const parentRunId = tags.get("mlflow.parentRunId");
+  if (parentRunId) {
+    const parent = await loadRun(ctx, parentRunId, { mode: "read" }).catch(() => null);
+    if (!parent || parent.experimentId !== exp.id) throw new AppError("invalid_input", `Parent run ${parentRunId} was not found in experiment ${exp.id}.`);
+  }
+  const id = newRunId();
+  const row = await ctx.db.transaction(async (tx) => {
+    const [created] = await tx
+      .insert(runs)
+      .values({
+        id, experimentId: exp.id, teamId: exp.teamId, name, status: "RUNNING", startTime: input.start_time ?? Date.now(),
+        userId, createdBy: ctx.actor.userId, parentRunId: parentRunId ?? null, artifactUri: runArtifactUri(exp.id, id),
+      })
+      .returning();
+    await tx.insert(runTags).values([...tags].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, value]) => ({ runId: id, key, value })));
+    await tx.update(experiments).set({ lastUpdateTime: Date.now() }).where(eq(experiments.id, exp.id));
+    await appendAudit(tx, ctx, { action: "run.create", target: `run:${id}`, teamId: exp.teamId, team: exp.teamSlug, details: { experiment_id: exp.id, name } });
+    return created!;
+  });
+  const [dto] = await hydrateRuns(ctx.db, [row]);
+  return dto!;
+}
+
+export async function getRun(ctx: Ctx, runId: string): Promise<RunDto> {
+  await loadRun(ctx, runId, { mode: "read" });
+  const rows = await ctx.db.select().from(runs).where(eq(runs.id, runId));
+  const [dto] = await hydrateRuns(ctx.db, rows);
+  return dto!;
+}
+
+const TERMINAL: RunStatus[] = ["FINISHED", "FAILED", "KILLED"];
+
+export async function updateRun(ctx: Ctx, input: { run_id: string; status?: RunStatus; end_time?: number; run_name?: string }): Promise<RunDto["info"]> {
+  const run = await loadRun(ctx, input.run_id, TRAIN);
+  requireActiveRun(run);
+  await ctx.db.transaction(async (tx) => {
+    const set: Partial<typeof runs.$inferInsert> = {};
+    if (input.status) set.status = input.status;
+    if (input.end_time !== undefined) set.endTime = input.end_time;
+    else if (input.status && TERMINAL.includes(input.status)) set.endTime = Date.now();
+    if (input.run_name) set.name = input.run_name;
+    if (Object.keys(set).length) await tx.update(runs).set(set).where(eq(runs.id, run.runId));
+    if (input.run_name) {
+      await tx.insert(runTags).values({ runId: run.runId, key: "mlflow.runName", value: input.run_name })
+        .onConflictDoUpdate({ target: [runTags.runId, runTags.key], set: { value: input.run_name } });
+    }
+    if (input.status && input.status !== run.status) {
+      await appendAudit(tx, ctx, { action: "run.status", target: `run:${run.runId}`, teamId: run.teamId, team: run.teamSlug, details: { from: run.status, to: input.status } });
+    }
+  });
+  return (await getRun(ctx, run.runId)).info;
+}
+
+export async function setRunLifecycle(ctx: Ctx, runId: string, stage: "active" | "deleted"): Promise<void> {
+  const action = stage === "deleted" ? "run.delete" : "run.restore";
+  const run = await loadRun(ctx, runId, { ...TRAIN, action });
+  if (stage === "active" && run.lifecycleStage !== "active") throw new AppError("invalid_input", `Restore experiment ${run.experimentId} before restoring its runs.`);
+  await ctx.db.transaction(async (tx) => {
+    await tx.update(runs).set({ lifecycleStage: stage, deletedTime: stage === "deleted" ? Date.now() : null }).where(eq(runs.id, run.runId));
+    await appendAudit(tx, ctx, { action, target: `run:${run.runId}`, teamId: run.teamId, team: run.teamSlug });
+  });
+}
+
+export async function setRunTag(ctx: Ctx, runId: string, key: string, value: string): Promise<void> {
+  const run = await loadRun(ctx, runId, TRAIN);
+  requireActiveRun(run);
+  await ctx.db.transaction(async (tx) => {
+    await tx.insert(runTags).values({ runId, key, value }).onConflictDoUpdate({ target: [runTags.runId, runTags.key], set: { value } });
+    if (key === "mlflow.runName") await tx.update(runs).set({ name: value }).where(eq(runs.id, runId));
+  });
+}
+
+export async function deleteRunTag(ctx: Ctx, runId: string, key: string): Promise<void> {
+  const run = await loadRun(ctx, runId, TRAIN);
+  requireActiveRun(run);
+  const deleted = await ctx.db.delete(runTags).where(and(eq(runTags.runId, runId), eq(runTags.key, key))).returning({ key: runTags.key });
+  if (deleted.length === 0) throw new AppError("not_found", `No tag with name: ${key} in run with id ${runId}`);
+}

@@ -1,0 +1,156 @@
+// Compiles a parsed search filter / order_by (lib/search/filter.ts) to drizzle SQL over the `runs` table.
+// Every key, value and pattern from the user is a bound parameter; the SQL text holds only operators and
+// identifiers chosen here, so no filter can change the shape of the query. The conditions refer to the
+// un-aliased `runs` table (correlated EXISTS subqueries), so use them in queries that select from `runs`.
+import { sql } from "drizzle-orm";
+import type { SQL, SQLWrapper } from "drizzle-orm";
+import type { AnyPgColumn, PgTable } from "drizzle-orm/pg-core";
+import { datasets, latestMetrics, params, runInputs, runTags, runs } from "@/db/schema";
+import type { Comparison, CompareOp, Entity, FilterNode, OrderBy } from "@/lib/search/filter";
+
+type Value = Comparison["value"];
+type ValueType = "string" | "number";
+type KeyValueSource = { table: PgTable; runId: AnyPgColumn; key: AnyPgColumn; value: AnyPgColumn; valueType: ValueType };
+
+const SOURCES = {
+  metric: { table: latestMetrics, runId: latestMetrics.runId, key: latestMetrics.key, value: latestMetrics.value, valueType: "number" },
+  param: { table: params, runId: params.runId, key: params.key, value: params.value, valueType: "string" },
+  tag: { table: runTags, runId: runTags.runId, key: runTags.key, value: runTags.value, valueType: "string" },
+} satisfies Record<"metric" | "param" | "tag", KeyValueSource>;
+
+const ATTRIBUTE_COLUMNS = new Map<string, { column: AnyPgColumn; valueType: ValueType }>([
+  ["run_id", { column: runs.id, valueType: "string" }],
+  ["run_name", { column: runs.name, valueType: "string" }],
+  ["status", { column: runs.status, valueType: "string" }],
+  ["user_id", { column: runs.userId, valueType: "string" }],
+  ["artifact_uri", { column: runs.artifactUri, valueType: "string" }],
+  ["start_time", { column: runs.startTime, valueType: "number" }],
+  ["created", { column: runs.startTime, valueType: "number" }],
+  ["end_time", { column: runs.endTime, valueType: "number" }],
+]);
+
+/** The input tag MLflow uses for a dataset's role in a run ("training", "eval", ...). */
+const CONTEXT_TAG = "mlflow.data.context";
+
+/** A boolean SQL condition over `runs` for the filter tree. */
+export function compileFilter(node: FilterNode): SQL {
+  switch (node.type) {
+    case "cmp":
+      return compileComparison(node);
+    case "and":
+    case "or": {
+      // An empty group is what its identity element says: AND of nothing is true, OR of nothing false.
+      if (node.children.length === 0) return node.type === "and" ? sql`true` : sql`false`;
+      const joiner = node.type === "and" ? sql` and ` : sql` or `;
+      return sql`(${sql.join(node.children.map(compileFilter), joiner)})`;
+    }
+    default:
+      throw new Error(`Unknown filter node ${JSON.stringify(node satisfies never)}`);
+  }
+}
+
+/**
+ * A direction-less ORDER BY expression: apply ASC/DESC from `order.ascending` and always NULLS LAST,
+ * so runs lacking the metric, param or tag sort after the others in both directions.
+ */
+export function compileOrderBy(order: OrderBy): { expression: SQL; nullsLast: true } {
+  const { entity } = order;
+  if (entity.kind === "metric" || entity.kind === "param" || entity.kind === "tag") {
+    const s: KeyValueSource = SOURCES[entity.kind];
+    return { expression: sql`(select ${s.value} from ${s.table} where ${s.runId} = ${runs.id} and ${s.key} = ${entity.key})`, nullsLast: true };
+  }
+  if (entity.kind === "attribute") return { expression: sql`${attribute(entity).column}`, nullsLast: true };
+  throw new Error(`Runs cannot be ordered by ${entity.kind} fields`);
+}
+
+function compileComparison(c: Comparison): SQL {
+  const { entity, op, value } = c;
+  switch (entity.kind) {
+    case "metric":
+    case "param":
+    case "tag":
+      return compileKeyValue(SOURCES[entity.kind], entity.key, op, value);
+    case "attribute": {
+      const { column, valueType } = attribute(entity);
+      return compare(column, op, value, valueType, column === runs.startTime || column === runs.endTime);
+    }
+    case "dataset":
+      return compileDataset(entity.key, op, value);
+  }
+}
+
+function attribute(entity: Entity): { column: AnyPgColumn; valueType: ValueType } {
+  const found = ATTRIBUTE_COLUMNS.get(entity.key);
+  if (!found) throw new Error(`Unknown run attribute "${entity.key}"`);
+  return found;
+}
+
+/**
+ * MLflow semantics: a comparison holds when the run has the key with a matching value, so `!=` and
+ * NOT IN need the key to be present; IS NULL / IS NOT NULL test absence / presence of the key.
+ */
+function compileKeyValue(s: KeyValueSource, key: string, op: CompareOp, value: Value): SQL {
+  const present = sql`select 1 from ${s.table} where ${s.runId} = ${runs.id} and ${s.key} = ${key}`;
+  if (op === "IS NULL") return sql`not exists (${present})`;
+  if (op === "IS NOT NULL") return sql`exists (${present})`;
+  return sql`exists (${present} and ${compare(s.value, op, value, s.valueType, false)})`;
+}
+
+function compileDataset(key: string, op: CompareOp, value: Value): SQL {
+  let condition: SQL;
+  if (key === "name") condition = compare(datasets.name, op, value, "string", false);
+  else if (key === "digest") condition = compare(datasets.digest, op, value, "string", false);
+  else if (key === "context") {
+    // run_inputs.tags is a jsonb array of {key, value}; the context is the value of one of them.
+    const tagValue = sql`(input_tag.tag ->> 'value')`;
+    condition = sql`exists (select 1 from jsonb_array_elements(${runInputs.tags}) as input_tag(tag) where (input_tag.tag ->> 'key') = ${CONTEXT_TAG} and ${compare(tagValue, op, value, "string", false)})`;
+  } else throw new Error(`Unknown dataset field "${key}"`);
+  return sql`exists (select 1 from ${runInputs} inner join ${datasets} on ${datasets.id} = ${runInputs.datasetId} where ${runInputs.runId} = ${runs.id} and ${condition})`;
+}
+
+/** `left <op> value` with the value bound; `bigintColumn` marks runs.start_time / end_time. */
+function compare(left: SQLWrapper, op: CompareOp, value: Value, valueType: ValueType, bigintColumn: boolean): SQL {
+  const one = () => bind(scalar(value, valueType, op), bigintColumn);
+  switch (op) {
+    case "=": return sql`${left} = ${one()}`;
+    case "!=": return sql`${left} <> ${one()}`;
+    case ">": return sql`${left} > ${one()}`;
+    case ">=": return sql`${left} >= ${one()}`;
+    case "<": return sql`${left} < ${one()}`;
+    case "<=": return sql`${left} <= ${one()}`;
+    case "LIKE": return sql`${left} like ${pattern(value, op)}`;
+    case "ILIKE": return sql`${left} ilike ${pattern(value, op)}`;
+    case "IN": return sql`${left} in (${list(value, valueType, op, bigintColumn)})`;
+    case "NOT IN": return sql`${left} not in (${list(value, valueType, op, bigintColumn)})`;
+    case "IS NULL": return sql`${left} is null`;
+    case "IS NOT NULL": return sql`${left} is not null`;
+    default:
+      throw new Error(`Unknown operator ${JSON.stringify(op satisfies never)}`);
+  }
+}
+
+/**
+ * A bound value. PostgreSQL types the parameter after the bigint column it meets, which rejects 1.5 or
+ * 1e300; those are bound as double precision instead (exact for epoch milliseconds).
+ */
+function bind(value: string | number, bigintColumn: boolean): SQL {
+  if (bigintColumn && typeof value === "number" && !Number.isSafeInteger(value)) return sql`${value}::double precision`;
+  return sql`${value}`;
+}
+
+// The parser guarantees these shapes; trees built elsewhere (saved views, API callers) are checked
+// here too so a wrong type fails clearly instead of as a database cast error.
+function scalar(value: Value, valueType: ValueType, op: CompareOp): string | number {
+  if (valueType === "number" ? typeof value === "number" && Number.isFinite(value) : typeof value === "string") return value as string | number;
+  throw new Error(`Operator ${op} needs a ${valueType} value, got ${JSON.stringify(value)}`);
+}
+
+function pattern(value: Value, op: CompareOp): string {
+  if (typeof value !== "string") throw new Error(`Operator ${op} needs a string pattern, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function list(value: Value, valueType: ValueType, op: CompareOp, bigintColumn: boolean): SQL {
+  if (!Array.isArray(value) || value.length === 0) throw new Error(`Operator ${op} needs a non-empty list, got ${JSON.stringify(value)}`);
+  return sql.join(value.map((v) => bind(scalar(v, valueType, op), bigintColumn)), sql`, `);
+}
