@@ -4,7 +4,7 @@ export type NavItem = { href: string; label: string; access: NavAccess; icon: Na
 export type NavIcon = "flask" | "box" | "play" | "rocket" | "check" | "coins" | "users" | "shield" | "scroll" | "gear";
 
 export const NAV_ITEMS: NavItem[] = [
-  { href: "/experiments", label: "Experiments", access: "member", icon: "flask", ready: false },
+  { href: "/experiments", label: "Experiments", access: "member", icon: "flask", ready: true },
   { href: "/models", label: "Models", access: "member", icon: "box", ready: false },
   { href: "/jobs", label: "Jobs", access: "member", icon: "play", ready: false },
   { href: "/deployments", label: "Deployments", access: "member", icon: "rocket", ready: false },

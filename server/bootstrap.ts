@@ -3,6 +3,7 @@ import type { Db } from "@/db/client";
 import { getDatabase } from "@/db/client";
 import { seedDemo } from "@/db/seed/demo";
 import { env } from "./env";
+import { artifactStore } from "./tracking/artifacts";
 
 const globalForBoot = globalThis as unknown as { __cairnReady?: Promise<Db> };
 
@@ -10,7 +11,7 @@ export function getReadyDb(): Promise<Db> {
   if (!globalForBoot.__cairnReady) {
     const ready = (async () => {
       const { db } = await getDatabase();
-      if (env().demo && (await seedDemo(db))) console.log("[cairn] seeded the demo organization");
+      if (env().demo && (await seedDemo(db, { store: artifactStore() }))) console.log("[cairn] seeded the demo organization");
       return db;
     })();
     ready.catch(() => { globalForBoot.__cairnReady = undefined; });

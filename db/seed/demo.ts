@@ -3,10 +3,12 @@
 import { count, sql } from "drizzle-orm";
 import { appendAudit } from "@/server/audit/record";
 import { hashPassword } from "@/server/auth/passwords";
+import type { ArtifactStore } from "@/server/artifacts/store";
 import { systemCtx } from "@/server/context";
 import type { Db } from "../client";
 import { instanceTypes, memberships, teamQuotas, teams, users } from "../schema";
 import type { Role } from "../schema";
+import { seedDemoTracking } from "./tracking";
 
 export const DEMO_PASSWORD = "cairn-demo";
 
@@ -32,10 +34,13 @@ export const DEMO_INSTANCE_TYPES = [
   { name: "gpu.large", cpu: 32, memoryGib: 256, gpuType: "nvidia-a100", gpuCount: 4, hourlyPriceUsd: 12 },
 ];
 
-/** Seeds the demo organization when the database has no users. Returns whether it seeded. */
-export async function seedDemo(db: Db): Promise<boolean> {
+/**
+ * Seeds the demo organization when the database has no users. Returns whether it seeded. With a `store`, the
+ * demo experiments, runs and artifacts follow (tests leave it out to stay fast).
+ */
+export async function seedDemo(db: Db, opts?: { store?: ArtifactStore }): Promise<boolean> {
   const hashes = await Promise.all(DEMO_USERS.map(() => hashPassword(DEMO_PASSWORD)));
-  return db.transaction(async (tx) => {
+  const seeded = await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${0x7365_6564})`); // "seed": one instance seeds
     const [{ n } = { n: 0 }] = await tx.select({ n: count() }).from(users);
     if (n > 0) return false;
@@ -59,4 +64,15 @@ export async function seedDemo(db: Db): Promise<boolean> {
     await appendAudit(tx, systemCtx(db, "seed"), { action: "platform.seed_demo", target: "platform", details: { teams: DEMO_TEAMS.map((t) => t.slug), users: DEMO_USERS.length } });
     return true;
   });
+  // After the commit: the tracking data needs the teams and users, and is too bulky for the locked transaction.
+  // Only the instance that seeded the organization gets here, so two instances never both seed runs.
+  if (seeded && opts?.store) {
+    try {
+      await seedDemoTracking(db, opts.store);
+    } catch (err) {
+      // The organization is in place and sign-in works; a platform that will not boot over demo runs helps no one.
+      console.error("[cairn] seeding the demo experiments failed", err);
+    }
+  }
+  return seeded;
 }

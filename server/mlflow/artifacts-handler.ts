@@ -8,9 +8,16 @@ import { mlflowErrorResponse } from "./protocol";
 const PREFIX = "/api/2.0/mlflow-artifacts/artifacts";
 const ENDPOINT = "/api/2.0/mlflow-artifacts/artifacts";
 
-/** The artifact path from the raw URL, each segment decoded exactly once. */
+/**
+ * The artifact path from the raw URL, each segment decoded exactly once. A URL whose path left the
+ * prefix (dot segments such as `%2E%2E/` are resolved by URL parsing before we see them) is refused,
+ * never read as the empty path.
+ */
 export function artifactPathFromUrl(url: URL): string {
-  const raw = url.pathname.startsWith(PREFIX) ? url.pathname.slice(PREFIX.length) : "";
+  if (url.pathname !== PREFIX && !url.pathname.startsWith(`${PREFIX}/`)) {
+    throw new AppError("invalid_input", `The artifact path must stay under ${PREFIX}/; ".." segments are not allowed.`);
+  }
+  const raw = url.pathname.slice(PREFIX.length);
   const segments = raw.split("/").filter((s, i) => !(i === 0 && s === ""));
   try {
     return segments.map((s) => decodeURIComponent(s)).join("/");
@@ -29,8 +36,8 @@ export function handleArtifacts(req: Request): Promise<Response> {
     const url = new URL(req.url);
     const artifactPath = artifactPathFromUrl(url);
     if (req.method === "PUT") {
-      if (!req.body) throw new AppError("invalid_input", "PUT needs the file's bytes as the request body.");
-      await uploadArtifact(ctx, artifactPath, req.body);
+      // A PUT without a body (Content-Length: 0) uploads an empty file, which clients do log.
+      await uploadArtifact(ctx, artifactPath, req.body ?? new Blob([]).stream());
       return Response.json({});
     }
     if (req.method === "GET" && artifactPath === "") {

@@ -79,8 +79,21 @@ export async function createExperiment(
     if (input.tags?.length) await tx.insert(experimentTags).values(dedupe(input.tags).map((t) => ({ experimentId: row.id, ...t })));
     await appendAudit(tx, ctx, { action: "experiment.create", target: `experiment:${row.id}`, teamId: team.id, team: team.slug, details: { name: input.name } });
     return row.id;
+  }).catch((err: unknown) => {
+    // A concurrent create of the same name passes the check above and then hits the unique index.
+    throw isUniqueViolation(err, NAME_UNIQUE) ? new AppError("conflict", `Experiment '${input.name}' already exists in team ${team.slug}.`) : err;
   });
   return { experiment_id: String(id), name: input.name, team: team.slug, created_at: new Date(now).toISOString() };
+}
+
+const NAME_UNIQUE = "experiments_team_name_uq";
+
+/** PostgreSQL's unique_violation on `constraint`, whether the driver error is wrapped (drizzle's `cause`) or not. */
+function isUniqueViolation(err: unknown, constraint: string): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if ("code" in e && e.code === "23505") return !("constraint" in e) || e.constraint === undefined || e.constraint === constraint;
+  }
+  return false;
 }
 
 function dedupe<T extends { key: string }>(items: T[]): T[] {
@@ -175,6 +188,8 @@ export async function renameExperiment(ctx: Ctx, experimentId: string, newName: 
     if (clash && clash.id !== ref.id) throw new AppError("conflict", `Experiment '${newName}' already exists in team ${ref.teamSlug}.`);
     await tx.update(experiments).set({ name: newName, lastUpdateTime: Date.now() }).where(eq(experiments.id, ref.id));
     await appendAudit(tx, ctx, { action: "experiment.rename", target: `experiment:${ref.id}`, teamId: ref.teamId, team: ref.teamSlug, details: { from: ref.name, to: newName } });
+  }).catch((err: unknown) => {
+    throw isUniqueViolation(err, NAME_UNIQUE) ? new AppError("conflict", `Experiment '${newName}' already exists in team ${ref.teamSlug}.`) : err;
   });
 }
 

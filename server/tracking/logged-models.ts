@@ -132,16 +132,20 @@ export async function deleteLoggedModel(ctx: Ctx, modelId: string): Promise<void
   });
 }
 
+/** `<field> <op> '<value>'` clauses joined by AND; read clause by clause so quoted values may contain "and". */
 function modelFilter(filter: string): SQL {
-  const clauses = filter.split(/\s+AND\s+/i).map((c) => c.trim()).filter(Boolean);
-  return and(...clauses.map((c) => {
-    const m = /^(name|source_run_id|model_type|status)\s*(=|!=|LIKE|ILIKE)\s*'((?:[^']|'')*)'$/i.exec(c);
-    if (!m) throw new AppError("invalid_input", `Unsupported logged-model filter "${c}". Use name, source_run_id, model_type or status with =, !=, LIKE or ILIKE and a quoted value.`);
+  const clause = /^(name|source_run_id|model_type|status)\s*(=|!=|LIKE|ILIKE)\s*'((?:[^']|'')*)'\s*(?:AND\s+(?=\S)|$)/i;
+  const conditions: SQL[] = [];
+  for (let rest = filter.trim(); rest; ) {
+    const m = clause.exec(rest);
+    if (!m) throw new AppError("invalid_input", `Unsupported logged-model filter "${rest}". Use name, source_run_id, model_type or status with =, !=, LIKE or ILIKE and a quoted value, joined by AND.`);
+    rest = rest.slice(m[0].length);
     const column = { name: loggedModels.name, source_run_id: loggedModels.sourceRunId, model_type: loggedModels.modelType, status: loggedModels.status }[m[1]!.toLowerCase() as "name"];
     const value = m[3]!.replace(/''/g, "'");
     const op = m[2]!.toUpperCase();
-    return op === "=" ? eq(column, value) : op === "!=" ? sql`${column} <> ${value}` : op === "LIKE" ? sql`${column} like ${value}` : sql`${column} ilike ${value}`;
-  }))!;
+    conditions.push(op === "=" ? eq(column, value) : op === "!=" ? sql`${column} <> ${value}` : op === "LIKE" ? sql`${column} like ${value}` : sql`${column} ilike ${value}`);
+  }
+  return and(...conditions)!;
 }
 
 export async function searchLoggedModels(

@@ -2,7 +2,7 @@
 // A batch is all-or-nothing; rows are written in key order so concurrent writers never deadlock.
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
-import { datasets, latestMetrics, loggedModels, metrics, params, runInputs, runOutputs, runTags } from "@/db/schema";
+import { datasets, latestMetrics, loggedModels, metrics, params, runInputs, runOutputs, runTags, runs } from "@/db/schema";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
 import { loadRun, requireActiveRun } from "./access";
@@ -11,6 +11,8 @@ import { TRAIN } from "./runs";
 type KV = { key: string; value: string };
 export type MetricPoint = { key: string; value: number; timestamp?: number; step?: number };
 export type BatchInput = { run_id: string; metrics: MetricPoint[]; params: KV[]; tags: KV[] };
+
+const RUN_NAME_TAG = "mlflow.runName";
 
 const byKey = <T extends { key: string }>(a: T, b: T) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
@@ -41,8 +43,12 @@ async function writeParams(tx: DbOrTx, runId: string, items: KV[]): Promise<void
 
 async function writeTags(tx: DbOrTx, runId: string, items: KV[]): Promise<void> {
   if (items.length === 0) return;
-  const rows = [...new Map(items.map((t) => [t.key, t.value]))].map(([key, value]) => ({ runId, key, value })).sort(byKey);
+  const latest = new Map(items.map((t) => [t.key, t.value]));
+  const rows = [...latest].map(([key, value]) => ({ runId, key, value })).sort(byKey);
   await tx.insert(runTags).values(rows).onConflictDoUpdate({ target: [runTags.runId, runTags.key], set: { value: sql`excluded.value` } });
+  // As in set-tag: the run-name tag is the run's name (mlflow.set_tags sends it in a batch).
+  const runName = latest.get(RUN_NAME_TAG);
+  if (runName !== undefined) await tx.update(runs).set({ name: runName }).where(eq(runs.id, runId));
 }
 
 /** MLflow's "latest": the highest step, then the latest timestamp, then the larger value. */
@@ -52,11 +58,27 @@ function later(a: Required<MetricPoint>, b: Required<MetricPoint>): boolean {
   return a.value > b.value || Number.isNaN(a.value);
 }
 
+const pointId = (p: Required<MetricPoint>) => JSON.stringify([p.key, p.step, p.timestamp, String(p.value)]);
+
 async function writeMetrics(tx: DbOrTx, runId: string, items: MetricPoint[]): Promise<void> {
   if (items.length === 0) return;
   const now = Date.now();
   const points = items.map((m) => ({ key: m.key, value: m.value, timestamp: m.timestamp ?? now, step: m.step ?? 0 }));
-  await tx.insert(metrics).values(points.map((p) => ({ runId, ...p })));
+  // As in MLflow, a point identical to one already logged (key, step, timestamp, value) is stored once,
+  // so a client's retry of a request that did succeed leaves the history unchanged.
+  const stored = await tx
+    .select({ key: metrics.key, value: metrics.value, timestamp: metrics.timestamp, step: metrics.step })
+    .from(metrics)
+    .where(and(eq(metrics.runId, runId), inArray(metrics.key, [...new Set(points.map((p) => p.key))]), inArray(metrics.step, [...new Set(points.map((p) => p.step))])));
+  const seen = new Set(stored.map(pointId));
+  const fresh: Required<MetricPoint>[] = [];
+  for (const p of points) {
+    const id = pointId(p);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    fresh.push(p);
+  }
+  if (fresh.length) await tx.insert(metrics).values(fresh.map((p) => ({ runId, ...p })));
   const latest = new Map<string, Required<MetricPoint>>();
   for (const p of points) {
     const cur = latest.get(p.key);
@@ -69,7 +91,8 @@ async function writeMetrics(tx: DbOrTx, runId: string, items: MetricPoint[]): Pr
     .onConflictDoUpdate({
       target: [latestMetrics.runId, latestMetrics.key],
       set: { value: sql`excluded.value`, step: sql`excluded.step`, timestamp: sql`excluded.timestamp` },
-      setWhere: sql`(excluded.step, excluded.timestamp) >= (${latestMetrics.step}, ${latestMetrics.timestamp})`,
+      // The same rule as later(): step, then timestamp, then the larger value (NaN sorts highest in both).
+      setWhere: sql`(excluded.step, excluded.timestamp, excluded.value) > (${latestMetrics.step}, ${latestMetrics.timestamp}, ${latestMetrics.value})`,
     });
 }
 

@@ -10,7 +10,7 @@ import type { Ctx } from "../context";
 import { AppError } from "../errors";
 import { homeTeam, loadExperiment, loadRun, requireActiveRun } from "./access";
 import type { RunDto } from "./dto";
-import { runArtifactUri } from "./dto";
+import { experimentArtifactLocation, runArtifactUri } from "./dto";
 import { hydrateRuns } from "./hydrate";
 import { generateRunName } from "./run-names";
 
@@ -30,14 +30,19 @@ async function defaultExperimentId(ctx: Ctx): Promise<number> {
     throw await denied(ctx, { action: "experiment.create", target: `experiment:${DEFAULT_EXPERIMENT}`, teamId: team.id, team: team.slug, mode: "write" });
   }
   const now = Date.now();
-  const [row] = await ctx.db
-    .insert(experiments)
-    .values({ teamId: team.id, name: DEFAULT_EXPERIMENT, artifactLocation: "pending", createdBy: ctx.actor.userId, creationTime: now, lastUpdateTime: now })
-    .onConflictDoNothing()
-    .returning({ id: experiments.id });
-  if (!row) return defaultExperimentId(ctx);
-  await ctx.db.update(experiments).set({ artifactLocation: `mlflow-artifacts:/${row.id}` }).where(eq(experiments.id, row.id));
-  return row.id;
+  // One transaction, so nobody sees the placeholder location and the creation is audited like any other.
+  const created = await ctx.db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(experiments)
+      .values({ teamId: team.id, name: DEFAULT_EXPERIMENT, artifactLocation: "pending", createdBy: ctx.actor.userId, creationTime: now, lastUpdateTime: now })
+      .onConflictDoNothing()
+      .returning({ id: experiments.id });
+    if (!row) return null;
+    await tx.update(experiments).set({ artifactLocation: experimentArtifactLocation(row.id) }).where(eq(experiments.id, row.id));
+    await appendAudit(tx, ctx, { action: "experiment.create", target: `experiment:${row.id}`, teamId: team.id, team: team.slug, details: { name: DEFAULT_EXPERIMENT } });
+    return row.id;
+  });
+  return created ?? defaultExperimentId(ctx);
 }
 
 export async function createRun(ctx: Ctx, input: CreateRunInput): Promise<RunDto> {

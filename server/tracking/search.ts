@@ -34,6 +34,8 @@ export function compileSearch(filter: string, orderBy: string[]): { where: SQL |
     try {
       const parsed = parseOrderBy(clause);
       const { expression } = compileOrderBy(parsed);
+      // As in MLflow, NaN metrics sort after every number (PostgreSQL ranks NaN highest), in both directions.
+      if (parsed.entity.kind === "metric") order.push(sql`(${expression} = 'NaN'::float8) asc nulls last`);
       order.push(parsed.ascending ? sql`${expression} asc nulls last` : sql`${expression} desc nulls last`);
     } catch (err) {
       syntaxError(err, "order_by", clause);

@@ -1,0 +1,71 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { RunsBrowser } from "@/components/runs/runs-browser";
+import { Badge } from "@/components/ui/badge";
+import { PageHeader } from "@/components/ui/page-header";
+import { formatRelative } from "@/lib/format";
+import type { ColumnId } from "@/lib/runs-table";
+import { readState } from "@/lib/runs-table";
+import { isAppError } from "@/server/errors";
+import { forPage } from "@/server/auth/page";
+import { requirePageCtx } from "@/server/auth/session";
+import type { BrowseResult } from "@/server/tracking/browse";
+import { browseRuns, experimentColumns } from "@/server/tracking/browse";
+import { encodeOffset } from "@/server/tracking/experiments";
+import { getExperimentForPage } from "./experiment";
+import { listViews } from "@/server/tracking/views";
+import { deleteViewAction, saveViewAction } from "./actions";
+
+export async function generateMetadata(props: { params: Promise<{ id: string }> }): Promise<Metadata> {
+  return { title: `Experiment ${(await props.params).id}` };
+}
+
+export default async function ExperimentPage(props: { params: Promise<{ id: string }>; searchParams: Promise<Record<string, string | undefined>> }) {
+  const [{ id }, sp] = await Promise.all([props.params, props.searchParams]);
+  const ctx = await requirePageCtx();
+  const experiment = await forPage(getExperimentForPage(ctx, id));
+  const [columns, views] = await Promise.all([experimentColumns(ctx, id), listViews(ctx, id)]);
+  const defaults: ColumnId[] = [
+    ...columns.metrics.slice(0, 4).map((k) => `metrics.${k}` as const),
+    ...columns.params.slice(0, 3).map((k) => `params.${k}` as const),
+  ];
+  const state = readState(sp, { cols: defaults });
+  let result: BrowseResult = { runs: [], total: 0, offset: 0, next_page_token: null };
+  let error: string | undefined;
+  try {
+    result = await browseRuns(ctx, {
+      experimentId: id, filter: state.filter, orderBy: state.order ? [state.order] : [], pageSize: state.size,
+      pageToken: state.page > 1 ? encodeOffset((state.page - 1) * state.size) : undefined,
+    });
+  } catch (err) {
+    if (!isAppError(err) || err.code !== "invalid_input") throw err;
+    error = err.message;
+  }
+  return (
+    <div className="space-y-4">
+      <nav aria-label="Breadcrumb" className="text-sm text-stone-500">
+        <Link href="/experiments" className="hover:underline">Experiments</Link> <span aria-hidden>/</span> {experiment.name}
+      </nav>
+      <PageHeader
+        title={experiment.name}
+        description={
+          <>
+            {experiment.description ?? "No description."} · team <span className="font-mono">{experiment.team}</span> · {experiment.run_count ?? 0} runs
+            {experiment.last_activity_at ? ` · active ${formatRelative(new Date(experiment.last_activity_at).toISOString())}` : ""}
+          </>
+        }
+        actions={experiment.lifecycle_stage === "deleted" ? <Badge tone="amber">archived</Badge> : undefined}
+      />
+      <RunsBrowser
+        experimentId={experiment.experiment_id}
+        state={state}
+        columns={columns}
+        result={result}
+        error={error}
+        views={views}
+        saveView={saveViewAction}
+        deleteView={deleteViewAction}
+      />
+    </div>
+  );
+}

@@ -1,0 +1,96 @@
+"use client";
+
+import Link from "next/link";
+import { usePathname, useRouter } from "next/navigation";
+import { useState, useTransition } from "react";
+import type { ActionResult } from "@/lib/action-result";
+import type { ColumnId, RunsTableState } from "@/lib/runs-table";
+import { PAGE_SIZES, parseColumns, stateToQuery } from "@/lib/runs-table";
+import { buttonClass } from "@/components/ui/button";
+import { ColumnChooser } from "./column-chooser";
+import type { FilterKeys } from "./filter-bar";
+import { FilterBar } from "./filter-bar";
+import type { RunRow } from "./runs-table";
+import { RunsTable } from "./runs-table";
+import type { SavedView } from "./views-menu";
+import { ViewsMenu } from "./views-menu";
+
+type ViewState = { filter: string; order: string; cols: string[] };
+
+type Props = {
+  experimentId: string;
+  state: RunsTableState;
+  columns: FilterKeys;
+  result: { runs: RunRow[]; total: number; offset: number };
+  error?: string;
+  views: SavedView[];
+  saveView: (input: { experimentId: string; name: string; state: ViewState }) => Promise<ActionResult<unknown>>;
+  deleteView: (input: { experimentId: string; id: string }) => Promise<ActionResult<unknown>>;
+};
+
+export function RunsBrowser({ experimentId, state, columns, result, error, views, saveView, deleteView }: Props) {
+  const router = useRouter();
+  const pathname = usePathname();
+  const [pending, startTransition] = useTransition();
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+
+  // All table state lives in the URL, so every view is a shareable link.
+  function go(next: Partial<RunsTableState>) {
+    const merged = { ...state, page: 1, ...next };
+    startTransition(() => router.push(`${pathname}?${stateToQuery(merged)}`, { scroll: false }));
+  }
+
+  const toggle = (id: string) => setSelected((s) => { const n = new Set(s); if (n.has(id)) n.delete(id); else n.add(id); return n; });
+  const toggleAll = () => setSelected((s) => (result.runs.every((r) => s.has(r.run_id)) ? new Set() : new Set(result.runs.map((r) => r.run_id))));
+  const from = result.total === 0 ? 0 : result.offset + 1;
+  const to = result.offset + result.runs.length;
+  const pages = Math.max(1, Math.ceil(result.total / state.size));
+  const compareIds = [...selected].slice(0, 20);
+
+  return (
+    <div className="space-y-3" aria-busy={pending}>
+      <div className="flex flex-wrap items-start gap-3">
+        <FilterBar key={state.filter} value={state.filter} serverError={error} keys={columns} onApply={(filter) => go({ filter })} />
+        <ColumnChooser keys={columns} selected={state.cols} onChange={(cols) => go({ cols, page: state.page })} />
+      </div>
+      <div className="flex flex-wrap items-center justify-between gap-3">
+        <ViewsMenu
+          views={views}
+          current={{ filter: state.filter, order: state.order, cols: state.cols }}
+          onApply={(v) => go({ filter: v.state.filter, order: v.state.order, cols: parseColumns(v.state.cols.join(",")) })}
+          onSave={(name) => saveView({ experimentId, name, state: { filter: state.filter, order: state.order, cols: state.cols } })}
+          onDelete={(id) => deleteView({ experimentId, id })}
+        />
+        <div className="flex items-center gap-2">
+          <span className="text-sm text-stone-600">{selected.size} selected</span>
+          {selected.size >= 2 && selected.size <= 20 ? (
+            <Link href={`/compare?runs=${compareIds.join(",")}`} className={buttonClass("primary", "sm")}>Compare {selected.size} runs</Link>
+          ) : (
+            <span className={`${buttonClass("secondary", "sm")} cursor-not-allowed opacity-60`} title="Select 2 to 20 runs to compare" aria-disabled="true">Compare</span>
+          )}
+        </div>
+      </div>
+      <RunsTable
+        runs={result.runs}
+        cols={state.cols as ColumnId[]}
+        order={state.order}
+        selected={selected}
+        onToggle={toggle}
+        onToggleAll={toggleAll}
+        onSort={(order) => go({ order, page: 1 })}
+      />
+      <div className="flex flex-wrap items-center justify-between gap-3 text-sm text-stone-600">
+        <span data-testid="runs-count">{pending ? "Loading…" : `Showing ${from.toLocaleString()}–${to.toLocaleString()} of ${result.total.toLocaleString()} runs`}</span>
+        <div className="flex items-center gap-2">
+          <label htmlFor="page-size">Rows</label>
+          <select id="page-size" value={state.size} onChange={(e) => go({ size: Number(e.target.value) })} className="rounded-md border border-stone-300 bg-white px-2 py-1">
+            {PAGE_SIZES.map((s) => <option key={s} value={s}>{s}</option>)}
+          </select>
+          <button type="button" className={buttonClass("secondary", "sm")} disabled={state.page <= 1 || pending} onClick={() => go({ page: state.page - 1 })}>← Previous</button>
+          <span>Page {state.page} of {pages}</span>
+          <button type="button" className={buttonClass("secondary", "sm")} disabled={state.page >= pages || pending} onClick={() => go({ page: state.page + 1 })}>Next →</button>
+        </div>
+      </div>
+    </div>
+  );
+}

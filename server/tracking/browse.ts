@@ -1,0 +1,101 @@
+// The run browser's queries: a page of runs as flat rows (params, latest metrics and tags by key),
+// the total that match, and the keys available as columns.
+import { and, asc, count, desc, eq, inArray, sql } from "drizzle-orm";
+import { latestMetrics, params, runTags, runs } from "@/db/schema";
+import type { Ctx } from "../context";
+import { AppError } from "../errors";
+import { loadExperiment } from "./access";
+import type { MetricValue } from "./dto";
+import { metricValue } from "./dto";
+import { decodeOffset, encodeOffset } from "./experiments";
+import { compileSearch } from "./search";
+
+export type RunRowDto = {
+  run_id: string;
+  run_name: string;
+  status: string;
+  start_time: number;
+  end_time: number | null;
+  user_id: string;
+  parent_run_id: string | null;
+  lifecycle_stage: string;
+  params: Record<string, string>;
+  metrics: Record<string, MetricValue>;
+  tags: Record<string, string>;
+};
+
+export type BrowseInput = {
+  experimentId: string;
+  filter?: string;
+  orderBy?: string[];
+  pageSize: number;
+  pageToken?: string;
+  view?: "ACTIVE_ONLY" | "DELETED_ONLY" | "ALL";
+};
+
+export type BrowseResult = { runs: RunRowDto[]; total: number; offset: number; next_page_token: string | null };
+
+export async function browseRuns(ctx: Ctx, input: BrowseInput): Promise<BrowseResult> {
+  const exp = await loadExperiment(ctx, input.experimentId, { mode: "read" });
+  if (input.pageSize < 1 || input.pageSize > 1000) throw new AppError("invalid_input", "page_size must be between 1 and 1000.");
+  const { where, order } = compileSearch(input.filter ?? "", input.orderBy ?? []);
+  const view = input.view ?? "ACTIVE_ONLY";
+  const scope = and(
+    eq(runs.experimentId, exp.id),
+    eq(runs.teamId, exp.teamId),
+    view === "ALL" ? undefined : eq(runs.lifecycleStage, view === "ACTIVE_ONLY" ? "active" : "deleted"),
+    where,
+  );
+  const offset = decodeOffset(input.pageToken);
+  const [rows, [total]] = await Promise.all([
+    ctx.db.select().from(runs).where(scope).orderBy(...order, desc(runs.startTime), asc(runs.id)).limit(input.pageSize).offset(offset),
+    ctx.db.select({ n: count() }).from(runs).where(scope),
+  ]);
+  const ids = rows.map((r) => r.id);
+  const [ps, ms, ts] = ids.length
+    ? await Promise.all([
+        ctx.db.select().from(params).where(inArray(params.runId, ids)),
+        ctx.db.select().from(latestMetrics).where(inArray(latestMetrics.runId, ids)),
+        ctx.db.select().from(runTags).where(inArray(runTags.runId, ids)),
+      ])
+    : [[], [], []];
+  const byRun = new Map<string, RunRowDto>(rows.map((r) => [r.id, {
+    run_id: r.id, run_name: r.name, status: r.status, start_time: r.startTime, end_time: r.endTime, user_id: r.userId,
+    parent_run_id: r.parentRunId, lifecycle_stage: r.lifecycleStage, params: {}, metrics: {}, tags: {},
+  }]));
+  for (const p of ps) byRun.get(p.runId)!.params[p.key] = p.value;
+  for (const m of ms) byRun.get(m.runId)!.metrics[m.key] = metricValue(m.value);
+  for (const t of ts) byRun.get(t.runId)!.tags[t.key] = t.value;
+  const totalCount = Number(total?.n ?? 0);
+  return {
+    runs: rows.map((r) => byRun.get(r.id)!),
+    total: totalCount,
+    offset,
+    next_page_token: offset + rows.length < totalCount ? encodeOffset(offset + rows.length) : null,
+  };
+}
+
+export type ExperimentColumns = { params: string[]; metrics: string[]; tags: string[] };
+
+/** Keys seen in the experiment's most recent runs, for the column chooser and filter autocomplete. */
+export async function experimentColumns(ctx: Ctx, experimentId: string): Promise<ExperimentColumns> {
+  const exp = await loadExperiment(ctx, experimentId, { mode: "read" });
+  const recent = sql`(select ${runs.id} from ${runs} where ${runs.experimentId} = ${exp.id} order by ${runs.startTime} desc limit 2000)`;
+  const [p, m, t] = await Promise.all([
+    ctx.db.selectDistinct({ key: params.key }).from(params).where(sql`${params.runId} in ${recent}`).orderBy(params.key),
+    ctx.db.selectDistinct({ key: latestMetrics.key }).from(latestMetrics).where(sql`${latestMetrics.runId} in ${recent}`).orderBy(latestMetrics.key),
+    ctx.db.selectDistinct({ key: runTags.key }).from(runTags).where(sql`${runTags.runId} in ${recent}`).orderBy(runTags.key),
+  ]);
+  return { params: p.map((r) => r.key), metrics: m.map((r) => r.key), tags: t.map((r) => r.key) };
+}
+
+/** Direct children of a run (nested runs), newest first. */
+export async function childRuns(ctx: Ctx, runId: string): Promise<{ run_id: string; run_name: string; status: string; start_time: number }[]> {
+  const rows = await ctx.db
+    .select({ run_id: runs.id, run_name: runs.name, status: runs.status, start_time: runs.startTime, teamId: runs.teamId })
+    .from(runs)
+    .where(and(eq(runs.parentRunId, runId), eq(runs.lifecycleStage, "active")))
+    .orderBy(desc(runs.startTime))
+    .limit(500);
+  return rows.filter((r) => ctx.actor.isAdmin || ctx.actor.memberships.some((m) => m.teamId === r.teamId)).map(({ teamId: _t, ...r }) => r);
+}
