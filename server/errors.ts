@@ -14,7 +14,17 @@ export const ERROR_STATUS = {
 export type ErrorCode = keyof typeof ERROR_STATUS;
 export type FieldErrors = Record<string, string[]>;
 
+// Next bundles a module once per entry (instrumentation, each route), and process-wide singletons
+// created in one bundle throw that bundle's AppError; a registered brand keeps `instanceof` true
+// across the copies.
+const BRAND = Symbol.for("cairn.AppError");
+
 export class AppError extends Error {
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+
+  readonly [BRAND] = true;
   readonly code: ErrorCode;
   readonly fields?: FieldErrors;
   readonly status: number;

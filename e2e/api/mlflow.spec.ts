@@ -26,10 +26,11 @@ test("an MLflow client journey over HTTP, with isolation between teams", async (
 
   // Python's json module writes bare NaN; Cairn accepts it and answers "NaN".
   const batch = await api.post(`${M}/runs/log-batch`, {
-    data: `{"run_id": "${runId}", "metrics": [{"key": "loss", "value": NaN, "timestamp": ${Date.now()}, "step": 0}, {"key": "loss", "value": 0.5, "timestamp": ${Date.now()}, "step": 1}], "params": [{"key": "lr", "value": "0.1"}]}`,
+    // A Buffer, so the body goes out byte for byte (a string would be JSON-encoded again).
+    data: Buffer.from(`{"run_id": "${runId}", "metrics": [{"key": "loss", "value": NaN, "timestamp": ${Date.now()}, "step": 0}, {"key": "loss", "value": 0.5, "timestamp": ${Date.now()}, "step": 1}], "params": [{"key": "lr", "value": "0.1"}]}`),
     headers: { "content-type": "application/json" },
   });
-  expect(batch.status()).toBe(200);
+  expect(batch.status(), await batch.text()).toBe(200);
   const history = await (await api.get(`${M}/metrics/get-history?run_id=${runId}&metric_key=loss`)).json();
   expect(history.metrics.map((m: { value: unknown }) => m.value)).toEqual(["NaN", 0.5]);
 

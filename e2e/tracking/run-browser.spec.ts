@@ -96,7 +96,7 @@ test("compare runs and preview artifacts", async ({ page }) => {
 
   // Open the first run and preview its artifacts.
   await page.getByRole("table", { name: "Parameters by run" }).getByRole("link").first().click();
-  await expect(page.getByRole("heading", { name: "Metrics" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Metrics", exact: true })).toBeVisible();
   await expect(page.getByRole("figure", { name: /^Chart of / }).first()).toBeVisible();
   const artifacts = page.getByRole("list", { name: "Artifacts" });
   await artifacts.getByRole("button", { name: /metrics\.json/ }).click();
