@@ -1,6 +1,6 @@
 // Loading tracking objects for an actor: a read of another team's object is "not found", a write the
 // actor may not make is "forbidden"; both are audited. Every lookup is scoped by the object's team.
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { experiments, runs, teams } from "@/db/schema";
 import type { LifecycleStage, RunStatus } from "@/db/schema";
@@ -32,8 +32,11 @@ async function check(ctx: Ctx, teamId: string, teamSlug: string, target: string,
   }
 }
 
+export const DEFAULT_EXPERIMENT = "Default";
+
 export async function loadExperiment(ctx: Ctx, experimentId: string | number, access: Access, db: DbOrTx = ctx.db): Promise<ExperimentRef> {
-  const id = Number(experimentId);
+  // MLflow's experiment "0" is the caller's team's Default experiment (created by its first run).
+  const id = Number(experimentId) === 0 ? await defaultExperimentOf(ctx, db) : Number(experimentId);
   const missing = `Could not find experiment with ID ${experimentId}`;
   const [row] = Number.isSafeInteger(id)
     ? await db
@@ -45,6 +48,14 @@ export async function loadExperiment(ctx: Ctx, experimentId: string | number, ac
   if (!row) throw new AppError("not_found", missing);
   await check(ctx, row.teamId, row.teamSlug, `experiment:${id}`, access, missing);
   return row;
+}
+
+async function defaultExperimentOf(ctx: Ctx, db: DbOrTx): Promise<number> {
+  const team = await homeTeam(ctx).catch(() => null);
+  const [row] = team
+    ? await db.select({ id: experiments.id }).from(experiments).where(and(eq(experiments.teamId, team.id), eq(experiments.name, DEFAULT_EXPERIMENT)))
+    : [];
+  return row?.id ?? Number.NaN;
 }
 
 export async function loadRun(ctx: Ctx, runId: string, access: Access, db: DbOrTx = ctx.db): Promise<RunRef> {

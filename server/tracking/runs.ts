@@ -8,14 +8,13 @@ import { appendAudit, denied } from "../audit/record";
 import { can } from "../auth/policy";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
-import { homeTeam, loadExperiment, loadRun, requireActiveRun } from "./access";
+import { DEFAULT_EXPERIMENT, homeTeam, loadExperiment, loadRun, requireActiveRun } from "./access";
 import type { RunDto } from "./dto";
 import { experimentArtifactLocation, runArtifactUri } from "./dto";
 import { hydrateRuns } from "./hydrate";
 import { generateRunName } from "./run-names";
 
 export const TRAIN = { mode: "write", permission: "train_model", action: "run.update" } as const;
-const DEFAULT_EXPERIMENT = "Default";
 
 export function newRunId(): string {
   return randomUUID().replace(/-/g, "");

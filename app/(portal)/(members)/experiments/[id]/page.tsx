@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { LifecycleButton } from "@/components/experiments/lifecycle-button";
 import { RunsBrowser } from "@/components/runs/runs-browser";
 import { Badge } from "@/components/ui/badge";
 import { PageHeader } from "@/components/ui/page-header";
@@ -7,6 +8,7 @@ import { formatRelative } from "@/lib/format";
 import type { ColumnId } from "@/lib/runs-table";
 import { readState } from "@/lib/runs-table";
 import { isAppError } from "@/server/errors";
+import { can } from "@/server/auth/policy";
 import { forPage } from "@/server/auth/page";
 import { requirePageCtx } from "@/server/auth/session";
 import type { BrowseResult } from "@/server/tracking/browse";
@@ -14,7 +16,7 @@ import { browseRuns, experimentColumns } from "@/server/tracking/browse";
 import { encodeOffset } from "@/server/tracking/experiments";
 import { getExperimentForPage } from "./experiment";
 import { listViews } from "@/server/tracking/views";
-import { deleteViewAction, saveViewAction } from "./actions";
+import { deleteViewAction, saveViewAction, setExperimentLifecycleAction } from "./actions";
 
 export async function generateMetadata(props: { params: Promise<{ id: string }> }): Promise<Metadata> {
   return { title: `Experiment ${(await props.params).id}` };
@@ -24,6 +26,8 @@ export default async function ExperimentPage(props: { params: Promise<{ id: stri
   const [{ id }, sp] = await Promise.all([props.params, props.searchParams]);
   const ctx = await requirePageCtx();
   const experiment = await forPage(getExperimentForPage(ctx, id));
+  const teamId = ctx.actor.memberships.find((m) => m.teamSlug === experiment.team)?.teamId;
+  const canArchive = ctx.actor.isAdmin || can(ctx.actor, "write_data", teamId);
   const [columns, views] = await Promise.all([experimentColumns(ctx, id), listViews(ctx, id)]);
   const defaults: ColumnId[] = [
     ...columns.metrics.slice(0, 4).map((k) => `metrics.${k}` as const),
@@ -54,7 +58,12 @@ export default async function ExperimentPage(props: { params: Promise<{ id: stri
             {experiment.last_activity_at ? ` · active ${formatRelative(new Date(experiment.last_activity_at).toISOString())}` : ""}
           </>
         }
-        actions={experiment.lifecycle_stage === "deleted" ? <Badge tone="amber">archived</Badge> : undefined}
+        actions={
+          <>
+            {experiment.lifecycle_stage === "deleted" && <Badge tone="amber">archived</Badge>}
+            {canArchive && <LifecycleButton experimentId={experiment.experiment_id} archived={experiment.lifecycle_stage === "deleted"} setLifecycle={setExperimentLifecycleAction} />}
+          </>
+        }
       />
       <RunsBrowser
         experimentId={experiment.experiment_id}
