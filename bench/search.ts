@@ -5,7 +5,8 @@ import type { Db } from "@/db/client";
 import { runs } from "@/db/schema";
 import { searchRunsSchema } from "@/lib/schemas/mlflow";
 import type { Ctx } from "@/server/context";
-import { compileSearch, searchRuns } from "@/server/tracking/search";
+import { parseSearch } from "@/server/tracking/run-page";
+import { searchRuns } from "@/server/tracking/search";
 import type { ExplainedQuery } from "./explain";
 import { captureQueries, explainAll } from "./explain";
 import { mlflowCall } from "./http";
@@ -35,7 +36,7 @@ export async function runSearchBench(
     const once = c.via === "service"
       ? async () => (await searchRuns(env.ctx, input)).runs.length
       : async () => ((await mlflowCall(env.token, "POST", "runs/search", body)) as { runs?: unknown[] }).runs?.length ?? 0;
-    const { where } = compileSearch(c.filter, []);
+    const { where } = parseSearch(c.filter, []);
     const [{ n } = { n: 0 }] = await env.db.select({ n: count() }).from(runs).where(and(eq(runs.experimentId, env.experimentId), where));
     const returned = await once();
     const samples = await sample(iterations, 3, once);

@@ -30,7 +30,8 @@ export function dataDir(): string {
 /** Opens a database: `url` → PostgreSQL, `pgliteDir` → PGlite on disk, neither → in-memory PGlite. */
 export async function openDatabase(opts: { url?: string; pgliteDir?: string }): Promise<Database> {
   if (opts.url) {
-    const pool = new pg.Pool({ connectionString: opts.url, max: 10 });
+    // JIT compilation costs more than it saves on these short OLTP queries (hundreds of ms on searches).
+    const pool = new pg.Pool({ connectionString: opts.url, max: 10, options: "-c jit=off" });
     pool.on("error", (err) => console.error("[db] idle client error", err));
     const db = drizzlePg(pool, { schema }) as unknown as Db;
     const client = await pool.connect();

@@ -3,7 +3,7 @@
 // Times are epoch milliseconds (bigint), as MLflow's API speaks them.
 import { sql } from "drizzle-orm";
 import {
-  bigint, bigserial, doublePrecision, index, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid,
+  bigint, bigserial, doublePrecision, index, jsonb, pgTable, primaryKey, text, timestamp, unique, uniqueIndex, uuid,
 } from "drizzle-orm/pg-core";
 import { teams, users } from "./tenancy";
 
@@ -68,7 +68,8 @@ export const params = pgTable(
     key: text("key").notNull(),
     value: text("value").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.key] }), index("params_key_value_idx").on(t.key, t.value)],
+  // (key, value, run_id) covers filters and sorts on a param without visiting the table.
+  (t) => [primaryKey({ columns: [t.runId, t.key] }), index("params_key_value_run_idx").on(t.key, t.value, t.runId)],
 );
 
 /** Full metric history: every logged point. */
@@ -81,7 +82,9 @@ export const metrics = pgTable(
     step: bigint("step", { mode: "number" }).notNull().default(0),
     timestamp: bigint("timestamp", { mode: "number" }).notNull(),
   },
-  (t) => [index("metrics_run_key_step_idx").on(t.runId, t.key, t.step, t.timestamp)],
+  // MLflow's identity of a point: logging the same point twice stores it once (ON CONFLICT DO NOTHING).
+  // The index also serves history reads in (step, timestamp) order.
+  (t) => [uniqueIndex("metrics_point_uq").on(t.runId, t.key, t.step, t.timestamp, t.value)],
 );
 
 /** The latest point per (run, key) — MLflow's rule: highest step, then latest timestamp — for search and sort. */
@@ -94,7 +97,7 @@ export const latestMetrics = pgTable(
     step: bigint("step", { mode: "number" }).notNull(),
     timestamp: bigint("timestamp", { mode: "number" }).notNull(),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.key] }), index("latest_metrics_key_value_idx").on(t.key, t.value)],
+  (t) => [primaryKey({ columns: [t.runId, t.key] }), index("latest_metrics_key_value_run_idx").on(t.key, t.value, t.runId)],
 );
 
 export const runTags = pgTable(
@@ -104,7 +107,7 @@ export const runTags = pgTable(
     key: text("key").notNull(),
     value: text("value").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.key] }), index("run_tags_key_value_idx").on(t.key, t.value)],
+  (t) => [primaryKey({ columns: [t.runId, t.key] }), index("run_tags_key_value_run_idx").on(t.key, t.value, t.runId)],
 );
 
 export const datasets = pgTable(

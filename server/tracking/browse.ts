@@ -1,6 +1,6 @@
 // The run browser's queries: a page of runs as flat rows (params, latest metrics and tags by key),
 // the total that match, and the keys available as columns.
-import { and, asc, count, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, count, desc, eq, inArray, sql } from "drizzle-orm";
 import { latestMetrics, params, runTags, runs } from "@/db/schema";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
@@ -8,7 +8,7 @@ import { loadExperiment } from "./access";
 import type { MetricValue } from "./dto";
 import { metricValue } from "./dto";
 import { decodeOffset, encodeOffset } from "./experiments";
-import { compileSearch } from "./search";
+import { parseSearch, selectRunPage } from "./run-page";
 
 export type RunRowDto = {
   run_id: string;
@@ -38,7 +38,7 @@ export type BrowseResult = { runs: RunRowDto[]; total: number; offset: number; n
 export async function browseRuns(ctx: Ctx, input: BrowseInput): Promise<BrowseResult> {
   const exp = await loadExperiment(ctx, input.experimentId, { mode: "read" });
   if (input.pageSize < 1 || input.pageSize > 1000) throw new AppError("invalid_input", "page_size must be between 1 and 1000.");
-  const { where, order } = compileSearch(input.filter ?? "", input.orderBy ?? []);
+  const { where, orders } = parseSearch(input.filter ?? "", input.orderBy ?? []);
   const view = input.view ?? "ACTIVE_ONLY";
   const scope = and(
     eq(runs.experimentId, exp.id),
@@ -48,7 +48,7 @@ export async function browseRuns(ctx: Ctx, input: BrowseInput): Promise<BrowseRe
   );
   const offset = decodeOffset(input.pageToken);
   const [rows, [total]] = await Promise.all([
-    ctx.db.select().from(runs).where(scope).orderBy(...order, desc(runs.startTime), asc(runs.id)).limit(input.pageSize).offset(offset),
+    selectRunPage(ctx.db, scope, orders, input.pageSize, offset),
     ctx.db.select({ n: count() }).from(runs).where(scope),
   ]);
   const ids = rows.map((r) => r.id);

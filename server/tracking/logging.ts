@@ -58,27 +58,21 @@ function later(a: Required<MetricPoint>, b: Required<MetricPoint>): boolean {
   return a.value > b.value || Number.isNaN(a.value);
 }
 
-const pointId = (p: Required<MetricPoint>) => JSON.stringify([p.key, p.step, p.timestamp, String(p.value)]);
-
 async function writeMetrics(tx: DbOrTx, runId: string, items: MetricPoint[]): Promise<void> {
   if (items.length === 0) return;
   const now = Date.now();
   const points = items.map((m) => ({ key: m.key, value: m.value, timestamp: m.timestamp ?? now, step: m.step ?? 0 }));
-  // As in MLflow, a point identical to one already logged (key, step, timestamp, value) is stored once,
-  // so a client's retry of a request that did succeed leaves the history unchanged.
-  const stored = await tx
-    .select({ key: metrics.key, value: metrics.value, timestamp: metrics.timestamp, step: metrics.step })
-    .from(metrics)
-    .where(and(eq(metrics.runId, runId), inArray(metrics.key, [...new Set(points.map((p) => p.key))]), inArray(metrics.step, [...new Set(points.map((p) => p.step))])));
-  const seen = new Set(stored.map(pointId));
-  const fresh: Required<MetricPoint>[] = [];
-  for (const p of points) {
-    const id = pointId(p);
-    if (seen.has(id)) continue;
-    seen.add(id);
-    fresh.push(p);
-  }
-  if (fresh.length) await tx.insert(metrics).values(fresh.map((p) => ({ runId, ...p })));
+  // One statement whatever the batch size: four bound arrays instead of five parameters per point.
+  // A point identical to one already logged (run, key, step, timestamp, value) is stored once, as in
+  // MLflow, so a client's retry of a request that did succeed leaves the history unchanged.
+  await tx.execute(sql`
+    insert into ${metrics} (run_id, key, value, step, timestamp)
+    select ${runId}, k, v, s, t
+    from unnest(
+      ${sql.param(points.map((p) => p.key))}::text[], ${sql.param(points.map((p) => p.value))}::float8[],
+      ${sql.param(points.map((p) => p.step))}::bigint[], ${sql.param(points.map((p) => p.timestamp))}::bigint[]
+    ) as u(k, v, s, t)
+    on conflict do nothing`);
   const latest = new Map<string, Required<MetricPoint>>();
   for (const p of points) {
     const cur = latest.get(p.key);
