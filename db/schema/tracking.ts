@@ -3,7 +3,7 @@
 // Times are epoch milliseconds (bigint), as MLflow's API speaks them.
 import { sql } from "drizzle-orm";
 import {
-  bigint, bigserial, doublePrecision, index, jsonb, pgTable, primaryKey, text, timestamp, unique, uniqueIndex, uuid,
+  bigint, bigserial, doublePrecision, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, unique, uniqueIndex, uuid,
 } from "drizzle-orm/pg-core";
 import { teams, users } from "./tenancy";
 
@@ -187,4 +187,33 @@ export const savedViews = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [unique("saved_views_user_experiment_name_uq").on(t.userId, t.experimentId, t.name)],
+);
+
+/**
+ * Pre-aggregated metric history for charts: per (run, key) and step bucket of width 64·16^level,
+ * the bucket's first, last, minimum and maximum finite point. Maintained on every write, so a
+ * 1M-point series downsamples from a few thousand rows instead of a scan.
+ */
+export const metricRollups = pgTable(
+  "metric_rollups",
+  {
+    runId: text("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    level: smallint("level").notNull(),
+    bucket: bigint("bucket", { mode: "number" }).notNull(),
+    n: integer("n").notNull(),
+    firstStep: bigint("first_step", { mode: "number" }).notNull(),
+    firstTimestamp: bigint("first_timestamp", { mode: "number" }).notNull(),
+    firstValue: doublePrecision("first_value").notNull(),
+    lastStep: bigint("last_step", { mode: "number" }).notNull(),
+    lastTimestamp: bigint("last_timestamp", { mode: "number" }).notNull(),
+    lastValue: doublePrecision("last_value").notNull(),
+    minStep: bigint("min_step", { mode: "number" }).notNull(),
+    minTimestamp: bigint("min_timestamp", { mode: "number" }).notNull(),
+    minValue: doublePrecision("min_value").notNull(),
+    maxStep: bigint("max_step", { mode: "number" }).notNull(),
+    maxTimestamp: bigint("max_timestamp", { mode: "number" }).notNull(),
+    maxValue: doublePrecision("max_value").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.key, t.level, t.bucket] })],
 );

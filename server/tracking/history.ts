@@ -1,12 +1,13 @@
 // Metric history: full pages (MLflow's get-history) and a downsampled view for charts that keeps
 // every bucket's first, last, minimum and maximum point (M4), so spikes survive at any zoom.
 import { and, asc, eq, gte, lte, sql } from "drizzle-orm";
-import { metrics } from "@/db/schema";
+import { metricRollups, metrics } from "@/db/schema";
 import type { Ctx } from "../context";
 import { loadRun } from "./access";
 import type { MetricDto } from "./dto";
 import { metricDto } from "./dto";
 import { decodeOffset, encodeOffset } from "./experiments";
+import { ROLLUP_LEVELS, rollupWidth } from "./rollups";
 
 export async function getMetricHistory(
   ctx: Ctx,
@@ -29,11 +30,80 @@ export async function getMetricHistory(
 
 export type SampledHistory = { key: string; total_points: number; sampled: boolean; metrics: MetricDto[] };
 
+/** Above this many points in range, charts read the rollups instead of raw points. */
+const RAW_SAMPLING_LIMIT = 50_000;
+const TOP_LEVEL = ROLLUP_LEVELS[ROLLUP_LEVELS.length - 1]!;
+
 export async function getSampledHistory(
   ctx: Ctx,
   input: { run_id: string; metric_key: string; max_points: number; start_step?: number; end_step?: number },
 ): Promise<SampledHistory> {
   await loadRun(ctx, input.run_id, { mode: "read" });
+  const top = rollupWidth(TOP_LEVEL);
+  const [estimate] = await ctx.db
+    .select({ n: sql<number>`coalesce(sum(${metricRollups.n}), 0)::int`, lo: sql<number | null>`min(${metricRollups.firstStep})`, hi: sql<number | null>`max(${metricRollups.lastStep})` })
+    .from(metricRollups)
+    .where(and(
+      eq(metricRollups.runId, input.run_id), eq(metricRollups.key, input.metric_key), eq(metricRollups.level, TOP_LEVEL),
+      input.start_step !== undefined ? gte(metricRollups.bucket, Math.floor(input.start_step / top)) : undefined,
+      input.end_step !== undefined ? lte(metricRollups.bucket, Math.floor(input.end_step / top)) : undefined,
+    ));
+  if (!estimate || Number(estimate.n) <= RAW_SAMPLING_LIMIT || estimate.lo === null || estimate.hi === null) return sampleRaw(ctx, input);
+  const lo = input.start_step ?? Number(estimate.lo);
+  const hi = input.end_step ?? Number(estimate.hi);
+  return sampleRollups(ctx, input, lo, hi);
+}
+
+/** Merges the finest rollup level that keeps the read to a few thousand rows into display buckets. */
+async function sampleRollups(
+  ctx: Ctx,
+  input: { run_id: string; metric_key: string; max_points: number },
+  lo: number,
+  hi: number,
+): Promise<SampledHistory> {
+  const span = hi - lo + 1;
+  const level = ROLLUP_LEVELS.find((l) => span / rollupWidth(l) <= 8 * input.max_points) ?? TOP_LEVEL;
+  const width = rollupWidth(level);
+  const rows = await ctx.db
+    .select()
+    .from(metricRollups)
+    .where(and(
+      eq(metricRollups.runId, input.run_id), eq(metricRollups.key, input.metric_key), eq(metricRollups.level, level),
+      gte(metricRollups.bucket, Math.floor(lo / width)), lte(metricRollups.bucket, Math.floor(hi / width)),
+    ))
+    .orderBy(asc(metricRollups.bucket));
+  const buckets = Math.max(1, Math.floor(input.max_points / 4));
+  type P = { step: number; timestamp: number; value: number };
+  const display = new Map<number, { first: P; last: P; min: P; max: P }>();
+  let total = 0;
+  for (const r of rows) {
+    total += r.n;
+    const i = Math.min(buckets - 1, Math.max(0, Math.floor(((r.firstStep - lo) * buckets) / span)));
+    const first = { step: r.firstStep, timestamp: r.firstTimestamp, value: r.firstValue };
+    const last = { step: r.lastStep, timestamp: r.lastTimestamp, value: r.lastValue };
+    const min = { step: r.minStep, timestamp: r.minTimestamp, value: r.minValue };
+    const max = { step: r.maxStep, timestamp: r.maxTimestamp, value: r.maxValue };
+    const d = display.get(i);
+    if (!d) { display.set(i, { first, last, min, max }); continue; }
+    if (first.step < d.first.step || (first.step === d.first.step && first.timestamp < d.first.timestamp)) d.first = first;
+    if (last.step > d.last.step || (last.step === d.last.step && last.timestamp > d.last.timestamp)) d.last = last;
+    if (min.value < d.min.value) d.min = min;
+    if (max.value > d.max.value) d.max = max;
+  }
+  const points = new Map<string, P>();
+  for (const d of display.values()) {
+    for (const p of [d.first, d.last, d.min, d.max]) {
+      if (p.step >= lo && p.step <= hi) points.set(`${p.step}:${p.timestamp}:${p.value}`, p);
+    }
+  }
+  const sorted = [...points.values()].sort((a, b) => a.step - b.step || a.timestamp - b.timestamp);
+  return { key: input.metric_key, total_points: total, sampled: true, metrics: sorted.map((p) => metricDto({ key: input.metric_key, ...p })) };
+}
+
+async function sampleRaw(
+  ctx: Ctx,
+  input: { run_id: string; metric_key: string; max_points: number; start_step?: number; end_step?: number },
+): Promise<SampledHistory> {
   const where = and(
     eq(metrics.runId, input.run_id),
     eq(metrics.key, input.metric_key),

@@ -6,6 +6,7 @@ import { datasets, latestMetrics, loggedModels, metrics, params, runInputs, runO
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
 import { loadRun, requireActiveRun } from "./access";
+import { upsertRollups } from "./rollups";
 import { TRAIN } from "./runs";
 
 type KV = { key: string; value: string };
@@ -65,14 +66,16 @@ async function writeMetrics(tx: DbOrTx, runId: string, items: MetricPoint[]): Pr
   // One statement whatever the batch size: four bound arrays instead of five parameters per point.
   // A point identical to one already logged (run, key, step, timestamp, value) is stored once, as in
   // MLflow, so a client's retry of a request that did succeed leaves the history unchanged.
-  await tx.execute(sql`
+  const inserted = (await tx.execute(sql`
     insert into ${metrics} (run_id, key, value, step, timestamp)
     select ${runId}, k, v, s, t
     from unnest(
       ${sql.param(points.map((p) => p.key))}::text[], ${sql.param(points.map((p) => p.value))}::float8[],
       ${sql.param(points.map((p) => p.step))}::bigint[], ${sql.param(points.map((p) => p.timestamp))}::bigint[]
     ) as u(k, v, s, t)
-    on conflict do nothing`);
+    on conflict do nothing
+    returning key, value, step, timestamp`)) as unknown as { rows: { key: string; value: number | string; step: number | string; timestamp: number | string }[] };
+  await upsertRollups(tx, runId, inserted.rows.map((r) => ({ key: r.key, value: Number(r.value), step: Number(r.step), timestamp: Number(r.timestamp) })));
   const latest = new Map<string, Required<MetricPoint>>();
   for (const p of points) {
     const cur = latest.get(p.key);
