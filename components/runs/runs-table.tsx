@@ -6,22 +6,11 @@ import { useRef } from "react";
 import type { ColumnId } from "@/lib/runs-table";
 import { columnSortKey } from "@/lib/runs-table";
 import { formatRelative } from "@/lib/format";
-import type { MetricValue } from "@/lib/format-metric";
+import type { RunRowDto } from "@/lib/schemas/experiments";
 import { Badge } from "@/components/ui/badge";
 import { formatDuration, formatMetric, STATUS_TONE } from "./format";
 
-export type RunRow = {
-  run_id: string;
-  run_name: string;
-  status: string;
-  start_time: number;
-  end_time: number | null;
-  user_id: string;
-  parent_run_id: string | null;
-  params: Record<string, string>;
-  metrics: Record<string, MetricValue>;
-  tags: Record<string, string>;
-};
+export type RunRow = RunRowDto;
 
 const ROW_HEIGHT = 37;
 

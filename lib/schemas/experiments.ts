@@ -1,5 +1,6 @@
 // Platform API (/api/v1) schemas for experiments and runs.
 import { z } from "zod";
+import type { MetricValue } from "../format-metric";
 
 export const createExperimentBody = z.strictObject({
   name: z.string().trim().min(1, "Give the experiment a name").max(500, "Keep the name under 500 characters"),
@@ -25,3 +26,18 @@ export const browseRunsQuery = z.strictObject({
 });
 
 export const previewQuery = z.strictObject({ path: z.string().min(1, "path is required").max(1024) });
+
+/** One row of the runs table: a run with its params, latest metrics and tags by key. */
+export type RunRowDto = {
+  run_id: string;
+  run_name: string;
+  status: string;
+  start_time: number;
+  end_time: number | null;
+  user_id: string;
+  parent_run_id: string | null;
+  lifecycle_stage: string;
+  params: Record<string, string>;
+  metrics: Record<string, MetricValue>;
+  tags: Record<string, string>;
+};

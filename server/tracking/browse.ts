@@ -5,24 +5,13 @@ import { latestMetrics, params, runTags, runs } from "@/db/schema";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
 import { loadExperiment } from "./access";
-import type { MetricValue } from "./dto";
+import type { RunRowDto } from "@/lib/schemas/experiments";
 import { metricValue } from "./dto";
+
+export type { RunRowDto };
 import { decodeOffset, encodeOffset } from "./experiments";
 import { parseSearch, selectRunPage } from "./run-page";
 
-export type RunRowDto = {
-  run_id: string;
-  run_name: string;
-  status: string;
-  start_time: number;
-  end_time: number | null;
-  user_id: string;
-  parent_run_id: string | null;
-  lifecycle_stage: string;
-  params: Record<string, string>;
-  metrics: Record<string, MetricValue>;
-  tags: Record<string, string>;
-};
 
 export type BrowseInput = {
   experimentId: string;
