@@ -2,11 +2,11 @@
 // A batch is all-or-nothing; rows are written in key order so concurrent writers never deadlock.
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
-import { datasets, latestMetrics, loggedModels, metricRollups, metrics, params, runInputs, runOutputs, runTags, runs } from "@/db/schema";
+import { datasets, latestMetrics, loggedModels, metrics, params, runInputs, runOutputs, runTags, runs } from "@/db/schema";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
 import { loadRun, requireActiveRun } from "./access";
-import { ROLLUP_COLUMNS, ROLLUP_MERGE, rollupRowsFrom } from "./rollups";
+import { upsertRollups } from "./rollups";
 import { TRAIN } from "./runs";
 
 type KV = { key: string; value: string };
@@ -59,50 +59,43 @@ function later(a: Required<MetricPoint>, b: Required<MetricPoint>): boolean {
   return a.value > b.value || Number.isNaN(a.value);
 }
 
-/**
- * Appends points to the history, folds the new ones into the chart rollups and advances the latest
- * value per key — in one statement, so a metrics-only batch is atomic without a transaction.
- */
-async function writeMetrics(db: DbOrTx, runId: string, items: MetricPoint[]): Promise<void> {
+async function writeMetrics(tx: DbOrTx, runId: string, items: MetricPoint[]): Promise<void> {
   if (items.length === 0) return;
   const now = Date.now();
   const points = items.map((m) => ({ key: m.key, value: m.value, timestamp: m.timestamp ?? now, step: m.step ?? 0 }));
+  // One statement whatever the batch size: four bound arrays instead of five parameters per point.
+  // A point identical to one already logged (run, key, step, timestamp, value) is stored once, as in
+  // MLflow, so a client's retry of a request that did succeed leaves the history unchanged.
+  const inserted = (await tx.execute(sql`
+    insert into ${metrics} (run_id, key, value, step, timestamp)
+    select ${runId}, k, v, s, t
+    from unnest(
+      ${sql.param(points.map((p) => p.key))}::text[], ${sql.param(points.map((p) => p.value))}::float8[],
+      ${sql.param(points.map((p) => p.step))}::bigint[], ${sql.param(points.map((p) => p.timestamp))}::bigint[]
+    ) as u(k, v, s, t)
+    on conflict do nothing
+    returning key, value, step, timestamp`)) as unknown as { rows: { key: string; value: number | string; step: number | string; timestamp: number | string }[] };
+  await upsertRollups(tx, runId, inserted.rows.map((r) => ({ key: r.key, value: Number(r.value), step: Number(r.step), timestamp: Number(r.timestamp) })));
   const latest = new Map<string, Required<MetricPoint>>();
   for (const p of points) {
     const cur = latest.get(p.key);
     if (!cur || later(p, cur)) latest.set(p.key, p);
   }
-  // In key order, so concurrent writers lock latest_metrics rows in the same order.
-  const newest = [...latest.values()].sort(byKey);
-  const arrays = (list: Required<MetricPoint>[]) => sql`unnest(
-    ${sql.param(list.map((p) => p.key))}::text[], ${sql.param(list.map((p) => p.value))}::float8[],
-    ${sql.param(list.map((p) => p.step))}::bigint[], ${sql.param(list.map((p) => p.timestamp))}::bigint[])`;
-  // Four bound arrays instead of five parameters per point. A point identical to one already logged
-  // (run, key, step, timestamp, value) is stored once, as in MLflow, so a client's retry of a request
-  // that did succeed leaves the history (and the rollups) unchanged.
-  await db.execute(sql`
-    with inserted as (
-      insert into ${metrics} (run_id, key, value, step, timestamp)
-      select ${runId}, k, v, s, t from ${arrays(points)} as u(k, v, s, t)
-      on conflict do nothing
-      returning run_id, key, step, timestamp, value
-    ), rolled as (
-      insert into ${metricRollups} ${ROLLUP_COLUMNS} ${rollupRowsFrom(sql`inserted`)} ${ROLLUP_MERGE}
-    )
-    insert into ${latestMetrics} (run_id, key, value, step, timestamp)
-    select ${runId}, k, v, s, t from ${arrays(newest)} as l(k, v, s, t)
-    on conflict (run_id, key) do update set value = excluded.value, step = excluded.step, timestamp = excluded.timestamp
-    -- The same rule as later(): step, then timestamp, then the larger value (NaN sorts highest in both).
-    where (excluded.step, excluded.timestamp, excluded.value) > (${latestMetrics.step}, ${latestMetrics.timestamp}, ${latestMetrics.value})`);
+  const rows = [...latest.values()].sort(byKey).map((p) => ({ runId, ...p }));
+  await tx
+    .insert(latestMetrics)
+    .values(rows)
+    .onConflictDoUpdate({
+      target: [latestMetrics.runId, latestMetrics.key],
+      set: { value: sql`excluded.value`, step: sql`excluded.step`, timestamp: sql`excluded.timestamp` },
+      // The same rule as later(): step, then timestamp, then the larger value (NaN sorts highest in both).
+      setWhere: sql`(excluded.step, excluded.timestamp, excluded.value) > (${latestMetrics.step}, ${latestMetrics.timestamp}, ${latestMetrics.value})`,
+    });
 }
 
 export async function logBatch(ctx: Ctx, input: BatchInput): Promise<void> {
   const run = await loadRun(ctx, input.run_id, TRAIN);
   requireActiveRun(run);
-  if (input.params.length === 0 && input.tags.length === 0) {
-    await writeMetrics(ctx.db, run.runId, input.metrics);
-    return;
-  }
   await ctx.db.transaction(async (tx) => {
     await writeParams(tx, run.runId, input.params);
     await writeTags(tx, run.runId, input.tags);

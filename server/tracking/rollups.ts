@@ -1,6 +1,6 @@
 // Metric rollups: per step bucket (width 64·16^level), the first, last, min and max finite point.
-// Maintained inside the statement that inserts points (only points actually inserted), rebuilt after
-// bulk loads, and read by the sampled history.
+// Folded in with every batch (only points actually inserted), rebuilt after bulk loads, read by the
+// sampled history.
 import { inArray, sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
@@ -48,6 +48,46 @@ export const ROLLUP_MERGE = sql`on conflict (run_id, key, level, bucket) do upda
   max_step = case when excluded.max_value > ${r}.max_value then excluded.max_step else ${r}.max_step end,
   max_timestamp = case when excluded.max_value > ${r}.max_value then excluded.max_timestamp else ${r}.max_timestamp end,
   max_value = greatest(excluded.max_value, ${r}.max_value)`;
+
+type Point = { key: string; value: number; step: number; timestamp: number };
+type Agg = { key: string; level: number; bucket: number; n: number; first: Point; last: Point; min: Point; max: Point };
+
+const before = (a: Point, b: Point) => a.step < b.step || (a.step === b.step && a.timestamp < b.timestamp);
+
+/** Folds newly inserted points into their buckets (aggregated here: cheaper than in SQL per batch). */
+export async function upsertRollups(tx: DbOrTx, runId: string, points: Point[]): Promise<void> {
+  const aggs = new Map<string, Agg>();
+  for (const p of points) {
+    if (!Number.isFinite(p.value)) continue; // NaN and ±Infinity are not plotted
+    for (const level of ROLLUP_LEVELS) {
+      const bucket = Math.floor(p.step / rollupWidth(level));
+      const id = `${p.key}\u0000${level}\u0000${bucket}`;
+      const a = aggs.get(id);
+      if (!a) {
+        aggs.set(id, { key: p.key, level, bucket, n: 1, first: p, last: p, min: p, max: p });
+        continue;
+      }
+      a.n++;
+      if (before(p, a.first)) a.first = p;
+      if (before(a.last, p)) a.last = p;
+      if (p.value < a.min.value) a.min = p;
+      if (p.value > a.max.value) a.max = p;
+    }
+  }
+  if (aggs.size === 0) return;
+  // Sorted, so concurrent writers take row locks in the same order and never deadlock.
+  const rows = [...aggs.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.level - b.level || a.bucket - b.bucket));
+  const col = <T,>(f: (a: Agg) => T) => sql.param(rows.map(f));
+  await tx.execute(sql`
+    insert into ${metricRollups} ${ROLLUP_COLUMNS}
+    select ${runId}, * from unnest(
+      ${col((a) => a.key)}::text[], ${col((a) => a.level)}::smallint[], ${col((a) => a.bucket)}::bigint[], ${col((a) => a.n)}::int[],
+      ${col((a) => a.first.step)}::bigint[], ${col((a) => a.first.timestamp)}::bigint[], ${col((a) => a.first.value)}::float8[],
+      ${col((a) => a.last.step)}::bigint[], ${col((a) => a.last.timestamp)}::bigint[], ${col((a) => a.last.value)}::float8[],
+      ${col((a) => a.min.step)}::bigint[], ${col((a) => a.min.timestamp)}::bigint[], ${col((a) => a.min.value)}::float8[],
+      ${col((a) => a.max.step)}::bigint[], ${col((a) => a.max.timestamp)}::bigint[], ${col((a) => a.max.value)}::float8[])
+    ${ROLLUP_MERGE}`);
+}
 
 /** Recomputes the rollups of the given runs from their raw history (bulk loads bypass the write path). */
 export async function rebuildRollups(db: DbOrTx, runIds: string[]): Promise<void> {
