@@ -9,6 +9,7 @@ import { MetricChart } from "@/components/charts/metric-chart";
 import { useMetricHistories } from "@/components/charts/use-metric-history";
 import type { MetricValue } from "@/lib/format-metric";
 import { toNumber } from "@/lib/format-metric";
+import { byHistoryLength } from "@/lib/metric-order";
 import { formatMetric } from "./format";
 
 type CompareRun = { id: string; name: string; experimentId: string; params: Record<string, string>; metrics: Record<string, MetricValue> };
@@ -21,11 +22,11 @@ function OverlaidChart({ runs, metric, xMode, smoothing }: { runs: CompareRun[];
   return <MetricChart title={metric} series={series} xMode={xMode} smoothing={smoothing} height={280} onZoom={setRange} zoomed={!!range} />;
 }
 
-export function CompareView({ runs }: { runs: CompareRun[] }) {
+export function CompareView({ runs, historyPoints }: { runs: CompareRun[]; historyPoints: Record<string, number> }) {
   const paramKeys = useMemo(() => [...new Set(runs.flatMap((r) => Object.keys(r.params)))].sort(), [runs]);
   const metricKeys = useMemo(() => [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort(), [runs]);
   const [onlyDiff, setOnlyDiff] = useState(false);
-  const [chosen, setChosen] = useState<string[]>(metricKeys.slice(0, 4));
+  const [chosen, setChosen] = useState<string[]>(() => byHistoryLength(metricKeys, historyPoints).slice(0, 4));
   const [xMode, setXMode] = useState<XMode>("step");
   const [smoothing, setSmoothing] = useState(0);
   const [scatterX, setScatterX] = useState(paramKeys[0] ?? "");

@@ -89,7 +89,7 @@ export function RunsTable({ runs, cols, order, selected, onToggle, onToggleAll, 
                 <td className="px-3"><input type="checkbox" aria-label={`Select ${run.run_name}`} checked={selected.has(run.run_id)} onChange={() => onToggle(run.run_id)} /></td>
                 <td className="max-w-[16rem] truncate px-3 whitespace-nowrap">
                   {run.parent_run_id && <span aria-label="child run" className="mr-1 text-stone-400">↳</span>}
-                  <Link href={`/runs/${run.run_id}`} className="font-medium text-teal-800 hover:underline">{run.run_name}</Link>
+                  <Link href={`/runs/${run.run_id}`} prefetch={false} className="font-medium text-teal-800 hover:underline">{run.run_name}</Link>
                 </td>
                 <td className="px-3"><Badge tone={STATUS_TONE[run.status] ?? "neutral"}>{run.status.toLowerCase()}</Badge></td>
                 <td className="px-3 whitespace-nowrap text-stone-600" title={new Date(run.start_time).toISOString()} suppressHydrationWarning>{formatRelative(new Date(run.start_time).toISOString())}</td>

@@ -1,6 +1,6 @@
 // Metric history: full pages (MLflow's get-history) and a downsampled view for charts that keeps
 // every bucket's first, last, minimum and maximum point (M4), so spikes survive at any zoom.
-import { and, asc, eq, gte, lte, sql } from "drizzle-orm";
+import { and, asc, eq, gte, inArray, lte, sql } from "drizzle-orm";
 import { metricRollups, metrics } from "@/db/schema";
 import type { Ctx } from "../context";
 import { loadRun } from "./access";
@@ -150,4 +150,16 @@ async function sampleRaw(
     sampled: true,
     metrics: result.rows.map((r) => metricDto({ key: input.metric_key, step: Number(r.step), timestamp: Number(r.timestamp), value: Number(r.value) })),
   };
+}
+
+/** Logged points per metric key over the given runs (from the rollups), so charts lead with curves. */
+export async function historyPointCounts(ctx: Ctx, runIds: string[]): Promise<Record<string, number>> {
+  await Promise.all(runIds.map((id) => loadRun(ctx, id, { mode: "read" })));
+  if (runIds.length === 0) return {};
+  const rows = await ctx.db
+    .select({ key: metricRollups.key, n: sql<number>`max(${metricRollups.n})::int` })
+    .from(metricRollups)
+    .where(and(inArray(metricRollups.runId, runIds), eq(metricRollups.level, TOP_LEVEL)))
+    .groupBy(metricRollups.key);
+  return Object.fromEntries(rows.map((r) => [r.key, Number(r.n)]));
 }

@@ -4,6 +4,7 @@ import { CompareView } from "@/components/runs/compare-view";
 import { PageHeader } from "@/components/ui/page-header";
 import { isAppError } from "@/server/errors";
 import { requirePageCtx } from "@/server/auth/session";
+import { historyPointCounts } from "@/server/tracking/history";
 import { getRun } from "@/server/tracking/runs";
 
 export const metadata: Metadata = { title: "Compare runs" };
@@ -26,10 +27,12 @@ export default async function ComparePage(props: { searchParams: Promise<Record<
     if (isAppError(err) && err.code === "not_found") notFound();
     throw err;
   })));
+  const points = await historyPointCounts(ctx, runs.map((r) => r.info.run_id));
   return (
     <div className="space-y-4">
       <PageHeader title={`Compare ${runs.length} runs`} description="Parameters side by side (differences highlighted), overlaid metric curves, and a parameter-vs-metric scatter." />
       <CompareView
+        historyPoints={points}
         runs={runs.map((r) => ({
           id: r.info.run_id,
           name: r.info.run_name,

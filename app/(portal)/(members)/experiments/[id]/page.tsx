@@ -28,23 +28,29 @@ export default async function ExperimentPage(props: { params: Promise<{ id: stri
   const experiment = await forPage(getExperimentForPage(ctx, id));
   const teamId = ctx.actor.memberships.find((m) => m.teamSlug === experiment.team)?.teamId;
   const canArchive = ctx.actor.isAdmin || can(ctx.actor, "write_data", teamId);
-  const [columns, views] = await Promise.all([experimentColumns(ctx, id), listViews(ctx, id)]);
+  // The page of runs does not depend on the column list: fetch all three at once.
+  const base = readState(sp, { cols: [] });
+  const browse = browseRuns(ctx, {
+    experimentId: id, filter: base.filter, orderBy: base.order ? [base.order] : [], pageSize: base.size,
+    pageToken: base.page > 1 ? encodeOffset((base.page - 1) * base.size) : undefined,
+  }).then(
+    (r): { result: BrowseResult; error?: string } => ({ result: r }),
+    (err: unknown) => {
+      if (!isAppError(err) || err.code !== "invalid_input") throw err;
+      return { result: { runs: [], total: 0, offset: 0, next_page_token: null }, error: err.message };
+    },
+  );
+  const [columns, views, { result, error }] = await Promise.all([experimentColumns(ctx, id), listViews(ctx, id), browse]);
   const defaults: ColumnId[] = [
     ...columns.metrics.slice(0, 4).map((k) => `metrics.${k}` as const),
     ...columns.params.slice(0, 3).map((k) => `params.${k}` as const),
   ];
   const state = readState(sp, { cols: defaults });
-  let result: BrowseResult = { runs: [], total: 0, offset: 0, next_page_token: null };
-  let error: string | undefined;
-  try {
-    result = await browseRuns(ctx, {
-      experimentId: id, filter: state.filter, orderBy: state.order ? [state.order] : [], pageSize: state.size,
-      pageToken: state.page > 1 ? encodeOffset((state.page - 1) * state.size) : undefined,
-    });
-  } catch (err) {
-    if (!isAppError(err) || err.code !== "invalid_input") throw err;
-    error = err.message;
-  }
+  // Only the visible columns travel to the browser.
+  const shown = (prefix: string) => new Set(state.cols.filter((c) => c.startsWith(prefix)).map((c) => c.slice(prefix.length)));
+  const [ps, ms, ts] = [shown("params."), shown("metrics."), shown("tags.")];
+  const pick = <T,>(o: Record<string, T>, keys: Set<string>) => Object.fromEntries(Object.entries(o).filter(([k]) => keys.has(k)));
+  const visible = { ...result, runs: result.runs.map((r) => ({ ...r, params: pick(r.params, ps), metrics: pick(r.metrics, ms), tags: pick(r.tags, ts) })) };
   return (
     <div className="space-y-4">
       <nav aria-label="Breadcrumb" className="text-sm text-stone-500">
@@ -69,7 +75,7 @@ export default async function ExperimentPage(props: { params: Promise<{ id: stri
         experimentId={experiment.experiment_id}
         state={state}
         columns={columns}
-        result={result}
+        result={visible}
         error={error}
         views={views}
         saveView={saveViewAction}

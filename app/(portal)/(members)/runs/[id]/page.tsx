@@ -14,6 +14,8 @@ import { can } from "@/server/auth/policy";
 import { requirePageCtx } from "@/server/auth/session";
 import { childRuns } from "@/server/tracking/browse";
 import { getExperiment } from "@/server/tracking/experiments";
+import { historyPointCounts } from "@/server/tracking/history";
+import { byHistoryLength } from "@/lib/metric-order";
 import { saveNotesAction } from "./actions";
 import { getRunForPage } from "./run";
 
@@ -25,7 +27,7 @@ export default async function RunPage(props: { params: Promise<{ id: string }> }
   const { id } = await props.params;
   const ctx = await requirePageCtx();
   const run = await getRunForPage(ctx, id);
-  const [experiment, children] = await Promise.all([getExperiment(ctx, run.info.experiment_id), childRuns(ctx, id)]);
+  const [experiment, children, points] = await Promise.all([getExperiment(ctx, run.info.experiment_id), childRuns(ctx, id), historyPointCounts(ctx, [id])]);
   const tags = Object.fromEntries(run.data.tags.map((t) => [t.key, t.value]));
   const userTags = run.data.tags.filter((t) => !t.key.startsWith("mlflow."));
   const parent = tags["mlflow.parentRunId"];
@@ -66,7 +68,7 @@ export default async function RunPage(props: { params: Promise<{ id: string }> }
       </div>
       <section aria-labelledby="metrics-heading" className="space-y-3">
         <h2 id="metrics-heading" className="text-lg font-semibold text-stone-900">Metrics</h2>
-        <RunMetrics runId={info.run_id} runName={info.run_name} keys={run.data.metrics.map((m) => m.key)} />
+        <RunMetrics runId={info.run_id} runName={info.run_name} keys={byHistoryLength(run.data.metrics.map((m) => m.key), points)} />
       </section>
       <div className="grid items-start gap-6 xl:grid-cols-3">
         <div>
