@@ -217,3 +217,14 @@ export const metricRollups = pgTable(
   },
   (t) => [primaryKey({ columns: [t.runId, t.key, t.level, t.bucket] })],
 );
+
+/** The param, metric and tag keys an experiment's runs have logged: the runs table's column list. */
+export const experimentKeys = pgTable(
+  "experiment_keys",
+  {
+    experimentId: bigint("experiment_id", { mode: "number" }).notNull().references(() => experiments.id, { onDelete: "cascade" }),
+    kind: text("kind").$type<"param" | "metric" | "tag">().notNull(),
+    key: text("key").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.experimentId, t.kind, t.key] })],
+);

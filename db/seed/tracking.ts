@@ -12,6 +12,7 @@ import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import type { RunStatus } from "@/db/schema";
 import type { ArtifactStore } from "@/server/artifacts/store";
 import { experimentArtifactLocation, runArtifactUri } from "@/server/tracking/dto";
+import { rebuildExperimentKeys } from "@/server/tracking/keys";
 import { rebuildRollups } from "@/server/tracking/rollups";
 import type { Db, DbOrTx } from "../client";
 import { datasets, experimentTags, experiments, latestMetrics, memberships, metrics, params, runInputs, runTags, runs, teams, users } from "../schema";
@@ -790,6 +791,7 @@ async function insertExperiment(tx: DbOrTx, exp: DemoExperiment, teamId: string,
   await insertRows(tx, metrics, pointColumns(metrics), metricRows);
   // Bulk rows bypass the write path that maintains the chart rollups: compute them here.
   await rebuildRollups(tx, exp.runs.map((run) => run.id));
+  await rebuildExperimentKeys(tx, experimentId);
   const latestRows = exp.runs.flatMap((run) => [...latestPoints(run.history).values()].map((m) => ({ runId: run.id, ...m }))).sort(byIndexOrder);
   await insertRows(tx, latestMetrics, pointColumns(latestMetrics), latestRows);
   const inputRows = exp.runs.flatMap((run) => run.inputs.map((which) => ({

@@ -52,6 +52,12 @@ describe("run browser services", () => {
     expect(await experimentColumns(ctx, experimentId)).toMatchObject({ params: ["depth"], metrics: ["auc", "loss"], tags: expect.arrayContaining(["stage", "mlflow.runName"]) });
     expect((await childRuns(ctx, runIds[0]!)).map((c) => c.run_id)).toEqual([childId]);
     expect(await historyPointCounts(ctx, runIds)).toEqual({ auc: 1, loss: 10 });
+    // A refused batch (a param changing value) adds none of its keys to the column list.
+    await expect(logBatch(ctx, { run_id: runIds[0]!, params: [{ key: "depth", value: "99" }], tags: [{ key: "ghost_tag", value: "x" }], metrics: [{ key: "ghost", value: 1 }] }))
+      .rejects.toMatchObject({ code: "invalid_input" });
+    const after = await experimentColumns(ctx, experimentId);
+    expect(after.metrics).not.toContain("ghost");
+    expect(after.tags).not.toContain("ghost_tag");
   });
 
   it("saves, lists and deletes a user's views", async () => {

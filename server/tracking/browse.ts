@@ -1,7 +1,7 @@
 // The run browser's queries: a page of runs as flat rows (params, latest metrics and tags by key),
 // the total that match, and the keys available as columns.
-import { and, count, desc, eq, inArray, sql } from "drizzle-orm";
-import { latestMetrics, params, runTags, runs } from "@/db/schema";
+import { and, count, desc, eq, inArray } from "drizzle-orm";
+import { experimentKeys, latestMetrics, params, runTags, runs } from "@/db/schema";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
 import { loadExperiment } from "./access";
@@ -66,16 +66,16 @@ export async function browseRuns(ctx: Ctx, input: BrowseInput): Promise<BrowseRe
 
 export type ExperimentColumns = { params: string[]; metrics: string[]; tags: string[] };
 
-/** Keys seen in the experiment's most recent runs, for the column chooser and filter autocomplete. */
+/** The keys the experiment's runs have logged, for the column chooser and filter autocomplete. */
 export async function experimentColumns(ctx: Ctx, experimentId: string): Promise<ExperimentColumns> {
   const exp = await loadExperiment(ctx, experimentId, { mode: "read" });
-  const recent = sql`(select ${runs.id} from ${runs} where ${runs.experimentId} = ${exp.id} order by ${runs.startTime} desc limit 2000)`;
-  const [p, m, t] = await Promise.all([
-    ctx.db.selectDistinct({ key: params.key }).from(params).where(sql`${params.runId} in ${recent}`).orderBy(params.key),
-    ctx.db.selectDistinct({ key: latestMetrics.key }).from(latestMetrics).where(sql`${latestMetrics.runId} in ${recent}`).orderBy(latestMetrics.key),
-    ctx.db.selectDistinct({ key: runTags.key }).from(runTags).where(sql`${runTags.runId} in ${recent}`).orderBy(runTags.key),
-  ]);
-  return { params: p.map((r) => r.key), metrics: m.map((r) => r.key), tags: t.map((r) => r.key) };
+  const rows = await ctx.db
+    .select({ kind: experimentKeys.kind, key: experimentKeys.key })
+    .from(experimentKeys)
+    .where(eq(experimentKeys.experimentId, exp.id))
+    .orderBy(experimentKeys.key);
+  const of = (kind: string) => rows.filter((r) => r.kind === kind).map((r) => r.key);
+  return { params: of("param"), metrics: of("metric"), tags: of("tag") };
 }
 
 /** Direct children of a run (nested runs), newest first. */

@@ -6,6 +6,7 @@ import { datasets, latestMetrics, loggedModels, metrics, params, runInputs, runO
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
 import { loadRun, requireActiveRun } from "./access";
+import { recordKeys } from "./keys";
 import { upsertRollups } from "./rollups";
 import { TRAIN } from "./runs";
 
@@ -101,6 +102,10 @@ export async function logBatch(ctx: Ctx, input: BatchInput): Promise<void> {
     await writeTags(tx, run.runId, input.tags);
     await writeMetrics(tx, run.runId, input.metrics);
   });
+  // After the commit: a refused batch must not leave its keys in the column list.
+  await recordKeys(ctx.db, run.experimentId, "param", input.params.map((p) => p.key));
+  await recordKeys(ctx.db, run.experimentId, "tag", input.tags.map((t) => t.key));
+  await recordKeys(ctx.db, run.experimentId, "metric", input.metrics.map((m) => m.key));
 }
 
 export async function logParam(ctx: Ctx, runId: string, key: string, value: string): Promise<void> {

@@ -12,6 +12,7 @@ import { DEFAULT_EXPERIMENT, homeTeam, loadExperiment, loadRun, requireActiveRun
 import type { RunDto } from "./dto";
 import { experimentArtifactLocation, runArtifactUri } from "./dto";
 import { hydrateRuns } from "./hydrate";
+import { recordKeys } from "./keys";
 import { generateRunName } from "./run-names";
 
 export const TRAIN = { mode: "write", permission: "train_model", action: "run.update" } as const;
@@ -72,6 +73,7 @@ export async function createRun(ctx: Ctx, input: CreateRunInput): Promise<RunDto
     await appendAudit(tx, ctx, { action: "run.create", target: `run:${id}`, teamId: exp.teamId, team: exp.teamSlug, details: { experiment_id: exp.id, name } });
     return created!;
   });
+  await recordKeys(ctx.db, exp.id, "tag", tags.keys());
   const [dto] = await hydrateRuns(ctx.db, [row]);
   return dto!;
 }
@@ -123,6 +125,7 @@ export async function setRunTag(ctx: Ctx, runId: string, key: string, value: str
     await tx.insert(runTags).values({ runId, key, value }).onConflictDoUpdate({ target: [runTags.runId, runTags.key], set: { value } });
     if (key === "mlflow.runName") await tx.update(runs).set({ name: value }).where(eq(runs.id, runId));
   });
+  await recordKeys(ctx.db, run.experimentId, "tag", [key]);
 }
 
 export async function deleteRunTag(ctx: Ctx, runId: string, key: string): Promise<void> {
