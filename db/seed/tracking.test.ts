@@ -105,6 +105,17 @@ describe("demo tracking seed", () => {
     expect(count("FINISHED")).toBeGreaterThan(130);
   });
 
+  it("lists every logged param, metric and tag key in each experiment's column list", async () => {
+    const missing = (await db().execute(sql`
+      select r.experiment_id, 'metric' as kind, m.key from latest_metrics m join runs r on r.id = m.run_id
+      union select r.experiment_id, 'param', p.key from params p join runs r on r.id = p.run_id
+      union select r.experiment_id, 'tag', t.key from run_tags t join runs r on r.id = t.run_id
+      except select experiment_id, kind, key from experiment_keys`)) as unknown as { rows: unknown[] };
+    expect(missing.rows).toEqual([]);
+    const kinds = (await db().execute(sql`select distinct kind from experiment_keys order by kind`)) as unknown as { rows: { kind: string }[] };
+    expect(kinds.rows.map((r) => r.kind)).toEqual(["metric", "param", "tag"]);
+  });
+
   it("makes latest_metrics the highest-step point of each history", async () => {
     // Per (run, key): the history's point with the highest step, then the latest timestamp.
     const result = (await db().execute(sql`

@@ -791,7 +791,6 @@ async function insertExperiment(tx: DbOrTx, exp: DemoExperiment, teamId: string,
   await insertRows(tx, metrics, pointColumns(metrics), metricRows);
   // Bulk rows bypass the write path that maintains the chart rollups: compute them here.
   await rebuildRollups(tx, exp.runs.map((run) => run.id));
-  await rebuildExperimentKeys(tx, experimentId);
   const latestRows = exp.runs.flatMap((run) => [...latestPoints(run.history).values()].map((m) => ({ runId: run.id, ...m }))).sort(byIndexOrder);
   await insertRows(tx, latestMetrics, pointColumns(latestMetrics), latestRows);
   const inputRows = exp.runs.flatMap((run) => run.inputs.map((which) => ({
@@ -800,6 +799,8 @@ async function insertExperiment(tx: DbOrTx, exp: DemoExperiment, teamId: string,
     tags: JSON.stringify([{ key: "mlflow.data.context", value: which === "train" ? "training" : "evaluation" }]),
   })));
   await insertRows(tx, runInputs, [[runInputs.runId, "text", (i) => i.runId], [runInputs.datasetId, "uuid", (i) => i.datasetId], [runInputs.tags, "jsonb", (i) => i.tags]], inputRows);
+  // Last, once params, latest metrics and tags are all in: the runs table's column list.
+  await rebuildExperimentKeys(tx, experimentId);
   return experimentId;
 }
 
