@@ -25,6 +25,8 @@ function NavLinks({ items, onNavigate }: { items: NavItem[]; onNavigate?: () => 
           <li key={item.href}>
             <Link
               href={item.href}
+              // Placeholder pages are not worth rendering ahead of a click on every page view.
+              prefetch={item.ready ? undefined : false}
               onClick={onNavigate}
               aria-current={active ? "page" : undefined}
               className={cn(
