@@ -1,17 +1,10 @@
 // The bench's own PostgreSQL database: created with a unique name, migrated and seeded with the demo
 // organization, installed as the process-wide database (like server/testing/fixtures.ts), dropped after.
 import { randomBytes } from "node:crypto";
-import { eq } from "drizzle-orm";
 import pg from "pg";
 import type { Database, Db } from "@/db/client";
 import { openDatabase } from "@/db/client";
-import { users } from "@/db/schema";
 import { seedDemo } from "@/db/seed/demo";
-import type { UserActor } from "@/server/auth/actor";
-import { loadUserActor } from "@/server/auth/load-actor";
-import type { Ctx } from "@/server/context";
-import { newRequestId } from "@/server/context";
-import { createToken } from "@/server/tokens/service";
 
 export type BenchDatabase = {
   name: string;
@@ -82,18 +75,4 @@ export async function createBenchDatabase(adminUrl: string): Promise<BenchDataba
   };
 }
 
-export async function actorFor(db: Db, email: string): Promise<UserActor> {
-  const [user] = await db.select({ id: users.id }).from(users).where(eq(users.email, email));
-  const actor = user && (await loadUserActor(db, user.id));
-  if (!actor) throw new Error(`no demo user ${email}`);
-  return actor;
-}
-
-export async function ctxFor(db: Db, email: string): Promise<Ctx> {
-  return { actor: await actorFor(db, email), db, request: { id: newRequestId(), ip: "127.0.0.1", userAgent: "cairn-bench" } };
-}
-
-export async function tokenFor(db: Db, email: string, team: string): Promise<string> {
-  const created = await createToken(await ctxFor(db, email), { name: `bench ${email}`, team, expires_in_days: 1 });
-  return created.token;
-}
+export { ctxFor, tokenFor } from "@/server/testing/actors";

@@ -2,29 +2,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { PATH_ESCAPES } from "./escapes";
 import { joinUnder, normalizeArtifactPath } from "./paths";
 
-// fs-store.test.ts repeats this list against put/get/list/stat.
-const ESCAPES = [
-  "../x",
-  "a/../../x",
-  "%2e%2e%2fx",
-  "%2E%2E%2F",
-  "%252E%252E%252Fx",
-  "..\\x",
-  "a\\..\\x",
-  "/etc/passwd",
-  "C:/x",
-  "c:\\x",
-  "//proc/self/root",
-  "file:/etc/passwd",
-  "file:///etc/passwd",
-  "a\u0000b",
-  "a#b",
-  "a?b",
-  "a//b",
-  "./a",
-];
+const ESCAPES = PATH_ESCAPES;
 
 function refusal(raw: string, opts?: { allowEmpty?: boolean }): string {
   try {

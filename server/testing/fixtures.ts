@@ -7,15 +7,10 @@ import type { Db } from "@/db/client";
 import { seedDemo } from "@/db/seed/demo";
 import { createTestDatabase } from "@/db/test-db";
 import type { TestDatabase } from "@/db/test-db";
-import { eq } from "drizzle-orm";
-import { users } from "@/db/schema";
 import { createFsArtifactStore } from "../artifacts/fs-store";
 import type { ArtifactStore } from "../artifacts/store";
-import type { UserActor } from "../auth/actor";
-import { loadUserActor } from "../auth/load-actor";
-import type { Ctx } from "../context";
-import { newRequestId } from "../context";
-import { createToken } from "../tokens/service";
+
+export { actorFor, ctxFor, tokenFor } from "./actors";
 
 export const DEMO = {
   admin: "admin@example.com",
@@ -56,22 +51,6 @@ export function demoDatabase(): () => Db {
     if (!database) throw new Error("database not ready");
     return database.db;
   };
-}
-
-export async function actorFor(db: Db, email: string): Promise<UserActor> {
-  const [user] = await db.select({ id: users.id }).from(users).where(eq(users.email, email));
-  const actor = user && (await loadUserActor(db, user.id));
-  if (!actor) throw new Error(`no demo user ${email}`);
-  return actor;
-}
-
-export async function ctxFor(db: Db, email: string): Promise<Ctx> {
-  return { actor: await actorFor(db, email), db, request: { id: newRequestId(), ip: "127.0.0.1", userAgent: "vitest" } };
-}
-
-export async function tokenFor(db: Db, email: string, team: string, days = 30): Promise<string> {
-  const created = await createToken(await ctxFor(db, email), { name: `test ${email}`, team, expires_in_days: days });
-  return created.token;
 }
 
 /** Calls a route handler the way Next does. */

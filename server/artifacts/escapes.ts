@@ -1,0 +1,21 @@
+// Artifact paths that must never resolve outside a run's root (the list), shared by the path and store tests.
+export const PATH_ESCAPES = [
+  "../x",
+  "a/../../x",
+  "%2e%2e%2fx",
+  "%2E%2E%2F",
+  "%252E%252E%252Fx",
+  "..\\x",
+  "a\\..\\x",
+  "/etc/passwd",
+  "C:/x",
+  "c:\\x",
+  "//proc/self/root",
+  "file:/etc/passwd",
+  "file:///etc/passwd",
+  "a\u0000b",
+  "a#b",
+  "a?b",
+  "a//b",
+  "./a",
+];
