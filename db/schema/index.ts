@@ -3,3 +3,4 @@ export * from "./tokens";
 export * from "./audit";
 export * from "./quotas";
 export * from "./tracking";
+export * from "./registry";

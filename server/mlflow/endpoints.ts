@@ -2,7 +2,6 @@
 // calls one tracking service. Shapes follow MLflow's protobuf JSON (see shared/reference/).
 import { z } from "zod";
 import * as s from "@/lib/schemas/mlflow";
-import type { Ctx } from "../context";
 import { listRunArtifacts } from "../tracking/artifacts";
 import {
   createExperiment, deleteExperimentTag, getExperiment, getExperimentByName, renameExperiment, searchExperiments,
@@ -15,14 +14,9 @@ import {
 import { logBatch, logInputs, logMetric, logModel, logOutputs, logParam } from "../tracking/logging";
 import { createRun, deleteRunTag, getRun, setRunLifecycle, setRunTag, updateRun } from "../tracking/runs";
 import { searchRuns } from "../tracking/search";
-
-type Handler = (ctx: Ctx, input: unknown, params: string[]) => Promise<unknown>;
-export type Endpoint = { method: "GET" | "POST" | "PATCH" | "DELETE"; pattern: RegExp; handle: Handler };
-
-function ep<T>(method: Endpoint["method"], path: string | RegExp, schema: z.ZodType<T>, run: (ctx: Ctx, input: T, params: string[]) => Promise<unknown>): Endpoint {
-  const pattern = typeof path === "string" ? new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`) : path;
-  return { method, pattern, handle: async (ctx, raw, params) => run(ctx, schema.parse(raw), params) };
-}
+import type { Endpoint } from "./endpoint";
+import { ep } from "./endpoint";
+import { REGISTRY_ENDPOINTS } from "./registry-endpoints";
 
 const EMPTY = {};
 const anyBody = z.object({}).passthrough();
@@ -83,8 +77,10 @@ export const ENDPOINTS: Endpoint[] = [
   ep("DELETE", new RegExp(`^logged-models/${MODEL}/tags/([^/]+)$`), anyBody, async (ctx, _b, [id, key]) => { await deleteLoggedModelTag(ctx, id!, decodeURIComponent(key!)); return EMPTY; }),
 ];
 
+const ALL = [...ENDPOINTS, ...REGISTRY_ENDPOINTS];
+
 export function findEndpoint(method: string, path: string): { endpoint: Endpoint; params: string[] } | { allowed: string[] } | null {
-  const matches = ENDPOINTS.map((e) => ({ e, m: e.pattern.exec(path) })).filter((x) => x.m);
+  const matches = ALL.map((e) => ({ e, m: e.pattern.exec(path) })).filter((x) => x.m);
   if (matches.length === 0) return null;
   const hit = matches.find((x) => x.e.method === method);
   if (!hit) return { allowed: matches.map((x) => x.e.method) };

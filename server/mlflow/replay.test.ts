@@ -1,6 +1,7 @@
 // Replays every tracking and artifact request the official MLflow client (2.12 and 3.6) makes, as
 // recorded in testdata/, and checks Cairn answers each with the recorded status and error code.
-// Registry requests (registered-models, model-versions) belong to the registry and are skipped here.
+// Registry requests included: register versions from runs:/, mlflow-artifacts:/ and models:/m-… sources,
+// aliases, stages, and downloading the model by models:/<name>@<alias> and models:/<name>/<version>.
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -26,8 +27,6 @@ function load(file: string): Recorded[] {
   return out;
 }
 
-const REGISTRY = /registered-models|model-versions/;
-
 async function replay(file: string) {
   const token = await tokenFor(db(), DEMO.ds, "churn");
   const vars: Record<string, string> = {};
@@ -35,9 +34,8 @@ async function replay(file: string) {
   const fill = (s: string) =>
     s.replace(/<RUN>/g, () => vars.RUN ?? "<RUN>").replace(/<MODEL>/g, () => vars.MODEL ?? "<MODEL>").replace(/<ms>/g, String(Date.now()))
       .replace(/"experiment_id": "1"/g, () => `"experiment_id": "${vars.EXP ?? "1"}"`).replace(/"experiment_ids": \["1"\]/g, () => `"experiment_ids": ["${vars.EXP ?? "1"}"]`)
-      .replace(/(artifacts\/|path=)1\//g, (_m, p: string) => `${p}${vars.EXP ?? "1"}/`).replace(/experiment_id=1$/, () => `experiment_id=${vars.EXP ?? "1"}`);
+      .replace(/(artifacts\/|path=|mlflow-artifacts:\/)1\//g, (_m, p: string) => `${p}${vars.EXP ?? "1"}/`).replace(/experiment_id=1$/, () => `experiment_id=${vars.EXP ?? "1"}`);
   for (const req of load(file)) {
-    if (REGISTRY.test(req.path)) continue;
     const url = `http://localhost${fill(req.path)}${req.query ? `?${fill(req.query)}` : ""}`;
     const headers: Record<string, string> = { authorization: `Bearer ${token}` };
     let body: BodyInit | undefined;
@@ -60,7 +58,7 @@ async function replay(file: string) {
 }
 
 describe.each(["mlflow-client-2.12-requests.txt", "mlflow-client-3.6-requests.txt"])("MLflow client journey %s", (file) => {
-  it("answers every recorded tracking and artifact request as the client expects", async () => {
+  it("answers every recorded tracking, registry and artifact request as the client expects", async () => {
     const { results, vars } = await replay(file);
     expect(results.length).toBeGreaterThan(40);
     for (const r of results) {
@@ -85,5 +83,17 @@ describe.each(["mlflow-client-2.12-requests.txt", "mlflow-client-3.6-requests.tx
     expect(download.body).toBe("A".repeat(15));
     const fileListing = results.find((r) => r.req.query === "path=1/<RUN>/artifacts/notes.txt")!;
     expect(fileListing.body).toEqual({});
+    // Registry: the alias names version 3, stages are labels, and models:/ URIs download the model's files.
+    const byAlias = results.find((r) => r.req.path.endsWith("registered-models/alias") && r.req.method === "GET")!.body as { model_version: { version: string; aliases: string[]; current_stage: string } };
+    expect(byAlias.model_version).toMatchObject({ version: "3", aliases: ["champion"] });
+    const latest = results.find((r) => r.req.path.endsWith("get-latest-versions"))!.body as { model_versions: { version: string; current_stage: string }[] };
+    expect(latest.model_versions).toEqual([expect.objectContaining({ version: "3", current_stage: "Production" })]);
+    const uri = (results.find((r) => r.req.path.endsWith("get-download-uri"))!.body as { artifact_uri: string }).artifact_uri;
+    const v3 = file.includes("3.6") ? `mlflow-artifacts:/${vars.EXP}/models/m-${vars.MODEL}/artifacts` : `mlflow-artifacts:/${vars.EXP}/${vars.RUN}/artifacts/model`;
+    expect(uri).toBe(v3);
+    const modelListing = results.find((r) => r.req.path.endsWith("mlflow-artifacts/artifacts") && (file.includes("3.6") ? /models\/m-<MODEL>\/artifacts$/ : /artifacts\/model$/).test(r.req.query ?? ""))!.body as { files: { path: string }[] };
+    expect(modelListing.files.map((f) => f.path)).toContain("MLmodel");
+    const duplicate = results.find((r) => r.req.path.endsWith("registered-models/create") && r.status === 400)!.body as { error_code: string };
+    expect(duplicate.error_code).toBe("RESOURCE_ALREADY_EXISTS");
   });
 });
