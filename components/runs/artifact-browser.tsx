@@ -3,6 +3,8 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import type { ReactNode } from "react";
+import type { RegisterModelAction } from "@/components/registry/register-model";
+import { RegisterModel } from "@/components/registry/register-model";
 
 type Entry = { path: string; is_dir: boolean; file_size?: number };
 type Preview = { kind: string; path: string; size: number; text: string | null; truncated: boolean };
@@ -49,7 +51,15 @@ function Dir({ runId, path, selected, onSelect, depth }: { runId: string; path: 
   );
 }
 
-function PreviewPane({ runId, entry, downloadBase }: { runId: string; entry: Entry; downloadBase: string }) {
+/** A model folder is one holding an MLmodel file or an ONNX graph: registering picks the folder. */
+function modelFolder(path: string): string | null {
+  const name = path.split("/").pop() ?? path;
+  return name === "MLmodel" || /\.onnx$/i.test(name) ? path.split("/").slice(0, -1).join("/") : null;
+}
+
+type Registration = { modelNames: string[]; register: RegisterModelAction };
+
+function PreviewPane({ runId, entry, downloadBase, registration }: { runId: string; entry: Entry; downloadBase: string; registration?: Registration }) {
   const url = `/api/v1/runs/${runId}/artifacts/preview?${new URLSearchParams({ path: entry.path })}`;
   const isImage = IMAGE.test(entry.path);
   const { data, error, isLoading } = useQuery({
@@ -76,12 +86,14 @@ function PreviewPane({ runId, entry, downloadBase }: { runId: string; entry: Ent
     if (data.kind === "json") { try { text = JSON.stringify(JSON.parse(text), null, 2); } catch { /* show as is */ } }
     body = <pre className="max-h-[60vh] overflow-auto rounded bg-stone-50 p-3 font-mono text-xs whitespace-pre-wrap text-stone-800" data-testid="artifact-text">{text}</pre>;
   }
+  const folder = modelFolder(entry.path);
   return (
     <div className="min-w-0 flex-1 space-y-2">
       <div className="flex items-center justify-between gap-2">
         <span className="truncate font-mono text-sm text-stone-800">{entry.path}</span>
         <a href={download} className="text-sm text-teal-800 underline" download>Download</a>
       </div>
+      {registration && folder !== null && <RegisterModel key={folder} runId={runId} path={folder} {...registration} />}
       {data?.truncated && <p className="text-xs text-amber-700">Preview shows the first 512 KB.</p>}
       <div data-testid="artifact-preview">{body}</div>
     </div>
@@ -101,14 +113,14 @@ function CsvTable({ text }: { text: string }) {
   );
 }
 
-export function ArtifactBrowser({ runId, downloadBase }: { runId: string; downloadBase: string }) {
+export function ArtifactBrowser({ runId, downloadBase, registration }: { runId: string; downloadBase: string; registration?: Registration }) {
   const [selected, setSelected] = useState<Entry>();
   return (
     <div className="flex flex-col gap-4 lg:flex-row">
       <ul className="w-full shrink-0 space-y-0.5 lg:w-72" aria-label="Artifacts">
         <Dir runId={runId} path="" selected={selected?.path} onSelect={setSelected} depth={0} />
       </ul>
-      {selected ? <PreviewPane runId={runId} entry={selected} downloadBase={downloadBase} /> : <p className="text-sm text-stone-500">Select a file to preview it.</p>}
+      {selected ? <PreviewPane runId={runId} entry={selected} downloadBase={downloadBase} registration={registration} /> : <p className="text-sm text-stone-500">Select a file to preview it.</p>}
     </div>
   );
 }

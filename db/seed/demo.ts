@@ -8,6 +8,7 @@ import { systemCtx } from "@/server/context";
 import type { Db } from "../client";
 import { instanceTypes, memberships, teamQuotas, teams, users } from "../schema";
 import type { Role } from "../schema";
+import { seedDemoRegistry } from "./registry";
 import { seedDemoTracking } from "./tracking";
 
 export const DEMO_PASSWORD = "cairn-demo";
@@ -69,6 +70,7 @@ export async function seedDemo(db: Db, opts?: { store?: ArtifactStore }): Promis
   if (seeded && opts?.store) {
     try {
       await seedDemoTracking(db, opts.store);
+      await seedDemoRegistry(db, opts.store);
     } catch (err) {
       // The organization is in place and sign-in works; a platform that will not boot over demo runs helps no one.
       console.error("[cairn] seeding the demo experiments failed", err);

@@ -5,10 +5,12 @@ import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFsArtifactStore } from "@/server/artifacts/fs-store";
 import type { ArtifactStore } from "@/server/artifacts/store";
+import { onnxSignatureOf } from "@/server/registry/inspect";
 import { experimentArtifactLocation, runArtifactUri } from "@/server/tracking/dto";
 import { createTestDatabase } from "../test-db";
 import type { TestDatabase } from "../test-db";
-import { experiments, latestMetrics, memberships, runInputs, runTags, runs, teams, users } from "../schema";
+import { experiments, latestMetrics, memberships, modelAliasEvents, modelAliases, modelVersions, registeredModels, runInputs, runTags, runs, teams, users } from "../schema";
+import { seedDemoRegistry } from "./registry";
 import { seedDemo } from "./demo";
 import { buildDemoTracking, PNG_SIGNATURE, seedDemoTracking } from "./tracking";
 
@@ -200,6 +202,9 @@ describe("demo tracking seed", () => {
       const metricsJson = JSON.parse((await readAll(store, root, "metrics.json"))!.toString("utf8")) as { run_id: string; metrics: Record<string, number> };
       expect(metricsJson.run_id).toBe(c.runId);
       expect(Object.keys(metricsJson.metrics).length).toBeGreaterThan(3);
+      expect((await store.list(root, "model"))!.map((e) => e.path)).toEqual(["model/MLmodel", "model/model.onnx"]);
+      const graph = onnxSignatureOf((await readAll(store, root, "model/model.onnx"))!);
+      expect(graph?.outputs).toEqual([expect.objectContaining({ name: "probabilities", type: "float32" })]);
       const mlmodel = (await readAll(store, root, "model/MLmodel"))!.toString("utf8");
       expect(mlmodel).toContain("python_function:");
       expect(mlmodel).toContain("onnx:");
@@ -209,6 +214,34 @@ describe("demo tracking seed", () => {
       const csv = (await readAll(store, root, "confusion_matrix.csv"))!.toString("utf8").trim().split("\n");
       expect(csv.length).toBeGreaterThanOrEqual(3);
     }
+  });
+
+  it("registers the demo models from the best runs, with ONNX signatures, aliases and their history", async () => {
+    expect(await seedDemoRegistry(db(), store)).toEqual({ models: 3, versions: 7 });
+    const versions = await db()
+      .select({ model: registeredModels.name, team: teams.slug, version: modelVersions.version, runId: modelVersions.runId, location: modelVersions.storageLocation, inspection: modelVersions.inspection, stage: modelVersions.stage })
+      .from(modelVersions)
+      .innerJoin(registeredModels, eq(registeredModels.id, modelVersions.modelId))
+      .innerJoin(teams, eq(teams.id, registeredModels.teamId))
+      .orderBy(registeredModels.name, modelVersions.version);
+    expect(versions.map((v) => `${v.team}/${v.model}/${v.version}`)).toEqual([
+      "churn/churn-classifier/1", "churn/churn-classifier/2", "churn/churn-classifier/3", "churn/churn-classifier/4",
+      "vision/defect-classifier/1", "fraud/fraud-detector/1", "fraud/fraud-detector/2",
+    ]);
+    for (const v of versions) {
+      expect(v.inspection.format).toBe("onnx");
+      expect(v.inspection.signatureSource).toBe("onnx");
+      expect(v.location).toMatch(new RegExp(`/${v.runId}/artifacts/model$`));
+    }
+    const churn = versions.filter((v) => v.model === "churn-classifier");
+    expect(churn[0]!.inspection.signature!.inputs).toEqual([{ name: "features", type: "float32", shape: ["N", 11] }]);
+    expect(churn[0]!.inspection.signature!.outputs).toEqual([{ name: "probabilities", type: "float32", shape: ["N", 2] }]);
+    expect(churn.map((v) => v.stage)).toEqual(["Archived", "None", "Production", "Staging"]);
+    const aliases = await db().select({ alias: modelAliases.alias, version: modelAliases.version }).from(modelAliases).orderBy(modelAliases.alias);
+    expect(aliases).toContainEqual({ alias: "production", version: 3 });
+    expect(aliases).toContainEqual({ alias: "champion", version: 4 });
+    expect((await db().select().from(modelAliasEvents)).length).toBe(aliases.length);
+    expect(await seedDemoRegistry(db(), store)).toEqual({ models: 0, versions: 0 });
   });
 
   it("does nothing on a database that already has experiments", async () => {

@@ -11,6 +11,7 @@ import { asc, count, eq, sql } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import type { RunStatus } from "@/db/schema";
 import type { ArtifactStore } from "@/server/artifacts/store";
+import { imageClassifierOnnx, linearClassifierOnnx } from "@/server/registry/onnx-graphs";
 import { experimentArtifactLocation, runArtifactUri } from "@/server/tracking/dto";
 import { rebuildExperimentKeys } from "@/server/tracking/keys";
 import { rebuildRollups } from "@/server/tracking/rollups";
@@ -847,6 +848,7 @@ async function writeArtifacts(store: ArtifactStore, root: string[], exp: DemoExp
     ["notes.md", text(notesMd(exp, run))],
     ["feature_importance.png", barChartPng(run.importances.slice(0, 10).map((f) => f.importance), TEAM_COLORS[exp.spec.team] ?? [37, 99, 235])],
     ["model/MLmodel", text(mlmodelYaml(exp.spec, run))],
+    ["model/model.onnx", modelOnnx(exp.spec, run)],
   ];
   // Sequential: the store fsyncs every file, and a handful of writes is not worth parallel contention.
   for (const [relPath, bytes] of files) await store.put(root, relPath, Readable.from([bytes]), { maxBytes: ARTIFACT_MAX_BYTES });
@@ -893,11 +895,31 @@ function notesMd(exp: DemoExperiment, run: DemoRun): string {
   ].join("\n");
 }
 
+/**
+ * A real ONNX graph for the run's model: a linear classifier over the encoded feature vector whose
+ * weights follow the run's feature importances (tabular), or a channel-mean classifier (vision).
+ */
+function modelOnnx(spec: ExperimentSpec, run: DemoRun): Uint8Array {
+  const r = random(`onnx:${run.id}`);
+  const classes = spec.classes.length;
+  if (spec.kind === "vision") {
+    return imageClassifierOnnx({
+      channels: 3, height: 224, width: 224, classes,
+      weights: Array.from({ length: 3 * classes }, () => round(r.float(-1, 1))), bias: Array.from({ length: classes }, () => round(r.float(-0.1, 0.1))),
+    });
+  }
+  const importance = new Map(run.importances.map((f) => [f.feature, f.importance]));
+  const cols = classes === 2 ? 1 : classes;
+  const weights = spec.features.flatMap((f, i) => Array.from({ length: cols }, () => round((i % 2 === 0 ? 1 : -1) * (importance.get(f.name) ?? 0.01) * 8)));
+  return linearClassifierOnnx({ features: spec.features.length, classes, weights, bias: Array.from({ length: cols }, () => round(r.float(-0.2, 0.2))) });
+}
+
 function mlmodelYaml(spec: ExperimentSpec, run: DemoRun): string {
+  // The ONNX graph takes the encoded feature vector (columns in this order) as one float tensor.
   const inputs = spec.kind === "vision"
-    ? [{ type: "tensor", "tensor-spec": { dtype: "float32", shape: [-1, 3, 224, 224] } }]
-    : spec.features.map((f) => ({ type: f.type, name: f.name, required: true }));
-  const outputs = [{ type: "tensor", "tensor-spec": { dtype: "float32", shape: [-1, spec.classes.length] } }];
+    ? [{ type: "tensor", name: "images", "tensor-spec": { dtype: "float32", shape: [-1, 3, 224, 224] } }]
+    : [{ type: "tensor", name: "features", "tensor-spec": { dtype: "float32", shape: [-1, spec.features.length] } }];
+  const outputs = [{ type: "tensor", name: "probabilities", "tensor-spec": { dtype: "float32", shape: [-1, spec.classes.length] } }];
   // YAML single-quoted scalars escape a quote by doubling it.
   const quoted = (v: unknown) => `'${JSON.stringify(v).replace(/'/g, "''")}'`;
   const created = new Date(run.endTime ?? run.startTime).toISOString().replace("T", " ").replace("Z", "000");

@@ -80,3 +80,20 @@ export const protectedAliasesSchema = z.object({
   team: z.string().min(1),
   protected_aliases: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, "aliases use letters, digits, '_' or '-'")).max(20),
 });
+
+/** GET /api/v1/models and /api/v1/models/{name}. */
+export const listModelsQuery = z.object({ team, q: z.string().max(200).optional() });
+export const modelTeamQuery = z.object({ team });
+
+/** Portal server actions. */
+const modelTarget = z.object({ team: z.string().min(1).max(64), name: modelNameSchema });
+export const describeModelAction = z.strictObject({ target: modelTarget, text: description });
+export const describeVersionAction = z.strictObject({ target: modelTarget.extend({ version: versionSchema }), text: description });
+export const setAliasAction = z.strictObject({ team: z.string().min(1).max(64), name: modelNameSchema, alias: z.string().trim().min(1, "Name the alias").max(255), version: versionSchema });
+export const deleteAliasAction = z.strictObject({ team: z.string().min(1).max(64), name: modelNameSchema, alias: z.string().min(1).max(255) });
+export const stageAction = z.strictObject({ team: z.string().min(1).max(64), name: modelNameSchema, version: versionSchema, stage: z.enum(["None", "Staging", "Production", "Archived"]) });
+export const registerFromRunAction = z.strictObject({
+  runId: z.string().regex(/^[0-9a-f]{32}$/),
+  path: z.string().max(1000),
+  name: modelNameSchema,
+});

@@ -1,6 +1,7 @@
 // The OpenAPI document of /api/v1, built from the same zod schemas the handlers validate with.
 import { z } from "zod";
 import { auditQuerySchema } from "@/lib/schemas/audit";
+import { listModelsQuery, modelTeamQuery } from "@/lib/schemas/registry";
 import { createTeamSchema } from "@/lib/schemas/teams";
 import { createTokenSchema } from "@/lib/schemas/tokens";
 
@@ -25,6 +26,10 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
   },
   "/api/v1/teams/{slug}": { get: { summary: "A team with members and quota", success: { status: 200, description: "{slug, name, members, quota}" } } },
   "/api/v1/audit": { get: { summary: "Audit events, newest first", query: auditQuerySchema, success: { status: 200, description: "{events, next_page_token}" } } },
+  "/api/v1/models": { get: { summary: "Registered models of the caller's teams", query: listModelsQuery, success: { status: 200, description: "{models: [{name, team, latest_version, aliases}]}" } } },
+  "/api/v1/models/{name}": {
+    get: { summary: "A registered model: versions (format, aliases, source run), aliases and their history", query: modelTeamQuery, success: { status: 200, description: "{name, team, description, aliases, versions, alias_history}" } },
+  },
   "/api/v1/audit/verify": { get: { summary: "Verify the audit hash chain", success: { status: 200, description: "{ok, checked, first_broken_id}" } } },
 };
 

@@ -3,10 +3,10 @@ import type { ReactNode } from "react";
 import Link from "next/link";
 import { ArtifactBrowser } from "@/components/runs/artifact-browser";
 import { formatDuration, formatMetric, STATUS_TONE } from "@/components/runs/format";
-import { NotesEditor } from "@/components/runs/notes-editor";
 import { RunMetrics } from "@/components/runs/run-metrics";
 import { Badge } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
+import { MarkdownEditor } from "@/components/ui/markdown-editor";
 import { PageHeader } from "@/components/ui/page-header";
 import { EmptyRow, Table, Td, Th } from "@/components/ui/table";
 import { formatDateTime } from "@/lib/format";
@@ -16,11 +16,17 @@ import { childRuns } from "@/server/tracking/browse";
 import { getExperiment } from "@/server/tracking/experiments";
 import { historyPointCounts } from "@/server/tracking/history";
 import { byHistoryLength } from "@/lib/metric-order";
-import { saveNotesAction } from "./actions";
+import { listModels } from "@/server/registry/lineage";
+import type { Ctx } from "@/server/context";
+import { registerModelAction, saveNotesAction } from "./actions";
 import { getRunForPage } from "./run";
 
 export async function generateMetadata(props: { params: Promise<{ id: string }> }): Promise<Metadata> {
   return { title: `Run ${(await props.params).id.slice(0, 8)}` };
+}
+
+function canRegister(ctx: Ctx, team: string): boolean {
+  return ctx.actor.isAdmin || can(ctx.actor, "train_model", ctx.actor.memberships.find((m) => m.teamSlug === team)?.teamId);
 }
 
 export default async function RunPage(props: { params: Promise<{ id: string }> }) {
@@ -28,6 +34,7 @@ export default async function RunPage(props: { params: Promise<{ id: string }> }
   const ctx = await requirePageCtx();
   const run = await getRunForPage(ctx, id);
   const [experiment, children, points] = await Promise.all([getExperiment(ctx, run.info.experiment_id), childRuns(ctx, id), historyPointCounts(ctx, [id])]);
+  const modelNames = canRegister(ctx, experiment.team) ? (await listModels(ctx, { team: experiment.team })).models.map((m) => m.name) : null;
   const tags = Object.fromEntries(run.data.tags.map((t) => [t.key, t.value]));
   const userTags = run.data.tags.filter((t) => !t.key.startsWith("mlflow."));
   const parent = tags["mlflow.parentRunId"];
@@ -63,7 +70,7 @@ export default async function RunPage(props: { params: Promise<{ id: string }> }
           </dl>
         </Card>
         <Card title="Notes" className="xl:col-span-2">
-          <NotesEditor runId={info.run_id} notes={tags["mlflow.note.content"] ?? ""} canEdit={canEdit} saveNotes={saveNotesAction} />
+          <MarkdownEditor target={info.run_id} value={tags["mlflow.note.content"] ?? ""} canEdit={canEdit} save={saveNotesAction} noun="notes" />
         </Card>
       </div>
       <section aria-labelledby="metrics-heading" className="space-y-3">
@@ -105,7 +112,7 @@ export default async function RunPage(props: { params: Promise<{ id: string }> }
       <section aria-labelledby="artifacts-heading" className="space-y-3">
         <h2 id="artifacts-heading" className="text-lg font-semibold text-stone-900">Artifacts</h2>
         <div className="rounded-lg border border-stone-200 bg-white p-4">
-          <ArtifactBrowser runId={info.run_id} downloadBase={downloadBase} />
+          <ArtifactBrowser runId={info.run_id} downloadBase={downloadBase} registration={modelNames ? { modelNames, register: registerModelAction } : undefined} />
         </div>
       </section>
       {children.length > 0 && (

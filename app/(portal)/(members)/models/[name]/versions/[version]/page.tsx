@@ -1,0 +1,170 @@
+import type { Metadata } from "next";
+import type { ReactNode } from "react";
+import Link from "next/link";
+import { formatMetric, STATUS_TONE } from "@/components/runs/format";
+import { StageSelect } from "@/components/registry/stage-select";
+import { Badge } from "@/components/ui/badge";
+import { Card } from "@/components/ui/card";
+import { MarkdownEditor } from "@/components/ui/markdown-editor";
+import { PageHeader } from "@/components/ui/page-header";
+import { EmptyRow, Table, Td, Th } from "@/components/ui/table";
+import { formatDateTime } from "@/lib/format";
+import { compareHref, modelHref } from "@/lib/registry-links";
+import type { TensorSpec } from "@/db/schema";
+import { forPage } from "@/server/auth/page";
+import { can } from "@/server/auth/policy";
+import { requirePageCtx } from "@/server/auth/session";
+import { getVersionLineage } from "@/server/registry/lineage";
+import { describeVersion, setStageAction } from "../../actions";
+
+type Props = { params: Promise<{ name: string; version: string }>; searchParams: Promise<Record<string, string | undefined>> };
+
+export async function generateMetadata(props: Props): Promise<Metadata> {
+  const { name, version } = await props.params;
+  return { title: `${decodeURIComponent(name)} v${version}` };
+}
+
+function SpecTable({ caption, specs }: { caption: string; specs: TensorSpec[] }) {
+  return (
+    <Table caption={caption}>
+      <thead><tr><Th>Name</Th><Th>Type</Th><Th>Shape</Th></tr></thead>
+      <tbody className="divide-y divide-stone-100">
+        {specs.length === 0 && <EmptyRow colSpan={3}>None declared.</EmptyRow>}
+        {specs.map((s, i) => (
+          <tr key={i}><Td className="font-mono text-xs">{s.name || "—"}</Td><Td className="font-mono text-xs">{s.type}</Td><Td className="font-mono text-xs">{s.shape ? `[${s.shape.join(", ")}]` : "—"}</Td></tr>
+        ))}
+      </tbody>
+    </Table>
+  );
+}
+
+export default async function VersionPage(props: Props) {
+  const { name: rawName, version } = await props.params;
+  const name = decodeURIComponent(rawName);
+  const sp = await props.searchParams;
+  const ctx = await requirePageCtx();
+  const lineage = await forPage(getVersionLineage(ctx, name, version, { team: sp.team }));
+  const { model, version: v, inspection, run, experiment } = lineage;
+  const teamId = ctx.actor.memberships.find((m) => m.teamSlug === model.team)?.teamId;
+  const canEdit = ctx.actor.isAdmin || can(ctx.actor, "train_model", teamId);
+  const tags = Object.fromEntries((run?.data.tags ?? []).map((t) => [t.key, t.value]));
+  const downloadBase = `/api/2.0/mlflow-artifacts/artifacts/${v.storage_location.replace(/^mlflow-artifacts:\/+/, "")}`;
+  const overview: [string, ReactNode][] = [
+    ["Status", <Badge key="s" tone={v.status === "READY" ? "green" : "amber"}>{v.status.toLowerCase()}</Badge>],
+    ["Stage", <StageSelect key="st" team={model.team} name={model.name} version={v.version} stage={v.current_stage} canEdit={canEdit} setStage={setStageAction} />],
+    ["Format", <Badge key="f" tone={inspection.format === "onnx" ? "blue" : "neutral"}>{inspection.format}</Badge>],
+    ["Flavors", inspection.flavors.join(", ") || "—"],
+    ["Registered", `${formatDateTime(new Date(v.creation_timestamp).toISOString())} by ${v.user_id}`],
+    ["Source", <code key="src" className="font-mono text-xs break-all">{v.source}</code>],
+    ["Stored at", <code key="loc" className="font-mono text-xs break-all">{v.storage_location}</code>],
+    ["Load with", <code key="load" className="font-mono text-xs">models:/{model.name}/{v.version}</code>],
+  ];
+  return (
+    <div className="space-y-6">
+      <nav aria-label="Breadcrumb" className="text-sm text-stone-500">
+        <Link href="/models" className="hover:underline">Models</Link> <span aria-hidden>/</span>{" "}
+        <Link href={modelHref(model.team, model.name)} className="hover:underline">{model.name}</Link> <span aria-hidden>/</span> Version {v.version}
+      </nav>
+      <PageHeader
+        title={`${model.name} · version ${v.version}`}
+        description={<>Team <span className="font-mono">{model.team}</span>{v.aliases.length > 0 && <> · {v.aliases.map((a) => <Badge key={a} tone="teal" className="ml-1">@{a}</Badge>)}</>}</>}
+        actions={Number(v.version) > 1 ? <Link href={compareHref(model.team, model.name, Number(v.version) - 1, v.version)} className="text-sm text-teal-800 underline">Compare with v{Number(v.version) - 1}</Link> : undefined}
+      />
+      <div className="grid items-start gap-6 xl:grid-cols-3">
+        <Card title="Overview">
+          <dl className="divide-y divide-stone-100 text-sm">
+            {overview.map(([k, val]) => (
+              <div key={k} className="flex justify-between gap-4 py-1.5"><dt className="shrink-0 text-stone-600">{k}</dt><dd className="min-w-0 text-right text-stone-900">{val}</dd></div>
+            ))}
+          </dl>
+        </Card>
+        <Card title="Description" className="xl:col-span-2">
+          <MarkdownEditor target={{ team: model.team, name: model.name, version: v.version }} value={v.description} canEdit={canEdit} save={describeVersion} noun="description" />
+        </Card>
+      </div>
+      <section aria-labelledby="lineage-heading" className="space-y-3">
+        <h2 id="lineage-heading" className="text-lg font-semibold text-stone-900">Lineage</h2>
+        <ol className="grid gap-3 md:grid-cols-4" aria-label="Lineage">
+          <li className="rounded-lg border border-stone-200 bg-white p-3 text-sm">
+            <div className="text-xs text-stone-500">Experiment</div>
+            {experiment ? <Link href={`/experiments/${experiment.id}`} className="font-medium text-teal-800 hover:underline">{experiment.name}</Link> : <span className="text-stone-500">—</span>}
+          </li>
+          <li className="rounded-lg border border-stone-200 bg-white p-3 text-sm">
+            <div className="text-xs text-stone-500">Training job</div>
+            <span className="text-stone-700" title="Jobs launched from Cairn arrive with training orchestration">
+              {tags["cairn.job_id"] ?? `not launched by Cairn — logged from ${tags["mlflow.source.name"] ?? "code"}`}
+            </span>
+          </li>
+          <li className="rounded-lg border border-stone-200 bg-white p-3 text-sm">
+            <div className="text-xs text-stone-500">Source run</div>
+            {run ? (
+              <span className="flex items-center gap-2">
+                <Link href={`/runs/${run.info.run_id}`} className="font-medium text-teal-800 hover:underline">{run.info.run_name}</Link>
+                <Badge tone={STATUS_TONE[run.info.status] ?? "neutral"}>{run.info.status.toLowerCase()}</Badge>
+              </span>
+            ) : <span className="text-stone-500">{lineage.run_missing ?? "—"}</span>}
+          </li>
+          <li className="rounded-lg border border-stone-200 bg-white p-3 text-sm">
+            <div className="text-xs text-stone-500">Datasets</div>
+            <span className="text-stone-700">{run?.inputs.dataset_inputs.map((d) => `${d.dataset.name} (${d.tags.find((t) => t.key === "mlflow.data.context")?.value ?? "input"}, ${d.dataset.digest.slice(0, 8)})`).join(", ") || "none logged"}</span>
+          </li>
+        </ol>
+      </section>
+      <div className="grid items-start gap-6 xl:grid-cols-2">
+        <div>
+          <h2 className="mb-2 text-lg font-semibold text-stone-900">Run parameters</h2>
+          <Table caption="Run parameters">
+            <thead><tr><Th>Key</Th><Th>Value</Th></tr></thead>
+            <tbody className="divide-y divide-stone-100">
+              {(run?.data.params.length ?? 0) === 0 && <EmptyRow colSpan={2}>No parameters.</EmptyRow>}
+              {run?.data.params.map((p) => <tr key={p.key}><Td className="font-mono text-xs">{p.key}</Td><Td className="font-mono text-xs break-all">{p.value}</Td></tr>)}
+            </tbody>
+          </Table>
+        </div>
+        <div>
+          <h2 className="mb-2 text-lg font-semibold text-stone-900">Run metrics</h2>
+          <Table caption="Run metrics">
+            <thead><tr><Th>Key</Th><Th className="text-right">Latest</Th><Th className="text-right">Step</Th></tr></thead>
+            <tbody className="divide-y divide-stone-100">
+              {(run?.data.metrics.length ?? 0) === 0 && <EmptyRow colSpan={3}>No metrics.</EmptyRow>}
+              {run?.data.metrics.map((m) => <tr key={m.key}><Td className="font-mono text-xs">{m.key}</Td><Td className="text-right font-mono text-xs">{formatMetric(m.value)}</Td><Td className="text-right text-xs">{m.step}</Td></tr>)}
+            </tbody>
+          </Table>
+        </div>
+      </div>
+      <section aria-labelledby="signature-heading" className="space-y-3">
+        <h2 id="signature-heading" className="text-lg font-semibold text-stone-900">Signature</h2>
+        {inspection.signature ? (
+          <>
+            <p className="text-sm text-stone-600">Read from {inspection.signatureSource === "onnx" ? `the ONNX graph (${inspection.onnxPath})` : "the MLmodel file"}.</p>
+            <div className="grid gap-6 md:grid-cols-2">
+              <div><h3 className="mb-1 text-sm font-semibold text-stone-800">Inputs</h3><SpecTable caption="Inputs" specs={inspection.signature.inputs} /></div>
+              <div><h3 className="mb-1 text-sm font-semibold text-stone-800">Outputs</h3><SpecTable caption="Outputs" specs={inspection.signature.outputs} /></div>
+            </div>
+          </>
+        ) : <p className="text-sm text-stone-600">No signature: the version has neither an ONNX graph nor a signature in its MLmodel file.</p>}
+        {inspection.inputExample && (
+          <div><h3 className="mb-1 text-sm font-semibold text-stone-800">Input example</h3><pre className="max-h-64 overflow-auto rounded bg-stone-50 p-3 font-mono text-xs">{inspection.inputExample}</pre></div>
+        )}
+      </section>
+      <section aria-labelledby="files-heading" className="space-y-2">
+        <h2 id="files-heading" className="text-lg font-semibold text-stone-900">Artifacts</h2>
+        <Table caption="Model files">
+          <thead><tr><Th>File</Th><Th className="text-right">Size</Th></tr></thead>
+          <tbody className="divide-y divide-stone-100">
+            {lineage.artifacts.length === 0 && <EmptyRow colSpan={2}>No files at {v.storage_location}.</EmptyRow>}
+            {lineage.artifacts.map((f) => {
+              const base = f.path.split("/").pop() ?? f.path;
+              return (
+                <tr key={f.path}>
+                  <Td className="font-mono text-xs">{f.is_dir ? `${base}/` : <a href={`${downloadBase}/${encodeURIComponent(base)}`} className="text-teal-800 underline" download>{base}</a>}</Td>
+                  <Td className="text-right text-xs tabular-nums">{f.file_size === undefined ? "" : `${f.file_size.toLocaleString()} B`}</Td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </Table>
+      </section>
+    </div>
+  );
+}
