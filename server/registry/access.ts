@@ -78,12 +78,15 @@ export function parseVersion(version: string | number): number {
 
 export async function loadVersion(ctx: Ctx, name: string, version: string | number, access: RegistryAccess, opts: { team?: string; db?: DbOrTx } = {}): Promise<VersionRef> {
   const n = parseVersion(version);
-  const model = await loadModel(ctx, name, access, opts);
+  const model = await loadModel(ctx, name, { mode: "read" }, opts);
   const [row] = await (opts.db ?? ctx.db)
     .select({ id: modelVersions.id })
     .from(modelVersions)
     .where(and(eq(modelVersions.modelId, model.id), eq(modelVersions.version, n)));
-  if (!row) throw new AppError("not_found", `Model Version (name=${name}, version=${n}) not found`);
+  const missing = `Model Version (name=${name}, version=${n}) not found`;
+  if (!row) throw new AppError("not_found", missing);
+  // A write is authorized (and a refusal audited) against the version, as its change would be.
+  if (access.mode === "write") await authorize(ctx, { id: model.teamId, slug: model.teamSlug }, `model:${model.teamSlug}/${model.name}/${n}`, access, missing);
   return { ...model, versionId: row.id, version: n };
 }
 

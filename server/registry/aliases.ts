@@ -26,11 +26,12 @@ export function validateAlias(alias: string): string {
   return a;
 }
 
-async function refuseProtected(ctx: Ctx, ref: ModelRef, alias: string, verb: string): Promise<void> {
+async function refuseProtected(ctx: Ctx, ref: ModelRef, alias: string, verb: "moved" | "removed"): Promise<void> {
   if (!isProtected(alias, await protectedAliases(ctx.db, ref.teamId))) return;
   throw await denied(ctx, {
-    action: "model_alias.set", target: `model:${ref.teamSlug}/${ref.name}@${alias}`, teamId: ref.teamId, team: ref.teamSlug, mode: "write",
-    message: `The alias '${alias}' is protected in team ${ref.teamSlug}: it cannot be ${verb} directly. Request a production deployment; the alias moves when a team lead approves it.`,
+    action: verb === "moved" ? "model_alias.set" : "model_alias.delete",
+    target: `model:${ref.teamSlug}/${ref.name}@${alias}`, teamId: ref.teamId, team: ref.teamSlug, mode: "write",
+    message: `The alias '${alias}' is protected in team ${ref.teamSlug}: it moves only through the production approval workflow and cannot be ${verb} directly. Request a production deployment; the alias moves when a team lead approves it.`,
   });
 }
 

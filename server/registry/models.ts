@@ -8,7 +8,7 @@ import { AppError } from "../errors";
 import { homeTeam } from "../tracking/access";
 import { decodeOffset, encodeOffset } from "../tracking/experiments";
 import type { KeyValue } from "../tracking/dto";
-import { MANAGE, REGISTER, authorize, isProtected, loadModel, protectedAliases } from "./access";
+import { DEFAULT_PROTECTED_ALIASES, MANAGE, REGISTER, authorize, isProtected, loadModel, protectedAliases } from "./access";
 import type { ModelRef } from "./access";
 import type { ModelVersionDto, RegisteredModelDto } from "./dto";
 import { latestPerStage, modelDtos, modelRows, versionDtos, versionRows } from "./dto";
@@ -183,7 +183,8 @@ export async function setProtectedAliases(ctx: Ctx, aliases: string[], teamSlug?
   if (!can(ctx.actor, "manage_team", team.id)) {
     throw await denied(ctx, { action: "registry.protect", target: `team:${team.slug}`, teamId: team.id, team: team.slug, mode: "write", message: `Only team leads of ${team.slug} and admins choose protected aliases.` });
   }
-  const list = [...new Set(aliases.map((a) => a.trim()).filter(Boolean))].sort();
+  // production is always protected: otherwise a lead could unprotect it, move it and bypass the approval workflow.
+  const list = [...new Set([...DEFAULT_PROTECTED_ALIASES, ...aliases.map((a) => a.trim()).filter(Boolean)])].sort();
   await ctx.db.transaction(async (tx) => {
     await tx.insert(registrySettings).values({ teamId: team.id, protectedAliases: list }).onConflictDoUpdate({ target: registrySettings.teamId, set: { protectedAliases: list } });
     await appendAudit(tx, ctx, { action: "registry.protect", target: `team:${team.slug}`, teamId: team.id, team: team.slug, details: { protected_aliases: list } });
