@@ -67,6 +67,12 @@ test("the demo registry: aliases, stages as labels, and a side-by-side compariso
   await expect(page.getByRole("table", { name: "Metrics side by side" })).toContainText("auc");
   await expect(page.locator("tr[data-differs=true]").first()).toBeVisible();
 
+  // A team lead chooses the team's protected aliases (production always stays protected).
+  await page.goto("/teams/churn");
+  await page.getByLabel("Aliases (comma-separated; production always included)").fill("gold");
+  await page.getByRole("form", { name: "Protected aliases" }).getByRole("button", { name: "Save" }).click();
+  await expect(page.getByLabel("Aliases (comma-separated; production always included)")).toHaveValue("gold, production");
+
   // Another team's model is a real 404.
   const res = await page.goto("/models/fraud-detector?team=fraud");
   expect(res?.status()).toBe(404);

@@ -7,6 +7,10 @@ import { ROLE_LABELS } from "@/lib/nav";
 import { formatUsd } from "@/lib/format";
 import { forPage } from "@/server/auth/page";
 import { requirePageCtx } from "@/server/auth/session";
+import { ProtectedAliasesForm } from "@/components/registry/protected-aliases-form";
+import { can } from "@/server/auth/policy";
+import { getProtectedAliases } from "@/server/registry/models";
+import { saveProtectedAliases } from "./actions";
 import { getTeamForPage } from "./team";
 
 export async function generateMetadata(props: { params: Promise<{ slug: string }> }): Promise<Metadata> {
@@ -18,6 +22,9 @@ export default async function TeamPage(props: { params: Promise<{ slug: string }
   const ctx = await requirePageCtx();
   const team = await forPage(getTeamForPage(ctx, slug));
   const q = team.quota;
+  const registry = await getProtectedAliases(ctx, team.slug);
+  const teamId = ctx.actor.memberships.find((m) => m.teamSlug === team.slug)?.teamId;
+  const canManage = ctx.actor.isAdmin || can(ctx.actor, "manage_team", teamId);
   const quotaRows: [string, string][] = q
     ? [
         ["CPU", `${q.cpu} cores`],
@@ -64,6 +71,9 @@ export default async function TeamPage(props: { params: Promise<{ slug: string }
             <p className="text-sm text-stone-600">No quota set.</p>
           )}
           <p className="mt-3 text-xs text-stone-500">Usage against quota arrives with training jobs.</p>
+        </Card>
+        <Card title="Model registry" className="xl:col-start-3">
+          <ProtectedAliasesForm team={team.slug} aliases={registry.protected_aliases} canEdit={canManage} save={saveProtectedAliases} />
         </Card>
       </div>
     </div>
