@@ -6,7 +6,7 @@ import { env } from "./env";
 
 export async function announceStartup(): Promise<void> {
   try {
-    await getReadyDb();
+    const db = await getReadyDb();
     const { backend } = await getDatabase();
     const e = env();
     console.log(`[cairn] database: ${backend === "pglite" ? `embedded PGlite in ${e.dataDir}/pglite` : "PostgreSQL (DATABASE_URL)"}`);
@@ -15,6 +15,9 @@ export async function announceStartup(): Promise<void> {
       for (const u of DEMO_USERS) console.log(`[cairn]   ${u.email.padEnd(26)} ${u.label}`);
       console.log("[cairn] (set CAIRN_DEMO=false to start without the demo organization)");
     }
+    // Training jobs: converge what an earlier process left running, then admit and dispatch on a loop.
+    const { startScheduler } = await import("./jobs/scheduler");
+    await startScheduler(db);
   } catch (err) {
     console.error("[cairn] start-up failed: the database could not be opened or migrated", err);
   }

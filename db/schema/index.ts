@@ -4,3 +4,4 @@ export * from "./audit";
 export * from "./quotas";
 export * from "./tracking";
 export * from "./registry";
+export * from "./jobs";

@@ -1,6 +1,7 @@
 // API tokens: minted from a signed-in session, scoped to one team, stored as a SHA-256 hash.
 import { createHash, randomBytes } from "node:crypto";
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, isNull } from "drizzle-orm";
+import type { DbOrTx } from "@/db/client";
 import { apiTokens, teams } from "@/db/schema";
 import type { CreateTokenInput, CreatedTokenDto, TokenDto } from "@/lib/schemas/tokens";
 import { appendAudit, denied } from "../audit/record";
@@ -92,4 +93,24 @@ export async function revokeToken(ctx: Ctx, id: string): Promise<void> {
     await tx.update(apiTokens).set({ revokedAt: new Date() }).where(eq(apiTokens.id, id));
     await appendAudit(tx, ctx, { action: "token.revoke", target: `token:${id}`, teamId: token.teamId, team: token.team });
   });
+}
+
+/**
+ * A job's own token: acts as the submitting user in the job's team, expires with the job's deadline
+ * (plus a margin), and is revoked when the job ends. Minted inside the caller's transaction.
+ */
+export async function mintJobToken(tx: DbOrTx, input: { userId: string; teamId: string; jobId: string; ttlSeconds: number }): Promise<{ id: string; token: string }> {
+  const token = `cairn_${randomBytes(32).toString("base64url")}`;
+  const [row] = await tx
+    .insert(apiTokens)
+    .values({
+      userId: input.userId, teamId: input.teamId, name: `job ${input.jobId}`, prefix: token.slice(0, PREFIX_LENGTH), tokenHash: hashToken(token),
+      expiresAt: new Date(Date.now() + input.ttlSeconds * 1000),
+    })
+    .returning({ id: apiTokens.id });
+  return { id: row!.id, token };
+}
+
+export async function revokeTokenById(db: DbOrTx, id: string): Promise<void> {
+  await db.update(apiTokens).set({ revokedAt: new Date() }).where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)));
 }

@@ -1,0 +1,82 @@
+// Training jobs: a spec (command, code, resources, priority, deadline, retries), the run it logs into,
+// its status through admission and execution, and every transition as an event.
+import { sql } from "drizzle-orm";
+import { bigint, bigserial, doublePrecision, index, integer, jsonb, numeric, pgTable, smallint, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { apiTokens } from "./tokens";
+import { teams, users } from "./tenancy";
+import { experiments, runs } from "./tracking";
+
+export const JOB_STATUSES = ["queued", "admitted", "running", "succeeded", "failed", "cancelled"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const ACTIVE_JOB_STATUSES: readonly JobStatus[] = ["admitted", "running"];
+export const FINAL_JOB_STATUSES: readonly JobStatus[] = ["succeeded", "failed", "cancelled"];
+
+export const PRIORITIES = { low: 0, normal: 1, high: 2 } as const;
+export type Priority = keyof typeof PRIORITIES;
+
+/** What the user asked for, as validated (the resolved resources live in their own columns). */
+export type JobSpec = {
+  source: string | null;
+  command: string[];
+  image: string | null;
+  env: Record<string, string>;
+  instance_type: string | null;
+  priority: Priority;
+  max_runtime_seconds: number;
+  retries: number;
+};
+
+export const jobs = pgTable(
+  "jobs",
+  {
+    id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
+    teamId: uuid("team_id").notNull().references(() => teams.id, { onDelete: "cascade" }),
+    experimentId: bigint("experiment_id", { mode: "number" }).notNull().references(() => experiments.id, { onDelete: "cascade" }),
+    runId: text("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
+    userId: uuid("user_id").references(() => users.id, { onDelete: "set null" }),
+    userEmail: text("user_email").notNull(),
+    name: text("name").notNull(),
+    spec: jsonb("spec").$type<JobSpec>().notNull(),
+    cpu: doublePrecision("cpu").notNull(),
+    memoryGib: doublePrecision("memory_gib").notNull(),
+    gpus: integer("gpus").notNull().default(0),
+    gpuType: text("gpu_type"),
+    hourlyPriceUsd: numeric("hourly_price_usd", { precision: 12, scale: 4, mode: "number" }).notNull(),
+    priority: smallint("priority").notNull().default(1),
+    status: text("status").$type<JobStatus>().notNull().default("queued"),
+    queueReason: text("queue_reason"),
+    message: text("message"),
+    exitCode: integer("exit_code"),
+    attempt: integer("attempt").notNull().default(0),
+    cancelRequested: integer("cancel_requested").notNull().default(0),
+    backend: text("backend").notNull().default("local"),
+    /** The executor's handle on the running attempt (local: "pid:<pid>:<start ticks>"). */
+    backendRef: text("backend_ref"),
+    /** The short-lived API token the job's process logs with; revoked when the job ends. */
+    tokenId: uuid("token_id").references(() => apiTokens.id, { onDelete: "set null" }),
+    queuedAt: timestamp("queued_at", { withTimezone: true }).notNull().defaultNow(),
+    admittedAt: timestamp("admitted_at", { withTimezone: true }),
+    startedAt: timestamp("started_at", { withTimezone: true }),
+    finishedAt: timestamp("finished_at", { withTimezone: true }),
+    /** Seconds of runtime over all attempts, for cost so far. */
+    runSeconds: doublePrecision("run_seconds").notNull().default(0),
+  },
+  (t) => [
+    index("jobs_team_status_idx").on(t.teamId, t.status),
+    index("jobs_status_priority_idx").on(t.status, t.priority, t.queuedAt),
+    index("jobs_run_idx").on(t.runId),
+  ],
+);
+
+export const jobEvents = pgTable(
+  "job_events",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    jobId: uuid("job_id").notNull().references(() => jobs.id, { onDelete: "cascade" }),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    status: text("status").$type<JobStatus>().notNull(),
+    attempt: integer("attempt").notNull().default(0),
+    message: text("message"),
+  },
+  (t) => [index("job_events_job_idx").on(t.jobId, t.id)],
+);

@@ -1,0 +1,42 @@
+// Training job requests (POST /api/v1/experiments/{id}/train, the launch form) and job queries.
+import { z } from "zod";
+
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Names a job may not set: Cairn sets the tracking variables itself, and server secrets never reach a job. */
+export const RESERVED_ENV = /^(MLFLOW_TRACKING_|MLFLOW_EXPERIMENT_ID$|MLFLOW_RUN_ID$|CAIRN_|DATABASE_URL$|NEXTAUTH_|OIDC_|LD_PRELOAD$|LD_LIBRARY_PATH$|NODE_OPTIONS$)/;
+
+export const trainJobSchema = z.strictObject({
+  source: z.string().max(200).optional(),
+  command: z.array(z.string().min(1).max(4096)).min(1, "command needs at least the program to run").max(100).optional(),
+  image: z.string().max(500).regex(/^[a-z0-9][a-z0-9._\-/:@]*$/i, "image must be a container image reference such as python:3.12-slim").optional(),
+  instance_type: z.string().max(64).optional(),
+  gpus: z.number().int().min(0).max(64).optional(),
+  resources: z.strictObject({
+    cpu: z.number().positive("cpu must be positive").max(1024),
+    memory_gib: z.number().positive("memory_gib must be positive").max(8192),
+    gpus: z.number().int().min(0).max(64).optional(),
+  }).optional(),
+  env: z.record(z.string(), z.string().max(32_768)).optional().default({})
+    .refine((e) => Object.keys(e).length <= 100, "at most 100 environment variables")
+    .superRefine((e, c) => {
+      for (const k of Object.keys(e)) {
+        if (!ENV_NAME.test(k)) c.addIssue({ code: "custom", message: `"${k}" is not a valid environment variable name` });
+        else if (RESERVED_ENV.test(k)) c.addIssue({ code: "custom", message: `"${k}" is set by Cairn (or is a server secret) and cannot be given` });
+      }
+    }),
+  priority: z.enum(["low", "normal", "high"]).optional().default("normal"),
+  max_runtime_seconds: z.number().int().min(10, "max_runtime_seconds is at least 10").max(7 * 86_400, "max_runtime_seconds is at most 7 days").optional().default(3600),
+  retries: z.number().int().min(0).max(5, "retries is at most 5").optional().default(0),
+  name: z.string().trim().min(1).max(200).optional(),
+  team: z.string().max(64).optional(),
+});
+export type TrainJobInput = z.infer<typeof trainJobSchema>;
+
+export const listJobsQuery = z.object({
+  team: z.string().max(64).optional(),
+  status: z.enum(["queued", "admitted", "running", "succeeded", "failed", "cancelled"]).optional(),
+  page_token: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional().default(100),
+});
+
+export const logsQuery = z.object({ follow: z.enum(["true", "false", "1", "0"]).optional().transform((v) => v === "true" || v === "1") });

@@ -1,0 +1,33 @@
+// The one interface every executor implements (ARCHITECTURE.md "backends"): start an attempt of a job,
+// cancel it, and tell whether an attempt started by an earlier server process is still alive.
+
+export type LaunchSpec = {
+  jobId: string;
+  attempt: number;
+  command: string[];
+  /** The complete environment of the process: built by Cairn, never inherited from the server. */
+  env: Record<string, string>;
+  workdir: string;
+  logFile: string;
+  maxRuntimeSeconds: number;
+  resources: { cpu: number; memoryGib: number; gpus: number };
+};
+
+export type ExitInfo = {
+  exitCode: number | null;
+  signal: string | null;
+  /** Set when Cairn ended the attempt itself. */
+  reason?: "cancelled" | "timeout";
+};
+
+export interface ComputeBackend {
+  readonly name: "local" | "kubernetes";
+  /** Starts the attempt; `onExit` is called exactly once when it ends. Returns the executor's handle. */
+  start(spec: LaunchSpec, onExit: (exit: ExitInfo) => void): Promise<{ ref: string }>;
+  /** Stops the attempt (its whole process group / pod); onExit then reports reason "cancelled". */
+  cancel(ref: string): Promise<void>;
+  /** For recovery after a restart: is the attempt behind `ref` still running? */
+  isAlive(ref: string): Promise<boolean>;
+  /** For recovery after a restart: stops an attempt this process did not start, and waits until it is gone. */
+  kill(ref: string): Promise<void>;
+}

@@ -1,0 +1,116 @@
+// The local executor: each attempt is a real child process in its own process group and working
+// directory, with stdout and stderr appended to the job's log file. Cancel and the deadline kill the
+// whole group (SIGTERM, then SIGKILL after a grace period). Handles survive a server restart as
+// "pid:<pid>:<start ticks>", so recovery never signals a recycled pid.
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
+import path from "node:path";
+import type { ComputeBackend, ExitInfo, LaunchSpec } from "./backend";
+
+const GRACE_MS = 5_000;
+
+type Live = { pid: number; reason?: ExitInfo["reason"]; timer?: NodeJS.Timeout; killTimer?: NodeJS.Timeout };
+
+/** Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot. */
+function startTicks(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces and parentheses: fields after it follow the last ')'.
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return rest[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function parseRef(ref: string): { pid: number; ticks: string } | null {
+  const m = /^pid:(\d+):(\d+)$/.exec(ref);
+  return m ? { pid: Number(m[1]), ticks: m[2]! } : null;
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+export class LocalBackend implements ComputeBackend {
+  readonly name = "local" as const;
+  private readonly live = new Map<string, Live>();
+
+  async start(spec: LaunchSpec, onExit: (exit: ExitInfo) => void): Promise<{ ref: string }> {
+    const [cmd, ...args] = spec.command;
+    if (!cmd) throw new Error("empty command");
+    mkdirSync(spec.workdir, { recursive: true });
+    mkdirSync(path.dirname(spec.logFile), { recursive: true });
+    const fd = openSync(spec.logFile, "a");
+    writeSync(fd, `\n=== attempt ${spec.attempt} started ${new Date().toISOString()}: ${spec.command.join(" ")}\n`);
+    let child: ChildProcess;
+    try {
+      child = spawn(cmd, args, { cwd: spec.workdir, env: spec.env as NodeJS.ProcessEnv, detached: true, stdio: ["ignore", fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
+    const pid = await new Promise<number>((resolve, reject) => {
+      child.once("spawn", () => resolve(child.pid!));
+      child.once("error", reject);
+    });
+    const ref = `pid:${pid}:${startTicks(pid) ?? "0"}`;
+    const entry: Live = { pid };
+    this.live.set(ref, entry);
+    if (spec.maxRuntimeSeconds > 0) {
+      entry.timer = setTimeout(() => this.stop(ref, "timeout"), spec.maxRuntimeSeconds * 1000);
+      entry.timer.unref();
+    }
+    child.once("exit", (code, signal) => {
+      clearTimeout(entry.timer);
+      clearTimeout(entry.killTimer);
+      this.live.delete(ref);
+      // The leader is gone; make sure nothing it started lingers in the group.
+      signalGroup(pid, "SIGKILL");
+      try {
+        const tail = openSync(spec.logFile, "a");
+        writeSync(tail, `=== attempt ${spec.attempt} ended ${new Date().toISOString()}: ${entry.reason ?? (signal ? `signal ${signal}` : `exit code ${code}`)}\n`);
+        closeSync(tail);
+      } catch {
+        // the log is best effort
+      }
+      onExit({ exitCode: code, signal, ...(entry.reason ? { reason: entry.reason } : {}) });
+    });
+    return { ref };
+  }
+
+  private stop(ref: string, reason: "cancelled" | "timeout"): void {
+    const entry = this.live.get(ref);
+    if (!entry) return;
+    entry.reason ??= reason;
+    signalGroup(entry.pid, "SIGTERM");
+    entry.killTimer = setTimeout(() => signalGroup(entry.pid, "SIGKILL"), GRACE_MS);
+    entry.killTimer.unref();
+  }
+
+  async cancel(ref: string): Promise<void> {
+    if (this.live.has(ref)) return this.stop(ref, "cancelled");
+    await this.kill(ref);
+  }
+
+  async isAlive(ref: string): Promise<boolean> {
+    const parsed = parseRef(ref);
+    if (!parsed) return false;
+    const ticks = startTicks(parsed.pid);
+    return ticks !== null && ticks === parsed.ticks;
+  }
+
+  async kill(ref: string): Promise<void> {
+    const parsed = parseRef(ref);
+    if (!parsed || !(await this.isAlive(ref))) return;
+    signalGroup(parsed.pid, "SIGTERM");
+    const deadline = Date.now() + GRACE_MS;
+    while (Date.now() < deadline && (await this.isAlive(ref))) await new Promise((r) => setTimeout(r, 100));
+    signalGroup(parsed.pid, "SIGKILL");
+    while (await this.isAlive(ref)) await new Promise((r) => setTimeout(r, 50));
+  }
+}

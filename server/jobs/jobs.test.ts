@@ -1,0 +1,226 @@
+// Training jobs end to end on the local executor: validation, quota admission (fits, queues with a
+// reason, refused, priority, concurrent submits), real child processes (success, failure, retries,
+// cancel of the whole process group, deadline), the job's environment and token, and recovery after a
+// restart.
+import { existsSync, readFileSync } from "node:fs";
+import { eq, inArray } from "drizzle-orm";
+import { afterEach, describe, expect, it } from "vitest";
+import { apiTokens, jobs, runs, teamQuotas, teams } from "@/db/schema";
+import { trainJobSchema } from "@/lib/schemas/jobs";
+import { createExperiment } from "../tracking/experiments";
+import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
+import { LocalBackend } from "../compute/local";
+import type { JobDto } from "./service";
+import { cancelJob, getJob, getJobEvents, jobLogFile, submitJob } from "./service";
+import { reconcile, tick } from "./scheduler";
+
+const db = demoDatabase();
+
+const node = (code: string) => [process.execPath, "-e", code];
+const SLEEP = "setInterval(() => {}, 1000)";
+
+let seq = 0;
+async function experiment(email: string = DEMO.ds, team = "churn"): Promise<string> {
+  const ctx = await ctxFor(db(), email);
+  return (await createExperiment(ctx, { name: `jobs-${Date.now()}-${++seq}`, team })).experiment_id;
+}
+
+async function submit(email: string, exp: string, body: Record<string, unknown>): Promise<JobDto> {
+  return submitJob(await ctxFor(db(), email), exp, trainJobSchema.parse({ instance_type: "cpu.small", max_runtime_seconds: 60, ...body }));
+}
+
+async function waitFor(id: string, done: (j: JobDto) => boolean, ms = 20_000): Promise<JobDto> {
+  const ctx = await ctxFor(db(), DEMO.lead);
+  const deadline = Date.now() + ms;
+  for (;;) {
+    await tick(db());
+    const job = await getJob(ctx, id);
+    if (done(job)) return job;
+    if (Date.now() > deadline) throw new Error(`job ${id} stuck in ${job.status} (${job.queue_reason ?? job.message ?? ""})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+const final = (j: JobDto) => ["succeeded", "failed", "cancelled"].includes(j.status);
+
+async function setQuota(team: string, q: Partial<typeof teamQuotas.$inferInsert>): Promise<void> {
+  const [t] = await db().select({ id: teams.id }).from(teams).where(eq(teams.slug, team));
+  await db().update(teamQuotas).set(q).where(eq(teamQuotas.teamId, t!.id));
+}
+
+afterEach(async () => {
+  // Leave nothing running for the next test: cancel every active job and wait for it.
+  const active = await db().select({ id: jobs.id }).from(jobs).where(inArray(jobs.status, ["queued", "admitted", "running"]));
+  const lead = await ctxFor(db(), DEMO.admin);
+  for (const j of active) await cancelJob(lead, j.id).catch(() => undefined);
+  for (const j of active) await waitFor(j.id, final).catch(() => undefined);
+  await setQuota("churn", { cpu: 64, memoryGib: 256, gpus: 8, maxConcurrentJobs: 10 });
+});
+
+describe("submitting", () => {
+  it("refuses bad specs with messages a user can act on, and creates nothing", async () => {
+    const exp = await experiment();
+    const before = (await db().select({ id: jobs.id }).from(jobs)).length;
+    await expect(submit(DEMO.ds, exp, { instance_type: "gpu.large", gpus: 5, command: ["true"] })).rejects.toThrow("gpu.large has 4 GPUs; you asked for 5");
+    await expect(submit(DEMO.ds, exp, { instance_type: "tpu.huge", command: ["true"] })).rejects.toThrow(/Unknown instance type "tpu.huge". Choose one of/);
+    await expect(submit(DEMO.ds, exp, { source: "examples/nope" })).rejects.toThrow(/no built-in example "examples\/nope"/);
+    await expect(submit(DEMO.ds, exp, { source: "../etc" })).rejects.toThrow(/Unknown code source/);
+    await expect(submit(DEMO.ds, exp, {})).rejects.toThrow(/Give a command to run/);
+    expect(() => trainJobSchema.parse({ command: ["x"], env: { DATABASE_URL: "x" } })).toThrow(/set by Cairn \(or is a server secret\)/);
+    expect(() => trainJobSchema.parse({ command: ["x"], env: { MLFLOW_TRACKING_TOKEN: "x" } })).toThrow(/set by Cairn/);
+    expect(() => trainJobSchema.parse({ command: ["x"], namespace: "kube-system" })).toThrow(/namespace/);
+    await setQuota("churn", { gpus: 2 });
+    await expect(submit(DEMO.ds, exp, { instance_type: "gpu.large", command: ["true"] })).rejects.toMatchObject({
+      code: "quota_exceeded", message: expect.stringContaining("the job needs 4 GPUs; team churn's quota is 2 GPUs"),
+    });
+    expect((await db().select({ id: jobs.id }).from(jobs)).length).toBe(before);
+  });
+
+  it("refuses training in another team's experiment", async () => {
+    const exp = await experiment(DEMO.ds, "churn");
+    await expect(submit(DEMO.dsFraud, exp, { command: ["true"] })).rejects.toMatchObject({ code: "forbidden" });
+  });
+});
+
+describe("the local executor", () => {
+  it("runs the command in its own run, with the tracking variables and no server secret, then revokes its token", async () => {
+    const exp = await experiment();
+    const job = await submit(DEMO.ds, exp, {
+      command: node("console.log(JSON.stringify(process.env)); console.log('done training')"),
+      env: { LEARNING_RATE: "0.1" },
+    });
+    expect(job).toMatchObject({ experiment_id: exp, resources: { cpu: 2, memory_gib: 4, gpus: 0, instance_type: "cpu.small" }, hourly_price_usd: 0.1 });
+    const done = await waitFor(job.job_id, final);
+    expect(done).toMatchObject({ status: "succeeded", exit_code: 0, attempt: 1 });
+    const log = readFileSync(jobLogFile(job.job_id), "utf8");
+    expect(log).toContain("done training");
+    const childEnv = JSON.parse(log.split("\n").find((l) => l.startsWith("{"))!) as Record<string, string>;
+    expect(childEnv).toMatchObject({ MLFLOW_EXPERIMENT_ID: exp, MLFLOW_RUN_ID: job.run_id, CAIRN_JOB_ID: job.job_id, LEARNING_RATE: "0.1" });
+    expect(childEnv.MLFLOW_TRACKING_URI).toMatch(/^http:\/\//);
+    expect(childEnv.MLFLOW_TRACKING_TOKEN).toMatch(/^cairn_/);
+    for (const secret of ["DATABASE_URL", "NEXTAUTH_SECRET", "CAIRN_DATA_DIR", "CAIRN_TEST_PG_URL", "OIDC_CLIENT_SECRET"]) expect(childEnv).not.toHaveProperty(secret);
+    const [row] = await db().select({ tokenId: jobs.tokenId }).from(jobs).where(eq(jobs.id, job.job_id));
+    const [token] = await db().select({ revokedAt: apiTokens.revokedAt }).from(apiTokens).where(eq(apiTokens.id, row!.tokenId!));
+    expect(token!.revokedAt).not.toBeNull();
+    const [run] = await db().select({ status: runs.status, endTime: runs.endTime }).from(runs).where(eq(runs.id, job.run_id));
+    expect(run).toMatchObject({ status: "FINISHED" });
+    expect(run!.endTime).not.toBeNull();
+    const events = await getJobEvents(await ctxFor(db(), DEMO.ds), job.job_id);
+    expect(events.map((e) => e.status)).toEqual(["queued", "admitted", "running", "succeeded"]);
+  });
+
+  it("fails on a non-zero exit, retrying while attempts are left", async () => {
+    const exp = await experiment();
+    const job = await submit(DEMO.ds, exp, { command: node("console.log('attempt', process.env.CAIRN_JOB_ATTEMPT); process.exit(3)"), retries: 1 });
+    const done = await waitFor(job.job_id, final);
+    expect(done).toMatchObject({ status: "failed", exit_code: 3, attempt: 2, message: "exited with code 3" });
+    const log = readFileSync(jobLogFile(job.job_id), "utf8");
+    expect(log).toContain("attempt 1");
+    expect(log).toContain("attempt 2");
+    const [run] = await db().select({ status: runs.status }).from(runs).where(eq(runs.id, job.run_id));
+    expect(run!.status).toBe("FAILED");
+    const events = await getJobEvents(await ctxFor(db(), DEMO.ds), job.job_id);
+    expect(events.map((e) => e.status)).toEqual(["queued", "admitted", "running", "queued", "admitted", "running", "failed"]);
+  });
+
+  it("cancel kills the whole process group", async () => {
+    const exp = await experiment();
+    // The job starts a grandchild that would outlive a plain kill of the leader.
+    const job = await submit(DEMO.ds, exp, {
+      command: node(`const c = require('child_process').spawn(process.execPath, ['-e', '${SLEEP}'], { stdio: 'ignore' }); console.log('grandchild=' + c.pid); ${SLEEP}`),
+    });
+    const pidIn = (id: string) => /grandchild=(\d+)/.exec(readFileSync(jobLogFile(id), "utf8"))?.[1];
+    await waitFor(job.job_id, (j) => j.status === "running" && pidIn(j.job_id) !== undefined);
+    const grandchild = Number(pidIn(job.job_id));
+    const cancelled = await cancelJob(await ctxFor(db(), DEMO.ds), job.job_id);
+    expect(["running", "cancelled"]).toContain(cancelled.status);
+    const done = await waitFor(job.job_id, final);
+    expect(done.status).toBe("cancelled");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(existsSync(`/proc/${grandchild}`) && !readFileSync(`/proc/${grandchild}/stat`, "utf8").includes(") Z ")).toBe(false);
+    const [run] = await db().select({ status: runs.status }).from(runs).where(eq(runs.id, job.run_id));
+    expect(run!.status).toBe("KILLED");
+  });
+
+  it("stops a job at its max runtime", async () => {
+    const exp = await experiment();
+    const job = await submit(DEMO.ds, exp, { command: node(SLEEP), max_runtime_seconds: 10 });
+    await waitFor(job.job_id, (j) => j.status === "running");
+    const done = await waitFor(job.job_id, final, 25_000);
+    expect(done).toMatchObject({ status: "failed", message: "exceeded its max runtime of 10 s" });
+  });
+
+  it("only the submitter or a team lead may cancel", async () => {
+    const exp = await experiment(DEMO.mle);
+    const job = await submit(DEMO.mle, exp, { command: node(SLEEP) });
+    await expect(cancelJob(await ctxFor(db(), DEMO.ds), job.job_id)).rejects.toMatchObject({ code: "forbidden" });
+    await expect(cancelJob(await ctxFor(db(), DEMO.dsFraud), job.job_id)).rejects.toMatchObject({ code: "not_found" });
+    await cancelJob(await ctxFor(db(), DEMO.lead), job.job_id);
+    expect((await waitFor(job.job_id, final)).status).toBe("cancelled");
+  });
+});
+
+describe("admission", () => {
+  it("queues work over the quota with the reason, and admits it when usage falls", async () => {
+    await setQuota("churn", { gpus: 2 });
+    const exp = await experiment();
+    const first = await submit(DEMO.ds, exp, { instance_type: "gpu.large", gpus: 2, command: node(SLEEP) });
+    expect(["admitted", "running"]).toContain(first.status);
+    const second = await submit(DEMO.ds, exp, { instance_type: "gpu.large", gpus: 2, command: node("console.log('second ran')") });
+    expect(second).toMatchObject({ status: "queued", queue_reason: "waiting for 2 GPUs: team churn uses 2 of 2" });
+    await cancelJob(await ctxFor(db(), DEMO.ds), first.job_id);
+    expect((await waitFor(second.job_id, final)).status).toBe("succeeded");
+  });
+
+  it("admits by priority within a team, and one team's queue never holds back another team", async () => {
+    await setQuota("churn", { maxConcurrentJobs: 1 });
+    const exp = await experiment();
+    const blocker = await submit(DEMO.ds, exp, { command: node(SLEEP) });
+    const low = await submit(DEMO.ds, exp, { command: node("0"), priority: "low" });
+    const high = await submit(DEMO.ds, exp, { command: node("0"), priority: "high" });
+    expect(low.status).toBe("queued");
+    expect(high.queue_reason).toBe("waiting for a job slot: team churn runs 1 of 1 concurrent jobs");
+    expect((await getJob(await ctxFor(db(), DEMO.ds), low.job_id)).queue_reason).toMatch(/^queued behind job/);
+    const fraud = await submit(DEMO.dsFraud, await experiment(DEMO.dsFraud, "fraud"), { command: node("0") });
+    expect(fraud.status).not.toBe("queued");
+    await cancelJob(await ctxFor(db(), DEMO.ds), blocker.job_id);
+    const h = await waitFor(high.job_id, final);
+    const l = await waitFor(low.job_id, final);
+    expect(new Date(h.started_at!).getTime()).toBeLessThanOrEqual(new Date(l.started_at!).getTime());
+  });
+
+  it("never oversubscribes under concurrent submits", async () => {
+    await setQuota("churn", { gpus: 4 });
+    const exp = await experiment();
+    const submitted = await Promise.all(Array.from({ length: 8 }, () => submit(DEMO.ds, exp, { instance_type: "gpu.small", command: node(SLEEP) })));
+    await tick(db());
+    const active = await db().select({ gpus: jobs.gpus }).from(jobs).where(inArray(jobs.status, ["admitted", "running"]));
+    expect(active.reduce((s, j) => s + j.gpus, 0)).toBe(4);
+    const ctx = await ctxFor(db(), DEMO.ds);
+    const states = await Promise.all(submitted.map((j) => getJob(ctx, j.job_id)));
+    const reasons = states.filter((j) => j.status === "queued").map((j) => j.queue_reason);
+    expect(reasons).toHaveLength(4);
+    expect(reasons.filter((r) => r === "waiting for 1 GPU: team churn uses 4 of 4")).toHaveLength(1);
+    expect(reasons.filter((r) => r?.startsWith("queued behind job"))).toHaveLength(3);
+  });
+});
+
+describe("recovery after a restart", () => {
+  it("stops the surviving process before retrying, so an attempt never runs twice at once", async () => {
+    const exp = await experiment();
+    const job = await submit(DEMO.ds, exp, { command: node(`console.log('attempt', process.env.CAIRN_JOB_ATTEMPT, 'pid', process.pid); if (process.env.CAIRN_JOB_ATTEMPT === '1') ${SLEEP}`), retries: 1 });
+    const pidIn = (id: string) => /attempt 1 pid (\d+)/.exec(readFileSync(jobLogFile(id), "utf8"))?.[1];
+    await waitFor(job.job_id, (j) => j.status === "running" && pidIn(j.job_id) !== undefined);
+    const firstPid = Number(pidIn(job.job_id));
+    // A new server process: a fresh executor that never saw the running attempt.
+    const globals = globalThis as unknown as { __cairnScheduler?: { backend: LocalBackend } };
+    globals.__cairnScheduler = { backend: new LocalBackend(), ticking: null, again: false, inflight: new Set() } as never;
+    expect(await reconcile(db())).toBe(1);
+    expect(existsSync(`/proc/${firstPid}`) && !readFileSync(`/proc/${firstPid}/stat`, "utf8").includes(") Z ")).toBe(false);
+    const done = await waitFor(job.job_id, final);
+    expect(done).toMatchObject({ status: "succeeded", attempt: 2 });
+    // (In this single process the old attempt's own exit handler may record the kill first; either way
+    // the attempt is retried exactly once, after the old process is gone.)
+    const events = await getJobEvents(await ctxFor(db(), DEMO.ds), job.job_id);
+    expect(events.map((e) => e.status)).toEqual(["queued", "admitted", "running", "queued", "admitted", "running", "succeeded"]);
+  });
+});

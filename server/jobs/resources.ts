@@ -1,0 +1,83 @@
+// Resolving a job's resources and price from the admin-managed instance-type catalog, and fitting jobs
+// into a team's quota. Messages say what was asked, what is allowed, and how to fix it.
+import { asc } from "drizzle-orm";
+import type { DbOrTx } from "@/db/client";
+import { instanceTypes } from "@/db/schema";
+import { AppError } from "../errors";
+
+export type Resources = { cpu: number; memoryGib: number; gpus: number; gpuType: string | null };
+export type Resolved = Resources & { instanceType: string | null; hourlyPriceUsd: number };
+export type Quota = { cpu: number; memoryGib: number; gpus: number; maxConcurrentJobs: number };
+export type Usage = { cpu: number; memoryGib: number; gpus: number; jobs: number };
+
+type InstanceType = typeof instanceTypes.$inferSelect;
+
+export async function catalog(db: DbOrTx): Promise<InstanceType[]> {
+  return db.select().from(instanceTypes).orderBy(asc(instanceTypes.hourlyPriceUsd));
+}
+
+const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? "" : "s"}`;
+
+/**
+ * An instance type (optionally with fewer GPUs than it has), or explicit resources priced at the
+ * cheapest instance type that holds them.
+ */
+export function resolveResources(
+  types: InstanceType[],
+  input: { instance_type?: string; gpus?: number; resources?: { cpu: number; memory_gib: number; gpus?: number } },
+): Resolved {
+  if (input.instance_type && input.resources) {
+    throw new AppError("invalid_input", "Give either instance_type or resources, not both.", { fields: { resources: ["Remove resources, or remove instance_type"] } });
+  }
+  if (input.instance_type) {
+    const type = types.find((t) => t.name === input.instance_type);
+    if (!type) {
+      throw new AppError("invalid_input", `Unknown instance type "${input.instance_type}". Choose one of ${types.map((t) => t.name).join(", ")}.`, { fields: { instance_type: ["Unknown instance type"] } });
+    }
+    const gpus = input.gpus ?? type.gpuCount;
+    if (gpus > type.gpuCount) {
+      throw new AppError("invalid_input", `${type.name} has ${plural(type.gpuCount, "GPU")}; you asked for ${gpus}. Ask for at most ${type.gpuCount}, or choose a larger instance type.`, { fields: { gpus: [`At most ${type.gpuCount}`] } });
+    }
+    const share = type.gpuCount > 0 ? gpus / type.gpuCount : 1;
+    return { cpu: type.cpu, memoryGib: type.memoryGib, gpus, gpuType: gpus > 0 ? type.gpuType : null, instanceType: type.name, hourlyPriceUsd: round4(Number(type.hourlyPriceUsd) * (type.gpuCount > 0 ? Math.max(share, 0.25) : 1)) };
+  }
+  if (input.gpus !== undefined && !input.resources) {
+    throw new AppError("invalid_input", "gpus goes with an instance_type; with explicit resources put gpus inside resources.", { fields: { gpus: ["Needs instance_type"] } });
+  }
+  if (!input.resources) {
+    throw new AppError("invalid_input", `Say what the job needs: an instance_type (${types.map((t) => t.name).join(", ")}) or resources {cpu, memory_gib, gpus}.`, { fields: { instance_type: ["Choose an instance type or give resources"] } });
+  }
+  const r = input.resources;
+  const gpus = r.gpus ?? 0;
+  const fit = types.find((t) => t.cpu >= r.cpu && t.memoryGib >= r.memory_gib && t.gpuCount >= gpus);
+  if (!fit) {
+    throw new AppError("invalid_input", `No instance type holds ${r.cpu} CPU, ${r.memory_gib} GiB and ${plural(gpus, "GPU")}; the largest is ${types.at(-1)?.name ?? "none"}.`, { fields: { resources: ["Too large for every instance type"] } });
+  }
+  return { cpu: r.cpu, memoryGib: r.memory_gib, gpus, gpuType: gpus > 0 ? fit.gpuType : null, instanceType: null, hourlyPriceUsd: Number(fit.hourlyPriceUsd) };
+}
+
+const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
+
+/** Why a job can never run in this team (it is larger than the quota itself), or null. */
+export function neverFits(team: string, job: Resources, quota: Quota): string | null {
+  if (quota.maxConcurrentJobs < 1) return `team ${team} may not run jobs (its quota allows 0 concurrent jobs)`;
+  if (job.gpus > quota.gpus) return `the job needs ${plural(job.gpus, "GPU")}; team ${team}'s quota is ${plural(quota.gpus, "GPU")}`;
+  if (job.cpu > quota.cpu) return `the job needs ${job.cpu} CPU; team ${team}'s quota is ${quota.cpu} CPU`;
+  if (job.memoryGib > quota.memoryGib) return `the job needs ${job.memoryGib} GiB of memory; team ${team}'s quota is ${quota.memoryGib} GiB`;
+  return null;
+}
+
+/** Why the job must wait now (usage + job over quota), or null when it fits. */
+export function waitReason(team: string, job: Resources, quota: Quota, used: Usage): string | null {
+  if (used.jobs + 1 > quota.maxConcurrentJobs) return `waiting for a job slot: team ${team} runs ${used.jobs} of ${quota.maxConcurrentJobs} concurrent jobs`;
+  if (used.gpus + job.gpus > quota.gpus) return `waiting for ${plural(job.gpus, "GPU")}: team ${team} uses ${used.gpus} of ${quota.gpus}`;
+  if (used.cpu + job.cpu > quota.cpu) return `waiting for ${job.cpu} CPU: team ${team} uses ${round4(used.cpu)} of ${quota.cpu}`;
+  if (used.memoryGib + job.memoryGib > quota.memoryGib) return `waiting for ${job.memoryGib} GiB of memory: team ${team} uses ${round4(used.memoryGib)} of ${quota.memoryGib} GiB`;
+  return null;
+}
+
+/** Dominant share of a team's usage (for fair share across teams): the largest used/limit ratio. */
+export function dominantShare(used: Usage, quota: Quota): number {
+  const ratio = (u: number, q: number) => (q > 0 ? u / q : u > 0 ? Infinity : 0);
+  return Math.max(ratio(used.cpu, quota.cpu), ratio(used.memoryGib, quota.memoryGib), ratio(used.gpus, quota.gpus), ratio(used.jobs, quota.maxConcurrentJobs));
+}

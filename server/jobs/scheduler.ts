@@ -1,0 +1,309 @@
+// Admission and execution of training jobs.
+//
+//   queued ──admit (quota fits)──▶ admitted ──dispatch──▶ running ──exit──▶ succeeded | failed | cancelled
+//      ▲                                                        │
+//      └────────────── retry (exit ≠ 0, attempts left) ◀────────┘
+//
+// Admission runs under one advisory lock, so concurrent submits never oversubscribe a quota. Within a
+// team jobs go strictly by priority, then submission time (a job that does not fit holds back the
+// team's later jobs, so big jobs are not starved); across teams the team with the smallest dominant
+// share of its quota goes first. After a restart, reconcile() converges every job that was running:
+// the old process is stopped first, then the attempt is retried or failed per the job's retries.
+import { cpSync, existsSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
+import type { Db, DbOrTx } from "@/db/client";
+import { jobEvents, jobs, runs, teamQuotas, teams } from "@/db/schema";
+import type { RunStatus } from "@/db/schema";
+import type { ComputeBackend, ExitInfo } from "../compute/backend";
+import { LocalBackend } from "../compute/local";
+import { appendAudit } from "../audit/record";
+import type { Ctx } from "../context";
+import { systemCtx } from "../context";
+import { env } from "../env";
+import { mintJobToken, revokeTokenById } from "../tokens/service";
+import type { Quota, Usage } from "./resources";
+import { dominantShare, waitReason } from "./resources";
+import { examplesRoot, jobDir, jobLogFile } from "./service";
+
+const ADMIT_LOCK = 0x6a6f_6273; // "jobs"
+
+type State = { backend: ComputeBackend; ticking: Promise<void> | null; again: boolean; inflight: Set<string>; timer?: NodeJS.Timeout };
+const globals = globalThis as unknown as { __cairnScheduler?: State };
+
+function state(): State {
+  globals.__cairnScheduler ??= { backend: new LocalBackend(), ticking: null, again: false, inflight: new Set() };
+  return globals.__cairnScheduler;
+}
+
+type JobRow = typeof jobs.$inferSelect;
+
+/** One admission + dispatch pass; concurrent callers share the pass in flight (and get one more after it). */
+export function tick(db: Db): Promise<void> {
+  const s = state();
+  if (s.ticking) {
+    s.again = true;
+    return s.ticking;
+  }
+  s.ticking = (async () => {
+    do {
+      s.again = false;
+      await admit(db);
+      await dispatch(db);
+    } while (s.again);
+  })().finally(() => {
+    s.ticking = null;
+  });
+  return s.ticking;
+}
+
+const zero = (): Usage => ({ cpu: 0, memoryGib: 0, gpus: 0, jobs: 0 });
+
+async function admit(db: Db): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${ADMIT_LOCK})`);
+    const queued = await tx.select().from(jobs).where(eq(jobs.status, "queued")).orderBy(desc(jobs.priority), asc(jobs.queuedAt), asc(jobs.id));
+    if (queued.length === 0) return;
+    const teamIds = [...new Set(queued.map((j) => j.teamId))];
+    const [quotaRows, usageRows, slugRows] = await Promise.all([
+      tx.select().from(teamQuotas).where(inArray(teamQuotas.teamId, teamIds)),
+      tx
+        .select({ teamId: jobs.teamId, cpu: sql<number>`coalesce(sum(${jobs.cpu}), 0)`, mem: sql<number>`coalesce(sum(${jobs.memoryGib}), 0)`, gpus: sql<number>`coalesce(sum(${jobs.gpus}), 0)`, n: sql<number>`count(*)` })
+        .from(jobs)
+        .where(and(inArray(jobs.teamId, teamIds), inArray(jobs.status, ["admitted", "running"])))
+        .groupBy(jobs.teamId),
+      tx.select({ id: teams.id, slug: teams.slug }).from(teams).where(inArray(teams.id, teamIds)),
+    ]);
+    const usage = new Map(teamIds.map((id) => [id, zero()]));
+    for (const u of usageRows) usage.set(u.teamId, { cpu: Number(u.cpu), memoryGib: Number(u.mem), gpus: Number(u.gpus), jobs: Number(u.n) });
+    const quotas = new Map<string, Quota>(quotaRows.map((q) => [q.teamId, q]));
+    const slug = new Map(slugRows.map((t) => [t.id, t.slug]));
+    const pending = new Map(teamIds.map((id) => [id, queued.filter((j) => j.teamId === id)]));
+    const reasons = new Map<string, string>();
+    const admitted: JobRow[] = [];
+    for (;;) {
+      let best: { job: JobRow; share: number } | null = null;
+      for (const [teamId, list] of pending) {
+        const head = list[0];
+        if (!head) continue;
+        const quota = quotas.get(teamId);
+        const team = slug.get(teamId) ?? teamId;
+        const reason = quota ? waitReason(team, head, quota, usage.get(teamId)!) : `team ${team} has no quota; an admin must set one`;
+        if (reason) {
+          reasons.set(head.id, reason);
+          for (const behind of list.slice(1)) reasons.set(behind.id, `queued behind job "${head.name}" of team ${team}, which is ${reason}`);
+          continue;
+        }
+        const share = dominantShare(usage.get(teamId)!, quota!);
+        if (!best || share < best.share || (share === best.share && head.queuedAt < best.job.queuedAt)) best = { job: head, share };
+      }
+      if (!best) break;
+      const { job } = best;
+      const u = usage.get(job.teamId)!;
+      usage.set(job.teamId, { cpu: u.cpu + job.cpu, memoryGib: u.memoryGib + job.memoryGib, gpus: u.gpus + job.gpus, jobs: u.jobs + 1 });
+      pending.get(job.teamId)!.shift();
+      reasons.delete(job.id);
+      admitted.push(job);
+    }
+    const now = new Date();
+    for (const job of admitted) {
+      await tx.update(jobs).set({ status: "admitted", admittedAt: now, queueReason: null }).where(eq(jobs.id, job.id));
+      await tx.insert(jobEvents).values({ jobId: job.id, status: "admitted", attempt: job.attempt, message: "quota available" });
+    }
+    for (const job of queued) {
+      const reason = reasons.get(job.id);
+      if (reason === undefined || reason === job.queueReason) continue;
+      await tx.update(jobs).set({ queueReason: reason }).where(eq(jobs.id, job.id));
+      await tx.insert(jobEvents).values({ jobId: job.id, status: "queued", attempt: job.attempt, message: reason });
+    }
+  });
+}
+
+async function dispatch(db: Db): Promise<void> {
+  const s = state();
+  const ready = await db.select().from(jobs).where(eq(jobs.status, "admitted")).orderBy(desc(jobs.priority), asc(jobs.admittedAt));
+  for (const job of ready) {
+    if (s.inflight.has(job.id)) continue;
+    s.inflight.add(job.id);
+    try {
+      await start(db, job);
+    } finally {
+      s.inflight.delete(job.id);
+    }
+  }
+}
+
+const RUN_STATUS: Record<"succeeded" | "failed" | "cancelled", RunStatus> = { succeeded: "FINISHED", failed: "FAILED", cancelled: "KILLED" };
+
+/** The complete environment of a job's process. Nothing is inherited from the server's environment. */
+export function jobEnvironment(job: JobRow, attempt: number, workdir: string, token: string): Record<string, string> {
+  return {
+    PATH: `${path.dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+    HOME: workdir,
+    LANG: "C.UTF-8",
+    PYTHONUNBUFFERED: "1",
+    NODE_PATH: path.resolve(process.cwd(), "node_modules"),
+    ...job.spec.env,
+    MLFLOW_TRACKING_URI: env().trackingUrl,
+    MLFLOW_TRACKING_TOKEN: token,
+    MLFLOW_EXPERIMENT_ID: String(job.experimentId),
+    MLFLOW_RUN_ID: job.runId,
+    CAIRN_JOB_ID: job.id,
+    CAIRN_JOB_ATTEMPT: String(attempt),
+    CAIRN_CPU: String(job.cpu),
+    CAIRN_MEMORY_GIB: String(job.memoryGib),
+    CAIRN_GPUS: String(job.gpus),
+  };
+}
+
+async function start(db: Db, job: JobRow): Promise<void> {
+  const attempt = job.attempt + 1;
+  const claimed = await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(jobs)
+      .set({ status: "running", attempt, startedAt: new Date(), exitCode: null, message: null, backend: state().backend.name, backendRef: null })
+      .where(and(eq(jobs.id, job.id), eq(jobs.status, "admitted")))
+      .returning();
+    if (!row) return null;
+    if (!row.userId) return { row, token: null };
+    const token = await mintJobToken(tx, { userId: row.userId, teamId: row.teamId, jobId: row.id, ttlSeconds: row.spec.max_runtime_seconds + 3600 });
+    await tx.update(jobs).set({ tokenId: token.id }).where(eq(jobs.id, row.id));
+    await tx.insert(jobEvents).values({ jobId: row.id, status: "running", attempt, message: `attempt ${attempt} of ${row.spec.retries + 1} on the ${state().backend.name} executor` });
+    await tx.update(runs).set({ status: "RUNNING", endTime: null }).where(eq(runs.id, row.runId));
+    return { row, token: token.token };
+  });
+  if (!claimed) return;
+  if (!claimed.token) {
+    await finish(db, job.id, attempt, { status: "failed", message: "the user who submitted the job no longer exists" });
+    return;
+  }
+  const workdir = path.join(jobDir(job.id), `attempt-${attempt}`);
+  try {
+    mkdirSync(workdir, { recursive: true });
+    if (job.spec.source) {
+      const from = path.join(examplesRoot(), job.spec.source.replace(/^examples\//, ""));
+      if (!existsSync(from)) throw new Error(`the code source ${job.spec.source} is gone`);
+      cpSync(from, workdir, { recursive: true });
+    }
+    const { ref } = await state().backend.start(
+      {
+        jobId: job.id, attempt, command: job.spec.command, env: jobEnvironment(claimed.row, attempt, workdir, claimed.token), workdir,
+        logFile: jobLogFile(job.id), maxRuntimeSeconds: job.spec.max_runtime_seconds, resources: { cpu: job.cpu, memoryGib: job.memoryGib, gpus: job.gpus },
+      },
+      (exit) => void onExit(db, job.id, attempt, exit).catch((err: unknown) => console.error(`[cairn] job ${job.id}: recording its exit failed`, err)),
+    );
+    await db.update(jobs).set({ backendRef: ref }).where(and(eq(jobs.id, job.id), eq(jobs.attempt, attempt)));
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    await finish(db, job.id, attempt, { status: "failed", message: `could not start: ${why}` });
+  }
+}
+
+function describeExit(exit: ExitInfo): string {
+  return exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
+}
+
+async function onExit(db: Db, jobId: string, attempt: number, exit: ExitInfo): Promise<void> {
+  const [job] = await db.select().from(jobs).where(eq(jobs.id, jobId));
+  if (!job) return;
+  if (job.cancelRequested || exit.reason === "cancelled") await finish(db, jobId, attempt, { status: "cancelled", message: "cancelled", exitCode: exit.exitCode });
+  else if (exit.reason === "timeout") await finish(db, jobId, attempt, { status: "failed", message: `exceeded its max runtime of ${job.spec.max_runtime_seconds} s`, exitCode: exit.exitCode });
+  else if (exit.exitCode === 0) await finish(db, jobId, attempt, { status: "succeeded", message: null, exitCode: 0 });
+  else await finish(db, jobId, attempt, { status: "failed", message: describeExit(exit), exitCode: exit.exitCode, retry: true });
+}
+
+/**
+ * Ends attempt `attempt` of a running job: succeeded, failed (retried while attempts are left when
+ * `retry`), or cancelled. The job's token is revoked and its run's status follows the job's.
+ */
+async function finish(db: Db, jobId: string, attempt: number, outcome: { status: "succeeded" | "failed" | "cancelled"; message: string | null; exitCode?: number | null; retry?: boolean }): Promise<void> {
+  await db.transaction(async (tx) => {
+    const [job] = await tx.select().from(jobs).where(eq(jobs.id, jobId)).for("update");
+    if (!job || job.status !== "running" || job.attempt !== attempt) return;
+    const now = new Date();
+    const ran = job.startedAt ? Math.max(0, (now.getTime() - job.startedAt.getTime()) / 1000) : 0;
+    if (job.tokenId) await revokeTokenById(tx, job.tokenId);
+    const retry = outcome.retry && outcome.status === "failed" && attempt <= job.spec.retries;
+    if (retry) {
+      const reason = `retry ${attempt + 1} of ${job.spec.retries + 1}: attempt ${attempt} ${outcome.message}`;
+      await tx.update(jobs).set({ status: "queued", queueReason: reason, runSeconds: job.runSeconds + ran, exitCode: outcome.exitCode ?? null, message: outcome.message, backendRef: null, tokenId: null }).where(eq(jobs.id, jobId));
+      await tx.insert(jobEvents).values({ jobId, status: "queued", attempt, message: reason });
+      await tx.update(runs).set({ status: "SCHEDULED" }).where(eq(runs.id, job.runId));
+      return;
+    }
+    await tx
+      .update(jobs)
+      .set({ status: outcome.status, finishedAt: now, runSeconds: job.runSeconds + ran, exitCode: outcome.exitCode ?? null, message: outcome.message, queueReason: null })
+      .where(eq(jobs.id, jobId));
+    await tx.insert(jobEvents).values({ jobId, status: outcome.status, attempt, message: outcome.message ?? "exit code 0" });
+    await setRunStatus(tx, job.runId, RUN_STATUS[outcome.status], now);
+  });
+  void tick(db);
+}
+
+async function setRunStatus(tx: DbOrTx, runId: string, status: RunStatus, at: Date): Promise<void> {
+  await tx.update(runs).set({ status, endTime: sql`coalesce(${runs.endTime}, ${at.getTime()})` }).where(eq(runs.id, runId));
+}
+
+/** Cancel: a job not yet running ends at once; a running one is stopped and ends when its process exits. */
+export async function requestCancel(ctx: Ctx, job: JobRow & { team: string }): Promise<void> {
+  const now = new Date();
+  const ended = await ctx.db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(jobs)
+      .set({ status: "cancelled", finishedAt: now, queueReason: null, message: `cancelled by ${ctx.actor.email}` })
+      .where(and(eq(jobs.id, job.id), inArray(jobs.status, ["queued", "admitted"])))
+      .returning();
+    if (row) {
+      await tx.insert(jobEvents).values({ jobId: job.id, status: "cancelled", attempt: row.attempt, message: `cancelled by ${ctx.actor.email} before it started` });
+      await setRunStatus(tx, row.runId, "KILLED", now);
+    } else {
+      await tx.update(jobs).set({ cancelRequested: 1, message: `cancel requested by ${ctx.actor.email}` }).where(eq(jobs.id, job.id));
+    }
+    await appendAudit(tx, ctx, { action: "job.cancel", target: `job:${job.id}`, teamId: job.teamId, team: job.team });
+    return !!row;
+  });
+  if (ended) {
+    void tick(ctx.db);
+    return;
+  }
+  const [current] = await ctx.db.select().from(jobs).where(eq(jobs.id, job.id));
+  if (current?.status !== "running") return;
+  if (current.backendRef) {
+    const live = state().backend;
+    if (await live.isAlive(current.backendRef)) await live.cancel(current.backendRef);
+    else await finish(ctx.db, job.id, current.attempt, { status: "cancelled", message: `cancelled by ${ctx.actor.email}` });
+  }
+}
+
+/**
+ * After a restart: every job this server had running is converged. Its process (if it survived) is
+ * stopped and waited for first, so an attempt never runs twice at once; then the attempt counts as
+ * failed and is retried while the job has retries left.
+ */
+export async function reconcile(db: Db): Promise<number> {
+  const s = state();
+  const stale = await db.select().from(jobs).where(and(eq(jobs.status, "running"), eq(jobs.backend, s.backend.name)));
+  for (const job of stale) {
+    if (job.backendRef) await s.backend.kill(job.backendRef);
+    const message = `Cairn restarted while attempt ${job.attempt} was running`;
+    if (job.cancelRequested) await finish(db, job.id, job.attempt, { status: "cancelled", message: "cancelled (Cairn restarted while stopping it)" });
+    else await finish(db, job.id, job.attempt, { status: "failed", message, retry: true });
+  }
+  return stale.length;
+}
+
+/** The background loop (instrumentation.ts): reconcile once, then admit and dispatch on an interval. */
+export async function startScheduler(db: Db): Promise<void> {
+  const s = state();
+  if (s.timer) return;
+  const converged = await reconcile(db);
+  if (converged) console.log(`[cairn] converged ${converged} job(s) left running by an earlier server process`);
+  s.timer = setInterval(() => void tick(db).catch((err: unknown) => console.error("[cairn] scheduler tick failed", err)), env().schedulerIntervalMs);
+  s.timer.unref();
+  await tick(db);
+}
+
+export function schedulerCtx(db: Db): Ctx {
+  return systemCtx(db, "scheduler");
+}

@@ -1,0 +1,265 @@
+// Training jobs: submit (validate, price, check the quota, create the run), list, get, cancel, logs.
+// Admission and execution live in scheduler.ts.
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import type { SQL } from "drizzle-orm";
+import { jobEvents, jobs, runs, teamQuotas } from "@/db/schema";
+import type { JobSpec, JobStatus } from "@/db/schema";
+import { PRIORITIES } from "@/db/schema";
+import type { TrainJobInput } from "@/lib/schemas/jobs";
+import { appendAudit, denied, recordAudit } from "../audit/record";
+import { can, readableTeamIds } from "../auth/policy";
+import type { Ctx } from "../context";
+import { env } from "../env";
+import { AppError } from "../errors";
+import { homeTeam, loadExperiment } from "../tracking/access";
+import { createRun } from "../tracking/runs";
+import { catalog, neverFits, resolveResources } from "./resources";
+
+export type JobDto = {
+  job_id: string;
+  name: string;
+  team: string;
+  user: string;
+  status: JobStatus;
+  queue_reason: string | null;
+  message: string | null;
+  run_id: string;
+  experiment_id: string;
+  source: string | null;
+  command: string[];
+  image: string | null;
+  resources: { cpu: number; memory_gib: number; gpus: number; gpu_type: string | null; instance_type: string | null };
+  priority: keyof typeof PRIORITIES;
+  max_runtime_seconds: number;
+  retries: number;
+  attempt: number;
+  exit_code: number | null;
+  hourly_price_usd: number;
+  cost_so_far: number;
+  runtime_seconds: number;
+  queued_at: string;
+  admitted_at: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+};
+
+type JobRow = typeof jobs.$inferSelect & { team: string };
+
+const PRIORITY_NAMES = Object.fromEntries(Object.entries(PRIORITIES).map(([k, v]) => [v, k])) as Record<number, keyof typeof PRIORITIES>;
+
+export function runtimeSeconds(row: typeof jobs.$inferSelect, now = Date.now()): number {
+  const current = row.status === "running" && row.startedAt ? Math.max(0, (now - row.startedAt.getTime()) / 1000) : 0;
+  return row.runSeconds + current;
+}
+
+export function jobDto(row: JobRow, now = Date.now()): JobDto {
+  const seconds = runtimeSeconds(row, now);
+  return {
+    job_id: row.id,
+    name: row.name,
+    team: row.team,
+    user: row.userEmail,
+    status: row.status,
+    queue_reason: row.status === "queued" ? row.queueReason : null,
+    message: row.message,
+    run_id: row.runId,
+    experiment_id: String(row.experimentId),
+    source: row.spec.source,
+    command: row.spec.command,
+    image: row.spec.image,
+    resources: { cpu: row.cpu, memory_gib: row.memoryGib, gpus: row.gpus, gpu_type: row.gpuType, instance_type: row.spec.instance_type },
+    priority: PRIORITY_NAMES[row.priority] ?? "normal",
+    max_runtime_seconds: row.spec.max_runtime_seconds,
+    retries: row.spec.retries,
+    attempt: row.attempt,
+    exit_code: row.exitCode,
+    hourly_price_usd: Number(row.hourlyPriceUsd),
+    cost_so_far: Math.round(Number(row.hourlyPriceUsd) * (seconds / 3600) * 10_000) / 10_000,
+    runtime_seconds: Math.round(seconds),
+    queued_at: row.queuedAt.toISOString(),
+    admitted_at: row.admittedAt?.toISOString() ?? null,
+    started_at: row.startedAt?.toISOString() ?? null,
+    finished_at: row.finishedAt?.toISOString() ?? null,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Code sources: the built-in examples (examples/<name>, with their default command in cairn.json).
+
+const EXAMPLE = /^examples\/([a-z0-9][a-z0-9-]{0,63})\/?$/;
+
+export function examplesRoot(): string {
+  return path.resolve(process.cwd(), "examples");
+}
+
+export type CodeSource = { source: string; dir: string; defaultCommand: string[] | null };
+
+export function resolveSource(source: string | undefined): CodeSource | null {
+  if (source === undefined || source === "") return null;
+  const m = EXAMPLE.exec(source.trim());
+  if (!m) {
+    throw new AppError("invalid_input", `Unknown code source "${source}". Use a built-in example such as "examples/churn" (uploaded code archives are not supported yet).`, { fields: { source: ["Unknown source"] } });
+  }
+  const dir = path.join(examplesRoot(), m[1]!);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new AppError("invalid_input", `There is no built-in example "${source}". Available: ${listExamples().map((e) => `examples/${e}`).join(", ") || "none"}.`, { fields: { source: ["Unknown example"] } });
+  }
+  let defaultCommand: string[] | null = null;
+  const manifest = path.join(dir, "cairn.json");
+  if (existsSync(manifest)) {
+    const parsed = JSON.parse(readFileSync(manifest, "utf8")) as { command?: unknown };
+    if (Array.isArray(parsed.command) && parsed.command.every((c) => typeof c === "string")) defaultCommand = parsed.command as string[];
+  }
+  return { source: `examples/${m[1]}`, dir, defaultCommand };
+}
+
+export function listExamples(): string[] {
+  const root = examplesRoot();
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(path.join(root, d.name, "cairn.json")))
+    .map((d) => d.name)
+    .sort();
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+export async function submitJob(ctx: Ctx, experimentId: string, input: TrainJobInput): Promise<JobDto> {
+  const exp = await loadExperiment(ctx, experimentId, { mode: "write", permission: "train_model", action: "job.submit" });
+  if (input.team) {
+    const named = await homeTeam(ctx, input.team);
+    if (named.id !== exp.teamId) throw new AppError("invalid_input", `Experiment ${exp.id} belongs to team ${exp.teamSlug}, not ${named.slug}.`, { fields: { team: ["Does not own the experiment"] } });
+  }
+  if (exp.lifecycleStage !== "active") throw new AppError("invalid_input", `Experiment ${exp.name} is archived; restore it before training in it.`);
+  const code = resolveSource(input.source);
+  const command = input.command ?? code?.defaultCommand;
+  if (!command) {
+    throw new AppError("invalid_input", code ? `${code.source} has no default command; give command.` : "Give a command to run, or a built-in example as source (e.g. \"examples/churn\").", { fields: { command: ["Required"] } });
+  }
+  const resolved = resolveResources(await catalog(ctx.db), input);
+  const [quota] = await ctx.db.select().from(teamQuotas).where(eq(teamQuotas.teamId, exp.teamId));
+  if (!quota) throw new AppError("quota_exceeded", `Team ${exp.teamSlug} has no quota yet; an admin must set one before it can run jobs.`);
+  const never = neverFits(exp.teamSlug, resolved, quota);
+  if (never) {
+    await recordAudit(ctx, { action: "job.submit", target: `experiment:${exp.id}`, teamId: exp.teamId, team: exp.teamSlug, outcome: "denied", details: { reason: "quota_exceeded", message: never } });
+    throw new AppError("quota_exceeded", `Quota exceeded: ${never}. Ask for less, or ask an admin to raise the quota.`, { fields: { resources: [never] } });
+  }
+  const name = input.name ?? (code ? `${code.source.split("/")[1]} on ${resolved.instanceType ?? `${resolved.cpu} CPU`}` : command.join(" ").slice(0, 80));
+  const spec: JobSpec = {
+    source: code?.source ?? null, command, image: input.image ?? null, env: input.env, instance_type: resolved.instanceType,
+    priority: input.priority, max_runtime_seconds: input.max_runtime_seconds, retries: input.retries,
+  };
+  const run = await createRun(ctx, {
+    experiment_id: String(exp.id), run_name: undefined,
+    tags: [
+      { key: "mlflow.source.name", value: code?.source ?? command[0]! },
+      { key: "mlflow.source.type", value: "JOB" },
+      { key: "cairn.instance_type", value: resolved.instanceType ?? "custom" },
+    ],
+  });
+  const runId = run.info.run_id;
+  const row = await ctx.db.transaction(async (tx) => {
+    await tx.update(runs).set({ status: "SCHEDULED" }).where(eq(runs.id, runId));
+    const [created] = await tx
+      .insert(jobs)
+      .values({
+        teamId: exp.teamId, experimentId: exp.id, runId, userId: ctx.actor.userId, userEmail: ctx.actor.email, name, spec,
+        cpu: resolved.cpu, memoryGib: resolved.memoryGib, gpus: resolved.gpus, gpuType: resolved.gpuType, hourlyPriceUsd: resolved.hourlyPriceUsd,
+        priority: PRIORITIES[input.priority], status: "queued", queueReason: "waiting for the scheduler",
+      })
+      .returning();
+    await tx.insert(jobEvents).values({ jobId: created!.id, status: "queued", message: `submitted by ${ctx.actor.email}` });
+    await tx.execute(sql`insert into run_tags (run_id, key, value) values (${runId}, 'cairn.job_id', ${created!.id}) on conflict do nothing`);
+    await appendAudit(tx, ctx, {
+      action: "job.submit", target: `job:${created!.id}`, teamId: exp.teamId, team: exp.teamSlug,
+      details: { experiment_id: exp.id, run_id: runId, source: spec.source, instance_type: spec.instance_type, gpus: resolved.gpus },
+    });
+    return created!;
+  });
+  // Admission right away, so the answer already says whether the job waits (and why).
+  const { tick } = await import("./scheduler");
+  await tick(ctx.db);
+  return getJob(ctx, row.id);
+}
+
+async function jobRows(ctx: Ctx, where: SQL | undefined, limit = 100): Promise<JobRow[]> {
+  const rows = await ctx.db
+    .select({ job: jobs, team: sql<string>`(select slug from teams where teams.id = ${jobs.teamId})` })
+    .from(jobs)
+    .where(where)
+    .orderBy(desc(jobs.queuedAt), desc(jobs.id))
+    .limit(limit);
+  return rows.map((r) => ({ ...r.job, team: r.team }));
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export async function loadJob(ctx: Ctx, id: string, access: { mode: "read" } | { mode: "write"; action: string }): Promise<JobRow> {
+  const missing = `Job ${id} was not found.`;
+  const [row] = UUID.test(id) ? await jobRows(ctx, eq(jobs.id, id), 1) : [];
+  if (!row) throw new AppError("not_found", missing);
+  if (!can(ctx.actor, "read_data", row.teamId)) {
+    throw await denied(ctx, { action: "job.read", target: `job:${id}`, teamId: row.teamId, team: row.team, mode: "read", message: missing });
+  }
+  if (access.mode === "write") {
+    // Members act on their own jobs; team leads (manage_team) on any job of the team.
+    const own = ctx.actor.userId !== null && row.userId === ctx.actor.userId && can(ctx.actor, "train_model", row.teamId);
+    if (!own && !can(ctx.actor, "manage_team", row.teamId)) {
+      throw await denied(ctx, { action: access.action, target: `job:${id}`, teamId: row.teamId, team: row.team, mode: "write", message: `Only ${row.userEmail} or a team lead of ${row.team} can do this to job ${id}.` });
+    }
+  }
+  return row;
+}
+
+export async function getJob(ctx: Ctx, id: string): Promise<JobDto> {
+  return jobDto(await loadJob(ctx, id, { mode: "read" }));
+}
+
+export type JobEventDto = { at: string; status: JobStatus; attempt: number; message: string | null };
+
+export async function getJobEvents(ctx: Ctx, id: string): Promise<JobEventDto[]> {
+  const row = await loadJob(ctx, id, { mode: "read" });
+  const events = await ctx.db.select().from(jobEvents).where(eq(jobEvents.jobId, row.id)).orderBy(jobEvents.id);
+  return events.map((e) => ({ at: e.at.toISOString(), status: e.status, attempt: e.attempt, message: e.message }));
+}
+
+export async function listJobs(ctx: Ctx, input: { team?: string; status?: JobStatus; page_token?: string; limit: number; experiment_id?: string }): Promise<{ jobs: JobDto[]; next_page_token: string | null }> {
+  const teamIds = input.team ? [(await homeTeam(ctx, input.team)).id] : readableTeamIds(ctx.actor);
+  if (teamIds?.length === 0) return { jobs: [], next_page_token: null };
+  const before = input.page_token ? decodeCursor(input.page_token) : undefined;
+  const rows = await jobRows(ctx, and(
+    teamIds ? inArray(jobs.teamId, teamIds) : undefined,
+    input.status ? eq(jobs.status, input.status) : undefined,
+    input.experiment_id ? eq(jobs.experimentId, Number(input.experiment_id)) : undefined,
+    before ? lt(jobs.queuedAt, before) : undefined,
+  ), input.limit + 1);
+  const page = rows.slice(0, input.limit);
+  const last = page.at(-1);
+  return { jobs: page.map((r) => jobDto(r)), next_page_token: rows.length > input.limit && last ? Buffer.from(last.queuedAt.toISOString()).toString("base64url") : null };
+}
+
+function decodeCursor(token: string): Date {
+  const d = new Date(Buffer.from(token, "base64url").toString("utf8"));
+  if (Number.isNaN(d.getTime())) throw new AppError("invalid_input", "Invalid page_token; pass the next_page_token of a previous answer.");
+  return d;
+}
+
+export async function cancelJob(ctx: Ctx, id: string): Promise<JobDto> {
+  const row = await loadJob(ctx, id, { mode: "write", action: "job.cancel" });
+  if (row.status === "succeeded" || row.status === "failed" || row.status === "cancelled") {
+    throw new AppError("conflict", `Job ${id} already ${row.status}; there is nothing to cancel.`);
+  }
+  const { requestCancel } = await import("./scheduler");
+  await requestCancel(ctx, row);
+  return getJob(ctx, id);
+}
+
+export function jobDir(jobId: string): string {
+  return path.join(env().dataDir, "jobs", jobId);
+}
+
+export function jobLogFile(jobId: string): string {
+  return path.join(jobDir(jobId), "output.log");
+}
