@@ -40,3 +40,7 @@ export const listJobsQuery = z.object({
 });
 
 export const logsQuery = z.object({ follow: z.enum(["true", "false", "1", "0"]).optional().transform((v) => v === "true" || v === "1") });
+
+/** Portal server actions. */
+export const jobFormAction = z.strictObject({ experimentId: z.string().regex(/^\d{1,18}$/, "Choose an experiment"), spec: trainJobSchema });
+export const jobIdAction = z.strictObject({ id: z.string().uuid() });

@@ -15,7 +15,7 @@ import { env } from "../env";
 import { AppError } from "../errors";
 import { homeTeam, loadExperiment } from "../tracking/access";
 import { createRun } from "../tracking/runs";
-import { catalog, neverFits, resolveResources } from "./resources";
+import { catalog, neverFits, resolveResources, waitReason } from "./resources";
 
 export type JobDto = {
   job_id: string;
@@ -262,4 +262,57 @@ export function jobDir(jobId: string): string {
 
 export function jobLogFile(jobId: string): string {
   return path.join(jobDir(jobId), "output.log");
+}
+
+export type JobPreview = {
+  team: string;
+  resources: { cpu: number; memory_gib: number; gpus: number; gpu_type: string | null; instance_type: string | null };
+  hourly_price_usd: number;
+  max_cost_usd: number;
+  quota: { cpu: number; memory_gib: number; gpus: number; max_concurrent_jobs: number } | null;
+  used: { cpu: number; memory_gib: number; gpus: number; jobs: number };
+  queued_ahead: number;
+  outcome: "runs" | "queues" | "refused";
+  reason: string | null;
+};
+
+/** What the launch form shows before submitting: price, the team's headroom, and whether the job would wait. */
+export async function previewJob(ctx: Ctx, experimentId: string, input: TrainJobInput): Promise<JobPreview> {
+  const exp = await loadExperiment(ctx, experimentId, { mode: "read" });
+  const resolved = resolveResources(await catalog(ctx.db), input);
+  const [quota] = await ctx.db.select().from(teamQuotas).where(eq(teamQuotas.teamId, exp.teamId));
+  const [usage] = await ctx.db
+    .select({ cpu: sql<number>`coalesce(sum(${jobs.cpu}), 0)`, mem: sql<number>`coalesce(sum(${jobs.memoryGib}), 0)`, gpus: sql<number>`coalesce(sum(${jobs.gpus}), 0)`, n: sql<number>`count(*)` })
+    .from(jobs)
+    .where(and(eq(jobs.teamId, exp.teamId), inArray(jobs.status, ["admitted", "running"])));
+  const [ahead] = await ctx.db
+    .select({ n: sql<number>`count(*)` })
+    .from(jobs)
+    .where(and(eq(jobs.teamId, exp.teamId), eq(jobs.status, "queued"), sql`${jobs.priority} >= ${PRIORITIES[input.priority]}`));
+  const used = { cpu: Number(usage?.cpu ?? 0), memoryGib: Number(usage?.mem ?? 0), gpus: Number(usage?.gpus ?? 0), jobs: Number(usage?.n ?? 0) };
+  const queuedAhead = Number(ahead?.n ?? 0);
+  let outcome: JobPreview["outcome"] = "runs";
+  let reason: string | null = null;
+  if (!quota) {
+    outcome = "refused";
+    reason = `team ${exp.teamSlug} has no quota yet`;
+  } else if ((reason = neverFits(exp.teamSlug, resolved, quota))) {
+    outcome = "refused";
+  } else if ((reason = waitReason(exp.teamSlug, resolved, quota, used))) {
+    outcome = "queues";
+  } else if (queuedAhead > 0) {
+    outcome = "queues";
+    reason = `${queuedAhead} job${queuedAhead === 1 ? " is" : "s are"} already waiting in team ${exp.teamSlug}'s queue at this priority or higher`;
+  }
+  return {
+    team: exp.teamSlug,
+    resources: { cpu: resolved.cpu, memory_gib: resolved.memoryGib, gpus: resolved.gpus, gpu_type: resolved.gpuType, instance_type: resolved.instanceType },
+    hourly_price_usd: resolved.hourlyPriceUsd,
+    max_cost_usd: Math.round(resolved.hourlyPriceUsd * (input.max_runtime_seconds / 3600) * 100) / 100,
+    quota: quota ? { cpu: quota.cpu, memory_gib: quota.memoryGib, gpus: quota.gpus, max_concurrent_jobs: quota.maxConcurrentJobs } : null,
+    used: { cpu: used.cpu, memory_gib: used.memoryGib, gpus: used.gpus, jobs: used.jobs },
+    queued_ahead: queuedAhead,
+    outcome,
+    reason,
+  };
 }

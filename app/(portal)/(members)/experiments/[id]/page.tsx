@@ -3,6 +3,7 @@ import Link from "next/link";
 import { LifecycleButton } from "@/components/experiments/lifecycle-button";
 import { RunsBrowser } from "@/components/runs/runs-browser";
 import { Badge } from "@/components/ui/badge";
+import { buttonClass } from "@/components/ui/button";
 import { PageHeader } from "@/components/ui/page-header";
 import { formatRelative } from "@/lib/format";
 import type { ColumnId } from "@/lib/runs-table";
@@ -67,6 +68,7 @@ export default async function ExperimentPage(props: { params: Promise<{ id: stri
         actions={
           <>
             {experiment.lifecycle_stage === "deleted" && <Badge tone="amber">archived</Badge>}
+            {experiment.lifecycle_stage === "active" && <Link href={`/jobs/new?experiment=${experiment.experiment_id}`} className={buttonClass("primary", "sm")}>Train</Link>}
             {canArchive && <LifecycleButton experimentId={experiment.experiment_id} archived={experiment.lifecycle_stage === "deleted"} setLifecycle={setExperimentLifecycleAction} />}
           </>
         }

@@ -1,0 +1,20 @@
+"use server";
+
+import { revalidatePath } from "next/cache";
+import { jobFormAction, jobIdAction } from "@/lib/schemas/jobs";
+import { safeAction } from "@/server/auth/action";
+import { cancelJob, previewJob, submitJob } from "@/server/jobs/service";
+
+export const previewJobAction = safeAction(jobFormAction, (ctx, input) => previewJob(ctx, input.experimentId, input.spec));
+
+export const submitJobAction = safeAction(jobFormAction, async (ctx, input) => {
+  const job = await submitJob(ctx, input.experimentId, input.spec);
+  revalidatePath("/jobs");
+  return job.job_id;
+});
+
+export const cancelJobAction = safeAction(jobIdAction, async (ctx, input) => {
+  const job = await cancelJob(ctx, input.id);
+  revalidatePath(`/jobs/${input.id}`);
+  return job.status;
+});

@@ -1,0 +1,19 @@
+// Job display helpers shared by the jobs pages.
+export const JOB_TONE: Record<string, "neutral" | "green" | "red" | "amber" | "blue" | "teal"> = {
+  queued: "amber", admitted: "blue", running: "teal", succeeded: "green", failed: "red", cancelled: "neutral",
+};
+
+export function formatSeconds(s: number): string {
+  if (s < 60) return `${Math.round(s)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+}
+
+export function formatCost(usd: number): string {
+  return usd < 0.01 && usd > 0 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+}
+
+export function resourceLabel(r: { cpu: number; memory_gib: number; gpus: number; gpu_type: string | null; instance_type: string | null }): string {
+  const base = `${r.cpu} CPU · ${r.memory_gib} GiB${r.gpus ? ` · ${r.gpus}× ${r.gpu_type ?? "GPU"}` : ""}`;
+  return r.instance_type ? `${r.instance_type} (${base})` : base;
+}
