@@ -24,6 +24,12 @@ export type LaunchDefaults = {
   priority: Spec["priority"]; maxRuntimeMinutes: number; retries: number; env: string;
 };
 
+/** A service's own message, or the schema's field messages when the input did not parse. */
+function describe(r: { error: string; fieldErrors?: Record<string, string[]> }): string {
+  if (!r.fieldErrors || !r.error.startsWith("Please correct")) return r.error;
+  return Object.entries(r.fieldErrors).map(([k, v]) => `${k.replace(/^spec\./, "")}: ${v.join(", ")}`).join("; ");
+}
+
 function parseEnv(text: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const line of text.split("\n")) {
@@ -83,7 +89,7 @@ export function LaunchForm({ experiments, instanceTypes, examples, defaults, pre
       const r = await preview(input);
       if (stale) return;
       if (r.ok) { setEstimate(r.data); setPreviewError(undefined); }
-      else { setEstimate(undefined); setPreviewError(r.fieldErrors ? Object.entries(r.fieldErrors).map(([k, v]) => `${k}: ${v.join(", ")}`).join("; ") : r.error); }
+      else { setEstimate(undefined); setPreviewError(describe(r)); }
     }, 250);
     return () => { stale = true; clearTimeout(t); };
   }, [input, experimentId, preview]);
@@ -98,7 +104,7 @@ export function LaunchForm({ experiments, instanceTypes, examples, defaults, pre
         e.preventDefault();
         startTransition(async () => {
           const r = await submit(input);
-          if (!r.ok) { setError(r.error); setFieldErrors(r.fieldErrors ?? {}); return; }
+          if (!r.ok) { setError(describe(r)); setFieldErrors(r.fieldErrors ?? {}); return; }
           router.push(`/jobs/${r.data}`);
         });
       }}
