@@ -26,6 +26,7 @@ const schema = z.object({
   PORT: z.coerce.number().int().positive().default(3000),
   CAIRN_TRACKING_URL: z.string().url().optional().or(z.literal("").transform(() => undefined)),
   CAIRN_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).default(2000),
+  CAIRN_COMPUTE_BACKEND: z.enum(["local", "kubernetes"]).default("local"),
 });
 
 export type Env = {
@@ -40,6 +41,7 @@ export type Env = {
   /** The base URL jobs use to reach Cairn's MLflow API (MLFLOW_TRACKING_URI). */
   trackingUrl: string;
   schedulerIntervalMs: number;
+  computeBackend: "local" | "kubernetes";
   version: string;
 };
 
@@ -69,6 +71,7 @@ function load(): Env {
     artifactMaxBytes: Math.floor(e.CAIRN_ARTIFACT_MAX_MB * 1024 * 1024),
     trackingUrl: (e.CAIRN_TRACKING_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ""),
     schedulerIntervalMs: e.CAIRN_SCHEDULER_INTERVAL_MS,
+    computeBackend: e.CAIRN_COMPUTE_BACKEND,
     version: process.env.npm_package_version ?? "0.1.0",
   };
 }

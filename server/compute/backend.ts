@@ -4,13 +4,28 @@
 export type LaunchSpec = {
   jobId: string;
   attempt: number;
+  /** The team's slug (its Kubernetes namespace is `cairn-<slug>`, chosen by Cairn, never by the user). */
+  team: string;
+  runId: string;
+  experimentId: number;
+  /** Container image (kubernetes executor); the local executor ignores it. */
+  image: string | null;
+  /** The built-in code source ("examples/churn"), already copied into workdir for the local executor. */
+  source: string | null;
   command: string[];
   /** The complete environment of the process: built by Cairn, never inherited from the server. */
   env: Record<string, string>;
   workdir: string;
   logFile: string;
   maxRuntimeSeconds: number;
-  resources: { cpu: number; memoryGib: number; gpus: number };
+  resources: { cpu: number; memoryGib: number; gpus: number; gpuType: string | null };
+};
+
+export type AttemptHandlers = {
+  /** Called exactly once when the attempt ends. */
+  onExit: (exit: ExitInfo) => void;
+  /** A status message worth showing on the job while it runs (e.g. "exceeded quota" from the cluster). */
+  onMessage?: (message: string) => void;
 };
 
 export type ExitInfo = {
@@ -22,8 +37,8 @@ export type ExitInfo = {
 
 export interface ComputeBackend {
   readonly name: "local" | "kubernetes";
-  /** Starts the attempt; `onExit` is called exactly once when it ends. Returns the executor's handle. */
-  start(spec: LaunchSpec, onExit: (exit: ExitInfo) => void): Promise<{ ref: string }>;
+  /** Starts the attempt; `handlers.onExit` is called exactly once when it ends. Returns the executor's handle. */
+  start(spec: LaunchSpec, handlers: AttemptHandlers): Promise<{ ref: string }>;
   /** Stops the attempt (its whole process group / pod); onExit then reports reason "cancelled". */
   cancel(ref: string): Promise<void>;
   /** For recovery after a restart: is the attempt behind `ref` still running? */

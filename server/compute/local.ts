@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import path from "node:path";
-import type { ComputeBackend, ExitInfo, LaunchSpec } from "./backend";
+import type { AttemptHandlers, ComputeBackend, ExitInfo, LaunchSpec } from "./backend";
 
 const GRACE_MS = 5_000;
 
@@ -41,7 +41,7 @@ export class LocalBackend implements ComputeBackend {
   readonly name = "local" as const;
   private readonly live = new Map<string, Live>();
 
-  async start(spec: LaunchSpec, onExit: (exit: ExitInfo) => void): Promise<{ ref: string }> {
+  async start(spec: LaunchSpec, { onExit }: AttemptHandlers): Promise<{ ref: string }> {
     const [cmd, ...args] = spec.command;
     if (!cmd) throw new Error("empty command");
     mkdirSync(spec.workdir, { recursive: true });

@@ -16,7 +16,7 @@ import type { Db, DbOrTx } from "@/db/client";
 import { jobEvents, jobs, runs, teamQuotas, teams } from "@/db/schema";
 import type { RunStatus } from "@/db/schema";
 import type { ComputeBackend, ExitInfo } from "../compute/backend";
-import { LocalBackend } from "../compute/local";
+import { createBackend } from "../compute";
 import { appendAudit } from "../audit/record";
 import type { Ctx } from "../context";
 import { systemCtx } from "../context";
@@ -32,7 +32,7 @@ type State = { backend: ComputeBackend; ticking: Promise<void> | null; again: bo
 const globals = globalThis as unknown as { __cairnScheduler?: State };
 
 function state(): State {
-  globals.__cairnScheduler ??= { backend: new LocalBackend(), ticking: null, again: false, inflight: new Set() };
+  globals.__cairnScheduler ??= { backend: createBackend(env().computeBackend), ticking: null, again: false, inflight: new Set() };
   return globals.__cairnScheduler;
 }
 
@@ -187,16 +187,25 @@ async function start(db: Db, job: JobRow): Promise<void> {
     }
     const { ref } = await state().backend.start(
       {
-        jobId: job.id, attempt, command: job.spec.command, env: jobEnvironment(claimed.row, attempt, workdir, claimed.token), workdir,
-        logFile: jobLogFile(job.id), maxRuntimeSeconds: job.spec.max_runtime_seconds, resources: { cpu: job.cpu, memoryGib: job.memoryGib, gpus: job.gpus },
+        jobId: job.id, attempt, team: await teamSlug(db, job.teamId), runId: job.runId, experimentId: job.experimentId, image: job.spec.image, source: job.spec.source,
+        command: job.spec.command, env: jobEnvironment(claimed.row, attempt, workdir, claimed.token), workdir,
+        logFile: jobLogFile(job.id), maxRuntimeSeconds: job.spec.max_runtime_seconds, resources: { cpu: job.cpu, memoryGib: job.memoryGib, gpus: job.gpus, gpuType: job.gpuType },
       },
-      (exit) => void onExit(db, job.id, attempt, exit).catch((err: unknown) => console.error(`[cairn] job ${job.id}: recording its exit failed`, err)),
+      {
+        onExit: (exit) => void onExit(db, job.id, attempt, exit).catch((err: unknown) => console.error(`[cairn] job ${job.id}: recording its exit failed`, err)),
+        onMessage: (message) => void db.update(jobs).set({ message }).where(and(eq(jobs.id, job.id), eq(jobs.attempt, attempt), eq(jobs.status, "running"))).catch(() => undefined),
+      },
     );
     await db.update(jobs).set({ backendRef: ref }).where(and(eq(jobs.id, job.id), eq(jobs.attempt, attempt)));
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     await finish(db, job.id, attempt, { status: "failed", message: `could not start: ${why}` });
   }
+}
+
+async function teamSlug(db: Db, teamId: string): Promise<string> {
+  const [row] = await db.select({ slug: teams.slug }).from(teams).where(eq(teams.id, teamId));
+  return row?.slug ?? "unknown";
 }
 
 function describeExit(exit: ExitInfo): string {

@@ -60,7 +60,7 @@ export default async function JobPage(props: { params: Promise<{ id: string }> }
         }
       />
       {job.queue_reason && <p role="status" className="rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">Queued: {job.queue_reason}</p>}
-      {job.message && !active && <p className={`rounded-md border px-3 py-2 text-sm ${job.status === "failed" ? "border-red-200 bg-red-50 text-red-900" : "border-stone-200 bg-stone-50 text-stone-800"}`}>{job.message}</p>}
+      {job.message && <p role={active ? "status" : undefined} className={`rounded-md border px-3 py-2 text-sm ${job.status === "failed" ? "border-red-200 bg-red-50 text-red-900" : "border-stone-200 bg-stone-50 text-stone-800"}`}>{job.message}</p>}
       <div className="grid items-start gap-6 xl:grid-cols-3">
         <Card title="Overview">
           <dl className="divide-y divide-stone-100 text-sm">
