@@ -11,7 +11,7 @@ export function getReadyDb(): Promise<Db> {
   if (!globalForBoot.__cairnReady) {
     const ready = (async () => {
       const { db } = await getDatabase();
-      if (env().demo && (await seedDemo(db, { store: artifactStore() }))) console.log("[cairn] seeded the demo organization");
+      if (env().demo && (await seedDemo(db, { store: artifactStore(), dataDir: env().dataDir }))) console.log("[cairn] seeded the demo organization");
       return db;
     })();
     ready.catch(() => { globalForBoot.__cairnReady = undefined; });

@@ -8,6 +8,7 @@ import { systemCtx } from "@/server/context";
 import type { Db } from "../client";
 import { instanceTypes, memberships, teamQuotas, teams, users } from "../schema";
 import type { Role } from "../schema";
+import { seedDemoJobs } from "./jobs";
 import { seedDemoRegistry } from "./registry";
 import { seedDemoTracking } from "./tracking";
 
@@ -39,7 +40,7 @@ export const DEMO_INSTANCE_TYPES = [
  * Seeds the demo organization when the database has no users. Returns whether it seeded. With a `store`, the
  * demo experiments, runs and artifacts follow (tests leave it out to stay fast).
  */
-export async function seedDemo(db: Db, opts?: { store?: ArtifactStore }): Promise<boolean> {
+export async function seedDemo(db: Db, opts?: { store?: ArtifactStore; dataDir?: string }): Promise<boolean> {
   const hashes = await Promise.all(DEMO_USERS.map(() => hashPassword(DEMO_PASSWORD)));
   const seeded = await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${0x7365_6564})`); // "seed": one instance seeds
@@ -71,6 +72,7 @@ export async function seedDemo(db: Db, opts?: { store?: ArtifactStore }): Promis
     try {
       await seedDemoTracking(db, opts.store);
       await seedDemoRegistry(db, opts.store);
+      if (opts.dataDir) await seedDemoJobs(db, opts.dataDir);
     } catch (err) {
       // The organization is in place and sign-in works; a platform that will not boot over demo runs helps no one.
       console.error("[cairn] seeding the demo experiments failed", err);

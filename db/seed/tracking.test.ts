@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { eq, sql } from "drizzle-orm";
@@ -9,7 +9,8 @@ import { onnxSignatureOf } from "@/server/registry/inspect";
 import { experimentArtifactLocation, runArtifactUri } from "@/server/tracking/dto";
 import { createTestDatabase } from "../test-db";
 import type { TestDatabase } from "../test-db";
-import { experiments, latestMetrics, memberships, modelAliasEvents, modelAliases, modelVersions, registeredModels, runInputs, runTags, runs, teams, users } from "../schema";
+import { experiments, jobEvents, jobs, latestMetrics, memberships, modelAliasEvents, modelAliases, modelVersions, registeredModels, runInputs, runTags, runs, teams, users } from "../schema";
+import { seedDemoJobs } from "./jobs";
 import { seedDemoRegistry } from "./registry";
 import { seedDemo } from "./demo";
 import { buildDemoTracking, PNG_SIGNATURE, seedDemoTracking } from "./tracking";
@@ -242,6 +243,30 @@ describe("demo tracking seed", () => {
     expect(aliases).toContainEqual({ alias: "champion", version: 4 });
     expect((await db().select().from(modelAliasEvents)).length).toBe(aliases.length);
     expect(await seedDemoRegistry(db(), store)).toEqual({ models: 0, versions: 0 });
+  });
+
+  it("seeds the job history behind the demo runs: succeeded, failed and cancelled, with timelines and logs", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "cairn-seed-jobs-"));
+    try {
+      const { jobs: n } = await seedDemoJobs(db(), dir);
+      expect(n).toBeGreaterThan(20);
+      const rows = await db().select({ id: jobs.id, status: jobs.status, runId: jobs.runId, team: teams.slug, gpus: jobs.gpus, runSeconds: jobs.runSeconds, runStatus: runs.status })
+        .from(jobs).innerJoin(teams, eq(teams.id, jobs.teamId)).innerJoin(runs, eq(runs.id, jobs.runId));
+      expect(new Set(rows.map((r) => r.status))).toEqual(new Set(["succeeded", "failed", "cancelled"]));
+      for (const r of rows) {
+        expect(r.runStatus).toBe({ succeeded: "FINISHED", failed: "FAILED", cancelled: "KILLED" }[r.status as "failed"]);
+        expect(r.runSeconds).toBeGreaterThan(0);
+        const log = readFileSync(path.join(dir, "jobs", r.id, "output.log"), "utf8");
+        expect(log).toMatch(/^=== attempt 1 started/);
+        if (r.status === "succeeded") expect(log).toMatch(/epoch +\d+ +.*val_/);
+      }
+      expect(rows.filter((r) => r.team === "vision").every((r) => r.gpus === 4)).toBe(true);
+      const events = await db().select({ status: jobEvents.status }).from(jobEvents).where(eq(jobEvents.jobId, rows[0]!.id)).orderBy(jobEvents.id);
+      expect(events.map((e) => e.status)).toEqual(["queued", "admitted", "running", rows[0]!.status]);
+      expect(await seedDemoJobs(db(), dir)).toEqual({ jobs: 0 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("does nothing on a database that already has experiments", async () => {
