@@ -1,9 +1,13 @@
 // Reading what a model version holds: the MLmodel file (flavors, signature, input example) and an ONNX
 // graph's inputs and outputs. ONNX is the format Cairn's built-in model server serves.
-import { onnx } from "onnx-proto";
+import onnxProto from "onnx-proto";
+import type { onnx } from "onnx-proto";
 import { parse as parseYaml } from "yaml";
 import type { ModelInspection, ModelSignature, TensorSpec } from "@/db/schema";
 import type { ArtifactStore } from "../artifacts/store";
+
+// onnx-proto is CommonJS: Node's own ESM loader (tsx, scripts) sees only its default export.
+const proto = onnxProto.onnx;
 
 const MLMODEL_MAX_BYTES = 256 * 1024;
 const EXAMPLE_MAX_BYTES = 64 * 1024;
@@ -124,7 +128,7 @@ async function onnxSignature(store: ArtifactStore, root: string[], rel: string):
 export function onnxSignatureOf(bytes: Uint8Array): ModelSignature | null {
   let model: onnx.ModelProto;
   try {
-    model = onnx.ModelProto.decode(bytes);
+    model = proto.ModelProto.decode(bytes);
   } catch {
     return null;
   }

@@ -1,9 +1,13 @@
 // Small, real ONNX graphs built with onnx-proto: a linear (logistic / softmax) classifier over a float
 // feature vector, and an image classifier over per-channel means. The demo seed writes them as
 // model.onnx; the built-in model server runs them with onnxruntime.
-import { onnx } from "onnx-proto";
+import onnxProto from "onnx-proto";
+import type { onnx } from "onnx-proto";
 
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
+// onnx-proto is CommonJS: Node's own ESM loader (tsx, scripts) sees only its default export.
+const proto = onnxProto.onnx;
+
+const FLOAT = proto.TensorProto.DataType.FLOAT;
 const OPSET = 13;
 
 function tensor(name: string, dims: number[], values: number[]): onnx.ITensorProto {
@@ -18,7 +22,7 @@ function valueInfo(name: string, dims: (number | string)[]): onnx.IValueInfoProt
 }
 
 function model(graph: onnx.IGraphProto, docString: string): Uint8Array {
-  return onnx.ModelProto.encode({
+  return proto.ModelProto.encode({
     irVersion: 8,
     producerName: "cairn",
     producerVersion: "1",
@@ -49,10 +53,10 @@ export function linearClassifierOnnx(opts: { features: number; classes: number; 
     nodes.push(
       { opType: "Sigmoid", input: ["logits"], output: ["p1"], name: "sigmoid" },
       { opType: "Sub", input: ["one", "p1"], output: ["p0"], name: "complement" },
-      { opType: "Concat", input: ["p0", "p1"], output: [output], name: "concat", attribute: [{ name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
+      { opType: "Concat", input: ["p0", "p1"], output: [output], name: "concat", attribute: [{ name: "axis", type: proto.AttributeProto.AttributeType.INT, i: 1 }] },
     );
   } else {
-    nodes.push({ opType: "Softmax", input: ["logits"], output: [output], name: "softmax", attribute: [{ name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: 1 }] });
+    nodes.push({ opType: "Softmax", input: ["logits"], output: [output], name: "softmax", attribute: [{ name: "axis", type: proto.AttributeProto.AttributeType.INT, i: 1 }] });
   }
   return model(
     { name: "linear_classifier", node: nodes, initializer, input: [valueInfo(input, ["N", features])], output: [valueInfo(output, ["N", classes])] },
@@ -64,8 +68,8 @@ export function linearClassifierOnnx(opts: { features: number; classes: number; 
 export function imageClassifierOnnx(opts: { channels: number; height: number; width: number; classes: number; weights: number[]; bias: number[] }): Uint8Array {
   const { channels, classes } = opts;
   if (opts.weights.length !== channels * classes || opts.bias.length !== classes) throw new Error(`imageClassifierOnnx: expected ${channels}×${classes} weights and ${classes} biases`);
-  const ints = onnx.AttributeProto.AttributeType.INTS;
-  const int = onnx.AttributeProto.AttributeType.INT;
+  const ints = proto.AttributeProto.AttributeType.INTS;
+  const int = proto.AttributeProto.AttributeType.INT;
   return model(
     {
       name: "image_classifier",

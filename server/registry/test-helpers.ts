@@ -1,9 +1,13 @@
 // Test helpers for the registry: a run (or MLflow 3 logged model) with model files uploaded through the
 // artifacts API, registry calls shaped like the official client's, and a tiny real ONNX graph.
-import { onnx } from "onnx-proto";
+import onnxProto from "onnx-proto";
+import type { onnx } from "onnx-proto";
 import { artifacts, createExperiment, createRun, mlflow, post } from "../mlflow/test-client";
 import type { Answer } from "../mlflow/test-client";
 import type { ModelVersionDto, RegisteredModelDto } from "./dto";
+
+// onnx-proto is CommonJS: Node's own ESM loader (tsx, scripts) sees only its default export.
+const proto = onnxProto.onnx;
 
 export type { ModelVersionDto, RegisteredModelDto };
 
@@ -33,16 +37,16 @@ saved_input_example_info:
 export function onnxModelBytes(): Uint8Array<ArrayBuffer> {
   const tensor = (name: string, dims: onnx.TensorShapeProto.IDimension[]): onnx.IValueInfoProto => ({
     name,
-    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims } } },
+    type: { tensorType: { elemType: proto.TensorProto.DataType.FLOAT, shape: { dim: dims } } },
   });
-  const bytes = onnx.ModelProto.encode({
+  const bytes = proto.ModelProto.encode({
     irVersion: 8,
     producerName: "cairn-test",
     opsetImport: [{ domain: "", version: 17 }],
     graph: {
       name: "linear",
       node: [{ opType: "MatMul", input: ["x", "w"], output: ["y"], name: "matmul" }],
-      initializer: [{ name: "w", dataType: onnx.TensorProto.DataType.FLOAT, dims: [3, 1], floatData: [0.1, 0.2, 0.3] }],
+      initializer: [{ name: "w", dataType: proto.TensorProto.DataType.FLOAT, dims: [3, 1], floatData: [0.1, 0.2, 0.3] }],
       input: [tensor("x", [{ dimParam: "N" }, { dimValue: 3 }]), tensor("w", [{ dimValue: 3 }, { dimValue: 1 }])],
       output: [tensor("y", [{ dimParam: "N" }, { dimValue: 1 }])],
     },
