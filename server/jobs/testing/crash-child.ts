@@ -12,7 +12,7 @@ import { createExperiment } from "../../tracking/experiments";
 import { getJob, jobLogFile, submitJob } from "../service";
 import { tick } from "../scheduler";
 
-const url = process.env.DATABASE_URL;
+const url = env().databaseUrl;
 const { db } = await openDatabase(url ? { url } : { pgliteDir: path.join(env().dataDir, "pglite") });
 await seedDemo(db);
 const ctx = await ctxFor(db, "ds@example.com");
