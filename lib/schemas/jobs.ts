@@ -44,3 +44,5 @@ export const logsQuery = z.object({ follow: z.enum(["true", "false", "1", "0"]).
 /** Portal server actions. */
 export const jobFormAction = z.strictObject({ experimentId: z.string().regex(/^\d{1,18}$/, "Choose an experiment"), spec: trainJobSchema });
 export const jobIdAction = z.strictObject({ id: z.string().uuid() });
+
+export const jobEventsQuery = z.object({ team: z.string().max(64).optional(), job: z.string().uuid().optional() });

@@ -13,6 +13,7 @@ import { LocalBackend } from "../compute/local";
 import type { JobDto } from "./service";
 import { cancelJob, getJob, getJobEvents, jobLogFile, submitJob } from "./service";
 import { reconcile, tick } from "./scheduler";
+import { jobChangeStream } from "./stream";
 
 const db = demoDatabase();
 
@@ -201,6 +202,32 @@ describe("admission", () => {
     expect(reasons).toHaveLength(4);
     expect(reasons.filter((r) => r === "waiting for 1 GPU: team churn uses 4 of 4")).toHaveLength(1);
     expect(reasons.filter((r) => r?.startsWith("queued behind job"))).toHaveLength(3);
+  });
+});
+
+describe("status stream", () => {
+  it("pushes every status change of the caller's jobs, and none of another team's", async () => {
+    const abort = new AbortController();
+    const req = new Request("http://localhost/api/v1/jobs/events", { signal: abort.signal });
+    const res = await jobChangeStream(await ctxFor(db(), DEMO.ds), req, {});
+    const reader = res.body!.getReader();
+    const seen: { job_id: string; status: string }[] = [];
+    const exp = await experiment();
+    const job = await submit(DEMO.ds, exp, { command: node("0") });
+    await submit(DEMO.dsFraud, await experiment(DEMO.dsFraud, "fraud"), { command: node("0") });
+    const decoder = new TextDecoder();
+    let buffer = "";
+    while (!seen.some((e) => e.job_id === job.job_id && e.status === "succeeded")) {
+      await tick(db());
+      const { value, done } = await Promise.race([reader.read(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no event; saw ${JSON.stringify(seen)}`)), 10_000))]);
+      if (done) break;
+      buffer += decoder.decode(value);
+      for (const m of buffer.matchAll(/event: job\ndata: (.*)\n\n/g)) seen.push(JSON.parse(m[1]!) as { job_id: string; status: string });
+      buffer = buffer.slice(buffer.lastIndexOf("\n\n") + 2);
+    }
+    abort.abort();
+    expect(seen.filter((e) => e.job_id === job.job_id).map((e) => e.status)).toEqual(["queued", "admitted", "running", "succeeded"]);
+    expect(seen.every((e) => e.job_id === job.job_id)).toBe(true);
   });
 });
 

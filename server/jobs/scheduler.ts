@@ -24,6 +24,7 @@ import { env } from "../env";
 import { mintJobToken, revokeTokenById } from "../tokens/service";
 import type { Quota, Usage } from "./resources";
 import { dominantShare, waitReason } from "./resources";
+import { publishJobChange } from "./events";
 import { examplesRoot, jobDir, jobLogFile } from "./service";
 
 const ADMIT_LOCK = 0x6a6f_6273; // "jobs"
@@ -60,6 +61,7 @@ export function tick(db: Db): Promise<void> {
 const zero = (): Usage => ({ cpu: 0, memoryGib: 0, gpus: 0, jobs: 0 });
 
 async function admit(db: Db): Promise<void> {
+  const changes: Parameters<typeof publishJobChange>[0][] = [];
   await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${ADMIT_LOCK})`);
     const queued = await tx.select().from(jobs).where(eq(jobs.status, "queued")).orderBy(desc(jobs.priority), asc(jobs.queuedAt), asc(jobs.id));
@@ -109,14 +111,17 @@ async function admit(db: Db): Promise<void> {
     for (const job of admitted) {
       await tx.update(jobs).set({ status: "admitted", admittedAt: now, queueReason: null }).where(eq(jobs.id, job.id));
       await tx.insert(jobEvents).values({ jobId: job.id, status: "admitted", attempt: job.attempt, message: "quota available" });
+      changes.push({ job_id: job.id, team_id: job.teamId, status: "admitted", attempt: job.attempt });
     }
     for (const job of queued) {
       const reason = reasons.get(job.id);
       if (reason === undefined || reason === job.queueReason) continue;
       await tx.update(jobs).set({ queueReason: reason }).where(eq(jobs.id, job.id));
       await tx.insert(jobEvents).values({ jobId: job.id, status: "queued", attempt: job.attempt, message: reason });
+      changes.push({ job_id: job.id, team_id: job.teamId, status: "queued", attempt: job.attempt, message: reason });
     }
   });
+  for (const c of changes) publishJobChange(c);
 }
 
 async function dispatch(db: Db): Promise<void> {
@@ -173,6 +178,7 @@ async function start(db: Db, job: JobRow): Promise<void> {
     return { row, token: token.token };
   });
   if (!claimed) return;
+  publishJobChange({ job_id: job.id, team_id: job.teamId, status: "running", attempt });
   if (!claimed.token) {
     await finish(db, job.id, attempt, { status: "failed", message: "the user who submitted the job no longer exists" });
     return;
@@ -226,7 +232,7 @@ async function onExit(db: Db, jobId: string, attempt: number, exit: ExitInfo): P
  * `retry`), or cancelled. The job's token is revoked and its run's status follows the job's.
  */
 async function finish(db: Db, jobId: string, attempt: number, outcome: { status: "succeeded" | "failed" | "cancelled"; message: string | null; exitCode?: number | null; retry?: boolean }): Promise<void> {
-  await db.transaction(async (tx) => {
+  const change = await db.transaction(async (tx) => {
     const [job] = await tx.select().from(jobs).where(eq(jobs.id, jobId)).for("update");
     if (!job || job.status !== "running" || job.attempt !== attempt) return;
     const now = new Date();
@@ -238,7 +244,7 @@ async function finish(db: Db, jobId: string, attempt: number, outcome: { status:
       await tx.update(jobs).set({ status: "queued", queueReason: reason, runSeconds: job.runSeconds + ran, exitCode: outcome.exitCode ?? null, message: outcome.message, backendRef: null, tokenId: null }).where(eq(jobs.id, jobId));
       await tx.insert(jobEvents).values({ jobId, status: "queued", attempt, message: reason });
       await tx.update(runs).set({ status: "SCHEDULED" }).where(eq(runs.id, job.runId));
-      return;
+      return { job_id: jobId, team_id: job.teamId, status: "queued" as const, attempt, message: reason };
     }
     await tx
       .update(jobs)
@@ -246,7 +252,9 @@ async function finish(db: Db, jobId: string, attempt: number, outcome: { status:
       .where(eq(jobs.id, jobId));
     await tx.insert(jobEvents).values({ jobId, status: outcome.status, attempt, message: outcome.message ?? "exit code 0" });
     await setRunStatus(tx, job.runId, RUN_STATUS[outcome.status], now);
+    return { job_id: jobId, team_id: job.teamId, status: outcome.status, attempt, message: outcome.message };
   });
+  if (change) publishJobChange(change);
   void tick(db);
 }
 
@@ -272,6 +280,7 @@ export async function requestCancel(ctx: Ctx, job: JobRow & { team: string }): P
     await appendAudit(tx, ctx, { action: "job.cancel", target: `job:${job.id}`, teamId: job.teamId, team: job.team });
     return !!row;
   });
+  if (ended) publishJobChange({ job_id: job.id, team_id: job.teamId, status: "cancelled", attempt: job.attempt, message: `cancelled by ${ctx.actor.email}` });
   if (ended) {
     void tick(ctx.db);
     return;

@@ -15,6 +15,7 @@ import { env } from "../env";
 import { AppError } from "../errors";
 import { homeTeam, loadExperiment } from "../tracking/access";
 import { createRun } from "../tracking/runs";
+import { publishJobChange } from "./events";
 import { catalog, neverFits, resolveResources, waitReason } from "./resources";
 
 export type JobDto = {
@@ -178,6 +179,7 @@ export async function submitJob(ctx: Ctx, experimentId: string, input: TrainJobI
     });
     return created!;
   });
+  publishJobChange({ job_id: row.id, team_id: row.teamId, status: "queued", attempt: 0 });
   // Admission right away, so the answer already says whether the job waits (and why).
   const { tick } = await import("./scheduler");
   await tick(ctx.db);

@@ -45,7 +45,7 @@ export default async function JobPage(props: { params: Promise<{ id: string }> }
   ];
   return (
     <div className="space-y-6">
-      <AutoRefresh active={active} />
+      <AutoRefresh jobId={job.job_id} active={active} />
       <nav aria-label="Breadcrumb" className="text-sm text-stone-500">
         <Link href="/jobs" className="hover:underline">Jobs</Link> <span aria-hidden>/</span> {job.name}
       </nav>
