@@ -1,5 +1,5 @@
 // Per-team quotas and the admin-managed catalog of instance types (with hourly prices).
-import { doublePrecision, integer, numeric, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { doublePrecision, integer, jsonb, numeric, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { teams } from "./tenancy";
 
 export const teamQuotas = pgTable("team_quotas", {
@@ -7,6 +7,8 @@ export const teamQuotas = pgTable("team_quotas", {
   cpu: doublePrecision("cpu").notNull(),
   memoryGib: doublePrecision("memory_gib").notNull(),
   gpus: integer("gpus").notNull(),
+  /** An optional split of `gpus` by GPU type (e.g. {"nvidia-a100": 4}); a type not listed gets none. */
+  gpusByType: jsonb("gpus_by_type").$type<Record<string, number>>(),
   maxConcurrentJobs: integer("max_concurrent_jobs").notNull(),
   maxDeployments: integer("max_deployments").notNull(),
   storageGib: doublePrecision("storage_gib"),

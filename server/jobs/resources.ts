@@ -7,8 +7,8 @@ import { AppError } from "../errors";
 
 export type Resources = { cpu: number; memoryGib: number; gpus: number; gpuType: string | null };
 export type Resolved = Resources & { instanceType: string | null; hourlyPriceUsd: number };
-export type Quota = { cpu: number; memoryGib: number; gpus: number; maxConcurrentJobs: number };
-export type Usage = { cpu: number; memoryGib: number; gpus: number; jobs: number };
+export type Quota = { cpu: number; memoryGib: number; gpus: number; maxConcurrentJobs: number; gpusByType?: Record<string, number> | null };
+export type Usage = { cpu: number; memoryGib: number; gpus: number; jobs: number; gpusByType?: Record<string, number> };
 
 type InstanceType = typeof instanceTypes.$inferSelect;
 
@@ -58,10 +58,18 @@ export function resolveResources(
 
 const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
 
+/** The per-type GPU limit that applies to the job, or null when the quota has no split (or the job no GPU). */
+function typedLimit(job: Resources, quota: Quota): number | null {
+  if (!quota.gpusByType || job.gpus === 0 || !job.gpuType) return null;
+  return quota.gpusByType[job.gpuType] ?? 0;
+}
+
 /** Why a job can never run in this team (it is larger than the quota itself), or null. */
 export function neverFits(team: string, job: Resources, quota: Quota): string | null {
   if (quota.maxConcurrentJobs < 1) return `team ${team} may not run jobs (its quota allows 0 concurrent jobs)`;
   if (job.gpus > quota.gpus) return `the job needs ${plural(job.gpus, "GPU")}; team ${team}'s quota is ${plural(quota.gpus, "GPU")}`;
+  const typed = typedLimit(job, quota);
+  if (typed !== null && job.gpus > typed) return `the job needs ${plural(job.gpus, `${job.gpuType} GPU`)}; team ${team}'s quota allows ${typed} of that type`;
   if (job.cpu > quota.cpu) return `the job needs ${job.cpu} CPU; team ${team}'s quota is ${quota.cpu} CPU`;
   if (job.memoryGib > quota.memoryGib) return `the job needs ${job.memoryGib} GiB of memory; team ${team}'s quota is ${quota.memoryGib} GiB`;
   return null;
@@ -71,6 +79,9 @@ export function neverFits(team: string, job: Resources, quota: Quota): string | 
 export function waitReason(team: string, job: Resources, quota: Quota, used: Usage): string | null {
   if (used.jobs + 1 > quota.maxConcurrentJobs) return `waiting for a job slot: team ${team} runs ${used.jobs} of ${quota.maxConcurrentJobs} concurrent jobs`;
   if (used.gpus + job.gpus > quota.gpus) return `waiting for ${plural(job.gpus, "GPU")}: team ${team} uses ${used.gpus} of ${quota.gpus}`;
+  const typed = typedLimit(job, quota);
+  const usedTyped = job.gpuType ? (used.gpusByType?.[job.gpuType] ?? 0) : 0;
+  if (typed !== null && usedTyped + job.gpus > typed) return `waiting for ${plural(job.gpus, `${job.gpuType} GPU`)}: team ${team} uses ${usedTyped} of ${typed}`;
   if (used.cpu + job.cpu > quota.cpu) return `waiting for ${job.cpu} CPU: team ${team} uses ${round4(used.cpu)} of ${quota.cpu}`;
   if (used.memoryGib + job.memoryGib > quota.memoryGib) return `waiting for ${job.memoryGib} GiB of memory: team ${team} uses ${round4(used.memoryGib)} of ${quota.memoryGib} GiB`;
   return null;

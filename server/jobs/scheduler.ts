@@ -67,7 +67,7 @@ async function admit(db: Db): Promise<void> {
     const queued = await tx.select().from(jobs).where(eq(jobs.status, "queued")).orderBy(desc(jobs.priority), asc(jobs.queuedAt), asc(jobs.id));
     if (queued.length === 0) return;
     const teamIds = [...new Set(queued.map((j) => j.teamId))];
-    const [quotaRows, usageRows, slugRows] = await Promise.all([
+    const [quotaRows, usageRows, slugRows, typedRows] = await Promise.all([
       tx.select().from(teamQuotas).where(inArray(teamQuotas.teamId, teamIds)),
       tx
         .select({ teamId: jobs.teamId, cpu: sql<number>`coalesce(sum(${jobs.cpu}), 0)`, mem: sql<number>`coalesce(sum(${jobs.memoryGib}), 0)`, gpus: sql<number>`coalesce(sum(${jobs.gpus}), 0)`, n: sql<number>`count(*)` })
@@ -75,9 +75,18 @@ async function admit(db: Db): Promise<void> {
         .where(and(inArray(jobs.teamId, teamIds), inArray(jobs.status, ["admitted", "running"])))
         .groupBy(jobs.teamId),
       tx.select({ id: teams.id, slug: teams.slug }).from(teams).where(inArray(teams.id, teamIds)),
+      tx
+        .select({ teamId: jobs.teamId, type: jobs.gpuType, gpus: sql<number>`coalesce(sum(${jobs.gpus}), 0)` })
+        .from(jobs)
+        .where(and(inArray(jobs.teamId, teamIds), inArray(jobs.status, ["admitted", "running"]), sql`${jobs.gpuType} is not null`))
+        .groupBy(jobs.teamId, jobs.gpuType),
     ]);
     const usage = new Map(teamIds.map((id) => [id, zero()]));
-    for (const u of usageRows) usage.set(u.teamId, { cpu: Number(u.cpu), memoryGib: Number(u.mem), gpus: Number(u.gpus), jobs: Number(u.n) });
+    for (const u of usageRows) usage.set(u.teamId, { cpu: Number(u.cpu), memoryGib: Number(u.mem), gpus: Number(u.gpus), jobs: Number(u.n), gpusByType: {} });
+    for (const t of typedRows) {
+      const u = usage.get(t.teamId)!;
+      u.gpusByType = { ...u.gpusByType, [t.type!]: Number(t.gpus) };
+    }
     const quotas = new Map<string, Quota>(quotaRows.map((q) => [q.teamId, q]));
     const slug = new Map(slugRows.map((t) => [t.id, t.slug]));
     const pending = new Map(teamIds.map((id) => [id, queued.filter((j) => j.teamId === id)]));
@@ -102,7 +111,9 @@ async function admit(db: Db): Promise<void> {
       if (!best) break;
       const { job } = best;
       const u = usage.get(job.teamId)!;
-      usage.set(job.teamId, { cpu: u.cpu + job.cpu, memoryGib: u.memoryGib + job.memoryGib, gpus: u.gpus + job.gpus, jobs: u.jobs + 1 });
+      const byType = { ...u.gpusByType };
+      if (job.gpuType && job.gpus) byType[job.gpuType] = (byType[job.gpuType] ?? 0) + job.gpus;
+      usage.set(job.teamId, { cpu: u.cpu + job.cpu, memoryGib: u.memoryGib + job.memoryGib, gpus: u.gpus + job.gpus, jobs: u.jobs + 1, gpusByType: byType });
       pending.get(job.teamId)!.shift();
       reasons.delete(job.id);
       admitted.push(job);

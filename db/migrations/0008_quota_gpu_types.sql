@@ -1,0 +1,1 @@
+ALTER TABLE "team_quotas" ADD COLUMN "gpus_by_type" jsonb;

@@ -1,0 +1,141 @@
+// Managing a tenant: members and roles (team leads of the team, and admins), the quota (admins only),
+// and usage against the quota (every member). Removal takes effect on the member's next request: actors
+// and token grants are read from the database every time. Lowering a quota below current use stops no
+// running work; admission simply waits until usage falls (Kubernetes' ResourceQuota semantics).
+import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
+import { jobs, memberships, teamQuotas, users } from "@/db/schema";
+import type { Role } from "@/db/schema";
+import type { QuotaDto, QuotaInput, TeamMemberDto } from "@/lib/schemas/teams";
+import { appendAudit, denied } from "../audit/record";
+import { can } from "../auth/policy";
+import type { Ctx } from "../context";
+import { AppError } from "../errors";
+import { findTeamBySlug } from "./lookup";
+import type { TeamRef } from "./lookup";
+import { quotaDto } from "./service";
+
+async function teamFor(ctx: Ctx, slug: string, permission: "read_data" | "manage_team" | "manage_platform", action: string): Promise<TeamRef> {
+  const team = await findTeamBySlug(ctx.db, slug);
+  if (!team || !can(ctx.actor, "read_data", team.id)) {
+    throw await denied(ctx, { action: "team.read", target: `team:${slug}`, teamId: team?.id, team: slug, mode: "read", message: `Team "${slug}" was not found.` });
+  }
+  const allowed = permission === "manage_platform" ? can(ctx.actor, "manage_platform") : can(ctx.actor, permission, team.id);
+  if (!allowed) {
+    throw await denied(ctx, {
+      action, target: `team:${slug}`, teamId: team.id, team: slug, mode: "write",
+      message: permission === "manage_platform" ? "Only platform admins change quotas." : `Only team leads of ${slug} and admins manage its members.`,
+    });
+  }
+  return team;
+}
+
+async function memberOf(ctx: Ctx, teamId: string, userId: string): Promise<TeamMemberDto | undefined> {
+  const [row] = /^[0-9a-f-]{36}$/i.test(userId)
+    ? await ctx.db
+        .select({ user_id: users.id, email: users.email, name: users.name, role: memberships.role })
+        .from(memberships)
+        .innerJoin(users, eq(users.id, memberships.userId))
+        .where(and(eq(memberships.teamId, teamId), eq(memberships.userId, userId)))
+    : [];
+  return row;
+}
+
+/** Adds a member by email; a person without a Cairn account gets one (they sign in with single sign-on, or an admin sets a password). */
+export async function addMember(ctx: Ctx, slug: string, input: { email: string; role: Role; name?: string }): Promise<TeamMemberDto> {
+  const team = await teamFor(ctx, slug, "manage_team", "member.add");
+  const userId = await ctx.db.transaction(async (tx) => {
+    const [existing] = await tx.select({ id: users.id }).from(users).where(eq(users.email, input.email));
+    const id = existing?.id ?? (await tx.insert(users).values({ email: input.email, name: input.name ?? input.email.split("@")[0]! }).returning({ id: users.id }))[0]!.id;
+    const [already] = await tx.select({ role: memberships.role }).from(memberships).where(and(eq(memberships.teamId, team.id), eq(memberships.userId, id)));
+    if (already) throw new AppError("conflict", `${input.email} is already a member of ${slug} (${already.role}); change their role instead.`, { fields: { email: ["Already a member"] } });
+    await tx.insert(memberships).values({ teamId: team.id, userId: id, role: input.role });
+    await appendAudit(tx, ctx, { action: "member.add", target: `user:${input.email}`, teamId: team.id, team: slug, details: { role: input.role, new_account: !existing } });
+    return id;
+  });
+  return (await memberOf(ctx, team.id, userId))!;
+}
+
+async function leadsLeft(ctx: Ctx, teamId: string, without: string): Promise<number> {
+  const [row] = await ctx.db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(memberships)
+    .where(and(eq(memberships.teamId, teamId), eq(memberships.role, "team_lead"), sql`${memberships.userId} <> ${without}`));
+  return row?.n ?? 0;
+}
+
+export async function changeRole(ctx: Ctx, slug: string, userId: string, role: Role): Promise<TeamMemberDto> {
+  const team = await teamFor(ctx, slug, "manage_team", "member.role");
+  const member = await memberOf(ctx, team.id, userId);
+  if (!member) throw new AppError("not_found", `User ${userId} is not a member of ${slug}.`);
+  if (member.role === "team_lead" && role !== "team_lead" && !ctx.actor.isAdmin && (await leadsLeft(ctx, team.id, userId)) === 0) {
+    throw new AppError("conflict", `${member.email} is the last team lead of ${slug}; make someone else team lead first.`);
+  }
+  if (member.role !== role) {
+    await ctx.db.transaction(async (tx) => {
+      await tx.update(memberships).set({ role }).where(and(eq(memberships.teamId, team.id), eq(memberships.userId, userId)));
+      await appendAudit(tx, ctx, { action: "member.role", target: `user:${member.email}`, teamId: team.id, team: slug, details: { from: member.role, to: role } });
+    });
+  }
+  return { ...member, role };
+}
+
+export async function removeMember(ctx: Ctx, slug: string, userId: string): Promise<void> {
+  const team = await teamFor(ctx, slug, "manage_team", "member.remove");
+  const member = await memberOf(ctx, team.id, userId);
+  if (!member) throw new AppError("not_found", `User ${userId} is not a member of ${slug}.`);
+  if (member.role === "team_lead" && !ctx.actor.isAdmin && (await leadsLeft(ctx, team.id, userId)) === 0) {
+    throw new AppError("conflict", `${member.email} is the last team lead of ${slug}; make someone else team lead first.`);
+  }
+  await ctx.db.transaction(async (tx) => {
+    await tx.delete(memberships).where(and(eq(memberships.teamId, team.id), eq(memberships.userId, userId)));
+    await appendAudit(tx, ctx, { action: "member.remove", target: `user:${member.email}`, teamId: team.id, team: slug, details: { role: member.role } });
+  });
+}
+
+export async function setQuota(ctx: Ctx, slug: string, input: QuotaInput): Promise<QuotaDto> {
+  const team = await teamFor(ctx, slug, "manage_platform", "quota.update");
+  const values = {
+    cpu: input.cpu, memoryGib: input.memory_gib, gpus: input.gpus, gpusByType: input.gpus_by_type && Object.keys(input.gpus_by_type).length ? input.gpus_by_type : null,
+    maxConcurrentJobs: input.max_concurrent_jobs, maxDeployments: input.max_deployments, storageGib: input.storage_gib ?? null,
+    monthlyBudgetUsd: input.monthly_budget_usd, updatedAt: new Date(),
+  };
+  const row = await ctx.db.transaction(async (tx) => {
+    const [before] = await tx.select().from(teamQuotas).where(eq(teamQuotas.teamId, team.id));
+    const [saved] = await tx.insert(teamQuotas).values({ teamId: team.id, ...values }).onConflictDoUpdate({ target: teamQuotas.teamId, set: values }).returning();
+    await appendAudit(tx, ctx, { action: "quota.update", target: `team:${slug}`, teamId: team.id, team: slug, details: { before: before ? quotaDto(before) : null, after: quotaDto(saved!) } });
+    return saved!;
+  });
+  // Raising a quota may let queued work start now.
+  const { tick } = await import("../jobs/scheduler");
+  void tick(ctx.db);
+  return quotaDto(row);
+}
+
+export type TeamUsage = {
+  team: string;
+  quota: QuotaDto | null;
+  used: { cpu: number; memory_gib: number; gpus: number; gpus_by_type: Record<string, number>; max_concurrent_jobs: number; max_deployments: number };
+  top: { kind: "job"; id: string; name: string; user: string; status: string; cpu: number; memory_gib: number; gpus: number }[];
+  queued_jobs: { job_id: string; name: string; user: string; queued_at: string; queue_reason: string | null; cpu: number; memory_gib: number; gpus: number }[];
+};
+
+/** Used vs. limit from Cairn's own accounting (admitted and running jobs), who uses what, and the queue. */
+export async function teamUsage(ctx: Ctx, slug: string): Promise<TeamUsage> {
+  const team = await teamFor(ctx, slug, "read_data", "team.read");
+  const active = inArray(jobs.status, ["admitted", "running"]);
+  const [[quota], running, queued] = await Promise.all([
+    ctx.db.select().from(teamQuotas).where(eq(teamQuotas.teamId, team.id)),
+    ctx.db.select().from(jobs).where(and(eq(jobs.teamId, team.id), active)).orderBy(desc(jobs.gpus), desc(jobs.cpu)),
+    ctx.db.select().from(jobs).where(and(eq(jobs.teamId, team.id), eq(jobs.status, "queued"))).orderBy(desc(jobs.priority), asc(jobs.queuedAt)).limit(200),
+  ]);
+  const byType: Record<string, number> = {};
+  for (const j of running) if (j.gpuType && j.gpus) byType[j.gpuType] = (byType[j.gpuType] ?? 0) + j.gpus;
+  const sum = (f: (j: (typeof running)[number]) => number) => Math.round(running.reduce((a, j) => a + f(j), 0) * 1000) / 1000;
+  return {
+    team: slug,
+    quota: quota ? quotaDto(quota) : null,
+    used: { cpu: sum((j) => j.cpu), memory_gib: sum((j) => j.memoryGib), gpus: sum((j) => j.gpus), gpus_by_type: byType, max_concurrent_jobs: running.length, max_deployments: 0 },
+    top: running.slice(0, 10).map((j) => ({ kind: "job", id: j.id, name: j.name, user: j.userEmail, status: j.status, cpu: j.cpu, memory_gib: j.memoryGib, gpus: j.gpus })),
+    queued_jobs: queued.map((j) => ({ job_id: j.id, name: j.name, user: j.userEmail, queued_at: j.queuedAt.toISOString(), queue_reason: j.queueReason, cpu: j.cpu, memory_gib: j.memoryGib, gpus: j.gpus })),
+  };
+}
