@@ -1,14 +1,15 @@
 // Row 9 on its own, for iterating on the 10-metric log-batch path: counts the statements (round trips)
 // one steady-state request sends, lists them, then runs the 20-client closed loop `--repeat` times.
-//   npx tsx bench/log-batch.ts [--clients 20] [--requests-per-client 50] [--repeat 3] [--pg-url …]
-import { readFileSync, readdirSync } from "node:fs";
+//   npx tsx bench/log-batch.ts [--clients 20] [--requests-per-client 50] [--repeat 3] [--load-runs 0] [--explain] [--pg-url=…]
 import os from "node:os";
 import type pg from "pg";
 import { createExperiment } from "@/server/tracking/experiments";
 import { createBenchDatabase, ctxFor, tokenFor } from "./db";
+import { cpuSince, cpuSnapshot } from "./cpu";
 import { captureQueries, explainAll, formatExplained } from "./explain";
 import { createRunHttp, mlflowCall } from "./http";
 import { batchPoints, runConcurrentIngest } from "./ingest";
+import { loadSearchData } from "./load";
 import { log } from "./stats";
 
 function flag(name: string, fallback: number): number {
@@ -16,23 +17,6 @@ function flag(name: string, fallback: number): number {
   const inline = process.argv.find((a) => a.startsWith(`--${name}=`));
   const raw = inline ? inline.split("=")[1] : i >= 0 ? process.argv[i + 1] : undefined;
   return raw === undefined ? fallback : Number(raw);
-}
-
-/** CPU seconds used so far by the PostgreSQL backends serving `database` (from /proc; other databases' excluded). */
-function postgresCpuSeconds(database: string): number {
-  let ticks = 0;
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      if (name !== "postgres" || !readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(` ${database} `)) continue;
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return ticks / 100;
 }
 
 async function main(): Promise<void> {
@@ -46,6 +30,13 @@ async function main(): Promise<void> {
     const ctx = await ctxFor(bench.db, "lead@example.com");
     const token = await tokenFor(bench.db, "lead@example.com", "churn");
     const exp = Number((await createExperiment(ctx, { name: "bench-log-batch", team: "churn" })).experiment_id);
+    const loadRuns = flag("load-runs", 0);
+    if (loadRuns > 0) {
+      // The full bench's data around the ingest (bulk rows in the same tables), to compare with an empty database.
+      const searchExp = Number((await createExperiment(ctx, { name: "bench-search", team: "churn" })).experiment_id);
+      const load = await loadSearchData(bench.raw, { runs: loadRuns, params: 20, metrics: 20, tags: 10 }, { experimentId: searchExp, teamId: (await bench.raw.query<{ id: string }>("select id from teams where slug = 'churn'")).rows[0]!.id, userId: ctx.actor.userId!, userEmail: "lead@example.com" });
+      log(`loaded ${loadRuns} runs in ${(load.totalMs / 1000).toFixed(1)} s`);
+    }
     const runIds: string[] = [];
     for (let i = 0; i < clients; i++) runIds.push(await createRunHttp(token, exp, `client-${i}`));
 
@@ -61,12 +52,11 @@ async function main(): Promise<void> {
     }
 
     for (let r = 0; r < repeat; r++) {
-      const node = process.cpuUsage();
-      const pgCpu = postgresCpuSeconds(bench.name);
+      const cpu = cpuSnapshot(bench.name);
       const result = await runConcurrentIngest({ token, runIds }, perClient, 10, 0, 1 + r * perClient);
-      const used = process.cpuUsage(node);
+      const share = cpuSince(cpu, bench.name);
       const requests = clients * perClient;
-      log(`    CPU per request: node ${((used.user + used.system) / 1000 / requests).toFixed(2)} ms, postgres backends ${(((postgresCpuSeconds(bench.name) - pgCpu) * 1000) / requests).toFixed(2)} ms (wall ${(result.wallMs / requests).toFixed(2)} ms)`);
+      log(`    CPU per request: node ${(share.nodeMs / requests).toFixed(2)} ms, postgres backends ${(share.postgresMs / requests).toFixed(2)} ms (wall ${(result.wallMs / requests).toFixed(2)} ms); other processes used ${share.otherCores} cores meanwhile`);
     }
     // Whether PostgreSQL re-plans the named statements (custom plans) or reuses one (generic), per connection.
     const pool = (bench.db as unknown as { $client: pg.Pool }).$client;
