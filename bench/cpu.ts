@@ -3,7 +3,7 @@
 // On a shared 2-core machine this says whether a slow figure was ours or a neighbour's.
 import { readFileSync, readdirSync } from "node:fs";
 
-export type CpuSnapshot = { at: number; machine: number; node: number; postgres: number };
+export type CpuSnapshot = { at: number; machine: number; node: number; postgres: Map<string, number> };
 export type CpuShare = { wallMs: number; nodeCores: number; postgresCores: number; otherCores: number; nodeMs: number; postgresMs: number };
 
 /** CPU seconds the whole machine has spent busy so far (all processes, /proc/stat). */
@@ -13,21 +13,21 @@ function machineBusySeconds(): number {
   return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100;
 }
 
-/** CPU seconds used so far by the PostgreSQL backends connected to `database` (from /proc). */
-function postgresCpuSeconds(database: string): number {
-  let ticks = 0;
+/** CPU seconds used so far by each PostgreSQL backend connected to `database` (from /proc), by pid. */
+function postgresCpuSeconds(database: string): Map<string, number> {
+  const byPid = new Map<string, number>();
   for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
       if (name !== "postgres" || !readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(` ${database} `)) continue;
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
+      byPid.set(pid, (Number(fields[11]) + Number(fields[12])) / 100);
     } catch {
       // the process ended meanwhile
     }
   }
-  return ticks / 100;
+  return byPid;
 }
 
 export function cpuSnapshot(database: string): CpuSnapshot {
@@ -39,7 +39,9 @@ export function cpuSince(start: CpuSnapshot, database: string): CpuShare {
   const end = cpuSnapshot(database);
   const wallS = (end.at - start.at) / 1000;
   const node = end.node - start.node;
-  const postgres = end.postgres - start.postgres;
+  // Backends that exited meanwhile (the pool closes idle connections) are left out: a lower bound.
+  let postgres = 0;
+  for (const [pid, seconds] of end.postgres) postgres += seconds - (start.postgres.get(pid) ?? 0);
   const other = Math.max(0, end.machine - start.machine - node - postgres);
   const r = (x: number) => Math.round(x * 100) / 100;
   return { wallMs: r(wallS * 1000), nodeCores: r(node / wallS), postgresCores: r(postgres / wallS), otherCores: r(other / wallS), nodeMs: r(node * 1000), postgresMs: r(postgres * 1000) };
