@@ -3,6 +3,8 @@
 // built before the clock starts (a client has them ready too).
 import type pg from "pg";
 import type { ExplainedQuery } from "./explain";
+import type { CpuShare } from "./cpu";
+import { cpuSince, cpuSnapshot } from "./cpu";
 import { captureQueries, explainAll } from "./explain";
 import { mlflowCall } from "./http";
 import type { Summary } from "./stats";
@@ -64,6 +66,8 @@ export type ConcurrentResult = {
   /** Pause between a client's requests (0: closed loop, each client sends its next request as soon as the last answers). */
   intervalMs: number;
   wallMs: number; requestsPerSecond: number; metricsPerSecond: number; latencyMs: Summary;
+  /** Cores used meanwhile by this process, the bench database's backends, and everything else. */
+  cpu?: CpuShare;
 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -73,12 +77,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * closed loop (latency ≈ clients ÷ throughput once the server saturates); otherwise each client starts a request
  * every `intervalMs` (or as soon as the previous one answers, if that takes longer), with random initial offsets.
  */
-export async function runConcurrentIngest(env: { token: string; runIds: string[] }, requestsPerClient: number, batchSize = 10, intervalMs = 0, firstBatch = 1): Promise<ConcurrentResult> {
+export async function runConcurrentIngest(env: { token: string; runIds: string[]; database?: string }, requestsPerClient: number, batchSize = 10, intervalMs = 0, firstBatch = 1): Promise<ConcurrentResult> {
   const clients = env.runIds.length;
   // Warm-up: one request per client (its first batch), untimed.
   await Promise.all(env.runIds.map((runId) => mlflowCall(env.token, "POST", "runs/log-batch", batchBody(runId, 0, batchSize))));
   const bodies = env.runIds.map((runId) => Array.from({ length: requestsPerClient }, (_, r) => batchBody(runId, firstBatch + r, batchSize)));
   const latencies: number[] = [];
+  const cpu = env.database ? cpuSnapshot(env.database) : undefined;
   const started = now();
   await Promise.all(bodies.map(async (mine) => {
     if (intervalMs > 0) await sleep(Math.random() * intervalMs);
@@ -95,9 +100,10 @@ export async function runConcurrentIngest(env: { token: string; runIds: string[]
   const result = {
     clients, requestsPerClient, batchSize, intervalMs, wallMs: round(wallMs),
     requestsPerSecond: round(requests / (wallMs / 1000), 0), metricsPerSecond: round((requests * batchSize) / (wallMs / 1000), 0),
-    latencyMs: summarize(latencies),
+    latencyMs: summarize(latencies), cpu: cpu && env.database ? cpuSince(cpu, env.database) : undefined,
   };
-  log(`  ${clients} clients × ${requestsPerClient} × ${batchSize}-metric batches${intervalMs ? `, one every ${intervalMs} ms per client` : ", closed loop"}: p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ${result.requestsPerSecond} req/s`);
+  const share = result.cpu ? ` (cores used: this process ${result.cpu.nodeCores}, its PostgreSQL backends ${result.cpu.postgresCores}, everything else ${result.cpu.otherCores})` : "";
+  log(`  ${clients} clients × ${requestsPerClient} × ${batchSize}-metric batches${intervalMs ? `, one every ${intervalMs} ms per client` : ", closed loop"}: p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ${result.requestsPerSecond} req/s${share}`);
   return result;
 }
 

@@ -1,10 +1,13 @@
 // Resolves `Authorization: Bearer <token>` to the token's user acting in the token's team.
 import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
+import type { SQL, SQLWrapper } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { apiTokens, memberships, teams, users } from "@/db/schema";
 import { AppError } from "../errors";
 import { TOKEN_PATTERN, hashToken } from "../tokens/service";
 import type { ActorMembership, TokenActor } from "./actor";
+import type { Permission } from "./policy";
+import { ROLE_PERMISSIONS } from "./policy";
 
 const LAST_USED_RESOLUTION_MS = 60_000;
 
@@ -38,11 +41,41 @@ export async function resolveTokenActor(db: Db, token: string): Promise<TokenAct
   if (!user.isAdmin && !user.memberships.some((m) => m.teamId === row.teamId)) {
     throw new AppError("unauthenticated", `The API token's user is no longer a member of team ${row.teamSlug}.`);
   }
-  if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-    await db
-      .update(apiTokens)
-      .set({ lastUsedAt: now })
-      .where(and(eq(apiTokens.id, row.id), or(isNull(apiTokens.lastUsedAt), lt(apiTokens.lastUsedAt, new Date(now.getTime() - LAST_USED_RESOLUTION_MS)))));
-  }
+  await touchToken(db, row.id, row.lastUsedAt, now);
   return { ...user, kind: "token", tokenId: row.id, tokenTeamId: row.teamId, tokenTeamSlug: row.teamSlug };
+}
+
+/** Records the token's use, at most once a minute (`lastUsedAt` as read with the token). */
+export async function touchToken(db: Db, tokenId: string, lastUsedAt: Date | null, now = new Date()): Promise<void> {
+  if (lastUsedAt && now.getTime() - lastUsedAt.getTime() <= LAST_USED_RESOLUTION_MS) return;
+  await db
+    .update(apiTokens)
+    .set({ lastUsedAt: now })
+    .where(and(eq(apiTokens.id, tokenId), or(isNull(apiTokens.lastUsedAt), lt(apiTokens.lastUsedAt, new Date(now.getTime() - LAST_USED_RESOLUTION_MS)))));
+}
+
+/** The hash to look a bearer token up by, or null when it is not shaped like a Cairn token. */
+export function tokenLookupHash(token: string): string | null {
+  return TOKEN_PATTERN.test(token) ? hashToken(token) : null;
+}
+
+/**
+ * For statements that check the token where they write: a query yielding one row (token_id, user_id,
+ * team_id, is_admin, last_used_at) when the token hashed to `hash` may use `permission` in a team
+ * `team_id` right now, and none otherwise. The rules of resolveTokenActor + can(): not revoked, not
+ * expired, its team not archived, and its user an admin or a member of the token's team whose role holds
+ * `permission`. Evaluated in the writing statement's snapshot, so a revocation or a removed membership
+ * committed before the request starts is honoured by it. `teamId` is the team of the object written to.
+ */
+export function tokenGrantSql(hash: SQLWrapper, permission: Permission, teamId: SQL): SQL {
+  const roles = Object.entries(ROLE_PERMISSIONS).filter(([, p]) => p.has(permission)).map(([role]) => role);
+  return sql`
+    select t.id as token_id, t.user_id, t.team_id, u.is_admin, t.last_used_at
+    from ${apiTokens} t
+    join ${teams} tm on tm.id = t.team_id and tm.archived_at is null
+    join ${users} u on u.id = t.user_id
+    where t.token_hash = ${hash} and t.revoked_at is null and t.expires_at > now()
+      and (u.is_admin or (t.team_id = ${teamId} and exists (
+        select 1 from ${memberships} m where m.user_id = t.user_id and m.team_id = t.team_id
+          and m.role in (${sql.join(roles.map((r) => sql.raw(`'${r}'`)), sql`, `)}))))`;
 }

@@ -44,7 +44,9 @@ export async function mlflow<T = Record<string, unknown>>(
 ): Promise<Answer<T>> {
   const url = `http://localhost/api/2.0/mlflow/${path}${queryString(opts.query)}`;
   const body = opts.body === undefined ? undefined : typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
-  const headers = authHeaders(token, { ...(body === undefined ? {} : { "content-type": "application/json" }), ...opts.headers });
+  // As the mlflow client (requests) does: a JSON body goes with its Content-Length.
+  const bodyHeaders: Record<string, string> = body === undefined ? {} : { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) };
+  const headers = authHeaders(token, { ...bodyHeaders, ...opts.headers });
   const req = new Request(url, { method, headers, body });
   return answer<T>(await handleMlflow(req, new URL(url).pathname.replace("/api/2.0/mlflow/", "").split("/")));
 }

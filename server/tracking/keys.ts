@@ -10,12 +10,22 @@ type Kind = "param" | "metric" | "tag";
 const recorded = new Set<string>();
 const MAX_REMEMBERED = 200_000;
 
+/** The keys (sorted, distinct) this process has not yet seen recorded for the experiment. */
+export function unrecordedKeys(experimentId: number, kind: Kind, keys: Iterable<string>): string[] {
+  return [...new Set(keys)].filter((k) => !recorded.has(`${experimentId}\u0000${kind}\u0000${k}`)).sort();
+}
+
+/** Remembers keys as recorded (call only once the write that recorded them has committed). */
+export function markRecorded(experimentId: number, kind: Kind, keys: Iterable<string>): void {
+  if (recorded.size > MAX_REMEMBERED) recorded.clear();
+  for (const k of keys) recorded.add(`${experimentId}\u0000${kind}\u0000${k}`);
+}
+
 export async function recordKeys(db: DbOrTx, experimentId: number, kind: Kind, keys: Iterable<string>): Promise<void> {
-  const fresh = [...new Set(keys)].filter((k) => !recorded.has(`${experimentId}\u0000${kind}\u0000${k}`)).sort();
+  const fresh = unrecordedKeys(experimentId, kind, keys);
   if (fresh.length === 0) return;
   await db.insert(experimentKeys).values(fresh.map((key) => ({ experimentId, kind, key }))).onConflictDoNothing();
-  if (recorded.size > MAX_REMEMBERED) recorded.clear();
-  for (const k of fresh) recorded.add(`${experimentId}\u0000${kind}\u0000${k}`);
+  markRecorded(experimentId, kind, fresh);
 }
 
 /** Recomputes an experiment's keys from its runs (bulk loads bypass the write path). */

@@ -1,13 +1,15 @@
 // Logging into a run: params (immutable), metrics (history + latest per key), tags, inputs, models.
 // A batch is all-or-nothing; rows are written in key order so concurrent writers never deadlock.
 import { and, eq, inArray, sql } from "drizzle-orm";
-import type { DbOrTx } from "@/db/client";
-import { datasets, latestMetrics, loggedModels, metrics, params, runInputs, runOutputs, runTags, runs } from "@/db/schema";
+import type { Db, DbOrTx } from "@/db/client";
+import { datasets, loggedModels, params, runInputs, runOutputs, runTags, runs } from "@/db/schema";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
+import type { RunRef } from "./access";
 import { loadRun, requireActiveRun } from "./access";
 import { recordKeys } from "./keys";
-import { upsertRollups } from "./rollups";
+import type { Point, TokenWrite } from "./metric-write";
+import { writeMetricPoints, writeMetricPointsByToken } from "./metric-write";
 import { TRAIN } from "./runs";
 
 type KV = { key: string; value: string };
@@ -53,59 +55,42 @@ async function writeTags(tx: DbOrTx, runId: string, items: KV[]): Promise<void> 
   if (runName !== undefined) await tx.update(runs).set({ name: runName }).where(eq(runs.id, runId));
 }
 
-/** MLflow's "latest": the highest step, then the latest timestamp, then the larger value. */
-function later(a: Required<MetricPoint>, b: Required<MetricPoint>): boolean {
-  if (a.step !== b.step) return a.step > b.step;
-  if (a.timestamp !== b.timestamp) return a.timestamp > b.timestamp;
-  return a.value > b.value || Number.isNaN(a.value);
+/** The points as stored: a missing timestamp is now, a missing step 0. */
+function normalize(items: MetricPoint[]): Point[] {
+  const now = Date.now();
+  return items.map((m) => ({ key: m.key, value: m.value, timestamp: m.timestamp ?? now, step: m.step ?? 0 }));
 }
 
-async function writeMetrics(tx: DbOrTx, runId: string, items: MetricPoint[]): Promise<void> {
-  if (items.length === 0) return;
-  const now = Date.now();
-  const points = items.map((m) => ({ key: m.key, value: m.value, timestamp: m.timestamp ?? now, step: m.step ?? 0 }));
-  // One statement whatever the batch size: four bound arrays instead of five parameters per point.
-  // A point identical to one already logged (run, key, step, timestamp, value) is stored once, as in
-  // MLflow, so a client's retry of a request that did succeed leaves the history unchanged.
-  const inserted = (await tx.execute(sql`
-    insert into ${metrics} (run_id, key, value, step, timestamp)
-    select ${runId}, k, v, s, t
-    from unnest(
-      ${sql.param(points.map((p) => p.key))}::text[], ${sql.param(points.map((p) => p.value))}::float8[],
-      ${sql.param(points.map((p) => p.step))}::bigint[], ${sql.param(points.map((p) => p.timestamp))}::bigint[]
-    ) as u(k, v, s, t)
-    on conflict do nothing
-    returning key, value, step, timestamp`)) as unknown as { rows: { key: string; value: number | string; step: number | string; timestamp: number | string }[] };
-  await upsertRollups(tx, runId, inserted.rows.map((r) => ({ key: r.key, value: Number(r.value), step: Number(r.step), timestamp: Number(r.timestamp) })));
-  const latest = new Map<string, Required<MetricPoint>>();
-  for (const p of points) {
-    const cur = latest.get(p.key);
-    if (!cur || later(p, cur)) latest.set(p.key, p);
-  }
-  const rows = [...latest.values()].sort(byKey).map((p) => ({ runId, ...p }));
-  await tx
-    .insert(latestMetrics)
-    .values(rows)
-    .onConflictDoUpdate({
-      target: [latestMetrics.runId, latestMetrics.key],
-      set: { value: sql`excluded.value`, step: sql`excluded.step`, timestamp: sql`excluded.timestamp` },
-      // The same rule as later(): step, then timestamp, then the larger value (NaN sorts highest in both).
-      setWhere: sql`(excluded.step, excluded.timestamp, excluded.value) > (${latestMetrics.step}, ${latestMetrics.timestamp}, ${latestMetrics.value})`,
-    });
-}
+const inactive = (run: RunRef) => requireActiveRun({ ...run, runLifecycle: "deleted" });
 
 export async function logBatch(ctx: Ctx, input: BatchInput): Promise<void> {
   const run = await loadRun(ctx, input.run_id, TRAIN);
   requireActiveRun(run);
+  const points = normalize(input.metrics);
+  if (input.params.length === 0 && input.tags.length === 0) {
+    // Metrics only: one statement, atomic on its own (history, rollups, latest values, key list).
+    if (!(await writeMetricPoints(ctx.db, run, points))) inactive(run);
+    return;
+  }
   await ctx.db.transaction(async (tx) => {
     await writeParams(tx, run.runId, input.params);
     await writeTags(tx, run.runId, input.tags);
-    await writeMetrics(tx, run.runId, input.metrics);
+    if (!(await writeMetricPoints(tx, run, points, true))) inactive(run);
   });
   // After the commit: a refused batch must not leave its keys in the column list.
   await recordKeys(ctx.db, run.experimentId, "param", input.params.map((p) => p.key));
   await recordKeys(ctx.db, run.experimentId, "tag", input.tags.map((t) => t.key));
   await recordKeys(ctx.db, run.experimentId, "metric", input.metrics.map((m) => m.key));
+}
+
+/**
+ * A metric-only batch sent with an API token (by its lookup hash), checked and written in one statement:
+ * the token's grant (revocation and membership read in that statement), the run, the points. Returns
+ * who wrote, or null having written nothing when any check fails; the caller then resolves the actor and
+ * calls logBatch, which says why (and audits a denial).
+ */
+export async function logMetricsByToken(db: Db, tokenHash: string, runId: string, items: MetricPoint[]): Promise<TokenWrite | null> {
+  return writeMetricPointsByToken(db, tokenHash, runId, normalize(items));
 }
 
 export async function logParam(ctx: Ctx, runId: string, key: string, value: string): Promise<void> {

@@ -1,6 +1,6 @@
 // Metric rollups: per step bucket (width 64·16^level), the first, last, min and max finite point.
-// Folded in with every batch (only points actually inserted), rebuilt after bulk loads, read by the
-// sampled history.
+// Folded in with every batch (only points actually inserted, see metric-write.ts), rebuilt after bulk
+// loads, read by the sampled history.
 import { inArray, sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
@@ -15,6 +15,8 @@ export const ROLLUP_COLUMNS = sql`(run_id, key, level, bucket, n, first_step, fi
 /**
  * Rollup rows aggregated from `source` (a relation with run_id, key, step, timestamp, value), in key,
  * level, bucket order so concurrent writers take row locks in the same order and never deadlock.
+ * The level count is a literal, not a parameter: a prepared statement's generic plan then knows it is 4
+ * rows (as a parameter it is estimated at 1000, and PostgreSQL re-plans the statement every time).
  */
 export function rollupRowsFrom(source: SQL): SQL {
   return sql`
@@ -23,7 +25,7 @@ export function rollupRowsFrom(source: SQL): SQL {
       (array_agg(step order by step desc, timestamp desc))[1], (array_agg(timestamp order by step desc, timestamp desc))[1], (array_agg(value order by step desc, timestamp desc))[1],
       (array_agg(step order by value, step))[1], (array_agg(timestamp order by value, step))[1], min(value),
       (array_agg(step order by value desc, step))[1], (array_agg(timestamp order by value desc, step))[1], max(value)
-    from ${source} as src cross join generate_series(0, ${ROLLUP_LEVELS.length - 1}) as lvl
+    from ${source} as src cross join generate_series(0, ${sql.raw(String(ROLLUP_LEVELS.length - 1))}) as lvl
     where value not in ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)
     group by run_id, key, lvl, b
     order by key, lvl, b`;
@@ -49,14 +51,14 @@ export const ROLLUP_MERGE = sql`on conflict (run_id, key, level, bucket) do upda
   max_timestamp = case when excluded.max_value > ${r}.max_value then excluded.max_timestamp else ${r}.max_timestamp end,
   max_value = greatest(excluded.max_value, ${r}.max_value)`;
 
-type Point = { key: string; value: number; step: number; timestamp: number };
-type Agg = { key: string; level: number; bucket: number; n: number; first: Point; last: Point; min: Point; max: Point };
+export type RollupPoint = { key: string; value: number; step: number; timestamp: number };
+export type RollupAgg = { key: string; level: number; bucket: number; n: number; first: RollupPoint; last: RollupPoint; min: RollupPoint; max: RollupPoint };
 
-const before = (a: Point, b: Point) => a.step < b.step || (a.step === b.step && a.timestamp < b.timestamp);
+const before = (a: RollupPoint, b: RollupPoint) => a.step < b.step || (a.step === b.step && a.timestamp < b.timestamp);
 
-/** Folds newly inserted points into their buckets (aggregated here: cheaper than in SQL per batch). */
-export async function upsertRollups(tx: DbOrTx, runId: string, points: Point[]): Promise<void> {
-  const aggs = new Map<string, Agg>();
+/** The rollup rows of `points` (non-finite values skipped), sorted by key, level and bucket. */
+export function aggregateRollups(points: RollupPoint[]): RollupAgg[] {
+  const aggs = new Map<string, RollupAgg>();
   for (const p of points) {
     if (!Number.isFinite(p.value)) continue; // NaN and ±Infinity are not plotted
     for (const level of ROLLUP_LEVELS) {
@@ -74,19 +76,25 @@ export async function upsertRollups(tx: DbOrTx, runId: string, points: Point[]):
       if (p.value > a.max.value) a.max = p;
     }
   }
-  if (aggs.size === 0) return;
   // Sorted, so concurrent writers take row locks in the same order and never deadlock.
-  const rows = [...aggs.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.level - b.level || a.bucket - b.bucket));
-  const col = <T,>(f: (a: Agg) => T) => sql.param(rows.map(f));
-  await tx.execute(sql`
-    insert into ${metricRollups} ${ROLLUP_COLUMNS}
-    select ${runId}, * from unnest(
-      ${col((a) => a.key)}::text[], ${col((a) => a.level)}::smallint[], ${col((a) => a.bucket)}::bigint[], ${col((a) => a.n)}::int[],
-      ${col((a) => a.first.step)}::bigint[], ${col((a) => a.first.timestamp)}::bigint[], ${col((a) => a.first.value)}::float8[],
-      ${col((a) => a.last.step)}::bigint[], ${col((a) => a.last.timestamp)}::bigint[], ${col((a) => a.last.value)}::float8[],
-      ${col((a) => a.min.step)}::bigint[], ${col((a) => a.min.timestamp)}::bigint[], ${col((a) => a.min.value)}::float8[],
-      ${col((a) => a.max.step)}::bigint[], ${col((a) => a.max.timestamp)}::bigint[], ${col((a) => a.max.value)}::float8[])
-    ${ROLLUP_MERGE}`);
+  return [...aggs.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.level - b.level || a.bucket - b.bucket));
+}
+
+/** The SQL types of the rollup columns after run_id, in ROLLUP_COLUMNS order (for `unnest` of bound arrays). */
+export const ROLLUP_ARRAY_TYPES = [
+  "text", "smallint", "bigint", "int", "bigint", "bigint", "float8", "bigint", "bigint", "float8", "bigint", "bigint", "float8", "bigint", "bigint", "float8",
+] as const;
+
+/** Rollup rows as one array per column after run_id (ROLLUP_COLUMNS order), to bind to `unnest`. */
+export function rollupArrays(rows: RollupAgg[]): unknown[][] {
+  const col = <T,>(f: (a: RollupAgg) => T) => rows.map(f);
+  return [
+    col((a) => a.key), col((a) => a.level), col((a) => a.bucket), col((a) => a.n),
+    col((a) => a.first.step), col((a) => a.first.timestamp), col((a) => a.first.value),
+    col((a) => a.last.step), col((a) => a.last.timestamp), col((a) => a.last.value),
+    col((a) => a.min.step), col((a) => a.min.timestamp), col((a) => a.min.value),
+    col((a) => a.max.step), col((a) => a.max.timestamp), col((a) => a.max.value),
+  ];
 }
 
 /** Recomputes the rollups of the given runs from their raw history (bulk loads bypass the write path). */

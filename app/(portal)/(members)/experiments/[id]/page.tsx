@@ -17,6 +17,7 @@ import { browseRuns, experimentColumns } from "@/server/tracking/browse";
 import { encodeOffset } from "@/server/tracking/experiments";
 import { getExperimentForPage } from "./experiment";
 import { listViews } from "@/server/tracking/views";
+import { timed } from "@/server/http/page-timing";
 import { deleteViewAction, saveViewAction, setExperimentLifecycleAction } from "./actions";
 
 export async function generateMetadata(props: { params: Promise<{ id: string }> }): Promise<Metadata> {
@@ -41,7 +42,9 @@ export default async function ExperimentPage(props: { params: Promise<{ id: stri
       return { result: { runs: [], total: 0, offset: 0, next_page_token: null }, error: err.message };
     },
   );
-  const [columns, views, { result, error }] = await Promise.all([experimentColumns(ctx, id), listViews(ctx, id), browse]);
+  const [columns, views, { result, error }] = await Promise.all([
+    timed("experiment page: columns", experimentColumns(ctx, id)), timed("experiment page: views", listViews(ctx, id)), timed("experiment page: runs", browse),
+  ]);
   const defaults: ColumnId[] = [
     ...columns.metrics.slice(0, 4).map((k) => `metrics.${k}` as const),
     ...columns.params.slice(0, 3).map((k) => `params.${k}` as const),

@@ -1,0 +1,95 @@
+// The one-statement path of a metric-only log-batch with an API token (tracking/metric-write.ts): the
+// token, membership and run checks hold in the writing statement, a refusal writes nothing and answers as
+// the general path does, and the stored history, rollups, latest values and key list are those the
+// general path stores.
+import { and, asc, eq, sql } from "drizzle-orm";
+import { beforeAll, describe, expect, it } from "vitest";
+import { apiTokens, experimentKeys, memberships, metricRollups, teams, users } from "@/db/schema";
+import { auditEvents } from "@/db/schema";
+import { rebuildRollups } from "../tracking/rollups";
+import { DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
+import type { ErrorBody, Metric } from "./test-client";
+import { createExperiment, createRun, get, getRun, post } from "./test-client";
+
+const db = demoDatabase();
+let token = "";
+let exp = "";
+
+beforeAll(async () => {
+  token = await tokenFor(db(), DEMO.mle, "churn");
+  exp = await createExperiment(token, `token-batches-${Date.now()}`);
+});
+
+const batch = (runId: string, points: { key: string; value: number; step: number; timestamp: number }[]) => ({ run_id: runId, metrics: points });
+const history = async (runId: string, key: string) =>
+  (await get<{ metrics: Metric[] }>(token, "metrics/get-history", { run_id: runId, metric_key: key, max_results: 25000 })).json.metrics;
+
+async function rollups(runId: string) {
+  return db().select().from(metricRollups).where(eq(metricRollups.runId, runId)).orderBy(asc(metricRollups.key), asc(metricRollups.level), asc(metricRollups.bucket));
+}
+
+describe("metric-only log-batch with a token", () => {
+  it("stores history, latest values, rollups and keys as a rebuild computes them, retries and overlaps included", async () => {
+    const runId = (await createRun(token, exp)).run_id;
+    const points = Array.from({ length: 90 }, (_, i) => ({ key: i % 2 ? "loss" : "acc", value: Math.sin(i), step: i * 7, timestamp: 1_000 + i }));
+    expect((await post(token, "runs/log-batch", batch(runId, points.slice(0, 40)))).status).toBe(200);
+    // A retry of the same batch, a batch overlapping it, one point twice in a batch, and a NaN.
+    expect((await post(token, "runs/log-batch", batch(runId, points.slice(0, 40)))).status).toBe(200);
+    expect((await post(token, "runs/log-batch", batch(runId, points.slice(30, 70)))).status).toBe(200);
+    expect((await post(token, "runs/log-batch", batch(runId, [...points.slice(70), points[89]!]))).status).toBe(200);
+    expect((await post(token, "runs/log-batch", '{"run_id":"' + runId + '","metrics":[{"key":"loss","value":NaN,"step":3,"timestamp":5}]}')).status).toBe(200);
+
+    expect((await history(runId, "acc")).map((m) => m.step)).toEqual(points.filter((p) => p.key === "acc").map((p) => p.step));
+    expect(await history(runId, "loss")).toHaveLength(46);
+    const run = await getRun(token, runId);
+    expect(run.data.metrics.find((m) => m.key === "loss")).toMatchObject({ step: 89 * 7, value: Math.sin(89) });
+
+    const maintained = await rollups(runId);
+    expect(maintained.find((r) => r.key === "acc" && r.level === 3)?.n).toBe(45);
+    await rebuildRollups(db(), [runId]);
+    expect(await rollups(runId)).toEqual(maintained);
+
+    const keys = await db().select({ key: experimentKeys.key }).from(experimentKeys).where(and(eq(experimentKeys.experimentId, Number(exp)), eq(experimentKeys.kind, "metric")));
+    expect(keys.map((k) => k.key).sort()).toEqual(["acc", "loss"]);
+  });
+
+  it("refuses another team's run, writes nothing and audits the denial", async () => {
+    const fraud = await tokenFor(db(), DEMO.leadFraud, "fraud");
+    const runId = (await createRun(token, exp)).run_id;
+    const res = await post<ErrorBody>(fraud, "runs/log-batch", batch(runId, [{ key: "auc", value: 0.1, step: 1, timestamp: 1 }]));
+    expect([403, 404]).toContain(res.status);
+    expect(await history(runId, "auc")).toEqual([]);
+    const denied = await db().select().from(auditEvents).where(and(eq(auditEvents.target, `run:${runId}`), eq(auditEvents.outcome, "denied")));
+    expect(denied).toHaveLength(1);
+  });
+
+  it("refuses a deleted run", async () => {
+    const runId = (await createRun(token, exp)).run_id;
+    expect((await post(token, "runs/delete", { run_id: runId })).status).toBe(200);
+    const res = await post<ErrorBody>(token, "runs/log-batch", batch(runId, [{ key: "auc", value: 0.1, step: 1, timestamp: 1 }]));
+    expect(res.status).toBe(400);
+    expect(res.json.error_code).toBe("INVALID_PARAMETER_VALUE");
+  });
+
+  it("stops at once for a revoked token and for a member removed from the token's team", async () => {
+    const runId = (await createRun(token, exp)).run_id;
+    const write = (t: string, step: number) => post<ErrorBody>(t, "runs/log-batch", batch(runId, [{ key: "auc", value: 0.5, step, timestamp: step }]));
+
+    const revoked = await tokenFor(db(), DEMO.mle, "churn");
+    expect((await write(revoked, 1)).status).toBe(200);
+    await db().update(apiTokens).set({ revokedAt: new Date() }).where(sql`${apiTokens.createdAt} = (select max(created_at) from api_tokens)`);
+    expect((await write(revoked, 2)).status).toBe(401);
+
+    const lead = await tokenFor(db(), DEMO.lead, "churn");
+    expect((await write(lead, 3)).status).toBe(200);
+    const [churn] = await db().select({ id: teams.id }).from(teams).where(eq(teams.slug, "churn"));
+    const [user] = await db().select({ id: users.id }).from(users).where(eq(users.email, DEMO.lead));
+    const [was] = await db().delete(memberships).where(and(eq(memberships.userId, user!.id), eq(memberships.teamId, churn!.id))).returning();
+    try {
+      expect((await write(lead, 4)).status).toBe(401);
+    } finally {
+      await db().insert(memberships).values(was!);
+    }
+    expect((await history(runId, "auc")).map((m) => m.step)).toEqual([1, 3]);
+  });
+});
