@@ -27,6 +27,10 @@ const schema = z.object({
   CAIRN_TRACKING_URL: z.string().url().optional().or(z.literal("").transform(() => undefined)),
   CAIRN_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).default(2000),
   CAIRN_COMPUTE_BACKEND: z.enum(["local", "kubernetes"]).default("local"),
+  CAIRN_K8S_DEFAULT_IMAGE: z.string().min(1).default("node:20-slim"),
+  CAIRN_K8S_FETCH_IMAGE: z.string().min(1).default("curlimages/curl:8.11.1"),
+  CAIRN_K8S_TTL_SECONDS: z.coerce.number().int().min(0).default(3600),
+  CAIRN_K8S_EVENT_POLL_MS: z.coerce.number().int().min(100).default(5000),
 });
 
 export type Env = {
@@ -42,6 +46,8 @@ export type Env = {
   trackingUrl: string;
   schedulerIntervalMs: number;
   computeBackend: "local" | "kubernetes";
+  /** The kubernetes executor: images, how long finished Jobs stay, how often a waiting Job's Events are read. */
+  kubernetes: { defaultImage: string; fetchImage: string; ttlSecondsAfterFinished: number; eventPollMs: number };
   version: string;
 };
 
@@ -72,6 +78,12 @@ function load(): Env {
     trackingUrl: (e.CAIRN_TRACKING_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ""),
     schedulerIntervalMs: e.CAIRN_SCHEDULER_INTERVAL_MS,
     computeBackend: e.CAIRN_COMPUTE_BACKEND,
+    kubernetes: {
+      defaultImage: e.CAIRN_K8S_DEFAULT_IMAGE,
+      fetchImage: e.CAIRN_K8S_FETCH_IMAGE,
+      ttlSecondsAfterFinished: e.CAIRN_K8S_TTL_SECONDS,
+      eventPollMs: e.CAIRN_K8S_EVENT_POLL_MS,
+    },
     version: process.env.npm_package_version ?? "0.1.0",
   };
 }

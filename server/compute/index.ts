@@ -1,11 +1,21 @@
 // Which executor runs jobs: the local one (child processes on this machine), or Kubernetes when
 // CAIRN_COMPUTE_BACKEND=kubernetes (kubeconfig or in-cluster configuration).
+import { env } from "../env";
 import type { ComputeBackend } from "./backend";
+import { defaultKubeConfig, KubernetesBackend } from "./kubernetes";
 import { LocalBackend } from "./local";
 
 export function createBackend(kind: "local" | "kubernetes"): ComputeBackend {
   if (kind === "kubernetes") {
-    throw new Error("The kubernetes executor is not built yet; unset CAIRN_COMPUTE_BACKEND to use the local executor.");
+    const k8s = env().kubernetes;
+    return new KubernetesBackend({
+      kubeConfig: defaultKubeConfig(),
+      defaultImage: k8s.defaultImage,
+      fetchImage: k8s.fetchImage,
+      ttlSecondsAfterFinished: k8s.ttlSecondsAfterFinished,
+      pollMs: k8s.eventPollMs,
+      cairnUrl: env().trackingUrl,
+    });
   }
   return new LocalBackend();
 }
