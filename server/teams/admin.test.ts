@@ -1,0 +1,141 @@
+// Tenant administration: members (team leads and admins), quotas (admins only), usage against quota,
+// and Kubernetes-like semantics when a quota is lowered under running work.
+import { and, eq, inArray } from "drizzle-orm";
+import { afterAll, describe, expect, it } from "vitest";
+import { DELETE as memberDELETE, PATCH as memberPATCH } from "@/app/api/v1/teams/[slug]/members/[user_id]/route";
+import { POST as membersPOST } from "@/app/api/v1/teams/[slug]/members/route";
+import { PUT as quotaPUT } from "@/app/api/v1/teams/[slug]/quota/route";
+import { GET as usageGET } from "@/app/api/v1/teams/[slug]/usage/route";
+import { GET as meGET } from "@/app/api/v1/me/route";
+import { auditEvents, jobs } from "@/db/schema";
+import { trainJobSchema } from "@/lib/schemas/jobs";
+import { quotaSchema } from "@/lib/schemas/teams";
+import { cancelJob, getJob, submitJob } from "../jobs/service";
+import { tick } from "../jobs/scheduler";
+import { call, ctxFor, DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
+import { createExperiment } from "../tracking/experiments";
+import { addMember, changeRole, removeMember, setQuota, teamUsage } from "./admin";
+import { getTeam } from "./service";
+
+const db = demoDatabase();
+const QUOTA = { cpu: 64, memory_gib: 256, gpus: 8, max_concurrent_jobs: 10, max_deployments: 10, monthly_budget_usd: 5000 };
+
+/** Cancels jobs and waits until each has really ended (a running one ends when its process exits). */
+async function cancelAndSettle(ids: string[]): Promise<void> {
+  const admin = await ctxFor(db(), DEMO.admin);
+  for (const id of ids) await cancelJob(admin, id).catch(() => undefined);
+  for (let i = 0; i < 200; i++) {
+    const left = await db().select({ id: jobs.id }).from(jobs).where(and(inArray(jobs.id, ids), inArray(jobs.status, ["queued", "admitted", "running"])));
+    if (left.length === 0) return;
+    await tick(db());
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+afterAll(async () => {
+  const active = await db().select({ id: jobs.id }).from(jobs).where(inArray(jobs.status, ["queued", "admitted", "running"]));
+  await cancelAndSettle(active.map((j) => j.id));
+});
+
+describe("members", () => {
+  it("a team lead adds by email, changes the role and removes; removal is effective on the next request", async () => {
+    const lead = await ctxFor(db(), DEMO.lead);
+    const added = await addMember(lead, "churn", { email: "New.Person@Example.com".toLowerCase(), role: "data_scientist" });
+    expect(added).toMatchObject({ email: "new.person@example.com", role: "data_scientist" });
+    await expect(addMember(lead, "churn", { email: "new.person@example.com", role: "ml_engineer" })).rejects.toMatchObject({ code: "conflict" });
+    expect((await changeRole(lead, "churn", added.user_id, "ml_engineer")).role).toBe("ml_engineer");
+    const token = await tokenFor(db(), "new.person@example.com", "churn");
+    expect((await call(meGET, { token })).status).toBe(200);
+    const member = await ctxFor(db(), "new.person@example.com");
+    expect((await getTeam(member, "churn")).slug).toBe("churn");
+    await removeMember(lead, "churn", added.user_id);
+    // Their next request: a fresh actor (as every request builds one) sees nothing; their token is dead.
+    await expect(getTeam(await ctxFor(db(), "new.person@example.com"), "churn")).rejects.toMatchObject({ code: "not_found" });
+    expect((await call(meGET, { token })).status).toBe(401);
+    const audit = await db().select({ action: auditEvents.action }).from(auditEvents).where(and(eq(auditEvents.target, "user:new.person@example.com"), eq(auditEvents.outcome, "allowed")));
+    expect(audit.map((a) => a.action)).toEqual(["member.add", "member.role", "member.remove"]);
+  });
+
+  it("keeps the last team lead", async () => {
+    const lead = await ctxFor(db(), DEMO.lead);
+    const me = (await getTeam(lead, "churn")).members.find((m) => m.email === DEMO.lead)!;
+    await expect(changeRole(lead, "churn", me.user_id, "ml_engineer")).rejects.toThrow("last team lead");
+    await expect(removeMember(lead, "churn", me.user_id)).rejects.toThrow("last team lead");
+  });
+
+  it("refuses data scientists, other teams' leads — and raw route calls — with nothing changed", async () => {
+    const team = await getTeam(await ctxFor(db(), DEMO.admin), "churn");
+    const ds = team.members.find((m) => m.email === DEMO.ds)!;
+    await expect(addMember(await ctxFor(db(), DEMO.ds), "churn", { email: "x@example.com", role: "team_lead" })).rejects.toMatchObject({ code: "forbidden" });
+    await expect(addMember(await ctxFor(db(), DEMO.leadFraud), "churn", { email: "x@example.com", role: "team_lead" })).rejects.toMatchObject({ code: "not_found" });
+    const dsToken = await tokenFor(db(), DEMO.ds, "churn");
+    expect((await call(membersPOST, { method: "POST", token: dsToken, params: { slug: "churn" }, body: { email: "x@example.com", role: "team_lead" } })).status).toBe(403);
+    expect((await call(memberPATCH, { method: "PATCH", token: dsToken, params: { slug: "churn", user_id: ds.user_id }, body: { role: "team_lead" } })).status).toBe(403);
+    expect((await call(memberDELETE, { method: "DELETE", token: dsToken, params: { slug: "churn", user_id: ds.user_id } })).status).toBe(403);
+    const after = await getTeam(await ctxFor(db(), DEMO.admin), "churn");
+    expect(after.members).toEqual(team.members);
+  });
+});
+
+describe("quotas", () => {
+  it("only admins change quotas; leads and data scientists are refused, also through the route", async () => {
+    await expect(setQuota(await ctxFor(db(), DEMO.lead), "churn", quotaSchema.parse({ ...QUOTA, gpus: 100 }))).rejects.toMatchObject({ code: "forbidden" });
+    const leadToken = await tokenFor(db(), DEMO.lead, "churn");
+    expect((await call(quotaPUT, { method: "PUT", token: leadToken, params: { slug: "churn" }, body: { ...QUOTA, gpus: 100 } })).status).toBe(403);
+    const adminToken = await tokenFor(db(), DEMO.admin, "churn");
+    const ok = await call(quotaPUT, { method: "PUT", token: adminToken, params: { slug: "churn" }, body: { ...QUOTA, gpus: 8, gpus_by_type: { "nvidia-t4": 2, "nvidia-a100": 4 } } });
+    expect(ok.status).toBe(200);
+    expect(ok.json).toMatchObject({ gpus: 8, gpus_by_type: { "nvidia-t4": 2, "nvidia-a100": 4 } });
+    const bad = await call(quotaPUT, { method: "PUT", token: adminToken, params: { slug: "churn" }, body: { ...QUOTA, gpus: 2, gpus_by_type: { "nvidia-a100": 4 } } });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.json)).toContain("more than the total gpus");
+    const unknown = await call(quotaPUT, { method: "PUT", token: adminToken, params: { slug: "churn" }, body: { ...QUOTA, namespace: "kube-system" } });
+    expect(unknown.status).toBe(400);
+    const audit = await db().select({ action: auditEvents.action, outcome: auditEvents.outcome }).from(auditEvents).where(eq(auditEvents.action, "quota.update"));
+    expect(audit.map((a) => a.outcome)).toEqual(expect.arrayContaining(["denied", "allowed"]));
+  });
+
+  it("the GPU split narrows admission by type", async () => {
+    const admin = await ctxFor(db(), DEMO.admin);
+    await setQuota(admin, "churn", quotaSchema.parse({ ...QUOTA, gpus: 8, gpus_by_type: { "nvidia-t4": 1 } }));
+    const ds = await ctxFor(db(), DEMO.ds);
+    const { experiment_id: exp } = await createExperiment(ds, { name: `split-${Date.now()}`, team: "churn" });
+    await expect(submitJob(ds, exp, trainJobSchema.parse({ instance_type: "gpu.large", gpus: 1, command: ["sleep", "30"] }))).rejects.toThrow("the job needs 1 nvidia-a100 GPU; team churn's quota allows 0 of that type");
+    const first = await submitJob(ds, exp, trainJobSchema.parse({ instance_type: "gpu.small", command: ["sleep", "30"] }));
+    const second = await submitJob(ds, exp, trainJobSchema.parse({ instance_type: "gpu.small", command: ["sleep", "30"] }));
+    expect(first.status).not.toBe("queued");
+    expect(second).toMatchObject({ status: "queued", queue_reason: "waiting for 1 nvidia-t4 GPU: team churn uses 1 of 1" });
+    await cancelAndSettle([first.job_id, second.job_id]);
+    await setQuota(admin, "churn", quotaSchema.parse(QUOTA));
+  });
+
+  it("lowering a quota below use stops no running work; new work waits until usage falls; usage shows it all", async () => {
+    const admin = await ctxFor(db(), DEMO.admin);
+    const ds = await ctxFor(db(), DEMO.ds);
+    const { experiment_id: exp } = await createExperiment(ds, { name: `lower-${Date.now()}`, team: "churn" });
+    const running = await submitJob(ds, exp, trainJobSchema.parse({ resources: { cpu: 8, memory_gib: 8 }, command: ["sleep", "30"] }));
+    for (let i = 0; i < 50 && (await getJob(ds, running.job_id)).status !== "running"; i++) await tick(db());
+    await setQuota(admin, "churn", quotaSchema.parse({ ...QUOTA, cpu: 4 }));
+    await tick(db());
+    expect((await getJob(ds, running.job_id)).status).toBe("running");
+    const waiting = await submitJob(ds, exp, trainJobSchema.parse({ resources: { cpu: 2, memory_gib: 2 }, command: ["true"] }));
+    expect(waiting).toMatchObject({ status: "queued", queue_reason: "waiting for 2 CPU: team churn uses 8 of 4" });
+    const usage = await call(usageGET, { token: await tokenFor(db(), DEMO.ds, "churn"), params: { slug: "churn" } });
+    expect(usage.status).toBe(200);
+    expect(usage.json).toMatchObject({
+      quota: { cpu: 4 }, used: { cpu: 8, max_concurrent_jobs: 1 },
+      top: [expect.objectContaining({ id: running.job_id, cpu: 8 })],
+      queued_jobs: [expect.objectContaining({ job_id: waiting.job_id, queue_reason: "waiting for 2 CPU: team churn uses 8 of 4" })],
+    });
+    expect((await call(usageGET, { token: await tokenFor(db(), DEMO.dsFraud, "fraud"), params: { slug: "churn" } })).status).toBe(404);
+    await cancelAndSettle([running.job_id]);
+    for (let i = 0; i < 100 && (await getJob(ds, waiting.job_id)).status === "queued"; i++) {
+      await setQuota(admin, "churn", quotaSchema.parse({ ...QUOTA, cpu: 4 }));
+      await new Promise((r) => setTimeout(r, 50));
+      await tick(db());
+    }
+    expect((await getJob(ds, waiting.job_id)).status).not.toBe("queued");
+    await setQuota(admin, "churn", quotaSchema.parse(QUOTA));
+    expect((await teamUsage(admin, "churn")).quota?.cpu).toBe(64);
+  });
+});
