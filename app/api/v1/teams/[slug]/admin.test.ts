@@ -10,12 +10,12 @@ import { GET as meGET } from "@/app/api/v1/me/route";
 import { auditEvents, jobs } from "@/db/schema";
 import { trainJobSchema } from "@/lib/schemas/jobs";
 import { quotaSchema } from "@/lib/schemas/teams";
-import { cancelJob, getJob, submitJob } from "../jobs/service";
-import { tick } from "../jobs/scheduler";
-import { call, ctxFor, DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
-import { createExperiment } from "../tracking/experiments";
-import { addMember, changeRole, removeMember, setQuota, teamUsage } from "./admin";
-import { getTeam } from "./service";
+import { cancelJob, getJob, submitJob } from "@/server/jobs/service";
+import { tick } from "@/server/jobs/scheduler";
+import { call, ctxFor, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
+import { createExperiment } from "@/server/tracking/experiments";
+import { addMember, changeRole, removeMember, setQuota, teamUsage } from "@/server/teams/admin";
+import { getTeam } from "@/server/teams/service";
 
 const db = demoDatabase();
 const QUOTA = { cpu: 64, memory_gib: 256, gpus: 8, max_concurrent_jobs: 10, max_deployments: 10, monthly_budget_usd: 5000 };
