@@ -1,12 +1,41 @@
 "use server";
 
 import { revalidatePath } from "next/cache";
+import { z } from "zod";
 import { protectedAliasesSchema } from "@/lib/schemas/registry";
+import { addMemberSchema, quotaSchema, roleSchema } from "@/lib/schemas/teams";
 import { safeAction } from "@/server/auth/action";
 import { setProtectedAliases } from "@/server/registry/models";
+import { addMember, changeRole, removeMember, setQuota } from "@/server/teams/admin";
 
 export const saveProtectedAliases = safeAction(protectedAliasesSchema, async (ctx, input) => {
   const saved = await setProtectedAliases(ctx, input.protected_aliases, input.team);
   revalidatePath(`/teams/${input.team}`);
   return saved.protected_aliases;
+});
+
+const memberAction = z.strictObject({ team: z.string().min(1).max(64), user_id: z.string().uuid() });
+
+export const addMemberAction = safeAction(addMemberSchema.extend({ team: z.string().min(1).max(64) }), async (ctx, { team, ...input }) => {
+  const member = await addMember(ctx, team, input);
+  revalidatePath(`/teams/${team}`);
+  return member.email;
+});
+
+export const changeRoleAction = safeAction(memberAction.extend({ role: roleSchema }), async (ctx, input) => {
+  await changeRole(ctx, input.team, input.user_id, input.role);
+  revalidatePath(`/teams/${input.team}`);
+  return input.role;
+});
+
+export const removeMemberAction = safeAction(memberAction, async (ctx, input) => {
+  await removeMember(ctx, input.team, input.user_id);
+  revalidatePath(`/teams/${input.team}`);
+  return input.user_id;
+});
+
+export const saveQuotaAction = safeAction(z.strictObject({ team: z.string().min(1).max(64), quota: quotaSchema }), async (ctx, input) => {
+  const quota = await setQuota(ctx, input.team, input.quota);
+  revalidatePath(`/teams/${input.team}`);
+  return quota;
 });

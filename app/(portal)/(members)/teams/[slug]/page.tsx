@@ -10,7 +10,12 @@ import { requirePageCtx } from "@/server/auth/session";
 import { ProtectedAliasesForm } from "@/components/registry/protected-aliases-form";
 import { can } from "@/server/auth/policy";
 import { getProtectedAliases } from "@/server/registry/models";
-import { saveProtectedAliases } from "./actions";
+import Link from "next/link";
+import { MembersManager } from "@/components/teams/members-manager";
+import { QuotaEditor } from "@/components/teams/quota-editor";
+import { UsageBars } from "@/components/teams/usage-bars";
+import { teamUsage } from "@/server/teams/admin";
+import { addMemberAction, changeRoleAction, removeMemberAction, saveProtectedAliases, saveQuotaAction } from "./actions";
 import { getTeamForPage } from "./team";
 
 export async function generateMetadata(props: { params: Promise<{ slug: string }> }): Promise<Metadata> {
@@ -22,14 +27,15 @@ export default async function TeamPage(props: { params: Promise<{ slug: string }
   const ctx = await requirePageCtx();
   const team = await forPage(getTeamForPage(ctx, slug));
   const q = team.quota;
-  const registry = await getProtectedAliases(ctx, team.slug);
+  const [registry, usage] = await Promise.all([getProtectedAliases(ctx, team.slug), teamUsage(ctx, team.slug)]);
+  const isAdmin = ctx.actor.isAdmin;
   const teamId = ctx.actor.memberships.find((m) => m.teamSlug === team.slug)?.teamId;
   const canManage = ctx.actor.isAdmin || can(ctx.actor, "manage_team", teamId);
   const quotaRows: [string, string][] = q
     ? [
         ["CPU", `${q.cpu} cores`],
         ["Memory", `${q.memory_gib} GiB`],
-        ["GPUs", String(q.gpus)],
+        ["GPUs", `${q.gpus}${q.gpus_by_type ? ` (${Object.entries(q.gpus_by_type).map(([t, n]) => `${n}× ${t}`).join(", ")})` : ""}`],
         ["Concurrent jobs", String(q.max_concurrent_jobs)],
         ["Deployments", String(q.max_deployments)],
         ["Artifact storage", q.storage_gib === null ? "unlimited" : `${q.storage_gib} GiB`],
@@ -44,37 +50,49 @@ export default async function TeamPage(props: { params: Promise<{ slug: string }
         actions={team.role ? <Badge tone="teal">You: {ROLE_LABELS[team.role]}</Badge> : undefined}
       />
       <div className="grid gap-6 xl:grid-cols-3">
-        <div className="xl:col-span-2">
-          <h2 className="mb-2 text-sm font-semibold text-stone-900">Members</h2>
-          <Table caption="Members">
-            <thead><tr><Th>Name</Th><Th>Email</Th><Th>Role</Th></tr></thead>
-            <tbody className="divide-y divide-stone-100">
-              {team.members.length === 0 && <EmptyRow colSpan={3}>No members yet. Member management arrives with the tenants console.</EmptyRow>}
-              {team.members.map((m) => (
-                <tr key={m.user_id}>
-                  <Td className="font-medium">{m.name}</Td>
-                  <Td className="font-mono text-xs">{m.email}</Td>
-                  <Td><Badge tone={m.role === "team_lead" ? "blue" : "neutral"}>{ROLE_LABELS[m.role] ?? m.role}</Badge></Td>
-                </tr>
-              ))}
-            </tbody>
-          </Table>
+        <div className="space-y-6 xl:col-span-2">
+          <section aria-labelledby="members-heading">
+            <h2 id="members-heading" className="mb-2 text-sm font-semibold text-stone-900">Members</h2>
+            <MembersManager team={team.slug} members={team.members} canManage={canManage} add={addMemberAction} changeRole={changeRoleAction} remove={removeMemberAction} />
+          </section>
+          <section aria-labelledby="usage-heading" className="space-y-2">
+            <h2 id="usage-heading" className="text-sm font-semibold text-stone-900">Usage against quota</h2>
+            <UsageBars usage={usage} />
+            <h3 className="pt-2 text-xs font-semibold tracking-wide text-stone-500 uppercase">Queued for quota</h3>
+            <Table caption="Queued jobs">
+              <thead><tr><Th>Job</Th><Th>User</Th><Th>Needs</Th><Th>Why it waits</Th></tr></thead>
+              <tbody className="divide-y divide-stone-100">
+                {usage.queued_jobs.length === 0 && <EmptyRow colSpan={4}>Nothing is waiting.</EmptyRow>}
+                {usage.queued_jobs.map((j) => (
+                  <tr key={j.job_id}>
+                    <Td><Link href={`/jobs/${j.job_id}`} className="text-teal-800 hover:underline">{j.name}</Link></Td>
+                    <Td className="text-stone-700">{j.user}</Td>
+                    <Td className="text-xs">{j.cpu} CPU · {j.memory_gib} GiB{j.gpus ? ` · ${j.gpus} GPU` : ""}</Td>
+                    <Td className="text-xs text-amber-800">{j.queue_reason ?? "waiting for the scheduler"}</Td>
+                  </tr>
+                ))}
+              </tbody>
+            </Table>
+          </section>
         </div>
-        <Card title="Quota">
-          {q ? (
-            <dl className="divide-y divide-stone-100 text-sm">
-              {quotaRows.map(([k, v]) => (
-                <div key={k} className="flex justify-between py-1.5"><dt className="text-stone-600">{k}</dt><dd className="font-medium text-stone-900">{v}</dd></div>
-              ))}
-            </dl>
-          ) : (
-            <p className="text-sm text-stone-600">No quota set.</p>
-          )}
-          <p className="mt-3 text-xs text-stone-500">Usage against quota arrives with training jobs.</p>
-        </Card>
-        <Card title="Model registry" className="xl:col-start-3">
-          <ProtectedAliasesForm team={team.slug} aliases={registry.protected_aliases} canEdit={canManage} save={saveProtectedAliases} />
-        </Card>
+        <div className="space-y-6">
+          <Card title="Quota">
+            {q && isAdmin ? (
+              <QuotaEditor team={team.slug} quota={q} save={saveQuotaAction} />
+            ) : q ? (
+              <dl className="divide-y divide-stone-100 text-sm">
+                {quotaRows.map(([k, v]) => (
+                  <div key={k} className="flex justify-between py-1.5"><dt className="text-stone-600">{k}</dt><dd className="font-medium text-stone-900">{v}</dd></div>
+                ))}
+              </dl>
+            ) : (
+              <p className="text-sm text-stone-600">No quota set.</p>
+            )}
+          </Card>
+          <Card title="Model registry">
+            <ProtectedAliasesForm team={team.slug} aliases={registry.protected_aliases} canEdit={canManage} save={saveProtectedAliases} />
+          </Card>
+        </div>
       </div>
     </div>
   );

@@ -1,0 +1,67 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useState, useTransition } from "react";
+import type { ActionResult } from "@/lib/action-result";
+import { Button } from "@/components/ui/button";
+
+type Quota = {
+  cpu: number; memory_gib: number; gpus: number; gpus_by_type: Record<string, number> | null; max_concurrent_jobs: number;
+  max_deployments: number; storage_gib: number | null; monthly_budget_usd: number;
+};
+
+const FIELDS: [keyof Quota, string][] = [
+  ["cpu", "CPU (cores)"], ["memory_gib", "Memory (GiB)"], ["gpus", "GPUs (total)"], ["max_concurrent_jobs", "Concurrent jobs"],
+  ["max_deployments", "Deployments"], ["storage_gib", "Artifact storage (GiB)"], ["monthly_budget_usd", "Monthly budget (USD)"],
+];
+
+/** The admin's quota form; lowering a limit never stops running work, it only holds new work back. */
+export function QuotaEditor({ team, quota, save }: { team: string; quota: Quota; save: (input: { team: string; quota: Quota }) => Promise<ActionResult<unknown>> }) {
+  const router = useRouter();
+  const [values, setValues] = useState<Record<string, string>>(Object.fromEntries(FIELDS.map(([k]) => [k, quota[k] === null ? "" : String(quota[k])])));
+  const [split, setSplit] = useState(Object.entries(quota.gpus_by_type ?? {}).map(([k, v]) => `${k}=${v}`).join(", "));
+  const [error, setError] = useState<string>();
+  const [saved, setSaved] = useState(false);
+  const [pending, startTransition] = useTransition();
+  return (
+    <form
+      aria-label="Quota"
+      className="space-y-3"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const byType = Object.fromEntries(split.split(",").map((p) => p.trim()).filter(Boolean).map((p) => { const [k, v] = p.split("="); return [k!.trim(), Number(v)]; }));
+        const num = (k: string) => Number(values[k]);
+        const next: Quota = {
+          cpu: num("cpu"), memory_gib: num("memory_gib"), gpus: num("gpus"), gpus_by_type: Object.keys(byType).length ? byType : null,
+          max_concurrent_jobs: num("max_concurrent_jobs"), max_deployments: num("max_deployments"),
+          storage_gib: values.storage_gib === "" ? null : num("storage_gib"), monthly_budget_usd: num("monthly_budget_usd"),
+        };
+        startTransition(async () => {
+          const r = await save({ team, quota: next });
+          if (!r.ok) { setSaved(false); setError(r.fieldErrors ? Object.entries(r.fieldErrors).map(([k, v]) => `${k.replace(/^quota\./, "")}: ${v.join(", ")}`).join("; ") : r.error); return; }
+          setError(undefined);
+          setSaved(true);
+          router.refresh();
+        });
+      }}
+    >
+      <div className="grid grid-cols-2 gap-2">
+        {FIELDS.map(([k, label]) => (
+          <div key={k}>
+            <label htmlFor={`quota-${k}`} className="block text-xs text-stone-600">{label}</label>
+            <input id={`quota-${k}`} type="number" min={0} step="any" value={values[k]} onChange={(e) => { setSaved(false); setValues((v) => ({ ...v, [k]: e.target.value })); }} className="mt-0.5 w-full rounded-md border border-stone-300 px-2 py-1 text-sm" />
+          </div>
+        ))}
+      </div>
+      <div>
+        <label htmlFor="quota-split" className="block text-xs text-stone-600">GPUs by type (optional, e.g. nvidia-a100=4, nvidia-t4=2)</label>
+        <input id="quota-split" value={split} onChange={(e) => { setSaved(false); setSplit(e.target.value); }} className="mt-0.5 w-full rounded-md border border-stone-300 px-2 py-1 font-mono text-sm" />
+      </div>
+      <div className="flex items-center gap-3">
+        <Button size="sm" type="submit" disabled={pending}>Save quota</Button>
+        {saved && <span role="status" className="text-sm text-emerald-800">Saved.</span>}
+      </div>
+      {error && <p role="alert" className="text-sm text-red-700">{error}</p>}
+    </form>
+  );
+}

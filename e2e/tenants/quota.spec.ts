@@ -1,0 +1,64 @@
+import { expect, test } from "@playwright/test";
+import { signIn } from "../helpers";
+
+test("an admin sets a 2-GPU quota and adds a member; the member's 4-GPU job is refused, a 2-GPU job runs and a second queues with its reason", async ({ page, browser }) => {
+  test.setTimeout(180_000);
+  const slug = `gpu${Date.now().toString(36)}`;
+  await signIn(page, "admin@example.com");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Admin" }).click();
+  await page.getByLabel("Name").fill(`GPU team ${slug}`);
+  await page.getByLabel("Slug").fill(slug);
+  await page.getByRole("button", { name: "Create team" }).click();
+  await expect(page.getByRole("status")).toContainText(`Team ${slug} created`);
+  await page.goto(`/teams/${slug}`);
+  const quota = page.getByRole("form", { name: "Quota" });
+  await quota.getByLabel("GPUs (total)").fill("2");
+  await quota.getByRole("button", { name: "Save quota" }).click();
+  await expect(quota.getByRole("status")).toHaveText("Saved.");
+  const add = page.getByRole("form", { name: "Add member" });
+  await add.getByLabel("Email").fill("ds@example.com");
+  await add.getByLabel("Role").selectOption("data_scientist");
+  await add.getByRole("button", { name: "Add member" }).click();
+  await expect(page.getByRole("table", { name: "Members" })).toContainText("ds@example.com");
+
+  // The member, in their own session.
+  const member = await (await browser.newContext()).newPage();
+  await signIn(member, "ds@example.com");
+  await member.goto("/experiments");
+  await member.getByRole("button", { name: "New experiment" }).click();
+  await member.getByLabel("Experiment name").fill(`gpu-work-${slug}`);
+  await member.getByLabel("Team", { exact: true }).selectOption(slug);
+  await member.getByRole("button", { name: "Create experiment" }).click();
+  await member.getByRole("link", { name: "Train", exact: true }).click();
+  await member.getByLabel("Code").selectOption("");
+  await member.getByLabel("Command").fill("sleep 90");
+  await member.getByLabel("Instance type").selectOption("gpu.large");
+  await member.getByLabel("GPUs").fill("4");
+  await expect(member.getByTestId("admission")).toHaveText(`Cannot run: the job needs 4 GPUs; team ${slug}'s quota is 2 GPUs.`);
+  await expect(member.getByRole("button", { name: /Launch/ })).toBeDisabled();
+
+  await member.getByLabel("GPUs").fill("2");
+  await expect(member.getByTestId("admission")).toHaveText("Starts right away.");
+  await member.getByRole("button", { name: "Launch training" }).click();
+  await expect(member).toHaveURL(/\/jobs\/[0-9a-f-]{36}$/);
+  await expect(member.getByRole("list", { name: "Status timeline" })).toContainText("running");
+  const first = member.url();
+
+  await member.getByRole("link", { name: /Clone and edit/ }).click();
+  await expect(member.getByTestId("admission")).toHaveText(`Will queue: waiting for 2 GPUs: team ${slug} uses 2 of 2.`);
+  await member.getByRole("button", { name: "Launch (will queue)" }).click();
+  await expect(member.getByRole("main").getByRole("status").first()).toContainText(`Queued: waiting for 2 GPUs: team ${slug} uses 2 of 2`);
+
+  // The team page shows usage against the quota and the queue.
+  await page.reload();
+  await expect(page.getByRole("meter", { name: "GPUs" })).toHaveAttribute("aria-valuenow", "2");
+  await expect(page.getByRole("table", { name: "Queued jobs" })).toContainText("waiting for 2 GPUs");
+
+  // Clean up: cancel both.
+  for (const url of [member.url(), first]) {
+    await member.goto(url);
+    member.once("dialog", (d) => void d.accept());
+    await member.getByRole("button", { name: "Cancel job" }).click();
+    await expect(member.getByRole("list", { name: "Status timeline" })).toContainText("cancelled");
+  }
+});
