@@ -13,6 +13,9 @@ test("an admin sets a 2-GPU quota and adds a member; the member's 4-GPU job is r
   await page.goto(`/teams/${slug}`);
   const quota = page.getByRole("form", { name: "Quota" });
   await quota.getByLabel("GPUs (total)").fill("2");
+  // gpu.large also needs 32 CPU and 256 GiB; a new team starts with less.
+  await quota.getByLabel("CPU (cores)").fill("128");
+  await quota.getByLabel("Memory (GiB)").fill("1024");
   await quota.getByRole("button", { name: "Save quota" }).click();
   await expect(quota.getByRole("status")).toHaveText("Saved.");
   const add = page.getByRole("form", { name: "Add member" });
