@@ -64,7 +64,15 @@ async function admit(db: Db): Promise<void> {
   const changes: Parameters<typeof publishJobChange>[0][] = [];
   await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${ADMIT_LOCK})`);
-    const queued = await tx.select().from(jobs).where(eq(jobs.status, "queued")).orderBy(desc(jobs.priority), asc(jobs.queuedAt), asc(jobs.id));
+    // Only what admission needs: with a deep queue this runs on every submit, so no spec (jsonb) is read.
+    const queued = await tx
+      .select({
+        id: jobs.id, teamId: jobs.teamId, name: jobs.name, cpu: jobs.cpu, memoryGib: jobs.memoryGib, gpus: jobs.gpus, gpuType: jobs.gpuType,
+        queuedAt: jobs.queuedAt, queueReason: jobs.queueReason, attempt: jobs.attempt,
+      })
+      .from(jobs)
+      .where(eq(jobs.status, "queued"))
+      .orderBy(desc(jobs.priority), asc(jobs.queuedAt), asc(jobs.id));
     if (queued.length === 0) return;
     const teamIds = [...new Set(queued.map((j) => j.teamId))];
     const [quotaRows, usageRows, slugRows, typedRows] = await Promise.all([
@@ -91,9 +99,10 @@ async function admit(db: Db): Promise<void> {
     const slug = new Map(slugRows.map((t) => [t.id, t.slug]));
     const pending = new Map(teamIds.map((id) => [id, queued.filter((j) => j.teamId === id)]));
     const reasons = new Map<string, string>();
-    const admitted: JobRow[] = [];
+    type Queued = (typeof queued)[number];
+    const admitted: Queued[] = [];
     for (;;) {
-      let best: { job: JobRow; share: number } | null = null;
+      let best: { job: Queued; share: number } | null = null;
       for (const [teamId, list] of pending) {
         const head = list[0];
         if (!head) continue;

@@ -14,7 +14,7 @@ import type { Ctx } from "../context";
 import { env } from "../env";
 import { AppError } from "../errors";
 import { homeTeam, loadExperiment } from "../tracking/access";
-import { createRun } from "../tracking/runs";
+import { insertRun } from "../tracking/runs";
 import { publishJobChange } from "./events";
 import { catalog, neverFits, resolveResources, waitReason } from "./resources";
 
@@ -152,7 +152,7 @@ export async function submitJob(ctx: Ctx, experimentId: string, input: TrainJobI
     source: code?.source ?? null, command, image: input.image ?? null, env: input.env, instance_type: resolved.instanceType,
     priority: input.priority, max_runtime_seconds: input.max_runtime_seconds, retries: input.retries,
   };
-  const run = await createRun(ctx, {
+  const run = await insertRun(ctx, {
     experiment_id: String(exp.id), run_name: undefined,
     tags: [
       { key: "mlflow.source.name", value: code?.source ?? command[0]! },
@@ -160,7 +160,7 @@ export async function submitJob(ctx: Ctx, experimentId: string, input: TrainJobI
       { key: "cairn.instance_type", value: resolved.instanceType ?? "custom" },
     ],
   });
-  const runId = run.info.run_id;
+  const runId = run.id;
   const row = await ctx.db.transaction(async (tx) => {
     await tx.update(runs).set({ status: "SCHEDULED" }).where(eq(runs.id, runId));
     const [created] = await tx

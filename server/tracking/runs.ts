@@ -46,6 +46,13 @@ async function defaultExperimentId(ctx: Ctx): Promise<number> {
 }
 
 export async function createRun(ctx: Ctx, input: CreateRunInput): Promise<RunDto> {
+  const row = await insertRun(ctx, input);
+  const [dto] = await hydrateRuns(ctx.db, [row]);
+  return dto!;
+}
+
+/** Creates the run (as createRun) and returns its row without hydrating the DTO — for callers that only need the id. */
+export async function insertRun(ctx: Ctx, input: CreateRunInput): Promise<typeof runs.$inferSelect> {
   const experimentId = !input.experiment_id || input.experiment_id === "0" ? await defaultExperimentId(ctx) : Number(input.experiment_id);
   const exp = await loadExperiment(ctx, experimentId, { ...TRAIN, action: "run.create" });
   if (exp.lifecycleStage !== "active") throw new AppError("invalid_input", `The experiment ${exp.id} must be in the 'active' state to create runs in it.`);
@@ -74,8 +81,7 @@ export async function createRun(ctx: Ctx, input: CreateRunInput): Promise<RunDto
     return created!;
   });
   await recordKeys(ctx.db, exp.id, "tag", tags.keys());
-  const [dto] = await hydrateRuns(ctx.db, [row]);
-  return dto!;
+  return row;
 }
 
 export async function getRun(ctx: Ctx, runId: string): Promise<RunDto> {
