@@ -91,9 +91,11 @@ export default async function VersionPage(props: Props) {
           </li>
           <li className="rounded-lg border border-stone-200 bg-white p-3 text-sm">
             <div className="text-xs text-stone-500">Training job</div>
-            <span className="text-stone-700" title="Jobs launched from Cairn arrive with training orchestration">
-              {tags["cairn.job_id"] ?? `not launched by Cairn — logged from ${tags["mlflow.source.name"] ?? "code"}`}
-            </span>
+            {tags["cairn.job_id"] ? (
+              <Link href={`/jobs/${tags["cairn.job_id"]}`} className="font-medium text-teal-800 hover:underline">job {tags["cairn.job_id"].slice(0, 8)}</Link>
+            ) : (
+              <span className="text-stone-700">not launched by Cairn — logged from {tags["mlflow.source.name"] ?? "code"}</span>
+            )}
           </li>
           <li className="rounded-lg border border-stone-200 bg-white p-3 text-sm">
             <div className="text-xs text-stone-500">Source run</div>
