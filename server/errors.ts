@@ -41,3 +41,11 @@ export class AppError extends Error {
 export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }
+
+/** PostgreSQL's unique_violation on `constraint`, whether the driver error is wrapped (drizzle's `cause`) or not. */
+export function isUniqueViolation(err: unknown, constraint: string): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if ("code" in e && e.code === "23505") return !("constraint" in e) || e.constraint === undefined || e.constraint === constraint;
+  }
+  return false;
+}

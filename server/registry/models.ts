@@ -4,7 +4,7 @@ import { modelAliases, modelVersions, registeredModelTags, registeredModels, reg
 import { appendAudit, denied } from "../audit/record";
 import { can, readableTeamIds } from "../auth/policy";
 import type { Ctx } from "../context";
-import { AppError } from "../errors";
+import { AppError, isUniqueViolation } from "../errors";
 import { homeTeam } from "../tracking/access";
 import { decodeOffset, encodeOffset } from "../tracking/experiments";
 import type { KeyValue } from "../tracking/dto";
@@ -18,12 +18,6 @@ type TeamOpt = { team?: string };
 
 const NAME_UNIQUE = "registered_models_team_name_uq";
 
-export function isUniqueViolation(err: unknown, constraint: string): boolean {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if ("code" in e && e.code === "23505") return !("constraint" in e) || e.constraint === undefined || e.constraint === constraint;
-  }
-  return false;
-}
 
 const exists409 = (name: string, team: string) => new AppError("conflict", `Registered Model (name=${name}) already exists in team ${team}.`);
 

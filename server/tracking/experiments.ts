@@ -5,7 +5,7 @@ import { experimentTags, experiments, runs, teams } from "@/db/schema";
 import { appendAudit, denied } from "../audit/record";
 import { can, readableTeamIds } from "../auth/policy";
 import type { Ctx } from "../context";
-import { AppError } from "../errors";
+import { AppError, isUniqueViolation } from "../errors";
 import { homeTeam, loadExperiment } from "./access";
 import type { ExperimentDto } from "./dto";
 import { experimentArtifactLocation } from "./dto";
@@ -88,13 +88,6 @@ export async function createExperiment(
 
 const NAME_UNIQUE = "experiments_team_name_uq";
 
-/** PostgreSQL's unique_violation on `constraint`, whether the driver error is wrapped (drizzle's `cause`) or not. */
-function isUniqueViolation(err: unknown, constraint: string): boolean {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if ("code" in e && e.code === "23505") return !("constraint" in e) || e.constraint === undefined || e.constraint === constraint;
-  }
-  return false;
-}
 
 function dedupe<T extends { key: string }>(items: T[]): T[] {
   return [...new Map(items.map((i) => [i.key, i])).values()];

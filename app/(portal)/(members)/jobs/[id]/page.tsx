@@ -8,6 +8,7 @@ import { JobLogs } from "@/components/jobs/job-logs";
 import { Badge } from "@/components/ui/badge";
 import { buttonClass } from "@/components/ui/button";
 import { Card } from "@/components/ui/card";
+import { KeyValueList } from "@/components/ui/key-value-list";
 import { PageHeader } from "@/components/ui/page-header";
 import { formatDateTime } from "@/lib/format";
 import { forPage } from "@/server/auth/page";
@@ -63,11 +64,7 @@ export default async function JobPage(props: { params: Promise<{ id: string }> }
       {job.message && <p role={active ? "status" : undefined} className={`rounded-md border px-3 py-2 text-sm ${job.status === "failed" ? "border-red-200 bg-red-50 text-red-900" : "border-stone-200 bg-stone-50 text-stone-800"}`}>{job.message}</p>}
       <div className="grid items-start gap-6 xl:grid-cols-3">
         <Card title="Overview">
-          <dl className="divide-y divide-stone-100 text-sm">
-            {overview.map(([k, v]) => (
-              <div key={k} className="flex justify-between gap-4 py-1.5"><dt className="shrink-0 text-stone-600">{k}</dt><dd className="min-w-0 text-right text-stone-900">{v}</dd></div>
-            ))}
-          </dl>
+          <KeyValueList items={overview} />
         </Card>
         <Card title="Timeline" className="xl:col-span-2">
           <ol className="space-y-2 text-sm" aria-label="Status timeline">

@@ -6,6 +6,7 @@ import { formatDuration, formatMetric, STATUS_TONE } from "@/components/runs/for
 import { RunMetrics } from "@/components/runs/run-metrics";
 import { Badge } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
+import { KeyValueList } from "@/components/ui/key-value-list";
 import { MarkdownEditor } from "@/components/ui/markdown-editor";
 import { PageHeader } from "@/components/ui/page-header";
 import { EmptyRow, Table, Td, Th } from "@/components/ui/table";
@@ -63,11 +64,7 @@ export default async function RunPage(props: { params: Promise<{ id: string }> }
       <PageHeader title={info.run_name} description={`Run in ${experiment.name} · team ${experiment.team}`} actions={info.lifecycle_stage === "deleted" ? <Badge tone="amber">deleted</Badge> : undefined} />
       <div className="grid items-start gap-6 xl:grid-cols-3">
         <Card title="Overview">
-          <dl className="divide-y divide-stone-100 text-sm">
-            {overview.map(([k, v]) => (
-              <div key={k} className="flex justify-between gap-4 py-1.5"><dt className="text-stone-600">{k}</dt><dd className="min-w-0 truncate text-right text-stone-900">{v}</dd></div>
-            ))}
-          </dl>
+          <KeyValueList items={overview} truncate />
         </Card>
         <Card title="Notes" className="xl:col-span-2">
           <MarkdownEditor target={info.run_id} value={tags["mlflow.note.content"] ?? ""} canEdit={canEdit} save={saveNotesAction} noun="notes" />

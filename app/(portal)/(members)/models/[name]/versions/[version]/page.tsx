@@ -5,6 +5,7 @@ import { formatMetric, STATUS_TONE } from "@/components/runs/format";
 import { StageSelect } from "@/components/registry/stage-select";
 import { Badge } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
+import { KeyValueList } from "@/components/ui/key-value-list";
 import { MarkdownEditor } from "@/components/ui/markdown-editor";
 import { PageHeader } from "@/components/ui/page-header";
 import { EmptyRow, Table, Td, Th } from "@/components/ui/table";
@@ -72,11 +73,7 @@ export default async function VersionPage(props: Props) {
       />
       <div className="grid items-start gap-6 xl:grid-cols-3">
         <Card title="Overview">
-          <dl className="divide-y divide-stone-100 text-sm">
-            {overview.map(([k, val]) => (
-              <div key={k} className="flex justify-between gap-4 py-1.5"><dt className="shrink-0 text-stone-600">{k}</dt><dd className="min-w-0 text-right text-stone-900">{val}</dd></div>
-            ))}
-          </dl>
+          <KeyValueList items={overview} />
         </Card>
         <Card title="Description" className="xl:col-span-2">
           <MarkdownEditor target={{ team: model.team, name: model.name, version: v.version }} value={v.description} canEdit={canEdit} save={describeVersion} noun="description" />
