@@ -1,6 +1,6 @@
 import type { ReactNode } from "react";
 
-/** `truncate` keeps each value on one line (the run page); otherwise long values wrap. */
+/** The label/value rows of an overview card; `truncate` keeps each value on one line, otherwise long values wrap. */
 export function KeyValueList({ items, truncate = false }: { items: [string, ReactNode][]; truncate?: boolean }) {
   return (
     <dl className="divide-y divide-stone-100 text-sm">
