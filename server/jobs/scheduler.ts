@@ -75,28 +75,31 @@ async function admit(db: Db): Promise<void> {
       .orderBy(desc(jobs.priority), asc(jobs.queuedAt), asc(jobs.id));
     if (queued.length === 0) return;
     const teamIds = [...new Set(queued.map((j) => j.teamId))];
-    const [quotaRows, usageRows, slugRows, typedRows] = await Promise.all([
-      tx.select().from(teamQuotas).where(inArray(teamQuotas.teamId, teamIds)),
-      tx
-        .select({ teamId: jobs.teamId, cpu: sql<number>`coalesce(sum(${jobs.cpu}), 0)`, mem: sql<number>`coalesce(sum(${jobs.memoryGib}), 0)`, gpus: sql<number>`coalesce(sum(${jobs.gpus}), 0)`, n: sql<number>`count(*)` })
-        .from(jobs)
-        .where(and(inArray(jobs.teamId, teamIds), inArray(jobs.status, ["admitted", "running"])))
-        .groupBy(jobs.teamId),
-      tx.select({ id: teams.id, slug: teams.slug }).from(teams).where(inArray(teams.id, teamIds)),
-      tx
-        .select({ teamId: jobs.teamId, type: jobs.gpuType, gpus: sql<number>`coalesce(sum(${jobs.gpus}), 0)` })
-        .from(jobs)
-        .where(and(inArray(jobs.teamId, teamIds), inArray(jobs.status, ["admitted", "running"]), sql`${jobs.gpuType} is not null`))
-        .groupBy(jobs.teamId, jobs.gpuType),
-    ]);
-    const usage = new Map(teamIds.map((id) => [id, zero()]));
-    for (const u of usageRows) usage.set(u.teamId, { cpu: Number(u.cpu), memoryGib: Number(u.mem), gpus: Number(u.gpus), jobs: Number(u.n), gpusByType: {} });
-    for (const t of typedRows) {
-      const u = usage.get(t.teamId)!;
-      u.gpusByType = { ...u.gpusByType, [t.type!]: Number(t.gpus) };
+    // Two statements, one after the other: a transaction is one connection (no parallel queries on it).
+    const teamRows = await tx
+      .select({ id: teams.id, slug: teams.slug, quota: teamQuotas })
+      .from(teams)
+      .leftJoin(teamQuotas, eq(teamQuotas.teamId, teams.id))
+      .where(inArray(teams.id, teamIds));
+    const usageRows = await tx
+      .select({
+        teamId: jobs.teamId, type: jobs.gpuType, n: sql<number>`count(*)`, gpus: sql<number>`coalesce(sum(${jobs.gpus}), 0)`,
+        cpu: sql<number>`coalesce(sum(${jobs.cpu}), 0)`, mem: sql<number>`coalesce(sum(${jobs.memoryGib}), 0)`,
+      })
+      .from(jobs)
+      .where(and(inArray(jobs.teamId, teamIds), inArray(jobs.status, ["admitted", "running"])))
+      .groupBy(jobs.teamId, jobs.gpuType);
+    const usage = new Map(teamIds.map((id) => [id, { ...zero(), gpusByType: {} as Record<string, number> }]));
+    for (const r of usageRows) {
+      const u = usage.get(r.teamId)!;
+      u.cpu += Number(r.cpu);
+      u.memoryGib += Number(r.mem);
+      u.gpus += Number(r.gpus);
+      u.jobs += Number(r.n);
+      if (r.type && Number(r.gpus) > 0) u.gpusByType[r.type] = (u.gpusByType[r.type] ?? 0) + Number(r.gpus);
     }
-    const quotas = new Map<string, Quota>(quotaRows.map((q) => [q.teamId, q]));
-    const slug = new Map(slugRows.map((t) => [t.id, t.slug]));
+    const quotas = new Map<string, Quota>(teamRows.flatMap((t) => (t.quota ? [[t.id, t.quota] as const] : [])));
+    const slug = new Map(teamRows.map((t) => [t.id, t.slug]));
     const pending = new Map(teamIds.map((id) => [id, queued.filter((j) => j.teamId === id)]));
     const reasons = new Map<string, string>();
     type Queued = (typeof queued)[number];
