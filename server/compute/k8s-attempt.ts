@@ -215,22 +215,25 @@ export class Attempt {
 
   private follow(pod: string): void {
     const writer = new PodLogWriter(this.spec.logFile, this.cursor);
-    let abort = () => undefined as void;
-    const ended = new Promise<void>((resolve) => {
-      writer.once("finish", resolve);
-      writer.once("close", resolve);
-      writer.once("error", resolve);
-      this.k8s.log
-        .log(this.namespace, pod, MAIN_CONTAINER, writer, { follow: true, timestamps: true, ...(this.cursor.lastStamp ? { sinceTime: this.cursor.lastStamp } : {}) })
-        .then((controller) => {
-          abort = () => {
-            controller.abort();
-            resolve();
-          };
-          if (this.done && !this.follower) abort();
-        }, () => resolve());
-    });
-    const entry = { pod, ended, abort: () => abort() };
+    let controller: AbortController | null = null;
+    let aborted = false;
+    let markEnded!: () => void;
+    const ended = new Promise<void>((resolve) => (markEnded = resolve));
+    writer.once("finish", markEnded);
+    writer.once("close", markEnded);
+    writer.once("error", markEnded);
+    this.k8s.log
+      .log(this.namespace, pod, MAIN_CONTAINER, writer, { follow: true, timestamps: true, ...(this.cursor.lastStamp ? { sinceTime: this.cursor.lastStamp } : {}) })
+      .then((c) => {
+        controller = c;
+        if (aborted) c.abort();
+      }, () => markEnded());
+    const abort = () => {
+      aborted = true;
+      controller?.abort();
+      markEnded();
+    };
+    const entry = { pod, ended, abort };
     this.follower = entry;
     void ended.then(async () => {
       // A follow ends when the container does, or when the connection drops: only the first is final.

@@ -6,12 +6,6 @@ import { Writable } from "node:stream";
 
 const STAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z /;
 
-/** A sortable key for an RFC3339(Nano) UTC timestamp (the kubelet trims trailing zeros of the fraction). */
-export function stampKey(stamp: string): string | null {
-  const m = STAMP.exec(`${stamp} `);
-  return m ? `${m[1]}.${(m[2] ?? "").padEnd(9, "0")}` : null;
-}
-
 export type LogCursor = { lastKey: string | null; lastStamp: string | null };
 
 export class PodLogWriter extends Writable {

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { trainJobSchema } from "@/lib/schemas/jobs";
 import { KubernetesBackend } from "@/server/compute/kubernetes";
 import { FakeCluster } from "@/server/compute/testing/fake-k8s";
-import { cancelJob, submitJob } from "@/server/jobs/service";
+import { tick } from "@/server/jobs/scheduler";
+import { cancelJob, getJob, submitJob } from "@/server/jobs/service";
 import { call, ctxFor, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
 import { createExperiment } from "@/server/tracking/experiments";
 import { GET } from "./route";
@@ -30,6 +31,11 @@ beforeAll(async () => {
 afterAll(async () => {
   const admin = await ctxFor(db(), DEMO.admin);
   for (const id of submitted) await cancelJob(admin, id).catch(() => undefined);
+  // Let the cancelled attempts' exits (and the scheduler pass each one starts) land before the database closes.
+  for (const id of submitted) {
+    while (!["succeeded", "failed", "cancelled"].includes((await getJob(admin, id)).status)) await new Promise((r) => setTimeout(r, 50));
+  }
+  await tick(db());
   globals.__cairnScheduler = undefined;
   await cluster.close();
   rmSync(scratch, { recursive: true, force: true });
