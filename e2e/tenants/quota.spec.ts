@@ -64,4 +64,11 @@ test("an admin sets a 2-GPU quota and adds a member; the member's 4-GPU job is r
     await member.getByRole("button", { name: "Cancel job" }).click();
     await expect(member.getByRole("list", { name: "Status timeline" })).toContainText("cancelled");
   }
+
+  // The admin removes the member again; their next request no longer sees the team.
+  page.once("dialog", (d) => void d.accept());
+  await page.getByRole("button", { name: "Remove ds@example.com" }).click();
+  await expect(page.getByRole("table", { name: "Members" })).not.toContainText("ds@example.com");
+  const gone = await member.goto(`/teams/${slug}`);
+  expect(gone?.status()).toBe(404);
 });
