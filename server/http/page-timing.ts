@@ -3,7 +3,7 @@
 // pause waited on the database (pool or PostgreSQL) or on the event loop (another render).
 import { PerformanceObserver, performance } from "node:perf_hooks";
 
-const SLOW_MS = 50;
+const SLOW_MS = 150;
 const KEPT_PAUSES = 200;
 
 type Pause = { start: number; duration: number; kind: number | undefined };
