@@ -22,6 +22,16 @@ test("an admin creates a team; bad input is refused with a field error", async (
 
   await page.getByRole("link", { name: "Recommendations" }).click();
   await expect(page.getByRole("heading", { name: "Recommendations" })).toBeVisible();
+
+  // Archive and restore it.
+  await page.goto("/admin");
+  page.once("dialog", (d) => void d.accept());
+  await page.getByRole("button", { name: "Archive team recs" }).click();
+  await expect(page.getByRole("table", { name: "All teams" })).toContainText("Recommendations (archived)");
+  expect((await page.goto("/teams/recs"))?.status()).toBe(404);
+  await page.goto("/admin");
+  await page.getByRole("button", { name: "Restore team recs" }).click();
+  await expect(page.getByRole("link", { name: "Recommendations" })).toBeVisible();
 });
 
 test("the team switcher changes the working team", async ({ page }) => {

@@ -52,3 +52,9 @@ export const quotaSchema = z.strictObject({
   if (split > q.gpus) c.addIssue({ code: "custom", path: ["gpus_by_type"], message: `the split by type adds up to ${split} GPUs, more than the total gpus (${q.gpus}); gpus is the total over all types` });
 });
 export type QuotaInput = z.infer<typeof quotaSchema>;
+
+/** PATCH /api/v1/teams/{slug}: rename, archive or restore (admins). */
+export const updateTeamSchema = z.strictObject({
+  name: z.string().trim().min(1, "Give the team a name").max(100, "Keep the name under 100 characters").optional(),
+  archived: z.boolean().optional(),
+});

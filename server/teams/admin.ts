@@ -3,7 +3,7 @@
 // and token grants are read from the database every time. Lowering a quota below current use stops no
 // running work; admission simply waits until usage falls (Kubernetes' ResourceQuota semantics).
 import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
-import { jobs, memberships, teamQuotas, users } from "@/db/schema";
+import { jobs, memberships, teamQuotas, teams, users } from "@/db/schema";
 import type { Role } from "@/db/schema";
 import type { QuotaDto, QuotaInput, TeamMemberDto } from "@/lib/schemas/teams";
 import { appendAudit, denied } from "../audit/record";
@@ -138,4 +138,48 @@ export async function teamUsage(ctx: Ctx, slug: string): Promise<TeamUsage> {
     top: running.slice(0, 10).map((j) => ({ kind: "job", id: j.id, name: j.name, user: j.userEmail, status: j.status, cpu: j.cpu, memory_gib: j.memoryGib, gpus: j.gpus })),
     queued_jobs: queued.map((j) => ({ job_id: j.id, name: j.name, user: j.userEmail, queued_at: j.queuedAt.toISOString(), queue_reason: j.queueReason, cpu: j.cpu, memory_gib: j.memoryGib, gpus: j.gpus })),
   };
+}
+
+/** Renames a team (its slug and namespace stay: they are names other systems hold). Admins only. */
+export async function renameTeam(ctx: Ctx, slug: string, name: string): Promise<void> {
+  const team = await teamFor(ctx, slug, "manage_platform", "team.rename");
+  await ctx.db.transaction(async (tx) => {
+    await tx.update(teams).set({ name }).where(eq(teams.id, team.id));
+    await appendAudit(tx, ctx, { action: "team.rename", target: `team:${slug}`, teamId: team.id, team: slug, details: { from: team.name, to: name } });
+  });
+}
+
+/**
+ * Archives a team: it disappears from lists, its members and tokens lose access on their next request,
+ * and nothing new runs in it. Refused while it has work queued or running (cancel that first).
+ */
+export async function archiveTeam(ctx: Ctx, slug: string): Promise<void> {
+  const team = await teamFor(ctx, slug, "manage_platform", "team.archive");
+  const [active] = await ctx.db.select({ n: sql<number>`count(*)::int` }).from(jobs).where(and(eq(jobs.teamId, team.id), inArray(jobs.status, ["queued", "admitted", "running"])));
+  if ((active?.n ?? 0) > 0) throw new AppError("conflict", `Team ${slug} has ${active!.n} job(s) queued or running; cancel them before archiving the team.`);
+  await ctx.db.transaction(async (tx) => {
+    await tx.update(teams).set({ archivedAt: new Date() }).where(eq(teams.id, team.id));
+    await appendAudit(tx, ctx, { action: "team.archive", target: `team:${slug}`, teamId: team.id, team: slug });
+  });
+}
+
+/** Restores an archived team (admins only). */
+export async function restoreTeam(ctx: Ctx, slug: string): Promise<void> {
+  if (!can(ctx.actor, "manage_platform")) {
+    throw await denied(ctx, { action: "team.restore", target: `team:${slug}`, mode: "write", message: "Only platform admins restore teams." });
+  }
+  const [team] = await ctx.db.select({ id: teams.id, archivedAt: teams.archivedAt }).from(teams).where(eq(teams.slug, slug));
+  if (!team) throw new AppError("not_found", `Team "${slug}" was not found.`);
+  if (!team.archivedAt) throw new AppError("conflict", `Team ${slug} is not archived.`);
+  await ctx.db.transaction(async (tx) => {
+    await tx.update(teams).set({ archivedAt: null }).where(eq(teams.id, team.id));
+    await appendAudit(tx, ctx, { action: "team.restore", target: `team:${slug}`, teamId: team.id, team: slug });
+  });
+}
+
+/** Archived teams, for the admin console. */
+export async function listArchivedTeams(ctx: Ctx): Promise<{ slug: string; name: string; archived_at: string }[]> {
+  if (!can(ctx.actor, "manage_platform")) return [];
+  const rows = await ctx.db.select({ slug: teams.slug, name: teams.name, archivedAt: teams.archivedAt }).from(teams).where(sql`${teams.archivedAt} is not null`).orderBy(asc(teams.slug));
+  return rows.map((r) => ({ slug: r.slug, name: r.name, archived_at: r.archivedAt!.toISOString() }));
 }

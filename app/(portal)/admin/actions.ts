@@ -1,8 +1,10 @@
 "use server";
 
 import { revalidatePath } from "next/cache";
-import { createTeamSchema } from "@/lib/schemas/teams";
+import { z } from "zod";
+import { createTeamSchema, teamSlugSchema } from "@/lib/schemas/teams";
 import { safeAction } from "@/server/auth/action";
+import { archiveTeam, restoreTeam } from "@/server/teams/admin";
 import { createTeam } from "@/server/teams/service";
 
 // Re-checks the caller: a data scientist posting this action directly gets 403 and nothing changes.
@@ -11,4 +13,12 @@ export const createTeamAction = safeAction(createTeamSchema, async (ctx, input) 
   revalidatePath("/admin");
   revalidatePath("/teams");
   return team.slug;
+});
+
+export const setTeamArchivedAction = safeAction(z.strictObject({ slug: teamSlugSchema, archived: z.boolean() }), async (ctx, input) => {
+  if (input.archived) await archiveTeam(ctx, input.slug);
+  else await restoreTeam(ctx, input.slug);
+  revalidatePath("/admin");
+  revalidatePath("/teams");
+  return input.archived;
 });

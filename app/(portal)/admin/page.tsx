@@ -8,13 +8,15 @@ import { formatUsd } from "@/lib/format";
 import { requirePageCtx } from "@/server/auth/session";
 import { listInstanceTypes } from "@/server/teams/instance-types";
 import { listTeams } from "@/server/teams/service";
-import { createTeamAction } from "./actions";
+import { TeamLifecycleButton } from "@/components/admin/team-lifecycle";
+import { listArchivedTeams } from "@/server/teams/admin";
+import { createTeamAction, setTeamArchivedAction } from "./actions";
 
 export const metadata: Metadata = { title: "Admin" };
 
 export default async function AdminPage() {
   const ctx = await requirePageCtx();
-  const [teams, types] = await Promise.all([listTeams(ctx), listInstanceTypes(ctx)]);
+  const [teams, types, archived] = await Promise.all([listTeams(ctx), listInstanceTypes(ctx), listArchivedTeams(ctx)]);
   return (
     <div className="space-y-6">
       <PageHeader title="Admin" description="Tenants, instance types and platform settings." />
@@ -22,19 +24,28 @@ export default async function AdminPage() {
         <div className="space-y-2 xl:col-span-2">
           <h2 className="text-sm font-semibold text-stone-900">Teams ({teams.length})</h2>
           <Table caption="All teams">
-            <thead><tr><Th>Team</Th><Th>Slug</Th><Th>Namespace</Th></tr></thead>
+            <thead><tr><Th>Team</Th><Th>Slug</Th><Th>Namespace</Th><Th><span className="sr-only">Actions</span></Th></tr></thead>
             <tbody className="divide-y divide-stone-100">
-              {teams.length === 0 && <EmptyRow colSpan={3}>No teams yet. Create the first one.</EmptyRow>}
+              {teams.length === 0 && <EmptyRow colSpan={4}>No teams yet. Create the first one.</EmptyRow>}
               {teams.map((t) => (
                 <tr key={t.slug}>
                   <Td><Link href={`/teams/${t.slug}`} className="font-medium text-teal-800 hover:underline">{t.name}</Link></Td>
                   <Td className="font-mono text-xs">{t.slug}</Td>
                   <Td className="font-mono text-xs text-stone-600">{t.namespace}</Td>
+                  <Td className="text-right"><TeamLifecycleButton slug={t.slug} archived={false} setArchived={setTeamArchivedAction} /></Td>
+                </tr>
+              ))}
+              {archived.map((t) => (
+                <tr key={t.slug} className="text-stone-500">
+                  <Td>{t.name} <span className="text-xs">(archived)</span></Td>
+                  <Td className="font-mono text-xs">{t.slug}</Td>
+                  <Td className="font-mono text-xs">cairn-{t.slug}</Td>
+                  <Td className="text-right"><TeamLifecycleButton slug={t.slug} archived setArchived={setTeamArchivedAction} /></Td>
                 </tr>
               ))}
             </tbody>
           </Table>
-          <p className="text-xs text-stone-500">Members, roles, quotas and archiving arrive with the tenants console (not built yet).</p>
+          <p className="text-xs text-stone-500">Open a team to manage its members, quota and usage. Archiving hides a team and stops its members&apos; and tokens&apos; access; restoring brings both back.</p>
         </div>
         <Card title="Create a team">
           <CreateTeamForm createTeam={createTeamAction} />

@@ -7,6 +7,8 @@ import { POST as membersPOST } from "@/app/api/v1/teams/[slug]/members/route";
 import { PUT as quotaPUT } from "@/app/api/v1/teams/[slug]/quota/route";
 import { GET as usageGET } from "@/app/api/v1/teams/[slug]/usage/route";
 import { GET as meGET } from "@/app/api/v1/me/route";
+import { GET as teamGET, PATCH as teamPATCH } from "@/app/api/v1/teams/[slug]/route";
+import { POST as teamsPOST } from "@/app/api/v1/teams/route";
 import { auditEvents, jobs } from "@/db/schema";
 import { trainJobSchema } from "@/lib/schemas/jobs";
 import { quotaSchema } from "@/lib/schemas/teams";
@@ -14,7 +16,7 @@ import { cancelJob, getJob, submitJob } from "@/server/jobs/service";
 import { tick } from "@/server/jobs/scheduler";
 import { call, ctxFor, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
 import { createExperiment } from "@/server/tracking/experiments";
-import { addMember, changeRole, removeMember, setQuota, teamUsage } from "@/server/teams/admin";
+import { addMember, archiveTeam, changeRole, removeMember, setQuota, teamUsage } from "@/server/teams/admin";
 import { getTeam } from "@/server/teams/service";
 
 const db = demoDatabase();
@@ -137,5 +139,35 @@ describe("quotas", () => {
     expect((await getJob(ds, waiting.job_id)).status).not.toBe("queued");
     await setQuota(admin, "churn", quotaSchema.parse(QUOTA));
     expect((await teamUsage(admin, "churn")).quota?.cpu).toBe(64);
+  });
+});
+
+describe("renaming and archiving teams", () => {
+  it("admins rename, archive (members and tokens lose access) and restore; others are refused", async () => {
+    const adminToken = await tokenFor(db(), DEMO.admin, "churn");
+    expect((await call(teamsPOST, { method: "POST", token: adminToken, body: { slug: "arch", name: "Archive me" } })).status).toBe(201);
+    const admin = await ctxFor(db(), DEMO.admin);
+    const member = await addMember(admin, "arch", { email: "arch.member@example.com", role: "team_lead" });
+    const memberToken = await tokenFor(db(), member.email, "arch");
+    const leadToken = await tokenFor(db(), member.email, "arch");
+    expect((await call(teamPATCH, { method: "PATCH", token: leadToken, params: { slug: "arch" }, body: { name: "Mine now" } })).status).toBe(403);
+    const renamed = await call(teamPATCH, { method: "PATCH", token: adminToken, params: { slug: "arch" }, body: { name: "Archived team" } });
+    expect(renamed.json).toMatchObject({ slug: "arch", name: "Archived team", namespace: "cairn-arch" });
+    expect((await call(teamPATCH, { method: "PATCH", token: adminToken, params: { slug: "arch" }, body: { archived: true } })).status).toBe(200);
+    expect((await call(teamGET, { token: adminToken, params: { slug: "arch" } })).status).toBe(404);
+    expect((await call(meGET, { token: memberToken })).status).toBe(401);
+    expect((await call(teamPATCH, { method: "PATCH", token: adminToken, params: { slug: "arch" }, body: { archived: false } })).status).toBe(200);
+    expect((await call(teamGET, { token: adminToken, params: { slug: "arch" } })).json).toMatchObject({ name: "Archived team", members: [expect.objectContaining({ email: member.email })] });
+    expect((await call(meGET, { token: memberToken })).status).toBe(200);
+    const actions = (await db().select({ action: auditEvents.action }).from(auditEvents).where(eq(auditEvents.target, "team:arch"))).map((a) => a.action);
+    expect(actions).toEqual(expect.arrayContaining(["team.create", "team.rename", "team.archive", "team.restore"]));
+  });
+
+  it("refuses to archive a team with work queued or running", async () => {
+    const ds = await ctxFor(db(), DEMO.ds);
+    const { experiment_id: exp } = await createExperiment(ds, { name: `busy-${Date.now()}`, team: "churn" });
+    const job = await submitJob(ds, exp, trainJobSchema.parse({ instance_type: "cpu.small", command: ["sleep", "30"] }));
+    await expect(archiveTeam(await ctxFor(db(), DEMO.admin), "churn")).rejects.toThrow("cancel them before archiving");
+    await cancelAndSettle([job.job_id]);
   });
 });
