@@ -20,8 +20,9 @@ import { createExperiment } from "../tracking/experiments";
 import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
 import { getJobCode } from "./code";
 import type { JobDto } from "./service";
-import { cancelJob, getJob, getJobEvents, jobLogFile, submitJob } from "./service";
-import { reconcile, tick } from "./scheduler";
+import { cancelJob, getJobEvents, jobLogFile, submitJob } from "./service";
+import { reconcile } from "./scheduler";
+import { isFinal, waitForJob } from "./testing/wait";
 
 const db = demoDatabase();
 const ns = "cairn-churn";
@@ -64,18 +65,8 @@ async function submit(email: string, exp: string, body: Record<string, unknown>)
   return submitJob(await ctxFor(db(), email), exp, trainJobSchema.parse({ instance_type: "cpu.small", max_runtime_seconds: 600, ...body }));
 }
 
-const final = (j: JobDto) => ["succeeded", "failed", "cancelled"].includes(j.status);
-async function waitFor(id: string, done: (j: JobDto) => boolean, ms = 10_000): Promise<JobDto> {
-  const ctx = await ctxFor(db(), DEMO.lead);
-  const deadline = Date.now() + ms;
-  for (;;) {
-    await tick(db());
-    const job = await getJob(ctx, id);
-    if (done(job)) return job;
-    if (Date.now() > deadline) throw new Error(`job ${id} stuck in ${job.status} (${job.queue_reason ?? job.message ?? ""})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const final = isFinal;
+const waitFor = (id: string, done: (j: JobDto) => boolean, ms = 10_000) => waitForJob(db(), id, done, { ms, every: 50 });
 
 async function jobOf(id: string, attempt = 1): Promise<{ name: string; pod: string }> {
   const name = `cairn-job-${id.slice(0, 8)}-${attempt}`;

@@ -13,6 +13,7 @@ import { LocalBackend } from "../compute/local";
 import type { JobDto } from "./service";
 import { cancelJob, getJob, getJobEvents, jobLogFile, submitJob } from "./service";
 import { reconcile, tick } from "./scheduler";
+import { isFinal, waitForJob } from "./testing/wait";
 import { jobChangeStream } from "./stream";
 
 const db = demoDatabase();
@@ -30,18 +31,8 @@ async function submit(email: string, exp: string, body: Record<string, unknown>)
   return submitJob(await ctxFor(db(), email), exp, trainJobSchema.parse({ instance_type: "cpu.small", max_runtime_seconds: 60, ...body }));
 }
 
-async function waitFor(id: string, done: (j: JobDto) => boolean, ms = 20_000): Promise<JobDto> {
-  const ctx = await ctxFor(db(), DEMO.lead);
-  const deadline = Date.now() + ms;
-  for (;;) {
-    await tick(db());
-    const job = await getJob(ctx, id);
-    if (done(job)) return job;
-    if (Date.now() > deadline) throw new Error(`job ${id} stuck in ${job.status} (${job.queue_reason ?? job.message ?? ""})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-const final = (j: JobDto) => ["succeeded", "failed", "cancelled"].includes(j.status);
+const waitFor = (id: string, done: (j: JobDto) => boolean, ms = 20_000) => waitForJob(db(), id, done, { ms, every: 100 });
+const final = isFinal;
 
 async function setQuota(team: string, q: Partial<typeof teamQuotas.$inferInsert>): Promise<void> {
   const [t] = await db().select({ id: teams.id }).from(teams).where(eq(teams.slug, team));
