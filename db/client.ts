@@ -31,7 +31,7 @@ export function dataDir(): string {
 export async function openDatabase(opts: { url?: string; pgliteDir?: string }): Promise<Database> {
   if (opts.url) {
     // JIT compilation costs more than it saves on these short OLTP queries (hundreds of ms on searches).
-    const pool = new pg.Pool({ connectionString: opts.url, max: 10, options: "-c jit=off" });
+    const pool = new pg.Pool({ connectionString: opts.url, max: 10, options: "-c jit=off -c max_parallel_workers_per_gather=0" });
     pool.on("error", (err) => console.error("[db] idle client error", err));
     const db = drizzlePg(pool, { schema }) as unknown as Db;
     const client = await pool.connect();
