@@ -1,8 +1,8 @@
 // Resolving a job's resources and price from the admin-managed instance-type catalog, and fitting jobs
 // into a team's quota. Messages say what was asked, what is allowed, and how to fix it.
-import { asc } from "drizzle-orm";
+import { and, asc, inArray, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
-import { instanceTypes } from "@/db/schema";
+import { instanceTypes, jobs } from "@/db/schema";
 import { AppError } from "../errors";
 
 export type Resources = { cpu: number; memoryGib: number; gpus: number; gpuType: string | null };
@@ -91,4 +91,27 @@ export function waitReason(team: string, job: Resources, quota: Quota, used: Usa
 export function dominantShare(used: Usage, quota: Quota): number {
   const ratio = (u: number, q: number) => (q > 0 ? u / q : u > 0 ? Infinity : 0);
   return Math.max(ratio(used.cpu, quota.cpu), ratio(used.memoryGib, quota.memoryGib), ratio(used.gpus, quota.gpus), ratio(used.jobs, quota.maxConcurrentJobs));
+}
+
+/** What each team's admitted and running jobs hold (one grouped statement), for admission and the launch preview. */
+export async function activeUsage(db: DbOrTx, teamIds: string[]): Promise<Map<string, Usage & { gpusByType: Record<string, number> }>> {
+  const usage = new Map(teamIds.map((id) => [id, { cpu: 0, memoryGib: 0, gpus: 0, jobs: 0, gpusByType: {} as Record<string, number> }]));
+  if (teamIds.length === 0) return usage;
+  const rows = await db
+    .select({
+      teamId: jobs.teamId, type: jobs.gpuType, n: sql<number>`count(*)`, gpus: sql<number>`coalesce(sum(${jobs.gpus}), 0)`,
+      cpu: sql<number>`coalesce(sum(${jobs.cpu}), 0)`, mem: sql<number>`coalesce(sum(${jobs.memoryGib}), 0)`,
+    })
+    .from(jobs)
+    .where(and(inArray(jobs.teamId, teamIds), inArray(jobs.status, ["admitted", "running"])))
+    .groupBy(jobs.teamId, jobs.gpuType);
+  for (const r of rows) {
+    const u = usage.get(r.teamId)!;
+    u.cpu += Number(r.cpu);
+    u.memoryGib += Number(r.mem);
+    u.gpus += Number(r.gpus);
+    u.jobs += Number(r.n);
+    if (r.type && Number(r.gpus) > 0) u.gpusByType[r.type] = (u.gpusByType[r.type] ?? 0) + Number(r.gpus);
+  }
+  return usage;
 }

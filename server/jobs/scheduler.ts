@@ -22,8 +22,8 @@ import type { Ctx } from "../context";
 import { systemCtx } from "../context";
 import { env } from "../env";
 import { mintJobToken, revokeTokenById } from "../tokens/service";
-import type { Quota, Usage } from "./resources";
-import { dominantShare, waitReason } from "./resources";
+import type { Quota } from "./resources";
+import { activeUsage, dominantShare, waitReason } from "./resources";
 import { publishJobChange } from "./events";
 import { examplesRoot, jobDir, jobLogFile } from "./service";
 
@@ -58,8 +58,6 @@ export function tick(db: Db): Promise<void> {
   return s.ticking;
 }
 
-const zero = (): Usage => ({ cpu: 0, memoryGib: 0, gpus: 0, jobs: 0 });
-
 async function admit(db: Db): Promise<void> {
   const changes: Parameters<typeof publishJobChange>[0][] = [];
   await db.transaction(async (tx) => {
@@ -81,23 +79,7 @@ async function admit(db: Db): Promise<void> {
       .from(teams)
       .leftJoin(teamQuotas, eq(teamQuotas.teamId, teams.id))
       .where(inArray(teams.id, teamIds));
-    const usageRows = await tx
-      .select({
-        teamId: jobs.teamId, type: jobs.gpuType, n: sql<number>`count(*)`, gpus: sql<number>`coalesce(sum(${jobs.gpus}), 0)`,
-        cpu: sql<number>`coalesce(sum(${jobs.cpu}), 0)`, mem: sql<number>`coalesce(sum(${jobs.memoryGib}), 0)`,
-      })
-      .from(jobs)
-      .where(and(inArray(jobs.teamId, teamIds), inArray(jobs.status, ["admitted", "running"])))
-      .groupBy(jobs.teamId, jobs.gpuType);
-    const usage = new Map(teamIds.map((id) => [id, { ...zero(), gpusByType: {} as Record<string, number> }]));
-    for (const r of usageRows) {
-      const u = usage.get(r.teamId)!;
-      u.cpu += Number(r.cpu);
-      u.memoryGib += Number(r.mem);
-      u.gpus += Number(r.gpus);
-      u.jobs += Number(r.n);
-      if (r.type && Number(r.gpus) > 0) u.gpusByType[r.type] = (u.gpusByType[r.type] ?? 0) + Number(r.gpus);
-    }
+    const usage = await activeUsage(tx, teamIds);
     const quotas = new Map<string, Quota>(teamRows.flatMap((t) => (t.quota ? [[t.id, t.quota] as const] : [])));
     const slug = new Map(teamRows.map((t) => [t.id, t.slug]));
     const pending = new Map(teamIds.map((id) => [id, queued.filter((j) => j.teamId === id)]));

@@ -16,7 +16,7 @@ import { AppError } from "../errors";
 import { homeTeam, loadExperiment } from "../tracking/access";
 import { insertRun } from "../tracking/runs";
 import { publishJobChange } from "./events";
-import { catalog, neverFits, resolveResources, waitReason } from "./resources";
+import { activeUsage, catalog, neverFits, resolveResources, waitReason } from "./resources";
 
 export type JobDto = {
   job_id: string;
@@ -283,15 +283,11 @@ export async function previewJob(ctx: Ctx, experimentId: string, input: TrainJob
   const exp = await loadExperiment(ctx, experimentId, { mode: "read" });
   const resolved = resolveResources(await catalog(ctx.db), input);
   const [quota] = await ctx.db.select().from(teamQuotas).where(eq(teamQuotas.teamId, exp.teamId));
-  const [usage] = await ctx.db
-    .select({ cpu: sql<number>`coalesce(sum(${jobs.cpu}), 0)`, mem: sql<number>`coalesce(sum(${jobs.memoryGib}), 0)`, gpus: sql<number>`coalesce(sum(${jobs.gpus}), 0)`, n: sql<number>`count(*)` })
-    .from(jobs)
-    .where(and(eq(jobs.teamId, exp.teamId), inArray(jobs.status, ["admitted", "running"])));
   const [ahead] = await ctx.db
     .select({ n: sql<number>`count(*)` })
     .from(jobs)
     .where(and(eq(jobs.teamId, exp.teamId), eq(jobs.status, "queued"), sql`${jobs.priority} >= ${PRIORITIES[input.priority]}`));
-  const used = { cpu: Number(usage?.cpu ?? 0), memoryGib: Number(usage?.mem ?? 0), gpus: Number(usage?.gpus ?? 0), jobs: Number(usage?.n ?? 0) };
+  const used = (await activeUsage(ctx.db, [exp.teamId])).get(exp.teamId)!;
   const queuedAhead = Number(ahead?.n ?? 0);
   let outcome: JobPreview["outcome"] = "runs";
   let reason: string | null = null;

@@ -12,7 +12,7 @@ import { POST as teamsPOST } from "@/app/api/v1/teams/route";
 import { auditEvents, jobs } from "@/db/schema";
 import { trainJobSchema } from "@/lib/schemas/jobs";
 import { quotaSchema } from "@/lib/schemas/teams";
-import { cancelJob, getJob, submitJob } from "@/server/jobs/service";
+import { cancelJob, getJob, previewJob, submitJob } from "@/server/jobs/service";
 import { tick } from "@/server/jobs/scheduler";
 import { call, ctxFor, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
 import { createExperiment } from "@/server/tracking/experiments";
@@ -104,6 +104,10 @@ describe("quotas", () => {
     const { experiment_id: exp } = await createExperiment(ds, { name: `split-${Date.now()}`, team: "churn" });
     await expect(submitJob(ds, exp, trainJobSchema.parse({ instance_type: "gpu.large", gpus: 1, command: ["sleep", "30"] }))).rejects.toThrow("the job needs 1 nvidia-a100 GPU; team churn's quota allows 0 of that type");
     const first = await submitJob(ds, exp, trainJobSchema.parse({ instance_type: "gpu.small", command: ["sleep", "30"] }));
+    // The launch preview counts the GPU split as admission does.
+    expect(await previewJob(ds, exp, trainJobSchema.parse({ instance_type: "gpu.small", command: ["sleep", "30"] }))).toMatchObject({
+      outcome: "queues", reason: "waiting for 1 nvidia-t4 GPU: team churn uses 1 of 1",
+    });
     const second = await submitJob(ds, exp, trainJobSchema.parse({ instance_type: "gpu.small", command: ["sleep", "30"] }));
     expect(first.status).not.toBe("queued");
     expect(second).toMatchObject({ status: "queued", queue_reason: "waiting for 1 nvidia-t4 GPU: team churn uses 1 of 1" });
