@@ -1,5 +1,5 @@
 // Per-team quotas and the admin-managed catalog of instance types (with hourly prices).
-import { doublePrecision, integer, jsonb, numeric, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { boolean, doublePrecision, integer, jsonb, numeric, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { teams } from "./tenancy";
 
 export const teamQuotas = pgTable("team_quotas", {
@@ -13,7 +13,30 @@ export const teamQuotas = pgTable("team_quotas", {
   maxDeployments: integer("max_deployments").notNull(),
   storageGib: doublePrecision("storage_gib"),
   monthlyBudgetUsd: numeric("monthly_budget_usd", { precision: 14, scale: 2, mode: "number" }).notNull(),
+  /** Per-container bounds and default request (a Kubernetes LimitRange); null = no bounds. */
+  limitRange: jsonb("limit_range").$type<LimitRangeSpec>(),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+export type ContainerResources = { cpu?: number; memory_gib?: number };
+export type LimitRangeSpec = { min?: ContainerResources; max?: ContainerResources; default_request?: ContainerResources };
+
+/**
+ * The tenant sync's last word per team: its Kubernetes objects are "in_sync", had drift repaired, or
+ * could not be written ("error", with the API's message). `quotaStatus` is the ResourceQuota's status
+ * (hard and used, as Kubernetes quantities) as last read.
+ */
+export const tenantSync = pgTable("tenant_sync", {
+  teamId: uuid("team_id").primaryKey().references(() => teams.id, { onDelete: "cascade" }),
+  state: text("state").$type<"in_sync" | "drift_repaired" | "error">().notNull(),
+  message: text("message"),
+  /** What the last pass changed (e.g. "ResourceQuota cairn-quota: spec.hard differed"). */
+  repaired: jsonb("repaired").$type<string[]>().notNull().default([]),
+  checkedAt: timestamp("checked_at", { withTimezone: true }).notNull(),
+  syncedAt: timestamp("synced_at", { withTimezone: true }),
+  driftRepairedAt: timestamp("drift_repaired_at", { withTimezone: true }),
+  quotaStatus: jsonb("quota_status").$type<{ hard: Record<string, string>; used: Record<string, string> }>(),
+  kueue: boolean("kueue").notNull().default(false),
 });
 
 export const instanceTypes = pgTable("instance_types", {
