@@ -31,6 +31,8 @@ const schema = z.object({
   CAIRN_K8S_FETCH_IMAGE: z.string().min(1).default("curlimages/curl:8.11.1"),
   CAIRN_K8S_TTL_SECONDS: z.coerce.number().int().min(0).default(3600),
   CAIRN_K8S_EVENT_POLL_MS: z.coerce.number().int().min(100).default(5000),
+  CAIRN_K8S_SERVICE_ACCOUNT: z.string().min(1).default("system:serviceaccount:cairn-system:cairn"),
+  CAIRN_TENANT_SYNC_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
 });
 
 export type Env = {
@@ -47,7 +49,9 @@ export type Env = {
   schedulerIntervalMs: number;
   computeBackend: "local" | "kubernetes";
   /** The kubernetes executor: images, how long finished Jobs stay, how often a waiting Job's Events are read. */
-  kubernetes: { defaultImage: string; fetchImage: string; ttlSecondsAfterFinished: number; eventPollMs: number };
+  kubernetes: { defaultImage: string; fetchImage: string; ttlSecondsAfterFinished: number; eventPollMs: number; serviceAccount: string };
+  /** How often the tenant sync reconciles every team's namespace objects (kubernetes backend only). */
+  tenantSyncIntervalMs: number;
   version: string;
 };
 
@@ -83,7 +87,9 @@ function load(): Env {
       fetchImage: e.CAIRN_K8S_FETCH_IMAGE,
       ttlSecondsAfterFinished: e.CAIRN_K8S_TTL_SECONDS,
       eventPollMs: e.CAIRN_K8S_EVENT_POLL_MS,
+      serviceAccount: e.CAIRN_K8S_SERVICE_ACCOUNT,
     },
+    tenantSyncIntervalMs: e.CAIRN_TENANT_SYNC_INTERVAL_MS,
     version: process.env.npm_package_version ?? "0.1.0",
   };
 }
