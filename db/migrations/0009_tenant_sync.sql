@@ -7,7 +7,8 @@ CREATE TABLE "tenant_sync" (
 	"synced_at" timestamp with time zone,
 	"drift_repaired_at" timestamp with time zone,
 	"quota_status" jsonb,
-	"kueue" boolean DEFAULT false NOT NULL
+	"kueue" boolean DEFAULT false NOT NULL,
+	"applied_digest" text
 );
 --> statement-breakpoint
 ALTER TABLE "team_quotas" ADD COLUMN "limit_range" jsonb;--> statement-breakpoint

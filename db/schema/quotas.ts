@@ -37,6 +37,8 @@ export const tenantSync = pgTable("tenant_sync", {
   driftRepairedAt: timestamp("drift_repaired_at", { withTimezone: true }),
   quotaStatus: jsonb("quota_status").$type<{ hard: Record<string, string>; used: Record<string, string> }>(),
   kueue: boolean("kueue").notNull().default(false),
+  /** A digest of the objects the last successful pass applied: a later difference with the same digest is drift, a new digest an update. */
+  appliedDigest: text("applied_digest"),
 });
 
 export const instanceTypes = pgTable("instance_types", {
