@@ -16,6 +16,7 @@ export type Priority = keyof typeof PRIORITIES;
 
 /** What the user asked for, as validated (the resolved resources live in their own columns). */
 export type JobSpec = {
+  /** A built-in example ("examples/churn") or the id of one of the team's code archives. */
   source: string | null;
   command: string[];
   image: string | null;
@@ -79,4 +80,30 @@ export const jobEvents = pgTable(
     message: text("message"),
   },
   (t) => [index("job_events_job_idx").on(t.jobId, t.id)],
+);
+
+export const CODE_ARCHIVE_FORMATS = ["zip", "tar.gz"] as const;
+export type CodeArchiveFormat = (typeof CODE_ARCHIVE_FORMATS)[number];
+
+/** Uploaded training code (a zip or a gzip'd tar), checked on upload and kept as uploaded; immutable. */
+export const codeArchives = pgTable(
+  "code_archives",
+  {
+    id: uuid("id").primaryKey(),
+    teamId: uuid("team_id").notNull().references(() => teams.id, { onDelete: "cascade" }),
+    filename: text("filename").notNull(),
+    format: text("format").$type<CodeArchiveFormat>().notNull(),
+    sizeBytes: bigint("size_bytes", { mode: "number" }).notNull(),
+    sha256: text("sha256").notNull(),
+    /** Regular files in the archive. */
+    files: integer("files").notNull(),
+    /** The command of the archive's cairn.json, when it has one. */
+    defaultCommand: jsonb("default_command").$type<string[] | null>(),
+    /** Where the archive lies, relative to the data directory ("code/<team id>/<id>.zip"). */
+    storagePath: text("storage_path").notNull(),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdByEmail: text("created_by_email").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("code_archives_team_idx").on(t.teamId, t.createdAt)],
 );
