@@ -23,6 +23,7 @@ const schema = z.object({
   CAIRN_LOGIN_MAX_FAILURES: z.coerce.number().int().positive().default(5),
   CAIRN_LOGIN_WINDOW_SECONDS: z.coerce.number().int().positive().default(900),
   CAIRN_ARTIFACT_MAX_MB: z.coerce.number().positive().default(512),
+  CAIRN_CODE_ARCHIVE_MAX_MB: z.coerce.number().positive().default(100),
   PORT: z.coerce.number().int().positive().default(3000),
   CAIRN_TRACKING_URL: z.string().url().optional().or(z.literal("").transform(() => undefined)),
   CAIRN_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).default(2000),
@@ -44,6 +45,8 @@ export type Env = {
   oidc?: { issuer: string; clientId: string; clientSecret: string; name: string };
   login: { maxFailures: number; windowSeconds: number };
   artifactMaxBytes: number;
+  /** Largest uploaded code archive (as uploaded); unpacked it may hold 10 times as much. */
+  codeArchiveMaxBytes: number;
   /** The base URL jobs use to reach Cairn's MLflow API (MLFLOW_TRACKING_URI). */
   trackingUrl: string;
   schedulerIntervalMs: number;
@@ -79,6 +82,7 @@ function load(): Env {
       : undefined,
     login: { maxFailures: e.CAIRN_LOGIN_MAX_FAILURES, windowSeconds: e.CAIRN_LOGIN_WINDOW_SECONDS },
     artifactMaxBytes: Math.floor(e.CAIRN_ARTIFACT_MAX_MB * 1024 * 1024),
+    codeArchiveMaxBytes: Math.floor(e.CAIRN_CODE_ARCHIVE_MAX_MB * 1024 * 1024),
     trackingUrl: (e.CAIRN_TRACKING_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ""),
     schedulerIntervalMs: e.CAIRN_SCHEDULER_INTERVAL_MS,
     computeBackend: e.CAIRN_COMPUTE_BACKEND,

@@ -1,7 +1,9 @@
-// A job's code snapshot (GET /api/v1/jobs/{id}/code): its built-in example folder as a .tar.gz, for
-// executors that run the job away from this machine (the kubernetes executor's init container).
+// A job's code snapshot (GET /api/v1/jobs/{id}/code): its built-in example folder, or the content of its
+// uploaded code archive, as a .tar.gz — for executors that run the job away from this machine (the
+// kubernetes executor's init container runs `tar -xzf` on it).
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
+import { codeArchiveTarGz, isArchiveId, teamCodeArchive } from "./code-archives";
 import { loadJob, resolveSource } from "./service";
 import { tarGzDirectory } from "./tar";
 
@@ -11,8 +13,14 @@ export type CodeArchive = { filename: string; body: Buffer };
 export async function getJobCode(ctx: Ctx, id: string): Promise<CodeArchive> {
   const job = await loadJob(ctx, id, { mode: "read" });
   if (!job.spec.source) throw new AppError("not_found", `Job ${id} has no code source; it runs its command in its image.`);
+  const gone = new AppError("not_found", `The code source ${job.spec.source} of job ${id} is no longer available.`);
+  if (isArchiveId(job.spec.source)) {
+    const archive = await teamCodeArchive(ctx.db, job.teamId, job.spec.source);
+    if (!archive) throw gone;
+    return codeArchiveTarGz(archive);
+  }
   const source = available(job.spec.source);
-  if (!source) throw new AppError("not_found", `The code source ${job.spec.source} of job ${id} is no longer available.`);
+  if (!source) throw gone;
   return { filename: `${source.source.replace(/\//g, "-")}.tar.gz`, body: tarGzDirectory(source.dir) };
 }
 

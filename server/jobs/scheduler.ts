@@ -24,6 +24,7 @@ import { env } from "../env";
 import { mintJobToken, revokeTokenById } from "../tokens/service";
 import type { Quota } from "./resources";
 import { activeUsage, dominantShare, waitReason } from "./resources";
+import { extractCodeArchive, isArchiveId, teamCodeArchive } from "./code-archives";
 import { publishJobChange } from "./events";
 import { examplesRoot, jobDir, jobLogFile } from "./service";
 
@@ -191,7 +192,11 @@ async function start(db: Db, job: JobRow): Promise<void> {
   const workdir = path.join(jobDir(job.id), `attempt-${attempt}`);
   try {
     mkdirSync(workdir, { recursive: true });
-    if (job.spec.source) {
+    if (job.spec.source && isArchiveId(job.spec.source)) {
+      const archive = await teamCodeArchive(db, job.teamId, job.spec.source);
+      if (!archive) throw new Error(`the code archive ${job.spec.source} is gone`);
+      await extractCodeArchive(archive, workdir);
+    } else if (job.spec.source) {
       const from = path.join(examplesRoot(), job.spec.source.replace(/^examples\//, ""));
       if (!existsSync(from)) throw new Error(`the code source ${job.spec.source} is gone`);
       cpSync(from, workdir, { recursive: true });

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
-import { jobEvents, jobs, runs, teamQuotas } from "@/db/schema";
+import { codeArchives, jobEvents, jobs, runs, teamQuotas } from "@/db/schema";
 import type { JobSpec, JobStatus } from "@/db/schema";
 import { PRIORITIES } from "@/db/schema";
 import type { TrainJobInput } from "@/lib/schemas/jobs";
@@ -14,7 +14,10 @@ import type { Ctx } from "../context";
 import { env } from "../env";
 import { AppError } from "../errors";
 import { homeTeam, loadExperiment } from "../tracking/access";
+import { artifactStore } from "../tracking/artifacts";
 import { insertRun } from "../tracking/runs";
+import type { CodeArchiveRow } from "./code-archives";
+import { codeArchiveStream, isArchiveId, teamCodeArchive } from "./code-archives";
 import { publishJobChange } from "./events";
 import { activeUsage, catalog, neverFits, resolveResources, waitReason } from "./resources";
 
@@ -28,7 +31,10 @@ export type JobDto = {
   message: string | null;
   run_id: string;
   experiment_id: string;
+  /** A built-in example ("examples/churn"), an uploaded code archive's id, or null. */
   source: string | null;
+  /** The uploaded archive `source` names; download its content at /api/v1/jobs/{id}/code. */
+  code_archive: { id: string; filename: string; format: "zip" | "tar.gz"; files: number; size_bytes: number } | null;
   command: string[];
   image: string | null;
   resources: { cpu: number; memory_gib: number; gpus: number; gpu_type: string | null; instance_type: string | null };
@@ -46,7 +52,8 @@ export type JobDto = {
   finished_at: string | null;
 };
 
-type JobRow = typeof jobs.$inferSelect & { team: string };
+type ArchiveSummary = NonNullable<JobDto["code_archive"]>;
+type JobRow = typeof jobs.$inferSelect & { team: string; codeArchive?: ArchiveSummary | null };
 
 const PRIORITY_NAMES = Object.fromEntries(Object.entries(PRIORITIES).map(([k, v]) => [v, k])) as Record<number, keyof typeof PRIORITIES>;
 
@@ -68,6 +75,7 @@ export function jobDto(row: JobRow, now = Date.now()): JobDto {
     run_id: row.runId,
     experiment_id: String(row.experimentId),
     source: row.spec.source,
+    code_archive: row.codeArchive ?? null,
     command: row.spec.command,
     image: row.spec.image,
     resources: { cpu: row.cpu, memory_gib: row.memoryGib, gpus: row.gpus, gpu_type: row.gpuType, instance_type: row.spec.instance_type },
@@ -101,7 +109,7 @@ export function resolveSource(source: string | undefined): CodeSource | null {
   if (source === undefined || source === "") return null;
   const m = EXAMPLE.exec(source.trim());
   if (!m) {
-    throw new AppError("invalid_input", `Unknown code source "${source}". Use a built-in example such as "examples/churn" (uploaded code archives are not supported yet).`, { fields: { source: ["Unknown source"] } });
+    throw unknownSource(source);
   }
   const dir = path.join(examplesRoot(), m[1]!);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
@@ -114,6 +122,24 @@ export function resolveSource(source: string | undefined): CodeSource | null {
     if (Array.isArray(parsed.command) && parsed.command.every((c) => typeof c === "string")) defaultCommand = parsed.command as string[];
   }
   return { source: `examples/${m[1]}`, dir, defaultCommand };
+}
+
+function unknownSource(source: string, team?: string): AppError {
+  const upload = team ? `the id of a code archive uploaded to team ${team}` : "the id of a code archive uploaded to your team";
+  return new AppError("invalid_input", `Unknown code source "${source}". Use a built-in example such as "examples/churn", or ${upload} (POST /api/v1/code-archives).`, { fields: { source: ["Unknown source"] } });
+}
+
+/** What a job runs: a built-in example, or one of its own team's code archives (another team's is unknown). */
+type JobCode = { source: string; label: string; defaultCommand: string[] | null; archive: CodeArchiveRow | null };
+
+async function resolveJobCode(ctx: Ctx, team: { id: string; slug: string }, source: string | undefined): Promise<JobCode | null> {
+  if (source !== undefined && isArchiveId(source.trim())) {
+    const archive = await teamCodeArchive(ctx.db, team.id, source.trim().toLowerCase());
+    if (!archive) throw unknownSource(source, team.slug);
+    return { source: archive.id, label: archive.filename, defaultCommand: archive.defaultCommand, archive };
+  }
+  const example = resolveSource(source);
+  return example && { source: example.source, label: example.source, defaultCommand: example.defaultCommand, archive: null };
 }
 
 export function listExamples(): string[] {
@@ -134,10 +160,11 @@ export async function submitJob(ctx: Ctx, experimentId: string, input: TrainJobI
     if (named.id !== exp.teamId) throw new AppError("invalid_input", `Experiment ${exp.id} belongs to team ${exp.teamSlug}, not ${named.slug}.`, { fields: { team: ["Does not own the experiment"] } });
   }
   if (exp.lifecycleStage !== "active") throw new AppError("invalid_input", `Experiment ${exp.name} is archived; restore it before training in it.`);
-  const code = resolveSource(input.source);
+  const code = await resolveJobCode(ctx, { id: exp.teamId, slug: exp.teamSlug }, input.source);
   const command = input.command ?? code?.defaultCommand;
   if (!command) {
-    throw new AppError("invalid_input", code ? `${code.source} has no default command; give command.` : "Give a command to run, or a built-in example as source (e.g. \"examples/churn\").", { fields: { command: ["Required"] } });
+    const why = code?.archive ? `${code.label} has no default command (no cairn.json with a "command" at its root); give command.` : `${code?.label} has no default command; give command.`;
+    throw new AppError("invalid_input", code ? why : "Give a command to run, or a built-in example as source (e.g. \"examples/churn\").", { fields: { command: ["Required"] } });
   }
   const resolved = resolveResources(await catalog(ctx.db), input);
   const [quota] = await ctx.db.select().from(teamQuotas).where(eq(teamQuotas.teamId, exp.teamId));
@@ -147,7 +174,7 @@ export async function submitJob(ctx: Ctx, experimentId: string, input: TrainJobI
     await recordAudit(ctx, { action: "job.submit", target: `experiment:${exp.id}`, teamId: exp.teamId, team: exp.teamSlug, outcome: "denied", details: { reason: "quota_exceeded", message: never } });
     throw new AppError("quota_exceeded", `Quota exceeded: ${never}. Ask for less, or ask an admin to raise the quota.`, { fields: { resources: [never] } });
   }
-  const name = input.name ?? (code ? `${code.source.split("/")[1]} on ${resolved.instanceType ?? `${resolved.cpu} CPU`}` : command.join(" ").slice(0, 80));
+  const name = input.name ?? (code ? `${code.archive ? code.label : code.source.split("/")[1]} on ${resolved.instanceType ?? `${resolved.cpu} CPU`}` : command.join(" ").slice(0, 80));
   const spec: JobSpec = {
     source: code?.source ?? null, command, image: input.image ?? null, env: input.env, instance_type: resolved.instanceType,
     priority: input.priority, max_runtime_seconds: input.max_runtime_seconds, retries: input.retries,
@@ -155,12 +182,17 @@ export async function submitJob(ctx: Ctx, experimentId: string, input: TrainJobI
   const run = await insertRun(ctx, {
     experiment_id: String(exp.id), run_name: undefined,
     tags: [
-      { key: "mlflow.source.name", value: code?.source ?? command[0]! },
+      { key: "mlflow.source.name", value: code?.label ?? command[0]! },
       { key: "mlflow.source.type", value: "JOB" },
       { key: "cairn.instance_type", value: resolved.instanceType ?? "custom" },
+      ...(code?.archive ? [{ key: "cairn.code_archive", value: code.archive.id }] : []),
     ],
   });
   const runId = run.id;
+  if (code?.archive) {
+    // The run keeps the code it was trained with, as uploaded: artifacts/code/<filename>.
+    await artifactStore().put([exp.teamSlug, String(exp.id), runId], `code/${code.archive.filename}`, codeArchiveStream(code.archive), { maxBytes: code.archive.sizeBytes });
+  }
   const row = await ctx.db.transaction(async (tx) => {
     await tx.update(runs).set({ status: "SCHEDULED" }).where(eq(runs.id, runId));
     const [created] = await tx
@@ -193,7 +225,16 @@ async function jobRows(ctx: Ctx, where: SQL | undefined, limit = 100): Promise<J
     .where(where)
     .orderBy(desc(jobs.queuedAt), desc(jobs.id))
     .limit(limit);
-  return rows.map((r) => ({ ...r.job, team: r.team }));
+  // The archives jobs name as their source, in one query (scoped to each job's own team).
+  const archiveIds = [...new Set(rows.flatMap((r) => (r.job.spec.source && isArchiveId(r.job.spec.source) ? [r.job.spec.source] : [])))];
+  const archives = archiveIds.length
+    ? await ctx.db
+        .select({ id: codeArchives.id, teamId: codeArchives.teamId, filename: codeArchives.filename, format: codeArchives.format, files: codeArchives.files, size_bytes: codeArchives.sizeBytes })
+        .from(codeArchives)
+        .where(inArray(codeArchives.id, archiveIds))
+    : [];
+  const byId = new Map(archives.map(({ teamId, ...a }) => [`${teamId}/${a.id}`, a]));
+  return rows.map((r) => ({ ...r.job, team: r.team, codeArchive: r.job.spec.source ? (byId.get(`${r.job.teamId}/${r.job.spec.source}`) ?? null) : null }));
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

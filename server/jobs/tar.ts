@@ -1,8 +1,9 @@
-// A minimal ustar writer (POSIX.1-1988): regular files and directories of one folder, gzipped. Enough
-// for `tar xz` (GNU tar, busybox) to unpack a job's code snapshot; no dependency needed.
+// A minimal ustar writer (POSIX.1-1988, with pax "path" records for names ustar cannot hold): regular
+// files and directories, gzipped. Enough for `tar xz` (GNU tar, busybox) to unpack a job's code
+// snapshot; no dependency needed.
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { gzipSync } from "node:zlib";
+import { createGzip, gzipSync } from "node:zlib";
 
 const BLOCK = 512;
 
@@ -10,20 +11,45 @@ function octal(value: number, width: number): string {
   return `${value.toString(8).padStart(width - 1, "0")}\0`;
 }
 
-/** Splits a path into ustar's name (100 bytes) and prefix (155 bytes) fields. */
-function splitName(name: string): { name: string; prefix: string } {
+/** Splits a path into ustar's name (100 bytes) and prefix (155 bytes) fields; null when it does not fit. */
+function splitName(name: string): { name: string; prefix: string } | null {
   if (Buffer.byteLength(name) <= 100) return { name, prefix: "" };
   for (let i = name.lastIndexOf("/"); i > 0; i = name.lastIndexOf("/", i - 1)) {
     const prefix = name.slice(0, i);
     const rest = name.slice(i + 1);
     if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100) return { name: rest, prefix };
   }
-  throw new Error(`path too long for a ustar archive: ${name}`);
+  return null;
 }
 
-function header(entry: { name: string; size: number; mode: number; mtime: number; type: "0" | "5" }): Buffer {
+function padding(size: number): Buffer[] {
+  const pad = (BLOCK - (size % BLOCK)) % BLOCK;
+  return pad ? [Buffer.alloc(pad, 0)] : [];
+}
+
+/** A pax record "<length> path=<name>\n", whose length counts itself. */
+function paxPath(name: string): Buffer {
+  const body = ` path=${name}\n`;
+  const bodyBytes = Buffer.byteLength(body);
+  let digits = String(bodyBytes).length;
+  while (String(bodyBytes + digits).length !== digits) digits++;
+  const record = Buffer.from(`${bodyBytes + digits}${body}`);
+  return Buffer.concat([header({ name: "PaxHeader", size: record.length, mode: 0o644, mtime: 0, type: "x" }), record, ...padding(record.length)]);
+}
+
+type HeaderFields = { name: string; size: number; mode: number; mtime: number; type: "0" | "5" | "x" };
+
+/** The header blocks of one entry: a ustar header, preceded by a pax header when the name needs one. */
+function headers(entry: HeaderFields): Buffer[] {
+  if (splitName(entry.name)) return [header(entry)];
+  // The ustar name is only a fallback for readers without pax support.
+  const short = entry.name.replace(/\/$/, "").split("/").pop()!.slice(-90);
+  return [paxPath(entry.name), header({ ...entry, name: short })];
+}
+
+function header(entry: HeaderFields): Buffer {
   const h = Buffer.alloc(BLOCK, 0);
-  const { name, prefix } = splitName(entry.name);
+  const { name, prefix } = splitName(entry.name) ?? { name: entry.name.slice(0, 100), prefix: "" };
   h.write(name, 0, 100, "utf8");
   h.write(octal(entry.mode, 8), 100, "ascii");
   h.write(octal(0, 8), 108, "ascii"); // uid
@@ -50,18 +76,39 @@ export function tarGzDirectory(root: string): Buffer {
       const name = rel ? `${rel}/${entry}` : entry;
       const st = lstatSync(abs);
       if (st.isDirectory()) {
-        parts.push(header({ name: `${name}/`, size: 0, mode: 0o755, mtime: st.mtimeMs / 1000, type: "5" }));
+        parts.push(...headers({ name: `${name}/`, size: 0, mode: 0o755, mtime: st.mtimeMs / 1000, type: "5" }));
         walk(abs, name);
       } else if (st.isFile()) {
         const data = readFileSync(abs);
-        parts.push(header({ name, size: data.length, mode: st.mode & 0o111 ? 0o755 : 0o644, mtime: st.mtimeMs / 1000, type: "0" }));
-        parts.push(data);
-        const pad = (BLOCK - (data.length % BLOCK)) % BLOCK;
-        if (pad) parts.push(Buffer.alloc(pad, 0));
+        parts.push(...headers({ name, size: data.length, mode: st.mode & 0o111 ? 0o755 : 0o644, mtime: st.mtimeMs / 1000, type: "0" }), data, ...padding(data.length));
       }
     }
   };
   walk(root, "");
   parts.push(Buffer.alloc(BLOCK * 2, 0));
   return gzipSync(Buffer.concat(parts));
+}
+
+export type TarEntry = { path: string; type: "file" | "dir"; executable: boolean; data: Buffer };
+
+/** Entries (already checked paths) as a .tar.gz, compressed as they come rather than all at once. */
+export async function tarGzEntries(entries: AsyncIterable<TarEntry>, mtime = Date.now() / 1000): Promise<Buffer> {
+  const gzip = createGzip();
+  const out: Buffer[] = [];
+  gzip.on("data", (chunk: Buffer) => out.push(chunk));
+  const ended = new Promise<void>((resolve, reject) => {
+    gzip.on("end", resolve);
+    gzip.on("error", reject);
+  });
+  const write = (parts: Buffer[]) => new Promise<void>((resolve) => {
+    if (gzip.write(Buffer.concat(parts))) resolve();
+    else gzip.once("drain", resolve);
+  });
+  for await (const e of entries) {
+    if (e.type === "dir") await write(headers({ name: `${e.path}/`, size: 0, mode: 0o755, mtime, type: "5" }));
+    else await write([...headers({ name: e.path, size: e.data.length, mode: e.executable ? 0o755 : 0o644, mtime, type: "0" }), e.data, ...padding(e.data.length)]);
+  }
+  gzip.end(Buffer.alloc(BLOCK * 2, 0));
+  await ended;
+  return Buffer.concat(out);
 }
