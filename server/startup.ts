@@ -18,6 +18,12 @@ export async function announceStartup(): Promise<void> {
     // Training jobs: converge what an earlier process left running, then admit and dispatch on a loop.
     const { startScheduler } = await import("./jobs/scheduler");
     await startScheduler(db);
+    // On Kubernetes, every team's namespace, ResourceQuota, LimitRange and RBAC are kept in place.
+    if (e.computeBackend === "kubernetes") {
+      const [{ defaultKubeConfig }, { startTenantSync }] = await Promise.all([import("./compute/kubernetes"), import("./tenants/sync")]);
+      startTenantSync(db, defaultKubeConfig());
+      console.log(`[cairn] tenant sync: reconciling team namespaces every ${Math.round(e.tenantSyncIntervalMs / 1000)} s`);
+    }
   } catch (err) {
     console.error("[cairn] start-up failed: the database could not be opened or migrated", err);
   }

@@ -1,5 +1,6 @@
 // Per-team quotas and the admin-managed catalog of instance types (with hourly prices).
 import { boolean, doublePrecision, integer, jsonb, numeric, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import type { LimitRangeSpec } from "@/lib/schemas/teams";
 import { teams } from "./tenancy";
 
 export const teamQuotas = pgTable("team_quotas", {
@@ -18,8 +19,7 @@ export const teamQuotas = pgTable("team_quotas", {
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
-export type ContainerResources = { cpu?: number; memory_gib?: number };
-export type LimitRangeSpec = { min?: ContainerResources; max?: ContainerResources; default_request?: ContainerResources };
+export type { LimitRangeSpec } from "@/lib/schemas/teams";
 
 /**
  * The tenant sync's last word per team: its Kubernetes objects are "in_sync", had drift repaired, or

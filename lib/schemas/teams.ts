@@ -15,6 +15,10 @@ export const createTeamSchema = z.strictObject({
 });
 export type CreateTeamInput = z.infer<typeof createTeamSchema>;
 
+export type ContainerResources = { cpu?: number; memory_gib?: number };
+/** Per-container bounds and default request (a Kubernetes LimitRange of type Container). */
+export type LimitRangeSpec = { min?: ContainerResources; max?: ContainerResources; default_request?: ContainerResources };
+
 export type QuotaDto = {
   cpu: number;
   memory_gib: number;
@@ -24,6 +28,7 @@ export type QuotaDto = {
   max_deployments: number;
   storage_gib: number | null;
   monthly_budget_usd: number;
+  limit_range: LimitRangeSpec | null;
 };
 export type TeamSummaryDto = { slug: string; name: string; namespace: string; role: string | null; created_at: string };
 export type TeamMemberDto = { user_id: string; email: string; name: string; role: string };
@@ -38,6 +43,22 @@ export const addMemberSchema = z.strictObject({
 export const changeRoleSchema = z.strictObject({ role: roleSchema });
 
 const nonNegative = (what: string) => z.number({ error: `${what} must be a number` }).min(0, `${what} cannot be negative`);
+const containerResources = z.strictObject({
+  cpu: z.number({ error: "cpu must be a number of cores" }).positive("cpu must be more than 0").max(10_000).optional(),
+  memory_gib: z.number({ error: "memory_gib must be a number" }).positive("memory_gib must be more than 0").max(100_000).optional(),
+});
+export const limitRangeSchema = z.strictObject({
+  min: containerResources.optional(),
+  max: containerResources.optional(),
+  default_request: containerResources.optional(),
+}).superRefine((l, c) => {
+  for (const key of ["cpu", "memory_gib"] as const) {
+    const min = l.min?.[key], max = l.max?.[key], req = l.default_request?.[key];
+    if (min !== undefined && max !== undefined && min > max) c.addIssue({ code: "custom", path: ["min", key], message: `min ${key} (${min}) is more than max ${key} (${max})` });
+    if (req !== undefined && min !== undefined && req < min) c.addIssue({ code: "custom", path: ["default_request", key], message: `default_request ${key} (${req}) is below min ${key} (${min})` });
+    if (req !== undefined && max !== undefined && req > max) c.addIssue({ code: "custom", path: ["default_request", key], message: `default_request ${key} (${req}) is above max ${key} (${max})` });
+  }
+});
 export const quotaSchema = z.strictObject({
   cpu: nonNegative("cpu").max(100_000),
   memory_gib: nonNegative("memory_gib").max(10_000_000),
@@ -47,6 +68,7 @@ export const quotaSchema = z.strictObject({
   max_deployments: nonNegative("max_deployments").int().max(100_000),
   storage_gib: nonNegative("storage_gib").max(10_000_000).optional().nullable(),
   monthly_budget_usd: nonNegative("monthly_budget_usd").max(1_000_000_000),
+  limit_range: limitRangeSchema.optional().nullable(),
 }).superRefine((q, c) => {
   const split = Object.values(q.gpus_by_type ?? {}).reduce((a, b) => a + b, 0);
   if (split > q.gpus) c.addIssue({ code: "custom", path: ["gpus_by_type"], message: `the split by type adds up to ${split} GPUs, more than the total gpus (${q.gpus}); gpus is the total over all types` });

@@ -3,13 +3,15 @@
 // and token grants are read from the database every time. Lowering a quota below current use stops no
 // running work; admission simply waits until usage falls (Kubernetes' ResourceQuota semantics).
 import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
-import { jobs, memberships, teamQuotas, teams, users } from "@/db/schema";
+import { jobs, memberships, teamQuotas, teams, tenantSync, users } from "@/db/schema";
 import type { Role } from "@/db/schema";
-import type { QuotaDto, QuotaInput, TeamMemberDto } from "@/lib/schemas/teams";
+import type { LimitRangeSpec, QuotaDto, QuotaInput, TeamMemberDto } from "@/lib/schemas/teams";
 import { appendAudit, denied } from "../audit/record";
 import { can } from "../auth/policy";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
+import { env } from "../env";
+import { parseQuantity } from "../tenants/quantity";
 import { findTeamBySlug } from "./lookup";
 import type { TeamRef } from "./lookup";
 import { quotaDto } from "./service";
@@ -92,12 +94,19 @@ export async function removeMember(ctx: Ctx, slug: string, userId: string): Prom
   });
 }
 
+/** A limit range without any bound is no limit range. */
+function emptyToNull(l: LimitRangeSpec | null | undefined): LimitRangeSpec | null {
+  if (!l) return null;
+  const parts = Object.fromEntries(Object.entries(l).filter(([, v]) => v && Object.keys(v).length > 0));
+  return Object.keys(parts).length ? (parts as LimitRangeSpec) : null;
+}
+
 export async function setQuota(ctx: Ctx, slug: string, input: QuotaInput): Promise<QuotaDto> {
   const team = await teamFor(ctx, slug, "manage_platform", "quota.update");
   const values = {
     cpu: input.cpu, memoryGib: input.memory_gib, gpus: input.gpus, gpusByType: input.gpus_by_type && Object.keys(input.gpus_by_type).length ? input.gpus_by_type : null,
     maxConcurrentJobs: input.max_concurrent_jobs, maxDeployments: input.max_deployments, storageGib: input.storage_gib ?? null,
-    monthlyBudgetUsd: input.monthly_budget_usd, updatedAt: new Date(),
+    monthlyBudgetUsd: input.monthly_budget_usd, limitRange: emptyToNull(input.limit_range), updatedAt: new Date(),
   };
   const row = await ctx.db.transaction(async (tx) => {
     const [before] = await tx.select().from(teamQuotas).where(eq(teamQuotas.teamId, team.id));
@@ -105,9 +114,11 @@ export async function setQuota(ctx: Ctx, slug: string, input: QuotaInput): Promi
     await appendAudit(tx, ctx, { action: "quota.update", target: `team:${slug}`, teamId: team.id, team: slug, details: { before: before ? quotaDto(before) : null, after: quotaDto(saved!) } });
     return saved!;
   });
-  // Raising a quota may let queued work start now.
+  // Raising a quota may let queued work start now; on Kubernetes the namespace's objects follow.
   const { tick } = await import("../jobs/scheduler");
   void tick(ctx.db);
+  const { requestTenantSync } = await import("../tenants/sync");
+  requestTenantSync(slug);
   return quotaDto(row);
 }
 
@@ -117,16 +128,52 @@ export type TeamUsage = {
   used: { cpu: number; memory_gib: number; gpus: number; gpus_by_type: Record<string, number>; max_concurrent_jobs: number; max_deployments: number };
   top: { kind: "job"; id: string; name: string; user: string; status: string; cpu: number; memory_gib: number; gpus: number }[];
   queued_jobs: { job_id: string; name: string; user: string; queued_at: string; queue_reason: string | null; cpu: number; memory_gib: number; gpus: number }[];
+  /** Where quotas are enforced: Cairn's own admission (local) or also the namespace's ResourceQuota (kubernetes). */
+  backend: "local" | "kubernetes";
+  /** The tenant sync's last word and the ResourceQuota's status, once a sync has run (kubernetes backend). */
+  kubernetes: KubernetesTenantStatus | null;
 };
+
+type K8sAmounts = { cpu: number; memory_gib: number; gpus: number; pods: number };
+export type KubernetesTenantStatus = {
+  namespace: string;
+  state: "in_sync" | "drift_repaired" | "error";
+  message: string | null;
+  repaired: string[];
+  checked_at: string;
+  synced_at: string | null;
+  drift_repaired_at: string | null;
+  kueue: boolean;
+  /** From the ResourceQuota's status (what the API server counts), in the quota's units. */
+  hard: K8sAmounts | null;
+  used: K8sAmounts | null;
+};
+
+function k8sAmounts(q: Record<string, string> | undefined): K8sAmounts | null {
+  if (!q) return null;
+  const n = (k: string, scale = 1) => (q[k] === undefined ? 0 : Math.round((parseQuantity(q[k]!) / scale) * 1000) / 1000);
+  return { cpu: n("requests.cpu"), memory_gib: n("requests.memory", 2 ** 30), gpus: n("requests.nvidia.com/gpu"), pods: n("pods") };
+}
+
+async function kubernetesStatus(ctx: Ctx, team: TeamRef): Promise<KubernetesTenantStatus | null> {
+  const [row] = await ctx.db.select().from(tenantSync).where(eq(tenantSync.teamId, team.id));
+  if (!row) return null;
+  return {
+    namespace: team.namespace, state: row.state, message: row.message, repaired: row.repaired, checked_at: row.checkedAt.toISOString(),
+    synced_at: row.syncedAt?.toISOString() ?? null, drift_repaired_at: row.driftRepairedAt?.toISOString() ?? null, kueue: row.kueue,
+    hard: k8sAmounts(row.quotaStatus?.hard), used: k8sAmounts(row.quotaStatus?.used),
+  };
+}
 
 /** Used vs. limit from Cairn's own accounting (admitted and running jobs), who uses what, and the queue. */
 export async function teamUsage(ctx: Ctx, slug: string): Promise<TeamUsage> {
   const team = await teamFor(ctx, slug, "read_data", "team.read");
   const active = inArray(jobs.status, ["admitted", "running"]);
-  const [[quota], running, queued] = await Promise.all([
+  const [[quota], running, queued, kubernetes] = await Promise.all([
     ctx.db.select().from(teamQuotas).where(eq(teamQuotas.teamId, team.id)),
     ctx.db.select().from(jobs).where(and(eq(jobs.teamId, team.id), active)).orderBy(desc(jobs.gpus), desc(jobs.cpu)),
     ctx.db.select().from(jobs).where(and(eq(jobs.teamId, team.id), eq(jobs.status, "queued"))).orderBy(desc(jobs.priority), asc(jobs.queuedAt)).limit(200),
+    kubernetesStatus(ctx, team),
   ]);
   const byType: Record<string, number> = {};
   for (const j of running) if (j.gpuType && j.gpus) byType[j.gpuType] = (byType[j.gpuType] ?? 0) + j.gpus;
@@ -137,6 +184,8 @@ export async function teamUsage(ctx: Ctx, slug: string): Promise<TeamUsage> {
     used: { cpu: sum((j) => j.cpu), memory_gib: sum((j) => j.memoryGib), gpus: sum((j) => j.gpus), gpus_by_type: byType, max_concurrent_jobs: running.length, max_deployments: 0 },
     top: running.slice(0, 10).map((j) => ({ kind: "job", id: j.id, name: j.name, user: j.userEmail, status: j.status, cpu: j.cpu, memory_gib: j.memoryGib, gpus: j.gpus })),
     queued_jobs: queued.map((j) => ({ job_id: j.id, name: j.name, user: j.userEmail, queued_at: j.queuedAt.toISOString(), queue_reason: j.queueReason, cpu: j.cpu, memory_gib: j.memoryGib, gpus: j.gpus })),
+    backend: env().computeBackend,
+    kubernetes,
   };
 }
 

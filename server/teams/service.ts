@@ -29,7 +29,7 @@ export async function listTeams(ctx: Ctx): Promise<TeamSummaryDto[]> {
 export function quotaDto(q: typeof teamQuotas.$inferSelect): QuotaDto {
   return {
     cpu: q.cpu, memory_gib: q.memoryGib, gpus: q.gpus, gpus_by_type: q.gpusByType ?? null, max_concurrent_jobs: q.maxConcurrentJobs,
-    max_deployments: q.maxDeployments, storage_gib: q.storageGib, monthly_budget_usd: q.monthlyBudgetUsd,
+    max_deployments: q.maxDeployments, storage_gib: q.storageGib, monthly_budget_usd: q.monthlyBudgetUsd, limit_range: q.limitRange ?? null,
   };
 }
 

@@ -89,7 +89,33 @@ export class JobController {
 
   created(plural: string, obj: KObject): void {
     if (plural === "jobs") this.sync(asJob(obj));
-    if (plural === "resourcequotas") this.syncAll(obj.metadata.namespace!);
+    if (plural === "resourcequotas") {
+      this.refreshQuotas(obj.metadata.namespace!);
+      this.syncAll(obj.metadata.namespace!);
+    }
+  }
+
+  /** A client replaced an object. */
+  changed(plural: string, obj: KObject): void {
+    this.created(plural, obj);
+  }
+
+  /**
+   * The quota controller: status.hard mirrors spec.hard and status.used sums what the namespace's live
+   * pods request (for each key of hard), written only when it changes.
+   */
+  refreshQuotas(namespace: string): void {
+    const live = this.cluster.list("pods", namespace).map(asPod).filter((p) => p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed");
+    const used: Record<string, number> = {};
+    for (const p of live) for (const [k, v] of Object.entries(podRequests(p))) used[k] = (used[k] ?? 0) + v;
+    for (const q of this.cluster.list("resourcequotas", namespace)) {
+      const hard = (q.spec as { hard?: Record<string, string> } | undefined)?.hard ?? {};
+      const status = { hard: { ...hard }, used: Object.fromEntries(Object.keys(hard).map((k) => [k, pretty(k, used[k] ?? 0)])) };
+      if (JSON.stringify(status) !== JSON.stringify(q.status)) {
+        q.status = status;
+        this.cluster.update("resourcequotas", q);
+      }
+    }
   }
 
   removed(plural: string, obj: KObject): void {
@@ -280,11 +306,11 @@ export class JobController {
     const existing = this.cluster.get("resourcequotas", namespace, name);
     const obj: KObject = existing ?? { metadata: { name, namespace } };
     obj.spec = { hard };
-    obj.status = { hard };
     const problems = validateObject("resourcequotas", { apiVersion: "v1", kind: "ResourceQuota", ...obj });
     if (problems.length) throw new Error(`invalid quota: ${JSON.stringify(problems)}`);
     if (existing) this.cluster.update("resourcequotas", obj);
     else this.cluster.insert("resourcequotas", obj);
+    this.refreshQuotas(namespace);
     this.syncAll(namespace);
   }
 

@@ -4,9 +4,13 @@
 import type http from "node:http";
 import { Job } from "kubernetes-models/batch/v1/Job";
 import type { IJob } from "kubernetes-models/batch/v1/Job";
+import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
+import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
 import { Event } from "kubernetes-models/v1/Event";
+import { LimitRange } from "kubernetes-models/v1/LimitRange";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { Pod } from "kubernetes-models/v1/Pod";
+import { parseQuantity } from "../../tenants/quantity";
 import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
 import { ResourceQuota } from "kubernetes-models/v1/ResourceQuota";
 import { Secret } from "kubernetes-models/v1/Secret";
@@ -33,6 +37,27 @@ type Validatable = { validate(): void };
 type Resource = { plural: string; kind: string; apiVersion: string; group: string; gr: string; model: new (data: never) => Validatable };
 
 const core = (plural: string, kind: string, model: Resource["model"]): Resource => ({ plural, kind, apiVersion: "v1", group: "", gr: plural, model });
+const grouped = (group: string, version: string, plural: string, kind: string, model: Resource["model"]): Resource => ({ plural, kind, apiVersion: `${group}/${version}`, group, gr: `${plural}.${group}`, model });
+
+/**
+ * Kueue's LocalQueue is a CustomResource (no kubernetes-models class): checked against its CRD's
+ * OpenAPI schema by hand — spec.clusterQueue is a required DNS subdomain, and nothing else is allowed.
+ */
+class LocalQueue {
+  constructor(private readonly data: { spec?: Record<string, unknown> }) {}
+  validate(): void {
+    const errors: { instancePath: string; message: string }[] = [];
+    const spec = this.data.spec;
+    if (!spec || typeof spec !== "object") errors.push({ instancePath: "/spec", message: "Required value" });
+    else {
+      if (typeof spec.clusterQueue !== "string" || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(spec.clusterQueue)) {
+        errors.push({ instancePath: "/spec/clusterQueue", message: "Required value: a DNS subdomain naming a ClusterQueue" });
+      }
+      for (const k of Object.keys(spec)) if (!["clusterQueue", "stopPolicy", "fairSharing"].includes(k)) errors.push({ instancePath: `/spec/${k}`, message: `unknown field "spec.${k}"` });
+    }
+    if (errors.length) throw Object.assign(new Error("invalid LocalQueue"), { errors });
+  }
+}
 
 export const RESOURCES: Record<string, Resource> = {
   namespaces: core("namespaces", "Namespace", Namespace as unknown as Resource["model"]),
@@ -40,7 +65,11 @@ export const RESOURCES: Record<string, Resource> = {
   secrets: core("secrets", "Secret", Secret as unknown as Resource["model"]),
   events: core("events", "Event", Event as unknown as Resource["model"]),
   resourcequotas: core("resourcequotas", "ResourceQuota", ResourceQuota as unknown as Resource["model"]),
-  jobs: { plural: "jobs", kind: "Job", apiVersion: "batch/v1", group: "batch", gr: "jobs.batch", model: Job as unknown as Resource["model"] },
+  limitranges: core("limitranges", "LimitRange", LimitRange as unknown as Resource["model"]),
+  jobs: grouped("batch", "v1", "jobs", "Job", Job as unknown as Resource["model"]),
+  roles: grouped("rbac.authorization.k8s.io", "v1", "roles", "Role", Role as unknown as Resource["model"]),
+  rolebindings: grouped("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", RoleBinding as unknown as Resource["model"]),
+  localqueues: grouped("kueue.x-k8s.io", "v1beta1", "localqueues", "LocalQueue", LocalQueue as unknown as Resource["model"]),
 };
 
 export function resourceFor(plural: string): Resource | undefined {
@@ -86,11 +115,7 @@ const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 /** Parses a quantity ("2", "500m", "4Gi", "1e3") to a number of base units. */
 export function quantity(q: string | number | undefined): number {
   if (q === undefined) return 0;
-  if (typeof q === "number") return q;
-  const m = /^([+-]?[0-9.]+(?:[eE][+-]?\d+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(q.trim());
-  if (!m) return NaN;
-  const mult: Record<string, number> = { m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
-  return Number(m[1]) * (m[2] ? mult[m[2]]! : 1);
+  return typeof q === "number" ? q : parseQuantity(q);
 }
 
 function validateMeta(plural: string, obj: KObject, causes: Cause[]): void {
@@ -159,6 +184,28 @@ export function validateObject(plural: string, obj: KObject): Cause[] {
     if (policy !== "Never" && policy !== "OnFailure") causes.push({ field: "spec.template.spec.restartPolicy", message: `Unsupported value: "${policy ?? "Always"}": supported values: "OnFailure", "Never"` });
   }
   if (plural === "pods") validatePodSpec("spec", (obj as { spec?: IPodSpec }).spec, causes);
+  if (plural === "resourcequotas") {
+    for (const [k, v] of Object.entries((obj.spec as { hard?: Record<string, string> } | undefined)?.hard ?? {})) {
+      if (!Number.isFinite(quantity(v)) || quantity(v) < 0) causes.push({ field: `spec.hard[${k}]`, message: `Invalid value: "${v}": must be a non-negative quantity` });
+    }
+  }
+  if (plural === "limitranges") {
+    type Item = { type?: string } & Partial<Record<"min" | "max" | "default" | "defaultRequest", Record<string, string>>>;
+    for (const [i, item] of (((obj.spec as { limits?: Item[] } | undefined)?.limits) ?? []).entries()) {
+      for (const part of ["min", "max", "default", "defaultRequest"] as const) {
+        for (const [k, v] of Object.entries(item[part] ?? {})) {
+          if (!Number.isFinite(quantity(v)) || quantity(v) < 0) causes.push({ field: `spec.limits[${i}].${part}[${k}]`, message: `Invalid value: "${v}": must be a non-negative quantity` });
+        }
+      }
+      // The API server's own cross-checks (pkg/apis/core/validation: validateLimitRangeSpec).
+      for (const k of new Set([...Object.keys(item.min ?? {}), ...Object.keys(item.max ?? {}), ...Object.keys(item.defaultRequest ?? {})])) {
+        const min = item.min?.[k], max = item.max?.[k], req = item.defaultRequest?.[k];
+        if (min !== undefined && max !== undefined && quantity(min) > quantity(max)) causes.push({ field: `spec.limits[${i}].min[${k}]`, message: `Invalid value: "${min}": min value ${min} is greater than max value ${max}` });
+        if (req !== undefined && min !== undefined && quantity(min) > quantity(req)) causes.push({ field: `spec.limits[${i}].defaultRequest[${k}]`, message: `Invalid value: "${req}": min value ${min} is greater than default request value ${req}` });
+        if (req !== undefined && max !== undefined && quantity(req) > quantity(max)) causes.push({ field: `spec.limits[${i}].defaultRequest[${k}]`, message: `Invalid value: "${req}": default request value ${req} is greater than max value ${max}` });
+      }
+    }
+  }
   return causes;
 }
 

@@ -16,6 +16,8 @@ export type { KObject } from "./fake-k8s-types";
 type Watcher = { plural: string; namespace: string | null; labels: string | null; fields: string | null; bookmarks: boolean; res: http.ServerResponse };
 type HistoryEntry = { rv: number; plural: string; type: "ADDED" | "MODIFIED" | "DELETED"; object: KObject };
 export type RecordedRequest = { method: string; path: string; query: Record<string, string>; body?: unknown };
+/** A planned refusal: the next matching request(s) get this Status instead of an answer (RBAC, webhooks, outages). */
+export type Fault = { method?: string; plural?: string; name?: string; code: number; reason: string; message: string; times?: number };
 
 const TOKEN = "fake-cluster-token";
 
@@ -29,6 +31,9 @@ export class FakeCluster {
   private compactedBelow = 0;
   private server: http.Server | null = null;
   private port = 0;
+  private readonly faults: Fault[] = [];
+  /** Whether Kueue's CRDs are installed (its API group is served). */
+  kueue = false;
 
   constructor() {
     this.controller = new JobController(this);
@@ -86,6 +91,7 @@ export class FakeCluster {
     obj.metadata.resourceVersion = String(++this.rv);
     this.bucket(plural).set(`${obj.metadata.namespace ?? ""}/${obj.metadata.name}`, obj);
     this.emit(plural, "ADDED", obj);
+    if (plural === "pods") this.controller.refreshQuotas(obj.metadata.namespace!);
     return obj;
   }
 
@@ -94,6 +100,7 @@ export class FakeCluster {
     obj.metadata.resourceVersion = String(++this.rv);
     this.bucket(plural).set(`${obj.metadata.namespace ?? ""}/${obj.metadata.name}`, obj);
     this.emit(plural, "MODIFIED", obj);
+    if (plural === "pods") this.controller.refreshQuotas(obj.metadata.namespace!);
     return obj;
   }
 
@@ -101,7 +108,25 @@ export class FakeCluster {
     if (!this.bucket(plural).delete(`${obj.metadata.namespace ?? ""}/${obj.metadata.name}`)) return;
     obj.metadata.resourceVersion = String(++this.rv);
     this.emit(plural, "DELETED", obj);
+    if (plural === "pods") this.controller.refreshQuotas(obj.metadata.namespace!);
     this.controller.removed(plural, obj);
+  }
+
+  /** Makes the next matching request(s) fail with the given Status (see Fault). */
+  fail(fault: Fault): void {
+    this.faults.push({ times: 1, ...fault });
+  }
+
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
+  private takeFault(method: string, plural: string, name: string | null): Fault | null {
+    const i = this.faults.findIndex((f) => (!f.method || f.method === method) && (!f.plural || f.plural === plural) && (!f.name || f.name === name));
+    if (i < 0) return null;
+    const f = this.faults[i]!;
+    if (--f.times! <= 0) this.faults.splice(i, 1);
+    return f;
   }
 
   createNamespace(name: string): void {
@@ -166,10 +191,28 @@ export class FakeCluster {
     }
     this.requests.push({ method: req.method ?? "GET", path: url.pathname, query, ...(body !== undefined ? { body } : {}) });
     if (req.headers.authorization !== `Bearer ${TOKEN}`) return sendStatus(res, 401, "Unauthorized", "Unauthorized");
+    if (req.method === "GET" && url.pathname === "/apis") return send(res, 200, this.groupList());
+    const version = /^\/(?:api\/(v1)|apis\/([^/]+\/[^/]+))\/?$/.exec(url.pathname);
+    if (req.method === "GET" && version) {
+      const gv = version[1] ?? version[2]!;
+      const served = Object.values(RESOURCES).filter((r) => r.apiVersion === gv && (r.group !== "kueue.x-k8s.io" || this.kueue));
+      if (!served.length) return sendStatus(res, 404, "NotFound", "the server could not find the requested resource");
+      return send(res, 200, {
+        kind: "APIResourceList", apiVersion: "v1", groupVersion: gv,
+        resources: served.map((r) => ({ name: r.plural, singularName: r.kind.toLowerCase(), namespaced: r.plural !== "namespaces", kind: r.kind, verbs: ["create", "delete", "get", "list", "patch", "update", "watch"] })),
+      });
+    }
+    const group = /^\/apis\/([^/]+)\/?$/.exec(url.pathname);
+    if (req.method === "GET" && group) {
+      const found = this.groupList().groups.find((g) => g.name === group[1]);
+      return found ? send(res, 200, { kind: "APIGroup", apiVersion: "v1", ...found }) : sendStatus(res, 404, "NotFound", "the server could not find the requested resource");
+    }
     const route = parsePath(url.pathname);
-    if (!route) return sendStatus(res, 404, "NotFound", "the server could not find the requested resource");
+    if (!route || (route.plural === "localqueues" && !this.kueue)) return sendStatus(res, 404, "NotFound", "the server could not find the requested resource");
     const r = RESOURCES[route.plural]!;
     const { namespace, name } = route;
+    const fault = this.takeFault(req.method ?? "GET", route.plural, name);
+    if (fault) return sendStatus(res, fault.code, fault.reason, fault.message, { name: name ?? undefined, group: r.group, kind: r.plural });
     if (route.sub === "log") return this.controller.serveLog(res, namespace!, name!, query);
     switch (req.method) {
       case "GET":
@@ -191,6 +234,18 @@ export class FakeCluster {
       default:
         return sendStatus(res, 405, "MethodNotAllowed", `the server does not allow this method on the requested resource`);
     }
+  }
+
+  private groupList(): { kind: string; apiVersion: string; groups: { name: string; versions: { groupVersion: string; version: string }[]; preferredVersion: { groupVersion: string; version: string } }[] } {
+    const versions = new Map<string, string>();
+    for (const r of Object.values(RESOURCES)) if (r.group && (r.group !== "kueue.x-k8s.io" || this.kueue)) versions.set(r.group, r.apiVersion);
+    return {
+      kind: "APIGroupList", apiVersion: "v1",
+      groups: [...versions].map(([name, gv]) => {
+        const v = { groupVersion: gv, version: gv.split("/")[1]! };
+        return { name, versions: [v], preferredVersion: v };
+      }),
+    };
   }
 
   private create(res: http.ServerResponse, plural: string, namespace: string | null, body: unknown): void {
@@ -227,11 +282,16 @@ export class FakeCluster {
     }
     obj.metadata.namespace = namespace ?? undefined;
     const problems = validateObject(plural, obj);
+    if (plural === "rolebindings" && JSON.stringify(obj.roleRef) !== JSON.stringify(current.roleRef)) {
+      problems.push({ field: "roleRef", message: `Invalid value: ${JSON.stringify(obj.roleRef)}: cannot change roleRef` });
+    }
     if (problems.length) return invalid(res, r, name, problems);
     obj.metadata.uid = current.metadata.uid;
     obj.metadata.creationTimestamp = current.metadata.creationTimestamp;
     obj.status = current.status;
-    send(res, 200, this.update(plural, this.controller.defaults(plural, obj)));
+    const updated = this.update(plural, this.controller.defaults(plural, obj));
+    send(res, 200, updated);
+    this.controller.changed(plural, updated);
   }
 
   private delete(res: http.ServerResponse, plural: string, namespace: string | null, name: string, query: Record<string, string>): void {
@@ -288,14 +348,20 @@ function gone(rv: number): KObject {
 
 function parsePath(p: string): { plural: string; namespace: string | null; name: string | null; sub: string | null } | null {
   const core = /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?([a-z]+)(?:\/([^/]+))?(?:\/(log))?$/.exec(p);
-  const batch = /^\/apis\/batch\/v1\/namespaces\/([^/]+)\/(jobs)(?:\/([^/]+))?$/.exec(p);
-  const m = batch ?? core;
+  const grouped = /^\/apis\/([^/]+)\/([^/]+)\/namespaces\/([^/]+)\/([a-z]+)(?:\/([^/]+))?$/.exec(p);
+  if (grouped) {
+    const r = resourceFor(grouped[4]!);
+    if (!r || r.apiVersion !== `${grouped[1]}/${grouped[2]}`) return null;
+    return { plural: r.plural, namespace: grouped[3]!, name: grouped[5] ?? null, sub: null };
+  }
+  const m = core;
   if (!m) return null;
   // "/api/v1/namespaces/foo" names a namespace, not a namespaced collection.
-  if (!batch && !m[1] && m[2] === "namespaces") return { plural: "namespaces", namespace: null, name: m[3] ?? null, sub: null };
-  if (!batch && m[2] === "namespaces") return null;
+  if (!m[1] && m[2] === "namespaces") return { plural: "namespaces", namespace: null, name: m[3] ?? null, sub: null };
+  if (m[2] === "namespaces") return null;
   const plural = m[2]!;
-  if (!resourceFor(plural) || (m[4] && plural !== "pods")) return null;
+  const r = resourceFor(plural);
+  if (!r || r.group !== "" || (m[4] && plural !== "pods")) return null;
   return { plural, namespace: m[1] ?? null, name: m[3] ?? null, sub: m[4] ?? null };
 }
 

@@ -93,6 +93,21 @@ describe("quotas", () => {
     expect(JSON.stringify(bad.json)).toContain("more than the total gpus");
     const unknown = await call(quotaPUT, { method: "PUT", token: adminToken, params: { slug: "churn" }, body: { ...QUOTA, namespace: "kube-system" } });
     expect(unknown.status).toBe(400);
+    // Limit ranges: per-container bounds and a default request, checked for consistency.
+    const limits = { min: { cpu: 0.25 }, max: { cpu: 16, memory_gib: 64 }, default_request: { cpu: 1, memory_gib: 2 } };
+    const withLimits = await call(quotaPUT, { method: "PUT", token: adminToken, params: { slug: "churn" }, body: { ...QUOTA, limit_range: limits } });
+    expect(withLimits.status).toBe(200);
+    expect(withLimits.json).toMatchObject({ limit_range: limits });
+    const inverted = await call(quotaPUT, { method: "PUT", token: adminToken, params: { slug: "churn" }, body: { ...QUOTA, limit_range: { min: { cpu: 8 }, max: { cpu: 4 } } } });
+    expect(inverted.status).toBe(400);
+    expect(JSON.stringify(inverted.json)).toContain("min cpu (8) is more than max cpu (4)");
+    const outside = await call(quotaPUT, { method: "PUT", token: adminToken, params: { slug: "churn" }, body: { ...QUOTA, limit_range: { max: { memory_gib: 4 }, default_request: { memory_gib: 8 } } } });
+    expect(outside.status).toBe(400);
+    expect(JSON.stringify(outside.json)).toContain("default_request memory_gib (8) is above max memory_gib (4)");
+    const stray = await call(quotaPUT, { method: "PUT", token: adminToken, params: { slug: "churn" }, body: { ...QUOTA, limit_range: { max: { gpus: 1 } } } });
+    expect(stray.status).toBe(400);
+    expect((await call(teamGET, { token: adminToken, params: { slug: "churn" } })).json).toMatchObject({ quota: { limit_range: limits } });
+    await call(quotaPUT, { method: "PUT", token: adminToken, params: { slug: "churn" }, body: { ...QUOTA, limit_range: null } });
     const audit = await db().select({ action: auditEvents.action, outcome: auditEvents.outcome }).from(auditEvents).where(eq(auditEvents.action, "quota.update"));
     expect(audit.map((a) => a.outcome)).toEqual(expect.arrayContaining(["denied", "allowed"]));
   });
@@ -120,7 +135,11 @@ describe("quotas", () => {
     const ds = await ctxFor(db(), DEMO.ds);
     const { experiment_id: exp } = await createExperiment(ds, { name: `lower-${Date.now()}`, team: "churn" });
     const running = await submitJob(ds, exp, trainJobSchema.parse({ resources: { cpu: 8, memory_gib: 8 }, command: ["sleep", "30"] }));
-    for (let i = 0; i < 50 && (await getJob(ds, running.job_id)).status !== "running"; i++) await tick(db());
+    for (let i = 0; i < 200 && (await getJob(ds, running.job_id)).status !== "running"; i++) {
+      await tick(db());
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect((await getJob(ds, running.job_id)).status).toBe("running");
     await setQuota(admin, "churn", quotaSchema.parse({ ...QUOTA, cpu: 4 }));
     await tick(db());
     expect((await getJob(ds, running.job_id)).status).toBe("running");

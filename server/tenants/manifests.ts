@@ -1,0 +1,122 @@
+// The Kubernetes objects a team (tenant) maps to, built only from its slug and quota: its namespace
+// (cairn-<slug>), a ResourceQuota mirroring the team's quota, a LimitRange for per-container bounds, a
+// Role and RoleBinding letting Cairn's service account run workloads there, and — when the cluster has
+// Kueue — a LocalQueue. Quantities are written in Kubernetes' canonical forms ("500m", "64Gi").
+import type { LimitRangeSpec } from "@/db/schema";
+import type { QuotaDto } from "@/lib/schemas/teams";
+import { LABELS, MANAGED_BY, namespaceFor } from "../compute/k8s-manifest";
+
+export const QUOTA_NAME = "cairn-quota";
+export const LIMITS_NAME = "cairn-limits";
+export const ROLE_NAME = "cairn-workloads";
+export const LOCAL_QUEUE_NAME = "cairn";
+/** The ClusterQueue every team's LocalQueue points at (the cluster admin creates it with Kueue's cohort and flavors). */
+export const CLUSTER_QUEUE_NAME = "cairn";
+/** A deployment may scale to this many replicas; the pods quota leaves room for that many per deployment. */
+export const MAX_REPLICAS_PER_DEPLOYMENT = 10;
+
+export type Kind = "Namespace" | "ResourceQuota" | "LimitRange" | "Role" | "RoleBinding" | "LocalQueue";
+
+/** One object the sync keeps in place; `owned` names the top-level fields Cairn owns (compared and replaced). */
+export type Desired = { kind: Kind; name: string; namespace: string | null; body: Record<string, unknown> & { metadata: Meta }; owned: string[] };
+type Meta = { name: string; namespace?: string; labels: Record<string, string> };
+
+/** "2", "500m" */
+export function cpuQuantity(cores: number): string {
+  return Number.isInteger(cores) ? String(cores) : `${Math.round(cores * 1000)}m`;
+}
+
+/** "64Gi", "1536Mi" */
+export function memoryQuantity(gib: number): string {
+  return Number.isInteger(gib) ? `${gib}Gi` : `${Math.round(gib * 1024)}Mi`;
+}
+
+/** A service account named as Kubernetes' user name (system:serviceaccount:<namespace>:<name>). */
+export function serviceAccountSubject(user: string): { kind: "ServiceAccount"; name: string; namespace: string } {
+  const m = /^system:serviceaccount:([a-z0-9]([-a-z0-9]*[a-z0-9])?):([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(user);
+  if (!m) throw new Error(`CAIRN_K8S_SERVICE_ACCOUNT must look like system:serviceaccount:<namespace>:<name>, not "${user}"`);
+  return { kind: "ServiceAccount", namespace: m[1]!, name: m[3]! };
+}
+
+export type TenantInput = { slug: string; quota: QuotaDto; limitRange: LimitRangeSpec | null };
+export type TenantOptions = { serviceAccount: string; kueue: boolean };
+
+export function quotaHard(quota: QuotaDto): Record<string, string> {
+  return {
+    "requests.cpu": cpuQuantity(quota.cpu),
+    "requests.memory": memoryQuantity(quota.memory_gib),
+    "requests.nvidia.com/gpu": String(quota.gpus),
+    pods: String(quota.max_concurrent_jobs + quota.max_deployments * MAX_REPLICAS_PER_DEPLOYMENT),
+    // Tenants get no volumes or load balancers of their own: artifacts go through Cairn, serving through its gateway.
+    persistentvolumeclaims: "0",
+    "services.loadbalancers": "0",
+  };
+}
+
+function resources(r: { cpu?: number; memory_gib?: number } | undefined): Record<string, string> | undefined {
+  if (!r) return undefined;
+  const out: Record<string, string> = {};
+  if (r.cpu !== undefined) out.cpu = cpuQuantity(r.cpu);
+  if (r.memory_gib !== undefined) out.memory = memoryQuantity(r.memory_gib);
+  return Object.keys(out).length ? out : undefined;
+}
+
+export function limitRangeItem(spec: LimitRangeSpec): Record<string, unknown> | null {
+  const item: Record<string, unknown> = { type: "Container" };
+  const min = resources(spec.min), max = resources(spec.max), defaultRequest = resources(spec.default_request);
+  if (min) item.min = min;
+  if (max) item.max = max;
+  if (defaultRequest) {
+    item.defaultRequest = defaultRequest;
+    // Without a default limit Kubernetes would default a container's limit to max; Cairn sets limits = requests.
+    item.default = defaultRequest;
+  }
+  return Object.keys(item).length > 1 ? item : null;
+}
+
+/** Everything the team's namespace should hold, in creation order (the namespace first). */
+export function desiredObjects(t: TenantInput, opts: TenantOptions): Desired[] {
+  const namespace = namespaceFor(t.slug);
+  const labels = { [MANAGED_BY]: "cairn", [LABELS.team]: t.slug };
+  const meta = (name: string): Meta => ({ name, namespace, labels });
+  const out: Desired[] = [
+    { kind: "Namespace", name: namespace, namespace: null, owned: [], body: { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels } } },
+    {
+      kind: "ResourceQuota", name: QUOTA_NAME, namespace, owned: ["spec"],
+      body: { apiVersion: "v1", kind: "ResourceQuota", metadata: meta(QUOTA_NAME), spec: { hard: quotaHard(t.quota) } },
+    },
+  ];
+  const item = t.limitRange ? limitRangeItem(t.limitRange) : null;
+  if (item) out.push({ kind: "LimitRange", name: LIMITS_NAME, namespace, owned: ["spec"], body: { apiVersion: "v1", kind: "LimitRange", metadata: meta(LIMITS_NAME), spec: { limits: [item] } } });
+  out.push(
+    {
+      kind: "Role", name: ROLE_NAME, namespace, owned: ["rules"],
+      body: {
+        apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: meta(ROLE_NAME),
+        // What the kubernetes executor and the model server need in the namespace, and nothing cluster-wide.
+        rules: [
+          { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
+          { apiGroups: [""], resources: ["pods", "pods/log", "events"], verbs: ["get", "list", "watch"] },
+          { apiGroups: [""], resources: ["secrets", "services"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
+          { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
+          { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
+        ],
+      },
+    },
+    {
+      kind: "RoleBinding", name: ROLE_NAME, namespace, owned: ["roleRef", "subjects"],
+      body: {
+        apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: meta(ROLE_NAME),
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: ROLE_NAME },
+        subjects: [serviceAccountSubject(opts.serviceAccount)],
+      },
+    },
+  );
+  if (opts.kueue) {
+    out.push({
+      kind: "LocalQueue", name: LOCAL_QUEUE_NAME, namespace, owned: ["spec"],
+      body: { apiVersion: "kueue.x-k8s.io/v1beta1", kind: "LocalQueue", metadata: meta(LOCAL_QUEUE_NAME), spec: { clusterQueue: CLUSTER_QUEUE_NAME } },
+    });
+  }
+  return out;
+}
