@@ -17,3 +17,9 @@ export function resourceLabel(r: { cpu: number; memory_gib: number; gpus: number
   const base = `${r.cpu} CPU · ${r.memory_gib} GiB${r.gpus ? ` · ${r.gpus}× ${r.gpu_type ?? "GPU"}` : ""}`;
   return r.instance_type ? `${r.instance_type} (${base})` : base;
 }
+
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${n} bytes`;
+}

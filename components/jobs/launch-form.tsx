@@ -5,6 +5,8 @@ import { useEffect, useMemo, useState, useTransition } from "react";
 import type { ActionResult } from "@/lib/action-result";
 import { Button } from "@/components/ui/button";
 import { joinCommand, splitCommand } from "@/lib/command-line";
+import { CodeArchivePicker } from "./code-archive-picker";
+import type { CodeArchiveInfo } from "./code-archive-picker";
 import { formatCost } from "./format";
 
 type InstanceType = { name: string; cpu: number; memory_gib: number; gpu_type: string | null; gpu_count: number; hourly_price_usd: number };
@@ -22,7 +24,12 @@ type Input = { experimentId: string; spec: Spec };
 export type LaunchDefaults = {
   experimentId: string; source: string; command: string; instanceType: string; gpus: number | null;
   priority: Spec["priority"]; maxRuntimeMinutes: number; retries: number; env: string;
+  /** The uploaded archive `source` names (clone and edit of a job that ran one). */
+  archive?: CodeArchiveInfo | null;
 };
+
+/** The Code select's value for "Upload archive". */
+const UPLOAD = "upload";
 
 /** A service's own message, or the schema's field messages when the input did not parse. */
 function describe(r: { error: string; fieldErrors?: Record<string, string[]> }): string {
@@ -52,7 +59,8 @@ export function LaunchForm({ experiments, instanceTypes, examples, defaults, pre
 }) {
   const router = useRouter();
   const [experimentId, setExperimentId] = useState(defaults.experimentId);
-  const [source, setSource] = useState(defaults.source);
+  const [source, setSource] = useState(defaults.archive ? UPLOAD : defaults.source);
+  const [archive, setArchive] = useState<CodeArchiveInfo | null>(defaults.archive ?? null);
   const [command, setCommand] = useState(defaults.command);
   const [instanceType, setInstanceType] = useState(defaults.instanceType);
   const [gpus, setGpus] = useState<number | null>(defaults.gpus);
@@ -68,19 +76,23 @@ export function LaunchForm({ experiments, instanceTypes, examples, defaults, pre
 
   const type = instanceTypes.find((t) => t.name === instanceType);
   const example = examples.find((e) => e.source === source);
+  const team = experiments.find((x) => x.id === experimentId)?.team ?? null;
+  // An archive belongs to one team: choosing another team's experiment asks for a new upload.
+  const usableArchive = archive && archive.team === team ? archive : null;
+  const codeSource = source === UPLOAD ? usableArchive?.id : source;
   const input = useMemo<Input>(() => {
     const words = splitCommand(command);
     return {
       experimentId,
       spec: {
-        ...(source ? { source } : {}),
+        ...(codeSource ? { source: codeSource } : {}),
         ...(words.length ? { command: words } : {}),
         instance_type: instanceType,
         ...(type && type.gpu_count > 0 && gpus !== null ? { gpus } : {}),
         env: parseEnv(envText), priority, max_runtime_seconds: Math.round(minutes * 60), retries,
       },
     };
-  }, [experimentId, source, command, instanceType, type, gpus, envText, priority, minutes, retries]);
+  }, [experimentId, codeSource, command, instanceType, type, gpus, envText, priority, minutes, retries]);
 
   useEffect(() => {
     if (!experimentId) return;
@@ -120,9 +132,10 @@ export function LaunchForm({ experiments, instanceTypes, examples, defaults, pre
         <div className="grid gap-4 sm:grid-cols-2">
           <div>
             <label htmlFor="source" className="block text-sm font-medium text-stone-800">Code</label>
-            <select id="source" value={source} onChange={(e) => { setSource(e.target.value); const ex = examples.find((x) => x.source === e.target.value); if (ex) setCommand(joinCommand(ex.command)); }} className={inputClass}>
+            <select id="source" value={source} onChange={(e) => { setSource(e.target.value); const ex = examples.find((x) => x.source === e.target.value); if (ex) setCommand(joinCommand(ex.command)); else if (e.target.value === UPLOAD) setCommand(joinCommand(usableArchive?.default_command ?? [])); }} className={inputClass}>
               <option value="">No code (command only)</option>
               {examples.map((x) => <option key={x.source} value={x.source}>Built-in: {x.source}</option>)}
+              <option value={UPLOAD}>Upload archive (zip or .tar.gz)</option>
             </select>
             {example && <p className="mt-1 text-xs text-stone-500">{example.description}</p>}
           </div>
@@ -132,6 +145,13 @@ export function LaunchForm({ experiments, instanceTypes, examples, defaults, pre
             {field("command") && <p className="mt-1 text-xs text-red-700">{field("command")}</p>}
           </div>
         </div>
+        {source === UPLOAD && (
+          <CodeArchivePicker
+            team={team}
+            archive={usableArchive}
+            onChange={(a) => { setArchive(a); if (a?.default_command) setCommand(joinCommand(a.default_command)); }}
+          />
+        )}
         <div className="grid gap-4 sm:grid-cols-3">
           <div className="sm:col-span-2">
             <label htmlFor="instance-type" className="block text-sm font-medium text-stone-800">Instance type</label>
@@ -170,7 +190,7 @@ export function LaunchForm({ experiments, instanceTypes, examples, defaults, pre
           <p className="mt-1 text-xs text-stone-500">Cairn sets MLFLOW_TRACKING_URI, MLFLOW_TRACKING_TOKEN (a short-lived token for this job), MLFLOW_EXPERIMENT_ID and MLFLOW_RUN_ID itself.</p>
         </div>
         {error && <p role="alert" className="text-sm text-red-700">{error}</p>}
-        <Button type="submit" disabled={pending || !experimentId || estimate?.outcome === "refused"}>{estimate?.outcome === "queues" ? "Launch (will queue)" : "Launch training"}</Button>
+        <Button type="submit" disabled={pending || !experimentId || estimate?.outcome === "refused" || (source === UPLOAD && !usableArchive)}>{estimate?.outcome === "queues" ? "Launch (will queue)" : "Launch training"}</Button>
       </div>
       <aside className="space-y-3 rounded-lg border border-stone-200 bg-white p-4 text-sm" aria-label="Estimate">
         <h2 className="font-semibold text-stone-900">Estimate</h2>

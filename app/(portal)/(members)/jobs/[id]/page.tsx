@@ -35,7 +35,15 @@ export default async function JobPage(props: { params: Promise<{ id: string }> }
     ["Submitted by", job.user],
     ["Resources", resourceLabel(job.resources)],
     ["Priority", job.priority],
-    ["Code", job.source ?? "command only"],
+    ["Code", job.code_archive
+      ? (
+        <span key="code" className="inline-flex flex-wrap items-baseline gap-x-2">
+          <span className="font-mono break-all">{job.code_archive.filename}</span>
+          <span className="text-xs text-stone-500">uploaded archive · {job.code_archive.files} files</span>
+          <a href={`/api/v1/jobs/${job.job_id}/code`} download className="text-teal-800 underline">Download (.tar.gz)</a>
+        </span>
+      )
+      : job.source ?? "command only"],
     ["Command", <code key="c" className="font-mono text-xs break-all">{job.command.join(" ")}</code>],
     ["Attempt", `${job.attempt} of ${job.retries + 1}`],
     ["Max runtime", formatSeconds(job.max_runtime_seconds)],

@@ -5,6 +5,7 @@ import { PageHeader } from "@/components/ui/page-header";
 import { joinCommand } from "@/lib/command-line";
 import { requirePageCtx } from "@/server/auth/session";
 import { forPage } from "@/server/auth/page";
+import { getCodeArchive } from "@/server/jobs/code-archives";
 import { catalog } from "@/server/jobs/resources";
 import { getJob, listExamples, resolveSource } from "@/server/jobs/service";
 import { searchExperiments } from "@/server/tracking/experiments";
@@ -24,11 +25,14 @@ export default async function NewJobPage(props: { searchParams: Promise<Record<s
     const code = resolveSource(`examples/${name}`)!;
     return { source: code.source, command: code.defaultCommand ?? [], description: name === "churn" ? "Logistic regression on the churn CSV; logs curves and an ONNX model." : `examples/${name}` };
   });
+  // Clone and edit keeps an uploaded archive as the code (when the archive is still readable).
+  const fromArchive = from?.code_archive ? await getCodeArchive(ctx, from.code_archive.id).catch(() => null) : null;
   const firstExample = examples.find((e) => e.source === "examples/churn") ?? examples[0];
   const defaults: LaunchDefaults = from
     ? {
         experimentId: from.experiment_id, source: from.source ?? "", command: joinCommand(from.command), instanceType: from.resources.instance_type ?? types[0]?.name ?? "",
         gpus: from.resources.gpus, priority: from.priority, maxRuntimeMinutes: Math.round(from.max_runtime_seconds / 60), retries: from.retries, env: "",
+        archive: fromArchive,
       }
     : {
         experimentId: sp.experiment && experiments.some((e) => e.experiment_id === sp.experiment) ? sp.experiment : "",
