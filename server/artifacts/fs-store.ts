@@ -260,6 +260,27 @@ export function createFsArtifactStore(baseDir: string): ArtifactStore {
       return null;
     },
 
+    async usage(root) {
+      const { dir } = resolve(root, "");
+      let total = 0;
+      const walk = async (at: string): Promise<void> => {
+        let dirents: fs.Dirent[];
+        try {
+          dirents = await fsp.readdir(at, { withFileTypes: true });
+        } catch (err) {
+          if (errnoCode(err) === "ENOENT" || errnoCode(err) === "ENOTDIR") return;
+          throw err;
+        }
+        for (const d of dirents) {
+          const p = path.join(at, d.name);
+          if (d.isDirectory()) await walk(p);
+          else if (d.isFile()) total += (await lstatOrNull(p))?.size ?? 0;
+        }
+      };
+      await walk(dir);
+      return total;
+    },
+
     async removeAll(root) {
       const { dir } = resolve(root, "");
       // rm removes symlinks themselves, never what they point at.

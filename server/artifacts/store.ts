@@ -18,6 +18,8 @@ export type ArtifactStore = {
   /** Immediate children sorted by name; null when relDir is a file; [] when missing. */
   list(root: string[], relDir: string): Promise<ArtifactEntry[] | null>;
   stat(root: string[], relPath: string): Promise<{ is_dir: boolean; size: number } | null>;
+  /** Total bytes of the files under root (0 when missing); symlinks are not followed. */
+  usage(root: string[]): Promise<number>;
   /** Deletes everything under root; a missing root is fine. */
   removeAll(root: string[]): Promise<void>;
 };

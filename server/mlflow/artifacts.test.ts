@@ -6,7 +6,9 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createFsArtifactStore } from "../artifacts/fs-store";
 import type { Ctx } from "../context";
-import { uploadArtifact } from "../tracking/artifacts";
+import { teamStorageBytes } from "../artifacts/usage";
+import { setQuota, teamUsage } from "../teams/admin";
+import { artifactStore, uploadArtifact } from "../tracking/artifacts";
 import { DEMO, ctxFor, demoDatabase, tokenFor } from "../testing/fixtures";
 import type { ErrorBody } from "./test-client";
 import { handleArtifacts } from "./artifacts-handler";
@@ -250,5 +252,39 @@ describe("upload size limit", () => {
     expect((await artifacts(token, "PUT", `${prefix()}/keep.bin`, { body: new Uint8Array(LIMIT * 2) })).status).toBe(400);
     const kept = await artifacts(token, "GET", `${prefix()}/keep.bin`);
     expect(kept.headers.get("content-length")).toBe(String(LIMIT));
+  });
+});
+
+describe("artifact storage quota", () => {
+  it("an upload that would take the team over its storage quota is refused (RESOURCE_EXHAUSTED) and nothing is kept; usage shows the bytes", async () => {
+    const admin = await ctxFor(db(), DEMO.admin);
+    const usedBefore = (await teamUsage(admin, "churn")).used.storage_gib;
+    const bytesBefore = await teamStorageBytes(artifactStore(), "churn", { fresh: true });
+    expect(bytesBefore).toBeGreaterThan(LIMIT); // what the tests above stored
+    expect(usedBefore).toBeCloseTo(bytesBefore / 2 ** 30, 2);
+    // Room for 6 KiB more.
+    const quota = { cpu: 64, memory_gib: 256, gpus: 8, max_concurrent_jobs: 10, max_deployments: 10, monthly_budget_usd: 5000, storage_gib: (bytesBefore + 6 * 1024) / 2 ** 30 };
+    await setQuota(admin, "churn", quota);
+    const before = filesUnder(base);
+    const over = await artifacts<ErrorBody>(token, "PUT", `${prefix()}/quota/too-much.bin`, { body: new Uint8Array(7 * 1024) });
+    expect(over.status).toBe(429);
+    expect(over.json).toMatchObject({ error_code: "RESOURCE_EXHAUSTED" });
+    expect(over.json.message).toMatch(/artifact storage quota/);
+    expect(filesUnder(base)).toEqual(before);
+    expect((await artifacts(token, "PUT", `${prefix()}/quota/fits.bin`, { body: new Uint8Array(5 * 1024) })).status).toBe(200);
+    // 1 KiB of room left: a 2 KiB upload is refused before a byte is read.
+    const full = await artifacts<ErrorBody>(token, "PUT", `${prefix()}/quota/second.bin`, { body: new Uint8Array(2 * 1024) });
+    expect(full.status).toBe(429);
+    expect(await teamStorageBytes(artifactStore(), "churn", { fresh: true })).toBe(bytesBefore + 5 * 1024);
+    // Another team's quota is its own: fraud uploads freely.
+    const fraudToken = await tokenFor(db(), DEMO.dsFraud, "fraud");
+    const fraudExp = await createExperiment(fraudToken, `quota-${Date.now()}`);
+    const fraudRun = (await createRun(fraudToken, fraudExp)).run_id;
+    expect((await artifacts(fraudToken, "PUT", `${fraudExp}/${fraudRun}/artifacts/a.bin`, { body: new Uint8Array(8 * 1024) })).status).toBe(200);
+    // ...and cannot write into churn's run at all.
+    expect((await artifacts(fraudToken, "PUT", `${prefix()}/quota/foreign.bin`, { body: "x" })).status).toBe(403);
+    expect((await artifacts(token, "GET", `${prefix()}/quota/foreign.bin`)).status).toBe(404);
+    await setQuota(admin, "churn", { ...quota, storage_gib: null });
+    expect((await artifacts(token, "PUT", `${prefix()}/quota/second.bin`, { body: new Uint8Array(2 * 1024) })).status).toBe(200);
   });
 });

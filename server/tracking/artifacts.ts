@@ -6,6 +6,7 @@ import { eq } from "drizzle-orm";
 import { loggedModels } from "@/db/schema";
 import { createFsArtifactStore } from "../artifacts/fs-store";
 import { normalizeArtifactPath } from "../artifacts/paths";
+import { putWithinQuota } from "../artifacts/usage";
 import type { ArtifactEntry, ArtifactStore } from "../artifacts/store";
 import type { Ctx } from "../context";
 import { env } from "../env";
@@ -56,7 +57,7 @@ const WRITE: Access = { mode: "write", permission: "train_model", action: "artif
 
 export async function uploadArtifact(ctx: Ctx, rawPath: string, body: ReadableStream<Uint8Array>): Promise<{ size: number }> {
   const loc = await locateArtifact(ctx, rawPath, WRITE, { allowEmpty: false });
-  return artifactStore().put(loc.root, loc.rel, body, { maxBytes: env().artifactMaxBytes });
+  return putWithinQuota(ctx.db, artifactStore(), loc, body, env().artifactMaxBytes);
 }
 
 export async function downloadArtifact(ctx: Ctx, rawPath: string): Promise<{ stream: ReadableStream<Uint8Array>; size: number; filename: string }> {
