@@ -3,12 +3,29 @@
 import { useRouter } from "next/navigation";
 import { useState, useTransition } from "react";
 import type { ActionResult } from "@/lib/action-result";
+import type { LimitRangeSpec } from "@/lib/schemas/teams";
 import { Button } from "@/components/ui/button";
 
 type Quota = {
   cpu: number; memory_gib: number; gpus: number; gpus_by_type: Record<string, number> | null; max_concurrent_jobs: number;
-  max_deployments: number; storage_gib: number | null; monthly_budget_usd: number;
+  max_deployments: number; storage_gib: number | null; monthly_budget_usd: number; limit_range: LimitRangeSpec | null;
 };
+
+const LIMIT_FIELDS = [
+  ["min", "cpu", "Min CPU"], ["max", "cpu", "Max CPU"], ["default_request", "cpu", "Default CPU request"],
+  ["min", "memory_gib", "Min memory (GiB)"], ["max", "memory_gib", "Max memory (GiB)"], ["default_request", "memory_gib", "Default memory request (GiB)"],
+] as const;
+type LimitKey = `${(typeof LIMIT_FIELDS)[number][0]}.${(typeof LIMIT_FIELDS)[number][1]}`;
+
+function limitRangeFrom(values: Record<string, string>): LimitRangeSpec | null {
+  const out: LimitRangeSpec = {};
+  for (const [part, key] of LIMIT_FIELDS) {
+    const raw = values[`${part}.${key}`] ?? "";
+    if (raw.trim() === "") continue;
+    out[part] = { ...out[part], [key]: Number(raw) };
+  }
+  return Object.keys(out).length ? out : null;
+}
 
 const FIELDS: [keyof Quota, string][] = [
   ["cpu", "CPU (cores)"], ["memory_gib", "Memory (GiB)"], ["gpus", "GPUs (total)"], ["max_concurrent_jobs", "Concurrent jobs"],
@@ -19,6 +36,9 @@ const FIELDS: [keyof Quota, string][] = [
 export function QuotaEditor({ team, quota, save }: { team: string; quota: Quota; save: (input: { team: string; quota: Quota }) => Promise<ActionResult<unknown>> }) {
   const router = useRouter();
   const [values, setValues] = useState<Record<string, string>>(Object.fromEntries(FIELDS.map(([k]) => [k, quota[k] === null ? "" : String(quota[k])])));
+  const [limits, setLimits] = useState<Record<string, string>>(
+    Object.fromEntries(LIMIT_FIELDS.map(([part, key]) => [`${part}.${key}`, quota.limit_range?.[part]?.[key] === undefined ? "" : String(quota.limit_range[part]![key])])),
+  );
   const [split, setSplit] = useState(Object.entries(quota.gpus_by_type ?? {}).map(([k, v]) => `${k}=${v}`).join(", "));
   const [error, setError] = useState<string>();
   const [saved, setSaved] = useState(false);
@@ -35,6 +55,7 @@ export function QuotaEditor({ team, quota, save }: { team: string; quota: Quota;
           cpu: num("cpu"), memory_gib: num("memory_gib"), gpus: num("gpus"), gpus_by_type: Object.keys(byType).length ? byType : null,
           max_concurrent_jobs: num("max_concurrent_jobs"), max_deployments: num("max_deployments"),
           storage_gib: values.storage_gib === "" ? null : num("storage_gib"), monthly_budget_usd: num("monthly_budget_usd"),
+          limit_range: limitRangeFrom(limits),
         };
         startTransition(async () => {
           const r = await save({ team, quota: next });
@@ -57,6 +78,20 @@ export function QuotaEditor({ team, quota, save }: { team: string; quota: Quota;
         <label htmlFor="quota-split" className="block text-xs text-stone-600">GPUs by type (optional, e.g. nvidia-a100=4, nvidia-t4=2)</label>
         <input id="quota-split" value={split} onChange={(e) => { setSaved(false); setSplit(e.target.value); }} className="mt-0.5 w-full rounded-md border border-stone-300 px-2 py-1 font-mono text-sm" />
       </div>
+      <fieldset className="space-y-1">
+        <legend className="text-xs font-semibold text-stone-700">Per-container limits (a Kubernetes LimitRange; leave empty for none)</legend>
+        <div className="grid grid-cols-3 gap-2">
+          {LIMIT_FIELDS.map(([part, key, label]) => {
+            const id = `${part}.${key}` as LimitKey;
+            return (
+              <div key={id}>
+                <label htmlFor={`limit-${id}`} className="block text-xs text-stone-600">{label}</label>
+                <input id={`limit-${id}`} type="number" min={0} step="any" value={limits[id]} onChange={(e) => { setSaved(false); setLimits((v) => ({ ...v, [id]: e.target.value })); }} className="mt-0.5 w-full rounded-md border border-stone-300 px-2 py-1 text-sm" />
+              </div>
+            );
+          })}
+        </div>
+      </fieldset>
       <div className="flex items-center gap-3">
         <Button size="sm" type="submit" disabled={pending}>Save quota</Button>
         {saved && <span role="status" className="text-sm text-emerald-800">Saved.</span>}

@@ -1,8 +1,13 @@
 import type { QuotaDto } from "@/lib/schemas/teams";
 
-type TeamUsage = { quota: QuotaDto | null; used: { cpu: number; memory_gib: number; gpus: number; gpus_by_type: Record<string, number>; max_concurrent_jobs: number } };
+type K8sAmounts = { cpu: number; memory_gib: number; gpus: number; pods: number };
+type TeamUsage = {
+  quota: QuotaDto | null;
+  used: { cpu: number; memory_gib: number; gpus: number; gpus_by_type: Record<string, number>; max_concurrent_jobs: number; max_deployments: number; storage_gib: number };
+  kubernetes: { used: K8sAmounts | null; hard: K8sAmounts | null } | null;
+};
 
-function Bar({ label, used, limit, unit }: { label: string; used: number; limit: number | null; unit: string }) {
+function Bar({ label, used, limit, unit, k8s }: { label: string; used: number; limit: number | null; unit: string; k8s?: { used: number; hard: number } | null }) {
   const pct = limit && limit > 0 ? Math.min(100, (used / limit) * 100) : used > 0 ? 100 : 0;
   const over = limit !== null && used > limit;
   const tone = over ? "bg-red-500" : pct >= 80 ? "bg-amber-500" : "bg-teal-600";
@@ -12,22 +17,30 @@ function Bar({ label, used, limit, unit }: { label: string; used: number; limit:
       <div className="mt-1 h-2 rounded-full bg-stone-100" role="meter" aria-label={label} aria-valuemin={0} aria-valuemax={limit ?? used} aria-valuenow={used}>
         <div className={`h-2 rounded-full ${tone}`} style={{ width: `${pct}%` }} />
       </div>
+      {k8s && <p className="mt-0.5 text-[11px] text-stone-500">Kubernetes ResourceQuota: {k8s.used} of {k8s.hard} {unit}</p>}
     </div>
   );
 }
 
-/** Used vs. limit for every resource (Cairn's own accounting of admitted and running jobs). */
+/**
+ * Used vs. limit for every resource: Cairn's own accounting (admitted and running jobs, the artifact
+ * store), and — on Kubernetes — what the namespace's ResourceQuota status counts.
+ */
 export function UsageBars({ usage }: { usage: TeamUsage }) {
   const q = usage.quota;
   const u = usage.used;
+  const k = usage.kubernetes?.used && usage.kubernetes.hard ? { used: usage.kubernetes.used, hard: usage.kubernetes.hard } : null;
+  const pick = (key: keyof K8sAmounts) => (k ? { used: k.used[key], hard: k.hard[key] } : null);
   return (
     <div className="space-y-2 rounded-lg border border-stone-200 bg-white p-4" data-testid="usage">
-      <Bar label="CPU" used={u.cpu} limit={q?.cpu ?? null} unit="cores" />
-      <Bar label="Memory" used={u.memory_gib} limit={q?.memory_gib ?? null} unit="GiB" />
-      <Bar label="GPUs" used={u.gpus} limit={q?.gpus ?? null} unit="" />
+      <Bar label="CPU" used={u.cpu} limit={q?.cpu ?? null} unit="cores" k8s={pick("cpu")} />
+      <Bar label="Memory" used={u.memory_gib} limit={q?.memory_gib ?? null} unit="GiB" k8s={pick("memory_gib")} />
+      <Bar label="GPUs" used={u.gpus} limit={q?.gpus ?? null} unit="" k8s={pick("gpus")} />
       {Object.entries(q?.gpus_by_type ?? {}).map(([type, n]) => <Bar key={type} label={`GPUs: ${type}`} used={u.gpus_by_type[type] ?? 0} limit={n} unit="" />)}
       <Bar label="Concurrent jobs" used={u.max_concurrent_jobs} limit={q?.max_concurrent_jobs ?? null} unit="" />
-      <p className="text-xs text-stone-500">Deployments and artifact storage are not counted yet (deployments are not built).</p>
+      <Bar label="Artifact storage" used={u.storage_gib} limit={q?.storage_gib ?? null} unit="GiB" />
+      <Bar label="Deployments" used={u.max_deployments} limit={q?.max_deployments ?? null} unit="" />
+      <p className="text-xs text-stone-500">Model deployments are not built yet, so none count against the deployments quota.</p>
     </div>
   );
 }

@@ -235,3 +235,17 @@ export async function listArchivedTeams(ctx: Ctx): Promise<{ slug: string; name:
   const rows = await ctx.db.select({ slug: teams.slug, name: teams.name, archivedAt: teams.archivedAt }).from(teams).where(sql`${teams.archivedAt} is not null`).orderBy(asc(teams.slug));
   return rows.map((r) => ({ slug: r.slug, name: r.name, archived_at: r.archivedAt!.toISOString() }));
 }
+
+/** Each team's tenant sync state, for the admin console (empty for non-admins, and with the local backend). */
+export async function tenantSyncStates(ctx: Ctx): Promise<{ backend: "local" | "kubernetes"; states: Record<string, { state: string; message: string | null; checked_at: string; drift_repaired_at: string | null }> }> {
+  const backend = env().computeBackend;
+  if (!can(ctx.actor, "manage_platform")) return { backend, states: {} };
+  const rows = await ctx.db
+    .select({ slug: teams.slug, state: tenantSync.state, message: tenantSync.message, checkedAt: tenantSync.checkedAt, driftRepairedAt: tenantSync.driftRepairedAt })
+    .from(tenantSync)
+    .innerJoin(teams, eq(teams.id, tenantSync.teamId));
+  return {
+    backend,
+    states: Object.fromEntries(rows.map((r) => [r.slug, { state: r.state, message: r.message, checked_at: r.checkedAt.toISOString(), drift_repaired_at: r.driftRepairedAt?.toISOString() ?? null }])),
+  };
+}

@@ -2,9 +2,9 @@
 // missing, and replace the fields Cairn owns when they differ (drift) — with the resourceVersion it read,
 // so a concurrent writer makes the replace fail with 409 Conflict and the sync reads again. A
 // RoleBinding's roleRef cannot change in place: it is deleted and created again.
-import { ApisApi, dumpYaml, KubeConfig, KubernetesObjectApi, loadYaml } from "@kubernetes/client-node";
+import { ApisApi, dumpYaml, KubernetesObjectApi, loadYaml } from "@kubernetes/client-node";
 import YAML from "yaml";
-import type { KubernetesObject } from "@kubernetes/client-node";
+import type { KubernetesObject , KubeConfig} from "@kubernetes/client-node";
 import { AppError } from "../errors";
 import { hasStatus, k8sCall, statusOf } from "../compute/k8s-api";
 import { MANAGED_BY } from "../compute/k8s-manifest";

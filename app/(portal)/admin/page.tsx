@@ -9,14 +9,15 @@ import { requirePageCtx } from "@/server/auth/session";
 import { listInstanceTypes } from "@/server/teams/instance-types";
 import { listTeams } from "@/server/teams/service";
 import { TeamLifecycleButton } from "@/components/admin/team-lifecycle";
-import { listArchivedTeams } from "@/server/teams/admin";
+import { listArchivedTeams, tenantSyncStates } from "@/server/teams/admin";
+import { Badge } from "@/components/ui/badge";
 import { createTeamAction, setTeamArchivedAction } from "./actions";
 
 export const metadata: Metadata = { title: "Admin" };
 
 export default async function AdminPage() {
   const ctx = await requirePageCtx();
-  const [teams, types, archived] = await Promise.all([listTeams(ctx), listInstanceTypes(ctx), listArchivedTeams(ctx)]);
+  const [teams, types, archived, sync] = await Promise.all([listTeams(ctx), listInstanceTypes(ctx), listArchivedTeams(ctx), tenantSyncStates(ctx)]);
   return (
     <div className="space-y-6">
       <PageHeader title="Admin" description="Tenants, instance types and platform settings." />
@@ -24,14 +25,15 @@ export default async function AdminPage() {
         <div className="space-y-2 xl:col-span-2">
           <h2 className="text-sm font-semibold text-stone-900">Teams ({teams.length})</h2>
           <Table caption="All teams">
-            <thead><tr><Th>Team</Th><Th>Slug</Th><Th>Namespace</Th><Th><span className="sr-only">Actions</span></Th></tr></thead>
+            <thead><tr><Th>Team</Th><Th>Slug</Th><Th>Namespace</Th><Th>Cluster</Th><Th><span className="sr-only">Actions</span></Th></tr></thead>
             <tbody className="divide-y divide-stone-100">
-              {teams.length === 0 && <EmptyRow colSpan={4}>No teams yet. Create the first one.</EmptyRow>}
+              {teams.length === 0 && <EmptyRow colSpan={5}>No teams yet. Create the first one.</EmptyRow>}
               {teams.map((t) => (
                 <tr key={t.slug}>
                   <Td><Link href={`/teams/${t.slug}`} className="font-medium text-teal-800 hover:underline">{t.name}</Link></Td>
                   <Td className="font-mono text-xs">{t.slug}</Td>
                   <Td className="font-mono text-xs text-stone-600">{t.namespace}</Td>
+                  <Td><SyncCell backend={sync.backend} state={sync.states[t.slug]} /></Td>
                   <Td className="text-right"><TeamLifecycleButton slug={t.slug} archived={false} setArchived={setTeamArchivedAction} /></Td>
                 </tr>
               ))}
@@ -40,6 +42,7 @@ export default async function AdminPage() {
                   <Td>{t.name} <span className="text-xs">(archived)</span></Td>
                   <Td className="font-mono text-xs">{t.slug}</Td>
                   <Td className="font-mono text-xs">cairn-{t.slug}</Td>
+                  <Td className="text-xs">not synced</Td>
                   <Td className="text-right"><TeamLifecycleButton slug={t.slug} archived setArchived={setTeamArchivedAction} /></Td>
                 </tr>
               ))}
@@ -72,4 +75,12 @@ export default async function AdminPage() {
       </div>
     </div>
   );
+}
+
+function SyncCell({ backend, state }: { backend: "local" | "kubernetes"; state?: { state: string; message: string | null; drift_repaired_at: string | null } }) {
+  if (backend === "local") return <span className="text-xs text-stone-500">local admission</span>;
+  if (!state) return <span className="text-xs text-stone-500">not synced yet</span>;
+  if (state.state === "error") return <span title={state.message ?? undefined}><Badge tone="red">sync error</Badge></span>;
+  if (state.state === "drift_repaired") return <Badge tone="amber">drift repaired</Badge>;
+  return <Badge tone="green">in sync</Badge>;
 }

@@ -17,6 +17,8 @@ import { UsageBars } from "@/components/teams/usage-bars";
 import { teamUsage } from "@/server/teams/admin";
 import { addMemberAction, changeRoleAction, removeMemberAction, saveProtectedAliases, saveQuotaAction } from "./actions";
 import { getTeamForPage } from "./team";
+import { ClusterSync } from "@/components/teams/cluster-sync";
+import { describeLimitRange } from "@/lib/limit-range";
 
 export async function generateMetadata(props: { params: Promise<{ slug: string }> }): Promise<Metadata> {
   return { title: `Team ${(await props.params).slug}` };
@@ -40,6 +42,7 @@ export default async function TeamPage(props: { params: Promise<{ slug: string }
         ["Deployments", String(q.max_deployments)],
         ["Artifact storage", q.storage_gib === null ? "unlimited" : `${q.storage_gib} GiB`],
         ["Monthly budget", formatUsd(q.monthly_budget_usd)],
+        ["Per-container limits", describeLimitRange(q.limit_range)],
       ]
     : [];
   return (
@@ -88,6 +91,9 @@ export default async function TeamPage(props: { params: Promise<{ slug: string }
             ) : (
               <p className="text-sm text-stone-600">No quota set.</p>
             )}
+          </Card>
+          <Card title="Kubernetes">
+            <ClusterSync backend={usage.backend} status={usage.kubernetes} />
           </Card>
           <Card title="Model registry">
             <ProtectedAliasesForm team={team.slug} aliases={registry.protected_aliases} canEdit={canManage} save={saveProtectedAliases} />
