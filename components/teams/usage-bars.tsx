@@ -7,13 +7,21 @@ type TeamUsage = {
   kubernetes: { used: K8sAmounts | null; hard: K8sAmounts | null } | null;
 };
 
-function Bar({ label, used, limit, unit, k8s }: { label: string; used: number; limit: number | null; unit: string; k8s?: { used: number; hard: number } | null }) {
+/** GiB as the most readable unit ("3.2 MiB", "1.5 GiB"). */
+function storage(gib: number): string {
+  if (gib === 0) return "0 GiB";
+  if (gib < 1 / 1024) return `${Math.max(1, Math.round(gib * 1024 * 1024))} KiB`;
+  if (gib < 1) return `${Math.round(gib * 1024 * 10) / 10} MiB`;
+  return `${Math.round(gib * 100) / 100} GiB`;
+}
+
+function Bar({ label, used, limit, unit, k8s, shown }: { label: string; used: number; limit: number | null; unit: string; k8s?: { used: number; hard: number } | null; shown?: string }) {
   const pct = limit && limit > 0 ? Math.min(100, (used / limit) * 100) : used > 0 ? 100 : 0;
   const over = limit !== null && used > limit;
   const tone = over ? "bg-red-500" : pct >= 80 ? "bg-amber-500" : "bg-teal-600";
   return (
     <div>
-      <div className="flex justify-between text-xs"><span className="text-stone-700">{label}</span><span className={over ? "font-medium text-red-700" : "text-stone-600"}>{used} of {limit ?? "∞"} {unit}{over ? " — over quota: new work waits" : ""}</span></div>
+      <div className="flex justify-between text-xs"><span className="text-stone-700">{label}</span><span className={over ? "font-medium text-red-700" : "text-stone-600"}>{shown ?? `${used} of ${limit ?? "∞"} ${unit}`}{over ? " — over quota: new work waits" : ""}</span></div>
       <div className="mt-1 h-2 rounded-full bg-stone-100" role="meter" aria-label={label} aria-valuemin={0} aria-valuemax={limit ?? used} aria-valuenow={used}>
         <div className={`h-2 rounded-full ${tone}`} style={{ width: `${pct}%` }} />
       </div>
@@ -38,7 +46,7 @@ export function UsageBars({ usage }: { usage: TeamUsage }) {
       <Bar label="GPUs" used={u.gpus} limit={q?.gpus ?? null} unit="" k8s={pick("gpus")} />
       {Object.entries(q?.gpus_by_type ?? {}).map(([type, n]) => <Bar key={type} label={`GPUs: ${type}`} used={u.gpus_by_type[type] ?? 0} limit={n} unit="" />)}
       <Bar label="Concurrent jobs" used={u.max_concurrent_jobs} limit={q?.max_concurrent_jobs ?? null} unit="" />
-      <Bar label="Artifact storage" used={u.storage_gib} limit={q?.storage_gib ?? null} unit="GiB" />
+      <Bar label="Artifact storage" used={u.storage_gib} limit={q?.storage_gib ?? null} unit="GiB" shown={`${storage(u.storage_gib)} of ${q?.storage_gib === null || q?.storage_gib === undefined ? "∞" : `${q.storage_gib} GiB`}`} />
       <Bar label="Deployments" used={u.max_deployments} limit={q?.max_deployments ?? null} unit="" />
       <p className="text-xs text-stone-500">Model deployments are not built yet, so none count against the deployments quota.</p>
     </div>

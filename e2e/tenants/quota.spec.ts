@@ -52,8 +52,14 @@ test("an admin sets a 2-GPU quota and adds a member; the member's 4-GPU job is r
   await member.getByRole("button", { name: "Launch (will queue)" }).click();
   await expect(member.getByRole("main").getByRole("status").first()).toContainText(`Queued: waiting for 2 GPUs: team ${slug} uses 2 of 2`);
 
-  // The team page shows usage against the quota and the queue.
+  // The member sees the team's headroom on the jobs page.
+  await member.goto("/jobs");
+  await expect(member.getByTestId(`headroom-${slug}`)).toContainText("0 of 2 GPUs");
+  await expect(member.getByTestId(`headroom-${slug}`)).toContainText("1 queued for quota");
+
+  // The team page shows usage against the quota and the queue, and where the quota is enforced.
   await page.reload();
+  await expect(page.getByText("Local backend: jobs run as processes on the Cairn host")).toBeVisible();
   await expect(page.getByRole("meter", { name: "GPUs" })).toHaveAttribute("aria-valuenow", "2");
   await expect(page.getByRole("table", { name: "Queued jobs" })).toContainText("waiting for 2 GPUs");
 

@@ -28,7 +28,7 @@ export function noteStored(team: string, bytes: number): void {
   if (hit) hit.bytes += bytes;
 }
 
-export const gib = (bytes: number) => Math.round((bytes / GIB) * 100) / 100;
+export const gib = (bytes: number) => Math.round((bytes / GIB) * 1e6) / 1e6;
 
 /**
  * Stores one upload within the team's storage quota: refused up front when the team is already at its
@@ -47,7 +47,7 @@ export async function putWithinQuota(
   }
   const used = await teamStorageBytes(store, team);
   const room = Math.floor(limit * GIB - used);
-  const over = () => new AppError("quota_exceeded", `Team ${team} uses ${gib(used)} GiB of its ${limit} GiB artifact storage quota; this upload does not fit. Delete old runs' artifacts or ask an admin to raise the quota.`);
+  const over = () => new AppError("quota_exceeded", `Team ${team} uses ${Math.round((used / GIB) * 100) / 100} GiB of its ${limit} GiB artifact storage quota; this upload does not fit. Delete old runs' artifacts or ask an admin to raise the quota.`);
   if (room <= 0) throw over();
   try {
     const stored = await store.put(loc.root, loc.rel, body, { maxBytes: Math.min(maxBytes, room) });

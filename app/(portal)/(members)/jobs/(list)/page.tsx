@@ -11,6 +11,8 @@ import type { JobStatus } from "@/db/schema";
 import { requirePageCtx } from "@/server/auth/session";
 import { forPage } from "@/server/auth/page";
 import { listJobs } from "@/server/jobs/service";
+import { teamUsage } from "@/server/teams/admin";
+import { HeadroomStrip } from "@/components/teams/headroom-strip";
 
 export const metadata: Metadata = { title: "Jobs" };
 
@@ -19,8 +21,11 @@ export default async function JobsPage(props: { searchParams: Promise<Record<str
   const ctx = await requirePageCtx();
   const status = JOB_STATUSES.includes(sp.status as JobStatus) ? (sp.status as JobStatus) : undefined;
   const team = sp.team && ctx.actor.memberships.some((m) => m.teamSlug === sp.team) || (sp.team && ctx.actor.isAdmin) ? sp.team : undefined;
-  const { jobs } = await forPage(listJobs(ctx, { status, team, limit: 200 }));
   const teams = ctx.actor.memberships.map((m) => m.teamSlug);
+  const [{ jobs }, usages] = await Promise.all([
+    forPage(listJobs(ctx, { status, team, limit: 200 })),
+    Promise.all((team ? [team] : teams).map((t) => teamUsage(ctx, t).catch(() => null))),
+  ]);
   return (
     <div className="space-y-4">
       <PageHeader
@@ -28,6 +33,7 @@ export default async function JobsPage(props: { searchParams: Promise<Record<str
         description="Training jobs of your teams: queued for quota, running on the executor, and finished, with their cost so far."
         actions={<Link href="/jobs/new" className={buttonClass("primary", "sm")}>Launch training</Link>}
       />
+      <HeadroomStrip usages={usages.filter((u) => u !== null)} />
       <form method="get" className="flex flex-wrap items-end gap-3" aria-label="Filter jobs">
         <div>
           <label htmlFor="status" className="block text-xs text-stone-600">Status</label>
