@@ -1,6 +1,7 @@
 // The OpenAPI document of /api/v1, built from the same zod schemas the handlers validate with.
 import { z } from "zod";
 import { auditQuerySchema } from "@/lib/schemas/audit";
+import { listCodeArchivesQuery, uploadCodeArchiveQuery } from "@/lib/schemas/code-archives";
 import { listModelsQuery, modelTeamQuery } from "@/lib/schemas/registry";
 import { createTeamSchema } from "@/lib/schemas/teams";
 import { createTokenSchema } from "@/lib/schemas/tokens";
@@ -30,6 +31,15 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
   "/api/v1/models/{name}": {
     get: { summary: "A registered model: versions (format, aliases, source run), aliases and their history", query: modelTeamQuery, success: { status: 200, description: "{name, team, description, aliases, versions, alias_history}" } },
   },
+  "/api/v1/code-archives": {
+    get: { summary: "Uploaded code archives of the caller's teams, newest first", query: listCodeArchivesQuery, success: { status: 200, description: "{code_archives}" } },
+    post: {
+      summary: "Upload training code: a zip or .tar.gz as the raw body (Content-Type application/zip, application/gzip, application/x-gzip or application/octet-stream) or as the multipart/form-data field \"file\"; checked in full before it is kept",
+      query: uploadCodeArchiveQuery,
+      success: { status: 201, description: "{id, team, filename, format, size_bytes, sha256, files, default_command, created_by, created_at}" },
+    },
+  },
+  "/api/v1/code-archives/{id}": { get: { summary: "One code archive", success: { status: 200, description: "{id, team, filename, format, size_bytes, sha256, files, default_command, created_by, created_at}" } } },
   "/api/v1/audit/verify": { get: { summary: "Verify the audit hash chain", success: { status: 200, description: "{ok, checked, first_broken_id}" } } },
 };
 
