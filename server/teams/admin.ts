@@ -227,6 +227,8 @@ export async function restoreTeam(ctx: Ctx, slug: string): Promise<void> {
     await tx.update(teams).set({ archivedAt: null }).where(eq(teams.id, team.id));
     await appendAudit(tx, ctx, { action: "team.restore", target: `team:${slug}`, teamId: team.id, team: slug });
   });
+  const { requestTenantSync } = await import("../tenants/sync");
+  requestTenantSync(slug);
 }
 
 /** Archived teams, for the admin console. */

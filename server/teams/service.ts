@@ -71,5 +71,8 @@ export async function createTeam(ctx: Ctx, input: CreateTeamInput): Promise<Team
     await tx.insert(teamQuotas).values({ teamId: team.id, ...DEFAULT_QUOTA });
     await appendAudit(tx, ctx, { action: "team.create", target: `team:${input.slug}`, teamId: team.id, team: input.slug, details: { name: input.name } });
   });
+  // On Kubernetes the team's namespace is made now rather than on the next pass.
+  const { requestTenantSync } = await import("../tenants/sync");
+  requestTenantSync(input.slug);
   return getTeam(ctx, input.slug);
 }

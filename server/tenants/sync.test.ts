@@ -18,7 +18,8 @@ import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
 import { setQuota, teamUsage } from "../teams/admin";
 import { getTeam } from "../teams/service";
 import { desiredObjects, QUOTA_NAME } from "./manifests";
-import { TenantSyncer } from "./sync";
+import { createTeam } from "../teams/service";
+import { startTenantSync, stopTenantSync, TenantSyncer } from "./sync";
 
 const db = demoDatabase();
 const SA = "system:serviceaccount:cairn-system:cairn";
@@ -251,5 +252,27 @@ describe("tenant sync", () => {
     expect(after.state).toBe("error");
     expect(after.syncedAt).toEqual(before.syncedAt);
     expect(after.quotaStatus).toEqual(before.quotaStatus);
+  });
+});
+
+describe("the worker", () => {
+  it("syncs on start, and a new team's namespace appears right away rather than on the next pass", async () => {
+    startTenantSync(db(), cluster.kubeConfig());
+    try {
+      const admin = await ctxFor(db(), DEMO.admin);
+      await createTeam(admin, { slug: "recs", name: "Recommendations" });
+      const deadline = Date.now() + 10_000;
+      while (!cluster.get("resourcequotas", "cairn-recs", QUOTA_NAME) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(cluster.get("namespaces", null, "cairn-recs")!.metadata.labels).toMatchObject({ "cairn.dev/team": "recs" });
+      // The default quota of a new team, mirrored.
+      expect(hardOf("cairn-recs")).toMatchObject({ "requests.cpu": "16", "requests.memory": "64Gi", "requests.nvidia.com/gpu": "0", pods: "55" });
+      // A quota change reaches the cluster without waiting for the interval (60 s by default).
+      await setQuota(admin, "recs", { ...DEMO_QUOTA, gpus: 2 });
+      const until = Date.now() + 10_000;
+      while (hardOf("cairn-recs")["requests.nvidia.com/gpu"] !== "2" && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      expect(hardOf("cairn-recs")["requests.nvidia.com/gpu"]).toBe("2");
+    } finally {
+      stopTenantSync();
+    }
   });
 });
