@@ -7,7 +7,7 @@ import type { AttemptHandlers, ExitInfo, LaunchSpec } from "./backend";
 import { hasStatus, k8sCall } from "./k8s-api";
 import type { LogCursor } from "./k8s-logs";
 import { PodLogWriter } from "./k8s-logs";
-import { FETCH_CONTAINER, JOB_NAME_LABEL, LABELS, MAIN_CONTAINER, MANAGED_BY } from "./k8s-manifest";
+import { FETCH_CONTAINER, JOB_NAME_LABEL, KUEUE_QUEUE_LABEL, LABELS, MAIN_CONTAINER, MANAGED_BY } from "./k8s-manifest";
 import { secretName } from "./k8s-manifest";
 
 export type K8sClients = { batch: BatchV1Api; core: CoreV1Api; watch: Watch; log: Log };
@@ -143,6 +143,7 @@ export class Attempt {
 
   private onJob(job: V1Job): void {
     if (this.done || this.cancelling) return;
+    if (this.latest?.spec?.suspend && !job.spec?.suspend && job.metadata?.labels?.[KUEUE_QUEUE_LABEL]) this.message("admitted by Kueue");
     this.latest = job;
     const end = terminal(job);
     if (end === "complete") void this.finish({ exitCode: 0, signal: null });
@@ -181,7 +182,10 @@ export class Attempt {
     try {
       if (!this.follower) {
         const pods = await this.pods();
-        if (pods.length === 0 && (this.latest?.status?.active ?? 0) === 0) await this.readEvents();
+        if (this.latest?.spec?.suspend) {
+          const queue = this.latest.metadata?.labels?.[KUEUE_QUEUE_LABEL];
+          this.message(queue ? `waiting for Kueue to admit the job (LocalQueue ${queue})` : "the Kubernetes Job is suspended");
+        } else if (pods.length === 0 && (this.latest?.status?.active ?? 0) === 0) await this.readEvents();
         for (const pod of pods) {
           const name = pod.metadata?.name ?? "";
           const waiting = pod.status?.containerStatuses?.find((c) => c.state?.waiting?.message)?.state?.waiting;

@@ -14,6 +14,10 @@ export const LABELS = {
 } as const;
 /** Set on pods by the job controller. */
 export const JOB_NAME_LABEL = "batch.kubernetes.io/job-name";
+/** A Job joins a Kueue LocalQueue by this label, created suspended; Kueue unsuspends it when admitted. */
+export const KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name";
+/** The LocalQueue the tenant sync makes in every team namespace when the cluster has Kueue. */
+export const LOCAL_QUEUE_NAME = "cairn";
 export const MAIN_CONTAINER = "main";
 export const FETCH_CONTAINER = "fetch-code";
 export const WORKSPACE = "/workspace";
@@ -32,6 +36,8 @@ export type ManifestOptions = {
   ttlSecondsAfterFinished: number;
   /** Where the init container downloads the job's code (GET /api/v1/jobs/{id}/code), when it has a source. */
   codeUrl: string | null;
+  /** The Kueue LocalQueue to join (the Job is created suspended), or null without Kueue. */
+  queueName?: string | null;
 };
 
 export function namespaceFor(team: string): string {
@@ -133,8 +139,9 @@ export function buildJobManifest(spec: LaunchSpec, opts: ManifestOptions): V1Job
   return {
     apiVersion: "batch/v1",
     kind: "Job",
-    metadata: { name, namespace, labels, annotations: { "cairn.dev/source": spec.source ?? "" } },
+    metadata: { name, namespace, labels: opts.queueName ? { ...labels, [KUEUE_QUEUE_LABEL]: opts.queueName } : labels, annotations: { "cairn.dev/source": spec.source ?? "" } },
     spec: {
+      ...(opts.queueName ? { suspend: true } : {}),
       backoffLimit: 0,
       activeDeadlineSeconds: Math.max(1, Math.floor(spec.maxRuntimeSeconds)),
       ttlSecondsAfterFinished: opts.ttlSecondsAfterFinished,

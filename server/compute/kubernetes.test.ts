@@ -283,6 +283,42 @@ describe("quota", () => {
   });
 });
 
+describe("Kueue", () => {
+  it("with Kueue installed the Job joins the team's LocalQueue suspended, waits with a message, and runs once Kueue admits it", async () => {
+    cluster.kueue = true;
+    cluster.kueueHold = true;
+    try {
+      cluster.insert("localqueues", { metadata: { name: "cairn", namespace: ns }, spec: { clusterQueue: "cairn" } });
+      const s = spec();
+      const t = track();
+      const { ref } = await backend().start(s, t.handlers);
+      const body = posted("jobs").at(-1)!.body as IJob;
+      expect(() => new Job(body).validate()).not.toThrow();
+      expect(body.metadata!.labels).toMatchObject({ "kueue.x-k8s.io/queue-name": "cairn" });
+      expect(body.spec!.suspend).toBe(true);
+      await until(() => t.messages.find((m) => m.text === "waiting for Kueue to admit the job (LocalQueue cairn)"));
+      expect(cluster.controller.podsOf(ns, jobNameOf(ref))).toHaveLength(0);
+      expect(cluster.controller.kueueAdmit(ns)).toBe(1);
+      const pod = await podOf(jobNameOf(ref));
+      await until(() => t.messages.find((m) => m.text === "admitted by Kueue"));
+      cluster.controller.run(ns, pod);
+      cluster.controller.exit(ns, pod, 0);
+      expect(await t.exit).toEqual({ exitCode: 0, signal: null });
+    } finally {
+      cluster.kueue = false;
+      cluster.kueueHold = false;
+      cluster.remove("localqueues", cluster.get("localqueues", ns, "cairn")!);
+    }
+  });
+
+  it("without Kueue the Job is neither labelled for a queue nor suspended", async () => {
+    await backend().start(spec(), track().handlers);
+    const body = posted("jobs").at(-1)!.body as IJob;
+    expect(body.metadata!.labels).not.toHaveProperty("kueue.x-k8s.io/queue-name");
+    expect(body.spec!.suspend ?? false).toBe(false); // (the recorded body carries the server's defaulting)
+  });
+});
+
 describe("the watch", () => {
   it("re-lists after an ERROR 410 Expired event and still sees the completion", async () => {
     const t = track();

@@ -3,14 +3,14 @@
 // Secret the Job owns. Handles are "k8s:<namespace>/<name>" and survive a restart.
 import { mkdirSync, appendFileSync } from "node:fs";
 import path from "node:path";
-import { BatchV1Api, CoreV1Api, KubeConfig, Log, Watch } from "@kubernetes/client-node";
+import { ApisApi, BatchV1Api, CoreV1Api, KubeConfig, Log, Watch } from "@kubernetes/client-node";
 import type { V1Job } from "@kubernetes/client-node";
 import { AppError } from "../errors";
 import type { AttemptHandlers, ComputeBackend, LaunchSpec } from "./backend";
 import { hasStatus, k8sCall, statusOf } from "./k8s-api";
 import type { K8sClients } from "./k8s-attempt";
 import { Attempt, terminal } from "./k8s-attempt";
-import { buildJobManifest, buildSecretManifest, JOB_NAME_LABEL, LABELS, MANAGED_BY } from "./k8s-manifest";
+import { buildJobManifest, buildSecretManifest, JOB_NAME_LABEL, LABELS, LOCAL_QUEUE_NAME, MANAGED_BY } from "./k8s-manifest";
 
 export type KubernetesBackendOptions = {
   kubeConfig: KubeConfig;
@@ -23,6 +23,8 @@ export type KubernetesBackendOptions = {
   cairnUrl?: string;
   /** How often kill() checks that a Job is gone. */
   killPollMs?: number;
+  /** Whether Jobs join the team's Kueue LocalQueue: "auto" (default) when the cluster serves Kueue's API group. */
+  kueue?: "auto" | boolean;
 };
 
 const REF = /^k8s:([a-z0-9-]+)\/([a-z0-9.-]+)$/;
@@ -46,10 +48,13 @@ export class KubernetesBackend implements ComputeBackend {
   private readonly k8s: K8sClients;
   private readonly live = new Map<string, Attempt>();
   private readonly opts: Required<Omit<KubernetesBackendOptions, "cairnUrl" | "kubeConfig">> & { cairnUrl?: string };
+  private readonly apis: ApisApi;
+  private kueueSeen: { value: boolean; at: number } | null = null;
 
   constructor(options: KubernetesBackendOptions) {
     const kc = options.kubeConfig;
     this.k8s = { batch: kc.makeApiClient(BatchV1Api), core: kc.makeApiClient(CoreV1Api), watch: new Watch(kc), log: new Log(kc) };
+    this.apis = kc.makeApiClient(ApisApi);
     this.opts = {
       defaultImage: options.defaultImage ?? "node:20-slim",
       fetchImage: options.fetchImage ?? "curlimages/curl:8.11.1",
@@ -57,7 +62,22 @@ export class KubernetesBackend implements ComputeBackend {
       pollMs: options.pollMs ?? 5000,
       killPollMs: options.killPollMs ?? 500,
       cairnUrl: options.cairnUrl,
+      kueue: options.kueue ?? "auto",
     };
+  }
+
+  /** Whether the cluster serves Kueue (asked at most once a minute). */
+  private async useKueue(): Promise<boolean> {
+    if (this.opts.kueue !== "auto") return this.opts.kueue;
+    if (this.kueueSeen && Date.now() - this.kueueSeen.at < 60_000) return this.kueueSeen.value;
+    try {
+      const groups = await k8sCall("list API groups", () => this.apis.getAPIVersions());
+      this.kueueSeen = { value: groups.groups.some((g) => g.name === "kueue.x-k8s.io"), at: Date.now() };
+    } catch {
+      // Discovery refused or down: run without a queue rather than not at all (asked again next time).
+      return false;
+    }
+    return this.kueueSeen.value;
   }
 
   async start(spec: LaunchSpec, handlers: AttemptHandlers): Promise<{ ref: string }> {
@@ -68,6 +88,7 @@ export class KubernetesBackend implements ComputeBackend {
       fetchImage: this.opts.fetchImage,
       ttlSecondsAfterFinished: this.opts.ttlSecondsAfterFinished,
       codeUrl: spec.source && base ? `${base}/api/v1/jobs/${spec.jobId}/code` : null,
+      queueName: (await this.useKueue()) ? LOCAL_QUEUE_NAME : null,
     });
     const namespace = manifest.metadata!.namespace!;
     const name = manifest.metadata!.name!;

@@ -4,12 +4,13 @@
 // Kueue — a LocalQueue. Quantities are written in Kubernetes' canonical forms ("500m", "64Gi").
 import type { LimitRangeSpec } from "@/db/schema";
 import type { QuotaDto } from "@/lib/schemas/teams";
-import { LABELS, MANAGED_BY, namespaceFor } from "../compute/k8s-manifest";
+import { LABELS, LOCAL_QUEUE_NAME, MANAGED_BY, namespaceFor } from "../compute/k8s-manifest";
+
+export { LOCAL_QUEUE_NAME };
 
 export const QUOTA_NAME = "cairn-quota";
 export const LIMITS_NAME = "cairn-limits";
 export const ROLE_NAME = "cairn-workloads";
-export const LOCAL_QUEUE_NAME = "cairn";
 /** The ClusterQueue every team's LocalQueue points at (the cluster admin creates it with Kueue's cohort and flavors). */
 export const CLUSTER_QUEUE_NAME = "cairn";
 /** A deployment may scale to this many replicas; the pods quota leaves room for that many per deployment. */

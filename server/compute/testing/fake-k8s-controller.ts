@@ -88,11 +88,35 @@ export class JobController {
   }
 
   created(plural: string, obj: KObject): void {
-    if (plural === "jobs") this.sync(asJob(obj));
+    if (plural === "jobs") {
+      this.sync(asJob(obj));
+      if (!this.cluster.kueueHold) setImmediate(() => this.kueueAdmit(obj.metadata.namespace!));
+    }
+    if (plural === "localqueues" && !this.cluster.kueueHold) setImmediate(() => this.kueueAdmit(obj.metadata.namespace!));
     if (plural === "resourcequotas") {
       this.refreshQuotas(obj.metadata.namespace!);
       this.syncAll(obj.metadata.namespace!);
     }
+  }
+
+  /**
+   * Kueue, as far as a Job sees it: a suspended Job labelled with a queue that exists in its namespace
+   * is admitted by unsuspending it (quota and flavors are Kueue's business, not modelled here).
+   */
+  kueueAdmit(namespace: string): number {
+    if (!this.cluster.kueue) return 0;
+    let admitted = 0;
+    for (const obj of this.cluster.list("jobs", namespace)) {
+      const job = asJob(obj);
+      const queue = obj.metadata.labels?.["kueue.x-k8s.io/queue-name"];
+      if (!job.spec?.suspend || !queue || !this.cluster.get("localqueues", namespace, queue)) continue;
+      job.spec.suspend = false;
+      this.cluster.update("jobs", obj);
+      this.event(job, "Started", `Admitted by clusterQueue ${String((this.cluster.get("localqueues", namespace, queue)!.spec as { clusterQueue?: string })?.clusterQueue)}`, "Normal");
+      this.sync(job);
+      admitted++;
+    }
+    return admitted;
   }
 
   /** A client replaced an object. */
