@@ -3,11 +3,12 @@
 import { and, asc, inArray, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { instanceTypes, jobs } from "@/db/schema";
+import type { LimitRangeSpec } from "@/lib/schemas/teams";
 import { AppError } from "../errors";
 
 export type Resources = { cpu: number; memoryGib: number; gpus: number; gpuType: string | null };
 export type Resolved = Resources & { instanceType: string | null; hourlyPriceUsd: number };
-export type Quota = { cpu: number; memoryGib: number; gpus: number; maxConcurrentJobs: number; gpusByType?: Record<string, number> | null };
+export type Quota = { cpu: number; memoryGib: number; gpus: number; maxConcurrentJobs: number; gpusByType?: Record<string, number> | null; limitRange?: LimitRangeSpec | null };
 export type Usage = { cpu: number; memoryGib: number; gpus: number; jobs: number; gpusByType?: Record<string, number> };
 
 type InstanceType = typeof instanceTypes.$inferSelect;
@@ -25,6 +26,8 @@ const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? "" : "s"}`;
 export function resolveResources(
   types: InstanceType[],
   input: { instance_type?: string; gpus?: number; resources?: { cpu: number; memory_gib: number; gpus?: number } },
+  /** The team's default request per container (its limit range), used when the job names no resources. */
+  defaults?: { cpu?: number; memory_gib?: number },
 ): Resolved {
   if (input.instance_type && input.resources) {
     throw new AppError("invalid_input", "Give either instance_type or resources, not both.", { fields: { resources: ["Remove resources, or remove instance_type"] } });
@@ -43,6 +46,10 @@ export function resolveResources(
   }
   if (input.gpus !== undefined && !input.resources) {
     throw new AppError("invalid_input", "gpus goes with an instance_type; with explicit resources put gpus inside resources.", { fields: { gpus: ["Needs instance_type"] } });
+  }
+  if (!input.resources && defaults?.cpu !== undefined && defaults.memory_gib !== undefined) {
+    // Kubernetes' LimitRange semantics: a container that asks for nothing gets the default request.
+    input = { ...input, resources: { cpu: defaults.cpu, memory_gib: defaults.memory_gib } };
   }
   if (!input.resources) {
     throw new AppError("invalid_input", `Say what the job needs: an instance_type (${types.map((t) => t.name).join(", ")}) or resources {cpu, memory_gib, gpus}.`, { fields: { instance_type: ["Choose an instance type or give resources"] } });
@@ -72,6 +79,17 @@ export function neverFits(team: string, job: Resources, quota: Quota): string | 
   if (typed !== null && job.gpus > typed) return `the job needs ${plural(job.gpus, `${job.gpuType} GPU`)}; team ${team}'s quota allows ${typed} of that type`;
   if (job.cpu > quota.cpu) return `the job needs ${job.cpu} CPU; team ${team}'s quota is ${quota.cpu} CPU`;
   if (job.memoryGib > quota.memoryGib) return `the job needs ${job.memoryGib} GiB of memory; team ${team}'s quota is ${quota.memoryGib} GiB`;
+  return outsideLimitRange(team, job, quota.limitRange ?? null);
+}
+
+/** Why the job's container is outside the team's per-container bounds (its LimitRange), or null. */
+export function outsideLimitRange(team: string, job: Resources, limits: LimitRangeSpec | null): string | null {
+  if (!limits) return null;
+  const { min, max } = limits;
+  if (min?.cpu !== undefined && job.cpu < min.cpu) return `the job asks for ${job.cpu} CPU; team ${team}'s limit range requires at least ${min.cpu} CPU per container`;
+  if (max?.cpu !== undefined && job.cpu > max.cpu) return `the job asks for ${job.cpu} CPU; team ${team}'s limit range allows at most ${max.cpu} CPU per container`;
+  if (min?.memory_gib !== undefined && job.memoryGib < min.memory_gib) return `the job asks for ${job.memoryGib} GiB of memory; team ${team}'s limit range requires at least ${min.memory_gib} GiB per container`;
+  if (max?.memory_gib !== undefined && job.memoryGib > max.memory_gib) return `the job asks for ${job.memoryGib} GiB of memory; team ${team}'s limit range allows at most ${max.memory_gib} GiB per container`;
   return null;
 }
 

@@ -23,7 +23,7 @@ import { systemCtx } from "../context";
 import { env } from "../env";
 import { mintJobToken, revokeTokenById } from "../tokens/service";
 import type { Quota } from "./resources";
-import { activeUsage, dominantShare, waitReason } from "./resources";
+import { activeUsage, dominantShare, outsideLimitRange, waitReason } from "./resources";
 import { extractCodeArchive, isArchiveId, teamCodeArchive } from "./code-archives";
 import { publishJobChange } from "./events";
 import { examplesRoot, jobDir, jobLogFile } from "./service";
@@ -61,6 +61,7 @@ export function tick(db: Db): Promise<void> {
 
 async function admit(db: Db): Promise<void> {
   const changes: Parameters<typeof publishJobChange>[0][] = [];
+  const refused: { id: string; attempt: number; message: string }[] = [];
   await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${ADMIT_LOCK})`);
     // Only what admission needs: with a deep queue this runs on every submit, so no spec (jsonb) is read.
@@ -83,7 +84,15 @@ async function admit(db: Db): Promise<void> {
     const usage = await activeUsage(tx, teamIds);
     const quotas = new Map<string, Quota>(teamRows.flatMap((t) => (t.quota ? [[t.id, t.quota] as const] : [])));
     const slug = new Map(teamRows.map((t) => [t.id, t.slug]));
-    const pending = new Map(teamIds.map((id) => [id, queued.filter((j) => j.teamId === id)]));
+    // A job the team's limit range no longer allows (it changed after the submit) can never start: it fails,
+    // as its pod would be refused on Kubernetes, rather than block the team's queue.
+    for (const j of queued) {
+      const quota = quotas.get(j.teamId);
+      const why = quota ? outsideLimitRange(slug.get(j.teamId) ?? j.teamId, j, quota.limitRange ?? null) : null;
+      if (why) refused.push({ id: j.id, attempt: j.attempt, message: `refused: ${why} (the limit range changed after it was submitted)` });
+    }
+    const refusedIds = new Set(refused.map((r) => r.id));
+    const pending = new Map(teamIds.map((id) => [id, queued.filter((j) => j.teamId === id && !refusedIds.has(j.id))]));
     const reasons = new Map<string, string>();
     type Queued = (typeof queued)[number];
     const admitted: Queued[] = [];
@@ -114,6 +123,13 @@ async function admit(db: Db): Promise<void> {
       admitted.push(job);
     }
     const now = new Date();
+    for (const r of refused) {
+      const [row] = await tx.update(jobs).set({ status: "failed", finishedAt: now, queueReason: null, message: r.message }).where(and(eq(jobs.id, r.id), eq(jobs.status, "queued"))).returning({ runId: jobs.runId, teamId: jobs.teamId });
+      if (!row) continue;
+      await tx.insert(jobEvents).values({ jobId: r.id, status: "failed", attempt: r.attempt, message: r.message });
+      await setRunStatus(tx, row.runId, "FAILED", now);
+      changes.push({ job_id: r.id, team_id: row.teamId, status: "failed", attempt: r.attempt, message: r.message });
+    }
     for (const job of admitted) {
       await tx.update(jobs).set({ status: "admitted", admittedAt: now, queueReason: null }).where(eq(jobs.id, job.id));
       await tx.insert(jobEvents).values({ jobId: job.id, status: "admitted", attempt: job.attempt, message: "quota available" });

@@ -166,8 +166,8 @@ export async function submitJob(ctx: Ctx, experimentId: string, input: TrainJobI
     const why = code?.archive ? `${code.label} has no default command (no cairn.json with a "command" at its root); give command.` : `${code?.label} has no default command; give command.`;
     throw new AppError("invalid_input", code ? why : "Give a command to run, or a built-in example as source (e.g. \"examples/churn\").", { fields: { command: ["Required"] } });
   }
-  const resolved = resolveResources(await catalog(ctx.db), input);
   const [quota] = await ctx.db.select().from(teamQuotas).where(eq(teamQuotas.teamId, exp.teamId));
+  const resolved = resolveResources(await catalog(ctx.db), input, quota?.limitRange?.default_request);
   if (!quota) throw new AppError("quota_exceeded", `Team ${exp.teamSlug} has no quota yet; an admin must set one before it can run jobs.`);
   const never = neverFits(exp.teamSlug, resolved, quota);
   if (never) {
@@ -322,8 +322,8 @@ export type JobPreview = {
 /** What the launch form shows before submitting: price, the team's headroom, and whether the job would wait. */
 export async function previewJob(ctx: Ctx, experimentId: string, input: TrainJobInput): Promise<JobPreview> {
   const exp = await loadExperiment(ctx, experimentId, { mode: "read" });
-  const resolved = resolveResources(await catalog(ctx.db), input);
   const [quota] = await ctx.db.select().from(teamQuotas).where(eq(teamQuotas.teamId, exp.teamId));
+  const resolved = resolveResources(await catalog(ctx.db), input, quota?.limitRange?.default_request);
   const [ahead] = await ctx.db
     .select({ n: sql<number>`count(*)` })
     .from(jobs)

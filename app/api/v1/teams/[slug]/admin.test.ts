@@ -165,6 +165,43 @@ describe("quotas", () => {
   });
 });
 
+describe("limit ranges in admission", () => {
+  it("per-container bounds refuse at submit (and in the preview), the default request fills in, and a queued job a new range forbids fails without touching running work", async () => {
+    const admin = await ctxFor(db(), DEMO.admin);
+    const ds = await ctxFor(db(), DEMO.ds);
+    const limit_range = { min: { cpu: 1 }, max: { cpu: 4, memory_gib: 16 }, default_request: { cpu: 2, memory_gib: 4 } };
+    await setQuota(admin, "churn", quotaSchema.parse({ ...QUOTA, max_concurrent_jobs: 1, limit_range }));
+    const { experiment_id: exp } = await createExperiment(ds, { name: `limits-${Date.now()}`, team: "churn" });
+    const count = async () => (await db().select({ id: jobs.id }).from(jobs)).length;
+    const before = await count();
+    await expect(submitJob(ds, exp, trainJobSchema.parse({ resources: { cpu: 8, memory_gib: 8 }, command: ["true"] })))
+      .rejects.toMatchObject({ code: "quota_exceeded", message: expect.stringContaining("team churn's limit range allows at most 4 CPU per container") });
+    await expect(submitJob(ds, exp, trainJobSchema.parse({ resources: { cpu: 0.5, memory_gib: 1 }, command: ["true"] })))
+      .rejects.toMatchObject({ message: expect.stringContaining("requires at least 1 CPU per container") });
+    await expect(submitJob(ds, exp, trainJobSchema.parse({ instance_type: "gpu.large", command: ["true"] })))
+      .rejects.toMatchObject({ message: expect.stringContaining("allows at most 4 CPU per container") });
+    expect(await count()).toBe(before);
+    expect(await previewJob(ds, exp, trainJobSchema.parse({ resources: { cpu: 8, memory_gib: 8 }, command: ["true"] }))).toMatchObject({ outcome: "refused", reason: expect.stringContaining("limit range") });
+
+    // No resources named: the default request.
+    const running = await submitJob(ds, exp, trainJobSchema.parse({ command: ["sleep", "30"] }));
+    expect(running.resources).toMatchObject({ cpu: 2, memory_gib: 4, instance_type: null });
+    for (let i = 0; i < 200 && (await getJob(ds, running.job_id)).status !== "running"; i++) {
+      await tick(db());
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const waiting = await submitJob(ds, exp, trainJobSchema.parse({ resources: { cpu: 3, memory_gib: 4 }, command: ["true"] }));
+    expect(waiting.status).toBe("queued");
+    // The admin narrows the range: the queued 3-CPU job can never start now; the running one goes on.
+    await setQuota(admin, "churn", quotaSchema.parse({ ...QUOTA, max_concurrent_jobs: 1, limit_range: { max: { cpu: 2 } } }));
+    await tick(db());
+    expect(await getJob(ds, waiting.job_id)).toMatchObject({ status: "failed", message: expect.stringContaining("limit range allows at most 2 CPU per container") });
+    expect((await getJob(ds, running.job_id)).status).toBe("running");
+    await cancelAndSettle([running.job_id]);
+    await setQuota(admin, "churn", quotaSchema.parse(QUOTA));
+  });
+});
+
 describe("renaming and archiving teams", () => {
   it("admins rename, archive (members and tokens lose access) and restore; others are refused", async () => {
     const adminToken = await tokenFor(db(), DEMO.admin, "churn");
