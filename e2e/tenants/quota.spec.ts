@@ -15,7 +15,7 @@ test("an admin sets a 2-GPU quota and adds a member; the member's 4-GPU job is r
   await quota.getByLabel("GPUs (total)").fill("2");
   // gpu.large also needs 32 CPU and 256 GiB; a new team starts with less.
   await quota.getByLabel("CPU (cores)").fill("128");
-  await quota.getByLabel("Memory (GiB)").fill("1024");
+  await quota.getByLabel("Memory (GiB)", { exact: true }).fill("1024");
   await quota.getByRole("button", { name: "Save quota" }).click();
   await expect(quota.getByRole("status")).toHaveText("Saved.");
   const add = page.getByRole("form", { name: "Add member" });
@@ -77,4 +77,52 @@ test("an admin sets a 2-GPU quota and adds a member; the member's 4-GPU job is r
   await expect(page.getByRole("table", { name: "Members" })).not.toContainText("ds@example.com");
   const gone = await member.goto(`/teams/${slug}`);
   expect(gone?.status()).toBe(404);
+});
+
+test("an admin sets per-container limits; a member sees them, and the launch form refuses a job outside them before it is sent", async ({ page, browser }) => {
+  test.setTimeout(120_000);
+  const slug = `lim${Date.now().toString(36)}`;
+  await signIn(page, "admin@example.com");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Admin" }).click();
+  await page.getByLabel("Name").fill(`Limits ${slug}`);
+  await page.getByLabel("Slug").fill(slug);
+  await page.getByRole("button", { name: "Create team" }).click();
+  await expect(page.getByRole("status")).toContainText(`Team ${slug} created`);
+  await page.goto(`/teams/${slug}`);
+  const quota = page.getByRole("form", { name: "Quota" });
+  await quota.getByLabel("Max CPU").fill("4");
+  await quota.getByLabel("Min CPU").fill("8");
+  await quota.getByRole("button", { name: "Save quota" }).click();
+  await expect(quota.getByRole("alert")).toContainText("min cpu (8) is more than max cpu (4)");
+  await quota.getByLabel("Min CPU").fill("");
+  await quota.getByLabel("Default CPU request").fill("1");
+  await quota.getByRole("button", { name: "Save quota" }).click();
+  await expect(quota.getByRole("status")).toHaveText("Saved.");
+  const add = page.getByRole("form", { name: "Add member" });
+  await add.getByLabel("Email").fill("ds@example.com");
+  await add.getByLabel("Role").selectOption("data_scientist");
+  await add.getByRole("button", { name: "Add member" }).click();
+  await expect(page.getByRole("table", { name: "Members" })).toContainText("ds@example.com");
+
+  const member = await (await browser.newContext()).newPage();
+  await signIn(member, "ds@example.com");
+  await member.goto(`/teams/${slug}`);
+  await expect(member.getByText("cpu ≤ 4 (default 1)")).toBeVisible();
+  await member.goto("/experiments");
+  await member.getByRole("button", { name: "New experiment" }).click();
+  await member.getByLabel("Experiment name").fill(`limits-${slug}`);
+  await member.getByLabel("Team", { exact: true }).selectOption(slug);
+  await member.getByRole("button", { name: "Create experiment" }).click();
+  await member.getByRole("link", { name: "Train", exact: true }).click();
+  await member.getByLabel("Code").selectOption("");
+  await member.getByLabel("Command").fill("true");
+  await member.getByLabel("Instance type").selectOption("cpu.large");
+  await expect(member.getByTestId("admission")).toHaveText(`Cannot run: the job asks for 8 CPU; team ${slug}'s limit range allows at most 4 CPU per container.`);
+  await expect(member.getByRole("button", { name: /Launch/ })).toBeDisabled();
+  await member.getByLabel("Instance type").selectOption("cpu.small");
+  await expect(member.getByTestId("admission")).toHaveText("Starts right away.");
+
+  page.once("dialog", (d) => void d.accept());
+  await page.getByRole("button", { name: "Remove ds@example.com" }).click();
+  await expect(page.getByRole("table", { name: "Members" })).not.toContainText("ds@example.com");
 });
