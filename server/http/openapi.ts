@@ -3,7 +3,8 @@ import { z } from "zod";
 import { auditQuerySchema } from "@/lib/schemas/audit";
 import { listCodeArchivesQuery, uploadCodeArchiveQuery } from "@/lib/schemas/code-archives";
 import { listModelsQuery, modelTeamQuery } from "@/lib/schemas/registry";
-import { createTeamSchema } from "@/lib/schemas/teams";
+import { listJobsQuery, trainJobSchema } from "@/lib/schemas/jobs";
+import { addMemberSchema, changeRoleSchema, createTeamSchema, quotaSchema, updateTeamSchema } from "@/lib/schemas/teams";
 import { createTokenSchema } from "@/lib/schemas/tokens";
 
 type Operation = {
@@ -25,7 +26,22 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
     get: { summary: "Teams the caller may see", success: { status: 200, description: "{teams}" } },
     post: { summary: "Create a team (platform admins)", body: createTeamSchema, success: { status: 201, description: "team" } },
   },
-  "/api/v1/teams/{slug}": { get: { summary: "A team with members and quota", success: { status: 200, description: "{slug, name, members, quota}" } } },
+  "/api/v1/teams/{slug}": {
+    get: { summary: "A team with members and quota", success: { status: 200, description: "{slug, name, members, quota}" } },
+    patch: { summary: "Rename, archive or restore a team (platform admins)", body: updateTeamSchema, success: { status: 200, description: "team" } },
+  },
+  "/api/v1/teams/{slug}/quota": { put: { summary: "Set the team's quota and per-container limit range (platform admins)", body: quotaSchema, success: { status: 200, description: "quota" } } },
+  "/api/v1/teams/{slug}/usage": { get: { summary: "Used vs. quota (Cairn's accounting and, on Kubernetes, the ResourceQuota's status), top jobs, the queue, the tenant sync's state", success: { status: 200, description: "{quota, used, top, queued_jobs, backend, kubernetes}" } } },
+  "/api/v1/teams/{slug}/members": { post: { summary: "Add a member by email (team leads and admins)", body: addMemberSchema, success: { status: 201, description: "membership" } } },
+  "/api/v1/teams/{slug}/members/{user_id}": {
+    patch: { summary: "Change a member's role (team leads and admins)", body: changeRoleSchema, success: { status: 200, description: "membership" } },
+    delete: { summary: "Remove a member; effective on their next request (team leads and admins)", success: { status: 204, description: "removed" } },
+  },
+  "/api/v1/experiments/{id}/train": { post: { summary: "Launch a training job in the experiment", body: trainJobSchema, success: { status: 202, description: "{job_id, run_id, experiment_id, status, queue_reason?}" } } },
+  "/api/v1/jobs": { get: { summary: "Jobs of the caller's teams, newest first", query: listJobsQuery, success: { status: 200, description: "{jobs, next_page_token}" } } },
+  "/api/v1/jobs/{id}": { get: { summary: "One job", success: { status: 200, description: "job" } } },
+  "/api/v1/jobs/{id}/cancel": { post: { summary: "Cancel a queued or running job (its user or a team lead)", success: { status: 200, description: "job" } } },
+  "/api/v1/jobs/{id}/retry": { post: { summary: "Run a finished job again with the same spec, as a new job", success: { status: 202, description: "the new job" } } },
   "/api/v1/audit": { get: { summary: "Audit events, newest first", query: auditQuerySchema, success: { status: 200, description: "{events, next_page_token}" } } },
   "/api/v1/models": { get: { summary: "Registered models of the caller's teams", query: listModelsQuery, success: { status: 200, description: "{models: [{name, team, latest_version, aliases}]}" } } },
   "/api/v1/models/{name}": {

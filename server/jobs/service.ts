@@ -7,6 +7,7 @@ import type { SQL } from "drizzle-orm";
 import { codeArchives, jobEvents, jobs, runs, teamQuotas } from "@/db/schema";
 import type { JobSpec, JobStatus } from "@/db/schema";
 import { PRIORITIES } from "@/db/schema";
+import { trainJobSchema } from "@/lib/schemas/jobs";
 import type { TrainJobInput } from "@/lib/schemas/jobs";
 import { appendAudit, denied, recordAudit } from "../audit/record";
 import { can, readableTeamIds } from "../auth/policy";
@@ -297,6 +298,31 @@ export async function cancelJob(ctx: Ctx, id: string): Promise<JobDto> {
   const { requestCancel } = await import("./scheduler");
   await requestCancel(ctx, row);
   return getJob(ctx, id);
+}
+
+/**
+ * Runs a finished job again: a new job (and run) in the same experiment with the same spec — code, command,
+ * image, env, resources, priority, limits — submitted by the actor, through the same checks as any submit
+ * (today's quota, limit range and catalog apply).
+ */
+export async function retryJob(ctx: Ctx, id: string): Promise<JobDto> {
+  const row = await loadJob(ctx, id, { mode: "read" });
+  if (row.status !== "succeeded" && row.status !== "failed" && row.status !== "cancelled") {
+    throw new AppError("conflict", `Job ${id} is ${row.status}; retry it once it has ended (or cancel it first).`);
+  }
+  const spec = row.spec;
+  const input = trainJobSchema.parse({
+    ...(spec.source ? { source: spec.source } : {}),
+    command: spec.command,
+    ...(spec.image ? { image: spec.image } : {}),
+    env: spec.env,
+    ...(spec.instance_type ? { instance_type: spec.instance_type, gpus: row.gpus } : { resources: { cpu: row.cpu, memory_gib: row.memoryGib, gpus: row.gpus } }),
+    priority: spec.priority,
+    max_runtime_seconds: spec.max_runtime_seconds,
+    retries: spec.retries,
+    name: row.name,
+  });
+  return submitJob(ctx, String(row.experimentId), input);
 }
 
 export function jobDir(jobId: string): string {

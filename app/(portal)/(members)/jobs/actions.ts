@@ -3,7 +3,7 @@
 import { revalidatePath } from "next/cache";
 import { jobFormAction, jobIdAction } from "@/lib/schemas/jobs";
 import { safeAction } from "@/server/auth/action";
-import { cancelJob, previewJob, submitJob } from "@/server/jobs/service";
+import { cancelJob, previewJob, retryJob, submitJob } from "@/server/jobs/service";
 
 export const previewJobAction = safeAction(jobFormAction, (ctx, input) => previewJob(ctx, input.experimentId, input.spec));
 
@@ -17,4 +17,10 @@ export const cancelJobAction = safeAction(jobIdAction, async (ctx, input) => {
   const job = await cancelJob(ctx, input.id);
   revalidatePath(`/jobs/${input.id}`);
   return job.status;
+});
+
+export const retryJobAction = safeAction(jobIdAction, async (ctx, input) => {
+  const job = await retryJob(ctx, input.id);
+  revalidatePath("/jobs");
+  return job.job_id;
 });

@@ -15,7 +15,8 @@ import { forPage } from "@/server/auth/page";
 import { can } from "@/server/auth/policy";
 import { requirePageCtx } from "@/server/auth/session";
 import { getJob, getJobEvents } from "@/server/jobs/service";
-import { cancelJobAction } from "../actions";
+import { cancelJobAction, retryJobAction } from "../actions";
+import { RetryJobButton } from "@/components/jobs/retry-button";
 
 export async function generateMetadata(props: { params: Promise<{ id: string }> }): Promise<Metadata> {
   return { title: `Job ${(await props.params).id.slice(0, 8)}` };
@@ -64,7 +65,8 @@ export default async function JobPage(props: { params: Promise<{ id: string }> }
         actions={
           <>
             {mayCancel && <CancelJobButton id={job.job_id} cancel={cancelJobAction} />}
-            <Link href={`/jobs/new?from=${job.job_id}`} className={buttonClass("secondary", "sm")}>{active ? "Clone and edit" : "Retry (clone and edit)"}</Link>
+            {!active && <RetryJobButton id={job.job_id} retry={retryJobAction} />}
+            <Link href={`/jobs/new?from=${job.job_id}`} className={buttonClass("secondary", "sm")}>Clone and edit</Link>
           </>
         }
       />
