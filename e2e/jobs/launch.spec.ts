@@ -38,5 +38,16 @@ test("launch the churn example from the UI, watch logs and metrics arrive, and f
 
   // The jobs table lists it as succeeded with its cost.
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Jobs" }).click();
-  await expect(page.getByRole("table", { name: "Jobs" }).locator("tbody tr").first()).toContainText("succeeded");
+  const firstRow = page.getByRole("table", { name: "Jobs" }).locator("tbody tr").first();
+  await expect(firstRow).toContainText("succeeded");
+
+  // Retry runs it again as a new job with the same spec.
+  await firstRow.getByRole("link").first().click();
+  const finished = page.url();
+  await page.getByRole("button", { name: "Retry" }).click();
+  await expect(page).toHaveURL((url) => /\/jobs\/[0-9a-f-]{36}$/.test(url.pathname) && url.href !== finished);
+  await expect(page.getByRole("list", { name: "Status timeline" })).toContainText(/queued|admitted|running/);
+  page.once("dialog", (d) => void d.accept());
+  await page.getByRole("button", { name: "Cancel job" }).click();
+  await expect(page.getByRole("list", { name: "Status timeline" })).toContainText("cancelled");
 });
