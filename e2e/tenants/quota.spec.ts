@@ -62,6 +62,7 @@ test("an admin sets a 2-GPU quota and adds a member; the member's 4-GPU job is r
   await expect(page.getByText("Local backend: jobs run as processes on the Cairn host")).toBeVisible();
   await expect(page.getByRole("meter", { name: "GPUs" })).toHaveAttribute("aria-valuenow", "2");
   await expect(page.getByRole("table", { name: "Queued jobs" })).toContainText("waiting for 2 GPUs");
+  await expect(page.getByRole("table", { name: "Running work" })).toContainText("ds@example.com");
 
   // Clean up: cancel both.
   for (const url of [member.url(), first]) {

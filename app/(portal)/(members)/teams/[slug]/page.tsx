@@ -61,6 +61,21 @@ export default async function TeamPage(props: { params: Promise<{ slug: string }
           <section aria-labelledby="usage-heading" className="space-y-2">
             <h2 id="usage-heading" className="text-sm font-semibold text-stone-900">Usage against quota</h2>
             <UsageBars usage={usage} />
+            <h3 className="pt-2 text-xs font-semibold tracking-wide text-stone-500 uppercase">Who uses what</h3>
+            <Table caption="Running work">
+              <thead><tr><Th>Job</Th><Th>User</Th><Th>Status</Th><Th>Holds</Th></tr></thead>
+              <tbody className="divide-y divide-stone-100">
+                {usage.top.length === 0 && <EmptyRow colSpan={4}>Nothing is running.</EmptyRow>}
+                {usage.top.map((j) => (
+                  <tr key={j.id}>
+                    <Td><Link href={`/jobs/${j.id}`} className="text-teal-800 hover:underline">{j.name}</Link></Td>
+                    <Td className="text-stone-700">{j.user}</Td>
+                    <Td className="text-xs">{j.status}</Td>
+                    <Td className="text-xs">{j.cpu} CPU · {j.memory_gib} GiB{j.gpus ? ` · ${j.gpus} GPU` : ""}</Td>
+                  </tr>
+                ))}
+              </tbody>
+            </Table>
             <h3 className="pt-2 text-xs font-semibold tracking-wide text-stone-500 uppercase">Queued for quota</h3>
             <Table caption="Queued jobs">
               <thead><tr><Th>Job</Th><Th>User</Th><Th>Needs</Th><Th>Why it waits</Th></tr></thead>
