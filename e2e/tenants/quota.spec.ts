@@ -52,6 +52,8 @@ test("an admin sets a 2-GPU quota and adds a member; the member's 4-GPU job is r
   await member.getByRole("button", { name: "Launch (will queue)" }).click();
   await expect(member.getByRole("main").getByRole("status").first()).toContainText(`Queued: waiting for 2 GPUs: team ${slug} uses 2 of 2`);
 
+  const second = member.url();
+
   // The member sees the team's headroom on the jobs page.
   await member.goto("/jobs");
   await expect(member.getByTestId(`headroom-${slug}`)).toContainText("0 of 2 GPUs");
@@ -65,7 +67,7 @@ test("an admin sets a 2-GPU quota and adds a member; the member's 4-GPU job is r
   await expect(page.getByRole("table", { name: "Running work" })).toContainText("ds@example.com");
 
   // Clean up: cancel both.
-  for (const url of [member.url(), first]) {
+  for (const url of [second, first]) {
     await member.goto(url);
     member.once("dialog", (d) => void d.accept());
     await member.getByRole("button", { name: "Cancel job" }).click();
