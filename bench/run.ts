@@ -34,6 +34,22 @@ const LOAD_BUDGET_MS = 5 * 60_000;
 const PACED_INTERVAL_MS = 200;
 const BENCH_DIR = path.join(process.cwd(), "bench");
 
+/**
+ * How fast this machine's cores are, so figures from different machines can be compared: the best of three
+ * runs of a fixed single-threaded loop (lower is faster). Machines of the same nominal size differ by 2× here.
+ */
+function cpuCalibration(): number {
+  let best = Infinity;
+  for (let r = 0; r < 3; r++) {
+    const t = performance.now();
+    let x = 0;
+    for (let i = 0; i < 1e8; i++) x = (x + i * 7) % 1_000_003;
+    if (x < 0) throw new Error("unreachable");
+    best = Math.min(best, performance.now() - t);
+  }
+  return round(best, 0);
+}
+
 async function serverInfo(b: BenchDatabase): Promise<Record<string, string>> {
   const settings = ["shared_buffers", "work_mem", "effective_cache_size", "random_page_cost", "synchronous_commit", "max_parallel_workers_per_gather", "jit"];
   const res = await b.raw.query<{ name: string; setting: string }>(
@@ -50,7 +66,8 @@ async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const started = new Date();
   const loadBefore = os.loadavg().map((l) => round(l, 2));
-  log(`Cairn tracking bench: ${opts.runs} runs × ${opts.params} params × ${opts.metrics} metrics × ${opts.tags} tags; ${os.cpus().length} CPUs`);
+  const calibrationMs = cpuCalibration();
+  log(`Cairn tracking bench: ${opts.runs} runs × ${opts.params} params × ${opts.metrics} metrics × ${opts.tags} tags; ${os.cpus().length} CPUs; CPU calibration ${calibrationMs} ms`);
   const bench = await createBenchDatabase(opts.pgUrl);
   log(`database ${bench.name} (migrated, demo organization seeded)`);
   try {
@@ -165,7 +182,7 @@ async function main(): Promise<void> {
       date: started.toISOString(),
       durationS: round((Date.now() - started.getTime()) / 1000, 1),
       command: `npx tsx bench/run.ts ${process.argv.slice(2).join(" ")}`.trim(),
-      machine: { loadAverageBefore: loadBefore, loadAverageAfter: os.loadavg().map((l) => round(l, 2)), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "?", memoryGiB: round(os.totalmem() / 2 ** 30, 1), os: `${os.type()} ${os.release()}`, node: process.version },
+      machine: { cpuCalibrationMs: calibrationMs, loadAverageBefore: loadBefore, loadAverageAfter: os.loadavg().map((l) => round(l, 2)), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "?", memoryGiB: round(os.totalmem() / 2 ** 30, 1), os: `${os.type()} ${os.release()}`, node: process.version },
       postgres: await serverInfo(bench),
       options: { ...opts, pgUrl: undefined },
       table: rows,
