@@ -1,15 +1,7 @@
 import { Badge } from "@/components/ui/badge";
+import type { KubernetesTenantStatus } from "@/lib/schemas/teams";
 
-export type ClusterSyncStatus = {
-  namespace: string;
-  state: "in_sync" | "drift_repaired" | "error";
-  message: string | null;
-  repaired: string[];
-  checked_at: string;
-  synced_at: string | null;
-  drift_repaired_at: string | null;
-  kueue: boolean;
-};
+export type ClusterSyncStatus = Omit<KubernetesTenantStatus, "hard" | "used">;
 
 const when = (iso: string) => new Date(iso).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "medium", timeZone: "UTC" }) + " UTC";
 

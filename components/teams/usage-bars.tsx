@@ -1,6 +1,5 @@
-import type { QuotaDto } from "@/lib/schemas/teams";
+import type { K8sAmounts, QuotaDto } from "@/lib/schemas/teams";
 
-type K8sAmounts = { cpu: number; memory_gib: number; gpus: number; pods: number };
 type TeamUsage = {
   quota: QuotaDto | null;
   used: { cpu: number; memory_gib: number; gpus: number; gpus_by_type: Record<string, number>; max_concurrent_jobs: number; max_deployments: number; storage_gib: number };

@@ -80,3 +80,20 @@ export const updateTeamSchema = z.strictObject({
   name: z.string().trim().min(1, "Give the team a name").max(100, "Keep the name under 100 characters").optional(),
   archived: z.boolean().optional(),
 });
+
+/** Amounts as the ResourceQuota's status counts them, in the quota's units. */
+export type K8sAmounts = { cpu: number; memory_gib: number; gpus: number; pods: number };
+/** The tenant sync's last word on a team's namespace (kubernetes backend). */
+export type KubernetesTenantStatus = {
+  namespace: string;
+  state: "in_sync" | "drift_repaired" | "error";
+  message: string | null;
+  repaired: string[];
+  checked_at: string;
+  synced_at: string | null;
+  drift_repaired_at: string | null;
+  kueue: boolean;
+  /** From the ResourceQuota's status (what the API server counts). */
+  hard: K8sAmounts | null;
+  used: K8sAmounts | null;
+};

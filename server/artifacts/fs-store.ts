@@ -38,7 +38,8 @@ function describeLimit(maxBytes: number): string {
   return mb >= 0.01 ? `${Number(mb.toFixed(2))} MB` : `${maxBytes}-byte`;
 }
 
-async function* chunksOf(body: Body): AsyncGenerator<Uint8Array> {
+/** The chunks of a web stream or async iterable; stopping early cancels the stream (its producer stops sending). */
+export async function* chunksOf(body: Body): AsyncGenerator<Uint8Array> {
   if ("getReader" in body) {
     const reader = body.getReader();
     let done = false;

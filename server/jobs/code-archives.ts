@@ -9,6 +9,7 @@ import path from "node:path";
 import { and, desc, eq, inArray } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { codeArchives, teams } from "@/db/schema";
+import { chunksOf } from "../artifacts/fs-store";
 import { appendAudit, denied } from "../audit/record";
 import { can, readableTeamIds } from "../auth/policy";
 import type { Ctx } from "../context";
@@ -80,7 +81,7 @@ async function stage(body: UploadInput["body"], maxBytes: number): Promise<{ fil
   let size = 0;
   const handle = await fsp.open(file, "wx");
   try {
-    const chunks = "getReader" in body ? streamChunks(body) : body;
+    const chunks = chunksOf(body);
     for await (const chunk of chunks) {
       size += chunk.byteLength;
       if (size > maxBytes) throw archiveTooLarge();
@@ -95,25 +96,6 @@ async function stage(body: UploadInput["body"], maxBytes: number): Promise<{ fil
   }
   await handle.close();
   return { file, size, sha256: hash.digest("hex") };
-}
-
-async function* streamChunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const reader = stream.getReader();
-  let done = false;
-  try {
-    for (;;) {
-      const next = await reader.read();
-      if (next.done) {
-        done = true;
-        return;
-      }
-      yield next.value;
-    }
-  } finally {
-    // Stopping early (size limit) must tell the producer, or the client keeps sending.
-    if (!done) await reader.cancel().catch(() => undefined);
-    reader.releaseLock();
-  }
 }
 
 /** Checks the archive in full, then keeps it; members who may train (train_model) may upload. */

@@ -5,7 +5,7 @@
 import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import { jobs, memberships, teamQuotas, teams, tenantSync, users } from "@/db/schema";
 import type { Role } from "@/db/schema";
-import type { LimitRangeSpec, QuotaDto, QuotaInput, TeamMemberDto } from "@/lib/schemas/teams";
+import type { K8sAmounts, KubernetesTenantStatus, LimitRangeSpec, QuotaDto, QuotaInput, TeamMemberDto } from "@/lib/schemas/teams";
 import { appendAudit, denied } from "../audit/record";
 import { can } from "../auth/policy";
 import type { Ctx } from "../context";
@@ -134,21 +134,6 @@ export type TeamUsage = {
   backend: "local" | "kubernetes";
   /** The tenant sync's last word and the ResourceQuota's status, once a sync has run (kubernetes backend). */
   kubernetes: KubernetesTenantStatus | null;
-};
-
-type K8sAmounts = { cpu: number; memory_gib: number; gpus: number; pods: number };
-export type KubernetesTenantStatus = {
-  namespace: string;
-  state: "in_sync" | "drift_repaired" | "error";
-  message: string | null;
-  repaired: string[];
-  checked_at: string;
-  synced_at: string | null;
-  drift_repaired_at: string | null;
-  kueue: boolean;
-  /** From the ResourceQuota's status (what the API server counts), in the quota's units. */
-  hard: K8sAmounts | null;
-  used: K8sAmounts | null;
 };
 
 function k8sAmounts(q: Record<string, string> | undefined): K8sAmounts | null {
