@@ -32,7 +32,7 @@ const schema = z.object({
   CAIRN_K8S_FETCH_IMAGE: z.string().min(1).default("curlimages/curl:8.11.1"),
   CAIRN_K8S_TTL_SECONDS: z.coerce.number().int().min(0).default(3600),
   CAIRN_K8S_EVENT_POLL_MS: z.coerce.number().int().min(100).default(5000),
-  CAIRN_K8S_SERVICE_ACCOUNT: z.string().min(1).default("system:serviceaccount:cairn-system:cairn"),
+  CAIRN_K8S_SERVICE_ACCOUNT: z.string().regex(/^system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must look like system:serviceaccount:<namespace>:<name>").default("system:serviceaccount:cairn-system:cairn"),
   CAIRN_TENANT_SYNC_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
 });
 

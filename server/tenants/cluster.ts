@@ -48,6 +48,22 @@ function diff(want: unknown, have: unknown, at: string, quantities: boolean, out
 // KubernetesObjectApi speaks the client's model classes (LimitRangeItem's "default" is `_default` there);
 // Cairn builds and compares plain API JSON, converted at the edge.
 const toModel = (plain: Obj): Obj => loadYaml(JSON.stringify(plain));
+
+/** The value at a dotted path ("spec.clusterQueue"). */
+function at(obj: unknown, path: string): unknown {
+  return path.split(".").reduce<unknown>((o, k) => (o && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined), obj);
+}
+
+/** Sets the value at a dotted path, making the objects on the way (a copy of `obj`'s branches is not made). */
+function setAt(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split(".");
+  let o = obj;
+  for (const k of keys.slice(0, -1)) {
+    const next = o[k];
+    o = o[k] = next && typeof next === "object" ? { ...(next as Record<string, unknown>) } : {};
+  }
+  o[keys.at(-1)!] = value;
+}
 const toPlain = (model: unknown): Obj => YAML.parse(dumpYaml(model)) as Obj;
 
 export class TenantCluster {
@@ -87,8 +103,8 @@ export class TenantCluster {
     const quantities = d.kind === "ResourceQuota" || d.kind === "LimitRange";
     for (const f of d.owned) {
       // The API server defaults a ServiceAccount subject's apiGroup to "".
-      const have = f === "subjects" ? (current[f] as Record<string, unknown>[] | undefined)?.map(({ apiGroup, ...s }) => (apiGroup ? { apiGroup, ...s } : s)) : current[f];
-      diff(d.body[f], have, f, quantities, out);
+      const have = f === "subjects" ? (current[f] as Record<string, unknown>[] | undefined)?.map(({ apiGroup, ...s }) => (apiGroup ? { apiGroup, ...s } : s)) : at(current, f);
+      diff(at(d.body, f), have, f, quantities, out);
     }
     return out;
   }
@@ -96,27 +112,29 @@ export class TenantCluster {
   /** Makes one object what Cairn wants it to be; retries a few times when another writer interleaves (409). */
   async apply(d: Desired): Promise<Outcome> {
     const what = `${d.kind} ${d.namespace ? `${d.namespace}/` : ""}${d.name}`;
+    let recreated: string[] | null = null;
     for (let tries = 0; tries < 4; tries++) {
       const current = await this.read(d);
       if (!current) {
         try {
           await k8sCall(`create ${what}`, () => this.api.create(toModel(d.body)));
-          return { kind: d.kind, name: d.name, action: "created", differences: [] };
+          return recreated ? { kind: d.kind, name: d.name, action: "recreated", differences: recreated } : { kind: d.kind, name: d.name, action: "created", differences: [] };
         } catch (err) {
           if (hasStatus(err, 409)) continue; // created by someone else meanwhile: read it and compare
           throw err;
         }
       }
       const differences = this.differences(d, current);
-      if (!differences.length) return { kind: d.kind, name: d.name, action: "unchanged", differences };
-      if (d.kind === "RoleBinding" && differences.some((x) => x.startsWith("roleRef"))) {
+      if (!differences.length) return { kind: d.kind, name: d.name, action: recreated ? "recreated" : "unchanged", differences: recreated ?? [] };
+      if (d.immutable?.some((f) => differences.some((x) => x.startsWith(f)))) {
+        // The API server refuses to change these in place: delete (only the object just read) and create again.
         await this.remove(d, current);
-        await k8sCall(`create ${what}`, () => this.api.create(toModel(d.body)));
-        return { kind: d.kind, name: d.name, action: "recreated", differences };
+        recreated = differences;
+        continue;
       }
       const { status: _status, ...rest } = current;
       const body: Obj = {
-        ...rest, ...Object.fromEntries(d.owned.map((f) => [f, structuredClone(d.body[f])])),
+        ...rest,
         metadata: {
           name: d.name, ...(d.namespace ? { namespace: d.namespace } : {}), resourceVersion: current.metadata?.resourceVersion,
           labels: { ...current.metadata?.labels, ...d.body.metadata.labels },
@@ -125,6 +143,7 @@ export class TenantCluster {
           ...(current.metadata?.finalizers ? { finalizers: current.metadata.finalizers } : {}),
         },
       };
+      for (const f of d.owned) setAt(body, f, structuredClone(at(d.body, f)));
       try {
         await k8sCall(`update ${what}`, () => this.api.replace(toModel(body)));
         return { kind: d.kind, name: d.name, action: "updated", differences };
@@ -139,9 +158,12 @@ export class TenantCluster {
   private async remove(d: Pick<Desired, "kind" | "name" | "namespace" | "body">, current: Obj): Promise<void> {
     const what = `${d.kind} ${d.namespace ? `${d.namespace}/` : ""}${d.name}`;
     try {
-      await k8sCall(`delete ${what}`, () => this.api.delete({ apiVersion: current.apiVersion ?? (d.body.apiVersion as string), kind: d.kind, metadata: { name: d.name, namespace: d.namespace ?? undefined } }));
+      // Preconditions: only the object as read goes; one replaced meanwhile answers 409 and is read again.
+      const preconditions = { uid: current.metadata?.uid, resourceVersion: current.metadata?.resourceVersion };
+      await k8sCall(`delete ${what}`, () =>
+        this.api.delete({ apiVersion: current.apiVersion ?? (d.body.apiVersion as string), kind: d.kind, metadata: { name: d.name, namespace: d.namespace ?? undefined } }, undefined, undefined, undefined, undefined, undefined, { preconditions }));
     } catch (err) {
-      if (!hasStatus(err, 404)) throw err;
+      if (!hasStatus(err, 404) && !hasStatus(err, 409)) throw err;
     }
   }
 
@@ -159,6 +181,8 @@ export class TenantCluster {
     const d = { kind: "ResourceQuota" as const, name: QUOTA_NAME, namespace, owned: [], body: { apiVersion: "v1", metadata: { name: QUOTA_NAME, labels: {} } } };
     const current = await this.read(d);
     const status = current?.status as { hard?: Record<string, string>; used?: Record<string, string> } | undefined;
-    return status?.used ? { hard: status.hard ?? {}, used: status.used } : null;
+    // hard from the spec just written (the quota controller copies it into status a moment later).
+    const hard = (current?.spec as { hard?: Record<string, string> } | undefined)?.hard ?? status?.hard ?? {};
+    return status?.used ? { hard, used: status.used } : null;
   }
 }

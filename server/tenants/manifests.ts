@@ -18,8 +18,12 @@ export const MAX_REPLICAS_PER_DEPLOYMENT = 10;
 
 export type Kind = "Namespace" | "ResourceQuota" | "LimitRange" | "Role" | "RoleBinding" | "LocalQueue";
 
-/** One object the sync keeps in place; `owned` names the top-level fields Cairn owns (compared and replaced). */
-export type Desired = { kind: Kind; name: string; namespace: string | null; body: Record<string, unknown> & { metadata: Meta }; owned: string[] };
+/**
+ * One object the sync keeps in place. `owned` names the fields Cairn owns (dotted paths, compared and
+ * replaced); a difference under one of `immutable` (fields the API server refuses to change) is repaired by
+ * deleting and creating the object.
+ */
+export type Desired = { kind: Kind; name: string; namespace: string | null; body: Record<string, unknown> & { metadata: Meta }; owned: string[]; immutable?: string[] };
 type Meta = { name: string; namespace?: string; labels: Record<string, string> };
 
 /** "2", "500m" */
@@ -62,17 +66,25 @@ function resources(r: { cpu?: number; memory_gib?: number } | undefined): Record
   return Object.keys(out).length ? out : undefined;
 }
 
+/**
+ * The LimitRange item as the API server stores it: its defaulting (SetDefaults_LimitRangeItem) fills a
+ * missing default limit from max, then a missing default request from the default limit, then from min.
+ * Writing the filled-in form keeps the sync from seeing that defaulting as drift on every pass.
+ */
 export function limitRangeItem(spec: LimitRangeSpec): Record<string, unknown> | null {
+  const min = resources(spec.min) ?? {}, max = resources(spec.max) ?? {}, request = resources(spec.default_request) ?? {};
+  if (!Object.keys(min).length && !Object.keys(max).length && !Object.keys(request).length) return null;
+  // Cairn sets limits = requests, so the default limit is the default request where one is given.
+  const limit: Record<string, string> = { ...request };
+  for (const [k, v] of Object.entries(max)) limit[k] ??= v;
+  for (const [k, v] of Object.entries(limit)) request[k] ??= v;
+  for (const [k, v] of Object.entries(min)) request[k] ??= v;
   const item: Record<string, unknown> = { type: "Container" };
-  const min = resources(spec.min), max = resources(spec.max), defaultRequest = resources(spec.default_request);
-  if (min) item.min = min;
-  if (max) item.max = max;
-  if (defaultRequest) {
-    item.defaultRequest = defaultRequest;
-    // Without a default limit Kubernetes would default a container's limit to max; Cairn sets limits = requests.
-    item.default = defaultRequest;
-  }
-  return Object.keys(item).length > 1 ? item : null;
+  if (Object.keys(min).length) item.min = min;
+  if (Object.keys(max).length) item.max = max;
+  if (Object.keys(limit).length) item.default = limit;
+  if (Object.keys(request).length) item.defaultRequest = request;
+  return item;
 }
 
 /** Everything the team's namespace should hold, in creation order (the namespace first). */
@@ -105,7 +117,7 @@ export function desiredObjects(t: TenantInput, opts: TenantOptions): Desired[] {
       },
     },
     {
-      kind: "RoleBinding", name: ROLE_NAME, namespace, owned: ["roleRef", "subjects"],
+      kind: "RoleBinding", name: ROLE_NAME, namespace, owned: ["roleRef", "subjects"], immutable: ["roleRef"],
       body: {
         apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: meta(ROLE_NAME),
         roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: ROLE_NAME },
@@ -115,7 +127,8 @@ export function desiredObjects(t: TenantInput, opts: TenantOptions): Desired[] {
   );
   if (opts.kueue) {
     out.push({
-      kind: "LocalQueue", name: LOCAL_QUEUE_NAME, namespace, owned: ["spec"],
+      // Only clusterQueue is Cairn's (Kueue defaults the rest, e.g. stopPolicy), and Kueue refuses to change it.
+      kind: "LocalQueue", name: LOCAL_QUEUE_NAME, namespace, owned: ["spec.clusterQueue"], immutable: ["spec.clusterQueue"],
       body: { apiVersion: "kueue.x-k8s.io/v1beta1", kind: "LocalQueue", metadata: meta(LOCAL_QUEUE_NAME), spec: { clusterQueue: CLUSTER_QUEUE_NAME } },
     });
   }

@@ -56,7 +56,8 @@ describe("manifests", () => {
     expect(objs.map((o) => o.kind)).toEqual(["Namespace", "ResourceQuota", "LimitRange", "Role", "RoleBinding"]);
     for (const o of objs) expect(() => new models[o.kind]!(o.body as never).validate()).not.toThrow();
     expect((objs[1]!.body.spec as { hard: Record<string, string> }).hard).toMatchObject({ "requests.cpu": "2500m", "requests.memory": "512Mi", "requests.nvidia.com/gpu": "8", pods: "110" });
-    expect((objs[2]!.body.spec as { limits: unknown[] }).limits[0]).toEqual({ type: "Container", max: { cpu: "4", memory: "1536Mi" }, defaultRequest: { cpu: "250m" }, default: { cpu: "250m" } });
+    // Written as the API server would store it: the default limit from max, the default request from the default limit.
+    expect((objs[2]!.body.spec as { limits: unknown[] }).limits[0]).toEqual({ type: "Container", max: { cpu: "4", memory: "1536Mi" }, default: { cpu: "250m", memory: "1536Mi" }, defaultRequest: { cpu: "250m", memory: "1536Mi" } });
     expect(objs[4]!.body.subjects).toEqual([{ kind: "ServiceAccount", name: "cairn", namespace: "cairn-system" }]);
     expect(() => desiredObjects({ slug: "churn", quota: objs[1]! as never, limitRange: null }, { serviceAccount: "cairn", kueue: false })).toThrow(/system:serviceaccount/);
   });
@@ -148,6 +149,20 @@ describe("tenant sync", () => {
     expect(hardOf("cairn-fraud")["requests.cpu"]).toBe("64");
   });
 
+  it("a LimitRange with only a max or a min is stored with the API server's defaults, and the next pass finds it unchanged", async () => {
+    const admin = await ctxFor(db(), DEMO.admin);
+    await setQuota(admin, "fraud", { ...DEMO_QUOTA, limit_range: { max: { cpu: 4 }, min: { memory_gib: 0.5 } } });
+    expect((await syncer.syncOne(db(), "fraud"))!.outcomes.find((o) => o.kind === "LimitRange")).toMatchObject({ action: "created" });
+    expect(cluster.get("limitranges", "cairn-fraud", "cairn-limits")!.spec).toEqual({
+      limits: [{ type: "Container", min: { memory: "512Mi" }, max: { cpu: "4" }, default: { cpu: "4" }, defaultRequest: { cpu: "4", memory: "512Mi" } }],
+    });
+    const again = await syncer.syncOne(db(), "fraud");
+    expect(again!.outcomes.every((o) => o.action === "unchanged")).toBe(true);
+    expect(again!.state).toBe("in_sync");
+    await setQuota(admin, "fraud", { ...DEMO_QUOTA, limit_range: null });
+    await syncer.syncOne(db(), "fraud");
+  });
+
   it("a LimitRange Cairn did not make is left alone", async () => {
     cluster.insert("limitranges", { metadata: { name: "cairn-limits", namespace: "cairn-vision" }, spec: { limits: [{ type: "Container", max: { cpu: "2" } }] } });
     await syncer.syncOne(db(), "vision");
@@ -160,12 +175,19 @@ describe("tenant sync", () => {
     (q.spec as { hard: Record<string, string> }).hard.pods = "1";
     cluster.update("resourcequotas", q);
     cluster.fail({ method: "PUT", plural: "resourcequotas", code: 409, reason: "Conflict", message: 'Operation cannot be fulfilled on resourcequotas "cairn-quota": the object has been modified; please apply your changes to the latest version and try again', times: 2 });
-    cluster.remove("roles", cluster.get("roles", "cairn-churn", "cairn-workloads")!);
-    cluster.fail({ method: "POST", plural: "roles", code: 409, reason: "AlreadyExists", message: 'roles.rbac.authorization.k8s.io "cairn-workloads" already exists' });
+    // Someone else creates the Role (with other rules) just as Cairn does: Cairn's create gets 409 AlreadyExists,
+    // reads what is there, and replaces the rules.
+    const role = cluster.get("roles", "cairn-churn", "cairn-workloads")!;
+    cluster.remove("roles", role);
+    cluster.fail({
+      method: "POST", plural: "roles", code: 409, reason: "AlreadyExists", message: 'roles.rbac.authorization.k8s.io "cairn-workloads" already exists',
+      onFire: () => cluster.insert("roles", { metadata: { name: "cairn-workloads", namespace: "cairn-churn" }, rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["*"] }] }),
+    });
     const r = await syncer.syncOne(db(), "churn");
     expect(r!.state).toBe("drift_repaired");
     expect(hardOf("cairn-churn").pods).toBe("110");
-    expect(cluster.get("roles", "cairn-churn", "cairn-workloads")).toBeTruthy();
+    expect(r!.outcomes.find((o) => o.kind === "Role")).toMatchObject({ action: "updated", differences: expect.arrayContaining([expect.stringMatching(/^metadata\.labels/), expect.stringMatching(/^rules/)]) });
+    expect(cluster.get("roles", "cairn-churn", "cairn-workloads")!.rules).toEqual(role.rules);
     const puts = cluster.requests.filter((x) => x.method === "PUT" && x.path.endsWith("/resourcequotas/cairn-quota"));
     expect(puts.length).toBeGreaterThanOrEqual(3);
 
@@ -208,13 +230,18 @@ describe("tenant sync", () => {
     cluster.kueue = true;
     const results = await syncer.syncAll(db());
     expect(results.every((r) => r.state === "in_sync")).toBe(true);
-    expect(cluster.get("localqueues", "cairn-churn", "cairn")!.spec).toEqual({ clusterQueue: "cairn" });
     expect((await state("churn")).kueue).toBe(true);
+    // Kueue defaults stopPolicy: not drift.
+    expect(cluster.get("localqueues", "cairn-churn", "cairn")!.spec).toEqual({ clusterQueue: "cairn", stopPolicy: "None" });
+    expect((await syncer.syncOne(db(), "churn"))!.outcomes.every((o) => o.action === "unchanged")).toBe(true);
+    // clusterQueue is immutable (the in-test server refuses a change, as Kueue's CEL rule does): delete and create.
     const lq = cluster.get("localqueues", "cairn-churn", "cairn")!;
-    lq.spec = { clusterQueue: "somewhere-else" };
+    lq.spec = { clusterQueue: "somewhere-else", stopPolicy: "None" };
     cluster.update("localqueues", lq);
-    expect((await syncer.syncOne(db(), "churn"))!.state).toBe("drift_repaired");
-    expect(cluster.get("localqueues", "cairn-churn", "cairn")!.spec).toEqual({ clusterQueue: "cairn" });
+    const r = await syncer.syncOne(db(), "churn");
+    expect(r!.state).toBe("drift_repaired");
+    expect(r!.outcomes.find((o) => o.kind === "LocalQueue")).toMatchObject({ action: "recreated" });
+    expect(cluster.get("localqueues", "cairn-churn", "cairn")!.spec).toEqual({ clusterQueue: "cairn", stopPolicy: "None" });
   });
 
   it("the ResourceQuota's status is the Kubernetes side of the team's usage; members see it, other teams do not", async () => {
@@ -272,7 +299,7 @@ describe("the worker", () => {
       while (hardOf("cairn-recs")["requests.nvidia.com/gpu"] !== "2" && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       expect(hardOf("cairn-recs")["requests.nvidia.com/gpu"]).toBe("2");
     } finally {
-      stopTenantSync();
+      await stopTenantSync();
     }
   });
 });

@@ -64,10 +64,11 @@ export class TenantSyncer {
   private async syncTeam(db: Db, t: TeamRow, kueue: boolean): Promise<TeamSyncResult> {
     const [q] = await db.select().from(teamQuotas).where(eq(teamQuotas.teamId, t.id));
     if (!q) return this.record(db, t, null, { error: new Error(`team ${t.slug} has no quota yet; an admin sets one on the team page`) });
-    const desired = desiredObjects({ slug: t.slug, quota: quotaDto(q), limitRange: q.limitRange ?? null }, { serviceAccount: this.opts.serviceAccount, kueue });
-    const digest = createHash("sha256").update(JSON.stringify(desired.map((d) => d.body))).digest("hex");
     const outcomes: Outcome[] = [];
+    let digest: string;
     try {
+      const desired = desiredObjects({ slug: t.slug, quota: quotaDto(q), limitRange: q.limitRange ?? null }, { serviceAccount: this.opts.serviceAccount, kueue });
+      digest = createHash("sha256").update(JSON.stringify(desired.map((d) => d.body))).digest("hex");
       for (const d of desired) outcomes.push(await this.cluster.apply(d));
       if (!desired.some((d) => d.kind === "LimitRange")) {
         const removed = await this.cluster.removeLimitRange(namespaceFor(t.slug));
@@ -111,10 +112,11 @@ export class TenantSyncer {
 
 // ---- the worker -------------------------------------------------------------------------------------
 
-type WorkerState = { syncer: TenantSyncer; db: Db; timer: NodeJS.Timeout; running: Promise<unknown> | null; again: Set<string> | "all" | null };
+type WorkerState = { syncer: TenantSyncer; db: Db; timer: NodeJS.Timeout; running: Promise<unknown> | null; again: Set<string> | "all" | null; stopped: boolean };
 const G = globalThis as unknown as { __cairnTenantSync?: WorkerState };
 
 async function runPass(w: WorkerState, only: Set<string> | "all"): Promise<void> {
+  if (w.stopped) return;
   if (w.running) {
     // A pass is under way: remember what to do after it.
     w.again = w.again === "all" || only === "all" ? "all" : new Set([...(w.again ?? []), ...only]);
@@ -133,7 +135,7 @@ async function runPass(w: WorkerState, only: Set<string> | "all"): Promise<void>
 export function startTenantSync(db: Db, kubeConfig: KubeConfig): void {
   if (G.__cairnTenantSync) return;
   const syncer = new TenantSyncer(kubeConfig, { serviceAccount: env().kubernetes.serviceAccount });
-  const w: WorkerState = { syncer, db, running: null, again: null, timer: setInterval(() => void runPass(w, "all"), env().tenantSyncIntervalMs) };
+  const w: WorkerState = { syncer, db, running: null, again: null, stopped: false, timer: setInterval(() => void runPass(w, "all"), env().tenantSyncIntervalMs) };
   w.timer.unref();
   G.__cairnTenantSync = w;
   void runPass(w, "all");
@@ -145,8 +147,13 @@ export function requestTenantSync(slug: string): void {
   if (w) void runPass(w, new Set([slug]));
 }
 
-export function stopTenantSync(): void {
+/** Stops the loop: no new pass starts, and the one under way (if any) is waited for. */
+export async function stopTenantSync(): Promise<void> {
   const w = G.__cairnTenantSync;
-  if (w) clearInterval(w.timer);
   G.__cairnTenantSync = undefined;
+  if (!w) return;
+  w.stopped = true;
+  w.again = null;
+  clearInterval(w.timer);
+  await w.running;
 }

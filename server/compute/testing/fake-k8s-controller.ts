@@ -62,6 +62,23 @@ export class JobController {
 
   /** API-server defaulting on create/replace. */
   defaults(plural: string, obj: KObject): KObject {
+    if (plural === "limitranges") {
+      // SetDefaults_LimitRangeItem: a missing default limit from max, then a missing default request from the default limit, then from min.
+      type Item = { type?: string } & Partial<Record<"min" | "max" | "default" | "defaultRequest", Record<string, string>>>;
+      for (const item of ((obj.spec as { limits?: Item[] } | undefined)?.limits ?? [])) {
+        if (item.type !== "Container") continue;
+        const limit = (item.default ??= {}), request = (item.defaultRequest ??= {});
+        for (const [k, v] of Object.entries(item.max ?? {})) limit[k] ??= v;
+        for (const [k, v] of Object.entries(limit)) request[k] ??= v;
+        for (const [k, v] of Object.entries(item.min ?? {})) request[k] ??= v;
+        if (!Object.keys(limit).length) delete item.default;
+        if (!Object.keys(request).length) delete item.defaultRequest;
+      }
+    }
+    if (plural === "localqueues") {
+      // Kueue's CRD schema defaults stopPolicy.
+      (obj.spec as Record<string, unknown>).stopPolicy ??= "None";
+    }
     if (plural === "secrets" && obj.stringData) {
       const data = (obj.data ?? {}) as Record<string, string>;
       for (const [k, v] of Object.entries(obj.stringData as Record<string, string>)) data[k] = Buffer.from(v).toString("base64");

@@ -17,7 +17,7 @@ type Watcher = { plural: string; namespace: string | null; labels: string | null
 type HistoryEntry = { rv: number; plural: string; type: "ADDED" | "MODIFIED" | "DELETED"; object: KObject };
 export type RecordedRequest = { method: string; path: string; query: Record<string, string>; body?: unknown };
 /** A planned refusal: the next matching request(s) get this Status instead of an answer (RBAC, webhooks, outages). */
-export type Fault = { method?: string; plural?: string; name?: string; code: number; reason: string; message: string; times?: number };
+export type Fault = { method?: string; plural?: string; name?: string; code: number; reason: string; message: string; times?: number; onFire?: () => void };
 
 const TOKEN = "fake-cluster-token";
 
@@ -214,7 +214,10 @@ export class FakeCluster {
     const r = RESOURCES[route.plural]!;
     const { namespace, name } = route;
     const fault = this.takeFault(req.method ?? "GET", route.plural, name);
-    if (fault) return sendStatus(res, fault.code, fault.reason, fault.message, { name: name ?? undefined, group: r.group, kind: r.plural });
+    if (fault) {
+      fault.onFire?.();
+      return sendStatus(res, fault.code, fault.reason, fault.message, { name: name ?? undefined, group: r.group, kind: r.plural });
+    }
     if (route.sub === "log") return this.controller.serveLog(res, namespace!, name!, query);
     switch (req.method) {
       case "GET":
@@ -232,7 +235,7 @@ export class FakeCluster {
       case "PUT":
         return this.replace(res, route.plural, namespace, name ?? "", body);
       case "DELETE":
-        return this.delete(res, route.plural, namespace, name ?? "", query);
+        return this.delete(res, route.plural, namespace, name ?? "", query, body);
       default:
         return sendStatus(res, 405, "MethodNotAllowed", `the server does not allow this method on the requested resource`);
     }
@@ -287,6 +290,10 @@ export class FakeCluster {
     if (plural === "rolebindings" && JSON.stringify(obj.roleRef) !== JSON.stringify(current.roleRef)) {
       problems.push({ field: "roleRef", message: `Invalid value: ${JSON.stringify(obj.roleRef)}: cannot change roleRef` });
     }
+    const queueOf = (o: KObject) => (o.spec as { clusterQueue?: string } | undefined)?.clusterQueue;
+    if (plural === "localqueues" && queueOf(obj) !== queueOf(current)) {
+      problems.push({ field: "spec.clusterQueue", message: "Invalid value: \"string\": field is immutable" });
+    }
     if (problems.length) return invalid(res, r, name, problems);
     obj.metadata.uid = current.metadata.uid;
     obj.metadata.creationTimestamp = current.metadata.creationTimestamp;
@@ -296,10 +303,14 @@ export class FakeCluster {
     this.controller.changed(plural, updated);
   }
 
-  private delete(res: http.ServerResponse, plural: string, namespace: string | null, name: string, query: Record<string, string>): void {
+  private delete(res: http.ServerResponse, plural: string, namespace: string | null, name: string, query: Record<string, string>, body?: unknown): void {
     const r = RESOURCES[plural]!;
     const obj = this.get(plural, namespace, name);
     if (!obj) return sendStatus(res, 404, "NotFound", `${r.gr} "${name}" not found`, { name, group: r.group, kind: r.plural });
+    const pre = (body as { preconditions?: { uid?: string; resourceVersion?: string } } | undefined)?.preconditions;
+    if ((pre?.uid && pre.uid !== obj.metadata.uid) || (pre?.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion)) {
+      return sendStatus(res, 409, "Conflict", `Operation cannot be fulfilled on ${r.gr} "${name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`, { name, group: r.group, kind: r.plural });
+    }
     const policy = query.propagationPolicy ?? "Background";
     this.remove(plural, obj);
     if (policy === "Orphan") {
