@@ -2,7 +2,7 @@ import type { K8sAmounts, QuotaDto } from "@/lib/schemas/teams";
 
 type TeamUsage = {
   quota: QuotaDto | null;
-  used: { cpu: number; memory_gib: number; gpus: number; gpus_by_type: Record<string, number>; max_concurrent_jobs: number; max_deployments: number; storage_gib: number };
+  used: { cpu: number; memory_gib: number; gpus: number; gpus_by_type: Record<string, number>; max_concurrent_jobs: number; max_deployments: number; storage_gib: number | null };
   kubernetes: { used: K8sAmounts | null; hard: K8sAmounts | null } | null;
 };
 
@@ -45,7 +45,7 @@ export function UsageBars({ usage }: { usage: TeamUsage }) {
       <Bar label="GPUs" used={u.gpus} limit={q?.gpus ?? null} unit="" k8s={pick("gpus")} />
       {Object.entries(q?.gpus_by_type ?? {}).map(([type, n]) => <Bar key={type} label={`GPUs: ${type}`} used={u.gpus_by_type[type] ?? 0} limit={n} unit="" />)}
       <Bar label="Concurrent jobs" used={u.max_concurrent_jobs} limit={q?.max_concurrent_jobs ?? null} unit="" />
-      <Bar label="Artifact storage" used={u.storage_gib} limit={q?.storage_gib ?? null} unit="GiB" shown={`${storage(u.storage_gib)} of ${q?.storage_gib === null || q?.storage_gib === undefined ? "∞" : `${q.storage_gib} GiB`}`} />
+      <Bar label="Artifact storage" used={u.storage_gib ?? 0} limit={q?.storage_gib ?? null} unit="GiB" shown={`${u.storage_gib === null ? "could not be measured" : storage(u.storage_gib)} of ${q?.storage_gib === null || q?.storage_gib === undefined ? "∞" : `${q.storage_gib} GiB`}`} />
       <Bar label="Deployments" used={u.max_deployments} limit={q?.max_deployments ?? null} unit="" />
       <p className="text-xs text-stone-500">Model deployments are not built yet, so none count against the deployments quota.</p>
     </div>

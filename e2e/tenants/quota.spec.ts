@@ -100,6 +100,9 @@ test("an admin sets per-container limits; a member sees them, and the launch for
   await quota.getByLabel("Min CPU").fill("");
   await quota.getByLabel("Default CPU request").fill("1");
   await quota.getByRole("button", { name: "Save quota" }).click();
+  await expect(quota.getByRole("alert")).toContainText("give the default request's cpu and memory_gib together");
+  await quota.getByLabel("Default memory request (GiB)").fill("2");
+  await quota.getByRole("button", { name: "Save quota" }).click();
   await expect(quota.getByRole("status")).toHaveText("Saved.");
   const add = page.getByRole("form", { name: "Add member" });
   await add.getByLabel("Email").fill("ds@example.com");
@@ -110,7 +113,7 @@ test("an admin sets per-container limits; a member sees them, and the launch for
   const member = await (await browser.newContext()).newPage();
   await signIn(member, "ds@example.com");
   await member.goto(`/teams/${slug}`);
-  await expect(member.getByText("cpu ≤ 4 (default 1)")).toBeVisible();
+  await expect(member.getByText("cpu ≤ 4 (default 1) · memory (default 2 GiB)")).toBeVisible();
   await member.goto("/experiments");
   await member.getByRole("button", { name: "New experiment" }).click();
   await member.getByLabel("Experiment name").fill(`limits-${slug}`);

@@ -52,6 +52,10 @@ export const limitRangeSchema = z.strictObject({
   max: containerResources.optional(),
   default_request: containerResources.optional(),
 }).superRefine((l, c) => {
+  // A job that names no resources gets the default request, so it must say both.
+  if (l.default_request && (l.default_request.cpu === undefined) !== (l.default_request.memory_gib === undefined)) {
+    c.addIssue({ code: "custom", path: ["default_request"], message: "give the default request's cpu and memory_gib together (a job that names no resources gets both)" });
+  }
   for (const key of ["cpu", "memory_gib"] as const) {
     const min = l.min?.[key], max = l.max?.[key], req = l.default_request?.[key];
     if (min !== undefined && max !== undefined && min > max) c.addIssue({ code: "custom", path: ["min", key], message: `min ${key} (${min}) is more than max ${key} (${max})` });

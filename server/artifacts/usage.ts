@@ -30,31 +30,58 @@ export function noteStored(team: string, bytes: number): void {
 
 export const gib = (bytes: number) => Math.round((bytes / GIB) * 1e6) / 1e6;
 
+/** Bytes promised to uploads under way, per team: parallel uploads (MLflow sends several at once) share the room. */
+const reserved = new Map<string, number>();
+
 /**
  * Stores one upload within the team's storage quota: refused up front when the team is already at its
- * quota, and stopped (nothing kept) when the body would take it over.
+ * quota, and stopped (nothing kept) when the body would take it over. Each upload reserves the room it may
+ * use until it ends, so uploads running side by side cannot together overshoot the quota.
  */
 export async function putWithinQuota(
   db: DbOrTx, store: ArtifactStore, loc: { root: string[]; rel: string; teamId: string }, body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>, maxBytes: number,
 ): Promise<{ size: number }> {
   const team = loc.root[0]!;
-  const [quota] = await db.select({ storageGib: teamQuotas.storageGib }).from(teamQuotas).where(eq(teamQuotas.teamId, loc.teamId));
-  const limit = quota?.storageGib ?? null;
+  const limit = await storageLimitGib(db, loc.teamId);
   if (limit === null) {
     const stored = await store.put(loc.root, loc.rel, body, { maxBytes });
     noteStored(team, stored.size);
     return stored;
   }
   const used = await teamStorageBytes(store, team);
-  const room = Math.floor(limit * GIB - used);
-  const over = () => new AppError("quota_exceeded", `Team ${team} uses ${Math.round((used / GIB) * 100) / 100} GiB of its ${limit} GiB artifact storage quota; this upload does not fit. Delete old runs' artifacts or ask an admin to raise the quota.`);
+  const room = Math.floor(limit * GIB - used - (reserved.get(team) ?? 0));
+  const over = () => quotaError(team, used, limit);
   if (room <= 0) throw over();
+  const hold = Math.min(maxBytes, room);
+  reserved.set(team, (reserved.get(team) ?? 0) + hold);
   try {
-    const stored = await store.put(loc.root, loc.rel, body, { maxBytes: Math.min(maxBytes, room) });
+    const stored = await store.put(loc.root, loc.rel, body, { maxBytes: hold });
     noteStored(team, stored.size);
     return stored;
   } catch (err) {
-    if (room < maxBytes && err instanceof AppError && err.code === "invalid_input" && /larger than/.test(err.message)) throw over();
+    if (hold < maxBytes && err instanceof AppError && err.code === "invalid_input" && /larger than/.test(err.message)) throw over();
     throw err;
+  } finally {
+    reserved.set(team, (reserved.get(team) ?? hold) - hold);
   }
+}
+
+/** Refuses when `bytes` more would take the team over its storage quota (checked before work that will store them). */
+export async function assertStorageRoom(db: DbOrTx, store: ArtifactStore, team: { id: string; slug: string }, bytes: number): Promise<void> {
+  const limit = await storageLimitGib(db, team.id);
+  if (limit === null) return;
+  const used = await teamStorageBytes(store, team.slug);
+  if (used + (reserved.get(team.slug) ?? 0) + bytes > limit * GIB) throw quotaError(team.slug, used, limit);
+}
+
+async function storageLimitGib(db: DbOrTx, teamId: string): Promise<number | null> {
+  const [quota] = await db.select({ storageGib: teamQuotas.storageGib }).from(teamQuotas).where(eq(teamQuotas.teamId, teamId));
+  return quota?.storageGib ?? null;
+}
+
+function quotaError(team: string, used: number, limit: number): AppError {
+  return new AppError(
+    "quota_exceeded",
+    `Team ${team} uses ${Math.round((used / GIB) * 100) / 100} GiB of its ${limit} GiB artifact storage quota; this upload does not fit. Ask an admin to raise the team's storage quota (artifacts cannot be deleted through Cairn yet).`,
+  );
 }

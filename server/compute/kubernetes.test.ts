@@ -311,6 +311,18 @@ describe("Kueue", () => {
     }
   });
 
+  it("with Kueue installed but no LocalQueue in the team's namespace (not synced yet), the Job runs without Kueue rather than wait forever", async () => {
+    cluster.kueue = true;
+    try {
+      await backend().start(spec(), track().handlers);
+      const body = posted("jobs").at(-1)!.body as IJob;
+      expect(body.metadata!.labels).not.toHaveProperty("kueue.x-k8s.io/queue-name");
+      expect(body.spec!.suspend ?? false).toBe(false);
+    } finally {
+      cluster.kueue = false;
+    }
+  });
+
   it("without Kueue the Job is neither labelled for a queue nor suspended", async () => {
     await backend().start(spec(), track().handlers);
     const body = posted("jobs").at(-1)!.body as IJob;

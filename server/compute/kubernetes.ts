@@ -3,14 +3,14 @@
 // Secret the Job owns. Handles are "k8s:<namespace>/<name>" and survive a restart.
 import { mkdirSync, appendFileSync } from "node:fs";
 import path from "node:path";
-import { ApisApi, BatchV1Api, CoreV1Api, KubeConfig, Log, Watch } from "@kubernetes/client-node";
+import { ApisApi, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, Log, Watch } from "@kubernetes/client-node";
 import type { V1Job } from "@kubernetes/client-node";
 import { AppError } from "../errors";
 import type { AttemptHandlers, ComputeBackend, LaunchSpec } from "./backend";
 import { hasStatus, k8sCall, statusOf } from "./k8s-api";
 import type { K8sClients } from "./k8s-attempt";
 import { Attempt, terminal } from "./k8s-attempt";
-import { buildJobManifest, buildSecretManifest, JOB_NAME_LABEL, LABELS, LOCAL_QUEUE_NAME, MANAGED_BY } from "./k8s-manifest";
+import { buildJobManifest, buildSecretManifest, JOB_NAME_LABEL, LABELS, LOCAL_QUEUE_NAME, MANAGED_BY, namespaceFor } from "./k8s-manifest";
 
 export type KubernetesBackendOptions = {
   kubeConfig: KubeConfig;
@@ -49,12 +49,14 @@ export class KubernetesBackend implements ComputeBackend {
   private readonly live = new Map<string, Attempt>();
   private readonly opts: Required<Omit<KubernetesBackendOptions, "cairnUrl" | "kubeConfig">> & { cairnUrl?: string };
   private readonly apis: ApisApi;
-  private kueueSeen: { value: boolean; at: number } | null = null;
+  private readonly custom: CustomObjectsApi;
+  private readonly kueueSeen = new Map<string, { value: boolean; at: number }>();
 
   constructor(options: KubernetesBackendOptions) {
     const kc = options.kubeConfig;
     this.k8s = { batch: kc.makeApiClient(BatchV1Api), core: kc.makeApiClient(CoreV1Api), watch: new Watch(kc), log: new Log(kc) };
     this.apis = kc.makeApiClient(ApisApi);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
     this.opts = {
       defaultImage: options.defaultImage ?? "node:20-slim",
       fetchImage: options.fetchImage ?? "curlimages/curl:8.11.1",
@@ -66,18 +68,32 @@ export class KubernetesBackend implements ComputeBackend {
     };
   }
 
-  /** Whether the cluster serves Kueue (asked at most once a minute). */
-  private async useKueue(): Promise<boolean> {
+  /**
+   * Whether a Job in `namespace` should join Kueue: the cluster serves Kueue's API group and the team's
+   * LocalQueue exists (without it a labelled, suspended Job would wait forever). Asked at most once a minute;
+   * when the API cannot say, the last answer stands (none yet: no Kueue).
+   */
+  private async useKueue(namespace: string): Promise<boolean> {
     if (this.opts.kueue !== "auto") return this.opts.kueue;
-    if (this.kueueSeen && Date.now() - this.kueueSeen.at < 60_000) return this.kueueSeen.value;
+    const seen = this.kueueSeen.get(namespace);
+    if (seen && Date.now() - seen.at < 60_000) return seen.value;
     try {
       const groups = await k8sCall("list API groups", () => this.apis.getAPIVersions());
-      this.kueueSeen = { value: groups.groups.some((g) => g.name === "kueue.x-k8s.io"), at: Date.now() };
+      let value = groups.groups.some((g) => g.name === "kueue.x-k8s.io");
+      if (value) {
+        try {
+          await k8sCall(`read LocalQueue ${LOCAL_QUEUE_NAME}`, () =>
+            this.custom.getNamespacedCustomObject({ group: "kueue.x-k8s.io", version: "v1beta1", namespace, plural: "localqueues", name: LOCAL_QUEUE_NAME }));
+        } catch (err) {
+          if (!hasStatus(err, 404)) throw err;
+          value = false;
+        }
+      }
+      this.kueueSeen.set(namespace, { value, at: Date.now() });
+      return value;
     } catch {
-      // Discovery refused or down: run without a queue rather than not at all (asked again next time).
-      return false;
+      return seen?.value ?? false;
     }
-    return this.kueueSeen.value;
   }
 
   async start(spec: LaunchSpec, handlers: AttemptHandlers): Promise<{ ref: string }> {
@@ -88,7 +104,7 @@ export class KubernetesBackend implements ComputeBackend {
       fetchImage: this.opts.fetchImage,
       ttlSecondsAfterFinished: this.opts.ttlSecondsAfterFinished,
       codeUrl: spec.source && base ? `${base}/api/v1/jobs/${spec.jobId}/code` : null,
-      queueName: (await this.useKueue()) ? LOCAL_QUEUE_NAME : null,
+      queueName: (await this.useKueue(namespaceFor(spec.team))) ? LOCAL_QUEUE_NAME : null,
     });
     const namespace = manifest.metadata!.namespace!;
     const name = manifest.metadata!.name!;

@@ -9,6 +9,7 @@ import type { JobSpec, JobStatus } from "@/db/schema";
 import { PRIORITIES } from "@/db/schema";
 import { trainJobSchema } from "@/lib/schemas/jobs";
 import type { TrainJobInput } from "@/lib/schemas/jobs";
+import { assertStorageRoom, putWithinQuota } from "../artifacts/usage";
 import { appendAudit, denied, recordAudit } from "../audit/record";
 import { can, readableTeamIds } from "../auth/policy";
 import type { Ctx } from "../context";
@@ -180,6 +181,7 @@ export async function submitJob(ctx: Ctx, experimentId: string, input: TrainJobI
     source: code?.source ?? null, command, image: input.image ?? null, env: input.env, instance_type: resolved.instanceType,
     priority: input.priority, max_runtime_seconds: input.max_runtime_seconds, retries: input.retries,
   };
+  if (code?.archive) await assertStorageRoom(ctx.db, artifactStore(), { id: exp.teamId, slug: exp.teamSlug }, code.archive.sizeBytes);
   const run = await insertRun(ctx, {
     experiment_id: String(exp.id), run_name: undefined,
     tags: [
@@ -191,8 +193,8 @@ export async function submitJob(ctx: Ctx, experimentId: string, input: TrainJobI
   });
   const runId = run.id;
   if (code?.archive) {
-    // The run keeps the code it was trained with, as uploaded: artifacts/code/<filename>.
-    await artifactStore().put([exp.teamSlug, String(exp.id), runId], `code/${code.archive.filename}`, codeArchiveStream(code.archive), { maxBytes: code.archive.sizeBytes });
+    // The run keeps the code it was trained with, as uploaded: artifacts/code/<filename> (within the storage quota, checked above).
+    await putWithinQuota(ctx.db, artifactStore(), { root: [exp.teamSlug, String(exp.id), runId], rel: `code/${code.archive.filename}`, teamId: exp.teamId }, codeArchiveStream(code.archive), code.archive.sizeBytes);
   }
   const row = await ctx.db.transaction(async (tx) => {
     await tx.update(runs).set({ status: "SCHEDULED" }).where(eq(runs.id, runId));
@@ -303,10 +305,12 @@ export async function cancelJob(ctx: Ctx, id: string): Promise<JobDto> {
 /**
  * Runs a finished job again: a new job (and run) in the same experiment with the same spec — code, command,
  * image, env, resources, priority, limits — submitted by the actor, through the same checks as any submit
- * (today's quota, limit range and catalog apply).
+ * (today's quota, limit range and catalog apply). Allowed to the job's own user and the team's leads.
  */
 export async function retryJob(ctx: Ctx, id: string): Promise<JobDto> {
-  const row = await loadJob(ctx, id, { mode: "read" });
+  // Like cancel: the job's own user or a team lead — a retry reuses the job's env, which may hold its user's
+  // secrets. Anyone else in the team clones it instead (the launch form starts with an empty env).
+  const row = await loadJob(ctx, id, { mode: "write", action: "job.retry" });
   if (row.status !== "succeeded" && row.status !== "failed" && row.status !== "cancelled") {
     throw new AppError("conflict", `Job ${id} is ${row.status}; retry it once it has ended (or cancel it first).`);
   }
@@ -320,7 +324,7 @@ export async function retryJob(ctx: Ctx, id: string): Promise<JobDto> {
     priority: spec.priority,
     max_runtime_seconds: spec.max_runtime_seconds,
     retries: spec.retries,
-    name: row.name,
+    name: row.name.slice(0, 200),
   });
   return submitJob(ctx, String(row.experimentId), input);
 }

@@ -284,6 +284,13 @@ describe("artifact storage quota", () => {
     // ...and cannot write into churn's run at all.
     expect((await artifacts(fraudToken, "PUT", `${prefix()}/quota/foreign.bin`, { body: "x" })).status).toBe(403);
     expect((await artifacts(token, "GET", `${prefix()}/quota/foreign.bin`)).status).toBe(404);
+    // Two uploads at once that fit one at a time but not together: one is refused, the quota is not overshot.
+    const now = await teamStorageBytes(artifactStore(), "churn", { fresh: true });
+    await setQuota(admin, "churn", { ...quota, storage_gib: (now + 6 * 1024) / 2 ** 30 });
+    const pair = await Promise.all([1, 2].map((i) => artifacts<ErrorBody>(token, "PUT", `${prefix()}/quota/parallel-${i}.bin`, { body: new Uint8Array(4 * 1024) })));
+    expect(pair.map((r) => r.status).sort()).toEqual([200, 429]);
+    expect(await teamStorageBytes(artifactStore(), "churn", { fresh: true })).toBe(now + 4 * 1024);
+    expect(pair.find((r) => r.status === 429)!.json.message).toMatch(/Ask an admin to raise/);
     await setQuota(admin, "churn", { ...quota, storage_gib: null });
     expect((await artifacts(token, "PUT", `${prefix()}/quota/second.bin`, { body: new Uint8Array(2 * 1024) })).status).toBe(200);
   });

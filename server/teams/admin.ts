@@ -127,7 +127,7 @@ export async function setQuota(ctx: Ctx, slug: string, input: QuotaInput): Promi
 export type TeamUsage = {
   team: string;
   quota: QuotaDto | null;
-  used: { cpu: number; memory_gib: number; gpus: number; gpus_by_type: Record<string, number>; max_concurrent_jobs: number; max_deployments: number; storage_gib: number };
+  used: { cpu: number; memory_gib: number; gpus: number; gpus_by_type: Record<string, number>; max_concurrent_jobs: number; max_deployments: number; storage_gib: number | null };
   top: { kind: "job"; id: string; name: string; user: string; status: string; cpu: number; memory_gib: number; gpus: number }[];
   queued_jobs: { job_id: string; name: string; user: string; queued_at: string; queue_reason: string | null; cpu: number; memory_gib: number; gpus: number }[];
   /** Where quotas are enforced: Cairn's own admission (local) or also the namespace's ResourceQuota (kubernetes). */
@@ -161,7 +161,11 @@ export async function teamUsage(ctx: Ctx, slug: string): Promise<TeamUsage> {
     ctx.db.select().from(jobs).where(and(eq(jobs.teamId, team.id), active)).orderBy(desc(jobs.gpus), desc(jobs.cpu)),
     ctx.db.select().from(jobs).where(and(eq(jobs.teamId, team.id), eq(jobs.status, "queued"))).orderBy(desc(jobs.priority), asc(jobs.queuedAt)).limit(200),
     kubernetesStatus(ctx, team),
-    teamStorageBytes(artifactStore(), team.slug),
+    // Measuring storage walks the team's artifacts (cached a minute); a failure there costs the figure, not the page.
+    teamStorageBytes(artifactStore(), team.slug).catch((err: unknown) => {
+      console.error(`[cairn] measuring artifact storage of team ${team.slug} failed`, err);
+      return null;
+    }),
   ]);
   const byType: Record<string, number> = {};
   for (const j of running) if (j.gpuType && j.gpus) byType[j.gpuType] = (byType[j.gpuType] ?? 0) + j.gpus;
@@ -169,7 +173,7 @@ export async function teamUsage(ctx: Ctx, slug: string): Promise<TeamUsage> {
   return {
     team: slug,
     quota: quota ? quotaDto(quota) : null,
-    used: { cpu: sum((j) => j.cpu), memory_gib: sum((j) => j.memoryGib), gpus: sum((j) => j.gpus), gpus_by_type: byType, max_concurrent_jobs: running.length, max_deployments: 0, storage_gib: gib(storedBytes) },
+    used: { cpu: sum((j) => j.cpu), memory_gib: sum((j) => j.memoryGib), gpus: sum((j) => j.gpus), gpus_by_type: byType, max_concurrent_jobs: running.length, max_deployments: 0, storage_gib: storedBytes === null ? null : gib(storedBytes) },
     top: running.slice(0, 10).map((j) => ({ kind: "job", id: j.id, name: j.name, user: j.userEmail, status: j.status, cpu: j.cpu, memory_gib: j.memoryGib, gpus: j.gpus })),
     queued_jobs: queued.map((j) => ({ job_id: j.id, name: j.name, user: j.userEmail, queued_at: j.queuedAt.toISOString(), queue_reason: j.queueReason, cpu: j.cpu, memory_gib: j.memoryGib, gpus: j.gpus })),
     backend: env().computeBackend,

@@ -29,7 +29,9 @@ export default async function JobPage(props: { params: Promise<{ id: string }> }
   const events = await getJobEvents(ctx, id);
   const active = ["queued", "admitted", "running"].includes(job.status);
   const teamId = ctx.actor.memberships.find((m) => m.teamSlug === job.team)?.teamId;
-  const mayCancel = active && (ctx.actor.isAdmin || can(ctx.actor, "manage_team", teamId) || (job.user === ctx.actor.email && can(ctx.actor, "train_model", teamId)));
+  // Cancel and retry: the job's own user, or a team lead (a retry reuses the job's env, which may hold its user's secrets).
+  const mayAct = ctx.actor.isAdmin || can(ctx.actor, "manage_team", teamId) || (job.user === ctx.actor.email && can(ctx.actor, "train_model", teamId));
+  const mayCancel = active && mayAct;
   const overview: [string, ReactNode][] = [
     ["Status", <Badge key="s" tone={JOB_TONE[job.status] ?? "neutral"}>{job.status}</Badge>],
     ["Team", <span key="t" className="font-mono">{job.team}</span>],
@@ -65,7 +67,7 @@ export default async function JobPage(props: { params: Promise<{ id: string }> }
         actions={
           <>
             {mayCancel && <CancelJobButton id={job.job_id} cancel={cancelJobAction} />}
-            {!active && <RetryJobButton id={job.job_id} retry={retryJobAction} />}
+            {!active && mayAct && <RetryJobButton id={job.job_id} retry={retryJobAction} />}
             <Link href={`/jobs/new?from=${job.job_id}`} className={buttonClass("secondary", "sm")}>Clone and edit</Link>
           </>
         }

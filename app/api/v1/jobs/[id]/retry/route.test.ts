@@ -23,15 +23,17 @@ describe("retry", () => {
     expect((await waitForJob(db(), first.job_id, isFinal)).status).toBe("failed");
     await expect(retryJob(await ctxFor(db(), DEMO.dsFraud), first.job_id)).rejects.toMatchObject({ code: "not_found" });
 
-    // Another member of the team retries it over HTTP, and owns the new job.
-    const res = await call(retryPOST, { method: "POST", token: await tokenFor(db(), DEMO.ds, "churn"), params: { id: first.job_id } });
+    // A member who did not submit it may not rerun it with its env (it may hold the submitter's secrets)…
+    await expect(retryJob(await ctxFor(db(), DEMO.ds), first.job_id)).rejects.toMatchObject({ code: "forbidden" });
+    // …a team lead may, over HTTP, and owns the new job.
+    const res = await call(retryPOST, { method: "POST", token: await tokenFor(db(), DEMO.lead, "churn"), params: { id: first.job_id } });
     expect(res.status).toBe(202);
     const again = res.json as JobDto;
     expect(again.job_id).not.toBe(first.job_id);
     expect(again.run_id).not.toBe(first.run_id);
     const [[a], [b]] = await Promise.all([db().select().from(jobs).where(eq(jobs.id, first.job_id)), db().select().from(jobs).where(eq(jobs.id, again.job_id))]);
     expect(b!.spec).toEqual(a!.spec);
-    expect(b).toMatchObject({ cpu: a!.cpu, memoryGib: a!.memoryGib, name: a!.name, userEmail: DEMO.ds, experimentId: a!.experimentId });
+    expect(b).toMatchObject({ cpu: a!.cpu, memoryGib: a!.memoryGib, name: a!.name, userEmail: DEMO.lead, experimentId: a!.experimentId });
     expect((await waitForJob(db(), again.job_id, isFinal)).status).toBe("failed");
     expect((await call(retryPOST, { method: "POST", token: await tokenFor(db(), DEMO.dsFraud, "fraud"), params: { id: first.job_id } })).status).toBe(404);
   });
