@@ -81,6 +81,6 @@ function SyncCell({ backend, state }: { backend: "local" | "kubernetes"; state?:
   if (backend === "local") return <span className="text-xs text-stone-500">local admission</span>;
   if (!state) return <span className="text-xs text-stone-500">not synced yet</span>;
   if (state.state === "error") return <span title={state.message ?? undefined}><Badge tone="red">sync error</Badge></span>;
-  if (state.state === "drift_repaired") return <Badge tone="amber">drift repaired</Badge>;
+  if (state.state === "drift_repaired") return <Badge tone="amber">drift repaired {state.drift_repaired_at ? new Date(state.drift_repaired_at).toISOString().slice(11, 16) : ""} UTC</Badge>;
   return <Badge tone="green">in sync</Badge>;
 }
