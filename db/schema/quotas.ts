@@ -41,6 +41,17 @@ export const tenantSync = pgTable("tenant_sync", {
   appliedDigest: text("applied_digest"),
 });
 
+/**
+ * Which Cairn instance is syncing a team right now: a pass claims a team for a couple of minutes (or until
+ * it is done), so several instances never sync the same team at once and never mistake each other's update
+ * for drift. A claim that ran out (its instance died) can be taken over.
+ */
+export const tenantSyncLeases = pgTable("tenant_sync_leases", {
+  teamId: uuid("team_id").primaryKey().references(() => teams.id, { onDelete: "cascade" }),
+  owner: text("owner").notNull(),
+  until: timestamp("until", { withTimezone: true }).notNull(),
+});
+
 export const instanceTypes = pgTable("instance_types", {
   name: text("name").primaryKey(),
   cpu: doublePrecision("cpu").notNull(),

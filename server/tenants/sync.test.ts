@@ -11,7 +11,7 @@ import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
 import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { teams, tenantSync } from "@/db/schema";
+import { teams, tenantSync, tenantSyncLeases } from "@/db/schema";
 import { FakeCluster } from "../compute/testing/fake-k8s";
 import type { KObject } from "../compute/testing/fake-k8s";
 import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
@@ -256,6 +256,24 @@ describe("tenant sync", () => {
     expect(usage.kubernetes).toMatchObject({ namespace: "cairn-churn", state: "in_sync", used: { cpu: 1.5, memory_gib: 3, gpus: 2, pods: 1 }, hard: { cpu: 64, memory_gib: 256, gpus: 8, pods: 110 } });
     await expect(teamUsage(await ctxFor(db(), DEMO.dsFraud), "churn")).rejects.toMatchObject({ code: "not_found" });
     cluster.remove("pods", cluster.get("pods", "cairn-churn", "train-1")!);
+  });
+
+  it("several instances: a team another instance is syncing is skipped, and taken over once its claim runs out", async () => {
+    const [fraud] = await db().select({ id: teams.id }).from(teams).where(eq(teams.slug, "fraud"));
+    const q = quotaOf("cairn-fraud");
+    (q.spec as { hard: Record<string, string> }).hard.pods = "3";
+    cluster.update("resourcequotas", q);
+    await db().insert(tenantSyncLeases).values({ teamId: fraud!.id, owner: "another-instance", until: new Date(Date.now() + 60_000) });
+    const results = await syncer.syncAll(db());
+    expect(results.map((r) => r.team)).toEqual(["churn", "vision"]);
+    expect(hardOf("cairn-fraud").pods).toBe("3"); // left to the instance holding it
+    // That instance died: its claim runs out, and this one takes the team over.
+    await db().update(tenantSyncLeases).set({ until: new Date(Date.now() - 1000) }).where(eq(tenantSyncLeases.teamId, fraud!.id));
+    const r = await syncer.syncOne(db(), "fraud");
+    expect(r!.outcomes.find((o) => o.kind === "ResourceQuota")).toMatchObject({ action: "updated" });
+    expect(hardOf("cairn-fraud").pods).toBe("110");
+    // A pass leaves no claim behind.
+    expect(await db().select().from(tenantSyncLeases)).toEqual([]);
   });
 
   it("archived teams are not synced", async () => {

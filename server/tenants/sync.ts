@@ -3,12 +3,13 @@
 // "in_sync", "drift_repaired" (the cluster differed from what Cairn had applied, and was put back) or
 // "error" with the API's message, plus the ResourceQuota's status as the usage Kubernetes sees. A
 // changed quota is an update, not drift: the digest of what was applied tells the two apart. Every step
-// is idempotent, so a pass interrupted anywhere converges on the next.
-import { createHash } from "node:crypto";
-import { and, asc, eq, isNull } from "drizzle-orm";
+// is idempotent, so a pass interrupted anywhere converges on the next. Each team is synced under a short
+// claim in the database (tenant_sync_leases), so several Cairn instances never sync the same team at once.
+import { createHash, randomUUID } from "node:crypto";
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Db } from "@/db/client";
-import { teamQuotas, teams, tenantSync } from "@/db/schema";
+import { teamQuotas, teams, tenantSync, tenantSyncLeases } from "@/db/schema";
 import { namespaceFor } from "../compute/k8s-manifest";
 import { env } from "../env";
 import { quotaDto } from "../teams/service";
@@ -26,11 +27,34 @@ export type TeamSyncResult = {
 
 type TeamRow = { id: string; slug: string };
 
+/** How long a claim on a team lasts if its instance never finishes (dies mid-pass). */
+const LEASE_SECONDS = 120;
+
 export class TenantSyncer {
   readonly cluster: TenantCluster;
+  /** This instance, as the owner of its claims. */
+  readonly owner = randomUUID();
 
   constructor(kubeConfig: KubeConfig, private readonly opts: { serviceAccount: string }) {
     this.cluster = new TenantCluster(kubeConfig);
+  }
+
+  /** Claims a team for this pass: false when another instance is syncing it (its claim has not run out). */
+  private async claim(db: Db, teamId: string): Promise<boolean> {
+    const rows = await db
+      .insert(tenantSyncLeases)
+      .values({ teamId, owner: this.owner, until: sql`now() + make_interval(secs => ${LEASE_SECONDS})` })
+      .onConflictDoUpdate({
+        target: tenantSyncLeases.teamId,
+        set: { owner: this.owner, until: sql`now() + make_interval(secs => ${LEASE_SECONDS})` },
+        setWhere: sql`${tenantSyncLeases.until} < now() or ${tenantSyncLeases.owner} = ${this.owner}`,
+      })
+      .returning({ owner: tenantSyncLeases.owner });
+    return rows.length > 0;
+  }
+
+  private async release(db: Db, teamId: string): Promise<void> {
+    await db.delete(tenantSyncLeases).where(and(eq(tenantSyncLeases.teamId, teamId), eq(tenantSyncLeases.owner, this.owner)));
   }
 
   /** One pass over every team that is not archived. */
@@ -44,7 +68,10 @@ export class TenantSyncer {
       return Promise.all(rows.map((t) => this.record(db, t, null, { error: err })));
     }
     const out: TeamSyncResult[] = [];
-    for (const t of rows) out.push(await this.syncTeam(db, t, kueue));
+    for (const t of rows) {
+      const r = await this.syncTeam(db, t, kueue);
+      if (r) out.push(r);
+    }
     return out;
   }
 
@@ -61,7 +88,17 @@ export class TenantSyncer {
     return this.syncTeam(db, t, kueue);
   }
 
-  private async syncTeam(db: Db, t: TeamRow, kueue: boolean): Promise<TeamSyncResult> {
+  /** Syncs one team under a claim; null when another instance holds the team right now. */
+  private async syncTeam(db: Db, t: TeamRow, kueue: boolean): Promise<TeamSyncResult | null> {
+    if (!(await this.claim(db, t.id))) return null;
+    try {
+      return await this.syncClaimed(db, t, kueue);
+    } finally {
+      await this.release(db, t.id);
+    }
+  }
+
+  private async syncClaimed(db: Db, t: TeamRow, kueue: boolean): Promise<TeamSyncResult> {
     const [q] = await db.select().from(teamQuotas).where(eq(teamQuotas.teamId, t.id));
     if (!q) return this.record(db, t, null, { error: new Error(`team ${t.slug} has no quota yet; an admin sets one on the team page`) });
     const outcomes: Outcome[] = [];
