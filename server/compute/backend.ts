@@ -26,6 +26,11 @@ export type AttemptHandlers = {
   onExit: (exit: ExitInfo) => void;
   /** A status message worth showing on the job while it runs (e.g. "exceeded quota" from the cluster). */
   onMessage?: (message: string) => void;
+  /**
+   * The workload itself began, later than the attempt (a pod that waited for Kueue, the quota or an image):
+   * runtime, cost and the job's token count from here. Executors that start at once need not call it.
+   */
+  onStarted?: () => void;
 };
 
 export type ExitInfo = {

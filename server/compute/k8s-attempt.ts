@@ -57,6 +57,7 @@ export class Attempt {
   private readonly cursor: LogCursor = { lastKey: null, lastStamp: null };
   private lastMessage: string | null = null;
   private refused = false;
+  private started = false;
   private cancelling = false;
 
   constructor(
@@ -218,6 +219,10 @@ export class Attempt {
   }
 
   private follow(pod: string): void {
+    if (!this.started) {
+      this.started = true;
+      this.handlers.onStarted?.();
+    }
     const writer = new PodLogWriter(this.spec.logFile, this.cursor);
     let controller: AbortController | null = null;
     let aborted = false;

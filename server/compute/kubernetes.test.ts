@@ -55,13 +55,13 @@ function spec(over: Partial<LaunchSpec> = {}): LaunchSpec {
   };
 }
 
-type Tracked = { handlers: AttemptHandlers; exit: Promise<ExitInfo>; exits: ExitInfo[]; messages: { at: number; text: string }[] };
+type Tracked = { handlers: AttemptHandlers; exit: Promise<ExitInfo>; exits: ExitInfo[]; messages: { at: number; text: string }[]; started: number[] };
 function track(): Tracked {
   let resolve!: (e: ExitInfo) => void;
   const exit = new Promise<ExitInfo>((r) => (resolve = r));
   const t: Tracked = {
-    exit, exits: [], messages: [],
-    handlers: { onExit: (e) => { t.exits.push(e); resolve(e); }, onMessage: (text) => t.messages.push({ at: Date.now(), text }) },
+    exit, exits: [], messages: [], started: [],
+    handlers: { onExit: (e) => { t.exits.push(e); resolve(e); }, onMessage: (text) => t.messages.push({ at: Date.now(), text }), onStarted: () => t.started.push(Date.now()) },
   };
   return t;
 }
@@ -298,12 +298,16 @@ describe("Kueue", () => {
       expect(body.spec!.suspend).toBe(true);
       await until(() => t.messages.find((m) => m.text === "waiting for Kueue to admit the job (LocalQueue cairn)"));
       expect(cluster.controller.podsOf(ns, jobNameOf(ref))).toHaveLength(0);
+      await settle();
+      expect(t.started).toEqual([]); // waiting in the queue is not running
       expect(cluster.controller.kueueAdmit(ns)).toBe(1);
       const pod = await podOf(jobNameOf(ref));
       await until(() => t.messages.find((m) => m.text === "admitted by Kueue"));
       cluster.controller.run(ns, pod);
+      await until(() => t.started.length > 0);
       cluster.controller.exit(ns, pod, 0);
       expect(await t.exit).toEqual({ exitCode: 0, signal: null });
+      expect(t.started).toHaveLength(1);
     } finally {
       cluster.kueue = false;
       cluster.kueueHold = false;

@@ -10,7 +10,7 @@ import path from "node:path";
 import { eq, inArray } from "drizzle-orm";
 import type { IPod } from "kubernetes-models/v1/Pod";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { jobs, runs } from "@/db/schema";
+import { apiTokens, jobs, runs } from "@/db/schema";
 import { trainJobSchema } from "@/lib/schemas/jobs";
 import { resolveRequestActor } from "../auth/request-actor";
 import { KubernetesBackend } from "../compute/kubernetes";
@@ -115,9 +115,22 @@ describe("jobs on the kubernetes executor", () => {
     const waiting = await waitFor(job.job_id, (j) => j.message?.includes("exceeded quota") ?? false);
     expect(waiting.status).toBe("running");
     expect(waiting.message).toMatch(/forbidden: exceeded quota: team-quota, requested: requests.nvidia.com\/gpu=1, used: requests.nvidia.com\/gpu=0, limited: requests.nvidia.com\/gpu=0$/);
+    const [before] = await db().select({ startedAt: jobs.startedAt, tokenId: jobs.tokenId }).from(jobs).where(eq(jobs.id, job.job_id));
+    const [tokenBefore] = await db().select({ expiresAt: apiTokens.expiresAt }).from(apiTokens).where(eq(apiTokens.id, before!.tokenId!));
+    await new Promise((r) => setTimeout(r, 1100));
     cluster.controller.setQuota(ns, "team-quota", { "requests.nvidia.com/gpu": "8" });
     const { pod } = await jobOf(job.job_id);
     cluster.controller.run(ns, pod);
+    // The wait is not runtime: the job's start (and its token's lifetime) move to when the pod ran.
+    for (let i = 0; i < 100; i++) {
+      const [now] = await db().select({ startedAt: jobs.startedAt }).from(jobs).where(eq(jobs.id, job.job_id));
+      if (now!.startedAt!.getTime() > before!.startedAt!.getTime()) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const [after] = await db().select({ startedAt: jobs.startedAt }).from(jobs).where(eq(jobs.id, job.job_id));
+    expect(after!.startedAt!.getTime() - before!.startedAt!.getTime()).toBeGreaterThanOrEqual(1000);
+    const [tokenAfter] = await db().select({ expiresAt: apiTokens.expiresAt }).from(apiTokens).where(eq(apiTokens.id, before!.tokenId!));
+    expect(tokenAfter!.expiresAt.getTime()).toBeGreaterThan(tokenBefore!.expiresAt.getTime());
     cluster.controller.exit(ns, pod, 0);
     expect(await waitFor(job.job_id, final)).toMatchObject({ status: "succeeded", message: null });
   });

@@ -13,7 +13,7 @@ import { cpSync, existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Db, DbOrTx } from "@/db/client";
-import { jobEvents, jobs, runs, teamQuotas, teams } from "@/db/schema";
+import { apiTokens, jobEvents, jobs, runs, teamQuotas, teams } from "@/db/schema";
 import type { RunStatus } from "@/db/schema";
 import type { ComputeBackend, ExitInfo } from "../compute/backend";
 import { createBackend } from "../compute";
@@ -226,6 +226,7 @@ async function start(db: Db, job: JobRow): Promise<void> {
       {
         onExit: (exit) => void onExit(db, job.id, attempt, exit).catch((err: unknown) => console.error(`[cairn] job ${job.id}: recording its exit failed`, err)),
         onMessage: (message) => void db.update(jobs).set({ message }).where(and(eq(jobs.id, job.id), eq(jobs.attempt, attempt), eq(jobs.status, "running"))).catch(() => undefined),
+        onStarted: () => void workloadStarted(db, job.id, attempt).catch((err: unknown) => console.error(`[cairn] job ${job.id}: recording its start failed`, err)),
       },
     );
     await db.update(jobs).set({ backendRef: ref }).where(and(eq(jobs.id, job.id), eq(jobs.attempt, attempt)));
@@ -233,6 +234,21 @@ async function start(db: Db, job: JobRow): Promise<void> {
     const why = err instanceof Error ? err.message : String(err);
     await finish(db, job.id, attempt, { status: "failed", message: `could not start: ${why}` });
   }
+}
+
+/**
+ * The workload began after a wait on the executor (Kueue, the cluster's quota, an image pull): its runtime and
+ * cost count from now, and its token lives for its max runtime (+ 1 h) from now — it was minted at dispatch.
+ */
+async function workloadStarted(db: Db, jobId: string, attempt: number): Promise<void> {
+  await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(jobs)
+      .set({ startedAt: new Date() })
+      .where(and(eq(jobs.id, jobId), eq(jobs.attempt, attempt), eq(jobs.status, "running")))
+      .returning({ tokenId: jobs.tokenId, spec: jobs.spec });
+    if (row?.tokenId) await tx.update(apiTokens).set({ expiresAt: sql`now() + make_interval(secs => ${row.spec.max_runtime_seconds + 3600})` }).where(eq(apiTokens.id, row.tokenId));
+  });
 }
 
 async function teamSlug(db: Db, teamId: string): Promise<string> {
