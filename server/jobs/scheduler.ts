@@ -185,6 +185,22 @@ export function jobEnvironment(job: JobRow, attempt: number, workdir: string, to
 
 async function start(db: Db, job: JobRow): Promise<void> {
   const attempt = job.attempt + 1;
+  // The team's limit range may have narrowed since admission: a container outside it would be refused.
+  const [limits] = await db.select({ limitRange: teamQuotas.limitRange }).from(teamQuotas).where(eq(teamQuotas.teamId, job.teamId));
+  const outside = outsideLimitRange(await teamSlug(db, job.teamId), job, limits?.limitRange ?? null);
+  if (outside) {
+    const message = `refused: ${outside} (the limit range changed after it was admitted)`;
+    const now = new Date();
+    const failed = await db.transaction(async (tx) => {
+      const [row] = await tx.update(jobs).set({ status: "failed", finishedAt: now, message }).where(and(eq(jobs.id, job.id), eq(jobs.status, "admitted"))).returning({ runId: jobs.runId });
+      if (!row) return false;
+      await tx.insert(jobEvents).values({ jobId: job.id, status: "failed", attempt: job.attempt, message });
+      await setRunStatus(tx, row.runId, "FAILED", now);
+      return true;
+    });
+    if (failed) publishJobChange({ job_id: job.id, team_id: job.teamId, status: "failed", attempt: job.attempt, message });
+    return;
+  }
   const claimed = await db.transaction(async (tx) => {
     const [row] = await tx
       .update(jobs)

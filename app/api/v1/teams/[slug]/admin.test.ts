@@ -192,10 +192,14 @@ describe("limit ranges in admission", () => {
     }
     const waiting = await submitJob(ds, exp, trainJobSchema.parse({ resources: { cpu: 3, memory_gib: 4 }, command: ["true"] }));
     expect(waiting.status).toBe("queued");
-    // The admin narrows the range: the queued 3-CPU job can never start now; the running one goes on.
+    // One more, as if admission had passed it just before the change (admitted, not yet started).
+    const admitted = await submitJob(ds, exp, trainJobSchema.parse({ resources: { cpu: 3, memory_gib: 4 }, command: ["true"] }));
+    await db().update(jobs).set({ status: "admitted", admittedAt: new Date() }).where(eq(jobs.id, admitted.job_id));
+    // The admin narrows the range: the 3-CPU jobs can never start now; the running one goes on.
     await setQuota(admin, "churn", quotaSchema.parse({ ...QUOTA, max_concurrent_jobs: 1, limit_range: { max: { cpu: 2 } } }));
     await tick(db());
     expect(await getJob(ds, waiting.job_id)).toMatchObject({ status: "failed", message: expect.stringContaining("limit range allows at most 2 CPU per container") });
+    expect(await getJob(ds, admitted.job_id)).toMatchObject({ status: "failed", message: expect.stringContaining("changed after it was admitted") });
     expect((await getJob(ds, running.job_id)).status).toBe("running");
     await cancelAndSettle([running.job_id]);
     await setQuota(admin, "churn", quotaSchema.parse(QUOTA));
