@@ -3,6 +3,7 @@ import { z } from "zod";
 import { auditQuerySchema } from "@/lib/schemas/audit";
 import { listCodeArchivesQuery, uploadCodeArchiveQuery } from "@/lib/schemas/code-archives";
 import { listModelsQuery, modelTeamQuery } from "@/lib/schemas/registry";
+import { instanceTypeSchema } from "@/lib/schemas/instance-types";
 import { listJobsQuery, trainJobSchema } from "@/lib/schemas/jobs";
 import { addMemberSchema, changeRoleSchema, createTeamSchema, quotaSchema, updateTeamSchema } from "@/lib/schemas/teams";
 import { createTokenSchema } from "@/lib/schemas/tokens";
@@ -36,6 +37,11 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
   "/api/v1/teams/{slug}/members/{user_id}": {
     patch: { summary: "Change a member's role (team leads and admins)", body: changeRoleSchema, success: { status: 200, description: "membership" } },
     delete: { summary: "Remove a member; effective on their next request (team leads and admins)", success: { status: 204, description: "removed" } },
+  },
+  "/api/v1/instance-types": { get: { summary: "The instance-type catalog with hourly prices", success: { status: 200, description: "{instance_types: [{name, cpu, memory_gib, gpu_type, gpu_count, hourly_price_usd}]}" } } },
+  "/api/v1/instance-types/{name}": {
+    put: { summary: "Add or change an instance type (platform admins); jobs already submitted keep their price", body: instanceTypeSchema, success: { status: 200, description: "the instance type" } },
+    delete: { summary: "Remove an instance type (platform admins)", success: { status: 204, description: "removed" } },
   },
   "/api/v1/experiments/{id}/train": { post: { summary: "Launch a training job in the experiment", body: trainJobSchema, success: { status: 202, description: "{job_id, run_id, experiment_id, status, queue_reason?}" } } },
   "/api/v1/jobs": { get: { summary: "Jobs of the caller's teams, newest first", query: listJobsQuery, success: { status: 200, description: "{jobs, next_page_token}" } } },

@@ -1,5 +1,7 @@
 "use server";
 
+import { instanceTypeNameSchema, instanceTypeSchema } from "@/lib/schemas/instance-types";
+import { deleteInstanceType, saveInstanceType } from "@/server/teams/instance-types";
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { createTeamSchema, teamSlugSchema } from "@/lib/schemas/teams";
@@ -21,4 +23,16 @@ export const setTeamArchivedAction = safeAction(z.strictObject({ slug: teamSlugS
   revalidatePath("/admin");
   revalidatePath("/teams");
   return input.archived;
+});
+
+export const saveInstanceTypeAction = safeAction(z.strictObject({ name: instanceTypeNameSchema, type: instanceTypeSchema }), async (ctx, input) => {
+  const saved = await saveInstanceType(ctx, input.name, input.type);
+  revalidatePath("/admin");
+  return saved.name;
+});
+
+export const deleteInstanceTypeAction = safeAction(z.strictObject({ name: instanceTypeNameSchema }), async (ctx, input) => {
+  await deleteInstanceType(ctx, input.name);
+  revalidatePath("/admin");
+  return input.name;
 });

@@ -11,7 +11,8 @@ import { listTeams } from "@/server/teams/service";
 import { TeamLifecycleButton } from "@/components/admin/team-lifecycle";
 import { listArchivedTeams, tenantSyncStates } from "@/server/teams/admin";
 import { Badge } from "@/components/ui/badge";
-import { createTeamAction, setTeamArchivedAction } from "./actions";
+import { createTeamAction, deleteInstanceTypeAction, saveInstanceTypeAction, setTeamArchivedAction } from "./actions";
+import { DeleteInstanceTypeButton, InstanceTypeForm } from "@/components/admin/instance-types";
 
 export const metadata: Metadata = { title: "Admin" };
 
@@ -20,7 +21,7 @@ export default async function AdminPage() {
   const [teams, types, archived, sync] = await Promise.all([listTeams(ctx), listInstanceTypes(ctx), listArchivedTeams(ctx), tenantSyncStates(ctx)]);
   return (
     <div className="space-y-6">
-      <PageHeader title="Admin" description="Tenants, instance types and platform settings." />
+      <PageHeader title="Admin" description="Tenants and the instance-type catalog with its prices." />
       <div className="grid gap-6 xl:grid-cols-3">
         <div className="space-y-2 xl:col-span-2">
           <h2 className="text-sm font-semibold text-stone-900">Teams ({teams.length})</h2>
@@ -54,24 +55,30 @@ export default async function AdminPage() {
           <CreateTeamForm createTeam={createTeamAction} />
         </Card>
       </div>
-      <div className="space-y-2">
-        <h2 className="text-sm font-semibold text-stone-900">Instance types</h2>
-        <Table caption="Instance types">
-          <thead><tr><Th>Name</Th><Th>CPU</Th><Th>Memory</Th><Th>GPUs</Th><Th>Price / hour</Th></tr></thead>
-          <tbody className="divide-y divide-stone-100">
-            {types.length === 0 && <EmptyRow colSpan={5}>No instance types defined.</EmptyRow>}
-            {types.map((t) => (
-              <tr key={t.name}>
-                <Td className="font-mono text-xs">{t.name}</Td>
-                <Td>{t.cpu}</Td>
-                <Td>{t.memory_gib} GiB</Td>
-                <Td>{t.gpu_count > 0 ? `${t.gpu_count} × ${t.gpu_type}` : "—"}</Td>
-                <Td>{formatUsd(t.hourly_price_usd)}</Td>
-              </tr>
-            ))}
-          </tbody>
-        </Table>
-        <p className="text-xs text-stone-500">Editing prices and instance types is not built yet.</p>
+      <div className="grid gap-6 xl:grid-cols-3">
+        <div className="space-y-2 xl:col-span-2">
+          <h2 className="text-sm font-semibold text-stone-900">Instance types</h2>
+          <Table caption="Instance types">
+            <thead><tr><Th>Name</Th><Th>CPU</Th><Th>Memory</Th><Th>GPUs</Th><Th>Price / hour</Th><Th><span className="sr-only">Actions</span></Th></tr></thead>
+            <tbody className="divide-y divide-stone-100">
+              {types.length === 0 && <EmptyRow colSpan={6}>No instance types defined: jobs can only name explicit resources. Add one.</EmptyRow>}
+              {types.map((t) => (
+                <tr key={t.name}>
+                  <Td className="font-mono text-xs">{t.name}</Td>
+                  <Td>{t.cpu}</Td>
+                  <Td>{t.memory_gib} GiB</Td>
+                  <Td>{t.gpu_count > 0 ? `${t.gpu_count} × ${t.gpu_type}` : "—"}</Td>
+                  <Td>{formatUsd(t.hourly_price_usd)}</Td>
+                  <Td className="text-right"><DeleteInstanceTypeButton name={t.name} remove={deleteInstanceTypeAction} /></Td>
+                </tr>
+              ))}
+            </tbody>
+          </Table>
+          <p className="text-xs text-stone-500">Jobs keep the resources and price they were submitted with; a change applies to new jobs. A job that names explicit resources is priced at the cheapest type that holds them.</p>
+        </div>
+        <Card title="Add or change an instance type">
+          <InstanceTypeForm save={saveInstanceTypeAction} />
+        </Card>
       </div>
     </div>
   );
