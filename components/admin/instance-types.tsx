@@ -44,7 +44,7 @@ export function InstanceTypeForm({ save }: { save: Save }) {
     <form onSubmit={onSubmit} className="space-y-3" aria-label="Instance type" noValidate>
       <FormError message={error} />
       {done && <p role="status" className="rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-800">{done}</p>}
-      <TextField id="it-name" label="Name" placeholder="cpu.medium" required error={fieldErrors.name} hint="An existing name changes that type." />
+      <TextField id="it-name" label="Instance type" placeholder="cpu.medium" required error={fieldErrors.name} hint="An existing name changes that type." />
       <div className="grid grid-cols-2 gap-2">
         <TextField id="it-cpu" label="CPU (cores)" type="number" step="any" min={0} required error={fieldErrors.cpu} />
         <TextField id="it-memory" label="Memory (GiB)" type="number" step="any" min={0} required error={fieldErrors.memory_gib} />

@@ -5,7 +5,7 @@ test("an admin adds an instance type, sees a mistake explained, changes its pric
   await signIn(page, "admin@example.com");
   await page.goto("/admin");
   const form = page.getByRole("form", { name: "Instance type" });
-  await form.getByLabel("Name").fill("cpu.medium");
+  await form.getByLabel("Instance type").fill("cpu.medium");
   await form.getByLabel("CPU (cores)").fill("4");
   await form.getByLabel("Memory (GiB)").fill("16");
   await form.getByLabel("GPUs").fill("2");
@@ -18,7 +18,7 @@ test("an admin adds an instance type, sees a mistake explained, changes its pric
   const table = page.getByRole("table", { name: "Instance types" });
   await expect(table.getByRole("row", { name: /cpu\.medium/ })).toContainText("$0.20");
 
-  await form.getByLabel("Name").fill("cpu.medium");
+  await form.getByLabel("Instance type").fill("cpu.medium");
   await form.getByLabel("CPU (cores)").fill("4");
   await form.getByLabel("Memory (GiB)").fill("16");
   await form.getByLabel("Price per hour (USD)").fill("0.25");
