@@ -5,6 +5,7 @@ import { useState, useTransition } from "react";
 import type { FormEvent } from "react";
 import type { ActionResult } from "@/lib/action-result";
 import type { InstanceTypeInput } from "@/lib/schemas/instance-types";
+import { ActionButton } from "@/components/ui/action-button";
 import { Button } from "@/components/ui/button";
 import { FormError, TextField } from "@/components/ui/field";
 
@@ -59,28 +60,14 @@ export function InstanceTypeForm({ save }: { save: Save }) {
 
 /** Removes an instance type from the catalog. */
 export function DeleteInstanceTypeButton({ name, remove }: { name: string; remove: (input: { name: string }) => Promise<ActionResult<unknown>> }) {
-  const router = useRouter();
-  const [error, setError] = useState<string>();
-  const [pending, startTransition] = useTransition();
   return (
-    <span className="inline-flex items-center gap-2">
-      {error && <span role="alert" className="text-xs text-red-700">{error}</span>}
-      <Button
-        size="sm"
-        variant="ghost"
-        disabled={pending}
-        aria-label={`Remove instance type ${name}`}
-        onClick={() => {
-          if (!window.confirm(`Remove ${name} from the catalog? Jobs already submitted with it keep their resources and price.`)) return;
-          startTransition(async () => {
-            const r = await remove({ name });
-            if (!r.ok) setError(r.error);
-            else router.refresh();
-          });
-        }}
-      >
-        Remove
-      </Button>
-    </span>
+    <ActionButton
+      variant="ghost"
+      aria-label={`Remove instance type ${name}`}
+      confirm={`Remove ${name} from the catalog? Jobs already submitted with it keep their resources and price.`}
+      run={() => remove({ name })}
+    >
+      Remove
+    </ActionButton>
   );
 }

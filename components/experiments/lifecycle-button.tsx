@@ -1,9 +1,7 @@
 "use client";
 
-import { useRouter } from "next/navigation";
-import { useState, useTransition } from "react";
 import type { ActionResult } from "@/lib/action-result";
-import { Button } from "@/components/ui/button";
+import { ActionButton } from "@/components/ui/action-button";
 
 type Props = {
   experimentId: string;
@@ -12,27 +10,13 @@ type Props = {
 };
 
 export function LifecycleButton({ experimentId, archived, setLifecycle }: Props) {
-  const router = useRouter();
-  const [error, setError] = useState<string>();
-  const [pending, startTransition] = useTransition();
   return (
-    <div className="flex items-center gap-2">
-      {error && <span role="alert" className="text-sm text-red-700">{error}</span>}
-      <Button
-        variant={archived ? "secondary" : "danger"}
-        size="sm"
-        disabled={pending}
-        onClick={() => {
-          if (!archived && !window.confirm("Archive this experiment and its runs? You can restore it later.")) return;
-          startTransition(async () => {
-            const r = await setLifecycle({ experimentId, stage: archived ? "active" : "deleted" });
-            if (!r.ok) setError(r.error);
-            else router.refresh();
-          });
-        }}
-      >
-        {archived ? "Restore experiment" : "Archive experiment"}
-      </Button>
-    </div>
+    <ActionButton
+      variant={archived ? "secondary" : "danger"}
+      confirm={archived ? undefined : "Archive this experiment and its runs? You can restore it later."}
+      run={() => setLifecycle({ experimentId, stage: archived ? "active" : "deleted" })}
+    >
+      {archived ? "Restore experiment" : "Archive experiment"}
+    </ActionButton>
   );
 }

@@ -1,17 +1,23 @@
 import { expect, test } from "@playwright/test";
+import type { Locator, Page } from "@playwright/test";
 import { signIn } from "../helpers";
 
-test("an admin sets a 2-GPU quota and adds a member; the member's 4-GPU job is refused, a 2-GPU job runs and a second queues with its reason", async ({ page, browser }) => {
-  test.setTimeout(180_000);
-  const slug = `gpu${Date.now().toString(36)}`;
+/** Signs in as the admin, creates a team from the admin console and opens its quota form. */
+async function newTeamQuotaForm(page: Page, slug: string, name: string): Promise<Locator> {
   await signIn(page, "admin@example.com");
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Admin" }).click();
-  await page.getByLabel("Name").fill(`GPU team ${slug}`);
+  await page.getByLabel("Name").fill(name);
   await page.getByLabel("Slug").fill(slug);
   await page.getByRole("button", { name: "Create team" }).click();
   await expect(page.getByRole("status")).toContainText(`Team ${slug} created`);
   await page.goto(`/teams/${slug}`);
-  const quota = page.getByRole("form", { name: "Quota" });
+  return page.getByRole("form", { name: "Quota" });
+}
+
+test("an admin sets a 2-GPU quota and adds a member; the member's 4-GPU job is refused, a 2-GPU job runs and a second queues with its reason", async ({ page, browser }) => {
+  test.setTimeout(180_000);
+  const slug = `gpu${Date.now().toString(36)}`;
+  const quota = await newTeamQuotaForm(page, slug, `GPU team ${slug}`);
   await quota.getByLabel("GPUs (total)").fill("2");
   // gpu.large also needs 32 CPU and 256 GiB; a new team starts with less.
   await quota.getByLabel("CPU (cores)").fill("128");
@@ -85,14 +91,7 @@ test("an admin sets a 2-GPU quota and adds a member; the member's 4-GPU job is r
 test("an admin sets per-container limits; a member sees them, and the launch form refuses a job outside them before it is sent", async ({ page, browser }) => {
   test.setTimeout(120_000);
   const slug = `lim${Date.now().toString(36)}`;
-  await signIn(page, "admin@example.com");
-  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Admin" }).click();
-  await page.getByLabel("Name").fill(`Limits ${slug}`);
-  await page.getByLabel("Slug").fill(slug);
-  await page.getByRole("button", { name: "Create team" }).click();
-  await expect(page.getByRole("status")).toContainText(`Team ${slug} created`);
-  await page.goto(`/teams/${slug}`);
-  const quota = page.getByRole("form", { name: "Quota" });
+  const quota = await newTeamQuotaForm(page, slug, `Limits ${slug}`);
   await quota.getByLabel("Max CPU").fill("4");
   await quota.getByLabel("Min CPU").fill("8");
   await quota.getByRole("button", { name: "Save quota" }).click();
