@@ -2,6 +2,25 @@ import { expect, test } from "@playwright/test";
 import type { Locator, Page } from "@playwright/test";
 import { signIn } from "../helpers";
 
+/** On the team page: adds ds@example.com as a data scientist. */
+async function addDataScientist(page: Page): Promise<void> {
+  const add = page.getByRole("form", { name: "Add member" });
+  await add.getByLabel("Email").fill("ds@example.com");
+  await add.getByLabel("Role").selectOption("data_scientist");
+  await add.getByRole("button", { name: "Add member" }).click();
+  await expect(page.getByRole("table", { name: "Members" })).toContainText("ds@example.com");
+}
+
+/** As a member: creates an experiment in the team and opens its launch form. */
+async function openLaunchFormInNewExperiment(member: Page, slug: string, name: string): Promise<void> {
+  await member.goto("/experiments");
+  await member.getByRole("button", { name: "New experiment" }).click();
+  await member.getByLabel("Experiment name").fill(name);
+  await member.getByLabel("Team", { exact: true }).selectOption(slug);
+  await member.getByRole("button", { name: "Create experiment" }).click();
+  await member.getByRole("link", { name: "Train", exact: true }).click();
+}
+
 /** Signs in as the admin, creates a team from the admin console and opens its quota form. */
 async function newTeamQuotaForm(page: Page, slug: string, name: string): Promise<Locator> {
   await signIn(page, "admin@example.com");
@@ -24,21 +43,12 @@ test("an admin sets a 2-GPU quota and adds a member; the member's 4-GPU job is r
   await quota.getByLabel("Memory (GiB)", { exact: true }).fill("1024");
   await quota.getByRole("button", { name: "Save quota" }).click();
   await expect(quota.getByRole("status")).toHaveText("Saved.");
-  const add = page.getByRole("form", { name: "Add member" });
-  await add.getByLabel("Email").fill("ds@example.com");
-  await add.getByLabel("Role").selectOption("data_scientist");
-  await add.getByRole("button", { name: "Add member" }).click();
-  await expect(page.getByRole("table", { name: "Members" })).toContainText("ds@example.com");
+  await addDataScientist(page);
 
   // The member, in their own session.
   const member = await (await browser.newContext()).newPage();
   await signIn(member, "ds@example.com");
-  await member.goto("/experiments");
-  await member.getByRole("button", { name: "New experiment" }).click();
-  await member.getByLabel("Experiment name").fill(`gpu-work-${slug}`);
-  await member.getByLabel("Team", { exact: true }).selectOption(slug);
-  await member.getByRole("button", { name: "Create experiment" }).click();
-  await member.getByRole("link", { name: "Train", exact: true }).click();
+  await openLaunchFormInNewExperiment(member, slug, `gpu-work-${slug}`);
   await member.getByLabel("Code").selectOption("");
   await member.getByLabel("Command").fill("sleep 90");
   await member.getByLabel("Instance type").selectOption("gpu.large");
@@ -103,22 +113,13 @@ test("an admin sets per-container limits; a member sees them, and the launch for
   await quota.getByLabel("Default memory request (GiB)").fill("2");
   await quota.getByRole("button", { name: "Save quota" }).click();
   await expect(quota.getByRole("status")).toHaveText("Saved.");
-  const add = page.getByRole("form", { name: "Add member" });
-  await add.getByLabel("Email").fill("ds@example.com");
-  await add.getByLabel("Role").selectOption("data_scientist");
-  await add.getByRole("button", { name: "Add member" }).click();
-  await expect(page.getByRole("table", { name: "Members" })).toContainText("ds@example.com");
+  await addDataScientist(page);
 
   const member = await (await browser.newContext()).newPage();
   await signIn(member, "ds@example.com");
   await member.goto(`/teams/${slug}`);
   await expect(member.getByText("cpu ≤ 4 (default 1) · memory (default 2 GiB)")).toBeVisible();
-  await member.goto("/experiments");
-  await member.getByRole("button", { name: "New experiment" }).click();
-  await member.getByLabel("Experiment name").fill(`limits-${slug}`);
-  await member.getByLabel("Team", { exact: true }).selectOption(slug);
-  await member.getByRole("button", { name: "Create experiment" }).click();
-  await member.getByRole("link", { name: "Train", exact: true }).click();
+  await openLaunchFormInNewExperiment(member, slug, `limits-${slug}`);
   await member.getByLabel("Code").selectOption("");
   await member.getByLabel("Command").fill("true");
   await member.getByLabel("Instance type").selectOption("cpu.large");
