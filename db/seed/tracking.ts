@@ -11,6 +11,7 @@ import { asc, count, eq, sql } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import type { RunStatus } from "@/db/schema";
 import type { ArtifactStore } from "@/server/artifacts/store";
+import { crc32 } from "@/server/jobs/archive/crc32";
 import { imageClassifierOnnx, linearClassifierOnnx } from "@/server/registry/onnx-graphs";
 import { experimentArtifactLocation, runArtifactUri } from "@/server/tracking/dto";
 import { rebuildExperimentKeys } from "@/server/tracking/keys";
@@ -955,22 +956,6 @@ function mlmodelYaml(spec: ExperimentSpec, run: DemoRun): string {
 // PNG: a horizontal bar chart, encoded by hand (signature, IHDR, IDAT, IEND) so the seed needs no image library.
 
 const TEAM_COLORS: Record<string, [number, number, number]> = { churn: [37, 99, 235], fraud: [220, 38, 38], vision: [22, 163, 74] };
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 function pngChunk(type: string, data: Uint8Array): Buffer {
   const body = Buffer.concat([Buffer.from(type, "ascii"), data]);

@@ -1,4 +1,4 @@
-// CRC-32 (IEEE 802.3), as zip stores it per entry; Node 20 before 20.15 has no zlib.crc32.
+// CRC-32 (IEEE 802.3), as zip stores it per entry and PNG per chunk; Node 20 before 20.15 has no zlib.crc32.
 const TABLE = (() => {
   const t = new Uint32Array(256);
   for (let n = 0; n < 256; n++) {
