@@ -1,6 +1,7 @@
 // Talking to the Kubernetes API server: its errors are Status objects (code, reason, message), a 429
 // asks to come back after Retry-After, and anything unexpected is an outage Cairn reports as such.
 import { ApiException } from "@kubernetes/client-node";
+import type { ApisApi } from "@kubernetes/client-node";
 import { AppError } from "../errors";
 
 export type K8sStatus = { code: number; reason: string; message: string; details?: { name?: string; kind?: string } };
@@ -46,4 +47,10 @@ export async function k8sCall<T>(what: string, call: () => Promise<T>): Promise<
 export function statusOf(err: unknown): K8sStatus | null {
   if (err && typeof err === "object" && "k8s" in err) return (err as { k8s: K8sStatus }).k8s;
   return k8sStatus(err);
+}
+
+/** Whether the cluster serves Kueue's API group (its CRDs are installed). */
+export async function servesKueue(apis: ApisApi): Promise<boolean> {
+  const groups = await k8sCall("list API groups", () => apis.getAPIVersions());
+  return groups.groups.some((g) => g.name === "kueue.x-k8s.io");
 }

@@ -7,7 +7,7 @@ import { ApisApi, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, Log, Watc
 import type { V1Job } from "@kubernetes/client-node";
 import { AppError } from "../errors";
 import type { AttemptHandlers, ComputeBackend, LaunchSpec } from "./backend";
-import { hasStatus, k8sCall, statusOf } from "./k8s-api";
+import { hasStatus, k8sCall, servesKueue, statusOf } from "./k8s-api";
 import type { K8sClients } from "./k8s-attempt";
 import { Attempt, terminal } from "./k8s-attempt";
 import { buildJobManifest, buildSecretManifest, JOB_NAME_LABEL, LABELS, LOCAL_QUEUE_NAME, MANAGED_BY, namespaceFor } from "./k8s-manifest";
@@ -78,8 +78,7 @@ export class KubernetesBackend implements ComputeBackend {
     const seen = this.kueueSeen.get(namespace);
     if (seen && Date.now() - seen.at < 60_000) return seen.value;
     try {
-      const groups = await k8sCall("list API groups", () => this.apis.getAPIVersions());
-      let value = groups.groups.some((g) => g.name === "kueue.x-k8s.io");
+      let value = await servesKueue(this.apis);
       if (value) {
         try {
           await k8sCall(`read LocalQueue ${LOCAL_QUEUE_NAME}`, () =>

@@ -6,7 +6,7 @@ import { ApisApi, dumpYaml, KubernetesObjectApi, loadYaml } from "@kubernetes/cl
 import YAML from "yaml";
 import type { KubernetesObject , KubeConfig} from "@kubernetes/client-node";
 import { AppError } from "../errors";
-import { hasStatus, k8sCall, statusOf } from "../compute/k8s-api";
+import { hasStatus, k8sCall, servesKueue, statusOf } from "../compute/k8s-api";
 import { MANAGED_BY } from "../compute/k8s-manifest";
 import type { Desired } from "./manifests";
 import { LIMITS_NAME, QUOTA_NAME } from "./manifests";
@@ -77,8 +77,7 @@ export class TenantCluster {
 
   /** Whether the cluster serves Kueue's API group (its CRDs are installed). */
   async hasKueue(): Promise<boolean> {
-    const groups = await k8sCall("list API groups", () => this.apis.getAPIVersions());
-    return groups.groups.some((g) => g.name === "kueue.x-k8s.io");
+    return servesKueue(this.apis);
   }
 
   private ref(d: Desired): Obj {
