@@ -8,6 +8,8 @@ export const ERROR_STATUS = {
   quota_exceeded: 409,
   rate_limited: 429,
   upstream_unavailable: 502,
+  /** A capability the request names that this Cairn does not have yet (the message says what to do instead). */
+  not_implemented: 501,
   internal: 500,
 } as const;
 

@@ -18,6 +18,9 @@ export async function announceStartup(): Promise<void> {
     // Training jobs: converge what an earlier process left running, then admit and dispatch on a loop.
     const { startScheduler } = await import("./jobs/scheduler");
     await startScheduler(db);
+    // Deployments: replicas do not outlive the process that started them, so bring every live one up again.
+    const { startDeployments } = await import("./deployments/runtime");
+    void startDeployments(db).then((n) => { if (n) console.log(`[cairn] brought up ${n} deployment(s)`); }, (err: unknown) => console.error("[cairn] bringing up deployments failed", err));
     // On Kubernetes, every team's namespace, ResourceQuota, LimitRange and RBAC are kept in place.
     if (e.computeBackend === "kubernetes") {
       const [{ defaultKubeConfig }, { startTenantSync }] = await Promise.all([import("./compute/kubernetes"), import("./tenants/sync")]);

@@ -5,3 +5,4 @@ export * from "./quotas";
 export * from "./tracking";
 export * from "./registry";
 export * from "./jobs";
+export * from "./deployments";

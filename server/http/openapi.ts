@@ -107,7 +107,7 @@ export function openApiDocument(version: string) {
               type: "object",
               required: ["code", "message", "request_id"],
               properties: {
-                code: { enum: ["invalid_input", "unauthenticated", "forbidden", "not_found", "conflict", "quota_exceeded", "rate_limited", "upstream_unavailable", "internal"] },
+                code: { enum: ["invalid_input", "unauthenticated", "forbidden", "not_found", "conflict", "quota_exceeded", "rate_limited", "upstream_unavailable", "not_implemented", "internal"] },
                 message: { type: "string" },
                 fields: { type: "object", additionalProperties: { type: "array", items: { type: "string" } } },
                 request_id: { type: "string" },

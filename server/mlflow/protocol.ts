@@ -52,6 +52,7 @@ const MLFLOW_CODES: Record<string, { error_code: string; status: number }> = {
   rate_limited: { error_code: "REQUEST_LIMIT_EXCEEDED", status: 429 },
   quota_exceeded: { error_code: "RESOURCE_EXHAUSTED", status: 429 },
   upstream_unavailable: { error_code: "TEMPORARILY_UNAVAILABLE", status: 503 },
+  not_implemented: { error_code: "NOT_IMPLEMENTED", status: 501 },
 };
 
 export function mlflowError(code: string, message: string, status: number, requestId?: string): Response {

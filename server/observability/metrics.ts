@@ -12,6 +12,8 @@ type PlatformMetrics = {
   registry: Registry;
   requests: Counter<"endpoint" | "method" | "status">;
   latency: Histogram<"endpoint">;
+  inferences: Counter<"team" | "deployment" | "status">;
+  inferenceLatency: Histogram<"team" | "deployment">;
 };
 
 function create(): PlatformMetrics {
@@ -28,6 +30,20 @@ function create(): PlatformMetrics {
     help: "API request latency by route pattern",
     labelNames: ["endpoint"] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  // The inference gateway: every request to /serve/<team>/<deployment>/…, answered or refused.
+  const inferences = new Counter({
+    name: "platform_inference_requests_total",
+    help: "Inference gateway requests by team, deployment and status code",
+    labelNames: ["team", "deployment", "status"] as const,
+    registers: [registry],
+  });
+  const inferenceLatency = new Histogram({
+    name: "platform_inference_latency_seconds",
+    help: "Inference gateway latency (gateway in to answer out) by team and deployment",
+    labelNames: ["team", "deployment"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
   new Gauge({
@@ -57,10 +73,10 @@ function create(): PlatformMetrics {
     async collect() {
       const { backend } = await getDatabase();
       this.reset();
-      this.set({ version: env().version, db_backend: backend, compute_backend: "local" }, 1);
+      this.set({ version: env().version, db_backend: backend, compute_backend: env().computeBackend }, 1);
     },
   });
-  return { registry, requests, latency };
+  return { registry, requests, latency, inferences, inferenceLatency };
 }
 
 const globalForMetrics = globalThis as unknown as { __cairnMetrics?: PlatformMetrics };
@@ -74,4 +90,10 @@ export function observeRequest(endpoint: string, method: string, status: number,
   const m = platformMetrics();
   m.requests.inc({ endpoint, method, status: String(status) });
   m.latency.observe({ endpoint }, seconds);
+}
+
+export function observeInference(team: string, deployment: string, status: number, seconds: number): void {
+  const m = platformMetrics();
+  m.inferences.inc({ team, deployment, status: String(status) });
+  m.inferenceLatency.observe({ team, deployment }, seconds);
 }

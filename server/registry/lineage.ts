@@ -13,7 +13,10 @@ import { getRun } from "../tracking/runs";
 import { loadModel, loadVersion, protectedAliases } from "./access";
 import type { AliasEvent } from "./aliases";
 import { aliasHistory } from "./aliases";
+import type { DeployedAt } from "../deployments/where";
+import { liveDeploymentsOf } from "../deployments/where";
 import { searchScope } from "./models";
+import { storageRoot } from "./sources";
 import { getModelVersion } from "./versions";
 import type { ModelVersionDto } from "./dto";
 
@@ -24,6 +27,8 @@ export type ModelListItem = {
   latest_version: number | null;
   aliases: Record<string, number>;
   version_count: number;
+  /** Live deployments of the model: environment, version, status. */
+  deployed: DeployedAt[];
   updated_at: string;
 };
 
@@ -47,9 +52,10 @@ export async function listModels(ctx: Ctx, input: { team?: string; q?: string; l
     ))
     .orderBy(desc(registeredModels.lastUpdatedTime), asc(registeredModels.name))
     .limit(Math.min(input.limit ?? 500, 1000));
-  const aliases = rows.length
-    ? await ctx.db.select().from(modelAliases).where(inArray(modelAliases.modelId, rows.map((r) => r.id))).orderBy(asc(modelAliases.alias))
-    : [];
+  const [aliases, deployed] = await Promise.all([
+    rows.length ? ctx.db.select().from(modelAliases).where(inArray(modelAliases.modelId, rows.map((r) => r.id))).orderBy(asc(modelAliases.alias)) : [],
+    liveDeploymentsOf(ctx.db, rows.map((r) => r.id)),
+  ]);
   return {
     models: rows.map((r) => ({
       name: r.name,
@@ -58,6 +64,7 @@ export async function listModels(ctx: Ctx, input: { team?: string; q?: string; l
       latest_version: r.latest === null ? null : Number(r.latest),
       aliases: Object.fromEntries(aliases.filter((a) => a.modelId === r.id).map((a) => [a.alias, a.version])),
       version_count: Number(r.count),
+      deployed: deployed.get(r.id) ?? [],
       updated_at: new Date(r.updated).toISOString(),
     })),
   };
@@ -85,6 +92,8 @@ export type ModelDetail = {
   aliases: Record<string, number>;
   protected_aliases: string[];
   versions: VersionSummary[];
+  /** Live deployments of the model, newest first per environment. */
+  deployed: DeployedAt[];
   alias_history: AliasEvent[];
   created_at: string;
   updated_at: string;
@@ -93,13 +102,14 @@ export type ModelDetail = {
 /** GET /api/v1/models/{name}: the model, its versions newest first, aliases and their history. */
 export async function getModelDetail(ctx: Ctx, name: string, opts: { team?: string } = {}): Promise<ModelDetail> {
   const ref = await loadModel(ctx, name, { mode: "read" }, opts);
-  const [[model], versions, aliases, tags, history, guarded] = await Promise.all([
+  const [[model], versions, aliases, tags, history, guarded, deployed] = await Promise.all([
     ctx.db.select().from(registeredModels).where(eq(registeredModels.id, ref.id)),
     ctx.db.select().from(modelVersions).where(eq(modelVersions.modelId, ref.id)).orderBy(desc(modelVersions.version)),
     ctx.db.select().from(modelAliases).where(eq(modelAliases.modelId, ref.id)).orderBy(asc(modelAliases.alias)),
     ctx.db.select({ key: registeredModelTags.key, value: registeredModelTags.value }).from(registeredModelTags).where(eq(registeredModelTags.modelId, ref.id)).orderBy(asc(registeredModelTags.key)),
     aliasHistory(ctx, name, { team: ref.teamSlug }),
     protectedAliases(ctx.db, ref.teamId),
+    liveDeploymentsOf(ctx.db, [ref.id]),
   ]);
   return {
     name: ref.name,
@@ -121,6 +131,7 @@ export async function getModelDetail(ctx: Ctx, name: string, opts: { team?: stri
       user: v.userId,
       created_at: new Date(v.creationTime).toISOString(),
     })),
+    deployed: deployed.get(ref.id) ?? [],
     alias_history: history,
     created_at: new Date(model!.creationTime).toISOString(),
     updated_at: new Date(model!.lastUpdatedTime).toISOString(),
@@ -136,14 +147,17 @@ export type VersionLineage = {
   run_missing?: string;
   experiment: { id: string; name: string } | null;
   artifacts: ArtifactEntry[];
+  /** Live deployments of this version. */
+  deployed: DeployedAt[];
 };
 
 /** A version with everything it came from: run (params, metrics, tags, datasets), experiment, artifacts. */
 export async function getVersionLineage(ctx: Ctx, name: string, version: string | number, opts: { team?: string } = {}): Promise<VersionLineage> {
   const ref = await loadVersion(ctx, name, version, { mode: "read" }, opts);
-  const [dto, [row]] = await Promise.all([
+  const [dto, [row], deployed] = await Promise.all([
     getModelVersion(ctx, ref.name, ref.version, { team: ref.teamSlug }),
     ctx.db.select({ inspection: modelVersions.inspection, runId: modelVersions.runId, location: modelVersions.storageLocation }).from(modelVersions).where(eq(modelVersions.id, ref.versionId)),
+    liveDeploymentsOf(ctx.db, [ref.id]),
   ]);
   let run: RunDto | null = null;
   let runMissing: string | undefined;
@@ -161,15 +175,10 @@ export async function getVersionLineage(ctx: Ctx, name: string, version: string 
   return {
     model: { name: ref.name, team: ref.teamSlug }, version: dto, inspection: row!.inspection as ModelInspection, run,
     ...(runMissing ? { run_missing: runMissing } : {}), experiment, artifacts,
+    deployed: (deployed.get(ref.id) ?? []).filter((d) => d.version === ref.version),
   };
 }
 
-/** The store location of an mlflow-artifacts:/ URI the server itself resolved (never client input). */
-function storageRoot(teamSlug: string, location: string): { root: string[]; rel: string } | null {
-  const m = /^mlflow-artifacts:\/(\d+)\/(models\/m-[0-9a-f]{32}|[0-9a-f]{32})\/artifacts\/?(.*)$/.exec(location);
-  if (!m) return null;
-  return { root: [teamSlug, m[1]!, ...m[2]!.split("/")], rel: m[3] ?? "" };
-}
 
 export type VersionComparison = {
   model: { name: string; team: string };

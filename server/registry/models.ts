@@ -2,6 +2,7 @@
 import { and, asc, eq, exists, inArray, sql } from "drizzle-orm";
 import { modelAliases, modelVersions, registeredModelTags, registeredModels, registrySettings } from "@/db/schema";
 import { appendAudit, denied } from "../audit/record";
+import { assertNotDeployed } from "../deployments/where";
 import { can, readableTeamIds } from "../auth/policy";
 import type { Ctx } from "../context";
 import { AppError, isUniqueViolation } from "../errors";
@@ -88,6 +89,7 @@ export async function deleteRegisteredModel(ctx: Ctx, name: string, opts: TeamOp
       message: `Model ${name} cannot be deleted while its protected alias '${held[0]!.alias}' points at version ${held[0]!.version}; protected aliases change only through the production approval workflow.`,
     });
   }
+  await assertNotDeployed(ctx.db, ref.id, `Model ${name}`);
   await ctx.db.transaction(async (tx) => {
     await tx.delete(registeredModels).where(eq(registeredModels.id, ref.id));
     await appendAudit(tx, ctx, { action: "model.delete", target: `model:${ref.teamSlug}/${name}`, teamId: ref.teamId, team: ref.teamSlug, details: { versions: ref.lastVersion } });

@@ -135,3 +135,10 @@ async function fromLoggedModel(ctx: Ctx, team: { id: string; slug: string }, sou
     loggedModelId: model.id,
   };
 }
+
+/** The store location of an mlflow-artifacts:/ URI the server itself resolved (never client input). */
+export function storageRoot(teamSlug: string, location: string): { root: string[]; rel: string } | null {
+  const m = /^mlflow-artifacts:\/(\d+)\/(models\/m-[0-9a-f]{32}|[0-9a-f]{32})\/artifacts\/?(.*)$/.exec(location);
+  if (!m) return null;
+  return { root: [teamSlug, m[1]!, ...m[2]!.split("/")], rel: m[3] ?? "" };
+}

@@ -5,6 +5,7 @@ import { and, asc, eq, exists, inArray, ne, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { modelAliasEvents, modelAliases, modelVersionTags, modelVersions, registeredModels } from "@/db/schema";
 import { actorLabel } from "../auth/actor";
+import { assertNotDeployed } from "../deployments/where";
 import { appendAudit, denied } from "../audit/record";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
@@ -146,6 +147,7 @@ export async function deleteModelVersion(ctx: Ctx, name: string, version: string
       message: `Version ${ref.version} of ${name} holds the protected alias '${held.alias}' and cannot be deleted; protected aliases move only through the production approval workflow.`,
     });
   }
+  await assertNotDeployed(ctx.db, ref.id, `Version ${ref.version} of ${name}`, ref.version);
   const now = Date.now();
   await ctx.db.transaction(async (tx) => {
     for (const a of aliases) {

@@ -3,7 +3,7 @@
 // and token grants are read from the database every time. Lowering a quota below current use stops no
 // running work; admission simply waits until usage falls (Kubernetes' ResourceQuota semantics).
 import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
-import { jobs, memberships, teamQuotas, teams, tenantSync, users } from "@/db/schema";
+import { LIVE_DEPLOYMENT_STATUSES, deployments, jobs, memberships, teamQuotas, teams, tenantSync, users } from "@/db/schema";
 import type { Role } from "@/db/schema";
 import type { K8sAmounts, KubernetesTenantStatus, LimitRangeSpec, QuotaDto, QuotaInput, TeamMemberDto } from "@/lib/schemas/teams";
 import { appendAudit, denied } from "../audit/record";
@@ -156,7 +156,7 @@ async function kubernetesStatus(ctx: Ctx, team: TeamRef): Promise<KubernetesTena
 export async function teamUsage(ctx: Ctx, slug: string): Promise<TeamUsage> {
   const team = await teamFor(ctx, slug, "read_data", "team.read");
   const active = inArray(jobs.status, ["admitted", "running"]);
-  const [[quota], running, queued, kubernetes, storedBytes] = await Promise.all([
+  const [[quota], running, queued, kubernetes, storedBytes, [liveDeployments]] = await Promise.all([
     ctx.db.select().from(teamQuotas).where(eq(teamQuotas.teamId, team.id)),
     ctx.db.select().from(jobs).where(and(eq(jobs.teamId, team.id), active)).orderBy(desc(jobs.gpus), desc(jobs.cpu)),
     ctx.db.select().from(jobs).where(and(eq(jobs.teamId, team.id), eq(jobs.status, "queued"))).orderBy(desc(jobs.priority), asc(jobs.queuedAt)).limit(200),
@@ -166,6 +166,7 @@ export async function teamUsage(ctx: Ctx, slug: string): Promise<TeamUsage> {
       console.error(`[cairn] measuring artifact storage of team ${team.slug} failed`, err);
       return null;
     }),
+    ctx.db.select({ n: sql<number>`count(*)::int` }).from(deployments).where(and(eq(deployments.teamId, team.id), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES]))),
   ]);
   const byType: Record<string, number> = {};
   for (const j of running) if (j.gpuType && j.gpus) byType[j.gpuType] = (byType[j.gpuType] ?? 0) + j.gpus;
@@ -173,7 +174,7 @@ export async function teamUsage(ctx: Ctx, slug: string): Promise<TeamUsage> {
   return {
     team: slug,
     quota: quota ? quotaDto(quota) : null,
-    used: { cpu: sum((j) => j.cpu), memory_gib: sum((j) => j.memoryGib), gpus: sum((j) => j.gpus), gpus_by_type: byType, max_concurrent_jobs: running.length, max_deployments: 0, storage_gib: storedBytes === null ? null : gib(storedBytes) },
+    used: { cpu: sum((j) => j.cpu), memory_gib: sum((j) => j.memoryGib), gpus: sum((j) => j.gpus), gpus_by_type: byType, max_concurrent_jobs: running.length, max_deployments: Number(liveDeployments?.n ?? 0), storage_gib: storedBytes === null ? null : gib(storedBytes) },
     top: running.slice(0, 10).map((j) => ({ kind: "job", id: j.id, name: j.name, user: j.userEmail, status: j.status, cpu: j.cpu, memory_gib: j.memoryGib, gpus: j.gpus })),
     queued_jobs: queued.map((j) => ({ job_id: j.id, name: j.name, user: j.userEmail, queued_at: j.queuedAt.toISOString(), queue_reason: j.queueReason, cpu: j.cpu, memory_gib: j.memoryGib, gpus: j.gpus })),
     backend: env().computeBackend,

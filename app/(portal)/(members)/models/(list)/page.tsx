@@ -31,7 +31,7 @@ export default async function ModelsPage(props: { searchParams: Promise<Record<s
       </form>
       <Table caption="Registered models">
         <thead>
-          <tr><Th>Name</Th><Th>Team</Th><Th className="text-right">Latest version</Th><Th>Aliases</Th><Th className="text-right">Versions</Th><Th title="Deployments are not built yet; every model shows as not deployed">Where deployed</Th><Th>Updated</Th></tr>
+          <tr><Th>Name</Th><Th>Team</Th><Th className="text-right">Latest version</Th><Th>Aliases</Th><Th className="text-right">Versions</Th><Th>Where deployed</Th><Th>Updated</Th></tr>
         </thead>
         <tbody className="divide-y divide-stone-100">
           {models.length === 0 && (
@@ -54,7 +54,16 @@ export default async function ModelsPage(props: { searchParams: Promise<Record<s
                 </div>
               </Td>
               <Td className="text-right tabular-nums">{m.version_count}</Td>
-              <Td className="text-stone-500">not deployed</Td>
+              <Td>
+                <div className="flex flex-wrap gap-1">
+                  {m.deployed.length === 0 && <span className="text-stone-400">not deployed</span>}
+                  {m.deployed.map((d) => (
+                    <Link key={d.deployment_id} href={`/deployments/${d.deployment_id}`} className="hover:opacity-80" title={`${d.environment} deployment ${d.deployment_id} (${d.status.replace(/_/g, " ")})`}>
+                      <Badge tone={d.status === "ready" ? (d.environment === "production" ? "green" : "teal") : "amber"}>{d.environment} v{d.version}{d.status === "ready" ? "" : ` · ${d.status.replace(/_/g, " ")}`}</Badge>
+                    </Link>
+                  ))}
+                </div>
+              </Td>
               <Td className="text-stone-600" title={formatDateTime(m.updated_at)}>{formatRelative(m.updated_at)}</Td>
             </tr>
           ))}

@@ -17,6 +17,8 @@ import { can } from "@/server/auth/policy";
 import { requirePageCtx } from "@/server/auth/session";
 import { getVersionLineage } from "@/server/registry/lineage";
 import { describeVersion, setStageAction } from "../../actions";
+import { deployVersionAction } from "../../../../deployments/actions";
+import { DeployForm } from "@/components/deployments/deploy-form";
 
 type Props = { params: Promise<{ name: string; version: string }>; searchParams: Promise<Record<string, string | undefined>> };
 
@@ -48,6 +50,8 @@ export default async function VersionPage(props: Props) {
   const { model, version: v, inspection, run, experiment } = lineage;
   const teamId = ctx.actor.memberships.find((m) => m.teamSlug === model.team)?.teamId;
   const canEdit = ctx.actor.isAdmin || can(ctx.actor, "train_model", teamId);
+  const canDeploy = ctx.actor.isAdmin || can(ctx.actor, "deploy_staging", teamId);
+  const deployedHere = lineage.deployed;
   const tags = Object.fromEntries((run?.data.tags ?? []).map((t) => [t.key, t.value]));
   const downloadBase = `/api/2.0/mlflow-artifacts/artifacts/${v.storage_location.replace(/^mlflow-artifacts:\/+/, "")}`;
   const overview: [string, ReactNode][] = [
@@ -79,6 +83,23 @@ export default async function VersionPage(props: Props) {
           <MarkdownEditor target={{ team: model.team, name: model.name, version: v.version }} value={v.description} canEdit={canEdit} save={describeVersion} noun="description" />
         </Card>
       </div>
+      <Card title="Deploy">
+        <div className="space-y-3 text-sm">
+          {deployedHere.length > 0 && (
+            <ul className="flex flex-wrap gap-2" aria-label="Deployments of this version">
+              {deployedHere.map((d) => (
+                <li key={d.deployment_id}><Link href={`/deployments/${d.deployment_id}`} className="text-teal-800 underline">{d.environment} deployment {d.deployment_id.slice(0, 8)}</Link> <Badge tone={d.status === "ready" ? "green" : "amber"}>{d.status.replace(/_/g, " ")}</Badge></li>
+              ))}
+            </ul>
+          )}
+          {inspection.format !== "onnx"
+            ? <p className="text-stone-600">Cairn&apos;s model server serves ONNX models; this version is {inspection.format}. Register a version whose artifacts hold a <code className="font-mono text-xs">model.onnx</code> to deploy it.</p>
+            : canDeploy
+              ? <DeployForm team={model.team} name={model.name} version={Number(v.version)} deploy={deployVersionAction} />
+              : <p className="text-stone-600">Your role in team {model.team} cannot deploy models.</p>}
+          <p className="text-xs text-stone-500">Staging deploys start at once; production deploys wait for a team lead&apos;s approval (not built yet).</p>
+        </div>
+      </Card>
       <section aria-labelledby="lineage-heading" className="space-y-3">
         <h2 id="lineage-heading" className="text-lg font-semibold text-stone-900">Lineage</h2>
         <ol className="grid gap-3 md:grid-cols-4" aria-label="Lineage">

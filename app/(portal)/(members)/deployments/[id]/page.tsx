@@ -1,0 +1,89 @@
+import type { Metadata } from "next";
+import type { ReactNode } from "react";
+import Link from "next/link";
+import { DEPLOYMENT_TONE, ENVIRONMENT_TONE, featureCount } from "@/components/deployments/format";
+import { StopDeploymentButton } from "@/components/deployments/stop-button";
+import { TryIt } from "@/components/deployments/try-it";
+import { Badge } from "@/components/ui/badge";
+import { Card } from "@/components/ui/card";
+import { KeyValueList } from "@/components/ui/key-value-list";
+import { PageHeader } from "@/components/ui/page-header";
+import { RefreshWhile } from "@/components/ui/refresh-while";
+import { formatDateTime } from "@/lib/format";
+import { modelHref } from "@/lib/registry-links";
+import { forPage } from "@/server/auth/page";
+import { can } from "@/server/auth/policy";
+import { requirePageCtx } from "@/server/auth/session";
+import { getDeploymentDetail } from "@/server/deployments/service";
+import { stopDeploymentAction, tryDeploymentAction } from "../actions";
+
+export async function generateMetadata(props: { params: Promise<{ id: string }> }): Promise<Metadata> {
+  return { title: `Deployment ${(await props.params).id.slice(0, 8)}` };
+}
+
+export default async function DeploymentPage(props: { params: Promise<{ id: string }> }) {
+  const { id } = await props.params;
+  const ctx = await requirePageCtx();
+  const d = await forPage(getDeploymentDetail(ctx, id));
+  const live = ["deploying", "ready", "scaled_to_zero"].includes(d.status);
+  const teamId = ctx.actor.memberships.find((m) => m.teamSlug === d.team)?.teamId;
+  const mayStop = live && (ctx.actor.isAdmin || can(ctx.actor, d.environment === "production" ? "deploy_production" : "deploy_staging", teamId));
+  const features = featureCount(d.signature);
+  const overview: [string, ReactNode][] = [
+    ["Status", <Badge key="s" tone={DEPLOYMENT_TONE[d.status] ?? "neutral"}>{d.status.replace(/_/g, " ")}</Badge>],
+    ["Environment", <Badge key="e" tone={ENVIRONMENT_TONE[d.environment] ?? "teal"}>{d.environment}</Badge>],
+    ["Model", <Link key="m" href={modelHref(d.team, d.model, d.version)} className="text-teal-800 underline">{d.model} v{d.version}</Link>],
+    ["Deployed by alias", d.alias ? `@${d.alias}` : "— (by version)"],
+    ["Team", <span key="t" className="font-mono">{d.team}</span>],
+    ["Replicas", d.ready_replicas === null ? `${d.replicas} (none running)` : `${d.ready_replicas} of ${d.replicas} serving`],
+    ["Autoscaling", d.auto_scale ? `${d.min_replicas}–${d.max_replicas} replicas requested (the local backend keeps ${d.replicas}; autoscaling is not built yet)` : "off"],
+    ["Traffic", `${d.traffic} %`],
+    ["Backend", d.backend === "local" ? "local processes on the Cairn host" : d.backend],
+    ["Endpoint", <code key="ep" className="font-mono text-xs break-all">{d.endpoint}</code>],
+    ["Deployed", `${formatDateTime(d.created_at)} by ${d.created_by}`],
+    ["Ready since", d.ready_at ? formatDateTime(d.ready_at) : "—"],
+    ["Stopped", d.stopped_at ? formatDateTime(d.stopped_at) : "—"],
+  ];
+  const curl = `curl -X POST "$CAIRN_URL${d.endpoint}/v2/models/${encodeURIComponent(d.model)}/infer" \\
+  -H "Authorization: Bearer $CAIRN_TOKEN" -H "content-type: application/json" \\
+  -d '{"inputs":[{"name":"${d.signature?.inputs[0]?.name ?? "input"}","shape":[1,${features ?? "F"}],"datatype":"FP32","data":[…]}]}'`;
+  return (
+    <div className="space-y-6">
+      <RefreshWhile active={d.status === "deploying"} />
+      <nav aria-label="Breadcrumb" className="text-sm text-stone-500">
+        <Link href="/deployments" className="hover:underline">Deployments</Link> <span aria-hidden>/</span> {d.model} v{d.version}
+      </nav>
+      <PageHeader
+        title={`${d.model} v${d.version} · ${d.environment}`}
+        description={<>Served at <code className="font-mono text-xs">{d.endpoint}</code> — a token of team <span className="font-mono">{d.team}</span> is required.</>}
+        actions={mayStop ? <StopDeploymentButton id={d.deployment_id} label={`${d.model} v${d.version} (${d.environment})`} stop={stopDeploymentAction} /> : undefined}
+      />
+      {d.status === "failed" && d.message && <p role="alert" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-900">Failed: {d.message}</p>}
+      {d.status === "deploying" && <p role="status" className="rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">Starting {d.replicas} replica{d.replicas === 1 ? "" : "s"}…</p>}
+      <div className="grid items-start gap-6 xl:grid-cols-3">
+        <Card title="Overview">
+          <KeyValueList items={overview} />
+        </Card>
+        <Card title="Try it" className="xl:col-span-2">
+          <TryIt id={d.deployment_id} signature={d.signature} send={tryDeploymentAction} disabled={d.status === "ready" ? undefined : `The deployment is ${d.status.replace(/_/g, " ")}.`} />
+          <details className="mt-4 text-sm">
+            <summary className="cursor-pointer text-stone-700">Call it from code</summary>
+            <pre className="mt-2 overflow-auto rounded-md bg-stone-100 p-3 font-mono text-xs text-stone-800">{curl}</pre>
+            <p className="mt-1 text-xs text-stone-500">MLflow&apos;s scoring format works too: POST <code className="font-mono">{d.endpoint}/invocations</code> with <code className="font-mono">{`{"inputs": [[…]]}`}</code> or <code className="font-mono">dataframe_split</code>.</p>
+          </details>
+        </Card>
+      </div>
+      <Card title="Events">
+        <ol className="space-y-2 text-sm" aria-label="Deployment events">
+          {d.events.map((e, i) => (
+            <li key={i} className="flex flex-wrap items-baseline gap-2">
+              <span className="w-44 shrink-0 text-xs text-stone-500 tabular-nums">{formatDateTime(e.at)}</span>
+              <Badge tone={DEPLOYMENT_TONE[e.status] ?? "neutral"}>{e.status.replace(/_/g, " ")}</Badge>
+              {e.message && <span className="break-all text-stone-700">{e.message}</span>}
+            </li>
+          ))}
+        </ol>
+      </Card>
+    </div>
+  );
+}

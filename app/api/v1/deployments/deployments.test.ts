@@ -1,0 +1,257 @@
+// Deployments end to end on the local backend (routes under test live in app/): a registered ONNX version deployed to staging through
+// the REST route, real replicas answering through the inference gateway (OIP v2 and MLflow's
+// /invocations), stop, restart, quota, refusals for roles, formats and other teams, and the registry
+// seeing where a model is deployed.
+import { and, count, eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { auditEvents, deploymentEvents, deployments, teamQuotas, teams } from "@/db/schema";
+import { POST as deployRoute } from "@/app/api/v1/models/[name]/deploy/route";
+import { GET as listRoute } from "@/app/api/v1/deployments/route";
+import { DELETE as stopRoute, GET as getRoute } from "@/app/api/v1/deployments/[id]/route";
+import { GET as serveGet, POST as servePost } from "@/app/serve/[team]/[deployment]/[...path]/route";
+import { linearClassifierOnnx } from "@/server/registry/onnx-graphs";
+import { getModelDetail, listModels } from "@/server/registry/lineage";
+import { deleteRegisteredModel } from "@/server/registry/models";
+import { deleteModelVersion } from "@/server/registry/versions";
+import { setAlias } from "@/server/registry/aliases";
+import { MLMODEL, createModel, newRun, putRunFile, registerVersion, unique } from "@/server/registry/test-helpers";
+import type { RunAt } from "@/server/registry/test-helpers";
+import { DEMO, call, ctxFor, demoDatabase, tokenFor } from "@/server/testing/fixtures";
+import { tryInference } from "@/server/deployments/gateway";
+import { deploymentRuntime, startDeployments, stopAllReplicas } from "@/server/deployments/runtime";
+import type { DeploymentDto } from "@/server/deployments/service";
+import { deployModel, getDeploymentDetail, listDeployments } from "@/server/deployments/service";
+
+const db = demoDatabase();
+const WEIGHTS = [0.5, -1, 2, 0.25];
+const BIAS = [-0.1];
+let ds = "";
+let mle = "";
+let fraud = "";
+let fraudLead = "";
+let onnxRun: RunAt;
+let model = "";
+
+const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+const expected = (row: number[]) => sigmoid(row.reduce((a, x, i) => a + x * WEIGHTS[i]!, 0) + BIAS[0]!);
+
+async function deploy(token: string, name: string, body: Record<string, unknown>) {
+  return call(deployRoute, { method: "POST", token, body, params: { name }, path: `/api/v1/models/${name}/deploy` });
+}
+
+async function ready(id: string): Promise<DeploymentDto> {
+  await deploymentRuntime().settled(id);
+  return (await call(getRoute, { token: ds, params: { id } })).json as DeploymentDto;
+}
+
+function serve(token: string | undefined, team: string, id: string, path: string, init: { method?: string; body?: unknown } = {}) {
+  const handler = (init.method ?? "GET") === "GET" ? serveGet : servePost;
+  return call(handler as never, { method: init.method ?? "GET", token, body: init.body, params: { team, deployment: id, path: path.split("/") }, path: `/serve/${team}/${id}/${path}` });
+}
+
+beforeAll(async () => {
+  [ds, mle, fraud, fraudLead] = await Promise.all([
+    tokenFor(db(), DEMO.ds, "churn"), tokenFor(db(), DEMO.mle, "churn"), tokenFor(db(), DEMO.dsFraud, "fraud"), tokenFor(db(), DEMO.leadFraud, "fraud"),
+  ]);
+  onnxRun = await newRun(ds, "deploy");
+  await putRunFile(ds, onnxRun, "model/model.onnx", new Uint8Array(linearClassifierOnnx({ features: 4, classes: 2, weights: WEIGHTS, bias: BIAS })));
+  model = unique("deploy-model");
+  await createModel(ds, model);
+  await registerVersion(ds, model, onnxRun); // v1: ONNX
+  const sklearnRun = await newRun(ds, "deploy-sk");
+  await putRunFile(ds, sklearnRun, "model/MLmodel", MLMODEL);
+  await registerVersion(ds, model, sklearnRun); // v2: sklearn only
+});
+
+afterAll(async () => {
+  await stopAllReplicas();
+});
+
+describe("staging deploy through the gateway", () => {
+  let id = "";
+
+  it("deploys an ONNX version: 201, deploying, then ready with every replica serving", async () => {
+    const res = await deploy(ds, model, { version: 1, environment: "staging", replicas: 2, auto_scale: false });
+    expect(res.status, JSON.stringify(res.json)).toBe(201);
+    const body = res.json as { deployment_id: string; endpoint: string; status: string };
+    expect(body.status).toBe("deploying");
+    expect(body.endpoint).toBe(`/serve/churn/${body.deployment_id}`);
+    id = body.deployment_id;
+    const d = await ready(id);
+    expect(d).toMatchObject({ status: "ready", replicas: 2, ready_replicas: 2, model, version: 1, environment: "staging", team: "churn", created_by: DEMO.ds, auto_scale: false, min_replicas: 2, max_replicas: 2 });
+    const [audit] = await db().select().from(auditEvents).where(and(eq(auditEvents.action, "deployment.create"), eq(auditEvents.target, `deployment:churn/${id}`)));
+    expect(audit?.details).toMatchObject({ model, version: 1, environment: "staging", replicas: 2 });
+  });
+
+  it("answers Open Inference Protocol v2 with the model's own probabilities", async () => {
+    const rows = [[1, 2, 3, 4], [0, 0, 0, 0]];
+    const res = await serve(ds, "churn", id, `v2/models/${model}/infer`, { method: "POST", body: { id: "req-1", inputs: [{ name: "features", shape: [2, 4], datatype: "FP32", data: rows.flat() }] } });
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    const out = (res.json as { model_name: string; outputs: { name: string; shape: number[]; data: number[] }[] });
+    expect(out.model_name).toBe(model);
+    expect(out.outputs[0]!.shape).toEqual([2, 2]);
+    rows.forEach((row, i) => {
+      expect(out.outputs[0]!.data[i * 2 + 1]).toBeCloseTo(expected(row), 5);
+      expect(out.outputs[0]!.data[i * 2]).toBeCloseTo(1 - expected(row), 5);
+    });
+  });
+
+  it("answers MLflow's /invocations and the model metadata", async () => {
+    const inv = await serve(mle, "churn", id, "invocations", { method: "POST", body: { dataframe_split: { columns: ["a", "b", "c", "d"], data: [[1, 0, 0, 1]] } } });
+    expect(inv.status, JSON.stringify(inv.json)).toBe(200);
+    expect((inv.json as { predictions: number[][] }).predictions[0]![1]).toBeCloseTo(expected([1, 0, 0, 1]), 5);
+    const meta = await serve(ds, "churn", id, `v2/models/${model}`);
+    expect(meta.status).toBe(200);
+    expect(meta.json).toMatchObject({ name: model, inputs: [{ name: "features", shape: [-1, 4] }] });
+  });
+
+  it("tells a caller what was wrong and keeps serving", async () => {
+    const bad = await serve(ds, "churn", id, "invocations", { method: "POST", body: { inputs: [[1, 2, 3]] } });
+    expect(bad.status).toBe(400);
+    expect((bad.json as { error: string }).error).toMatch(/4/);
+    expect((await serve(ds, "churn", id, "invocations", { method: "POST", body: { inputs: [[1, 2, 3, 4]] } })).status).toBe(200);
+  });
+
+  it("refuses callers without a token, other teams, other models and other paths", async () => {
+    const none = await serve(undefined, "churn", id, `v2/models/${model}/infer`, { method: "POST", body: {} });
+    expect(none.status).toBe(401);
+    expect(none.response.headers.get("www-authenticate")).toBe("Bearer");
+    const foreign = await serve(fraud, "churn", id, `v2/models/${model}/infer`, { method: "POST", body: {} });
+    expect(foreign.status).toBe(404);
+    expect((await serve(fraud, "fraud", id, `v2/models/${model}`)).status).toBe(404);
+    expect((await serve(ds, "fraud", id, `v2/models/${model}`)).status).toBe(404);
+    const otherModel = await serve(ds, "churn", id, "v2/models/someone-else/infer", { method: "POST", body: {} });
+    expect(otherModel.status).toBe(404);
+    expect((otherModel.json as { error: string }).error).toContain(model);
+    expect((await serve(ds, "churn", id, "v1/models/x:predict", { method: "POST", body: {} })).status).toBe(404);
+    expect((await serve(ds, "churn", id, `v2/models/${model}/infer`)).status).toBe(405);
+    expect((await serve(ds, "churn", "not-a-uuid", "invocations", { method: "POST", body: {} })).status).toBe(404);
+  });
+
+  it("hides the deployment from another team's reads and refuses their stop", async () => {
+    expect((await call(getRoute, { token: fraud, params: { id } })).status).toBe(404);
+    expect((await call(stopRoute, { method: "DELETE", token: fraudLead, params: { id } })).status).toBe(404);
+    const theirs = (await call(listRoute, { token: fraudLead })).json as { deployments: DeploymentDto[] };
+    expect(theirs.deployments.map((d) => d.deployment_id)).not.toContain(id);
+    const ours = (await call(listRoute, { token: ds, path: "/api/v1/deployments?environment=staging" })).json as { deployments: DeploymentDto[] };
+    expect(ours.deployments.map((d) => d.deployment_id)).toContain(id);
+    await expect(tryInference(await ctxFor(db(), DEMO.dsFraud), id, "invocations", "{}")).rejects.toMatchObject({ code: "not_found" });
+  });
+
+  it("shows in the registry where the model is deployed, and keeps a deployed model from deletion", async () => {
+    const ctx = await ctxFor(db(), DEMO.ds);
+    const listed = (await listModels(ctx, { q: model })).models.find((m) => m.name === model);
+    expect(listed?.deployed).toEqual([{ deployment_id: id, environment: "staging", version: 1, status: "ready" }]);
+    expect((await getModelDetail(ctx, model)).deployed.map((d) => d.deployment_id)).toEqual([id]);
+    const lead = await ctxFor(db(), DEMO.lead);
+    await expect(deleteRegisteredModel(lead, model)).rejects.toMatchObject({ code: "conflict", message: expect.stringContaining(id) });
+    await expect(deleteModelVersion(lead, model, 1)).rejects.toMatchObject({ code: "conflict" });
+  });
+
+  it("the try-it panel reaches the same replicas for a member", async () => {
+    const r = await tryInference(await ctxFor(db(), DEMO.ds), id, "infer", JSON.stringify({ inputs: [{ name: "features", shape: [1, 4], datatype: "FP32", data: [1, 2, 3, 4] }] }));
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body).outputs[0].data[1]).toBeCloseTo(expected([1, 2, 3, 4]), 5);
+  });
+
+  it("comes back after a restart of the serving side", async () => {
+    await stopAllReplicas();
+    expect(deploymentRuntime().pick(id)).toBeNull();
+    expect((await serve(ds, "churn", id, "invocations", { method: "POST", body: { inputs: [[1, 2, 3, 4]] } })).status).toBe(503);
+    await startDeployments(db());
+    expect((await ready(id)).ready_replicas).toBe(2);
+    expect((await serve(ds, "churn", id, "invocations", { method: "POST", body: { inputs: [[1, 2, 3, 4]] } })).status).toBe(200);
+  });
+
+  it("stops: 204, replicas gone, the endpoint answers 410, the record and its events stay", async () => {
+    const res = await call(stopRoute, { method: "DELETE", token: ds, params: { id } });
+    expect(res.status).toBe(204);
+    const d = (await call(getRoute, { token: ds, params: { id } })).json as DeploymentDto;
+    expect(d).toMatchObject({ status: "stopped", ready_replicas: null });
+    expect(d.stopped_at).not.toBeNull();
+    expect(deploymentRuntime().pick(id)).toBeNull();
+    expect((await serve(ds, "churn", id, "invocations", { method: "POST", body: { inputs: [[1, 2, 3, 4]] } })).status).toBe(410);
+    const detail = await getDeploymentDetail(await ctxFor(db(), DEMO.ds), id);
+    expect(detail.events.map((e) => e.status)).toEqual(["stopped", "ready", "deploying"]);
+    expect((await call(stopRoute, { method: "DELETE", token: ds, params: { id } })).status).toBe(204); // idempotent
+    expect(await db().select({ n: count() }).from(auditEvents).where(and(eq(auditEvents.action, "deployment.stop"), eq(auditEvents.target, `deployment:churn/${id}`)))).toEqual([{ n: 1 }]);
+  });
+});
+
+describe("what a deploy refuses", () => {
+  it("production: a data scientist is forbidden; an ML engineer is told the approval workflow is not built", async () => {
+    const denied = await deploy(ds, model, { version: 1, environment: "production" });
+    expect(denied.status).toBe(403);
+    const pending = await deploy(mle, model, { version: 1, environment: "production" });
+    expect(pending.status).toBe(501);
+    expect(JSON.stringify(pending.json)).toMatch(/approval/);
+  });
+
+  it("a version that is not ONNX, a missing alias, an unknown model, bad bounds", async () => {
+    const sk = await deploy(ds, model, { version: 2, environment: "staging" });
+    expect(sk.status).toBe(400);
+    expect(JSON.stringify(sk.json)).toMatch(/not an ONNX model \(format: sklearn\)/);
+    expect((await deploy(ds, model, { alias: "nope", environment: "staging" })).status).toBe(404);
+    expect((await deploy(ds, "no-such-model", { environment: "staging" })).status).toBe(404);
+    const bounds = await deploy(ds, model, { version: 1, environment: "staging", replicas: 5, min_replicas: 1, max_replicas: 3 });
+    expect(bounds.status).toBe(400);
+    expect(JSON.stringify(bounds.json)).toMatch(/replicas \(5\) must lie between/);
+    expect((await deploy(ds, model, { version: 1, environment: "qa" })).status).toBe(400);
+    expect((await deploy(fraud, model, { version: 1, environment: "staging" })).status).toBe(404);
+  });
+
+  it("nothing is created by a refused deploy", async () => {
+    const [churn] = await db().select({ id: teams.id }).from(teams).where(eq(teams.slug, "churn"));
+    const before = await db().select({ n: count() }).from(deployments).where(eq(deployments.teamId, churn!.id));
+    await deploy(ds, model, { version: 2, environment: "staging" });
+    await deploy(mle, model, { version: 1, environment: "production" });
+    expect(await db().select({ n: count() }).from(deployments).where(eq(deployments.teamId, churn!.id))).toEqual(before);
+  });
+
+  it("deploys by alias (resolved to its version) and the newest version by default", async () => {
+    const ctx = await ctxFor(db(), DEMO.ds);
+    await setAlias(ctx, { name: model, alias: "champion", version: 1 });
+    const byAlias = await deployModel(ctx, model, { alias: "champion", environment: "staging", replicas: 1, auto_scale: true, traffic: 100 });
+    const d = (await listDeployments(ctx, { model })).deployments.find((x) => x.deployment_id === byAlias.deployment_id)!;
+    expect(d).toMatchObject({ version: 1, alias: "champion", auto_scale: true, min_replicas: 1, max_replicas: 10 });
+    await deploymentRuntime().settled(byAlias.deployment_id);
+    await deploymentRuntime().stop(byAlias.deployment_id);
+    // The newest version (v2) is sklearn: deploying "the latest" says so rather than picking an older one.
+    await expect(deployModel(ctx, model, { environment: "staging", replicas: 1, auto_scale: false, traffic: 100 })).rejects.toMatchObject({ code: "invalid_input", message: expect.stringContaining("Version 2") });
+  });
+
+  it("the team's deployment quota: refused at the limit, with what to do", async () => {
+    const [churn] = await db().select({ id: teams.id }).from(teams).where(eq(teams.slug, "churn"));
+    const live = (await listDeployments(await ctxFor(db(), DEMO.ds), { team: "churn" })).deployments.filter((d) => ["deploying", "ready"].includes(d.status)).length;
+    await db().update(teamQuotas).set({ maxDeployments: live }).where(eq(teamQuotas.teamId, churn!.id));
+    try {
+      const res = await deploy(ds, model, { version: 1, environment: "staging", replicas: 1 });
+      expect(res.status).toBe(409);
+      expect(JSON.stringify(res.json)).toMatch(/max_deployments/);
+    } finally {
+      await db().update(teamQuotas).set({ maxDeployments: 10 }).where(eq(teamQuotas.teamId, churn!.id));
+    }
+  });
+});
+
+describe("a model the runtime cannot load", () => {
+  it("fails the deployment with the loader's reason and serves nothing", async () => {
+    const at = await newRun(ds, "deploy-bad");
+    // A graph that parses (so the registry calls it ONNX) but names an operator no runtime has.
+    const bytes = linearClassifierOnnx({ features: 2, classes: 3, weights: [1, 2, 3, 4, 5, 6], bias: [0, 0, 0] });
+    const broken = Buffer.from(bytes).toString("latin1").replaceAll("Softmax", "Softmix");
+    await putRunFile(ds, at, "model/model.onnx", new Uint8Array(Buffer.from(broken, "latin1")));
+    const name = unique("deploy-broken");
+    await createModel(ds, name);
+    await registerVersion(ds, name, at);
+    const res = await deploy(ds, name, { version: 1, environment: "staging", replicas: 1 });
+    expect(res.status, JSON.stringify(res.json)).toBe(201);
+    const id = (res.json as { deployment_id: string }).deployment_id;
+    const d = await ready(id);
+    expect(d.status).toBe("failed");
+    expect(d.message).toMatch(/Softmix|load/i);
+    expect((await serve(ds, "churn", id, "invocations", { method: "POST", body: { inputs: [[1, 2]] } })).status).toBe(503);
+    const events = await db().select().from(deploymentEvents).where(eq(deploymentEvents.deploymentId, id));
+    expect(events.map((e) => e.status).sort()).toEqual(["deploying", "failed"]);
+  });
+});

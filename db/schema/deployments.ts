@@ -1,0 +1,58 @@
+// Deployments: a registered model version served behind the inference gateway, staging or production,
+// with its replicas and autoscale bounds as asked, its status as the serving backend reports it, and
+// every change of status as an event.
+import { sql } from "drizzle-orm";
+import { bigserial, boolean, index, integer, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { modelVersions, registeredModels } from "./registry";
+import { teams, users } from "./tenancy";
+
+export const DEPLOYMENT_ENVIRONMENTS = ["staging", "production"] as const;
+export type DeploymentEnvironment = (typeof DEPLOYMENT_ENVIRONMENTS)[number];
+
+export const DEPLOYMENT_STATUSES = ["deploying", "ready", "failed", "scaled_to_zero", "stopped"] as const;
+export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
+/** Statuses that hold a slot of the team's deployment quota (and that the serving backend keeps up). */
+export const LIVE_DEPLOYMENT_STATUSES: readonly DeploymentStatus[] = ["deploying", "ready", "scaled_to_zero"];
+
+export const deployments = pgTable(
+  "deployments",
+  {
+    id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
+    teamId: uuid("team_id").notNull().references(() => teams.id, { onDelete: "cascade" }),
+    modelId: uuid("model_id").notNull().references(() => registeredModels.id, { onDelete: "cascade" }),
+    /** The version deployed; kept by number too, so the record reads right after the version is deleted. */
+    versionId: uuid("version_id").references(() => modelVersions.id, { onDelete: "set null" }),
+    modelName: text("model_name").notNull(),
+    version: integer("version").notNull(),
+    /** The alias the caller deployed by, if any (resolved to `version` at deploy time). */
+    alias: text("alias"),
+    environment: text("environment").$type<DeploymentEnvironment>().notNull(),
+    status: text("status").$type<DeploymentStatus>().notNull().default("deploying"),
+    message: text("message"),
+    replicas: integer("replicas").notNull(),
+    autoScale: boolean("auto_scale").notNull(),
+    minReplicas: integer("min_replicas").notNull(),
+    maxReplicas: integer("max_replicas").notNull(),
+    /** Percent of the endpoint's traffic this deployment takes. */
+    traffic: integer("traffic").notNull().default(100),
+    backend: text("backend").notNull().default("local"),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdByEmail: text("created_by_email").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    readyAt: timestamp("ready_at", { withTimezone: true }),
+    stoppedAt: timestamp("stopped_at", { withTimezone: true }),
+  },
+  (t) => [index("deployments_team_status_idx").on(t.teamId, t.status), index("deployments_model_idx").on(t.modelId, t.status)],
+);
+
+export const deploymentEvents = pgTable(
+  "deployment_events",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    deploymentId: uuid("deployment_id").notNull().references(() => deployments.id, { onDelete: "cascade" }),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    status: text("status").$type<DeploymentStatus>().notNull(),
+    message: text("message"),
+  },
+  (t) => [index("deployment_events_deployment_idx").on(t.deploymentId, t.id)],
+);

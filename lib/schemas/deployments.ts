@@ -1,0 +1,49 @@
+// Deploy requests (POST /api/v1/models/{name}/deploy, the deploy form) and deployment queries.
+import { z } from "zod";
+
+export const deployModelSchema = z
+  .strictObject({
+    team: z.string().max(64).optional(),
+    version: z.union([z.number().int().positive(), z.string().regex(/^\d{1,9}$/, "version must be a version number such as 3")]).optional(),
+    alias: z.string().min(1).max(255).optional(),
+    environment: z.enum(["staging", "production"], { error: "environment must be staging or production" }),
+    replicas: z.number().int().min(1, "replicas is at least 1").max(20, "replicas is at most 20").optional().default(3),
+    auto_scale: z.boolean().optional().default(true),
+    min_replicas: z.number().int().min(0, "min_replicas is at least 0").max(20).optional(),
+    max_replicas: z.number().int().min(1, "max_replicas is at least 1").max(20, "max_replicas is at most 20").optional(),
+    traffic: z.number().int().min(0, "traffic is a percentage from 0 to 100").max(100, "traffic is a percentage from 0 to 100").optional().default(100),
+  })
+  .superRefine((d, c) => {
+    if (d.version !== undefined && d.alias !== undefined) c.addIssue({ code: "custom", path: ["alias"], message: "give either version or alias, not both" });
+    const min = d.min_replicas ?? Math.min(1, d.replicas);
+    const max = d.max_replicas ?? Math.max(10, d.replicas);
+    if (d.auto_scale && min > max) c.addIssue({ code: "custom", path: ["min_replicas"], message: `min_replicas (${min}) is more than max_replicas (${max})` });
+    if (d.auto_scale && (d.replicas < min || d.replicas > max)) c.addIssue({ code: "custom", path: ["replicas"], message: `replicas (${d.replicas}) must lie between min_replicas (${min}) and max_replicas (${max})` });
+  });
+export type DeployModelInput = z.infer<typeof deployModelSchema>;
+
+export const listDeploymentsQuery = z.object({
+  team: z.string().max(64).optional(),
+  environment: z.enum(["staging", "production"]).optional(),
+  status: z.enum(["deploying", "ready", "failed", "scaled_to_zero", "stopped"]).optional(),
+  model: z.string().max(255).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional().default(100),
+});
+export type ListDeploymentsQuery = z.infer<typeof listDeploymentsQuery>;
+
+export const deploymentIdAction = z.strictObject({ id: z.string().uuid() });
+
+/** The deploy form on a version page: staging only (production goes through approvals). */
+export const deployVersionAction = z.strictObject({
+  team: z.string().max(64),
+  name: z.string().min(1).max(255),
+  version: z.number().int().positive(),
+  replicas: z.number({ error: "replicas must be a whole number" }).int("replicas must be a whole number").min(1, "replicas is at least 1").max(20, "replicas is at most 20"),
+});
+
+/** The try-it panel: a request body for one of the model server's two POST endpoints. */
+export const tryDeploymentAction = z.strictObject({
+  id: z.string().uuid(),
+  endpoint: z.enum(["infer", "invocations"]),
+  body: z.string().max(1_000_000, "the request body is over 1 MB; the try-it panel is for a few rows"),
+});

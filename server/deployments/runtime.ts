@@ -1,0 +1,183 @@
+// The serving side of deployments in this process: copies a deployment's model out of the artifact
+// store (a snapshot, so later artifact changes never reach a running deployment), starts its replicas
+// through the local replica manager, and writes what happens to them back as the deployment's status
+// and events. One runtime per process (globalThis, like the scheduler); every step is idempotent, so
+// start-up simply brings up every live deployment again.
+import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import type { Db } from "@/db/client";
+import type { DeploymentStatus, ModelInspection } from "@/db/schema";
+import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, modelVersions, teams } from "@/db/schema";
+import { env } from "../env";
+import { storageRoot } from "../registry/sources";
+import { artifactStore } from "../tracking/artifacts";
+import type { ServingState } from "./local-serving";
+import { LocalServing } from "./local-serving";
+
+export function deploymentDir(id: string): string {
+  return path.join(env().dataDir, "deployments", id);
+}
+
+type Runtime = {
+  serving: LocalServing;
+  /** The database each deployment's status is written to (the process's own; tests open several). */
+  dbs: Map<string, Db>;
+  /** Bring-ups in flight, by deployment: callers (and tests) can wait for one to settle. */
+  pending: Map<string, Promise<void>>;
+  /** The last ready count written per deployment, so replica churn writes one event per change. */
+  lastReady: Map<string, number>;
+};
+
+const globals = globalThis as unknown as { __cairnDeployments?: Runtime };
+
+function runtime(): Runtime {
+  if (!globals.__cairnDeployments) {
+    const rt: Runtime = { serving: undefined as unknown as LocalServing, dbs: new Map(), pending: new Map(), lastReady: new Map() };
+    rt.serving = new LocalServing({ onChange: (state) => void onReplicaChange(rt, state).catch((err: unknown) => console.error("[cairn] deployment status update failed", err)) });
+    globals.__cairnDeployments = rt;
+  }
+  return globals.__cairnDeployments;
+}
+
+async function setStatus(db: Db, id: string, status: DeploymentStatus, message: string | null, opts: { from?: readonly DeploymentStatus[]; readyAt?: boolean } = {}): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const [changed] = await tx
+      .update(deployments)
+      .set({ status, message, ...(opts.readyAt ? { readyAt: new Date() } : {}) })
+      .where(and(eq(deployments.id, id), inArray(deployments.status, [...(opts.from ?? LIVE_DEPLOYMENT_STATUSES)])))
+      .returning({ id: deployments.id });
+    if (changed) await tx.insert(deploymentEvents).values({ deploymentId: id, status, message });
+    return Boolean(changed);
+  });
+}
+
+async function onReplicaChange(rt: Runtime, state: ServingState): Promise<void> {
+  const db = rt.dbs.get(state.deploymentId);
+  if (!db) return;
+  const before = rt.lastReady.get(state.deploymentId);
+  rt.lastReady.set(state.deploymentId, state.ready);
+  // Bring-up writes its own outcome; this follows a deployment once it has served.
+  if (before === undefined || rt.pending.has(state.deploymentId)) return;
+  const failed = state.replicas.filter((r) => r.status === "failed");
+  if (state.ready === 0 && failed.length > 0 && failed.length === state.replicas.length) {
+    await setStatus(db, state.deploymentId, "failed", `every replica failed: ${failed[0]!.message ?? "exited"}`);
+  } else if (state.ready < before) {
+    const down = state.replicas.filter((r) => r.status !== "ready").map((r) => `replica ${r.index} ${r.status}${r.message ? ` (${r.message})` : ""}`);
+    await db.insert(deploymentEvents).values({ deploymentId: state.deploymentId, status: "ready", message: `${state.ready} of ${state.desired} replicas serving: ${down.join("; ")}` });
+  } else if (state.ready > before && state.ready === state.desired) {
+    await db.insert(deploymentEvents).values({ deploymentId: state.deploymentId, status: "ready", message: `all ${state.desired} replicas serving again` });
+  }
+}
+
+/** Copies the version's model.onnx into the deployment's own directory (once; atomically). */
+async function snapshotModel(id: string, team: string, location: string, inspection: ModelInspection): Promise<string> {
+  const dir = deploymentDir(id);
+  const file = path.join(dir, "model.onnx");
+  if (await stat(file).then(() => true, () => false)) return file;
+  const root = storageRoot(team, location);
+  if (!root || !inspection.onnxPath) throw new Error("the version's artifacts hold no ONNX model");
+  const store = artifactStore();
+  const at = await store.stat(root.root, root.rel);
+  const rel = at && !at.is_dir ? root.rel : root.rel ? `${root.rel}/${inspection.onnxPath}` : inspection.onnxPath;
+  const got = await store.get(root.root, rel);
+  if (!got) throw new Error(`the model file ${rel} is missing from the version's artifacts`);
+  await mkdir(dir, { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, got.stream as unknown as AsyncIterable<Uint8Array>);
+  await rename(tmp, file);
+  return file;
+}
+
+async function bringUpNow(rt: Runtime, db: Db, id: string): Promise<void> {
+  const [row] = await db
+    .select({ d: deployments, team: teams.slug, location: modelVersions.storageLocation, inspection: modelVersions.inspection })
+    .from(deployments)
+    .innerJoin(teams, eq(teams.id, deployments.teamId))
+    .leftJoin(modelVersions, eq(modelVersions.id, deployments.versionId))
+    .where(eq(deployments.id, id));
+  if (!row || !(LIVE_DEPLOYMENT_STATUSES as readonly string[]).includes(row.d.status)) return;
+  const d = row.d;
+  try {
+    if (d.backend !== "local" || env().computeBackend !== "local") {
+      throw new Error(`serving on the ${env().computeBackend} backend is not built yet (this deployment was made for ${d.backend})`);
+    }
+    let modelPath = path.join(deploymentDir(id), "model.onnx");
+    if (!(await stat(modelPath).then(() => true, () => false))) {
+      if (!row.location || !row.inspection) throw new Error(`version ${d.version} of ${d.modelName} was deleted and this deployment holds no copy of its model`);
+      modelPath = await snapshotModel(id, row.team, row.location, row.inspection);
+    }
+    const state = await rt.serving.ensure({ deploymentId: id, modelName: d.modelName, version: d.version, modelPath, replicas: d.replicas });
+    // A stop that raced the bring-up wins: nothing may keep serving a stopped deployment.
+    const [now] = await db.select({ status: deployments.status }).from(deployments).where(eq(deployments.id, id));
+    if (!now || now.status === "stopped") {
+      await rt.serving.stop(id);
+      return;
+    }
+    rt.lastReady.set(id, state.ready);
+    if (d.status !== "ready") await setStatus(db, id, "ready", `${state.ready} of ${state.desired} replicas serving`, { readyAt: d.readyAt === null });
+  } catch (err) {
+    await rt.serving.stop(id).catch(() => undefined);
+    const message = err instanceof Error ? err.message : String(err);
+    await setStatus(db, id, "failed", message.slice(0, 2000));
+  }
+}
+
+export type DeploymentRuntime = {
+  /** Starts (or re-starts) a deployment's replicas in the background. */
+  bringUp(db: Db, id: string): void;
+  /** Resolves when the bring-up in flight (if any) has settled. */
+  settled(id: string): Promise<void>;
+  stop(id: string): Promise<void>;
+  readyReplicas(id: string): number | null;
+  /** A serving replica's base URL, round-robin; null when none serves. */
+  pick(id: string): string | null;
+};
+
+export function deploymentRuntime(): DeploymentRuntime {
+  const rt = runtime();
+  return {
+    bringUp(db, id) {
+      rt.dbs.set(id, db);
+      if (rt.pending.has(id)) return;
+      const p = bringUpNow(rt, db, id)
+        .catch((err: unknown) => console.error(`[cairn] deployment ${id} bring-up failed`, err))
+        .finally(() => rt.pending.delete(id));
+      rt.pending.set(id, p);
+    },
+    settled: async (id) => {
+      await rt.pending.get(id);
+    },
+    async stop(id) {
+      await rt.pending.get(id);
+      rt.lastReady.delete(id);
+      rt.dbs.delete(id);
+      await rt.serving.stop(id);
+      await rm(deploymentDir(id), { recursive: true, force: true });
+    },
+    readyReplicas: (id) => rt.serving.state(id)?.ready ?? null,
+    pick: (id) => rt.serving.pick(id),
+  };
+}
+
+/** Start-up: every live deployment is brought up again (replicas do not outlive the server process). */
+export async function startDeployments(db: Db): Promise<number> {
+  const rt = deploymentRuntime();
+  const live = await db.select({ id: deployments.id }).from(deployments).where(inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])).orderBy(sql`${deployments.createdAt}`);
+  for (const d of live) {
+    rt.bringUp(db, d.id);
+    await rt.settled(d.id);
+  }
+  return live.length;
+}
+
+/** Stops every replica of this process (tests; shutdown). */
+export async function stopAllReplicas(): Promise<void> {
+  const rt = globals.__cairnDeployments;
+  if (!rt) return;
+  await Promise.all([...rt.pending.values()]);
+  // Forget first: a deliberate stop of everything is not news for the deployments' event logs.
+  rt.lastReady.clear();
+  rt.dbs.clear();
+  await rt.serving.stopAll();
+}

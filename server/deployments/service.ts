@@ -1,0 +1,225 @@
+// Deployments: serving a registered ONNX model version behind the inference gateway. A staging deploy
+// starts at once (a new deployment each call); production deploys wait for a team lead's approval,
+// which is not built yet and is refused with a message that says so. The team's deployment quota is
+// checked under a lock on its quota row, so parallel deploys cannot overshoot it.
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import type { SQL } from "drizzle-orm";
+import type { DbOrTx } from "@/db/client";
+import type { DeploymentStatus, ModelInspection } from "@/db/schema";
+import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, modelAliases, modelVersions, teamQuotas, teams } from "@/db/schema";
+import type { DeployModelInput, ListDeploymentsQuery } from "@/lib/schemas/deployments";
+import { appendAudit, denied } from "../audit/record";
+import type { Permission } from "../auth/policy";
+import { can, readableTeamIds } from "../auth/policy";
+import type { Ctx } from "../context";
+import { env } from "../env";
+import { AppError } from "../errors";
+import { loadModel, loadVersion } from "../registry/access";
+import { homeTeam } from "../tracking/access";
+import { deploymentRuntime } from "./runtime";
+
+export type DeploymentDto = {
+  deployment_id: string;
+  team: string;
+  model: string;
+  version: number;
+  alias: string | null;
+  environment: "staging" | "production";
+  status: DeploymentStatus;
+  message: string | null;
+  replicas: number;
+  /** Replicas serving right now (this process's view of the local backend); null once stopped. */
+  ready_replicas: number | null;
+  auto_scale: boolean;
+  min_replicas: number;
+  max_replicas: number;
+  traffic: number;
+  endpoint: string;
+  backend: string;
+  created_by: string;
+  created_at: string;
+  ready_at: string | null;
+  stopped_at: string | null;
+};
+
+export type DeploymentEventDto = { at: string; status: DeploymentStatus; message: string | null };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+type Row = typeof deployments.$inferSelect & { team: string };
+
+export const endpointOf = (team: string, id: string) => `/serve/${team}/${id}`;
+
+function dto(r: Row): DeploymentDto {
+  const live = (LIVE_DEPLOYMENT_STATUSES as readonly string[]).includes(r.status);
+  return {
+    deployment_id: r.id, team: r.team, model: r.modelName, version: r.version, alias: r.alias, environment: r.environment,
+    status: r.status, message: r.message, replicas: r.replicas,
+    ready_replicas: live ? (deploymentRuntime().readyReplicas(r.id) ?? 0) : null,
+    auto_scale: r.autoScale, min_replicas: r.minReplicas, max_replicas: r.maxReplicas, traffic: r.traffic,
+    endpoint: endpointOf(r.team, r.id), backend: r.backend, created_by: r.createdByEmail,
+    created_at: r.createdAt.toISOString(), ready_at: r.readyAt?.toISOString() ?? null, stopped_at: r.stoppedAt?.toISOString() ?? null,
+  };
+}
+
+async function rows(db: DbOrTx, where: SQL | undefined, limit = 500): Promise<Row[]> {
+  const selected = await db
+    .select({ d: deployments, team: teams.slug })
+    .from(deployments)
+    .innerJoin(teams, eq(teams.id, deployments.teamId))
+    .where(where)
+    .orderBy(desc(deployments.createdAt), desc(deployments.id))
+    .limit(limit);
+  return selected.map((s) => ({ ...s.d, team: s.team }));
+}
+
+/** Which permission a change to a deployment of this environment needs. */
+const permissionFor = (environment: "staging" | "production"): Permission => (environment === "production" ? "deploy_production" : "deploy_staging");
+
+/** The version a deploy names: a version number, an alias, or (neither) the newest version. */
+async function resolveVersion(ctx: Ctx, name: string, input: DeployModelInput, team: string): Promise<{ versionId: string; version: number; inspection: ModelInspection; status: string }> {
+  let version: number;
+  if (input.version !== undefined) {
+    version = (await loadVersion(ctx, name, input.version, { mode: "read" }, { team })).version;
+  } else {
+    const model = await loadModel(ctx, name, { mode: "read" }, { team });
+    if (input.alias !== undefined) {
+      const [alias] = await ctx.db.select({ version: modelAliases.version }).from(modelAliases).where(and(eq(modelAliases.modelId, model.id), eq(modelAliases.alias, input.alias)));
+      if (!alias) throw new AppError("not_found", `Model ${name} has no alias '${input.alias}'. Deploy by version, or set the alias first.`);
+      version = alias.version;
+    } else {
+      const [latest] = await ctx.db.select({ version: modelVersions.version }).from(modelVersions).where(eq(modelVersions.modelId, model.id)).orderBy(desc(modelVersions.version)).limit(1);
+      if (!latest) throw new AppError("invalid_input", `Model ${name} has no versions yet; register one before deploying.`);
+      version = latest.version;
+    }
+  }
+  const ref = await loadVersion(ctx, name, version, { mode: "read" }, { team });
+  const [row] = await ctx.db.select({ inspection: modelVersions.inspection, status: modelVersions.status }).from(modelVersions).where(eq(modelVersions.id, ref.versionId));
+  return { versionId: ref.versionId, version, inspection: row!.inspection, status: row!.status };
+}
+
+/**
+ * POST /api/v1/models/{name}/deploy. Staging: a new deployment, status "deploying" until its replicas
+ * serve. Production: refused (501) until the approval workflow exists.
+ */
+export async function deployModel(ctx: Ctx, name: string, input: DeployModelInput): Promise<{ deployment_id: string; endpoint: string; status: DeploymentStatus }> {
+  const model = await loadModel(ctx, name, { mode: "read" }, { team: input.team });
+  const team = { id: model.teamId, slug: model.teamSlug };
+  const target = `model:${team.slug}/${name}`;
+  const permission = permissionFor(input.environment);
+  if (!can(ctx.actor, permission, team.id)) {
+    throw await denied(ctx, {
+      action: "deployment.create", target, teamId: team.id, team: team.slug, mode: "write",
+      message: input.environment === "production"
+        ? `Your role in team ${team.slug} cannot request production deploys (it needs deploy_production: ML engineers and team leads). Deploy to staging instead.`
+        : `Your role in team ${team.slug} cannot deploy models.`,
+    });
+  }
+  if (input.environment === "production") {
+    throw new AppError("not_implemented", "Production deploys wait for a team lead's approval, and the approval workflow is not built yet. Deploy to staging (environment: \"staging\") for now.");
+  }
+  const resolved = await resolveVersion(ctx, name, input, team.slug);
+  if (resolved.status !== "READY") throw new AppError("invalid_input", `Version ${resolved.version} of ${name} is ${resolved.status}, not READY; only a ready version can be deployed.`);
+  if (resolved.inspection.format !== "onnx" || !resolved.inspection.onnxPath) {
+    throw new AppError("invalid_input", `Version ${resolved.version} of ${name} is not an ONNX model (format: ${resolved.inspection.format}). Cairn's model server serves ONNX: register a version whose artifacts hold a model.onnx.`);
+  }
+  const backend = env().computeBackend;
+  if (backend !== "local") {
+    throw new AppError("not_implemented", `Serving on the ${backend} backend is not built yet: model replicas run as local processes only. Deploy from a Cairn running with CAIRN_COMPUTE_BACKEND=local.`);
+  }
+  const replicas = input.replicas;
+  const minReplicas = input.auto_scale ? (input.min_replicas ?? Math.min(1, replicas)) : replicas;
+  const maxReplicas = input.auto_scale ? (input.max_replicas ?? Math.max(10, replicas)) : replicas;
+  const id = await ctx.db.transaction(async (tx) => {
+    // One deploy at a time per team past this point: the count below stays true until commit.
+    const [quota] = await tx.select({ max: teamQuotas.maxDeployments }).from(teamQuotas).where(eq(teamQuotas.teamId, team.id)).for("update");
+    const [{ live }] = (await tx
+      .select({ live: sql<number>`count(*)::int` })
+      .from(deployments)
+      .where(and(eq(deployments.teamId, team.id), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])))) as [{ live: number }];
+    if (quota && live >= quota.max) {
+      throw new AppError("quota_exceeded", `Team ${team.slug} already runs ${live} of its ${quota.max} deployments. Stop one (DELETE /api/v1/deployments/{id}) or ask an admin to raise max_deployments.`);
+    }
+    const [row] = await tx.insert(deployments).values({
+      teamId: team.id, modelId: model.id, versionId: resolved.versionId, modelName: name, version: resolved.version, alias: input.alias ?? null,
+      environment: input.environment, status: "deploying", replicas, autoScale: input.auto_scale, minReplicas, maxReplicas, traffic: input.traffic,
+      backend, createdBy: ctx.actor.userId, createdByEmail: ctx.actor.email,
+    }).returning({ id: deployments.id });
+    await tx.insert(deploymentEvents).values({ deploymentId: row!.id, status: "deploying", message: `${ctx.actor.email} deployed version ${resolved.version}${input.alias ? ` (alias ${input.alias})` : ""} with ${replicas} replica${replicas === 1 ? "" : "s"}` });
+    await appendAudit(tx, ctx, {
+      action: "deployment.create", target: `deployment:${team.slug}/${row!.id}`, teamId: team.id, team: team.slug,
+      details: { model: name, version: resolved.version, alias: input.alias ?? null, environment: input.environment, replicas, auto_scale: input.auto_scale, min_replicas: minReplicas, max_replicas: maxReplicas, traffic: input.traffic },
+    });
+    return row!.id;
+  });
+  deploymentRuntime().bringUp(ctx.db, id);
+  return { deployment_id: id, endpoint: endpointOf(team.slug, id), status: "deploying" };
+}
+
+export async function loadDeployment(ctx: Ctx, id: string, access: { mode: "read" } | { mode: "write"; action: string }): Promise<Row> {
+  const missing = `Deployment ${id} was not found.`;
+  const [row] = UUID.test(id) ? await rows(ctx.db, eq(deployments.id, id), 1) : [];
+  if (!row) throw new AppError("not_found", missing);
+  if (!can(ctx.actor, "read_data", row.teamId)) {
+    throw await denied(ctx, { action: "deployment.read", target: `deployment:${id}`, teamId: row.teamId, team: row.team, mode: "read", message: missing });
+  }
+  if (access.mode === "write" && !can(ctx.actor, permissionFor(row.environment), row.teamId)) {
+    throw await denied(ctx, {
+      action: access.action, target: `deployment:${row.team}/${id}`, teamId: row.teamId, team: row.team, mode: "write",
+      message: `Your role in team ${row.team} cannot change ${row.environment} deployments (it needs ${permissionFor(row.environment)}).`,
+    });
+  }
+  return row;
+}
+
+export async function getDeployment(ctx: Ctx, id: string): Promise<DeploymentDto> {
+  return dto(await loadDeployment(ctx, id, { mode: "read" }));
+}
+
+export async function getDeploymentEvents(ctx: Ctx, id: string): Promise<DeploymentEventDto[]> {
+  const row = await loadDeployment(ctx, id, { mode: "read" });
+  const events = await ctx.db.select().from(deploymentEvents).where(eq(deploymentEvents.deploymentId, row.id)).orderBy(desc(deploymentEvents.id)).limit(200);
+  return events.map((e) => ({ at: e.at.toISOString(), status: e.status, message: e.message }));
+}
+
+export type DeploymentDetail = DeploymentDto & {
+  events: DeploymentEventDto[];
+  /** The served model's inputs and outputs, as read from its ONNX graph at registration. */
+  signature: ModelInspection["signature"];
+};
+
+/** The deployment page: the deployment, what happened to it, and its model's signature (for the try-it panel). */
+export async function getDeploymentDetail(ctx: Ctx, id: string): Promise<DeploymentDetail> {
+  const row = await loadDeployment(ctx, id, { mode: "read" });
+  const [events, [version]] = await Promise.all([
+    getDeploymentEvents(ctx, id),
+    row.versionId ? ctx.db.select({ inspection: modelVersions.inspection }).from(modelVersions).where(eq(modelVersions.id, row.versionId)) : [],
+  ]);
+  return { ...dto(row), events, signature: version?.inspection.signature ?? null };
+}
+
+export async function listDeployments(ctx: Ctx, input: Partial<ListDeploymentsQuery>): Promise<{ deployments: DeploymentDto[] }> {
+  const teamIds = input.team ? [(await homeTeam(ctx, input.team)).id] : readableTeamIds(ctx.actor);
+  if (teamIds?.length === 0) return { deployments: [] };
+  const found = await rows(ctx.db, and(
+    teamIds ? inArray(deployments.teamId, teamIds) : undefined,
+    input.environment ? eq(deployments.environment, input.environment) : undefined,
+    input.status ? eq(deployments.status, input.status) : undefined,
+    input.model ? eq(deployments.modelName, input.model) : undefined,
+  ), input.limit ?? 100);
+  return { deployments: found.map(dto) };
+}
+
+/** DELETE /api/v1/deployments/{id}: stops the replicas; the record stays (status "stopped"). Idempotent. */
+export async function stopDeployment(ctx: Ctx, id: string): Promise<void> {
+  const row = await loadDeployment(ctx, id, { mode: "write", action: "deployment.stop" });
+  if (row.status === "stopped") return;
+  await ctx.db.transaction(async (tx) => {
+    const [changed] = await tx.update(deployments).set({ status: "stopped", stoppedAt: new Date(), message: `stopped by ${ctx.actor.email}` })
+      .where(and(eq(deployments.id, row.id), sql`${deployments.status} <> 'stopped'`)).returning({ id: deployments.id });
+    if (!changed) return;
+    await tx.insert(deploymentEvents).values({ deploymentId: row.id, status: "stopped", message: `stopped by ${ctx.actor.email}` });
+    await appendAudit(tx, ctx, { action: "deployment.stop", target: `deployment:${row.team}/${row.id}`, teamId: row.teamId, team: row.team, details: { model: row.modelName, version: row.version, environment: row.environment } });
+  });
+  await deploymentRuntime().stop(row.id);
+}
