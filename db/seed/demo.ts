@@ -9,6 +9,7 @@ import type { Db } from "../client";
 import { instanceTypes, memberships, teamQuotas, teams, users } from "../schema";
 import type { Role } from "../schema";
 import { seedDemoJobs } from "./jobs";
+import { seedDemoDeployments } from "./deployments";
 import { seedDemoRegistry } from "./registry";
 import { seedDemoTracking } from "./tracking";
 
@@ -72,6 +73,7 @@ export async function seedDemo(db: Db, opts?: { store?: ArtifactStore; dataDir?:
     try {
       await seedDemoTracking(db, opts.store);
       await seedDemoRegistry(db, opts.store);
+      await seedDemoDeployments(db);
       if (opts.dataDir) await seedDemoJobs(db, opts.dataDir);
     } catch (err) {
       // The organization is in place and sign-in works; a platform that will not boot over demo runs helps no one.

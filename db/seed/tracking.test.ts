@@ -9,8 +9,9 @@ import { onnxSignatureOf } from "@/server/registry/inspect";
 import { experimentArtifactLocation, runArtifactUri } from "@/server/tracking/dto";
 import { createTestDatabase } from "../test-db";
 import type { TestDatabase } from "../test-db";
-import { experiments, jobEvents, jobs, latestMetrics, memberships, modelAliasEvents, modelAliases, modelVersions, registeredModels, runInputs, runTags, runs, teams, users } from "../schema";
+import { deployments, experiments, jobEvents, jobs, latestMetrics, memberships, modelAliasEvents, modelAliases, modelVersions, registeredModels, runInputs, runTags, runs, teams, users } from "../schema";
 import { seedDemoJobs } from "./jobs";
+import { seedDemoDeployments } from "./deployments";
 import { seedDemoRegistry } from "./registry";
 import { seedDemo } from "./demo";
 import { buildDemoTracking, PNG_SIGNATURE, seedDemoTracking } from "./tracking";
@@ -243,6 +244,17 @@ describe("demo tracking seed", () => {
     expect(aliases).toContainEqual({ alias: "champion", version: 4 });
     expect((await db().select().from(modelAliasEvents)).length).toBe(aliases.length);
     expect(await seedDemoRegistry(db(), store)).toEqual({ models: 0, versions: 0 });
+  });
+
+  it("records churn's production and staging deployments of the classifier (the versions its aliases hold)", async () => {
+    expect(await seedDemoDeployments(db())).toEqual({ deployments: 2 });
+    const rows = await db().select({ env: deployments.environment, version: deployments.version, alias: deployments.alias, status: deployments.status, replicas: deployments.replicas, by: deployments.createdByEmail })
+      .from(deployments).orderBy(deployments.environment);
+    expect(rows).toEqual([
+      { env: "production", version: 3, alias: "production", status: "deploying", replicas: 1, by: "lead@example.com" },
+      { env: "staging", version: 4, alias: "champion", status: "deploying", replicas: 1, by: "ds@example.com" },
+    ]);
+    expect(await seedDemoDeployments(db())).toEqual({ deployments: 0 });
   });
 
   it("seeds the job history behind the demo runs: succeeded, failed and cancelled, with timelines and logs", async () => {

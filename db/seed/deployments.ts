@@ -1,0 +1,42 @@
+// Demo deployments: churn's classifier served in production (the version its production alias holds, as
+// an approved deploy would have left it) and its champion in staging, one replica each. The records are
+// written here; the server's start-up brings their replicas up like any other live deployment.
+import { and, eq } from "drizzle-orm";
+import type { Db } from "../client";
+import { deploymentEvents, deployments, modelAliases, modelVersions, registeredModels, teams, users } from "../schema";
+import type { DeploymentEnvironment } from "../schema";
+import { appendAudit } from "@/server/audit/record";
+import { systemCtx } from "@/server/context";
+
+const DEMO_DEPLOYMENTS: { team: string; model: string; alias: string; environment: DeploymentEnvironment; by: string }[] = [
+  { team: "churn", model: "churn-classifier", alias: "production", environment: "production", by: "lead@example.com" },
+  { team: "churn", model: "churn-classifier", alias: "champion", environment: "staging", by: "ds@example.com" },
+];
+
+export async function seedDemoDeployments(db: Db): Promise<{ deployments: number }> {
+  const [any] = await db.select({ id: deployments.id }).from(deployments).limit(1);
+  if (any) return { deployments: 0 };
+  let made = 0;
+  for (const spec of DEMO_DEPLOYMENTS) {
+    const [row] = await db
+      .select({ teamId: teams.id, modelId: registeredModels.id, version: modelAliases.version, versionId: modelVersions.id, format: modelVersions.inspection })
+      .from(registeredModels)
+      .innerJoin(teams, eq(teams.id, registeredModels.teamId))
+      .innerJoin(modelAliases, and(eq(modelAliases.modelId, registeredModels.id), eq(modelAliases.alias, spec.alias)))
+      .innerJoin(modelVersions, and(eq(modelVersions.modelId, registeredModels.id), eq(modelVersions.version, modelAliases.version)))
+      .where(and(eq(teams.slug, spec.team), eq(registeredModels.name, spec.model)));
+    if (!row || row.format.format !== "onnx") continue;
+    const [user] = await db.select({ id: users.id }).from(users).where(eq(users.email, spec.by));
+    await db.transaction(async (tx) => {
+      const [d] = await tx.insert(deployments).values({
+        teamId: row.teamId, modelId: row.modelId, versionId: row.versionId, modelName: spec.model, version: row.version, alias: spec.alias,
+        environment: spec.environment, status: "deploying", replicas: 1, autoScale: false, minReplicas: 1, maxReplicas: 1, traffic: 100,
+        backend: "local", createdBy: user?.id ?? null, createdByEmail: spec.by,
+      }).returning({ id: deployments.id });
+      await tx.insert(deploymentEvents).values({ deploymentId: d!.id, status: "deploying", message: `demo: ${spec.model} v${row.version} (@${spec.alias}) deployed to ${spec.environment} with 1 replica` });
+      await appendAudit(tx, systemCtx(db, "seed"), { action: "deployment.create", target: `deployment:${spec.team}/${d!.id}`, teamId: row.teamId, team: spec.team, details: { model: spec.model, version: row.version, alias: spec.alias, environment: spec.environment, replicas: 1, demo: true } });
+    });
+    made++;
+  }
+  return { deployments: made };
+}
