@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { auditQuerySchema } from "@/lib/schemas/audit";
 import { listCodeArchivesQuery, uploadCodeArchiveQuery } from "@/lib/schemas/code-archives";
+import { deployModelSchema, listDeploymentsQuery } from "@/lib/schemas/deployments";
 import { listModelsQuery, modelTeamQuery } from "@/lib/schemas/registry";
 import { instanceTypeSchema } from "@/lib/schemas/instance-types";
 import { listJobsQuery, trainJobSchema } from "@/lib/schemas/jobs";
@@ -53,6 +54,15 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
   "/api/v1/models/{name}": {
     get: { summary: "A registered model: versions (format, aliases, source run), aliases and their history", query: modelTeamQuery, success: { status: 200, description: "{name, team, description, aliases, versions, alias_history}" } },
   },
+  "/api/v1/models/{name}/deploy": {
+    post: { summary: "Deploy a version (version, alias, or the newest) — staging starts at once; production needs the approval workflow (not built yet: 501)", body: deployModelSchema, success: { status: 201, description: "{deployment_id, endpoint, status}" } },
+  },
+  "/api/v1/deployments": { get: { summary: "Deployments of the caller's teams, newest first", query: listDeploymentsQuery, success: { status: 200, description: "{deployments}" } } },
+  "/api/v1/deployments/{id}": {
+    get: { summary: "One deployment", success: { status: 200, description: "{deployment_id, team, model, version, environment, status, replicas, ready_replicas, endpoint, …}" } },
+    delete: { summary: "Stop a deployment: its replicas end, the record stays (status stopped)", success: { status: 204, description: "stopped" } },
+  },
+  "/api/v1/deployments/{id}/events": { get: { summary: "What happened to a deployment, newest first", success: { status: 200, description: "{events: [{at, status, message}]}" } } },
   "/api/v1/code-archives": {
     get: { summary: "Uploaded code archives of the caller's teams, newest first", query: listCodeArchivesQuery, success: { status: 200, description: "{code_archives}" } },
     post: {
