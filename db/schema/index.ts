@@ -6,3 +6,4 @@ export * from "./tracking";
 export * from "./registry";
 export * from "./jobs";
 export * from "./deployments";
+export * from "./approvals";

@@ -12,8 +12,11 @@ export const deployModelSchema = z
     min_replicas: z.number().int().min(0, "min_replicas is at least 0").max(20).optional(),
     max_replicas: z.number().int().min(1, "max_replicas is at least 1").max(20, "max_replicas is at most 20").optional(),
     traffic: z.number().int().min(0, "traffic is a percentage from 0 to 100").max(100, "traffic is a percentage from 0 to 100").optional().default(100),
+    /** Production only: a note for the team lead who decides the request. */
+    note: z.string().max(4000, "note is at most 4000 characters").optional(),
   })
   .superRefine((d, c) => {
+    if (d.note !== undefined && d.environment !== "production") c.addIssue({ code: "custom", path: ["note"], message: "a note goes with a production request (staging deploys start at once)" });
     if (d.version !== undefined && d.alias !== undefined) c.addIssue({ code: "custom", path: ["alias"], message: "give either version or alias, not both" });
     const min = d.min_replicas ?? Math.min(1, d.replicas);
     const max = d.max_replicas ?? Math.max(10, d.replicas);
@@ -46,4 +49,30 @@ export const tryDeploymentAction = z.strictObject({
   id: z.string().uuid(),
   endpoint: z.enum(["infer", "invocations"]),
   body: z.string().max(1_000_000, "the request body is over 1 MB; the try-it panel is for a few rows"),
+});
+
+export const approvalsQuery = z.object({
+  team: z.string().max(64).optional(),
+  status: z.enum(["pending", "approved", "rejected", "expired", "cancelled"]).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional().default(100),
+});
+export type ApprovalsQuery = z.infer<typeof approvalsQuery>;
+
+export const decideApprovalSchema = z.strictObject({
+  comment: z.string().trim().max(4000, "comment is at most 4000 characters").optional().default(""),
+});
+
+export const decideApprovalAction = z.strictObject({
+  id: z.string().uuid(),
+  decision: z.enum(["approve", "reject"]),
+  comment: z.string().trim().max(4000, "comment is at most 4000 characters"),
+});
+
+/** The version page's production request: a team lead decides it. */
+export const requestProductionAction = z.strictObject({
+  team: z.string().max(64),
+  name: z.string().min(1).max(255),
+  version: z.number().int().positive(),
+  replicas: z.number({ error: "replicas must be a whole number" }).int("replicas must be a whole number").min(1, "replicas is at least 1").max(20, "replicas is at most 20"),
+  note: z.string().trim().max(4000, "note is at most 4000 characters"),
 });

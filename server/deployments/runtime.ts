@@ -5,7 +5,7 @@
 // start-up simply brings up every live deployment again.
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, lt, ne, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import type { DeploymentStatus, ModelInspection } from "@/db/schema";
 import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, modelVersions, teams } from "@/db/schema";
@@ -116,10 +116,27 @@ async function bringUpNow(rt: Runtime, db: Db, id: string): Promise<void> {
     }
     rt.lastReady.set(id, state.ready);
     if (d.status !== "ready") await setStatus(db, id, "ready", `${state.ready} of ${state.desired} replicas serving`, { readyAt: d.readyAt === null });
+    // A model has one production deployment: the one it replaces stops once this one serves.
+    if (d.environment === "production") await retireOlderProduction(rt, db, d);
   } catch (err) {
     await rt.serving.stop(id).catch(() => undefined);
     const message = err instanceof Error ? err.message : String(err);
     await setStatus(db, id, "failed", message.slice(0, 2000));
+  }
+}
+
+async function retireOlderProduction(rt: Runtime, db: Db, d: typeof deployments.$inferSelect): Promise<void> {
+  const older = await db
+    .update(deployments)
+    .set({ status: "stopped", stoppedAt: new Date(), message: `replaced by deployment ${d.id} (version ${d.version})` })
+    .where(and(eq(deployments.modelId, d.modelId), eq(deployments.environment, "production"), ne(deployments.id, d.id), lt(deployments.createdAt, d.createdAt), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])))
+    .returning({ id: deployments.id });
+  for (const o of older) {
+    await db.insert(deploymentEvents).values({ deploymentId: o.id, status: "stopped", message: `replaced by deployment ${d.id} (version ${d.version})` });
+    rt.lastReady.delete(o.id);
+    rt.dbs.delete(o.id);
+    await rt.serving.stop(o.id);
+    await rm(deploymentDir(o.id), { recursive: true, force: true });
   }
 }
 

@@ -98,25 +98,33 @@ async function resolveVersion(ctx: Ctx, name: string, input: DeployModelInput, t
   return { versionId: ref.versionId, version, inspection: row!.inspection, status: row!.status };
 }
 
-/**
- * POST /api/v1/models/{name}/deploy. Staging: a new deployment, status "deploying" until its replicas
- * serve. Production: refused (501) until the approval workflow exists.
- */
-export async function deployModel(ctx: Ctx, name: string, input: DeployModelInput): Promise<{ deployment_id: string; endpoint: string; status: DeploymentStatus }> {
+/** A deploy request checked and resolved: who may, which version, how many replicas. */
+export type PreparedDeploy = {
+  model: { id: string; name: string };
+  team: { id: string; slug: string };
+  version: { id: string; number: number };
+  alias: string | null;
+  environment: "staging" | "production";
+  replicas: number;
+  autoScale: boolean;
+  minReplicas: number;
+  maxReplicas: number;
+  traffic: number;
+  backend: "local";
+};
+
+/** The checks every deploy passes, staging or production, before anything is written. */
+export async function prepareDeploy(ctx: Ctx, name: string, input: DeployModelInput): Promise<PreparedDeploy> {
   const model = await loadModel(ctx, name, { mode: "read" }, { team: input.team });
   const team = { id: model.teamId, slug: model.teamSlug };
-  const target = `model:${team.slug}/${name}`;
   const permission = permissionFor(input.environment);
   if (!can(ctx.actor, permission, team.id)) {
     throw await denied(ctx, {
-      action: "deployment.create", target, teamId: team.id, team: team.slug, mode: "write",
+      action: input.environment === "production" ? "approval.request" : "deployment.create", target: `model:${team.slug}/${name}`, teamId: team.id, team: team.slug, mode: "write",
       message: input.environment === "production"
         ? `Your role in team ${team.slug} cannot request production deploys (it needs deploy_production: ML engineers and team leads). Deploy to staging instead.`
         : `Your role in team ${team.slug} cannot deploy models.`,
     });
-  }
-  if (input.environment === "production") {
-    throw new AppError("not_implemented", "Production deploys wait for a team lead's approval, and the approval workflow is not built yet. Deploy to staging (environment: \"staging\") for now.");
   }
   const resolved = await resolveVersion(ctx, name, input, team.slug);
   if (resolved.status !== "READY") throw new AppError("invalid_input", `Version ${resolved.version} of ${name} is ${resolved.status}, not READY; only a ready version can be deployed.`);
@@ -128,32 +136,60 @@ export async function deployModel(ctx: Ctx, name: string, input: DeployModelInpu
     throw new AppError("not_implemented", `Serving on the ${backend} backend is not built yet: model replicas run as local processes only. Deploy from a Cairn running with CAIRN_COMPUTE_BACKEND=local.`);
   }
   const replicas = input.replicas;
-  const minReplicas = input.auto_scale ? (input.min_replicas ?? Math.min(1, replicas)) : replicas;
-  const maxReplicas = input.auto_scale ? (input.max_replicas ?? Math.max(10, replicas)) : replicas;
-  const id = await ctx.db.transaction(async (tx) => {
-    // One deploy at a time per team past this point: the count below stays true until commit.
-    const [quota] = await tx.select({ max: teamQuotas.maxDeployments }).from(teamQuotas).where(eq(teamQuotas.teamId, team.id)).for("update");
-    const [{ live }] = (await tx
-      .select({ live: sql<number>`count(*)::int` })
-      .from(deployments)
-      .where(and(eq(deployments.teamId, team.id), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])))) as [{ live: number }];
-    if (quota && live >= quota.max) {
-      throw new AppError("quota_exceeded", `Team ${team.slug} already runs ${live} of its ${quota.max} deployments. Stop one (DELETE /api/v1/deployments/{id}) or ask an admin to raise max_deployments.`);
-    }
-    const [row] = await tx.insert(deployments).values({
-      teamId: team.id, modelId: model.id, versionId: resolved.versionId, modelName: name, version: resolved.version, alias: input.alias ?? null,
-      environment: input.environment, status: "deploying", replicas, autoScale: input.auto_scale, minReplicas, maxReplicas, traffic: input.traffic,
-      backend, createdBy: ctx.actor.userId, createdByEmail: ctx.actor.email,
-    }).returning({ id: deployments.id });
-    await tx.insert(deploymentEvents).values({ deploymentId: row!.id, status: "deploying", message: `${ctx.actor.email} deployed version ${resolved.version}${input.alias ? ` (alias ${input.alias})` : ""} with ${replicas} replica${replicas === 1 ? "" : "s"}` });
-    await appendAudit(tx, ctx, {
-      action: "deployment.create", target: `deployment:${team.slug}/${row!.id}`, teamId: team.id, team: team.slug,
-      details: { model: name, version: resolved.version, alias: input.alias ?? null, environment: input.environment, replicas, auto_scale: input.auto_scale, min_replicas: minReplicas, max_replicas: maxReplicas, traffic: input.traffic },
-    });
-    return row!.id;
+  return {
+    model: { id: model.id, name }, team, version: { id: resolved.versionId, number: resolved.version }, alias: input.alias ?? null,
+    environment: input.environment, replicas, autoScale: input.auto_scale,
+    minReplicas: input.auto_scale ? (input.min_replicas ?? Math.min(1, replicas)) : replicas,
+    maxReplicas: input.auto_scale ? (input.max_replicas ?? Math.max(10, replicas)) : replicas,
+    traffic: input.traffic, backend,
+  };
+}
+
+/**
+ * Writes a deployment (status "deploying") inside the caller's transaction, after checking the team's
+ * deployment quota under a lock on its quota row: parallel deploys cannot overshoot it.
+ */
+export async function insertDeployment(tx: DbOrTx, ctx: Omit<Ctx, "db">, d: PreparedDeploy, by: { userId: string | null; email: string }, how: string): Promise<string> {
+  const [quota] = await tx.select({ max: teamQuotas.maxDeployments }).from(teamQuotas).where(eq(teamQuotas.teamId, d.team.id)).for("update");
+  const [{ live }] = (await tx
+    .select({ live: sql<number>`count(*)::int` })
+    .from(deployments)
+    .where(and(eq(deployments.teamId, d.team.id), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])))) as [{ live: number }];
+  if (quota && live >= quota.max) {
+    throw new AppError("quota_exceeded", `Team ${d.team.slug} already runs ${live} of its ${quota.max} deployments. Stop one (DELETE /api/v1/deployments/{id}) or ask an admin to raise max_deployments.`);
+  }
+  const [row] = await tx.insert(deployments).values({
+    teamId: d.team.id, modelId: d.model.id, versionId: d.version.id, modelName: d.model.name, version: d.version.number, alias: d.alias,
+    environment: d.environment, status: "deploying", replicas: d.replicas, autoScale: d.autoScale, minReplicas: d.minReplicas, maxReplicas: d.maxReplicas,
+    traffic: d.traffic, backend: d.backend, createdBy: by.userId, createdByEmail: by.email,
+  }).returning({ id: deployments.id });
+  await tx.insert(deploymentEvents).values({ deploymentId: row!.id, status: "deploying", message: `${how}: version ${d.version.number}${d.alias ? ` (alias ${d.alias})` : ""} with ${d.replicas} replica${d.replicas === 1 ? "" : "s"}` });
+  await appendAudit(tx, ctx, {
+    action: "deployment.create", target: `deployment:${d.team.slug}/${row!.id}`, teamId: d.team.id, team: d.team.slug,
+    details: { model: d.model.name, version: d.version.number, alias: d.alias, environment: d.environment, replicas: d.replicas, auto_scale: d.autoScale, min_replicas: d.minReplicas, max_replicas: d.maxReplicas, traffic: d.traffic },
   });
+  return row!.id;
+}
+
+export type StagingAnswer = { deployment_id: string; endpoint: string; status: DeploymentStatus };
+export type DeployAnswer = StagingAnswer | { approval_request_id: string; status: "pending_approval" };
+
+/**
+ * POST /api/v1/models/{name}/deploy. Staging: a new deployment, status "deploying" until its replicas
+ * serve. Production: an approval request a team lead decides (the deploy waits for it).
+ */
+export async function deployModel(ctx: Ctx, name: string, input: DeployModelInput & { environment: "staging" }): Promise<StagingAnswer>;
+export async function deployModel(ctx: Ctx, name: string, input: DeployModelInput): Promise<DeployAnswer>;
+export async function deployModel(ctx: Ctx, name: string, input: DeployModelInput): Promise<DeployAnswer> {
+  const prepared = await prepareDeploy(ctx, name, input);
+  if (prepared.environment === "production") {
+    // Loaded on use: approvals build on this module.
+    const { requestProductionDeploy } = await import("../approvals/service");
+    return requestProductionDeploy(ctx, prepared, input.note ?? "");
+  }
+  const id = await ctx.db.transaction((tx) => insertDeployment(tx, ctx, prepared, { userId: ctx.actor.userId, email: ctx.actor.email }, `${ctx.actor.email} deployed`));
   deploymentRuntime().bringUp(ctx.db, id);
-  return { deployment_id: id, endpoint: endpointOf(team.slug, id), status: "deploying" };
+  return { deployment_id: id, endpoint: endpointOf(prepared.team.slug, id), status: "deploying" };
 }
 
 export async function loadDeployment(ctx: Ctx, id: string, access: { mode: "read" } | { mode: "write"; action: string }): Promise<Row> {
