@@ -118,10 +118,11 @@ async function gatherEvidence(db: DbOrTx, d: PreparedDeploy): Promise<ApprovalEv
 export async function requestProductionDeploy(ctx: Ctx, d: PreparedDeploy, note: string): Promise<{ approval_request_id: string; status: "pending_approval" }> {
   const evidence = await gatherEvidence(ctx.db, d);
   const spec: ApprovalSpec = { replicas: d.replicas, auto_scale: d.autoScale, min_replicas: d.minReplicas, max_replicas: d.maxReplicas, traffic: d.traffic, alias: d.alias };
+  const now = new Date();
   const id = await ctx.db.transaction(async (tx) => {
     const [row] = await tx.insert(approvalRequests).values({
       teamId: d.team.id, modelId: d.model.id, versionId: d.version.id, modelName: d.model.name, version: d.version.number, environment: "production",
-      spec, evidence, note, requestedBy: ctx.actor.userId, requestedByEmail: ctx.actor.email, expiresAt: new Date(Date.now() + APPROVAL_TTL_MS),
+      spec, evidence, note, requestedBy: ctx.actor.userId, requestedByEmail: ctx.actor.email, createdAt: now, expiresAt: new Date(now.getTime() + APPROVAL_TTL_MS),
     }).returning({ id: approvalRequests.id });
     await appendAudit(tx, ctx, {
       action: "approval.request", target: `approval:${d.team.slug}/${row!.id}`, teamId: d.team.id, team: d.team.slug,

@@ -179,12 +179,12 @@ describe("staging deploy through the gateway", () => {
 });
 
 describe("what a deploy refuses", () => {
-  it("production: a data scientist is forbidden; an ML engineer is told the approval workflow is not built", async () => {
+  it("production: a data scientist is forbidden; an ML engineer's request waits for approval (202)", async () => {
     const denied = await deploy(ds, model, { version: 1, environment: "production" });
     expect(denied.status).toBe(403);
-    const pending = await deploy(mle, model, { version: 1, environment: "production" });
-    expect(pending.status).toBe(501);
-    expect(JSON.stringify(pending.json)).toMatch(/approval/);
+    const pending = await deploy(mle, model, { version: 1, environment: "production", note: "ready for prod" });
+    expect(pending.status, JSON.stringify(pending.json)).toBe(202);
+    expect(pending.json).toMatchObject({ approval_request_id: expect.any(String), status: "pending_approval" });
   });
 
   it("a version that is not ONNX, a missing alias, an unknown model, bad bounds", async () => {
@@ -204,7 +204,8 @@ describe("what a deploy refuses", () => {
     const [churn] = await db().select({ id: teams.id }).from(teams).where(eq(teams.slug, "churn"));
     const before = await db().select({ n: count() }).from(deployments).where(eq(deployments.teamId, churn!.id));
     await deploy(ds, model, { version: 2, environment: "staging" });
-    await deploy(mle, model, { version: 1, environment: "production" });
+    await deploy(ds, model, { version: 1, environment: "production" });
+    await deploy(mle, model, { version: 1, environment: "production" }); // a request, not a deployment
     expect(await db().select({ n: count() }).from(deployments).where(eq(deployments.teamId, churn!.id))).toEqual(before);
   });
 
