@@ -24,6 +24,7 @@ const schema = z.object({
   CAIRN_LOGIN_WINDOW_SECONDS: z.coerce.number().int().positive().default(900),
   CAIRN_ARTIFACT_MAX_MB: z.coerce.number().positive().default(512),
   CAIRN_CODE_ARCHIVE_MAX_MB: z.coerce.number().positive().default(100),
+  CAIRN_LOCAL_REPLICAS_MAX: z.coerce.number().int().min(1).max(1000).default(32),
   PORT: z.coerce.number().int().positive().default(3000),
   CAIRN_TRACKING_URL: z.string().url().optional().or(z.literal("").transform(() => undefined)),
   CAIRN_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).default(2000),
@@ -47,6 +48,8 @@ export type Env = {
   artifactMaxBytes: number;
   /** Largest uploaded code archive (as uploaded); unpacked it may hold 10 times as much. */
   codeArchiveMaxBytes: number;
+  /** Model-server processes this host runs for every team's live deployments together (local backend). */
+  localReplicasMax: number;
   /** The base URL jobs use to reach Cairn's MLflow API (MLFLOW_TRACKING_URI). */
   trackingUrl: string;
   schedulerIntervalMs: number;
@@ -83,6 +86,7 @@ function load(): Env {
     login: { maxFailures: e.CAIRN_LOGIN_MAX_FAILURES, windowSeconds: e.CAIRN_LOGIN_WINDOW_SECONDS },
     artifactMaxBytes: Math.floor(e.CAIRN_ARTIFACT_MAX_MB * 1024 * 1024),
     codeArchiveMaxBytes: Math.floor(e.CAIRN_CODE_ARCHIVE_MAX_MB * 1024 * 1024),
+    localReplicasMax: e.CAIRN_LOCAL_REPLICAS_MAX,
     trackingUrl: (e.CAIRN_TRACKING_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ""),
     schedulerIntervalMs: e.CAIRN_SCHEDULER_INTERVAL_MS,
     computeBackend: e.CAIRN_COMPUTE_BACKEND,

@@ -18,6 +18,7 @@ export const deployModelSchema = z
   .superRefine((d, c) => {
     if (d.note !== undefined && d.environment !== "production") c.addIssue({ code: "custom", path: ["note"], message: "a note goes with a production request (staging deploys start at once)" });
     if (d.version !== undefined && d.alias !== undefined) c.addIssue({ code: "custom", path: ["alias"], message: "give either version or alias, not both" });
+    if (!d.auto_scale && (d.min_replicas !== undefined || d.max_replicas !== undefined)) c.addIssue({ code: "custom", path: ["auto_scale"], message: "min_replicas and max_replicas bound autoscaling; with auto_scale false the deployment keeps `replicas`" });
     const min = d.min_replicas ?? Math.min(1, d.replicas);
     const max = d.max_replicas ?? Math.max(10, d.replicas);
     if (d.auto_scale && min > max) c.addIssue({ code: "custom", path: ["min_replicas"], message: `min_replicas (${min}) is more than max_replicas (${max})` });

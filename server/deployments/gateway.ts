@@ -6,16 +6,17 @@
 import { eq } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { deployments, teams } from "@/db/schema";
+import { recordAudit } from "../audit/record";
 import { can } from "../auth/policy";
+import { requestInfo } from "../http/api-route";
 import { credentialFromHeader } from "../auth/request-actor";
 import { resolveTokenActor } from "../auth/token-actor";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
 import { observeInference } from "../observability/metrics";
 import { deploymentRuntime } from "./runtime";
-import { loadDeployment } from "./service";
+import { UUID, loadDeployment } from "./service";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Request bodies the gateway forwards (the model server refuses larger ones too). */
 export const MAX_INFERENCE_BODY_BYTES = 8 * 1024 * 1024;
 const REPLICA_TIMEOUT_MS = 30_000;
@@ -40,12 +41,32 @@ export function replicaRoute(method: string, segments: string[], model: string):
   return fail(404, `No such endpoint /${joined}. The gateway serves /v2/models/${model}/infer (POST), /v2/models/${model} (GET), /v2/health/ready and /invocations (POST).`);
 }
 
+const TOO_LARGE = `The request body is over ${MAX_INFERENCE_BODY_BYTES / 1024 / 1024} MiB; send fewer rows per request.`;
+
+/** The body, read with a byte counter: a chunked upload is cut off at the limit, never buffered whole. */
 async function readBody(req: Request): Promise<ArrayBuffer | Response> {
-  const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > MAX_INFERENCE_BODY_BYTES) return fail(413, `The request body is over ${MAX_INFERENCE_BODY_BYTES / 1024 / 1024} MiB; send fewer rows per request.`);
-  const body = await req.arrayBuffer();
-  if (body.byteLength > MAX_INFERENCE_BODY_BYTES) return fail(413, `The request body is over ${MAX_INFERENCE_BODY_BYTES / 1024 / 1024} MiB; send fewer rows per request.`);
-  return body;
+  if (Number(req.headers.get("content-length") ?? "0") > MAX_INFERENCE_BODY_BYTES) return fail(413, TOO_LARGE);
+  if (!req.body) return new ArrayBuffer(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_INFERENCE_BODY_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      return fail(413, TOO_LARGE);
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    body.set(c, at);
+    at += c.byteLength;
+  }
+  return body.buffer;
 }
 
 /** Forwards to a replica; when one cannot be reached, tries another once. */
@@ -92,8 +113,12 @@ export async function serveInference(db: Db, req: Request, params: { team: strin
       .from(deployments)
       .innerJoin(teams, eq(teams.id, deployments.teamId))
       .where(eq(deployments.id, params.deployment));
-    // A token acts in its own team only; another team's deployment does not exist for it.
-    if (!row || row.team !== params.team || actor.tokenTeamId !== row.teamId || !can(actor, "read_data", row.teamId)) return missing;
+    if (!row || row.team !== params.team) return missing;
+    // A token acts in its own team only; another team's deployment does not exist for it (and the refusal is audited).
+    if (actor.tokenTeamId !== row.teamId || !can(actor, "read_data", row.teamId)) {
+      await recordAudit({ actor, db, request: requestInfo(req) }, { action: "deployment.infer", target: `deployment:${row.team}/${row.id}`, teamId: row.teamId, team: row.team, outcome: "denied", details: { mode: "read", token_team: actor.tokenTeamSlug } });
+      return missing;
+    }
     seen.labels = { team: row.team, deployment: row.id };
     const route = replicaRoute(req.method, params.path, row.model);
     if (route instanceof Response) return route;

@@ -27,14 +27,26 @@ type Runtime = {
   pending: Map<string, Promise<void>>;
   /** The last ready count written per deployment, so replica churn writes one event per change. */
   lastReady: Map<string, number>;
+  /** The status write in flight per deployment. */
+  chains: Map<string, Promise<void>>;
 };
 
 const globals = globalThis as unknown as { __cairnDeployments?: Runtime };
 
 function runtime(): Runtime {
   if (!globals.__cairnDeployments) {
-    const rt: Runtime = { serving: undefined as unknown as LocalServing, dbs: new Map(), pending: new Map(), lastReady: new Map() };
-    rt.serving = new LocalServing({ onChange: (state) => void onReplicaChange(rt, state).catch((err: unknown) => console.error("[cairn] deployment status update failed", err)) });
+    const rt: Runtime = { serving: undefined as unknown as LocalServing, dbs: new Map(), pending: new Map(), lastReady: new Map(), chains: new Map() };
+    // Status writes for one deployment are chained, so they land in the order the replicas changed.
+    rt.serving = new LocalServing({
+      onChange: (state) => {
+        const prior = rt.chains.get(state.deploymentId) ?? Promise.resolve();
+        const next = prior.then(() => onReplicaChange(rt, state)).catch((err: unknown) => console.error("[cairn] deployment status update failed", err));
+        rt.chains.set(state.deploymentId, next);
+        void next.finally(() => {
+          if (rt.chains.get(state.deploymentId) === next) rt.chains.delete(state.deploymentId);
+        });
+      },
+    });
     globals.__cairnDeployments = rt;
   }
   return globals.__cairnDeployments;

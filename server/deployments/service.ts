@@ -6,7 +6,7 @@ import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import type { DeploymentStatus, ModelInspection } from "@/db/schema";
-import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, modelAliases, modelVersions, teamQuotas, teams } from "@/db/schema";
+import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, modelAliases, modelVersions, registeredModels, teamQuotas, teams } from "@/db/schema";
 import type { DeployModelInput, ListDeploymentsQuery } from "@/lib/schemas/deployments";
 import { appendAudit, denied } from "../audit/record";
 import type { Permission } from "../auth/policy";
@@ -44,7 +44,7 @@ export type DeploymentDto = {
 
 export type DeploymentEventDto = { at: string; status: DeploymentStatus; message: string | null };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Row = typeof deployments.$inferSelect & { team: string };
 
@@ -68,7 +68,8 @@ async function rows(db: DbOrTx, where: SQL | undefined, limit = 500): Promise<Ro
     .from(deployments)
     .innerJoin(teams, eq(teams.id, deployments.teamId))
     .where(where)
-    .orderBy(desc(deployments.createdAt), desc(deployments.id))
+    // Live deployments first (a long history of stopped ones never pushes production off the page), newest first.
+    .orderBy(sql`${deployments.status} in ('deploying', 'ready', 'scaled_to_zero') desc`, desc(deployments.createdAt), desc(deployments.id))
     .limit(limit);
   return selected.map((s) => ({ ...s.d, team: s.team }));
 }
@@ -158,6 +159,20 @@ export async function insertDeployment(tx: DbOrTx, ctx: Omit<Ctx, "db">, d: Prep
   if (quota && live >= quota.max) {
     throw new AppError("quota_exceeded", `Team ${d.team.slug} already runs ${live} of its ${quota.max} deployments. Stop one (DELETE /api/v1/deployments/{id}) or ask an admin to raise max_deployments.`);
   }
+  // Replicas are processes on this host: all teams together stay under the host's cap.
+  const [{ replicas }] = (await tx
+    .select({ replicas: sql<number>`coalesce(sum(${deployments.replicas}), 0)::int` })
+    .from(deployments)
+    .where(and(eq(deployments.backend, "local"), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])))) as [{ replicas: number }];
+  const cap = env().localReplicasMax;
+  if (replicas + d.replicas > cap) {
+    throw new AppError("quota_exceeded", `This Cairn host already runs ${replicas} of its ${cap} model replicas (CAIRN_LOCAL_REPLICAS_MAX, all teams together); ${d.replicas} more do not fit. Deploy with fewer replicas or stop a deployment.`);
+  }
+  // The model and version may not be deleted while this deploy commits (deletion checks for live deployments under the same lock).
+  // Model first, then version: the order deletion takes them in, so the two never deadlock.
+  const [model] = await tx.select({ id: registeredModels.id }).from(registeredModels).where(eq(registeredModels.id, d.model.id)).for("share");
+  const [held] = model ? await tx.select({ id: modelVersions.id }).from(modelVersions).where(eq(modelVersions.id, d.version.id)).for("share") : [];
+  if (!held) throw new AppError("conflict", `Version ${d.version.number} of ${d.model.name} was deleted meanwhile; nothing was deployed.`);
   const [row] = await tx.insert(deployments).values({
     teamId: d.team.id, modelId: d.model.id, versionId: d.version.id, modelName: d.model.name, version: d.version.number, alias: d.alias,
     environment: d.environment, status: "deploying", replicas: d.replicas, autoScale: d.autoScale, minReplicas: d.minReplicas, maxReplicas: d.maxReplicas,
@@ -257,5 +272,6 @@ export async function stopDeployment(ctx: Ctx, id: string): Promise<void> {
     await tx.insert(deploymentEvents).values({ deploymentId: row.id, status: "stopped", message: `stopped by ${ctx.actor.email}` });
     await appendAudit(tx, ctx, { action: "deployment.stop", target: `deployment:${row.team}/${row.id}`, teamId: row.teamId, team: row.team, details: { model: row.modelName, version: row.version, environment: row.environment } });
   });
-  await deploymentRuntime().stop(row.id);
+  // The stop is committed: a failure to end a process or remove its copy is logged, not the caller's error.
+  await deploymentRuntime().stop(row.id).catch((err: unknown) => console.error(`[cairn] stopping the replicas of deployment ${row.id} failed`, err));
 }

@@ -3,7 +3,7 @@
 import { and, desc, eq, inArray } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import type { DeploymentEnvironment, DeploymentStatus } from "@/db/schema";
-import { LIVE_DEPLOYMENT_STATUSES, deployments } from "@/db/schema";
+import { LIVE_DEPLOYMENT_STATUSES, deployments, modelVersions, registeredModels } from "@/db/schema";
 import { AppError } from "../errors";
 
 export type DeployedAt = { deployment_id: string; environment: DeploymentEnvironment; version: number; status: DeploymentStatus };
@@ -25,9 +25,15 @@ export async function liveDeploymentsOf(db: DbOrTx, modelIds: string[]): Promise
   return out;
 }
 
-/** Refuses to delete a model (or one version) that is still deployed: its replicas would lose their source. */
-export async function assertNotDeployed(db: DbOrTx, modelId: string, what: string, version?: number): Promise<void> {
-  const [live] = await db
+/**
+ * Refuses to delete a model (or one version) that is still deployed: its replicas would lose their
+ * source. Call it inside the deleting transaction: it locks the model row, and a deploy holds the
+ * version row (FOR SHARE) until it commits, so no deploy slips in between the check and the delete.
+ */
+export async function assertNotDeployed(tx: DbOrTx, modelId: string, what: string, version?: number): Promise<void> {
+  await tx.select({ id: registeredModels.id }).from(registeredModels).where(eq(registeredModels.id, modelId)).for("update");
+  if (version !== undefined) await tx.select({ id: modelVersions.id }).from(modelVersions).where(and(eq(modelVersions.modelId, modelId), eq(modelVersions.version, version))).for("update");
+  const [live] = await tx
     .select({ id: deployments.id, version: deployments.version, environment: deployments.environment })
     .from(deployments)
     .where(and(eq(deployments.modelId, modelId), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES]), version === undefined ? undefined : eq(deployments.version, version)))

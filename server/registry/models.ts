@@ -89,8 +89,8 @@ export async function deleteRegisteredModel(ctx: Ctx, name: string, opts: TeamOp
       message: `Model ${name} cannot be deleted while its protected alias '${held[0]!.alias}' points at version ${held[0]!.version}; protected aliases change only through the production approval workflow.`,
     });
   }
-  await assertNotDeployed(ctx.db, ref.id, `Model ${name}`);
   await ctx.db.transaction(async (tx) => {
+    await assertNotDeployed(tx, ref.id, `Model ${name}`);
     await tx.delete(registeredModels).where(eq(registeredModels.id, ref.id));
     await appendAudit(tx, ctx, { action: "model.delete", target: `model:${ref.teamSlug}/${name}`, teamId: ref.teamId, team: ref.teamSlug, details: { versions: ref.lastVersion } });
   });

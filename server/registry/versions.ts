@@ -147,9 +147,9 @@ export async function deleteModelVersion(ctx: Ctx, name: string, version: string
       message: `Version ${ref.version} of ${name} holds the protected alias '${held.alias}' and cannot be deleted; protected aliases move only through the production approval workflow.`,
     });
   }
-  await assertNotDeployed(ctx.db, ref.id, `Version ${ref.version} of ${name}`, ref.version);
   const now = Date.now();
   await ctx.db.transaction(async (tx) => {
+    await assertNotDeployed(tx, ref.id, `Version ${ref.version} of ${name}`, ref.version);
     for (const a of aliases) {
       await tx.insert(modelAliasEvents).values({ modelId: ref.id, alias: a.alias, fromVersion: ref.version, toVersion: null, actor: actorLabel(ctx.actor), via: "version-deleted", time: now });
     }

@@ -199,6 +199,8 @@ export async function archiveTeam(ctx: Ctx, slug: string): Promise<void> {
   const team = await teamFor(ctx, slug, "manage_platform", "team.archive");
   const [active] = await ctx.db.select({ n: sql<number>`count(*)::int` }).from(jobs).where(and(eq(jobs.teamId, team.id), inArray(jobs.status, ["queued", "admitted", "running"])));
   if ((active?.n ?? 0) > 0) throw new AppError("conflict", `Team ${slug} has ${active!.n} job(s) queued or running; cancel them before archiving the team.`);
+  const [serving] = await ctx.db.select({ n: sql<number>`count(*)::int` }).from(deployments).where(and(eq(deployments.teamId, team.id), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])));
+  if ((serving?.n ?? 0) > 0) throw new AppError("conflict", `Team ${slug} has ${serving!.n} live deployment(s); stop them (Deployments page or DELETE /api/v1/deployments/{id}) before archiving the team.`);
   await ctx.db.transaction(async (tx) => {
     await tx.update(teams).set({ archivedAt: new Date() }).where(eq(teams.id, team.id));
     await appendAudit(tx, ctx, { action: "team.archive", target: `team:${slug}`, teamId: team.id, team: slug });

@@ -9,6 +9,8 @@ import { POST as deployRoute } from "@/app/api/v1/models/[name]/deploy/route";
 import { GET as listRoute } from "@/app/api/v1/deployments/route";
 import { DELETE as stopRoute, GET as getRoute } from "@/app/api/v1/deployments/[id]/route";
 import { GET as serveGet, POST as servePost } from "@/app/serve/[team]/[deployment]/[...path]/route";
+import { POST as approveRoute } from "@/app/api/v1/approvals/[id]/approve/route";
+import { archiveTeam } from "@/server/teams/admin";
 import { linearClassifierOnnx } from "@/server/registry/onnx-graphs";
 import { getModelDetail, listModels } from "@/server/registry/lineage";
 import { deleteRegisteredModel } from "@/server/registry/models";
@@ -20,7 +22,7 @@ import { DEMO, call, ctxFor, demoDatabase, tokenFor } from "@/server/testing/fix
 import { tryInference } from "@/server/deployments/gateway";
 import { deploymentRuntime, startDeployments, stopAllReplicas } from "@/server/deployments/runtime";
 import type { DeploymentDto } from "@/server/deployments/service";
-import { deployModel, getDeploymentDetail, listDeployments } from "@/server/deployments/service";
+import { deployModel, getDeploymentDetail, listDeployments, stopDeployment } from "@/server/deployments/service";
 
 const db = demoDatabase();
 const WEIGHTS = [0.5, -1, 2, 0.25];
@@ -124,6 +126,12 @@ describe("staging deploy through the gateway", () => {
     expect(otherModel.status).toBe(404);
     expect((otherModel.json as { error: string }).error).toContain(model);
     expect((await serve(ds, "churn", id, "v1/models/x:predict", { method: "POST", body: {} })).status).toBe(404);
+    // The model server's own extra surface stays behind the gateway: only the listed endpoints pass.
+    for (const path of ["v2", "ping", "health", `v2/models/${model}/versions/1/infer`, `v2/models/${model}/infer/extra`, "invocations/x", "v2/health"]) {
+      expect((await serve(ds, "churn", id, path, { method: "POST", body: {} })).status, path).toBe(404);
+    }
+    // An encoded slash is one segment, not a path: it names no model this deployment serves.
+    expect((await serve(ds, "churn", id, `v2/models/${model}%2Finfer`, { method: "POST", body: {} })).status).toBe(404);
     expect((await serve(ds, "churn", id, `v2/models/${model}/infer`)).status).toBe(405);
     expect((await serve(ds, "churn", "not-a-uuid", "invocations", { method: "POST", body: {} })).status).toBe(404);
   });
@@ -193,6 +201,9 @@ describe("what a deploy refuses", () => {
     expect(JSON.stringify(sk.json)).toMatch(/not an ONNX model \(format: sklearn\)/);
     expect((await deploy(ds, model, { alias: "nope", environment: "staging" })).status).toBe(404);
     expect((await deploy(ds, "no-such-model", { environment: "staging" })).status).toBe(404);
+    const fixed = await deploy(ds, model, { version: 1, environment: "staging", auto_scale: false, max_replicas: 3 });
+    expect(fixed.status).toBe(400);
+    expect(JSON.stringify(fixed.json)).toMatch(/auto_scale false/);
     const bounds = await deploy(ds, model, { version: 1, environment: "staging", replicas: 5, min_replicas: 1, max_replicas: 3 });
     expect(bounds.status).toBe(400);
     expect(JSON.stringify(bounds.json)).toMatch(/replicas \(5\) must lie between/);
@@ -216,7 +227,7 @@ describe("what a deploy refuses", () => {
     const d = (await listDeployments(ctx, { model })).deployments.find((x) => x.deployment_id === byAlias.deployment_id)!;
     expect(d).toMatchObject({ version: 1, alias: "champion", auto_scale: true, min_replicas: 1, max_replicas: 10 });
     await deploymentRuntime().settled(byAlias.deployment_id);
-    await deploymentRuntime().stop(byAlias.deployment_id);
+    await stopDeployment(ctx, byAlias.deployment_id);
     // The newest version (v2) is sklearn: deploying "the latest" says so rather than picking an older one.
     await expect(deployModel(ctx, model, { environment: "staging", replicas: 1, auto_scale: false, traffic: 100 })).rejects.toMatchObject({ code: "invalid_input", message: expect.stringContaining("Version 2") });
   });
@@ -232,6 +243,81 @@ describe("what a deploy refuses", () => {
     } finally {
       await db().update(teamQuotas).set({ maxDeployments: 10 }).where(eq(teamQuotas.teamId, churn!.id));
     }
+  });
+});
+
+describe("who may stop what, and what holds under concurrency", () => {
+  it("a data scientist cannot stop a production deployment; an ML engineer can", async () => {
+    const asked = await deploy(mle, model, { version: 1, environment: "production", replicas: 1, auto_scale: false });
+    const lead = await tokenFor(db(), DEMO.lead, "churn");
+    const approved = await call(approveRoute, { method: "POST", token: lead, params: { id: (asked.json as { approval_request_id: string }).approval_request_id }, body: { comment: "" } });
+    const id = (approved.json as { deployment_id: string }).deployment_id;
+    expect((await ready(id)).status).toBe("ready");
+    const refused = await call(stopRoute, { method: "DELETE", token: ds, params: { id } });
+    expect(refused.status).toBe(403);
+    expect(JSON.stringify(refused.json)).toMatch(/deploy_production/);
+    expect((await call(stopRoute, { method: "DELETE", token: mle, params: { id } })).status).toBe(204);
+  });
+
+  it("parallel deploys never overshoot the team's deployment quota", async () => {
+    const ctx = await ctxFor(db(), DEMO.ds);
+    const [churn] = await db().select({ id: teams.id }).from(teams).where(eq(teams.slug, "churn"));
+    const live = (await listDeployments(ctx, { team: "churn" })).deployments.filter((d) => ["deploying", "ready"].includes(d.status)).length;
+    await db().update(teamQuotas).set({ maxDeployments: live + 1 }).where(eq(teamQuotas.teamId, churn!.id));
+    try {
+      const answers = await Promise.all(Array.from({ length: 4 }, () => deploy(ds, model, { version: 1, environment: "staging", replicas: 1, auto_scale: false })));
+      expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409, 409]);
+      const made = answers.find((a) => a.status === 201)!.json as { deployment_id: string };
+      await deploymentRuntime().settled(made.deployment_id);
+      await stopDeployment(ctx, made.deployment_id);
+    } finally {
+      await db().update(teamQuotas).set({ maxDeployments: 10 }).where(eq(teamQuotas.teamId, churn!.id));
+    }
+  });
+
+  it("the host's replica cap counts every team's live replicas", async () => {
+    const [fraudTeam] = await db().select({ id: teams.id }).from(teams).where(eq(teams.slug, "fraud"));
+    const [someModel] = await db().select({ id: deployments.modelId }).from(deployments).limit(1);
+    // Another team's replicas (a record only: the cap is checked against what the database says runs).
+    const [big] = await db().insert(deployments).values({ teamId: fraudTeam!.id, modelId: someModel!.id, modelName: "elsewhere", version: 1, environment: "staging", status: "ready", replicas: 31, autoScale: false, minReplicas: 31, maxReplicas: 31, createdByEmail: "test" }).returning({ id: deployments.id });
+    try {
+      const res = await deploy(ds, model, { version: 1, environment: "staging", replicas: 2, auto_scale: false });
+      expect(res.status).toBe(409);
+      expect(JSON.stringify(res.json)).toMatch(/CAIRN_LOCAL_REPLICAS_MAX/);
+    } finally {
+      await db().delete(deployments).where(eq(deployments.id, big!.id));
+    }
+  });
+
+  it("a deploy racing the deletion of its version: one of them wins, cleanly", async () => {
+    const ctx = await ctxFor(db(), DEMO.lead);
+    for (let i = 0; i < 3; i++) {
+      const at = await newRun(ds, "race");
+      await putRunFile(ds, at, "model/model.onnx", new Uint8Array(linearClassifierOnnx({ features: 4, classes: 2, weights: WEIGHTS, bias: BIAS })));
+      const name = unique("deploy-race");
+      await createModel(ds, name);
+      await registerVersion(ds, name, at);
+      const [deployed, deleted] = await Promise.allSettled([deploy(ds, name, { version: 1, environment: "staging", replicas: 1, auto_scale: false }), deleteModelVersion(ctx, name, 1)]);
+      const status = deployed.status === "fulfilled" ? deployed.value.status : 500;
+      if (status === 201) {
+        expect(deleted.status).toBe("rejected");
+        expect((deleted as PromiseRejectedResult).reason).toMatchObject({ code: "conflict" });
+        const id = ((deployed as PromiseFulfilledResult<{ json: unknown }>).value.json as { deployment_id: string }).deployment_id;
+        await deploymentRuntime().settled(id);
+        await stopDeployment(await ctxFor(db(), DEMO.ds), id);
+      } else {
+        expect(deleted.status).toBe("fulfilled");
+        expect([404, 409]).toContain(status);
+      }
+    }
+  });
+
+  it("a team with live deployments cannot be archived", async () => {
+    const res = await deploy(ds, model, { version: 1, environment: "staging", replicas: 1, auto_scale: false });
+    const id = (res.json as { deployment_id: string }).deployment_id;
+    await expect(archiveTeam(await ctxFor(db(), DEMO.admin), "churn")).rejects.toMatchObject({ code: "conflict", message: expect.stringContaining("live deployment") });
+    await deploymentRuntime().settled(id);
+    await stopDeployment(await ctxFor(db(), DEMO.ds), id);
   });
 });
 
