@@ -80,7 +80,7 @@ async function forward(deploymentId: string, route: Route, body: ArrayBuffer | n
       const answer = await fetch(`${base}${route.path}`, {
         method: route.method,
         body: body ?? undefined,
-        headers: contentType ? { "content-type": contentType } : {},
+        headers: { ...runtime.replicaHeaders(), ...(contentType ? { "content-type": contentType } : {}) },
         signal: AbortSignal.timeout(REPLICA_TIMEOUT_MS),
       });
       const bytes = await answer.arrayBuffer();

@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { linearClassifierOnnx } from "../registry/onnx-graphs";
 import type { LocalServingOptions, ReplicaStatus, ServingSpec, ServingState } from "./local-serving";
-import { LocalServing } from "./local-serving";
+import { LocalServing, SECRET_HEADER } from "./local-serving";
 
 const WEIGHTS = [0.5, -1, 2, 0.25];
 const BIAS = 0.1;
@@ -37,8 +37,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Every instance here shares one secret, so `call` can reach any replica. */
+const SECRET = "local-serving-test-secret-0123456789";
+
 function serving(opts: LocalServingOptions = {}): LocalServing {
-  const s = new LocalServing(opts);
+  const s = new LocalServing({ secret: SECRET, ...opts });
   servings.push(s);
   return s;
 }
@@ -66,7 +69,8 @@ function expectRows(actual: unknown, rows: number[][]): void {
 }
 
 async function call(url: string, body?: unknown, init: RequestInit = {}): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(url, body === undefined ? init : { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body), ...init });
+  const headers = { [SECRET_HEADER]: SECRET, ...(body === undefined ? {} : { "content-type": "application/json" }) };
+  const res = await fetch(url, body === undefined ? { headers, ...init } : { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body), ...init });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
@@ -125,6 +129,14 @@ describe("a running deployment", () => {
     expect(picks[2]).toBe(picks[0]);
     expect(picks[3]).toBe(picks[1]);
     expect(new Set(picks)).toEqual(new Set(state.replicas.map((r) => `http://127.0.0.1:${r.port}`)));
+  });
+
+  it("answers only callers that hold the manager's secret", async () => {
+    for (const headers of [{}, { [SECRET_HEADER]: "not-the-secret-0123456789" }] as Record<string, string>[]) {
+      const res = await fetch(`${base}/invocations`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ instances: [ROWS[0]] }) });
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { error: string }).error).toMatch(/inference gateway/);
+    }
   });
 
   it("is idempotent: ensuring the same spec again keeps the same replicas", async () => {

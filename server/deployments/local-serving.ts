@@ -10,8 +10,12 @@
 //   state(id)     a snapshot of the replicas
 //   stop(id), stopAll()
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
 import path from "node:path";
+
+/** The header a replica checks for the manager's secret. */
+export const SECRET_HEADER = "x-cairn-replica-secret";
 
 export type ServingSpec = { deploymentId: string; modelName: string; version: number; modelPath: string; replicas: number };
 export type ReplicaStatus = "starting" | "ready" | "restarting" | "failed" | "stopped";
@@ -27,6 +31,8 @@ export type LocalServingOptions = {
   maxRestarts?: number;
   onChange?: (state: ServingState) => void;
   nodeBinary?: string;
+  /** The replicas' shared secret (default: random per instance); at least 16 characters. */
+  secret?: string;
 };
 
 const GRACE_MS = 5_000;
@@ -83,12 +89,16 @@ export class LocalServing {
   private readonly live = new Set<Proc>();
   private isExitHooked = false;
 
+  /** Sent to every replica on stdin; callers put it in SECRET_HEADER, so other local processes cannot use a replica directly. */
+  readonly secret: string;
+
   constructor(opts: LocalServingOptions = {}) {
     this.serverScript = opts.serverScript ?? path.join(/*turbopackIgnore: true*/ process.cwd(), "server", "deployments", "model-server.mjs");
     this.nodeBinary = opts.nodeBinary ?? process.execPath;
     this.startTimeoutMs = opts.startTimeoutMs ?? 30_000;
     this.maxRestarts = opts.maxRestarts ?? 5;
     this.onChange = opts.onChange;
+    this.secret = opts.secret ?? randomBytes(24).toString("base64url");
   }
 
   ensure(spec: ServingSpec): Promise<ServingState> {
@@ -220,11 +230,13 @@ export class LocalServing {
       this.hookExit();
       const child = spawn(
         this.nodeBinary,
-        [this.serverScript, "--model", spec.modelPath, "--name", spec.modelName, "--version", String(spec.version), "--port", "0", "--exit-on-stdin-close"],
+        [this.serverScript, "--model", spec.modelPath, "--name", spec.modelName, "--version", String(spec.version), "--port", "0", "--exit-on-stdin-close", "--secret-from-stdin"],
         // Its own process group, so a stop reaches anything it starts; stdin is the lifeline that
         // ends it if this process dies without running its exit handler.
         { detached: true, stdio: ["pipe", "pipe", "pipe"] },
       );
+      // The shared secret: replicas answer only requests that carry it (see SECRET_HEADER).
+      child.stdin?.write(`${this.secret}\n`);
       let markExited!: () => void;
       const proc: Proc = { child, pid: child.pid ?? -1, isReady: false, hasExited: false, exited: new Promise((res) => (markExited = res)), stderr: "" };
       r.proc = proc;

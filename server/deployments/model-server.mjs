@@ -8,6 +8,7 @@
 //
 // Once it serves, it prints exactly one line to stdout: {"ready":true,"port":<port>,"pid":<pid>}.
 // A model that does not load exits 2 with the reason on stderr. SIGTERM drains and exits 0.
+import { timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import ort from "onnxruntime-node";
 
@@ -24,11 +25,15 @@ function usage(message) {
 }
 
 function parseArgs(argv) {
-  const opts = { model: "", name: "", version: null, port: 0, host: "127.0.0.1", threads: 1, exitOnStdinClose: false };
+  const opts = { model: "", name: "", version: null, port: 0, host: "127.0.0.1", threads: 1, exitOnStdinClose: false, secretFromStdin: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === "--exit-on-stdin-close") {
       opts.exitOnStdinClose = true;
+      continue;
+    }
+    if (flag === "--secret-from-stdin") {
+      opts.secretFromStdin = true;
       continue;
     }
     const value = argv[++i];
@@ -49,6 +54,23 @@ function parseArgs(argv) {
 }
 
 const opts = parseArgs(process.argv.slice(2));
+
+// The secret is the first line on stdin (never argv or the environment, which other local processes can
+// read). Listening starts now, before anything else puts stdin in flowing mode.
+const secretLine = opts.secretFromStdin
+  ? new Promise((resolve) => {
+      let buffered = "";
+      const onData = (chunk) => {
+        buffered += chunk;
+        const nl = buffered.indexOf("\n");
+        if (nl < 0) return;
+        process.stdin.off("data", onData);
+        resolve(Buffer.from(buffered.slice(0, nl).trim()));
+      };
+      process.stdin.setEncoding("utf8");
+      process.stdin.on("data", onData);
+    })
+  : null;
 
 // ---------------------------------------------------------------------------------------------------
 // Tensor types: onnxruntime's names, the protocol's names, and how a JSON value becomes an element.
@@ -459,7 +481,18 @@ function route(path) {
   return ["GET", known ? () => METADATA : notFound];
 }
 
+/** With --secret-from-stdin, every request must carry the manager's secret: other local processes cannot call the model behind the gateway's back. */
+let SECRET = null;
+const SECRET_HEADER = "x-cairn-replica-secret";
+
+function authorized(req) {
+  if (SECRET === null) return true;
+  const got = Buffer.from(String(req.headers[SECRET_HEADER] ?? ""));
+  return got.length === SECRET.length && timingSafeEqual(got, SECRET);
+}
+
 async function handle(req, res) {
+  if (!authorized(req)) return sendError(res, 401, "this model server answers Cairn's inference gateway only: call /serve/<team>/<deployment>/… with a team token");
   const q = req.url.indexOf("?");
   const path = q < 0 ? req.url : req.url.slice(0, q);
   const found = route(path);
@@ -507,6 +540,11 @@ try {
   await session.run(feeds);
 } catch {
   // a model whose inputs cannot be zero-filled simply pays on its first request
+}
+
+if (opts.secretFromStdin) {
+  SECRET = await secretLine;
+  if (SECRET.length < 16) usage("the secret on stdin must be at least 16 characters");
 }
 
 server.on("error", (err) => {

@@ -13,7 +13,7 @@ import { env } from "../env";
 import { storageRoot } from "../registry/sources";
 import { artifactStore } from "../tracking/artifacts";
 import type { ServingState } from "./local-serving";
-import { LocalServing } from "./local-serving";
+import { LocalServing, SECRET_HEADER } from "./local-serving";
 
 export function deploymentDir(id: string): string {
   return path.join(env().dataDir, "deployments", id);
@@ -161,6 +161,8 @@ export type DeploymentRuntime = {
   readyReplicas(id: string): number | null;
   /** A serving replica's base URL, round-robin; null when none serves. */
   pick(id: string): string | null;
+  /** Headers every request to a replica carries (the replicas' shared secret). */
+  replicaHeaders(): Record<string, string>;
 };
 
 export function deploymentRuntime(): DeploymentRuntime {
@@ -186,6 +188,7 @@ export function deploymentRuntime(): DeploymentRuntime {
     },
     readyReplicas: (id) => rt.serving.state(id)?.ready ?? null,
     pick: (id) => rt.serving.pick(id),
+    replicaHeaders: () => ({ [SECRET_HEADER]: rt.serving.secret }),
   };
 }
 

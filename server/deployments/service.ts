@@ -96,7 +96,9 @@ async function resolveVersion(ctx: Ctx, name: string, input: DeployModelInput, t
   }
   const ref = await loadVersion(ctx, name, version, { mode: "read" }, { team });
   const [row] = await ctx.db.select({ inspection: modelVersions.inspection, status: modelVersions.status }).from(modelVersions).where(eq(modelVersions.id, ref.versionId));
-  return { versionId: ref.versionId, version, inspection: row!.inspection, status: row!.status };
+  // Deleted between the two reads: as if it never was.
+  if (!row) throw new AppError("not_found", `Model Version (name=${name}, version=${version}) not found`);
+  return { versionId: ref.versionId, version, inspection: row.inspection, status: row.status };
 }
 
 /** A deploy request checked and resolved: who may, which version, how many replicas. */
