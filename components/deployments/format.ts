@@ -7,6 +7,12 @@ export const DEPLOYMENT_TONE: Record<string, "neutral" | "green" | "red" | "ambe
   deploying: "amber", ready: "green", failed: "red", scaled_to_zero: "blue", stopped: "neutral",
 };
 
+/** Deployments that hold replicas (and a slot of the team's quota). */
+export const LIVE_STATUSES: ReadonlySet<string> = new Set(["deploying", "ready", "scaled_to_zero"]);
+
+/** "scaled_to_zero" → "scaled to zero". */
+export const statusLabel = (status: string) => status.replace(/_/g, " ");
+
 export const ENVIRONMENT_TONE: Record<string, "amber" | "teal"> = { staging: "teal", production: "amber" };
 
 /** Features per row of the model's first input ([-1, F] → F), when the signature says. */

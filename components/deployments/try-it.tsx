@@ -37,6 +37,7 @@ export function TryIt({ id, signature, send, disabled }: { id: string; signature
               setEndpoint(next);
               setBody(examples[next]);
               setAnswer(null);
+              setError(undefined);
             }}
             className="mt-1 rounded-md border border-stone-300 bg-white px-2.5 py-1.5 text-sm focus:border-teal-600 focus:outline-none"
           >
@@ -45,7 +46,7 @@ export function TryIt({ id, signature, send, disabled }: { id: string; signature
           </select>
         </div>
         <Button
-          size="sm" disabled={pending || Boolean(disabled)}
+          size="sm" disabled={pending || Boolean(disabled)} aria-describedby={disabled ? "try-disabled" : undefined}
           onClick={() => startTransition(async () => {
             const r = await send({ id, endpoint, body });
             if (!r.ok) return setError(r.error);
@@ -55,7 +56,7 @@ export function TryIt({ id, signature, send, disabled }: { id: string; signature
         >
           {pending ? "Sending…" : "Send request"}
         </Button>
-        {disabled && <span className="text-sm text-stone-500">{disabled}</span>}
+        {disabled && <span id="try-disabled" className="text-sm text-stone-500">{disabled}</span>}
       </div>
       <div>
         <label htmlFor="try-body" className="block text-xs text-stone-600">Request body (JSON)</label>

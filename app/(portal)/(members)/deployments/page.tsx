@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { DEPLOYMENT_TONE, ENVIRONMENT_TONE } from "@/components/deployments/format";
+import { DEPLOYMENT_TONE, ENVIRONMENT_TONE, LIVE_STATUSES, statusLabel } from "@/components/deployments/format";
 import { StopDeploymentButton } from "@/components/deployments/stop-button";
 import { Badge } from "@/components/ui/badge";
 import { buttonClass } from "@/components/ui/button";
@@ -16,8 +16,6 @@ import { listDeployments } from "@/server/deployments/service";
 import { stopDeploymentAction } from "./actions";
 
 export const metadata: Metadata = { title: "Deployments" };
-
-const LIVE = new Set(["deploying", "ready", "scaled_to_zero"]);
 
 export default async function DeploymentsPage(props: { searchParams: Promise<Record<string, string | undefined>> }) {
   const sp = await props.searchParams;
@@ -44,7 +42,7 @@ export default async function DeploymentsPage(props: { searchParams: Promise<Rec
           <label htmlFor="status" className="block text-xs text-stone-600">Status</label>
           <select id="status" name="status" defaultValue={sp.status ?? ""} className="mt-1 rounded-md border border-stone-300 bg-white px-2.5 py-1.5 text-sm">
             <option value="">all</option>
-            {["deploying", "ready", "failed", "stopped"].map((s) => <option key={s} value={s}>{s}</option>)}
+            {["deploying", "ready", "failed", "scaled_to_zero", "stopped"].map((s) => <option key={s} value={s}>{statusLabel(s)}</option>)}
           </select>
         </div>
         <button type="submit" className={buttonClass("secondary", "sm")}>Apply</button>
@@ -59,7 +57,7 @@ export default async function DeploymentsPage(props: { searchParams: Promise<Rec
           )}
           {deployments.map((d) => {
             const label = `${d.model} v${d.version} (${d.environment})`;
-            const mayStop = LIVE.has(d.status) && (ctx.actor.isAdmin || can(ctx.actor, d.environment === "production" ? "deploy_production" : "deploy_staging", teamIds.get(d.team)));
+            const mayStop = LIVE_STATUSES.has(d.status) && (ctx.actor.isAdmin || can(ctx.actor, d.environment === "production" ? "deploy_production" : "deploy_staging", teamIds.get(d.team)));
             return (
               <tr key={d.deployment_id} className="hover:bg-stone-50">
                 <Td>
@@ -69,7 +67,7 @@ export default async function DeploymentsPage(props: { searchParams: Promise<Rec
                 <Td className="font-mono text-xs">{d.team}</Td>
                 <Td><Badge tone={ENVIRONMENT_TONE[d.environment] ?? "teal"}>{d.environment}</Badge></Td>
                 <Td>
-                  <Badge tone={DEPLOYMENT_TONE[d.status] ?? "neutral"}>{d.status.replace(/_/g, " ")}</Badge>
+                  <Badge tone={DEPLOYMENT_TONE[d.status] ?? "neutral"}>{statusLabel(d.status)}</Badge>
                   {d.status === "failed" && d.message && <div className="max-w-xs truncate text-xs text-red-700" title={d.message}>{d.message}</div>}
                 </Td>
                 <Td className="text-right tabular-nums">{d.ready_replicas === null ? d.replicas : `${d.ready_replicas} / ${d.replicas}`}</Td>

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import type { ReactNode } from "react";
 import Link from "next/link";
-import { DEPLOYMENT_TONE, ENVIRONMENT_TONE, featureCount } from "@/components/deployments/format";
+import { DEPLOYMENT_TONE, ENVIRONMENT_TONE, LIVE_STATUSES, statusLabel, featureCount } from "@/components/deployments/format";
 import { StopDeploymentButton } from "@/components/deployments/stop-button";
 import { TryIt } from "@/components/deployments/try-it";
 import { Badge } from "@/components/ui/badge";
@@ -25,12 +25,12 @@ export default async function DeploymentPage(props: { params: Promise<{ id: stri
   const { id } = await props.params;
   const ctx = await requirePageCtx();
   const d = await forPage(getDeploymentDetail(ctx, id));
-  const live = ["deploying", "ready", "scaled_to_zero"].includes(d.status);
+  const live = LIVE_STATUSES.has(d.status);
   const teamId = ctx.actor.memberships.find((m) => m.teamSlug === d.team)?.teamId;
   const mayStop = live && (ctx.actor.isAdmin || can(ctx.actor, d.environment === "production" ? "deploy_production" : "deploy_staging", teamId));
   const features = featureCount(d.signature);
   const overview: [string, ReactNode][] = [
-    ["Status", <Badge key="s" tone={DEPLOYMENT_TONE[d.status] ?? "neutral"}>{d.status.replace(/_/g, " ")}</Badge>],
+    ["Status", <Badge key="s" tone={DEPLOYMENT_TONE[d.status] ?? "neutral"}>{statusLabel(d.status)}</Badge>],
     ["Environment", <Badge key="e" tone={ENVIRONMENT_TONE[d.environment] ?? "teal"}>{d.environment}</Badge>],
     ["Model", <Link key="m" href={modelHref(d.team, d.model, d.version)} className="text-teal-800 underline">{d.model} v{d.version}</Link>],
     ["Deployed by alias", d.alias ? `@${d.alias}` : "— (by version)"],
@@ -65,7 +65,7 @@ export default async function DeploymentPage(props: { params: Promise<{ id: stri
           <KeyValueList items={overview} />
         </Card>
         <Card title="Try it" className="xl:col-span-2">
-          <TryIt id={d.deployment_id} signature={d.signature} send={tryDeploymentAction} disabled={d.status === "ready" ? undefined : `The deployment is ${d.status.replace(/_/g, " ")}.`} />
+          <TryIt id={d.deployment_id} signature={d.signature} send={tryDeploymentAction} disabled={d.status === "ready" ? undefined : `The deployment is ${statusLabel(d.status)}.`} />
           <details className="mt-4 text-sm">
             <summary className="cursor-pointer text-stone-700">Call it from code</summary>
             <pre className="mt-2 overflow-auto rounded-md bg-stone-100 p-3 font-mono text-xs text-stone-800">{curl}</pre>
@@ -78,7 +78,7 @@ export default async function DeploymentPage(props: { params: Promise<{ id: stri
           {d.events.map((e, i) => (
             <li key={i} className="flex flex-wrap items-baseline gap-2">
               <span className="w-44 shrink-0 text-xs text-stone-500 tabular-nums">{formatDateTime(e.at)}</span>
-              <Badge tone={DEPLOYMENT_TONE[e.status] ?? "neutral"}>{e.status.replace(/_/g, " ")}</Badge>
+              <Badge tone={DEPLOYMENT_TONE[e.status] ?? "neutral"}>{statusLabel(e.status)}</Badge>
               {e.message && <span className="break-all text-stone-700">{e.message}</span>}
             </li>
           ))}

@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { DeployedBadge } from "@/components/deployments/deployed-badge";
 import { Badge } from "@/components/ui/badge";
 import { buttonClass } from "@/components/ui/button";
 import { PageHeader } from "@/components/ui/page-header";
@@ -57,11 +58,7 @@ export default async function ModelsPage(props: { searchParams: Promise<Record<s
               <Td>
                 <div className="flex flex-wrap gap-1">
                   {m.deployed.length === 0 && <span className="text-stone-400">not deployed</span>}
-                  {m.deployed.map((d) => (
-                    <Link key={d.deployment_id} href={`/deployments/${d.deployment_id}`} className="hover:opacity-80" title={`${d.environment} deployment ${d.deployment_id} (${d.status.replace(/_/g, " ")})`}>
-                      <Badge tone={d.status === "ready" ? (d.environment === "production" ? "green" : "teal") : "amber"}>{d.environment} v{d.version}{d.status === "ready" ? "" : ` · ${d.status.replace(/_/g, " ")}`}</Badge>
-                    </Link>
-                  ))}
+                  {m.deployed.map((d) => <DeployedBadge key={d.deployment_id} d={d} />)}
                 </div>
               </Td>
               <Td className="text-stone-600" title={formatDateTime(m.updated_at)}>{formatRelative(m.updated_at)}</Td>

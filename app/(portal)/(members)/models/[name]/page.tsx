@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { AliasPanel } from "@/components/registry/alias-panel";
+import { DeployedBadge } from "@/components/deployments/deployed-badge";
 import { Badge } from "@/components/ui/badge";
 import { buttonClass } from "@/components/ui/button";
 import { Card } from "@/components/ui/card";
@@ -47,6 +48,18 @@ export default async function ModelPage(props: Props) {
             team={model.team} name={model.name} aliases={model.aliases} protectedAliases={model.protected_aliases}
             versions={model.versions.map((v) => v.version)} canEdit={canEdit} setAlias={setAliasAction} deleteAlias={deleteAliasAction}
           />
+          <div className="mt-4 border-t border-stone-100 pt-3 text-sm">
+            <h3 className="text-xs font-medium text-stone-600">Deployed</h3>
+            {model.deployed.length === 0
+              ? <p className="mt-1 text-stone-500">Not deployed. Deploy a version from its page.</p>
+              : (
+                <ul className="mt-1 flex flex-wrap gap-1" aria-label="Where deployed">
+                  {model.deployed.map((d) => (
+                    <li key={d.deployment_id}><DeployedBadge d={d} /></li>
+                  ))}
+                </ul>
+              )}
+          </div>
         </Card>
       </div>
       <section aria-labelledby="versions-heading" className="space-y-2">
