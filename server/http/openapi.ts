@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { auditQuerySchema } from "@/lib/schemas/audit";
 import { listCodeArchivesQuery, uploadCodeArchiveQuery } from "@/lib/schemas/code-archives";
-import { deployModelSchema, listDeploymentsQuery } from "@/lib/schemas/deployments";
+import { approvalsQuery, decideApprovalSchema, deployModelSchema, listDeploymentsQuery } from "@/lib/schemas/deployments";
 import { listModelsQuery, modelTeamQuery } from "@/lib/schemas/registry";
 import { instanceTypeSchema } from "@/lib/schemas/instance-types";
 import { listJobsQuery, trainJobSchema } from "@/lib/schemas/jobs";
@@ -55,7 +55,7 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
     get: { summary: "A registered model: versions (format, aliases, source run), aliases and their history", query: modelTeamQuery, success: { status: 200, description: "{name, team, description, aliases, versions, alias_history}" } },
   },
   "/api/v1/models/{name}/deploy": {
-    post: { summary: "Deploy a version (version, alias, or the newest) — staging starts at once; production needs the approval workflow (not built yet: 501)", body: deployModelSchema, success: { status: 201, description: "{deployment_id, endpoint, status}" } },
+    post: { summary: "Deploy a version (version, alias, or the newest) — staging: 201 {deployment_id, endpoint, status}; production: 202 {approval_request_id, status: \"pending_approval\"}, a team lead decides", body: deployModelSchema, success: { status: 201, description: "{deployment_id, endpoint, status} (staging) or 202 {approval_request_id, status} (production)" } },
   },
   "/api/v1/deployments": { get: { summary: "Deployments of the caller's teams, newest first", query: listDeploymentsQuery, success: { status: 200, description: "{deployments}" } } },
   "/api/v1/deployments/{id}": {
@@ -63,6 +63,11 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
     delete: { summary: "Stop a deployment: its replicas end, the record stays (status stopped)", success: { status: 204, description: "stopped" } },
   },
   "/api/v1/deployments/{id}/events": { get: { summary: "What happened to a deployment, newest first", success: { status: 200, description: "{events: [{at, status, message}]}" } } },
+  "/api/v1/approvals": { get: { summary: "Production deploy requests of the caller's teams, newest first", query: approvalsQuery, success: { status: 200, description: "{approvals: [{id, status, team, model, version, environment, spec, note, requested_by, decided_by, comment, deployment_id, created_at, decided_at, expires_at}]}" } } },
+  "/api/v1/approvals/{id}": { get: { summary: "A request with its evidence: candidate vs. current production metrics, source runs, monthly cost change", success: { status: 200, description: "the request plus evidence" } } },
+  "/api/v1/approvals/{id}/approve": { post: { summary: "Approve (team leads and admins, never one's own request): the production deployment starts and the protected production alias moves; 409 when no longer pending", body: decideApprovalSchema, success: { status: 200, description: "the decided request" } } },
+  "/api/v1/approvals/{id}/reject": { post: { summary: "Reject (team leads and admins); 409 when no longer pending", body: decideApprovalSchema, success: { status: 200, description: "the decided request" } } },
+  "/api/v1/approvals/{id}/cancel": { post: { summary: "Withdraw one's own pending request", success: { status: 200, description: "the cancelled request" } } },
   "/api/v1/code-archives": {
     get: { summary: "Uploaded code archives of the caller's teams, newest first", query: listCodeArchivesQuery, success: { status: 200, description: "{code_archives}" } },
     post: {
