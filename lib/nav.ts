@@ -8,7 +8,7 @@ export const NAV_ITEMS: NavItem[] = [
   { href: "/models", label: "Models", access: "member", icon: "box", ready: true },
   { href: "/jobs", label: "Jobs", access: "member", icon: "play", ready: true },
   { href: "/deployments", label: "Deployments", access: "member", icon: "rocket", ready: true },
-  { href: "/approvals", label: "Approvals", access: "member", icon: "check", ready: false },
+  { href: "/approvals", label: "Approvals", access: "member", icon: "check", ready: true },
   { href: "/costs", label: "Costs", access: "member", icon: "coins", ready: false },
   { href: "/teams", label: "Teams", access: "member", icon: "users", ready: true },
   { href: "/admin", label: "Admin", access: "admin", icon: "shield", ready: true },

@@ -19,6 +19,8 @@ import { getVersionLineage } from "@/server/registry/lineage";
 import { describeVersion, setStageAction } from "../../actions";
 import { deployVersionAction } from "../../../../deployments/actions";
 import { DeployForm } from "@/components/deployments/deploy-form";
+import { RequestProductionForm } from "@/components/approvals/request-production-form";
+import { requestProductionDeployAction } from "../../../../approvals/actions";
 
 type Props = { params: Promise<{ name: string; version: string }>; searchParams: Promise<Record<string, string | undefined>> };
 
@@ -51,6 +53,7 @@ export default async function VersionPage(props: Props) {
   const teamId = ctx.actor.memberships.find((m) => m.teamSlug === model.team)?.teamId;
   const canEdit = ctx.actor.isAdmin || can(ctx.actor, "train_model", teamId);
   const canDeploy = ctx.actor.isAdmin || can(ctx.actor, "deploy_staging", teamId);
+  const canRequestProduction = ctx.actor.isAdmin || can(ctx.actor, "deploy_production", teamId);
   const deployedHere = lineage.deployed;
   const tags = Object.fromEntries((run?.data.tags ?? []).map((t) => [t.key, t.value]));
   const downloadBase = `/api/2.0/mlflow-artifacts/artifacts/${v.storage_location.replace(/^mlflow-artifacts:\/+/, "")}`;
@@ -97,7 +100,13 @@ export default async function VersionPage(props: Props) {
             : canDeploy
               ? <DeployForm team={model.team} name={model.name} version={Number(v.version)} deploy={deployVersionAction} />
               : <p className="text-stone-600">Your role in team {model.team} cannot deploy models.</p>}
-          <p className="text-xs text-stone-500">Staging deploys start at once; production deploys wait for a team lead&apos;s approval (not built yet).</p>
+          {inspection.format === "onnx" && canRequestProduction && (
+            <div className="space-y-2 border-t border-stone-100 pt-3">
+              <h3 className="text-sm font-semibold text-stone-800">Request production deploy</h3>
+              <RequestProductionForm team={model.team} name={model.name} version={Number(v.version)} request={requestProductionDeployAction} />
+            </div>
+          )}
+          <p className="text-xs text-stone-500">Staging deploys start at once. A production deploy waits as a request in <Link href="/approvals" className="underline">Approvals</Link> until a team lead of {model.team} other than the requester approves it; then it starts and @production moves to this version.</p>
         </div>
       </Card>
       <section aria-labelledby="lineage-heading" className="space-y-3">
