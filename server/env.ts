@@ -35,6 +35,10 @@ const schema = z.object({
   CAIRN_K8S_EVENT_POLL_MS: z.coerce.number().int().min(100).default(5000),
   CAIRN_K8S_SERVICE_ACCOUNT: z.string().regex(/^system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must look like system:serviceaccount:<namespace>:<name>").default("system:serviceaccount:cairn-system:cairn"),
   CAIRN_TENANT_SYNC_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
+  PROMETHEUS_URL: z.string().url().optional().or(z.literal("").transform(() => undefined)),
+  CAIRN_PROMETHEUS: z.string().min(1).default("prometheus"),
+  CAIRN_PROMETHEUS_SCRAPE_SECONDS: z.coerce.number().int().min(1).max(300).default(5),
+  PATH: z.string().default(""),
 });
 
 export type Env = {
@@ -58,6 +62,10 @@ export type Env = {
   kubernetes: { defaultImage: string; fetchImage: string; ttlSecondsAfterFinished: number; eventPollMs: number; serviceAccount: string };
   /** How often the tenant sync reconciles every team's namespace objects (kubernetes backend only). */
   tenantSyncIntervalMs: number;
+  /** Time series: PROMETHEUS_URL, or a managed Prometheus from `binary` ("off": none) scraping every `scrapeSeconds`. */
+  prometheus: { url?: string; binary: string; scrapeSeconds: number; port: number };
+  /** Directories of PATH, for finding helper binaries (prometheus). */
+  pathDirs: string[];
   version: string;
 };
 
@@ -98,6 +106,8 @@ function load(): Env {
       serviceAccount: e.CAIRN_K8S_SERVICE_ACCOUNT,
     },
     tenantSyncIntervalMs: e.CAIRN_TENANT_SYNC_INTERVAL_MS,
+    prometheus: { url: e.PROMETHEUS_URL, binary: e.CAIRN_PROMETHEUS, scrapeSeconds: e.CAIRN_PROMETHEUS_SCRAPE_SECONDS, port: e.PORT },
+    pathDirs: e.PATH.split(path.delimiter).filter(Boolean),
     version: process.env.npm_package_version ?? "0.1.0",
   };
 }

@@ -1,4 +1,5 @@
 // Start-up: open (and migrate) the database, seed the demo organization, print the demo logins.
+import path from "node:path";
 import { DEMO_PASSWORD, DEMO_USERS } from "@/db/seed/demo";
 import { getDatabase } from "@/db/client";
 import { getReadyDb } from "./bootstrap";
@@ -18,6 +19,14 @@ export async function announceStartup(): Promise<void> {
     // Training jobs: converge what an earlier process left running, then admit and dispatch on a loop.
     const { startScheduler } = await import("./jobs/scheduler");
     await startScheduler(db);
+    // Time series (deployment metrics): PROMETHEUS_URL, or a managed Prometheus scraping this server.
+    const prom = e.prometheus;
+    const { findBinary, connectPrometheus } = await import("./observability/prometheus");
+    const binary = prom.url || prom.binary === "off" ? null : findBinary(prom.binary, e.pathDirs);
+    void connectPrometheus({
+      url: prom.url,
+      managed: binary ? { binary, dir: path.join(e.dataDir, "prometheus"), scrapeTarget: `127.0.0.1:${prom.port}`, scrapeIntervalSeconds: prom.scrapeSeconds } : null,
+    }).then(() => console.log(prom.url ? `[cairn] metrics: Prometheus at ${prom.url}` : binary ? `[cairn] metrics: managed Prometheus (${binary}) scraping every ${prom.scrapeSeconds} s` : "[cairn] metrics: no Prometheus (set PROMETHEUS_URL or install prometheus) — deployment charts are unavailable"));
     // Deployments: replicas do not outlive the process that started them, so bring every live one up again.
     const { startDeployments } = await import("./deployments/runtime");
     void startDeployments(db).then((n) => { if (n) console.log(`[cairn] brought up ${n} deployment(s)`); }, (err: unknown) => console.error("[cairn] bringing up deployments failed", err));

@@ -36,6 +36,10 @@ test("deploy a version to staging, try it, see where it is deployed, stop it", a
   await expect(response).toContainText("HTTP 400");
   await expect(response).toContainText("11");
 
+  // Traffic over time, from the Prometheus Cairn started itself (the Debian binary CI installs).
+  await expect(page.getByRole("figure", { name: "Chart of Requests per second" })).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByRole("figure", { name: "Chart of Latency (gateway, ms)" })).toBeVisible();
+
   // The deployments list and the registry show the new deployment.
   await page.getByRole("navigation", { name: "Breadcrumb" }).getByRole("link", { name: "Deployments" }).click();
   const mine = page.getByRole("table", { name: "Deployments" }).getByRole("row").filter({ has: page.getByRole("link", { name: "churn-classifier v2" }) });

@@ -10,6 +10,7 @@ import type { Db } from "@/db/client";
 import type { DeploymentStatus, ModelInspection } from "@/db/schema";
 import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, modelVersions, teams } from "@/db/schema";
 import { env } from "../env";
+import { touchInferenceSeries } from "../observability/metrics";
 import { storageRoot } from "../registry/sources";
 import { artifactStore } from "../tracking/artifacts";
 import type { ServingState } from "./local-serving";
@@ -127,6 +128,7 @@ async function bringUpNow(rt: Runtime, db: Db, id: string): Promise<void> {
       return;
     }
     rt.lastReady.set(id, state.ready);
+    touchInferenceSeries(row.team, id);
     if (d.status !== "ready") await setStatus(db, id, "ready", `${state.ready} of ${state.desired} replicas serving`, { readyAt: d.readyAt === null });
     // A model has one production deployment: the one it replaces stops once this one serves.
     if (d.environment === "production") await retireOlderProduction(rt, db, d);

@@ -13,6 +13,7 @@ type PlatformMetrics = {
   requests: Counter<"endpoint" | "method" | "status">;
   latency: Histogram<"endpoint">;
   inferences: Counter<"team" | "deployment" | "status">;
+  inferenceErrors: Counter<"team" | "deployment">;
   inferenceLatency: Histogram<"team" | "deployment">;
 };
 
@@ -37,6 +38,12 @@ function create(): PlatformMetrics {
     name: "platform_inference_requests_total",
     help: "Inference gateway requests by team, deployment and status code",
     labelNames: ["team", "deployment", "status"] as const,
+    registers: [registry],
+  });
+  const inferenceErrors = new Counter({
+    name: "platform_inference_errors_total",
+    help: "Inference gateway answers with a 5xx status by team and deployment (created at 0 when a deployment starts serving)",
+    labelNames: ["team", "deployment"] as const,
     registers: [registry],
   });
   const inferenceLatency = new Histogram({
@@ -76,7 +83,7 @@ function create(): PlatformMetrics {
       this.set({ version: env().version, db_backend: backend, compute_backend: env().computeBackend }, 1);
     },
   });
-  return { registry, requests, latency, inferences, inferenceLatency };
+  return { registry, requests, latency, inferences, inferenceErrors, inferenceLatency };
 }
 
 const globalForMetrics = globalThis as unknown as { __cairnMetrics?: PlatformMetrics };
@@ -95,5 +102,16 @@ export function observeRequest(endpoint: string, method: string, status: number,
 export function observeInference(team: string, deployment: string, status: number, seconds: number): void {
   const m = platformMetrics();
   m.inferences.inc({ team, deployment, status: String(status) });
+  if (status >= 500) m.inferenceErrors.inc({ team, deployment });
   m.inferenceLatency.observe({ team, deployment }, seconds);
+}
+
+/**
+ * Creates a deployment's series at zero when it starts serving. Prometheus sees a counter's increase only
+ * from its first scrape on, so a series born with its first request would hide that request from rate().
+ */
+export function touchInferenceSeries(team: string, deployment: string): void {
+  const m = platformMetrics();
+  m.inferences.inc({ team, deployment, status: "200" }, 0);
+  m.inferenceErrors.inc({ team, deployment }, 0);
 }

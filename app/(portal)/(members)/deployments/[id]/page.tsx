@@ -3,6 +3,7 @@ import type { ReactNode } from "react";
 import Link from "next/link";
 import { DEPLOYMENT_TONE, ENVIRONMENT_TONE, LIVE_STATUSES, statusLabel, featureCount } from "@/components/deployments/format";
 import { StopDeploymentButton } from "@/components/deployments/stop-button";
+import { TrafficCharts } from "@/components/deployments/traffic-charts";
 import { TryIt } from "@/components/deployments/try-it";
 import { Badge } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
@@ -73,6 +74,9 @@ export default async function DeploymentPage(props: { params: Promise<{ id: stri
           </details>
         </Card>
       </div>
+      <Card title="Traffic">
+        <TrafficCharts id={d.deployment_id} />
+      </Card>
       <Card title="Events">
         <ol className="space-y-2 text-sm" aria-label="Deployment events">
           {d.events.map((e, i) => (

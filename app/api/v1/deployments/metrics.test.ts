@@ -1,0 +1,118 @@
+// Deployment metrics over time with a real Prometheus (the Debian binary CI installs): it scrapes this
+// process's /api/metrics exposition while requests go through the inference gateway, and the metrics
+// route answers request rate, latency percentiles and error rate from it.
+import http from "node:http";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { POST as deployRoute } from "@/app/api/v1/models/[name]/deploy/route";
+import { GET as metricsRoute } from "@/app/api/v1/deployments/[id]/metrics/route";
+import { POST as servePost } from "@/app/serve/[team]/[deployment]/[...path]/route";
+import { deploymentMetrics } from "@/server/deployments/metrics";
+import type { DeploymentMetrics } from "@/server/deployments/metrics";
+import { deploymentRuntime, stopAllReplicas } from "@/server/deployments/runtime";
+import { platformMetrics } from "@/server/observability/metrics";
+import { findBinary, prometheusUrl, releasePrometheus, connectPrometheus } from "@/server/observability/prometheus";
+import { linearClassifierOnnx } from "@/server/registry/onnx-graphs";
+import { createModel, newRun, putRunFile, registerVersion, unique } from "@/server/registry/test-helpers";
+import { DEMO, call, ctxFor, demoDatabase, tokenFor } from "@/server/testing/fixtures";
+
+const binary = findBinary("prometheus", (process.env.PATH ?? "").split(path.delimiter).filter(Boolean));
+const db = demoDatabase();
+let token = "";
+let fraud = "";
+let id = "";
+let exposition: http.Server;
+let dir = "";
+
+describe.skipIf(!binary)("deployment metrics from Prometheus", () => {
+  beforeAll(async () => {
+    [token, fraud] = await Promise.all([tokenFor(db(), DEMO.ds, "churn"), tokenFor(db(), DEMO.dsFraud, "fraud")]);
+    // What /api/metrics serves, on a port of its own: Prometheus scrapes this process.
+    exposition = http.createServer((req, res) => {
+      void platformMetrics().registry.metrics().then((text) => res.writeHead(200, { "content-type": platformMetrics().registry.contentType }).end(text));
+    });
+    await new Promise<void>((r) => exposition.listen(0, "127.0.0.1", r));
+    dir = mkdtempSync(path.join(os.tmpdir(), "cairn-prometheus-"));
+    await connectPrometheus({ managed: { binary: binary!, dir, scrapeTarget: `127.0.0.1:${(exposition.address() as AddressInfo).port}`, scrapeIntervalSeconds: 1 } });
+
+    const at = await newRun(token, "metrics");
+    await putRunFile(token, at, "model/model.onnx", new Uint8Array(linearClassifierOnnx({ features: 2, classes: 2, weights: [1, -1], bias: [0] })));
+    const name = unique("metrics-model");
+    await createModel(token, name);
+    await registerVersion(token, name, at);
+    const res = await call(deployRoute, { method: "POST", token, params: { name }, body: { version: 1, environment: "staging", replicas: 1, auto_scale: false } });
+    id = (res.json as { deployment_id: string }).deployment_id;
+    await deploymentRuntime().settled(id);
+  });
+
+  afterAll(async () => {
+    await stopAllReplicas();
+    await releasePrometheus();
+    await new Promise((r) => exposition?.close(r));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const infer = (rows: number[][]) =>
+    call(servePost as never, { method: "POST", token, params: { team: "churn", deployment: id, path: ["invocations"] }, body: { inputs: rows } });
+
+  it("answers rate, latency and errors of the gateway's traffic", async () => {
+    // A counter's increase shows from its first scrape on: wait until Prometheus has this process up.
+    const url = prometheusUrl();
+    const scraped = Date.now() + 20_000;
+    while (Date.now() < scraped) {
+      const up = (await (await fetch(`${url}/api/v1/query?query=up`)).json()) as { data: { result: { value: [number, string] }[] } };
+      if (up.data.result[0]?.value[1] === "1") break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    for (let i = 0; i < 40; i++) {
+      expect((await infer([[i, 1]])).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // 5xx: nothing serves while the replicas are down.
+    await stopAllReplicas();
+    for (let i = 0; i < 10; i++) expect((await infer([[1, 1]])).status).toBe(503);
+    const ctx = await ctxFor(db(), DEMO.ds);
+    let m: DeploymentMetrics | undefined;
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      m = await deploymentMetrics(ctx, id, "5m", 1);
+      if (m.series.requests_per_second.some(([, v]) => (v ?? 0) > 0) && m.series.error_rate.some(([, v]) => (v ?? 0) > 0)) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(m!.window).toBe("5m");
+    expect(m!.step_seconds).toBe(3);
+    const { requests_per_second: rps, latency_p50_ms: p50, latency_p99_ms: p99, error_rate: errors } = m!.series;
+    // Dense: one point per step over the window, timestamps aligned to the step.
+    expect(rps.length).toBe(101);
+    expect(rps.every(([t], i) => i === 0 || t - rps[i - 1]![0] === 3)).toBe(true);
+    expect(Math.max(...rps.map(([, v]) => v ?? 0))).toBeGreaterThan(0);
+    const latencies = p50.map(([, v]) => v).filter((v): v is number => v !== null);
+    expect(latencies.length).toBeGreaterThan(0);
+    expect(Math.min(...latencies)).toBeGreaterThan(0);
+    expect(Math.max(...latencies)).toBeLessThan(2500);
+    expect(p99.filter(([, v]) => v !== null).length).toBeGreaterThan(0);
+    const worst = Math.max(...errors.map(([, v]) => v ?? 0));
+    expect(worst).toBeGreaterThan(0);
+    expect(worst).toBeLessThanOrEqual(1);
+  }, 60_000);
+
+  it("checks the window and hides other teams' deployments", async () => {
+    const bad = await call(metricsRoute, { token, params: { id }, path: `/api/v1/deployments/${id}/metrics?window=2m` });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.json)).toMatch(/5m to 30d/);
+    expect((await call(metricsRoute, { token: fraud, params: { id }, path: `/api/v1/deployments/${id}/metrics` })).status).toBe(404);
+    const ok = await call(metricsRoute, { token, params: { id }, path: `/api/v1/deployments/${id}/metrics?window=1h` });
+    expect(ok.status).toBe(200);
+    expect(ok.json).toMatchObject({ window: "1h", step_seconds: 30 });
+  });
+
+  it("says how to get metrics when no Prometheus is there", async () => {
+    await releasePrometheus();
+    const res = await call(metricsRoute, { token, params: { id }, path: `/api/v1/deployments/${id}/metrics` });
+    expect(res.status).toBe(502);
+    expect(JSON.stringify(res.json)).toMatch(/PROMETHEUS_URL/);
+  });
+});

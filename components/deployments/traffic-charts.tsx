@@ -1,0 +1,76 @@
+"use client";
+
+import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+
+type Point = [number, number | null];
+type Metrics = {
+  window: string;
+  step_seconds: number;
+  series: { requests_per_second: Point[]; latency_p50_ms: Point[]; latency_p95_ms: Point[]; latency_p99_ms: Point[]; error_rate: Point[] };
+};
+
+const WINDOWS = ["15m", "1h", "6h", "24h", "7d"] as const;
+
+async function load(id: string, window: string): Promise<Metrics> {
+  const res = await fetch(`/api/v1/deployments/${id}/metrics?window=${window}`);
+  const body = (await res.json()) as Metrics | { error: { message: string } };
+  if (!res.ok) throw new Error("error" in body ? body.error.message : `HTTP ${res.status}`);
+  return body as Metrics;
+}
+
+const time = (t: number) => new Date(t * 1000).toISOString().slice(11, 16);
+
+function Chart({ title, lines, unit }: { title: string; lines: { name: string; color: string; points: Point[] }[]; unit: string }) {
+  const data = (lines[0]?.points ?? []).map(([t], i) => Object.fromEntries([["t", t], ...lines.map((l) => [l.name, l.points[i]?.[1] ?? null])]));
+  return (
+    <figure className="rounded-lg border border-stone-200 bg-white p-3" aria-label={`Chart of ${title}`}>
+      <figcaption className="mb-1 text-sm font-medium text-stone-800">{title}</figcaption>
+      <ResponsiveContainer width="100%" height={180}>
+        <LineChart data={data} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
+          <CartesianGrid stroke="#e7e5e4" strokeDasharray="3 3" />
+          <XAxis dataKey="t" tickFormatter={time} fontSize={11} minTickGap={40} />
+          <YAxis fontSize={11} width={48} unit={unit} />
+          <Tooltip labelFormatter={(t) => time(Number(t))} formatter={(v) => (v === null ? "—" : `${String(v)}${unit}`)} />
+          {lines.length > 1 && <Legend wrapperStyle={{ fontSize: 11 }} />}
+          {lines.map((l) => <Line key={l.name} dataKey={l.name} stroke={l.color} dot={false} isAnimationActive={false} connectNulls={false} />)}
+        </LineChart>
+      </ResponsiveContainer>
+    </figure>
+  );
+}
+
+/** Request rate, latency percentiles and error rate of a deployment, from Prometheus, refreshed every 15 s. */
+export function TrafficCharts({ id }: { id: string }) {
+  const [window, setWindow] = useState<string>("1h");
+  const { data, error, isLoading } = useQuery({ queryKey: ["deployment-metrics", id, window], queryFn: () => load(id, window), refetchInterval: 15_000, retry: false });
+  const total = data ? data.series.requests_per_second.reduce((n, [, v]) => n + (v ?? 0) * data.step_seconds, 0) : 0;
+  const worstErrors = data ? Math.max(0, ...data.series.error_rate.map(([, v]) => v ?? 0)) : 0;
+  return (
+    <div className="space-y-3">
+      <div className="flex flex-wrap items-center gap-3 text-sm">
+        <label htmlFor="traffic-window" className="text-stone-600">Window</label>
+        <select id="traffic-window" value={window} onChange={(e) => setWindow(e.target.value)} className="rounded-md border border-stone-300 bg-white px-2 py-1 text-sm">
+          {WINDOWS.map((w) => <option key={w} value={w}>{w}</option>)}
+        </select>
+        {data && <span className="text-stone-600">≈ {Math.round(total)} requests · worst error rate {(worstErrors * 100).toFixed(1)} % · a point every {data.step_seconds} s</span>}
+      </div>
+      {isLoading && <p className="text-sm text-stone-500">Loading metrics…</p>}
+      {error && <p role="status" className="rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">{error.message}</p>}
+      {data && (
+        <div className="grid gap-3 lg:grid-cols-2">
+          <Chart title="Requests per second" unit="" lines={[{ name: "requests/s", color: "#0f766e", points: data.series.requests_per_second }]} />
+          <Chart
+            title="Latency (gateway, ms)" unit=" ms"
+            lines={[
+              { name: "p50", color: "#0f766e", points: data.series.latency_p50_ms },
+              { name: "p95", color: "#b45309", points: data.series.latency_p95_ms },
+              { name: "p99", color: "#be123c", points: data.series.latency_p99_ms },
+            ]}
+          />
+        </div>
+      )}
+    </div>
+  );
+}

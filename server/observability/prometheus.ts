@@ -1,0 +1,190 @@
+// Prometheus for time series: the one at PROMETHEUS_URL, or — with none configured and the `prometheus`
+// binary on PATH — a managed one this process starts, scraping Cairn's own /api/metrics into
+// $CAIRN_DATA_DIR/prometheus. Queries go through its HTTP API (query_range).
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { AppError } from "../errors";
+
+export type ManagedPrometheus = { url: string; pid: number; stop: () => Promise<void> };
+
+export type ManagedOptions = {
+  binary: string;
+  /** Holds prometheus.yml, the TSDB and a pid file. */
+  dir: string;
+  /** host:port serving /api/metrics. */
+  scrapeTarget: string;
+  scrapeIntervalSeconds: number;
+  retention?: string;
+  startTimeoutMs?: number;
+};
+
+/** The binary in one of `dirs` (or the path given), or null. */
+export function findBinary(name: string, dirs: string[]): string | null {
+  if (name.includes("/")) return existsSync(name) ? name : null;
+  for (const dir of dirs) {
+    const candidate = path.join(dir, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A Prometheus an earlier Cairn started and did not stop (it was killed): its TSDB lock would refuse the new one. */
+function stopLeftover(pidFile: string): void {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, "utf8").trim());
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    if (cmdline.includes("prometheus")) process.kill(pid, "SIGKILL");
+  } catch {
+    // gone already
+  }
+}
+
+async function waitReady(url: string, child: ChildProcess, timeoutMs: number, stderr: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`prometheus exited (${child.exitCode ?? child.signalCode}): ${stderr().trim().slice(-1500)}`);
+    try {
+      const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`prometheus did not become ready within ${timeoutMs / 1000} s: ${stderr().trim().slice(-1500)}`);
+}
+
+export async function startManagedPrometheus(opts: ManagedOptions): Promise<ManagedPrometheus> {
+  mkdirSync(path.join(opts.dir, "data"), { recursive: true });
+  const pidFile = path.join(opts.dir, "prometheus.pid");
+  stopLeftover(pidFile);
+  const config = path.join(opts.dir, "prometheus.yml");
+  writeFileSync(config, [
+    "# Written by Cairn at start-up; edits are replaced.",
+    "global:",
+    `  scrape_interval: ${opts.scrapeIntervalSeconds}s`,
+    `  evaluation_interval: ${opts.scrapeIntervalSeconds}s`,
+    "scrape_configs:",
+    "  - job_name: cairn",
+    "    metrics_path: /api/metrics",
+    "    static_configs:",
+    `      - targets: ["${opts.scrapeTarget}"]`,
+    "",
+  ].join("\n"));
+  const port = await freePort();
+  const child = spawn(opts.binary, [
+    `--config.file=${config}`, `--storage.tsdb.path=${path.join(opts.dir, "data")}`, `--storage.tsdb.retention.time=${opts.retention ?? "15d"}`,
+    `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn",
+  ], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => { stderr = (stderr + chunk.toString("utf8")).slice(-8192); });
+  const kill = () => { try { child.kill("SIGKILL"); } catch { /* gone */ } };
+  process.once("exit", kill);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitReady(url, child, opts.startTimeoutMs ?? 20_000, () => stderr);
+  } catch (err) {
+    kill();
+    process.off("exit", kill);
+    throw err;
+  }
+  writeFileSync(pidFile, String(child.pid));
+  return {
+    url,
+    pid: child.pid!,
+    stop: async () => {
+      process.off("exit", kill);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((r) => child.once("exit", () => r()));
+      child.kill("SIGTERM");
+      const timer = setTimeout(kill, 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** One series of a query_range answer as [unix_seconds, value] (NaN → null); a query that matches nothing → []. */
+export async function queryRange(url: string, query: string, range: { start: number; end: number; step: number }): Promise<[number, number | null][]> {
+  const params = new URLSearchParams({ query, start: String(range.start), end: String(range.end), step: String(range.step) });
+  let res: Response;
+  try {
+    res = await fetch(`${url}/api/v1/query_range?${params}`, { signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    throw new AppError("upstream_unavailable", `Prometheus at ${url} did not answer: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const body = (await res.json().catch(() => null)) as { status?: string; error?: string; data?: { result?: { values: [number, string][] }[] } } | null;
+  if (!res.ok || body?.status !== "success") throw new AppError("upstream_unavailable", `Prometheus refused the query: ${body?.error ?? `HTTP ${res.status}`}`);
+  const first = body.data?.result?.[0];
+  return (first?.values ?? []).map(([t, v]) => {
+    const n = Number(v);
+    return [Number(t), Number.isFinite(n) ? n : null];
+  });
+}
+
+type Registered = { url: string | null; managed: ManagedPrometheus | null; starting: Promise<void> | null; error: string | null };
+const globals = globalThis as unknown as { __cairnPrometheus?: Registered };
+
+function registered(): Registered {
+  globals.__cairnPrometheus ??= { url: null, managed: null, starting: null, error: null };
+  return globals.__cairnPrometheus;
+}
+
+/** Where to query (PROMETHEUS_URL, or the managed one once ready); refuses with how to get one. */
+export function prometheusUrl(): string {
+  const r = registered();
+  if (r.url) return r.url;
+  throw new AppError("upstream_unavailable", r.error
+    ? `Metrics over time need Prometheus, and the managed one failed: ${r.error}`
+    : r.starting
+      ? "Prometheus is still starting; try again in a few seconds."
+      : "Metrics over time need Prometheus: set PROMETHEUS_URL, or install the prometheus binary (Debian: apt-get install prometheus) and restart Cairn.");
+}
+
+/** Start-up: use PROMETHEUS_URL, or start a managed Prometheus when the binary is there. */
+export function connectPrometheus(opts: { url?: string; managed?: ManagedOptions | null }): Promise<void> {
+  const r = registered();
+  if (opts.url) {
+    r.url = opts.url.replace(/\/+$/, "");
+    return Promise.resolve();
+  }
+  if (!opts.managed || r.starting || r.managed) return r.starting ?? Promise.resolve();
+  r.starting = startManagedPrometheus(opts.managed).then(
+    (m) => {
+      r.managed = m;
+      r.url = m.url;
+      r.error = null;
+    },
+    (err: unknown) => {
+      r.error = err instanceof Error ? err.message : String(err);
+      console.error(`[cairn] managed Prometheus did not start: ${r.error}`);
+    },
+  ).finally(() => {
+    r.starting = null;
+  });
+  return r.starting;
+}
+
+/** Tests and shutdown: stops the managed Prometheus and forgets any URL. */
+export async function releasePrometheus(): Promise<void> {
+  const r = registered();
+  await r.starting;
+  await r.managed?.stop();
+  globals.__cairnPrometheus = undefined;
+}
