@@ -3,7 +3,7 @@ import type { Browser, Page } from "@playwright/test";
 import { signIn } from "../helpers";
 
 // The demo's churn-classifier serves v3 in production (@production → v3) and v4 in staging. Specs that run
-// later expect exactly that, so these journeys reject v4, approve v1, and finally put v3 back in production.
+// later expect exactly that, so these journeys reject v4, approve v1, and finally roll production back to v3.
 
 /** A card on the request page, by its title. */
 const card = (page: Page, title: string) => page.locator("section").filter({ has: page.getByRole("heading", { name: title, exact: true }) });
@@ -114,10 +114,12 @@ test("a team lead approves: the new version serves in production and @production
   await page.goto(`/approvals/${id}`);
   await expect(card(page, "Request")).toContainText("approved");
 
-  // Put the demo's v3 back in production, through the same workflow.
-  const back = await requestProduction(page, 3, 1, "Back to v3 after the check.");
-  await expect(page.getByRole("table", { name: "Metrics: candidate vs. production" }).getByRole("columnheader", { name: "Production v1" })).toBeVisible();
-  await approveFromInbox(lead, back, 3, "Back to v3.");
+  // Roll production back to v3 (no new approval: v3 was approved when it went out); the lead is on v1's deployment page.
+  lead.once("dialog", (d) => void d.accept());
+  await lead.getByRole("button", { name: "Roll back" }).click();
+  await expect(lead.getByRole("heading", { name: "churn-classifier v3 · production" })).toBeVisible({ timeout: 45_000 });
+  await expect(lead.getByText("1 of 1 serving")).toBeVisible({ timeout: 45_000 });
+  await expect(lead.getByRole("list", { name: "Deployment events" })).toContainText("rolled back from deployment");
   await expectProductionOn(lead, 3, 1);
   await lead.context().close();
 });

@@ -62,6 +62,8 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
     get: { summary: "One deployment", success: { status: 200, description: "{deployment_id, team, model, version, environment, status, replicas, ready_replicas, endpoint, …}" } },
     delete: { summary: "Stop a deployment: its replicas end, the record stays (status stopped)", success: { status: 204, description: "stopped" } },
   },
+  "/api/v1/deployments/{id}/rollback": { post: { summary: "Serve the model's previous version in this environment again (a new deployment; this one stops once it serves; production's protected alias moves back)", success: { status: 200, description: "the new deployment" } } },
+  "/api/v1/deployments/{id}/metrics": { get: { summary: "Requests per second, latency p50/p95/p99 (ms) and error rate over a window (5m–30d), from Prometheus", success: { status: 200, description: "{window, step_seconds, series: {requests_per_second, latency_p50_ms, latency_p95_ms, latency_p99_ms, error_rate}}" } } },
   "/api/v1/deployments/{id}/events": { get: { summary: "What happened to a deployment, newest first", success: { status: 200, description: "{events: [{at, status, message}]}" } } },
   "/api/v1/approvals": { get: { summary: "Production deploy requests of the caller's teams, newest first", query: approvalsQuery, success: { status: 200, description: "{approvals: [{id, status, team, model, version, environment, spec, note, requested_by, decided_by, comment, deployment_id, created_at, decided_at, expires_at}]}" } } },
   "/api/v1/approvals/{id}": { get: { summary: "A request with its evidence: candidate vs. current production metrics, source runs, monthly cost change", success: { status: 200, description: "the request plus evidence" } } },

@@ -4,12 +4,19 @@ import { revalidatePath } from "next/cache";
 import { deploymentIdAction, deployVersionAction as deployVersionInput, tryDeploymentAction as tryInput } from "@/lib/schemas/deployments";
 import { safeAction } from "@/server/auth/action";
 import { tryInference } from "@/server/deployments/gateway";
+import { rollbackDeployment } from "@/server/deployments/rollback";
 import { deployModel, stopDeployment } from "@/server/deployments/service";
 
 export const stopDeploymentAction = safeAction(deploymentIdAction, async (ctx, input) => {
   await stopDeployment(ctx, input.id);
   revalidatePath("/deployments");
   return "stopped";
+});
+
+export const rollbackDeploymentAction = safeAction(deploymentIdAction, async (ctx, input) => {
+  const next = await rollbackDeployment(ctx, input.id);
+  revalidatePath("/deployments");
+  return next.deployment_id;
 });
 
 export const tryDeploymentAction = safeAction(tryInput, (ctx, input) => tryInference(ctx, input.id, input.endpoint, input.body));

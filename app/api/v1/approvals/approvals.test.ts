@@ -4,13 +4,14 @@
 // stopping, reject / withdraw / expiry / quota, and other teams seeing nothing.
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { approvalRequests, auditEvents, deployments, modelAliasEvents, registeredModels, teamQuotas, teams } from "@/db/schema";
+import { approvalRequests, auditEvents, deployments, modelAliasEvents, modelAliases, registeredModels, teamQuotas, teams } from "@/db/schema";
 import { POST as deployRoute } from "@/app/api/v1/models/[name]/deploy/route";
 import { GET as listRoute } from "@/app/api/v1/approvals/route";
 import { GET as getRoute } from "@/app/api/v1/approvals/[id]/route";
 import { POST as approveRoute } from "@/app/api/v1/approvals/[id]/approve/route";
 import { POST as rejectRoute } from "@/app/api/v1/approvals/[id]/reject/route";
 import { POST as cancelRoute } from "@/app/api/v1/approvals/[id]/cancel/route";
+import { POST as rollbackRoute } from "@/app/api/v1/deployments/[id]/rollback/route";
 import type { ApprovalDetail, ApprovalDto } from "@/server/approvals/service";
 import { pendingForActor } from "@/server/approvals/service";
 import { deploymentRuntime, stopAllReplicas } from "@/server/deployments/runtime";
@@ -53,8 +54,7 @@ beforeAll(async () => {
     tokenFor(db(), DEMO.ds, "churn"), tokenFor(db(), DEMO.mle, "churn"), tokenFor(db(), DEMO.lead, "churn"), tokenFor(db(), DEMO.admin, "churn"), tokenFor(db(), DEMO.leadFraud, "fraud"),
   ]);
   model = unique("approve-model");
-  const created = await createModel(ds, model);
-  void created;
+  await createModel(ds, model);
   await registerVersion(ds, model, await onnxRunWith(ds, { auc: 0.81, val_loss: 0.42 })); // v1
   await registerVersion(ds, model, await onnxRunWith(ds, { auc: 0.86, val_loss: 0.37, f1: 0.7 })); // v2
   const [row] = await db().select({ id: registeredModels.id }).from(registeredModels).where(eq(registeredModels.name, model));
@@ -137,6 +137,26 @@ describe("a production request and its approval", () => {
     expect(old).toMatchObject({ status: "stopped", message: `replaced by deployment ${approved.deployment_id} (version 2)` });
     expect(live.find((d) => d.version === 2)).toMatchObject({ status: "ready" });
     expect(deploymentRuntime().pick(old.id)).toBeNull();
+  });
+});
+
+describe("rolling production back", () => {
+  it("serves the version that ran before again, moves the alias back, and stops the current deployment once it serves", async () => {
+    const [current] = await db().select().from(deployments).where(and(eq(deployments.modelId, modelId), eq(deployments.environment, "production"), eq(deployments.status, "ready")));
+    expect(current!.version).toBe(2);
+    expect((await call(rollbackRoute, { method: "POST", token: ds, params: { id: current!.id } })).status).toBe(403);
+    expect((await call(rollbackRoute, { method: "POST", token: fraudLead, params: { id: current!.id } })).status).toBe(404);
+    const res = await call(rollbackRoute, { method: "POST", token: mle, params: { id: current!.id } });
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    expect(res.json).toMatchObject({ version: 1, environment: "production", status: "ready", created_by: DEMO.mle });
+    const [after] = await db().select({ status: deployments.status, message: deployments.message }).from(deployments).where(eq(deployments.id, current!.id));
+    expect(after).toMatchObject({ status: "stopped", message: expect.stringContaining("replaced by deployment") });
+    const [alias] = await db().select({ version: modelAliases.version }).from(modelAliases).where(and(eq(modelAliases.modelId, modelId), eq(modelAliases.alias, "production")));
+    expect(alias!.version).toBe(1);
+    const [move] = await db().select().from(modelAliasEvents).where(and(eq(modelAliasEvents.modelId, modelId), eq(modelAliasEvents.via, `rollback ${current!.id}`)));
+    expect(move).toMatchObject({ fromVersion: 2, toVersion: 1 });
+    const stopped = await call(rollbackRoute, { method: "POST", token: mle, params: { id: current!.id } });
+    expect(stopped.status).toBe(409);
   });
 });
 

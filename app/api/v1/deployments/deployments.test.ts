@@ -10,6 +10,7 @@ import { GET as listRoute } from "@/app/api/v1/deployments/route";
 import { DELETE as stopRoute, GET as getRoute } from "@/app/api/v1/deployments/[id]/route";
 import { GET as serveGet, POST as servePost } from "@/app/serve/[team]/[deployment]/[...path]/route";
 import { POST as approveRoute } from "@/app/api/v1/approvals/[id]/approve/route";
+import { POST as rollbackRoute } from "@/app/api/v1/deployments/[id]/rollback/route";
 import { archiveTeam } from "@/server/teams/admin";
 import { linearClassifierOnnx } from "@/server/registry/onnx-graphs";
 import { getModelDetail, listModels } from "@/server/registry/lineage";
@@ -169,6 +170,12 @@ describe("staging deploy through the gateway", () => {
     await startDeployments(db());
     expect((await ready(id)).ready_replicas).toBe(2);
     expect((await serve(ds, "churn", id, "invocations", { method: "POST", body: { inputs: [[1, 2, 3, 4]] } })).status).toBe(200);
+  });
+
+  it("has nothing to roll back to while it is the model's only version in staging", async () => {
+    const res = await call(rollbackRoute, { method: "POST", token: ds, params: { id } });
+    expect(res.status).toBe(409);
+    expect(JSON.stringify(res.json)).toMatch(/Nothing to roll back to/);
   });
 
   it("stops: 204, replicas gone, the endpoint answers 410, the record and its events stay", async () => {

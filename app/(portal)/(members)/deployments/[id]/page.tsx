@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import type { ReactNode } from "react";
 import Link from "next/link";
 import { DEPLOYMENT_TONE, ENVIRONMENT_TONE, LIVE_STATUSES, statusLabel, featureCount } from "@/components/deployments/format";
+import { RollbackButton } from "@/components/deployments/rollback-button";
 import { StopDeploymentButton } from "@/components/deployments/stop-button";
 import { TrafficCharts } from "@/components/deployments/traffic-charts";
 import { TryIt } from "@/components/deployments/try-it";
@@ -16,7 +17,7 @@ import { forPage } from "@/server/auth/page";
 import { can } from "@/server/auth/policy";
 import { requirePageCtx } from "@/server/auth/session";
 import { getDeploymentDetail } from "@/server/deployments/service";
-import { stopDeploymentAction, tryDeploymentAction } from "../actions";
+import { rollbackDeploymentAction, stopDeploymentAction, tryDeploymentAction } from "../actions";
 
 export async function generateMetadata(props: { params: Promise<{ id: string }> }): Promise<Metadata> {
   return { title: `Deployment ${(await props.params).id.slice(0, 8)}` };
@@ -57,7 +58,12 @@ export default async function DeploymentPage(props: { params: Promise<{ id: stri
       <PageHeader
         title={`${d.model} v${d.version} · ${d.environment}`}
         description={<>Served at <code className="font-mono text-xs">{d.endpoint}</code> — a token of team <span className="font-mono">{d.team}</span> is required.</>}
-        actions={mayStop ? <StopDeploymentButton id={d.deployment_id} label={`${d.model} v${d.version} (${d.environment})`} stop={stopDeploymentAction} /> : undefined}
+        actions={mayStop ? (
+          <>
+            <RollbackButton id={d.deployment_id} rollback={rollbackDeploymentAction} />
+            <StopDeploymentButton id={d.deployment_id} label={`${d.model} v${d.version} (${d.environment})`} stop={stopDeploymentAction} />
+          </>
+        ) : undefined}
       />
       {d.status === "failed" && d.message && <p role="alert" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-900">Failed: {d.message}</p>}
       {d.status === "deploying" && <p role="status" className="rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">Starting {d.replicas} replica{d.replicas === 1 ? "" : "s"}…</p>}
