@@ -44,7 +44,7 @@ export async function deploymentMetrics(ctx: Ctx, id: string, window = "1h", scr
   // A rate needs at least two scrapes inside its range.
   const range = `${Math.max(step, scrapeSeconds * 4)}s`;
   const sel = `deployment="${row.id}"`;
-  const rate = () => `sum(rate(platform_inference_requests_total{${sel}}[${range}]))`;
+  const rate = (metric = "platform_inference_answers_total") => `sum(rate(${metric}{${sel}}[${range}]))`;
   const quantile = (q: number) => `histogram_quantile(${q}, sum by (le) (rate(platform_inference_latency_seconds_bucket{${sel}}[${range}]))) * 1000`;
   const r = { start, end, step };
   const [rps, p50, p95, p99, errors] = await Promise.all([
@@ -52,7 +52,7 @@ export async function deploymentMetrics(ctx: Ctx, id: string, window = "1h", scr
     queryRange(url, quantile(0.5), r),
     queryRange(url, quantile(0.95), r),
     queryRange(url, quantile(0.99), r),
-    queryRange(url, `sum(rate(platform_inference_errors_total{${sel}}[${range}])) / ${rate()}`, r),
+    queryRange(url, `clamp_max(${rate("platform_inference_errors_total")} / ${rate()}, 1)`, r),
   ]);
   const round = (points: Point[], digits: number): Point[] => points.map(([t, v]) => [t, v === null ? null : Math.round(v * 10 ** digits) / 10 ** digits]);
   return {

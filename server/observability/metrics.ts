@@ -13,6 +13,7 @@ type PlatformMetrics = {
   requests: Counter<"endpoint" | "method" | "status">;
   latency: Histogram<"endpoint">;
   inferences: Counter<"team" | "deployment" | "status">;
+  inferenceAnswers: Counter<"team" | "deployment">;
   inferenceErrors: Counter<"team" | "deployment">;
   inferenceLatency: Histogram<"team" | "deployment">;
 };
@@ -38,6 +39,14 @@ function create(): PlatformMetrics {
     name: "platform_inference_requests_total",
     help: "Inference gateway requests by team, deployment and status code",
     labelNames: ["team", "deployment", "status"] as const,
+    registers: [registry],
+  });
+  // Rates come from these two: both are created at zero when a deployment starts serving and are scraped
+  // together, so errors ≤ answers holds in every window (a new per-status series would lose its first count).
+  const inferenceAnswers = new Counter({
+    name: "platform_inference_answers_total",
+    help: "Inference gateway answers (any status) by team and deployment (created at 0 when a deployment starts serving)",
+    labelNames: ["team", "deployment"] as const,
     registers: [registry],
   });
   const inferenceErrors = new Counter({
@@ -83,7 +92,7 @@ function create(): PlatformMetrics {
       this.set({ version: env().version, db_backend: backend, compute_backend: env().computeBackend }, 1);
     },
   });
-  return { registry, requests, latency, inferences, inferenceErrors, inferenceLatency };
+  return { registry, requests, latency, inferences, inferenceAnswers, inferenceErrors, inferenceLatency };
 }
 
 const globalForMetrics = globalThis as unknown as { __cairnMetrics?: PlatformMetrics };
@@ -102,6 +111,7 @@ export function observeRequest(endpoint: string, method: string, status: number,
 export function observeInference(team: string, deployment: string, status: number, seconds: number): void {
   const m = platformMetrics();
   m.inferences.inc({ team, deployment, status: String(status) });
+  m.inferenceAnswers.inc({ team, deployment });
   if (status >= 500) m.inferenceErrors.inc({ team, deployment });
   m.inferenceLatency.observe({ team, deployment }, seconds);
 }
@@ -113,5 +123,6 @@ export function observeInference(team: string, deployment: string, status: numbe
 export function touchInferenceSeries(team: string, deployment: string): void {
   const m = platformMetrics();
   m.inferences.inc({ team, deployment, status: "200" }, 0);
+  m.inferenceAnswers.inc({ team, deployment }, 0);
   m.inferenceErrors.inc({ team, deployment }, 0);
 }
