@@ -21,12 +21,16 @@ export async function announceStartup(): Promise<void> {
     await startScheduler(db);
     // Time series (deployment metrics): PROMETHEUS_URL, or a managed Prometheus scraping this server.
     const prom = e.prometheus;
-    const { findBinary, connectPrometheus } = await import("./observability/prometheus");
+    const { findBinary, connectPrometheus, prometheusReady } = await import("./observability/prometheus");
     const binary = prom.url || prom.binary === "off" ? null : findBinary(prom.binary, e.pathDirs);
     void connectPrometheus({
       url: prom.url,
       managed: binary ? { binary, dir: path.join(e.dataDir, "prometheus"), scrapeTarget: `127.0.0.1:${prom.port}`, scrapeIntervalSeconds: prom.scrapeSeconds } : null,
-    }).then(() => console.log(prom.url ? `[cairn] metrics: Prometheus at ${prom.url}` : binary ? `[cairn] metrics: managed Prometheus (${binary}) scraping every ${prom.scrapeSeconds} s` : "[cairn] metrics: no Prometheus (set PROMETHEUS_URL or install prometheus) — deployment charts are unavailable"));
+    }).then(() => {
+      if (prom.url) console.log(`[cairn] metrics: Prometheus at ${prom.url} (rates assume it scrapes every ${prom.scrapeSeconds} s: CAIRN_PROMETHEUS_SCRAPE_SECONDS)`);
+      else if (!binary) console.log("[cairn] metrics: no Prometheus (set PROMETHEUS_URL or install prometheus) — deployment charts are unavailable");
+      else if (prometheusReady()) console.log(`[cairn] metrics: managed Prometheus (${binary}) scraping every ${prom.scrapeSeconds} s`);
+    });
     // Deployments: replicas do not outlive the process that started them, so bring every live one up again.
     const { startDeployments } = await import("./deployments/runtime");
     void startDeployments(db).then((n) => { if (n) console.log(`[cairn] brought up ${n} deployment(s)`); }, (err: unknown) => console.error("[cairn] bringing up deployments failed", err));

@@ -36,6 +36,8 @@ export const deployments = pgTable(
     /** Percent of the endpoint's traffic this deployment takes. */
     traffic: integer("traffic").notNull().default(100),
     backend: text("backend").notNull().default("local"),
+    /** Why it exists beyond its creator: "approval <id>", "rollback <deployment id>", "demo seed"; shown in the alias history. */
+    origin: text("origin"),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     createdByEmail: text("created_by_email").notNull(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),

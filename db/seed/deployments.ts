@@ -31,7 +31,7 @@ export async function seedDemoDeployments(db: Db): Promise<{ deployments: number
       const [d] = await tx.insert(deployments).values({
         teamId: row.teamId, modelId: row.modelId, versionId: row.versionId, modelName: spec.model, version: row.version, alias: spec.alias,
         environment: spec.environment, status: "deploying", replicas: 1, autoScale: false, minReplicas: 1, maxReplicas: 1, traffic: 100,
-        backend: "local", createdBy: user?.id ?? null, createdByEmail: spec.by,
+        backend: "local", origin: "demo seed", createdBy: user?.id ?? null, createdByEmail: spec.by,
       }).returning({ id: deployments.id });
       await tx.insert(deploymentEvents).values({ deploymentId: d!.id, status: "deploying", message: `demo: ${spec.model} v${row.version} (@${spec.alias}) deployed to ${spec.environment} with 1 replica` });
       await appendAudit(tx, systemCtx(db, "seed"), { action: "deployment.create", target: `deployment:${spec.team}/${d!.id}`, teamId: row.teamId, team: spec.team, details: { model: spec.model, version: row.version, alias: spec.alias, environment: spec.environment, replicas: 1, demo: true } });

@@ -110,11 +110,13 @@ test("a team lead approves: the new version serves in production and @production
   await expect(page.getByRole("table", { name: "Metrics: candidate vs. production" }).getByRole("columnheader", { name: "Candidate v1" })).toBeVisible();
   await expect(page.getByRole("button", { name: "Approve and deploy" })).toHaveCount(0);
   await approveFromInbox(lead, id, 1, "Approved for the A/B check.");
+  const v1Deployment = lead.url();
   await expectProductionOn(lead, 1, 3);
   await page.goto(`/approvals/${id}`);
   await expect(card(page, "Request")).toContainText("approved");
 
-  // Roll production back to v3 (no new approval: v3 was approved when it went out); the lead is on v1's deployment page.
+  // Roll production back to v3 from v1's deployment page (no new approval: v3 was approved when it went out).
+  await lead.goto(v1Deployment);
   lead.once("dialog", (d) => void d.accept());
   await lead.getByRole("button", { name: "Roll back" }).click();
   await expect(lead.getByRole("heading", { name: "churn-classifier v3 · production" })).toBeVisible({ timeout: 45_000 });
@@ -130,18 +132,22 @@ test("a data scientist cannot ask for production, and a requester cannot approve
   await expect(page.getByRole("button", { name: "Deploy to staging" })).toBeVisible();
   await expect(page.getByRole("button", { name: "Request production deploy" })).toHaveCount(0);
 
-  const mle = await signedIn(browser, "mle@example.com");
-  const id = await requestProduction(mle, 4, 1, "");
-  const own = await mle.request.post(`/api/v1/approvals/${id}/approve`, { data: { comment: "self-approved" }, headers: { origin: baseURL! } });
+  // A team lead may approve production deploys — but not one they asked for themselves.
+  const lead = await signedIn(browser, "lead@example.com");
+  const id = await requestProduction(lead, 4, 1, "");
+  await expect(lead.getByRole("button", { name: "Approve and deploy" })).toHaveCount(0);
+  const own = await lead.request.post(`/api/v1/approvals/${id}/approve`, { data: { comment: "self-approved" }, headers: { origin: baseURL! } });
   expect(own.status()).toBe(403);
+  expect(((await own.json()) as { error: { message: string } }).error.message).toContain("you cannot approve it");
   const byDs = await page.request.post(`/api/v1/approvals/${id}/approve`, { data: { comment: "not a lead" }, headers: { origin: baseURL! } });
   expect(byDs.status()).toBe(403);
+  expect(((await byDs.json()) as { error: { message: string } }).error.message).toContain("Only team leads");
 
   // The requester withdraws it; nothing was deployed.
-  await mle.reload();
-  await expect(card(mle, "Request")).toContainText("pending");
-  mle.once("dialog", (d) => void d.accept());
-  await mle.getByRole("button", { name: "Withdraw request" }).click();
-  await expect(card(mle, "Request")).toContainText("cancelled");
-  await mle.context().close();
+  await lead.reload();
+  await expect(card(lead, "Request")).toContainText("pending");
+  lead.once("dialog", (d) => void d.accept());
+  await lead.getByRole("button", { name: "Withdraw request" }).click();
+  await expect(card(lead, "Request")).toContainText("cancelled");
+  await lead.context().close();
 });

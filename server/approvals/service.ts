@@ -1,19 +1,18 @@
 // Production approvals: a production deploy waits as a request with its evidence frozen at request time
 // (the candidate's metrics beside the version production holds now, and what the change costs a month).
 // A team lead of the team decides it — never their own request. Approving starts the production
-// deployment and moves the team's protected production alias in the same transaction; the previous
-// production deployment of the model is stopped once the new one serves (see the runtime).
+// deployment; once it serves, the runtime moves the team's protected production alias to it and stops
+// the model's other production deployment, so the alias always names what production serves.
 import { and, asc, desc, eq, inArray, isNull, lt, ne, or, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import type { ApprovalEvidence, ApprovalSpec, ApprovalStatus, MetricComparison } from "@/db/schema";
-import { LIVE_DEPLOYMENT_STATUSES, approvalRequests, deployments, instanceTypes, latestMetrics, modelAliasEvents, modelAliases, modelVersions, runs, teams } from "@/db/schema";
+import { LIVE_DEPLOYMENT_STATUSES, approvalRequests, deployments, instanceTypes, latestMetrics, modelAliases, modelVersions, runs, teams } from "@/db/schema";
 import type { ApprovalsQuery } from "@/lib/schemas/deployments";
-import { actorLabel } from "../auth/actor";
 import { appendAudit, denied } from "../audit/record";
 import { can, readableTeamIds } from "../auth/policy";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
-import { DEFAULT_PROTECTED_ALIASES, protectedAliases } from "../registry/access";
+import { DEFAULT_PROTECTED_ALIASES } from "../registry/access";
 import { homeTeam } from "../tracking/access";
 import type { PreparedDeploy } from "../deployments/service";
 import { insertDeployment } from "../deployments/service";
@@ -194,33 +193,17 @@ export async function approveRequest(ctx: Ctx, id: string, comment: string): Pro
   const prepared: PreparedDeploy = {
     model: { id: row.modelId, name: row.modelName }, team: { id: row.teamId, slug: row.team }, version: { id: row.versionId, number: row.version },
     alias: row.spec.alias, environment: "production", replicas: row.spec.replicas, autoScale: row.spec.auto_scale,
-    minReplicas: row.spec.min_replicas, maxReplicas: row.spec.max_replicas, traffic: row.spec.traffic, backend: "local",
+    minReplicas: row.spec.min_replicas, maxReplicas: row.spec.max_replicas, traffic: row.spec.traffic, backend: "local", origin: `approval ${row.id}`,
   };
   const deploymentId = await ctx.db.transaction(async (tx) => {
     await lockPending(tx, row);
     const created = await insertDeployment(tx, ctx, prepared, { userId: row.requestedBy, email: row.requestedByEmail }, `approved by ${ctx.actor.email} (request ${row.id}, asked by ${row.requestedByEmail})`);
-    await moveProtectedAliases(tx, ctx, row);
     await tx.update(approvalRequests).set({ status: "approved", decidedBy: ctx.actor.userId, decidedByEmail: ctx.actor.email, comment, decidedAt: new Date(), deploymentId: created }).where(eq(approvalRequests.id, row.id));
     await appendAudit(tx, ctx, { action: "approval.approve", target: `approval:${row.team}/${row.id}`, teamId: row.teamId, team: row.team, details: { model: row.modelName, version: row.version, deployment_id: created, comment } });
     return created;
   });
   deploymentRuntime().bringUp(ctx.db, deploymentId);
   return getApproval(ctx, id);
-}
-
-/** The team's protected aliases that name production (default: production) move to the approved version. */
-async function moveProtectedAliases(tx: DbOrTx, ctx: Ctx, row: Row): Promise<void> {
-  const guarded = (await protectedAliases(tx, row.teamId)).filter((a) => a.toLowerCase() === "production");
-  const who = actorLabel(ctx.actor);
-  const now = Date.now();
-  for (const alias of guarded.length ? guarded : DEFAULT_PROTECTED_ALIASES) {
-    const [prior] = await tx.select({ version: modelAliases.version }).from(modelAliases).where(and(eq(modelAliases.modelId, row.modelId), eq(modelAliases.alias, alias))).for("update");
-    if (prior?.version === row.version) continue;
-    await tx.insert(modelAliases).values({ modelId: row.modelId, alias, version: row.version, updatedBy: who, updatedTime: now })
-      .onConflictDoUpdate({ target: [modelAliases.modelId, modelAliases.alias], set: { version: row.version, updatedBy: who, updatedTime: now } });
-    await tx.insert(modelAliasEvents).values({ modelId: row.modelId, alias, fromVersion: prior?.version ?? null, toVersion: row.version, actor: who, via: `approval ${row.id}`, time: now });
-    await appendAudit(tx, ctx, { action: "model_alias.set", target: `model:${row.team}/${row.modelName}@${alias}`, teamId: row.teamId, team: row.team, details: { from: prior?.version ?? null, to: row.version, approval: row.id } });
-  }
 }
 
 export async function rejectRequest(ctx: Ctx, id: string, comment: string): Promise<ApprovalDetail> {
@@ -256,6 +239,7 @@ export async function pendingForActor(ctx: Ctx): Promise<number> {
     eq(approvalRequests.status, "pending"),
     teamIds ? inArray(approvalRequests.teamId, teamIds) : undefined,
     ctx.actor.userId ? or(isNull(approvalRequests.requestedBy), ne(approvalRequests.requestedBy, ctx.actor.userId)) : undefined,
+    sql`${approvalRequests.expiresAt} > now()`,
   ))) as [{ n: number }];
   return n;
 }

@@ -1,6 +1,8 @@
 // GET /api/v1/deployments/{id}/metrics: request rate, latency percentiles and error rate of one deployment
 // over a window, from the gateway's counters as Prometheus scraped them. Series are dense: one point per
-// step; with no traffic the rates are 0 and the latencies null (there is nothing to measure).
+// step. With no traffic the rates are 0 (the series exist from the moment a deployment serves) and the
+// latencies null; where Prometheus has no sample at all (before the deployment served, a scrape that
+// failed, a Prometheus that does not scrape Cairn) every series is null rather than a made-up 0.
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
 import { prometheusUrl, queryRange } from "../observability/prometheus";
@@ -59,11 +61,11 @@ export async function deploymentMetrics(ctx: Ctx, id: string, window = "1h", scr
     window,
     step_seconds: step,
     series: {
-      requests_per_second: round(densify(rps, start, end, step, 0), 3),
+      requests_per_second: round(densify(rps, start, end, step, null), 3),
       latency_p50_ms: round(densify(p50, start, end, step, null), 2),
       latency_p95_ms: round(densify(p95, start, end, step, null), 2),
       latency_p99_ms: round(densify(p99, start, end, step, null), 2),
-      error_rate: round(densify(errors, start, end, step, 0), 4),
+      error_rate: round(densify(errors, start, end, step, null), 4),
     },
   };
 }

@@ -1,15 +1,13 @@
 // POST /api/v1/deployments/{id}/rollback: serve again the version this deployment's model ran before it in the
 // same environment. A new deployment of that version starts (same replicas and bounds); once it serves, the
 // one rolled back from stops. In production it needs no new approval — the version was approved when it
-// went out — and the protected production alias moves back with it. If the older version fails to start,
-// the current deployment keeps serving and the answer says so.
-import { and, desc, eq, inArray, lt, ne } from "drizzle-orm";
-import { LIVE_DEPLOYMENT_STATUSES, deployments, modelAliasEvents, modelAliases, modelVersions } from "@/db/schema";
-import { actorLabel } from "../auth/actor";
+// went out — and the protected production alias moves back once it serves (the runtime does both). If the
+// older version fails to start, the current deployment keeps serving, the alias stays, and the answer says so.
+import { and, desc, eq, inArray, isNotNull, lt, ne } from "drizzle-orm";
+import { LIVE_DEPLOYMENT_STATUSES, deployments, modelVersions } from "@/db/schema";
 import { appendAudit } from "../audit/record";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
-import { protectedAliases } from "../registry/access";
 import { deploymentRuntime } from "./runtime";
 import type { DeploymentDto, PreparedDeploy } from "./service";
 import { getDeployment, insertDeployment, loadDeployment, stopDeployment } from "./service";
@@ -23,7 +21,7 @@ export async function rollbackDeployment(ctx: Ctx, id: string): Promise<Deployme
     .from(deployments)
     .where(and(
       eq(deployments.modelId, current.modelId), eq(deployments.environment, current.environment), ne(deployments.version, current.version),
-      lt(deployments.createdAt, current.createdAt), inArray(deployments.status, ["stopped", "ready"]),
+      lt(deployments.createdAt, current.createdAt), inArray(deployments.status, ["stopped", "ready"]), isNotNull(deployments.readyAt),
     ))
     .orderBy(desc(deployments.createdAt))
     .limit(1);
@@ -34,21 +32,13 @@ export async function rollbackDeployment(ctx: Ctx, id: string): Promise<Deployme
     model: { id: current.modelId, name: current.modelName }, team: { id: current.teamId, slug: current.team },
     version: { id: version.id, number: previous.version }, alias: null, environment: current.environment,
     replicas: current.replicas, autoScale: current.autoScale, minReplicas: current.minReplicas, maxReplicas: current.maxReplicas,
-    traffic: current.traffic, backend: "local",
+    traffic: current.traffic, backend: "local", origin: `rollback ${id}`,
   };
   const created = await ctx.db.transaction(async (tx) => {
+    // One rollback of a deployment at a time, and only while it is still live.
+    const [still] = await tx.select({ status: deployments.status }).from(deployments).where(eq(deployments.id, id)).for("update");
+    if (!still || !LIVE_DEPLOYMENT_STATUSES.includes(still.status)) throw new AppError("conflict", `Deployment ${id} is no longer live; it was stopped or replaced meanwhile.`);
     const newId = await insertDeployment(tx, ctx, prepared, { userId: ctx.actor.userId, email: ctx.actor.email }, `${ctx.actor.email} rolled back from deployment ${id} (version ${current.version})`);
-    if (current.environment === "production") {
-      const who = actorLabel(ctx.actor);
-      const now = Date.now();
-      for (const alias of (await protectedAliases(tx, current.teamId)).filter((a) => a.toLowerCase() === "production")) {
-        const [prior] = await tx.select({ version: modelAliases.version }).from(modelAliases).where(and(eq(modelAliases.modelId, current.modelId), eq(modelAliases.alias, alias))).for("update");
-        if (prior?.version === previous.version) continue;
-        await tx.insert(modelAliases).values({ modelId: current.modelId, alias, version: previous.version, updatedBy: who, updatedTime: now })
-          .onConflictDoUpdate({ target: [modelAliases.modelId, modelAliases.alias], set: { version: previous.version, updatedBy: who, updatedTime: now } });
-        await tx.insert(modelAliasEvents).values({ modelId: current.modelId, alias, fromVersion: prior?.version ?? null, toVersion: previous.version, actor: who, via: `rollback ${id}`, time: now });
-      }
-    }
     await appendAudit(tx, ctx, { action: "deployment.rollback", target: `deployment:${current.team}/${id}`, teamId: current.teamId, team: current.team, details: { from_version: current.version, to_version: previous.version, new_deployment: newId } });
     return newId;
   });

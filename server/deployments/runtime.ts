@@ -5,11 +5,14 @@
 // start-up simply brings up every live deployment again.
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { and, eq, inArray, lt, ne, sql } from "drizzle-orm";
+import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import type { DeploymentStatus, ModelInspection } from "@/db/schema";
-import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, modelVersions, teams } from "@/db/schema";
+import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, modelAliasEvents, modelAliases, modelVersions, registeredModels, teams } from "@/db/schema";
+import { appendAudit } from "../audit/record";
+import { systemCtx } from "../context";
 import { env } from "../env";
+import { protectedAliases } from "../registry/access";
 import { touchInferenceSeries } from "../observability/metrics";
 import { storageRoot } from "../registry/sources";
 import { artifactStore } from "../tracking/artifacts";
@@ -130,8 +133,8 @@ async function bringUpNow(rt: Runtime, db: Db, id: string): Promise<void> {
     rt.lastReady.set(id, state.ready);
     touchInferenceSeries(row.team, id);
     if (d.status !== "ready") await setStatus(db, id, "ready", `${state.ready} of ${state.desired} replicas serving`, { readyAt: d.readyAt === null });
-    // A model has one production deployment: the one it replaces stops once this one serves.
-    if (d.environment === "production") await retireOlderProduction(rt, db, d);
+    // A model has one production deployment: serving makes this one it (alias and all).
+    if (d.environment === "production") await promoteProduction(rt, db, d, row.team);
   } catch (err) {
     await rt.serving.stop(id).catch(() => undefined);
     const message = err instanceof Error ? err.message : String(err);
@@ -139,14 +142,41 @@ async function bringUpNow(rt: Runtime, db: Db, id: string): Promise<void> {
   }
 }
 
-async function retireOlderProduction(rt: Runtime, db: Db, d: typeof deployments.$inferSelect): Promise<void> {
-  const older = await db
-    .update(deployments)
-    .set({ status: "stopped", stoppedAt: new Date(), message: `replaced by deployment ${d.id} (version ${d.version})` })
-    .where(and(eq(deployments.modelId, d.modelId), eq(deployments.environment, "production"), ne(deployments.id, d.id), lt(deployments.createdAt, d.createdAt), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])))
-    .returning({ id: deployments.id });
-  for (const o of older) {
-    await db.insert(deploymentEvents).values({ deploymentId: o.id, status: "stopped", message: `replaced by deployment ${d.id} (version ${d.version})` });
+/**
+ * A production deployment that serves becomes the model's production: the team's protected production
+ * alias moves to its version and every other live production deployment of the model stops. Done under
+ * a lock on the model row, so when two become ready at once the last one wins both — the alias always
+ * names what production serves. An approved or rolled-back deployment that never serves moves nothing.
+ */
+async function promoteProduction(rt: Runtime, db: Db, d: typeof deployments.$inferSelect, team: string): Promise<void> {
+  const replaced = await db.transaction(async (tx) => {
+    await tx.select({ id: registeredModels.id }).from(registeredModels).where(eq(registeredModels.id, d.modelId)).for("update");
+    const [self] = await tx.select({ status: deployments.status }).from(deployments).where(eq(deployments.id, d.id));
+    if (self?.status !== "ready") return [];
+    const message = `replaced by deployment ${d.id} (version ${d.version})`;
+    const older = await tx
+      .update(deployments)
+      .set({ status: "stopped", stoppedAt: new Date(), message })
+      .where(and(eq(deployments.modelId, d.modelId), eq(deployments.environment, "production"), ne(deployments.id, d.id), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])))
+      .returning({ id: deployments.id });
+    for (const o of older) await tx.insert(deploymentEvents).values({ deploymentId: o.id, status: "stopped", message });
+    const now = Date.now();
+    const via = d.origin ?? `deployment ${d.id}`;
+    for (const alias of (await protectedAliases(tx, d.teamId)).filter((a) => a.toLowerCase() === "production")) {
+      const [prior] = await tx.select({ version: modelAliases.version }).from(modelAliases).where(and(eq(modelAliases.modelId, d.modelId), eq(modelAliases.alias, alias))).for("update");
+      if (prior?.version === d.version) continue;
+      await tx.insert(modelAliases).values({ modelId: d.modelId, alias, version: d.version, updatedBy: d.createdByEmail, updatedTime: now })
+        .onConflictDoUpdate({ target: [modelAliases.modelId, modelAliases.alias], set: { version: d.version, updatedBy: d.createdByEmail, updatedTime: now } });
+      await tx.insert(modelAliasEvents).values({ modelId: d.modelId, alias, fromVersion: prior?.version ?? null, toVersion: d.version, actor: d.createdByEmail, via, time: now });
+      await tx.insert(deploymentEvents).values({ deploymentId: d.id, status: "ready", message: `@${alias} moved to version ${d.version}${prior ? ` (from ${prior.version})` : ""}` });
+      await appendAudit(tx, systemCtx(db, "deployments"), {
+        action: "model_alias.set", target: `model:${team}/${d.modelName}@${alias}`, teamId: d.teamId, team,
+        details: { from: prior?.version ?? null, to: d.version, deployment_id: d.id, via },
+      });
+    }
+    return older;
+  });
+  for (const o of replaced) {
     rt.lastReady.delete(o.id);
     rt.dbs.delete(o.id);
     await rt.serving.stop(o.id);

@@ -114,6 +114,8 @@ export type PreparedDeploy = {
   maxReplicas: number;
   traffic: number;
   backend: "local";
+  /** "approval <id>" / "rollback <id>": recorded on the deployment and in the alias history it causes. */
+  origin?: string;
 };
 
 /** The checks every deploy passes, staging or production, before anything is written. */
@@ -178,7 +180,7 @@ export async function insertDeployment(tx: DbOrTx, ctx: Omit<Ctx, "db">, d: Prep
   const [row] = await tx.insert(deployments).values({
     teamId: d.team.id, modelId: d.model.id, versionId: d.version.id, modelName: d.model.name, version: d.version.number, alias: d.alias,
     environment: d.environment, status: "deploying", replicas: d.replicas, autoScale: d.autoScale, minReplicas: d.minReplicas, maxReplicas: d.maxReplicas,
-    traffic: d.traffic, backend: d.backend, createdBy: by.userId, createdByEmail: by.email,
+    traffic: d.traffic, backend: d.backend, origin: d.origin ?? null, createdBy: by.userId, createdByEmail: by.email,
   }).returning({ id: deployments.id });
   await tx.insert(deploymentEvents).values({ deploymentId: row!.id, status: "deploying", message: `${how}: version ${d.version.number}${d.alias ? ` (alias ${d.alias})` : ""} with ${d.replicas} replica${d.replicas === 1 ? "" : "s"}` });
   await appendAudit(tx, ctx, {

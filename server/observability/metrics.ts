@@ -59,7 +59,8 @@ function create(): PlatformMetrics {
     name: "platform_inference_latency_seconds",
     help: "Inference gateway latency (gateway in to answer out) by team and deployment",
     labelNames: ["team", "deployment"] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    // Up to the gateway's 30 s replica timeout, so a slow p99 reads as slow rather than capped.
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
   new Gauge({

@@ -1,6 +1,8 @@
 // Prometheus for time series: the one at PROMETHEUS_URL, or — with none configured and the `prometheus`
 // binary on PATH — a managed one this process starts, scraping Cairn's own /api/metrics into
-// $CAIRN_DATA_DIR/prometheus. Queries go through its HTTP API (query_range).
+// $CAIRN_DATA_DIR/prometheus (31 days kept: the longest window the API answers). Queries go through its
+// HTTP API (query_range). The managed one's port is chosen free just before it starts; should something
+// take it in between, the start fails with Prometheus's own message and charts say so.
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -42,17 +44,27 @@ function freePort(): Promise<number> {
   });
 }
 
-/** A Prometheus an earlier Cairn started and did not stop (it was killed): its TSDB lock would refuse the new one. */
-function stopLeftover(pidFile: string): void {
+/**
+ * A Prometheus an earlier Cairn started on this data dir and did not stop (it was killed): its TSDB lock
+ * would refuse the new one. Only a process whose command line names this very data dir is stopped, and
+ * we wait until it is gone.
+ */
+async function stopLeftover(pidFile: string, dataDir: string): Promise<void> {
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, "utf8").trim());
   if (!Number.isInteger(pid) || pid <= 1) return;
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    if (cmdline.includes("prometheus")) process.kill(pid, "SIGKILL");
-  } catch {
-    // gone already
-  }
+  const ours = () => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes(`--storage.tsdb.path=${dataDir}`);
+    } catch {
+      return false;
+    }
+  };
+  if (!ours()) return;
+  process.kill(pid, "SIGTERM");
+  for (let waited = 0; ours() && waited < 10_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+  if (ours()) process.kill(pid, "SIGKILL");
+  for (let waited = 0; ours() && waited < 5_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
 }
 
 async function waitReady(url: string, child: ChildProcess, timeoutMs: number, stderr: () => string): Promise<void> {
@@ -73,7 +85,8 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs: number, st
 export async function startManagedPrometheus(opts: ManagedOptions): Promise<ManagedPrometheus> {
   mkdirSync(path.join(opts.dir, "data"), { recursive: true });
   const pidFile = path.join(opts.dir, "prometheus.pid");
-  stopLeftover(pidFile);
+  const dataDir = path.join(opts.dir, "data");
+  await stopLeftover(pidFile, dataDir);
   const config = path.join(opts.dir, "prometheus.yml");
   writeFileSync(config, [
     "# Written by Cairn at start-up; edits are replaced.",
@@ -89,27 +102,30 @@ export async function startManagedPrometheus(opts: ManagedOptions): Promise<Mana
   ].join("\n"));
   const port = await freePort();
   const child = spawn(opts.binary, [
-    `--config.file=${config}`, `--storage.tsdb.path=${path.join(opts.dir, "data")}`, `--storage.tsdb.retention.time=${opts.retention ?? "15d"}`,
+    `--config.file=${config}`, `--storage.tsdb.path=${dataDir}`, `--storage.tsdb.retention.time=${opts.retention ?? "31d"}`,
     `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn",
   ], { stdio: ["ignore", "ignore", "pipe"] });
+  // Recorded at once: a Cairn killed while this one starts leaves it findable for the next start.
+  writeFileSync(pidFile, String(child.pid));
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => { stderr = (stderr + chunk.toString("utf8")).slice(-8192); });
+  // On exit a TERM (Prometheus flushes its head block and exits on its own); SIGKILL only for a failed start.
+  const term = () => { try { child.kill("SIGTERM"); } catch { /* gone */ } };
   const kill = () => { try { child.kill("SIGKILL"); } catch { /* gone */ } };
-  process.once("exit", kill);
+  process.once("exit", term);
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitReady(url, child, opts.startTimeoutMs ?? 20_000, () => stderr);
   } catch (err) {
     kill();
-    process.off("exit", kill);
+    process.off("exit", term);
     throw err;
   }
-  writeFileSync(pidFile, String(child.pid));
   return {
     url,
     pid: child.pid!,
     stop: async () => {
-      process.off("exit", kill);
+      process.off("exit", term);
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((r) => child.once("exit", () => r()));
       child.kill("SIGTERM");
@@ -144,6 +160,11 @@ const globals = globalThis as unknown as { __cairnPrometheus?: Registered };
 function registered(): Registered {
   globals.__cairnPrometheus ??= { url: null, managed: null, starting: null, error: null };
   return globals.__cairnPrometheus;
+}
+
+/** Whether there is a Prometheus to query now. */
+export function prometheusReady(): boolean {
+  return registered().url !== null;
 }
 
 /** Where to query (PROMETHEUS_URL, or the managed one once ready); refuses with how to get one. */

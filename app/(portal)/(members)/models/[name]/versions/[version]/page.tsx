@@ -106,7 +106,7 @@ export default async function VersionPage(props: Props) {
               <RequestProductionForm team={model.team} name={model.name} version={Number(v.version)} request={requestProductionDeployAction} />
             </div>
           )}
-          <p className="text-xs text-stone-500">Staging deploys start at once. A production deploy waits as a request in <Link href="/approvals" className="underline">Approvals</Link> until a team lead of {model.team} other than the requester approves it; then it starts and @production moves to this version.</p>
+          <p className="text-xs text-stone-500">Staging deploys start at once. A production deploy waits as a request in <Link href="/approvals" className="underline">Approvals</Link> until a team lead of {model.team} other than the requester approves it; then it starts, and once it serves @production moves to this version and the previous production deployment stops.</p>
         </div>
       </Card>
       <section aria-labelledby="lineage-heading" className="space-y-3">
