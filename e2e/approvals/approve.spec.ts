@@ -118,7 +118,7 @@ test("a team lead approves: the new version serves in production and @production
   // Roll production back to v3 from v1's deployment page (no new approval: v3 was approved when it went out).
   await lead.goto(v1Deployment);
   lead.once("dialog", (d) => void d.accept());
-  await lead.getByRole("button", { name: "Roll back" }).click();
+  await lead.getByRole("button", { name: "Roll back to v3" }).click();
   await expect(lead.getByRole("heading", { name: "churn-classifier v3 · production" })).toBeVisible({ timeout: 45_000 });
   await expect(lead.getByText("1 of 1 serving")).toBeVisible({ timeout: 45_000 });
   await expect(lead.getByRole("list", { name: "Deployment events" })).toContainText("rolled back from deployment");

@@ -17,6 +17,7 @@ import { AppError } from "../errors";
 import { loadModel, loadVersion } from "../registry/access";
 import { homeTeam } from "../tracking/access";
 import { deploymentRuntime } from "./runtime";
+import { rollbackTarget } from "./where";
 
 export type DeploymentDto = {
   deployment_id: string;
@@ -241,16 +242,19 @@ export type DeploymentDetail = DeploymentDto & {
   events: DeploymentEventDto[];
   /** The served model's inputs and outputs, as read from its ONNX graph at registration. */
   signature: ModelInspection["signature"];
+  /** The version a rollback would serve again (null: nothing to roll back to). */
+  rollback_to: number | null;
 };
 
 /** The deployment page: the deployment, what happened to it, and its model's signature (for the try-it panel). */
 export async function getDeploymentDetail(ctx: Ctx, id: string): Promise<DeploymentDetail> {
   const row = await loadDeployment(ctx, id, { mode: "read" });
-  const [events, [version]] = await Promise.all([
+  const [events, [version], target] = await Promise.all([
     getDeploymentEvents(ctx, id),
     row.versionId ? ctx.db.select({ inspection: modelVersions.inspection }).from(modelVersions).where(eq(modelVersions.id, row.versionId)) : [],
+    rollbackTarget(ctx.db, row),
   ]);
-  return { ...dto(row), events, signature: version?.inspection.signature ?? null };
+  return { ...dto(row), events, signature: version?.inspection.signature ?? null, rollback_to: target?.version ?? null };
 }
 
 export async function listDeployments(ctx: Ctx, input: Partial<ListDeploymentsQuery>): Promise<{ deployments: DeploymentDto[] }> {

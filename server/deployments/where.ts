@@ -1,6 +1,6 @@
 // Where models are deployed, for the registry: its lists show it, and a model (or version) that is
 // still served cannot be deleted. Kept apart from the service so the registry does not load the runtime.
-import { and, desc, eq, inArray } from "drizzle-orm";
+import { and, desc, eq, inArray, isNotNull, lt, ne } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import type { DeploymentEnvironment, DeploymentStatus } from "@/db/schema";
 import { LIVE_DEPLOYMENT_STATUSES, deployments, modelVersions, registeredModels } from "@/db/schema";
@@ -39,4 +39,22 @@ export async function assertNotDeployed(tx: DbOrTx, modelId: string, what: strin
     .where(and(eq(deployments.modelId, modelId), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES]), version === undefined ? undefined : eq(deployments.version, version)))
     .limit(1);
   if (live) throw new AppError("conflict", `${what} is still deployed (${live.environment} deployment ${live.id} serves version ${live.version}); stop the deployment first.`);
+}
+
+/**
+ * The version a rollback of this deployment returns to: the newest earlier deployment of the model in the
+ * same environment that served another version. Null when there is none (or its version was deleted).
+ */
+export async function rollbackTarget(db: DbOrTx, d: { id: string; modelId: string; environment: DeploymentEnvironment; version: number; createdAt: Date }): Promise<{ version: number; versionId: string } | null> {
+  const [previous] = await db
+    .select({ version: deployments.version, versionId: modelVersions.id })
+    .from(deployments)
+    .innerJoin(modelVersions, eq(modelVersions.id, deployments.versionId))
+    .where(and(
+      eq(deployments.modelId, d.modelId), eq(deployments.environment, d.environment), ne(deployments.version, d.version),
+      lt(deployments.createdAt, d.createdAt), inArray(deployments.status, ["stopped", "ready"]), isNotNull(deployments.readyAt),
+    ))
+    .orderBy(desc(deployments.createdAt))
+    .limit(1);
+  return previous ?? null;
 }

@@ -60,7 +60,7 @@ export default async function DeploymentPage(props: { params: Promise<{ id: stri
         description={<>Served at <code className="font-mono text-xs">{d.endpoint}</code> — a token of team <span className="font-mono">{d.team}</span> is required.</>}
         actions={mayStop ? (
           <>
-            <RollbackButton id={d.deployment_id} rollback={rollbackDeploymentAction} />
+            {d.rollback_to !== null && <RollbackButton id={d.deployment_id} to={d.rollback_to} production={d.environment === "production"} rollback={rollbackDeploymentAction} />}
             <StopDeploymentButton id={d.deployment_id} label={`${d.model} v${d.version} (${d.environment})`} stop={stopDeploymentAction} />
           </>
         ) : undefined}
