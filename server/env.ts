@@ -37,6 +37,7 @@ const schema = z.object({
   CAIRN_TENANT_SYNC_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   PROMETHEUS_URL: z.string().url().optional().or(z.literal("").transform(() => undefined)),
   CAIRN_PROMETHEUS: z.string().min(1).default("prometheus"),
+  CAIRN_COST_METER_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   CAIRN_PROMETHEUS_SCRAPE_SECONDS: z.coerce.number().int().min(1).max(300).default(5),
   PATH: z.string().default(""),
 });
@@ -64,6 +65,8 @@ export type Env = {
   tenantSyncIntervalMs: number;
   /** Time series: PROMETHEUS_URL, or a managed Prometheus from `binary` ("off": none) scraping every `scrapeSeconds`. */
   prometheus: { url?: string; binary: string; scrapeSeconds: number; port: number };
+  /** How often the cost meter charges running jobs and live deployments into the ledger. */
+  costMeterIntervalMs: number;
   /** Directories of PATH, for finding helper binaries (prometheus). */
   pathDirs: string[];
   version: string;
@@ -107,6 +110,7 @@ function load(): Env {
     },
     tenantSyncIntervalMs: e.CAIRN_TENANT_SYNC_INTERVAL_MS,
     prometheus: { url: e.PROMETHEUS_URL, binary: e.CAIRN_PROMETHEUS, scrapeSeconds: e.CAIRN_PROMETHEUS_SCRAPE_SECONDS, port: e.PORT },
+    costMeterIntervalMs: e.CAIRN_COST_METER_INTERVAL_MS,
     pathDirs: e.PATH.split(path.delimiter).filter(Boolean),
     version: process.env.npm_package_version ?? "0.1.0",
   };

@@ -31,6 +31,9 @@ export async function announceStartup(): Promise<void> {
       else if (!binary) console.log("[cairn] metrics: no Prometheus (set PROMETHEUS_URL or install prometheus) — deployment charts are unavailable");
       else if (prometheusReady()) console.log(`[cairn] metrics: managed Prometheus (${binary}) scraping every ${prom.scrapeSeconds} s`);
     });
+    // Costs: running jobs and live deployments are charged into the ledger as they run.
+    const { startCostMeter } = await import("./costs/meter");
+    startCostMeter(db, e.costMeterIntervalMs);
     // Deployments: replicas do not outlive the process that started them, so bring every live one up again.
     const { startDeployments } = await import("./deployments/runtime");
     void startDeployments(db).then((n) => { if (n) console.log(`[cairn] brought up ${n} deployment(s)`); }, (err: unknown) => console.error("[cairn] bringing up deployments failed", err));

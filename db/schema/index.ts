@@ -7,3 +7,4 @@ export * from "./registry";
 export * from "./jobs";
 export * from "./deployments";
 export * from "./approvals";
+export * from "./costs";

@@ -9,6 +9,7 @@ import type { Db } from "../client";
 import { instanceTypes, memberships, teamQuotas, teams, users } from "../schema";
 import type { Role } from "../schema";
 import { seedDemoJobs } from "./jobs";
+import { meterCosts } from "@/server/costs/meter";
 import { seedDemoDeployments } from "./deployments";
 import { seedDemoRegistry } from "./registry";
 import { seedDemoTracking } from "./tracking";
@@ -75,6 +76,8 @@ export async function seedDemo(db: Db, opts?: { store?: ArtifactStore; dataDir?:
       await seedDemoRegistry(db, opts.store);
       await seedDemoDeployments(db);
       if (opts.dataDir) await seedDemoJobs(db, opts.dataDir);
+      // The demo jobs' history is charged into the cost ledger now (the meter then keeps it current).
+      await meterCosts(db);
     } catch (err) {
       // The organization is in place and sign-in works; a platform that will not boot over demo runs helps no one.
       console.error("[cairn] seeding the demo experiments failed", err);

@@ -6,13 +6,14 @@
 import { and, asc, desc, eq, inArray, isNull, lt, ne, or, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import type { ApprovalEvidence, ApprovalSpec, ApprovalStatus, MetricComparison } from "@/db/schema";
-import { LIVE_DEPLOYMENT_STATUSES, approvalRequests, deployments, instanceTypes, latestMetrics, modelAliases, modelVersions, runs, teams } from "@/db/schema";
+import { LIVE_DEPLOYMENT_STATUSES, approvalRequests, deployments, latestMetrics, modelAliases, modelVersions, runs, teams } from "@/db/schema";
 import type { ApprovalsQuery } from "@/lib/schemas/deployments";
 import { appendAudit, denied } from "../audit/record";
 import { can, readableTeamIds } from "../auth/policy";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
 import { DEFAULT_PROTECTED_ALIASES } from "../registry/access";
+import { HOURS_PER_MONTH, replicaPrice } from "../costs/prices";
 import { homeTeam } from "../tracking/access";
 import type { PreparedDeploy } from "../deployments/service";
 import { insertDeployment } from "../deployments/service";
@@ -20,10 +21,6 @@ import { deploymentRuntime } from "../deployments/runtime";
 
 /** How long a request waits for a decision. */
 export const APPROVAL_TTL_MS = 7 * 24 * 3600 * 1000;
-/** Hours in an average month, for the monthly cost estimate. */
-const HOURS_PER_MONTH = 730;
-/** Serving replicas are priced as this instance type when the catalog has it (else the cheapest CPU type). */
-const REPLICA_INSTANCE_TYPE = "cpu.small";
 const METRICS_SHOWN = 50;
 
 export type ApprovalDto = {
@@ -72,13 +69,6 @@ async function runOf(db: DbOrTx, versionId: string): Promise<{ runId: string | n
     .leftJoin(runs, eq(runs.id, modelVersions.runId))
     .where(eq(modelVersions.id, versionId));
   return { runId: row?.runId ?? null, runName: row?.runName ?? null, experimentId: row?.experimentId === null || row?.experimentId === undefined ? null : String(row.experimentId), format: row?.inspection.format ?? "unknown" };
-}
-
-/** The hourly price a serving replica is charged at, and the instance type it is priced as. */
-async function replicaPrice(db: DbOrTx): Promise<{ hourly: number; as: string | null }> {
-  const types = await db.select().from(instanceTypes).where(eq(instanceTypes.gpuCount, 0)).orderBy(asc(instanceTypes.hourlyPriceUsd));
-  const chosen = types.find((t) => t.name === REPLICA_INSTANCE_TYPE) ?? types[0];
-  return chosen ? { hourly: Number(chosen.hourlyPriceUsd), as: chosen.name } : { hourly: 0, as: null };
 }
 
 /** Candidate vs. what production holds now: metrics of both source runs and the monthly cost change. */

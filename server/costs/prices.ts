@@ -1,0 +1,16 @@
+// Prices that are not a job's own: a serving replica is priced as one instance type of the catalog.
+import { asc, eq } from "drizzle-orm";
+import type { DbOrTx } from "@/db/client";
+import { instanceTypes } from "@/db/schema";
+
+/** Serving replicas are priced as this instance type when the catalog has it (else the cheapest CPU-only type). */
+export const REPLICA_INSTANCE_TYPE = "cpu.small";
+/** Hours in an average month, for monthly estimates. */
+export const HOURS_PER_MONTH = 730;
+
+/** The hourly price a serving replica is charged at, and the instance type it is priced as (null: the catalog has none). */
+export async function replicaPrice(db: DbOrTx): Promise<{ hourly: number; as: string | null }> {
+  const types = await db.select().from(instanceTypes).where(eq(instanceTypes.gpuCount, 0)).orderBy(asc(instanceTypes.hourlyPriceUsd));
+  const chosen = types.find((t) => t.name === REPLICA_INSTANCE_TYPE) ?? types[0];
+  return chosen ? { hourly: Number(chosen.hourlyPriceUsd), as: chosen.name } : { hourly: 0, as: null };
+}
