@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { auditQuerySchema } from "@/lib/schemas/audit";
 import { listCodeArchivesQuery, uploadCodeArchiveQuery } from "@/lib/schemas/code-archives";
+import { costsQuery } from "@/lib/schemas/costs";
 import { approvalsQuery, decideApprovalSchema, deployModelSchema, listDeploymentsQuery } from "@/lib/schemas/deployments";
 import { listModelsQuery, modelTeamQuery } from "@/lib/schemas/registry";
 import { instanceTypeSchema } from "@/lib/schemas/instance-types";
@@ -70,6 +71,7 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
   "/api/v1/approvals/{id}/approve": { post: { summary: "Approve (team leads and admins, never one's own request): the production deployment starts and the protected production alias moves; 409 when no longer pending", body: decideApprovalSchema, success: { status: 200, description: "the decided request" } } },
   "/api/v1/approvals/{id}/reject": { post: { summary: "Reject (team leads and admins); 409 when no longer pending", body: decideApprovalSchema, success: { status: 200, description: "the decided request" } } },
   "/api/v1/approvals/{id}/cancel": { post: { summary: "Withdraw one's own pending request", success: { status: 200, description: "the cancelled request" } } },
+  "/api/v1/costs": { get: { summary: "Spend of the caller's teams (admins: all) over a window, by team, user, resource, kind, run or deployment: totals, dense series and month-to-date spend against budgets", query: costsQuery, success: { status: 200, description: "{window, step, currency, aggregate, totals: [{key, amount}], series: [{key, points: [[unix_seconds, amount]]}], budgets}" } } },
   "/api/v1/code-archives": {
     get: { summary: "Uploaded code archives of the caller's teams, newest first", query: listCodeArchivesQuery, success: { status: 200, description: "{code_archives}" } },
     post: {
