@@ -69,6 +69,10 @@ export function TrafficCharts({ id }: { id: string }) {
               { name: "p99", color: "#be123c", points: data.series.latency_p99_ms },
             ]}
           />
+          <Chart title="Error rate (5xx share, %)" unit=" %" lines={[{ name: "errors", color: "#be123c", points: data.series.error_rate.map(([t, v]) => [t, v === null ? null : Math.round(v * 1000) / 10]) }]} />
+          <p className="sr-only">
+            Over the last {data.window}: about {Math.round(total)} requests, worst error rate {(worstErrors * 100).toFixed(1)} %, highest p95 latency {Math.max(0, ...data.series.latency_p95_ms.map(([, v]) => v ?? 0)).toFixed(1)} ms.
+          </p>
         </div>
       )}
     </div>
