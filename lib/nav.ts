@@ -9,7 +9,7 @@ export const NAV_ITEMS: NavItem[] = [
   { href: "/jobs", label: "Jobs", access: "member", icon: "play", ready: true },
   { href: "/deployments", label: "Deployments", access: "member", icon: "rocket", ready: true },
   { href: "/approvals", label: "Approvals", access: "member", icon: "check", ready: true },
-  { href: "/costs", label: "Costs", access: "member", icon: "coins", ready: false },
+  { href: "/costs", label: "Costs", access: "member", icon: "coins", ready: true },
   { href: "/teams", label: "Teams", access: "member", icon: "users", ready: true },
   { href: "/admin", label: "Admin", access: "admin", icon: "shield", ready: true },
   { href: "/audit", label: "Audit", access: "lead", icon: "scroll", ready: true },

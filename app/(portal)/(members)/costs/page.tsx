@@ -1,14 +1,71 @@
 import type { Metadata } from "next";
-import { ComingSoon } from "@/components/shell/coming-soon";
+import { BudgetBars } from "@/components/costs/budget-bars";
+import { CostFilters } from "@/components/costs/cost-filters";
+import { CostTotalsTable } from "@/components/costs/cost-totals-table";
+import { SpendOverTime } from "@/components/costs/spend-over-time";
+import { COST_GROUPS } from "@/components/costs/types";
+import { Card } from "@/components/ui/card";
+import { PageHeader } from "@/components/ui/page-header";
+import { costsQuery } from "@/lib/schemas/costs";
+import { requirePageCtx } from "@/server/auth/session";
+import type { Costs } from "@/server/costs/service";
+import { getCosts } from "@/server/costs/service";
+import { isAppError } from "@/server/errors";
+import { listTeams } from "@/server/teams/service";
 
 export const metadata: Metadata = { title: "Costs" };
 
-export default function CostsPage() {
+const DEFAULT_WINDOW = "30d";
+
+export default async function CostsPage(props: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const sp = await props.searchParams;
+  const one = (k: string) => (typeof sp[k] === "string" && sp[k] !== "" ? sp[k] : undefined);
+  const values = { window: one("window") ?? DEFAULT_WINDOW, aggregate: one("aggregate") ?? "team", team: one("team") ?? "" };
+  const ctx = await requirePageCtx();
+  const parsed = costsQuery.safeParse({ window: values.window, aggregate: values.aggregate, team: values.team || undefined });
+  // A hand-edited URL (window=0d, a team one cannot see) gets the service's message, not an error page.
+  const answer = parsed.success
+    ? getCosts(ctx, { ...parsed.data, step: "1d" }).then(
+        (costs): { costs: Costs; error?: undefined } => ({ costs }),
+        (err: unknown) => {
+          if (isAppError(err) && (err.code === "invalid_input" || err.code === "not_found")) return { costs: null, error: err.message };
+          throw err;
+        },
+      )
+    : Promise.resolve({ costs: null, error: parsed.error.issues.map((i) => i.message).join("; ") });
+  const [teams, { costs, error }] = await Promise.all([listTeams(ctx), answer]);
+  const groupLabel = COST_GROUPS.find((g) => g.value === costs?.aggregate)?.label ?? "Team";
   return (
-    <ComingSoon
-      title="Costs"
-      description="What training and serving cost, by team, user, resource and run."
-      planned={["Cost ledger metered from real job and deployment runtime", "Budgets with alerts", "Breakdowns by team, user, resource, run and deployment"]}
-    />
+    <div className="space-y-4">
+      <PageHeader
+        title="Costs"
+        description={
+          <>
+            What {ctx.actor.isAdmin ? "every team" : "your teams"} spent on compute. Jobs are charged their runtime × the instance type&apos;s hourly
+            price; deployments, replicas × time served × the replica price. The meter adds new charges every minute.
+          </>
+        }
+      />
+      <CostFilters values={values} teams={teams.map((t) => t.slug)} allLabel={ctx.actor.isAdmin ? "all teams" : teams.length === 1 ? "my team" : "all my teams"} />
+      {error && <p role="alert" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">{error}</p>}
+      {costs && (
+        <div className="grid gap-6 xl:grid-cols-3">
+          <div className="space-y-6 xl:col-span-2">
+            <Card title="Spend over time">
+              <SpendOverTime series={costs.series} groupLabel={groupLabel} />
+            </Card>
+            <section aria-labelledby="totals-heading" className="space-y-2">
+              <h2 id="totals-heading" className="text-sm font-semibold text-stone-900">Cost by {groupLabel.toLowerCase()} · last {costs.window}</h2>
+              <CostTotalsTable group={costs.aggregate} groupLabel={groupLabel} totals={costs.totals} />
+            </section>
+          </div>
+          <div>
+            <Card title="Budgets">
+              <BudgetBars budgets={costs.budgets} />
+            </Card>
+          </div>
+        </div>
+      )}
+    </div>
   );
 }

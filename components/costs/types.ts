@@ -1,0 +1,16 @@
+// The shapes the cost components take: what GET /api/v1/costs answers, kept local so components
+// never import the server.
+export type CostGroup = "team" | "user" | "resource" | "kind" | "run" | "deployment";
+
+export const COST_GROUPS: { value: CostGroup; label: string }[] = [
+  { value: "team", label: "Team" },
+  { value: "user", label: "User" },
+  { value: "resource", label: "Resource" },
+  { value: "kind", label: "Kind" },
+  { value: "run", label: "Run" },
+  { value: "deployment", label: "Deployment" },
+];
+
+export type CostTotal = { key: string; amount: number };
+export type CostSeries = { key: string; points: [number, number][] };
+export type TeamBudget = { team: string; monthly_budget_usd: number | null; spent_this_month_usd: number; share: number | null };
