@@ -4,6 +4,7 @@
 // deployment; once it serves, the runtime moves the team's protected production alias to it and stops
 // the model's other production deployment, so the alias always names what production serves.
 import { and, asc, desc, eq, inArray, isNull, lt, ne, or, sql } from "drizzle-orm";
+import { UUID } from "@/lib/ids";
 import type { DbOrTx } from "@/db/client";
 import type { ApprovalEvidence, ApprovalSpec, ApprovalStatus, MetricComparison } from "@/db/schema";
 import { LIVE_DEPLOYMENT_STATUSES, approvalRequests, deployments, latestMetrics, modelAliases, modelVersions, runs, teams } from "@/db/schema";
@@ -45,7 +46,6 @@ export type ApprovalDetail = ApprovalDto & { evidence: ApprovalEvidence };
 
 type Row = typeof approvalRequests.$inferSelect & { team: string };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
 function dto(r: Row): ApprovalDto {

@@ -4,6 +4,7 @@
 // model and MLflow's /invocations. Errors answer `{"error": "<what and how to fix it>"}`, as the model
 // server does, so a client sees one shape whoever refused it.
 import { eq } from "drizzle-orm";
+import { UUID } from "@/lib/ids";
 import type { Db } from "@/db/client";
 import { deployments, teams } from "@/db/schema";
 import { recordAudit } from "../audit/record";
@@ -15,7 +16,7 @@ import type { Ctx } from "../context";
 import { AppError } from "../errors";
 import { observeInference } from "../observability/metrics";
 import { deploymentRuntime } from "./runtime";
-import { UUID, loadDeployment } from "./service";
+import { loadDeployment } from "./service";
 
 /** Request bodies the gateway forwards (the model server refuses larger ones too). */
 export const MAX_INFERENCE_BODY_BYTES = 8 * 1024 * 1024;

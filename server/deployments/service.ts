@@ -4,6 +4,7 @@
 // checked under a lock on its quota row, so parallel deploys cannot overshoot it.
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
+import { UUID } from "@/lib/ids";
 import type { DbOrTx } from "@/db/client";
 import type { DeploymentStatus, ModelInspection } from "@/db/schema";
 import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, modelAliases, modelVersions, registeredModels, teamQuotas, teams } from "@/db/schema";
@@ -45,7 +46,6 @@ export type DeploymentDto = {
 
 export type DeploymentEventDto = { at: string; status: DeploymentStatus; message: string | null };
 
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Row = typeof deployments.$inferSelect & { team: string };
 

@@ -7,6 +7,7 @@ import { createReadStream } from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { and, desc, eq, inArray } from "drizzle-orm";
+import { UUID } from "@/lib/ids";
 import type { DbOrTx } from "@/db/client";
 import { codeArchives, teams } from "@/db/schema";
 import { chunksOf } from "../artifacts/fs-store";
@@ -36,7 +37,6 @@ export type CodeArchiveDto = {
 
 export type CodeArchiveRow = typeof codeArchives.$inferSelect;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function isArchiveId(source: string): boolean {
   return UUID.test(source);

@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
+import { UUID } from "@/lib/ids";
 import { codeArchives, jobEvents, jobs, runs, teamQuotas } from "@/db/schema";
 import type { JobSpec, JobStatus } from "@/db/schema";
 import { PRIORITIES } from "@/db/schema";
@@ -240,7 +241,6 @@ async function jobRows(ctx: Ctx, where: SQL | undefined, limit = 100): Promise<J
   return rows.map((r) => ({ ...r.job, team: r.team, codeArchive: r.job.spec.source ? (byId.get(`${r.job.teamId}/${r.job.spec.source}`) ?? null) : null }));
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function loadJob(ctx: Ctx, id: string, access: { mode: "read" } | { mode: "write"; action: string }): Promise<JobRow> {
   const missing = `Job ${id} was not found.`;

@@ -1,6 +1,7 @@
 // API tokens: minted from a signed-in session, scoped to one team, stored as a SHA-256 hash.
 import { createHash, randomBytes } from "node:crypto";
 import { and, desc, eq, isNull } from "drizzle-orm";
+import { UUID } from "@/lib/ids";
 import type { DbOrTx } from "@/db/client";
 import { apiTokens, teams } from "@/db/schema";
 import type { CreateTokenInput, CreatedTokenDto, TokenDto } from "@/lib/schemas/tokens";
@@ -73,7 +74,7 @@ export async function listTokens(ctx: Ctx): Promise<TokenDto[]> {
 /** Revokes one of the actor's tokens; admins may revoke anyone's. Someone else's token is "not found". */
 export async function revokeToken(ctx: Ctx, id: string): Promise<void> {
   const { actor } = ctx;
-  const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+  const isUuid = UUID.test(id);
   const [token] = isUuid
     ? await ctx.db
         .select({ id: apiTokens.id, userId: apiTokens.userId, teamId: apiTokens.teamId, revokedAt: apiTokens.revokedAt, team: teams.slug })
