@@ -8,11 +8,11 @@ import path from "node:path";
 import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import type { DeploymentStatus, ModelInspection } from "@/db/schema";
-import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, modelAliasEvents, modelAliases, modelVersions, registeredModels, teams } from "@/db/schema";
-import { appendAudit } from "../audit/record";
+import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, modelVersions, registeredModels, teams } from "@/db/schema";
 import { systemCtx } from "../context";
 import { env } from "../env";
 import { protectedAliases } from "../registry/access";
+import { moveAlias } from "../registry/aliases";
 import { touchInferenceSeries } from "../observability/metrics";
 import { storageRoot } from "../registry/sources";
 import { artifactStore } from "../tracking/artifacts";
@@ -160,28 +160,23 @@ async function promoteProduction(rt: Runtime, db: Db, d: typeof deployments.$inf
       .where(and(eq(deployments.modelId, d.modelId), eq(deployments.environment, "production"), ne(deployments.id, d.id), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])))
       .returning({ id: deployments.id });
     for (const o of older) await tx.insert(deploymentEvents).values({ deploymentId: o.id, status: "stopped", message });
-    const now = Date.now();
     const via = d.origin ?? `deployment ${d.id}`;
+    const model = { id: d.modelId, name: d.modelName, teamId: d.teamId, teamSlug: team };
     for (const alias of (await protectedAliases(tx, d.teamId)).filter((a) => a.toLowerCase() === "production")) {
-      const [prior] = await tx.select({ version: modelAliases.version }).from(modelAliases).where(and(eq(modelAliases.modelId, d.modelId), eq(modelAliases.alias, alias))).for("update");
-      if (prior?.version === d.version) continue;
-      await tx.insert(modelAliases).values({ modelId: d.modelId, alias, version: d.version, updatedBy: d.createdByEmail, updatedTime: now })
-        .onConflictDoUpdate({ target: [modelAliases.modelId, modelAliases.alias], set: { version: d.version, updatedBy: d.createdByEmail, updatedTime: now } });
-      await tx.insert(modelAliasEvents).values({ modelId: d.modelId, alias, fromVersion: prior?.version ?? null, toVersion: d.version, actor: d.createdByEmail, via, time: now });
-      await tx.insert(deploymentEvents).values({ deploymentId: d.id, status: "ready", message: `@${alias} moved to version ${d.version}${prior ? ` (from ${prior.version})` : ""}` });
-      await appendAudit(tx, systemCtx(db, "deployments"), {
-        action: "model_alias.set", target: `model:${team}/${d.modelName}@${alias}`, teamId: d.teamId, team,
-        details: { from: prior?.version ?? null, to: d.version, deployment_id: d.id, via },
-      });
+      const from = await moveAlias(tx, systemCtx(db, "deployments"), model, alias, d.version, { who: d.createdByEmail, via, details: { deployment_id: d.id, via } });
+      if (from !== undefined) await tx.insert(deploymentEvents).values({ deploymentId: d.id, status: "ready", message: `@${alias} moved to version ${d.version}${from === null ? "" : ` (from ${from})`}` });
     }
     return older;
   });
-  for (const o of replaced) {
-    rt.lastReady.delete(o.id);
-    rt.dbs.delete(o.id);
-    await rt.serving.stop(o.id);
-    await rm(deploymentDir(o.id), { recursive: true, force: true });
-  }
+  for (const o of replaced) await release(rt, o.id);
+}
+
+/** Ends a deployment's replicas and removes its copy of the model; its status is the caller's to write. */
+async function release(rt: Runtime, id: string): Promise<void> {
+  rt.lastReady.delete(id);
+  rt.dbs.delete(id);
+  await rt.serving.stop(id);
+  await rm(deploymentDir(id), { recursive: true, force: true });
 }
 
 export type DeploymentRuntime = {
@@ -213,10 +208,7 @@ export function deploymentRuntime(): DeploymentRuntime {
     },
     async stop(id) {
       await rt.pending.get(id);
-      rt.lastReady.delete(id);
-      rt.dbs.delete(id);
-      await rt.serving.stop(id);
-      await rm(deploymentDir(id), { recursive: true, force: true });
+      await release(rt, id);
     },
     readyReplicas: (id) => rt.serving.state(id)?.ready ?? null,
     pick: (id) => rt.serving.pick(id),

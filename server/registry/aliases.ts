@@ -5,7 +5,8 @@ import { and, desc, eq } from "drizzle-orm";
 import { modelAliasEvents, modelAliases, modelVersions } from "@/db/schema";
 import { actorLabel } from "../auth/actor";
 import { appendAudit, denied } from "../audit/record";
-import type { Ctx } from "../context";
+import type { DbOrTx } from "@/db/client";
+import type { Ctx, TxCtx } from "../context";
 import { AppError } from "../errors";
 import { REGISTER, isProtected, loadModel, loadVersion, protectedAliases } from "./access";
 import type { ModelRef } from "./access";
@@ -39,21 +40,32 @@ export async function setAlias(ctx: Ctx, input: { name: string; alias: string; v
   const alias = validateAlias(input.alias);
   const ref = await loadVersion(ctx, input.name, input.version, { ...REGISTER, action: "model_alias.set" }, input);
   await refuseProtected(ctx, ref, alias, "moved");
+  await ctx.db.transaction((tx) => moveAlias(tx, ctx, { id: ref.id, name: ref.name, teamId: ref.teamId, teamSlug: ref.teamSlug }, alias, ref.version, { who: actorLabel(ctx.actor), via: "api" }));
+}
+
+/**
+ * Points `alias` of a model at `version` inside the caller's transaction: the alias row, a history entry
+ * and an audit row; nothing when it already points there. The caller decides whether the move is allowed
+ * (setAlias refuses protected aliases; the deployments runtime moves production when it serves).
+ * Returns the version it pointed at before, or undefined when nothing moved.
+ */
+export async function moveAlias(
+  tx: DbOrTx, ctx: Omit<TxCtx, "db">, model: { id: string; name: string; teamId: string; teamSlug: string }, alias: string, version: number,
+  how: { who: string; via: string; details?: Record<string, unknown> },
+): Promise<number | null | undefined> {
   const now = Date.now();
-  const who = actorLabel(ctx.actor);
-  await ctx.db.transaction(async (tx) => {
-    const [prior] = await tx.select({ version: modelAliases.version }).from(modelAliases).where(and(eq(modelAliases.modelId, ref.id), eq(modelAliases.alias, alias))).for("update");
-    if (prior?.version === ref.version) return;
-    await tx
-      .insert(modelAliases)
-      .values({ modelId: ref.id, alias, version: ref.version, updatedBy: who, updatedTime: now })
-      .onConflictDoUpdate({ target: [modelAliases.modelId, modelAliases.alias], set: { version: ref.version, updatedBy: who, updatedTime: now } });
-    await tx.insert(modelAliasEvents).values({ modelId: ref.id, alias, fromVersion: prior?.version ?? null, toVersion: ref.version, actor: who, via: "api", time: now });
-    await appendAudit(tx, ctx, {
-      action: "model_alias.set", target: `model:${ref.teamSlug}/${ref.name}@${alias}`, teamId: ref.teamId, team: ref.teamSlug,
-      details: { from: prior?.version ?? null, to: ref.version },
-    });
+  const [prior] = await tx.select({ version: modelAliases.version }).from(modelAliases).where(and(eq(modelAliases.modelId, model.id), eq(modelAliases.alias, alias))).for("update");
+  if (prior?.version === version) return undefined;
+  await tx
+    .insert(modelAliases)
+    .values({ modelId: model.id, alias, version, updatedBy: how.who, updatedTime: now })
+    .onConflictDoUpdate({ target: [modelAliases.modelId, modelAliases.alias], set: { version, updatedBy: how.who, updatedTime: now } });
+  await tx.insert(modelAliasEvents).values({ modelId: model.id, alias, fromVersion: prior?.version ?? null, toVersion: version, actor: how.who, via: how.via, time: now });
+  await appendAudit(tx, ctx, {
+    action: "model_alias.set", target: `model:${model.teamSlug}/${model.name}@${alias}`, teamId: model.teamId, team: model.teamSlug,
+    details: { from: prior?.version ?? null, to: version, ...how.details },
   });
+  return prior?.version ?? null;
 }
 
 export async function deleteAlias(ctx: Ctx, input: { name: string; alias: string } & TeamOpt): Promise<void> {
