@@ -1,6 +1,12 @@
 // Deploy requests (POST /api/v1/models/{name}/deploy, the deploy form) and deployment queries.
 import { z } from "zod";
 
+/** Autoscale bounds as a deploy resolves them: given, else 1–10 around `replicas`; without autoscaling, exactly `replicas`. */
+export function replicaBounds(d: { replicas: number; auto_scale: boolean; min_replicas?: number; max_replicas?: number }): { min: number; max: number } {
+  if (!d.auto_scale) return { min: d.replicas, max: d.replicas };
+  return { min: d.min_replicas ?? Math.min(1, d.replicas), max: d.max_replicas ?? Math.max(10, d.replicas) };
+}
+
 export const deployModelSchema = z
   .strictObject({
     team: z.string().max(64).optional(),
@@ -19,8 +25,7 @@ export const deployModelSchema = z
     if (d.note !== undefined && d.environment !== "production") c.addIssue({ code: "custom", path: ["note"], message: "a note goes with a production request (staging deploys start at once)" });
     if (d.version !== undefined && d.alias !== undefined) c.addIssue({ code: "custom", path: ["alias"], message: "give either version or alias, not both" });
     if (!d.auto_scale && (d.min_replicas !== undefined || d.max_replicas !== undefined)) c.addIssue({ code: "custom", path: ["auto_scale"], message: "min_replicas and max_replicas bound autoscaling; with auto_scale false the deployment keeps `replicas`" });
-    const min = d.min_replicas ?? Math.min(1, d.replicas);
-    const max = d.max_replicas ?? Math.max(10, d.replicas);
+    const { min, max } = replicaBounds({ ...d, auto_scale: true });
     if (d.auto_scale && min > max) c.addIssue({ code: "custom", path: ["min_replicas"], message: `min_replicas (${min}) is more than max_replicas (${max})` });
     if (d.auto_scale && (d.replicas < min || d.replicas > max)) c.addIssue({ code: "custom", path: ["replicas"], message: `replicas (${d.replicas}) must lie between min_replicas (${min}) and max_replicas (${max})` });
   });

@@ -93,6 +93,13 @@ async function forward(deploymentId: string, route: Route, body: ArrayBuffer | n
   return fail(503, `No replica of deployment ${deploymentId} answered${lastError ? ` (${lastError})` : ""}; it may be restarting — try again shortly.`, { "retry-after": "1" });
 }
 
+/** The answer for a deployment that serves nothing any more (stopped: 410, failed: 503), or null. */
+function notServing(row: { id: string; status: string }): Response | null {
+  if (row.status === "stopped") return fail(410, `Deployment ${row.id} was stopped; deploy the model again for a new endpoint.`);
+  if (row.status === "failed") return fail(503, `Deployment ${row.id} failed and serves nothing; see its events on /deployments/${row.id}.`);
+  return null;
+}
+
 /** Answers one gateway request. Never throws: every refusal is a JSON error with the right status. */
 export async function serveInference(db: Db, req: Request, params: { team: string; deployment: string; path: string[] }): Promise<Response> {
   const started = performance.now();
@@ -123,8 +130,8 @@ export async function serveInference(db: Db, req: Request, params: { team: strin
     seen.labels = { team: row.team, deployment: row.id };
     const route = replicaRoute(req.method, params.path, row.model);
     if (route instanceof Response) return route;
-    if (row.status === "stopped") return fail(410, `Deployment ${row.id} was stopped; deploy the model again for a new endpoint.`);
-    if (row.status === "failed") return fail(503, `Deployment ${row.id} failed and serves nothing; see its events on /deployments/${row.id}.`);
+    const refused = notServing(row);
+    if (refused) return refused;
     const body = route.method === "POST" ? await readBody(req) : null;
     if (body instanceof Response) return body;
     if (deploymentRuntime().pick(row.id) === null) {
@@ -148,10 +155,8 @@ export type TryResult = { status: number; body: string; ms: number };
 export async function tryInference(ctx: Ctx, id: string, endpoint: "infer" | "invocations", body: string): Promise<TryResult> {
   const row = await loadDeployment(ctx, id, { mode: "read" });
   const started = performance.now();
-  let answer: Response;
-  if (row.status === "stopped" || row.status === "failed") {
-    answer = fail(row.status === "stopped" ? 410 : 503, `Deployment ${row.id} is ${row.status} and serves nothing.`);
-  } else {
+  let answer = notServing(row);
+  if (!answer) {
     const route: Route = { method: "POST", path: endpoint === "infer" ? `/v2/models/${encodeURIComponent(row.modelName)}/infer` : "/invocations" };
     const bytes = new TextEncoder().encode(body);
     answer = await forward(row.id, route, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, "application/json");

@@ -9,6 +9,7 @@ import type { DbOrTx } from "@/db/client";
 import type { DeploymentStatus, ModelInspection } from "@/db/schema";
 import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, modelAliases, modelVersions, registeredModels, teamQuotas, teams } from "@/db/schema";
 import type { DeployModelInput, ListDeploymentsQuery } from "@/lib/schemas/deployments";
+import { replicaBounds } from "@/lib/schemas/deployments";
 import { appendAudit, denied } from "../audit/record";
 import type { Permission } from "../auth/policy";
 import { can, readableTeamIds } from "../auth/policy";
@@ -142,11 +143,12 @@ export async function prepareDeploy(ctx: Ctx, name: string, input: DeployModelIn
     throw new AppError("not_implemented", `Serving on the ${backend} backend is not built yet: model replicas run as local processes only. Deploy from a Cairn running with CAIRN_COMPUTE_BACKEND=local.`);
   }
   const replicas = input.replicas;
+  const bounds = replicaBounds(input);
   return {
     model: { id: model.id, name }, team, version: { id: resolved.versionId, number: resolved.version }, alias: input.alias ?? null,
     environment: input.environment, replicas, autoScale: input.auto_scale,
-    minReplicas: input.auto_scale ? (input.min_replicas ?? Math.min(1, replicas)) : replicas,
-    maxReplicas: input.auto_scale ? (input.max_replicas ?? Math.max(10, replicas)) : replicas,
+    minReplicas: bounds.min,
+    maxReplicas: bounds.max,
     traffic: input.traffic, backend,
   };
 }
