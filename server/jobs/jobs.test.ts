@@ -114,6 +114,40 @@ describe("the local executor", () => {
     expect(events.map((e) => e.status)).toEqual(["queued", "admitted", "running", "queued", "admitted", "running", "failed"]);
   });
 
+  it("a cancel that arrives while the process is being started still stops it", async () => {
+    // An executor whose start waits for the test: the job is "running" with no process handle yet.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const starting = new Promise<void>((r) => (entered = r));
+    class GatedBackend extends LocalBackend {
+      override async start(...args: Parameters<LocalBackend["start"]>): ReturnType<LocalBackend["start"]> {
+        entered();
+        await gate;
+        return super.start(...args);
+      }
+    }
+    const globals = globalThis as unknown as { __cairnScheduler?: unknown };
+    const before = globals.__cairnScheduler;
+    globals.__cairnScheduler = { backend: new GatedBackend(), ticking: null, again: false, inflight: new Set() };
+    try {
+      const exp = await experiment();
+      // Submitting runs a scheduler pass, which now waits in the executor's start: don't wait for it yet.
+      const submitted = submit(DEMO.ds, exp, { command: node(SLEEP) });
+      await starting;
+      const [row] = await db().select({ id: jobs.id, status: jobs.status, ref: jobs.backendRef }).from(jobs).where(eq(jobs.experimentId, Number(exp)));
+      expect(row).toMatchObject({ status: "running", ref: null });
+      await cancelJob(await ctxFor(db(), DEMO.ds), row!.id);
+      release();
+      await submitted;
+      const done = await waitFor(row!.id, final, 10_000);
+      expect(done.status).toBe("cancelled");
+    } finally {
+      release();
+      globals.__cairnScheduler = before;
+    }
+  });
+
   it("cancel kills the whole process group", async () => {
     const exp = await experiment();
     // The job starts a grandchild that would outlive a plain kill of the leader.

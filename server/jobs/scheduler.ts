@@ -245,7 +245,10 @@ async function start(db: Db, job: JobRow): Promise<void> {
         onStarted: () => void workloadStarted(db, job.id, attempt).catch((err: unknown) => console.error(`[cairn] job ${job.id}: recording its start failed`, err)),
       },
     );
-    await db.update(jobs).set({ backendRef: ref }).where(and(eq(jobs.id, job.id), eq(jobs.attempt, attempt)));
+    const [now] = await db.update(jobs).set({ backendRef: ref }).where(and(eq(jobs.id, job.id), eq(jobs.attempt, attempt))).returning({ cancelRequested: jobs.cancelRequested });
+    // A cancel that came while the process was being started found nothing to stop (no ref yet): stop it now;
+    // its exit then records the job as cancelled.
+    if (now?.cancelRequested) await state().backend.cancel(ref);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     await finish(db, job.id, attempt, { status: "failed", message: `could not start: ${why}` });
