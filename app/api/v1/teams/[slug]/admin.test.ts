@@ -23,15 +23,21 @@ const db = demoDatabase();
 const QUOTA = { cpu: 64, memory_gib: 256, gpus: 8, max_concurrent_jobs: 10, max_deployments: 10, monthly_budget_usd: 5000 };
 
 /** Cancels jobs and waits until each has really ended (a running one ends when its process exits). */
+/** Cancels the jobs and waits until none is active; a job still active after 20 s fails the test with its state. */
 async function cancelAndSettle(ids: string[]): Promise<void> {
   const admin = await ctxFor(db(), DEMO.admin);
   for (const id of ids) await cancelJob(admin, id).catch(() => undefined);
-  for (let i = 0; i < 200; i++) {
-    const left = await db().select({ id: jobs.id }).from(jobs).where(and(inArray(jobs.id, ids), inArray(jobs.status, ["queued", "admitted", "running"])));
+  let left: { id: string; status: string; ref: string | null; cancel: number; message: string | null }[] = [];
+  for (let i = 0; i < 400; i++) {
+    left = await db().select({ id: jobs.id, status: jobs.status, ref: jobs.backendRef, cancel: jobs.cancelRequested, message: jobs.message }).from(jobs)
+      .where(and(inArray(jobs.id, ids), inArray(jobs.status, ["queued", "admitted", "running"])));
     if (left.length === 0) return;
+    // A job whose cancel did not take (it raced a change of state) is cancelled again.
+    for (const j of left) if (!j.cancel) await cancelJob(admin, j.id).catch(() => undefined);
     await tick(db());
     await new Promise((r) => setTimeout(r, 50));
   }
+  throw new Error(`jobs still active after cancelling: ${JSON.stringify(left)}`);
 }
 
 afterAll(async () => {
