@@ -27,6 +27,9 @@ const schema = z.object({
   CAIRN_LOCAL_REPLICAS_MAX: z.coerce.number().int().min(1).max(1000).default(32),
   PORT: z.coerce.number().int().positive().default(3000),
   CAIRN_TRACKING_URL: z.string().url().optional().or(z.literal("").transform(() => undefined)),
+  CAIRN_JOB_SANDBOX: z.enum(["auto", "required", "off"]).default("auto"),
+  CAIRN_JOB_UID_BASE: z.coerce.number().int().min(1000).max(2 ** 31 - 70_000).default(200_000),
+  CAIRN_JOB_RUNTIME_PACKAGES: z.string().default("onnx-proto"),
   CAIRN_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).default(2000),
   CAIRN_COMPUTE_BACKEND: z.enum(["local", "kubernetes"]).default("local"),
   CAIRN_K8S_DEFAULT_IMAGE: z.string().min(1).default("node:20-slim"),
@@ -58,6 +61,8 @@ export type Env = {
   /** The base URL jobs use to reach Cairn's MLflow API (MLFLOW_TRACKING_URI). */
   trackingUrl: string;
   schedulerIntervalMs: number;
+  /** The local executor's job sandbox (server/compute/sandbox.ts): the level wanted, the uid range, the runtime. */
+  jobSandbox: { setting: "auto" | "required" | "off"; uidBase: number; uidCount: number; runtimePackages: string[] };
   computeBackend: "local" | "kubernetes";
   /** The kubernetes executor: images, how long finished Jobs stay, how often a waiting Job's Events are read. */
   kubernetes: { defaultImage: string; fetchImage: string; ttlSecondsAfterFinished: number; eventPollMs: number; serviceAccount: string };
@@ -100,6 +105,12 @@ function load(): Env {
     localReplicasMax: e.CAIRN_LOCAL_REPLICAS_MAX,
     trackingUrl: (e.CAIRN_TRACKING_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ""),
     schedulerIntervalMs: e.CAIRN_SCHEDULER_INTERVAL_MS,
+    jobSandbox: {
+      setting: e.CAIRN_JOB_SANDBOX,
+      uidBase: e.CAIRN_JOB_UID_BASE,
+      uidCount: 65_536,
+      runtimePackages: e.CAIRN_JOB_RUNTIME_PACKAGES.split(",").map((p) => p.trim()).filter(Boolean),
+    },
     computeBackend: e.CAIRN_COMPUTE_BACKEND,
     kubernetes: {
       defaultImage: e.CAIRN_K8S_DEFAULT_IMAGE,

@@ -41,3 +41,12 @@ test("the team switcher changes the working team", async ({ page }) => {
   await page.goto("/settings/tokens");
   await expect(page.locator("#team")).toHaveValue("fraud");
 });
+
+test("the admin console says how jobs are contained on this host", async ({ page }) => {
+  await signIn(page, "admin@example.com");
+  await page.goto("/admin");
+  // CI runs Cairn as root with bubblewrap installed: each job gets its own uid in a sandbox.
+  const isolation = page.getByRole("region", { name: /Job isolation/ });
+  await expect(isolation.getByRole("heading")).toContainText("Job isolation: sandboxed, own uid per job");
+  await expect(isolation).toContainText("no view of the data dir");
+});

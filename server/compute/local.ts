@@ -1,16 +1,40 @@
 // The local executor: each attempt is a real child process in its own process group and working
-// directory, with stdout and stderr appended to the job's log file. Cancel and the deadline kill the
+// directory, inside the job sandbox (./sandbox.ts: its own uid and namespaces where the host allows), with
+// stdout and stderr appended to the job's log file. Cancel and the deadline kill the
 // whole group (SIGTERM, then SIGKILL after a grace period). Handles survive a server restart as
 // "pid:<pid>:<start ticks>", so recovery never signals a recycled pid.
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, lchownSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
 import path from "node:path";
+import { env } from "../env";
 import type { AttemptHandlers, ComputeBackend, ExitInfo, LaunchSpec } from "./backend";
+import { jobUid, runsAsOwnUid, sandboxedCommand, sandboxStatus } from "./sandbox";
+import type { SandboxConfig, SandboxStatus } from "./sandbox";
 
 const GRACE_MS = 5_000;
 
-type Live = { pid: number; reason?: ExitInfo["reason"]; timer?: NodeJS.Timeout; killTimer?: NodeJS.Timeout };
+type Live = { pid: number; uid: number | null; reason?: ExitInfo["reason"]; timer?: NodeJS.Timeout; killTimer?: NodeJS.Timeout };
+
+export function localSandboxConfig(): SandboxConfig {
+  const e = env();
+  return { ...e.jobSandbox, repoDir: process.cwd(), dataDir: e.dataDir, pathDirs: e.pathDirs };
+}
+
+/** How the local executor contains jobs on this host (admin console, health, the job log's header). */
+export function localSandboxStatus(): SandboxStatus {
+  return sandboxStatus(localSandboxConfig());
+}
+
+/** Hands the tree to the job's uid (isolated mode): it writes its outputs there and nothing else. */
+function chownTree(dir: string, uid: number): void {
+  lchownSync(dir, uid, uid);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) chownTree(p, uid);
+    else lchownSync(p, uid, uid);
+  }
+}
 
 /** Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot. */
 function startTicks(pid: number): string | null {
@@ -42,15 +66,23 @@ export class LocalBackend implements ComputeBackend {
   private readonly live = new Map<string, Live>();
 
   async start(spec: LaunchSpec, { onExit }: AttemptHandlers): Promise<{ ref: string }> {
-    const [cmd, ...args] = spec.command;
-    if (!cmd) throw new Error("empty command");
+    if (spec.command.length === 0) throw new Error("empty command");
+    const config = localSandboxConfig();
     mkdirSync(spec.workdir, { recursive: true });
     mkdirSync(path.dirname(spec.logFile), { recursive: true });
+    let uid: number | null = null;
+    if (runsAsOwnUid(config)) {
+      uid = jobUid(config, spec.jobId, new Set([...this.live.values()].map((l) => l.uid).filter((u): u is number => u !== null)));
+      chownTree(spec.workdir, uid);
+      chmodSync(spec.workdir, 0o700);
+    }
+    const wrapped = sandboxedCommand(config, { command: spec.command, workdir: spec.workdir, uid: uid ?? -1 });
     const fd = openSync(spec.logFile, "a");
-    writeSync(fd, `\n=== attempt ${spec.attempt} started ${new Date().toISOString()}: ${spec.command.join(" ")}\n`);
     let child: ChildProcess;
     try {
-      child = spawn(cmd, args, { cwd: spec.workdir, env: spec.env as NodeJS.ProcessEnv, detached: true, stdio: ["ignore", fd, fd] });
+      writeSync(fd, `\n=== attempt ${spec.attempt} started ${new Date().toISOString()}: ${spec.command.join(" ")}\n`);
+      writeSync(fd, `=== sandbox: ${wrapped.mode}${uid !== null ? ` (uid ${uid})` : ""}\n`);
+      child = spawn(wrapped.argv[0]!, wrapped.argv.slice(1), { cwd: spec.workdir, env: spec.env as NodeJS.ProcessEnv, detached: true, stdio: ["ignore", fd, fd] });
     } finally {
       closeSync(fd);
     }
@@ -59,7 +91,7 @@ export class LocalBackend implements ComputeBackend {
       child.once("error", reject);
     });
     const ref = `pid:${pid}:${startTicks(pid) ?? "0"}`;
-    const entry: Live = { pid };
+    const entry: Live = { pid, uid };
     this.live.set(ref, entry);
     if (spec.maxRuntimeSeconds > 0) {
       entry.timer = setTimeout(() => this.stop(ref, "timeout"), spec.maxRuntimeSeconds * 1000);

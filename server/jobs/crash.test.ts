@@ -2,7 +2,7 @@
 // dies (SIGKILL, so nothing is cleaned up); the job's own process survives it, and this process — the
 // restarted server — must stop that survivor before retrying, so the attempt never runs twice at once.
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { eq } from "drizzle-orm";
@@ -13,8 +13,8 @@ import { createTestDatabase } from "@/db/test-db";
 import { jobEvents, jobs, runs } from "@/db/schema";
 import { LocalBackend } from "../compute/local";
 import { reconcile, tick } from "./scheduler";
+import { alive, processesOf } from "./testing/processes";
 
-const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
 
 describe("a server killed mid-job", () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "cairn-crash-"));
@@ -48,7 +48,7 @@ describe("a server killed mid-job", () => {
       });
       child.once("exit", (code: number | null) => reject(new Error(`the stand-in server exited early (${code}): ${out}`)));
     });
-    const { jobId, pid } = JSON.parse(line) as { jobId: string; pid: number };
+    const { jobId, pid, uid } = JSON.parse(line) as { jobId: string; pid: number; uid: number | null };
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
     expect(alive(pid)).toBe(true); // the job's process outlived its server
@@ -59,6 +59,7 @@ describe("a server killed mid-job", () => {
     (globalThis as unknown as { __cairnScheduler?: unknown }).__cairnScheduler = { backend: new LocalBackend(), ticking: null, again: false, inflight: new Set() };
     expect(await reconcile(db)).toBe(1);
     expect(alive(pid)).toBe(false);
+    if (uid !== null) expect(processesOf(uid)).toEqual([]); // nothing of the sandboxed job is left either
     for (let i = 0; i < 200; i++) {
       await tick(db);
       const [row] = await db.select({ status: jobs.status }).from(jobs).where(eq(jobs.id, jobId));

@@ -2,7 +2,7 @@
 // reason, refused, priority, concurrent submits), real child processes (success, failure, retries,
 // cancel of the whole process group, deadline), the job's environment and token, and recovery after a
 // restart.
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { eq, inArray } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import { apiTokens, jobs, runs, teamQuotas, teams } from "@/db/schema";
@@ -13,6 +13,7 @@ import { LocalBackend } from "../compute/local";
 import type { JobDto } from "./service";
 import { cancelJob, getJob, getJobEvents, jobLogFile, submitJob } from "./service";
 import { reconcile, tick } from "./scheduler";
+import { alive, handlePid, processesOf, sandboxUid } from "./testing/processes";
 import { isFinal, waitForJob } from "./testing/wait";
 import { jobChangeStream } from "./stream";
 
@@ -156,13 +157,18 @@ describe("the local executor", () => {
     });
     const pidIn = (id: string) => /grandchild=(\d+)/.exec(readFileSync(jobLogFile(id), "utf8"))?.[1];
     await waitFor(job.job_id, (j) => j.status === "running" && pidIn(j.job_id) !== undefined);
-    const grandchild = Number(pidIn(job.job_id));
+    const uid = sandboxUid(readFileSync(jobLogFile(job.job_id), "utf8"));
+    const [handle] = await db().select({ ref: jobs.backendRef }).from(jobs).where(eq(jobs.id, job.job_id));
+    const leader = handlePid(handle!.ref);
+    const grandchild = Number(pidIn(job.job_id)); // the job's own pid namespace's number when it is sandboxed
     const cancelled = await cancelJob(await ctxFor(db(), DEMO.ds), job.job_id);
     expect(["running", "cancelled"]).toContain(cancelled.status);
     const done = await waitFor(job.job_id, final);
     expect(done.status).toBe("cancelled");
     await new Promise((r) => setTimeout(r, 200));
-    expect(existsSync(`/proc/${grandchild}`) && !readFileSync(`/proc/${grandchild}/stat`, "utf8").includes(") Z ")).toBe(false);
+    expect(alive(leader)).toBe(false);
+    if (uid !== null) expect(processesOf(uid)).toEqual([]);
+    else expect(alive(grandchild)).toBe(false);
     const [run] = await db().select({ status: runs.status }).from(runs).where(eq(runs.id, job.run_id));
     expect(run!.status).toBe("KILLED");
   });
@@ -262,12 +268,14 @@ describe("recovery after a restart", () => {
     const job = await submit(DEMO.ds, exp, { command: node(`console.log('attempt', process.env.CAIRN_JOB_ATTEMPT, 'pid', process.pid); if (process.env.CAIRN_JOB_ATTEMPT === '1') ${SLEEP}`), retries: 1 });
     const pidIn = (id: string) => /attempt 1 pid (\d+)/.exec(readFileSync(jobLogFile(id), "utf8"))?.[1];
     await waitFor(job.job_id, (j) => j.status === "running" && pidIn(j.job_id) !== undefined);
-    const firstPid = Number(pidIn(job.job_id));
+    // The pid the job prints is its own pid namespace's; the host's pid of the attempt is in its handle.
+    const [handle] = await db().select({ ref: jobs.backendRef }).from(jobs).where(eq(jobs.id, job.job_id));
+    const firstPid = handlePid(handle!.ref);
     // A new server process: a fresh executor that never saw the running attempt.
     const globals = globalThis as unknown as { __cairnScheduler?: { backend: LocalBackend } };
     globals.__cairnScheduler = { backend: new LocalBackend(), ticking: null, again: false, inflight: new Set() } as never;
     expect(await reconcile(db())).toBe(1);
-    expect(existsSync(`/proc/${firstPid}`) && !readFileSync(`/proc/${firstPid}/stat`, "utf8").includes(") Z ")).toBe(false);
+    expect(alive(firstPid)).toBe(false);
     const done = await waitFor(job.job_id, final);
     expect(done).toMatchObject({ status: "succeeded", attempt: 2 });
     // (In this single process the old attempt's own exit handler may record the kill first; either way

@@ -169,6 +169,7 @@ export function jobEnvironment(job: JobRow, attempt: number, workdir: string, to
     HOME: workdir,
     LANG: "C.UTF-8",
     PYTHONUNBUFFERED: "1",
+    // In the sandbox this folder holds only the runtime packages (CAIRN_JOB_RUNTIME_PACKAGES), bound read-only.
     NODE_PATH: path.resolve(process.cwd(), "node_modules"),
     ...job.spec.env,
     MLFLOW_TRACKING_URI: env().trackingUrl,

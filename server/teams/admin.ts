@@ -11,6 +11,8 @@ import { can } from "../auth/policy";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
 import { env } from "../env";
+import { localSandboxStatus } from "../compute/local";
+import type { SandboxStatus } from "../compute/sandbox";
 import { parseQuantity } from "../tenants/quantity";
 import { artifactStore } from "../tracking/artifacts";
 import { gib, teamStorageBytes } from "../artifacts/usage";
@@ -242,4 +244,13 @@ export async function tenantSyncStates(ctx: Ctx): Promise<{ backend: "local" | "
     backend,
     states: Object.fromEntries(rows.map((r) => [r.slug, { state: r.state, message: r.message, checked_at: r.checkedAt.toISOString(), drift_repaired_at: r.driftRepairedAt?.toISOString() ?? null }])),
   };
+}
+
+/** How jobs are contained on this instance (admins): the local executor's sandbox level, or Kubernetes pods. */
+export function jobIsolation(ctx: Ctx): ({ backend: "local" } & SandboxStatus) | { backend: "kubernetes"; detail: string } | null {
+  if (!can(ctx.actor, "manage_platform")) return null;
+  if (env().computeBackend === "kubernetes") {
+    return { backend: "kubernetes", detail: "Jobs run as pods in their team's namespace, under its ResourceQuota and LimitRange; isolation is the cluster's." };
+  }
+  return { backend: "local", ...localSandboxStatus() };
 }

@@ -9,7 +9,7 @@ import { requirePageCtx } from "@/server/auth/session";
 import { listInstanceTypes } from "@/server/teams/instance-types";
 import { listTeams } from "@/server/teams/service";
 import { TeamLifecycleButton } from "@/components/admin/team-lifecycle";
-import { listArchivedTeams, tenantSyncStates } from "@/server/teams/admin";
+import { jobIsolation, listArchivedTeams, tenantSyncStates } from "@/server/teams/admin";
 import { Badge } from "@/components/ui/badge";
 import { createTeamAction, deleteInstanceTypeAction, saveInstanceTypeAction, setTeamArchivedAction } from "./actions";
 import { DeleteInstanceTypeButton, InstanceTypeForm } from "@/components/admin/instance-types";
@@ -19,9 +19,11 @@ export const metadata: Metadata = { title: "Admin" };
 export default async function AdminPage() {
   const ctx = await requirePageCtx();
   const [teams, types, archived, sync] = await Promise.all([listTeams(ctx), listInstanceTypes(ctx), listArchivedTeams(ctx), tenantSyncStates(ctx)]);
+  const isolation = jobIsolation(ctx);
   return (
     <div className="space-y-6">
       <PageHeader title="Admin" description="Tenants and the instance-type catalog with its prices." />
+      {isolation && <JobIsolation isolation={isolation} />}
       <div className="grid gap-6 xl:grid-cols-3">
         <div className="space-y-2 xl:col-span-2">
           <h2 className="text-sm font-semibold text-stone-900">Teams ({teams.length})</h2>
@@ -90,4 +92,18 @@ function SyncCell({ backend, state }: { backend: "local" | "kubernetes"; state?:
   if (state.state === "error") return <span title={state.message ?? undefined}><Badge tone="red">sync error</Badge></span>;
   if (state.state === "drift_repaired") return <Badge tone="amber">drift repaired {state.drift_repaired_at ? new Date(state.drift_repaired_at).toISOString().slice(11, 16) : ""} UTC</Badge>;
   return <Badge tone="green">in sync</Badge>;
+}
+
+function JobIsolation({ isolation }: { isolation: NonNullable<ReturnType<typeof jobIsolation>> }) {
+  const level = isolation.backend === "kubernetes" ? "Kubernetes pods" : { isolated: "sandboxed, own uid per job", namespaces: "sandboxed, server's uid", none: "not sandboxed" }[isolation.mode];
+  const weak = isolation.backend === "local" && isolation.mode !== "isolated";
+  return (
+    <section aria-labelledby="job-isolation" className={`rounded-lg border p-4 text-sm ${weak ? "border-amber-300 bg-amber-50" : "border-stone-200 bg-white"}`}>
+      <h2 id="job-isolation" className="font-semibold text-stone-900">
+        Job isolation: {level} {weak ? <Badge tone="amber">weaker</Badge> : <Badge tone="green">contained</Badge>}
+      </h2>
+      <p className="mt-1 text-stone-700">{isolation.detail}</p>
+      {isolation.backend === "local" && isolation.limitation && <p className="mt-1 text-stone-600">Why not stronger: {isolation.limitation}.</p>}
+    </section>
+  );
 }

@@ -1,0 +1,212 @@
+// The local executor's job sandbox. A job is a data scientist's code: on the local backend it must not see what
+// the server sees. Three levels, the best this host allows (CAIRN_JOB_SANDBOX=auto) unless configured:
+//
+// - "isolated": the server runs as root and bubblewrap works. Each job runs as its own unprivileged uid
+//   (setpriv, no supplementary groups), inside bwrap's user, mount, pid, ipc and uts namespaces with no way to
+//   make new user namespaces: the host's file system read-only, the repository (node_modules, .env, .next),
+//   the data dir, /root, /home and /tmp replaced by empty tmpfs, then only its own working directory bound
+//   writable and a read-only runtime (the Node packages the examples need) bound back. It sees only its own
+//   processes, so no /proc/<server pid>/environ.
+// - "namespaces": the server is not root (a laptop) and bubblewrap works: the same namespaces and hidden paths
+//   (the user's home too), but the job keeps the server's uid, so what isolation it has is the mount view.
+// - "none": no bubblewrap: the job is a plain child process of the server's user (README, admin console).
+import { spawnSync } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+export type SandboxMode = "isolated" | "namespaces" | "none";
+export type SandboxSetting = "auto" | "required" | "off";
+
+export type SandboxStatus = {
+  mode: SandboxMode;
+  /** What a job can and cannot reach in this mode, in words for the admin console and the job's log. */
+  detail: string;
+  /** Why a stronger mode is not in use (missing binary, not root, user namespaces refused...), if it is not. */
+  limitation: string | null;
+};
+
+export type SandboxConfig = {
+  setting: SandboxSetting;
+  /** First uid of the range jobs run as (isolated mode); a job's uid is base + a slot in [0, count). */
+  uidBase: number;
+  uidCount: number;
+  /** The repository (process.cwd()) and the data dir: hidden from jobs. */
+  repoDir: string;
+  dataDir: string;
+  /** Directories to look for bwrap and setpriv in. */
+  pathDirs: string[];
+  /** Node packages (and their dependencies) a job may load, bound read-only at <repo>/node_modules/<name>. */
+  runtimePackages: string[];
+};
+
+type Probe = { status: SandboxStatus; bwrap: string | null; setpriv: string | null };
+
+const probes = new Map<string, Probe>();
+
+function which(name: string, dirs: string[]): string | null {
+  for (const dir of [...dirs, "/usr/bin", "/bin", "/usr/local/bin"]) {
+    const candidate = path.join(dir, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+function isRoot(): boolean {
+  return typeof process.getuid === "function" && process.getuid() === 0;
+}
+
+const DETAIL: Record<SandboxMode, string> = {
+  isolated:
+    "Jobs run as their own unprivileged uid in a bubblewrap sandbox: read-only host file system, their own working directory, no view of the data dir, the repository, /root, /home, /tmp or any other process. They share the host's network.",
+  namespaces:
+    "Jobs run in a bubblewrap sandbox (read-only host file system, their own working directory, no view of the data dir, the repository, your home directory, /tmp or other processes) but as the server's own user, because the server is not root. They share the host's network.",
+  none:
+    "Jobs are NOT sandboxed: they run as the server's user with its file access (the data dir, the auth secret, the database files, other teams' artifacts). Install bubblewrap (Debian: apt-get install bubblewrap) and restart Cairn.",
+};
+
+/** What the sandbox can be on this host with this configuration. Probed once (it runs bwrap) and cached. */
+export function sandboxStatus(config: SandboxConfig): SandboxStatus {
+  return probe(config).status;
+}
+
+function probe(config: SandboxConfig): Probe {
+  const key = JSON.stringify(config);
+  const known = probes.get(key);
+  if (known) return known;
+  const result = runProbe(config);
+  probes.set(key, result);
+  return result;
+}
+
+function runProbe(config: SandboxConfig): Probe {
+  if (config.setting === "off") {
+    return { status: { mode: "none", detail: DETAIL.none, limitation: "CAIRN_JOB_SANDBOX=off" }, bwrap: null, setpriv: null };
+  }
+  const bwrap = which("bwrap", config.pathDirs);
+  if (!bwrap) {
+    return { status: { mode: "none", detail: DETAIL.none, limitation: "bubblewrap (bwrap) is not installed" }, bwrap: null, setpriv: null };
+  }
+  const setpriv = isRoot() ? which("setpriv", config.pathDirs) : null;
+  const scratch = mkdtempSync(path.join(os.tmpdir(), "cairn-sandbox-probe-"));
+  try {
+    const wanted: SandboxMode = setpriv ? "isolated" : "namespaces";
+    const uid = config.uidBase;
+    if (wanted === "isolated") chownSync(scratch, uid, uid);
+    // The probe must find the job's uid, not root: a file it creates belongs to whoever it ran as.
+    const argv = wrap({ bwrap, setpriv, config, mode: wanted, uid, workdir: scratch, command: ["/bin/sh", "-c", "touch probe"] });
+    const tried = spawnSync(argv[0]!, argv.slice(1), { cwd: "/", timeout: 10_000, encoding: "utf8" });
+    const made = path.join(scratch, "probe");
+    if (tried.status === 0 && existsSync(made) && (wanted !== "isolated" || statSync(made).uid === uid)) {
+      const limitation = wanted === "isolated" ? null : isRoot() ? "setpriv is not installed: jobs keep the server's uid" : "the server does not run as root: jobs keep the server's uid";
+      return { status: { mode: wanted, detail: DETAIL[wanted], limitation }, bwrap, setpriv };
+    }
+    const why = (String(tried.stderr ?? "") || tried.error?.message || `exit ${tried.status}`).trim().split("\n")[0];
+    return { status: { mode: "none", detail: DETAIL.none, limitation: `bubblewrap does not work here: ${why}` }, bwrap: null, setpriv: null };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** The job's command wrapped in the sandbox, or as it is when there is none. Throws when one is required. */
+export function sandboxedCommand(config: SandboxConfig, input: { command: string[]; workdir: string; uid: number }): { argv: string[]; mode: SandboxMode } {
+  const { status, bwrap, setpriv } = probe(config);
+  if (status.mode === "none") {
+    if (config.setting === "required") throw new Error(`the job sandbox is required (CAIRN_JOB_SANDBOX=required) but unavailable: ${status.limitation}`);
+    return { argv: input.command, mode: "none" };
+  }
+  return { argv: wrap({ bwrap: bwrap!, setpriv, config, mode: status.mode, uid: input.uid, workdir: input.workdir, command: input.command }), mode: status.mode };
+}
+
+/** The uid a job runs as (isolated mode): stable per job, spread over the configured range. */
+export function jobUid(config: SandboxConfig, jobId: string, taken: ReadonlySet<number>): number {
+  let h = 0x811c9dc5;
+  for (const ch of jobId) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  for (let i = 0; i < config.uidCount; i++) {
+    const uid = config.uidBase + ((h + i) % config.uidCount);
+    if (!taken.has(uid)) return uid;
+  }
+  return config.uidBase + (h % config.uidCount);
+}
+
+/** True when the job's files must belong to its own uid (isolated mode). */
+export function runsAsOwnUid(config: SandboxConfig): boolean {
+  return probe(config).status.mode === "isolated";
+}
+
+type WrapInput = { bwrap: string; setpriv: string | null; config: SandboxConfig; mode: Exclude<SandboxMode, "none">; uid: number; workdir: string; command: string[] };
+
+/**
+ * Isolated mode runs bwrap as root (so it can bind paths the job's uid could not even traverse, such as a
+ * repository under /root) with only CAP_SETUID/CAP_SETGID kept, and setpriv inside drops to the job's uid with
+ * no groups, no capabilities and no_new_privs before the job's command starts. Namespaces mode runs bwrap as
+ * the server's user, in a new user namespace that may not make further ones.
+ */
+function wrap({ bwrap, setpriv, config, mode, uid, workdir, command }: WrapInput): string[] {
+  const hidden = new Set<string>(["/tmp", "/var/tmp", "/root", "/home", config.repoDir, config.dataDir]);
+  if (mode === "namespaces") {
+    hidden.add(os.homedir());
+    if (typeof process.getuid === "function") hidden.add(`/run/user/${process.getuid()}`);
+  }
+  // Parents before children, so a later tmpfs lands inside an earlier one rather than under it.
+  const mounts = [...hidden].filter((p) => p && p !== "/" && existsSync(p)).sort((a, b) => a.length - b.length);
+  const isolated = mode === "isolated" && setpriv !== null;
+  const args = [
+    ...(isolated ? ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"] : ["--unshare-user", "--disable-userns"]),
+    "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "cairn-job",
+    "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+  ];
+  // Scratch space (/tmp, /var/tmp) gets room to work; the hidden folders only hold mount points.
+  for (const p of mounts) args.push("--perms", "0755", "--size", String(SCRATCH.has(p) ? 1 << 30 : 16 << 20), "--tmpfs", p);
+  const binds = bindBack(config, mounts);
+  // The folders leading to a bind inside a tmpfs must be traversable by the job's uid (bwrap makes them 0700).
+  for (const dir of ancestorsInside([...binds, workdir], mounts)) args.push("--perms", "0755", "--dir", dir);
+  for (const dir of binds) args.push("--ro-bind", dir, dir);
+  args.push("--bind", workdir, workdir, "--chdir", workdir, "--");
+  if (isolated) {
+    args.push(setpriv, `--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--");
+  }
+  return [bwrap, ...args, ...command];
+}
+
+const SCRATCH = new Set(["/tmp", "/var/tmp"]);
+
+/** Every folder strictly between a hidden mount and a path bound under it, parents first. */
+function ancestorsInside(targets: string[], mounts: string[]): string[] {
+  const dirs = new Set<string>();
+  for (const target of targets) {
+    const mount = mounts.filter((m) => target.startsWith(m + path.sep)).sort((a, b) => b.length - a.length)[0];
+    if (!mount) continue;
+    for (let dir = path.dirname(target); dir.length > mount.length; dir = path.dirname(dir)) dirs.add(dir);
+  }
+  return [...dirs].sort((a, b) => a.length - b.length);
+}
+
+/** What must stay visible under a hidden path: the runtime packages and, when it lives there, Node itself. */
+function bindBack(config: SandboxConfig, hidden: string[]): string[] {
+  const under = (p: string) => hidden.some((h) => p === h || p.startsWith(h + path.sep));
+  const dirs = runtimePackageDirs(path.join(config.repoDir, "node_modules"), config.runtimePackages);
+  const nodePrefix = path.dirname(path.dirname(realpathSync(process.execPath)));
+  if (under(nodePrefix)) dirs.unshift(nodePrefix);
+  return dirs.filter(under);
+}
+
+/** The package folders of `names` and everything they depend on (npm's flat node_modules, nested ones included). */
+export function runtimePackageDirs(nodeModules: string, names: string[]): string[] {
+  const seen = new Set<string>();
+  const queue = [...names];
+  while (queue.length > 0) {
+    const name = queue.shift()!;
+    if (seen.has(name)) continue;
+    const dir = path.join(nodeModules, name);
+    if (!existsSync(path.join(dir, "package.json"))) continue;
+    seen.add(name);
+    try {
+      const manifest = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
+      queue.push(...Object.keys(manifest.dependencies ?? {}));
+    } catch {
+      // an unreadable manifest: the package is bound without its dependencies
+    }
+  }
+  return [...seen].sort().map((name) => path.join(nodeModules, name));
+}

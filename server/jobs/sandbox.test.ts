@@ -1,0 +1,112 @@
+// The outside review's probe, run as a real job through the scheduler and the local executor: read the auth
+// secret, another team's artifacts and job logs, the database files, the repository, the server's environment
+// through /proc; signal the server; forge a session. Every step must fail, while the job still trains (its
+// working folder, the tracking variables and the read-only runtime work).
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { trainJobSchema } from "@/lib/schemas/jobs";
+import { localSandboxStatus } from "../compute/local";
+import { createExperiment } from "../tracking/experiments";
+import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
+import { jobLogFile, submitJob } from "./service";
+import { processesOf, sandboxUid } from "./testing/processes";
+import { isFinal, waitForJob } from "./testing/wait";
+
+const dataDir = mkdtempSync(path.join(os.tmpdir(), "cairn-sandbox-data-"));
+vi.stubEnv("CAIRN_DATA_DIR", dataDir);
+afterAll(() => {
+  vi.unstubAllEnvs();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const db = demoDatabase();
+const SECRET = `probe-secret-${process.pid}-${Date.now()}`;
+
+// What the server keeps, as the review found it: an auth secret, PGlite's files, another team's artifacts and
+// another job's log, all under the data dir (readable by mode), and the server's own environment.
+function plantSecrets(): void {
+  writeFileSync(path.join(dataDir, "auth-secret"), SECRET, { mode: 0o644 });
+  mkdirSync(path.join(dataDir, "pglite"), { recursive: true });
+  writeFileSync(path.join(dataDir, "pglite", "PG_VERSION"), SECRET, { mode: 0o644 });
+  mkdirSync(path.join(dataDir, "artifacts", "fraud", "1", "run", "artifacts"), { recursive: true });
+  writeFileSync(path.join(dataDir, "artifacts", "fraud", "1", "run", "artifacts", "model.onnx"), SECRET, { mode: 0o644 });
+  mkdirSync(path.join(dataDir, "jobs", "someone-elses-job"), { recursive: true });
+  writeFileSync(path.join(dataDir, "jobs", "someone-elses-job", "output.log"), SECRET, { mode: 0o644 });
+  process.env.CAIRN_PROBE_SERVER_SECRET = SECRET; // the server's environment holds it (in /proc/<pid>/environ)
+}
+
+// Each probe prints "PROBE <name>: BLOCKED (<why>)" or "PROBE <name>: LEAKED ...". The job also shows it can still work.
+const PROBE = String.raw`
+const fs = require("node:fs");
+const path = require("node:path");
+const crypto = require("node:crypto");
+const [dataDir, repo, serverPid, secret] = process.argv.slice(1);
+const report = (name, fn) => {
+  try {
+    const got = fn();
+    const leaked = got !== undefined && String(got).includes(secret);
+    console.log("PROBE " + name + ": " + (leaked ? "LEAKED " : "BLOCKED (read something else: ") + String(got).slice(0, 60) + (leaked ? "" : ")"));
+  } catch (err) { console.log("PROBE " + name + ": BLOCKED (" + err.code + ")"); }
+};
+report("auth secret", () => fs.readFileSync(path.join(dataDir, "auth-secret"), "utf8"));
+report("database files", () => fs.readFileSync(path.join(dataDir, "pglite", "PG_VERSION"), "utf8"));
+report("other team's artifact", () => fs.readFileSync(path.join(dataDir, "artifacts", "fraud", "1", "run", "artifacts", "model.onnx"), "utf8"));
+report("other job's log", () => fs.readFileSync(path.join(dataDir, "jobs", "someone-elses-job", "output.log"), "utf8"));
+report("data dir listing", () => fs.readdirSync(dataDir).join(",") + (fs.readdirSync(dataDir).includes("auth-secret") ? secret : ""));
+report("server environ", () => fs.readFileSync("/proc/" + serverPid + "/environ", "utf8"));
+report("any environ", () => fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p)).map((p) => { try { return fs.readFileSync("/proc/" + p + "/environ", "utf8"); } catch { return ""; } }).join("|"));
+report("repository", () => fs.readdirSync(repo).join(",") + (fs.readdirSync(repo).includes("package.json") ? secret : ""));
+report("server node_modules", () => fs.readFileSync(path.join(repo, "node_modules", "next", "package.json"), "utf8") && secret);
+report("signal the server", () => { process.kill(Number(serverPid), 0); return secret; });
+report("write outside", () => { fs.writeFileSync(path.join(repo, "pwned"), "x"); return secret; });
+report("forge a session", () => {
+  const key = fs.readFileSync(path.join(dataDir, "auth-secret"));
+  return crypto.createHmac("sha256", key).update("admin@example.com").digest("hex") && secret;
+});
+fs.writeFileSync("outputs.txt", "trained");
+console.log("workdir writable: " + fs.readFileSync("outputs.txt", "utf8"));
+console.log("runtime: onnx-proto " + typeof require(require.resolve("onnx-proto", { paths: [process.env.NODE_PATH] })).onnx);
+console.log("uid: " + process.getuid());
+`;
+
+describe("the job sandbox (local executor)", () => {
+  it("reports what it is on this host", () => {
+    const status = localSandboxStatus();
+    expect(status.detail.length).toBeGreaterThan(20);
+    if (process.env.CAIRN_TEST_REQUIRE_SANDBOX === "1") expect(status).toMatchObject({ mode: "isolated", limitation: null });
+    if (status.mode === "none") expect(status.detail).toContain("NOT sandboxed");
+  });
+
+  it("the review's probe fails at every step, and the job still trains", { timeout: 60_000 }, async () => {
+    plantSecrets();
+    const ctx = await ctxFor(db(), DEMO.ds);
+    const exp = (await createExperiment(ctx, { name: `sandbox-probe-${Date.now()}`, team: "churn" })).experiment_id;
+    const job = await submitJob(ctx, exp, trainJobSchema.parse({
+      command: [process.execPath, "-e", PROBE, dataDir, process.cwd(), String(process.pid), SECRET],
+      instance_type: "cpu.small", max_runtime_seconds: 60,
+    }));
+    const done = await waitForJob(db(), job.job_id, isFinal);
+    const log = readFileSync(jobLogFile(job.job_id), "utf8");
+    const status = localSandboxStatus();
+    expect(log).toContain(`=== sandbox: ${status.mode}`);
+    if (status.mode === "none") {
+      // Nothing to contain it: the probe's reads succeed, which is what the admin console warns about.
+      expect(log).toContain("PROBE auth secret: LEAKED");
+      return;
+    }
+    expect(done).toMatchObject({ status: "succeeded", exit_code: 0 });
+    const probes = log.split("\n").filter((l) => /^PROBE [^:]+: (BLOCKED|LEAKED)/.test(l));
+    expect(probes).toHaveLength(12);
+    expect(probes.filter((l) => l.includes("LEAKED"))).toEqual([]);
+    expect(log).toContain("workdir writable: trained");
+    expect(log).toContain("runtime: onnx-proto object");
+    if (status.mode === "isolated") {
+      const uid = sandboxUid(log)!;
+      expect(uid).toBeGreaterThanOrEqual(1000);
+      expect(log).toContain(`uid: ${uid}`);
+      expect(processesOf(uid)).toEqual([]); // nothing of it outlives the attempt
+    }
+  });
+});
