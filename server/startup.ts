@@ -16,6 +16,9 @@ export async function announceStartup(): Promise<void> {
       for (const u of DEMO_USERS) console.log(`[cairn]   ${u.email.padEnd(26)} ${u.label}`);
       console.log("[cairn] (set CAIRN_DEMO=false to start without the demo organization)");
     }
+    // Audit: the chain's head is anchored in the data dir, outside the database, every CAIRN_AUDIT_ANCHOR_INTERVAL_MS.
+    const { startAuditAnchor } = await import("./audit/anchor");
+    startAuditAnchor(db);
     // Training jobs: converge what an earlier process left running, then admit and dispatch on a loop.
     const { startScheduler } = await import("./jobs/scheduler");
     await startScheduler(db);
