@@ -31,7 +31,7 @@ export function anchorFile(): string {
   return globals.__cairnAuditAnchorFile ?? path.join(env().dataDir, "audit-anchor");
 }
 
-export function useAnchorFile(file: string | undefined): void {
+export function setAnchorFile(file: string | undefined): void {
   globals.__cairnAuditAnchorFile = file;
 }
 

@@ -8,7 +8,7 @@ import { seedDemo } from "@/db/seed/demo";
 import { createTestDatabase } from "@/db/test-db";
 import type { TestDatabase } from "@/db/test-db";
 import { createFsArtifactStore } from "../artifacts/fs-store";
-import { useAnchorFile } from "../audit/anchor";
+import { setAnchorFile } from "../audit/anchor";
 import type { ArtifactStore } from "../artifacts/store";
 
 export { actorFor, ctxFor, tokenFor } from "./actors";
@@ -41,13 +41,13 @@ export function demoDatabase(): () => Db {
     artifactDir = mkdtempSync(path.join(os.tmpdir(), "cairn-artifacts-"));
     globals.__cairnArtifacts = createFsArtifactStore(artifactDir);
     // The audit anchor belongs to this database, not to the data dir every test file shares.
-    useAnchorFile(path.join(artifactDir, "audit-anchor"));
+    setAnchorFile(path.join(artifactDir, "audit-anchor"));
   });
   afterAll(async () => {
     globals.__cairnReady = undefined;
     globals.__cairnDb = undefined;
     globals.__cairnArtifacts = undefined;
-    useAnchorFile(undefined);
+    setAnchorFile(undefined);
     if (artifactDir) rmSync(artifactDir, { recursive: true, force: true });
     await database?.close();
   });
