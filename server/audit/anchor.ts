@@ -119,7 +119,9 @@ export function startAuditAnchor(db: Db, intervalMs = env().auditAnchorIntervalM
       if (problem && problem !== lastProblem) console.error(`[cairn] audit anchor: ${problem} Run GET /api/v1/audit/verify as an admin.`);
       lastProblem = problem;
     } catch (err) {
-      console.error("[cairn] audit anchor: refresh failed", err);
+      const message = `refresh failed: ${err instanceof Error ? err.message : String(err)}`;
+      if (message !== lastProblem) console.error(`[cairn] audit anchor: ${message}`);
+      lastProblem = message;
     } finally {
       running = false;
     }
