@@ -1,6 +1,6 @@
 // The only reader of process.env (besides db/client.ts): validated once, with defaults for `npm start`.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 
@@ -42,6 +42,9 @@ const schema = z.object({
   CAIRN_PROMETHEUS: z.string().min(1).default("prometheus"),
   CAIRN_COST_METER_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   CAIRN_PROMETHEUS_SCRAPE_SECONDS: z.coerce.number().int().min(1).max(300).default(5),
+  CAIRN_AUDIT_KEY: z.string().min(32, "must be at least 32 characters (e.g. openssl rand -base64 32)").optional().or(z.literal("").transform(() => undefined)),
+  CAIRN_AUDIT_ANCHOR_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
+  CAIRN_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional().or(z.literal("").transform(() => undefined)),
   PATH: z.string().default(""),
 });
 
@@ -72,6 +75,8 @@ export type Env = {
   prometheus: { url?: string; binary: string; scrapeSeconds: number; port: number };
   /** How often the cost meter charges running jobs and live deployments into the ledger. */
   costMeterIntervalMs: number;
+  /** How often the audit chain's head is anchored in $CAIRN_DATA_DIR/audit-anchor (the window a deletion can hide in). */
+  auditAnchorIntervalMs: number;
   /** Directories of PATH, for finding helper binaries (prometheus). */
   pathDirs: string[];
   version: string;
@@ -122,6 +127,7 @@ function load(): Env {
     tenantSyncIntervalMs: e.CAIRN_TENANT_SYNC_INTERVAL_MS,
     prometheus: { url: e.PROMETHEUS_URL, binary: e.CAIRN_PROMETHEUS, scrapeSeconds: e.CAIRN_PROMETHEUS_SCRAPE_SECONDS, port: e.PORT },
     costMeterIntervalMs: e.CAIRN_COST_METER_INTERVAL_MS,
+    auditAnchorIntervalMs: e.CAIRN_AUDIT_ANCHOR_INTERVAL_MS,
     pathDirs: e.PATH.split(path.delimiter).filter(Boolean),
     version: process.env.npm_package_version ?? "0.1.0",
   };
@@ -149,4 +155,39 @@ export function authSecret(): string {
     }
   }
   return (secret = readFileSync(file, "utf8").trim());
+}
+
+/**
+ * A secret kept in the data dir, generated on first use. Written to a temp file and linked into place, so
+ * two processes starting at once agree on one value and neither reads a half-written file.
+ */
+function dataDirSecret(name: string): string {
+  const file = path.join(env().dataDir, name);
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    const temp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+    writeFileSync(temp, randomBytes(32).toString("base64url"), { mode: 0o600 });
+    try {
+      linkSync(temp, file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    } finally {
+      unlinkSync(temp);
+    }
+  }
+  return readFileSync(file, "utf8").trim();
+}
+
+let auditKeyCache: string | undefined;
+/** The audit chain's HMAC key: CAIRN_AUDIT_KEY, or one generated on first start into $CAIRN_DATA_DIR/audit-key. Never stored in the database. */
+export function auditKey(): string {
+  auditKeyCache ??= schema.shape.CAIRN_AUDIT_KEY.parse(process.env.CAIRN_AUDIT_KEY) ?? dataDirSecret("audit-key");
+  return auditKeyCache;
+}
+
+let metricsTokenCache: string | undefined;
+/** The bearer token that unlocks /api/metrics' labelled exposition: CAIRN_METRICS_TOKEN, or $CAIRN_DATA_DIR/metrics-token. */
+export function metricsToken(): string {
+  metricsTokenCache ??= schema.shape.CAIRN_METRICS_TOKEN.parse(process.env.CAIRN_METRICS_TOKEN) ?? dataDirSecret("metrics-token");
+  return metricsTokenCache;
 }

@@ -3,7 +3,7 @@ import path from "node:path";
 import { DEMO_PASSWORD, DEMO_USERS } from "@/db/seed/demo";
 import { getDatabase } from "@/db/client";
 import { getReadyDb } from "./bootstrap";
-import { env } from "./env";
+import { env, metricsToken } from "./env";
 
 export async function announceStartup(): Promise<void> {
   try {
@@ -16,6 +16,9 @@ export async function announceStartup(): Promise<void> {
       for (const u of DEMO_USERS) console.log(`[cairn]   ${u.email.padEnd(26)} ${u.label}`);
       console.log("[cairn] (set CAIRN_DEMO=false to start without the demo organization)");
     }
+    // Audit: the chain's head is anchored in the data dir, outside the database, every CAIRN_AUDIT_ANCHOR_INTERVAL_MS.
+    const { startAuditAnchor } = await import("./audit/anchor");
+    startAuditAnchor(db);
     // Training jobs: converge what an earlier process left running, then admit and dispatch on a loop.
     const { startScheduler } = await import("./jobs/scheduler");
     await startScheduler(db);
@@ -25,9 +28,12 @@ export async function announceStartup(): Promise<void> {
     const binary = prom.url || prom.binary === "off" ? null : findBinary(prom.binary, e.pathDirs);
     void connectPrometheus({
       url: prom.url,
-      managed: binary ? { binary, dir: path.join(e.dataDir, "prometheus"), scrapeTarget: `127.0.0.1:${prom.port}`, scrapeIntervalSeconds: prom.scrapeSeconds } : null,
+      managed: binary ? { binary, dir: path.join(e.dataDir, "prometheus"), scrapeTarget: `127.0.0.1:${prom.port}`, scrapeIntervalSeconds: prom.scrapeSeconds, scrapeToken: metricsToken() } : null,
     }).then(() => {
-      if (prom.url) console.log(`[cairn] metrics: Prometheus at ${prom.url} (rates assume it scrapes every ${prom.scrapeSeconds} s: CAIRN_PROMETHEUS_SCRAPE_SECONDS)`);
+      if (prom.url) {
+        metricsToken();
+        console.log(`[cairn] metrics: Prometheus at ${prom.url} (rates assume it scrapes every ${prom.scrapeSeconds} s: CAIRN_PROMETHEUS_SCRAPE_SECONDS; it needs \`Authorization: Bearer\` with CAIRN_METRICS_TOKEN or ${path.join(e.dataDir, "metrics-token")} to see team and deployment labels)`);
+      }
       else if (!binary) console.log("[cairn] metrics: no Prometheus (set PROMETHEUS_URL or install prometheus) — deployment charts are unavailable");
       else if (prometheusReady()) console.log(`[cairn] metrics: managed Prometheus (${binary}) scraping every ${prom.scrapeSeconds} s`);
     });

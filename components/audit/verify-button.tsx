@@ -15,8 +15,8 @@ export function VerifyButton({ verify }: { verify: (input: undefined) => Promise
           {!result.ok
             ? result.error
             : result.data.ok
-              ? `Chain intact: ${result.data.checked} events verified`
-              : `Chain broken at event #${result.data.first_broken_id} (${result.data.checked} checked)`}
+              ? `Chain intact: ${result.data.checked} ${result.data.scope === "all" ? "events" : "events of your teams"} verified${result.data.anchor === "matched" ? ", head matches the anchor" : ""}`
+              : `Chain broken${result.data.first_broken_id !== null ? ` at event #${result.data.first_broken_id}` : ""}: ${result.data.problem ?? "see the server log"}`}
         </span>
       )}
       <Button variant="secondary" disabled={pending} onClick={() => startTransition(async () => setResult(await verify(undefined)))}>

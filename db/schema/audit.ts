@@ -1,6 +1,8 @@
-// Append-only, hash-chained audit trail. Each row's hash covers its fields and the previous row's hash.
+// Append-only, hash-chained audit trail. Each row's hash covers its fields and the previous row's hash:
+// hash_version 1 = plain SHA-256 (rows written before migration 0018), 2 = HMAC-SHA256 under the audit key
+// (server/env.ts auditKey), whose fingerprint is key_id. UPDATE, DELETE and TRUNCATE are refused by triggers.
 import { sql } from "drizzle-orm";
-import { bigserial, check, index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigserial, check, index, jsonb, pgTable, smallint, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 export const AUDIT_OUTCOMES = ["allowed", "denied", "error"] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
@@ -26,10 +28,13 @@ export const auditEvents = pgTable(
     details: jsonb("details").$type<Record<string, unknown>>().notNull().default({}),
     prevHash: text("prev_hash").notNull(),
     hash: text("hash").notNull(),
+    hashVersion: smallint("hash_version").$type<1 | 2>().notNull(),
+    keyId: text("key_id"),
   },
   (t) => [
     index("audit_events_team_idx").on(t.teamId, t.id),
     index("audit_events_at_idx").on(t.at),
     check("audit_events_outcome_check", sql`${t.outcome} in ('allowed', 'denied', 'error')`),
+    check("audit_events_hash_version_check", sql`${t.hashVersion} in (1, 2)`),
   ],
 );

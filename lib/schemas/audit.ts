@@ -25,4 +25,16 @@ export type AuditEventDto = {
   user_agent: string | null;
   details: Record<string, unknown>;
 };
-export type AuditVerifyDto = { ok: boolean; checked: number; first_broken_id: number | null };
+export type AuditVerifyDto = {
+  ok: boolean;
+  /** Events the caller may see that were checked (the whole chain is always walked). */
+  checked: number;
+  /** The first broken event among those the caller may see; null when none is (or it lies outside their teams). */
+  first_broken_id: number | null;
+  /** "all" for platform admins, "own_teams" for team leads. */
+  scope: "all" | "own_teams";
+  /** The chain's head against the anchor kept outside the database: none yet, matched, or broken. */
+  anchor: "none" | "matched" | "broken";
+  /** What is wrong, in words (never naming another team's events to a team lead); null when ok. */
+  problem: string | null;
+};

@@ -5,8 +5,9 @@ import { auditEvents } from "@/db/schema";
 import type { AuditOutcome } from "@/db/schema";
 import { actorLabel } from "../auth/actor";
 import type { Ctx, TxCtx } from "../context";
+import { auditKey } from "../env";
 import { AppError } from "../errors";
-import { GENESIS_HASH, auditHash } from "./hash";
+import { GENESIS_HASH, HASH_VERSION, auditKeyId, keyedAuditHash } from "./hash";
 
 const CHAIN_LOCK = 0x6175_6474; // "audt": one writer extends the chain at a time
 
@@ -40,7 +41,10 @@ export async function appendAudit(db: DbOrTx, ctx: Omit<TxCtx, "db">, input: Aud
     userAgent: request.userAgent ?? null,
     details: input.details ?? {},
   } as const;
-  await db.insert(auditEvents).values({ ...fields, prevHash, hash: auditHash(prevHash, fields) });
+  const key = auditKey();
+  await db.insert(auditEvents).values({
+    ...fields, prevHash, hash: keyedAuditHash(key, prevHash, fields), hashVersion: HASH_VERSION.keyed, keyId: auditKeyId(key),
+  });
 }
 
 /** Records an event in its own transaction (denied attempts, failures, sign-ins). */

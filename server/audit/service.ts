@@ -1,25 +1,16 @@
-// Reading and verifying the audit trail: admins see every team, team leads their own teams.
-import { and, asc, desc, eq, gt, gte, ilike, inArray, like, lt, or } from "drizzle-orm";
+// Reading the audit trail: admins see every team, team leads their own teams (verifying: ./verify.ts).
+import { and, desc, eq, gte, ilike, inArray, like, lt, or } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import { auditEvents } from "@/db/schema";
-import type { AuditEventDto, AuditQuery, AuditVerifyDto } from "@/lib/schemas/audit";
-import { can } from "../auth/policy";
+import type { AuditEventDto, AuditQuery } from "@/lib/schemas/audit";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
 import { findTeamBySlug } from "../teams/lookup";
 import { denied } from "./record";
-import { auditHash, GENESIS_HASH } from "./hash";
+import { auditableTeams } from "./scope";
 
-/** Team ids whose audit rows the actor may read; undefined = all (admins). */
-function auditableTeams(ctx: Ctx): string[] | undefined {
-  if (ctx.actor.isAdmin) return undefined;
-  return ctx.actor.memberships.filter((m) => can(ctx.actor, "manage_team", m.teamId)).map((m) => m.teamId);
-}
-
-export function canViewAudit(ctx: Ctx): boolean {
-  const teams = auditableTeams(ctx);
-  return teams === undefined || teams.length > 0;
-}
+export { canViewAudit } from "./scope";
+export { verifyAudit } from "./verify";
 
 function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -69,27 +60,4 @@ export async function listAudit(ctx: Ctx, q: AuditQuery): Promise<{ events: Audi
     })),
     next_page_token: rows.length > q.limit && last ? encodeCursor(last.id) : null,
   };
-}
-
-const VERIFY_BATCH = 2000;
-
-/** Walks the whole chain in id order and names the first row whose hash or link does not match. */
-export async function verifyAudit(ctx: Ctx): Promise<AuditVerifyDto> {
-  if (!canViewAudit(ctx)) {
-    throw await denied(ctx, { action: "audit.verify", target: "audit", mode: "write", message: "Verifying the audit trail is open to team leads and platform admins." });
-  }
-  let prevHash = GENESIS_HASH;
-  let afterId = 0;
-  let checked = 0;
-  for (;;) {
-    const rows = await ctx.db.select().from(auditEvents).where(gt(auditEvents.id, afterId)).orderBy(asc(auditEvents.id)).limit(VERIFY_BATCH);
-    for (const r of rows) {
-      checked++;
-      const expected = auditHash(r.prevHash, r);
-      if (r.prevHash !== prevHash || r.hash !== expected) return { ok: false, checked, first_broken_id: r.id };
-      prevHash = r.hash;
-    }
-    if (rows.length < VERIFY_BATCH) return { ok: true, checked, first_broken_id: null };
-    afterId = rows[rows.length - 1]!.id;
-  }
 }

@@ -81,7 +81,7 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
     },
   },
   "/api/v1/code-archives/{id}": { get: { summary: "One code archive", success: { status: 200, description: "{id, team, filename, format, size_bytes, sha256, files, default_command, created_by, created_at}" } } },
-  "/api/v1/audit/verify": { get: { summary: "Verify the audit hash chain", success: { status: 200, description: "{ok, checked, first_broken_id}" } } },
+  "/api/v1/audit/verify": { get: { summary: "Verify the audit hash chain", success: { status: 200, description: "{ok, checked, first_broken_id, scope, anchor, problem}" } } },
 };
 
 const ERROR = {

@@ -1,11 +1,12 @@
 // Prometheus for time series: the one at PROMETHEUS_URL, or — with none configured and the `prometheus`
 // binary on PATH — a managed one this process starts, scraping Cairn's own /api/metrics into
 // $CAIRN_DATA_DIR/prometheus (31 days kept: the longest window the API answers). Queries go through its
-// HTTP API (query_range). The managed one's port is chosen free just before it starts; should something
+// HTTP API (query_range). The managed one scrapes with the metrics token (a credentials file beside its
+// config, readable by this user only), so it reads the labelled exposition. Its port is chosen free just before it starts; should something
 // take it in between, the start fails with Prometheus's own message and charts say so.
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { AppError } from "../errors";
@@ -19,6 +20,8 @@ export type ManagedOptions = {
   /** host:port serving /api/metrics. */
   scrapeTarget: string;
   scrapeIntervalSeconds: number;
+  /** Sent as `Authorization: Bearer` on every scrape (CAIRN_METRICS_TOKEN): /api/metrics keeps its labels for it. */
+  scrapeToken: string;
   retention?: string;
   startTimeoutMs?: number;
 };
@@ -88,6 +91,9 @@ export async function startManagedPrometheus(opts: ManagedOptions): Promise<Mana
   const dataDir = path.join(opts.dir, "data");
   await stopLeftover(pidFile, dataDir);
   const config = path.join(opts.dir, "prometheus.yml");
+  const credentials = path.join(opts.dir, "scrape-token");
+  writeFileSync(credentials, opts.scrapeToken, { mode: 0o600 });
+  chmodSync(credentials, 0o600);
   writeFileSync(config, [
     "# Written by Cairn at start-up; edits are replaced.",
     "global:",
@@ -96,6 +102,9 @@ export async function startManagedPrometheus(opts: ManagedOptions): Promise<Mana
     "scrape_configs:",
     "  - job_name: cairn",
     "    metrics_path: /api/metrics",
+    "    authorization:",
+    "      type: Bearer",
+    `      credentials_file: ${JSON.stringify(credentials)}`,
     "    static_configs:",
     `      - targets: ["${opts.scrapeTarget}"]`,
     "",

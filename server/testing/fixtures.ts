@@ -8,6 +8,7 @@ import { seedDemo } from "@/db/seed/demo";
 import { createTestDatabase } from "@/db/test-db";
 import type { TestDatabase } from "@/db/test-db";
 import { createFsArtifactStore } from "../artifacts/fs-store";
+import { setAnchorFile } from "../audit/anchor";
 import type { ArtifactStore } from "../artifacts/store";
 
 export { actorFor, ctxFor, tokenFor } from "./actors";
@@ -39,11 +40,14 @@ export function demoDatabase(): () => Db {
     globals.__cairnDb = { promise: Promise.resolve(database) };
     artifactDir = mkdtempSync(path.join(os.tmpdir(), "cairn-artifacts-"));
     globals.__cairnArtifacts = createFsArtifactStore(artifactDir);
+    // The audit anchor belongs to this database, not to the data dir every test file shares.
+    setAnchorFile(path.join(artifactDir, "audit-anchor"));
   });
   afterAll(async () => {
     globals.__cairnReady = undefined;
     globals.__cairnDb = undefined;
     globals.__cairnArtifacts = undefined;
+    setAnchorFile(undefined);
     if (artifactDir) rmSync(artifactDir, { recursive: true, force: true });
     await database?.close();
   });

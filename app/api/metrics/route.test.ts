@@ -3,6 +3,8 @@ import { GET as healthGET } from "@/app/api/health/route";
 import { GET as catchAll } from "@/app/api/v1/[...path]/route";
 import { GET as meGET } from "@/app/api/v1/me/route";
 import { GET as openapiGET } from "@/app/api/v1/openapi.json/route";
+import { metricsToken } from "@/server/env";
+import { observeInference } from "@/server/observability/metrics";
 import { call, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
 import { GET as metricsGET } from "./route";
 
@@ -15,11 +17,11 @@ describe("health, metrics and the API document", () => {
     expect(r.json).toMatchObject({ status: "ok", db: "ok", migrations: { current: true } });
   });
 
-  it("exposes platform_* metrics in Prometheus text format", async () => {
+  it("exposes platform_* metrics in Prometheus text format, labelled for the scrape token", async () => {
     await call(meGET);
     const token = await tokenFor(db(), DEMO.ds, "churn");
     await call(meGET, { token });
-    const r = await call(metricsGET);
+    const r = await call(metricsGET, { token: metricsToken() });
     expect(r.status).toBe(200);
     expect(r.response.headers.get("content-type")).toContain("text/plain");
     const text = r.json as string;
@@ -29,6 +31,39 @@ describe("health, metrics and the API document", () => {
     expect(text).toMatch(/platform_active_users\{team="churn"\} [1-9]/);
     expect(text).toMatch(/platform_active_users\{team="vision"\} 0/);
     expect(text).toMatch(/platform_info\{version="[^"]+",db_backend="(pglite|postgres)",compute_backend="local"\} 1/);
+  });
+
+  it("answers anyone else without team, user or deployment labels, summed over them", async () => {
+    const deployment = "d7e3c0de-0000-4000-8000-00000000abcd";
+    observeInference("churn", deployment, 200, 0.02);
+    observeInference("fraud", "d7e3c0de-0000-4000-8000-00000000ef01", 200, 0.03);
+    observeInference("churn", deployment, 503, 0.01);
+    const dsToken = await tokenFor(db(), DEMO.ds, "churn");
+    await call(meGET, { token: dsToken });
+    for (const credentials of [{}, { token: dsToken }]) {
+      const r = await call(metricsGET, credentials);
+      expect(r.status).toBe(200);
+      const text = r.json as string;
+      for (const secret of ["churn", "fraud", "vision", deployment, "team=", "deployment=", "user=", "@example.com"]) expect(text).not.toContain(secret);
+      expect(text).toMatch(/platform_inference_requests_total\{status="200"\} 2\n/);
+      expect(text).toMatch(/platform_inference_requests_total\{status="503"\} 1\n/);
+      expect(text).toMatch(/platform_inference_latency_seconds_count 3\n/);
+      expect(text).toMatch(/platform_inference_latency_seconds_bucket\{le="0.025"\} 2\n/);
+      expect(text).toMatch(/platform_active_users [1-9]/);
+      expect(text).toContain('platform_api_requests_total{endpoint="/api/v1/me",method="GET",status="200"}');
+    }
+    // An admin's API token sees the labels, like the scrape token.
+    const admin = await call(metricsGET, { token: await tokenFor(db(), DEMO.admin, "churn") });
+    expect(admin.json as string).toContain(`platform_inference_requests_total{team="churn",deployment="${deployment}",status="200"} 1`);
+  });
+
+  it("answers 401 to a bearer that is neither the scrape token nor a valid API token", async () => {
+    for (const token of ["wrong-scrape-token-0123456789", "cairn_notarealtoken0000000000000000000000"]) {
+      const r = await call(metricsGET, { token });
+      expect(r.status).toBe(401);
+      expect(r.json).toMatchObject({ error: { code: "unauthenticated" } });
+    }
+    expect((await call(metricsGET, { headers: { authorization: "Bearer" } })).status).toBe(401);
   });
 
   it("answers unknown API paths with a JSON 404 in the error shape", async () => {

@@ -13,7 +13,8 @@ import { POST as servePost } from "@/app/serve/[team]/[deployment]/[...path]/rou
 import { deploymentMetrics } from "@/server/deployments/metrics";
 import type { DeploymentMetrics } from "@/server/deployments/metrics";
 import { deploymentRuntime, stopAllReplicas } from "@/server/deployments/runtime";
-import { platformMetrics } from "@/server/observability/metrics";
+import { GET as exposeMetrics } from "@/app/api/metrics/route";
+import { metricsToken } from "@/server/env";
 import { findBinary, prometheusUrl, releasePrometheus, connectPrometheus } from "@/server/observability/prometheus";
 import { linearClassifierOnnx } from "@/server/registry/onnx-graphs";
 import { createModel, newRun, putRunFile, registerVersion, unique } from "@/server/registry/test-helpers";
@@ -26,17 +27,23 @@ let fraud = "";
 let id = "";
 let exposition: http.Server;
 let dir = "";
+const scrapes: string[] = [];
 
 describe.skipIf(!binary)("deployment metrics from Prometheus", () => {
   beforeAll(async () => {
     [token, fraud] = await Promise.all([tokenFor(db(), DEMO.ds, "churn"), tokenFor(db(), DEMO.dsFraud, "fraud")]);
-    // What /api/metrics serves, on a port of its own: Prometheus scrapes this process.
+    // The /api/metrics route itself, on a port of its own: Prometheus scrapes this process with the metrics
+    // token; without it the route would sum the team and deployment labels away and the charts stay empty.
     exposition = http.createServer((req, res) => {
-      void platformMetrics().registry.metrics().then((text) => res.writeHead(200, { "content-type": platformMetrics().registry.contentType }).end(text));
+      const headers = new Headers();
+      if (req.headers.authorization) headers.set("authorization", req.headers.authorization);
+      scrapes.push(req.headers.authorization ?? "");
+      void exposeMetrics(new Request("http://localhost/api/metrics", { headers }))
+        .then(async (r) => res.writeHead(r.status, { "content-type": r.headers.get("content-type") ?? "text/plain" }).end(await r.text()));
     });
     await new Promise<void>((r) => exposition.listen(0, "127.0.0.1", r));
     dir = mkdtempSync(path.join(os.tmpdir(), "cairn-prometheus-"));
-    await connectPrometheus({ managed: { binary: binary!, dir, scrapeTarget: `127.0.0.1:${(exposition.address() as AddressInfo).port}`, scrapeIntervalSeconds: 1 } });
+    await connectPrometheus({ managed: { binary: binary!, dir, scrapeTarget: `127.0.0.1:${(exposition.address() as AddressInfo).port}`, scrapeIntervalSeconds: 1, scrapeToken: metricsToken() } });
 
     const at = await newRun(token, "metrics");
     await putRunFile(token, at, "model/model.onnx", new Uint8Array(linearClassifierOnnx({ features: 2, classes: 2, weights: [1, -1], bias: [0] })));
@@ -98,6 +105,9 @@ describe.skipIf(!binary)("deployment metrics from Prometheus", () => {
     // The 503s show as errors; while only successes flowed the error rate was 0.
     expect(Math.max(...errors.map(([, v]) => v ?? 0))).toBeGreaterThan(0);
     expect(rps.some(([t, v]) => (v ?? 0) > 0 && errors.find(([te]) => te === t)?.[1] === 0)).toBe(true);
+    // Every scrape carried the token (from the credentials file Cairn wrote beside the config).
+    expect(scrapes.length).toBeGreaterThan(0);
+    expect(scrapes.every((a) => a === `Bearer ${metricsToken()}`)).toBe(true);
   }, 60_000);
 
   it("checks the window and hides other teams' deployments", async () => {
