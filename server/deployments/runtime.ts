@@ -5,7 +5,7 @@
 // start-up simply brings up every live deployment again.
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { and, eq, inArray, ne, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, ne, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import type { DeploymentStatus, ModelInspection } from "@/db/schema";
 import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, modelVersions, registeredModels, teams } from "@/db/schema";
@@ -114,11 +114,22 @@ async function snapshotModel(id: string, d: { modelName: string; version: number
 }
 
 /** The model file the replicas will load: the deployment's copy, checked against the pinned hash every time it is brought up. */
-async function verifiedModel(id: string, d: typeof deployments.$inferSelect, inspection: ModelInspection | null): Promise<string> {
+async function verifiedModel(db: Db, id: string, d: typeof deployments.$inferSelect, inspection: ModelInspection | null): Promise<string> {
   const expected = d.modelSha256;
-  if (!expected) throw new Error(`deployment ${id} was made before Cairn pinned model files and records no hash of its model, so it is not served; deploy version ${d.version} of ${d.modelName} again`);
   const file = path.join(deploymentDir(id), "model.onnx");
-  if (await stat(file).then(() => true, () => false)) {
+  const hasCopy = await stat(file).then(() => true, () => false);
+  if (!expected) {
+    // Made before Cairn pinned model files: it keeps serving the copy it already served (nothing new
+    // reaches it), whose hash is recorded now and checked from then on. Without a copy it has nothing proven to serve.
+    if (!hasCopy) throw new Error(`deployment ${id} was made before Cairn pinned model files and holds no copy of its model, so it is not served; deploy version ${d.version} of ${d.modelName} again`);
+    const actual = await sha256OfFile(file);
+    await db.transaction(async (tx) => {
+      const [set] = await tx.update(deployments).set({ modelSha256: actual }).where(and(eq(deployments.id, id), isNull(deployments.modelSha256))).returning({ id: deployments.id });
+      if (set) await tx.insert(deploymentEvents).values({ deploymentId: id, status: d.status, message: `deployed before Cairn pinned model files: its copy of model.onnx (sha256 ${actual}) is recorded and checked from now on` });
+    });
+    return file;
+  }
+  if (hasCopy) {
     const actual = await sha256OfFile(file);
     if (actual === expected) return file;
     await rm(file, { force: true });
@@ -141,7 +152,7 @@ async function bringUpNow(rt: Runtime, db: Db, id: string): Promise<void> {
     if (d.backend !== "local" || env().computeBackend !== "local") {
       throw new Error(`serving on the ${env().computeBackend} backend is not built yet (this deployment was made for ${d.backend})`);
     }
-    const modelPath = await verifiedModel(id, d, row.inspection);
+    const modelPath = await verifiedModel(db, id, d, row.inspection);
     const state = await rt.serving.ensure({ deploymentId: id, modelName: d.modelName, version: d.version, modelPath, replicas: d.replicas });
     // A stop that raced the bring-up wins: nothing may keep serving a stopped deployment.
     const [now] = await db.select({ status: deployments.status }).from(deployments).where(eq(deployments.id, id));
