@@ -16,7 +16,8 @@ export type MetricComparison = { key: string; candidate: number | null; current:
 
 /** The evidence, frozen when the request was made (a later run edit does not change what was approved). */
 export type ApprovalEvidence = {
-  candidate: { version: number; run_id: string | null; run_name: string | null; experiment_id: string | null; format: string };
+  /** content_digest: the version's pinned digest when asked; approving checks the version still has it (absent in requests made before pinning). */
+  candidate: { version: number; run_id: string | null; run_name: string | null; experiment_id: string | null; format: string; content_digest?: string | null };
   /** The version the team's production alias held when asked (null: nothing in production yet). */
   current: { version: number; run_id: string | null; run_name: string | null; deployment_id: string | null; replicas: number | null } | null;
   metrics: MetricComparison[];

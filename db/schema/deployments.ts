@@ -38,6 +38,9 @@ export const deployments = pgTable(
     backend: text("backend").notNull().default("local"),
     /** Why it exists beyond its creator: "approval <id>", "rollback <deployment id>", "demo seed"; shown in the alias history. */
     origin: text("origin"),
+    /** The version's pinned digest when this deployment was made, and the SHA-256 of the model file it serves (checked before every load). */
+    contentDigest: text("content_digest"),
+    modelSha256: text("model_sha256"),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     createdByEmail: text("created_by_email").notNull(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),

@@ -24,6 +24,9 @@ export type ModelInspection = {
   files: string[];
 };
 
+/** One pinned file of a version: its path inside the version's location, size and SHA-256 (hex). */
+export type PinnedFile = { path: string; size: number; sha256: string };
+
 export const registeredModels = pgTable(
   "registered_models",
   {
@@ -68,6 +71,12 @@ export const modelVersions = pgTable(
     description: text("description").notNull().default(""),
     runLink: text("run_link"),
     inspection: jsonb("inspection").$type<ModelInspection>().notNull(),
+    /**
+     * sha256:<hex> over the manifest of the version's files, pinned when it was registered (an immutable
+     * copy is kept outside the run's artifacts). Null only for versions registered before pinning existed.
+     */
+    contentDigest: text("content_digest"),
+    contentManifest: jsonb("content_manifest").$type<PinnedFile[]>(),
     userId: text("user_id").notNull(),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     creationTime: bigint("creation_time", { mode: "number" }).notNull(),

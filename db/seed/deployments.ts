@@ -7,6 +7,7 @@ import { deploymentEvents, deployments, modelAliases, modelVersions, registeredM
 import type { DeploymentEnvironment } from "../schema";
 import { appendAudit } from "@/server/audit/record";
 import { systemCtx } from "@/server/context";
+import { servedFile } from "@/server/registry/pins";
 
 const DEMO_DEPLOYMENTS: { team: string; model: string; alias: string; environment: DeploymentEnvironment; by: string }[] = [
   { team: "churn", model: "churn-classifier", alias: "production", environment: "production", by: "lead@example.com" },
@@ -19,19 +20,20 @@ export async function seedDemoDeployments(db: Db): Promise<{ deployments: number
   let made = 0;
   for (const spec of DEMO_DEPLOYMENTS) {
     const [row] = await db
-      .select({ teamId: teams.id, modelId: registeredModels.id, version: modelAliases.version, versionId: modelVersions.id, format: modelVersions.inspection })
+      .select({ teamId: teams.id, modelId: registeredModels.id, version: modelAliases.version, versionId: modelVersions.id, format: modelVersions.inspection, digest: modelVersions.contentDigest, manifest: modelVersions.contentManifest })
       .from(registeredModels)
       .innerJoin(teams, eq(teams.id, registeredModels.teamId))
       .innerJoin(modelAliases, and(eq(modelAliases.modelId, registeredModels.id), eq(modelAliases.alias, spec.alias)))
       .innerJoin(modelVersions, and(eq(modelVersions.modelId, registeredModels.id), eq(modelVersions.version, modelAliases.version)))
       .where(and(eq(teams.slug, spec.team), eq(registeredModels.name, spec.model)));
-    if (!row || row.format.format !== "onnx") continue;
+    const served = row && servedFile(row.manifest, row.format.onnxPath);
+    if (!row || row.format.format !== "onnx" || !served) continue;
     const [user] = await db.select({ id: users.id }).from(users).where(eq(users.email, spec.by));
     await db.transaction(async (tx) => {
       const [d] = await tx.insert(deployments).values({
         teamId: row.teamId, modelId: row.modelId, versionId: row.versionId, modelName: spec.model, version: row.version, alias: spec.alias,
         environment: spec.environment, status: "deploying", replicas: 1, autoScale: false, minReplicas: 1, maxReplicas: 1, traffic: 100,
-        backend: "local", origin: "demo seed", createdBy: user?.id ?? null, createdByEmail: spec.by,
+        backend: "local", origin: "demo seed", contentDigest: row.digest, modelSha256: served.sha256, createdBy: user?.id ?? null, createdByEmail: spec.by,
       }).returning({ id: deployments.id });
       await tx.insert(deploymentEvents).values({ deploymentId: d!.id, status: "deploying", message: `demo: ${spec.model} v${row.version} (@${spec.alias}) deployed to ${spec.environment} with 1 replica` });
       await appendAudit(tx, systemCtx(db, "seed"), { action: "deployment.create", target: `deployment:${spec.team}/${d!.id}`, teamId: row.teamId, team: spec.team, details: { model: spec.model, version: row.version, alias: spec.alias, environment: spec.environment, replicas: 1, demo: true } });

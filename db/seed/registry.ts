@@ -1,6 +1,7 @@
 // Demo registry: a few models registered from the demo experiments' best runs (their model/ folders
 // hold an MLmodel and a real model.onnx), with several versions, aliases and their history, and stage
-// labels. Written with the same inspection the registry uses, in one transaction per model.
+// labels. Written with the same pinning and inspection the registry uses, in one transaction per model.
+import { randomUUID } from "node:crypto";
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../client";
 import { experiments, latestMetrics, modelAliasEvents, modelAliases, modelVersions, registeredModels, runTags, runs, teams, users } from "../schema";
@@ -9,6 +10,7 @@ import type { ArtifactStore } from "@/server/artifacts/store";
 import { appendAudit } from "@/server/audit/record";
 import { systemCtx } from "@/server/context";
 import { inspectModel } from "@/server/registry/inspect";
+import { pinRoot, pinVersionFiles, pinnedStore } from "@/server/registry/pins";
 import { runArtifactUri } from "@/server/tracking/dto";
 
 type VersionSpec = { experiment: string; rank: number; stage?: ModelVersionStage; description: string };
@@ -81,7 +83,10 @@ export async function seedDemoRegistry(db: Db, store: ArtifactStore): Promise<{ 
       if (c) picked.push({ ...c, ...v });
     }
     if (picked.length !== spec.versions.length) continue; // the demo experiments are not there
-    const inspections = await Promise.all(picked.map((p) => inspectModel(store, [spec.team, String(p.experimentId), p.runId], "model")));
+    // Pinned like any registration: the versions keep a copy of their files and a digest over them.
+    const ids = picked.map(() => randomUUID());
+    const pins = await Promise.all(picked.map((p, i) => pinVersionFiles({ store, root: [spec.team, String(p.experimentId), p.runId], rel: "model" }, ids[i]!)));
+    const inspections = await Promise.all(ids.map((id, i) => inspectModel(pinnedStore(), pinRoot(id), pins[i]!.rel)));
     // Versions are registered a little after their run ended, in order.
     const times = picked.map((p, i) => Math.max(p.endTime + 3_600_000, i === 0 ? 0 : picked[i - 1]!.endTime + 3_600_000) + i * 60_000);
     for (let i = 1; i < times.length; i++) times[i] = Math.max(times[i]!, times[i - 1]! + 60_000);
@@ -91,7 +96,7 @@ export async function seedDemoRegistry(db: Db, store: ArtifactStore): Promise<{ 
         .values({ teamId: team.id, name: spec.name, description: spec.description, lastVersion: picked.length, createdBy: admin?.id ?? null, creationTime: times[0]!, lastUpdatedTime: times.at(-1)! })
         .returning({ id: registeredModels.id });
       await tx.insert(modelVersions).values(picked.map((p, i) => ({
-        modelId: model!.id, version: i + 1, source: `runs:/${p.runId}/model`, storageLocation: `${runArtifactUri(p.experimentId, p.runId)}/model`, runId: p.runId,
+        id: ids[i]!, contentDigest: pins[i]!.digest, contentManifest: pins[i]!.manifest, modelId: model!.id, version: i + 1, source: `runs:/${p.runId}/model`, storageLocation: `${runArtifactUri(p.experimentId, p.runId)}/model`, runId: p.runId,
         stage: p.stage ?? "None", description: p.description, inspection: inspections[i]!, userId: p.userId, createdBy: p.createdBy,
         creationTime: times[i]!, lastUpdatedTime: times[i]!,
       })));

@@ -62,13 +62,13 @@ async function runMetrics(db: DbOrTx, runId: string | null): Promise<Map<string,
   return new Map(rows.map((r) => [r.key, r.value]));
 }
 
-async function runOf(db: DbOrTx, versionId: string): Promise<{ runId: string | null; runName: string | null; experimentId: string | null; format: string }> {
+async function runOf(db: DbOrTx, versionId: string): Promise<{ runId: string | null; runName: string | null; experimentId: string | null; format: string; digest: string | null }> {
   const [row] = await db
-    .select({ runId: modelVersions.runId, runName: runs.name, experimentId: runs.experimentId, inspection: modelVersions.inspection })
+    .select({ runId: modelVersions.runId, runName: runs.name, experimentId: runs.experimentId, inspection: modelVersions.inspection, digest: modelVersions.contentDigest })
     .from(modelVersions)
     .leftJoin(runs, eq(runs.id, modelVersions.runId))
     .where(eq(modelVersions.id, versionId));
-  return { runId: row?.runId ?? null, runName: row?.runName ?? null, experimentId: row?.experimentId === null || row?.experimentId === undefined ? null : String(row.experimentId), format: row?.inspection.format ?? "unknown" };
+  return { runId: row?.runId ?? null, runName: row?.runName ?? null, experimentId: row?.experimentId === null || row?.experimentId === undefined ? null : String(row.experimentId), format: row?.inspection.format ?? "unknown", digest: row?.digest ?? null };
 }
 
 /** Candidate vs. what production holds now: metrics of both source runs and the monthly cost change. */
@@ -96,7 +96,7 @@ async function gatherEvidence(db: DbOrTx, d: PreparedDeploy): Promise<ApprovalEv
   const candidateMonthly = round2(d.replicas * price.hourly * HOURS_PER_MONTH);
   const currentMonthly = round2((live?.replicas ?? 0) * price.hourly * HOURS_PER_MONTH);
   return {
-    candidate: { version: d.version.number, run_id: candidateRun.runId, run_name: candidateRun.runName, experiment_id: candidateRun.experimentId, format: candidateRun.format },
+    candidate: { version: d.version.number, run_id: candidateRun.runId, run_name: candidateRun.runName, experiment_id: candidateRun.experimentId, format: candidateRun.format, content_digest: candidateRun.digest },
     current,
     metrics,
     cost: { replica_hourly_usd: price.hourly, priced_as: price.as, current_monthly_usd: currentMonthly, candidate_monthly_usd: candidateMonthly, monthly_change_usd: round2(candidateMonthly - currentMonthly) },
@@ -115,7 +115,7 @@ export async function requestProductionDeploy(ctx: Ctx, d: PreparedDeploy, note:
     }).returning({ id: approvalRequests.id });
     await appendAudit(tx, ctx, {
       action: "approval.request", target: `approval:${d.team.slug}/${row!.id}`, teamId: d.team.id, team: d.team.slug,
-      details: { model: d.model.name, version: d.version.number, ...spec },
+      details: { model: d.model.name, version: d.version.number, content_digest: evidence.candidate.content_digest, ...spec },
     });
     return row!.id;
   });
@@ -180,16 +180,19 @@ export async function approveRequest(ctx: Ctx, id: string, comment: string): Pro
   const row = await loadApproval(ctx, id);
   await authorizeDecision(ctx, row, "approval.approve");
   if (!row.versionId) throw new AppError("conflict", `Version ${row.version} of ${row.modelName} was deleted after the request; it cannot be deployed. Reject the request.`);
+  // The decision is on the files the evidence names: the deploy serves only bytes with that digest.
+  const digest = row.evidence.candidate.content_digest;
+  if (!digest) throw new AppError("conflict", `Request ${row.id} was made before Cairn pinned versions' files, so its evidence names no content digest to deploy; reject it and ask for the deploy again.`);
   const prepared: PreparedDeploy = {
     model: { id: row.modelId, name: row.modelName }, team: { id: row.teamId, slug: row.team }, version: { id: row.versionId, number: row.version },
     alias: row.spec.alias, environment: "production", replicas: row.spec.replicas, autoScale: row.spec.auto_scale,
-    minReplicas: row.spec.min_replicas, maxReplicas: row.spec.max_replicas, traffic: row.spec.traffic, backend: "local", origin: `approval ${row.id}`,
+    minReplicas: row.spec.min_replicas, maxReplicas: row.spec.max_replicas, traffic: row.spec.traffic, backend: "local", origin: `approval ${row.id}`, contentDigest: digest,
   };
   const deploymentId = await ctx.db.transaction(async (tx) => {
     await lockPending(tx, row);
     const created = await insertDeployment(tx, ctx, prepared, { userId: row.requestedBy, email: row.requestedByEmail }, `approved by ${ctx.actor.email} (request ${row.id}, asked by ${row.requestedByEmail})`);
     await tx.update(approvalRequests).set({ status: "approved", decidedBy: ctx.actor.userId, decidedByEmail: ctx.actor.email, comment, decidedAt: new Date(), deploymentId: created }).where(eq(approvalRequests.id, row.id));
-    await appendAudit(tx, ctx, { action: "approval.approve", target: `approval:${row.team}/${row.id}`, teamId: row.teamId, team: row.team, details: { model: row.modelName, version: row.version, deployment_id: created, comment } });
+    await appendAudit(tx, ctx, { action: "approval.approve", target: `approval:${row.team}/${row.id}`, teamId: row.teamId, team: row.team, details: { model: row.modelName, version: row.version, content_digest: digest, deployment_id: created, comment } });
     return created;
   });
   deploymentRuntime().bringUp(ctx.db, deploymentId);

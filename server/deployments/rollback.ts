@@ -23,6 +23,8 @@ export async function rollbackDeployment(ctx: Ctx, id: string): Promise<Deployme
     version: { id: previous.versionId, number: previous.version }, alias: null, environment: current.environment,
     replicas: current.replicas, autoScale: current.autoScale, minReplicas: current.minReplicas, maxReplicas: current.maxReplicas,
     traffic: current.traffic, backend: "local", origin: `rollback ${id}`,
+    // The files that served before are the ones served again (a version's digest never changes; this says so).
+    ...(previous.contentDigest ? { contentDigest: previous.contentDigest } : {}),
   };
   const created = await ctx.db.transaction(async (tx) => {
     // Only while it is still live: a stop or a replacement that committed first wins.

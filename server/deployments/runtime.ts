@@ -1,11 +1,11 @@
-// The serving side of deployments in this process: copies a deployment's model out of the artifact
-// store (a snapshot, so later artifact changes never reach a running deployment), starts its replicas
+// The serving side of deployments in this process: copies a deployment's model out of the version's
+// pinned files (checked against the pinned SHA-256 before any replica loads it), starts its replicas
 // through the local replica manager, and writes what happens to them back as the deployment's status
 // and events. One runtime per process (globalThis, like the scheduler); every step is idempotent, so
 // start-up simply brings up every live deployment again.
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { and, eq, inArray, ne, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, ne, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import type { DeploymentStatus, ModelInspection } from "@/db/schema";
 import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, modelVersions, registeredModels, teams } from "@/db/schema";
@@ -14,8 +14,8 @@ import { env } from "../env";
 import { protectedAliases } from "../registry/access";
 import { moveAlias } from "../registry/aliases";
 import { touchInferenceSeries } from "../observability/metrics";
-import { storageRoot } from "../registry/sources";
-import { artifactStore } from "../tracking/artifacts";
+import { pinRoot, pinnedStore } from "../registry/pins";
+import { hashing, sha256, sha256OfFile } from "../artifacts/hashing";
 import type { ServingState } from "./local-serving";
 import { LocalServing, SECRET_HEADER } from "./local-serving";
 
@@ -86,28 +86,62 @@ async function onReplicaChange(rt: Runtime, state: ServingState): Promise<void> 
   }
 }
 
-/** Copies the version's model.onnx into the deployment's own directory (once; atomically). */
-async function snapshotModel(id: string, team: string, location: string, inspection: ModelInspection): Promise<string> {
+const mismatch = (what: string, d: { modelName: string; version: number }, expected: string, actual: string) =>
+  new Error(`${what} does not match the SHA-256 pinned for version ${d.version} of ${d.modelName} (pinned ${expected}, found ${actual}); it was not served. Deploy the version again from the registry.`);
+
+/**
+ * Copies the version's model file from its pinned copy (never from the run's artifacts, which members
+ * may overwrite) into the deployment's own directory, hashing it on the way: only bytes with the pinned
+ * SHA-256 are kept (atomically, once).
+ */
+async function snapshotModel(id: string, d: { modelName: string; version: number }, versionId: string, onnxPath: string, expected: string): Promise<string> {
   const dir = deploymentDir(id);
   const file = path.join(dir, "model.onnx");
-  if (await stat(file).then(() => true, () => false)) return file;
-  const root = storageRoot(team, location);
-  if (!root || !inspection.onnxPath) throw new Error("the version's artifacts hold no ONNX model");
-  const store = artifactStore();
-  const at = await store.stat(root.root, root.rel);
-  const rel = at && !at.is_dir ? root.rel : root.rel ? `${root.rel}/${inspection.onnxPath}` : inspection.onnxPath;
-  const got = await store.get(root.root, rel);
-  if (!got) throw new Error(`the model file ${rel} is missing from the version's artifacts`);
+  const got = await pinnedStore().get(pinRoot(versionId), onnxPath);
+  if (!got) throw new Error(`the pinned copy of ${onnxPath} of version ${d.version} of ${d.modelName} is missing from the registry's folder; nothing was served`);
   await mkdir(dir, { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, got.stream as unknown as AsyncIterable<Uint8Array>);
-  await rename(tmp, file);
+  const hash = sha256();
+  try {
+    await writeFile(tmp, hashing(got.stream, hash));
+    const actual = hash.digest("hex");
+    if (actual !== expected) throw mismatch(`The pinned copy of ${onnxPath}`, d, expected, actual);
+    await rename(tmp, file);
+  } finally {
+    await rm(tmp, { force: true });
+  }
   return file;
+}
+
+/** The model file the replicas will load: the deployment's copy, checked against the pinned hash every time it is brought up. */
+async function verifiedModel(db: Db, id: string, d: typeof deployments.$inferSelect, inspection: ModelInspection | null): Promise<string> {
+  const expected = d.modelSha256;
+  const file = path.join(deploymentDir(id), "model.onnx");
+  const hasCopy = await stat(file).then(() => true, () => false);
+  if (!expected) {
+    // Made before Cairn pinned model files: it keeps serving the copy it already served (nothing new
+    // reaches it), whose hash is recorded now and checked from then on. Without a copy it has nothing proven to serve.
+    if (!hasCopy) throw new Error(`deployment ${id} was made before Cairn pinned model files and holds no copy of its model, so it is not served; deploy version ${d.version} of ${d.modelName} again`);
+    const actual = await sha256OfFile(file);
+    await db.transaction(async (tx) => {
+      const [set] = await tx.update(deployments).set({ modelSha256: actual }).where(and(eq(deployments.id, id), isNull(deployments.modelSha256))).returning({ id: deployments.id });
+      if (set) await tx.insert(deploymentEvents).values({ deploymentId: id, status: d.status, message: `deployed before Cairn pinned model files: its copy of model.onnx (sha256 ${actual}) is recorded and checked from now on` });
+    });
+    return file;
+  }
+  if (hasCopy) {
+    const actual = await sha256OfFile(file);
+    if (actual === expected) return file;
+    await rm(file, { force: true });
+    throw mismatch("The deployment's copy of model.onnx", d, expected, actual);
+  }
+  if (!d.versionId || !inspection?.onnxPath) throw new Error(`version ${d.version} of ${d.modelName} was deleted and this deployment holds no copy of its model`);
+  return snapshotModel(id, d, d.versionId, inspection.onnxPath, expected);
 }
 
 async function bringUpNow(rt: Runtime, db: Db, id: string): Promise<void> {
   const [row] = await db
-    .select({ d: deployments, team: teams.slug, location: modelVersions.storageLocation, inspection: modelVersions.inspection })
+    .select({ d: deployments, team: teams.slug, inspection: modelVersions.inspection })
     .from(deployments)
     .innerJoin(teams, eq(teams.id, deployments.teamId))
     .leftJoin(modelVersions, eq(modelVersions.id, deployments.versionId))
@@ -118,11 +152,7 @@ async function bringUpNow(rt: Runtime, db: Db, id: string): Promise<void> {
     if (d.backend !== "local" || env().computeBackend !== "local") {
       throw new Error(`serving on the ${env().computeBackend} backend is not built yet (this deployment was made for ${d.backend})`);
     }
-    let modelPath = path.join(deploymentDir(id), "model.onnx");
-    if (!(await stat(modelPath).then(() => true, () => false))) {
-      if (!row.location || !row.inspection) throw new Error(`version ${d.version} of ${d.modelName} was deleted and this deployment holds no copy of its model`);
-      modelPath = await snapshotModel(id, row.team, row.location, row.inspection);
-    }
+    const modelPath = await verifiedModel(db, id, d, row.inspection);
     const state = await rt.serving.ensure({ deploymentId: id, modelName: d.modelName, version: d.version, modelPath, replicas: d.replicas });
     // A stop that raced the bring-up wins: nothing may keep serving a stopped deployment.
     const [now] = await db.select({ status: deployments.status }).from(deployments).where(eq(deployments.id, id));

@@ -17,6 +17,7 @@ import type { Ctx } from "../context";
 import { env } from "../env";
 import { AppError } from "../errors";
 import { loadModel, loadVersion } from "../registry/access";
+import { servedFile } from "../registry/pins";
 import { homeTeam } from "../tracking/access";
 import { deploymentRuntime } from "./runtime";
 import { rollbackTarget } from "./where";
@@ -39,6 +40,8 @@ export type DeploymentDto = {
   traffic: number;
   endpoint: string;
   backend: string;
+  /** The version's pinned content digest this deployment serves (null: deployed before pinning). */
+  content_digest: string | null;
   created_by: string;
   created_at: string;
   ready_at: string | null;
@@ -59,7 +62,7 @@ function dto(r: Row): DeploymentDto {
     status: r.status, message: r.message, replicas: r.replicas,
     ready_replicas: live ? (deploymentRuntime().readyReplicas(r.id) ?? 0) : null,
     auto_scale: r.autoScale, min_replicas: r.minReplicas, max_replicas: r.maxReplicas, traffic: r.traffic,
-    endpoint: endpointOf(r.team, r.id), backend: r.backend, created_by: r.createdByEmail,
+    endpoint: endpointOf(r.team, r.id), backend: r.backend, content_digest: r.contentDigest, created_by: r.createdByEmail,
     created_at: r.createdAt.toISOString(), ready_at: r.readyAt?.toISOString() ?? null, stopped_at: r.stoppedAt?.toISOString() ?? null,
   };
 }
@@ -80,7 +83,7 @@ async function rows(db: DbOrTx, where: SQL | undefined, limit = 500): Promise<Ro
 const permissionFor = (environment: "staging" | "production"): Permission => (environment === "production" ? "deploy_production" : "deploy_staging");
 
 /** The version a deploy names: a version number, an alias, or (neither) the newest version. */
-async function resolveVersion(ctx: Ctx, name: string, input: DeployModelInput, team: string): Promise<{ versionId: string; version: number; inspection: ModelInspection; status: string }> {
+async function resolveVersion(ctx: Ctx, name: string, input: DeployModelInput, team: string): Promise<{ versionId: string; version: number; inspection: ModelInspection; status: string; digest: string | null }> {
   let version: number;
   if (input.version !== undefined) {
     version = (await loadVersion(ctx, name, input.version, { mode: "read" }, { team })).version;
@@ -97,10 +100,10 @@ async function resolveVersion(ctx: Ctx, name: string, input: DeployModelInput, t
     }
   }
   const ref = await loadVersion(ctx, name, version, { mode: "read" }, { team });
-  const [row] = await ctx.db.select({ inspection: modelVersions.inspection, status: modelVersions.status }).from(modelVersions).where(eq(modelVersions.id, ref.versionId));
+  const [row] = await ctx.db.select({ inspection: modelVersions.inspection, status: modelVersions.status, digest: modelVersions.contentDigest }).from(modelVersions).where(eq(modelVersions.id, ref.versionId));
   // Deleted between the two reads: as if it never was.
   if (!row) throw new AppError("not_found", `Model Version (name=${name}, version=${version}) not found`);
-  return { versionId: ref.versionId, version, inspection: row.inspection, status: row.status };
+  return { versionId: ref.versionId, version, inspection: row.inspection, status: row.status, digest: row.digest };
 }
 
 /** A deploy request checked and resolved: who may, which version, how many replicas. */
@@ -118,6 +121,8 @@ export type PreparedDeploy = {
   backend: "local";
   /** "approval <id>" / "rollback <id>": recorded on the deployment and in the alias history it causes. */
   origin?: string;
+  /** The content digest the deploy was decided on (an approval's evidence): the version must still have it. */
+  contentDigest?: string;
 };
 
 /** The checks every deploy passes, staging or production, before anything is written. */
@@ -138,6 +143,7 @@ export async function prepareDeploy(ctx: Ctx, name: string, input: DeployModelIn
   if (resolved.inspection.format !== "onnx" || !resolved.inspection.onnxPath) {
     throw new AppError("invalid_input", `Version ${resolved.version} of ${name} is not an ONNX model (format: ${resolved.inspection.format}). Cairn's model server serves ONNX: register a version whose artifacts hold a model.onnx.`);
   }
+  if (!resolved.digest) throw unpinned(name, resolved.version);
   const backend = env().computeBackend;
   if (backend !== "local") {
     throw new AppError("not_implemented", `Serving on the ${backend} backend is not built yet: model replicas run as local processes only. Deploy from a Cairn running with CAIRN_COMPUTE_BACKEND=local.`);
@@ -151,6 +157,24 @@ export async function prepareDeploy(ctx: Ctx, name: string, input: DeployModelIn
     maxReplicas: bounds.max,
     traffic: input.traffic, backend,
   };
+}
+
+const unpinned = (name: string, version: number) =>
+  new AppError("invalid_input", `Version ${version} of ${name} was registered before Cairn pinned versions' files, so nothing proves its files are the ones registered; register it again from its run (model-versions/create or Register model) and deploy the new version.`);
+
+/**
+ * The pinned hash a deployment of this version will serve, read under the caller's share lock on the
+ * version: refuses a version without a pin, and one whose digest is not the one the deploy was decided on.
+ */
+async function pinnedServing(tx: DbOrTx, d: PreparedDeploy): Promise<{ contentDigest: string; modelSha256: string }> {
+  const [v] = await tx.select({ digest: modelVersions.contentDigest, manifest: modelVersions.contentManifest, inspection: modelVersions.inspection }).from(modelVersions).where(eq(modelVersions.id, d.version.id));
+  if (!v?.digest) throw unpinned(d.model.name, d.version.number);
+  if (d.contentDigest !== undefined && v.digest !== d.contentDigest) {
+    throw new AppError("conflict", `Version ${d.version.number} of ${d.model.name} no longer has the content digest this deploy was decided on (decided on ${d.contentDigest}, the version has ${v.digest}); nothing was deployed. Reject the request and ask for the deploy again.`);
+  }
+  const served = servedFile(v.manifest, v.inspection.onnxPath);
+  if (!served) throw new AppError("invalid_input", `Version ${d.version.number} of ${d.model.name} pinned no ONNX model file (${v.inspection.onnxPath ?? "none found"}); register a version whose artifacts hold a model.onnx.`);
+  return { contentDigest: v.digest, modelSha256: served.sha256 };
 }
 
 /**
@@ -180,7 +204,9 @@ export async function insertDeployment(tx: DbOrTx, ctx: Omit<Ctx, "db">, d: Prep
   const [model] = await tx.select({ id: registeredModels.id }).from(registeredModels).where(eq(registeredModels.id, d.model.id)).for("share");
   const [held] = model ? await tx.select({ id: modelVersions.id }).from(modelVersions).where(eq(modelVersions.id, d.version.id)).for("share") : [];
   if (!held) throw new AppError("conflict", `Version ${d.version.number} of ${d.model.name} was deleted meanwhile; nothing was deployed.`);
+  const pin = await pinnedServing(tx, d);
   const [row] = await tx.insert(deployments).values({
+    contentDigest: pin.contentDigest, modelSha256: pin.modelSha256,
     teamId: d.team.id, modelId: d.model.id, versionId: d.version.id, modelName: d.model.name, version: d.version.number, alias: d.alias,
     environment: d.environment, status: "deploying", replicas: d.replicas, autoScale: d.autoScale, minReplicas: d.minReplicas, maxReplicas: d.maxReplicas,
     traffic: d.traffic, backend: d.backend, origin: d.origin ?? null, createdBy: by.userId, createdByEmail: by.email,
@@ -188,7 +214,7 @@ export async function insertDeployment(tx: DbOrTx, ctx: Omit<Ctx, "db">, d: Prep
   await tx.insert(deploymentEvents).values({ deploymentId: row!.id, status: "deploying", message: `${how}: version ${d.version.number}${d.alias ? ` (alias ${d.alias})` : ""} with ${d.replicas} replica${d.replicas === 1 ? "" : "s"}` });
   await appendAudit(tx, ctx, {
     action: "deployment.create", target: `deployment:${d.team.slug}/${row!.id}`, teamId: d.team.id, team: d.team.slug,
-    details: { model: d.model.name, version: d.version.number, alias: d.alias, environment: d.environment, replicas: d.replicas, auto_scale: d.autoScale, min_replicas: d.minReplicas, max_replicas: d.maxReplicas, traffic: d.traffic },
+    details: { model: d.model.name, version: d.version.number, content_digest: pin.contentDigest, alias: d.alias, environment: d.environment, replicas: d.replicas, auto_scale: d.autoScale, min_replicas: d.minReplicas, max_replicas: d.maxReplicas, traffic: d.traffic },
   });
   return row!.id;
 }

@@ -45,9 +45,9 @@ export async function assertNotDeployed(tx: DbOrTx, modelId: string, what: strin
  * The version a rollback of this deployment returns to: the newest earlier deployment of the model in the
  * same environment that served another version. Null when there is none (or its version was deleted).
  */
-export async function rollbackTarget(db: DbOrTx, d: { id: string; modelId: string; environment: DeploymentEnvironment; version: number; createdAt: Date }): Promise<{ version: number; versionId: string } | null> {
+export async function rollbackTarget(db: DbOrTx, d: { id: string; modelId: string; environment: DeploymentEnvironment; version: number; createdAt: Date }): Promise<{ version: number; versionId: string; contentDigest: string | null } | null> {
   const [previous] = await db
-    .select({ version: deployments.version, versionId: modelVersions.id })
+    .select({ version: deployments.version, versionId: modelVersions.id, contentDigest: deployments.contentDigest })
     .from(deployments)
     .innerJoin(modelVersions, eq(modelVersions.id, deployments.versionId))
     .where(and(

@@ -10,14 +10,14 @@ import type { JobSpec, JobStatus } from "@/db/schema";
 import { PRIORITIES } from "@/db/schema";
 import { trainJobSchema } from "@/lib/schemas/jobs";
 import type { TrainJobInput } from "@/lib/schemas/jobs";
-import { assertStorageRoom, putWithinQuota } from "../artifacts/usage";
+import { assertStorageRoom } from "../artifacts/usage";
 import { appendAudit, denied, recordAudit } from "../audit/record";
 import { can, readableTeamIds } from "../auth/policy";
 import type { Ctx } from "../context";
 import { env } from "../env";
 import { AppError } from "../errors";
 import { homeTeam, loadExperiment } from "../tracking/access";
-import { artifactStore } from "../tracking/artifacts";
+import { artifactStore, writeArtifact } from "../tracking/artifacts";
 import { insertRun } from "../tracking/runs";
 import type { CodeArchiveRow } from "./code-archives";
 import { codeArchiveStream, isArchiveId, teamCodeArchive } from "./code-archives";
@@ -195,7 +195,7 @@ export async function submitJob(ctx: Ctx, experimentId: string, input: TrainJobI
   const runId = run.id;
   if (code?.archive) {
     // The run keeps the code it was trained with, as uploaded: artifacts/code/<filename> (within the storage quota, checked above).
-    await putWithinQuota(ctx.db, artifactStore(), { root: [exp.teamSlug, String(exp.id), runId], rel: `code/${code.archive.filename}`, teamId: exp.teamId }, codeArchiveStream(code.archive), code.archive.sizeBytes);
+    await writeArtifact(ctx, { root: [exp.teamSlug, String(exp.id), runId], rel: `code/${code.archive.filename}`, teamId: exp.teamId }, codeArchiveStream(code.archive), code.archive.sizeBytes);
   }
   const row = await ctx.db.transaction(async (tx) => {
     await tx.update(runs).set({ status: "SCHEDULED" }).where(eq(runs.id, runId));

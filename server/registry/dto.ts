@@ -26,6 +26,8 @@ export type ModelVersionDto = {
   team: string;
   storage_location: string;
   format: string;
+  /** sha256:<hex> over the version's pinned files (null: registered before Cairn pinned files). */
+  content_digest: string | null;
 };
 
 export type RegisteredModelDto = {
@@ -85,6 +87,7 @@ function versionDto(r: VersionRow, tags: { key: string; value: string }[], alias
     team: r.team,
     storage_location: r.storageLocation,
     format: inspection.format,
+    content_digest: r.contentDigest,
   };
 }
 

@@ -78,6 +78,8 @@ export type VersionSummary = {
   storage_location: string;
   run_id: string | null;
   format: string;
+  /** sha256:<hex> over the version's pinned files (null: registered before Cairn pinned files). */
+  content_digest: string | null;
   aliases: string[];
   description: string;
   user: string;
@@ -126,6 +128,7 @@ export async function getModelDetail(ctx: Ctx, name: string, opts: { team?: stri
       storage_location: v.storageLocation,
       run_id: v.runId,
       format: (v.inspection as ModelInspection).format,
+      content_digest: v.contentDigest,
       aliases: aliases.filter((a) => a.version === v.version).map((a) => a.alias),
       description: v.description,
       user: v.userId,

@@ -11,6 +11,7 @@ import { decodeOffset, encodeOffset } from "../tracking/experiments";
 import type { KeyValue } from "../tracking/dto";
 import { DEFAULT_PROTECTED_ALIASES, MANAGE, REGISTER, authorize, isProtected, loadModel, protectedAliases } from "./access";
 import type { ModelRef } from "./access";
+import { removePin } from "./pins";
 import type { ModelVersionDto, RegisteredModelDto } from "./dto";
 import { latestPerStage, modelDtos, modelRows, versionDtos, versionRows } from "./dto";
 import { comparison, compileRegistryFilter, compileRegistryOrder } from "./filter";
@@ -89,11 +90,14 @@ export async function deleteRegisteredModel(ctx: Ctx, name: string, opts: TeamOp
       message: `Model ${name} cannot be deleted while its protected alias '${held[0]!.alias}' points at version ${held[0]!.version}; protected aliases change only through the production approval workflow.`,
     });
   }
-  await ctx.db.transaction(async (tx) => {
+  const versionIds = await ctx.db.transaction(async (tx) => {
     await assertNotDeployed(tx, ref.id, `Model ${name}`);
+    const versions = await tx.delete(modelVersions).where(eq(modelVersions.modelId, ref.id)).returning({ id: modelVersions.id });
     await tx.delete(registeredModels).where(eq(registeredModels.id, ref.id));
     await appendAudit(tx, ctx, { action: "model.delete", target: `model:${ref.teamSlug}/${name}`, teamId: ref.teamId, team: ref.teamSlug, details: { versions: ref.lastVersion } });
+    return versions.map((v) => v.id);
   });
+  for (const id of versionIds) await removePin(id);
 }
 
 export async function setRegisteredModelTag(ctx: Ctx, name: string, key: string, value: string, opts: TeamOpt = {}): Promise<void> {

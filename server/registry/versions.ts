@@ -1,6 +1,7 @@
 // Model versions: numbered per model (numbers never reused), created from the team's own artifacts,
 // with description, tags and MLflow's legacy stages — labels only: a stage never moves an alias or
 // deploys anything.
+import { randomUUID } from "node:crypto";
 import { and, asc, eq, exists, inArray, ne, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { modelAliasEvents, modelAliases, modelVersionTags, modelVersions, registeredModels } from "@/db/schema";
@@ -19,6 +20,7 @@ import { versionDtos, versionRows } from "./dto";
 import { comparison, compileRegistryFilter, compileRegistryOrder } from "./filter";
 import { inspectModel } from "./inspect";
 import { canonicalStage, dedupe, searchScope } from "./models";
+import { pinRoot, pinVersionFiles, pinnedStore, removePin } from "./pins";
 import { resolveSource } from "./sources";
 
 type TeamOpt = { team?: string };
@@ -37,7 +39,10 @@ export async function createModelVersion(ctx: Ctx, input: CreateVersionInput): P
   const ref = await loadModel(ctx, input.name, { ...REGISTER, action: "model_version.create" }, input);
   const team = { id: ref.teamId, slug: ref.teamSlug };
   const resolved = await resolveSource(ctx, team, input);
-  const inspection = await inspectModel(artifactStore(), resolved.root, resolved.rel);
+  // The files are pinned first and inspected from the pinned copy: what the version shows is what it serves.
+  const versionId = randomUUID();
+  const pin = await pinVersionFiles({ store: artifactStore(), root: resolved.root, rel: resolved.rel }, versionId);
+  const inspection = await inspectModel(pinnedStore(), pinRoot(versionId), pin.rel);
   const now = Date.now();
   const version = await ctx.db.transaction(async (tx) => {
     // The row lock on the model serializes concurrent registrations; numbers are never reused.
@@ -50,7 +55,7 @@ export async function createModelVersion(ctx: Ctx, input: CreateVersionInput): P
     const [row] = await tx
       .insert(modelVersions)
       .values({
-        modelId: ref.id, version: bumped.version, source: input.source.trim(), storageLocation: resolved.storageLocation, runId: resolved.runId,
+        id: versionId, modelId: ref.id, version: bumped.version, contentDigest: pin.digest, contentManifest: pin.manifest, source: input.source.trim(), storageLocation: resolved.storageLocation, runId: resolved.runId,
         loggedModelId: resolved.loggedModelId, description: input.description ?? "", runLink: input.run_link || null, inspection,
         userId: ctx.actor.email, createdBy: ctx.actor.userId, creationTime: now, lastUpdatedTime: now,
       })
@@ -59,9 +64,12 @@ export async function createModelVersion(ctx: Ctx, input: CreateVersionInput): P
     if (tags.length) await tx.insert(modelVersionTags).values(tags.map((t) => ({ versionId: row!.id, ...t })));
     await appendAudit(tx, ctx, {
       action: "model_version.create", target: `model:${ref.teamSlug}/${ref.name}/${bumped.version}`, teamId: ref.teamId, team: ref.teamSlug,
-      details: { source: input.source, storage_location: resolved.storageLocation, run_id: resolved.runId, format: inspection.format },
+      details: { source: input.source, storage_location: resolved.storageLocation, run_id: resolved.runId, format: inspection.format, content_digest: pin.digest, files: pin.manifest.length },
     });
     return bumped.version;
+  }).catch(async (err: unknown) => {
+    await removePin(versionId);
+    throw err;
   });
   return getModelVersion(ctx, input.name, version, { team: ref.teamSlug });
 }
@@ -158,6 +166,8 @@ export async function deleteModelVersion(ctx: Ctx, name: string, version: string
     await tx.update(registeredModels).set({ lastUpdatedTime: now }).where(eq(registeredModels.id, ref.id));
     await appendAudit(tx, ctx, { action: "model_version.delete", target: target(ref), teamId: ref.teamId, team: ref.teamSlug, details: { aliases_removed: aliases.map((a) => a.alias) } });
   });
+  // No live deployment holds it (checked above), and stopped ones are never brought up again.
+  await removePin(ref.versionId);
 }
 
 export type SearchVersionsInput = { filter?: string; max_results: number; order_by?: string[]; page_token?: string; team?: string };

@@ -6,7 +6,9 @@ import { eq } from "drizzle-orm";
 import { loggedModels } from "@/db/schema";
 import { createFsArtifactStore } from "../artifacts/fs-store";
 import { normalizeArtifactPath } from "../artifacts/paths";
+import { hashing, sha256 } from "../artifacts/hashing";
 import { putWithinQuota } from "../artifacts/usage";
+import { recordAudit } from "../audit/record";
 import type { ArtifactEntry, ArtifactStore } from "../artifacts/store";
 import type { Ctx } from "../context";
 import { env } from "../env";
@@ -21,7 +23,7 @@ export function artifactStore(): ArtifactStore {
   return globalForStore.__cairnArtifacts;
 }
 
-type Located = { root: string[]; rel: string; teamId: string };
+export type Located = { root: string[]; rel: string; teamId: string };
 
 /**
  * Resolves an mlflow-artifacts path ("<experiment>/<run>/artifacts/<rel>" or
@@ -57,7 +59,25 @@ const WRITE: Access = { mode: "write", permission: "train_model", action: "artif
 
 export async function uploadArtifact(ctx: Ctx, rawPath: string, body: ReadableStream<Uint8Array>): Promise<{ size: number }> {
   const loc = await locateArtifact(ctx, rawPath, WRITE, { allowEmpty: false });
-  return putWithinQuota(ctx.db, artifactStore(), loc, body, env().artifactMaxBytes);
+  return writeArtifact(ctx, loc, body, env().artifactMaxBytes);
+}
+
+/**
+ * Every write into a run's (or logged model's) artifacts goes through here: stored within the team's
+ * storage quota, then an `artifact.write` audit row right after the file is in place — who wrote which
+ * path, how many bytes, their SHA-256 (hashed while streaming, no second read) and whether it replaced a file.
+ */
+export async function writeArtifact(ctx: Ctx, loc: Located, body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>, maxBytes: number): Promise<{ size: number }> {
+  const store = artifactStore();
+  const before = await store.stat(loc.root, loc.rel);
+  const hash = sha256();
+  const stored = await putWithinQuota(ctx.db, store, loc, hashing(body, hash), maxBytes);
+  const [team, experimentId, second, modelId] = loc.root;
+  await recordAudit(ctx, {
+    action: "artifact.write", target: second === "models" ? `logged_model:${modelId}` : `run:${second}`, teamId: loc.teamId, team,
+    details: { experiment_id: experimentId, path: loc.rel, bytes: stored.size, sha256: hash.digest("hex"), overwrite: before !== null && !before.is_dir },
+  });
+  return stored;
 }
 
 export async function downloadArtifact(ctx: Ctx, rawPath: string): Promise<{ stream: ReadableStream<Uint8Array>; size: number; filename: string }> {

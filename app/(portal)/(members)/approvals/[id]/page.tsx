@@ -91,7 +91,7 @@ export default async function ApprovalPage(props: { params: Promise<{ id: string
       <section aria-labelledby="metrics-heading" className="space-y-3">
         <h2 id="metrics-heading" className="text-lg font-semibold text-stone-900">Candidate vs. production</h2>
         <ul className="flex flex-wrap gap-x-6 gap-y-1 text-sm" aria-label="Evidence links">
-          <li>Candidate v{candidate.version}: {candidate.run_id ? <Link href={`/runs/${candidate.run_id}`} className={link}>run {candidate.run_name ?? candidate.run_id.slice(0, 8)}</Link> : "no source run"} <span className="text-stone-500">({candidate.format})</span></li>
+          <li>Candidate v{candidate.version}: {candidate.run_id ? <Link href={`/runs/${candidate.run_id}`} className={link}>run {candidate.run_name ?? candidate.run_id.slice(0, 8)}</Link> : "no source run"} <span className="text-stone-500">({candidate.format})</span>{candidate.content_digest && <> · files <code className="font-mono text-xs" title={candidate.content_digest} aria-label={`Content digest ${candidate.content_digest}`}>{candidate.content_digest.slice(0, 19)}…</code></>}</li>
           {current
             ? <>
                 <li>Production v{current.version}: {current.run_id ? <Link href={`/runs/${current.run_id}`} className={link}>run {current.run_name ?? current.run_id.slice(0, 8)}</Link> : "no source run"}</li>

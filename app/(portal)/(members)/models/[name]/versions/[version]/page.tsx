@@ -65,6 +65,9 @@ export default async function VersionPage(props: Props) {
     ["Registered", `${formatDateTime(new Date(v.creation_timestamp).toISOString())} by ${v.user_id}`],
     ["Source", <code key="src" className="font-mono text-xs break-all">{v.source}</code>],
     ["Stored at", <code key="loc" className="font-mono text-xs break-all">{v.storage_location}</code>],
+    ["Content digest", v.content_digest
+      ? <code key="digest" className="font-mono text-xs" title={v.content_digest} aria-label={`Content digest ${v.content_digest}`}>{v.content_digest.slice(0, 19)}…</code>
+      : <span key="digest" className="text-stone-500" title="Registered before Cairn pinned versions' files: register it again to deploy it">not pinned</span>],
     ["Load with", <code key="load" className="font-mono text-xs">models:/{model.name}/{v.version}</code>],
   ];
   return (
