@@ -6,6 +6,7 @@ import { useEffect, useState } from "react";
 import type { FormEvent } from "react";
 import { Button } from "@/components/ui/button";
 import { FormError, TextField } from "@/components/ui/field";
+import { safeCallbackPath } from "@/lib/safe-callback";
 
 const FILL_EVENT = "cairn:fill-login";
 
@@ -51,7 +52,7 @@ export function LoginForm({ callbackUrl, initialError, oidcName }: { callbackUrl
       setError(message(result?.error ?? "Sign-in failed. Try again."));
       return;
     }
-    router.replace(callbackUrl);
+    router.replace(safeCallbackPath(callbackUrl));
     router.refresh();
   }
 
@@ -66,7 +67,7 @@ export function LoginForm({ callbackUrl, initialError, oidcName }: { callbackUrl
       {oidcName && (
         <div className="mt-4">
           <div className="my-4 flex items-center gap-3 text-xs text-stone-400"><span className="h-px flex-1 bg-stone-200" />or<span className="h-px flex-1 bg-stone-200" /></div>
-          <Button variant="secondary" className="w-full" onClick={() => signIn("oidc", { callbackUrl })}>Continue with {oidcName}</Button>
+          <Button variant="secondary" className="w-full" onClick={() => signIn("oidc", { callbackUrl: safeCallbackPath(callbackUrl) })}>Continue with {oidcName}</Button>
         </div>
       )}
     </div>

@@ -2,6 +2,7 @@
 // The session JWT carries only the user id (`sub`); roles are read from the database per request.
 import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
+import { safeRedirectUrl } from "@/lib/safe-callback";
 import { getReadyDb } from "../bootstrap";
 import { authSecret, env } from "../env";
 import { isAppError } from "../errors";
@@ -54,6 +55,10 @@ export function authOptions(): NextAuthOptions {
         : []),
     ],
     callbacks: {
+      // Only paths on this site: next-auth's default lets "/\t/evil.example" through and throws on "\n".
+      async redirect({ url, baseUrl }) {
+        return safeRedirectUrl(url, baseUrl);
+      },
       async signIn({ account, user }) {
         if (account?.provider === "oidc" && !user.email) return "/login?error=OidcNoEmail";
         return true;
