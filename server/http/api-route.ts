@@ -2,6 +2,7 @@
 // map errors, count the request in platform metrics.
 import type { z } from "zod";
 import type { Db } from "@/db/client";
+import { decodeSegment } from "@/lib/path-segment";
 import { getReadyDb } from "../bootstrap";
 import type { Ctx, RequestInfo } from "../context";
 import { newRequestId } from "../context";
@@ -14,6 +15,15 @@ import { errorResponse, invalidInput } from "./errors";
 
 type Params = Record<string, string | string[]>;
 export type RouteContext = { params?: Promise<Params> };
+
+/** A path parameter decoded once; malformed percent-encoding is the caller's mistake (400), never a 500. */
+export function decodeParam(value: string | undefined, name: string): string {
+  const decoded = decodeSegment(value ?? "");
+  if (decoded === null) {
+    throw new AppError("invalid_input", `The ${name} in the path is not valid percent-encoding (e.g. a stray "%"); encode it with encodeURIComponent.`);
+  }
+  return decoded;
+}
 
 export type HandlerArgs<B, Q> = { ctx: Ctx; req: Request; params: Record<string, string>; body: B; query: Q };
 
