@@ -12,6 +12,8 @@ const FILL_EVENT = "cairn:fill-login";
 
 const NEXT_AUTH_ERRORS: Record<string, string> = {
   CredentialsSignin: "Wrong email or password.",
+  OidcEmailUnverified: "Your identity provider has not verified your email address, so single sign-on cannot be linked to the Cairn account with that email. Verify it with your provider, or sign in with your password.",
+  OidcLinkedElsewhere: "The Cairn account with your email is linked to a different single sign-on identity. Ask an admin for help.",
   OidcNoEmail: "Your identity provider did not share an email address; Cairn needs one to create your account.",
   OAuthSignin: "Could not reach the single sign-on provider. Try again, or sign in with a password.",
   OAuthCallback: "Single sign-on did not complete. Try again.",

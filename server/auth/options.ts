@@ -9,7 +9,18 @@ import { isAppError } from "../errors";
 import { newRequestId } from "../context";
 import { signInWithPassword } from "./login";
 import { provisionOidcUser } from "./oidc";
+import type { OidcClaims } from "./oidc";
 import { clientIp, headerValue as header } from "./request-info";
+
+/** OIDC's email_verified claim, which some providers send as the string "true". */
+export function isEmailVerified(profile: unknown): boolean {
+  const claim = (profile as { email_verified?: unknown } | undefined)?.email_verified;
+  return claim === true || claim === "true";
+}
+
+function oidcClaims(subject: string, user: { email?: string | null; name?: string | null }, profile: unknown): OidcClaims {
+  return { subject, email: user.email ?? "", name: user.name ?? "", emailVerified: isEmailVerified(profile) };
+}
 
 export function authOptions(): NextAuthOptions {
   const { oidc, login } = env();
@@ -59,14 +70,25 @@ export function authOptions(): NextAuthOptions {
       async redirect({ url, baseUrl }) {
         return safeRedirectUrl(url, baseUrl);
       },
-      async signIn({ account, user }) {
-        if (account?.provider === "oidc" && !user.email) return "/login?error=OidcNoEmail";
-        return true;
+      async signIn({ account, user, profile }) {
+        if (account?.provider !== "oidc") return true;
+        if (!user.email) return "/login?error=OidcNoEmail";
+        // Provisioning (or linking by a verified email) happens here so a refusal reaches the login page.
+        try {
+          await provisionOidcUser(await getReadyDb(), oidcClaims(account.providerAccountId, user, profile));
+          return true;
+        } catch (err) {
+          if (isAppError(err)) {
+            return `/login?error=${err.code === "conflict" ? "OidcLinkedElsewhere" : err.code === "invalid_input" ? "OidcNoEmail" : "OidcEmailUnverified"}`;
+          }
+          throw err;
+        }
       },
-      async jwt({ token, user, account }) {
+      async jwt({ token, user, account, profile }) {
         if (user && account) {
+          // For OIDC, signIn above provisioned or linked the account; this is the lookup by subject.
           const id = account.provider === "oidc"
-            ? await provisionOidcUser(await getReadyDb(), { subject: account.providerAccountId, email: user.email ?? "", name: user.name ?? "" })
+            ? await provisionOidcUser(await getReadyDb(), oidcClaims(account.providerAccountId, user, profile))
             : user.id;
           return { sub: id };
         }
