@@ -71,14 +71,14 @@ describe("request actors", () => {
 });
 
 describe("OIDC provisioning", () => {
-  it("creates a user on first login with no team, and links an existing email", async () => {
-    const id = await provisionOidcUser(db(), { subject: "idp|1", email: "New.Person@Example.com", name: "New Person" });
+  it("creates a user on first login with no team, and links an existing (verified) email", async () => {
+    const id = await provisionOidcUser(db(), { subject: "idp|1", email: "New.Person@Example.com", name: "New Person", emailVerified: true });
     const [user] = await db().select().from(users).where(eq(users.id, id));
     expect(user).toMatchObject({ email: "new.person@example.com", oidcSubject: "idp|1", passwordHash: null, isAdmin: false });
-    expect(await provisionOidcUser(db(), { subject: "idp|1", email: "new.person@example.com", name: "x" })).toBe(id);
+    expect(await provisionOidcUser(db(), { subject: "idp|1", email: "new.person@example.com", name: "x", emailVerified: true })).toBe(id);
     const ds = await actorFor(db(), DEMO.ds);
-    expect(await provisionOidcUser(db(), { subject: "idp|2", email: DEMO.ds, name: "Dana" })).toBe(ds.userId);
-    await expect(provisionOidcUser(db(), { subject: "idp|3", email: DEMO.ds, name: "Dana" })).rejects.toMatchObject({ code: "conflict" });
-    await expect(provisionOidcUser(db(), { subject: "idp|4", email: "", name: "" })).rejects.toMatchObject({ code: "invalid_input" });
+    expect(await provisionOidcUser(db(), { subject: "idp|2", email: DEMO.ds, name: "Dana", emailVerified: true })).toBe(ds.userId);
+    await expect(provisionOidcUser(db(), { subject: "idp|3", email: DEMO.ds, name: "Dana", emailVerified: true })).rejects.toMatchObject({ code: "conflict" });
+    await expect(provisionOidcUser(db(), { subject: "idp|4", email: "", name: "", emailVerified: true })).rejects.toMatchObject({ code: "invalid_input" });
   });
 });
