@@ -1,5 +1,6 @@
 // next-auth configuration: credentials (scrypt-hashed passwords) and an optional OIDC provider.
-// The session JWT carries only the user id (`sub`); roles are read from the database per request.
+// The session JWT carries only the user id (`sub`) and its session's id (`sid`, checked and revocable in
+// the database); roles are read from the database per request.
 import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { safeRedirectUrl } from "@/lib/safe-callback";
@@ -9,6 +10,7 @@ import { isAppError } from "../errors";
 import { newRequestId } from "../context";
 import { signInWithPassword } from "./login";
 import { provisionOidcUser } from "./oidc";
+import { endSession, SESSION_MAX_AGE_SECONDS, startSession } from "./sessions";
 import type { OidcClaims } from "./oidc";
 import { clientIp, headerValue as header } from "./request-info";
 
@@ -26,7 +28,13 @@ export function authOptions(): NextAuthOptions {
   const { oidc, login } = env();
   return {
     secret: authSecret(),
-    session: { strategy: "jwt", maxAge: 12 * 60 * 60 },
+    session: { strategy: "jwt", maxAge: SESSION_MAX_AGE_SECONDS },
+    events: {
+      // The cookie is cleared by next-auth; revoking the session makes a copy of it worthless too.
+      async signOut({ token }) {
+        await endSession(await getReadyDb(), token?.sid);
+      },
+    },
     pages: { signIn: "/login", error: "/login" },
     providers: [
       CredentialsProvider({
@@ -86,13 +94,12 @@ export function authOptions(): NextAuthOptions {
       },
       async jwt({ token, user, account, profile }) {
         if (user && account) {
+          const db = await getReadyDb();
           // For OIDC, signIn above provisioned or linked the account; this is the lookup by subject.
-          const id = account.provider === "oidc"
-            ? await provisionOidcUser(await getReadyDb(), oidcClaims(account.providerAccountId, user, profile))
-            : user.id;
-          return { sub: id };
+          const id = account.provider === "oidc" ? await provisionOidcUser(db, oidcClaims(account.providerAccountId, user, profile)) : user.id;
+          return { sub: id, sid: await startSession(db, id) };
         }
-        return { sub: token.sub };
+        return { sub: token.sub, sid: token.sid };
       },
       async session({ session, token }) {
         return { expires: session.expires, user: { id: token.sub ?? "" } };

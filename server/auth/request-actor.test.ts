@@ -3,15 +3,18 @@ import { encode } from "next-auth/jwt";
 import { describe, expect, it } from "vitest";
 import { GET as meGET } from "@/app/api/v1/me/route";
 import { POST as teamsPOST } from "@/app/api/v1/teams/route";
-import { memberships, teams, users } from "@/db/schema";
+import { memberships, sessions, teams, users } from "@/db/schema";
 import { authSecret } from "../env";
 import { actorFor, call, DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
 import { provisionOidcUser } from "./oidc";
+import { authOptions } from "./options";
+import { startSession } from "./sessions";
 
 const db = demoDatabase();
 
-async function sessionCookie(userId: string): Promise<string> {
-  const jwt = await encode({ token: { sub: userId }, secret: authSecret() });
+/** A session cookie as next-auth issues it at sign-in: the user id and a live session's id. */
+async function sessionCookie(userId: string, sid?: string): Promise<string> {
+  const jwt = await encode({ token: { sub: userId, sid: sid ?? (await startSession(db(), userId)) }, secret: authSecret() });
   return `next-auth.session-token=${jwt}`;
 }
 
@@ -35,9 +38,10 @@ describe("request actors", () => {
 
   it("answers 401 for a forged or foreign-secret session, or a deleted user", async () => {
     expect((await call(meGET, { headers: { cookie: "next-auth.session-token=not-a-jwt" } })).status).toBe(401);
-    const forged = await encode({ token: { sub: (await actorFor(db(), DEMO.admin)).userId }, secret: "some-other-secret-0123456789" });
+    const adminId = (await actorFor(db(), DEMO.admin)).userId;
+    const forged = await encode({ token: { sub: adminId, sid: await startSession(db(), adminId) }, secret: "some-other-secret-0123456789" });
     expect((await call(meGET, { headers: { cookie: `next-auth.session-token=${forged}` } })).status).toBe(401);
-    const ghost = await sessionCookie("00000000-0000-4000-8000-000000000000");
+    const ghost = await sessionCookie("00000000-0000-4000-8000-000000000000", "00000000-0000-4000-8000-000000000001");
     expect((await call(meGET, { headers: { cookie: ghost } })).status).toBe(401);
   });
 
@@ -80,5 +84,46 @@ describe("OIDC provisioning", () => {
     expect(await provisionOidcUser(db(), { subject: "idp|2", email: DEMO.ds, name: "Dana", emailVerified: true })).toBe(ds.userId);
     await expect(provisionOidcUser(db(), { subject: "idp|3", email: DEMO.ds, name: "Dana", emailVerified: true })).rejects.toMatchObject({ code: "conflict" });
     await expect(provisionOidcUser(db(), { subject: "idp|4", email: "", name: "", emailVerified: true })).rejects.toMatchObject({ code: "invalid_input" });
+  });
+});
+
+describe("server-side sessions", () => {
+  it("sign-out ends the session: a copied cookie stops working at once", async () => {
+    const ds = await actorFor(db(), DEMO.ds);
+    const sid = await startSession(db(), ds.userId);
+    const cookie = await sessionCookie(ds.userId, sid);
+    const copy = cookie;
+    expect((await call(meGET, { headers: { cookie } })).status).toBe(200);
+    // next-auth's sign-out hands the session's decoded JWT to events.signOut.
+    await authOptions().events!.signOut!({ token: { sub: ds.userId, sid }, session: undefined as never });
+    expect((await call(meGET, { headers: { cookie: copy } })).status).toBe(401);
+    const [row] = await db().select({ revokedAt: sessions.revokedAt }).from(sessions).where(eq(sessions.id, sid));
+    expect(row!.revokedAt).not.toBeNull();
+    // Other sessions of the same user (another browser) go on.
+    expect((await call(meGET, { headers: { cookie: await sessionCookie(ds.userId) } })).status).toBe(200);
+  });
+
+  it("refuses a JWT without a live session: none named, another user's, or past its 12 hours", async () => {
+    const mle = await actorFor(db(), DEMO.mle);
+    const bare = await encode({ token: { sub: mle.userId }, secret: authSecret() });
+    expect((await call(meGET, { headers: { cookie: `next-auth.session-token=${bare}` } })).status).toBe(401);
+    const adminSid = await startSession(db(), (await actorFor(db(), DEMO.admin)).userId);
+    expect((await call(meGET, { headers: { cookie: await sessionCookie(mle.userId, adminSid) } })).status).toBe(401);
+    const sid = await startSession(db(), mle.userId);
+    await db().update(sessions).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(sessions.id, sid));
+    expect((await call(meGET, { headers: { cookie: await sessionCookie(mle.userId, sid) } })).status).toBe(401);
+    // Expired rows are pruned at the next sign-in.
+    await startSession(db(), mle.userId);
+    expect(await db().select().from(sessions).where(eq(sessions.id, sid))).toHaveLength(0);
+  });
+
+  it("the JWT callback records a session at sign-in and keeps its id when the token is refreshed", async () => {
+    const lead = await actorFor(db(), DEMO.lead);
+    const jwt = authOptions().callbacks!.jwt!;
+    const issued = await jwt({ token: {}, user: { id: lead.userId }, account: { provider: "credentials", providerAccountId: lead.userId, type: "credentials" } } as never);
+    expect(issued).toMatchObject({ sub: lead.userId, sid: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    const [row] = await db().select({ userId: sessions.userId }).from(sessions).where(eq(sessions.id, String(issued.sid)));
+    expect(row!.userId).toBe(lead.userId);
+    expect(await jwt({ token: issued } as never)).toEqual({ sub: lead.userId, sid: issued.sid });
   });
 });
