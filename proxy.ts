@@ -2,6 +2,7 @@
 // authorizes on its own, so a spoofed header (e.g. x-middleware-subrequest) gains nothing.
 import { NextResponse } from "next/server";
 import type { NextRequest } from "next/server";
+import { safeCallbackPath } from "@/lib/safe-callback";
 
 export function proxy(req: NextRequest) {
   const hasSession = req.cookies.getAll().some((c) => c.name.includes("next-auth.session-token"));
@@ -9,7 +10,7 @@ export function proxy(req: NextRequest) {
   const url = req.nextUrl.clone();
   url.pathname = "/login";
   url.search = "";
-  const back = req.nextUrl.pathname + req.nextUrl.search;
+  const back = safeCallbackPath(req.nextUrl.pathname + req.nextUrl.search);
   if (back !== "/") url.searchParams.set("callbackUrl", back);
   return NextResponse.redirect(url);
 }

@@ -1,6 +1,7 @@
 // The only reader of process.env (besides db/client.ts): validated once, with defaults for `npm start`.
 import { randomBytes } from "node:crypto";
 import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { isIP } from "node:net";
 import path from "node:path";
 import { z } from "zod";
 
@@ -8,6 +9,16 @@ const boolish = z
   .enum(["true", "false", "1", "0", "yes", "no", ""])
   .optional()
   .transform((v) => (v === undefined || v === "" ? undefined : ["true", "1", "yes"].includes(v)));
+
+/** CAIRN_TRUSTED_PROXIES: "10.0.0.1, 10.1.0.0/16, fd00::/8" (checked here, parsed in server/auth/request-info.ts). */
+function validProxyList(list: string): boolean {
+  return list.split(",").map((e) => e.trim()).filter(Boolean).every((entry) => {
+    const [address = "", prefix, ...rest] = entry.split("/");
+    const type = isIP(address);
+    if (type === 0 || rest.length > 0) return false;
+    return prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (type === 6 ? 128 : 32));
+  });
+}
 
 const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -22,6 +33,7 @@ const schema = z.object({
   OIDC_NAME: z.string().default("Single sign-on"),
   CAIRN_LOGIN_MAX_FAILURES: z.coerce.number().int().positive().default(5),
   CAIRN_LOGIN_WINDOW_SECONDS: z.coerce.number().int().positive().default(900),
+  CAIRN_TRUSTED_PROXIES: z.string().default("").refine(validProxyList, "must be a comma-separated list of IP addresses or CIDR ranges"),
   CAIRN_ARTIFACT_MAX_MB: z.coerce.number().positive().default(512),
   CAIRN_CODE_ARCHIVE_MAX_MB: z.coerce.number().positive().default(100),
   CAIRN_LOCAL_REPLICAS_MAX: z.coerce.number().int().min(1).max(1000).default(32),
@@ -56,6 +68,8 @@ export type Env = {
   nextAuthUrl?: string;
   oidc?: { issuer: string; clientId: string; clientSecret: string; name: string };
   login: { maxFailures: number; windowSeconds: number };
+  /** Proxies (IPs / CIDR ranges, comma-separated) whose X-Forwarded-For/-Host/-Proto are believed; "" believes none. */
+  trustedProxies: string;
   artifactMaxBytes: number;
   /** Largest uploaded code archive (as uploaded); unpacked it may hold 10 times as much. */
   codeArchiveMaxBytes: number;
@@ -105,6 +119,7 @@ function load(): Env {
       ? { issuer: e.OIDC_ISSUER, clientId: e.OIDC_CLIENT_ID, clientSecret: e.OIDC_CLIENT_SECRET, name: e.OIDC_NAME }
       : undefined,
     login: { maxFailures: e.CAIRN_LOGIN_MAX_FAILURES, windowSeconds: e.CAIRN_LOGIN_WINDOW_SECONDS },
+    trustedProxies: e.CAIRN_TRUSTED_PROXIES,
     artifactMaxBytes: Math.floor(e.CAIRN_ARTIFACT_MAX_MB * 1024 * 1024),
     codeArchiveMaxBytes: Math.floor(e.CAIRN_CODE_ARCHIVE_MAX_MB * 1024 * 1024),
     localReplicasMax: e.CAIRN_LOCAL_REPLICAS_MAX,

@@ -5,17 +5,13 @@ import { DemoButton, LoginForm } from "@/components/auth/login-form";
 import { Logo } from "@/components/shell/logo";
 import { getPageActor } from "@/server/auth/session";
 import { env } from "@/server/env";
+import { safeCallbackPath } from "@/lib/safe-callback";
 
 export const metadata: Metadata = { title: "Sign in" };
 
-function safeCallback(raw: string | string[] | undefined): string {
-  const value = Array.isArray(raw) ? raw[0] : raw;
-  return value && value.startsWith("/") && !value.startsWith("//") && !value.startsWith("/\\") ? value : "/";
-}
-
 export default async function LoginPage(props: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const searchParams = await props.searchParams;
-  const callbackUrl = safeCallback(searchParams.callbackUrl);
+  const callbackUrl = safeCallbackPath(searchParams.callbackUrl);
   if (await getPageActor()) redirect(callbackUrl);
   const { demo, oidc } = env();
   const error = typeof searchParams.error === "string" ? searchParams.error : undefined;

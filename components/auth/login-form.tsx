@@ -6,11 +6,14 @@ import { useEffect, useState } from "react";
 import type { FormEvent } from "react";
 import { Button } from "@/components/ui/button";
 import { FormError, TextField } from "@/components/ui/field";
+import { safeCallbackPath } from "@/lib/safe-callback";
 
 const FILL_EVENT = "cairn:fill-login";
 
 const NEXT_AUTH_ERRORS: Record<string, string> = {
   CredentialsSignin: "Wrong email or password.",
+  OidcEmailUnverified: "Your identity provider has not verified your email address, so single sign-on cannot be linked to the Cairn account with that email. Verify it with your provider, or sign in with your password.",
+  OidcLinkedElsewhere: "The Cairn account with your email is linked to a different single sign-on identity. Ask an admin for help.",
   OidcNoEmail: "Your identity provider did not share an email address; Cairn needs one to create your account.",
   OAuthSignin: "Could not reach the single sign-on provider. Try again, or sign in with a password.",
   OAuthCallback: "Single sign-on did not complete. Try again.",
@@ -51,7 +54,7 @@ export function LoginForm({ callbackUrl, initialError, oidcName }: { callbackUrl
       setError(message(result?.error ?? "Sign-in failed. Try again."));
       return;
     }
-    router.replace(callbackUrl);
+    router.replace(safeCallbackPath(callbackUrl));
     router.refresh();
   }
 
@@ -66,7 +69,7 @@ export function LoginForm({ callbackUrl, initialError, oidcName }: { callbackUrl
       {oidcName && (
         <div className="mt-4">
           <div className="my-4 flex items-center gap-3 text-xs text-stone-400"><span className="h-px flex-1 bg-stone-200" />or<span className="h-px flex-1 bg-stone-200" /></div>
-          <Button variant="secondary" className="w-full" onClick={() => signIn("oidc", { callbackUrl })}>Continue with {oidcName}</Button>
+          <Button variant="secondary" className="w-full" onClick={() => signIn("oidc", { callbackUrl: safeCallbackPath(callbackUrl) })}>Continue with {oidcName}</Button>
         </div>
       )}
     </div>

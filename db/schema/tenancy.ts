@@ -40,9 +40,29 @@ export const memberships = pgTable(
   ],
 );
 
-// Failed sign-ins per key ("email:<addr>" or "ip:<addr>") in the current window, for rate limiting.
-export const loginFailures = pgTable("login_failures", {
-  key: text("key").primaryKey(),
-  failures: integer("failures").notNull().default(0),
-  windowStart: timestamp("window_start", { withTimezone: true }).notNull().defaultNow(),
-});
+// Failed sign-ins per key ("pair:<email>|<ip>", "ip:<addr>" or "email:<addr>"), for sign-in backoff: the
+// count restarts once the last failure is older than the window.
+export const loginFailures = pgTable(
+  "login_failures",
+  {
+    key: text("key").primaryKey(),
+    failures: integer("failures").notNull().default(0),
+    windowStart: timestamp("window_start", { withTimezone: true }).notNull().defaultNow(),
+    lastFailureAt: timestamp("last_failure_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("login_failures_last_failure_idx").on(t.lastFailureAt)],
+);
+
+// Browser sessions: the session JWT names one row (its `sid`); sign-out revokes it, so a copied cookie
+// stops working server-side. Rows past `expires_at` are pruned at sign-in.
+export const sessions = pgTable(
+  "sessions",
+  {
+    id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
+    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  },
+  (t) => [index("sessions_user_idx").on(t.userId), index("sessions_expires_idx").on(t.expiresAt)],
+);

@@ -38,7 +38,7 @@ for (const r of ROLES) {
   });
 }
 
-test("a wrong password says so, and repeated failures are rate-limited", async ({ page }) => {
+test("a wrong password says so, and repeated failures make that address wait, saying how long", async ({ page }) => {
   await page.goto("/login");
   await page.getByLabel("Email").fill("ds@example.com");
   await page.getByLabel("Password").fill("wrong");
@@ -52,9 +52,46 @@ test("a wrong password says so, and repeated failures are rate-limited", async (
     await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page.getByRole("main").getByRole("alert")).toHaveText("Wrong email or password.");
   }
-  await page.getByLabel("Password").fill("one-more");
+  // The waits double (1 s, 2 s, 4 s …): within a few more tries one lands inside a wait.
+  let text = "";
+  for (let i = 0; i < 6 && !text.startsWith("Too many attempts"); i++) {
+    await page.getByLabel("Password").fill(`more-${i}`);
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await expect(page.getByRole("button", { name: "Sign in", exact: true })).toBeEnabled();
+    text = (await page.getByRole("main").getByRole("alert").textContent()) ?? "";
+  }
+  expect(text).toMatch(/^Too many attempts; try again in \d+ s\.$/);
+});
+
+test("a callbackUrl off this site is ignored: signing in lands on our own home page", async ({ page, baseURL }) => {
+  for (const callbackUrl of ["%2F%09%2Fevil.example", "%0A", "%2F%2Fevil.example", "https%3A%2F%2Fevil.example"]) {
+    const res = await page.goto(`/login?callbackUrl=${callbackUrl}`);
+    expect(res?.status(), callbackUrl).toBe(200);
+  }
+  await page.goto("/login?callbackUrl=%2F%09%2Fevil.example");
+  await page.getByLabel("Email").fill("ds@example.com");
+  await page.getByLabel("Password").fill("cairn-demo");
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await expect(page.getByRole("main").getByRole("alert")).toContainText("Too many failed sign-in attempts for this account");
+  await expect(page.getByRole("heading", { name: "Welcome, Dana" })).toBeVisible();
+  expect(new URL(page.url()).origin).toBe(new URL(baseURL!).origin);
+  // Signed in, the login page redirects to the (sanitized) callback rather than failing.
+  const res = await page.goto("/login?callbackUrl=%0A");
+  expect(res?.status()).toBe(200);
+  expect(new URL(page.url()).origin).toBe(new URL(baseURL!).origin);
+});
+
+test("signing out ends the session on the server: a copy of the cookie stops working", async ({ page, browser, baseURL }) => {
+  await signIn(page, "mle@example.com");
+  const copied = (await page.context().cookies()).filter((c) => c.name.includes("next-auth.session-token"));
+  expect(copied.length).toBeGreaterThan(0);
+  const thief = await browser.newContext({ baseURL });
+  await thief.addCookies(copied);
+  expect((await thief.request.get("/api/v1/me")).status()).toBe(200);
+  await page.getByLabel("User menu").click();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login/);
+  expect((await thief.request.get("/api/v1/me")).status()).toBe(401);
+  await thief.close();
 });
 
 test("signing in returns to the page that asked for it", async ({ page }) => {

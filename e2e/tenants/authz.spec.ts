@@ -44,7 +44,13 @@ test("raw calls to the quota and member actions: a team lead cannot change quota
   await signIn(lead, "lead@example.com");
   await lead.goto("/teams/churn");
   const add = lead.getByRole("form", { name: "Add member" });
-  const email = `authz-${Date.now().toString(36)}@example.com`;
+  // Only admins create accounts: an email nobody uses is refused with what to do instead.
+  await add.getByLabel("Email").fill(`authz-${Date.now().toString(36)}@example.com`);
+  await add.getByLabel("Role").selectOption("data_scientist");
+  await add.getByRole("button", { name: "Add member" }).click();
+  await expect(lead.getByText("No account uses this email; ask a platform admin to create it")).toBeVisible();
+  // An existing account (the fraud team's data scientist) is added.
+  const email = "ds.fraud@example.com";
   await add.getByLabel("Email").fill(email);
   await add.getByLabel("Role").selectOption("data_scientist");
   const addAction = await captureAction(lead, () => add.getByRole("button", { name: "Add member" }).click());

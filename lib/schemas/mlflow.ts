@@ -30,7 +30,11 @@ export const metricValueSchema = z.union([
   z.number(),
   z.string().regex(/^(-?Infinity|NaN|[-+]?\d+(\.\d*)?([eE][-+]?\d+)?)$/, "value must be a number").transform(Number),
 ]);
-const int64 = z.union([z.number().int(), z.string().regex(/^-?\d+$/).transform(Number)]);
+// Steps and timestamps are int64 in MLflow; JavaScript holds integers exactly up to 2^53, so larger ones
+// (which would lose precision, or overflow PostgreSQL's bigint) are refused rather than answered with a 500.
+const int64 = z
+  .union([z.number(), z.string().regex(/^-?\d{1,20}$/, "must be a whole number").transform(Number)])
+  .pipe(z.number().int("must be a whole number").refine(Number.isSafeInteger, `must be between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`));
 
 export const runIdSchema = z.string().regex(/^[0-9a-f]{32}$/, "run_id must be a 32-character run id");
 export const experimentIdSchema = z.union([z.string(), z.number()]).transform(String).pipe(z.string().regex(/^\d{1,18}$/, "experiment_id must be a numeric id"));

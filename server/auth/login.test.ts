@@ -1,11 +1,26 @@
+import { inArray, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { loginFailures } from "@/db/schema";
 import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
 import { listAudit } from "../audit/service";
-import { signInWithPassword } from "./login";
+import { backoffSeconds, signInWithPassword } from "./login";
+import type { LoginLimits } from "./login";
 import { hashPassword, verifyPassword } from "./passwords";
 
 const db = demoDatabase();
-const LIMITS = { maxFailures: 3, windowSeconds: 900 };
+const LIMITS: LoginLimits = { maxFailures: 3, windowSeconds: 900 };
+const req = (ip: string) => ({ id: `r-${ip}`, ip });
+
+async function fail(email: string, ip: string, times: number, limits = LIMITS): Promise<void> {
+  for (let i = 0; i < times; i++) {
+    await expect(signInWithPassword(db(), { email, password: "nope" }, req(ip), limits)).rejects.toMatchObject({ code: "unauthenticated" });
+  }
+}
+
+/** Moves every failure of these keys `seconds` into the past (instead of sleeping through a backoff). */
+async function age(keys: string[], seconds: number): Promise<void> {
+  await db().update(loginFailures).set({ lastFailureAt: sql`${loginFailures.lastFailureAt} - make_interval(secs => ${seconds})` }).where(inArray(loginFailures.key, keys));
+}
 
 describe("password sign-in", () => {
   it("hashes with a salt and verifies", async () => {
@@ -19,29 +34,64 @@ describe("password sign-in", () => {
   });
 
   it("accepts the demo password, case-insensitively on the email", async () => {
-    const id = await signInWithPassword(db(), { email: "DS@Example.com ", password: "cairn-demo" }, { id: "r1", ip: "10.0.0.1" }, LIMITS);
+    const id = await signInWithPassword(db(), { email: "DS@Example.com ", password: "cairn-demo" }, req("10.0.0.1"), LIMITS);
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it("rate-limits an account after repeated failures, even with the right password, and audits it", async () => {
-    const req = { id: "r2", ip: "10.0.0.2" };
-    for (let i = 0; i < 3; i++) {
-      await expect(signInWithPassword(db(), { email: DEMO.mle, password: "nope" }, req, LIMITS)).rejects.toMatchObject({ code: "unauthenticated" });
-    }
-    await expect(signInWithPassword(db(), { email: DEMO.mle, password: "cairn-demo" }, { id: "r3", ip: "10.0.0.3" }, LIMITS))
-      .rejects.toMatchObject({ code: "rate_limited", message: expect.stringContaining("for this account") });
-    // Another account from another address is unaffected.
-    await expect(signInWithPassword(db(), { email: DEMO.lead, password: "cairn-demo" }, { id: "r4", ip: "10.0.0.4" }, LIMITS)).resolves.toBeTruthy();
+  it("backs off the attacker's address on that account, says how long, audits it — and the owner elsewhere still signs in", async () => {
+    await fail(DEMO.admin, "10.0.1.1", 3);
+    await expect(signInWithPassword(db(), { email: DEMO.admin, password: "cairn-demo" }, req("10.0.1.1"), LIMITS))
+      .rejects.toMatchObject({ code: "rate_limited", message: "Too many attempts; try again in 1 s." });
+    // The owner, from their own address, with the right password: no lockout.
+    await expect(signInWithPassword(db(), { email: DEMO.admin, password: "cairn-demo" }, req("10.0.1.2"), LIMITS)).resolves.toMatch(/^[0-9a-f-]{36}$/);
     const { events } = await listAudit(await ctxFor(db(), DEMO.admin), { action: "auth.sign_in", outcome: "denied", limit: 50 });
-    expect(events.some((e) => e.details.reason === "rate_limited" && e.target === `user:${DEMO.mle}`)).toBe(true);
+    expect(events.some((e) => e.details.reason === "rate_limited" && e.target === `user:${DEMO.admin}`)).toBe(true);
   });
 
-  it("rate-limits an address that tries many accounts", async () => {
-    const req = { id: "r5", ip: "10.0.0.9" };
+  it("doubles the wait with each further failure, up to the window, and starts over after it", async () => {
+    expect([2, 3, 4, 5, 6, 40].map((f) => backoffSeconds(f, 3, 900))).toEqual([0, 1, 2, 4, 8, 900]);
+    const pair = `pair:${DEMO.mle}|10.0.2.1`;
+    await fail(DEMO.mle, "10.0.2.1", 3);
+    await age([pair], 1.5); // the 1 s wait is over
+    await fail(DEMO.mle, "10.0.2.1", 1);
+    await expect(signInWithPassword(db(), { email: DEMO.mle, password: "nope" }, req("10.0.2.1"), LIMITS))
+      .rejects.toMatchObject({ message: "Too many attempts; try again in 2 s." });
+    await age([pair], 901);
+    // After the window the count restarts: the right password works again from that address.
+    await expect(signInWithPassword(db(), { email: DEMO.mle, password: "cairn-demo" }, req("10.0.2.1"), LIMITS)).resolves.toBeTruthy();
+  });
+
+  it("backs off an address that tries many accounts (spraying), not other addresses", async () => {
     for (let i = 0; i < LIMITS.maxFailures * 4; i++) {
-      await expect(signInWithPassword(db(), { email: `spray${i}@example.com`, password: "x" }, req, LIMITS)).rejects.toMatchObject({ code: "unauthenticated" });
+      await expect(signInWithPassword(db(), { email: `spray${i}@example.com`, password: "x" }, req("10.0.3.1"), LIMITS)).rejects.toMatchObject({ code: "unauthenticated" });
     }
-    await expect(signInWithPassword(db(), { email: DEMO.ds, password: "cairn-demo" }, req, LIMITS))
-      .rejects.toMatchObject({ code: "rate_limited", message: expect.stringContaining("from your address") });
+    await expect(signInWithPassword(db(), { email: DEMO.ds, password: "cairn-demo" }, req("10.0.3.1"), LIMITS))
+      .rejects.toMatchObject({ code: "rate_limited", message: expect.stringMatching(/^Too many attempts; try again in \d+ s\.$/) });
+    await expect(signInWithPassword(db(), { email: DEMO.ds, password: "cairn-demo" }, req("10.0.3.2"), LIMITS)).resolves.toBeTruthy();
+  });
+
+  it("an attack on one account from many addresses slows every attempt on it but never refuses the owner", async () => {
+    const waited: number[] = [];
+    const slow = { ...LIMITS, sleep: async (ms: number) => { waited.push(ms); } };
+    for (let i = 0; i < LIMITS.maxFailures * 4; i++) await fail(DEMO.lead, `10.0.4.${i + 1}`, 1, slow);
+    expect(waited).toEqual([]);
+    await expect(signInWithPassword(db(), { email: DEMO.lead, password: "cairn-demo" }, req("10.0.5.1"), slow)).resolves.toBeTruthy();
+    expect(waited).toEqual([250]);
+    for (let i = 0; i < 10; i++) await fail(DEMO.lead, `10.0.6.${i + 1}`, 1, slow);
+    expect(waited.at(-1)).toBe(5000); // the attacker, too, waits at every attempt
+    waited.length = 0;
+    await expect(signInWithPassword(db(), { email: DEMO.lead, password: "cairn-demo" }, req("10.0.5.1"), slow)).resolves.toBeTruthy();
+    expect(waited).toEqual([5000]);
+  });
+
+  it("answers the same whether or not the account exists", async () => {
+    await fail("nobody@example.com", "10.0.7.1", 3);
+    await fail(DEMO.dsFraud, "10.0.7.2", 3);
+    const errors = await Promise.all([
+      signInWithPassword(db(), { email: "nobody@example.com", password: "x" }, req("10.0.7.1"), LIMITS).catch((e: Error) => e.message),
+      signInWithPassword(db(), { email: DEMO.dsFraud, password: "x" }, req("10.0.7.2"), LIMITS).catch((e: Error) => e.message),
+    ]);
+    expect(errors[0]).toBe(errors[1]);
+    expect(errors[0]).toBe("Too many attempts; try again in 1 s.");
   });
 });

@@ -1,5 +1,13 @@
-// Credential sign-in with per-account and per-IP rate limiting of failures; every attempt is audited.
-import { eq, sql } from "drizzle-orm";
+// Credential sign-in with backoff that slows an attacker without locking the owner out (OWASP ASVS V6):
+// - per (account, address): after `maxFailures` failures each further attempt from that address on that
+//   account waits 1 s, 2 s, 4 s … (at most the window) — the attacker's address, not the account, is held;
+// - per address across accounts (password spraying): the same from `maxFailures × 4` failures;
+// - per account across addresses (a botnet): from `maxFailures × 4` failures every attempt on the account
+//   is answered a little later (250 ms doubling, at most 5 s) — slowed, never refused, so the owner's correct
+//   password from their own address keeps working.
+// Counts restart once an address's last failure is older than the window. Messages and counting are the
+// same whether or not the account exists. Every attempt is audited.
+import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { loginFailures, users } from "@/db/schema";
 import { recordAudit } from "../audit/record";
@@ -9,28 +17,54 @@ import { ANONYMOUS_ACTOR } from "./actor";
 import { loadUserActor } from "./load-actor";
 import { verifyPassword } from "./passwords";
 
-export type LoginLimits = { maxFailures: number; windowSeconds: number };
-/** An address may fail this many times more than one account before it is blocked (shared NATs). */
+export type LoginLimits = {
+  maxFailures: number;
+  windowSeconds: number;
+  /** How the account-wide slowdown waits (tests pass a recorder). */
+  sleep?: (ms: number) => Promise<void>;
+};
+/** An address may fail this many times more often (across accounts) than on one account (shared NATs). */
 const IP_FACTOR = 4;
+/** Failures on one account from all addresses before every attempt on it is slowed. */
+const ACCOUNT_FACTOR = 4;
+const ACCOUNT_BASE_DELAY_MS = 250;
+const ACCOUNT_MAX_DELAY_MS = 5_000;
 
-async function failuresFor(db: Db, key: string, windowSeconds: number): Promise<number> {
-  const [row] = await db.select().from(loginFailures).where(eq(loginFailures.key, key));
-  if (!row || Date.now() - row.windowStart.getTime() > windowSeconds * 1000) return 0;
-  return row.failures;
+type Counter = { failures: number; ageSeconds: number };
+
+/** Seconds to wait after the last failure, once `failures` reached `free`: 1, 2, 4 … at most `cap`. */
+export function backoffSeconds(failures: number, free: number, cap: number): number {
+  return failures < free ? 0 : Math.min(2 ** Math.min(failures - free, 30), cap);
 }
 
-async function addFailure(db: Db, key: string, windowSeconds: number): Promise<void> {
-  await db
-    .insert(loginFailures)
-    .values({ key, failures: 1, windowStart: new Date() })
-    .onConflictDoUpdate({
-      target: loginFailures.key,
-      set: {
-        failures: sql`case when ${loginFailures.windowStart} < now() - make_interval(secs => ${windowSeconds}) then 1 else ${loginFailures.failures} + 1 end`,
-        windowStart: sql`case when ${loginFailures.windowStart} < now() - make_interval(secs => ${windowSeconds}) then now() else ${loginFailures.windowStart} end`,
-      },
-    });
+async function readCounters(db: Db, keys: string[], windowSeconds: number): Promise<Map<string, Counter>> {
+  // Ages are measured on the database's clock, the same that stamped the failures.
+  const rows = await db
+    .select({ key: loginFailures.key, failures: loginFailures.failures, ageSeconds: sql<number>`extract(epoch from (now() - ${loginFailures.lastFailureAt}))::float8` })
+    .from(loginFailures)
+    .where(and(inArray(loginFailures.key, keys), sql`${loginFailures.lastFailureAt} >= now() - make_interval(secs => ${windowSeconds})`));
+  return new Map(rows.map((r) => [r.key, { failures: r.failures, ageSeconds: Number(r.ageSeconds) }]));
 }
+
+async function addFailures(db: Db, keys: string[], windowSeconds: number): Promise<void> {
+  const stale = sql`${loginFailures.lastFailureAt} < now() - make_interval(secs => ${windowSeconds})`;
+  await db.delete(loginFailures).where(lt(loginFailures.lastFailureAt, sql`now() - make_interval(secs => ${windowSeconds})`));
+  for (const key of keys) {
+    await db
+      .insert(loginFailures)
+      .values({ key, failures: 1 })
+      .onConflictDoUpdate({
+        target: loginFailures.key,
+        set: {
+          failures: sql`case when ${stale} then 1 else ${loginFailures.failures} + 1 end`,
+          windowStart: sql`case when ${stale} then now() else ${loginFailures.windowStart} end`,
+          lastFailureAt: sql`now()`,
+        },
+      });
+  }
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Returns the user id for valid credentials; throws rate_limited or unauthenticated otherwise. */
 export async function signInWithPassword(
@@ -41,28 +75,35 @@ export async function signInWithPassword(
 ): Promise<string> {
   const email = input.email.trim().toLowerCase();
   const ctx = { actor: ANONYMOUS_ACTOR, db, request };
-  const keys = { account: `email:${email}`, ip: `ip:${request.ip ?? "unknown"}` };
-  const [accountFailures, ipFailures] = await Promise.all([
-    failuresFor(db, keys.account, limits.windowSeconds),
-    failuresFor(db, keys.ip, limits.windowSeconds),
-  ]);
-  const minutes = Math.ceil(limits.windowSeconds / 60);
-  if (accountFailures >= limits.maxFailures || ipFailures >= limits.maxFailures * IP_FACTOR) {
-    await recordAudit(ctx, { action: "auth.sign_in", target: `user:${email}`, outcome: "denied", details: { reason: "rate_limited" } });
-    throw new AppError(
-      "rate_limited",
-      `Too many failed sign-in attempts ${accountFailures >= limits.maxFailures ? "for this account" : "from your address"}. Wait ${minutes} minutes and try again, or ask an admin to help.`,
-    );
+  const ip = request.ip;
+  // Without a client address (no peer hook) only the account-wide slowdown applies: one shared
+  // "unknown" bucket would let an attacker hold everyone back.
+  const keys = { account: `email:${email}`, pair: ip ? `pair:${email}|${ip}` : undefined, ip: ip ? `ip:${ip}` : undefined };
+  const counters = await readCounters(db, [keys.account, keys.pair, keys.ip].filter((k): k is string => !!k), limits.windowSeconds);
+  const waitFor = (key: string | undefined, free: number) => {
+    const c = key ? counters.get(key) : undefined;
+    return c ? backoffSeconds(c.failures, free, limits.windowSeconds) - c.ageSeconds : 0;
+  };
+  const wait = Math.max(waitFor(keys.pair, limits.maxFailures), waitFor(keys.ip, limits.maxFailures * IP_FACTOR));
+  if (wait > 0) {
+    const seconds = Math.ceil(wait);
+    await recordAudit(ctx, { action: "auth.sign_in", target: `user:${email}`, outcome: "denied", details: { reason: "rate_limited", retry_after_seconds: seconds } });
+    throw new AppError("rate_limited", `Too many attempts; try again in ${seconds} s.`);
+  }
+  const accountFailures = counters.get(keys.account)?.failures ?? 0;
+  const accountThreshold = limits.maxFailures * ACCOUNT_FACTOR;
+  if (accountFailures >= accountThreshold) {
+    const delay = Math.min(ACCOUNT_BASE_DELAY_MS * 2 ** Math.min(accountFailures - accountThreshold, 10), ACCOUNT_MAX_DELAY_MS);
+    await (limits.sleep ?? defaultSleep)(delay);
   }
   const [user] = await db.select({ id: users.id, passwordHash: users.passwordHash }).from(users).where(eq(users.email, email));
   const ok = await verifyPassword(input.password, user?.passwordHash ?? null);
   if (!user || !ok) {
-    await addFailure(db, keys.account, limits.windowSeconds);
-    await addFailure(db, keys.ip, limits.windowSeconds);
+    await addFailures(db, [keys.account, keys.pair, keys.ip].filter((k): k is string => !!k), limits.windowSeconds);
     await recordAudit(ctx, { action: "auth.sign_in", target: `user:${email}`, outcome: "denied", details: { reason: "bad_credentials" } });
     throw new AppError("unauthenticated", "Wrong email or password.");
   }
-  await db.delete(loginFailures).where(eq(loginFailures.key, keys.account));
+  if (keys.pair) await db.delete(loginFailures).where(eq(loginFailures.key, keys.pair));
   const actor = await loadUserActor(db, user.id);
   if (actor) await recordAudit({ actor, db, request }, { action: "auth.sign_in", target: `user:${email}` });
   return user.id;

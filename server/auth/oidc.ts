@@ -6,7 +6,14 @@ import { appendAudit } from "../audit/record";
 import { newRequestId } from "../context";
 import { AppError } from "../errors";
 
-export async function provisionOidcUser(db: Db, claims: { subject: string; email: string; name: string }): Promise<string> {
+export type OidcClaims = { subject: string; email: string; name: string; emailVerified: boolean };
+
+/**
+ * The user id for an OIDC sign-in: the account linked to the subject, else an existing account with the
+ * same email (linked now, but only when the provider vouches for the email with `email_verified: true`:
+ * otherwise anyone who can set that address at the provider would take the account over), else a new one.
+ */
+export async function provisionOidcUser(db: Db, claims: OidcClaims): Promise<string> {
   const email = claims.email.trim().toLowerCase();
   if (!email.includes("@")) throw new AppError("invalid_input", "The identity provider did not share an email address.");
   return db.transaction(async (tx) => {
@@ -18,7 +25,16 @@ export async function provisionOidcUser(db: Db, claims: { subject: string; email
       if (existing.oidcSubject && existing.oidcSubject !== claims.subject) {
         throw new AppError("conflict", `The account ${email} is linked to a different single sign-on identity.`);
       }
-      if (!existing.oidcSubject) await tx.update(users).set({ oidcSubject: claims.subject }).where(eq(users.id, existing.id));
+      if (!existing.oidcSubject) {
+        if (!claims.emailVerified) {
+          throw new AppError("unauthenticated", `Your identity provider has not verified ${email}, so single sign-on cannot be linked to the existing Cairn account with that email. Verify the address with your provider, or sign in with your password.`);
+        }
+        await tx.update(users).set({ oidcSubject: claims.subject }).where(eq(users.id, existing.id));
+        await appendAudit(tx, {
+          actor: { kind: "user", userId: existing.id, email, name: claims.name || email, isAdmin: false, memberships: [] },
+          request: { id: newRequestId() },
+        }, { action: "user.link_oidc", target: `user:${email}`, details: { provider: "oidc" } });
+      }
       return existing.id;
     }
     const [created] = await tx

@@ -1,20 +1,40 @@
 // next-auth configuration: credentials (scrypt-hashed passwords) and an optional OIDC provider.
-// The session JWT carries only the user id (`sub`); roles are read from the database per request.
+// The session JWT carries only the user id (`sub`) and its session's id (`sid`, checked and revocable in
+// the database); roles are read from the database per request.
 import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
+import { safeRedirectUrl } from "@/lib/safe-callback";
 import { getReadyDb } from "../bootstrap";
 import { authSecret, env } from "../env";
 import { isAppError } from "../errors";
 import { newRequestId } from "../context";
 import { signInWithPassword } from "./login";
 import { provisionOidcUser } from "./oidc";
+import { endSession, SESSION_MAX_AGE_SECONDS, startSession } from "./sessions";
+import type { OidcClaims } from "./oidc";
 import { clientIp, headerValue as header } from "./request-info";
+
+/** OIDC's email_verified claim, which some providers send as the string "true". */
+export function isEmailVerified(profile: unknown): boolean {
+  const claim = (profile as { email_verified?: unknown } | undefined)?.email_verified;
+  return claim === true || claim === "true";
+}
+
+function oidcClaims(subject: string, user: { email?: string | null; name?: string | null }, profile: unknown): OidcClaims {
+  return { subject, email: user.email ?? "", name: user.name ?? "", emailVerified: isEmailVerified(profile) };
+}
 
 export function authOptions(): NextAuthOptions {
   const { oidc, login } = env();
   return {
     secret: authSecret(),
-    session: { strategy: "jwt", maxAge: 12 * 60 * 60 },
+    session: { strategy: "jwt", maxAge: SESSION_MAX_AGE_SECONDS },
+    events: {
+      // The cookie is cleared by next-auth; revoking the session makes a copy of it worthless too.
+      async signOut({ token }) {
+        await endSession(await getReadyDb(), token?.sid);
+      },
+    },
     pages: { signIn: "/login", error: "/login" },
     providers: [
       CredentialsProvider({
@@ -54,18 +74,32 @@ export function authOptions(): NextAuthOptions {
         : []),
     ],
     callbacks: {
-      async signIn({ account, user }) {
-        if (account?.provider === "oidc" && !user.email) return "/login?error=OidcNoEmail";
-        return true;
+      // Only paths on this site: next-auth's default lets "/\t/evil.example" through and throws on "\n".
+      async redirect({ url, baseUrl }) {
+        return safeRedirectUrl(url, baseUrl);
       },
-      async jwt({ token, user, account }) {
-        if (user && account) {
-          const id = account.provider === "oidc"
-            ? await provisionOidcUser(await getReadyDb(), { subject: account.providerAccountId, email: user.email ?? "", name: user.name ?? "" })
-            : user.id;
-          return { sub: id };
+      async signIn({ account, user, profile }) {
+        if (account?.provider !== "oidc") return true;
+        if (!user.email) return "/login?error=OidcNoEmail";
+        // Provisioning (or linking by a verified email) happens here so a refusal reaches the login page.
+        try {
+          await provisionOidcUser(await getReadyDb(), oidcClaims(account.providerAccountId, user, profile));
+          return true;
+        } catch (err) {
+          if (isAppError(err)) {
+            return `/login?error=${err.code === "conflict" ? "OidcLinkedElsewhere" : err.code === "invalid_input" ? "OidcNoEmail" : "OidcEmailUnverified"}`;
+          }
+          throw err;
         }
-        return { sub: token.sub };
+      },
+      async jwt({ token, user, account, profile }) {
+        if (user && account) {
+          const db = await getReadyDb();
+          // For OIDC, signIn above provisioned or linked the account; this is the lookup by subject.
+          const id = account.provider === "oidc" ? await provisionOidcUser(db, oidcClaims(account.providerAccountId, user, profile)) : user.id;
+          return { sub: id, sid: await startSession(db, id) };
+        }
+        return { sub: token.sub, sid: token.sid };
       },
       async session({ session, token }) {
         return { expires: session.expires, user: { id: token.sub ?? "" } };

@@ -4,8 +4,8 @@ import { getToken } from "next-auth/jwt";
 import type { Db } from "@/db/client";
 import { authSecret } from "../env";
 import { AppError } from "../errors";
-import type { Actor } from "./actor";
-import { loadUserActor } from "./load-actor";
+import type { Actor, UserActor } from "./actor";
+import { loadSessionActor } from "./sessions";
 import { resolveTokenActor } from "./token-actor";
 
 export type ResolvedActor = { actor: Actor; via: "token" | "session" } | null;
@@ -40,13 +40,17 @@ export async function resolveRequestActor(db: Db, req: Request): Promise<Resolve
   if (authorization !== null) {
     return { actor: await resolveTokenActor(db, credentialFromHeader(authorization)), via: "token" };
   }
-  const cookies = parseCookies(req.headers.get("cookie"));
+  const actor = await resolveSessionActor(db, parseCookies(req.headers.get("cookie")));
+  return actor ? { actor, via: "session" } : null;
+}
+
+/** The actor of the session cookie among `cookies`, when its JWT is valid and its session live (not signed out). */
+export async function resolveSessionActor(db: Db, cookies: Map<string, string>): Promise<UserActor | null> {
   const hasSession = [...cookies.keys()].some((k) => k.includes("next-auth.session-token"));
   if (!hasSession) return null;
   const secureCookie = [...cookies.keys()].some((k) => k.startsWith("__Secure-next-auth.session-token"));
   // Headers without Authorization: next-auth would otherwise read a bearer JWT from it.
-  const jwt = await getToken({ req: { cookies, headers: {} } as never, secret: authSecret(), secureCookie });
+  const jwt = await getToken({ req: { cookies: Object.fromEntries(cookies), headers: {} } as never, secret: authSecret(), secureCookie });
   if (!jwt?.sub) return null;
-  const actor = await loadUserActor(db, jwt.sub);
-  return actor ? { actor, via: "session" } : null;
+  return loadSessionActor(db, jwt);
 }

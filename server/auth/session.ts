@@ -1,5 +1,4 @@
 // The signed-in user of a page or server action, read from the database on every request.
-import { getServerSession } from "next-auth";
 import { cookies, headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { cache } from "react";
@@ -8,19 +7,16 @@ import type { Ctx } from "../context";
 import { newRequestId } from "../context";
 import { touchUser } from "../users/activity";
 import type { UserActor } from "./actor";
-import { loadUserActor } from "./load-actor";
-import { authOptions } from "./options";
+import { resolveSessionActor } from "./request-actor";
 import { clientIp } from "./request-info";
 
 export const TEAM_COOKIE = "cairn_team";
 
 /** The page's actor, or null when signed out (or the user no longer exists). One lookup per request. */
 export const getPageActor = cache(async (): Promise<UserActor | null> => {
-  const session = await getServerSession(authOptions());
-  const userId = session?.user?.id;
-  if (!userId) return null;
+  const jar = await cookies();
   const db = await getReadyDb();
-  const actor = await loadUserActor(db, userId);
+  const actor = await resolveSessionActor(db, new Map(jar.getAll().map((c) => [c.name, c.value])));
   if (actor) await touchUser(db, actor.userId);
   return actor;
 });

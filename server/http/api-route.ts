@@ -2,10 +2,11 @@
 // map errors, count the request in platform metrics.
 import type { z } from "zod";
 import type { Db } from "@/db/client";
+import { decodeSegment } from "@/lib/path-segment";
 import { getReadyDb } from "../bootstrap";
 import type { Ctx, RequestInfo } from "../context";
 import { newRequestId } from "../context";
-import { clientIp } from "../auth/request-info";
+import { clientIp, forwardedRequest } from "../auth/request-info";
 import { resolveRequestActor } from "../auth/request-actor";
 import { AppError } from "../errors";
 import { observeRequest } from "../observability/metrics";
@@ -14,6 +15,15 @@ import { errorResponse, invalidInput } from "./errors";
 
 type Params = Record<string, string | string[]>;
 export type RouteContext = { params?: Promise<Params> };
+
+/** A path parameter decoded once; malformed percent-encoding is the caller's mistake (400), never a 500. */
+export function decodeParam(value: string | undefined, name: string): string {
+  const decoded = decodeSegment(value ?? "");
+  if (decoded === null) {
+    throw new AppError("invalid_input", `The ${name} in the path is not valid percent-encoding (e.g. a stray "%"); encode it with encodeURIComponent.`);
+  }
+  return decoded;
+}
 
 export type HandlerArgs<B, Q> = { ctx: Ctx; req: Request; params: Record<string, string>; body: B; query: Q };
 
@@ -28,17 +38,20 @@ type Options<B, Q> = {
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-/** Cookie-authenticated writes must come from our own origin (no cross-site form posts). */
+/**
+ * Cookie-authenticated writes must come from our own origin (no cross-site form posts). The host is the
+ * Host header, or X-Forwarded-Host only from a trusted proxy (see server/auth/request-info.ts).
+ */
 function checkOrigin(req: Request): void {
   const origin = req.headers.get("origin");
-  const host = req.headers.get("x-forwarded-host") ?? req.headers.get("host");
-  let originHost: string | undefined;
+  const { host, proto } = forwardedRequest(req.headers);
+  let originUrl: URL | undefined;
   try {
-    originHost = origin ? new URL(origin).host : undefined;
+    originUrl = origin ? new URL(origin) : undefined;
   } catch {
-    originHost = undefined;
+    originUrl = undefined;
   }
-  if (!originHost || originHost !== host) {
+  if (!originUrl || originUrl.host !== host || (proto && originUrl.protocol !== `${proto}:`)) {
     throw new AppError("forbidden", `Cross-site request refused: a signed-in write must come from this site (Origin ${origin ?? "missing"}, host ${host ?? "unknown"}). Scripts should use an API token.`);
   }
 }

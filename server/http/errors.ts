@@ -26,7 +26,11 @@ export function invalidInput(err: ZodError, where: "body" | "query"): AppError {
 }
 
 export function errorResponse(err: unknown, requestId: string): Response {
-  const appError = err instanceof AppError ? err : err instanceof ZodError ? invalidInput(err, "body") : undefined;
+  const appError = err instanceof AppError ? err
+    : err instanceof ZodError ? invalidInput(err, "body")
+    // decodeURIComponent on a caller's malformed escape ("%FF") is their mistake, not ours.
+    : err instanceof URIError ? new AppError("invalid_input", "The request holds malformed percent-encoding (e.g. a stray \"%\"); encode values with encodeURIComponent.")
+    : undefined;
   if (!appError) {
     console.error(`[cairn] request ${requestId} failed`, err);
     return Response.json(

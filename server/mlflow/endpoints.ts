@@ -14,6 +14,7 @@ import {
 import { logBatch, logInputs, logMetric, logModel, logOutputs, logParam } from "../tracking/logging";
 import { createRun, deleteRunTag, getRun, setRunLifecycle, setRunTag, updateRun } from "../tracking/runs";
 import { searchRuns } from "../tracking/search";
+import { decodeParam } from "../http/api-route";
 import type { Endpoint } from "./endpoint";
 import { ep } from "./endpoint";
 import { REGISTRY_ENDPOINTS } from "./registry-endpoints";
@@ -74,7 +75,7 @@ export const ENDPOINTS: Endpoint[] = [
   ep("PATCH", new RegExp(`^logged-models/${MODEL}$`), z.object({ status: z.string() }), async (ctx, b, [id]) => ({ model: await finalizeLoggedModel(ctx, id!, b.status) })),
   ep("DELETE", new RegExp(`^logged-models/${MODEL}$`), anyBody, async (ctx, _b, [id]) => { await deleteLoggedModel(ctx, id!); return EMPTY; }),
   ep("PATCH", new RegExp(`^logged-models/${MODEL}/tags$`), z.object({ tags: z.array(s.tagSchema).max(1000) }), async (ctx, b, [id]) => { await setLoggedModelTags(ctx, id!, b.tags); return EMPTY; }),
-  ep("DELETE", new RegExp(`^logged-models/${MODEL}/tags/([^/]+)$`), anyBody, async (ctx, _b, [id, key]) => { await deleteLoggedModelTag(ctx, id!, decodeURIComponent(key!)); return EMPTY; }),
+  ep("DELETE", new RegExp(`^logged-models/${MODEL}/tags/([^/]+)$`), anyBody, async (ctx, _b, [id, key]) => { await deleteLoggedModelTag(ctx, id!, decodeParam(key, "tag key")); return EMPTY; }),
 ];
 
 const ALL = [...ENDPOINTS, ...REGISTRY_ENDPOINTS];

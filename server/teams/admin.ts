@@ -2,8 +2,8 @@
 // and usage against the quota (every member). Removal takes effect on the member's next request: actors
 // and token grants are read from the database every time. Lowering a quota below current use stops no
 // running work; admission simply waits until usage falls (Kubernetes' ResourceQuota semantics).
-import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
-import { LIVE_DEPLOYMENT_STATUSES, deployments, jobs, memberships, teamQuotas, teams, tenantSync, users } from "@/db/schema";
+import { and, asc, desc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { LIVE_DEPLOYMENT_STATUSES, apiTokens, deployments, jobs, memberships, teamQuotas, teams, tenantSync, users } from "@/db/schema";
 import type { Role } from "@/db/schema";
 import type { K8sAmounts, KubernetesTenantStatus, LimitRangeSpec, QuotaDto, QuotaInput, TeamMemberDto } from "@/lib/schemas/teams";
 import { appendAudit, denied } from "../audit/record";
@@ -46,11 +46,21 @@ async function memberOf(ctx: Ctx, teamId: string, userId: string): Promise<TeamM
   return row;
 }
 
-/** Adds a member by email; a person without a Cairn account gets one (they sign in with single sign-on, or an admin sets a password). */
+/**
+ * Adds a member by email. Only platform admins create accounts: an admin adding an email without one
+ * creates it (they then sign in with single sign-on, or an admin sets a password); a team lead is told to
+ * ask an admin, and nothing is written.
+ */
 export async function addMember(ctx: Ctx, slug: string, input: { email: string; role: Role; name?: string }): Promise<TeamMemberDto> {
   const team = await teamFor(ctx, slug, "manage_team", "member.add");
+  const mayCreateAccount = can(ctx.actor, "manage_platform");
   const userId = await ctx.db.transaction(async (tx) => {
     const [existing] = await tx.select({ id: users.id }).from(users).where(eq(users.email, input.email));
+    if (!existing && !mayCreateAccount) {
+      throw new AppError("invalid_input", `No Cairn account uses ${input.email}. Ask a platform admin to create it (or, with single sign-on, ask them to sign in once), then add them again.`, {
+        fields: { email: ["No account uses this email; ask a platform admin to create it"] },
+      });
+    }
     const id = existing?.id ?? (await tx.insert(users).values({ email: input.email, name: input.name ?? input.email.split("@")[0]! }).returning({ id: users.id }))[0]!.id;
     const [already] = await tx.select({ role: memberships.role }).from(memberships).where(and(eq(memberships.teamId, team.id), eq(memberships.userId, id)));
     if (already) throw new AppError("conflict", `${input.email} is already a member of ${slug} (${already.role}); change their role instead.`, { fields: { email: ["Already a member"] } });
@@ -94,7 +104,16 @@ export async function removeMember(ctx: Ctx, slug: string, userId: string): Prom
   }
   await ctx.db.transaction(async (tx) => {
     await tx.delete(memberships).where(and(eq(memberships.teamId, team.id), eq(memberships.userId, userId)));
-    await appendAudit(tx, ctx, { action: "member.remove", target: `user:${member.email}`, teamId: team.id, team: slug, details: { role: member.role } });
+    // Their tokens for this team are revoked for good, so adding them back later does not revive them.
+    const revoked = await tx
+      .update(apiTokens)
+      .set({ revokedAt: new Date() })
+      .where(and(eq(apiTokens.userId, userId), eq(apiTokens.teamId, team.id), isNull(apiTokens.revokedAt)))
+      .returning({ id: apiTokens.id });
+    await appendAudit(tx, ctx, { action: "member.remove", target: `user:${member.email}`, teamId: team.id, team: slug, details: { role: member.role, revoked_tokens: revoked.length } });
+    for (const token of revoked) {
+      await appendAudit(tx, ctx, { action: "token.revoke", target: `token:${token.id}`, teamId: team.id, team: slug, details: { reason: "member_removed", user: member.email } });
+    }
   });
 }
 

@@ -15,15 +15,17 @@ import { can } from "@/server/auth/policy";
 import { requirePageCtx } from "@/server/auth/session";
 import { getModelDetail } from "@/server/registry/lineage";
 import { deleteAliasAction, describeModel, setAliasAction } from "./actions";
+import { notFound } from "next/navigation";
+import { decodeSegment } from "@/lib/path-segment";
 
 type Props = { params: Promise<{ name: string }>; searchParams: Promise<Record<string, string | undefined>> };
 
 export async function generateMetadata(props: Props): Promise<Metadata> {
-  return { title: `Model ${decodeURIComponent((await props.params).name)}` };
+  return { title: `Model ${decodeSegment((await props.params).name) ?? notFound()}` };
 }
 
 export default async function ModelPage(props: Props) {
-  const name = decodeURIComponent((await props.params).name);
+  const name = decodeSegment((await props.params).name) ?? notFound();
   const sp = await props.searchParams;
   const ctx = await requirePageCtx();
   const model = await forPage(getModelDetail(ctx, name, { team: sp.team }));

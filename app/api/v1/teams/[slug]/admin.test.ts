@@ -9,7 +9,7 @@ import { GET as usageGET } from "@/app/api/v1/teams/[slug]/usage/route";
 import { GET as meGET } from "@/app/api/v1/me/route";
 import { GET as teamGET, PATCH as teamPATCH } from "@/app/api/v1/teams/[slug]/route";
 import { POST as teamsPOST } from "@/app/api/v1/teams/route";
-import { auditEvents, jobs } from "@/db/schema";
+import { apiTokens, auditEvents, jobs, users } from "@/db/schema";
 import { trainJobSchema } from "@/lib/schemas/jobs";
 import { quotaSchema } from "@/lib/schemas/teams";
 import { cancelJob, getJob, previewJob, submitJob } from "@/server/jobs/service";
@@ -18,6 +18,7 @@ import { call, ctxFor, DEMO, demoDatabase, tokenFor } from "@/server/testing/fix
 import { createExperiment } from "@/server/tracking/experiments";
 import { addMember, archiveTeam, changeRole, removeMember, setQuota, teamUsage } from "@/server/teams/admin";
 import { getTeam } from "@/server/teams/service";
+import { hashToken } from "@/server/tokens/service";
 
 const db = demoDatabase();
 const QUOTA = { cpu: 64, memory_gib: 256, gpus: 8, max_concurrent_jobs: 10, max_deployments: 10, monthly_budget_usd: 5000 };
@@ -48,6 +49,8 @@ afterAll(async () => {
 describe("members", () => {
   it("a team lead adds by email, changes the role and removes; removal is effective on the next request", async () => {
     const lead = await ctxFor(db(), DEMO.lead);
+    // Only admins create accounts: the admin adds the newcomer to another team first.
+    await addMember(await ctxFor(db(), DEMO.admin), "fraud", { email: "new.person@example.com", role: "data_scientist" });
     const added = await addMember(lead, "churn", { email: "New.Person@Example.com".toLowerCase(), role: "data_scientist" });
     expect(added).toMatchObject({ email: "new.person@example.com", role: "data_scientist" });
     await expect(addMember(lead, "churn", { email: "new.person@example.com", role: "ml_engineer" })).rejects.toMatchObject({ code: "conflict" });
@@ -60,8 +63,47 @@ describe("members", () => {
     // Their next request: a fresh actor (as every request builds one) sees nothing; their token is dead.
     await expect(getTeam(await ctxFor(db(), "new.person@example.com"), "churn")).rejects.toMatchObject({ code: "not_found" });
     expect((await call(meGET, { token })).status).toBe(401);
-    const audit = await db().select({ action: auditEvents.action }).from(auditEvents).where(and(eq(auditEvents.target, "user:new.person@example.com"), eq(auditEvents.outcome, "allowed")));
+    const audit = await db().select({ action: auditEvents.action }).from(auditEvents)
+      .where(and(eq(auditEvents.target, "user:new.person@example.com"), eq(auditEvents.outcome, "allowed"), eq(auditEvents.team, "churn")));
     expect(audit.map((a) => a.action)).toEqual(["member.add", "member.role", "member.remove"]);
+  });
+
+  it("a removed member's tokens stay revoked when they are added back, and the revocation is audited", async () => {
+    const lead = await ctxFor(db(), DEMO.lead);
+    const admin = await ctxFor(db(), DEMO.admin);
+    await addMember(admin, "fraud", { email: "returning@example.com", role: "data_scientist" });
+    const member = await addMember(lead, "churn", { email: "returning@example.com", role: "data_scientist" });
+    const churnToken = await tokenFor(db(), "returning@example.com", "churn");
+    const fraudToken = await tokenFor(db(), "returning@example.com", "fraud");
+    expect((await call(meGET, { token: churnToken })).status).toBe(200);
+    await removeMember(lead, "churn", member.user_id);
+    const [row] = await db().select({ id: apiTokens.id, revokedAt: apiTokens.revokedAt }).from(apiTokens).where(eq(apiTokens.tokenHash, hashToken(churnToken)));
+    expect(row!.revokedAt).not.toBeNull();
+    await addMember(lead, "churn", { email: "returning@example.com", role: "data_scientist" });
+    const again = await call(meGET, { token: churnToken });
+    expect(again.status).toBe(401);
+    expect(again.json).toMatchObject({ error: { message: expect.stringContaining("revoked") } });
+    // Only that team's tokens: the member's token for another team still works.
+    expect((await call(meGET, { token: fraudToken })).status).toBe(200);
+    const [revokeAudit] = await db().select({ details: auditEvents.details, actor: auditEvents.actor }).from(auditEvents)
+      .where(and(eq(auditEvents.action, "token.revoke"), eq(auditEvents.target, `token:${row!.id}`)));
+    expect(revokeAudit).toMatchObject({ actor: DEMO.lead, details: { reason: "member_removed", user: "returning@example.com" } });
+  });
+
+  it("only platform admins create accounts: a team lead adding an unknown email is told to ask an admin, nothing is written", async () => {
+    const lead = await ctxFor(db(), DEMO.lead);
+    const leadToken = await tokenFor(db(), DEMO.lead, "churn");
+    await expect(addMember(lead, "churn", { email: "stranger@example.com", role: "data_scientist" }))
+      .rejects.toMatchObject({ code: "invalid_input", message: expect.stringContaining("Ask a platform admin"), fields: { email: [expect.stringContaining("platform admin")] } });
+    const viaRoute = await call(membersPOST, { method: "POST", token: leadToken, params: { slug: "churn" }, body: { email: "stranger2@example.com", role: "data_scientist" } });
+    expect(viaRoute.status).toBeGreaterThanOrEqual(400);
+    expect(viaRoute.status).toBeLessThan(500);
+    expect(viaRoute.json).toMatchObject({ error: { code: "invalid_input", message: expect.stringContaining("platform admin") } });
+    const created = await db().select({ id: users.id }).from(users).where(inArray(users.email, ["stranger@example.com", "stranger2@example.com"]));
+    expect(created).toEqual([]);
+    // Admins keep creating accounts by adding an email.
+    const byAdmin = await addMember(await ctxFor(db(), DEMO.admin), "churn", { email: "stranger@example.com", role: "data_scientist" });
+    expect(byAdmin).toMatchObject({ email: "stranger@example.com", role: "data_scientist" });
   });
 
   it("keeps the last team lead", async () => {

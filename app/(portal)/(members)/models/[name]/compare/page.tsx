@@ -8,6 +8,8 @@ import { modelHref } from "@/lib/registry-links";
 import { forPage } from "@/server/auth/page";
 import { requirePageCtx } from "@/server/auth/session";
 import { compareVersions } from "@/server/registry/lineage";
+import { notFound } from "next/navigation";
+import { decodeSegment } from "@/lib/path-segment";
 
 type Props = { params: Promise<{ name: string }>; searchParams: Promise<Record<string, string | undefined>> };
 
@@ -22,7 +24,7 @@ function delta(values: (number | null)[]): string {
 }
 
 export default async function CompareVersionsPage(props: Props) {
-  const name = decodeURIComponent((await props.params).name);
+  const name = decodeSegment((await props.params).name) ?? notFound();
   const sp = await props.searchParams;
   const ctx = await requirePageCtx();
   const cmp = await forPage(compareVersions(ctx, name, [sp.a ?? "", sp.b ?? ""], { team: sp.team }));

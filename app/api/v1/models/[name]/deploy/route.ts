@@ -3,9 +3,9 @@
 // a team lead decides the request; the deploy waits for it.
 import { deployModelSchema } from "@/lib/schemas/deployments";
 import { deployModel } from "@/server/deployments/service";
-import { apiRoute } from "@/server/http/api-route";
+import { apiRoute, decodeParam } from "@/server/http/api-route";
 
 export const POST = apiRoute({ endpoint: "/api/v1/models/[name]/deploy", body: deployModelSchema }, async ({ ctx, params, body }) => {
-  const answer = await deployModel(ctx, decodeURIComponent(params.name ?? ""), body);
+  const answer = await deployModel(ctx, decodeParam(params.name, "model name"), body);
   return Response.json(answer, { status: "approval_request_id" in answer ? 202 : 201 });
 });

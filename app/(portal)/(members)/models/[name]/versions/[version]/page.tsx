@@ -21,12 +21,14 @@ import { deployVersionAction } from "../../../../deployments/actions";
 import { DeployForm } from "@/components/deployments/deploy-form";
 import { RequestProductionForm } from "@/components/approvals/request-production-form";
 import { requestProductionDeployAction } from "../../../../approvals/actions";
+import { notFound } from "next/navigation";
+import { decodeSegment } from "@/lib/path-segment";
 
 type Props = { params: Promise<{ name: string; version: string }>; searchParams: Promise<Record<string, string | undefined>> };
 
 export async function generateMetadata(props: Props): Promise<Metadata> {
   const { name, version } = await props.params;
-  return { title: `${decodeURIComponent(name)} v${version}` };
+  return { title: `${decodeSegment(name) ?? notFound()} v${version}` };
 }
 
 function SpecTable({ caption, specs }: { caption: string; specs: TensorSpec[] }) {
@@ -45,7 +47,7 @@ function SpecTable({ caption, specs }: { caption: string; specs: TensorSpec[] })
 
 export default async function VersionPage(props: Props) {
   const { name: rawName, version } = await props.params;
-  const name = decodeURIComponent(rawName);
+  const name = decodeSegment(rawName) ?? notFound();
   const sp = await props.searchParams;
   const ctx = await requirePageCtx();
   const lineage = await forPage(getVersionLineage(ctx, name, version, { team: sp.team }));
