@@ -24,6 +24,7 @@ const schema = z.object({
   CAIRN_LOGIN_WINDOW_SECONDS: z.coerce.number().int().positive().default(900),
   CAIRN_ARTIFACT_MAX_MB: z.coerce.number().positive().default(512),
   CAIRN_CODE_ARCHIVE_MAX_MB: z.coerce.number().positive().default(100),
+  CAIRN_CODE_ARCHIVE_MAX_UNPACKED_MB: z.coerce.number().positive().optional().or(z.literal("").transform(() => undefined)),
   CAIRN_LOCAL_REPLICAS_MAX: z.coerce.number().int().min(1).max(1000).default(32),
   PORT: z.coerce.number().int().positive().default(3000),
   CAIRN_TRACKING_URL: z.string().url().optional().or(z.literal("").transform(() => undefined)),
@@ -51,8 +52,10 @@ export type Env = {
   oidc?: { issuer: string; clientId: string; clientSecret: string; name: string };
   login: { maxFailures: number; windowSeconds: number };
   artifactMaxBytes: number;
-  /** Largest uploaded code archive (as uploaded); unpacked it may hold 10 times as much. */
+  /** Largest uploaded code archive (as uploaded). */
   codeArchiveMaxBytes: number;
+  /** What a code archive may unpack to, counted as it inflates (default ten times codeArchiveMaxBytes). */
+  codeArchiveMaxUnpackedBytes: number;
   /** Model-server processes this host runs for every team's live deployments together (local backend). */
   localReplicasMax: number;
   /** The base URL jobs use to reach Cairn's MLflow API (MLFLOW_TRACKING_URI). */
@@ -97,6 +100,7 @@ function load(): Env {
     login: { maxFailures: e.CAIRN_LOGIN_MAX_FAILURES, windowSeconds: e.CAIRN_LOGIN_WINDOW_SECONDS },
     artifactMaxBytes: Math.floor(e.CAIRN_ARTIFACT_MAX_MB * 1024 * 1024),
     codeArchiveMaxBytes: Math.floor(e.CAIRN_CODE_ARCHIVE_MAX_MB * 1024 * 1024),
+    codeArchiveMaxUnpackedBytes: Math.floor((e.CAIRN_CODE_ARCHIVE_MAX_UNPACKED_MB ?? 10 * e.CAIRN_CODE_ARCHIVE_MAX_MB) * 1024 * 1024),
     localReplicasMax: e.CAIRN_LOCAL_REPLICAS_MAX,
     trackingUrl: (e.CAIRN_TRACKING_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ""),
     schedulerIntervalMs: e.CAIRN_SCHEDULER_INTERVAL_MS,
