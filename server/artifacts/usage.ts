@@ -47,6 +47,26 @@ export async function teamStoredBytes(db: DbOrTx, store: ArtifactStore, team: Te
 
 /** Bytes promised to uploads under way, per team: parallel uploads (MLflow sends several at once) share the room. */
 const reserved = new Map<string, number>();
+const bookkeeping = new Map<string, Promise<void>>();
+
+/**
+ * Runs `fn` alone for the team among this process's reservations. Reading what the team uses and reserving
+ * room happen in one turn, and a finished upload gives its room back only between turns: so a reader sees
+ * an upload's bytes, its reservation, or both (conservative), never neither.
+ */
+async function exclusive<T>(team: string, fn: () => Promise<T>): Promise<T> {
+  const before = bookkeeping.get(team) ?? Promise.resolve();
+  let done!: () => void;
+  const mine = before.then(() => new Promise<void>((resolve) => (done = resolve)));
+  bookkeeping.set(team, mine);
+  await before;
+  try {
+    return await fn();
+  } finally {
+    done();
+    if (bookkeeping.get(team) === mine) bookkeeping.delete(team);
+  }
+}
 
 export type StorageRoom = {
   /** What this upload may keep: its own limit, or less when the quota leaves less. */
@@ -63,16 +83,21 @@ export type StorageRoom = {
 export async function withStorageRoom<T>(db: DbOrTx, store: ArtifactStore, team: TeamRef, maxBytes: number, keep: (room: StorageRoom) => Promise<T>): Promise<T> {
   const limit = await storageLimitGib(db, team.id);
   if (limit === null) return keep({ hold: maxBytes, over: null });
-  const used = await teamStoredBytes(db, store, team);
-  const room = Math.floor(limit * GIB - used - (reserved.get(team.slug) ?? 0));
-  const over = () => quotaError(team.slug, used, limit);
-  if (room <= 0) throw over();
-  const hold = Math.min(maxBytes, room);
-  reserved.set(team.slug, (reserved.get(team.slug) ?? 0) + hold);
+  const room = await exclusive(team.slug, async () => {
+    const used = await teamStoredBytes(db, store, team);
+    const free = Math.floor(limit * GIB - used - (reserved.get(team.slug) ?? 0));
+    const over = () => quotaError(team.slug, used, limit);
+    if (free <= 0) throw over();
+    const hold = Math.min(maxBytes, free);
+    reserved.set(team.slug, (reserved.get(team.slug) ?? 0) + hold);
+    return { hold, over: hold < maxBytes ? over : null };
+  });
   try {
-    return await keep({ hold, over: hold < maxBytes ? over : null });
+    return await keep(room);
   } finally {
-    reserved.set(team.slug, (reserved.get(team.slug) ?? hold) - hold);
+    await exclusive(team.slug, async () => {
+      reserved.set(team.slug, (reserved.get(team.slug) ?? room.hold) - room.hold);
+    });
   }
 }
 
@@ -113,6 +138,6 @@ function quotaError(team: string, used: number, limit: number): AppError {
   return new AppError(
     "quota_exceeded",
     `Team ${team} uses ${Math.round((used / GIB) * 100) / 100} GiB of its ${limit} GiB artifact storage quota (artifacts and code archives); this upload does not fit. ` +
-      "Delete code archives the team no longer needs (DELETE /api/v1/code-archives/{id}), or ask an admin to raise the team's storage quota (artifacts cannot be deleted through Cairn yet).",
+      "Ask an admin to raise the team's storage quota, or delete code archives the team no longer needs (DELETE /api/v1/code-archives/{id}); artifacts cannot be deleted through Cairn yet.",
   );
 }
