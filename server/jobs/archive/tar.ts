@@ -46,6 +46,12 @@ class ByteReader {
     return out;
   }
 
+  /** Stops the stream (gunzip and the file read behind it) when reading ends early. */
+  async close(): Promise<void> {
+    if (!this.done) await this.source.return?.();
+    this.done = true;
+  }
+
   /** The next chunk of at most n bytes, as it came from the stream; empty only at the end of the stream. */
   async chunk(n: number): Promise<Buffer> {
     if (this.buffered === 0 && !(await this.fill())) return Buffer.alloc(0);
@@ -160,6 +166,14 @@ export async function* readTar(stream: AsyncIterable<Buffer>, limits: ArchiveLim
   const reader = new ByteReader(stream[Symbol.asyncIterator](), (pulled) => {
     if (pulled > budget) tooLargeUnpacked(pulled, limits);
   });
+  try {
+    yield* tarEntries(reader, limits);
+  } finally {
+    await reader.close();
+  }
+}
+
+async function* tarEntries(reader: ByteReader, limits: ArchiveLimits): AsyncGenerator<RawEntry> {
   const count = new UnpackedCount(limits);
   let entries = 0;
   let longName: string | null = null;
