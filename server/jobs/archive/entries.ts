@@ -1,5 +1,7 @@
 // What every archive reader yields, the limits they enforce, and the one check of an entry's path:
 // archive names come from whoever built the file, and they become paths in a job's working directory.
+import type { FileHandle } from "node:fs/promises";
+import { Readable } from "node:stream";
 import { AppError } from "../../errors";
 
 export type ArchiveFormat = "zip" | "tar.gz";
@@ -55,6 +57,23 @@ export class EntryData implements AsyncIterable<Buffer> {
     this.done = true;
     this.close();
   }
+}
+
+/**
+ * The bytes of `file` from `start` up to (not including) `end`, a chunk at a time, as a stream. Read with
+ * positioned reads on the one open handle: a FileHandle's own read stream closes the handle when it ends.
+ */
+export function fileRange(file: FileHandle, start: number, end: number, chunkSize = 64 * 1024): Readable {
+  async function* chunks(): AsyncGenerator<Buffer> {
+    for (let position = start; position < end; ) {
+      const buf = Buffer.allocUnsafe(Math.min(chunkSize, end - position));
+      const { bytesRead } = await file.read(buf, 0, buf.length, position);
+      if (bytesRead === 0) return;
+      position += bytesRead;
+      yield buf.subarray(0, bytesRead);
+    }
+  }
+  return Readable.from(chunks(), { objectMode: false });
 }
 
 /** A file or folder as the archive states it; `path` is not checked yet (see entryPath). `size`: the file's stated size, which its data is checked against. */

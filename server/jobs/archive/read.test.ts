@@ -55,11 +55,16 @@ describe("reading", () => {
       { name: "train.mjs", data: "console.log('hi')", mode: 0o100755 },
       { name: "data/", method: 0 },
       { name: "data/rows.csv", data: "a,b\n1,2\n".repeat(100), method: 0 },
+      // Entries after a stored one (zip -r stores what does not shrink) are read from the same open file.
+      { name: "data/more.csv", data: "c\n3\n".repeat(50) },
+      { name: "README", data: "r", method: 0 },
     ]);
-    expect(await inspect(zip)).toEqual({ format: "zip", files: 3, unpackedBytes: expect.any(Number), root: null, defaultCommand: ["node", "train.mjs"] });
+    expect(await inspect(zip)).toEqual({ format: "zip", files: 5, unpackedBytes: expect.any(Number), root: null, defaultCommand: ["node", "train.mjs"] });
     const entries = await entriesOf(zip);
     expect(entries.find((e) => e.path === "train.mjs")).toMatchObject({ type: "file", executable: true });
     expect(entries.find((e) => e.path === "data/rows.csv")?.text).toBe("a,b\n1,2\n".repeat(100));
+    expect(entries.find((e) => e.path === "data/more.csv")?.text).toBe("c\n3\n".repeat(50));
+    expect(entries.find((e) => e.path === "README")?.text).toBe("r");
   });
 
   it("reads what GNU tar makes, with ./ prefixes, long names (GNU and pax) and executable bits", async () => {
@@ -77,6 +82,26 @@ describe("reading", () => {
       expect(entries.find((e) => e.path === `${"a".repeat(90)}/${"b".repeat(90)}/${"c".repeat(120)}.py`)?.text).toBe("print('deep')");
       expect(entries.find((e) => e.path === "run.sh")).toMatchObject({ executable: true });
     }
+  });
+
+  const hasZip = (() => {
+    try {
+      execFileSync("zip", ["-v"], { stdio: "ignore" });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  it.runIf(hasZip)("reads what Info-ZIP's `zip -r` makes: folder entries, stored and deflated files", async () => {
+    const dir = path.join(scratch, "infozip");
+    mkdirSync(path.join(dir, "proj", "sub"), { recursive: true });
+    writeFileSync(path.join(dir, "proj", "train.py"), "print(1)");
+    writeFileSync(path.join(dir, "proj", "cairn.json"), '{"command": ["python", "train.py"]}');
+    writeFileSync(path.join(dir, "proj", "sub", "rows.csv"), "a,b\n1,2\n".repeat(1000));
+    execFileSync("zip", ["-qr", "code.zip", "proj"], { cwd: dir });
+    const buf = readFileSync(path.join(dir, "code.zip"));
+    expect(await inspect(buf)).toEqual({ format: "zip", files: 3, unpackedBytes: 8043, root: "proj", defaultCommand: ["python", "train.py"] });
+    expect(await content(buf)).toEqual({ "train.py": "print(1)", "cairn.json": '{"command": ["python", "train.py"]}', sub: "<dir>", "sub/rows.csv": "a,b\n1,2\n".repeat(1000) });
   });
 
   it("unwraps a single top-level folder (GitHub's Download ZIP) and reads its cairn.json; leaves __MACOSX out", async () => {

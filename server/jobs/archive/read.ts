@@ -11,7 +11,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream";
 import { createGunzip } from "node:zlib";
 import type { ArchiveEntry, ArchiveFormat, ArchiveLimits, RawEntry } from "./entries";
-import { entryPath, refuse, show } from "./entries";
+import { entryPath, fileRange, refuse, show } from "./entries";
 import { readTar } from "./tar";
 import { readZip } from "./zip";
 
@@ -29,8 +29,8 @@ export function detectFormat(head: Buffer): ArchiveFormat | null {
 }
 
 /** The file's bytes through zlib's gunzip stream (inflating on libuv's pool, off the event loop). */
-async function* gunzipped(file: FileHandle): AsyncGenerator<Buffer> {
-  const gunzip: Readable = pipeline(file.createReadStream({ start: 0, autoClose: false, highWaterMark: CHUNK }), createGunzip({ chunkSize: CHUNK }), () => undefined);
+async function* gunzipped(file: FileHandle, size: number): AsyncGenerator<Buffer> {
+  const gunzip: Readable = pipeline(fileRange(file, 0, size, CHUNK), createGunzip({ chunkSize: CHUNK }), () => undefined);
   try {
     for await (const chunk of gunzip) yield chunk as Buffer;
   } catch (err) {
@@ -52,7 +52,7 @@ async function* rawEntries(file: string, limits: ArchiveLimits): AsyncGenerator<
     await handle.read(head, 0, head.length, 0);
     const format = detectFormat(head);
     if (format === "zip") yield* readZip(handle, size, limits);
-    else if (format === "tar.gz") yield* readTar(gunzipped(handle), limits);
+    else if (format === "tar.gz") yield* readTar(gunzipped(handle, size), limits);
     else refuse("it is neither a zip file nor a gzip-compressed tar (.tar.gz / .tgz). Upload one of those.");
   } finally {
     await handle.close();

@@ -9,7 +9,7 @@ import { pipeline } from "node:stream";
 import { createInflateRaw } from "node:zlib";
 import { crc32 } from "./crc32";
 import type { ArchiveLimits, RawEntry } from "./entries";
-import { checkEntryCount, EntryData, refuse, show, UnpackedCount } from "./entries";
+import { checkEntryCount, EntryData, fileRange, refuse, show, UnpackedCount } from "./entries";
 
 const EOCD = 0x06054b50;
 const EOCD64 = 0x06064b50;
@@ -184,7 +184,7 @@ function entryData(file: FileHandle, e: Central, start: number, count: UnpackedC
   let got = 0;
   let crc = 0;
   const open = (): AsyncIterator<Buffer> => {
-    const source = file.createReadStream({ start, end: start + e.compressedSize - 1, autoClose: false, highWaterMark: CHUNK });
+    const source = fileRange(file, start, start + e.compressedSize, CHUNK);
     if (e.method === 0) stream = source;
     else stream = pipeline(source, createInflateRaw({ chunkSize: CHUNK }), () => undefined);
     return stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
