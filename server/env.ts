@@ -36,6 +36,7 @@ const schema = z.object({
   CAIRN_TRUSTED_PROXIES: z.string().default("").refine(validProxyList, "must be a comma-separated list of IP addresses or CIDR ranges"),
   CAIRN_ARTIFACT_MAX_MB: z.coerce.number().positive().default(512),
   CAIRN_CODE_ARCHIVE_MAX_MB: z.coerce.number().positive().default(100),
+  CAIRN_CODE_ARCHIVE_MAX_UNPACKED_MB: z.coerce.number().positive().optional().or(z.literal("").transform(() => undefined)),
   CAIRN_LOCAL_REPLICAS_MAX: z.coerce.number().int().min(1).max(1000).default(32),
   PORT: z.coerce.number().int().positive().default(3000),
   CAIRN_TRACKING_URL: z.string().url().optional().or(z.literal("").transform(() => undefined)),
@@ -71,8 +72,10 @@ export type Env = {
   /** Proxies (IPs / CIDR ranges, comma-separated) whose X-Forwarded-For/-Host/-Proto are believed; "" believes none. */
   trustedProxies: string;
   artifactMaxBytes: number;
-  /** Largest uploaded code archive (as uploaded); unpacked it may hold 10 times as much. */
+  /** Largest uploaded code archive (as uploaded). */
   codeArchiveMaxBytes: number;
+  /** What a code archive may unpack to, counted as it inflates (default ten times codeArchiveMaxBytes). */
+  codeArchiveMaxUnpackedBytes: number;
   /** Model-server processes this host runs for every team's live deployments together (local backend). */
   localReplicasMax: number;
   /** The base URL jobs use to reach Cairn's MLflow API (MLFLOW_TRACKING_URI). */
@@ -122,6 +125,7 @@ function load(): Env {
     trustedProxies: e.CAIRN_TRUSTED_PROXIES,
     artifactMaxBytes: Math.floor(e.CAIRN_ARTIFACT_MAX_MB * 1024 * 1024),
     codeArchiveMaxBytes: Math.floor(e.CAIRN_CODE_ARCHIVE_MAX_MB * 1024 * 1024),
+    codeArchiveMaxUnpackedBytes: Math.floor((e.CAIRN_CODE_ARCHIVE_MAX_UNPACKED_MB ?? 10 * e.CAIRN_CODE_ARCHIVE_MAX_MB) * 1024 * 1024),
     localReplicasMax: e.CAIRN_LOCAL_REPLICAS_MAX,
     trackingUrl: (e.CAIRN_TRACKING_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ""),
     schedulerIntervalMs: e.CAIRN_SCHEDULER_INTERVAL_MS,

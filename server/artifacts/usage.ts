@@ -1,9 +1,10 @@
-// Artifact storage per team, for the quota's `storage_gib`: the bytes under the team's root in the
-// artifact store, measured by walking it (cached for a minute, and kept current by the uploads this
-// process accepts). An upload that would take the team over its quota is refused before it is kept.
-import { eq } from "drizzle-orm";
+// Storage per team, for the quota's `storage_gib`: the bytes under the team's root in the artifact store,
+// measured by walking it (cached for a minute, and kept current by the uploads this process accepts), plus
+// the team's uploaded code archives (kept beside the store, counted from their rows). An upload that would
+// take the team over its quota is refused before it is kept.
+import { eq, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
-import { teamQuotas } from "@/db/schema";
+import { codeArchives, teamQuotas } from "@/db/schema";
 import { AppError } from "../errors";
 import type { ArtifactStore } from "./store";
 
@@ -30,47 +31,101 @@ export function noteStored(team: string, bytes: number): void {
 
 export const gib = (bytes: number) => Math.round((bytes / GIB) * 1e6) / 1e6;
 
+/** Bytes of the team's uploaded code archives (as uploaded; they live under the data dir, outside the artifact store). */
+export async function codeArchiveBytes(db: DbOrTx, teamId: string): Promise<number> {
+  const [row] = await db.select({ bytes: sql<string | null>`sum(${codeArchives.sizeBytes})` }).from(codeArchives).where(eq(codeArchives.teamId, teamId));
+  return Number(row?.bytes ?? 0);
+}
+
+type TeamRef = { id: string; slug: string };
+
+/** Everything the storage quota counts for the team: its artifacts and its code archives. */
+export async function teamStoredBytes(db: DbOrTx, store: ArtifactStore, team: TeamRef, opts: { fresh?: boolean } = {}): Promise<number> {
+  const [artifacts, code] = await Promise.all([teamStorageBytes(store, team.slug, opts), codeArchiveBytes(db, team.id)]);
+  return artifacts + code;
+}
+
 /** Bytes promised to uploads under way, per team: parallel uploads (MLflow sends several at once) share the room. */
 const reserved = new Map<string, number>();
+const bookkeeping = new Map<string, Promise<void>>();
 
 /**
- * Stores one upload within the team's storage quota: refused up front when the team is already at its
- * quota, and stopped (nothing kept) when the body would take it over. Each upload reserves the room it may
- * use until it ends, so uploads running side by side cannot together overshoot the quota.
+ * Runs `fn` alone for the team among this process's reservations. Reading what the team uses and reserving
+ * room happen in one turn, and a finished upload gives its room back only between turns: so a reader sees
+ * an upload's bytes, its reservation, or both (conservative), never neither.
+ */
+async function exclusive<T>(team: string, fn: () => Promise<T>): Promise<T> {
+  const before = bookkeeping.get(team) ?? Promise.resolve();
+  let done!: () => void;
+  const mine = before.then(() => new Promise<void>((resolve) => (done = resolve)));
+  bookkeeping.set(team, mine);
+  await before;
+  try {
+    return await fn();
+  } finally {
+    done();
+    if (bookkeeping.get(team) === mine) bookkeeping.delete(team);
+  }
+}
+
+export type StorageRoom = {
+  /** What this upload may keep: its own limit, or less when the quota leaves less. */
+  hold: number;
+  /** The quota refusal, for an upload that turned out larger than `hold` when `hold` is under its own limit. */
+  over: (() => AppError) | null;
+};
+
+/**
+ * Runs one upload within the team's storage quota: refused up front when the team is already at its quota;
+ * otherwise the room it may use (`hold`) is reserved until `keep` ends, so uploads running side by side
+ * cannot together overshoot the quota. `keep` stops (keeping nothing) once the body passes `hold`.
+ */
+export async function withStorageRoom<T>(db: DbOrTx, store: ArtifactStore, team: TeamRef, maxBytes: number, keep: (room: StorageRoom) => Promise<T>): Promise<T> {
+  const limit = await storageLimitGib(db, team.id);
+  if (limit === null) return keep({ hold: maxBytes, over: null });
+  const room = await exclusive(team.slug, async () => {
+    const used = await teamStoredBytes(db, store, team);
+    const free = Math.floor(limit * GIB - used - (reserved.get(team.slug) ?? 0));
+    const over = () => quotaError(team.slug, used, limit);
+    if (free <= 0) throw over();
+    const hold = Math.min(maxBytes, free);
+    reserved.set(team.slug, (reserved.get(team.slug) ?? 0) + hold);
+    return { hold, over: hold < maxBytes ? over : null };
+  });
+  try {
+    return await keep(room);
+  } finally {
+    await exclusive(team.slug, async () => {
+      reserved.set(team.slug, (reserved.get(team.slug) ?? room.hold) - room.hold);
+    });
+  }
+}
+
+/**
+ * Stores one artifact upload within the team's storage quota (withStorageRoom): stopped, with nothing kept,
+ * when the body would take the team over it.
  */
 export async function putWithinQuota(
   db: DbOrTx, store: ArtifactStore, loc: { root: string[]; rel: string; teamId: string }, body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>, maxBytes: number,
 ): Promise<{ size: number }> {
   const team = loc.root[0]!;
-  const limit = await storageLimitGib(db, loc.teamId);
-  if (limit === null) {
-    const stored = await store.put(loc.root, loc.rel, body, { maxBytes });
-    noteStored(team, stored.size);
-    return stored;
-  }
-  const used = await teamStorageBytes(store, team);
-  const room = Math.floor(limit * GIB - used - (reserved.get(team) ?? 0));
-  const over = () => quotaError(team, used, limit);
-  if (room <= 0) throw over();
-  const hold = Math.min(maxBytes, room);
-  reserved.set(team, (reserved.get(team) ?? 0) + hold);
-  try {
-    const stored = await store.put(loc.root, loc.rel, body, { maxBytes: hold });
-    noteStored(team, stored.size);
-    return stored;
-  } catch (err) {
-    if (hold < maxBytes && err instanceof AppError && err.code === "invalid_input" && /larger than/.test(err.message)) throw over();
-    throw err;
-  } finally {
-    reserved.set(team, (reserved.get(team) ?? hold) - hold);
-  }
+  return withStorageRoom(db, store, { id: loc.teamId, slug: team }, maxBytes, async ({ hold, over }) => {
+    try {
+      const stored = await store.put(loc.root, loc.rel, body, { maxBytes: hold });
+      noteStored(team, stored.size);
+      return stored;
+    } catch (err) {
+      if (over && err instanceof AppError && err.code === "invalid_input" && /larger than/.test(err.message)) throw over();
+      throw err;
+    }
+  });
 }
 
 /** Refuses when `bytes` more would take the team over its storage quota (checked before work that will store them). */
 export async function assertStorageRoom(db: DbOrTx, store: ArtifactStore, team: { id: string; slug: string }, bytes: number): Promise<void> {
   const limit = await storageLimitGib(db, team.id);
   if (limit === null) return;
-  const used = await teamStorageBytes(store, team.slug);
+  const used = await teamStoredBytes(db, store, team);
   if (used + (reserved.get(team.slug) ?? 0) + bytes > limit * GIB) throw quotaError(team.slug, used, limit);
 }
 
@@ -82,6 +137,7 @@ async function storageLimitGib(db: DbOrTx, teamId: string): Promise<number | nul
 function quotaError(team: string, used: number, limit: number): AppError {
   return new AppError(
     "quota_exceeded",
-    `Team ${team} uses ${Math.round((used / GIB) * 100) / 100} GiB of its ${limit} GiB artifact storage quota; this upload does not fit. Ask an admin to raise the team's storage quota (artifacts cannot be deleted through Cairn yet).`,
+    `Team ${team} uses ${Math.round((used / GIB) * 100) / 100} GiB of its ${limit} GiB artifact storage quota (artifacts and code archives); this upload does not fit. ` +
+      "Ask an admin to raise the team's storage quota, or delete code archives the team no longer needs (DELETE /api/v1/code-archives/{id}); artifacts cannot be deleted through Cairn yet.",
   );
 }

@@ -75,12 +75,18 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
   "/api/v1/code-archives": {
     get: { summary: "Uploaded code archives of the caller's teams, newest first", query: listCodeArchivesQuery, success: { status: 200, description: "{code_archives}" } },
     post: {
-      summary: "Upload training code: a zip or .tar.gz as the raw body (Content-Type application/zip, application/gzip, application/x-gzip or application/octet-stream) or as the multipart/form-data field \"file\"; checked in full before it is kept",
+      summary: "Upload training code: a zip or .tar.gz as the raw body (Content-Type application/zip, application/gzip, application/x-gzip or application/octet-stream) or as the multipart/form-data field \"file\"; checked in full (streaming, stopped at CAIRN_CODE_ARCHIVE_MAX_UNPACKED_MB unpacked) before it is kept; counts against the team's storage quota (409 quota_exceeded)",
       query: uploadCodeArchiveQuery,
       success: { status: 201, description: "{id, team, filename, format, size_bytes, sha256, files, default_command, created_by, created_at}" },
     },
   },
-  "/api/v1/code-archives/{id}": { get: { summary: "One code archive", success: { status: 200, description: "{id, team, filename, format, size_bytes, sha256, files, default_command, created_by, created_at}" } } },
+  "/api/v1/code-archives/{id}": {
+    get: { summary: "One code archive", success: { status: 200, description: "{id, team, filename, format, size_bytes, sha256, files, default_command, created_by, created_at}" } },
+    delete: {
+      summary: "Delete a code archive and its file (its uploader, team leads, admins); 409 while a queued, admitted or running job has it as its source. Runs keep their code snapshot",
+      success: { status: 204, description: "deleted" },
+    },
+  },
   "/api/v1/audit/verify": { get: { summary: "Verify the audit hash chain", success: { status: 200, description: "{ok, checked, first_broken_id, scope, anchor, problem}" } } },
 };
 

@@ -104,7 +104,7 @@ describe("uploading", () => {
     // Over CAIRN_CODE_ARCHIVE_MAX_MB (0.25 MB here): random bytes do not compress.
     expect(await refusal(upload(zipOf([{ name: "weights.bin", data: randomBytes(300_000) }])))).toMatch(/^invalid_input: The archive is larger than the 256 KB limit \(CAIRN_CODE_ARCHIVE_MAX_MB\)/);
     // Under it, but more than ten times that unpacked.
-    expect(await refusal(upload(zipOf([{ name: "zeros.bin", data: Buffer.alloc(3_000_000) }])))).toMatch(/add up to more than 2.5 MB unpacked/);
+    expect(await refusal(upload(zipOf([{ name: "zeros.bin", data: Buffer.alloc(3_000_000) }])))).toMatch(/would unpack to at least 2.9 MB \(3,000,000 bytes\), more than the limit of 2.5 MB unpacked, CAIRN_CODE_ARCHIVE_MAX_UNPACKED_MB/);
     expect(await db().select({ id: codeArchives.id }).from(codeArchives)).toEqual(before);
     expect(filesUnder(path.join(dataDir, "code"))).toHaveLength(filesBefore);
   });
@@ -155,7 +155,9 @@ describe("a job with an uploaded archive", () => {
     expect(code.filename).toBe("tiny-main.tar.gz");
     const out = mkdtempSync(path.join(os.tmpdir(), "cairn-code-out-"));
     try {
-      writeFileSync(path.join(out, "code.tar.gz"), code.body);
+      // An uploaded archive's .tar.gz streams.
+      expect(code.body).toBeInstanceOf(Readable);
+      writeFileSync(path.join(out, "code.tar.gz"), Buffer.concat(await (code.body as Readable).toArray()));
       execFileSync("tar", ["-xzf", "code.tar.gz", "--exclude", "code.tar.gz"], { cwd: out });
       rmSync(path.join(out, "code.tar.gz"));
       expect(filesUnder(out).sort()).toEqual(["cairn.json", "data/input.txt", "run.sh", "train.mjs"]);

@@ -1,13 +1,15 @@
 // A job's code snapshot (GET /api/v1/jobs/{id}/code): its built-in example folder, or the content of its
 // uploaded code archive, as a .tar.gz — for executors that run the job away from this machine (the
 // kubernetes executor's init container runs `tar -xzf` on it).
+import type { Readable } from "node:stream";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
 import { codeArchiveTarGz, isArchiveId, teamCodeArchive } from "./code-archives";
 import { loadJob, resolveSource } from "./service";
 import { tarGzDirectory } from "./tar";
 
-export type CodeArchive = { filename: string; body: Buffer };
+/** The .tar.gz: built-in examples are small and built at once; an uploaded archive's content streams. */
+export type CodeArchive = { filename: string; body: Uint8Array | Readable };
 
 /** Readable by the team's members and by the job's own (team-scoped) token; other teams get 404. */
 export async function getJobCode(ctx: Ctx, id: string): Promise<CodeArchive> {

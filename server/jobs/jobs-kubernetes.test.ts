@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { Readable } from "node:stream";
 import { eq, inArray } from "drizzle-orm";
 import type { IPod } from "kubernetes-models/v1/Pod";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -191,5 +192,6 @@ describe("jobs on the kubernetes executor", () => {
 async function downloadCode(url: URL, token: string, id: string): Promise<Buffer> {
   const resolved = await resolveRequestActor(db(), new Request(url, { headers: { authorization: `Bearer ${token}` } }));
   if (!resolved) throw new Error("no actor");
-  return (await getJobCode({ actor: resolved.actor, db: db(), request: { id: newRequestId(), ip: "10.0.0.7" } }, id)).body;
+  const { body } = await getJobCode({ actor: resolved.actor, db: db(), request: { id: newRequestId(), ip: "10.0.0.7" } }, id);
+  return body instanceof Readable ? Buffer.concat(await body.toArray()) : Buffer.from(body);
 }

@@ -198,6 +198,11 @@ export async function submitJob(ctx: Ctx, experimentId: string, input: TrainJobI
     await writeArtifact(ctx, { root: [exp.teamSlug, String(exp.id), runId], rel: `code/${code.archive.filename}`, teamId: exp.teamId }, codeArchiveStream(code.archive), code.archive.sizeBytes);
   }
   const row = await ctx.db.transaction(async (tx) => {
+    if (code?.archive) {
+      // Held until the job row is in: a delete of the archive (which locks the row for update) waits, then sees the job.
+      const [still] = await tx.select({ id: codeArchives.id }).from(codeArchives).where(and(eq(codeArchives.id, code.archive.id), eq(codeArchives.teamId, exp.teamId))).for("share");
+      if (!still) throw new AppError("conflict", `Code archive ${code.archive.id} (${code.label}) was deleted while the job was being submitted; upload it again.`);
+    }
     await tx.update(runs).set({ status: "SCHEDULED" }).where(eq(runs.id, runId));
     const [created] = await tx
       .insert(jobs)

@@ -3,6 +3,7 @@
 // snapshot; no dependency needed.
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { pipeline, Readable } from "node:stream";
 import { createGzip, gzipSync } from "node:zlib";
 
 const BLOCK = 512;
@@ -89,26 +90,32 @@ export function tarGzDirectory(root: string): Buffer {
   return gzipSync(Buffer.concat(parts));
 }
 
-export type TarEntry = { path: string; type: "file" | "dir"; executable: boolean; data: Buffer };
+export type TarEntry = { path: string; type: "file" | "dir"; executable: boolean; size: number; data: AsyncIterable<Buffer> };
 
-/** Entries (already checked paths) as a .tar.gz, compressed as they come rather than all at once. */
-export async function tarGzEntries(entries: AsyncIterable<TarEntry>, mtime = Date.now() / 1000): Promise<Buffer> {
-  const gzip = createGzip();
-  const out: Buffer[] = [];
-  gzip.on("data", (chunk: Buffer) => out.push(chunk));
-  const ended = new Promise<void>((resolve, reject) => {
-    gzip.on("end", resolve);
-    gzip.on("error", reject);
-  });
-  const write = (parts: Buffer[]) => new Promise<void>((resolve) => {
-    if (gzip.write(Buffer.concat(parts))) resolve();
-    else gzip.once("drain", resolve);
-  });
+async function* tarBlocks(entries: AsyncIterable<TarEntry>, mtime: number): AsyncGenerator<Buffer> {
   for await (const e of entries) {
-    if (e.type === "dir") await write(headers({ name: `${e.path}/`, size: 0, mode: 0o755, mtime, type: "5" }));
-    else await write([...headers({ name: e.path, size: e.data.length, mode: e.executable ? 0o755 : 0o644, mtime, type: "0" }), e.data, ...padding(e.data.length)]);
+    if (e.type === "dir") {
+      yield* headers({ name: `${e.path}/`, size: 0, mode: 0o755, mtime, type: "5" });
+      continue;
+    }
+    yield* headers({ name: e.path, size: e.size, mode: e.executable ? 0o755 : 0o644, mtime, type: "0" });
+    let written = 0;
+    for await (const chunk of e.data) {
+      written += chunk.length;
+      if (written > e.size) break;
+      yield chunk;
+    }
+    // The header promised e.size bytes; anything else would shift every later header.
+    if (written !== e.size) throw new Error(`archive entry ${e.path} holds ${written} bytes, not the ${e.size} its header states`);
+    yield* padding(e.size);
   }
-  gzip.end(Buffer.alloc(BLOCK * 2, 0));
-  await ended;
-  return Buffer.concat(out);
+  yield Buffer.alloc(BLOCK * 2, 0);
+}
+
+/**
+ * Entries (already checked paths, each with its size) as a .tar.gz stream, compressed as they come: nothing
+ * is held whole. An error while reading an entry ends the stream with that error.
+ */
+export function tarGzStream(entries: AsyncIterable<TarEntry>, mtime = Date.now() / 1000): Readable {
+  return pipeline(Readable.from(tarBlocks(entries, mtime), { objectMode: false }), createGzip(), () => undefined);
 }

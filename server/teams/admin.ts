@@ -15,7 +15,7 @@ import { localSandboxStatus } from "../compute/local";
 import type { SandboxStatus } from "../compute/sandbox";
 import { parseQuantity } from "../tenants/quantity";
 import { artifactStore } from "../tracking/artifacts";
-import { gib, teamStorageBytes } from "../artifacts/usage";
+import { gib, teamStoredBytes } from "../artifacts/usage";
 import { findTeamBySlug } from "./lookup";
 import type { TeamRef } from "./lookup";
 import { quotaDto } from "./service";
@@ -182,8 +182,9 @@ export async function teamUsage(ctx: Ctx, slug: string): Promise<TeamUsage> {
     ctx.db.select().from(jobs).where(and(eq(jobs.teamId, team.id), active)).orderBy(desc(jobs.gpus), desc(jobs.cpu)),
     ctx.db.select().from(jobs).where(and(eq(jobs.teamId, team.id), eq(jobs.status, "queued"))).orderBy(desc(jobs.priority), asc(jobs.queuedAt)).limit(200),
     kubernetesStatus(ctx, team),
-    // Measuring storage walks the team's artifacts (cached a minute); a failure there costs the figure, not the page.
-    teamStorageBytes(artifactStore(), team.slug).catch((err: unknown) => {
+    // Artifacts (measured by walking them, cached a minute) and code archives: what the storage quota counts.
+    // A failure there costs the figure, not the page.
+    teamStoredBytes(ctx.db, artifactStore(), team).catch((err: unknown) => {
       console.error(`[cairn] measuring artifact storage of team ${team.slug} failed`, err);
       return null;
     }),

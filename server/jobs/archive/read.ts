@@ -5,10 +5,13 @@
 // --prefix=name/`, zipping a folder rather than its contents), that folder is the root — its contents
 // land in the job's working directory. Only that one level is unwrapped. macOS Finder's "__MACOSX/"
 // resource-fork folder is left out.
-import { Readable } from "node:stream";
+import type { FileHandle } from "node:fs/promises";
+import fsp from "node:fs/promises";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream";
 import { createGunzip } from "node:zlib";
 import type { ArchiveEntry, ArchiveFormat, ArchiveLimits, RawEntry } from "./entries";
-import { entryPath, refuse, show } from "./entries";
+import { entryPath, fileRange, refuse, show } from "./entries";
 import { readTar } from "./tar";
 import { readZip } from "./zip";
 
@@ -16,6 +19,7 @@ export type { ArchiveEntry, ArchiveFormat, ArchiveLimits } from "./entries";
 
 const MANIFEST = "cairn.json";
 const MAX_MANIFEST_BYTES = 64 * 1024;
+const CHUNK = 64 * 1024;
 
 export function detectFormat(head: Buffer): ArchiveFormat | null {
   // "PK\3\4": a zip's first local header; "PK\5\6": the end record of an empty zip (refused later as empty).
@@ -24,10 +28,9 @@ export function detectFormat(head: Buffer): ArchiveFormat | null {
   return null;
 }
 
-async function* gunzipped(buf: Buffer): AsyncGenerator<Buffer> {
-  const gunzip = createGunzip();
-  const source = Readable.from([buf]);
-  source.pipe(gunzip);
+/** The file's bytes through zlib's gunzip stream (inflating on libuv's pool, off the event loop). */
+async function* gunzipped(file: FileHandle, size: number): AsyncGenerator<Buffer> {
+  const gunzip: Readable = pipeline(fileRange(file, 0, size, CHUNK), createGunzip({ chunkSize: CHUNK }), () => undefined);
   try {
     for await (const chunk of gunzip) yield chunk as Buffer;
   } catch (err) {
@@ -36,23 +39,31 @@ async function* gunzipped(buf: Buffer): AsyncGenerator<Buffer> {
     }
     throw err;
   } finally {
-    source.unpipe(gunzip);
     gunzip.destroy();
   }
 }
 
-async function* rawEntries(buf: Buffer, limits: ArchiveLimits): AsyncGenerator<RawEntry> {
-  const format = detectFormat(buf);
-  if (format === "zip") yield* readZip(buf, limits);
-  else if (format === "tar.gz") yield* readTar(gunzipped(buf), limits);
-  else refuse("it is neither a zip file nor a gzip-compressed tar (.tar.gz / .tgz). Upload one of those.");
+/** The archive file's entries as it states them; the file is open while they are read. */
+async function* rawEntries(file: string, limits: ArchiveLimits): AsyncGenerator<RawEntry> {
+  const handle = await fsp.open(file, "r");
+  try {
+    const { size } = await handle.stat();
+    const head = Buffer.alloc(Math.min(4, size));
+    await handle.read(head, 0, head.length, 0);
+    const format = detectFormat(head);
+    if (format === "zip") yield* readZip(handle, size, limits);
+    else if (format === "tar.gz") yield* readTar(gunzipped(handle, size), limits);
+    else refuse("it is neither a zip file nor a gzip-compressed tar (.tar.gz / .tgz). Upload one of those.");
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The archive's files and folders with checked paths, as stored (no unwrapping). */
-export async function* checkedEntries(buf: Buffer, limits: ArchiveLimits): AsyncGenerator<ArchiveEntry> {
+export async function* checkedEntries(file: string, limits: ArchiveLimits): AsyncGenerator<ArchiveEntry> {
   const files = new Set<string>();
   const dirs = new Set<string>();
-  for await (const raw of rawEntries(buf, limits)) {
+  for await (const raw of rawEntries(file, limits)) {
     const path = entryPath(raw.name);
     if (path === null || path === "__MACOSX" || path.startsWith("__MACOSX/")) continue;
     const segments = path.split("/");
@@ -69,7 +80,7 @@ export async function* checkedEntries(buf: Buffer, limits: ArchiveLimits): Async
       if (files.has(path)) refuse(`${show(path)} is both a file and a folder.`);
       dirs.add(path);
     }
-    yield { path, type: raw.type, executable: (raw.mode & 0o111) !== 0, data: raw.data };
+    yield { path, type: raw.type, executable: (raw.mode & 0o111) !== 0, size: raw.size, data: raw.data };
   }
 }
 
@@ -83,20 +94,44 @@ export type Inspection = {
   defaultCommand: string[] | null;
 };
 
-/** Reads the whole archive and refuses anything a job's working directory should not receive. */
-export async function inspectArchive(buf: Buffer, limits: ArchiveLimits): Promise<Inspection> {
-  const format = detectFormat(buf);
+/** The first `max + 1` bytes of an entry at most (enough to tell it is too large); the rest is left to the reader. */
+async function head(data: AsyncIterable<Buffer>, max: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of data) {
+    parts.push(chunk);
+    size += chunk.length;
+    if (size > max) break;
+  }
+  return Buffer.concat(parts).subarray(0, max + 1);
+}
+
+/** The format by the file's first bytes (null: neither). */
+export async function formatOf(file: string): Promise<ArchiveFormat | null> {
+  const handle = await fsp.open(file, "r");
+  try {
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await handle.read(head, 0, 4, 0);
+    return detectFormat(head.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads the whole archive (streaming) and refuses anything a job's working directory should not receive. */
+export async function inspectArchive(file: string, limits: ArchiveLimits): Promise<Inspection> {
+  const format = await formatOf(file);
   let files = 0;
   let unpackedBytes = 0;
   const tops = new Map<string, "file" | "dir">();
   const manifests = new Map<string, Buffer>();
-  for await (const e of checkedEntries(buf, limits)) {
+  for await (const e of checkedEntries(file, limits)) {
     const [top, ...rest] = e.path.split("/");
     tops.set(top!, rest.length || e.type === "dir" ? "dir" : "file");
     if (e.type !== "file") continue;
     files++;
-    unpackedBytes += e.data.length;
-    if (e.path.split("/").pop() === MANIFEST && rest.length <= 1) manifests.set(e.path, e.data);
+    unpackedBytes += e.size;
+    if (e.path.split("/").pop() === MANIFEST && rest.length <= 1) manifests.set(e.path, await head(e.data, MAX_MANIFEST_BYTES));
   }
   if (!format || files === 0) refuse("it holds no files. Archive the folder with your training code.");
   const [only] = tops.entries();
@@ -123,10 +158,14 @@ function manifestCommand(data: Buffer): string[] | null {
   return command as string[];
 }
 
-/** The archive's content as a job sees it: checked, with the wrapping folder (if any) unwrapped. */
-export async function* archiveContent(buf: Buffer, limits: ArchiveLimits): AsyncGenerator<ArchiveEntry> {
-  const { root } = await inspectArchive(buf, limits);
-  for await (const e of checkedEntries(buf, limits)) {
+/**
+ * The archive's content as a job sees it: checked, with the wrapping folder (if any) unwrapped. Two
+ * streaming passes: the first checks it all and finds the wrapping folder, the second hands out the entries;
+ * read each entry's data before asking for the next.
+ */
+export async function* archiveContent(file: string, limits: ArchiveLimits): AsyncGenerator<ArchiveEntry> {
+  const { root } = await inspectArchive(file, limits);
+  for await (const e of checkedEntries(file, limits)) {
     if (root === null) yield e;
     else if (e.path !== root) yield { ...e, path: e.path.slice(root.length + 1) };
   }

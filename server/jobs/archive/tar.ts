@@ -1,8 +1,10 @@
 // A tar reader over the unpacked bytes of a .tar.gz, read as they stream out of gunzip: ustar, GNU and
 // pax archives (long names through GNU "L" entries and pax "path" records). Links, devices and sparse
-// files are refused; header checksums are verified and a truncated archive is an error.
+// files are refused; header checksums are verified and a truncated archive is an error. Files' bytes are
+// handed on chunk by chunk as gunzip produces them, never held whole; every byte gunzip produces counts
+// against the archive's limit.
 import type { ArchiveLimits, RawEntry } from "./entries";
-import { checkEntryCount, checkUnpacked, refuse, show } from "./entries";
+import { checkEntryCount, EntryData, refuse, show, tooLargeUnpacked, UnpackedCount } from "./entries";
 
 const BLOCK = 512;
 /** Extended headers (pax records, GNU long names) are small; anything bigger is not a code archive. */
@@ -10,31 +12,54 @@ const MAX_META_BYTES = 1024 * 1024;
 /** Zero padding after the end-of-archive marker (tar pads to its record size, 10 KiB by default). */
 const MAX_TRAILER_BYTES = 1024 * 1024;
 
-/** Pulls exact byte counts out of a stream of chunks. */
+/** Pulls exact byte counts out of a stream of chunks, counting every byte the stream produces. */
 class ByteReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private done = false;
-  /** Bytes handed out so far. */
-  consumed = 0;
-  constructor(private readonly source: AsyncIterator<Buffer>) {}
+  /** Bytes taken from the stream so far (handed out or buffered). */
+  pulled = 0;
+  constructor(private readonly source: AsyncIterator<Buffer>, private readonly onPulled: (total: number) => void) {}
 
-  /** Exactly n bytes, or fewer only at the end of the stream. */
-  async read(n: number): Promise<Buffer> {
-    while (this.buffered < n && !this.done) {
-      const next = await this.source.next();
-      if (next.done) this.done = true;
-      else {
-        this.chunks.push(next.value);
-        this.buffered += next.value.length;
-      }
+  private async fill(): Promise<boolean> {
+    if (this.done) return false;
+    const next = await this.source.next();
+    if (next.done) {
+      this.done = true;
+      return false;
     }
+    this.chunks.push(next.value);
+    this.buffered += next.value.length;
+    this.pulled += next.value.length;
+    this.onPulled(this.pulled);
+    return true;
+  }
+
+  /** Exactly n bytes (n is small: a header, a pax record), or fewer only at the end of the stream. */
+  async read(n: number): Promise<Buffer> {
+    while (this.buffered < n && (await this.fill()));
     const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
     const out = all.subarray(0, Math.min(n, all.length));
     const rest = all.subarray(out.length);
     this.chunks = rest.length ? [rest] : [];
     this.buffered = rest.length;
-    this.consumed += out.length;
+    return out;
+  }
+
+  /** Stops the stream (gunzip and the file read behind it) when reading ends early. */
+  async close(): Promise<void> {
+    if (!this.done) await this.source.return?.();
+    this.done = true;
+  }
+
+  /** The next chunk of at most n bytes, as it came from the stream; empty only at the end of the stream. */
+  async chunk(n: number): Promise<Buffer> {
+    if (this.buffered === 0 && !(await this.fill())) return Buffer.alloc(0);
+    const first = this.chunks[0]!;
+    const out = first.subarray(0, Math.min(n, first.length));
+    if (out.length === first.length) this.chunks.shift();
+    else this.chunks[0] = first.subarray(out.length);
+    this.buffered -= out.length;
     return out;
   }
 }
@@ -93,26 +118,67 @@ function paxRecords(data: Buffer): Map<string, string> {
   return out;
 }
 
-async function body(reader: ByteReader, size: number): Promise<Buffer> {
+const truncated = () => notTar("it ends in the middle of a file; the upload may be incomplete");
+
+/** Small bodies (extended headers), read whole, with their padding. */
+async function smallBody(reader: ByteReader, size: number): Promise<Buffer> {
   const data = await reader.read(size);
-  if (data.length < size) notTar("it ends in the middle of a file; the upload may be incomplete");
-  const pad = (BLOCK - (size % BLOCK)) % BLOCK;
-  if (pad && (await reader.read(pad)).length < pad) notTar("it ends in the middle of a file; the upload may be incomplete");
+  if (data.length < size) truncated();
+  await skipPadding(reader, size);
   return data;
 }
 
-/** Every file and folder of the tar stream, checked as it is read. */
+async function skipPadding(reader: ByteReader, size: number): Promise<void> {
+  const pad = (BLOCK - (size % BLOCK)) % BLOCK;
+  if (pad && (await reader.read(pad)).length < pad) truncated();
+}
+
+/** A file's bytes as they stream out of gunzip; its padding is skipped after its last byte. */
+function fileBody(reader: ByteReader, size: number): EntryData {
+  let left = size;
+  let failure: unknown = null;
+  return new EntryData(async () => {
+    if (failure) throw failure;
+    try {
+      if (left === 0) {
+        await skipPadding(reader, size);
+        left = -1;
+      }
+      if (left < 0) return null;
+      const chunk = await reader.chunk(left);
+      if (chunk.length === 0) truncated();
+      left -= chunk.length;
+      return chunk;
+    } catch (err) {
+      failure = err;
+      throw err;
+    }
+  });
+}
+
+/**
+ * Every file and folder of the tar stream, checked as it is read. A file's stated size counts against the
+ * limit before its bytes are read; the stream's own bytes (headers, padding, extended headers) count too,
+ * so a stream of nothing but pax headers (a gzip bomb of another shape) is stopped as well.
+ */
 export async function* readTar(stream: AsyncIterable<Buffer>, limits: ArchiveLimits): AsyncGenerator<RawEntry> {
-  const reader = new ByteReader(stream[Symbol.asyncIterator]());
+  const budget = limits.maxUnpackedBytes + (limits.maxEntries + 1) * 4 * BLOCK + 4 * MAX_META_BYTES;
+  const reader = new ByteReader(stream[Symbol.asyncIterator](), (pulled) => {
+    if (pulled > budget) tooLargeUnpacked(pulled, limits);
+  });
+  try {
+    yield* tarEntries(reader, limits);
+  } finally {
+    await reader.close();
+  }
+}
+
+async function* tarEntries(reader: ByteReader, limits: ArchiveLimits): AsyncGenerator<RawEntry> {
+  const count = new UnpackedCount(limits);
   let entries = 0;
-  let unpacked = 0;
   let longName: string | null = null;
   let pax = new Map<string, string>();
-  // Headers, extended headers and padding on top of the files themselves: a stream of nothing but pax
-  // headers (a gzip bomb of another shape) ends here too.
-  const budget = limits.maxUnpackedBytes + (limits.maxEntries + 1) * 4 * BLOCK + 4 * MAX_META_BYTES;
   for (let first = true; ; first = false) {
-    if (reader.consumed > budget) checkUnpacked(Infinity, limits);
     const h = await reader.read(BLOCK);
     if (h.length === 0) {
       if (first) notTar("the gzip file is empty");
@@ -122,9 +188,12 @@ export async function* readTar(stream: AsyncIterable<Buffer>, limits: ArchiveLim
     if (h.every((b) => b === 0)) {
       if (first) notTar("it holds no tar header");
       // End of archive. Whatever follows may only be zero padding.
-      const rest = await reader.read(MAX_TRAILER_BYTES + 1);
-      if (rest.length > MAX_TRAILER_BYTES || rest.some((b) => b !== 0)) notTar("there is data after the end of the archive");
-      return;
+      for (let seen = 0; ; ) {
+        const rest = await reader.chunk(MAX_TRAILER_BYTES + 1 - seen);
+        if (rest.length === 0) return;
+        seen += rest.length;
+        if (seen > MAX_TRAILER_BYTES || rest.some((b) => b !== 0)) notTar("there is data after the end of the archive");
+      }
     }
     if (!checksumOk(h)) notTar(first ? "the gzip file does not hold a tar archive" : "a header's checksum does not match");
     const type = String.fromCharCode(h[156]!);
@@ -137,7 +206,7 @@ export async function* readTar(stream: AsyncIterable<Buffer>, limits: ArchiveLim
 
     if (type === "x" || type === "g" || type === "L" || type === "K") {
       if (size > MAX_META_BYTES) notTar("an extended header is too large");
-      const data = await body(reader, size);
+      const data = await smallBody(reader, size);
       if (type === "x") pax = paxRecords(data);
       else if (type === "L") longName = cString(data);
       // "g" (global pax: git archive's commit id) and "K" (a link's long target) carry nothing we use.
@@ -152,13 +221,20 @@ export async function* readTar(stream: AsyncIterable<Buffer>, limits: ArchiveLim
     if (type === "3" || type === "4" || type === "6") refuse(`entry ${show(name)} is a device or pipe, not a file. Leave it out.`);
     if (type === "S") refuse(`entry ${show(name)} is a sparse file. Archive without --sparse.`);
     if (type === "5") {
-      if (size > 0) await body(reader, size);
-      yield { name, type: "dir", mode: mode & 0o7777, data: Buffer.alloc(0) };
+      // A folder's stated size has no meaning; its bytes (if any) are skipped as they come.
+      const skipped = fileBody(reader, size);
+      yield { name, type: "dir", mode: mode & 0o7777, size: 0, data: EntryData.empty() };
+      await skipped.finish();
       continue;
     }
     if (type !== "0" && type !== "\0" && type !== "7") refuse(`entry ${show(name)} has tar type "${type}", which is not a file or folder. Leave it out.`);
-    unpacked += size;
-    checkUnpacked(unpacked, limits);
-    yield { name, type: "file", mode: mode & 0o7777, data: await body(reader, size) };
+    count.add(size);
+    const data = fileBody(reader, size);
+    try {
+      yield { name, type: "file", mode: mode & 0o7777, size, data };
+      await data.finish();
+    } finally {
+      data.dispose();
+    }
   }
 }

@@ -1,6 +1,30 @@
 // Test helpers: zips and tars built byte by byte, so tests can make the malicious ones real tools refuse to.
-import { deflateRawSync, gzipSync } from "node:zlib";
+import { Readable } from "node:stream";
+import { createDeflateRaw, createGzip, deflateRawSync, gzipSync } from "node:zlib";
 import { crc32 } from "../archive/crc32";
+
+/** `size` zero bytes, a mebibyte at a time (nothing that large is ever held). */
+function* zeroChunks(size: number): Generator<Buffer> {
+  const chunk = Buffer.alloc(Math.min(size, 2 ** 20));
+  for (let left = size; left > 0; left -= chunk.length) yield left >= chunk.length ? chunk : chunk.subarray(0, left);
+}
+
+async function compressed(stream: NodeJS.ReadWriteStream, source: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<Buffer> {
+  const out = Readable.from(source).pipe(stream);
+  const parts: Buffer[] = [];
+  for await (const chunk of out) parts.push(chunk as Buffer);
+  return Buffer.concat(parts);
+}
+
+/** Already-deflated entry data: a bomb's payload, built as a stream. */
+export type Deflated = { deflated: Buffer; size: number; crc: number };
+
+/** `size` zeros as raw deflate (about 1000:1: a GiB is about a MiB) and their CRC-32. */
+export async function deflatedZeros(size: number): Promise<Deflated> {
+  let crc = 0;
+  for (const chunk of zeroChunks(size)) crc = crc32(chunk, crc);
+  return { deflated: await compressed(createDeflateRaw(), zeroChunks(size)), size, crc };
+}
 
 export type ZipSpec = {
   name: string;
@@ -13,6 +37,8 @@ export type ZipSpec = {
   claimedSize?: number;
   /** Claim this CRC instead of the real one. */
   claimedCrc?: number;
+  /** Data already deflated (instead of `data`). */
+  deflated?: Deflated;
 };
 
 const bytes = (d: string | Buffer | undefined) => (typeof d === "string" ? Buffer.from(d) : (d ?? Buffer.alloc(0)));
@@ -23,11 +49,11 @@ export function zipOf(entries: ZipSpec[]): Buffer {
   let offset = 0;
   for (const e of entries) {
     const data = bytes(e.data);
-    const method = e.method ?? 8;
-    const stored = method === 8 ? deflateRawSync(data) : data;
+    const method = e.deflated ? 8 : (e.method ?? 8);
+    const stored = e.deflated?.deflated ?? (method === 8 ? deflateRawSync(data) : data);
     const name = Buffer.from(e.name);
-    const crc = e.claimedCrc ?? crc32(data);
-    const size = e.claimedSize ?? data.length;
+    const crc = e.claimedCrc ?? e.deflated?.crc ?? crc32(data);
+    const size = e.claimedSize ?? e.deflated?.size ?? data.length;
     const mode = e.mode ?? (e.name.endsWith("/") ? 0o040755 : 0o100644);
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
@@ -103,3 +129,22 @@ export function tarOf(entries: TarSpec[]): Buffer {
 }
 
 export const tarGzOf = (entries: TarSpec[]) => gzipSync(tarOf(entries));
+
+/**
+ * A .tar.gz of files given as data or as a count of zeros, built as a stream (a bomb's worth of zeros is never
+ * held). `statedSize`: the header states this size whatever follows (a bomb that is refused at its header).
+ */
+export async function largeTarGzOf(entries: { name: string; data?: string | Buffer; zeros?: number; statedSize?: number }[]): Promise<Buffer> {
+  function* blocks(): Generator<Buffer> {
+    for (const e of entries) {
+      const data = bytes(e.data);
+      const size = e.zeros ?? data.length;
+      yield tarHeader({ name: e.name }, e.statedSize ?? size);
+      if (e.zeros !== undefined) yield* zeroChunks(e.zeros);
+      else yield data;
+      yield Buffer.alloc((512 - (size % 512)) % 512);
+    }
+    yield Buffer.alloc(1024);
+  }
+  return compressed(createGzip(), blocks());
+}

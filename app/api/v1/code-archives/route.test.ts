@@ -1,18 +1,25 @@
-// POST/GET /api/v1/code-archives and GET /api/v1/code-archives/{id}: uploads as a raw body (scripts) and as
-// a multipart form (browsers), refusals as 400 invalid_input with nothing kept, team scoping, and a job
-// trained from an upload through the REST API whose code route serves the same files.
+// POST/GET /api/v1/code-archives and GET/DELETE /api/v1/code-archives/{id}: uploads as a raw body (scripts)
+// and as a multipart form (browsers), refusals as 400 invalid_input with nothing kept, team scoping, a job
+// trained from an upload through the REST API whose code route serves the same files, and who may delete
+// an archive when.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { and, eq } from "drizzle-orm";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import { auditEvents, codeArchives } from "@/db/schema";
+import { trainJobSchema } from "@/lib/schemas/jobs";
+import { cancelJob, submitJob } from "@/server/jobs/service";
 import { tarGzOf, zipOf } from "@/server/jobs/testing/archives";
 import { isFinal, waitForJob } from "@/server/jobs/testing/wait";
-import { call, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
+import { call, ctxFor, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
+import { readRunArtifact } from "@/server/tracking/artifacts";
+import { createExperiment as newExperiment } from "@/server/tracking/experiments";
 import { POST as createExperiment } from "../experiments/route";
 import { POST as train } from "../experiments/[id]/train/route";
 import { GET as jobCode } from "../jobs/[id]/code/route";
-import { GET as getOne } from "./[id]/route";
+import { DELETE as remove, GET as getOne } from "./[id]/route";
 import { GET as list, POST as upload } from "./route";
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "cairn-code-route-"));
@@ -133,5 +140,80 @@ describe("training from an uploaded archive", () => {
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
+  });
+});
+
+describe("DELETE /api/v1/code-archives/{id}", () => {
+  const del = (token: string, id: string) =>
+    call(remove, { method: "DELETE", path: `/api/v1/code-archives/${id}`, token, params: { id } });
+  const get = (token: string, id: string) => send(new Request(`http://localhost/api/v1/code-archives/${id}`, { headers: { authorization: `Bearer ${token}` } }), getOne, { id });
+  const uploadAs = async (email: string, filename: string) => {
+    const answer = await send(raw(await tokenFor(db(), email, "churn"), new Uint8Array(zipOf(PROJECT)), `team=churn&filename=${filename}`));
+    expect(answer.status).toBe(201);
+    return String(answer.json.id);
+  };
+  const fileOf = async (id: string) => {
+    const [row] = await db().select({ storagePath: codeArchives.storagePath }).from(codeArchives).where(eq(codeArchives.id, id));
+    return row && path.join(dataDir, row.storagePath);
+  };
+  const audits = (id: string) => db().select().from(auditEvents).where(and(eq(auditEvents.action, "code_archive.delete"), eq(auditEvents.target, `code_archive:${id}`)));
+
+  it("its uploader deletes it: 204, the row and the file are gone, audited; afterwards it answers 404", async () => {
+    const token = await tokenFor(db(), DEMO.ds, "churn");
+    const id = await uploadAs(DEMO.ds, "mine.zip");
+    const file = (await fileOf(id))!;
+    expect(readFileSync(file).length).toBeGreaterThan(0);
+    const answer = await del(token, id);
+    expect(answer.status).toBe(204);
+    expect(await fileOf(id)).toBeUndefined();
+    expect(() => statSync(file)).toThrow(/ENOENT/);
+    expect(await audits(id)).toEqual([expect.objectContaining({ outcome: "allowed", actor: `${DEMO.ds} (token)`, team: "churn", details: expect.objectContaining({ filename: "mine.zip", uploaded_by: DEMO.ds }) })]);
+    expect((await get(token, id)).status).toBe(404);
+    expect(await del(token, id)).toMatchObject({ status: 404, json: { error: { code: "not_found", message: `Code archive ${id} was not found.` } } });
+  });
+
+  it("another member may not (403, audited, nothing deleted); a team lead and an admin may", async () => {
+    const id = await uploadAs(DEMO.ds, "theirs.zip");
+    const other = await del(await tokenFor(db(), DEMO.mle, "churn"), id);
+    expect(other).toMatchObject({ status: 403, json: { error: { code: "forbidden", message: `Only the archive's uploader (${DEMO.ds}) or a team lead of churn may delete code archive theirs.zip (${id}).` } } });
+    expect(await audits(id)).toEqual([expect.objectContaining({ outcome: "denied", actor: `${DEMO.mle} (token)` })]);
+    expect(await fileOf(id)).toBeDefined();
+    expect((await del(await tokenFor(db(), DEMO.lead, "churn"), id)).status).toBe(204);
+    const second = await uploadAs(DEMO.mle, "second.zip");
+    expect((await del(await tokenFor(db(), DEMO.admin, "churn"), second)).status).toBe(204);
+  });
+
+  it("another team's archive answers 404 to anyone there, team lead included, as an unknown id does", async () => {
+    const id = await uploadAs(DEMO.ds, "private.zip");
+    for (const email of [DEMO.dsFraud, DEMO.leadFraud]) {
+      expect(await del(await tokenFor(db(), email, "fraud"), id)).toMatchObject({ status: 404, json: { error: { code: "not_found", message: `Code archive ${id} was not found.` } } });
+    }
+    expect(await audits(id)).toEqual([expect.objectContaining({ outcome: "denied", actor: `${DEMO.dsFraud} (token)` }), expect.objectContaining({ outcome: "denied", actor: `${DEMO.leadFraud} (token)` })]);
+    expect(await fileOf(id)).toBeDefined();
+    const token = await tokenFor(db(), DEMO.ds, "churn");
+    expect((await del(token, "00000000-0000-4000-8000-000000000000")).status).toBe(404);
+    expect((await del(token, "not-an-id")).status).toBe(404);
+    expect((await del(token, id.toUpperCase())).status).toBe(204);
+  });
+
+  it("an archive an unfinished job needs answers 409 naming the job; once the job ends it can go, and the run keeps its code", async () => {
+    const token = await tokenFor(db(), DEMO.ds, "churn");
+    const id = await uploadAs(DEMO.ds, "busy.zip");
+    const ctx = await ctxFor(db(), DEMO.ds);
+    const exp = (await newExperiment(ctx, { name: `busy-archive-${Date.now()}`, team: "churn" })).experiment_id;
+    const job = await submitJob(ctx, exp, trainJobSchema.parse({ source: id, command: ["node", "-e", "setTimeout(() => {}, 60000)"], instance_type: "cpu.small", max_runtime_seconds: 120 }));
+    expect(["queued", "admitted", "running"]).toContain(job.status);
+    const busy = await del(token, id);
+    expect(busy.status).toBe(409);
+    expect(busy.json).toMatchObject({ error: { code: "conflict", message: expect.stringMatching(new RegExp(`^Code archive busy\\.zip \\(${id}\\) is the code of 1 unfinished job: ${job.job_id} \\((queued|admitted|running)\\)\\. Cancel them or wait for them to finish, then delete it\\.$`)) } });
+    expect(await fileOf(id)).toBeDefined();
+    await cancelJob(ctx, job.job_id);
+    expect(await waitForJob(db(), job.job_id, isFinal)).toMatchObject({ status: "cancelled" });
+    expect((await del(token, id)).status).toBe(204);
+    // The run's code snapshot is its own copy.
+    const snapshot = await readRunArtifact(ctx, job.run_id, "code/busy.zip");
+    expect(Buffer.from(await new Response(snapshot!.stream).arrayBuffer())).toEqual(zipOf(PROJECT));
+    // A job can no longer name it.
+    await expect(submitJob(ctx, exp, trainJobSchema.parse({ source: id, command: ["true"], instance_type: "cpu.small" }))).rejects.toMatchObject({ code: "invalid_input" });
   });
 });
