@@ -3,7 +3,9 @@ import { z } from "zod";
 
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Names a job may not set: Cairn sets the tracking variables itself, and server secrets never reach a job. */
-export const RESERVED_ENV = /^(MLFLOW_TRACKING_|MLFLOW_EXPERIMENT_ID$|MLFLOW_RUN_ID$|CAIRN_|DATABASE_URL$|NEXTAUTH_|OIDC_|LD_PRELOAD$|LD_LIBRARY_PATH$|NODE_OPTIONS$)/;
+// Cairn's own variables, server secrets, and what the dynamic loader and libc act on (a job's LD_AUDIT would run its
+// code in the sandbox's root stages: see server/compute/sandbox.ts LOADER_ENV, which strips them again at spawn).
+export const RESERVED_ENV = /^(MLFLOW_TRACKING_|MLFLOW_EXPERIMENT_ID$|MLFLOW_RUN_ID$|CAIRN_|DATABASE_URL$|NEXTAUTH_|OIDC_|LD_|GCONV_PATH$|GETCONF_DIR$|HOSTALIASES$|LOCALDOMAIN$|LOCPATH$|MALLOC_TRACE$|NIS_PATH$|NLSPATH$|RESOLV_HOST_CONF$|RES_OPTIONS$|TZDIR$|GLIBC_TUNABLES$|NODE_OPTIONS$)/;
 
 export const trainJobSchema = z.strictObject({
   source: z.string().max(200).optional(),

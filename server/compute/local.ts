@@ -5,11 +5,11 @@
 // "pid:<pid>:<start ticks>", so recovery never signals a recycled pid.
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { chmodSync, closeSync, lchownSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, lchownSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
 import path from "node:path";
 import { env } from "../env";
 import type { AttemptHandlers, ComputeBackend, ExitInfo, LaunchSpec } from "./backend";
-import { jobUid, runsAsOwnUid, sandboxedCommand, sandboxStatus } from "./sandbox";
+import { jobUid, runsAsOwnUid, sandboxedCommand, sandboxEnv, sandboxStatus } from "./sandbox";
 import type { SandboxConfig, SandboxStatus } from "./sandbox";
 
 const GRACE_MS = 5_000;
@@ -65,6 +65,17 @@ export class LocalBackend implements ComputeBackend {
   readonly name = "local" as const;
   private readonly live = new Map<string, Live>();
 
+  constructor() {
+    // Defence in depth beside the sandbox's hidden paths: nobody but the server's user lists or enters the data dir.
+    const { dataDir } = env();
+    try {
+      mkdirSync(dataDir, { recursive: true });
+      if (typeof process.getuid === "function" && statSync(dataDir).uid === process.getuid()) chmodSync(dataDir, 0o700);
+    } catch (err) {
+      console.warn(`[cairn] could not restrict ${dataDir} to the server's user`, err);
+    }
+  }
+
   async start(spec: LaunchSpec, { onExit }: AttemptHandlers): Promise<{ ref: string }> {
     if (spec.command.length === 0) throw new Error("empty command");
     const config = localSandboxConfig();
@@ -82,7 +93,7 @@ export class LocalBackend implements ComputeBackend {
     try {
       writeSync(fd, `\n=== attempt ${spec.attempt} started ${new Date().toISOString()}: ${spec.command.join(" ")}\n`);
       writeSync(fd, `=== sandbox: ${wrapped.mode}${uid !== null ? ` (uid ${uid})` : ""}\n`);
-      child = spawn(wrapped.argv[0]!, wrapped.argv.slice(1), { cwd: spec.workdir, env: spec.env as NodeJS.ProcessEnv, detached: true, stdio: ["ignore", fd, fd] });
+      child = spawn(wrapped.argv[0]!, wrapped.argv.slice(1), { cwd: spec.workdir, env: (wrapped.mode === "none" ? spec.env : sandboxEnv(spec.env)) as NodeJS.ProcessEnv, detached: true, stdio: ["ignore", fd, fd] });
     } finally {
       closeSync(fd);
     }

@@ -11,7 +11,7 @@
 //   (the user's home too), but the job keeps the server's uid, so what isolation it has is the mount view.
 // - "none": no bubblewrap: the job is a plain child process of the server's user (README, admin console).
 import { spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -40,7 +40,8 @@ export type SandboxConfig = {
   runtimePackages: string[];
 };
 
-type Probe = { status: SandboxStatus; bwrap: string | null; setpriv: string | null };
+/** `broken`: bubblewrap is installed but failed its probe, so jobs are refused rather than silently unsandboxed. */
+type Probe = { status: SandboxStatus; bwrap: string | null; setpriv: string | null; broken?: boolean };
 
 const probes = new Map<string, Probe>();
 
@@ -58,7 +59,7 @@ function isRoot(): boolean {
 
 const DETAIL: Record<SandboxMode, string> = {
   isolated:
-    "Jobs run as their own unprivileged uid in a bubblewrap sandbox: read-only host file system, their own working directory, no view of the data dir, the repository, /root, /home, /tmp or any other process. They share the host's network.",
+    "Jobs run as their own unprivileged uid in a bubblewrap sandbox: read-only host file system, their own working directory, no view of the data dir, the repository, /root, /home, /var/lib, /var/log or any other process, at most 4,096 processes each. They share the host's network.",
   namespaces:
     "Jobs run in a bubblewrap sandbox (read-only host file system, their own working directory, no view of the data dir, the repository, your home directory, /tmp or other processes) but as the server's own user, because the server is not root. They share the host's network.",
   none:
@@ -102,7 +103,8 @@ function runProbe(config: SandboxConfig): Probe {
       return { status: { mode: wanted, detail: DETAIL[wanted], limitation }, bwrap, setpriv };
     }
     const why = (String(tried.stderr ?? "") || tried.error?.message || `exit ${tried.status}`).trim().split("\n")[0];
-    return { status: { mode: "none", detail: DETAIL.none, limitation: `bubblewrap does not work here: ${why}` }, bwrap: null, setpriv: null };
+    const limitation = `bubblewrap is installed but does not work here (${why}); jobs are refused until it does, or until CAIRN_JOB_SANDBOX=off accepts running them unsandboxed`;
+    return { status: { mode: "none", detail: DETAIL.none, limitation }, bwrap: null, setpriv: null, broken: config.setting === "auto" };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -110,16 +112,19 @@ function runProbe(config: SandboxConfig): Probe {
 
 /** The job's command wrapped in the sandbox, or as it is when there is none. Throws when one is required. */
 export function sandboxedCommand(config: SandboxConfig, input: { command: string[]; workdir: string; uid: number }): { argv: string[]; mode: SandboxMode } {
-  const { status, bwrap, setpriv } = probe(config);
+  const { status, bwrap, setpriv, broken } = probe(config);
   if (status.mode === "none") {
     if (config.setting === "required") throw new Error(`the job sandbox is required (CAIRN_JOB_SANDBOX=required) but unavailable: ${status.limitation}`);
+    if (broken) throw new Error(`the job sandbox is unavailable: ${status.limitation}`);
     return { argv: input.command, mode: "none" };
   }
   return { argv: wrap({ bwrap: bwrap!, setpriv, config, mode: status.mode, uid: input.uid, workdir: input.workdir, command: input.command }), mode: status.mode };
 }
 
 /** The uid a job runs as (isolated mode): stable per job, spread over the configured range. */
-export function jobUid(config: SandboxConfig, jobId: string, taken: ReadonlySet<number>): number {
+export function jobUid(config: SandboxConfig, jobId: string, takenHere: ReadonlySet<number>): number {
+  // Uids in use on the host too: jobs recovered after a restart are not in this process's live set.
+  const taken = new Set([...takenHere, ...hostUidsFrom(config.uidBase, config.uidBase + config.uidCount)]);
   let h = 0x811c9dc5;
   for (const ch of jobId) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
   for (let i = 0; i < config.uidCount; i++) {
@@ -127,6 +132,20 @@ export function jobUid(config: SandboxConfig, jobId: string, taken: ReadonlySet<
     if (!taken.has(uid)) return uid;
   }
   return config.uidBase + (h % config.uidCount);
+}
+
+function hostUidsFrom(from: number, to: number): number[] {
+  const uids: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${name}/status`, "utf8"))?.[1]);
+      if (uid >= from && uid < to) uids.push(uid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return uids;
 }
 
 /** True when the job's files must belong to its own uid (isolated mode). */
@@ -142,8 +161,14 @@ type WrapInput = { bwrap: string; setpriv: string | null; config: SandboxConfig;
  * no groups, no capabilities and no_new_privs before the job's command starts. Namespaces mode runs bwrap as
  * the server's user, in a new user namespace that may not make further ones.
  */
-function wrap({ bwrap, setpriv, config, mode, uid, workdir, command }: WrapInput): string[] {
-  const hidden = new Set<string>(["/tmp", "/var/tmp", "/root", "/home", config.repoDir, config.dataDir]);
+/** Besides the repository and the data dir: where hosts keep other people's files, logs and services' state. */
+const HIDDEN = ["/tmp", "/var/tmp", "/root", "/home", "/mnt", "/media", "/srv", "/var/lib", "/var/log", "/var/backups", "/var/mail", "/var/spool"];
+
+function wrap({ bwrap, setpriv, config: given, mode, uid, workdir: givenWorkdir, command }: WrapInput): string[] {
+  // Real paths: a tmpfs over a symlink hides the link, not what it points to (a data dir on another volume).
+  const config = { ...given, repoDir: real(given.repoDir), dataDir: real(given.dataDir) };
+  const workdir = real(givenWorkdir);
+  const hidden = new Set<string>([...HIDDEN, config.repoDir, config.dataDir]);
   if (mode === "namespaces") {
     hidden.add(os.homedir());
     if (typeof process.getuid === "function") hidden.add(`/run/user/${process.getuid()}`);
@@ -156,20 +181,44 @@ function wrap({ bwrap, setpriv, config, mode, uid, workdir, command }: WrapInput
     "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "cairn-job",
     "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
   ];
-  // Scratch space (/tmp, /var/tmp) gets room to work; the hidden folders only hold mount points.
-  for (const p of mounts) args.push("--perms", "0755", "--size", String(SCRATCH.has(p) ? 1 << 30 : 16 << 20), "--tmpfs", p);
+  // Scratch space (/tmp, /var/tmp: the job's own, sticky, 256 MiB of memory each; larger temporary files belong in
+  // the working directory); the other hidden folders only hold mount points.
+  for (const p of mounts) args.push("--perms", SCRATCH.has(p) ? "1777" : "0755", "--size", String(SCRATCH.has(p) ? 256 << 20 : 16 << 20), "--tmpfs", p);
   const binds = bindBack(config, mounts);
   // The folders leading to a bind inside a tmpfs must be traversable by the job's uid (bwrap makes them 0700).
   for (const dir of ancestorsInside([...binds, workdir], mounts)) args.push("--perms", "0755", "--dir", dir);
   for (const dir of binds) args.push("--ro-bind", dir, dir);
   args.push("--bind", workdir, workdir, "--chdir", workdir, "--");
   if (isolated) {
+    // RLIMIT_NPROC counts per uid, and the uid is the job's own: a fork bomb stops at its own limit.
+    args.push("/usr/bin/prlimit", `--nproc=${NPROC}:${NPROC}`, "--core=0:0", "--");
     args.push(setpriv, `--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--");
   }
   return [bwrap, ...args, ...command];
 }
 
 const SCRATCH = new Set(["/tmp", "/var/tmp"]);
+const NPROC = 4096;
+
+function real(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+/**
+ * Variables the dynamic loader and libc act on. bwrap and setpriv run as root before the job's uid takes over,
+ * and they are not setuid, so glibc's secure mode would not strip these: a job's LD_AUDIT would run its code as
+ * root. They never reach the sandbox's root stages (and the job schema refuses them).
+ */
+export const LOADER_ENV = /^(LD_|GCONV_PATH$|GETCONF_DIR$|HOSTALIASES$|LOCALDOMAIN$|LOCPATH$|MALLOC_TRACE$|NIS_PATH$|NLSPATH$|RESOLV_HOST_CONF$|RES_OPTIONS$|TZDIR$|GLIBC_TUNABLES$)/;
+
+/** The job's environment with the loader's variables removed. */
+export function sandboxEnv(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !LOADER_ENV.test(k)));
+}
 
 /** Every folder strictly between a hidden mount and a path bound under it, parents first. */
 function ancestorsInside(targets: string[], mounts: string[]): string[] {

@@ -2,12 +2,14 @@
 // secret, another team's artifacts and job logs, the database files, the repository, the server's environment
 // through /proc; signal the server; forge a session. Every step must fail, while the job still trains (its
 // working folder, the tracking variables and the read-only runtime work).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { trainJobSchema } from "@/lib/schemas/jobs";
-import { localSandboxStatus } from "../compute/local";
+import { LocalBackend, localSandboxConfig, localSandboxStatus } from "../compute/local";
+import { jobUid, runsAsOwnUid, sandboxedCommand, sandboxEnv } from "../compute/sandbox";
 import { createExperiment } from "../tracking/experiments";
 import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
 import { jobLogFile, submitJob } from "./service";
@@ -108,5 +110,55 @@ describe("the job sandbox (local executor)", () => {
       expect(log).toContain(`uid: ${uid}`);
       expect(processesOf(uid)).toEqual([]); // nothing of it outlives the attempt
     }
+  });
+});
+
+describe("the sandbox's edges (found by attacking it)", () => {
+  const sandboxed = localSandboxStatus().mode !== "none";
+
+  it("keeps the loader's variables away from its root stages and the job (LD_AUDIT would run code as root)", async () => {
+    expect(() => trainJobSchema.parse({ command: ["x"], env: { LD_AUDIT: "./evil.so" } })).toThrow(/set by Cairn/);
+    expect(() => trainJobSchema.parse({ command: ["x"], env: { GLIBC_TUNABLES: "x" } })).toThrow(/set by Cairn/);
+    expect(sandboxEnv({ LD_AUDIT: "x", LD_PRELOAD: "y", GCONV_PATH: "z", KEEP: "1" })).toEqual({ KEEP: "1" });
+    if (!sandboxed) return;
+    // A spec stored before the schema refused them (a retry reuses it) still never reaches the loader.
+    const work = mkdtempSync(path.join(dataDir, "ld-"));
+    const log = path.join(work, "out.log");
+    const exit = await new Promise<{ exitCode: number | null }>((resolve) => {
+      void new LocalBackend().start(
+        {
+          jobId: `ld-${Date.now()}`, attempt: 1, team: "churn", runId: "r", experimentId: 1, image: null, source: null,
+          command: [process.execPath, "-e", "console.log('LDENV=' + Object.keys(process.env).filter((k) => k.startsWith('LD_')).join(','))"],
+          env: { PATH: "/usr/bin:/bin", LD_AUDIT: "/nonexistent/evil.so", LD_PRELOAD: "/nonexistent/evil.so" },
+          workdir: path.join(work, "attempt-1"), logFile: log, maxRuntimeSeconds: 30, resources: { cpu: 1, memoryGib: 1, gpus: 0, gpuType: null },
+        },
+        { onExit: resolve },
+      );
+    });
+    const text = readFileSync(log, "utf8");
+    expect(exit.exitCode).toBe(0);
+    expect(text).toContain("LDENV=\n");
+    expect(text).not.toContain("evil.so"); // ld.so names a library it could not load
+  });
+
+  it("hides a data dir reached through a symlink, and gives the job its own writable /tmp", () => {
+    if (!sandboxed) return;
+    const volume = mkdtempSync(path.join(os.tmpdir(), "cairn-volume-"));
+    const link = path.join(dataDir, `linked-${Date.now()}`);
+    symlinkSync(volume, link);
+    writeFileSync(path.join(volume, "auth-secret"), SECRET, { mode: 0o644 });
+    const workdir = path.join(volume, "jobs", "j", "attempt-1");
+    mkdirSync(workdir, { recursive: true });
+    const config = { ...localSandboxConfig(), dataDir: link };
+    const uid = jobUid(config, "symlink-test", new Set());
+    if (runsAsOwnUid(config)) chownSync(workdir, uid, uid);
+    const { argv } = sandboxedCommand(config, {
+      command: ["/bin/sh", "-c", `cat ${volume}/auth-secret ${link}/auth-secret 2>&1; echo scratch > /tmp/x 2>&1 && cat /tmp/x 2>&1; id`],
+      workdir: path.join(link, "jobs", "j", "attempt-1"), uid,
+    });
+    const out = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", env: { PATH: "/usr/bin:/bin" } as unknown as NodeJS.ProcessEnv });
+    rmSync(volume, { recursive: true, force: true });
+    expect(out.stdout).not.toContain(SECRET);
+    expect(out.stdout).toContain("scratch");
   });
 });
