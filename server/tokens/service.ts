@@ -26,8 +26,8 @@ export async function createToken(ctx: Ctx, input: CreateTokenInput): Promise<Cr
   const team = await findTeamBySlug(ctx.db, input.team);
   if (!team || !can(actor, "read_data", team.id)) {
     throw await denied(ctx, {
-      action: "token.create", target: `team:${input.team}`, teamId: team?.id, team: input.team, mode: "write",
-      message: `You are not a member of team "${input.team}"; a token can only act in a team you belong to.`,
+      action: "token.create", target: `team:${input.team}`, teamId: team?.id, team: input.team, mode: "read",
+      message: `Team "${input.team}" was not found among your teams; a token can only act in a team you belong to.`,
     });
   }
   const token = `cairn_${randomBytes(32).toString("base64url")}`;
