@@ -5,10 +5,10 @@
 // the entry names, with the reason) — never 500. A route or method not listed here fails the test.
 import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
-import { and, eq } from "drizzle-orm";
+import { and, count, eq } from "drizzle-orm";
 import { NextRequest } from "next/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deployments, memberships, modelVersions, registeredModels, teams, users } from "@/db/schema";
+import { auditEvents, deployments, memberships, modelVersions, registeredModels, teams, users } from "@/db/schema";
 import type { Actor } from "@/server/auth/actor";
 import type { Permission } from "@/server/auth/policy";
 import { can } from "@/server/auth/policy";
@@ -53,6 +53,11 @@ type Entry = {
   /** What an allowed caller gets; anything else than 2xx says why in `why`. */
   ok: number[];
   why?: string;
+  /**
+   * Why another team's object answers 404 here without a denied audit row: the object is addressed by a
+   * name looked up only in the caller's own teams, so it is never found (the same answer as no such name).
+   */
+  unaddressed?: string;
   /** Not callable outside a running Next server; the named suite covers it. Still listed, so nothing goes unlisted. */
   external?: string;
   /** Built per call, so a call that consumes its object (cancel, delete, decide) gets a fresh one. */
@@ -157,6 +162,8 @@ const TYPE = { cpu: 2, memory_gib: 4, hourly_price_usd: 0.1 };
 const mlflowPath = (p: string) => ({ path: `/api/2.0/mlflow/${p}`, params: { path: p.split("?")[0]!.split("/") } });
 const ajaxPath = (p: string) => ({ path: `/ajax-api/2.0/mlflow/${p}`, params: { path: p.split("?")[0]!.split("/") } });
 const artifactPath = (p: string) => ({ path: `/api/2.0/mlflow-artifacts/artifacts/${p}`, params: { path: p.split("/") } });
+
+const MODEL_NAMES = "models are named per team: a token looks a name up in its own team only";
 
 // ---- the inventory -------------------------------------------------------------------------------------
 
@@ -296,9 +303,9 @@ const ENTRIES: Entry[] = [
     return [
       { route, method: "GET", scope: "team", ok: [200], request: () => at(`experiments/get?experiment_id=${s.exp}`) },
       { route, method: "POST", scope: "team", permission: "train_model", ok: [200], request: () => ({ ...at("runs/set-tag"), body: { run_id: s.run, key: "inv", value: next() } }) },
-      { route, method: "PATCH", scope: "team", permission: "train_model", ok: [200], request: () => ({ ...at("registered-models/update"), body: { name: s.model, description: "churn model" } }) },
+      { route, method: "PATCH", scope: "team", permission: "train_model", ok: [200], unaddressed: MODEL_NAMES, request: () => ({ ...at("registered-models/update"), body: { name: s.model, description: "churn model" } }) },
       {
-        route, method: "DELETE", scope: "team", permission: "write_data", ok: [200],
+        route, method: "DELETE", scope: "team", permission: "write_data", ok: [200], unaddressed: MODEL_NAMES,
         request: async () => ({ ...at("registered-models/delete"), body: { name: await registeredModel() } }),
       },
     ];
@@ -329,6 +336,14 @@ async function stagingRow(): Promise<string> {
   const { id: _id, ...rest } = seed!;
   const [row] = await db().insert(deployments).values({ ...rest, status: "ready" }).returning({ id: deployments.id });
   return row!.id;
+}
+
+/** Denied audit rows of `who`'s user so far (none for anonymous callers, who are refused before any lookup). */
+async function deniedCount(who: Who): Promise<number> {
+  const actor = actors[who];
+  if (!actor?.userId) return 0;
+  const [row] = await db().select({ n: count() }).from(auditEvents).where(and(eq(auditEvents.outcome, "denied"), eq(auditEvents.actor, `${actor.email} (token)`)));
+  return row?.n ?? 0;
 }
 
 // ---- the test ------------------------------------------------------------------------------------------
@@ -416,8 +431,13 @@ describe("route inventory", () => {
     expect(handler, `${entry.method} is not exported by ${entry.route}`).toBeTypeOf("function");
     const wrong: string[] = [];
     for (const who of WHO) {
+      const deniedBefore = await deniedCount(who);
       const res = await send(entry, who, handler);
       const want = expected(entry, who);
+      // Every refusal of a signed-in caller (403, or 404 for another team's object) leaves an audit row.
+      if ((want === 403 || (want === 404 && entry.scope === "team" && !entry.unaddressed)) && res.status === want && (await deniedCount(who)) <= deniedBefore) {
+        wrong.push(`${who}: ${res.status} left no denied audit row`);
+      }
       const good = want === undefined ? entry.ok.includes(res.status) : res.status === want;
       if (!good || res.status === 500) wrong.push(`${who}: ${res.status}, expected ${want ?? entry.ok.join("/")} — ${res.text}`);
     }

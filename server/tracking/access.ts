@@ -90,7 +90,9 @@ export async function homeTeam(ctx: Ctx, slug?: string): Promise<{ id: string; s
   if (actor.kind === "token" && !slug) return { id: actor.tokenTeamId, slug: actor.tokenTeamSlug };
   if (slug) {
     const team = await findTeamBySlug(ctx.db, slug);
-    if (!team || !can(actor, "read_data", team.id)) throw new AppError("not_found", `Team "${slug}" was not found.`);
+    if (!team || !can(actor, "read_data", team.id)) {
+      throw await denied(ctx, { action: "team.read", target: `team:${slug}`, teamId: team?.id, team: slug, mode: "read", message: `Team "${slug}" was not found.` });
+    }
     return { id: team.id, slug: team.slug };
   }
   const [only] = actor.memberships;
