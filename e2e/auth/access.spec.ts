@@ -17,6 +17,26 @@ test("pages a role may not use answer 403 / 404 with an explanation, not a redir
   await expect(page.getByRole("table", { name: "Members" })).toContainText("ds@example.com");
 });
 
+test("another team's deployment and approval pages answer HTTP 404, not a 200 with a 404 body", async ({ page, playwright, baseURL }) => {
+  const lead = await playwright.request.newContext({ baseURL });
+  await signInRequest(lead, "lead@example.com");
+  const { deployments } = (await (await lead.get("/api/v1/deployments?team=churn")).json()) as { deployments: { deployment_id: string }[] };
+  const { approvals } = (await (await lead.get("/api/v1/approvals")).json()) as { approvals: { id: string }[] };
+  await lead.dispose();
+  await signIn(page, "lead.fraud@example.com");
+  const paths = [
+    ...deployments.slice(0, 1).map((d) => `/deployments/${d.deployment_id}`),
+    ...approvals.slice(0, 1).map((a) => `/approvals/${a.id}`),
+    "/approvals/00000000-0000-4000-8000-000000000000",
+  ];
+  expect(paths.length).toBeGreaterThan(1);
+  for (const path of paths) {
+    const res = await page.goto(path);
+    expect(res?.status(), path).toBe(404);
+    await expect(page.getByRole("heading", { name: "Not found" })).toBeVisible();
+  }
+});
+
 test("a data scientist's raw POST to an admin route gets 403 and changes nothing", async ({ playwright, baseURL }) => {
   const ds = await playwright.request.newContext({ baseURL });
   await signInRequest(ds, "ds@example.com");

@@ -4,6 +4,7 @@ import type { DbOrTx } from "@/db/client";
 import { auditEvents } from "@/db/schema";
 import type { AuditOutcome } from "@/db/schema";
 import { actorLabel } from "../auth/actor";
+import { refusalFor } from "../auth/policy";
 import type { Ctx, TxCtx } from "../context";
 import { auditKey } from "../env";
 import { AppError } from "../errors";
@@ -53,16 +54,18 @@ export async function recordAudit(ctx: Ctx, input: AuditInput): Promise<void> {
 }
 
 /**
- * Records a denied attempt and returns the error to throw: reads answer not_found (existence is not
- * revealed), writes answer forbidden.
+ * Records a denied attempt and returns the error to throw, shaped by the policy's `refusalFor`: anything
+ * about another team's object answers not_found (`missing`, or `message` for reads), whatever the verb;
+ * a write the actor's role does not allow in their own team answers forbidden (`message`).
  */
 export async function denied(
   ctx: Ctx,
-  input: Omit<AuditInput, "outcome"> & { mode: "read" | "write"; message?: string },
+  input: Omit<AuditInput, "outcome"> & { mode: "read" | "write"; message?: string; missing?: string },
 ): Promise<AppError> {
-  const { mode, message, ...event } = input;
+  const { mode, message, missing, ...event } = input;
   await recordAudit(ctx, { ...event, outcome: "denied", details: { ...event.details, mode } });
-  return mode === "read"
-    ? new AppError("not_found", message ?? `${input.target} was not found`)
-    : new AppError("forbidden", message ?? `You are not allowed to ${input.action.replace(/[._]/g, " ")} (${input.target})`);
+  if (refusalFor(ctx.actor, mode, input.teamId) === "not_found") {
+    return new AppError("not_found", (mode === "read" ? message : missing) ?? `${input.target} was not found.`);
+  }
+  return new AppError("forbidden", message ?? `You are not allowed to ${input.action.replace(/[._]/g, " ")} (${input.target})`);
 }

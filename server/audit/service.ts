@@ -35,7 +35,12 @@ export async function listAudit(ctx: Ctx, q: AuditQuery): Promise<{ events: Audi
   if (q.team) {
     const team = await findTeamBySlug(ctx.db, q.team);
     if (!team || (teams && !teams.includes(team.id))) {
-      throw await denied(ctx, { action: "audit.read", target: `team:${q.team}`, teamId: team?.id, team: q.team, mode: "read", message: `Team "${q.team}" was not found.` });
+      // A team the actor belongs to but may not audit is forbidden; another team, or none, is not found.
+      const missing = `Team "${q.team}" was not found.`;
+      throw await denied(ctx, {
+        action: "audit.read", target: `team:${q.team}`, teamId: team?.id, team: q.team, mode: team ? "write" : "read",
+        message: team ? `Only team leads of ${q.team} (and admins) read its audit trail.` : missing, missing,
+      });
     }
     teams = [team.id];
   }

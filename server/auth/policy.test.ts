@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Role } from "@/db/schema";
 import type { Actor, UserActor } from "./actor";
 import { ANONYMOUS_ACTOR } from "./actor";
-import { PERMISSIONS, can } from "./policy";
+import { PERMISSIONS, can, refusalFor } from "./policy";
 import type { Permission } from "./policy";
 
 const TEAM = "00000000-0000-4000-8000-000000000001";
@@ -68,5 +68,19 @@ describe("policy table", () => {
     const token: Actor = { ...admin, kind: "token", tokenId: "t", tokenTeamId: TEAM, tokenTeamSlug: "t" };
     expect(can(token, "manage_platform")).toBe(true);
     expect(can(token, "read_data", OTHER)).toBe(true);
+  });
+});
+
+describe("refusalFor: how a refused request answers", () => {
+  it("hides another team's object on every verb, and refuses a write in the actor's own team with 403", () => {
+    expect(refusalFor(member("data_scientist"), "read", OTHER)).toBe("not_found");
+    expect(refusalFor(member("team_lead"), "write", OTHER)).toBe("not_found");
+    expect(refusalFor(member("data_scientist"), "write", TEAM)).toBe("forbidden");
+    // A token acts in its own team only: its user's other teams are foreign to it.
+    const token: Actor = { ...member("team_lead"), kind: "token", tokenId: "t", tokenTeamId: OTHER, tokenTeamSlug: "o" };
+    expect(refusalFor(token, "write", TEAM)).toBe("not_found");
+    expect(refusalFor(ANONYMOUS_ACTOR, "write", TEAM)).toBe("not_found");
+    // Platform-wide writes (no team) are the actor's own scope.
+    expect(refusalFor(member("team_lead"), "write")).toBe("forbidden");
   });
 });

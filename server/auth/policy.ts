@@ -42,6 +42,19 @@ export function can(actor: Actor, permission: Permission, teamId?: string): bool
   return role !== undefined && ROLE_PERMISSIONS[role].has(permission);
 }
 
+export type RefusalCode = "not_found" | "forbidden";
+
+/**
+ * How a refused request answers (API.md "Access"). Anything about another team's object — a read or a
+ * write — is "not_found", so the object's existence is not revealed; within a team the actor can see
+ * (or for a platform-wide action, `teamId` absent) a write the role does not allow is "forbidden".
+ * Callers pass `mode: "read"` when the object's team is unknown (a missing object or team).
+ */
+export function refusalFor(actor: Actor, mode: "read" | "write", teamId?: string | null): RefusalCode {
+  if (mode === "read") return "not_found";
+  return teamId && !can(actor, "read_data", teamId) ? "not_found" : "forbidden";
+}
+
 /** Teams whose data the actor may read (undefined = all teams, for admins). */
 export function readableTeamIds(actor: Actor): string[] | undefined {
   if (actor.isAdmin) return undefined;

@@ -68,9 +68,9 @@ describe("submitting", () => {
     expect((await db().select({ id: jobs.id }).from(jobs)).length).toBe(before);
   });
 
-  it("refuses training in another team's experiment", async () => {
+  it("refuses training in another team's experiment as not found (its existence is not revealed)", async () => {
     const exp = await experiment(DEMO.ds, "churn");
-    await expect(submit(DEMO.dsFraud, exp, { command: ["true"] })).rejects.toMatchObject({ code: "forbidden" });
+    await expect(submit(DEMO.dsFraud, exp, { command: ["true"] })).rejects.toMatchObject({ code: "not_found" });
   });
 });
 

@@ -1,5 +1,5 @@
 // Cross-team isolation over the MLflow API: a fraud token can neither see nor change anything of
-// team churn (reads answer 404 so existence is not revealed; writes 403 or 404, and nothing changes),
+// team churn (reads answer 404 so existence is not revealed; writes too, and nothing changes),
 // while an admin token sees every team.
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
@@ -21,8 +21,9 @@ function expectHidden(res: { status: number; json: unknown }, label: string) {
 }
 
 function expectRefused(res: { status: number; json: unknown }, label: string) {
-  expect([403, 404], label).toContain(res.status);
-  expect((res.json as ErrorBody).error_code, label).toBe(res.status === 403 ? "PERMISSION_DENIED" : "RESOURCE_DOES_NOT_EXIST");
+  // A write about another team's object answers like a read: its existence is not revealed.
+  expect(res.status, label).toBe(404);
+  expect((res.json as ErrorBody).error_code, label).toBe("RESOURCE_DOES_NOT_EXIST");
 }
 
 beforeAll(async () => {

@@ -57,7 +57,8 @@ describe("metric-only log-batch with a token", () => {
     const fraud = await tokenFor(db(), DEMO.leadFraud, "fraud");
     const runId = (await createRun(token, exp)).run_id;
     const res = await post<ErrorBody>(fraud, "runs/log-batch", batch(runId, [{ key: "auc", value: 0.1, step: 1, timestamp: 1 }]));
-    expect([403, 404]).toContain(res.status);
+    expect(res.status).toBe(404);
+    expect(res.json.error_code).toBe("RESOURCE_DOES_NOT_EXIST");
     expect(await history(runId, "auc")).toEqual([]);
     const denied = await db().select().from(auditEvents).where(and(eq(auditEvents.target, `run:${runId}`), eq(auditEvents.outcome, "denied")));
     expect(denied).toHaveLength(1);

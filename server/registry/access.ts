@@ -1,7 +1,7 @@
 // Loading registry objects for an actor. Models are named per team, so a name is looked up in the
 // teams the caller acts in: a token's team, the team the caller names, or every team they may read.
-// A read of another team's model is "not found", a write the actor may not make is "forbidden";
-// both are audited.
+// Anything about another team's model is "not found", a write the actor's role does not allow in their
+// own team is "forbidden"; both are audited.
 import { and, eq, inArray } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { modelVersions, registeredModels, registrySettings, teams } from "@/db/schema";
@@ -24,17 +24,15 @@ export const MANAGE = { mode: "write", permission: "write_data", action: "regist
 export const DEFAULT_PROTECTED_ALIASES = ["production"];
 
 export async function authorize(ctx: Ctx, team: { id: string; slug: string }, target: string, access: RegistryAccess, missing: string): Promise<void> {
-  const readable = can(ctx.actor, "read_data", team.id);
   if (access.mode === "read") {
-    if (!readable) throw await denied(ctx, { action: "registry.read", target, teamId: team.id, team: team.slug, mode: "read", message: missing });
+    if (!can(ctx.actor, "read_data", team.id)) throw await denied(ctx, { action: "registry.read", target, teamId: team.id, team: team.slug, mode: "read", message: missing });
     return;
   }
   if (!can(ctx.actor, access.permission, team.id)) {
     throw await denied(ctx, {
       action: access.action, target, teamId: team.id, team: team.slug, mode: "write",
-      message: readable
-        ? `Your role in team ${team.slug} does not allow this (${access.action.replace(/[._]/g, " ")} needs ${access.permission}).`
-        : `You are not allowed to change ${target}.`,
+      message: `Your role in team ${team.slug} does not allow this (${access.action.replace(/[._]/g, " ")} needs ${access.permission}).`,
+      missing,
     });
   }
 }

@@ -8,7 +8,6 @@ import type { CreateTokenInput, CreatedTokenDto, TokenDto } from "@/lib/schemas/
 import { appendAudit, denied } from "../audit/record";
 import { can } from "../auth/policy";
 import type { Ctx } from "../context";
-import { AppError } from "../errors";
 import { findTeamBySlug } from "../teams/lookup";
 
 export const TOKEN_PATTERN = /^cairn_[A-Za-z0-9_-]{43}$/;
@@ -21,13 +20,13 @@ export function hashToken(token: string): string {
 export async function createToken(ctx: Ctx, input: CreateTokenInput): Promise<CreatedTokenDto> {
   const { actor } = ctx;
   if (actor.kind !== "user") {
-    throw new AppError("forbidden", "API tokens are created from a signed-in browser session, not with another token.");
+    throw await denied(ctx, { action: "token.create", target: "token", mode: "write", message: "API tokens are created from a signed-in browser session, not with another token." });
   }
   const team = await findTeamBySlug(ctx.db, input.team);
   if (!team || !can(actor, "read_data", team.id)) {
     throw await denied(ctx, {
-      action: "token.create", target: `team:${input.team}`, teamId: team?.id, team: input.team, mode: "write",
-      message: `You are not a member of team "${input.team}"; a token can only act in a team you belong to.`,
+      action: "token.create", target: `team:${input.team}`, teamId: team?.id, team: input.team, mode: "read",
+      message: `Team "${input.team}" was not found among your teams; a token can only act in a team you belong to.`,
     });
   }
   const token = `cairn_${randomBytes(32).toString("base64url")}`;

@@ -1,5 +1,5 @@
-// Loading tracking objects for an actor: a read of another team's object is "not found", a write the
-// actor may not make is "forbidden"; both are audited. Every lookup is scoped by the object's team.
+// Loading tracking objects for an actor: anything about another team's object is "not found", a write
+// the actor's role does not allow in their own team is "forbidden"; both are audited. Every lookup is scoped by the object's team.
 import { and, eq } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { experiments, runs, teams } from "@/db/schema";
@@ -17,17 +17,15 @@ export type RunRef = ExperimentRef & { runId: string; experimentId: number; stat
 export type Access = { mode: "read" } | { mode: "write"; permission: Permission; action: string };
 
 async function check(ctx: Ctx, teamId: string, teamSlug: string, target: string, access: Access, missing: string): Promise<void> {
-  const readable = can(ctx.actor, "read_data", teamId);
   if (access.mode === "read") {
-    if (!readable) throw await denied(ctx, { action: "tracking.read", target, teamId, team: teamSlug, mode: "read", message: missing });
+    if (!can(ctx.actor, "read_data", teamId)) throw await denied(ctx, { action: "tracking.read", target, teamId, team: teamSlug, mode: "read", message: missing });
     return;
   }
   if (!can(ctx.actor, access.permission, teamId)) {
     throw await denied(ctx, {
       action: access.action, target, teamId, team: teamSlug, mode: "write",
-      message: readable
-        ? `Your role in team ${teamSlug} does not allow this (${access.action.replace(/[._]/g, " ")} needs ${access.permission}).`
-        : `You are not allowed to change ${target}.`,
+      message: `Your role in team ${teamSlug} does not allow this (${access.action.replace(/[._]/g, " ")} needs ${access.permission}).`,
+      missing,
     });
   }
 }
@@ -92,7 +90,9 @@ export async function homeTeam(ctx: Ctx, slug?: string): Promise<{ id: string; s
   if (actor.kind === "token" && !slug) return { id: actor.tokenTeamId, slug: actor.tokenTeamSlug };
   if (slug) {
     const team = await findTeamBySlug(ctx.db, slug);
-    if (!team || !can(actor, "read_data", team.id)) throw new AppError("not_found", `Team "${slug}" was not found.`);
+    if (!team || !can(actor, "read_data", team.id)) {
+      throw await denied(ctx, { action: "team.read", target: `team:${slug}`, teamId: team?.id, team: slug, mode: "read", message: `Team "${slug}" was not found.` });
+    }
     return { id: team.id, slug: team.slug };
   }
   const [only] = actor.memberships;

@@ -63,8 +63,9 @@ describe("API tokens", () => {
     const token = await tokenFor(db(), DEMO.ds, "churn");
     const viaToken = await call(tokensPOST, { method: "POST", token, body: { name: "x", team: "churn", expires_in_days: 1 } });
     expect(viaToken.status).toBe(403);
-    await expect(createToken(await ctxFor(db(), DEMO.ds), { name: "x", team: "fraud", expires_in_days: 1 })).rejects.toMatchObject({ code: "forbidden" });
-    await expect(createToken(await ctxFor(db(), DEMO.ds), { name: "x", team: "nope", expires_in_days: 1 })).rejects.toMatchObject({ code: "forbidden" });
+    // Another team and a team that does not exist answer alike: not found.
+    await expect(createToken(await ctxFor(db(), DEMO.ds), { name: "x", team: "fraud", expires_in_days: 1 })).rejects.toMatchObject({ code: "not_found" });
+    await expect(createToken(await ctxFor(db(), DEMO.ds), { name: "x", team: "nope", expires_in_days: 1 })).rejects.toMatchObject({ code: "not_found" });
   });
 
   it("lets a platform admin mint a token for any team, keeping admin rights", async () => {
@@ -75,7 +76,7 @@ describe("API tokens", () => {
     expect(made.status).toBe(201);
   });
 
-  it("refuses another team's objects: 404 on reads, 403 on writes", async () => {
+  it("refuses another team's objects with 404, a platform-wide write the role lacks with 403", async () => {
     const token = await tokenFor(db(), DEMO.dsFraud, "fraud");
     expect((await call(teamGET, { token, params: { slug: "churn" } })).status).toBe(404);
     expect((await call(teamGET, { token, params: { slug: "fraud" } })).status).toBe(200);

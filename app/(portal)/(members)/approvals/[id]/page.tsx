@@ -12,7 +12,7 @@ import { KeyValueList } from "@/components/ui/key-value-list";
 import { PageHeader } from "@/components/ui/page-header";
 import { formatDateTime, formatRelative } from "@/lib/format";
 import { modelHref } from "@/lib/registry-links";
-import { getApproval } from "@/server/approvals/service";
+import { getApprovalForPage } from "./approval";
 import { forPage } from "@/server/auth/page";
 import { can } from "@/server/auth/policy";
 import { requirePageCtx } from "@/server/auth/session";
@@ -27,7 +27,7 @@ const link = "text-teal-800 underline";
 export default async function ApprovalPage(props: { params: Promise<{ id: string }> }) {
   const { id } = await props.params;
   const ctx = await requirePageCtx();
-  const a = await forPage(getApproval(ctx, id));
+  const a = await forPage(getApprovalForPage(ctx, id));
   const { candidate, current, metrics, cost } = a.evidence;
   const teamId = ctx.actor.memberships.find((m) => m.teamSlug === a.team)?.teamId;
   const isPending = a.status === "pending";

@@ -16,7 +16,7 @@ import { modelHref } from "@/lib/registry-links";
 import { forPage } from "@/server/auth/page";
 import { can } from "@/server/auth/policy";
 import { requirePageCtx } from "@/server/auth/session";
-import { getDeploymentDetail } from "@/server/deployments/service";
+import { getDeploymentForPage } from "./deployment";
 import { rollbackDeploymentAction, stopDeploymentAction, tryDeploymentAction } from "../actions";
 
 export async function generateMetadata(props: { params: Promise<{ id: string }> }): Promise<Metadata> {
@@ -26,7 +26,7 @@ export async function generateMetadata(props: { params: Promise<{ id: string }> 
 export default async function DeploymentPage(props: { params: Promise<{ id: string }> }) {
   const { id } = await props.params;
   const ctx = await requirePageCtx();
-  const d = await forPage(getDeploymentDetail(ctx, id));
+  const d = await forPage(getDeploymentForPage(ctx, id));
   const live = LIVE_STATUSES.has(d.status);
   const teamId = ctx.actor.memberships.find((m) => m.teamSlug === d.team)?.teamId;
   const mayStop = live && (ctx.actor.isAdmin || can(ctx.actor, d.environment === "production" ? "deploy_production" : "deploy_staging", teamId));

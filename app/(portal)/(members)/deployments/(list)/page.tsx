@@ -13,7 +13,7 @@ import { listDeploymentsQuery } from "@/lib/schemas/deployments";
 import { can } from "@/server/auth/policy";
 import { requirePageCtx } from "@/server/auth/session";
 import { listDeployments } from "@/server/deployments/service";
-import { stopDeploymentAction } from "./actions";
+import { stopDeploymentAction } from "../actions";
 
 export const metadata: Metadata = { title: "Deployments" };
 
