@@ -228,6 +228,11 @@ const ENTRIES: Entry[] = [
     request: () => ({ path: "/api/v1/code-archives?team=churn&filename=inv.zip", raw: new Uint8Array(zipOf([{ name: "train.py", data: "print('hi')\n" }])), contentType: "application/zip" }),
   },
   { route: "api/v1/code-archives/[id]", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/code-archives/${s.archive}`, params: { id: s.archive } }) },
+  {
+    // Its uploader (the data scientist) or a team lead; a fresh archive per call, since a delete consumes it.
+    route: "api/v1/code-archives/[id]", method: "DELETE", scope: "team", allow: (who, a) => who === "data_scientist" || can(a, "manage_team", s.churnId), ok: [204],
+    request: async () => { const id = await uploadArchive(); return { path: `/api/v1/code-archives/${id}`, params: { id } }; },
+  },
   { route: "api/v1/instance-types", method: "GET", scope: "caller", ok: [200], request: () => ({ path: "/api/v1/instance-types" }) },
   { route: "api/v1/instance-types/[name]", method: "PUT", scope: "platform", ok: [200], request: () => ({ path: "/api/v1/instance-types/inv.small", params: { name: "inv.small" }, body: TYPE }) },
   {
@@ -402,12 +407,17 @@ beforeAll(async () => {
     replicas: 1, autoScale: false, minReplicas: 1, maxReplicas: 1, traffic: 100, backend: "local", origin: "route inventory", createdBy: actors.data_scientist!.userId, createdByEmail: DEMO.ds,
   }).returning({ id: deployments.id });
   s.deployment = staging!.id;
+  s.archive = await uploadArchive();
+});
+
+/** A code archive of churn's, uploaded by the data scientist. */
+async function uploadArchive(): Promise<string> {
   const { POST: upload } = await load("api/v1/code-archives");
   const res = await (upload as Handler)(new Request("http://localhost/api/v1/code-archives?team=churn&filename=inv.zip", {
     method: "POST", headers: { authorization: `Bearer ${tokens.data_scientist}`, "content-type": "application/zip" }, body: new Uint8Array(zipOf([{ name: "train.py", data: "print(1)\n" }])),
   }), { params: Promise.resolve({}) });
-  s.archive = ((await res.json()) as { id: string }).id;
-});
+  return ((await res.json()) as { id: string }).id;
+}
 
 afterAll(async () => {
   await stopAllReplicas();
