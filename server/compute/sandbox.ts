@@ -129,7 +129,7 @@ function runProbe(config: SandboxConfig): Probe {
       return { status: { mode: wanted, detail: DETAIL[wanted] + NETWORK[config.network], limitation }, bwrap, setpriv };
     }
     const why = (String(tried.stderr ?? "") || tried.error?.message || `exit ${tried.status}`).trim().split("\n")[0];
-    const limitation = `bubblewrap is installed but does not work here (${why}); jobs are refused until it does, or until CAIRN_JOB_SANDBOX=off accepts running them unsandboxed`;
+    const limitation = `bubblewrap is installed but does not work here (${why}); jobs are refused until it does, or until CAIRN_JOB_SANDBOX=off accepts running them unsandboxed${config.network === "cairn-only" ? " (if only the network namespace is refused here, CAIRN_JOB_NETWORK=host shares the host's network instead)" : ""}`;
     return { status: { mode: "none", detail: DETAIL.none, limitation }, bwrap: null, setpriv: null, broken: config.setting === "auto" };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
