@@ -214,11 +214,12 @@ function wrap({ bwrap, setpriv, config: given, mode, uid, workdir: givenWorkdir,
   for (const p of mounts) args.push("--perms", SCRATCH.has(p) ? "1777" : "0755", "--size", String(SCRATCH.has(p) ? 256 << 20 : 16 << 20), "--tmpfs", p);
   const binds = bindBack(config, mounts);
   // cairn-only: the relay's socket (under the hidden data dir) and the forwarder (in the hidden repository), at
-  // their own paths. Binding the socket read-only still lets the job connect to it (that needs write on the
-  // socket inode, which the mount flag does not govern), but not replace it.
+  // their own paths. The socket's folder is bound rather than the socket, so a job that outlives a server restart
+  // reaches the new server's socket. Bound read-only, the job can still connect (that needs write on the socket
+  // inode, which the mount flag does not govern), but not replace it.
   const script = forward && given.network === "cairn-only" ? real(forwarderScript(config.repoDir)) : null;
   const socket = script && forward ? real(forward.socket) : null;
-  const files = script && socket ? [script, socket] : [];
+  const files = script && socket ? [script, path.dirname(socket)] : [];
   // The folders leading to a bind inside a tmpfs must be traversable by the job's uid (bwrap makes them 0700).
   for (const dir of ancestorsInside([...binds, ...files, workdir], mounts)) args.push("--perms", "0755", "--dir", dir);
   for (const dir of [...binds, ...files]) args.push("--ro-bind", dir, dir);
