@@ -41,6 +41,7 @@ const schema = z.object({
   PORT: z.coerce.number().int().positive().default(3000),
   CAIRN_TRACKING_URL: z.string().url().optional().or(z.literal("").transform(() => undefined)),
   CAIRN_JOB_SANDBOX: z.enum(["auto", "required", "off"]).default("auto"),
+  CAIRN_JOB_NETWORK: z.enum(["cairn-only", "host"]).default("cairn-only"),
   CAIRN_JOB_UID_BASE: z.coerce.number().int().min(1000).max(2 ** 31 - 70_000).default(200_000),
   CAIRN_JOB_RUNTIME_PACKAGES: z.string().default("onnx-proto"),
   CAIRN_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).default(2000),
@@ -82,7 +83,7 @@ export type Env = {
   trackingUrl: string;
   schedulerIntervalMs: number;
   /** The local executor's job sandbox (server/compute/sandbox.ts): the level wanted, the uid range, the runtime. */
-  jobSandbox: { setting: "auto" | "required" | "off"; uidBase: number; uidCount: number; runtimePackages: string[] };
+  jobSandbox: { setting: "auto" | "required" | "off"; uidBase: number; uidCount: number; runtimePackages: string[]; network: "cairn-only" | "host" };
   computeBackend: "local" | "kubernetes";
   /** The kubernetes executor: images, how long finished Jobs stay, how often a waiting Job's Events are read. */
   kubernetes: { defaultImage: string; fetchImage: string; ttlSecondsAfterFinished: number; eventPollMs: number; serviceAccount: string };
@@ -134,6 +135,7 @@ function load(): Env {
       uidBase: e.CAIRN_JOB_UID_BASE,
       uidCount: 65_536,
       runtimePackages: e.CAIRN_JOB_RUNTIME_PACKAGES.split(",").map((p) => p.trim()).filter(Boolean),
+      network: e.CAIRN_JOB_NETWORK,
     },
     computeBackend: e.CAIRN_COMPUTE_BACKEND,
     kubernetes: {

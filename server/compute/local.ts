@@ -5,12 +5,13 @@
 // "pid:<pid>:<start ticks>", so recovery never signals a recycled pid.
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { chmodSync, closeSync, lchownSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, lchownSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { env } from "../env";
 import type { AttemptHandlers, ComputeBackend, ExitInfo, LaunchSpec } from "./backend";
 import { jobUid, runsAsOwnUid, sandboxedCommand, sandboxEnv, sandboxStatus } from "./sandbox";
-import type { SandboxConfig, SandboxStatus } from "./sandbox";
+import type { CairnForward, SandboxConfig, SandboxStatus } from "./sandbox";
 
 const GRACE_MS = 5_000;
 
@@ -24,6 +25,90 @@ export function localSandboxConfig(): SandboxConfig {
 /** How the local executor contains jobs on this host (admin console, health, the job log's header). */
 export function localSandboxStatus(): SandboxStatus {
   return sandboxStatus(localSandboxConfig());
+}
+
+/** Where Cairn's API is, as host and port (the scheme's default port when the URL names none). */
+function trackingTarget(url: string): { host: string; port: number } {
+  const u = new URL(url);
+  const port = u.port ? Number(u.port) : u.protocol === "https:" ? 443 : 80;
+  return { host: u.hostname.replace(/^\[|\]$/g, ""), port };
+}
+
+/** Whether a job's own loopback can stand in for this host: a loopback address, or a name a hosts file can map. */
+function loopbackName(host: string): "loopback" | "name" | "address" {
+  if (host === "localhost" || host === "::1" || /^127\./.test(host)) return "loopback";
+  return net.isIP(host) === 0 ? "name" : "address";
+}
+
+/** The forward a cairn-only job needs: the relay's socket, the tracking port and, for a hostname, a hosts file. */
+export async function cairnForward(dataDir: string, trackingUrl: string): Promise<CairnForward> {
+  const target = trackingTarget(trackingUrl);
+  const kind = loopbackName(target.host);
+  if (kind === "address") {
+    throw new Error(`CAIRN_TRACKING_URL names the address ${target.host}, which a job cannot reach in its own network (CAIRN_JOB_NETWORK=cairn-only): name Cairn by a hostname or a loopback address, or set CAIRN_JOB_NETWORK=host`);
+  }
+  const socket = await cairnRelay(dataDir, trackingUrl);
+  if (kind === "loopback") return { socket, port: target.port };
+  // The job resolves Cairn's name to its own loopback, where the forwarder listens (TLS still sees the name).
+  const hosts = path.join(path.dirname(socket), "hosts");
+  // Written aside and renamed: a sandbox starting meanwhile binds a whole file, old or new.
+  const temp = `${hosts}.${process.pid}.tmp`;
+  writeFileSync(temp, `127.0.0.1\tlocalhost ${target.host}\n::1\tlocalhost\n`, { mode: 0o644 });
+  renameSync(temp, hosts);
+  return { socket, port: target.port, hosts };
+}
+
+/** A unix socket path may hold 107 bytes (sun_path). */
+const SOCKET_PATH_MAX = 107;
+const relays = new Map<string, Promise<string>>();
+
+/**
+ * The host side of the cairn-only job network, once per process and data dir: a unix socket in a private folder
+ * of the data dir (bound into each sandbox) whose every connection is piped to the tracking URL's host:port.
+ * Jobs of every uid connect to it (socket 0666; the data dir itself stays 0700 on the host).
+ */
+function cairnRelay(dataDir: string, trackingUrl: string): Promise<string> {
+  const dir = path.join(dataDir, "sandbox");
+  const socket = path.join(dir, "cairn.sock");
+  const known = relays.get(socket);
+  if (known) return known;
+  const started = new Promise<string>((resolve, reject) => {
+    if (Buffer.byteLength(socket) > SOCKET_PATH_MAX) {
+      reject(new Error(`the job network's socket path ${socket} is longer than a unix socket allows: use a shorter CAIRN_DATA_DIR, or CAIRN_JOB_NETWORK=host`));
+      return;
+    }
+    mkdirSync(dir, { recursive: true, mode: 0o711 });
+    chmodSync(dir, 0o711);
+    try {
+      unlinkSync(socket); // left by an earlier server process
+    } catch {
+      // none
+    }
+    const target = trackingTarget(trackingUrl);
+    const server = net.createServer((job) => {
+      const cairn = net.connect(target.port, target.host);
+      job.pipe(cairn);
+      cairn.pipe(job);
+      job.on("error", () => cairn.destroy());
+      cairn.on("error", () => job.destroy());
+    });
+    server.once("error", reject);
+    server.listen(socket, () => {
+      server.off("error", reject);
+      server.on("error", (err) => console.warn("[cairn] the job network's relay failed", err));
+      server.unref();
+      try {
+        chmodSync(socket, 0o666);
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      resolve(socket);
+    });
+  });
+  relays.set(socket, started);
+  started.catch(() => relays.delete(socket));
+  return started;
 }
 
 /** Hands the tree to the job's uid (isolated mode): it writes its outputs there and nothing else. */
@@ -87,7 +172,11 @@ export class LocalBackend implements ComputeBackend {
       chownTree(spec.workdir, uid);
       chmodSync(spec.workdir, 0o700);
     }
-    const wrapped = sandboxedCommand(config, { command: spec.command, workdir: spec.workdir, uid: uid ?? -1 });
+    let forward: CairnForward | undefined;
+    if (config.network === "cairn-only" && sandboxStatus(config).mode !== "none") {
+      forward = await cairnForward(env().dataDir, env().trackingUrl);
+    }
+    const wrapped = sandboxedCommand(config, { command: spec.command, workdir: spec.workdir, uid: uid ?? -1, forward });
     const fd = openSync(spec.logFile, "a");
     let child: ChildProcess;
     try {

@@ -10,6 +10,12 @@
 // - "namespaces": the server is not root (a laptop) and bubblewrap works: the same namespaces and hidden paths
 //   (the user's home too), but the job keeps the server's uid, so what isolation it has is the mount view.
 // - "none": no bubblewrap: the job is a plain child process of the server's user (README, admin console).
+//
+// Network (CAIRN_JOB_NETWORK): "cairn-only" (default) gives sandboxed jobs a network namespace of their own
+// (only their loopback), where ./sandbox-forwarder.mjs listens on the tracking URL's port and pipes each
+// connection through a unix socket bound into the sandbox to the server's relay (./local.ts), which connects to
+// Cairn's API. So a job reaches Cairn and nothing else: no loopback services (Prometheus, PostgreSQL), no
+// squatting on Cairn's port. "host" shares the host's network, as jobs that download things need.
 import { spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
@@ -17,6 +23,7 @@ import path from "node:path";
 
 export type SandboxMode = "isolated" | "namespaces" | "none";
 export type SandboxSetting = "auto" | "required" | "off";
+export type JobNetwork = "cairn-only" | "host";
 
 export type SandboxStatus = {
   mode: SandboxMode;
@@ -38,7 +45,21 @@ export type SandboxConfig = {
   pathDirs: string[];
   /** Node packages (and their dependencies) a job may load, bound read-only at <repo>/node_modules/<name>. */
   runtimePackages: string[];
+  /** CAIRN_JOB_NETWORK: "cairn-only" unshares the network in the sandboxed modes; "host" shares the host's. */
+  network: JobNetwork;
 };
+
+/**
+ * How a cairn-only job reaches Cairn: the relay's unix socket and the port the job's tracking URL names; `hosts`,
+ * when that URL names Cairn by a hostname, is a hosts file that resolves it to the job's own loopback. Without
+ * one (the probe, a direct call) a cairn-only sandbox has no network at all.
+ */
+export type CairnForward = { socket: string; port: number; hosts?: string };
+
+/** The forwarder started inside the sandbox in front of the job's command (cairn-only network). */
+export function forwarderScript(repoDir: string): string {
+  return path.join(repoDir, "server", "compute", "sandbox-forwarder.mjs");
+}
 
 /** `broken`: bubblewrap is installed but failed its probe, so jobs are refused rather than silently unsandboxed. */
 type Probe = { status: SandboxStatus; bwrap: string | null; setpriv: string | null; broken?: boolean };
@@ -57,11 +78,16 @@ function isRoot(): boolean {
   return typeof process.getuid === "function" && process.getuid() === 0;
 }
 
+const NETWORK: Record<JobNetwork, string> = {
+  "cairn-only": " Their network is their own: they reach Cairn's API (their MLFLOW_TRACKING_URI) and nothing else, neither the internet nor services on this host (CAIRN_JOB_NETWORK=cairn-only).",
+  host: " They share the host's network, loopback services included (CAIRN_JOB_NETWORK=host).",
+};
+
 const DETAIL: Record<SandboxMode, string> = {
   isolated:
-    "Jobs run as their own unprivileged uid in a bubblewrap sandbox: read-only host file system, their own working directory, no view of the data dir, the repository, /root, /home, /var/lib, /var/log or any other process, at most 4,096 processes each. They share the host's network.",
+    "Jobs run as their own unprivileged uid in a bubblewrap sandbox: read-only host file system, their own working directory, no view of the data dir, the repository, /root, /home, /var/lib, /var/log or any other process, at most 4,096 processes each.",
   namespaces:
-    "Jobs run in a bubblewrap sandbox (read-only host file system, their own working directory, no view of the data dir, the repository, your home directory, /tmp or other processes) but as the server's own user, because the server is not root. They share the host's network.",
+    "Jobs run in a bubblewrap sandbox (read-only host file system, their own working directory, no view of the data dir, the repository, your home directory, /tmp or other processes) but as the server's own user, because the server is not root.",
   none:
     "Jobs are NOT sandboxed: they run as the server's user with its file access (the data dir, the auth secret, the database files, other teams' artifacts). Install bubblewrap (Debian: apt-get install bubblewrap) and restart Cairn.",
 };
@@ -100,10 +126,10 @@ function runProbe(config: SandboxConfig): Probe {
     const made = path.join(scratch, "probe");
     if (tried.status === 0 && existsSync(made) && (wanted !== "isolated" || statSync(made).uid === uid)) {
       const limitation = wanted === "isolated" ? null : isRoot() ? "setpriv is not installed: jobs keep the server's uid" : "the server does not run as root: jobs keep the server's uid";
-      return { status: { mode: wanted, detail: DETAIL[wanted], limitation }, bwrap, setpriv };
+      return { status: { mode: wanted, detail: DETAIL[wanted] + NETWORK[config.network], limitation }, bwrap, setpriv };
     }
     const why = (String(tried.stderr ?? "") || tried.error?.message || `exit ${tried.status}`).trim().split("\n")[0];
-    const limitation = `bubblewrap is installed but does not work here (${why}); jobs are refused until it does, or until CAIRN_JOB_SANDBOX=off accepts running them unsandboxed`;
+    const limitation = `bubblewrap is installed but does not work here (${why}); jobs are refused until it does, or until CAIRN_JOB_SANDBOX=off accepts running them unsandboxed${config.network === "cairn-only" ? " (if only the network namespace is refused here, CAIRN_JOB_NETWORK=host shares the host's network instead)" : ""}`;
     return { status: { mode: "none", detail: DETAIL.none, limitation }, bwrap: null, setpriv: null, broken: config.setting === "auto" };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -111,14 +137,14 @@ function runProbe(config: SandboxConfig): Probe {
 }
 
 /** The job's command wrapped in the sandbox, or as it is when there is none. Throws when one is required. */
-export function sandboxedCommand(config: SandboxConfig, input: { command: string[]; workdir: string; uid: number }): { argv: string[]; mode: SandboxMode } {
+export function sandboxedCommand(config: SandboxConfig, input: { command: string[]; workdir: string; uid: number; forward?: CairnForward }): { argv: string[]; mode: SandboxMode } {
   const { status, bwrap, setpriv, broken } = probe(config);
   if (status.mode === "none") {
     if (config.setting === "required") throw new Error(`the job sandbox is required (CAIRN_JOB_SANDBOX=required) but unavailable: ${status.limitation}`);
     if (broken) throw new Error(`the job sandbox is unavailable: ${status.limitation}`);
     return { argv: input.command, mode: "none" };
   }
-  return { argv: wrap({ bwrap: bwrap!, setpriv, config, mode: status.mode, uid: input.uid, workdir: input.workdir, command: input.command }), mode: status.mode };
+  return { argv: wrap({ bwrap: bwrap!, setpriv, config, mode: status.mode, uid: input.uid, workdir: input.workdir, command: input.command, forward: input.forward }), mode: status.mode };
 }
 
 /** The uid a job runs as (isolated mode): stable per job, spread over the configured range. */
@@ -153,7 +179,8 @@ export function runsAsOwnUid(config: SandboxConfig): boolean {
   return probe(config).status.mode === "isolated";
 }
 
-type WrapInput = { bwrap: string; setpriv: string | null; config: SandboxConfig; mode: Exclude<SandboxMode, "none">; uid: number; workdir: string; command: string[] };
+/** `forward` is absent in the probe: its network is unshared (when cairn-only) but it talks to nobody. */
+type WrapInput = { bwrap: string; setpriv: string | null; config: SandboxConfig; mode: Exclude<SandboxMode, "none">; uid: number; workdir: string; command: string[]; forward?: CairnForward };
 
 /**
  * Isolated mode runs bwrap as root (so it can bind paths the job's uid could not even traverse, such as a
@@ -164,7 +191,7 @@ type WrapInput = { bwrap: string; setpriv: string | null; config: SandboxConfig;
 /** Besides the repository and the data dir: where hosts keep other people's files, logs and services' state. */
 const HIDDEN = ["/tmp", "/var/tmp", "/root", "/home", "/mnt", "/media", "/srv", "/var/lib", "/var/log", "/var/backups", "/var/mail", "/var/spool"];
 
-function wrap({ bwrap, setpriv, config: given, mode, uid, workdir: givenWorkdir, command }: WrapInput): string[] {
+function wrap({ bwrap, setpriv, config: given, mode, uid, workdir: givenWorkdir, command, forward }: WrapInput): string[] {
   // Real paths: a tmpfs over a symlink hides the link, not what it points to (a data dir on another volume).
   const config = { ...given, repoDir: real(given.repoDir), dataDir: real(given.dataDir) };
   const workdir = real(givenWorkdir);
@@ -179,21 +206,32 @@ function wrap({ bwrap, setpriv, config: given, mode, uid, workdir: givenWorkdir,
   const args = [
     ...(isolated ? ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"] : ["--unshare-user", "--disable-userns"]),
     "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "cairn-job",
+    ...(given.network === "cairn-only" ? ["--unshare-net"] : []),
     "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
   ];
   // Scratch space (/tmp, /var/tmp: the job's own, sticky, 256 MiB of memory each; larger temporary files belong in
   // the working directory); the other hidden folders only hold mount points.
   for (const p of mounts) args.push("--perms", SCRATCH.has(p) ? "1777" : "0755", "--size", String(SCRATCH.has(p) ? 256 << 20 : 16 << 20), "--tmpfs", p);
   const binds = bindBack(config, mounts);
+  // cairn-only: the relay's socket (under the hidden data dir) and the forwarder (in the hidden repository), at
+  // their own paths. The socket's folder is bound rather than the socket, so a job that outlives a server restart
+  // reaches the new server's socket. Bound read-only, the job can still connect (that needs write on the socket
+  // inode, which the mount flag does not govern), but not replace it.
+  const script = forward && given.network === "cairn-only" ? real(forwarderScript(config.repoDir)) : null;
+  const socket = script && forward ? real(forward.socket) : null;
+  const files = script && socket ? [script, path.dirname(socket)] : [];
   // The folders leading to a bind inside a tmpfs must be traversable by the job's uid (bwrap makes them 0700).
-  for (const dir of ancestorsInside([...binds, workdir], mounts)) args.push("--perms", "0755", "--dir", dir);
-  for (const dir of binds) args.push("--ro-bind", dir, dir);
+  for (const dir of ancestorsInside([...binds, ...files, workdir], mounts)) args.push("--perms", "0755", "--dir", dir);
+  for (const dir of [...binds, ...files]) args.push("--ro-bind", dir, dir);
+  if (script && forward?.hosts) args.push("--ro-bind", forward.hosts, "/etc/hosts");
   args.push("--bind", workdir, workdir, "--chdir", workdir, "--");
   if (isolated) {
     // RLIMIT_NPROC counts per uid, and the uid is the job's own: a fork bomb stops at its own limit.
     args.push("/usr/bin/prlimit", `--nproc=${NPROC}:${NPROC}`, "--core=0:0", "--");
     args.push(setpriv, `--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--");
   }
+  // The forwarder runs as the job (after setpriv), with the sandbox's node.
+  if (script && socket && forward) args.push(process.execPath, script, socket, String(forward.port), "--");
   return [bwrap, ...args, ...command];
 }
 

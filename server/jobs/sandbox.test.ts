@@ -2,14 +2,17 @@
 // secret, another team's artifacts and job logs, the database files, the repository, the server's environment
 // through /proc; signal the server; forge a session. Every step must fail, while the job still trains (its
 // working folder, the tracking variables and the read-only runtime work).
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import http from "node:http";
+import net from "node:net";
 import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { trainJobSchema } from "@/lib/schemas/jobs";
-import { LocalBackend, localSandboxConfig, localSandboxStatus } from "../compute/local";
+import { cairnForward, LocalBackend, localSandboxConfig, localSandboxStatus } from "../compute/local";
 import { jobUid, runsAsOwnUid, sandboxedCommand, sandboxEnv } from "../compute/sandbox";
+import { env } from "../env";
 import { createExperiment } from "../tracking/experiments";
 import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
 import { jobLogFile, submitJob } from "./service";
@@ -18,7 +21,18 @@ import { isFinal, waitForJob } from "./testing/wait";
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "cairn-sandbox-data-"));
 vi.stubEnv("CAIRN_DATA_DIR", dataDir);
+
+// A fake "Cairn" on the tracking port, and another loopback service (a database, Prometheus) beside it.
+function listening<T extends net.Server>(server: T): Promise<T> {
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
+const fakeCairn = await listening(http.createServer((req, res) => res.end(`cairn says hello to ${req.url}`)));
+const otherService = await listening(net.createServer((socket) => socket.end("other service\n")));
+const portOf = (server: net.Server) => (server.address() as net.AddressInfo).port;
+vi.stubEnv("CAIRN_TRACKING_URL", `http://127.0.0.1:${portOf(fakeCairn)}`);
 afterAll(() => {
+  fakeCairn.close();
+  otherService.close();
   vi.unstubAllEnvs();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -160,5 +174,87 @@ describe("the sandbox's edges (found by attacking it)", () => {
     rmSync(volume, { recursive: true, force: true });
     expect(out.stdout).not.toContain(SECRET);
     expect(out.stdout).toContain("scratch");
+  });
+});
+
+// What a job reaches: Cairn's API through its MLFLOW_TRACKING_URI, and (cairn-only) nothing else on the host.
+const NET_PROBE = String.raw`
+const http = require("node:http");
+const net = require("node:net");
+const otherPort = Number(process.argv[1]);
+http.get(process.env.MLFLOW_TRACKING_URI + "/api/2.0/mlflow/experiments/list", (res) => {
+  let body = "";
+  res.on("data", (c) => (body += c));
+  res.on("end", () => console.log("CAIRN: " + res.statusCode + " " + body));
+}).on("error", (err) => console.log("CAIRN: failed " + err.code));
+const other = net.connect(otherPort, "127.0.0.1");
+other.on("data", (d) => { console.log("OTHER: reached " + String(d).trim()); other.destroy(); });
+other.on("error", (err) => console.log("OTHER: failed " + err.code));
+setTimeout(() => process.exit(7), 3000);
+`;
+
+describe("the job network (CAIRN_JOB_NETWORK)", () => {
+  const sandboxed = localSandboxStatus().mode !== "none";
+
+  it("cairn-only (default): the job reaches Cairn's API at its tracking URL and no other loopback service", { timeout: 30_000 }, async () => {
+    expect(env().jobSandbox.network).toBe("cairn-only");
+    if (!sandboxed) return;
+    expect(localSandboxStatus().detail).toContain("reach Cairn's API");
+    const work = mkdtempSync(path.join(dataDir, "net-"));
+    const log = path.join(work, "out.log");
+    const exit = await new Promise<{ exitCode: number | null }>((resolve) => {
+      void new LocalBackend().start(
+        {
+          jobId: `net-${Date.now()}`, attempt: 1, team: "churn", runId: "r", experimentId: 1, image: null, source: null,
+          command: [process.execPath, "-e", NET_PROBE, String(portOf(otherService))],
+          env: { PATH: "/usr/bin:/bin", MLFLOW_TRACKING_URI: env().trackingUrl },
+          workdir: path.join(work, "attempt-1"), logFile: log, maxRuntimeSeconds: 30, resources: { cpu: 1, memoryGib: 1, gpus: 0, gpuType: null },
+        },
+        { onExit: resolve },
+      );
+    });
+    const text = readFileSync(log, "utf8");
+    expect(text).toContain("CAIRN: 200 cairn says hello to /api/2.0/mlflow/experiments/list");
+    expect(text).toContain("OTHER: failed ECONNREFUSED");
+    expect(text).not.toContain("other service");
+    expect(exit.exitCode).toBe(7); // the job's own exit code, through the forwarder
+  });
+
+  it("cairn-only: a tracking URL that names Cairn by a hostname resolves to the job's loopback; an address is refused", { timeout: 30_000 }, async () => {
+    await expect(cairnForward(dataDir, "http://10.1.2.3:5000")).rejects.toThrow(/CAIRN_JOB_NETWORK=host/);
+    if (!sandboxed) return;
+    const { socket } = await cairnForward(dataDir, env().trackingUrl);
+    const hosts = path.join(dataDir, "hosts-test");
+    writeFileSync(hosts, "127.0.0.1\tlocalhost cairn.test\n", { mode: 0o644 });
+    const config = localSandboxConfig();
+    const workdir = mkdtempSync(path.join(dataDir, "net-name-"));
+    const uid = jobUid(config, "net-name-test", new Set());
+    if (runsAsOwnUid(config)) chownSync(workdir, uid, uid);
+    const port = portOf(fakeCairn);
+    const { argv } = sandboxedCommand(config, { command: [process.execPath, "-e", NET_PROBE, String(portOf(otherService))], workdir, uid, forward: { socket, port, hosts } });
+    const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: "/usr/bin:/bin", MLFLOW_TRACKING_URI: `http://cairn.test:${port}` } as unknown as NodeJS.ProcessEnv });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(out).toContain("CAIRN: 200 cairn says hello");
+    expect(out).toContain("OTHER: failed ECONNREFUSED");
+    expect(code).toBe(7);
+  });
+
+  it("host: the job shares the host's network and reaches both", { timeout: 30_000 }, async () => {
+    if (!sandboxed) return;
+    const config = { ...localSandboxConfig(), network: "host" as const };
+    const workdir = mkdtempSync(path.join(dataDir, "net-host-"));
+    const uid = jobUid(config, "net-host-test", new Set());
+    if (runsAsOwnUid(config)) chownSync(workdir, uid, uid);
+    const { argv } = sandboxedCommand(config, { command: [process.execPath, "-e", NET_PROBE, String(portOf(otherService))], workdir, uid });
+    expect(argv).not.toContain("--unshare-net");
+    const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: "/usr/bin:/bin", MLFLOW_TRACKING_URI: env().trackingUrl } as unknown as NodeJS.ProcessEnv });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(out).toContain("CAIRN: 200 cairn says hello");
+    expect(out).toContain("OTHER: reached other service");
+    expect(code).toBe(7);
   });
 });
