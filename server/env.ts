@@ -39,6 +39,9 @@ const schema = z.object({
   CAIRN_PROMETHEUS: z.string().min(1).default("prometheus"),
   CAIRN_COST_METER_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   CAIRN_PROMETHEUS_SCRAPE_SECONDS: z.coerce.number().int().min(1).max(300).default(5),
+  CAIRN_QUERY_TIMEOUT_MS: z.coerce.number().int().min(1).default(5000),
+  CAIRN_QUERY_SLOTS_PER_TEAM: z.coerce.number().int().min(1).optional(),
+  CAIRN_QUERY_SLOT_WAIT_MS: z.coerce.number().int().min(0).default(2000),
   PATH: z.string().default(""),
 });
 
@@ -67,6 +70,12 @@ export type Env = {
   prometheus: { url?: string; binary: string; scrapeSeconds: number; port: number };
   /** How often the cost meter charges running jobs and live deployments into the ledger. */
   costMeterIntervalMs: number;
+  /**
+   * Run searches and metric-history reads: each statement stops after `timeoutMs` (PostgreSQL only); a team
+   * runs at most `slotsPerTeam` (4 on PostgreSQL, 1 on PGlite) searches with a filter or order and history reads at once in this process, and
+   * one more waits up to `slotWaitMs` for a slot before it is refused (429).
+   */
+  queryLimits: { timeoutMs: number; slotsPerTeam: number; slotWaitMs: number };
   /** Directories of PATH, for finding helper binaries (prometheus). */
   pathDirs: string[];
   version: string;
@@ -111,6 +120,12 @@ function load(): Env {
     tenantSyncIntervalMs: e.CAIRN_TENANT_SYNC_INTERVAL_MS,
     prometheus: { url: e.PROMETHEUS_URL, binary: e.CAIRN_PROMETHEUS, scrapeSeconds: e.CAIRN_PROMETHEUS_SCRAPE_SECONDS, port: e.PORT },
     costMeterIntervalMs: e.CAIRN_COST_METER_INTERVAL_MS,
+    queryLimits: {
+      timeoutMs: e.CAIRN_QUERY_TIMEOUT_MS,
+      // PGlite runs one statement at a time for everyone: a team's second heavy read would only queue there.
+      slotsPerTeam: e.CAIRN_QUERY_SLOTS_PER_TEAM ?? (e.DATABASE_URL ? 4 : 1),
+      slotWaitMs: e.CAIRN_QUERY_SLOT_WAIT_MS,
+    },
     pathDirs: e.PATH.split(path.delimiter).filter(Boolean),
     version: process.env.npm_package_version ?? "0.1.0",
   };

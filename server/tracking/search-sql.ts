@@ -80,15 +80,14 @@ function compileGroup(type: "and" | "or", children: FilterNode[]): SQL {
   return sql`(${sql.join(parts, type === "and" ? sql` and ` : sql` or `)})`;
 }
 
-const ESTIMABLE_OPS = new Set<CompareOp>(["=", "IN", ">", ">=", "<", "<="]);
-
 /**
  * Several comparisons on one key-value table in one group, in one pass over the run's rows of the
  * table with those keys: each comparison is "some row has the key and a matching value"
  * (`bool_or(key = k and value …)`), IS NULL is "no row has the key" — exactly what one EXISTS per
- * comparison said, since a run has at most one row per key. In an AND group, one comparison that an
- * index can answer (=, IN or a range) is also kept as an EXISTS, so the planner can still start from the
- * runs it selects instead of checking every run of the experiment.
+ * comparison said, since a run has at most one row per key. In an AND group, one equality (= or IN) is
+ * also kept as an EXISTS, so the planner can still start from the few runs it selects through the
+ * (key, value) index instead of checking every run of the experiment. A range is not: it rarely selects
+ * few runs, and as a semi-join it made the planner check every run before a metric sort could stop early.
  */
 function keyValueGroup(s: KeyValueSource, type: "and" | "or", comparisons: Comparison[]): SQL[] {
   const keys = sql.join([...new Set(comparisons.map((c) => c.entity.key))].map((k) => sql`${k}`), sql`, `);
@@ -113,7 +112,7 @@ function keyValueGroup(s: KeyValueSource, type: "and" | "or", comparisons: Compa
     ...absent.map((c) => sql`not coalesce(bool_or(${s.key} = ${c.entity.key}), false)`),
   ];
   const onePass = sql`(select ${sql.join(terms, sql` and `)} ${rowsOfRun})`;
-  const driver = present.find((c) => c.op === "=" || c.op === "IN") ?? present.find((c) => ESTIMABLE_OPS.has(c.op));
+  const driver = present.find((c) => c.op === "=" || c.op === "IN");
   return driver ? [compileKeyValue(s, driver.entity.key, driver.op, driver.value), onePass] : [onePass];
 }
 
