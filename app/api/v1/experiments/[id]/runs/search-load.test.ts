@@ -4,12 +4,12 @@
 // allowed searches leave another team's searches about as fast as they are alone.
 import { sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { GET as browseRoute } from "@/app/api/v1/experiments/[id]/runs/route";
+import { GET as browseRoute } from "./route";
 import { experiments } from "@/db/schema";
 import { eq } from "drizzle-orm";
-import type { ErrorBody, Run } from "../mlflow/test-client";
-import { createExperiment, post } from "../mlflow/test-client";
-import { call, DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
+import type { ErrorBody, Run } from "@/server/mlflow/test-client";
+import { createExperiment, post } from "@/server/mlflow/test-client";
+import { call, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
 
 // Each team's slots as in production: 4 on PostgreSQL, 1 on PGlite (one statement at a time there).
 vi.stubEnv("CAIRN_QUERY_SLOTS_PER_TEAM", process.env.CAIRN_TEST_DB === "postgres" ? "4" : "1");

@@ -2,14 +2,14 @@
 // full, never another team's), and the statement timeout (a clear error, the connection left as it was).
 import { sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { GET as browseRoute } from "@/app/api/v1/experiments/[id]/runs/route";
+import { GET as browseRoute } from "./route";
 import { teams } from "@/db/schema";
 import { eq } from "drizzle-orm";
-import type { ErrorBody } from "../mlflow/test-client";
-import { createExperiment, createRun, get, post } from "../mlflow/test-client";
-import { call, DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
-import type { BudgetTeam } from "./query-budget";
-import { slotsInUse, withStatementTimeout, withTeamSlot } from "./query-budget";
+import type { ErrorBody } from "@/server/mlflow/test-client";
+import { createExperiment, createRun, get, post } from "@/server/mlflow/test-client";
+import { call, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
+import type { BudgetTeam } from "@/server/tracking/query-budget";
+import { slotsInUse, withStatementTimeout, withTeamSlot } from "@/server/tracking/query-budget";
 
 // Read once by env() on first use, before any test runs.
 vi.stubEnv("CAIRN_QUERY_SLOTS_PER_TEAM", "2");
