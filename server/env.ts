@@ -59,6 +59,9 @@ const schema = z.object({
   CAIRN_AUDIT_KEY: z.string().min(32, "must be at least 32 characters (e.g. openssl rand -base64 32)").optional().or(z.literal("").transform(() => undefined)),
   CAIRN_AUDIT_ANCHOR_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
   CAIRN_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional().or(z.literal("").transform(() => undefined)),
+  CAIRN_QUERY_TIMEOUT_MS: z.coerce.number().int().min(1).default(5000),
+  CAIRN_QUERY_SLOTS_PER_TEAM: z.coerce.number().int().min(1).optional(),
+  CAIRN_QUERY_SLOT_WAIT_MS: z.coerce.number().int().min(0).default(2000),
   PATH: z.string().default(""),
 });
 
@@ -95,6 +98,12 @@ export type Env = {
   costMeterIntervalMs: number;
   /** How often the audit chain's head is anchored in $CAIRN_DATA_DIR/audit-anchor (the window a deletion can hide in). */
   auditAnchorIntervalMs: number;
+  /**
+   * Run searches and metric-history reads: each statement stops after `timeoutMs` (PostgreSQL only); a team
+   * runs at most `slotsPerTeam` (4 on PostgreSQL, 1 on PGlite) searches with a filter or order and history reads at once in this process, and
+   * one more waits up to `slotWaitMs` for a slot before it is refused (429).
+   */
+  queryLimits: { timeoutMs: number; slotsPerTeam: number; slotWaitMs: number };
   /** Directories of PATH, for finding helper binaries (prometheus). */
   pathDirs: string[];
   version: string;
@@ -149,6 +158,12 @@ function load(): Env {
     prometheus: { url: e.PROMETHEUS_URL, binary: e.CAIRN_PROMETHEUS, scrapeSeconds: e.CAIRN_PROMETHEUS_SCRAPE_SECONDS, port: e.PORT },
     costMeterIntervalMs: e.CAIRN_COST_METER_INTERVAL_MS,
     auditAnchorIntervalMs: e.CAIRN_AUDIT_ANCHOR_INTERVAL_MS,
+    queryLimits: {
+      timeoutMs: e.CAIRN_QUERY_TIMEOUT_MS,
+      // PGlite runs one statement at a time for everyone: a team's second heavy read would only queue there.
+      slotsPerTeam: e.CAIRN_QUERY_SLOTS_PER_TEAM ?? (e.DATABASE_URL ? 4 : 1),
+      slotWaitMs: e.CAIRN_QUERY_SLOT_WAIT_MS,
+    },
     pathDirs: e.PATH.split(path.delimiter).filter(Boolean),
     version: process.env.npm_package_version ?? "0.1.0",
   };

@@ -30,13 +30,16 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly fields?: FieldErrors;
   readonly status: number;
+  /** Seconds after which the same request may succeed (a Retry-After header), for rate_limited answers. */
+  readonly retryAfterSeconds?: number;
 
-  constructor(code: ErrorCode, message: string, opts?: { fields?: FieldErrors; status?: number }) {
+  constructor(code: ErrorCode, message: string, opts?: { fields?: FieldErrors; status?: number; retryAfterSeconds?: number }) {
     super(message);
     this.name = "AppError";
     this.code = code;
     this.fields = opts?.fields;
     this.status = opts?.status ?? ERROR_STATUS[code];
+    this.retryAfterSeconds = opts?.retryAfterSeconds;
   }
 }
 

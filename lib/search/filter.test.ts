@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Comparison, FilterNode } from "./filter";
-import { ATTRIBUTE_KEYS, FilterSyntaxError, parseFilter, parseOrderBy } from "./filter";
+import { ATTRIBUTE_KEYS, FilterSyntaxError, MAX_CONDITIONS, parseFilter, parseOrderBy } from "./filter";
 
 function cmp(input: string): Comparison {
   const node = parseFilter(input);
@@ -233,6 +233,17 @@ describe("parseFilter: errors", () => {
     expectError(`status = '${"x".repeat(10_000)}'`, 10_000, /too long/);
     expectError(`${"(".repeat(51)}metrics.a > 1${")".repeat(51)}`, 50, /nested deeper than 50/);
     expectError("metrics.a > 1e999", 12, /out of range/);
+  });
+
+  it(`limits a filter to ${MAX_CONDITIONS} comparisons, naming the limit`, () => {
+    const conditions = (n: number) => Array.from({ length: n }, (_, i) => `params.p${i} = 'v'`);
+    expect(shape(parseFilter(conditions(MAX_CONDITIONS).join(" and ")))).toMatchObject({ and: expect.any(Array) });
+    const over = conditions(MAX_CONDITIONS + 1).join(" and ");
+    expectError(over, over.lastIndexOf("params."), /^More than 50 conditions at position \d+: a filter may hold at most 50 comparisons/);
+    // OR, parentheses and IN lists: every comparison counts, an IN list is one.
+    const mixed = `(${conditions(30).join(" or ")}) and (${conditions(21).join(" and ")}) and params.x IN ('a', 'b')`;
+    expectError(mixed, mixed.lastIndexOf("params.p20"), /More than 50 conditions/);
+    expect(parseFilter(`params.x IN (${Array.from({ length: 500 }, (_, i) => `'${i}'`).join(", ")})`)).toMatchObject({ type: "cmp" });
   });
 
   it("throws FilterSyntaxError instances", () => {

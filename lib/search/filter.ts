@@ -37,6 +37,11 @@ export class FilterSyntaxError extends Error {
 
 const MAX_LENGTH = 10_000;
 const MAX_DEPTH = 50;
+/**
+ * Comparisons per filter. Each one is checked against every candidate run, so a search's cost grows with
+ * them; MLflow users rarely write more than a handful (the review's 459-condition filter stalled the server).
+ */
+export const MAX_CONDITIONS = 50;
 
 // Maps keep lookups safe from prototype keys such as "constructor".
 const PREFIXES = new Map<string, EntityKind>([
@@ -209,6 +214,7 @@ type Located<T> = { value: T; pos: number; text: string };
 class Parser {
   private index = 0;
   private depth = 0;
+  private conditions = 0;
 
   constructor(private readonly tokens: Token[]) {}
 
@@ -255,6 +261,10 @@ class Parser {
   }
 
   parseComparison(): Comparison {
+    if (this.conditions === MAX_CONDITIONS) {
+      throw fail(this.peek().pos, `More than ${MAX_CONDITIONS} conditions`, `a filter may hold at most ${MAX_CONDITIONS} comparisons; remove some, or split the search into several`);
+    }
+    this.conditions += 1;
     const { value: entity, pos } = this.parseIdentifier(`expected a comparison such as metrics.accuracy > 0.9 or params.lr = '0.01', or "("`);
     const opTok = this.peek();
     const op = this.parseOperator();

@@ -38,8 +38,10 @@ export function errorResponse(err: unknown, requestId: string): Response {
       { status: 500, headers: { "x-request-id": requestId } },
     );
   }
+  const headers: Record<string, string> = { "x-request-id": requestId };
+  if (appError.retryAfterSeconds !== undefined) headers["retry-after"] = String(appError.retryAfterSeconds);
   return Response.json(
     { error: { code: appError.code, message: appError.message, ...(appError.fields ? { fields: appError.fields } : {}), request_id: requestId } },
-    { status: appError.status, headers: { "x-request-id": requestId } },
+    { status: appError.status, headers },
   );
 }

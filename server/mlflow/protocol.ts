@@ -67,7 +67,9 @@ export function mlflowErrorResponse(err: unknown, requestId: string): Response {
   }
   if (err instanceof AppError) {
     const mapped = MLFLOW_CODES[err.code] ?? { error_code: "INTERNAL_ERROR", status: 500 };
-    return mlflowError(mapped.error_code, err.message, mapped.status, requestId);
+    const response = mlflowError(mapped.error_code, err.message, mapped.status, requestId);
+    if (err.retryAfterSeconds !== undefined) response.headers.set("retry-after", String(err.retryAfterSeconds));
+    return response;
   }
   console.error(`[cairn] MLflow request ${requestId} failed`, err);
   return mlflowError("INTERNAL_ERROR", `Internal error (request ${requestId}).`, 500, requestId);

@@ -10,6 +10,7 @@ import { metricValue } from "./dto";
 
 export type { RunRowDto };
 import { decodeOffset, encodeOffset } from "./experiments";
+import { withStatementTimeout, withTeamSlot } from "./query-budget";
 import { parseSearch, selectRunPage } from "./run-page";
 
 
@@ -36,10 +37,14 @@ export async function browseRuns(ctx: Ctx, input: BrowseInput): Promise<BrowseRe
     where,
   );
   const offset = decodeOffset(input.pageToken);
-  const [rows, [total]] = await Promise.all([
-    selectRunPage(ctx.db, scope, orders, input.pageSize, offset),
-    ctx.db.select({ n: count() }).from(runs).where(scope),
-  ]);
+  // The page and the total in one transaction under the statement timeout (one connection per request).
+  const read = () => withStatementTimeout(ctx.db, "search", async (tx) => {
+    const page = await selectRunPage(tx, scope, orders, input.pageSize, offset);
+    const [counted] = await tx.select({ n: count() }).from(runs).where(scope);
+    return [page, counted] as const;
+  });
+  const heavy = where !== undefined || orders.length > 0;
+  const [rows, total] = heavy ? await withTeamSlot({ id: exp.teamId, slug: exp.teamSlug }, "search", read) : await read();
   const ids = rows.map((r) => r.id);
   const [ps, ms, ts] = ids.length
     ? await Promise.all([

@@ -2,30 +2,37 @@
 // every bucket's first, last, minimum and maximum point (M4), so spikes survive at any zoom.
 import { and, asc, eq, gte, inArray, lte, sql } from "drizzle-orm";
 import { metricRollups, metrics } from "@/db/schema";
-import type { Ctx } from "../context";
+import type { Ctx, TxCtx } from "../context";
 import { loadRun } from "./access";
 import type { MetricDto } from "./dto";
 import { metricDto } from "./dto";
 import { decodeOffset, encodeOffset } from "./experiments";
+import { withStatementTimeout, withTeamSlot } from "./query-budget";
 import { ROLLUP_LEVELS, rollupWidth } from "./rollups";
 
 export async function getMetricHistory(
   ctx: Ctx,
   input: { run_id: string; metric_key: string; max_results: number; page_token?: string },
 ): Promise<{ metrics: MetricDto[]; next_page_token?: string }> {
-  await loadRun(ctx, input.run_id, { mode: "read" });
+  const run = await loadRun(ctx, input.run_id, { mode: "read" });
   const offset = decodeOffset(input.page_token);
-  const rows = await ctx.db
+  const rows = await budgeted(ctx, run, (tx) => tx.db
     .select({ key: metrics.key, value: metrics.value, timestamp: metrics.timestamp, step: metrics.step })
     .from(metrics)
     .where(and(eq(metrics.runId, input.run_id), eq(metrics.key, input.metric_key)))
     .orderBy(asc(metrics.step), asc(metrics.timestamp))
     .limit(input.max_results + 1)
-    .offset(offset);
+    .offset(offset));
   return {
     metrics: rows.slice(0, input.max_results).map(metricDto),
     ...(rows.length > input.max_results ? { next_page_token: encodeOffset(offset + input.max_results) } : {}),
   };
+}
+
+/** A history read holds one of the team's query slots and runs under the statement timeout (query-budget.ts). */
+function budgeted<T>(ctx: Ctx, run: { teamId: string; teamSlug: string }, fn: (tx: TxCtx) => Promise<T>): Promise<T> {
+  return withTeamSlot({ id: run.teamId, slug: run.teamSlug }, "metric history read", () =>
+    withStatementTimeout(ctx.db, "metric history read", (db) => fn({ ...ctx, db })));
 }
 
 export type SampledHistory = { key: string; total_points: number; sampled: boolean; metrics: MetricDto[] };
@@ -38,7 +45,14 @@ export async function getSampledHistory(
   ctx: Ctx,
   input: { run_id: string; metric_key: string; max_points: number; start_step?: number; end_step?: number },
 ): Promise<SampledHistory> {
-  await loadRun(ctx, input.run_id, { mode: "read" });
+  const run = await loadRun(ctx, input.run_id, { mode: "read" });
+  return budgeted(ctx, run, (tx) => sampleHistory(tx, input));
+}
+
+async function sampleHistory(
+  ctx: TxCtx,
+  input: { run_id: string; metric_key: string; max_points: number; start_step?: number; end_step?: number },
+): Promise<SampledHistory> {
   const top = rollupWidth(TOP_LEVEL);
   const [estimate] = await ctx.db
     .select({ n: sql<number>`coalesce(sum(${metricRollups.n}), 0)::int`, lo: sql<number | null>`min(${metricRollups.firstStep})`, hi: sql<number | null>`max(${metricRollups.lastStep})` })
@@ -56,7 +70,7 @@ export async function getSampledHistory(
 
 /** Merges the finest rollup level that keeps the read to a few thousand rows into display buckets. */
 async function sampleRollups(
-  ctx: Ctx,
+  ctx: TxCtx,
   input: { run_id: string; metric_key: string; max_points: number },
   lo: number,
   hi: number,
@@ -101,7 +115,7 @@ async function sampleRollups(
 }
 
 async function sampleRaw(
-  ctx: Ctx,
+  ctx: TxCtx,
   input: { run_id: string; metric_key: string; max_points: number; start_step?: number; end_step?: number },
 ): Promise<SampledHistory> {
   const where = and(

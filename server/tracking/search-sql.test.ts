@@ -4,7 +4,7 @@ import type { Db } from "@/db/client";
 import { datasets, experiments, latestMetrics, params, runInputs, runs, runTags, teams } from "@/db/schema";
 import { createTestDatabase } from "@/db/test-db";
 import type { TestDatabase } from "@/db/test-db";
-import { parseFilter, parseOrderBy } from "@/lib/search/filter";
+import { MAX_CONDITIONS, parseFilter, parseOrderBy } from "@/lib/search/filter";
 import type { FilterNode } from "@/lib/search/filter";
 import { compileFilter, compileOrderBy } from "./search-sql";
 
@@ -301,5 +301,83 @@ describe("compileOrderBy", () => {
 
   it("refuses dataset fields", () => {
     expect(() => compileOrderBy({ entity: { kind: "dataset", key: "name" }, ascending: true })).toThrow(/dataset/);
+  });
+});
+
+describe("compileFilter: conditions on one table share one pass", () => {
+  // Comparisons chosen to hit every path: missing keys, IS NULL / IS NOT NULL, !=, NOT IN, LIKE, ILIKE,
+  // IN, ranges, several conditions on one key, and datasets (several inputs per run).
+  const POOL = [
+    "metrics.acc > 0.85", "metrics.acc != 0.9", "metrics.acc IS NULL", "metrics.acc IS NOT NULL", "metrics.loss < 1",
+    "metrics.loss >= 0.3", "metrics.nothing IS NULL", "metrics.acc <= 0.9", "metrics.`f1 score` > 0.5", "metrics.acc = 0.9",
+    "params.lr = '0.01'", "params.lr != '0.01'", "params.lr IN ('0.1', '0.02')", "params.lr NOT IN ('0.01')", "params.lr IS NULL",
+    "params.opt LIKE 'Adam%'", "params.opt ILIKE 'adam%'", "params.opt IS NOT NULL", "params.nothing IS NULL", "params.lr LIKE '0.0%'",
+    "tags.model ILIKE 'res%'", "tags.model != 'VGG'", "tags.model IS NULL", "tags.pct LIKE '100%'", "tags.team IS NOT NULL",
+    "tags.model NOT IN ('VGG')", "tags.model IN ('VGG', 'resnet')", "status = 'FINISHED'", "run_name LIKE 'sweep%'", "start_time > 3000",
+    "datasets.name = 'mnist'", "datasets.context = 'training'", "datasets.digest != 'aaa'", "datasets.name LIKE 'cifar%'",
+  ];
+
+  /** Each comparison alone (one EXISTS, the plain path), combined in JavaScript: what the filter must mean. */
+  async function expected(node: FilterNode): Promise<Set<string>> {
+    if (node.type === "cmp") {
+      const rows = await db().select({ id: runs.id }).from(runs).where(compileFilter(node));
+      return new Set(rows.map((r) => r.id));
+    }
+    const sets = await Promise.all(node.children.map(expected));
+    if (node.type === "and") return new Set(ALL.filter((id) => sets.every((s) => s.has(id))));
+    return new Set(ALL.filter((id) => sets.some((s) => s.has(id))));
+  }
+
+  /** A seeded generator (mulberry32), so a failure names a filter that reproduces. */
+  function random(seed: number): () => number {
+    let a = seed;
+    return () => {
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  function randomFilter(next: () => number, depth: number): string {
+    const pick = () => POOL[Math.floor(next() * POOL.length)]!;
+    const size = 2 + Math.floor(next() * 5);
+    const parts = Array.from({ length: size }, () => (depth > 0 && next() < 0.3 ? `(${randomFilter(next, depth - 1)})` : pick()));
+    return parts.join(next() < 0.5 ? " AND " : " OR ");
+  }
+
+  it.each([
+    "metrics.acc > 0.85 AND metrics.acc != 0.9 AND params.lr IS NOT NULL AND params.lr != '0.1'",
+    "metrics.acc IS NULL AND metrics.loss > 1",
+    "params.lr = '0.01' AND params.lr IS NULL",
+    "params.lr IS NULL AND params.opt IS NULL AND tags.model IS NULL",
+    "params.lr IS NULL OR params.opt IS NULL OR params.lr = '0.1'",
+    "tags.model ILIKE 'res%' OR tags.model IS NULL OR tags.pct LIKE '100%'",
+    "metrics.acc >= 0.5 AND metrics.acc <= 0.9 AND metrics.loss IS NOT NULL",
+    "datasets.name = 'mnist' AND datasets.context = 'eval'",
+    "datasets.name = 'cifar10' AND datasets.digest != 'bbb'",
+    "datasets.name = 'mnist' OR datasets.context = 'Testing'",
+    "(params.lr = '0.01' AND params.opt ILIKE 'adam%') OR (metrics.acc > 0.9 AND metrics.loss < 0.3) OR tags.model IS NULL",
+  ])("%s", async (filter) => {
+    expect(await ids(filter)).toEqual([...(await expected(compiled(filter)))].sort());
+  });
+
+  it("gives the same runs as each comparison on its own, for 150 random mixed filters", async () => {
+    const next = random(12);
+    for (let i = 0; i < 150; i++) {
+      let filter = randomFilter(next, 2);
+      while (filter.split(/ AND | OR /).length > MAX_CONDITIONS) filter = randomFilter(next, 2);
+      const node = compiled(filter);
+      expect({ filter, runs: await ids(filter) }).toEqual({ filter, runs: [...(await expected(node))].sort() });
+    }
+  });
+
+  it("compiles 50 comparisons into a few subqueries, not one each", () => {
+    const filter = Array.from({ length: 50 }, (_, i) => ["params", "metrics", "tags"][i % 3] === "metrics" ? `metrics.m${i} > ${i}` : `${["params", "metrics", "tags"][i % 3]}.k${i} != 'x'`).join(" and ");
+    const text = db().select({ id: runs.id }).from(runs).where(compileFilter(compiled(filter))).toSQL().sql;
+    // One pass per table (params, latest_metrics, run_tags); no equality to keep as an EXISTS.
+    expect(text.match(/\(select /g)?.length ?? 0).toBe(3);
+    const or = db().select({ id: runs.id }).from(runs).where(compileFilter(compiled(filter.replaceAll(" and ", " or ")))).toSQL().sql;
+    expect(or.match(/\(select /g)?.length ?? 0).toBeLessThanOrEqual(3);
   });
 });

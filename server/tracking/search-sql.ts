@@ -1,7 +1,12 @@
 // Compiles a parsed search filter / order_by (lib/search/filter.ts) to drizzle SQL over the `runs` table.
 // Every key, value and pattern from the user is a bound parameter; the SQL text holds only operators and
 // identifiers chosen here, so no filter can change the shape of the query. The conditions refer to the
-// un-aliased `runs` table (correlated EXISTS subqueries), so use them in queries that select from `runs`.
+// un-aliased `runs` table (correlated subqueries), so use them in queries that select from `runs`.
+//
+// Cost: the conditions of one AND or OR group on one table (params, latest metrics, tags, datasets) are
+// checked in one pass over the run's rows of that table — one correlated subquery per table and group,
+// not one per condition. A subquery per condition made PostgreSQL plan one semi-join each: 20 conditions
+// took 2 s to plan, 200 ran past a minute (issue 12).
 import { sql } from "drizzle-orm";
 import type { SQL, SQLWrapper } from "drizzle-orm";
 import type { AnyPgColumn, PgTable } from "drizzle-orm/pg-core";
@@ -38,15 +43,85 @@ export function compileFilter(node: FilterNode): SQL {
     case "cmp":
       return compileComparison(node);
     case "and":
-    case "or": {
-      // An empty group is what its identity element says: AND of nothing is true, OR of nothing false.
-      if (node.children.length === 0) return node.type === "and" ? sql`true` : sql`false`;
-      const joiner = node.type === "and" ? sql` and ` : sql` or `;
-      return sql`(${sql.join(node.children.map(compileFilter), joiner)})`;
-    }
+    case "or":
+      return compileGroup(node.type, node.children);
     default:
       throw new Error(`Unknown filter node ${JSON.stringify(node satisfies never)}`);
   }
+}
+
+type GroupedKind = "metric" | "param" | "tag" | "dataset";
+
+/**
+ * A group's comparisons on one table become one pass over that table (see `keyValueGroup` and
+ * `datasetGroup`); a table with a single comparison keeps its plain EXISTS, which the planner turns into
+ * an index-driven semi-join. Attributes are columns of `runs` and need no subquery.
+ */
+function compileGroup(type: "and" | "or", children: FilterNode[]): SQL {
+  // An empty group is what its identity element says: AND of nothing is true, OR of nothing false.
+  if (children.length === 0) return type === "and" ? sql`true` : sql`false`;
+  const parts: SQL[] = [];
+  const byTable = new Map<GroupedKind, Comparison[]>();
+  for (const child of children) {
+    if (child.type === "cmp" && child.entity.kind !== "attribute") {
+      const list = byTable.get(child.entity.kind) ?? [];
+      list.push(child);
+      byTable.set(child.entity.kind, list);
+    } else {
+      parts.push(compileFilter(child));
+    }
+  }
+  for (const [kind, comparisons] of byTable) {
+    if (comparisons.length === 1) parts.push(compileComparison(comparisons[0]!));
+    else if (kind === "dataset") parts.push(datasetGroup(type, comparisons));
+    else parts.push(...keyValueGroup(SOURCES[kind], type, comparisons));
+  }
+  if (parts.length === 1) return parts[0]!;
+  return sql`(${sql.join(parts, type === "and" ? sql` and ` : sql` or `)})`;
+}
+
+/**
+ * Several comparisons on one key-value table in one group, in one pass over the run's rows of the
+ * table with those keys: each comparison is "some row has the key and a matching value"
+ * (`bool_or(key = k and value …)`), IS NULL is "no row has the key" — exactly what one EXISTS per
+ * comparison said, since a run has at most one row per key. In an AND group, one equality (= or IN) is
+ * also kept as an EXISTS, so the planner can still start from the few runs it selects through the
+ * (key, value) index instead of checking every run of the experiment. A range is not: it rarely selects
+ * few runs, and as a semi-join it made the planner check every run before a metric sort could stop early.
+ */
+function keyValueGroup(s: KeyValueSource, type: "and" | "or", comparisons: Comparison[]): SQL[] {
+  const keys = sql.join([...new Set(comparisons.map((c) => c.entity.key))].map((k) => sql`${k}`), sql`, `);
+  const rowsOfRun = sql`from ${s.table} where ${s.runId} = ${runs.id} and ${s.key} in (${keys})`;
+  const matches = (c: Comparison) => {
+    const hasKey = sql`${s.key} = ${c.entity.key}`;
+    return c.op === "IS NOT NULL" ? hasKey : sql`(${hasKey} and ${compare(s.value, c.op, c.value, s.valueType, false)})`;
+  };
+  const absent = comparisons.filter((c) => c.op === "IS NULL");
+  const present = comparisons.filter((c) => c.op !== "IS NULL");
+  if (type === "or") {
+    // Any row matching any comparison, or any IS NULL key missing. Without IS NULL this is one EXISTS,
+    // which PostgreSQL may also run as one hashed set of run ids.
+    const anyRow = sql.join(present.map(matches), sql` or `);
+    if (absent.length === 0) return [sql`exists (select 1 ${rowsOfRun} and (${anyRow}))`];
+    const missing = absent.map((c) => sql`not coalesce(bool_or(${s.key} = ${c.entity.key}), false)`);
+    const terms = present.length > 0 ? [sql`coalesce(bool_or(${anyRow}), false)`, ...missing] : missing;
+    return [sql`(select ${sql.join(terms, sql` or `)} ${rowsOfRun})`];
+  }
+  const terms = [
+    ...present.map((c) => sql`coalesce(bool_or(${matches(c)}), false)`),
+    ...absent.map((c) => sql`not coalesce(bool_or(${s.key} = ${c.entity.key}), false)`),
+  ];
+  const onePass = sql`(select ${sql.join(terms, sql` and `)} ${rowsOfRun})`;
+  const driver = present.find((c) => c.op === "=" || c.op === "IN");
+  return driver ? [compileKeyValue(s, driver.entity.key, driver.op, driver.value), onePass] : [onePass];
+}
+
+/** Several dataset comparisons in one group: one pass over the run's inputs (`bool_or` per comparison). */
+function datasetGroup(type: "and" | "or", comparisons: Comparison[]): SQL {
+  const inputsOfRun = sql`from ${runInputs} inner join ${datasets} on ${datasets.id} = ${runInputs.datasetId} where ${runInputs.runId} = ${runs.id}`;
+  const conditions = comparisons.map((c) => datasetCondition(c.entity.key, c.op, c.value));
+  if (type === "or") return sql`exists (select 1 ${inputsOfRun} and (${sql.join(conditions, sql` or `)}))`;
+  return sql`(select ${sql.join(conditions.map((c) => sql`coalesce(bool_or(${c}), false)`), sql` and `)} ${inputsOfRun})`;
 }
 
 /**
@@ -97,15 +172,20 @@ function compileKeyValue(s: KeyValueSource, key: string, op: CompareOp, value: V
 }
 
 function compileDataset(key: string, op: CompareOp, value: Value): SQL {
-  let condition: SQL;
-  if (key === "name") condition = compare(datasets.name, op, value, "string", false);
-  else if (key === "digest") condition = compare(datasets.digest, op, value, "string", false);
-  else if (key === "context") {
+  const condition = datasetCondition(key, op, value);
+  return sql`exists (select 1 from ${runInputs} inner join ${datasets} on ${datasets.id} = ${runInputs.datasetId} where ${runInputs.runId} = ${runs.id} and ${condition})`;
+}
+
+/** The comparison on one input of the run (a run_inputs row joined to its dataset). */
+function datasetCondition(key: string, op: CompareOp, value: Value): SQL {
+  if (key === "name") return compare(datasets.name, op, value, "string", false);
+  if (key === "digest") return compare(datasets.digest, op, value, "string", false);
+  if (key === "context") {
     // run_inputs.tags is a jsonb array of {key, value}; the context is the value of one of them.
     const tagValue = sql`(input_tag.tag ->> 'value')`;
-    condition = sql`exists (select 1 from jsonb_array_elements(${runInputs.tags}) as input_tag(tag) where (input_tag.tag ->> 'key') = ${CONTEXT_TAG} and ${compare(tagValue, op, value, "string", false)})`;
-  } else throw new Error(`Unknown dataset field "${key}"`);
-  return sql`exists (select 1 from ${runInputs} inner join ${datasets} on ${datasets.id} = ${runInputs.datasetId} where ${runInputs.runId} = ${runs.id} and ${condition})`;
+    return sql`exists (select 1 from jsonb_array_elements(${runInputs.tags}) as input_tag(tag) where (input_tag.tag ->> 'key') = ${CONTEXT_TAG} and ${compare(tagValue, op, value, "string", false)})`;
+  }
+  throw new Error(`Unknown dataset field "${key}"`);
 }
 
 /** `left <op> value` with the value bound; `bigintColumn` marks runs.start_time / end_time. */

@@ -1,5 +1,6 @@
 // search_runs: MLflow's filter grammar (plus OR and parentheses) compiled to SQL with bound
-// parameters, ordered by metrics, params, tags or attributes, paged with an offset token.
+// parameters, ordered by metrics, params, tags or attributes, paged with an offset token. The search
+// runs under the query budget (query-budget.ts): a statement timeout, and a team slot when filtered or ordered.
 import { and, eq, inArray } from "drizzle-orm";
 import { runs } from "@/db/schema";
 import type { SearchRunsInput } from "@/lib/schemas/mlflow";
@@ -8,6 +9,7 @@ import { loadExperiment } from "./access";
 import type { RunDto } from "./dto";
 import { decodeOffset, encodeOffset } from "./experiments";
 import { hydrateRuns } from "./hydrate";
+import { withStatementTimeout, withTeamSlot } from "./query-budget";
 import { parseSearch, selectRunPage } from "./run-page";
 
 export async function searchRuns(ctx: Ctx, input: SearchRunsInput): Promise<{ runs: RunDto[]; next_page_token?: string }> {
@@ -18,10 +20,16 @@ export async function searchRuns(ctx: Ctx, input: SearchRunsInput): Promise<{ ru
   const offset = decodeOffset(input.page_token);
   const lifecycle = input.run_view_type === "ALL" ? undefined : eq(runs.lifecycleStage, input.run_view_type === "ACTIVE_ONLY" ? "active" : "deleted");
   const scope = and(inArray(runs.experimentId, refs.map((r) => r.id)), inArray(runs.teamId, [...new Set(refs.map((r) => r.teamId))]), lifecycle, where);
-  const rows = await selectRunPage(ctx.db, scope, orders, input.max_results + 1, offset);
-  const page = rows.slice(0, input.max_results);
-  return {
-    runs: await hydrateRuns(ctx.db, page),
-    ...(rows.length > input.max_results ? { next_page_token: encodeOffset(offset + input.max_results) } : {}),
+  const read = async () => {
+    const rows = await withStatementTimeout(ctx.db, "search", (tx) => selectRunPage(tx, scope, orders, input.max_results + 1, offset));
+    const page = rows.slice(0, input.max_results);
+    return {
+      runs: await hydrateRuns(ctx.db, page),
+      ...(rows.length > input.max_results ? { next_page_token: encodeOffset(offset + input.max_results) } : {}),
+    };
   };
+  if (where === undefined && orders.length === 0) return read();
+  // A search over several teams' experiments (admins only) counts against the first team's slots.
+  const [first] = [...refs].sort((a, b) => a.teamSlug.localeCompare(b.teamSlug));
+  return withTeamSlot({ id: first!.teamId, slug: first!.teamSlug }, "search", read);
 }

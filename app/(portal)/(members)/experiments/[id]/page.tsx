@@ -38,7 +38,9 @@ export default async function ExperimentPage(props: { params: Promise<{ id: stri
   }).then(
     (r): { result: BrowseResult; error?: string } => ({ result: r }),
     (err: unknown) => {
-      if (!isAppError(err) || err.code !== "invalid_input") throw err;
+      // A bad or too costly filter, a search that ran past its time limit, or the team's searches all busy:
+      // the filter box says why, the page stays usable.
+      if (!isAppError(err) || (err.code !== "invalid_input" && err.code !== "rate_limited")) throw err;
       return { result: { runs: [], total: 0, offset: 0, next_page_token: null }, error: err.message };
     },
   );

@@ -1,0 +1,111 @@
+// What one run search or metric-history read may cost: a few at once per team (so one team's heavy
+// searches cannot take every database connection) and a statement timeout (so none runs for minutes).
+// Issue 12: one team's 200-condition search ran 12 s and stalled another team's searches meanwhile.
+import { sql } from "drizzle-orm";
+import type { DbOrTx } from "@/db/client";
+import { env } from "../env";
+import { AppError } from "../errors";
+
+export type BudgetTeam = { id: string; slug: string };
+/** What the caller reads, in the words of the error messages: "search", "metric history read". */
+export type BudgetWhat = "search" | "metric history read";
+
+type Slots = { active: number; waiting: ((granted: boolean) => void)[] };
+
+// One registry per process: Next bundles this module once per route, and the slots must be shared by all.
+const REGISTRY = Symbol.for("cairn.queryBudget.slots");
+const globals = globalThis as unknown as { [REGISTRY]?: Map<string, Slots> };
+
+function registry(): Map<string, Slots> {
+  return (globals[REGISTRY] ??= new Map());
+}
+
+/** Waits up to `waitMs` for one of the team's `limit` slots; false when none freed in time. */
+function acquire(teamId: string, limit: number, waitMs: number): Promise<boolean> {
+  const slots = registry().get(teamId) ?? { active: 0, waiting: [] };
+  registry().set(teamId, slots);
+  if (slots.active < limit) {
+    slots.active += 1;
+    return Promise.resolve(true);
+  }
+  if (waitMs <= 0) return Promise.resolve(false);
+  return new Promise<boolean>((resolve) => {
+    const waiter = (granted: boolean) => {
+      clearTimeout(timer);
+      resolve(granted);
+    };
+    const timer = setTimeout(() => {
+      const at = slots.waiting.indexOf(waiter);
+      if (at >= 0) slots.waiting.splice(at, 1);
+      resolve(false);
+    }, waitMs);
+    slots.waiting.push(waiter);
+  });
+}
+
+function release(teamId: string): void {
+  const slots = registry().get(teamId);
+  if (!slots) return;
+  // A waiting request takes the slot over (first come, first served); otherwise it is free again.
+  const next = slots.waiting.shift();
+  if (next) return next(true);
+  slots.active -= 1;
+  if (slots.active <= 0 && slots.waiting.length === 0) registry().delete(teamId);
+}
+
+/** Slots the team holds now in this process (for tests and diagnostics). */
+export function slotsInUse(teamId: string): number {
+  return registry().get(teamId)?.active ?? 0;
+}
+
+/**
+ * Runs `fn` holding one of the team's slots for expensive reads. When the team already runs its limit and
+ * none frees within the wait, answers rate_limited (429, Retry-After) without touching the database.
+ */
+export async function withTeamSlot<T>(team: BudgetTeam, what: BudgetWhat, fn: () => Promise<T>): Promise<T> {
+  const { slotsPerTeam, slotWaitMs } = env().queryLimits;
+  if (!(await acquire(team.id, slotsPerTeam, slotWaitMs))) {
+    const retryAfterSeconds = Math.max(1, Math.ceil(slotWaitMs / 1000));
+    throw new AppError(
+      "rate_limited",
+      `Team ${team.slug} already runs ${slotsPerTeam} searches or metric history reads at once, the limit per team; this ${what} waited ${slotWaitMs / 1000} s for one to finish. Try again in ${retryAfterSeconds} s.`,
+      { retryAfterSeconds },
+    );
+  }
+  try {
+    return await fn();
+  } finally {
+    release(team.id);
+  }
+}
+
+/** PostgreSQL's query_canceled (statement_timeout), whether the driver error is wrapped (drizzle's `cause`) or not. */
+function isStatementTimeout(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if ("code" in e && e.code === "57014") return true;
+  }
+  return false;
+}
+
+/**
+ * Runs `fn` in a transaction whose statements each stop after the configured timeout (SET LOCAL, so the
+ * pooled connection is back to normal afterwards), answering a timeout as a clear 422 instead of a 500.
+ * PGlite runs queries inside this process and cannot interrupt one: there the filter cap and the search
+ * plans are what bound a statement (see the README).
+ */
+export async function withStatementTimeout<T>(db: DbOrTx, what: BudgetWhat, fn: (tx: DbOrTx) => Promise<T>): Promise<T> {
+  const { timeoutMs } = env().queryLimits;
+  try {
+    return await db.transaction(async (tx) => {
+      await tx.execute(sql`select set_config('statement_timeout', ${String(timeoutMs)}, true)`);
+      return fn(tx);
+    });
+  } catch (err) {
+    if (!isStatementTimeout(err)) throw err;
+    const seconds = timeoutMs / 1000;
+    const narrow = what === "search"
+      ? "Narrow it: fewer conditions, a more selective one (such as params.x = '…'), a smaller page"
+      : "Ask for fewer points or a range of steps";
+    throw new AppError("invalid_input", `This ${what} was stopped after ${seconds} s, the limit for one request. ${narrow}; or try again when the platform is less busy.`, { status: 422 });
+  }
+}
