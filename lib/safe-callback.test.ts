@@ -23,6 +23,10 @@ describe("callback paths after sign-in", () => {
     expect(safeCallbackPath(["/ok"])).toBe("/ok");
   });
 
+  it("refuses dot segments that resolve to //host", () => {
+    for (const path of ["/.//evil.example", "/..//evil.example", "/%2e%2e//evil", "/a/..//evil.example"]) expect(safeCallbackPath(path)).toBe("/");
+  });
+
   it("next-auth's redirect callback stays on the base URL", () => {
     const base = "https://cairn.example";
     expect(safeRedirectUrl("/runs/1?x=1", base)).toBe("https://cairn.example/runs/1?x=1");

@@ -34,6 +34,8 @@ export function safeCallbackPath(raw: unknown): string {
     const base = "http://cairn.invalid";
     const url = new URL(value, base);
     if (url.origin !== base) return "/";
+    // Dot segments resolve away ("/.//evil.example" is "//evil.example"): the resolved path must pass too.
+    if (url.pathname.startsWith("//")) return "/";
     return value;
   } catch {
     return "/";

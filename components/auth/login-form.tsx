@@ -20,9 +20,14 @@ const NEXT_AUTH_ERRORS: Record<string, string> = {
   SessionRequired: "Please sign in to continue.",
 };
 
+/** What authorize() itself answers (server/auth/options.ts, login.ts), shown as it is. */
+const SIGN_IN_MESSAGES = [/^Wrong email or password\.$/, /^Enter your email and password\.$/, /^Too many attempts; try again in \d+ s\.$/];
+
 function message(error: string | undefined): string | undefined {
   if (!error) return undefined;
-  return NEXT_AUTH_ERRORS[error] ?? error;
+  // Only known codes and the sign-in's own messages: a link's ?error= must not put its sender's words on this page.
+  if (Object.hasOwn(NEXT_AUTH_ERRORS, error)) return NEXT_AUTH_ERRORS[error];
+  return SIGN_IN_MESSAGES.some((m) => m.test(error)) ? error : "Sign-in failed. Try again.";
 }
 
 export function LoginForm({ callbackUrl, initialError, oidcName }: { callbackUrl: string; initialError?: string; oidcName?: string }) {

@@ -38,6 +38,13 @@ describe("password sign-in", () => {
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it("a burst of simultaneous guesses from one address is checked one at a time: only the free tries reach the password", async () => {
+    const results = await Promise.all(Array.from({ length: 12 }, () =>
+      signInWithPassword(db(), { email: DEMO.mle, password: "nope" }, req("10.0.9.9"), LIMITS).then(() => "ok", (e: { code: string }) => e.code)));
+    expect(results.filter((r) => r === "unauthenticated")).toHaveLength(LIMITS.maxFailures);
+    expect(results.filter((r) => r === "rate_limited")).toHaveLength(12 - LIMITS.maxFailures);
+  });
+
   it("backs off the attacker's address on that account, says how long, audits it — and the owner elsewhere still signs in", async () => {
     await fail(DEMO.admin, "10.0.1.1", 3);
     await expect(signInWithPassword(db(), { email: DEMO.admin, password: "cairn-demo" }, req("10.0.1.1"), LIMITS))

@@ -66,6 +66,19 @@ async function addFailures(db: Db, keys: string[], windowSeconds: number): Promi
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+// Attempts from one address (or, with none known, on one account) run one after another in this process, so
+// a burst of simultaneous guesses cannot all be checked against the count before any of them has failed.
+const CHAINS = Symbol.for("cairn.signInChains");
+const chains = ((globalThis as unknown as Record<symbol, Map<string, Promise<unknown>>>)[CHAINS] ??= new Map());
+
+function oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const run = (chains.get(key) ?? Promise.resolve()).then(fn, fn);
+  const tail = run.then(() => undefined, () => undefined);
+  chains.set(key, tail);
+  void tail.then(() => { if (chains.get(key) === tail) chains.delete(key); });
+  return run;
+}
+
 /** Returns the user id for valid credentials; throws rate_limited or unauthenticated otherwise. */
 export async function signInWithPassword(
   db: Db,
@@ -73,6 +86,11 @@ export async function signInWithPassword(
   request: RequestInfo,
   limits: LoginLimits,
 ): Promise<string> {
+  const key = request.ip ? `ip:${request.ip}` : `email:${input.email.trim().toLowerCase()}`;
+  return oneAtATime(key, () => attempt(db, input, request, limits));
+}
+
+async function attempt(db: Db, input: { email: string; password: string }, request: RequestInfo, limits: LoginLimits): Promise<string> {
   const email = input.email.trim().toLowerCase();
   const ctx = { actor: ANONYMOUS_ACTOR, db, request };
   const ip = request.ip;

@@ -8,7 +8,7 @@ import { authSecret } from "../env";
 import { actorFor, call, DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
 import { provisionOidcUser } from "./oidc";
 import { authOptions } from "./options";
-import { installPeerAddressHook, PEER_HEADER } from "./request-info";
+import { installPeerAddressHook, PEER_HEADER, stampedPeer } from "./request-info";
 import { startSession } from "./sessions";
 
 // The proxy in front of this test's server (read when the settings are first loaded, in the tests below).
@@ -69,21 +69,21 @@ describe("request actors", () => {
     // A client (not a listed proxy) names the attacker's site as the host: refused, nothing written.
     const forged = await call(teamsPOST, {
       method: "POST",
-      headers: { cookie, host: "localhost", origin: "https://evil.example", "x-forwarded-host": "evil.example", "x-forwarded-proto": "https", [PEER_HEADER]: "203.0.113.9", "x-forwarded-for": "198.51.100.1" },
+      headers: { cookie, host: "localhost", origin: "https://evil.example", "x-forwarded-host": "evil.example", "x-forwarded-proto": "https", [PEER_HEADER]: stampedPeer("203.0.113.9"), "x-forwarded-for": "198.51.100.1" },
       body: { slug: "xfh-a", name: "A" },
     });
     expect(forged.status).toBe(403);
     expect(await db().select().from(teams).where(eq(teams.slug, "xfh-a"))).toHaveLength(0);
     // Audit rows carry the socket's address, not the forged one.
     const token = await tokenFor(db(), DEMO.admin, "vision");
-    const created = await call(teamsPOST, { method: "POST", token, headers: { [PEER_HEADER]: "203.0.113.9", "x-forwarded-for": "198.51.100.1" }, body: { slug: "xfh-b", name: "B" } });
+    const created = await call(teamsPOST, { method: "POST", token, headers: { [PEER_HEADER]: stampedPeer("203.0.113.9"), "x-forwarded-for": "198.51.100.1" }, body: { slug: "xfh-b", name: "B" } });
     expect(created.status).toBe(201);
     const [audit] = await db().select({ ip: auditEvents.ip }).from(auditEvents).where(and(eq(auditEvents.action, "team.create"), eq(auditEvents.target, "team:xfh-b")));
     expect(audit!.ip).toBe("203.0.113.9");
     // Through the listed proxy (10.0.0.1, see the top of this file) the forwarded host, scheme and client count.
     const proxied = await call(teamsPOST, {
       method: "POST",
-      headers: { cookie, host: "10.0.0.5:3000", origin: "https://cairn.example", "x-forwarded-host": "cairn.example", "x-forwarded-proto": "https", [PEER_HEADER]: "10.0.0.1", "x-forwarded-for": "198.51.100.1" },
+      headers: { cookie, host: "10.0.0.5:3000", origin: "https://cairn.example", "x-forwarded-host": "cairn.example", "x-forwarded-proto": "https", [PEER_HEADER]: stampedPeer("10.0.0.1"), "x-forwarded-for": "198.51.100.1" },
       body: { slug: "xfh-c", name: "C" },
     });
     expect(proxied.status).toBe(201);

@@ -3,7 +3,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { forwardedRequest, installPeerAddressHook, normalizeIp, parseTrustedProxies, PEER_HEADER } from "./request-info";
+import { forwardedRequest, installPeerAddressHook, normalizeIp, parseTrustedProxies, PEER_HEADER, stampedPeer } from "./request-info";
 
 installPeerAddressHook();
 const NONE = parseTrustedProxies("");
@@ -13,21 +13,26 @@ const h = (headers: Record<string, string>) => new Headers(headers);
 
 describe("client address and host", () => {
   it("without trusted proxies ignores X-Forwarded-For/-Host/-Proto: the peer's address and the Host header count", () => {
-    const forged = h({ [PEER_HEADER]: "203.0.113.9", host: "cairn.example", "x-forwarded-for": "1.2.3.4", "x-forwarded-host": "evil.example", "x-forwarded-proto": "http", "x-real-ip": "5.6.7.8" });
+    const forged = h({ [PEER_HEADER]: stampedPeer("203.0.113.9"), host: "cairn.example", "x-forwarded-for": "1.2.3.4", "x-forwarded-host": "evil.example", "x-forwarded-proto": "http", "x-real-ip": "5.6.7.8" });
     expect(forwardedRequest(forged, NONE)).toEqual({ ip: "203.0.113.9", host: "cairn.example" });
     // A client that is not a listed proxy gains nothing by sending them either.
     expect(forwardedRequest(forged, PROXIES)).toEqual({ ip: "203.0.113.9", host: "cairn.example" });
   });
 
+  it("a peer header without this process's stamp (sent before the hook was installed, or by the client) names no one", () => {
+    expect(forwardedRequest(h({ [PEER_HEADER]: "192.0.2.77", host: "cairn.example" }), NONE).ip).toBeUndefined();
+    expect(forwardedRequest(h({ [PEER_HEADER]: "0123 192.0.2.77", host: "cairn.example" }), NONE).ip).toBeUndefined();
+  });
+
   it("behind a listed proxy reads X-Forwarded-For from the right, skipping trusted hops, and the forwarded host and scheme", () => {
-    const viaProxy = h({ [PEER_HEADER]: "::ffff:10.0.0.1", host: "10.0.0.5:3000", "x-forwarded-for": "1.2.3.4, 198.51.100.7, 10.1.2.3", "x-forwarded-host": "cairn.example", "x-forwarded-proto": "https" });
+    const viaProxy = h({ [PEER_HEADER]: stampedPeer("::ffff:10.0.0.1"), host: "10.0.0.5:3000", "x-forwarded-for": "1.2.3.4, 198.51.100.7, 10.1.2.3", "x-forwarded-host": "cairn.example", "x-forwarded-proto": "https" });
     // 1.2.3.4 was written by the client itself; 198.51.100.7 is who connected to our outer proxy.
     expect(forwardedRequest(viaProxy, PROXIES)).toEqual({ ip: "198.51.100.7", host: "cairn.example", proto: "https" });
-    expect(forwardedRequest(h({ [PEER_HEADER]: "fd00::2", "x-forwarded-for": "2001:db8::1" }), PROXIES).ip).toBe("2001:db8::1");
+    expect(forwardedRequest(h({ [PEER_HEADER]: stampedPeer("fd00::2"), "x-forwarded-for": "2001:db8::1" }), PROXIES).ip).toBe("2001:db8::1");
     // Only proxies in the chain: the leftmost is the client as far as anyone can tell.
-    expect(forwardedRequest(h({ [PEER_HEADER]: "10.0.0.1", "x-forwarded-for": "10.1.0.9" }), PROXIES).ip).toBe("10.1.0.9");
+    expect(forwardedRequest(h({ [PEER_HEADER]: stampedPeer("10.0.0.1"), "x-forwarded-for": "10.1.0.9" }), PROXIES).ip).toBe("10.1.0.9");
     // Garbage stops the walk at the last trusted hop.
-    expect(forwardedRequest(h({ [PEER_HEADER]: "10.0.0.1", "x-forwarded-for": "not-an-ip" }), PROXIES).ip).toBe("10.0.0.1");
+    expect(forwardedRequest(h({ [PEER_HEADER]: stampedPeer("10.0.0.1"), "x-forwarded-for": "not-an-ip" }), PROXIES).ip).toBe("10.0.0.1");
   });
 
   it("parses and validates the setting", () => {
@@ -42,7 +47,7 @@ describe("client address and host", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const { port } = server.address() as AddressInfo;
-      const res = await fetch(`http://127.0.0.1:${port}/`, { headers: { [PEER_HEADER]: "6.6.6.6", "x-forwarded-for": "6.6.6.6", "x-forwarded-host": "evil.example" } });
+      const res = await fetch(`http://127.0.0.1:${port}/`, { headers: { [PEER_HEADER]: stampedPeer("6.6.6.6"), "x-forwarded-for": "6.6.6.6", "x-forwarded-host": "evil.example" } });
       expect(await res.json()).toEqual({ ip: "127.0.0.1", host: `127.0.0.1:${port}` });
     } finally {
       await new Promise((resolve) => server.close(resolve));

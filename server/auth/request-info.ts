@@ -9,6 +9,7 @@
 // `http.server.request.start` diagnostics channel and overwrites that header with
 // `socket.remoteAddress` before Next sees the request. Without the hook the peer is unknown and no
 // forwarded header is believed.
+import { randomBytes } from "node:crypto";
 import { subscribe } from "node:diagnostics_channel";
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
@@ -19,12 +20,26 @@ type HeaderBag = Record<string, string | string[] | undefined> | Headers | undef
 
 export const PEER_HEADER = "x-cairn-peer";
 const HOOK = Symbol.for("cairn.peerAddressHook");
-const globals = globalThis as unknown as Record<symbol, boolean | undefined>;
+const STAMP = Symbol.for("cairn.peerAddressStamp");
+const globals = globalThis as unknown as Record<symbol, boolean | string | undefined>;
+/**
+ * A secret of this process that prefixes every stamped address: a request that reached Next before the hook
+ * was installed (the server listens before instrumentation runs) keeps the client's own header, which
+ * cannot carry it, so its peer is unknown rather than forged.
+ */
+function stamp(): string {
+  return (globals[STAMP] ??= randomBytes(16).toString("hex")) as string;
+}
 
 export function headerValue(headers: HeaderBag, name: string): string | undefined {
   if (!headers) return undefined;
   const v = headers instanceof Headers ? headers.get(name) : headers[name];
   return (Array.isArray(v) ? v[0] : v) ?? undefined;
+}
+
+/** The header value the hook writes for `address` (tests stand in for the hook with it). */
+export function stampedPeer(address: string): string {
+  return `${stamp()} ${address}`;
 }
 
 /** Stamps every incoming request with its socket's address (replacing whatever the client sent). Idempotent. */
@@ -34,7 +49,7 @@ export function installPeerAddressHook(): void {
     const { request, socket } = message as { request: IncomingMessage; socket: Socket };
     delete request.headers[PEER_HEADER];
     const address = socket.remoteAddress;
-    if (address) request.headers[PEER_HEADER] = address;
+    if (address) request.headers[PEER_HEADER] = `${stamp()} ${address}`;
   });
   globals[HOOK] = true;
 }
@@ -81,7 +96,10 @@ function isTrusted(blocks: BlockList, ip: string): boolean {
 
 /** The direct peer's address as the server stamped it, or undefined when the hook is not installed. */
 export function peerAddress(headers: HeaderBag): string | undefined {
-  return globals[HOOK] ? normalizeIp(headerValue(headers, PEER_HEADER)) : undefined;
+  if (!globals[HOOK]) return undefined;
+  const value = headerValue(headers, PEER_HEADER);
+  const prefix = `${stamp()} `;
+  return value?.startsWith(prefix) ? normalizeIp(value.slice(prefix.length)) : undefined;
 }
 
 export type ForwardedRequest = { ip?: string; host?: string; proto?: "http" | "https" };

@@ -3,11 +3,12 @@ import { createHash, randomBytes } from "node:crypto";
 import { and, desc, eq, isNull } from "drizzle-orm";
 import { UUID } from "@/lib/ids";
 import type { DbOrTx } from "@/db/client";
-import { apiTokens, teams } from "@/db/schema";
+import { apiTokens, memberships, teams } from "@/db/schema";
 import type { CreateTokenInput, CreatedTokenDto, TokenDto } from "@/lib/schemas/tokens";
 import { appendAudit, denied } from "../audit/record";
 import { can } from "../auth/policy";
 import type { Ctx } from "../context";
+import { AppError } from "../errors";
 import { findTeamBySlug } from "../teams/lookup";
 
 export const TOKEN_PATTERN = /^cairn_[A-Za-z0-9_-]{43}$/;
@@ -33,6 +34,13 @@ export async function createToken(ctx: Ctx, input: CreateTokenInput): Promise<Cr
   const prefix = token.slice(0, PREFIX_LENGTH);
   const expiresAt = new Date(Date.now() + input.expires_in_days * 86_400_000);
   const row = await ctx.db.transaction(async (tx) => {
+    // The membership may have been removed since the actor was loaded: hold it (a removal waits, then revokes
+    // this token too) or refuse, so a token minted during a removal cannot come back with a re-add.
+    if (!can(actor, "manage_platform")) {
+      const [member] = await tx.select({ userId: memberships.userId }).from(memberships)
+        .where(and(eq(memberships.userId, actor.userId), eq(memberships.teamId, team.id))).for("share");
+      if (!member) throw new AppError("not_found", `Team "${input.team}" was not found among your teams; a token can only act in a team you belong to.`);
+    }
     const [created] = await tx
       .insert(apiTokens)
       .values({ userId: actor.userId, teamId: team.id, name: input.name, prefix, tokenHash: hashToken(token), expiresAt })
