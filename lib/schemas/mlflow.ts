@@ -123,7 +123,7 @@ export const logInputsSchema = withRunId({
 export const logOutputsSchema = withRunId({ models: z.array(z.object({ model_id: z.string(), step: int64.optional().default(0) })).min(1) });
 
 export const searchRunsSchema = z.object({
-  experiment_ids: z.array(experimentIdSchema).min(1, "experiment_ids must name at least one experiment"),
+  experiment_ids: z.array(experimentIdSchema).min(1, "experiment_ids must name at least one experiment").max(100, "experiment_ids may name at most 100 experiments; search them in several requests"),
   filter: z.string().max(10000).optional().default(""),
   run_view_type: z.enum(["ACTIVE_ONLY", "DELETED_ONLY", "ALL"]).optional().default("ACTIVE_ONLY"),
   max_results: int64.optional().default(LIMITS.searchDefault).pipe(z.number().int().min(1, "max_results must be positive").max(LIMITS.searchMax, `max_results is at most ${LIMITS.searchMax}`)),

@@ -246,6 +246,14 @@ describe("parseFilter: errors", () => {
     expect(parseFilter(`params.x IN (${Array.from({ length: 500 }, (_, i) => `'${i}'`).join(", ")})`)).toMatchObject({ type: "cmp" });
   });
 
+  it("refuses LIKE patterns long or wild enough to make one comparison costly", () => {
+    expect(parseFilter(`params.p LIKE '%${"a".repeat(200)}%'`)).toMatchObject({ type: "cmp" });
+    const long = `params.p LIKE '%${"a".repeat(300)}b%'`;
+    expectError(long, long.indexOf("'"), /A costly LIKE pattern at position \d+: a LIKE pattern may be at most 256 characters/);
+    const wild = `tags.t ILIKE '${"%a".repeat(9)}'`;
+    expectError(wild, wild.indexOf("'"), /at most 8 '%' wildcards; this one has \d+ characters and 9/);
+  });
+
   it("throws FilterSyntaxError instances", () => {
     const err = syntaxError(() => parseFilter("metrics.a >"));
     expect(err).toBeInstanceOf(Error);

@@ -42,6 +42,16 @@ const MAX_DEPTH = 50;
  * them; MLflow users rarely write more than a handful (the review's 459-condition filter stalled the server).
  */
 export const MAX_CONDITIONS = 50;
+/** A LIKE pattern's longest form and most wildcards: each '%' multiplies what the matcher may try. */
+export const MAX_LIKE_LENGTH = 256;
+export const MAX_LIKE_WILDCARDS = 8;
+
+/** Why a LIKE/ILIKE pattern is long or wild enough to make one comparison expensive on its own, or null. */
+export function likePatternProblem(pattern: string): string | null {
+  const wildcards = (pattern.match(/%/g) ?? []).length;
+  if (pattern.length <= MAX_LIKE_LENGTH && wildcards <= MAX_LIKE_WILDCARDS) return null;
+  return `a LIKE pattern may be at most ${MAX_LIKE_LENGTH} characters with at most ${MAX_LIKE_WILDCARDS} '%' wildcards; this one has ${pattern.length} characters and ${wildcards}`;
+}
 
 // Maps keep lookups safe from prototype keys such as "constructor".
 const PREFIXES = new Map<string, EntityKind>([
@@ -277,6 +287,8 @@ class Parser {
       const single = this.parseScalar();
       values = [single];
       value = single.value;
+      const problem = (op === "LIKE" || op === "ILIKE") && typeof value === "string" ? likePatternProblem(value) : null;
+      if (problem) throw fail(single.pos, "A costly LIKE pattern", problem);
     }
     const resolved = resolveEntity(entity, pos);
     checkTypes(resolved, op, opTok.pos, values);

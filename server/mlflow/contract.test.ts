@@ -231,6 +231,10 @@ describe("runs", () => {
     const run = await createRun(ds, exp);
     expect((await post(ds, "runs/delete", { run_id: run.run_id })).status).toBe(200);
     expect((await getRun(ds, run.run_id)).info.lifecycle_stage).toBe("deleted");
+    // One lookup per named experiment: at most 100 per request.
+    const tooMany = await post<ErrorBody>(ds, "runs/search", { experiment_ids: Array.from({ length: 101 }, (_, i) => String(i + 1)) });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.json.message).toContain("at most 100 experiments");
     const active = await post<{ runs?: Run[] }>(ds, "runs/search", { experiment_ids: [exp] });
     expect(active.json.runs ?? []).toEqual([]);
     const deleted = await post<{ runs: Run[] }>(ds, "runs/search", { experiment_ids: [exp], run_view_type: "DELETED_ONLY" });

@@ -150,6 +150,17 @@ describe("registered-models", () => {
   });
 
   it("limits max_results and refuses bad filters, order_by and page tokens", async () => {
+    // A filter's cost is bounded like the runs search's: at most 50 comparisons, no costly LIKE pattern.
+    const many = Array.from({ length: 51 }, (_, i) => `tags.t${i} != 'x'`).join(" and ");
+    for (const [path, filter, words] of [
+      ["registered-models/search", many, "at most 50 comparisons"],
+      ["model-versions/search", many, "at most 50 comparisons"],
+      ["registered-models/search", `name LIKE '%${"a".repeat(300)}%'`, "at most 256 characters"],
+    ] as const) {
+      const res = await post(ds, path, { filter });
+      expectError(res, 400, "INVALID_PARAMETER_VALUE", path);
+      expect((res.json as ErrorBody).message).toContain(words);
+    }
     expect((await post(ds, "registered-models/search", { max_results: 1000 })).status).toBe(200);
     expectError(await post(ds, "registered-models/search", { max_results: 1001 }), 400, "INVALID_PARAMETER_VALUE", "max 1001");
     expectError(await post(ds, "registered-models/search", { max_results: 0 }), 400, "INVALID_PARAMETER_VALUE", "max 0");

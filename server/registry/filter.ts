@@ -2,6 +2,7 @@
 //   name LIKE 'churn%' AND tags.owner = 'ml'            (registered models)
 //   name = 'churn' AND run_id IN ('…', '…') AND version_number > 2   (model versions)
 // compiled to SQL with bound parameters only. Errors name the offending position.
+import { likePatternProblem, MAX_CONDITIONS } from "@/lib/search/filter";
 import { sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import { AppError } from "../errors";
@@ -71,6 +72,9 @@ export function compileRegistryFilter(filter: string | undefined, fields: Record
   const parts: SQL[] = [];
   const fieldNames = [...Object.keys(fields), "tags.<key>"].join(", ");
   for (;;) {
+    if (parts.length === MAX_CONDITIONS) {
+      throw new AppError("invalid_input", `More than ${MAX_CONDITIONS} conditions: a filter may hold at most ${MAX_CONDITIONS} comparisons; remove some, or split the search into several.`);
+    }
     const ident = tokens[at++]!;
     if (ident.kind !== "ident") throw syntax(ident.pos, `expected a field (${fieldNames})${ident.kind === "end" ? " but the filter ended" : `, found '${ident.text}'`}`);
     const lower = ident.text.toLowerCase();
@@ -95,6 +99,8 @@ export function compileRegistryFilter(filter: string | undefined, fields: Record
       value = list;
     } else {
       value = literal(tokens[at++]!, type);
+      const problem = op.text.includes("LIKE") && typeof value === "string" ? likePatternProblem(value) : null;
+      if (problem) throw syntax(op.pos, problem);
     }
     parts.push(tagKey !== null ? tag(tagKey, op.text, value) : comparison(field!.column, op.text, value));
     const next = tokens[at++]!;
