@@ -2,8 +2,8 @@
 // location (<team>/<experiment>/<run>/ or <team>/<experiment>/models/<model>/ under the store);
 // clients only name paths inside it, validated by the store.
 import path from "node:path";
-import { eq } from "drizzle-orm";
-import { loggedModels } from "@/db/schema";
+import { and, eq, sql } from "drizzle-orm";
+import { loggedModels, modelVersions, registeredModels } from "@/db/schema";
 import { createFsArtifactStore } from "../artifacts/fs-store";
 import { normalizeArtifactPath } from "../artifacts/paths";
 import { hashing, sha256 } from "../artifacts/hashing";
@@ -68,6 +68,7 @@ export async function uploadArtifact(ctx: Ctx, rawPath: string, body: ReadableSt
  * path, how many bytes, their SHA-256 (hashed while streaming, no second read) and whether it replaced a file.
  */
 export async function writeArtifact(ctx: Ctx, loc: Located, body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>, maxBytes: number): Promise<{ size: number }> {
+  await refuseRegisteredPath(ctx, loc);
   const store = artifactStore();
   const before = await store.stat(loc.root, loc.rel);
   const hash = sha256();
@@ -78,6 +79,30 @@ export async function writeArtifact(ctx: Ctx, loc: Located, body: ReadableStream
     details: { experiment_id: experimentId, path: loc.rel, bytes: stored.size, sha256: hash.digest("hex"), overwrite: before !== null && !before.is_dir },
   });
   return stored;
+}
+
+/**
+ * A registered version's files are frozen where they were logged, too: the deploy serves the pinned copy, but
+ * get-download-uri (MLflow's `models:/` loads) answers this location, so an overwrite would hand unapproved
+ * bytes to every other consumer of the version.
+ */
+async function refuseRegisteredPath(ctx: Ctx, loc: Located): Promise<void> {
+  const [, experimentId, second, modelId] = loc.root;
+  const base = second === "models" ? `mlflow-artifacts:/${experimentId}/models/${modelId}/artifacts` : `mlflow-artifacts:/${experimentId}/${second}/artifacts`;
+  const uri = loc.rel ? `${base}/${loc.rel}` : base;
+  const [frozen] = await ctx.db
+    .select({ name: registeredModels.name, version: modelVersions.version, location: modelVersions.storageLocation })
+    .from(modelVersions)
+    .innerJoin(registeredModels, eq(registeredModels.id, modelVersions.modelId))
+    .where(and(
+      eq(registeredModels.teamId, loc.teamId),
+      sql`(${modelVersions.storageLocation} = ${uri} or left(${uri}, length(${modelVersions.storageLocation}) + 1) = ${modelVersions.storageLocation} || '/')`,
+    ))
+    .limit(1);
+  if (frozen) {
+    await recordAudit(ctx, { action: "artifact.write", target: `run:${second}`, teamId: loc.teamId, team: loc.root[0], outcome: "denied", details: { path: loc.rel, registered_as: `${frozen.name} v${frozen.version}` } });
+    throw new AppError("conflict", `${loc.rel} belongs to registered model ${frozen.name} version ${frozen.version} (${frozen.location}), whose files are frozen; log the new files in a new run and register them as a new version.`);
+  }
 }
 
 export async function downloadArtifact(ctx: Ctx, rawPath: string): Promise<{ stream: ReadableStream<Uint8Array>; size: number; filename: string }> {

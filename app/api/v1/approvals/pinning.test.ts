@@ -17,7 +17,8 @@ import { POST as servePost } from "@/app/serve/[team]/[deployment]/[...path]/rou
 import type { ApprovalDetail } from "@/server/approvals/service";
 import { deploymentDir, deploymentRuntime, stopAllReplicas } from "@/server/deployments/runtime";
 import type { DeploymentDto } from "@/server/deployments/service";
-import { get } from "@/server/mlflow/test-client";
+import { artifacts, get } from "@/server/mlflow/test-client";
+import { artifactStore } from "@/server/tracking/artifacts";
 import { linearClassifierOnnx } from "@/server/registry/onnx-graphs";
 import { pinRoot, pinnedDir } from "@/server/registry/pins";
 import type { ModelVersionDto } from "@/server/registry/test-helpers";
@@ -82,8 +83,14 @@ describe("the review's attack: model.onnx overwritten after the production reque
     const evidence = ((await call(approvalRoute, { token: lead, params: { id: requestId } })).json as ApprovalDetail).evidence;
     expect(evidence.candidate.content_digest).toBe(v1.content_digest);
 
-    // The data scientist (train rights only) replaces the model through MLflow's artifact API.
-    await putRunFile(ds, at, "model/model.onnx", onnx(ATTACKER));
+    // The data scientist (train rights only) tries to replace the model through MLflow's artifact API: the
+    // registered files are frozen where they were logged (get-download-uri answers that location).
+    const refused = await artifacts(ds, "PUT", `${at.exp}/${at.run}/artifacts/model/model.onnx`, { body: onnx(ATTACKER) });
+    expect(refused.status).toBe(400);
+    expect(refused.text).toContain(`belongs to registered model ${model} version 1`);
+    // Bytes changed behind the API's back (the store itself) still never reach a replica: the pin serves.
+    const teamSlug = "churn";
+    await artifactStore().put([teamSlug, at.exp, at.run], "model/model.onnx", (async function* () { yield onnx(ATTACKER); })(), { maxBytes: 1 << 20 });
 
     const approved = await call(approveRoute, { method: "POST", token: lead, params: { id: requestId }, body: { comment: "ok" } });
     expect(approved.status, JSON.stringify(approved.json)).toBe(200);
@@ -103,14 +110,20 @@ describe("the review's attack: model.onnx overwritten after the production reque
     expect((inv.json as { predictions: number[][] }).predictions[0]![1]).toBeCloseTo(positive(REGISTERED, row), 5);
   });
 
-  it("the overwrite is on the audit trail: who wrote which path, bytes, SHA-256, overwrite", async () => {
+  it("every write is on the audit trail (who, which path, bytes, SHA-256, overwrite), and so is a refused one", async () => {
     const at = await onnxRun(ds);
     await putRunFile(ds, at, "model/model.onnx", onnx(ATTACKER));
+    const model = unique("pin-audit");
+    await createModel(ds, model);
+    await registerVersion(ds, model, at);
+    const after = await artifacts(ds, "PUT", `${at.exp}/${at.run}/artifacts/model/model.onnx`, { body: onnx(REGISTERED) });
+    expect(after.status).toBe(400);
     const writes = await db().select().from(auditEvents).where(and(eq(auditEvents.action, "artifact.write"), eq(auditEvents.target, `run:${at.run}`)));
     const onnxWrites = writes.filter((w) => (w.details as { path: string }).path === "model/model.onnx").map((w) => ({ actor: w.actor, team: w.team, outcome: w.outcome, details: w.details }));
     expect(onnxWrites).toEqual([
       { actor: `${DEMO.ds} (token)`, team: "churn", outcome: "allowed", details: { experiment_id: at.exp, path: "model/model.onnx", bytes: onnx(REGISTERED).byteLength, sha256: sha256(onnx(REGISTERED)), overwrite: false } },
       { actor: `${DEMO.ds} (token)`, team: "churn", outcome: "allowed", details: { experiment_id: at.exp, path: "model/model.onnx", bytes: onnx(ATTACKER).byteLength, sha256: sha256(onnx(ATTACKER)), overwrite: true } },
+      { actor: `${DEMO.ds} (token)`, team: "churn", outcome: "denied", details: { path: "model/model.onnx", registered_as: `${model} v1` } },
     ]);
   });
 });
@@ -141,8 +154,10 @@ describe("a version's digest", () => {
   });
 
   it("changes nothing when the run's artifacts change: digest, pinned copy and what a deploy serves stay", async () => {
-    await putRunFile(ds, at, "model/model.onnx", onnx(ATTACKER));
-    await putRunFile(ds, at, "model/extra.bin", "more");
+    // The artifact API refuses writes under a registered location; change the files in the store itself.
+    const bytes = (b: Uint8Array | string) => (async function* () { yield typeof b === "string" ? new TextEncoder().encode(b) : b; })();
+    await artifactStore().put(["churn", at.exp, at.run], "model/model.onnx", bytes(onnx(ATTACKER)), { maxBytes: 1 << 20 });
+    await artifactStore().put(["churn", at.exp, at.run], "model/extra.bin", bytes("more"), { maxBytes: 1 << 20 });
     const again = await get<{ model_version: ModelVersionDto }>(ds, "model-versions/get", { name: model, version: "1" });
     expect(again.json.model_version.content_digest).toBe(v1.content_digest);
     expect(sha256(readFileSync(path.join(pinnedDir(), ...pinRoot((await versionRow(model, 1)).id), "model.onnx")))).toBe(sha256(onnx(REGISTERED)));
