@@ -4,7 +4,7 @@
 // take the team over its quota is refused before it is kept.
 import { eq, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
-import { codeArchives, teamQuotas } from "@/db/schema";
+import { codeArchives, modelVersions, registeredModels, teamQuotas } from "@/db/schema";
 import { AppError } from "../errors";
 import type { ArtifactStore } from "./store";
 
@@ -37,12 +37,23 @@ export async function codeArchiveBytes(db: DbOrTx, teamId: string): Promise<numb
   return Number(row?.bytes ?? 0);
 }
 
+/** Bytes of the team's registered versions' pinned copies (their manifests' sizes; they live under the data dir). */
+export async function pinnedVersionBytes(db: DbOrTx, teamId: string): Promise<number> {
+  const [row] = await db
+    .select({ bytes: sql<string | null>`sum((f ->> 'size')::bigint)` })
+    .from(modelVersions)
+    .innerJoin(registeredModels, eq(registeredModels.id, modelVersions.modelId))
+    .crossJoin(sql`jsonb_array_elements(coalesce(${modelVersions.contentManifest}, '[]'::jsonb)) as f`)
+    .where(eq(registeredModels.teamId, teamId));
+  return Number(row?.bytes ?? 0);
+}
+
 type TeamRef = { id: string; slug: string };
 
-/** Everything the storage quota counts for the team: its artifacts and its code archives. */
+/** Everything the storage quota counts for the team: its artifacts, its code archives and its pinned versions. */
 export async function teamStoredBytes(db: DbOrTx, store: ArtifactStore, team: TeamRef, opts: { fresh?: boolean } = {}): Promise<number> {
-  const [artifacts, code] = await Promise.all([teamStorageBytes(store, team.slug, opts), codeArchiveBytes(db, team.id)]);
-  return artifacts + code;
+  const [artifacts, code, pinned] = await Promise.all([teamStorageBytes(store, team.slug, opts), codeArchiveBytes(db, team.id), pinnedVersionBytes(db, team.id)]);
+  return artifacts + code + pinned;
 }
 
 /** Bytes promised to uploads under way, per team: parallel uploads (MLflow sends several at once) share the room. */
@@ -137,7 +148,7 @@ async function storageLimitGib(db: DbOrTx, teamId: string): Promise<number | nul
 function quotaError(team: string, used: number, limit: number): AppError {
   return new AppError(
     "quota_exceeded",
-    `Team ${team} uses ${Math.round((used / GIB) * 100) / 100} GiB of its ${limit} GiB artifact storage quota (artifacts and code archives); this upload does not fit. ` +
+    `Team ${team} uses ${Math.round((used / GIB) * 100) / 100} GiB of its ${limit} GiB artifact storage quota (artifacts, code archives and registered versions' pinned copies); this upload does not fit. ` +
       "Ask an admin to raise the team's storage quota, or delete code archives the team no longer needs (DELETE /api/v1/code-archives/{id}); artifacts cannot be deleted through Cairn yet.",
   );
 }

@@ -21,6 +21,7 @@ import { comparison, compileRegistryFilter, compileRegistryOrder } from "./filte
 import { inspectModel } from "./inspect";
 import { canonicalStage, dedupe, searchScope } from "./models";
 import { pinRoot, pinVersionFiles, pinnedStore, removePin } from "./pins";
+import { assertStorageRoom } from "../artifacts/usage";
 import { resolveSource } from "./sources";
 
 type TeamOpt = { team?: string };
@@ -42,6 +43,13 @@ export async function createModelVersion(ctx: Ctx, input: CreateVersionInput): P
   // The files are pinned first and inspected from the pinned copy: what the version shows is what it serves.
   const versionId = randomUUID();
   const pin = await pinVersionFiles({ store: artifactStore(), root: resolved.root, rel: resolved.rel }, versionId);
+  // The pinned copy counts against the team's storage quota like the files it copies.
+  try {
+    await assertStorageRoom(ctx.db, artifactStore(), team, pin.manifest.reduce((sum, f) => sum + f.size, 0));
+  } catch (err) {
+    await removePin(versionId);
+    throw err;
+  }
   const inspection = await inspectModel(pinnedStore(), pinRoot(versionId), pin.rel);
   const now = Date.now();
   const version = await ctx.db.transaction(async (tx) => {

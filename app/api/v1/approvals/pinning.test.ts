@@ -3,11 +3,11 @@
 // the pinned hash. The review's attack — a data scientist overwrites model.onnx after the production
 // request — is replayed here through the artifact API and must never reach a replica.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { approvalRequests, auditEvents, deployments, modelVersions, registeredModels } from "@/db/schema";
+import { approvalRequests, auditEvents, deployments, modelVersions, registeredModels, teamQuotas, teams } from "@/db/schema";
 import { POST as deployRoute } from "@/app/api/v1/models/[name]/deploy/route";
 import { GET as modelRoute } from "@/app/api/v1/models/[name]/route";
 import { GET as approvalRoute } from "@/app/api/v1/approvals/[id]/route";
@@ -22,7 +22,8 @@ import { artifactStore } from "@/server/tracking/artifacts";
 import { linearClassifierOnnx } from "@/server/registry/onnx-graphs";
 import { pinRoot, pinnedDir } from "@/server/registry/pins";
 import type { ModelVersionDto } from "@/server/registry/test-helpers";
-import { createModel, newRun, putRunFile, registerVersion, unique } from "@/server/registry/test-helpers";
+import { createModel, createVersion, newRun, putRunFile, registerVersion, unique, versionsOf } from "@/server/registry/test-helpers";
+import { pinnedVersionBytes, teamStoredBytes } from "@/server/artifacts/usage";
 import type { RunAt } from "@/server/registry/test-helpers";
 import { DEMO, call, demoDatabase, tokenFor } from "@/server/testing/fixtures";
 
@@ -262,5 +263,33 @@ describe("deploys serve only bytes with the pinned hash", () => {
     const res = await deploy(ds, model, { version: 1, environment: "staging" });
     expect(res.status).toBe(400);
     expect(JSON.stringify(res.json)).toMatch(/registered before Cairn pinned versions' files.*register it again from its run/);
+  });
+});
+
+describe("pinned copies and the storage quota", () => {
+  it("count against the team's storage quota: a registration that does not fit is refused and keeps nothing", async () => {
+    const [team] = await db().select({ id: teams.id, slug: teams.slug }).from(teams).where(eq(teams.slug, "churn"));
+    const model = unique("pin-quota");
+    await createModel(ds, model);
+    const at = await onnxRun(ds);
+    const before = await pinnedVersionBytes(db(), team!.id);
+    await registerVersion(ds, model, at);
+    const size = (await versionRow(model, 1)).contentManifest!.reduce((sum, f) => sum + f.size, 0);
+    expect(await pinnedVersionBytes(db(), team!.id)).toBe(before + size);
+    // Room for half a copy more: the next registration of the same files does not fit.
+    const used = await teamStoredBytes(db(), artifactStore(), team!, { fresh: true });
+    const [quota] = await db().select({ storageGib: teamQuotas.storageGib }).from(teamQuotas).where(eq(teamQuotas.teamId, team!.id));
+    await db().update(teamQuotas).set({ storageGib: (used + size / 2) / 2 ** 30 }).where(eq(teamQuotas.teamId, team!.id));
+    try {
+      const pinsBefore = readdirSync(pinnedDir()).length;
+      const refused = await createVersion(ds, { name: model, source: `runs:/${at.run}/model`, run_id: at.run });
+      expect(refused.status).toBe(429);
+      expect(refused.text).toContain("RESOURCE_EXHAUSTED");
+      expect(refused.text).toContain("registered versions' pinned copies");
+      expect(await versionsOf(ds, model)).toEqual(["1"]);
+      expect(readdirSync(pinnedDir()).length).toBe(pinsBefore);
+    } finally {
+      await db().update(teamQuotas).set({ storageGib: quota?.storageGib ?? null }).where(eq(teamQuotas.teamId, team!.id));
+    }
   });
 });

@@ -197,7 +197,7 @@ describe("the storage quota", () => {
       const files = keptFiles();
       const over = await send(token, random(300_000), "over.zip");
       expect(over.status).toBe(409);
-      expect(over.json.error).toMatchObject({ code: "quota_exceeded", message: expect.stringMatching(/^Team churn uses [\d.]+ GiB of its [\d.]+ GiB artifact storage quota \(artifacts and code archives\); this upload does not fit\. Ask an admin to raise the team's storage quota, or delete code archives the team no longer needs/) });
+      expect(over.json.error).toMatchObject({ code: "quota_exceeded", message: expect.stringMatching(/^Team churn uses [\d.]+ GiB of its [\d.]+ GiB artifact storage quota \(artifacts, code archives and registered versions' pinned copies\); this upload does not fit\. Ask an admin to raise the team's storage quota, or delete code archives the team no longer needs/) });
       expect((await db().select({ id: codeArchives.id }).from(codeArchives)).length).toBe(rows);
       expect(keptFiles()).toEqual(files);
       expect((await send(token, random(100_000), "fits.zip")).status).toBe(201);
