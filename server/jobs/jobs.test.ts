@@ -3,9 +3,9 @@
 // cancel of the whole process group, deadline), the job's environment and token, and recovery after a
 // restart.
 import { readFileSync } from "node:fs";
-import { eq, inArray } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
-import { apiTokens, jobs, runs, teamQuotas, teams } from "@/db/schema";
+import { apiTokens, jobs, memberships, runs, teamQuotas, teams, users } from "@/db/schema";
 import { trainJobSchema } from "@/lib/schemas/jobs";
 import { createExperiment } from "../tracking/experiments";
 import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
@@ -282,5 +282,31 @@ describe("recovery after a restart", () => {
     // the attempt is retried exactly once, after the old process is gone.)
     const events = await getJobEvents(await ctxFor(db(), DEMO.ds), job.job_id);
     expect(events.map((e) => e.status)).toEqual(["queued", "admitted", "running", "queued", "admitted", "running", "succeeded"]);
+  });
+});
+
+describe("a member removed while their job waits", () => {
+  it("gets no job token: the job fails with the reason instead of acting for them", async () => {
+    const [churn] = await db().select({ id: teams.id }).from(teams).where(eq(teams.slug, "churn"));
+    const [quota] = await db().select({ max: teamQuotas.maxConcurrentJobs }).from(teamQuotas).where(eq(teamQuotas.teamId, churn!.id));
+    await setQuota("churn", { maxConcurrentJobs: 1 });
+    // Another member's job holds the team's only slot, so the data scientist's job waits in the queue.
+    const blocker = await submit(DEMO.mle, await experiment(DEMO.mle), { command: node(SLEEP) });
+    await waitFor(blocker.job_id, (j) => j.status === "running");
+    const job = await submit(DEMO.ds, await experiment(), { command: node("console.log('ran')") });
+    expect(job.status).toBe("queued");
+    const [ds] = await db().select({ id: users.id }).from(users).where(eq(users.email, DEMO.ds));
+    const [membership] = await db().delete(memberships).where(and(eq(memberships.userId, ds!.id), eq(memberships.teamId, churn!.id))).returning();
+    try {
+      await cancelJob(await ctxFor(db(), DEMO.mle), blocker.job_id);
+      await waitFor(blocker.job_id, final);
+      const done = await waitFor(job.job_id, final);
+      expect(done).toMatchObject({ status: "failed", message: expect.stringContaining("no longer a member of its team") });
+      const [row] = await db().select({ tokenId: jobs.tokenId }).from(jobs).where(eq(jobs.id, job.job_id));
+      expect(row!.tokenId).toBeNull();
+    } finally {
+      await db().insert(memberships).values(membership!).onConflictDoNothing();
+      await setQuota("churn", { maxConcurrentJobs: quota!.max });
+    }
   });
 });

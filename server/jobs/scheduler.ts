@@ -13,7 +13,7 @@ import { cpSync, existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Db, DbOrTx } from "@/db/client";
-import { apiTokens, jobEvents, jobs, runs, teamQuotas, teams } from "@/db/schema";
+import { apiTokens, jobEvents, jobs, memberships, runs, teamQuotas, teams, users } from "@/db/schema";
 import type { RunStatus } from "@/db/schema";
 import type { ComputeBackend, ExitInfo } from "../compute/backend";
 import { createBackend } from "../compute";
@@ -209,17 +209,23 @@ async function start(db: Db, job: JobRow): Promise<void> {
       .where(and(eq(jobs.id, job.id), eq(jobs.status, "admitted")))
       .returning();
     if (!row) return null;
-    if (!row.userId) return { row, token: null };
+    if (!row.userId) return { row, token: null, why: "the user who submitted the job no longer exists" };
+    // A member removed since the submit gets no new token: their queued work fails instead of acting for them.
+    // The membership row is held until this commits, so a removal waits and then revokes this token too.
+    const [member] = await tx.select({ userId: memberships.userId }).from(memberships)
+      .where(and(eq(memberships.userId, row.userId), eq(memberships.teamId, row.teamId))).for("share");
+    const [admin] = member ? [] : await tx.select({ id: users.id }).from(users).where(and(eq(users.id, row.userId), eq(users.isAdmin, true)));
+    if (!member && !admin) return { row, token: null, why: "the user who submitted the job is no longer a member of its team" };
     const token = await mintJobToken(tx, { userId: row.userId, teamId: row.teamId, jobId: row.id, ttlSeconds: row.spec.max_runtime_seconds + 3600 });
     await tx.update(jobs).set({ tokenId: token.id }).where(eq(jobs.id, row.id));
     await tx.insert(jobEvents).values({ jobId: row.id, status: "running", attempt, message: `attempt ${attempt} of ${row.spec.retries + 1} on the ${state().backend.name} executor` });
     await tx.update(runs).set({ status: "RUNNING", endTime: null }).where(eq(runs.id, row.runId));
-    return { row, token: token.token };
+    return { row, token: token.token, why: null };
   });
   if (!claimed) return;
   publishJobChange({ job_id: job.id, team_id: job.teamId, status: "running", attempt });
   if (!claimed.token) {
-    await finish(db, job.id, attempt, { status: "failed", message: "the user who submitted the job no longer exists" });
+    await finish(db, job.id, attempt, { status: "failed", message: claimed.why ?? "the job has no user to act for" });
     return;
   }
   const workdir = path.join(jobDir(job.id), `attempt-${attempt}`);
