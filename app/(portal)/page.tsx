@@ -41,7 +41,7 @@ export MLFLOW_TRACKING_TOKEN=cairn_…
 curl -H "Authorization: Bearer $MLFLOW_TRACKING_TOKEN" \\
   $MLFLOW_TRACKING_URI/api/v1/me`}
           </pre>
-          <p className="mt-2 text-xs text-stone-500">The MLflow-compatible tracking API is not built yet; /api/v1 works today.</p>
+          <p className="mt-2 text-xs text-stone-500">The official <code className="font-mono">mlflow</code> client logs here too: set the same two variables and use it unchanged.</p>
         </Card>
       </div>
     </div>

@@ -29,7 +29,7 @@ export default async function DeploymentsPage(props: { searchParams: Promise<Rec
       <RefreshWhile active={deployments.some((d) => d.status === "deploying")} />
       <PageHeader
         title="Deployments"
-        description={<>Registered ONNX models served behind the inference gateway at <code className="font-mono text-xs">/serve/&lt;team&gt;/&lt;deployment&gt;</code>. Deploy a version to staging from its page in <Link href="/models" className="text-teal-800 underline">Models</Link>; production deploys need a team lead&apos;s approval (not built yet).</>}
+        description={<>Registered ONNX models served behind the inference gateway at <code className="font-mono text-xs">/serve/&lt;team&gt;/&lt;deployment&gt;</code>. Deploy a version to staging from its page in <Link href="/models" className="text-teal-800 underline">Models</Link>; production deploys need a team lead&apos;s approval (<Link href="/approvals" className="text-teal-800 underline">Approvals</Link>).</>}
       />
       <form method="get" className="flex flex-wrap items-end gap-3" role="search" aria-label="Filter deployments">
         <div>
