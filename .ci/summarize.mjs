@@ -27,6 +27,8 @@ if (e2e) {
   failed += s.unexpected;
   lines.push(`browser: ${s.expected + s.flaky} passed, ${s.unexpected} failed, ${s.skipped} skipped`);
   if (s.skipped > 0) { failed += s.skipped; lines.push("browser: skipped tests count as failures"); }
+  // A suite that ran nothing (the web server could not start, a config error) failed, whatever it reports.
+  if (s.expected + s.flaky + s.unexpected + s.skipped === 0) { failed += 1; lines.push(`browser: no test ran (exit ${e2eRc})`); }
 } else {
   failed += 1;
   lines.push(`browser: no report (exit ${e2eRc})`);
