@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 
@@ -161,7 +162,9 @@ function load(): Env {
     queryLimits: {
       timeoutMs: e.CAIRN_QUERY_TIMEOUT_MS,
       // PGlite runs one statement at a time for everyone: a team's second heavy read would only queue there.
-      slotsPerTeam: e.CAIRN_QUERY_SLOTS_PER_TEAM ?? (e.DATABASE_URL ? 4 : 1),
+      // On PostgreSQL a team's heavy reads take at most half this machine's cores (the database usually
+      // shares it), so the other half stays free for every other team: 1 on 2 cores, 4 on 8.
+      slotsPerTeam: e.CAIRN_QUERY_SLOTS_PER_TEAM ?? (e.DATABASE_URL ? Math.max(1, Math.floor(os.availableParallelism() / 2)) : 1),
       slotWaitMs: e.CAIRN_QUERY_SLOT_WAIT_MS,
     },
     pathDirs: e.PATH.split(path.delimiter).filter(Boolean),

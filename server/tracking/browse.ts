@@ -37,22 +37,23 @@ export async function browseRuns(ctx: Ctx, input: BrowseInput): Promise<BrowseRe
     where,
   );
   const offset = decodeOffset(input.pageToken);
-  // The page and the total in one transaction under the statement timeout (one connection per request).
+  // The page, the total and the page's data in one transaction under the statement timeout: one connection
+  // per request, so a team's slots bound how many of the database's cores its searches take.
   const read = () => withStatementTimeout(ctx.db, "search", async (tx) => {
     const page = await selectRunPage(tx, scope, orders, input.pageSize, offset);
     const [counted] = await tx.select({ n: count() }).from(runs).where(scope);
-    return [page, counted] as const;
+    const ids = page.map((r) => r.id);
+    const data = ids.length
+      ? await Promise.all([
+          tx.select().from(params).where(inArray(params.runId, ids)),
+          tx.select().from(latestMetrics).where(inArray(latestMetrics.runId, ids)),
+          tx.select().from(runTags).where(inArray(runTags.runId, ids)),
+        ])
+      : [[], [], []] as const;
+    return [page, counted, data] as const;
   });
   const heavy = where !== undefined || orders.length > 0;
-  const [rows, total] = heavy ? await withTeamSlot({ id: exp.teamId, slug: exp.teamSlug }, "search", read) : await read();
-  const ids = rows.map((r) => r.id);
-  const [ps, ms, ts] = ids.length
-    ? await Promise.all([
-        ctx.db.select().from(params).where(inArray(params.runId, ids)),
-        ctx.db.select().from(latestMetrics).where(inArray(latestMetrics.runId, ids)),
-        ctx.db.select().from(runTags).where(inArray(runTags.runId, ids)),
-      ])
-    : [[], [], []];
+  const [rows, total, [ps, ms, ts]] = heavy ? await withTeamSlot({ id: exp.teamId, slug: exp.teamSlug }, "search", read) : await read();
   const byRun = new Map<string, RunRowDto>(rows.map((r) => [r.id, {
     run_id: r.id, run_name: r.name, status: r.status, start_time: r.startTime, end_time: r.endTime, user_id: r.userId,
     parent_run_id: r.parentRunId, lifecycle_stage: r.lifecycleStage, params: {}, metrics: {}, tags: {},

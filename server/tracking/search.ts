@@ -20,14 +20,15 @@ export async function searchRuns(ctx: Ctx, input: SearchRunsInput): Promise<{ ru
   const offset = decodeOffset(input.page_token);
   const lifecycle = input.run_view_type === "ALL" ? undefined : eq(runs.lifecycleStage, input.run_view_type === "ACTIVE_ONLY" ? "active" : "deleted");
   const scope = and(inArray(runs.experimentId, refs.map((r) => r.id)), inArray(runs.teamId, [...new Set(refs.map((r) => r.teamId))]), lifecycle, where);
-  const read = async () => {
-    const rows = await withStatementTimeout(ctx.db, "search", (tx) => selectRunPage(tx, scope, orders, input.max_results + 1, offset));
-    const page = rows.slice(0, input.max_results);
+  // The page and its runs' data on one connection under the statement timeout: a search holds one database
+  // connection at a time, so a team's slots bound how many of the database's cores its searches take.
+  const read = () => withStatementTimeout(ctx.db, "search", async (tx) => {
+    const rows = await selectRunPage(tx, scope, orders, input.max_results + 1, offset);
     return {
-      runs: await hydrateRuns(ctx.db, page),
+      runs: await hydrateRuns(tx, rows.slice(0, input.max_results)),
       ...(rows.length > input.max_results ? { next_page_token: encodeOffset(offset + input.max_results) } : {}),
     };
-  };
+  });
   if (where === undefined && orders.length === 0) return read();
   // A search over several teams' experiments (admins only) counts against the first team's slots.
   const [first] = [...refs].sort((a, b) => a.teamSlug.localeCompare(b.teamSlug));

@@ -11,8 +11,7 @@ import type { ErrorBody, Run } from "@/server/mlflow/test-client";
 import { createExperiment, post } from "@/server/mlflow/test-client";
 import { call, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
 
-// Each team's slots as in production: 4 on PostgreSQL, 1 on PGlite (one statement at a time there).
-vi.stubEnv("CAIRN_QUERY_SLOTS_PER_TEAM", process.env.CAIRN_TEST_DB === "postgres" ? "4" : "1");
+// Each team's slots as in production (no CAIRN_QUERY_SLOTS_PER_TEAM): half the cores on PostgreSQL, 1 on PGlite.
 const db = demoDatabase();
 let churnToken = "";
 let fraudToken = "";
@@ -130,8 +129,11 @@ describe("a search's cost is bounded", () => {
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(8);
     expect(statuses.every((s) => [200, 400, 429].includes(s))).toBe(true);
     // Before the fix one heavy search ran for seconds (12.6 s in the review) and held up every other team's
-    // search for as long. Now the other team's p99 stays within a small factor of its own p99 alone.
+    // search for as long; with 4 slots per team on 2 cores the other team's p99 still went 14 → 167 ms. Now a
+    // team's heavy reads take at most half the cores, one connection each, and the other team's p99 stays
+    // within tens of milliseconds of its own alone (what remains is this one process's event loop
+    // serializing the heavy team's 100-run pages — here the test client parses them in it too).
     console.info(`[search-load] fraud p99 alone ${alone.toFixed(0)} ms, while churn fires heavy searches ${during.toFixed(0)} ms (${statuses.length} churn searches)`);
-    expect(during).toBeLessThanOrEqual(Math.max(5 * alone, alone + 2000));
+    expect(during).toBeLessThanOrEqual(Math.max(4 * alone, alone + 100));
   }, 120_000);
 });
