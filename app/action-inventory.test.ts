@@ -29,6 +29,7 @@ import { createToken } from "@/server/tokens/service";
 import { saveView } from "@/server/tracking/views";
 import { createExperiment } from "@/server/tracking/experiments";
 import { DEMO, ctxFor, demoDatabase, tokenFor } from "@/server/testing/fixtures";
+import { useBackend } from "@/server/workers/testing";
 
 // What next.config's experimental.authInterrupts sets in a build, so forbidden()/unauthorized() throw their 403/401.
 vi.hoisted(() => { process.env.__NEXT_EXPERIMENTAL_AUTH_INTERRUPTS = "true"; });
@@ -82,6 +83,7 @@ function heldBackend(): ComputeBackend {
     async cancel(ref) { const exit = held.get(ref); held.delete(ref); exit?.({ exitCode: null, signal: "SIGTERM", reason: "cancelled" }); },
     async isAlive(ref) { return held.has(ref); },
     async kill(ref) { held.delete(ref); },
+    async locate(at) { const ref = `held-${at.jobId}-${at.attempt}`; return held.has(ref) ? ref : null; },
   };
 }
 
@@ -238,8 +240,7 @@ function actionFiles(dir: string): string[] {
 const load = async (file: string) => (await import(/* @vite-ignore */ path.join(APP, file, "actions.ts"))) as Record<string, unknown>;
 
 beforeAll(async () => {
-  const globals = globalThis as unknown as { __cairnScheduler?: unknown };
-  globals.__cairnScheduler = { backend: heldBackend(), ticking: null, again: false, inflight: new Set() };
+  useBackend(db(), heldBackend());
   for (const who of WHO) {
     if (who === "anonymous") continue;
     ctxs[who] = await ctxFor(db(), EMAIL[who]);
@@ -273,7 +274,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopAllReplicas();
-  (globalThis as unknown as { __cairnScheduler?: unknown }).__cairnScheduler = undefined;
 });
 
 describe("server action inventory", () => {

@@ -21,6 +21,7 @@ import { createModel, newRun, onnxModelBytes, putRunFile, registerVersion } from
 import { saveInstanceType } from "@/server/teams/instance-types";
 import { createToken } from "@/server/tokens/service";
 import { DEMO, actorFor, ctxFor, demoDatabase, tokenFor } from "@/server/testing/fixtures";
+import { useBackend } from "@/server/workers/testing";
 
 const db = demoDatabase();
 
@@ -81,6 +82,7 @@ function heldBackend(): ComputeBackend {
     async cancel(ref) { const exit = held.get(ref); held.delete(ref); exit?.({ exitCode: null, signal: "SIGTERM", reason: "cancelled" }); },
     async isAlive(ref) { return held.has(ref); },
     async kill(ref) { held.delete(ref); },
+    async locate(at) { const ref = `held-${at.jobId}-${at.attempt}`; return held.has(ref) ? ref : null; },
   };
 }
 
@@ -372,8 +374,7 @@ const load = async (route: string) => {
 };
 
 beforeAll(async () => {
-  const globals = globalThis as unknown as { __cairnScheduler?: unknown };
-  globals.__cairnScheduler = { backend: heldBackend(), ticking: null, again: false, inflight: new Set() };
+  useBackend(db(), heldBackend());
   for (const who of WHO) {
     if (who === "anonymous") continue;
     actors[who] = await actorFor(db(), EMAIL[who]);
@@ -421,7 +422,6 @@ async function uploadArchive(): Promise<string> {
 
 afterAll(async () => {
   await stopAllReplicas();
-  (globalThis as unknown as { __cairnScheduler?: unknown }).__cairnScheduler = undefined;
 });
 
 describe("route inventory", () => {

@@ -18,7 +18,8 @@ export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 export type DbOrTx = Db | Tx;
 
 export type DbBackend = "pglite" | "postgres";
-export type Database = { db: Db; backend: DbBackend; close: () => Promise<void> };
+/** `url`: the PostgreSQL connection string (for connections of their own, such as the workers' leader lock). */
+export type Database = { db: Db; backend: DbBackend; close: () => Promise<void>; url?: string };
 
 export const MIGRATIONS_FOLDER = path.join(process.cwd(), "db", "migrations");
 const MIGRATION_LOCK = 0x6361_6972; // "cair": serializes migrations across instances
@@ -42,7 +43,7 @@ export async function openDatabase(opts: { url?: string; pgliteDir?: string }): 
       await client.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => undefined);
       client.release();
     }
-    return { db, backend: "postgres", close: () => pool.end() };
+    return { db, backend: "postgres", close: () => pool.end(), url: opts.url };
   }
   if (opts.pgliteDir) mkdirSync(opts.pgliteDir, { recursive: true });
   const client = opts.pgliteDir ? new PGlite(opts.pgliteDir) : new PGlite();

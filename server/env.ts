@@ -46,6 +46,9 @@ const schema = z.object({
   CAIRN_JOB_UID_BASE: z.coerce.number().int().min(1000).max(2 ** 31 - 70_000).default(200_000),
   CAIRN_JOB_RUNTIME_PACKAGES: z.string().default("onnx-proto"),
   CAIRN_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).default(2000),
+  CAIRN_DEPLOYMENT_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
+  CAIRN_APPROVAL_EXPIRY_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
+  CAIRN_LEADER_RETRY_MS: z.coerce.number().int().min(100).default(2000),
   CAIRN_COMPUTE_BACKEND: z.enum(["local", "kubernetes"]).default("local"),
   CAIRN_K8S_DEFAULT_IMAGE: z.string().min(1).default("node:20-slim"),
   CAIRN_K8S_FETCH_IMAGE: z.string().min(1).default("curlimages/curl:8.11.1"),
@@ -86,6 +89,11 @@ export type Env = {
   /** The base URL jobs use to reach Cairn's MLflow API (MLFLOW_TRACKING_URI). */
   trackingUrl: string;
   schedulerIntervalMs: number;
+  /** How often the deployment reconciler compares live deployments with the replicas this process runs. */
+  deploymentReconcileIntervalMs: number;
+  approvalExpiryIntervalMs: number;
+  /** How often a process that does not lead the workers tries for the leader lock (PostgreSQL). */
+  leaderRetryMs: number;
   /** The local executor's job sandbox (server/compute/sandbox.ts): the level wanted, the uid range, the runtime. */
   jobSandbox: { setting: "auto" | "required" | "off"; uidBase: number; uidCount: number; runtimePackages: string[]; network: "cairn-only" | "host" };
   computeBackend: "local" | "kubernetes";
@@ -140,6 +148,9 @@ function load(): Env {
     localReplicasMax: e.CAIRN_LOCAL_REPLICAS_MAX,
     trackingUrl: (e.CAIRN_TRACKING_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ""),
     schedulerIntervalMs: e.CAIRN_SCHEDULER_INTERVAL_MS,
+    deploymentReconcileIntervalMs: e.CAIRN_DEPLOYMENT_RECONCILE_INTERVAL_MS,
+    approvalExpiryIntervalMs: e.CAIRN_APPROVAL_EXPIRY_INTERVAL_MS,
+    leaderRetryMs: e.CAIRN_LEADER_RETRY_MS,
     jobSandbox: {
       setting: e.CAIRN_JOB_SANDBOX,
       uidBase: e.CAIRN_JOB_UID_BASE,

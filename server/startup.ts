@@ -8,7 +8,7 @@ import { env, metricsToken } from "./env";
 export async function announceStartup(): Promise<void> {
   try {
     const db = await getReadyDb();
-    const { backend } = await getDatabase();
+    const { backend, url } = await getDatabase();
     const e = env();
     console.log(`[cairn] database: ${backend === "pglite" ? `embedded PGlite in ${e.dataDir}/pglite` : "PostgreSQL (DATABASE_URL)"}`);
     if (e.demo) {
@@ -16,12 +16,13 @@ export async function announceStartup(): Promise<void> {
       for (const u of DEMO_USERS) console.log(`[cairn]   ${u.email.padEnd(26)} ${u.label}`);
       console.log("[cairn] (set CAIRN_DEMO=false to start without the demo organization)");
     }
-    // Audit: the chain's head is anchored in the data dir, outside the database, every CAIRN_AUDIT_ANCHOR_INTERVAL_MS.
-    const { startAuditAnchor } = await import("./audit/anchor");
-    startAuditAnchor(db);
-    // Training jobs: converge what an earlier process left running, then admit and dispatch on a loop.
-    const { startScheduler } = await import("./jobs/scheduler");
-    await startScheduler(db);
+    // The background work (job scheduler, deployment reconciler, cost meter, tenant sync, audit anchor, approval
+    // expiry) runs in one leading process: the holder of a PostgreSQL advisory lock, or this process on PGlite.
+    const [{ createPlatformWorkers }, { installWorkers }] = await Promise.all([import("./workers"), import("./workers/registry")]);
+    const workers = await createPlatformWorkers(db, { backend, url });
+    installWorkers(workers);
+    await workers.start();
+    if (backend === "postgres" && !workers.isLeader()) console.log(`[cairn] workers: another Cairn process leads; this one serves requests and takes over if it stops (checks every ${Math.round(e.leaderRetryMs / 1000)} s)`);
     // Time series (deployment metrics): PROMETHEUS_URL, or a managed Prometheus scraping this server.
     const prom = e.prometheus;
     const { findBinary, connectPrometheus, prometheusReady } = await import("./observability/prometheus");
@@ -37,18 +38,6 @@ export async function announceStartup(): Promise<void> {
       else if (!binary) console.log("[cairn] metrics: no Prometheus (set PROMETHEUS_URL or install prometheus) — deployment charts are unavailable");
       else if (prometheusReady()) console.log(`[cairn] metrics: managed Prometheus (${binary}) scraping every ${prom.scrapeSeconds} s`);
     });
-    // Costs: running jobs and live deployments are charged into the ledger as they run.
-    const { startCostMeter } = await import("./costs/meter");
-    startCostMeter(db, e.costMeterIntervalMs);
-    // Deployments: replicas do not outlive the process that started them, so bring every live one up again.
-    const { startDeployments } = await import("./deployments/runtime");
-    void startDeployments(db).then((n) => { if (n) console.log(`[cairn] brought up ${n} deployment(s)`); }, (err: unknown) => console.error("[cairn] bringing up deployments failed", err));
-    // On Kubernetes, every team's namespace, ResourceQuota, LimitRange and RBAC are kept in place.
-    if (e.computeBackend === "kubernetes") {
-      const [{ defaultKubeConfig }, { startTenantSync }] = await Promise.all([import("./compute/kubernetes"), import("./tenants/sync")]);
-      startTenantSync(db, defaultKubeConfig());
-      console.log(`[cairn] tenant sync: reconciling team namespaces every ${Math.round(e.tenantSyncIntervalMs / 1000)} s`);
-    }
   } catch (err) {
     console.error("[cairn] start-up failed: the database could not be opened or migrated", err);
   }

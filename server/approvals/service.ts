@@ -48,11 +48,17 @@ type Row = typeof approvalRequests.$inferSelect & { team: string };
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
+/** A pending request past its deadline reads as expired at once; the approval-expiry worker records it so. */
+function effectiveStatus(r: Row, now = new Date()): Row["status"] {
+  return r.status === "pending" && r.expiresAt < now ? "expired" : r.status;
+}
+
 function dto(r: Row): ApprovalDto {
+  const status = effectiveStatus(r);
   return {
-    id: r.id, status: r.status, team: r.team, model: r.modelName, version: r.version, environment: r.environment, spec: r.spec, note: r.note,
+    id: r.id, status, team: r.team, model: r.modelName, version: r.version, environment: r.environment, spec: r.spec, note: r.note,
     requested_by: r.requestedByEmail, decided_by: r.decidedByEmail, comment: r.comment, deployment_id: r.deploymentId,
-    created_at: r.createdAt.toISOString(), decided_at: r.decidedAt?.toISOString() ?? null, expires_at: r.expiresAt.toISOString(),
+    created_at: r.createdAt.toISOString(), decided_at: r.decidedAt?.toISOString() ?? (status === "expired" ? r.expiresAt.toISOString() : null), expires_at: r.expiresAt.toISOString(),
   };
 }
 
@@ -128,17 +134,28 @@ async function rows(db: DbOrTx, where: ReturnType<typeof and>, limit = 500): Pro
   return selected.map((s) => ({ ...s.a, team: s.team }));
 }
 
-/** Pending requests past their deadline become "expired" (checked whenever requests are read or decided). */
-async function expireOverdue(db: DbOrTx, teamIds: string[] | undefined): Promise<void> {
-  await db.update(approvalRequests).set({ status: "expired", decidedAt: new Date(), comment: "no decision before the request expired" })
-    .where(and(eq(approvalRequests.status, "pending"), lt(approvalRequests.expiresAt, new Date()), teamIds ? inArray(approvalRequests.teamId, teamIds) : undefined));
+/**
+ * Pending requests past their deadline become "expired" (the approval-expiry worker, server/workers). Reads never
+ * write: until the worker passes, they show such a request as expired (effectiveStatus).
+ */
+export async function expireOverdueApprovals(db: DbOrTx, now = new Date()): Promise<number> {
+  const expired = await db.update(approvalRequests).set({ status: "expired", decidedAt: sql`${approvalRequests.expiresAt}`, comment: "no decision before the request expired" })
+    .where(and(eq(approvalRequests.status, "pending"), lt(approvalRequests.expiresAt, now)))
+    .returning({ id: approvalRequests.id });
+  return expired.length;
+}
+
+/** The status filter as requests read (a pending one past its deadline counts as expired). */
+function statusIs(status: ApprovalDto["status"]) {
+  if (status === "pending") return and(eq(approvalRequests.status, "pending"), sql`${approvalRequests.expiresAt} >= now()`);
+  if (status === "expired") return or(eq(approvalRequests.status, "expired"), and(eq(approvalRequests.status, "pending"), sql`${approvalRequests.expiresAt} < now()`));
+  return eq(approvalRequests.status, status);
 }
 
 export async function listApprovals(ctx: Ctx, input: Partial<ApprovalsQuery>): Promise<{ approvals: ApprovalDto[] }> {
   const teamIds = input.team ? [(await homeTeam(ctx, input.team)).id] : readableTeamIds(ctx.actor);
   if (teamIds?.length === 0) return { approvals: [] };
-  await expireOverdue(ctx.db, teamIds);
-  const found = await rows(ctx.db, and(teamIds ? inArray(approvalRequests.teamId, teamIds) : undefined, input.status ? eq(approvalRequests.status, input.status) : undefined), input.limit ?? 100);
+  const found = await rows(ctx.db, and(teamIds ? inArray(approvalRequests.teamId, teamIds) : undefined, input.status ? statusIs(input.status) : undefined), input.limit ?? 100);
   return { approvals: found.map(dto) };
 }
 
@@ -154,9 +171,7 @@ async function loadApproval(ctx: Ctx, id: string, db: DbOrTx = ctx.db): Promise<
 
 export async function getApproval(ctx: Ctx, id: string): Promise<ApprovalDetail> {
   const row = await loadApproval(ctx, id);
-  if (row.status === "pending" && row.expiresAt < new Date()) await expireOverdue(ctx.db, [row.teamId]);
-  const fresh = await loadApproval(ctx, id);
-  return { ...dto(fresh), evidence: fresh.evidence };
+  return { ...dto(row), evidence: row.evidence };
 }
 
 /** The request as it stands, locked for a decision; refuses anything but a pending, unexpired one. */

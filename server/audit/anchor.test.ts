@@ -4,7 +4,9 @@ import { desc } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { auditEvents } from "@/db/schema";
 import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
-import { anchorFile, readAnchor, startAuditAnchor } from "./anchor";
+import { AuditAnchorLoop } from "../workers/audit-anchor";
+import { WorkerRuntime } from "../workers/runtime";
+import { anchorFile, readAnchor } from "./anchor";
 import { recordAudit } from "./record";
 
 const db = demoDatabase();
@@ -12,7 +14,8 @@ const db = demoDatabase();
 describe("audit anchor loop", () => {
   it("follows the chain's head off the request path, writing the file whole", async () => {
     expect(readAnchor()).toBeNull();
-    const stop = startAuditAnchor(db(), 100);
+    const workers = new WorkerRuntime({ election: { kind: "single" }, loops: [new AuditAnchorLoop(db(), 100)] });
+    await workers.start();
     try {
       const ctx = await ctxFor(db(), DEMO.lead);
       for (let i = 0; i < 3; i++) await recordAudit(ctx, { action: "test.anchor", target: `thing:${i}` });
@@ -22,7 +25,7 @@ describe("audit anchor loop", () => {
       expect(readAnchor()).toMatchObject({ id: head!.id, hash: head!.hash });
       expect(readdirSync(path.dirname(anchorFile())).filter((f) => f.endsWith(".tmp"))).toEqual([]);
     } finally {
-      stop();
+      await workers.stop();
     }
   });
 });

@@ -102,37 +102,3 @@ export async function refreshAnchor(db: Db, file = anchorFile()): Promise<Anchor
   await writeAnchor(file, anchor);
   return { anchor, moved: true, problem: null };
 }
-
-type Loop = { timer: NodeJS.Timeout; stop: () => void };
-const loopGlobals = globalThis as unknown as { __cairnAuditAnchorLoop?: Loop };
-
-/** Start-up: keeps the anchor at the chain's head, checking every `intervalMs`. */
-export function startAuditAnchor(db: Db, intervalMs = env().auditAnchorIntervalMs): () => void {
-  if (loopGlobals.__cairnAuditAnchorLoop) return loopGlobals.__cairnAuditAnchorLoop.stop;
-  let running = false;
-  let lastProblem: string | null = null;
-  const tick = async () => {
-    if (running) return;
-    running = true;
-    try {
-      const { problem } = await refreshAnchor(db);
-      if (problem && problem !== lastProblem) console.error(`[cairn] audit anchor: ${problem} Run GET /api/v1/audit/verify as an admin.`);
-      lastProblem = problem;
-    } catch (err) {
-      const message = `refresh failed: ${err instanceof Error ? err.message : String(err)}`;
-      if (message !== lastProblem) console.error(`[cairn] audit anchor: ${message}`);
-      lastProblem = message;
-    } finally {
-      running = false;
-    }
-  };
-  const timer = setInterval(() => void tick(), intervalMs);
-  timer.unref();
-  const stop = () => {
-    clearInterval(timer);
-    loopGlobals.__cairnAuditAnchorLoop = undefined;
-  };
-  loopGlobals.__cairnAuditAnchorLoop = { timer, stop };
-  void tick();
-  return stop;
-}

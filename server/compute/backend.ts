@@ -50,4 +50,9 @@ export interface ComputeBackend {
   isAlive(ref: string): Promise<boolean>;
   /** For recovery after a restart: stops an attempt this process did not start, and waits until it is gone. */
   kill(ref: string): Promise<void>;
+  /**
+   * For recovery after a crash between starting an attempt and recording its handle: the handle of attempt
+   * `attempt` of the job if it exists (alive or not), found without the handle — null when nothing was started.
+   */
+  locate(at: { jobId: string; attempt: number; team: string }): Promise<string | null>;
 }

@@ -10,7 +10,7 @@ import type { AttemptHandlers, ComputeBackend, LaunchSpec } from "./backend";
 import { hasStatus, k8sCall, servesKueue, statusOf } from "./k8s-api";
 import type { K8sClients } from "./k8s-attempt";
 import { Attempt, terminal } from "./k8s-attempt";
-import { buildJobManifest, buildSecretManifest, JOB_NAME_LABEL, LABELS, LOCAL_QUEUE_NAME, MANAGED_BY, namespaceFor } from "./k8s-manifest";
+import { buildJobManifest, buildSecretManifest, JOB_NAME_LABEL, jobName, LABELS, LOCAL_QUEUE_NAME, MANAGED_BY, namespaceFor } from "./k8s-manifest";
 
 export type KubernetesBackendOptions = {
   kubeConfig: KubeConfig;
@@ -186,6 +186,11 @@ export class KubernetesBackend implements ComputeBackend {
     const attempt = this.live.get(ref);
     if (attempt && !attempt.isDone) return attempt.cancel();
     await this.kill(ref);
+  }
+
+  /** The attempt's Job has a name of its own (jobName), so its handle is known without the recorded one. */
+  async locate(at: { jobId: string; attempt: number; team: string }): Promise<string | null> {
+    return `k8s:${namespaceFor(at.team)}/${jobName(at.jobId, at.attempt)}`;
   }
 
   async isAlive(ref: string): Promise<boolean> {

@@ -133,6 +133,16 @@ function startTicks(pid: number): string | null {
   }
 }
 
+/** Field 5 of /proc/<pid>/stat: the process group. */
+function processGroup(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+  } catch {
+    return null;
+  }
+}
+
 function parseRef(ref: string): { pid: number; ticks: string } | null {
   const m = /^pid:(\d+):(\d+)$/.exec(ref);
   return m ? { pid: Number(m[1]), ticks: m[2]! } : null;
@@ -227,6 +237,33 @@ export class LocalBackend implements ComputeBackend {
   async cancel(ref: string): Promise<void> {
     if (this.live.has(ref)) return this.stop(ref, "cancelled");
     await this.kill(ref);
+  }
+
+  /**
+   * The attempt's process group, found by the job id and attempt every attempt's environment carries
+   * (CAIRN_JOB_ID, CAIRN_JOB_ATTEMPT): the group leader this executor spawned, even when the server died
+   * before recording its handle. Other users' processes are readable here only when the server runs as root,
+   * which is also when jobs run as their own uids.
+   */
+  async locate(at: { jobId: string; attempt: number }): Promise<string | null> {
+    const wanted = [`CAIRN_JOB_ID=${at.jobId}`, `CAIRN_JOB_ATTEMPT=${at.attempt}`];
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      const pid = Number(entry);
+      let environ: string;
+      try {
+        environ = readFileSync(`/proc/${pid}/environ`, "latin1");
+      } catch {
+        continue;
+      }
+      const vars = environ.split("\0");
+      if (!wanted.every((w) => vars.includes(w))) continue;
+      // The group leader (spawned detached): the process a handle names and a group kill reaches from.
+      if (processGroup(pid) !== pid) continue;
+      const ticks = startTicks(pid);
+      if (ticks) return `pid:${pid}:${ticks}`;
+    }
+    return null;
   }
 
   async isAlive(ref: string): Promise<boolean> {

@@ -95,14 +95,3 @@ export async function meterCosts(db: Db, now = new Date()): Promise<number> {
     return written.length;
   });
 }
-
-const globals = globalThis as unknown as { __cairnCostMeter?: NodeJS.Timeout };
-
-/** The background loop (start-up): a pass now, then one every `intervalMs`. */
-export function startCostMeter(db: Db, intervalMs: number): void {
-  if (globals.__cairnCostMeter) return;
-  const pass = () => meterCosts(db).catch((err: unknown) => console.error("[cairn] cost meter pass failed", err));
-  void pass();
-  globals.__cairnCostMeter = setInterval(() => void pass(), intervalMs);
-  globals.__cairnCostMeter.unref();
-}

@@ -122,6 +122,11 @@ export class LocalServing {
     return null;
   }
 
+  /** The deployments this manager runs replicas for. */
+  ids(): string[] {
+    return [...this.deployments.keys()];
+  }
+
   state(deploymentId: string): ServingState | null {
     const dep = this.deployments.get(deploymentId);
     return dep ? this.snapshot(dep) : null;

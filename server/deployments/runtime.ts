@@ -216,6 +216,10 @@ export type DeploymentRuntime = {
   settled(id: string): Promise<void>;
   stop(id: string): Promise<void>;
   readyReplicas(id: string): number | null;
+  /** Whether this process runs (or is bringing up) the deployment's replicas. */
+  isServing(id: string): boolean;
+  /** The deployments this process runs replicas for. */
+  servingIds(): string[];
   /** A serving replica's base URL, round-robin; null when none serves. */
   pick(id: string): string | null;
   /** Headers every request to a replica carries (the replicas' shared secret). */
@@ -241,6 +245,8 @@ export function deploymentRuntime(): DeploymentRuntime {
       await release(rt, id);
     },
     readyReplicas: (id) => rt.serving.state(id)?.ready ?? null,
+    isServing: (id) => rt.pending.has(id) || rt.serving.state(id) !== null,
+    servingIds: () => rt.serving.ids(),
     pick: (id) => rt.serving.pick(id),
     replicaHeaders: () => ({ [SECRET_HEADER]: rt.serving.secret }),
   };

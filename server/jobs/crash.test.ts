@@ -12,7 +12,7 @@ import { openDatabase } from "@/db/client";
 import { createTestDatabase } from "@/db/test-db";
 import { jobEvents, jobs, runs } from "@/db/schema";
 import { LocalBackend } from "../compute/local";
-import { reconcile, tick } from "./scheduler";
+import { converge, tick, useBackend } from "../workers/testing";
 import { alive, processesOf } from "./testing/processes";
 
 
@@ -56,8 +56,8 @@ describe("a server killed mid-job", () => {
     // The restarted server: same database, a fresh executor that never saw the attempt.
     database = url ? await openDatabase({ url }) : await openDatabase({ pgliteDir: path.join(dir, "pglite") });
     const db = database.db;
-    (globalThis as unknown as { __cairnScheduler?: unknown }).__cairnScheduler = { backend: new LocalBackend(), ticking: null, again: false, inflight: new Set() };
-    expect(await reconcile(db)).toBe(1);
+    useBackend(db, new LocalBackend());
+    expect(await converge(db)).toBe(1);
     expect(alive(pid)).toBe(false);
     if (uid !== null) expect(processesOf(uid)).toEqual([]); // nothing of the sandboxed job is left either
     for (let i = 0; i < 200; i++) {

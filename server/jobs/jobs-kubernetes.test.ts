@@ -22,7 +22,7 @@ import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
 import { getJobCode } from "./code";
 import type { JobDto } from "./service";
 import { cancelJob, getJobEvents, jobLogFile, submitJob } from "./service";
-import { reconcile } from "./scheduler";
+import { converge, useBackend } from "../workers/testing";
 import { isFinal, waitForJob } from "./testing/wait";
 
 const db = demoDatabase();
@@ -30,10 +30,9 @@ const ns = "cairn-churn";
 let cluster: FakeCluster;
 let scratch: string;
 
-const globals = globalThis as unknown as { __cairnScheduler?: unknown };
-function useBackend(): KubernetesBackend {
+function useCluster(): KubernetesBackend {
   const backend = new KubernetesBackend({ kubeConfig: cluster.kubeConfig(), pollMs: 100, killPollMs: 20 });
-  globals.__cairnScheduler = { backend, ticking: null, again: false, inflight: new Set() };
+  useBackend(db(), backend);
   return backend;
 }
 
@@ -41,11 +40,10 @@ beforeAll(async () => {
   cluster = new FakeCluster();
   await cluster.listen();
   scratch = mkdtempSync(path.join(os.tmpdir(), "cairn-k8s-jobs-"));
-  useBackend();
+  useCluster();
 });
 
 afterAll(async () => {
-  globals.__cairnScheduler = undefined;
   await cluster.close();
   rmSync(scratch, { recursive: true, force: true });
 });
@@ -178,8 +176,8 @@ describe("jobs on the kubernetes executor", () => {
     const job = await submit(DEMO.ds, exp, { command: ["python", "train.py"], retries: 1 });
     const first = await jobOf(job.job_id, 1);
     cluster.controller.run(ns, first.pod);
-    useBackend(); // a new server process: a fresh executor that never saw the attempt
-    expect(await reconcile(db())).toBe(1);
+    useCluster(); // a new server process: a fresh executor that never saw the attempt
+    expect(await converge(db())).toBe(1);
     expect(cluster.get("jobs", ns, first.name)).toBeUndefined();
     const second = await jobOf(job.job_id, 2);
     cluster.controller.run(ns, second.pod);

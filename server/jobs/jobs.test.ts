@@ -12,7 +12,7 @@ import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
 import { LocalBackend } from "../compute/local";
 import type { JobDto } from "./service";
 import { cancelJob, getJob, getJobEvents, jobLogFile, submitJob } from "./service";
-import { reconcile, tick } from "./scheduler";
+import { converge, tick, useBackend } from "../workers/testing";
 import { alive, handlePid, processesOf, sandboxUid } from "./testing/processes";
 import { isFinal, waitForJob } from "./testing/wait";
 import { jobChangeStream } from "./stream";
@@ -30,6 +30,12 @@ async function experiment(email: string = DEMO.ds, team = "churn"): Promise<stri
 
 async function submit(email: string, exp: string, body: Record<string, unknown>): Promise<JobDto> {
   return submitJob(await ctxFor(db(), email), exp, trainJobSchema.parse({ instance_type: "cpu.small", max_runtime_seconds: 60, ...body }));
+}
+
+/** The job as the scheduler's next pass leaves it (a submit only commits the job, queued). */
+async function afterPass(job: JobDto): Promise<JobDto> {
+  await tick(db());
+  return getJob(await ctxFor(db(), DEMO.admin), job.job_id);
 }
 
 const waitFor = (id: string, done: (j: JobDto) => boolean, ms = 20_000) => waitForJob(db(), id, done, { ms, every: 100 });
@@ -128,13 +134,12 @@ describe("the local executor", () => {
         return super.start(...args);
       }
     }
-    const globals = globalThis as unknown as { __cairnScheduler?: unknown };
-    const before = globals.__cairnScheduler;
-    globals.__cairnScheduler = { backend: new GatedBackend(), ticking: null, again: false, inflight: new Set() };
+    const before = useBackend(db(), new GatedBackend());
     try {
       const exp = await experiment();
-      // Submitting runs a scheduler pass, which now waits in the executor's start: don't wait for it yet.
-      const submitted = submit(DEMO.ds, exp, { command: node(SLEEP) });
+      await submit(DEMO.ds, exp, { command: node(SLEEP) });
+      // A scheduler pass, which now waits in the executor's start: don't wait for it yet.
+      const submitted = tick(db());
       await starting;
       const [row] = await db().select({ id: jobs.id, status: jobs.status, ref: jobs.backendRef }).from(jobs).where(eq(jobs.experimentId, Number(exp)));
       expect(row).toMatchObject({ status: "running", ref: null });
@@ -145,7 +150,7 @@ describe("the local executor", () => {
       expect(done.status).toBe("cancelled");
     } finally {
       release();
-      globals.__cairnScheduler = before;
+      useBackend(db(), before);
     }
   });
 
@@ -195,9 +200,9 @@ describe("admission", () => {
   it("queues work over the quota with the reason, and admits it when usage falls", async () => {
     await setQuota("churn", { gpus: 2 });
     const exp = await experiment();
-    const first = await submit(DEMO.ds, exp, { instance_type: "gpu.large", gpus: 2, command: node(SLEEP) });
+    const first = await afterPass(await submit(DEMO.ds, exp, { instance_type: "gpu.large", gpus: 2, command: node(SLEEP) }));
     expect(["admitted", "running"]).toContain(first.status);
-    const second = await submit(DEMO.ds, exp, { instance_type: "gpu.large", gpus: 2, command: node("console.log('second ran')") });
+    const second = await afterPass(await submit(DEMO.ds, exp, { instance_type: "gpu.large", gpus: 2, command: node("console.log('second ran')") }));
     expect(second).toMatchObject({ status: "queued", queue_reason: "waiting for 2 GPUs: team churn uses 2 of 2" });
     await cancelJob(await ctxFor(db(), DEMO.ds), first.job_id);
     expect((await waitFor(second.job_id, final)).status).toBe("succeeded");
@@ -206,13 +211,13 @@ describe("admission", () => {
   it("admits by priority within a team, and one team's queue never holds back another team", async () => {
     await setQuota("churn", { maxConcurrentJobs: 1 });
     const exp = await experiment();
-    const blocker = await submit(DEMO.ds, exp, { command: node(SLEEP) });
-    const low = await submit(DEMO.ds, exp, { command: node("0"), priority: "low" });
-    const high = await submit(DEMO.ds, exp, { command: node("0"), priority: "high" });
+    const blocker = await afterPass(await submit(DEMO.ds, exp, { command: node(SLEEP) }));
+    const low = await afterPass(await submit(DEMO.ds, exp, { command: node("0"), priority: "low" }));
+    const high = await afterPass(await submit(DEMO.ds, exp, { command: node("0"), priority: "high" }));
     expect(low.status).toBe("queued");
     expect(high.queue_reason).toBe("waiting for a job slot: team churn runs 1 of 1 concurrent jobs");
     expect((await getJob(await ctxFor(db(), DEMO.ds), low.job_id)).queue_reason).toMatch(/^queued behind job/);
-    const fraud = await submit(DEMO.dsFraud, await experiment(DEMO.dsFraud, "fraud"), { command: node("0") });
+    const fraud = await afterPass(await submit(DEMO.dsFraud, await experiment(DEMO.dsFraud, "fraud"), { command: node("0") }));
     expect(fraud.status).not.toBe("queued");
     await cancelJob(await ctxFor(db(), DEMO.ds), blocker.job_id);
     const h = await waitFor(high.job_id, final);
@@ -272,9 +277,8 @@ describe("recovery after a restart", () => {
     const [handle] = await db().select({ ref: jobs.backendRef }).from(jobs).where(eq(jobs.id, job.job_id));
     const firstPid = handlePid(handle!.ref);
     // A new server process: a fresh executor that never saw the running attempt.
-    const globals = globalThis as unknown as { __cairnScheduler?: { backend: LocalBackend } };
-    globals.__cairnScheduler = { backend: new LocalBackend(), ticking: null, again: false, inflight: new Set() } as never;
-    expect(await reconcile(db())).toBe(1);
+    useBackend(db(), new LocalBackend());
+    expect(await converge(db())).toBe(1);
     expect(alive(firstPid)).toBe(false);
     const done = await waitFor(job.job_id, final);
     expect(done).toMatchObject({ status: "succeeded", attempt: 2 });

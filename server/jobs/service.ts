@@ -17,11 +17,13 @@ import type { Ctx } from "../context";
 import { env } from "../env";
 import { AppError } from "../errors";
 import { homeTeam, loadExperiment } from "../tracking/access";
-import { artifactStore, writeArtifact } from "../tracking/artifacts";
+import { artifactStore } from "../tracking/artifacts";
 import { insertRun } from "../tracking/runs";
 import type { CodeArchiveRow } from "./code-archives";
-import { codeArchiveStream, isArchiveId, teamCodeArchive } from "./code-archives";
+import { isArchiveId, teamCodeArchive } from "./code-archives";
+import { wake } from "../workers/registry";
 import { publishJobChange } from "./events";
+import { setRunStatus } from "./run-status";
 import { activeUsage, catalog, neverFits, resolveResources, waitReason } from "./resources";
 
 export type JobDto = {
@@ -183,47 +185,42 @@ export async function submitJob(ctx: Ctx, experimentId: string, input: TrainJobI
     priority: input.priority, max_runtime_seconds: input.max_runtime_seconds, retries: input.retries,
   };
   if (code?.archive) await assertStorageRoom(ctx.db, artifactStore(), { id: exp.teamId, slug: exp.teamSlug }, code.archive.sizeBytes);
-  const run = await insertRun(ctx, {
-    experiment_id: String(exp.id), run_name: undefined,
-    tags: [
-      { key: "mlflow.source.name", value: code?.label ?? command[0]! },
-      { key: "mlflow.source.type", value: "JOB" },
-      { key: "cairn.instance_type", value: resolved.instanceType ?? "custom" },
-      ...(code?.archive ? [{ key: "cairn.code_archive", value: code.archive.id }] : []),
-    ],
-  });
-  const runId = run.id;
-  if (code?.archive) {
-    // The run keeps the code it was trained with, as uploaded: artifacts/code/<filename> (within the storage quota, checked above).
-    await writeArtifact(ctx, { root: [exp.teamSlug, String(exp.id), runId], rel: `code/${code.archive.filename}`, teamId: exp.teamId }, codeArchiveStream(code.archive), code.archive.sizeBytes);
-  }
+  // Intent, in one transaction: the run, the job (queued), its first event, the run's job tag and the audit
+  // rows. The scheduler (a worker) admits and dispatches it; this request starts nothing.
   const row = await ctx.db.transaction(async (tx) => {
     if (code?.archive) {
       // Held until the job row is in: a delete of the archive (which locks the row for update) waits, then sees the job.
       const [still] = await tx.select({ id: codeArchives.id }).from(codeArchives).where(and(eq(codeArchives.id, code.archive.id), eq(codeArchives.teamId, exp.teamId))).for("share");
       if (!still) throw new AppError("conflict", `Code archive ${code.archive.id} (${code.label}) was deleted while the job was being submitted; upload it again.`);
     }
-    await tx.update(runs).set({ status: "SCHEDULED" }).where(eq(runs.id, runId));
+    const run = await insertRun({ ...ctx, db: tx }, {
+      experiment_id: String(exp.id), run_name: undefined,
+      tags: [
+        { key: "mlflow.source.name", value: code?.label ?? command[0]! },
+        { key: "mlflow.source.type", value: "JOB" },
+        { key: "cairn.instance_type", value: resolved.instanceType ?? "custom" },
+        ...(code?.archive ? [{ key: "cairn.code_archive", value: code.archive.id }] : []),
+      ],
+    });
+    await tx.update(runs).set({ status: "SCHEDULED" }).where(eq(runs.id, run.id));
     const [created] = await tx
       .insert(jobs)
       .values({
-        teamId: exp.teamId, experimentId: exp.id, runId, userId: ctx.actor.userId, userEmail: ctx.actor.email, name, spec,
+        teamId: exp.teamId, experimentId: exp.id, runId: run.id, userId: ctx.actor.userId, userEmail: ctx.actor.email, name, spec,
         cpu: resolved.cpu, memoryGib: resolved.memoryGib, gpus: resolved.gpus, gpuType: resolved.gpuType, hourlyPriceUsd: resolved.hourlyPriceUsd,
         priority: PRIORITIES[input.priority], status: "queued", queueReason: "waiting for the scheduler",
       })
       .returning();
     await tx.insert(jobEvents).values({ jobId: created!.id, status: "queued", message: `submitted by ${ctx.actor.email}` });
-    await tx.execute(sql`insert into run_tags (run_id, key, value) values (${runId}, 'cairn.job_id', ${created!.id}) on conflict do nothing`);
+    await tx.execute(sql`insert into run_tags (run_id, key, value) values (${run.id}, 'cairn.job_id', ${created!.id}) on conflict do nothing`);
     await appendAudit(tx, ctx, {
       action: "job.submit", target: `job:${created!.id}`, teamId: exp.teamId, team: exp.teamSlug,
-      details: { experiment_id: exp.id, run_id: runId, source: spec.source, instance_type: spec.instance_type, gpus: resolved.gpus },
+      details: { experiment_id: exp.id, run_id: run.id, source: spec.source, instance_type: spec.instance_type, gpus: resolved.gpus },
     });
     return created!;
   });
   publishJobChange({ job_id: row.id, team_id: row.teamId, status: "queued", attempt: 0 });
-  // Admission right away, so the answer already says whether the job waits (and why).
-  const { tick } = await import("./scheduler");
-  await tick(ctx.db);
+  wake("jobs");
   return getJob(ctx, row.id);
 }
 
@@ -297,12 +294,36 @@ function decodeCursor(token: string): Date {
   return d;
 }
 
+/**
+ * Cancel, as intent: a job not yet running ends at once (nothing runs for it); a running one is marked, and the
+ * scheduler stops its attempt, whose exit records it as cancelled.
+ */
+async function requestCancel(ctx: Ctx, job: JobRow): Promise<void> {
+  const now = new Date();
+  const ended = await ctx.db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(jobs)
+      .set({ status: "cancelled", finishedAt: now, queueReason: null, message: `cancelled by ${ctx.actor.email}` })
+      .where(and(eq(jobs.id, job.id), inArray(jobs.status, ["queued", "admitted"])))
+      .returning();
+    if (row) {
+      await tx.insert(jobEvents).values({ jobId: job.id, status: "cancelled", attempt: row.attempt, message: `cancelled by ${ctx.actor.email} before it started` });
+      await setRunStatus(tx, row.runId, "KILLED", now);
+    } else {
+      await tx.update(jobs).set({ cancelRequested: 1, message: `cancel requested by ${ctx.actor.email}` }).where(and(eq(jobs.id, job.id), eq(jobs.status, "running")));
+    }
+    await appendAudit(tx, ctx, { action: "job.cancel", target: `job:${job.id}`, teamId: job.teamId, team: job.team });
+    return row ?? null;
+  });
+  if (ended) publishJobChange({ job_id: job.id, team_id: job.teamId, status: "cancelled", attempt: ended.attempt, message: `cancelled by ${ctx.actor.email}` });
+  wake("jobs");
+}
+
 export async function cancelJob(ctx: Ctx, id: string): Promise<JobDto> {
   const row = await loadJob(ctx, id, { mode: "write", action: "job.cancel" });
   if (row.status === "succeeded" || row.status === "failed" || row.status === "cancelled") {
     throw new AppError("conflict", `Job ${id} already ${row.status}; there is nothing to cancel.`);
   }
-  const { requestCancel } = await import("./scheduler");
   await requestCancel(ctx, row);
   return getJob(ctx, id);
 }

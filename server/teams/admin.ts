@@ -19,6 +19,7 @@ import { gib, teamStoredBytes } from "../artifacts/usage";
 import { findTeamBySlug } from "./lookup";
 import type { TeamRef } from "./lookup";
 import { quotaDto } from "./service";
+import { wake } from "../workers/registry";
 
 async function teamFor(ctx: Ctx, slug: string, permission: "read_data" | "manage_team" | "manage_platform", action: string): Promise<TeamRef> {
   const team = await findTeamBySlug(ctx.db, slug);
@@ -138,10 +139,8 @@ export async function setQuota(ctx: Ctx, slug: string, input: QuotaInput): Promi
     return saved!;
   });
   // Raising a quota may let queued work start now; on Kubernetes the namespace's objects follow.
-  const { tick } = await import("../jobs/scheduler");
-  void tick(ctx.db);
-  const { requestTenantSync } = await import("../tenants/sync");
-  requestTenantSync(slug);
+  wake("jobs");
+  wake("tenants");
   return quotaDto(row);
 }
 
@@ -241,8 +240,7 @@ export async function restoreTeam(ctx: Ctx, slug: string): Promise<void> {
     await tx.update(teams).set({ archivedAt: null }).where(eq(teams.id, team.id));
     await appendAudit(tx, ctx, { action: "team.restore", target: `team:${slug}`, teamId: team.id, team: slug });
   });
-  const { requestTenantSync } = await import("../tenants/sync");
-  requestTenantSync(slug);
+  wake("tenants");
 }
 
 /** Archived teams, for the admin console. */

@@ -7,6 +7,7 @@ import { can, readableTeamIds, roleIn } from "../auth/policy";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
 import { findTeamBySlug } from "./lookup";
+import { wake } from "../workers/registry";
 
 /** Quota a new team starts with until an admin sets its own. */
 export const DEFAULT_QUOTA = {
@@ -72,7 +73,6 @@ export async function createTeam(ctx: Ctx, input: CreateTeamInput): Promise<Team
     await appendAudit(tx, ctx, { action: "team.create", target: `team:${input.slug}`, teamId: team.id, team: input.slug, details: { name: input.name } });
   });
   // On Kubernetes the team's namespace is made now rather than on the next pass.
-  const { requestTenantSync } = await import("../tenants/sync");
-  requestTenantSync(input.slug);
+  wake("tenants");
   return getTeam(ctx, input.slug);
 }

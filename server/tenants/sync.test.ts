@@ -19,7 +19,10 @@ import { setQuota, teamUsage } from "../teams/admin";
 import { getTeam } from "../teams/service";
 import { desiredObjects, QUOTA_NAME } from "./manifests";
 import { createTeam } from "../teams/service";
-import { startTenantSync, stopTenantSync, TenantSyncer } from "./sync";
+import { TenantSyncer } from "./sync";
+import { installWorkers } from "../workers/registry";
+import { WorkerRuntime } from "../workers/runtime";
+import { TenantSyncLoop } from "../workers/tenant-sync";
 
 const db = demoDatabase();
 const SA = "system:serviceaccount:cairn-system:cairn";
@@ -302,7 +305,10 @@ describe("tenant sync", () => {
 
 describe("the worker", () => {
   it("syncs on start, and a new team's namespace appears right away rather than on the next pass", async () => {
-    startTenantSync(db(), cluster.kubeConfig());
+    // The loop under a worker runtime of its own (this process leads), installed so services' wakes reach it.
+    const workers = new WorkerRuntime({ election: { kind: "single" }, loops: [new TenantSyncLoop(db(), new TenantSyncer(cluster.kubeConfig(), { serviceAccount: SA }), 60_000)], log: () => undefined });
+    installWorkers(workers);
+    await workers.start();
     try {
       const admin = await ctxFor(db(), DEMO.admin);
       await createTeam(admin, { slug: "recs", name: "Recommendations" });
@@ -317,7 +323,8 @@ describe("the worker", () => {
       while (hardOf("cairn-recs")["requests.nvidia.com/gpu"] !== "2" && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       expect(hardOf("cairn-recs")["requests.nvidia.com/gpu"]).toBe("2");
     } finally {
-      await stopTenantSync();
+      installWorkers(null);
+      await workers.stop();
     }
   });
 });

@@ -11,7 +11,6 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { Db } from "@/db/client";
 import { teamQuotas, teams, tenantSync, tenantSyncLeases } from "@/db/schema";
 import { namespaceFor } from "../compute/k8s-manifest";
-import { env } from "../env";
 import { quotaDto } from "../teams/service";
 import type { Outcome, QuotaStatus } from "./cluster";
 import { TenantCluster } from "./cluster";
@@ -145,52 +144,4 @@ export class TenantSyncer {
     if (drift) console.warn(`[cairn] tenant sync: drift repaired in ${namespaceFor(t.slug)}: ${values.repaired.join(" | ")}`);
     return { team: t.slug, state, message, outcomes, quota_status: r.status ?? null };
   }
-}
-
-// ---- the worker -------------------------------------------------------------------------------------
-
-type WorkerState = { syncer: TenantSyncer; db: Db; timer: NodeJS.Timeout; running: Promise<unknown> | null; again: Set<string> | "all" | null; stopped: boolean };
-const G = globalThis as unknown as { __cairnTenantSync?: WorkerState };
-
-async function runPass(w: WorkerState, only: Set<string> | "all"): Promise<void> {
-  if (w.stopped) return;
-  if (w.running) {
-    // A pass is under way: remember what to do after it.
-    w.again = w.again === "all" || only === "all" ? "all" : new Set([...(w.again ?? []), ...only]);
-    return;
-  }
-  const pass = only === "all" ? w.syncer.syncAll(w.db) : Promise.all([...only].map((slug) => w.syncer.syncOne(w.db, slug)));
-  w.running = pass.catch((err: unknown) => console.error("[cairn] tenant sync pass failed", err));
-  await w.running;
-  w.running = null;
-  const next = w.again;
-  w.again = null;
-  if (next) await runPass(w, next);
-}
-
-/** Starts the loop (kubernetes backend): a pass now, then every CAIRN_TENANT_SYNC_INTERVAL_MS. */
-export function startTenantSync(db: Db, kubeConfig: KubeConfig): void {
-  if (G.__cairnTenantSync) return;
-  const syncer = new TenantSyncer(kubeConfig, { serviceAccount: env().kubernetes.serviceAccount });
-  const w: WorkerState = { syncer, db, running: null, again: null, stopped: false, timer: setInterval(() => void runPass(w, "all"), env().tenantSyncIntervalMs) };
-  w.timer.unref();
-  G.__cairnTenantSync = w;
-  void runPass(w, "all");
-}
-
-/** Asks for a team to be synced now (its quota or limit range changed); nothing when the sync is not running. */
-export function requestTenantSync(slug: string): void {
-  const w = G.__cairnTenantSync;
-  if (w) void runPass(w, new Set([slug]));
-}
-
-/** Stops the loop: no new pass starts, and the one under way (if any) is waited for. */
-export async function stopTenantSync(): Promise<void> {
-  const w = G.__cairnTenantSync;
-  G.__cairnTenantSync = undefined;
-  if (!w) return;
-  w.stopped = true;
-  w.again = null;
-  clearInterval(w.timer);
-  await w.running;
 }

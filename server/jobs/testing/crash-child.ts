@@ -12,7 +12,7 @@ import { env } from "../../env";
 import { ctxFor } from "../../testing/actors";
 import { createExperiment } from "../../tracking/experiments";
 import { getJob, jobLogFile, submitJob } from "../service";
-import { tick } from "../scheduler";
+import { tick } from "../../workers/testing";
 import { handlePid, sandboxUid } from "./processes";
 
 const url = env().databaseUrl;

@@ -1,7 +1,7 @@
 // Test helpers for jobs: drive the scheduler until a job reaches a state.
 import type { Db } from "@/db/client";
 import { ctxFor } from "../../testing/actors";
-import { tick } from "../scheduler";
+import { tick } from "../../workers/testing";
 import type { JobDto } from "../service";
 import { getJob } from "../service";
 

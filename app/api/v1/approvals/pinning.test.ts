@@ -119,7 +119,7 @@ describe("the review's attack: model.onnx overwritten after the production reque
     await registerVersion(ds, model, at);
     const after = await artifacts(ds, "PUT", `${at.exp}/${at.run}/artifacts/model/model.onnx`, { body: onnx(REGISTERED) });
     expect(after.status).toBe(400);
-    const writes = await db().select().from(auditEvents).where(and(eq(auditEvents.action, "artifact.write"), eq(auditEvents.target, `run:${at.run}`)));
+    const writes = await db().select().from(auditEvents).where(and(eq(auditEvents.action, "artifact.write"), eq(auditEvents.target, `run:${at.run}`))).orderBy(auditEvents.id);
     const onnxWrites = writes.filter((w) => (w.details as { path: string }).path === "model/model.onnx").map((w) => ({ actor: w.actor, team: w.team, outcome: w.outcome, details: w.details }));
     expect(onnxWrites).toEqual([
       { actor: `${DEMO.ds} (token)`, team: "churn", outcome: "allowed", details: { experiment_id: at.exp, path: "model/model.onnx", bytes: onnx(REGISTERED).byteLength, sha256: sha256(onnx(REGISTERED)), overwrite: false } },

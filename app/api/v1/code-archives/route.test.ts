@@ -207,6 +207,8 @@ describe("DELETE /api/v1/code-archives/{id}", () => {
     expect(busy.status).toBe(409);
     expect(busy.json).toMatchObject({ error: { code: "conflict", message: expect.stringMatching(new RegExp(`^Code archive busy\\.zip \\(${id}\\) is the code of 1 unfinished job: ${job.job_id} \\((queued|admitted|running)\\)\\. Cancel them or wait for them to finish, then delete it\\.$`)) } });
     expect(await fileOf(id)).toBeDefined();
+    // Once it starts, the run keeps a copy of its code (the scheduler writes it as it dispatches the job).
+    await waitForJob(db(), job.job_id, (j) => j.status === "running");
     await cancelJob(ctx, job.job_id);
     expect(await waitForJob(db(), job.job_id, isFinal)).toMatchObject({ status: "cancelled" });
     expect((await del(token, id)).status).toBe(204);

@@ -13,7 +13,7 @@ import { apiTokens, auditEvents, jobs, users } from "@/db/schema";
 import { trainJobSchema } from "@/lib/schemas/jobs";
 import { quotaSchema } from "@/lib/schemas/teams";
 import { cancelJob, getJob, previewJob, submitJob } from "@/server/jobs/service";
-import { tick } from "@/server/jobs/scheduler";
+import { tick } from "@/server/workers/testing";
 import { call, ctxFor, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
 import { createExperiment } from "@/server/tracking/experiments";
 import { addMember, archiveTeam, changeRole, removeMember, setQuota, teamUsage } from "@/server/teams/admin";
@@ -167,13 +167,15 @@ describe("quotas", () => {
     const { experiment_id: exp } = await createExperiment(ds, { name: `split-${Date.now()}`, team: "churn" });
     await expect(submitJob(ds, exp, trainJobSchema.parse({ instance_type: "gpu.large", gpus: 1, command: ["sleep", "30"] }))).rejects.toThrow("the job needs 1 nvidia-a100 GPU; team churn's quota allows 0 of that type");
     const first = await submitJob(ds, exp, trainJobSchema.parse({ instance_type: "gpu.small", command: ["sleep", "30"] }));
+    await tick(db());
     // The launch preview counts the GPU split as admission does.
     expect(await previewJob(ds, exp, trainJobSchema.parse({ instance_type: "gpu.small", command: ["sleep", "30"] }))).toMatchObject({
       outcome: "queues", reason: "waiting for 1 nvidia-t4 GPU: team churn uses 1 of 1",
     });
     const second = await submitJob(ds, exp, trainJobSchema.parse({ instance_type: "gpu.small", command: ["sleep", "30"] }));
-    expect(first.status).not.toBe("queued");
-    expect(second).toMatchObject({ status: "queued", queue_reason: "waiting for 1 nvidia-t4 GPU: team churn uses 1 of 1" });
+    await tick(db());
+    expect((await getJob(ds, first.job_id)).status).not.toBe("queued");
+    expect(await getJob(ds, second.job_id)).toMatchObject({ status: "queued", queue_reason: "waiting for 1 nvidia-t4 GPU: team churn uses 1 of 1" });
     await cancelAndSettle([first.job_id, second.job_id]);
     await setQuota(admin, "churn", quotaSchema.parse(QUOTA));
   });
@@ -192,7 +194,8 @@ describe("quotas", () => {
     await tick(db());
     expect((await getJob(ds, running.job_id)).status).toBe("running");
     const waiting = await submitJob(ds, exp, trainJobSchema.parse({ resources: { cpu: 2, memory_gib: 2 }, command: ["true"] }));
-    expect(waiting).toMatchObject({ status: "queued", queue_reason: "waiting for 2 CPU: team churn uses 8 of 4" });
+    await tick(db());
+    expect(await getJob(ds, waiting.job_id)).toMatchObject({ status: "queued", queue_reason: "waiting for 2 CPU: team churn uses 8 of 4" });
     const usage = await call(usageGET, { token: await tokenFor(db(), DEMO.ds, "churn"), params: { slug: "churn" } });
     expect(usage.status).toBe(200);
     expect(usage.json).toMatchObject({
@@ -239,7 +242,8 @@ describe("limit ranges in admission", () => {
       await new Promise((r) => setTimeout(r, 25));
     }
     const waiting = await submitJob(ds, exp, trainJobSchema.parse({ resources: { cpu: 3, memory_gib: 4 }, command: ["true"] }));
-    expect(waiting.status).toBe("queued");
+    await tick(db());
+    expect((await getJob(ds, waiting.job_id)).status).toBe("queued");
     // One more, as if admission had passed it just before the change (admitted, not yet started).
     const admitted = await submitJob(ds, exp, trainJobSchema.parse({ resources: { cpu: 3, memory_gib: 4 }, command: ["true"] }));
     await db().update(jobs).set({ status: "admitted", admittedAt: new Date() }).where(eq(jobs.id, admitted.job_id));

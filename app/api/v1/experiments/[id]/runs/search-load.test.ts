@@ -3,7 +3,7 @@
 // one pass over the run's rows, and each team has its own few query slots — so one team's heaviest
 // allowed searches leave another team's searches about as fast as they are alone.
 import { sql } from "drizzle-orm";
-import { beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { GET as browseRoute } from "./route";
 import { experiments } from "@/db/schema";
 import { eq } from "drizzle-orm";

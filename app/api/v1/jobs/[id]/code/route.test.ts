@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { trainJobSchema } from "@/lib/schemas/jobs";
 import { KubernetesBackend } from "@/server/compute/kubernetes";
 import { FakeCluster } from "@/server/compute/testing/fake-k8s";
-import { tick } from "@/server/jobs/scheduler";
+import { tick, useBackend } from "@/server/workers/testing";
 import { cancelJob, getJob, submitJob } from "@/server/jobs/service";
 import { call, ctxFor, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
 import { createExperiment } from "@/server/tracking/experiments";
@@ -17,14 +17,13 @@ import { GET } from "./route";
 const db = demoDatabase();
 let cluster: FakeCluster;
 let scratch: string;
-const globals = globalThis as unknown as { __cairnScheduler?: unknown };
 const submitted: string[] = [];
 
 beforeAll(async () => {
   // Jobs are submitted for real; they wait on a fake cluster instead of running on this machine.
   cluster = new FakeCluster();
   await cluster.listen();
-  globals.__cairnScheduler = { backend: new KubernetesBackend({ kubeConfig: cluster.kubeConfig(), pollMs: 100 }), ticking: null, again: false, inflight: new Set() };
+  useBackend(db(), new KubernetesBackend({ kubeConfig: cluster.kubeConfig(), pollMs: 100 }));
   scratch = mkdtempSync(path.join(os.tmpdir(), "cairn-code-"));
 });
 
@@ -36,7 +35,6 @@ afterAll(async () => {
     while (!["succeeded", "failed", "cancelled"].includes((await getJob(admin, id)).status)) await new Promise((r) => setTimeout(r, 50));
   }
   await tick(db());
-  globals.__cairnScheduler = undefined;
   await cluster.close();
   rmSync(scratch, { recursive: true, force: true });
 });

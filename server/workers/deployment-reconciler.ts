@@ -1,0 +1,45 @@
+// The deployment reconciler, a worker loop (./runtime.ts): desired state (deployments whose status is live)
+// against what this process serves (./deployments/runtime.ts's replicas). A live deployment with no replicas
+// here is brought up (at leadership: every live one, since replicas do not outlive the process that started
+// them); replicas of a deployment no longer live are stopped. Stepping down stops every replica.
+import { inArray } from "drizzle-orm";
+import type { Db } from "@/db/client";
+import { LIVE_DEPLOYMENT_STATUSES, deployments } from "@/db/schema";
+import type { DeploymentRuntime } from "../deployments/runtime";
+import { stopAllReplicas } from "../deployments/runtime";
+import type { Loop } from "./runtime";
+
+export class DeploymentReconciler implements Loop {
+  readonly name = "deployments" as const;
+  constructor(private readonly db: Db, private readonly runtime: DeploymentRuntime, readonly intervalMs: number) {}
+
+  async onLead(): Promise<void> {
+    const n = await this.reconcile();
+    if (n) console.log(`[cairn] brought up ${n} deployment(s)`);
+  }
+
+  async tick(): Promise<void> {
+    await this.reconcile();
+  }
+
+  /** One pass; resolves with how many deployments it brought up. */
+  async reconcile(): Promise<number> {
+    const live = await this.db.select({ id: deployments.id }).from(deployments).where(inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])).orderBy(deployments.createdAt);
+    const wanted = new Set(live.map((d) => d.id));
+    let started = 0;
+    for (const { id } of live) {
+      if (this.runtime.isServing(id)) continue;
+      this.runtime.bringUp(this.db, id);
+      await this.runtime.settled(id);
+      started += 1;
+    }
+    for (const id of this.runtime.servingIds()) {
+      if (!wanted.has(id)) await this.runtime.stop(id);
+    }
+    return started;
+  }
+
+  async onStepDown(): Promise<void> {
+    await stopAllReplicas();
+  }
+}

@@ -1,0 +1,39 @@
+// The platform's worker runtime as `npm start` runs it: every loop, configured from the environment, with
+// leadership through PostgreSQL (DATABASE_URL) or, on PGlite, this single process.
+import { sql } from "drizzle-orm";
+import type { Db } from "@/db/client";
+import { createBackend } from "../compute";
+import { deploymentRuntime } from "../deployments/runtime";
+import { env } from "../env";
+import { ApprovalExpiryLoop } from "./approval-expiry";
+import { AuditAnchorLoop } from "./audit-anchor";
+import { CostMeterLoop } from "./cost-meter";
+import { DeploymentReconciler } from "./deployment-reconciler";
+import { JobScheduler } from "./job-scheduler";
+import type { Election, Loop } from "./runtime";
+import { WAKE_CHANNEL, WorkerRuntime } from "./runtime";
+
+export async function createPlatformWorkers(db: Db, database: { backend: "pglite" | "postgres"; url?: string }): Promise<WorkerRuntime> {
+  const e = env();
+  const loops: Loop[] = [
+    new JobScheduler({ db, backend: createBackend(e.computeBackend), intervalMs: e.schedulerIntervalMs }),
+    new DeploymentReconciler(db, deploymentRuntime(), e.deploymentReconcileIntervalMs),
+    new CostMeterLoop(db, e.costMeterIntervalMs),
+    new AuditAnchorLoop(db, e.auditAnchorIntervalMs),
+    new ApprovalExpiryLoop(db, e.approvalExpiryIntervalMs),
+  ];
+  if (e.computeBackend === "kubernetes") {
+    // On Kubernetes, every team's namespace, ResourceQuota, LimitRange and RBAC are kept in place.
+    const [{ defaultKubeConfig }, { TenantSyncer }, { TenantSyncLoop }] = await Promise.all([import("../compute/kubernetes"), import("../tenants/sync"), import("./tenant-sync")]);
+    loops.push(new TenantSyncLoop(db, new TenantSyncer(defaultKubeConfig(), { serviceAccount: e.kubernetes.serviceAccount }), e.tenantSyncIntervalMs));
+  }
+  const election: Election = database.backend === "postgres" && database.url ? { kind: "postgres", url: database.url, retryMs: e.leaderRetryMs } : { kind: "single" };
+  return new WorkerRuntime({
+    election,
+    loops,
+    // A process that does not lead wakes the leader's loop through the database.
+    notify: async (loop) => {
+      await db.execute(sql`select pg_notify(${WAKE_CHANNEL}, ${loop})`);
+    },
+  });
+}

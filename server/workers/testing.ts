@@ -1,0 +1,34 @@
+// Test helpers: one job scheduler per test database (the worker runtime is not started in unit tests; they
+// drive the loop themselves), with the executor a test chooses.
+import type { Db } from "@/db/client";
+import type { ComputeBackend } from "../compute/backend";
+import { LocalBackend } from "../compute/local";
+import { JobScheduler } from "./job-scheduler";
+
+const schedulers = new WeakMap<Db, JobScheduler>();
+
+export function schedulerFor(db: Db): JobScheduler {
+  let s = schedulers.get(db);
+  if (!s) {
+    s = new JobScheduler({ db, backend: new LocalBackend(), intervalMs: 60_000 });
+    schedulers.set(db, s);
+  }
+  return s;
+}
+
+/** From now on this database's scheduler dispatches to `backend`; returns the executor it used before. */
+export function useBackend(db: Db, backend: ComputeBackend): ComputeBackend {
+  const before = schedulerFor(db).backend;
+  schedulers.set(db, new JobScheduler({ db, backend, intervalMs: 60_000 }));
+  return before;
+}
+
+/** One scheduler pass (admission, cancels, dispatch). */
+export function tick(db: Db): Promise<void> {
+  return schedulerFor(db).tick();
+}
+
+/** Converges attempts an earlier process left running, as a new leader does. */
+export function converge(db: Db): Promise<number> {
+  return schedulerFor(db).converge();
+}
