@@ -253,6 +253,10 @@ const ENTRIES: Entry[] = [
   { route: "api/v1/deployments", method: "GET", scope: "caller", ok: [200], request: () => ({ path: "/api/v1/deployments" }) },
   { route: "api/v1/deployments/[id]", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/deployments/${s.deployment}`, params: { id: s.deployment } }) },
   {
+    route: "api/v1/deployments/[id]", method: "PATCH", scope: "team", permission: "deploy_staging", ok: [200],
+    request: async () => { const id = await stagingRow(); return { path: `/api/v1/deployments/${id}`, params: { id }, body: { target_concurrency: 6 } }; },
+  },
+  {
     route: "api/v1/deployments/[id]", method: "DELETE", scope: "team", permission: "deploy_staging", ok: [204],
     request: async () => { const id = await stagingRow(); return { path: `/api/v1/deployments/${id}`, params: { id } }; },
   },
