@@ -47,7 +47,7 @@ function gatewayServer(): Promise<http.Server> {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      const [, , team = "", deployment = "", ...path] = (req.url ?? "").split("?")[0]!.split("/");
+      const [, team = "", deployment = "", ...path] = (req.url ?? "").split("?")[0]!.split("/");
       const headers = new Headers();
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
       const request = new Request(`http://127.0.0.1${req.url}`, { method: req.method, headers, body: req.method === "POST" ? Buffer.concat(chunks) : undefined });
@@ -94,6 +94,7 @@ async function main(): Promise<void> {
     console.log("   t  clients  replicas (recorded/serving)  in flight   req/s   p50 ms   p99 ms  errors");
     let latencies: number[] = [];
     let errors = 0;
+    let firstError = "";
     let clients = 0;
     let active = 0;
     const seconds: Second[] = [];
@@ -104,10 +105,14 @@ async function main(): Promise<void> {
         const t0 = now();
         try {
           const res = await fetch(url, init);
-          await res.arrayBuffer();
-          if (res.status !== 200) errors++;
-        } catch {
+          if (res.status === 200) await res.arrayBuffer();
+          if (res.status !== 200) {
+            errors++;
+            if (!firstError) firstError = `${res.status} ${await res.text()}`;
+          }
+        } catch (err) {
           errors++;
+          if (!firstError) firstError = String(err);
         }
         latencies.push(now() - t0);
       }
@@ -155,6 +160,7 @@ async function main(): Promise<void> {
       console.log(`${String(i + 1).padStart(5)}  ${String(phase.seconds).padStart(7)}  ${String(phase.clients).padStart(7)}  ${summary.replicas.padStart(23)}  ${String(requests).padStart(8)}  ${String(errs).padStart(6)}  ${p50.toFixed(1).padStart(6)}  ${p99.toFixed(1).padStart(6)}`);
       return summary;
     });
+    if (firstError) console.log(`\nfirst error: ${firstError.slice(0, 300)}`);
     console.log("\nscale events:");
     for (const e of events) console.log(`  +${((e.at.getTime() - startedWall) / 1000).toFixed(1)} s  ${e.message}`);
     writeFileSync(OUT, `${JSON.stringify({ at: new Date().toISOString(), machine: { cpus: os.cpus().length, load: os.loadavg() }, options: { phases: PHASES, rows: ROWS, target: TARGET, max: MAX, intervalMs: INTERVAL_MS, downWindowMs: DOWN_WINDOW_MS }, seconds, phases, events: events.map((e) => e.message) }, null, 2)}\n`);
