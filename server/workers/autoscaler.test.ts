@@ -1,6 +1,7 @@
 // The autoscaler's decision, state in → decision out: scale-up at once, scale-down only after a stable
 // window (and never below what the window asked for), the min/max bounds and the host's replica cap.
 import { describe, expect, it } from "vitest";
+import { deployModelSchema, scaleDeploymentSchema } from "@/lib/schemas/deployments";
 import type { ScaleInput } from "./autoscaler";
 import { FRESH, decideReplicas } from "./autoscaler";
 
@@ -80,5 +81,25 @@ describe("decideReplicas", () => {
     const a = decideReplicas(input({ now: 0, replicas: 2, inflight: 0, downWindowMs: 0 }));
     expect(a.replicas).toBe(2);
     expect(decideReplicas(input({ now: 1, replicas: 2, inflight: 0, downWindowMs: 0, memory: a.memory })).replicas).toBe(1);
+  });
+});
+
+describe("target_concurrency in a deploy and a scale request", () => {
+  const deploy = { environment: "staging", replicas: 1 } as const;
+  const problems = (r: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } }) => (r.error?.issues ?? []).map((i) => `${i.path.join(".")}: ${i.message}`);
+
+  it("defaults to 4 and takes a whole number from 1 to 1000", () => {
+    expect(deployModelSchema.parse(deploy).target_concurrency).toBe(4);
+    expect(deployModelSchema.parse({ ...deploy, target_concurrency: 16 }).target_concurrency).toBe(16);
+  });
+
+  it("refuses anything else with a message that says what to send", () => {
+    expect(problems(deployModelSchema.safeParse({ ...deploy, target_concurrency: 0 }))).toEqual(["target_concurrency: target_concurrency is at least 1 request in flight per replica"]);
+    expect(problems(deployModelSchema.safeParse({ ...deploy, target_concurrency: 2.5 }))).toEqual(["target_concurrency: target_concurrency must be a whole number of requests in flight per replica, such as 4"]);
+    expect(problems(deployModelSchema.safeParse({ ...deploy, target_concurrency: "4" }))).toEqual(["target_concurrency: target_concurrency must be a whole number of requests in flight per replica, such as 4"]);
+    expect(problems(deployModelSchema.safeParse({ ...deploy, target_concurrency: 1001 }))).toEqual(["target_concurrency: target_concurrency is at most 1000 requests in flight per replica"]);
+    expect(problems(scaleDeploymentSchema.safeParse({}))).toEqual([": give at least one of auto_scale, replicas, min_replicas, max_replicas, target_concurrency"]);
+    expect(problems(scaleDeploymentSchema.safeParse({ min_replicas: 0 }))).toEqual(["min_replicas: min_replicas is at least 1 (scaling to zero is not built)"]);
+    expect(problems(scaleDeploymentSchema.safeParse({ replicas: 2, paused: true }))).toHaveLength(1);
   });
 });
