@@ -255,6 +255,11 @@ const ENTRIES: Entry[] = [
   { route: "api/v1/deployments", method: "GET", scope: "caller", ok: [200], request: () => ({ path: "/api/v1/deployments" }) },
   { route: "api/v1/deployments/[id]", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/deployments/${s.deployment}`, params: { id: s.deployment } }) },
   {
+    route: "api/v1/deployments/[id]", method: "PATCH", scope: "team", permission: "deploy_staging", ok: [200],
+    // One row for every caller: each would otherwise hold a slot of the team's deployment quota.
+    request: async () => { const id = (scaledRow ??= await stagingRow()); return { path: `/api/v1/deployments/${id}`, params: { id }, body: { target_concurrency: 6 } }; },
+  },
+  {
     route: "api/v1/deployments/[id]", method: "DELETE", scope: "team", permission: "deploy_staging", ok: [204],
     request: async () => { const id = await stagingRow(); return { path: `/api/v1/deployments/${id}`, params: { id } }; },
   },
@@ -336,6 +341,8 @@ const ENTRIES: Entry[] = [
     request: () => ({ path: `/serve/churn/${s.deployment}/invocations`, params: { team: "churn", deployment: s.deployment, path: ["invocations"] }, body: { inputs: [[1, 2, 3]] } }),
   },
 ];
+
+let scaledRow: string | undefined;
 
 /** A staging deployment row to stop (stopping ends its replicas: it has none). */
 async function stagingRow(): Promise<string> {

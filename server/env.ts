@@ -39,6 +39,8 @@ const schema = z.object({
   CAIRN_CODE_ARCHIVE_MAX_MB: z.coerce.number().positive().default(100),
   CAIRN_CODE_ARCHIVE_MAX_UNPACKED_MB: z.coerce.number().positive().optional().or(z.literal("").transform(() => undefined)),
   CAIRN_LOCAL_REPLICAS_MAX: z.coerce.number().int().min(1).max(1000).default(32),
+  CAIRN_AUTOSCALE_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
+  CAIRN_AUTOSCALE_DOWN_WINDOW_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   PORT: z.coerce.number().int().positive().default(3000),
   CAIRN_TRACKING_URL: z.string().url().optional().or(z.literal("").transform(() => undefined)),
   CAIRN_JOB_SANDBOX: z.enum(["auto", "required", "off"]).default("auto"),
@@ -86,6 +88,8 @@ export type Env = {
   codeArchiveMaxUnpackedBytes: number;
   /** Model-server processes this host runs for every team's live deployments together (local backend). */
   localReplicasMax: number;
+  /** The autoscaler: how often it reads load, and how long load must stay low before it removes replicas. */
+  autoscale: { intervalMs: number; downWindowMs: number };
   /** The base URL jobs use to reach Cairn's MLflow API (MLFLOW_TRACKING_URI). */
   trackingUrl: string;
   schedulerIntervalMs: number;
@@ -146,6 +150,7 @@ function load(): Env {
     codeArchiveMaxBytes: Math.floor(e.CAIRN_CODE_ARCHIVE_MAX_MB * 1024 * 1024),
     codeArchiveMaxUnpackedBytes: Math.floor((e.CAIRN_CODE_ARCHIVE_MAX_UNPACKED_MB ?? 10 * e.CAIRN_CODE_ARCHIVE_MAX_MB) * 1024 * 1024),
     localReplicasMax: e.CAIRN_LOCAL_REPLICAS_MAX,
+    autoscale: { intervalMs: e.CAIRN_AUTOSCALE_INTERVAL_MS, downWindowMs: e.CAIRN_AUTOSCALE_DOWN_WINDOW_MS },
     trackingUrl: (e.CAIRN_TRACKING_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ""),
     schedulerIntervalMs: e.CAIRN_SCHEDULER_INTERVAL_MS,
     deploymentReconcileIntervalMs: e.CAIRN_DEPLOYMENT_RECONCILE_INTERVAL_MS,

@@ -10,7 +10,8 @@ export const APPROVAL_STATUSES = ["pending", "approved", "rejected", "expired", 
 export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 
 /** What the approved deploy will be: the deploy request's own fields. */
-export type ApprovalSpec = { replicas: number; auto_scale: boolean; min_replicas: number; max_replicas: number; traffic: number; alias: string | null };
+/** `target_concurrency` is absent from requests made before autoscaling acted (they deploy with the default). */
+export type ApprovalSpec = { replicas: number; auto_scale: boolean; min_replicas: number; max_replicas: number; target_concurrency?: number; traffic: number; alias: string | null };
 
 export type MetricComparison = { key: string; candidate: number | null; current: number | null };
 

@@ -33,6 +33,10 @@ export const deployments = pgTable(
     autoScale: boolean("auto_scale").notNull(),
     minReplicas: integer("min_replicas").notNull(),
     maxReplicas: integer("max_replicas").notNull(),
+    /** Autoscaling aims at this many requests in flight per replica. */
+    targetConcurrency: integer("target_concurrency").notNull().default(4),
+    /** When the autoscaler (or a scale request) last changed `replicas`. */
+    scaledAt: timestamp("scaled_at", { withTimezone: true }),
     /** Percent of the endpoint's traffic this deployment takes. */
     traffic: integer("traffic").notNull().default(100),
     backend: text("backend").notNull().default("local"),

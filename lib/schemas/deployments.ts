@@ -7,6 +7,14 @@ export function replicaBounds(d: { replicas: number; auto_scale: boolean; min_re
   return { min: d.min_replicas ?? Math.min(1, d.replicas), max: d.max_replicas ?? Math.max(10, d.replicas) };
 }
 
+/** Requests in flight per replica that autoscaling aims at, unless the deploy says otherwise. */
+export const DEFAULT_TARGET_CONCURRENCY = 4;
+const targetConcurrency = z
+  .number({ error: "target_concurrency must be a whole number of requests in flight per replica, such as 4" })
+  .int("target_concurrency must be a whole number of requests in flight per replica, such as 4")
+  .min(1, "target_concurrency is at least 1 request in flight per replica")
+  .max(1000, "target_concurrency is at most 1000 requests in flight per replica");
+
 export const deployModelSchema = z
   .strictObject({
     team: z.string().max(64).optional(),
@@ -18,6 +26,7 @@ export const deployModelSchema = z
     min_replicas: z.number().int().min(0, "min_replicas is at least 0").max(20).optional(),
     max_replicas: z.number().int().min(1, "max_replicas is at least 1").max(20, "max_replicas is at most 20").optional(),
     traffic: z.number().int().min(0, "traffic is a percentage from 0 to 100").max(100, "traffic is a percentage from 0 to 100").optional().default(100),
+    target_concurrency: targetConcurrency.optional().default(DEFAULT_TARGET_CONCURRENCY),
     /** Production only: a note for the team lead who decides the request. */
     note: z.string().max(4000, "note is at most 4000 characters").optional(),
   })
@@ -29,7 +38,23 @@ export const deployModelSchema = z
     if (d.auto_scale && min > max) c.addIssue({ code: "custom", path: ["min_replicas"], message: `min_replicas (${min}) is more than max_replicas (${max})` });
     if (d.auto_scale && (d.replicas < min || d.replicas > max)) c.addIssue({ code: "custom", path: ["replicas"], message: `replicas (${d.replicas}) must lie between min_replicas (${min}) and max_replicas (${max})` });
   });
-export type DeployModelInput = z.infer<typeof deployModelSchema>;
+/** What a deploy service takes: the schema's output, with target_concurrency optional for callers that build it in code. */
+export type DeployModelInput = Omit<z.infer<typeof deployModelSchema>, "target_concurrency"> & { target_concurrency?: number };
+
+/**
+ * PATCH /api/v1/deployments/{id}: change how a running deployment scales. Bounds not given keep their
+ * value; with auto_scale false the deployment keeps `replicas` (given, or the count it runs now).
+ */
+export const scaleDeploymentSchema = z
+  .strictObject({
+    auto_scale: z.boolean().optional(),
+    replicas: z.number().int().min(1, "replicas is at least 1").max(20, "replicas is at most 20").optional(),
+    min_replicas: z.number().int().min(1, "min_replicas is at least 1 (scaling to zero is not built)").max(20, "min_replicas is at most 20").optional(),
+    max_replicas: z.number().int().min(1, "max_replicas is at least 1").max(20, "max_replicas is at most 20").optional(),
+    target_concurrency: targetConcurrency.optional(),
+  })
+  .refine((d) => Object.values(d).some((v) => v !== undefined), { message: "give at least one of auto_scale, replicas, min_replicas, max_replicas, target_concurrency" });
+export type ScaleDeploymentInput = z.infer<typeof scaleDeploymentSchema>;
 
 export const listDeploymentsQuery = z.object({
   team: z.string().max(64).optional(),

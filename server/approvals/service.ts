@@ -9,6 +9,7 @@ import type { DbOrTx } from "@/db/client";
 import type { ApprovalEvidence, ApprovalSpec, ApprovalStatus, MetricComparison } from "@/db/schema";
 import { LIVE_DEPLOYMENT_STATUSES, approvalRequests, deployments, latestMetrics, modelAliases, modelVersions, runs, teams } from "@/db/schema";
 import type { ApprovalsQuery } from "@/lib/schemas/deployments";
+import { DEFAULT_TARGET_CONCURRENCY } from "@/lib/schemas/deployments";
 import { appendAudit, denied } from "../audit/record";
 import { can, readableTeamIds } from "../auth/policy";
 import type { Ctx } from "../context";
@@ -112,7 +113,7 @@ async function gatherEvidence(db: DbOrTx, d: PreparedDeploy): Promise<ApprovalEv
 /** A production deploy: recorded as a pending request with its evidence; nothing is deployed yet. */
 export async function requestProductionDeploy(ctx: Ctx, d: PreparedDeploy, note: string): Promise<{ approval_request_id: string; status: "pending_approval" }> {
   const evidence = await gatherEvidence(ctx.db, d);
-  const spec: ApprovalSpec = { replicas: d.replicas, auto_scale: d.autoScale, min_replicas: d.minReplicas, max_replicas: d.maxReplicas, traffic: d.traffic, alias: d.alias };
+  const spec: ApprovalSpec = { replicas: d.replicas, auto_scale: d.autoScale, min_replicas: d.minReplicas, max_replicas: d.maxReplicas, target_concurrency: d.targetConcurrency, traffic: d.traffic, alias: d.alias };
   const now = new Date();
   const id = await ctx.db.transaction(async (tx) => {
     const [row] = await tx.insert(approvalRequests).values({
@@ -201,7 +202,8 @@ export async function approveRequest(ctx: Ctx, id: string, comment: string): Pro
   const prepared: PreparedDeploy = {
     model: { id: row.modelId, name: row.modelName }, team: { id: row.teamId, slug: row.team }, version: { id: row.versionId, number: row.version },
     alias: row.spec.alias, environment: "production", replicas: row.spec.replicas, autoScale: row.spec.auto_scale,
-    minReplicas: row.spec.min_replicas, maxReplicas: row.spec.max_replicas, traffic: row.spec.traffic, backend: "local", origin: `approval ${row.id}`, contentDigest: digest,
+    minReplicas: row.spec.min_replicas, maxReplicas: row.spec.max_replicas,
+    targetConcurrency: row.spec.target_concurrency ?? DEFAULT_TARGET_CONCURRENCY, traffic: row.spec.traffic, backend: "local", origin: `approval ${row.id}`, contentDigest: digest,
   };
   const deploymentId = await ctx.db.transaction(async (tx) => {
     await lockPending(tx, row);

@@ -75,10 +75,11 @@ async function forward(deploymentId: string, route: Route, body: ArrayBuffer | n
   const runtime = deploymentRuntime();
   let lastError = "";
   for (let attempt = 0; attempt < 2; attempt++) {
-    const base = runtime.pick(deploymentId);
-    if (!base) break;
+    // Held until the answer is read: the replica's in-flight count is what autoscaling acts on.
+    const lease = runtime.acquire(deploymentId);
+    if (!lease) break;
     try {
-      const answer = await fetch(`${base}${route.path}`, {
+      const answer = await fetch(`${lease.url}${route.path}`, {
         method: route.method,
         body: body ?? undefined,
         headers: { ...runtime.replicaHeaders(), ...(contentType ? { "content-type": contentType } : {}) },
@@ -88,6 +89,8 @@ async function forward(deploymentId: string, route: Route, body: ArrayBuffer | n
       return new Response(bytes, { status: answer.status, headers: { "content-type": answer.headers.get("content-type") ?? "application/json", "x-content-type-options": "nosniff" } });
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
+    } finally {
+      lease.release();
     }
   }
   return fail(503, `No replica of deployment ${deploymentId} answered${lastError ? ` (${lastError})` : ""}; it may be restarting — try again shortly.`, { "retry-after": "1" });

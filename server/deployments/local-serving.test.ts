@@ -292,6 +292,55 @@ describe("scaling and stopping", () => {
     expect(new Set(three.replicas.map((r) => r.port)).size).toBe(3);
   });
 
+  it("scale() counts requests in flight per replica; a replica taken away ends only after the ones it holds", async () => {
+    const s = serving();
+    const id = randomUUID();
+    expect(await s.scale(id, 2)).toBeNull();
+    await s.ensure(spec({ deploymentId: id, replicas: 2 }));
+    // The least busy replica first: two leases land on two replicas.
+    const first = s.acquire(id)!;
+    const second = s.acquire(id)!;
+    expect(first.url).not.toBe(second.url);
+    expect(s.load(id)).toMatchObject({ inflight: 2, ready: 2, desired: 2 });
+    const leaving = s.state(id)!.replicas[1]!;
+    const held = [first, second].find((l) => l.url === `http://127.0.0.1:${leaving.port}`)!;
+    const kept = held === first ? second : first;
+    kept.release();
+
+    let isScaled = false;
+    const down = s.scale(id, 1).then((state) => {
+      isScaled = true;
+      return state;
+    });
+    await waitFor("replica 1 out of routing", () => s.state(id)!.replicas.length === 1);
+    // Out of routing at once, yet alive and answering the request it holds.
+    for (let i = 0; i < 4; i++) {
+      const lease = s.acquire(id)!;
+      expect(lease.url).not.toBe(held.url);
+      lease.release();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(isScaled).toBe(false);
+    expect(isAlive(leaving.pid!)).toBe(true);
+    expect((await call(`${held.url}/v2/models/churn/infer`, { inputs: [{ name: "features", shape: [1, 4], datatype: "FP32", data: ROWS[0] }] })).status).toBe(200);
+    held.release();
+    held.release(); // idempotent
+    expect((await down)!.replicas.map((r) => r.index)).toEqual([0]);
+    await waitFor("replica 1 exited", () => !isAlive(leaving.pid!));
+    expect(s.load(id)).toMatchObject({ inflight: 0, ready: 1, desired: 1 });
+    // The integral grows only while requests are held.
+    const a = s.load(id)!;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(s.load(id)!.inflightMs).toBe(a.inflightMs);
+    const lease = s.acquire(id)!;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(s.load(id)!.inflightMs - a.inflightMs).toBeGreaterThanOrEqual(90);
+    lease.release();
+
+    const up = await s.scale(id, 3);
+    expect(up).toMatchObject({ ready: 3, desired: 3 });
+  });
+
   it("swaps in a new version once it serves, then stops the old replicas", async () => {
     const s = serving();
     const id = randomUUID();

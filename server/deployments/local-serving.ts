@@ -6,7 +6,11 @@
 //   ensure(spec)  start or scale a deployment; resolves when every replica serves, rejects (stopping
 //                 what it started) when one cannot. A new model or version is started beside the old
 //                 replicas and swapped in once ready, so a deployment keeps serving through the change.
-//   pick(id)      a serving replica's base URL, round-robin
+//   scale(id, n)  change a running deployment's replica count: new replicas take requests only once they
+//                 serve; a replica taken away leaves routing at once and ends after its in-flight requests
+//   acquire(id)   the least busy serving replica, held until `release()`: the in-flight count per replica
+//                 (and its time integral, `load(id)`) is what autoscaling reads
+//   pick(id)      a serving replica's base URL, round-robin (not counted as in flight)
 //   state(id)     a snapshot of the replicas
 //   stop(id), stopAll()
 import { spawn } from "node:child_process";
@@ -21,6 +25,13 @@ export type ServingSpec = { deploymentId: string; modelName: string; version: nu
 export type ReplicaStatus = "starting" | "ready" | "restarting" | "failed" | "stopped";
 export type ReplicaState = { index: number; pid: number | null; port: number | null; status: ReplicaStatus; restarts: number; startedAt: Date | null; message: string | null };
 export type ServingState = { deploymentId: string; replicas: ReplicaState[]; ready: number; desired: number };
+/** A replica chosen for one request; `release()` (idempotent) when its answer has been read. */
+export type ReplicaLease = { url: string; release: () => void };
+/**
+ * Requests in flight for a deployment now, and their integral over time (request·milliseconds since the
+ * deployment was registered, on the monotonic clock `at`): two readings give the mean in flight between them.
+ */
+export type ServingLoad = { inflight: number; inflightMs: number; at: number; ready: number; desired: number };
 
 export type LocalServingOptions = {
   /** model-server.mjs; defaults to the one in this checkout. */
@@ -41,6 +52,8 @@ const BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 4_000;
 const STDERR_TAIL = 4_096;
 const MAX_REPLICAS = 64;
+/** How long a replica taken away waits for its in-flight requests (the gateway gives up on a replica after 30 s). */
+const DRAIN_TIMEOUT_MS = 35_000;
 
 /** One child process; a replica has a new one after each restart. */
 type Proc = { child: ChildProcess; pid: number; isReady: boolean; hasExited: boolean; exited: Promise<void>; stderr: string };
@@ -59,9 +72,16 @@ type Replica = {
   /** The start in flight (first start or restart). */
   launching: Promise<void> | null;
   restartTimer?: NodeJS.Timeout;
+  /** Requests the gateway holds on this replica right now. */
+  inflight: number;
+  /** Set while a replica taken away waits for its in-flight requests. */
+  onDrained: (() => void) | null;
 };
 
-type Deployment = { spec: ServingSpec; replicas: Replica[]; next: number };
+type Load = { inflight: number; area: number; at: number };
+type Deployment = { spec: ServingSpec; replicas: Replica[]; next: number; load: Load };
+
+const newLoad = (): Load => ({ inflight: 0, area: 0, at: performance.now() });
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
@@ -106,6 +126,58 @@ export class LocalServing {
       return Promise.reject(new Error(`replicas must be a whole number from 0 to ${MAX_REPLICAS}, got ${spec.replicas}`));
     }
     return this.serial(spec.deploymentId, () => this.reconcile({ ...spec }));
+  }
+
+  /** Changes a running deployment's replica count (null: this manager does not run it). */
+  scale(deploymentId: string, replicas: number): Promise<ServingState | null> {
+    if (!Number.isInteger(replicas) || replicas < 0 || replicas > MAX_REPLICAS) {
+      return Promise.reject(new Error(`replicas must be a whole number from 0 to ${MAX_REPLICAS}, got ${replicas}`));
+    }
+    return this.serial(deploymentId, async () => {
+      const dep = this.deployments.get(deploymentId);
+      return dep ? this.reconcile({ ...dep.spec, replicas }) : null;
+    });
+  }
+
+  acquire(deploymentId: string): ReplicaLease | null {
+    const dep = this.deployments.get(deploymentId);
+    if (!dep) return null;
+    const n = dep.replicas.length;
+    let chosen: Replica | null = null;
+    let at = 0;
+    // The least busy serving replica; ties go round-robin, so an idle deployment spreads its requests too.
+    for (let i = 0; i < n; i++) {
+      const r = dep.replicas[(dep.next + i) % n]!;
+      if (r.status !== "ready" || r.isStopping || r.port === null) continue;
+      if (!chosen || r.inflight < chosen.inflight) {
+        chosen = r;
+        at = (dep.next + i) % n;
+      }
+    }
+    if (!chosen) return null;
+    dep.next = (at + 1) % n;
+    const r = chosen;
+    r.inflight += 1;
+    account(dep.load, +1);
+    let isReleased = false;
+    return {
+      url: `http://127.0.0.1:${r.port}`,
+      release: () => {
+        if (isReleased) return;
+        isReleased = true;
+        r.inflight -= 1;
+        account(dep.load, -1);
+        if (r.inflight === 0) r.onDrained?.();
+      },
+    };
+  }
+
+  load(deploymentId: string): ServingLoad | null {
+    const dep = this.deployments.get(deploymentId);
+    if (!dep) return null;
+    account(dep.load, 0);
+    const snap = this.snapshot(dep);
+    return { inflight: dep.load.inflight, inflightMs: dep.load.area, at: dep.load.at, ready: snap.ready, desired: snap.desired };
   }
 
   pick(deploymentId: string): string | null {
@@ -167,15 +239,16 @@ export class LocalServing {
     if (current && (current.spec.modelPath !== spec.modelPath || current.spec.version !== spec.version || current.spec.modelName !== spec.modelName)) {
       return this.replace(current, spec);
     }
-    const dep = current ?? { spec, replicas: [], next: 0 };
+    const dep = current ?? { spec, replicas: [], next: 0, load: newLoad() };
     if (!current) this.deployments.set(spec.deploymentId, dep);
     dep.spec = spec;
 
-    // Scale down: the highest indexes leave routing at once, then stop.
+    // Scale down: the highest indexes leave routing at once, finish what they hold, then stop.
     const removed = dep.replicas.splice(spec.replicas);
     if (removed.length > 0) {
+      for (const r of removed) r.isStopping = true;
       this.notify(dep);
-      await Promise.all(removed.map((r) => this.stopReplica(dep, r)));
+      await Promise.all(removed.map((r) => this.retire(dep, r)));
     }
 
     const added: Replica[] = [];
@@ -214,7 +287,7 @@ export class LocalServing {
 
   /** A new model or version: a full set of replicas starts unregistered and is swapped in once all serve. */
   private async replace(old: Deployment, spec: ServingSpec): Promise<ServingState> {
-    const fresh: Deployment = { spec, replicas: Array.from({ length: spec.replicas }, (_, i) => newReplica(i)), next: 0 };
+    const fresh: Deployment = { spec, replicas: Array.from({ length: spec.replicas }, (_, i) => newReplica(i)), next: 0, load: newLoad() };
     const failure = (await Promise.allSettled(fresh.replicas.map((r) => this.launch(fresh, r, "starting")))).find(
       (s): s is PromiseRejectedResult => s.status === "rejected",
     );
@@ -224,7 +297,7 @@ export class LocalServing {
     }
     this.deployments.set(spec.deploymentId, fresh);
     this.notify(fresh);
-    await Promise.all(old.replicas.map((r) => this.stopReplica(old, r)));
+    await Promise.all(old.replicas.map((r) => this.retire(old, r)));
     return this.snapshot(fresh);
   }
 
@@ -336,6 +409,23 @@ export class LocalServing {
     r.restartTimer.unref();
   }
 
+  /** A replica out of routing: its in-flight requests finish (up to DRAIN_TIMEOUT_MS), then it stops. */
+  private async retire(dep: Deployment, r: Replica): Promise<void> {
+    r.isStopping = true;
+    if (r.inflight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, DRAIN_TIMEOUT_MS);
+        function done() {
+          clearTimeout(timer);
+          r.onDrained = null;
+          resolve();
+        }
+        r.onDrained = done;
+      });
+    }
+    await this.stopReplica(dep, r);
+  }
+
   private async stopReplica(dep: Deployment, r: Replica): Promise<void> {
     r.isStopping = true;
     clearTimeout(r.restartTimer);
@@ -393,7 +483,15 @@ export class LocalServing {
 }
 
 function newReplica(index: number): Replica {
-  return { index, proc: null, port: null, status: "starting", restarts: 0, startedAt: null, message: null, crashes: [], isStopping: false, launching: null };
+  return { index, proc: null, port: null, status: "starting", restarts: 0, startedAt: null, message: null, crashes: [], isStopping: false, launching: null, inflight: 0, onDrained: null };
+}
+
+/** Moves a deployment's in-flight integral up to now, then applies a change of `delta` requests. */
+function account(load: Load, delta: number): void {
+  const now = performance.now();
+  load.area += load.inflight * (now - load.at);
+  load.at = now;
+  load.inflight += delta;
 }
 
 function readyPort(line: string): number | null {

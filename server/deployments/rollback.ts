@@ -21,7 +21,7 @@ export async function rollbackDeployment(ctx: Ctx, id: string): Promise<Deployme
   const prepared: PreparedDeploy = {
     model: { id: current.modelId, name: current.modelName }, team: { id: current.teamId, slug: current.team },
     version: { id: previous.versionId, number: previous.version }, alias: null, environment: current.environment,
-    replicas: current.replicas, autoScale: current.autoScale, minReplicas: current.minReplicas, maxReplicas: current.maxReplicas,
+    replicas: current.replicas, autoScale: current.autoScale, minReplicas: current.minReplicas, maxReplicas: current.maxReplicas, targetConcurrency: current.targetConcurrency,
     traffic: current.traffic, backend: "local", origin: `rollback ${id}`,
     // The files that served before are the ones served again (a version's digest never changes; this says so).
     ...(previous.contentDigest ? { contentDigest: previous.contentDigest } : {}),

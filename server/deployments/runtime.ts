@@ -16,7 +16,7 @@ import { moveAlias } from "../registry/aliases";
 import { touchInferenceSeries } from "../observability/metrics";
 import { pinRoot, pinnedStore } from "../registry/pins";
 import { hashing, sha256, sha256OfFile } from "../artifacts/hashing";
-import type { ServingState } from "./local-serving";
+import type { ReplicaLease, ServingLoad, ServingState } from "./local-serving";
 import { LocalServing, SECRET_HEADER } from "./local-serving";
 
 export function deploymentDir(id: string): string {
@@ -33,13 +33,15 @@ type Runtime = {
   lastReady: Map<string, number>;
   /** The status write in flight per deployment. */
   chains: Map<string, Promise<void>>;
+  /** Deployments whose last event said replicas were down (so "serving again" follows only a degradation, not a scale-up). */
+  degraded: Set<string>;
 };
 
 const globals = globalThis as unknown as { __cairnDeployments?: Runtime };
 
 function runtime(): Runtime {
   if (!globals.__cairnDeployments) {
-    const rt: Runtime = { serving: undefined as unknown as LocalServing, dbs: new Map(), pending: new Map(), lastReady: new Map(), chains: new Map() };
+    const rt: Runtime = { serving: undefined as unknown as LocalServing, dbs: new Map(), pending: new Map(), lastReady: new Map(), chains: new Map(), degraded: new Set() };
     // Status writes for one deployment are chained, so they land in the order the replicas changed.
     rt.serving = new LocalServing({
       onChange: (state) => {
@@ -78,10 +80,11 @@ async function onReplicaChange(rt: Runtime, state: ServingState): Promise<void> 
   const failed = state.replicas.filter((r) => r.status === "failed");
   if (state.ready === 0 && failed.length > 0 && failed.length === state.replicas.length) {
     await setStatus(db, state.deploymentId, "failed", `every replica failed: ${failed[0]!.message ?? "exited"}`);
-  } else if (state.ready < before) {
+  } else if (state.ready < before && state.ready < state.desired) {
+    rt.degraded.add(state.deploymentId);
     const down = state.replicas.filter((r) => r.status !== "ready").map((r) => `replica ${r.index} ${r.status}${r.message ? ` (${r.message})` : ""}`);
     await db.insert(deploymentEvents).values({ deploymentId: state.deploymentId, status: "ready", message: `${state.ready} of ${state.desired} replicas serving: ${down.join("; ")}` });
-  } else if (state.ready > before && state.ready === state.desired) {
+  } else if (state.ready > before && state.ready === state.desired && rt.degraded.delete(state.deploymentId)) {
     await db.insert(deploymentEvents).values({ deploymentId: state.deploymentId, status: "ready", message: `all ${state.desired} replicas serving again` });
   }
 }
@@ -204,6 +207,7 @@ async function promoteProduction(rt: Runtime, db: Db, d: typeof deployments.$inf
 /** Ends a deployment's replicas and removes its copy of the model; its status is the caller's to write. */
 async function release(rt: Runtime, id: string): Promise<void> {
   rt.lastReady.delete(id);
+  rt.degraded.delete(id);
   rt.dbs.delete(id);
   await rt.serving.stop(id);
   await rm(deploymentDir(id), { recursive: true, force: true });
@@ -222,6 +226,12 @@ export type DeploymentRuntime = {
   servingIds(): string[];
   /** A serving replica's base URL, round-robin; null when none serves. */
   pick(id: string): string | null;
+  /** The least busy serving replica, counted as in flight until released; null when none serves. */
+  acquire(id: string): ReplicaLease | null;
+  /** Requests in flight and their time integral (null: not served by this process). */
+  load(id: string): ServingLoad | null;
+  /** Changes a served deployment's replica count (null: not served by this process). */
+  scale(id: string, replicas: number): Promise<ServingState | null>;
   /** Headers every request to a replica carries (the replicas' shared secret). */
   replicaHeaders(): Record<string, string>;
 };
@@ -248,6 +258,10 @@ export function deploymentRuntime(): DeploymentRuntime {
     isServing: (id) => rt.pending.has(id) || rt.serving.state(id) !== null,
     servingIds: () => rt.serving.ids(),
     pick: (id) => rt.serving.pick(id),
+    acquire: (id) => rt.serving.acquire(id),
+    load: (id) => rt.serving.load(id),
+    // Only once its bring-up has settled: a scale never races the first start.
+    scale: async (id, replicas) => (rt.pending.has(id) ? null : rt.serving.scale(id, replicas)),
     replicaHeaders: () => ({ [SECRET_HEADER]: rt.serving.secret }),
   };
 }

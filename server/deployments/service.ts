@@ -9,7 +9,7 @@ import type { DbOrTx } from "@/db/client";
 import type { DeploymentStatus, ModelInspection } from "@/db/schema";
 import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, modelAliases, modelVersions, registeredModels, teamQuotas, teams } from "@/db/schema";
 import type { DeployModelInput, ListDeploymentsQuery } from "@/lib/schemas/deployments";
-import { replicaBounds } from "@/lib/schemas/deployments";
+import { DEFAULT_TARGET_CONCURRENCY, replicaBounds } from "@/lib/schemas/deployments";
 import { appendAudit, denied } from "../audit/record";
 import type { Permission } from "../auth/policy";
 import { can, readableTeamIds } from "../auth/policy";
@@ -37,6 +37,10 @@ export type DeploymentDto = {
   auto_scale: boolean;
   min_replicas: number;
   max_replicas: number;
+  /** Requests in flight per replica that autoscaling aims at. */
+  target_concurrency: number;
+  /** When `replicas` last changed by a scale (autoscaler or request); null: never scaled. */
+  scaled_at: string | null;
   traffic: number;
   endpoint: string;
   backend: string;
@@ -61,7 +65,8 @@ function dto(r: Row): DeploymentDto {
     deployment_id: r.id, team: r.team, model: r.modelName, version: r.version, alias: r.alias, environment: r.environment,
     status: r.status, message: r.message, replicas: r.replicas,
     ready_replicas: live ? (deploymentRuntime().readyReplicas(r.id) ?? 0) : null,
-    auto_scale: r.autoScale, min_replicas: r.minReplicas, max_replicas: r.maxReplicas, traffic: r.traffic,
+    auto_scale: r.autoScale, min_replicas: r.minReplicas, max_replicas: r.maxReplicas, target_concurrency: r.targetConcurrency,
+    scaled_at: r.scaledAt?.toISOString() ?? null, traffic: r.traffic,
     endpoint: endpointOf(r.team, r.id), backend: r.backend, content_digest: r.contentDigest, created_by: r.createdByEmail,
     created_at: r.createdAt.toISOString(), ready_at: r.readyAt?.toISOString() ?? null, stopped_at: r.stoppedAt?.toISOString() ?? null,
   };
@@ -117,6 +122,7 @@ export type PreparedDeploy = {
   autoScale: boolean;
   minReplicas: number;
   maxReplicas: number;
+  targetConcurrency: number;
   traffic: number;
   backend: "local";
   /** "approval <id>" / "rollback <id>": recorded on the deployment and in the alias history it causes. */
@@ -155,6 +161,7 @@ export async function prepareDeploy(ctx: Ctx, name: string, input: DeployModelIn
     environment: input.environment, replicas, autoScale: input.auto_scale,
     minReplicas: bounds.min,
     maxReplicas: bounds.max,
+    targetConcurrency: input.target_concurrency ?? DEFAULT_TARGET_CONCURRENCY,
     traffic: input.traffic, backend,
   };
 }
@@ -209,12 +216,12 @@ export async function insertDeployment(tx: DbOrTx, ctx: Omit<Ctx, "db">, d: Prep
     contentDigest: pin.contentDigest, modelSha256: pin.modelSha256,
     teamId: d.team.id, modelId: d.model.id, versionId: d.version.id, modelName: d.model.name, version: d.version.number, alias: d.alias,
     environment: d.environment, status: "deploying", replicas: d.replicas, autoScale: d.autoScale, minReplicas: d.minReplicas, maxReplicas: d.maxReplicas,
-    traffic: d.traffic, backend: d.backend, origin: d.origin ?? null, createdBy: by.userId, createdByEmail: by.email,
+    targetConcurrency: d.targetConcurrency, traffic: d.traffic, backend: d.backend, origin: d.origin ?? null, createdBy: by.userId, createdByEmail: by.email,
   }).returning({ id: deployments.id });
   await tx.insert(deploymentEvents).values({ deploymentId: row!.id, status: "deploying", message: `${how}: version ${d.version.number}${d.alias ? ` (alias ${d.alias})` : ""} with ${d.replicas} replica${d.replicas === 1 ? "" : "s"}` });
   await appendAudit(tx, ctx, {
     action: "deployment.create", target: `deployment:${d.team.slug}/${row!.id}`, teamId: d.team.id, team: d.team.slug,
-    details: { model: d.model.name, version: d.version.number, content_digest: pin.contentDigest, alias: d.alias, environment: d.environment, replicas: d.replicas, auto_scale: d.autoScale, min_replicas: d.minReplicas, max_replicas: d.maxReplicas, traffic: d.traffic },
+    details: { model: d.model.name, version: d.version.number, content_digest: pin.contentDigest, alias: d.alias, environment: d.environment, replicas: d.replicas, auto_scale: d.autoScale, min_replicas: d.minReplicas, max_replicas: d.maxReplicas, target_concurrency: d.targetConcurrency, traffic: d.traffic },
   });
   return row!.id;
 }

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { auditQuerySchema } from "@/lib/schemas/audit";
 import { listCodeArchivesQuery, uploadCodeArchiveQuery } from "@/lib/schemas/code-archives";
 import { costsQuery } from "@/lib/schemas/costs";
-import { approvalsQuery, decideApprovalSchema, deployModelSchema, listDeploymentsQuery } from "@/lib/schemas/deployments";
+import { approvalsQuery, decideApprovalSchema, deployModelSchema, listDeploymentsQuery, scaleDeploymentSchema } from "@/lib/schemas/deployments";
 import { listModelsQuery, modelTeamQuery } from "@/lib/schemas/registry";
 import { instanceTypeSchema } from "@/lib/schemas/instance-types";
 import { listJobsQuery, trainJobSchema } from "@/lib/schemas/jobs";
@@ -61,6 +61,7 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
   "/api/v1/deployments": { get: { summary: "Deployments of the caller's teams, newest first", query: listDeploymentsQuery, success: { status: 200, description: "{deployments}" } } },
   "/api/v1/deployments/{id}": {
     get: { summary: "One deployment", success: { status: 200, description: "{deployment_id, team, model, version, environment, status, replicas, ready_replicas, endpoint, …}" } },
+    patch: { summary: "How a live deployment scales: auto_scale, replicas, min_replicas, max_replicas, target_concurrency (the autoscaler carries it out within a tick)", body: scaleDeploymentSchema, success: { status: 200, description: "the deployment" } },
     delete: { summary: "Stop a deployment: its replicas end, the record stays (status stopped)", success: { status: 204, description: "stopped" } },
   },
   "/api/v1/deployments/{id}/rollback": { post: { summary: "Serve the model's previous version in this environment again (a new deployment; this one stops once it serves; production's protected alias moves back)", success: { status: 200, description: "the new deployment" } } },

@@ -1,0 +1,57 @@
+// PATCH /api/v1/deployments/{id}: how a live deployment scales (autoscaling on or off, its bounds, its
+// target concurrency, or a fixed replica count). Only the intent is committed here, with its event and
+// audit row; the autoscaler's loop has the replica manager carry it out within a tick.
+import { and, eq, inArray, ne, sql } from "drizzle-orm";
+import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments } from "@/db/schema";
+import type { ScaleDeploymentInput } from "@/lib/schemas/deployments";
+import { appendAudit } from "../audit/record";
+import type { Ctx } from "../context";
+import { env } from "../env";
+import { AppError } from "../errors";
+import type { DeploymentDto } from "./service";
+import { getDeployment, loadDeployment } from "./service";
+
+export async function scaleDeployment(ctx: Ctx, id: string, input: ScaleDeploymentInput): Promise<DeploymentDto> {
+  const row = await loadDeployment(ctx, id, { mode: "write", action: "deployment.scale" });
+  if (!LIVE_DEPLOYMENT_STATUSES.includes(row.status)) throw new AppError("conflict", `Deployment ${id} is ${row.status}; only a live deployment can be scaled (deploy the model again instead).`);
+  const autoScale = input.auto_scale ?? row.autoScale;
+  let min: number, max: number, replicas: number;
+  if (autoScale) {
+    // Bounds from a fixed deployment (min = max = replicas) do not carry over when autoscaling is turned on.
+    const wasFixed = !row.autoScale;
+    min = input.min_replicas ?? (wasFixed ? 1 : row.minReplicas);
+    max = input.max_replicas ?? (wasFixed ? Math.max(10, row.replicas) : row.maxReplicas);
+    if (min > max) throw new AppError("invalid_input", `min_replicas (${min}) is more than max_replicas (${max}).`);
+    replicas = input.replicas ?? Math.min(Math.max(row.replicas, min, 1), max);
+    if (replicas < min || replicas > max) throw new AppError("invalid_input", `replicas (${replicas}) must lie between min_replicas (${min}) and max_replicas (${max}).`);
+  } else {
+    if (input.min_replicas !== undefined || input.max_replicas !== undefined) {
+      throw new AppError("invalid_input", "min_replicas and max_replicas bound autoscaling; with auto_scale false the deployment keeps `replicas`.");
+    }
+    replicas = input.replicas ?? row.replicas;
+    min = max = replicas;
+  }
+  const targetConcurrency = input.target_concurrency ?? row.targetConcurrency;
+  const change = { auto_scale: autoScale, replicas, min_replicas: min, max_replicas: max, target_concurrency: targetConcurrency };
+  await ctx.db.transaction(async (tx) => {
+    const [still] = await tx.select({ status: deployments.status, replicas: deployments.replicas }).from(deployments).where(eq(deployments.id, row.id)).for("update");
+    if (!still || !LIVE_DEPLOYMENT_STATUSES.includes(still.status)) throw new AppError("conflict", `Deployment ${id} was stopped or replaced meanwhile; nothing was changed.`);
+    if (replicas > still.replicas) {
+      // Replicas are processes on this host: all teams together stay under the host's cap.
+      const [{ others }] = (await tx
+        .select({ others: sql<number>`coalesce(sum(${deployments.replicas}), 0)::int` })
+        .from(deployments)
+        .where(and(eq(deployments.backend, "local"), ne(deployments.id, row.id), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])))) as [{ others: number }];
+      const cap = env().localReplicasMax;
+      if (others + replicas > cap) {
+        throw new AppError("quota_exceeded", `This Cairn host runs ${others + still.replicas} of its ${cap} model replicas (CAIRN_LOCAL_REPLICAS_MAX, all teams together); ${replicas} for this deployment do not fit. Ask for at most ${Math.max(still.replicas, cap - others)}.`);
+      }
+    }
+    await tx.update(deployments).set({ autoScale, replicas, minReplicas: min, maxReplicas: max, targetConcurrency, ...(replicas !== still.replicas ? { scaledAt: new Date() } : {}) }).where(eq(deployments.id, row.id));
+    const what = autoScale ? `autoscaling ${min}–${max} replicas at ${targetConcurrency} requests in flight per replica` : `a fixed ${replicas} replica${replicas === 1 ? "" : "s"}`;
+    const moved = replicas !== still.replicas ? `; scaled ${still.replicas} → ${replicas}` : "";
+    await tx.insert(deploymentEvents).values({ deploymentId: row.id, status: still.status, message: `${ctx.actor.email} set ${what}${moved}` });
+    await appendAudit(tx, ctx, { action: "deployment.scale", target: `deployment:${row.team}/${row.id}`, teamId: row.teamId, team: row.team, details: { ...change, from_replicas: still.replicas } });
+  });
+  return getDeployment(ctx, row.id);
+}

@@ -1,0 +1,165 @@
+// The autoscaler against a real deployment on the local backend: a registered ONNX version deployed to
+// staging, clients holding requests in flight through the inference gateway, the replica count going up
+// within 5 s and back down after a short window, no request failing on the way, the reasons in the
+// deployment's events; a scale request carried out by the loop; another team refused.
+import { and, eq, like } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { auditEvents, deploymentEvents, deployments } from "@/db/schema";
+import { deploymentRuntime, stopAllReplicas } from "../deployments/runtime";
+import { serveInference } from "../deployments/gateway";
+import { scaleDeployment } from "../deployments/scaling";
+import { deployModel, getDeploymentDetail } from "../deployments/service";
+import { linearClassifierOnnx } from "../registry/onnx-graphs";
+import { createModel, newRun, putRunFile, registerVersion, unique } from "../registry/test-helpers";
+import { DEMO, ctxFor, demoDatabase, tokenFor } from "../testing/fixtures";
+import { Autoscaler } from "./autoscaler";
+
+const db = demoDatabase();
+let token = "";
+let model = "";
+const scalers: Autoscaler[] = [];
+
+// A few thousand rows a request: a few milliseconds in the replica, so requests overlap.
+const ROWS = 2000;
+const BODY = JSON.stringify({ inputs: Array.from({ length: ROWS }, (_, i) => [i % 7, 1, -1, (i % 3) / 2]) });
+
+beforeAll(async () => {
+  token = await tokenFor(db(), DEMO.ds, "churn");
+  const run = await newRun(token, "autoscale");
+  await putRunFile(token, run, "model/model.onnx", new Uint8Array(linearClassifierOnnx({ features: 4, classes: 2, weights: [0.5, -1, 2, 0.25], bias: [0.1] })));
+  model = unique("autoscale");
+  await createModel(token, model);
+  await registerVersion(token, model, run);
+});
+
+afterAll(async () => {
+  await Promise.all(scalers.map((s) => s.stop()));
+  await stopAllReplicas();
+});
+
+function scaler(opts: { intervalMs: number; downWindowMs: number }): Autoscaler {
+  const s = new Autoscaler({ db: db(), runtime: deploymentRuntime(), ...opts });
+  scalers.push(s);
+  return s;
+}
+
+async function deploy(spec: { replicas: number; min_replicas?: number; max_replicas?: number; target_concurrency?: number; auto_scale: boolean }): Promise<string> {
+  const ctx = await ctxFor(db(), DEMO.ds);
+  const { deployment_id: id } = await deployModel(ctx, model, { version: 1, environment: "staging", traffic: 100, ...spec });
+  await deploymentRuntime().settled(id);
+  const [row] = await db().select({ status: deployments.status }).from(deployments).where(eq(deployments.id, id));
+  expect(row?.status).toBe("ready");
+  return id;
+}
+
+async function infer(id: string): Promise<number> {
+  const req = new Request(`http://localhost/serve/churn/${id}/invocations`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: BODY });
+  const res = await serveInference(db(), req, { team: "churn", deployment: id, path: ["invocations"] });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+const recorded = async (id: string) => (await db().select({ replicas: deployments.replicas }).from(deployments).where(eq(deployments.id, id)))[0]!.replicas;
+
+async function waitFor(what: string, ms: number, check: () => Promise<boolean> | boolean): Promise<number> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > ms) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return Date.now() - started;
+}
+
+describe("autoscaling a local deployment", () => {
+  it("scales up within 5 s under load and back down after the window, with no failed request and the reasons on the deployment", async () => {
+    const id = await deploy({ replicas: 1, auto_scale: true, min_replicas: 1, max_replicas: 3, target_concurrency: 2 });
+    const runtime = deploymentRuntime();
+    const auto = scaler({ intervalMs: 250, downWindowMs: 1500 });
+    auto.start();
+
+    const statuses: number[] = [];
+    const client = async (isDone: () => boolean) => {
+      while (!isDone()) statuses.push(await infer(id));
+    };
+    let isHeavyDone = false;
+    let isLightDone = false;
+    const started = Date.now();
+    const heavy = Array.from({ length: 8 }, () => client(() => isHeavyDone));
+    const light = client(() => isLightDone);
+    try {
+      const scaledUpIn = await waitFor("the autoscaler recorded more replicas", 5_000, async () => (await recorded(id)) > 1);
+      expect(scaledUpIn).toBeLessThanOrEqual(5_000);
+      // The new replicas serve (and take requests) soon after: they start in about a second.
+      await waitFor("a second replica served", 15_000, () => (runtime.readyReplicas(id) ?? 0) > 1);
+      const peak = await recorded(id);
+      expect(peak).toBeGreaterThan(1);
+      expect(peak).toBeLessThanOrEqual(3);
+      console.log(`[autoscale test] ${peak} replicas recorded ${scaledUpIn} ms after the load began; ${Date.now() - started} ms to serve`);
+
+      // Load drops to one client: after the 1.5 s window the deployment goes back to one replica, while requests continue.
+      isHeavyDone = true;
+      await Promise.all(heavy);
+      await waitFor("back to one replica", 15_000, async () => (await recorded(id)) === 1 && runtime.readyReplicas(id) === 1 && runtime.load(id)?.desired === 1);
+      await auto.settled();
+    } finally {
+      isHeavyDone = isLightDone = true;
+      await Promise.all([...heavy, light]);
+    }
+
+    expect(statuses.length).toBeGreaterThan(20);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+
+    const events = (await db().select({ message: deploymentEvents.message }).from(deploymentEvents).where(and(eq(deploymentEvents.deploymentId, id), like(deploymentEvents.message, "scaled %")))).map((e) => e.message!);
+    expect(events[0]).toMatch(/^scaled 1 → [23]: [\d.]+ requests in flight per replica, target 2(; \d+ wanted, held at 3 by max_replicas \(3\))?$/);
+    expect(events.at(-1)).toMatch(/^scaled [23] → 1: [\d.]+ requests in flight per replica, target 2, below it for [\d.]+ s$/);
+    // The deployment page reads the same events and the recorded count.
+    const detail = await getDeploymentDetail(await ctxFor(db(), DEMO.ds), id);
+    expect(detail).toMatchObject({ replicas: 1, target_concurrency: 2, auto_scale: true, min_replicas: 1, max_replicas: 3 });
+    expect(detail.scaled_at).not.toBeNull();
+    expect(detail.events.map((e) => e.message)).toContain(events[0]);
+    await auto.stop();
+  });
+
+  it("carries out a scale request and refuses another team, bad bounds and a host over its cap", async () => {
+    const id = await deploy({ replicas: 1, auto_scale: false });
+    const auto = scaler({ intervalMs: 200, downWindowMs: 60_000 });
+    const lead = await ctxFor(db(), DEMO.leadFraud);
+    await expect(scaleDeployment(lead, id, { max_replicas: 1 })).rejects.toMatchObject({ code: "not_found" });
+    await expect(scaleDeployment(await ctxFor(db(), DEMO.dsFraud), id, { replicas: 2 })).rejects.toMatchObject({ code: "not_found" });
+    const denied = await db().select().from(auditEvents).where(and(eq(auditEvents.target, `deployment:${id}`), eq(auditEvents.outcome, "denied")));
+    expect(denied.length).toBeGreaterThanOrEqual(2);
+
+    const ds = await ctxFor(db(), DEMO.ds);
+    await expect(scaleDeployment(ds, id, { auto_scale: true, min_replicas: 3, max_replicas: 2 })).rejects.toMatchObject({ code: "invalid_input", message: expect.stringContaining("min_replicas (3) is more than max_replicas (2)") });
+    await expect(scaleDeployment(ds, id, { replicas: 2, min_replicas: 1 })).rejects.toMatchObject({ code: "invalid_input" });
+    const [unchanged] = await db().select().from(deployments).where(eq(deployments.id, id));
+    expect(unchanged).toMatchObject({ replicas: 1, autoScale: false, minReplicas: 1, maxReplicas: 1, targetConcurrency: 4 });
+
+    const scaled = await scaleDeployment(ds, id, { replicas: 2 });
+    expect(scaled).toMatchObject({ replicas: 2, auto_scale: false, min_replicas: 2, max_replicas: 2 });
+    await auto.tick();
+    await auto.settled();
+    expect(deploymentRuntime().readyReplicas(id)).toBe(2);
+    const [audit] = await db().select().from(auditEvents).where(and(eq(auditEvents.action, "deployment.scale"), eq(auditEvents.target, `deployment:churn/${id}`)));
+    expect(audit?.details).toMatchObject({ replicas: 2, from_replicas: 1, auto_scale: false });
+
+    // Autoscaling on, with bounds: idle, it stays at 2 until the (long) window passes.
+    expect(await scaleDeployment(ds, id, { auto_scale: true, min_replicas: 1, max_replicas: 3, target_concurrency: 8 })).toMatchObject({ replicas: 2, auto_scale: true, min_replicas: 1, max_replicas: 3, target_concurrency: 8 });
+    await auto.tick();
+    await auto.tick();
+    expect(await recorded(id)).toBe(2);
+    await auto.stop();
+
+    // The host's cap (CAIRN_LOCAL_REPLICAS_MAX, 32 by default) counts every team's live local replicas.
+    const [self] = await db().select().from(deployments).where(eq(deployments.id, id));
+    const { id: _id, ...rest } = self!;
+    const [filler] = await db().insert(deployments).values({ ...rest, replicas: 29, status: "ready" }).returning({ id: deployments.id });
+    try {
+      await expect(scaleDeployment(ds, id, { replicas: 3 })).rejects.toMatchObject({ code: "quota_exceeded", message: expect.stringContaining("CAIRN_LOCAL_REPLICAS_MAX") });
+      await expect(scaleDeployment(ds, id, { replicas: 3, max_replicas: 4 })).rejects.toMatchObject({ code: "quota_exceeded", message: expect.stringContaining("CAIRN_LOCAL_REPLICAS_MAX") });
+    } finally {
+      await db().delete(deployments).where(eq(deployments.id, filler!.id));
+    }
+    expect(await recorded(id)).toBe(2);
+  });
+});

@@ -1,0 +1,225 @@
+// The autoscaler (local backend): every tick it reads each served deployment's requests in flight (the
+// gateway counts them per replica), decides a replica count with `decideReplicas`, commits it as the
+// deployment's `replicas` with an event that gives the reason, then has the replica manager carry it out.
+// Scale-up acts on the first tick that sees the load; scale-down waits until load has stayed low for a
+// whole window. A deployment without autoscaling is held at its recorded `replicas` (a scale request's intent).
+import { and, eq, inArray } from "drizzle-orm";
+import type { Db } from "@/db/client";
+import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments } from "@/db/schema";
+import type { DeploymentRuntime } from "../deployments/runtime";
+import { deploymentRuntime } from "../deployments/runtime";
+import { env } from "../env";
+
+/** What the autoscaler remembers about one deployment between ticks (memory only: a restart starts a fresh window). */
+export type ScaleMemory = {
+  /** When load first fell below what the current replicas are for (null: it has not). */
+  belowSince: number | null;
+  /** The most replicas any tick asked for since `belowSince`: a scale-down goes no lower. */
+  peak: number;
+};
+
+export const FRESH: ScaleMemory = { belowSince: null, peak: 0 };
+
+/** A bound the replica count may not pass, with the name a user knows it by. */
+export type Ceiling = { value: number; name: string };
+
+export type ScaleInput = {
+  /** Milliseconds on any steady clock. */
+  now: number;
+  /** The replica count the deployment runs (its recorded `replicas`). */
+  replicas: number;
+  /** Mean requests in flight over the last tick, all replicas together. */
+  inflight: number;
+  targetConcurrency: number;
+  minReplicas: number;
+  /** max_replicas, then any quota: the count never rises above the lowest (it is not cut to fit one either). */
+  ceilings: Ceiling[];
+  downWindowMs: number;
+  memory: ScaleMemory;
+};
+
+export type ScaleDecision = { replicas: number; reason: string | null; memory: ScaleMemory };
+
+const fmt = (n: number) => (Math.round(n * 10) / 10).toString();
+
+/** Desired replicas from load: ceil(in flight ÷ target), within min and every ceiling; down only after a stable window. */
+export function decideReplicas(input: ScaleInput): ScaleDecision {
+  const { now, replicas, targetConcurrency: target, memory } = input;
+  // Scaling to zero is not built: a deployment keeps one replica to answer its next request.
+  const floor = Math.max(1, input.minReplicas);
+  const lowest = input.ceilings.reduce<Ceiling | null>((low, c) => (low === null || c.value < low.value ? c : low), null);
+  const cap = lowest ? Math.max(floor, lowest.value) : Number.POSITIVE_INFINITY;
+  const perReplica = input.inflight / Math.max(1, replicas);
+  const load = `${fmt(perReplica)} requests in flight per replica, target ${target}`;
+  // A hair of tolerance: 8.000001 in flight at target 4 is two replicas' worth, not three.
+  const wanted = Math.max(floor, Math.ceil(input.inflight / target - 1e-6));
+
+  if (replicas < floor) return { replicas: floor, reason: `scaled ${replicas} → ${floor}: min_replicas is ${input.minReplicas}`, memory: FRESH };
+  if (wanted > replicas) {
+    const up = Math.min(wanted, Math.max(cap, replicas));
+    if (up === replicas) return { replicas, reason: null, memory: FRESH };
+    const held = up < wanted && lowest ? `; ${wanted} wanted, held at ${up} by ${lowest.name}` : "";
+    return { replicas: up, reason: `scaled ${replicas} → ${up}: ${load}${held}`, memory: FRESH };
+  }
+  if (wanted === replicas) return { replicas, reason: null, memory: FRESH };
+  // Fewer would do: only once that has held for the whole window, and never below what any tick in it wanted.
+  if (memory.belowSince === null) return { replicas, reason: null, memory: { belowSince: now, peak: wanted } };
+  const peak = Math.max(memory.peak, wanted);
+  if (now - memory.belowSince < input.downWindowMs || peak >= replicas) return { replicas, reason: null, memory: { belowSince: memory.belowSince, peak } };
+  return { replicas: peak, reason: `scaled ${replicas} → ${peak}: ${load}, below it for ${fmt((now - memory.belowSince) / 1000)} s`, memory: FRESH };
+}
+
+export type AutoscalerOptions = {
+  db: Db;
+  runtime: DeploymentRuntime;
+  /** Default: CAIRN_AUTOSCALE_INTERVAL_MS. */
+  intervalMs?: number;
+  /** Default: CAIRN_AUTOSCALE_DOWN_WINDOW_MS. */
+  downWindowMs?: number;
+  /** Default: CAIRN_LOCAL_REPLICAS_MAX. */
+  hostReplicasMax?: number;
+};
+
+/** One tick's outcome for a deployment this process serves (for tests and logs). */
+export type ScaleOutcome = { deploymentId: string; from: number; to: number; reason: string | null };
+
+export class Autoscaler {
+  private readonly db: Db;
+  private readonly runtime: DeploymentRuntime;
+  private readonly intervalMs: number;
+  private readonly downWindowMs: number;
+  private readonly hostReplicasMax: number;
+  private readonly memory = new Map<string, ScaleMemory>();
+  private readonly samples = new Map<string, { inflightMs: number; at: number }>();
+  /** Replica changes being carried out, by deployment; a deployment is not decided on again until its change lands. */
+  private readonly changing = new Map<string, Promise<void>>();
+  private timer: NodeJS.Timeout | null = null;
+  private ticking: Promise<ScaleOutcome[]> | null = null;
+
+  constructor(opts: AutoscalerOptions) {
+    this.db = opts.db;
+    this.runtime = opts.runtime;
+    this.intervalMs = opts.intervalMs ?? env().autoscale.intervalMs;
+    this.downWindowMs = opts.downWindowMs ?? env().autoscale.downWindowMs;
+    this.hostReplicasMax = opts.hostReplicasMax ?? env().localReplicasMax;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    const loop = () => {
+      this.timer = setTimeout(() => {
+        void this.tick()
+          .catch((err: unknown) => console.error("[cairn] autoscaler tick failed", err))
+          .finally(() => {
+            if (this.timer) loop();
+          });
+      }, this.intervalMs);
+      this.timer.unref();
+    };
+    loop();
+  }
+
+  /** Stops ticking; resolves once the tick and replica changes in flight have finished. */
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.ticking?.catch(() => undefined);
+    await this.settled();
+  }
+
+  /** Resolves when every replica change started so far has landed. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.changing.values()]);
+  }
+
+  /** One pass over the deployments this process serves. Ticks never overlap. */
+  tick(): Promise<ScaleOutcome[]> {
+    this.ticking ??= this.pass().finally(() => {
+      this.ticking = null;
+    });
+    return this.ticking;
+  }
+
+  private async pass(): Promise<ScaleOutcome[]> {
+    const live = await this.db
+      .select({ id: deployments.id, status: deployments.status, replicas: deployments.replicas, autoScale: deployments.autoScale, min: deployments.minReplicas, max: deployments.maxReplicas, target: deployments.targetConcurrency })
+      .from(deployments)
+      .where(and(eq(deployments.backend, "local"), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])));
+    // Replicas are processes on this host: all deployments together stay under the host's cap.
+    let hostTotal = live.reduce((sum, d) => sum + d.replicas, 0);
+    const outcomes: ScaleOutcome[] = [];
+    const seen = new Set<string>();
+    for (const d of live) {
+      const load = d.status === "ready" ? this.runtime.load(d.id) : null;
+      if (!load) continue;
+      seen.add(d.id);
+      const prev = this.samples.get(d.id);
+      this.samples.set(d.id, { inflightMs: load.inflightMs, at: load.at });
+      if (this.changing.has(d.id)) continue;
+      // The mean in flight since the last tick (time-weighted), or the count now on a first look.
+      const inflight = prev && load.at > prev.at ? (load.inflightMs - prev.inflightMs) / (load.at - prev.at) : load.inflight;
+      if (!d.autoScale) {
+        if (load.desired !== d.replicas) this.carryOut(d.id, d.replicas, load.desired);
+        continue;
+      }
+      const decision = decideReplicas({
+        now: Date.now(), replicas: d.replicas, inflight, targetConcurrency: d.target, minReplicas: d.min, downWindowMs: this.downWindowMs,
+        memory: this.memory.get(d.id) ?? FRESH,
+        ceilings: [{ value: d.max, name: `max_replicas (${d.max})` }, { value: this.hostReplicasMax - (hostTotal - d.replicas), name: `CAIRN_LOCAL_REPLICAS_MAX (this host runs ${hostTotal} of ${this.hostReplicasMax} replicas)` }],
+      });
+      this.memory.set(d.id, decision.memory);
+      if (decision.replicas === d.replicas || !decision.reason) {
+        if (load.desired !== d.replicas) this.carryOut(d.id, d.replicas, load.desired);
+        continue;
+      }
+      if (!(await this.commit(d.id, d.replicas, decision.replicas, decision.reason))) continue;
+      hostTotal += decision.replicas - d.replicas;
+      outcomes.push({ deploymentId: d.id, from: d.replicas, to: decision.replicas, reason: decision.reason });
+      this.carryOut(d.id, decision.replicas, load.desired);
+    }
+    for (const id of [...this.samples.keys()]) {
+      if (!seen.has(id)) {
+        this.samples.delete(id);
+        this.memory.delete(id);
+      }
+    }
+    return outcomes;
+  }
+
+  /** The new count and its reason, written only if nothing changed the deployment meanwhile. */
+  private async commit(id: string, from: number, to: number, reason: string): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const [changed] = await tx
+        .update(deployments)
+        .set({ replicas: to, scaledAt: new Date() })
+        .where(and(eq(deployments.id, id), eq(deployments.replicas, from), eq(deployments.autoScale, true), eq(deployments.status, "ready")))
+        .returning({ id: deployments.id });
+      if (changed) await tx.insert(deploymentEvents).values({ deploymentId: id, status: "ready", message: reason });
+      return Boolean(changed);
+    });
+  }
+
+  /** Has the replica manager run `to` replicas; if it cannot, the record goes back to what serves, with the reason. */
+  private carryOut(id: string, to: number, serving: number): void {
+    const change = this.runtime
+      .scale(id, to)
+      .then(() => undefined)
+      .catch(async (err: unknown) => {
+        const message = `scaling to ${to} replicas failed, staying at ${serving}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 2000);
+        await this.db.transaction(async (tx) => {
+          const [changed] = await tx.update(deployments).set({ replicas: serving, scaledAt: new Date() }).where(and(eq(deployments.id, id), eq(deployments.replicas, to))).returning({ id: deployments.id });
+          if (changed) await tx.insert(deploymentEvents).values({ deploymentId: id, status: "ready", message });
+        });
+      })
+      .catch((err: unknown) => console.error(`[cairn] autoscaler could not record a failed scale of deployment ${id}`, err))
+      .finally(() => this.changing.delete(id));
+    this.changing.set(id, change);
+  }
+}
+
+/** The autoscaler for this process's deployments, ticking every CAIRN_AUTOSCALE_INTERVAL_MS; the caller stops it. */
+export function startAutoscaler(db: Db, runtime: DeploymentRuntime = deploymentRuntime()): Autoscaler {
+  const autoscaler = new Autoscaler({ db, runtime });
+  autoscaler.start();
+  return autoscaler;
+}
