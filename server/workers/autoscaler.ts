@@ -216,10 +216,3 @@ export class Autoscaler {
     this.changing.set(id, change);
   }
 }
-
-/** The autoscaler for this process's deployments, ticking every CAIRN_AUTOSCALE_INTERVAL_MS; the caller stops it. */
-export function startAutoscaler(db: Db, runtime: DeploymentRuntime = deploymentRuntime()): Autoscaler {
-  const autoscaler = new Autoscaler({ db, runtime });
-  autoscaler.start();
-  return autoscaler;
-}

@@ -7,6 +7,7 @@ import { deploymentRuntime } from "../deployments/runtime";
 import { env } from "../env";
 import { ApprovalExpiryLoop } from "./approval-expiry";
 import { AuditAnchorLoop } from "./audit-anchor";
+import { Autoscaler } from "./autoscaler";
 import { CostMeterLoop } from "./cost-meter";
 import { DeploymentReconciler } from "./deployment-reconciler";
 import { JobScheduler } from "./job-scheduler";
@@ -15,9 +16,12 @@ import { WAKE_CHANNEL, WorkerRuntime } from "./runtime";
 
 export async function createPlatformWorkers(db: Db, database: { backend: "pglite" | "postgres"; url?: string }): Promise<WorkerRuntime> {
   const e = env();
+  const autoscaler = new Autoscaler({ db, runtime: deploymentRuntime() });
   const loops: Loop[] = [
     new JobScheduler({ db, backend: createBackend(e.computeBackend), intervalMs: e.schedulerIntervalMs }),
     new DeploymentReconciler(db, deploymentRuntime(), e.deploymentReconcileIntervalMs),
+    // Replica counts follow in-flight requests, for the deployments this (leading) process serves.
+    { name: "autoscale", intervalMs: e.autoscale.intervalMs, tick: async () => { await autoscaler.tick(); }, onStepDown: () => autoscaler.stop() },
     new CostMeterLoop(db, e.costMeterIntervalMs),
     new AuditAnchorLoop(db, e.auditAnchorIntervalMs),
     new ApprovalExpiryLoop(db, e.approvalExpiryIntervalMs),
