@@ -20,6 +20,11 @@ test("deploy a version to staging, try it, see where it is deployed, stop it", a
   const id = page.url().split("/").pop()!;
   await expect(page.getByRole("heading", { name: "churn-classifier v2 · staging" })).toBeVisible();
   await expect(page.getByText("2 of 2 serving")).toBeVisible({ timeout: 30_000 });
+  // The model's staging address reaches the staging deployment that began serving last: this one; the snippet calls it.
+  await expect(page.getByText("The model's staging address: it reaches this deployment now")).toBeVisible();
+  await expect(page.getByText(`/serve/churn/${id}`).first()).toBeVisible();
+  await page.getByText("Call it from code").click();
+  await expect(page.getByText('curl -X POST "$CAIRN_URL/serve/churn/churn-classifier/staging/v2/models/churn-classifier/infer"')).toBeVisible();
 
   // Try it: an Open Inference Protocol request built from the model's signature (11 features), then MLflow's format.
   await expect(page.getByLabel("Request body (JSON)")).toHaveValue(/"shape": \[\s*1,\s*11\s*\]/);
@@ -47,6 +52,11 @@ test("deploy a version to staging, try it, see where it is deployed, stop it", a
   await expect(mine).toContainText(`/serve/churn/${id}`);
   await page.goto("/models");
   await expect(page.getByRole("table", { name: "Registered models" }).getByRole("row", { name: /churn-classifier/ })).toContainText("staging v2");
+  // The model page lists its stable addresses and what each reaches now.
+  await page.getByRole("table", { name: "Registered models" }).getByRole("row", { name: /churn-classifier/ }).getByRole("link", { name: "churn-classifier" }).click();
+  const endpoints = page.getByRole("list", { name: "Endpoints" });
+  await expect(endpoints.getByRole("listitem").filter({ hasText: "/serve/churn/churn-classifier/production" })).toContainText("serves v3");
+  await expect(endpoints.getByRole("listitem").filter({ hasText: "/serve/churn/churn-classifier/staging" })).toContainText("serves v2");
 
   // Stop it: the record stays, stopped, and the registry no longer lists it.
   await page.goto("/deployments");

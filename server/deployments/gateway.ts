@@ -1,12 +1,16 @@
-// The inference gateway: /serve/<team>/<deployment>/… → one of the deployment's replicas. A token of
-// that team is required (a signed-in browser uses the try-it panel instead). Only the model server's
-// own surface passes: Open Inference Protocol v2 (metadata, readiness, infer) for the deployment's
-// model and MLflow's /invocations. Errors answer `{"error": "<what and how to fix it>"}`, as the model
-// server does, so a client sees one shape whoever refused it.
-import { eq } from "drizzle-orm";
+// The inference gateway: /serve/<team>/<model>/<environment>/… (a model's stable address: whichever
+// deployment serves that environment now) and /serve/<team>/<deployment>/… (one deployment, pinned) → one
+// of that deployment's replicas. A token of that team is required (a signed-in browser uses the try-it
+// panel instead). Only the model server's own surface passes: Open Inference Protocol v2 (metadata,
+// readiness, infer) for the deployment's model and MLflow's /invocations. Errors answer
+// `{"error": "<what and how to fix it>"}`, as the model server does, so a client sees one shape whoever
+// refused it. Every answer from a replica names the deployment that gave it in `x-cairn-deployment`.
+import { and, eq } from "drizzle-orm";
 import { UUID } from "@/lib/ids";
 import type { Db } from "@/db/client";
-import { deployments, teams } from "@/db/schema";
+import type { DeploymentEnvironment } from "@/db/schema";
+import { deployments, registeredModels, teams } from "@/db/schema";
+import type { TokenActor } from "../auth/actor";
 import { recordAudit } from "../audit/record";
 import { can } from "../auth/policy";
 import { requestInfo } from "../http/api-route";
@@ -15,6 +19,7 @@ import { resolveTokenActor } from "../auth/token-actor";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
 import { observeInference } from "../observability/metrics";
+import { environmentDeployment, serveAddress, stableEndpointOf, wasReplaced } from "./endpoints";
 import { deploymentRuntime } from "./runtime";
 import { loadDeployment } from "./service";
 
@@ -26,13 +31,17 @@ const fail = (status: number, error: string, headers: Record<string, string> = {
 
 type Route = { method: "GET" | "POST"; path: string };
 
-/** The replica path for a gateway path, or an error response. `model` is the deployment's model name. */
-export function replicaRoute(method: string, segments: string[], model: string): Route | Response {
+/**
+ * The replica path for a gateway path, or an error response. `model` is the name the deployment's
+ * replicas serve; `alsoKnownAs` are other names the caller may use for it (the registered model's name
+ * now, after a rename): the path sent on always names the served one.
+ */
+export function replicaRoute(method: string, segments: string[], model: string, alsoKnownAs: string[] = []): Route | Response {
   const joined = segments.join("/");
   if (joined === "invocations") return method === "POST" ? { method, path: "/invocations" } : fail(405, "Use POST for /invocations.", { allow: "POST" });
   if (joined === "v2/health/ready" || joined === "v2/health/live") return method === "GET" ? { method, path: `/${joined}` } : fail(405, `Use GET for /${joined}.`, { allow: "GET" });
   if (segments[0] === "v2" && segments[1] === "models" && segments[2] !== undefined) {
-    if (segments[2] !== model) return fail(404, `This deployment serves model "${model}", not "${segments[2]}": use /v2/models/${encodeURIComponent(model)}/….`);
+    if (segments[2] !== model && !alsoKnownAs.includes(segments[2])) return fail(404, `This deployment serves model "${model}", not "${segments[2]}": use /v2/models/${encodeURIComponent(model)}/….`);
     const rest = segments.slice(3).join("/");
     const base = `/v2/models/${encodeURIComponent(model)}`;
     if (rest === "") return method === "GET" ? { method, path: base } : fail(405, "Use GET for model metadata.", { allow: "GET" });
@@ -103,6 +112,82 @@ function notServing(row: { id: string; status: string }): Response | null {
   return null;
 }
 
+/** A deployment a request may be sent to: its id, its team and the model name its replicas serve. */
+type Target = { id: string; team: string; model: string };
+/** Finds (again) where an address leads: a deployment, or the answer when it leads nowhere now. */
+type Resolve = () => Promise<Target | Response>;
+/**
+ * An address the caller may use: whose it is (checked against the token), how to resolve it, and the names
+ * its model may be called by in an OIP path (`model` first: the served name, or the registered one).
+ */
+type Addressed = { teamId: string; team: string; auditTarget: string; missing: Response; resolve: Resolve; model: string; names: string[] };
+
+/** Re-resolutions a request may take when the deployment it reached loses its replicas meanwhile (a rollout's switch). */
+const MAX_HOPS = 3;
+
+/**
+ * Where an environment leads: the deployment serving it now, or a 503 while one starts or none is
+ * deployed (`gone`, when given, answers instead of the latter — a replaced deployment's address).
+ */
+async function inEnvironment(db: Db, model: { id: string; name: string; team: string }, environment: DeploymentEnvironment, gone?: () => Response): Promise<Target | Response> {
+  const d = await environmentDeployment(db, model.id, environment);
+  if (d?.status === "ready") return { id: d.id, team: model.team, model: d.modelName };
+  if (d) {
+    const what = d.status === "deploying" ? "is still starting" : "is scaled to zero";
+    return fail(503, `The ${environment} deployment of ${model.name} (${d.id}, version ${d.version}) ${what}; try again in a few seconds.`, { "retry-after": "1" });
+  }
+  if (gone) return gone();
+  return fail(503, `Nothing serves ${model.name} in ${environment}: it has no ${environment} deployment. ${environment === "production" ? "Request a production deploy and have a team lead approve it" : "Deploy a version to staging"}, then call ${stableEndpointOf(model.team, model.name, environment)} again.`, { "retry-after": "30" });
+}
+
+/** /serve/<team>/<model>/<environment>/…: the registered model (by its name now) in the named team. */
+async function modelAddress(db: Db, team: string, name: string, environment: DeploymentEnvironment): Promise<Addressed | null> {
+  const [m] = await db
+    .select({ id: registeredModels.id, teamId: registeredModels.teamId, team: teams.slug })
+    .from(registeredModels)
+    .innerJoin(teams, eq(teams.id, registeredModels.teamId))
+    .where(and(eq(teams.slug, team), eq(registeredModels.name, name)));
+  if (!m) return null;
+  const model = { id: m.id, name, team: m.team };
+  return { teamId: m.teamId, team: m.team, auditTarget: `model:${m.team}/${name}`, missing: noModel(name, team), model: name, names: [name], resolve: () => inEnvironment(db, model, environment) };
+}
+
+const noModel = (name: string, team: string) => fail(404, `Model "${name}" was not found in team ${team}.`);
+
+/** /serve/<team>/<deployment id>/…: that deployment while it lives; once a promotion or rollback replaced it, production's current one. */
+async function deploymentAddress(db: Db, id: string): Promise<Addressed | null> {
+  const read = async () => {
+    const [row] = await db
+      .select({
+        id: deployments.id, teamId: deployments.teamId, team: teams.slug, model: deployments.modelName, modelId: deployments.modelId, modelNow: registeredModels.name,
+        environment: deployments.environment, status: deployments.status, createdAt: deployments.createdAt, stoppedAt: deployments.stoppedAt,
+      })
+      .from(deployments)
+      .innerJoin(teams, eq(teams.id, deployments.teamId))
+      .innerJoin(registeredModels, eq(registeredModels.id, deployments.modelId))
+      .where(eq(deployments.id, id));
+    return row;
+  };
+  const first = await read();
+  if (!first) return null;
+  const resolve: Resolve = async () => {
+    const row = await read();
+    if (!row) return fail(410, `Deployment ${id} no longer exists.`);
+    const refused = notServing(row);
+    if (!refused) return { id: row.id, team: row.team, model: row.model };
+    // Replaced by a promotion or a rollback: its callers are answered by what serves production now, so
+    // an address in use keeps answering through the switch (and after it; x-cairn-deployment says who answered).
+    if (await wasReplaced(db, row)) {
+      const model = { id: row.modelId, name: row.modelNow, team: row.team };
+      return inEnvironment(db, model, "production", () => fail(410, `Deployment ${row.id} was replaced, and nothing serves ${row.modelNow} in production now; call ${stableEndpointOf(row.team, row.modelNow, "production")} once a production deployment serves again.`));
+    }
+    return refused;
+  };
+  return { teamId: first.teamId, team: first.team, auditTarget: `deployment:${first.team}/${first.id}`, missing: noDeployment(id, first.team), model: first.model, names: [first.modelNow], resolve };
+}
+
+const noDeployment = (id: string, team: string) => fail(404, `Deployment ${id} was not found in team ${team}.`);
+
 /** Answers one gateway request. Never throws: every refusal is a JSON error with the right status. */
 export async function serveInference(db: Db, req: Request, params: { team: string; deployment: string; path: string[] }): Promise<Response> {
   const started = performance.now();
@@ -110,37 +195,63 @@ export async function serveInference(db: Db, req: Request, params: { team: strin
   const answer = await (async (): Promise<Response> => {
     const authorization = req.headers.get("authorization");
     if (!authorization) return fail(401, "An API token of the deployment's team is required: send `Authorization: Bearer <token>` (create one under Settings → API tokens).", { "www-authenticate": "Bearer" });
-    let actor;
+    let actor: TokenActor;
     try {
       actor = await resolveTokenActor(db, credentialFromHeader(authorization));
     } catch (err) {
       if (err instanceof AppError) return fail(err.status, err.message, err.status === 401 ? { "www-authenticate": "Bearer" } : {});
       throw err;
     }
-    const missing = fail(404, `Deployment ${params.deployment} was not found in team ${params.team}.`);
-    if (!UUID.test(params.deployment)) return missing;
-    const [row] = await db
-      .select({ id: deployments.id, teamId: deployments.teamId, team: teams.slug, model: deployments.modelName, status: deployments.status })
-      .from(deployments)
-      .innerJoin(teams, eq(teams.id, deployments.teamId))
-      .where(eq(deployments.id, params.deployment));
-    if (!row || row.team !== params.team) return missing;
-    // A token acts in its own team only; another team's deployment does not exist for it (and the refusal is audited).
-    if (actor.tokenTeamId !== row.teamId || !can(actor, "read_data", row.teamId)) {
-      await recordAudit({ actor, db, request: requestInfo(req) }, { action: "deployment.infer", target: `deployment:${row.team}/${row.id}`, teamId: row.teamId, team: row.team, outcome: "denied", details: { mode: "read", token_team: actor.tokenTeamSlug } });
-      return missing;
+    const address = serveAddress(params.deployment, params.path);
+    let addressed: Addressed | null;
+    if (address.kind === "model") {
+      addressed = await modelAddress(db, params.team, address.model, address.environment);
+      if (!addressed) return noModel(address.model, params.team);
+    } else {
+      if (!UUID.test(address.id)) return fail(404, `Deployment ${address.id} was not found in team ${params.team}. A model's address names its environment: /serve/${params.team}/${encodeURIComponent(address.id)}/production/… or …/staging/….`);
+      addressed = await deploymentAddress(db, address.id);
+      if (!addressed) return noDeployment(address.id, params.team);
     }
-    seen.labels = { team: row.team, deployment: row.id };
-    const route = replicaRoute(req.method, params.path, row.model);
+    if (addressed.team !== params.team) return addressed.missing;
+    // A token acts in its own team only; another team's model or deployment does not exist for it (and the refusal is audited).
+    if (actor.tokenTeamId !== addressed.teamId || !can(actor, "read_data", addressed.teamId)) {
+      await recordAudit({ actor, db, request: requestInfo(req) }, { action: "deployment.infer", target: addressed.auditTarget, teamId: addressed.teamId, team: addressed.team, outcome: "denied", details: { mode: "read", token_team: actor.tokenTeamSlug } });
+      return addressed.missing;
+    }
+    if (address.kind === "deployment") seen.labels = { team: addressed.team, deployment: address.id };
+    // Every name the path may use for the model: the addressed one's, then those of each deployment the request reaches.
+    const names = [addressed.model, ...addressed.names];
+    // A pinned address knows its model before it is resolved: a path it cannot serve is refused first, as before.
+    const early = address.kind === "deployment" ? replicaRoute(req.method, address.path, addressed.model, names) : null;
+    if (early instanceof Response) return early;
+    const resolved = await addressed.resolve();
+    if (resolved instanceof Response) return resolved;
+    let target: Target = resolved;
+    seen.labels = { team: target.team, deployment: target.id };
+    const route = replicaRoute(req.method, address.path, target.model, names);
     if (route instanceof Response) return route;
-    const refused = notServing(row);
-    if (refused) return refused;
     const body = route.method === "POST" ? await readBody(req) : null;
     if (body instanceof Response) return body;
-    if (deploymentRuntime().pick(row.id) === null) {
-      return fail(503, row.status === "deploying" ? `Deployment ${row.id} is still starting; try again in a few seconds.` : `No replica of deployment ${row.id} is serving right now; try again shortly.`, { "retry-after": "1" });
+    const runtime = deploymentRuntime();
+    for (let hop = 1; ; hop++) {
+      const routed = replicaRoute(req.method, address.path, target.model, names);
+      if (routed instanceof Response) return routed;
+      names.push(target.model);
+      if (runtime.pick(target.id) !== null) {
+        const answer = await forward(target.id, routed, body, req.headers.get("content-type"));
+        // A deployment that lost its replicas while this request was on its way (replaced by a rollout and
+        // released) is looked up again below; any other answer, a replica's own errors included, stands.
+        if (answer.status !== 503 || runtime.pick(target.id) !== null) {
+          answer.headers.set("x-cairn-deployment", target.id);
+          return answer;
+        }
+      }
+      const next: Target | Response = hop < MAX_HOPS ? await addressed.resolve() : target;
+      if (next instanceof Response) return next;
+      if (next.id === target.id) return fail(503, `No replica of deployment ${target.id} is serving right now (it may be starting or restarting); try again in a few seconds.`, { "retry-after": "1" });
+      target = next;
+      seen.labels = { team: target.team, deployment: target.id };
     }
-    return forward(row.id, route, body, req.headers.get("content-type"));
   })().catch((err: unknown) => {
     console.error("[cairn] inference gateway error", err);
     return fail(500, "The gateway failed to answer; the error was logged.");

@@ -201,8 +201,15 @@ async function promoteProduction(rt: Runtime, db: Db, d: typeof deployments.$inf
     }
     return older;
   });
+  // Drain-safe: the replaced replicas stop only after the switch is committed and a short drain, so a
+  // request the gateway routed to them just before still finds one serving (new requests already resolve
+  // to this deployment), and the model server finishes what it holds when it is told to stop.
+  if (replaced.some((o) => rt.serving.state(o.id) !== null)) await new Promise((r) => setTimeout(r, DRAIN_AFTER_SWITCH_MS));
   for (const o of replaced) await release(rt, o.id);
 }
+
+/** How long a replaced deployment's replicas keep serving after the switch commits. */
+const DRAIN_AFTER_SWITCH_MS = 1_000;
 
 /** Ends a deployment's replicas and removes its copy of the model; its status is the caller's to write. */
 async function release(rt: Runtime, id: string): Promise<void> {

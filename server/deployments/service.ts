@@ -20,6 +20,7 @@ import { loadModel, loadVersion } from "../registry/access";
 import { servedFile } from "../registry/pins";
 import { homeTeam } from "../tracking/access";
 import { deploymentRuntime } from "./runtime";
+import { environmentDeployment, stableEndpointOf } from "./endpoints";
 import { rollbackTarget } from "./where";
 
 export type DeploymentDto = {
@@ -42,7 +43,10 @@ export type DeploymentDto = {
   /** When `replicas` last changed by a scale (autoscaler or request); null: never scaled. */
   scaled_at: string | null;
   traffic: number;
+  /** This deployment's own (pinned) gateway base path: `/serve/<team>/<deployment_id>`. */
   endpoint: string;
+  /** The model's stable address in this deployment's environment, `/serve/<team>/<model>/<environment>`: whichever deployment serves it now. */
+  stable_endpoint: string;
   backend: string;
   /** The version's pinned content digest this deployment serves (null: deployed before pinning). */
   content_digest: string | null;
@@ -55,7 +59,8 @@ export type DeploymentDto = {
 export type DeploymentEventDto = { at: string; status: DeploymentStatus; message: string | null };
 
 
-type Row = typeof deployments.$inferSelect & { team: string };
+/** `modelNow`: the registered model's name today (a rename after the deploy changes it; `modelName` is what the replicas serve). */
+type Row = typeof deployments.$inferSelect & { team: string; modelNow: string };
 
 export const endpointOf = (team: string, id: string) => `/serve/${team}/${id}`;
 
@@ -67,21 +72,22 @@ function dto(r: Row): DeploymentDto {
     ready_replicas: live ? (deploymentRuntime().readyReplicas(r.id) ?? 0) : null,
     auto_scale: r.autoScale, min_replicas: r.minReplicas, max_replicas: r.maxReplicas, target_concurrency: r.targetConcurrency,
     scaled_at: r.scaledAt?.toISOString() ?? null, traffic: r.traffic,
-    endpoint: endpointOf(r.team, r.id), backend: r.backend, content_digest: r.contentDigest, created_by: r.createdByEmail,
+    endpoint: endpointOf(r.team, r.id), stable_endpoint: stableEndpointOf(r.team, r.modelNow, r.environment), backend: r.backend, content_digest: r.contentDigest, created_by: r.createdByEmail,
     created_at: r.createdAt.toISOString(), ready_at: r.readyAt?.toISOString() ?? null, stopped_at: r.stoppedAt?.toISOString() ?? null,
   };
 }
 
 async function rows(db: DbOrTx, where: SQL | undefined, limit = 500): Promise<Row[]> {
   const selected = await db
-    .select({ d: deployments, team: teams.slug })
+    .select({ d: deployments, team: teams.slug, modelNow: registeredModels.name })
     .from(deployments)
     .innerJoin(teams, eq(teams.id, deployments.teamId))
+    .innerJoin(registeredModels, eq(registeredModels.id, deployments.modelId))
     .where(where)
     // Live deployments first (a long history of stopped ones never pushes production off the page), newest first.
     .orderBy(sql`${deployments.status} in ('deploying', 'ready', 'scaled_to_zero') desc`, desc(deployments.createdAt), desc(deployments.id))
     .limit(limit);
-  return selected.map((s) => ({ ...s.d, team: s.team }));
+  return selected.map((s) => ({ ...s.d, team: s.team, modelNow: s.modelNow }));
 }
 
 /** Which permission a change to a deployment of this environment needs. */
@@ -226,7 +232,7 @@ export async function insertDeployment(tx: DbOrTx, ctx: Omit<Ctx, "db">, d: Prep
   return row!.id;
 }
 
-export type StagingAnswer = { deployment_id: string; endpoint: string; status: DeploymentStatus };
+export type StagingAnswer = { deployment_id: string; endpoint: string; stable_endpoint: string; status: DeploymentStatus };
 export type DeployAnswer = StagingAnswer | { approval_request_id: string; status: "pending_approval" };
 
 /**
@@ -244,7 +250,7 @@ export async function deployModel(ctx: Ctx, name: string, input: DeployModelInpu
   }
   const id = await ctx.db.transaction((tx) => insertDeployment(tx, ctx, prepared, { userId: ctx.actor.userId, email: ctx.actor.email }, `${ctx.actor.email} deployed`));
   deploymentRuntime().bringUp(ctx.db, id);
-  return { deployment_id: id, endpoint: endpointOf(prepared.team.slug, id), status: "deploying" };
+  return { deployment_id: id, endpoint: endpointOf(prepared.team.slug, id), stable_endpoint: stableEndpointOf(prepared.team.slug, prepared.model.name, "staging"), status: "deploying" };
 }
 
 export async function loadDeployment(ctx: Ctx, id: string, access: { mode: "read" } | { mode: "write"; action: string }): Promise<Row> {
@@ -279,17 +285,23 @@ export type DeploymentDetail = DeploymentDto & {
   signature: ModelInspection["signature"];
   /** The version a rollback would serve again (null: nothing to roll back to). */
   rollback_to: number | null;
+  /** The deployment `stable_endpoint` reaches now (this one, another, or null when nothing serves the environment). */
+  stable_endpoint_reaches: string | null;
 };
 
 /** The deployment page: the deployment, what happened to it, and its model's signature (for the try-it panel). */
 export async function getDeploymentDetail(ctx: Ctx, id: string): Promise<DeploymentDetail> {
   const row = await loadDeployment(ctx, id, { mode: "read" });
-  const [events, [version], target] = await Promise.all([
+  const [events, [version], target, current] = await Promise.all([
     getDeploymentEvents(ctx, id),
     row.versionId ? ctx.db.select({ inspection: modelVersions.inspection }).from(modelVersions).where(eq(modelVersions.id, row.versionId)) : [],
     rollbackTarget(ctx.db, row),
+    environmentDeployment(ctx.db, row.modelId, row.environment),
   ]);
-  return { ...dto(row), events, signature: version?.inspection.signature ?? null, rollback_to: target?.version ?? null };
+  return {
+    ...dto(row), events, signature: version?.inspection.signature ?? null, rollback_to: target?.version ?? null,
+    stable_endpoint_reaches: current?.status === "ready" ? current.id : null,
+  };
 }
 
 export async function listDeployments(ctx: Ctx, input: Partial<ListDeploymentsQuery>): Promise<{ deployments: DeploymentDto[] }> {

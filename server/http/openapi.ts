@@ -53,14 +53,14 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
   "/api/v1/audit": { get: { summary: "Audit events, newest first", query: auditQuerySchema, success: { status: 200, description: "{events, next_page_token}" } } },
   "/api/v1/models": { get: { summary: "Registered models of the caller's teams", query: listModelsQuery, success: { status: 200, description: "{models: [{name, team, latest_version, aliases}]}" } } },
   "/api/v1/models/{name}": {
-    get: { summary: "A registered model: versions (format, aliases, source run), aliases and their history", query: modelTeamQuery, success: { status: 200, description: "{name, team, description, aliases, versions, alias_history}" } },
+    get: { summary: "A registered model: versions (format, aliases, source run), aliases and their history", query: modelTeamQuery, success: { status: 200, description: "{name, team, description, aliases, versions, deployed, endpoints: [{environment, endpoint, deployment_id, version}] (the stable /serve/<team>/<model>/<environment> address and what it reaches now), alias_history}" } },
   },
   "/api/v1/models/{name}/deploy": {
-    post: { summary: "Deploy a version (version, alias, or the newest) — staging: 201 {deployment_id, endpoint, status}; production: 202 {approval_request_id, status: \"pending_approval\"}, a team lead decides", body: deployModelSchema, success: { status: 201, description: "{deployment_id, endpoint, status} (staging) or 202 {approval_request_id, status} (production)" } },
+    post: { summary: "Deploy a version (version, alias, or the newest) — staging: 201 {deployment_id, endpoint, stable_endpoint, status}; production: 202 {approval_request_id, status: \"pending_approval\"}, a team lead decides", body: deployModelSchema, success: { status: 201, description: "{deployment_id, endpoint, stable_endpoint, status} (staging) or 202 {approval_request_id, status} (production)" } },
   },
   "/api/v1/deployments": { get: { summary: "Deployments of the caller's teams, newest first", query: listDeploymentsQuery, success: { status: 200, description: "{deployments}" } } },
   "/api/v1/deployments/{id}": {
-    get: { summary: "One deployment", success: { status: 200, description: "{deployment_id, team, model, version, environment, status, replicas, ready_replicas, endpoint, …}" } },
+    get: { summary: "One deployment", success: { status: 200, description: "{deployment_id, team, model, version, environment, status, replicas, ready_replicas, endpoint (/serve/<team>/<deployment_id>, pinned), stable_endpoint (/serve/<team>/<model>/<environment>, whichever deployment serves it now), …}" } },
     patch: { summary: "How a live deployment scales: auto_scale, replicas, min_replicas, max_replicas, target_concurrency (the autoscaler carries it out within a tick)", body: scaleDeploymentSchema, success: { status: 200, description: "the deployment" } },
     delete: { summary: "Stop a deployment: its replicas end, the record stays (status stopped)", success: { status: 204, description: "stopped" } },
   },

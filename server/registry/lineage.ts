@@ -15,6 +15,8 @@ import type { AliasEvent } from "./aliases";
 import { aliasHistory } from "./aliases";
 import type { DeployedAt } from "../deployments/where";
 import { liveDeploymentsOf } from "../deployments/where";
+import type { StableEndpointDto } from "../deployments/endpoints";
+import { stableEndpointsOf } from "../deployments/endpoints";
 import { searchScope } from "./models";
 import { storageRoot } from "./sources";
 import { getModelVersion } from "./versions";
@@ -96,6 +98,8 @@ export type ModelDetail = {
   versions: VersionSummary[];
   /** Live deployments of the model, newest first per environment. */
   deployed: DeployedAt[];
+  /** The model's stable address per environment and the deployment each reaches now. */
+  endpoints: StableEndpointDto[];
   alias_history: AliasEvent[];
   created_at: string;
   updated_at: string;
@@ -104,7 +108,7 @@ export type ModelDetail = {
 /** GET /api/v1/models/{name}: the model, its versions newest first, aliases and their history. */
 export async function getModelDetail(ctx: Ctx, name: string, opts: { team?: string } = {}): Promise<ModelDetail> {
   const ref = await loadModel(ctx, name, { mode: "read" }, opts);
-  const [[model], versions, aliases, tags, history, guarded, deployed] = await Promise.all([
+  const [[model], versions, aliases, tags, history, guarded, deployed, endpoints] = await Promise.all([
     ctx.db.select().from(registeredModels).where(eq(registeredModels.id, ref.id)),
     ctx.db.select().from(modelVersions).where(eq(modelVersions.modelId, ref.id)).orderBy(desc(modelVersions.version)),
     ctx.db.select().from(modelAliases).where(eq(modelAliases.modelId, ref.id)).orderBy(asc(modelAliases.alias)),
@@ -112,6 +116,7 @@ export async function getModelDetail(ctx: Ctx, name: string, opts: { team?: stri
     aliasHistory(ctx, name, { team: ref.teamSlug }),
     protectedAliases(ctx.db, ref.teamId),
     liveDeploymentsOf(ctx.db, [ref.id]),
+    stableEndpointsOf(ctx.db, { id: ref.id, name: ref.name, team: ref.teamSlug }),
   ]);
   return {
     name: ref.name,
@@ -135,6 +140,7 @@ export async function getModelDetail(ctx: Ctx, name: string, opts: { team?: stri
       created_at: new Date(v.creationTime).toISOString(),
     })),
     deployed: deployed.get(ref.id) ?? [],
+    endpoints,
     alias_history: history,
     created_at: new Date(model!.creationTime).toISOString(),
     updated_at: new Date(model!.lastUpdatedTime).toISOString(),

@@ -31,6 +31,14 @@ export default async function DeploymentPage(props: { params: Promise<{ id: stri
   const teamId = ctx.actor.memberships.find((m) => m.teamSlug === d.team)?.teamId;
   const mayStop = live && (ctx.actor.isAdmin || can(ctx.actor, d.environment === "production" ? "deploy_production" : "deploy_staging", teamId));
   const features = featureCount(d.signature);
+  const isCurrent = d.stable_endpoint_reaches === d.deployment_id;
+  const reaches = isCurrent
+    ? `The model's ${d.environment} address: it reaches this deployment now and follows promotions and rollbacks.`
+    : d.stable_endpoint_reaches
+      ? <>The model&apos;s {d.environment} address reaches <Link href={`/deployments/${d.stable_endpoint_reaches}`} className="text-teal-800 underline">another deployment</Link> now.</>
+      : `The model's ${d.environment} address: nothing serves it now.`;
+  // The snippet calls the stable address when it reaches this deployment, the pinned one otherwise.
+  const callAt = isCurrent ? d.stable_endpoint : d.endpoint;
   const overview: [string, ReactNode][] = [
     ["Status", <Badge key="s" tone={DEPLOYMENT_TONE[d.status] ?? "neutral"}>{statusLabel(d.status)}</Badge>],
     ["Environment", <Badge key="e" tone={ENVIRONMENT_TONE[d.environment] ?? "teal"}>{d.environment}</Badge>],
@@ -41,12 +49,18 @@ export default async function DeploymentPage(props: { params: Promise<{ id: stri
     ["Autoscaling", d.auto_scale ? `${d.min_replicas}–${d.max_replicas} replicas at ${d.target_concurrency} requests in flight per replica${d.scaled_at ? ` (last scaled ${formatDateTime(d.scaled_at)}; the reasons are in the events below)` : ""}` : `off: a fixed ${d.replicas} replica${d.replicas === 1 ? "" : "s"}`],
     ["Traffic", `${d.traffic} %`],
     ["Backend", d.backend === "local" ? "local processes on the Cairn host" : d.backend],
-    ["Endpoint", <code key="ep" className="font-mono text-xs break-all">{d.endpoint}</code>],
+    ["Stable endpoint", (
+      <span key="sep">
+        <code className="font-mono text-xs break-all">{d.stable_endpoint}</code>
+        <span className="block text-xs text-stone-500">{reaches}</span>
+      </span>
+    )],
+    ["Pinned endpoint", <code key="ep" className="font-mono text-xs break-all">{d.endpoint}</code>],
     ["Deployed", `${formatDateTime(d.created_at)} by ${d.created_by}`],
     ["Ready since", d.ready_at ? formatDateTime(d.ready_at) : "—"],
     ["Stopped", d.stopped_at ? formatDateTime(d.stopped_at) : "—"],
   ];
-  const curl = `curl -X POST "$CAIRN_URL${d.endpoint}/v2/models/${encodeURIComponent(d.model)}/infer" \\
+  const curl = `curl -X POST "$CAIRN_URL${callAt}/v2/models/${encodeURIComponent(d.model)}/infer" \\
   -H "Authorization: Bearer $CAIRN_TOKEN" -H "content-type: application/json" \\
   -d '{"inputs":[{"name":"${d.signature?.inputs[0]?.name ?? "input"}","shape":[1,${features ?? "F"}],"datatype":"FP32","data":[…]}]}'`;
   return (
@@ -57,7 +71,7 @@ export default async function DeploymentPage(props: { params: Promise<{ id: stri
       </nav>
       <PageHeader
         title={`${d.model} v${d.version} · ${d.environment}`}
-        description={<>Served at <code className="font-mono text-xs">{d.endpoint}</code> — a token of team <span className="font-mono">{d.team}</span> is required.</>}
+        description={<>Call <code className="font-mono text-xs">{d.stable_endpoint}</code> (the model&apos;s {d.environment} address) or <code className="font-mono text-xs">{d.endpoint}</code> (this deployment only) — a token of team <span className="font-mono">{d.team}</span> is required.</>}
         actions={mayStop ? (
           <>
             {d.rollback_to !== null && <RollbackButton id={d.deployment_id} to={d.rollback_to} production={d.environment === "production"} rollback={rollbackDeploymentAction} />}
@@ -76,7 +90,12 @@ export default async function DeploymentPage(props: { params: Promise<{ id: stri
           <details className="mt-4 text-sm">
             <summary className="cursor-pointer text-stone-700">Call it from code</summary>
             <pre className="mt-2 overflow-auto rounded-md bg-stone-100 p-3 font-mono text-xs text-stone-800">{curl}</pre>
-            <p className="mt-1 text-xs text-stone-500">MLflow&apos;s scoring format works too: POST <code className="font-mono">{d.endpoint}/invocations</code> with <code className="font-mono">{`{"inputs": [[…]]}`}</code> or <code className="font-mono">dataframe_split</code>.</p>
+            <p className="mt-1 text-xs text-stone-500">MLflow&apos;s scoring format works too: POST <code className="font-mono">{callAt}/invocations</code> with <code className="font-mono">{`{"inputs": [[…]]}`}</code> or <code className="font-mono">dataframe_split</code>.</p>
+            <p className="mt-1 text-xs text-stone-500">
+              {isCurrent
+                ? <><code className="font-mono">{d.stable_endpoint}</code> keeps answering through promotions and rollbacks; <code className="font-mono">{d.endpoint}</code> pins this deployment.</>
+                : <>This deployment is not what <code className="font-mono">{d.stable_endpoint}</code> reaches now, so the example pins it at <code className="font-mono">{d.endpoint}</code>.</>}
+            </p>
           </details>
         </Card>
       </div>

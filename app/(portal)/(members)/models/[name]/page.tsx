@@ -62,6 +62,21 @@ export default async function ModelPage(props: Props) {
                 </ul>
               )}
           </div>
+          <div className="mt-4 border-t border-stone-100 pt-3 text-sm">
+            <h3 className="text-xs font-medium text-stone-600">Endpoints</h3>
+            <p className="mt-1 text-xs text-stone-500">One address per environment: it reaches whichever deployment serves that environment and survives promotions and rollbacks. Call it with a token of team <span className="font-mono">{model.team}</span>.</p>
+            <ul className="mt-1 space-y-1" aria-label="Endpoints">
+              {model.endpoints.map((e) => (
+                <li key={e.environment}>
+                  <span className="text-stone-700">{e.environment}</span>{" "}
+                  <code className="font-mono text-xs break-all">{e.endpoint}</code>{" "}
+                  {e.deployment_id
+                    ? <Link href={`/deployments/${e.deployment_id}`} className="text-xs text-teal-800 underline">serves v{e.version}</Link>
+                    : <span className="text-xs text-stone-400">nothing serves it</span>}
+                </li>
+              ))}
+            </ul>
+          </div>
         </Card>
       </div>
       <section aria-labelledby="versions-heading" className="space-y-2">
