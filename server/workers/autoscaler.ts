@@ -7,7 +7,6 @@ import { and, eq, inArray } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments } from "@/db/schema";
 import type { DeploymentRuntime } from "../deployments/runtime";
-import { deploymentRuntime } from "../deployments/runtime";
 import { env } from "../env";
 
 /** What the autoscaler remembers about one deployment between ticks (memory only: a restart starts a fresh window). */
