@@ -17,7 +17,7 @@ import type { Permission } from "@/server/auth/policy";
 import { can } from "@/server/auth/policy";
 import type { Ctx } from "@/server/context";
 import type { ComputeBackend } from "@/server/compute/backend";
-import { deployModel } from "@/server/deployments/service";
+import { deployModel } from "@/server/approvals/deploy";
 import { stopAllReplicas } from "@/server/deployments/runtime";
 import { cancelJob, getJob, submitJob } from "@/server/jobs/service";
 import { createRun, post } from "@/server/mlflow/test-client";

@@ -16,7 +16,7 @@ import { and, asc, eq, like } from "drizzle-orm";
 import { POST as servePOST } from "@/app/serve/[team]/[deployment]/[...path]/route";
 import { deploymentEvents, deployments } from "@/db/schema";
 import { deploymentRuntime, stopAllReplicas } from "@/server/deployments/runtime";
-import { deployModel } from "@/server/deployments/service";
+import { deployModel } from "@/server/approvals/deploy";
 import { linearClassifierOnnx } from "@/server/registry/onnx-graphs";
 import { createModel, newRun, putRunFile, registerVersion } from "@/server/registry/test-helpers";
 import { Autoscaler } from "@/server/workers/autoscaler";

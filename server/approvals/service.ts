@@ -17,9 +17,9 @@ import { AppError } from "../errors";
 import { DEFAULT_PROTECTED_ALIASES } from "../registry/access";
 import { HOURS_PER_MONTH, replicaPrice } from "../costs/prices";
 import { homeTeam } from "../tracking/access";
-import type { PreparedDeploy } from "../deployments/service";
-import { insertDeployment } from "../deployments/service";
-import { deploymentRuntime } from "../deployments/runtime";
+import type { PreparedDeploy } from "../deployments/prepare";
+import { insertDeployment, servingBackend } from "../deployments/prepare";
+import { wake } from "../workers/registry";
 
 /** How long a request waits for a decision. */
 export const APPROVAL_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -203,16 +203,17 @@ export async function approveRequest(ctx: Ctx, id: string, comment: string): Pro
     model: { id: row.modelId, name: row.modelName }, team: { id: row.teamId, slug: row.team }, version: { id: row.versionId, number: row.version },
     alias: row.spec.alias, environment: "production", replicas: row.spec.replicas, autoScale: row.spec.auto_scale,
     minReplicas: row.spec.min_replicas, maxReplicas: row.spec.max_replicas,
-    targetConcurrency: row.spec.target_concurrency ?? DEFAULT_TARGET_CONCURRENCY, traffic: row.spec.traffic, backend: "local", origin: `approval ${row.id}`, contentDigest: digest,
+    targetConcurrency: row.spec.target_concurrency ?? DEFAULT_TARGET_CONCURRENCY, traffic: row.spec.traffic, backend: servingBackend(), origin: `approval ${row.id}`, contentDigest: digest,
   };
-  const deploymentId = await ctx.db.transaction(async (tx) => {
+  await ctx.db.transaction(async (tx) => {
     await lockPending(tx, row);
     const created = await insertDeployment(tx, ctx, prepared, { userId: row.requestedBy, email: row.requestedByEmail }, `approved by ${ctx.actor.email} (request ${row.id}, asked by ${row.requestedByEmail})`);
     await tx.update(approvalRequests).set({ status: "approved", decidedBy: ctx.actor.userId, decidedByEmail: ctx.actor.email, comment, decidedAt: new Date(), deploymentId: created }).where(eq(approvalRequests.id, row.id));
     await appendAudit(tx, ctx, { action: "approval.approve", target: `approval:${row.team}/${row.id}`, teamId: row.teamId, team: row.team, details: { model: row.modelName, version: row.version, content_digest: digest, deployment_id: created, comment } });
     return created;
   });
-  deploymentRuntime().bringUp(ctx.db, deploymentId);
+  // The approved deployment is committed intent: the deployment reconciler (a worker) brings it up.
+  wake("deployments");
   return getApproval(ctx, id);
 }
 

@@ -1,17 +1,20 @@
 // POST /api/v1/deployments/{id}/rollback: serve again the version this deployment's model ran before it in the
-// same environment. A new deployment of that version starts (same replicas and bounds); once it serves, the
-// one rolled back from stops. In production it needs no new approval — the version was approved when it
-// went out — and the protected production alias moves back once it serves (the runtime does both). If the
-// older version fails to start, the current deployment keeps serving, the alias stays, and the answer says so.
+// same environment. The request commits a new deployment of that version (same replicas and bounds, origin
+// "rollback <id>") and answers it, "deploying"; the deployment reconciler brings it up, and once it serves the
+// promotion worker retires the one rolled back from (in production it needs no new approval — the version was
+// approved when it went out — and the protected production alias moves back). If the older version fails to
+// start, the current deployment keeps serving, the alias stays, and the new deployment's status says why.
 import { eq } from "drizzle-orm";
 import { LIVE_DEPLOYMENT_STATUSES, deployments } from "@/db/schema";
 import { appendAudit } from "../audit/record";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
-import { deploymentRuntime } from "./runtime";
+import { wake } from "../workers/registry";
 import { rollbackTarget } from "./where";
-import type { DeploymentDto, PreparedDeploy } from "./service";
-import { getDeployment, insertDeployment, loadDeployment, stopDeployment } from "./service";
+import type { PreparedDeploy } from "./prepare";
+import { insertDeployment, servingBackend } from "./prepare";
+import type { DeploymentDto } from "./service";
+import { getDeployment, loadDeployment } from "./service";
 
 export async function rollbackDeployment(ctx: Ctx, id: string): Promise<DeploymentDto> {
   const current = await loadDeployment(ctx, id, { mode: "write", action: "deployment.rollback" });
@@ -22,7 +25,7 @@ export async function rollbackDeployment(ctx: Ctx, id: string): Promise<Deployme
     model: { id: current.modelId, name: current.modelName }, team: { id: current.teamId, slug: current.team },
     version: { id: previous.versionId, number: previous.version }, alias: null, environment: current.environment,
     replicas: current.replicas, autoScale: current.autoScale, minReplicas: current.minReplicas, maxReplicas: current.maxReplicas, targetConcurrency: current.targetConcurrency,
-    traffic: current.traffic, backend: "local", origin: `rollback ${id}`,
+    traffic: current.traffic, backend: servingBackend(), origin: `rollback ${id}`,
     // The files that served before are the ones served again (a version's digest never changes; this says so).
     ...(previous.contentDigest ? { contentDigest: previous.contentDigest } : {}),
   };
@@ -34,11 +37,6 @@ export async function rollbackDeployment(ctx: Ctx, id: string): Promise<Deployme
     await appendAudit(tx, ctx, { action: "deployment.rollback", target: `deployment:${current.team}/${id}`, teamId: current.teamId, team: current.team, details: { from_version: current.version, to_version: previous.version, new_deployment: newId } });
     return newId;
   });
-  const runtime = deploymentRuntime();
-  runtime.bringUp(ctx.db, created);
-  await runtime.settled(created);
-  const result = await getDeployment(ctx, created);
-  // Production retires the older deployment itself once the new one serves; staging keeps several, so stop it here.
-  if (result.status === "ready" && current.environment === "staging") await stopDeployment(ctx, id);
-  return result;
+  wake("deployments");
+  return getDeployment(ctx, created);
 }

@@ -5,14 +5,11 @@
 // start-up simply brings up every live deployment again.
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { and, eq, inArray, isNull, ne, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import type { DeploymentStatus, ModelInspection } from "@/db/schema";
-import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, modelVersions, registeredModels, teams } from "@/db/schema";
-import { systemCtx } from "../context";
+import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, modelVersions, teams } from "@/db/schema";
 import { env } from "../env";
-import { protectedAliases } from "../registry/access";
-import { moveAlias } from "../registry/aliases";
 import { touchInferenceSeries } from "../observability/metrics";
 import { pinRoot, pinnedStore } from "../registry/pins";
 import { hashing, sha256, sha256OfFile } from "../artifacts/hashing";
@@ -35,13 +32,15 @@ type Runtime = {
   chains: Map<string, Promise<void>>;
   /** Deployments whose last event said replicas were down (so "serving again" follows only a degradation, not a scale-up). */
   degraded: Set<string>;
+  /** Retirements in flight (drain, then stop), by deployment. */
+  retiring: Map<string, Promise<void>>;
 };
 
 const globals = globalThis as unknown as { __cairnDeployments?: Runtime };
 
 function runtime(): Runtime {
   if (!globals.__cairnDeployments) {
-    const rt: Runtime = { serving: undefined as unknown as LocalServing, dbs: new Map(), pending: new Map(), lastReady: new Map(), chains: new Map(), degraded: new Set() };
+    const rt: Runtime = { serving: undefined as unknown as LocalServing, dbs: new Map(), pending: new Map(), lastReady: new Map(), chains: new Map(), degraded: new Set(), retiring: new Map() };
     // Status writes for one deployment are chained, so they land in the order the replicas changed.
     rt.serving = new LocalServing({
       onChange: (state) => {
@@ -166,8 +165,6 @@ async function bringUpNow(rt: Runtime, db: Db, id: string): Promise<void> {
     rt.lastReady.set(id, state.ready);
     touchInferenceSeries(row.team, id);
     if (d.status !== "ready") await setStatus(db, id, "ready", `${state.ready} of ${state.desired} replicas serving`, { readyAt: d.readyAt === null });
-    // A model has one production deployment: serving makes this one it (alias and all).
-    if (d.environment === "production") await promoteProduction(rt, db, d, row.team);
   } catch (err) {
     await rt.serving.stop(id).catch(() => undefined);
     const message = err instanceof Error ? err.message : String(err);
@@ -176,40 +173,11 @@ async function bringUpNow(rt: Runtime, db: Db, id: string): Promise<void> {
 }
 
 /**
- * A production deployment that serves becomes the model's production: the team's protected production
- * alias moves to its version and every other live production deployment of the model stops. Done under
- * a lock on the model row, so when two become ready at once the last one wins both — the alias always
- * names what production serves. An approved or rolled-back deployment that never serves moves nothing.
+ * How long a deployment's replicas keep serving after it stopped being live (replaced by a promotion or a
+ * rollback, or stopped): a request the gateway routed to them just before still finds one serving (new requests
+ * already resolve elsewhere or answer 410), and the model server finishes what it holds when told to stop.
  */
-async function promoteProduction(rt: Runtime, db: Db, d: typeof deployments.$inferSelect, team: string): Promise<void> {
-  const replaced = await db.transaction(async (tx) => {
-    await tx.select({ id: registeredModels.id }).from(registeredModels).where(eq(registeredModels.id, d.modelId)).for("update");
-    const [self] = await tx.select({ status: deployments.status }).from(deployments).where(eq(deployments.id, d.id));
-    if (self?.status !== "ready") return [];
-    const message = `replaced by deployment ${d.id} (version ${d.version})`;
-    const older = await tx
-      .update(deployments)
-      .set({ status: "stopped", stoppedAt: new Date(), message })
-      .where(and(eq(deployments.modelId, d.modelId), eq(deployments.environment, "production"), ne(deployments.id, d.id), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])))
-      .returning({ id: deployments.id });
-    for (const o of older) await tx.insert(deploymentEvents).values({ deploymentId: o.id, status: "stopped", message });
-    const via = d.origin ?? `deployment ${d.id}`;
-    const model = { id: d.modelId, name: d.modelName, teamId: d.teamId, teamSlug: team };
-    for (const alias of (await protectedAliases(tx, d.teamId)).filter((a) => a.toLowerCase() === "production")) {
-      const from = await moveAlias(tx, systemCtx(db, "deployments"), model, alias, d.version, { who: d.createdByEmail, via, details: { deployment_id: d.id, via } });
-      if (from !== undefined) await tx.insert(deploymentEvents).values({ deploymentId: d.id, status: "ready", message: `@${alias} moved to version ${d.version}${from === null ? "" : ` (from ${from})`}` });
-    }
-    return older;
-  });
-  // Drain-safe: the replaced replicas stop only after the switch is committed and a short drain, so a
-  // request the gateway routed to them just before still finds one serving (new requests already resolve
-  // to this deployment), and the model server finishes what it holds when it is told to stop.
-  if (replaced.some((o) => rt.serving.state(o.id) !== null)) await new Promise((r) => setTimeout(r, DRAIN_AFTER_SWITCH_MS));
-  for (const o of replaced) await release(rt, o.id);
-}
-
-/** How long a replaced deployment's replicas keep serving after the switch commits. */
-const DRAIN_AFTER_SWITCH_MS = 1_000;
+export const DRAIN_AFTER_SWITCH_MS = 1_000;
 
 /** Ends a deployment's replicas and removes its copy of the model; its status is the caller's to write. */
 async function release(rt: Runtime, id: string): Promise<void> {
@@ -226,6 +194,8 @@ export type DeploymentRuntime = {
   /** Resolves when the bring-up in flight (if any) has settled. */
   settled(id: string): Promise<void>;
   stop(id: string): Promise<void>;
+  /** Stops a deployment that is no longer live after the drain (DRAIN_AFTER_SWITCH_MS); concurrent calls share it. */
+  retire(id: string): Promise<void>;
   readyReplicas(id: string): number | null;
   /** Whether this process runs (or is bringing up) the deployment's replicas. */
   isServing(id: string): boolean;
@@ -260,6 +230,17 @@ export function deploymentRuntime(): DeploymentRuntime {
     async stop(id) {
       await rt.pending.get(id);
       await release(rt, id);
+    },
+    retire(id) {
+      const known = rt.retiring.get(id);
+      if (known) return known;
+      const done = (async () => {
+        await rt.pending.get(id);
+        if (rt.serving.state(id) !== null) await new Promise((r) => setTimeout(r, DRAIN_AFTER_SWITCH_MS));
+        await release(rt, id);
+      })().finally(() => rt.retiring.delete(id));
+      rt.retiring.set(id, done);
+      return done;
     },
     readyReplicas: (id) => rt.serving.state(id)?.ready ?? null,
     isServing: (id) => rt.pending.has(id) || rt.serving.state(id) !== null,

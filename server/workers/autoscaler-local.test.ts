@@ -8,11 +8,13 @@ import { auditEvents, deploymentEvents, deployments } from "@/db/schema";
 import { deploymentRuntime, stopAllReplicas } from "../deployments/runtime";
 import { serveInference } from "../deployments/gateway";
 import { scaleDeployment } from "../deployments/scaling";
-import { deployModel, getDeploymentDetail } from "../deployments/service";
+import { deployModel } from "../approvals/deploy";
+import { getDeploymentDetail } from "../deployments/service";
 import { linearClassifierOnnx } from "../registry/onnx-graphs";
 import { createModel, newRun, putRunFile, registerVersion, unique } from "../registry/test-helpers";
 import { DEMO, ctxFor, demoDatabase, tokenFor } from "../testing/fixtures";
 import { Autoscaler } from "./autoscaler";
+import { settleDeployments } from "./testing";
 
 const db = demoDatabase();
 let token = "";
@@ -46,7 +48,7 @@ function scaler(opts: { intervalMs: number; downWindowMs: number }): Autoscaler 
 async function deploy(spec: { replicas: number; min_replicas?: number; max_replicas?: number; target_concurrency?: number; auto_scale: boolean }): Promise<string> {
   const ctx = await ctxFor(db(), DEMO.ds);
   const { deployment_id: id } = await deployModel(ctx, model, { version: 1, environment: "staging", traffic: 100, ...spec });
-  await deploymentRuntime().settled(id);
+  await settleDeployments(db());
   const [row] = await db().select({ status: deployments.status }).from(deployments).where(eq(deployments.id, id));
   expect(row?.status).toBe("ready");
   return id;

@@ -1,12 +1,14 @@
 // The deployment reconciler, a worker loop (./runtime.ts): desired state (deployments whose status is live)
-// against what this process serves (./deployments/runtime.ts's replicas). A live deployment with no replicas
+// against what this process serves (../deployments/runtime.ts's replicas). A live deployment with no replicas
 // here is brought up (at leadership: every live one, since replicas do not outlive the process that started
-// them); replicas of a deployment no longer live are stopped. Stepping down stops every replica.
+// them); replicas of a deployment no longer live drain and stop. Stepping down stops every replica. Staging
+// deploys, approvals, stops and rollbacks only commit the deployment's row and wake this loop.
 import { inArray } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { LIVE_DEPLOYMENT_STATUSES, deployments } from "@/db/schema";
 import type { DeploymentRuntime } from "../deployments/runtime";
 import { stopAllReplicas } from "../deployments/runtime";
+import { wake } from "./registry";
 import type { Loop } from "./runtime";
 
 export class DeploymentReconciler implements Loop {
@@ -33,9 +35,10 @@ export class DeploymentReconciler implements Loop {
       await this.runtime.settled(id);
       started += 1;
     }
-    for (const id of this.runtime.servingIds()) {
-      if (!wanted.has(id)) await this.runtime.stop(id);
-    }
+    // No longer live (stopped, replaced, failed): the replicas drain, then end.
+    await Promise.all(this.runtime.servingIds().filter((id) => !wanted.has(id)).map((id) => this.runtime.retire(id)));
+    // What came up may be production's new deployment (or a rollback): the promotion worker moves production to it.
+    if (started > 0) wake("promotion");
     return started;
   }
 

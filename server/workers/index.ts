@@ -11,6 +11,7 @@ import { Autoscaler } from "./autoscaler";
 import { CostMeterLoop } from "./cost-meter";
 import { DeploymentReconciler } from "./deployment-reconciler";
 import { JobScheduler } from "./job-scheduler";
+import { ProductionPromotion } from "./production-promotion";
 import type { Election, Loop } from "./runtime";
 import { WAKE_CHANNEL, WorkerRuntime } from "./runtime";
 
@@ -20,6 +21,7 @@ export async function createPlatformWorkers(db: Db, database: { backend: "pglite
   const loops: Loop[] = [
     new JobScheduler({ db, backend: createBackend(e.computeBackend), intervalMs: e.schedulerIntervalMs }),
     new DeploymentReconciler(db, deploymentRuntime(), e.deploymentReconcileIntervalMs),
+    new ProductionPromotion(db, deploymentRuntime(), e.deploymentReconcileIntervalMs),
     // Replica counts follow in-flight requests, for the deployments this (leading) process serves.
     { name: "autoscale", intervalMs: e.autoscale.intervalMs, tick: async () => { await autoscaler.tick(); }, onStepDown: () => autoscaler.stop() },
     new CostMeterLoop(db, e.costMeterIntervalMs),

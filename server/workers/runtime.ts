@@ -1,5 +1,5 @@
-// The worker runtime: the platform's background loops (job scheduler, deployment reconciler, autoscaler, cost
-// meter, tenant sync, audit anchor, approval expiry) under one start/stop, run by one leader.
+// The worker runtime: the platform's background loops (job scheduler, deployment reconciler, production
+// promotion, autoscaler, cost meter, tenant sync, audit anchor, approval expiry) under one start/stop, run by one leader.
 //
 //   request ──commit intent (+ audit) in one transaction──▶ wake(loop) ──▶ leader's loop ──▶ backend
 //
@@ -12,7 +12,7 @@
 // next interval.
 import pg from "pg";
 
-export type LoopName = "jobs" | "deployments" | "autoscale" | "costs" | "tenants" | "audit-anchor" | "approvals";
+export type LoopName = "jobs" | "deployments" | "promotion" | "autoscale" | "costs" | "tenants" | "audit-anchor" | "approvals";
 
 export interface Loop {
   readonly name: LoopName;

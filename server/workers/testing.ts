@@ -1,9 +1,12 @@
-// Test helpers: one job scheduler per test database (the worker runtime is not started in unit tests; they
-// drive the loop themselves), with the executor a test chooses.
+// Test helpers: the worker runtime is not started in unit tests; they drive the loops themselves — one job
+// scheduler per test database (with the executor a test chooses), and reconciler + promotion passes.
 import type { Db } from "@/db/client";
 import type { ComputeBackend } from "../compute/backend";
 import { LocalBackend } from "../compute/local";
+import { deploymentRuntime } from "../deployments/runtime";
+import { DeploymentReconciler } from "./deployment-reconciler";
 import { JobScheduler } from "./job-scheduler";
+import { ProductionPromotion } from "./production-promotion";
 
 const schedulers = new WeakMap<Db, JobScheduler>();
 
@@ -31,4 +34,13 @@ export function tick(db: Db): Promise<void> {
 /** Converges attempts an earlier process left running, as a new leader does. */
 export function converge(db: Db): Promise<number> {
   return schedulerFor(db).converge();
+}
+
+/**
+ * One pass of the deployment reconciler and then of production promotion, as the leader runs them after a
+ * deploy, approval, stop or rollback: resolves when bring-ups, promotions and retirements have settled.
+ */
+export async function settleDeployments(db: Db): Promise<void> {
+  await new DeploymentReconciler(db, deploymentRuntime(), 60_000).reconcile();
+  await new ProductionPromotion(db, deploymentRuntime(), 60_000).tick();
 }

@@ -4,7 +4,7 @@ import { revalidatePath } from "next/cache";
 import { decideApprovalAction as decideInput, deploymentIdAction, requestProductionAction as requestInput } from "@/lib/schemas/deployments";
 import { approveRequest, cancelRequest, rejectRequest } from "@/server/approvals/service";
 import { safeAction } from "@/server/auth/action";
-import { deployModel } from "@/server/deployments/service";
+import { deployModel } from "@/server/approvals/deploy";
 
 /** A team lead approves (the production deployment starts) or rejects a pending request. */
 export const decideApprovalAction = safeAction(decideInput, async (ctx, input) => {

@@ -5,7 +5,8 @@ import { deploymentIdAction, deployVersionAction as deployVersionInput, tryDeplo
 import { safeAction } from "@/server/auth/action";
 import { tryInference } from "@/server/deployments/gateway";
 import { rollbackDeployment } from "@/server/deployments/rollback";
-import { deployModel, stopDeployment } from "@/server/deployments/service";
+import { deployModel } from "@/server/approvals/deploy";
+import { stopDeployment } from "@/server/deployments/service";
 
 export const stopDeploymentAction = safeAction(deploymentIdAction, async (ctx, input) => {
   await stopDeployment(ctx, input.id);

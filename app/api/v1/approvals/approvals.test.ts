@@ -2,7 +2,7 @@
 // metrics, monthly cost change), decisions by team leads only and never by the requester, the
 // production deployment and the protected alias that an approval moves, the replaced deployment
 // stopping, reject / withdraw / expiry / quota, and other teams seeing nothing.
-import { and, eq } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { approvalRequests, auditEvents, deployments, modelAliasEvents, modelAliases, registeredModels, teamQuotas, teams } from "@/db/schema";
 import { POST as deployRoute } from "@/app/api/v1/models/[name]/deploy/route";
@@ -20,6 +20,7 @@ import { linearClassifierOnnx } from "@/server/registry/onnx-graphs";
 import { createModel, newRun, putRunFile, registerVersion, unique } from "@/server/registry/test-helpers";
 import type { RunAt } from "@/server/registry/test-helpers";
 import { DEMO, call, ctxFor, demoDatabase, tokenFor } from "@/server/testing/fixtures";
+import { settleDeployments } from "@/server/workers/testing";
 
 const db = demoDatabase();
 let ds = "";
@@ -102,13 +103,21 @@ describe("a production request and its approval", () => {
     expect(res.status, JSON.stringify(res.json)).toBe(200);
     const a = res.json as ApprovalDetail;
     expect(a).toMatchObject({ status: "approved", decided_by: DEMO.lead, comment: "metrics look right", deployment_id: expect.any(String) });
-    await deploymentRuntime().settled(a.deployment_id!);
+    // The approval is committed intent: nothing serves until the workers carry it out.
+    const [committed] = await db().select({ status: deployments.status }).from(deployments).where(eq(deployments.id, a.deployment_id!));
+    expect(committed!.status).toBe("deploying");
+    expect(deploymentRuntime().pick(a.deployment_id!)).toBeNull();
+    await settleDeployments(db());
     const [d] = await db().select().from(deployments).where(eq(deployments.id, a.deployment_id!));
     expect(d).toMatchObject({ environment: "production", version: 1, status: "ready", replicas: 2, createdByEmail: DEMO.mle });
     const moves = await db().select().from(modelAliasEvents).where(and(eq(modelAliasEvents.modelId, modelId), eq(modelAliasEvents.alias, "production")));
     expect(moves).toMatchObject([{ fromVersion: null, toVersion: 1, via: `approval ${first}` }]);
     const actions = (await db().select({ action: auditEvents.action }).from(auditEvents).where(eq(auditEvents.teamId, d!.teamId))).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(["approval.request", "approval.approve", "deployment.create", "model_alias.set"]));
+    // The alias moved by the promotion worker, as the approving lead's decision (not "system").
+    const [move] = await db().select({ actor: auditEvents.actor, actorType: auditEvents.actorType, details: auditEvents.details }).from(auditEvents)
+      .where(and(eq(auditEvents.action, "model_alias.set"), eq(auditEvents.teamId, d!.teamId))).orderBy(desc(auditEvents.id)).limit(1);
+    expect(move).toMatchObject({ actor: DEMO.lead, actorType: "user", details: { to: 1, via: `approval ${first}`, carried_out_by: "production promotion (worker)" } });
   });
 
   it("a decided request cannot be decided again (409)", async () => {
@@ -131,7 +140,7 @@ describe("a production request and its approval", () => {
     expect(own.status).toBe(403);
     expect(JSON.stringify(own.json)).toMatch(/you cannot approve it: another team lead/);
     const approved = (await decide(approveRoute, admin, second, "ok")).json as ApprovalDetail;
-    await deploymentRuntime().settled(approved.deployment_id!);
+    await settleDeployments(db());
     const live = await db().select({ id: deployments.id, version: deployments.version, status: deployments.status, message: deployments.message }).from(deployments).where(eq(deployments.modelId, modelId));
     const old = live.find((d) => d.version === 1)!;
     expect(old).toMatchObject({ status: "stopped", message: `replaced by deployment ${approved.deployment_id} (version 2)` });
@@ -148,7 +157,11 @@ describe("rolling production back", () => {
     expect((await call(rollbackRoute, { method: "POST", token: fraudLead, params: { id: current!.id } })).status).toBe(404);
     const res = await call(rollbackRoute, { method: "POST", token: mle, params: { id: current!.id } });
     expect(res.status, JSON.stringify(res.json)).toBe(200);
-    expect(res.json).toMatchObject({ version: 1, environment: "production", status: "ready", created_by: DEMO.mle });
+    // The request commits the rollback (a deployment of v1, "deploying"); the workers bring it up and switch.
+    expect(res.json).toMatchObject({ version: 1, environment: "production", status: "deploying", created_by: DEMO.mle });
+    await settleDeployments(db());
+    const [back] = await db().select({ status: deployments.status }).from(deployments).where(eq(deployments.id, (res.json as { deployment_id: string }).deployment_id));
+    expect(back!.status).toBe("ready");
     const [after] = await db().select({ status: deployments.status, message: deployments.message }).from(deployments).where(eq(deployments.id, current!.id));
     expect(after).toMatchObject({ status: "stopped", message: expect.stringContaining("replaced by deployment") });
     const [alias] = await db().select({ version: modelAliases.version }).from(modelAliases).where(and(eq(modelAliases.modelId, modelId), eq(modelAliases.alias, "production")));

@@ -26,6 +26,7 @@ import { createModel, createVersion, newRun, putRunFile, registerVersion, unique
 import { pinnedVersionBytes, teamStoredBytes } from "@/server/artifacts/usage";
 import type { RunAt } from "@/server/registry/test-helpers";
 import { DEMO, call, demoDatabase, tokenFor } from "@/server/testing/fixtures";
+import { settleDeployments } from "@/server/workers/testing";
 
 const db = demoDatabase();
 let ds = "";
@@ -52,7 +53,7 @@ const deploy = (token: string, name: string, body: Record<string, unknown>) =>
   call(deployRoute, { method: "POST", token, params: { name }, body: { replicas: 1, auto_scale: false, ...body } });
 
 async function settledDeployment(id: string): Promise<typeof deployments.$inferSelect> {
-  await deploymentRuntime().settled(id);
+  await settleDeployments(db());
   const [row] = await db().select().from(deployments).where(eq(deployments.id, id));
   return row!;
 }

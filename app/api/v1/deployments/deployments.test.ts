@@ -23,7 +23,9 @@ import { DEMO, call, ctxFor, demoDatabase, tokenFor } from "@/server/testing/fix
 import { tryInference } from "@/server/deployments/gateway";
 import { deploymentRuntime, startDeployments, stopAllReplicas } from "@/server/deployments/runtime";
 import type { DeploymentDto } from "@/server/deployments/service";
-import { deployModel, getDeploymentDetail, listDeployments, stopDeployment } from "@/server/deployments/service";
+import { deployModel } from "@/server/approvals/deploy";
+import { getDeploymentDetail, listDeployments, stopDeployment } from "@/server/deployments/service";
+import { settleDeployments } from "@/server/workers/testing";
 
 const db = demoDatabase();
 const WEIGHTS = [0.5, -1, 2, 0.25];
@@ -43,7 +45,7 @@ async function deploy(token: string, name: string, body: Record<string, unknown>
 }
 
 async function ready(id: string): Promise<DeploymentDto> {
-  await deploymentRuntime().settled(id);
+  await settleDeployments(db());
   return (await call(getRoute, { token: ds, params: { id } })).json as DeploymentDto;
 }
 
@@ -184,6 +186,8 @@ describe("staging deploy through the gateway", () => {
     const d = (await call(getRoute, { token: ds, params: { id } })).json as DeploymentDto;
     expect(d).toMatchObject({ status: "stopped", ready_replicas: null });
     expect(d.stopped_at).not.toBeNull();
+    // The stop is committed; the reconciler ends the replicas (after a short drain).
+    await settleDeployments(db());
     expect(deploymentRuntime().pick(id)).toBeNull();
     expect((await serve(ds, "churn", id, "invocations", { method: "POST", body: { inputs: [[1, 2, 3, 4]] } })).status).toBe(410);
     const detail = await getDeploymentDetail(await ctxFor(db(), DEMO.ds), id);
@@ -233,7 +237,7 @@ describe("what a deploy refuses", () => {
     const byAlias = await deployModel(ctx, model, { alias: "champion", environment: "staging", replicas: 1, auto_scale: true, traffic: 100 });
     const d = (await listDeployments(ctx, { model })).deployments.find((x) => x.deployment_id === byAlias.deployment_id)!;
     expect(d).toMatchObject({ version: 1, alias: "champion", auto_scale: true, min_replicas: 1, max_replicas: 10 });
-    await deploymentRuntime().settled(byAlias.deployment_id);
+    await settleDeployments(db());
     await stopDeployment(ctx, byAlias.deployment_id);
     // The newest version (v2) is sklearn: deploying "the latest" says so rather than picking an older one.
     await expect(deployModel(ctx, model, { environment: "staging", replicas: 1, auto_scale: false, traffic: 100 })).rejects.toMatchObject({ code: "invalid_input", message: expect.stringContaining("Version 2") });
@@ -275,7 +279,7 @@ describe("who may stop what, and what holds under concurrency", () => {
       const answers = await Promise.all(Array.from({ length: 4 }, () => deploy(ds, model, { version: 1, environment: "staging", replicas: 1, auto_scale: false })));
       expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409, 409]);
       const made = answers.find((a) => a.status === 201)!.json as { deployment_id: string };
-      await deploymentRuntime().settled(made.deployment_id);
+      await settleDeployments(db());
       await stopDeployment(ctx, made.deployment_id);
     } finally {
       await db().update(teamQuotas).set({ maxDeployments: 10 }).where(eq(teamQuotas.teamId, churn!.id));
@@ -310,7 +314,7 @@ describe("who may stop what, and what holds under concurrency", () => {
         expect(deleted.status).toBe("rejected");
         expect((deleted as PromiseRejectedResult).reason).toMatchObject({ code: "conflict" });
         const id = ((deployed as PromiseFulfilledResult<{ json: unknown }>).value.json as { deployment_id: string }).deployment_id;
-        await deploymentRuntime().settled(id);
+        await settleDeployments(db());
         await stopDeployment(await ctxFor(db(), DEMO.ds), id);
       } else {
         expect(deleted.status).toBe("fulfilled");
@@ -323,7 +327,7 @@ describe("who may stop what, and what holds under concurrency", () => {
     const res = await deploy(ds, model, { version: 1, environment: "staging", replicas: 1, auto_scale: false });
     const id = (res.json as { deployment_id: string }).deployment_id;
     await expect(archiveTeam(await ctxFor(db(), DEMO.admin), "churn")).rejects.toMatchObject({ code: "conflict", message: expect.stringContaining("live deployment") });
-    await deploymentRuntime().settled(id);
+    await settleDeployments(db());
     await stopDeployment(await ctxFor(db(), DEMO.ds), id);
   });
 });

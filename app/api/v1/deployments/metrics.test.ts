@@ -19,6 +19,7 @@ import { findBinary, prometheusUrl, releasePrometheus, connectPrometheus } from 
 import { linearClassifierOnnx } from "@/server/registry/onnx-graphs";
 import { createModel, newRun, putRunFile, registerVersion, unique } from "@/server/registry/test-helpers";
 import { DEMO, call, ctxFor, demoDatabase, tokenFor } from "@/server/testing/fixtures";
+import { settleDeployments } from "@/server/workers/testing";
 
 const binary = findBinary("prometheus", (process.env.PATH ?? "").split(path.delimiter).filter(Boolean));
 const db = demoDatabase();
@@ -52,7 +53,7 @@ describe.skipIf(!binary)("deployment metrics from Prometheus", () => {
     await registerVersion(token, name, at);
     const res = await call(deployRoute, { method: "POST", token, params: { name }, body: { version: 1, environment: "staging", replicas: 1, auto_scale: false } });
     id = (res.json as { deployment_id: string }).deployment_id;
-    await deploymentRuntime().settled(id);
+    await settleDeployments(db());
   });
 
   afterAll(async () => {

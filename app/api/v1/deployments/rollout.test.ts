@@ -14,6 +14,7 @@ import { deploymentRuntime, stopAllReplicas } from "@/server/deployments/runtime
 import { linearClassifierOnnx } from "@/server/registry/onnx-graphs";
 import { createModel, newRun, putRunFile, registerVersion, unique } from "@/server/registry/test-helpers";
 import { DEMO, call, demoDatabase, tokenFor } from "@/server/testing/fixtures";
+import { settleDeployments } from "@/server/workers/testing";
 
 const db = demoDatabase();
 let ds = "";
@@ -88,7 +89,7 @@ afterAll(async () => {
 describe("a promotion and a rollback under continuous traffic", () => {
   it("answers every request, through the stable address and the replaced deployments' own, and switches versions", async () => {
     const first = await productionDeploy(1);
-    await deploymentRuntime().settled(first);
+    await settleDeployments(db());
     const stable = [1, 2, 3].map((i) => loop(`stable ${i}`, "churn", [model, "production"]));
     const pinnedFirst = [1, 2].map((i) => loop(`v1 deployment ${i}`, "churn", [first]));
     const loops = [...stable, ...pinnedFirst];
@@ -98,7 +99,7 @@ describe("a promotion and a rollback under continuous traffic", () => {
       // Promotion: a team lead approves v2; it serves, production's alias moves, the v1 deployment is replaced.
       let marks = mark(loops);
       const second = await productionDeploy(2);
-      await deploymentRuntime().settled(second);
+      await settleDeployments(db());
       const [replaced] = await db().select({ status: deployments.status }).from(deployments).where(eq(deployments.id, first));
       expect(replaced!.status).toBe("stopped");
       expect(deploymentRuntime().pick(first)).toBeNull();
@@ -113,6 +114,7 @@ describe("a promotion and a rollback under continuous traffic", () => {
       expect(back.status, JSON.stringify(back.json)).toBe(200);
       const third = (back.json as { deployment_id: string; version: number }).deployment_id;
       expect((back.json as { version: number }).version).toBe(1);
+      await settleDeployments(db());
       expect(deploymentRuntime().pick(second)).toBeNull();
       await until("every loop answered by v1 again", () => answeredSince(loops, marks, "1"));
 
@@ -137,11 +139,13 @@ describe("a promotion and a rollback under continuous traffic", () => {
 
   it("keeps the replaced replicas serving for a moment after the switch commits, then stops them", async () => {
     const [current] = await db().select({ id: deployments.id }).from(deployments).where(and(eq(deployments.modelName, model), eq(deployments.environment, "production"), eq(deployments.status, "ready")));
-    const next = await productionDeploy(2);
-    // The moment the database says the current one is replaced, requests already routed to it must still find a replica.
+    await productionDeploy(2);
+    // The reconciler brings v2 up and the promotion switches to it. The moment the database says the current one
+    // is replaced, requests already routed to it must still find a replica.
+    const settling = settleDeployments(db());
     await until("the switch to commit", async () => (await db().select({ status: deployments.status }).from(deployments).where(eq(deployments.id, current!.id)))[0]!.status === "stopped", 30_000, 5);
     expect(deploymentRuntime().pick(current!.id)).not.toBeNull();
-    await deploymentRuntime().settled(next);
+    await settling;
     expect(deploymentRuntime().pick(current!.id)).toBeNull();
   }, 60_000);
 });

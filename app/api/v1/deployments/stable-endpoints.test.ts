@@ -18,6 +18,7 @@ import { renameRegisteredModel } from "@/server/registry/models";
 import { linearClassifierOnnx } from "@/server/registry/onnx-graphs";
 import { createModel, newRun, putRunFile, registerVersion, unique } from "@/server/registry/test-helpers";
 import { DEMO, call, ctxFor, demoDatabase, tokenFor } from "@/server/testing/fixtures";
+import { settleDeployments } from "@/server/workers/testing";
 
 const db = demoDatabase();
 let ds = "";
@@ -37,7 +38,7 @@ async function deployStaging(name: string, version: number): Promise<string> {
   const res = await call(deployRoute, { method: "POST", token: ds, params: { name }, body: { version, environment: "staging", replicas: 1, auto_scale: false } });
   expect(res.status, JSON.stringify(res.json)).toBe(201);
   const id = (res.json as { deployment_id: string }).deployment_id;
-  await deploymentRuntime().settled(id);
+  await settleDeployments(db());
   return id;
 }
 
@@ -98,7 +99,7 @@ describe("a model's staging address", () => {
     const stable = `/serve/churn/${encodeURIComponent(model)}/staging`;
     expect(res.json).toMatchObject({ stable_endpoint: stable });
     v1 = (res.json as { deployment_id: string }).deployment_id;
-    await deploymentRuntime().settled(v1);
+    await settleDeployments(db());
     const dto = (await call(getRoute, { token: ds, params: { id: v1 } })).json as DeploymentDto;
     expect(dto).toMatchObject({ status: "ready", endpoint: `/serve/churn/${v1}`, stable_endpoint: stable });
     expect(stable).not.toMatch(/[ #?&ü]/);

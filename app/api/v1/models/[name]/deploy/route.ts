@@ -2,7 +2,7 @@
 // {deployment_id, endpoint, status}. Production: 202 {approval_request_id, status: "pending_approval"} —
 // a team lead decides the request; the deploy waits for it.
 import { deployModelSchema } from "@/lib/schemas/deployments";
-import { deployModel } from "@/server/deployments/service";
+import { deployModel } from "@/server/approvals/deploy";
 import { apiRoute, decodeParam } from "@/server/http/api-route";
 
 export const POST = apiRoute({ endpoint: "/api/v1/models/[name]/deploy", body: deployModelSchema }, async ({ ctx, params, body }) => {
