@@ -16,6 +16,11 @@ export async function announceStartup(): Promise<void> {
       for (const u of DEMO_USERS) console.log(`[cairn]   ${u.email.padEnd(26)} ${u.label}`);
       console.log("[cairn] (set CAIRN_DEMO=false to start without the demo organization)");
     }
+    // Several processes on one PostgreSQL: job status changes published in one reach the event streams of all.
+    if (backend === "postgres" && url) {
+      const [{ JobChangeBridge }, { jobChangeBus }] = await Promise.all([import("./jobs/change-bridge"), import("./jobs/events")]);
+      await new JobChangeBridge({ db, url, bus: jobChangeBus() }).start();
+    }
     // The background work (job scheduler, deployment reconciler, cost meter, tenant sync, audit anchor, approval
     // expiry) runs in one leading process: the holder of a PostgreSQL advisory lock, or this process on PGlite.
     const [{ createPlatformWorkers }, { installWorkers }] = await Promise.all([import("./workers"), import("./workers/registry")]);

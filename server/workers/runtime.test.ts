@@ -4,6 +4,7 @@
 import { sql } from "drizzle-orm";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase } from "@/db/client";
 import type { TestDatabase } from "@/db/test-db";
 import { createTestDatabase } from "@/db/test-db";
 import type { Loop, LoopName } from "./runtime";
@@ -195,6 +196,22 @@ describe.runIf(onPostgres)("several processes on one PostgreSQL", () => {
     } finally {
       await a.rt.stop();
       await b.rt.stop();
+    }
+  });
+
+  it("a process starting while another leads opens and migrates the database (the leader's lock is not the migration lock)", async () => {
+    const a = runtime("a", []);
+    await a.rt.start();
+    try {
+      expect(a.rt.isLeader()).toBe(true);
+      let timer: NodeJS.Timeout | undefined;
+      const second = await Promise.race([
+        openDatabase({ url }),
+        new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error("the second process waited for the leader's lock to migrate")), 5000); }),
+      ]).finally(() => clearTimeout(timer));
+      await second.close();
+    } finally {
+      await a.rt.stop();
     }
   });
 

@@ -32,8 +32,12 @@ export type Election =
   /** PostgreSQL: a session advisory lock on a dedicated connection. */
   | { kind: "postgres"; url: string; retryMs: number };
 
-/** The lock's key: "cairnldr". One per database, so every Cairn process on the same database competes for it. */
-export const LEADER_LOCK = 0x6361_6972;
+/**
+ * The lock's key: "lead". One per database, so every Cairn process on the same database competes for it. It
+ * must differ from every other advisory lock key (db/client.ts's migration lock is "cair"): a second process
+ * starting up would otherwise wait for the leader's lock before it could migrate, forever.
+ */
+export const LEADER_LOCK = 0x6c65_6164;
 export const WAKE_CHANNEL = "cairn_workers";
 
 export type WorkerStatus = { leader: boolean; since: string | null; loops: { name: LoopName; last_tick: string | null; last_error: string | null }[] };
