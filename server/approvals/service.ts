@@ -175,11 +175,16 @@ export async function getApproval(ctx: Ctx, id: string): Promise<ApprovalDetail>
   return { ...dto(row), evidence: row.evidence };
 }
 
+/** Refuses a request that is not pending, or pending past its deadline (checked again under the lock). */
+function refuseUndecidable(row: { id: string; status: Row["status"]; expiresAt: Date }): void {
+  if (row.status !== "pending") throw new AppError("conflict", `Approval request ${row.id} is already ${row.status}; only a pending request can be decided.`);
+  if (row.expiresAt < new Date()) throw new AppError("conflict", `Approval request ${row.id} expired at ${row.expiresAt.toISOString()}; ask for the deploy again.`);
+}
+
 /** The request as it stands, locked for a decision; refuses anything but a pending, unexpired one. */
 async function lockPending(tx: DbOrTx, row: Row): Promise<void> {
   const [now] = await tx.select({ status: approvalRequests.status, expiresAt: approvalRequests.expiresAt }).from(approvalRequests).where(eq(approvalRequests.id, row.id)).for("update");
-  if (now!.status !== "pending") throw new AppError("conflict", `Approval request ${row.id} is already ${now!.status}; only a pending request can be decided.`);
-  if (now!.expiresAt < new Date()) throw new AppError("conflict", `Approval request ${row.id} expired at ${now!.expiresAt.toISOString()}; ask for the deploy again.`);
+  refuseUndecidable({ id: row.id, ...now! });
 }
 
 async function authorizeDecision(ctx: Ctx, row: Row, action: "approval.approve" | "approval.reject"): Promise<void> {
@@ -195,6 +200,7 @@ async function authorizeDecision(ctx: Ctx, row: Row, action: "approval.approve" 
 export async function approveRequest(ctx: Ctx, id: string, comment: string): Promise<ApprovalDetail> {
   const row = await loadApproval(ctx, id);
   await authorizeDecision(ctx, row, "approval.approve");
+  refuseUndecidable(row);
   if (!row.versionId) throw new AppError("conflict", `Version ${row.version} of ${row.modelName} was deleted after the request; it cannot be deployed. Reject the request.`);
   // The decision is on the files the evidence names: the deploy serves only bytes with that digest.
   const digest = row.evidence.candidate.content_digest;

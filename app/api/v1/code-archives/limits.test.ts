@@ -36,9 +36,10 @@ const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 /**
  * The event loop may stall this long at most while an archive inflates: the old synchronous inflate stalled it
- * for about a second per 512 MiB; what is left is the machine's own noise (other processes, GC, the database).
+ * for about a second per 512 MiB (2 s for the 1 GiB bomb); what is left is the machine's own noise (other
+ * processes, GC, the in-process database) — up to ~600 ms seen on a loaded 2-core machine running the suite.
  */
-const MAX_LAG_MS = 400;
+const MAX_LAG_MS = 1000;
 /** Memory may grow this much at most while an archive inflates (the old reader held whole entries: +128 MiB and more). */
 const MAX_RSS_GROWTH_MIB = 64;
 
