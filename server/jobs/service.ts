@@ -301,16 +301,20 @@ function decodeCursor(token: string): Date {
 async function requestCancel(ctx: Ctx, job: JobRow): Promise<void> {
   const now = new Date();
   const ended = await ctx.db.transaction(async (tx) => {
-    const [row] = await tx
-      .update(jobs)
-      .set({ status: "cancelled", finishedAt: now, queueReason: null, message: `cancelled by ${ctx.actor.email}` })
-      .where(and(eq(jobs.id, job.id), inArray(jobs.status, ["queued", "admitted"])))
-      .returning();
+    // The row is locked first and the cancel follows the status it has now: a scheduler pass that moves the job
+    // meanwhile (admits it, starts it, or requeues a failed attempt for a retry) either committed before, and is
+    // seen here, or waits for this transaction. Two statements each with its own status filter could both miss
+    // a job that went running → queued between them, and the cancel was lost.
+    const [current] = await tx.select({ status: jobs.status }).from(jobs).where(eq(jobs.id, job.id)).for("update");
+    if (current?.status === "running") {
+      await tx.update(jobs).set({ cancelRequested: 1, message: `cancel requested by ${ctx.actor.email}` }).where(eq(jobs.id, job.id));
+    }
+    const [row] = current?.status === "queued" || current?.status === "admitted"
+      ? await tx.update(jobs).set({ status: "cancelled", finishedAt: now, queueReason: null, message: `cancelled by ${ctx.actor.email}` }).where(eq(jobs.id, job.id)).returning()
+      : [];
     if (row) {
       await tx.insert(jobEvents).values({ jobId: job.id, status: "cancelled", attempt: row.attempt, message: `cancelled by ${ctx.actor.email} before it started` });
       await setRunStatus(tx, row.runId, "KILLED", now);
-    } else {
-      await tx.update(jobs).set({ cancelRequested: 1, message: `cancel requested by ${ctx.actor.email}` }).where(and(eq(jobs.id, job.id), eq(jobs.status, "running")));
     }
     await appendAudit(tx, ctx, { action: "job.cancel", target: `job:${job.id}`, teamId: job.teamId, team: job.team });
     return row ?? null;

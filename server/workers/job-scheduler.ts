@@ -180,15 +180,21 @@ export class JobScheduler implements Loop {
         await setRunStatus(tx, row.runId, "FAILED", now);
         changes.push({ job_id: r.id, team_id: row.teamId, status: "failed", attempt: r.attempt, message: r.message });
       }
+      // Every write below is guarded by the status this pass read: a cancel does not take the admission lock, so
+      // one may have committed since the SELECT above (the job is cancelled now and must stay so; an unguarded
+      // write brought it back as admitted, and it ran and held its quota: the admin.test "uses 16 of 4" flake).
+      // Usage counted a job skipped here, so this pass admits less than it could; the cancel's wake runs another.
       for (const job of admitted) {
-        await tx.update(jobs).set({ status: "admitted", admittedAt: now, queueReason: null }).where(eq(jobs.id, job.id));
+        const [row] = await tx.update(jobs).set({ status: "admitted", admittedAt: now, queueReason: null }).where(and(eq(jobs.id, job.id), eq(jobs.status, "queued"))).returning({ id: jobs.id });
+        if (!row) continue;
         await tx.insert(jobEvents).values({ jobId: job.id, status: "admitted", attempt: job.attempt, message: "quota available" });
         changes.push({ job_id: job.id, team_id: job.teamId, status: "admitted", attempt: job.attempt });
       }
       for (const job of queued) {
         const reason = reasons.get(job.id);
         if (reason === undefined || reason === job.queueReason) continue;
-        await tx.update(jobs).set({ queueReason: reason }).where(eq(jobs.id, job.id));
+        const [row] = await tx.update(jobs).set({ queueReason: reason }).where(and(eq(jobs.id, job.id), eq(jobs.status, "queued"))).returning({ id: jobs.id });
+        if (!row) continue;
         await tx.insert(jobEvents).values({ jobId: job.id, status: "queued", attempt: job.attempt, message: reason });
         changes.push({ job_id: job.id, team_id: job.teamId, status: "queued", attempt: job.attempt, message: reason });
       }
@@ -343,6 +349,11 @@ export class JobScheduler implements Loop {
       const now = new Date();
       const ran = job.startedAt ? Math.max(0, (now.getTime() - job.startedAt.getTime()) / 1000) : 0;
       if (job.tokenId) await revokeTokenById(tx, job.tokenId);
+      // A cancel recorded while the attempt failed on its own (its exit was read before the cancel committed):
+      // the job ends cancelled; it is not retried.
+      if (job.cancelRequested && outcome.status === "failed") {
+        outcome = { ...outcome, status: "cancelled", retry: false, message: outcome.message ? `cancelled (attempt ${attempt} ${outcome.message})` : "cancelled" };
+      }
       const retry = outcome.retry && outcome.status === "failed" && attempt <= job.spec.retries;
       if (retry) {
         const reason = `retry ${attempt + 1} of ${job.spec.retries + 1}: attempt ${attempt} ${outcome.message}`;

@@ -13,6 +13,7 @@ import { apiTokens, auditEvents, jobs, users } from "@/db/schema";
 import { trainJobSchema } from "@/lib/schemas/jobs";
 import { quotaSchema } from "@/lib/schemas/teams";
 import { cancelJob, getJob, previewJob, submitJob } from "@/server/jobs/service";
+import { isFinal, waitForJob } from "@/server/jobs/testing/wait";
 import { tick } from "@/server/workers/testing";
 import { call, ctxFor, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
 import { createExperiment } from "@/server/tracking/experiments";
@@ -23,7 +24,6 @@ import { hashToken } from "@/server/tokens/service";
 const db = demoDatabase();
 const QUOTA = { cpu: 64, memory_gib: 256, gpus: 8, max_concurrent_jobs: 10, max_deployments: 10, monthly_budget_usd: 5000 };
 
-/** Cancels jobs and waits until each has really ended (a running one ends when its process exits). */
 /** Cancels the jobs and waits until none is active; a job still active after 20 s fails the test with its state. */
 async function cancelAndSettle(ids: string[]): Promise<void> {
   const admin = await ctxFor(db(), DEMO.admin);
@@ -185,11 +185,7 @@ describe("quotas", () => {
     const ds = await ctxFor(db(), DEMO.ds);
     const { experiment_id: exp } = await createExperiment(ds, { name: `lower-${Date.now()}`, team: "churn" });
     const running = await submitJob(ds, exp, trainJobSchema.parse({ resources: { cpu: 8, memory_gib: 8 }, command: ["sleep", "30"] }));
-    for (let i = 0; i < 200 && (await getJob(ds, running.job_id)).status !== "running"; i++) {
-      await tick(db());
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    expect((await getJob(ds, running.job_id)).status).toBe("running");
+    await waitForJob(db(), running.job_id, (j) => j.status === "running", { every: 25 });
     await setQuota(admin, "churn", quotaSchema.parse({ ...QUOTA, cpu: 4 }));
     await tick(db());
     expect((await getJob(ds, running.job_id)).status).toBe("running");
@@ -211,6 +207,8 @@ describe("quotas", () => {
       await tick(db());
     }
     expect((await getJob(ds, waiting.job_id)).status).not.toBe("queued");
+    // It ends before the next test, which allows the team one job at a time.
+    await waitForJob(db(), waiting.job_id, isFinal, { every: 25 });
     await setQuota(admin, "churn", quotaSchema.parse(QUOTA));
     expect((await teamUsage(admin, "churn")).quota?.cpu).toBe(64);
   });
@@ -237,10 +235,7 @@ describe("limit ranges in admission", () => {
     // No resources named: the default request.
     const running = await submitJob(ds, exp, trainJobSchema.parse({ command: ["sleep", "30"] }));
     expect(running.resources).toMatchObject({ cpu: 2, memory_gib: 4, instance_type: null });
-    for (let i = 0; i < 200 && (await getJob(ds, running.job_id)).status !== "running"; i++) {
-      await tick(db());
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await waitForJob(db(), running.job_id, (j) => j.status === "running", { every: 25 });
     const waiting = await submitJob(ds, exp, trainJobSchema.parse({ resources: { cpu: 3, memory_gib: 4 }, command: ["true"] }));
     await tick(db());
     expect((await getJob(ds, waiting.job_id)).status).toBe("queued");
