@@ -202,6 +202,7 @@ export async function serveInference(db: Db, req: Request, params: { team: strin
       if (err instanceof AppError) return fail(err.status, err.message, err.status === 401 ? { "www-authenticate": "Bearer" } : {});
       throw err;
     }
+    if ([params.team, params.deployment, ...params.path].some((segment) => segment.includes("\u0000"))) return fail(400, "The address contains a NUL character (%00); remove it.");
     const address = serveAddress(params.deployment, params.path);
     let addressed: Addressed | null;
     if (address.kind === "model") {
@@ -212,7 +213,8 @@ export async function serveInference(db: Db, req: Request, params: { team: strin
       addressed = await deploymentAddress(db, address.id);
       if (!addressed) return noDeployment(address.id, params.team);
     }
-    if (addressed.team !== params.team) return addressed.missing;
+    // Another team's object answers exactly as a missing one of the named team (its team is not revealed).
+    if (addressed.team !== params.team) return address.kind === "model" ? noModel(address.model, params.team) : noDeployment(address.id, params.team);
     // A token acts in its own team only; another team's model or deployment does not exist for it (and the refusal is audited).
     if (actor.tokenTeamId !== addressed.teamId || !can(actor, "read_data", addressed.teamId)) {
       await recordAudit({ actor, db, request: requestInfo(req) }, { action: "deployment.infer", target: addressed.auditTarget, teamId: addressed.teamId, team: addressed.team, outcome: "denied", details: { mode: "read", token_team: actor.tokenTeamSlug } });

@@ -18,6 +18,23 @@ import { AppError } from "../errors";
 import { loadModel, loadVersion } from "../registry/access";
 import { servedFile } from "../registry/pins";
 
+/** "repl": every writer of a live deployment's replica count takes it before summing the host's replicas. */
+const HOST_REPLICAS_LOCK = 0x7265_706c;
+
+/**
+ * The replicas this host runs for every team's live deployments (but `except`), read under a transaction lock
+ * every writer of a replica count takes (deploy, approval, rollback, scale, autoscaler): racing writers cannot
+ * both fit under CAIRN_LOCAL_REPLICAS_MAX.
+ */
+export async function lockedHostReplicas(tx: DbOrTx, except?: string): Promise<number> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${HOST_REPLICAS_LOCK})`);
+  const [{ replicas }] = (await tx
+    .select({ replicas: sql<number>`coalesce(sum(${deployments.replicas}), 0)::int` })
+    .from(deployments)
+    .where(and(eq(deployments.backend, "local"), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES]), except ? sql`${deployments.id} <> ${except}` : undefined))) as [{ replicas: number }];
+  return replicas;
+}
+
 /** Where deployments are served, by configuration (CAIRN_COMPUTE_BACKEND); refused where serving is not built. */
 export function servingBackend(): "local" {
   const backend = env().computeBackend;
@@ -141,10 +158,7 @@ export async function insertDeployment(tx: DbOrTx, ctx: Omit<Ctx, "db">, d: Prep
     throw new AppError("quota_exceeded", `Team ${d.team.slug} already runs ${live} of its ${quota.max} deployments. Stop one (DELETE /api/v1/deployments/{id}) or ask an admin to raise max_deployments.`);
   }
   // Replicas are processes on this host: all teams together stay under the host's cap.
-  const [{ replicas }] = (await tx
-    .select({ replicas: sql<number>`coalesce(sum(${deployments.replicas}), 0)::int` })
-    .from(deployments)
-    .where(and(eq(deployments.backend, "local"), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])))) as [{ replicas: number }];
+  const replicas = await lockedHostReplicas(tx);
   const cap = env().localReplicasMax;
   if (replicas + d.replicas > cap) {
     throw new AppError("quota_exceeded", `This Cairn host already runs ${replicas} of its ${cap} model replicas (CAIRN_LOCAL_REPLICAS_MAX, all teams together); ${d.replicas} more do not fit. Deploy with fewer replicas or stop a deployment.`);

@@ -1,15 +1,17 @@
 // PATCH /api/v1/deployments/{id}: how a live deployment scales (autoscaling on or off, its bounds, its
 // target concurrency, or a fixed replica count). Only the intent is committed here, with its event and
 // audit row; the autoscaler's loop has the replica manager carry it out within a tick.
-import { and, eq, inArray, ne, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments } from "@/db/schema";
 import type { ScaleDeploymentInput } from "@/lib/schemas/deployments";
-import { appendAudit } from "../audit/record";
+import { appendAudit, denied } from "../audit/record";
+import { can } from "../auth/policy";
 import type { Ctx } from "../context";
 import { env } from "../env";
 import { AppError } from "../errors";
 import type { DeploymentDto } from "./service";
 import { getDeployment, loadDeployment } from "./service";
+import { lockedHostReplicas } from "./prepare";
 
 export async function scaleDeployment(ctx: Ctx, id: string, input: ScaleDeploymentInput): Promise<DeploymentDto> {
   const row = await loadDeployment(ctx, id, { mode: "write", action: "deployment.scale" });
@@ -31,6 +33,16 @@ export async function scaleDeployment(ctx: Ctx, id: string, input: ScaleDeployme
     replicas = input.replicas ?? row.replicas;
     min = max = replicas;
   }
+  // Production's size was decided with its approval (the evidence priced its replicas): going past it is a
+  // team lead's decision, as the deploy was. Lowering, or changing the target, is the deployer's.
+  const ceiling = autoScale ? max : replicas;
+  const approved = row.autoScale ? row.maxReplicas : row.replicas;
+  if (row.environment === "production" && ceiling > approved && !can(ctx.actor, "approve_production", row.teamId)) {
+    throw await denied(ctx, {
+      action: "deployment.scale", target: `deployment:${row.team}/${row.id}`, teamId: row.teamId, team: row.team, mode: "write",
+      message: `Raising production past ${approved} replica${approved === 1 ? "" : "s"} (what was approved) needs a team lead of ${row.team}; you may lower it, or change target_concurrency.`,
+    });
+  }
   const targetConcurrency = input.target_concurrency ?? row.targetConcurrency;
   const change = { auto_scale: autoScale, replicas, min_replicas: min, max_replicas: max, target_concurrency: targetConcurrency };
   await ctx.db.transaction(async (tx) => {
@@ -38,10 +50,7 @@ export async function scaleDeployment(ctx: Ctx, id: string, input: ScaleDeployme
     if (!still || !LIVE_DEPLOYMENT_STATUSES.includes(still.status)) throw new AppError("conflict", `Deployment ${id} was stopped or replaced meanwhile; nothing was changed.`);
     if (replicas > still.replicas) {
       // Replicas are processes on this host: all teams together stay under the host's cap.
-      const [{ others }] = (await tx
-        .select({ others: sql<number>`coalesce(sum(${deployments.replicas}), 0)::int` })
-        .from(deployments)
-        .where(and(eq(deployments.backend, "local"), ne(deployments.id, row.id), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])))) as [{ others: number }];
+      const others = await lockedHostReplicas(tx, row.id);
       const cap = env().localReplicasMax;
       if (others + replicas > cap) {
         throw new AppError("quota_exceeded", `This Cairn host runs ${others + still.replicas} of its ${cap} model replicas (CAIRN_LOCAL_REPLICAS_MAX, all teams together); ${replicas} for this deployment do not fit. Ask for at most ${Math.max(still.replicas, cap - others)}.`);

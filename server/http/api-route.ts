@@ -65,6 +65,21 @@ export function requestInfo(req: Request): RequestInfo {
   };
 }
 
+/**
+ * PostgreSQL's text cannot hold a NUL character: input carrying one is refused here with where it was, instead
+ * of failing in the database (a 500).
+ */
+export function hasNul(value: unknown): boolean {
+  if (typeof value === "string") return value.includes("\u0000");
+  if (Array.isArray(value)) return value.some(hasNul);
+  if (value && typeof value === "object") return Object.entries(value).some(([k, x]) => k.includes("\u0000") || hasNul(x));
+  return false;
+}
+
+export function refuseNul(value: unknown, where: string): void {
+  if (hasNul(value)) throw new AppError("invalid_input", `The ${where} contains a NUL character (\\u0000 or %00), which Cairn cannot store; remove it.`);
+}
+
 async function parseBody<B>(req: Request, schema: z.ZodType<B>): Promise<B> {
   const text = await req.text();
   let raw: unknown = {};
@@ -75,6 +90,7 @@ async function parseBody<B>(req: Request, schema: z.ZodType<B>): Promise<B> {
       throw new AppError("invalid_input", "The request body is not valid JSON.");
     }
   }
+  refuseNul(raw, "request body");
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw invalidInput(parsed.error, "body");
   return parsed.data;
@@ -82,7 +98,9 @@ async function parseBody<B>(req: Request, schema: z.ZodType<B>): Promise<B> {
 
 function parseQuery<Q>(req: Request, schema: z.ZodType<Q>): Q {
   const url = new URL(req.url);
-  const parsed = schema.safeParse(Object.fromEntries(url.searchParams));
+  const raw = Object.fromEntries(url.searchParams);
+  refuseNul(raw, "query string");
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) throw invalidInput(parsed.error, "query");
   return parsed.data;
 }
@@ -137,6 +155,7 @@ export function apiRoute<B = undefined, Q = undefined>(
     handleAuthenticated(req, opts.endpoint, errorResponse, async (ctx) => {
       const rawParams: Params = (await context?.params) ?? {};
       const params = Object.fromEntries(Object.entries(rawParams).map(([k, v]) => [k, Array.isArray(v) ? v.join("/") : v]));
+      refuseNul(params, "path");
       const body = opts.body ? await parseBody(req, opts.body) : (undefined as B);
       const query = opts.query ? parseQuery(req, opts.query) : (undefined as Q);
       const result = await handler({ ctx, req, params, body, query });

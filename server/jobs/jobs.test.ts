@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { apiTokens, jobs, memberships, runs, teamQuotas, teams, users } from "@/db/schema";
 import { trainJobSchema } from "@/lib/schemas/jobs";
 import { createExperiment } from "../tracking/experiments";
-import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
+import { ctxFor, DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
+import { addMember, removeMember } from "../teams/admin";
 import { LocalBackend } from "../compute/local";
 import type { JobDto } from "./service";
 import { cancelJob, getJob, getJobEvents, jobLogFile, submitJob } from "./service";
@@ -244,7 +245,9 @@ describe("admission", () => {
 describe("status stream", () => {
   it("pushes every status change of the caller's jobs, and none of another team's", async () => {
     const abort = new AbortController();
-    const req = new Request("http://localhost/api/v1/jobs/events", { signal: abort.signal });
+    // The stream checks its caller again as it runs, from the request's credentials.
+    const token = await tokenFor(db(), DEMO.ds, "churn");
+    const req = new Request("http://localhost/api/v1/jobs/events", { signal: abort.signal, headers: { authorization: `Bearer ${token}` } });
     const res = await jobChangeStream(await ctxFor(db(), DEMO.ds), req, {});
     const reader = res.body!.getReader();
     const seen: { job_id: string; status: string }[] = [];
@@ -264,6 +267,33 @@ describe("status stream", () => {
     abort.abort();
     expect(seen.filter((e) => e.job_id === job.job_id).map((e) => e.status)).toEqual(["queued", "admitted", "running", "succeeded"]);
     expect(seen.every((e) => e.job_id === job.job_id)).toBe(true);
+  });
+
+  it("stops telling a member removed from the team about its jobs, and closes", async () => {
+    const lead = await ctxFor(db(), DEMO.lead);
+    const member = await addMember(await ctxFor(db(), DEMO.admin), "churn", { email: `leaving-${Date.now()}@example.com`, role: "data_scientist", name: "Leaving" });
+    const token = await tokenFor(db(), member.email, "churn");
+    const req = new Request("http://localhost/api/v1/jobs/events", { headers: { authorization: `Bearer ${token}` } });
+    const res = await jobChangeStream(await ctxFor(db(), member.email), req, {});
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    const exp = await experiment();
+    await submit(DEMO.ds, exp, { command: node("0") });
+    let text = "";
+    while (!text.includes("event: job")) text += decoder.decode((await reader.read()).value);
+    await removeMember(lead, "churn", member.user_id);
+    const removedAt = Date.now();
+    // Within the stream's re-check it hears nothing more of churn, and ends.
+    let after = "";
+    for (;;) {
+      const { value, done } = await Promise.race([reader.read(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the stream stayed open")), 10_000))]);
+      if (done) break;
+      const chunk = decoder.decode(value);
+      if (Date.now() - removedAt > 2_500) after += chunk;
+      await submit(DEMO.ds, exp, { command: node("0") });
+    }
+    expect(after).not.toContain("event: job");
+    expect(Date.now() - removedAt).toBeLessThan(5_000);
   });
 });
 

@@ -4,7 +4,7 @@ import { logBatchSchema } from "@/lib/schemas/mlflow";
 import { credentialFromHeader } from "../auth/request-actor";
 import { touchToken, tokenLookupHash } from "../auth/token-actor";
 import type { Shortcut } from "../http/api-route";
-import { handleAuthenticated } from "../http/api-route";
+import { handleAuthenticated, hasNul, refuseNul } from "../http/api-route";
 import { logMetricsByToken } from "../tracking/logging";
 import { touchUser } from "../users/activity";
 import { findEndpoint } from "./endpoints";
@@ -32,7 +32,7 @@ function metricBatchShortcut(req: Request, body: () => Promise<string>): Shortcu
     } catch {
       return null;
     }
-    if (!hash || !parsed.success) return null;
+    if (!hash || !parsed.success || hasNul(parsed.data)) return null;
     const input = parsed.data;
     if (input.params.length > 0 || input.tags.length > 0 || input.metrics.length === 0) return null;
     const written = await logMetricsByToken(db, hash, input.run_id, input.metrics);
@@ -65,6 +65,8 @@ export async function handleMlflow(req: Request, pathSegments: string[]): Promis
       const raw = await body();
       input = raw.trim() ? parseLenientJson(raw) : {};
     }
+    refuseNul(input, "request");
+    refuseNul(found.params, "path");
     const result = await found.endpoint.handle(ctx, input, found.params);
     return Response.json(result);
   }, shortcut);

@@ -8,6 +8,7 @@ import type { Db } from "@/db/client";
 import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments } from "@/db/schema";
 import type { DeploymentRuntime } from "../deployments/runtime";
 import { env } from "../env";
+import { lockedHostReplicas } from "../deployments/prepare";
 
 /** What the autoscaler remembers about one deployment between ticks (memory only: a restart starts a fresh window). */
 export type ScaleMemory = {
@@ -188,6 +189,8 @@ export class Autoscaler {
   /** The new count and its reason, written only if nothing changed the deployment meanwhile. */
   private async commit(id: string, from: number, to: number, reason: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
+      // A scale-up fits under the host's cap as counted now, under the lock deploys and PATCHes take too.
+      if (to > from && (await lockedHostReplicas(tx, id)) + to > this.hostReplicasMax) return false;
       const [changed] = await tx
         .update(deployments)
         .set({ replicas: to, scaledAt: new Date() })

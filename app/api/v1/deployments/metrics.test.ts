@@ -12,7 +12,7 @@ import { GET as metricsRoute } from "@/app/api/v1/deployments/[id]/metrics/route
 import { POST as servePost } from "@/app/serve/[team]/[deployment]/[...path]/route";
 import { deploymentMetrics } from "@/server/deployments/metrics";
 import type { DeploymentMetrics } from "@/server/deployments/metrics";
-import { deploymentRuntime, stopAllReplicas } from "@/server/deployments/runtime";
+import { stopAllReplicas } from "@/server/deployments/runtime";
 import { GET as exposeMetrics } from "@/app/api/metrics/route";
 import { metricsToken } from "@/server/env";
 import { findBinary, prometheusUrl, releasePrometheus, connectPrometheus } from "@/server/observability/prometheus";

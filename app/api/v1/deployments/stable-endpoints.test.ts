@@ -10,7 +10,7 @@ import { POST as deployRoute } from "@/app/api/v1/models/[name]/deploy/route";
 import { GET as getRoute } from "@/app/api/v1/deployments/[id]/route";
 import { GET as serveGet, POST as servePost } from "@/app/serve/[team]/[deployment]/[...path]/route";
 import { serveAddress } from "@/server/deployments/endpoints";
-import { deploymentRuntime, stopAllReplicas } from "@/server/deployments/runtime";
+import { stopAllReplicas } from "@/server/deployments/runtime";
 import type { DeploymentDto } from "@/server/deployments/service";
 import { getDeploymentDetail, stopDeployment } from "@/server/deployments/service";
 import { getModelDetail } from "@/server/registry/lineage";

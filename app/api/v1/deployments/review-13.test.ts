@@ -1,0 +1,107 @@
+// Regressions of the hostile review of issue 13's changes: a deployment of another team answers exactly as a
+// missing one (its team not revealed), NUL characters in addresses, queries and bodies answer 400 (not 500),
+// racing writers cannot push the host past CAIRN_LOCAL_REPLICAS_MAX, and raising production past what was
+// approved needs a team lead.
+import { eq, inArray } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { deployments } from "@/db/schema";
+import { GET as serveGet } from "@/app/serve/[team]/[deployment]/[...path]/route";
+import { PATCH as patchRoute } from "@/app/api/v1/deployments/[id]/route";
+import { GET as listRoute } from "@/app/api/v1/deployments/route";
+import { POST as experimentsRoute } from "@/app/api/v1/experiments/route";
+import { POST as deployRoute } from "@/app/api/v1/models/[name]/deploy/route";
+import { LIVE_DEPLOYMENT_STATUSES } from "@/db/schema";
+import { post } from "@/server/mlflow/test-client";
+import { linearClassifierOnnx } from "@/server/registry/onnx-graphs";
+import { createModel, newRun, putRunFile, registerVersion } from "@/server/registry/test-helpers";
+import { call, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
+
+const db = demoDatabase();
+const NIL = "0f8e3a52-6d8b-4c55-9a51-31c1f0b2a7e9";
+const MODEL = "review-13";
+
+const serve = (token: string, team: string, second: string, path: string[]) =>
+  call(serveGet as never, { token, params: { team, deployment: second, path }, path: `/serve/${team}/${second}/${path.join("/")}` });
+const errorOf = (r: { json: unknown }) => (r.json as { error: string | { message: string } }).error;
+
+let made: { prod: string; staging: string } | null = null;
+/** A staging deployment (left "deploying": no replica is needed here) and a production row copied from it. */
+async function twoDeployments(): Promise<{ prod: string; staging: string }> {
+  if (made) return made;
+  const ds = await tokenFor(db(), DEMO.ds, "churn");
+  await createModel(ds, MODEL);
+  const at = await newRun(ds, "review-13");
+  await putRunFile(ds, at, "model/model.onnx", new Uint8Array(linearClassifierOnnx({ features: 4, classes: 2, weights: [1, 2, 3, 4], bias: [0] })));
+  await registerVersion(ds, MODEL, at);
+  const res = await call(deployRoute as never, { method: "POST", token: ds, params: { name: MODEL }, body: { version: 1, environment: "staging", replicas: 1, auto_scale: false } });
+  expect(res.status, JSON.stringify(res.json)).toBe(201);
+  const staging = (res.json as { deployment_id: string }).deployment_id;
+  const [row] = await db().select().from(deployments).where(eq(deployments.id, staging));
+  const { id: _id, ...rest } = row!;
+  const [p] = await db().insert(deployments).values({ ...rest, environment: "production", alias: "production", replicas: 1, autoScale: false, minReplicas: 1, maxReplicas: 1 }).returning({ id: deployments.id });
+  made = { prod: p!.id, staging };
+  return made;
+}
+
+describe("the gateway reveals nothing of another team's deployments", () => {
+  it("a foreign token on its own team's address with another team's deployment id gets the missing answer, naming its own team", async () => {
+    const fraud = await tokenFor(db(), DEMO.dsFraud, "fraud");
+    const { prod } = await twoDeployments();
+    const real = await serve(fraud, "fraud", prod, ["v2", "health", "ready"]);
+    const none = await serve(fraud, "fraud", NIL, ["v2", "health", "ready"]);
+    expect([real.status, none.status]).toEqual([404, 404]);
+    expect(errorOf(real)).toBe(`Deployment ${prod} was not found in team fraud.`);
+    expect(errorOf(none)).toBe(`Deployment ${NIL} was not found in team fraud.`);
+  });
+});
+
+describe("NUL characters answer 400, never 500", () => {
+  it("in a gateway address, a v1 query, a v1 body and an MLflow body", async () => {
+    const ds = await tokenFor(db(), DEMO.ds, "churn");
+    const gateway = await serve(ds, "churn", "a\u0000b", ["production", "v2", "health", "ready"]);
+    expect(gateway.status).toBe(400);
+    expect(errorOf(gateway)).toMatch(/NUL character/);
+    for (const q of ["model=%00", "model=a%00b", "team=%00"]) {
+      const r = await call(listRoute, { token: ds, path: `/api/v1/deployments?${q}` });
+      expect(r.status, q).toBe(400);
+      expect(JSON.stringify(r.json)).toMatch(/query string contains a NUL character/);
+    }
+    const body = await call(experimentsRoute, { method: "POST", token: ds, body: { name: "bad\u0000name", team: "churn" } });
+    expect(body.status).toBe(400);
+    expect(JSON.stringify(body.json)).toMatch(/request body contains a NUL character/);
+    const mlflow = await post<{ error_code: string; message: string }>(ds, "experiments/create", { name: "bad\u0000name" });
+    expect(mlflow.status).toBe(400);
+    expect(mlflow.json).toMatchObject({ error_code: "INVALID_PARAMETER_VALUE", message: expect.stringMatching(/NUL character/) });
+  });
+});
+
+describe("replica counts", () => {
+  it("racing PATCHes cannot push the host past CAIRN_LOCAL_REPLICAS_MAX (all writers count under one lock)", async () => {
+    const { staging } = await twoDeployments();
+    const ds = await tokenFor(db(), DEMO.ds, "churn");
+    // A second staging deployment to race against.
+    const res = await call(deployRoute as never, { method: "POST", token: ds, params: { name: MODEL }, body: { version: 1, environment: "staging", replicas: 1, auto_scale: false } });
+    const other = (res.json as { deployment_id: string }).deployment_id;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      await db().update(deployments).set({ replicas: 1 }).where(inArray(deployments.id, [staging, other]));
+      const answers = await Promise.all([staging, other].map((id) => call(patchRoute as never, { method: "PATCH", token: ds, params: { id }, body: { auto_scale: false, replicas: 20 } })));
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+      const live = await db().select({ replicas: deployments.replicas }).from(deployments).where(inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES]));
+      expect(live.reduce((n, d) => n + d.replicas, 0)).toBeLessThanOrEqual(32);
+    }
+    await db().update(deployments).set({ replicas: 1 }).where(inArray(deployments.id, [staging, other]));
+  });
+
+  it("raising production past what was approved needs a team lead; the ML engineer may lower it", async () => {
+    const { prod } = await twoDeployments();
+    const mle = await tokenFor(db(), DEMO.mle, "churn");
+    const lead = await tokenFor(db(), DEMO.lead, "churn");
+    const up = await call(patchRoute as never, { method: "PATCH", token: mle, params: { id: prod }, body: { auto_scale: false, replicas: 3 } });
+    expect(up.status).toBe(403);
+    expect(JSON.stringify(up.json)).toMatch(/Raising production past 1 replica \(what was approved\) needs a team lead of churn/);
+    expect((await call(patchRoute as never, { method: "PATCH", token: lead, params: { id: prod }, body: { auto_scale: false, replicas: 3 } })).status).toBe(200);
+    expect((await call(patchRoute as never, { method: "PATCH", token: mle, params: { id: prod }, body: { auto_scale: false, replicas: 2 } })).status).toBe(200);
+    const [row] = await db().select({ replicas: deployments.replicas }).from(deployments).where(eq(deployments.id, prod));
+    expect(row!.replicas).toBe(2);
+  });
+});
