@@ -51,6 +51,7 @@ const schema = z.object({
   CAIRN_DEPLOYMENT_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
   CAIRN_APPROVAL_EXPIRY_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   CAIRN_LEADER_RETRY_MS: z.coerce.number().int().min(100).default(2000),
+  CAIRN_INTERNAL_URL: z.string().url().max(60).optional(),
   CAIRN_COMPUTE_BACKEND: z.enum(["local", "kubernetes"]).default("local"),
   CAIRN_K8S_DEFAULT_IMAGE: z.string().min(1).default("node:20-slim"),
   CAIRN_K8S_FETCH_IMAGE: z.string().min(1).default("curlimages/curl:8.11.1"),
@@ -98,6 +99,8 @@ export type Env = {
   approvalExpiryIntervalMs: number;
   /** How often a process that does not lead the workers tries for the leader lock (PostgreSQL). */
   leaderRetryMs: number;
+  /** Where the other Cairn processes reach this one (the leader advertises it; inference a follower gets is sent there). */
+  internalUrl: string;
   /** The local executor's job sandbox (server/compute/sandbox.ts): the level wanted, the uid range, the runtime. */
   jobSandbox: { setting: "auto" | "required" | "off"; uidBase: number; uidCount: number; runtimePackages: string[]; network: "cairn-only" | "host" };
   computeBackend: "local" | "kubernetes";
@@ -156,6 +159,7 @@ function load(): Env {
     deploymentReconcileIntervalMs: e.CAIRN_DEPLOYMENT_RECONCILE_INTERVAL_MS,
     approvalExpiryIntervalMs: e.CAIRN_APPROVAL_EXPIRY_INTERVAL_MS,
     leaderRetryMs: e.CAIRN_LEADER_RETRY_MS,
+    internalUrl: (e.CAIRN_INTERNAL_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ""),
     jobSandbox: {
       setting: e.CAIRN_JOB_SANDBOX,
       uidBase: e.CAIRN_JOB_UID_BASE,

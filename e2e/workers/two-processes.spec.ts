@@ -254,6 +254,20 @@ test("one leads, the other takes over within seconds when it dies, and no job is
   // The follower's event stream heard the leader's changes (admitted, running, succeeded) as they committed.
   await until("the follower's stream to show the short jobs succeeded", async () => shorts.every((id) => streamed.some((e) => e.job_id === id && e.status === "succeeded")), 10_000);
 
+  // Inference through the follower: replicas run in the leader, so the follower passes the request there (the
+  // demo's production churn-classifier, brought up by the leader's reconciler).
+  const stable = "/serve/churn/churn-classifier/production";
+  const metadata = await until("the follower to answer inference through the leader", async () => {
+    const res = await api.get(`${stable}/v2/models/churn-classifier`);
+    return res.status() === 200 ? res : null;
+  }, 60_000, 250);
+  expect(metadata.headers()["x-cairn-deployment"]).toMatch(/^[0-9a-f-]{36}$/);
+  expect((await metadata.json()).name).toBe("churn-classifier");
+  const foreign = await playwright.request.newContext({ baseURL: follower.url });
+  const fraudToken = await tokenFor(foreign, follower.url, "ds.fraud@example.com", "fraud");
+  const refused = await api.get(`${stable}/v2/health/ready`, { headers: { authorization: `Bearer ${fraudToken}` } });
+  expect(refused.status()).toBe(404);
+
   // A long job, running in the leader's care; then the leader dies.
   const long = await submit(LONG, { retries: 1, max_runtime_seconds: 600 });
   const running = await until("the long job's first attempt to run", async () => {
@@ -277,6 +291,12 @@ test("one leads, the other takes over within seconds when it dies, and no job is
   const longDone = await finished(long);
   expect(longDone).toMatchObject({ status: "succeeded", attempt: 2 });
   expect(alive(running)).toBe(false);
+
+  // The new leader brought the live deployments up again: the stable address answers on it, now served locally.
+  await until("the new leader to serve inference", async () => {
+    const res = await api.get(`${stable}/v2/models/churn-classifier`);
+    return res.status() === 200 ? res : null;
+  }, 60_000, 250);
 
   // New work runs on the new leader.
   const after = await Promise.all([submit(SHORT), submit(SHORT)]);

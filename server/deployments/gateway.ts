@@ -22,6 +22,8 @@ import { observeInference } from "../observability/metrics";
 import { environmentDeployment, serveAddress, stableEndpointOf, wasReplaced } from "./endpoints";
 import { deploymentRuntime } from "./runtime";
 import { loadDeployment } from "./service";
+import { currentWorkers } from "../workers/registry";
+import { leaderAddress } from "../workers/runtime";
 
 /** Request bodies the gateway forwards (the model server refuses larger ones too). */
 export const MAX_INFERENCE_BODY_BYTES = 8 * 1024 * 1024;
@@ -188,8 +190,51 @@ async function deploymentAddress(db: Db, id: string): Promise<Addressed | null> 
 
 const noDeployment = (id: string, team: string) => fail(404, `Deployment ${id} was not found in team ${team}.`);
 
+/** Set on a request one Cairn process passes to the leading one, so it is never passed on again. */
+const FORWARDED_HEADER = "x-cairn-forwarded";
+const LEADER_TTL_MS = 2_000;
+let knownLeader: { url: string | null; at: number } = { url: null, at: 0 };
+
+/**
+ * Replicas run in the leading process only (they are its children): a process that does not lead passes an
+ * inference request, as it came (the token included: the leader checks it again), to the leader's address
+ * (CAIRN_INTERNAL_URL, advertised on the leader lock's session) and answers what the leader answered.
+ */
+async function viaLeader(db: Db, req: Request): Promise<Response> {
+  if (Date.now() - knownLeader.at > LEADER_TTL_MS) knownLeader = { url: await leaderAddress(db), at: Date.now() };
+  const leader = knownLeader.url;
+  if (!leader) return fail(503, "No Cairn process leads the workers right now (another takes over within seconds); try again.", { "retry-after": "2" });
+  const body = req.method === "POST" ? await readBody(req) : null;
+  if (body instanceof Response) return body;
+  const url = new URL(req.url);
+  const headers: Record<string, string> = { [FORWARDED_HEADER]: "1" };
+  for (const name of ["authorization", "content-type", "accept"]) {
+    const value = req.headers.get(name);
+    if (value !== null) headers[name] = value;
+  }
+  try {
+    const answer = await fetch(`${leader}${url.pathname}${url.search}`, { method: req.method, headers, body, signal: AbortSignal.timeout(REPLICA_TIMEOUT_MS), redirect: "manual" });
+    const passed = new Headers();
+    for (const name of ["content-type", "x-cairn-deployment", "retry-after", "www-authenticate", "allow"]) {
+      const value = answer.headers.get(name);
+      if (value !== null) passed.set(name, value);
+    }
+    return new Response(await answer.arrayBuffer(), { status: answer.status, headers: passed });
+  } catch (err) {
+    knownLeader = { url: null, at: 0 };
+    return fail(503, `The leading Cairn process (${leader}) did not answer (${err instanceof Error ? err.message : String(err)}); try again in a few seconds.`, { "retry-after": "2" });
+  }
+}
+
 /** Answers one gateway request. Never throws: every refusal is a JSON error with the right status. */
 export async function serveInference(db: Db, req: Request, params: { team: string; deployment: string; path: string[] }): Promise<Response> {
+  const workers = currentWorkers();
+  if (workers && !workers.isLeader() && req.headers.get(FORWARDED_HEADER) === null) {
+    return viaLeader(db, req).catch((err: unknown) => {
+      console.error("[cairn] passing an inference request to the leader failed", err);
+      return fail(500, "The gateway failed to answer; the error was logged.");
+    });
+  }
   const started = performance.now();
   const seen: { labels?: { team: string; deployment: string } } = {};
   const answer = await (async (): Promise<Response> => {

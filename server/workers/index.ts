@@ -33,7 +33,7 @@ export async function createPlatformWorkers(db: Db, database: { backend: "pglite
     const [{ defaultKubeConfig }, { TenantSyncer }, { TenantSyncLoop }] = await Promise.all([import("../compute/kubernetes"), import("../tenants/sync"), import("./tenant-sync")]);
     loops.push(new TenantSyncLoop(db, new TenantSyncer(defaultKubeConfig(), { serviceAccount: e.kubernetes.serviceAccount }), e.tenantSyncIntervalMs));
   }
-  const election: Election = database.backend === "postgres" && database.url ? { kind: "postgres", url: database.url, retryMs: e.leaderRetryMs } : { kind: "single" };
+  const election: Election = database.backend === "postgres" && database.url ? { kind: "postgres", url: database.url, retryMs: e.leaderRetryMs, advertise: e.internalUrl } : { kind: "single" };
   return new WorkerRuntime({
     election,
     loops,

@@ -10,7 +10,9 @@
 // the database lives inside this one process, which is therefore the leader. A wake from a process that does
 // not lead travels as NOTIFY on the leader's channel, so the leader acts on it at once rather than at its
 // next interval.
+import { sql } from "drizzle-orm";
 import pg from "pg";
+import type { Db } from "@/db/client";
 
 export type LoopName = "jobs" | "deployments" | "promotion" | "autoscale" | "costs" | "tenants" | "audit-anchor" | "approvals";
 
@@ -30,7 +32,7 @@ export type Election =
   /** PGlite (or a test): this process is the only one, so it leads. */
   | { kind: "single" }
   /** PostgreSQL: a session advisory lock on a dedicated connection. */
-  | { kind: "postgres"; url: string; retryMs: number };
+  | { kind: "postgres"; url: string; retryMs: number; advertise?: string };
 
 /**
  * The lock's key: "lead". One per database, so every Cairn process on the same database competes for it. It
@@ -39,6 +41,19 @@ export type Election =
  */
 export const LEADER_LOCK = 0x6c65_6164;
 export const WAKE_CHANNEL = "cairn_workers";
+const LEADER_APP = "cairn-leader";
+
+/**
+ * Where the leading process is reached, as it advertised (CAIRN_INTERNAL_URL): read from the session that holds
+ * the leader lock. Null when no process leads, or the leader advertised nothing.
+ */
+export async function leaderAddress(db: Db): Promise<string | null> {
+  const result = await db.execute(sql`select a.application_name as app from pg_locks l join pg_stat_activity a on a.pid = l.pid where l.locktype = 'advisory' and l.objid = ${LEADER_LOCK} and l.granted limit 1`);
+  const rows = (result as unknown as { rows: { app: string | null }[] }).rows;
+  const app = rows[0]?.app ?? "";
+  const url = app.startsWith(`${LEADER_APP} `) ? app.slice(LEADER_APP.length + 1) : null;
+  return url && /^https?:\/\//.test(url) ? url : null;
+}
 
 export type WorkerStatus = { leader: boolean; since: string | null; loops: { name: LoopName; last_tick: string | null; last_error: string | null }[] };
 
@@ -186,7 +201,8 @@ export class WorkerRuntime {
     this.campaignTimer = null;
     try {
       if (!this.client) {
-        const client = new pg.Client({ connectionString: election.url, application_name: "cairn-leader" });
+        // The lock's session names where this process is reached, so the others find the leader (leaderAddress).
+        const client = new pg.Client({ connectionString: election.url, application_name: `${LEADER_APP}${election.advertise ? ` ${election.advertise}` : ""}`.slice(0, 63) });
         client.on("error", (err) => this.lost(client, err));
         client.on("end", () => this.lost(client, new Error("the connection ended")));
         client.on("notification", (n) => {
