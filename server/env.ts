@@ -48,6 +48,7 @@ const schema = z.object({
   CAIRN_JOB_UID_BASE: z.coerce.number().int().min(1000).max(2 ** 31 - 70_000).default(200_000),
   CAIRN_JOB_RUNTIME_PACKAGES: z.string().default("onnx-proto"),
   CAIRN_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).default(2000),
+  CAIRN_MAX_WAITING_JOBS_PER_TEAM: z.coerce.number().int().min(1).default(500),
   CAIRN_DEPLOYMENT_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
   CAIRN_APPROVAL_EXPIRY_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   CAIRN_LEADER_RETRY_MS: z.coerce.number().int().min(100).default(2000),
@@ -94,6 +95,8 @@ export type Env = {
   /** The base URL jobs use to reach Cairn's MLflow API (MLFLOW_TRACKING_URI). */
   trackingUrl: string;
   schedulerIntervalMs: number;
+  /** Jobs a team may have waiting (queued or admitted) at once: what one admission pass handles stays bounded. */
+  maxWaitingJobsPerTeam: number;
   /** How often the deployment reconciler compares live deployments with the replicas this process runs. */
   deploymentReconcileIntervalMs: number;
   approvalExpiryIntervalMs: number;
@@ -156,6 +159,7 @@ function load(): Env {
     autoscale: { intervalMs: e.CAIRN_AUTOSCALE_INTERVAL_MS, downWindowMs: e.CAIRN_AUTOSCALE_DOWN_WINDOW_MS },
     trackingUrl: (e.CAIRN_TRACKING_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ""),
     schedulerIntervalMs: e.CAIRN_SCHEDULER_INTERVAL_MS,
+    maxWaitingJobsPerTeam: e.CAIRN_MAX_WAITING_JOBS_PER_TEAM,
     deploymentReconcileIntervalMs: e.CAIRN_DEPLOYMENT_RECONCILE_INTERVAL_MS,
     approvalExpiryIntervalMs: e.CAIRN_APPROVAL_EXPIRY_INTERVAL_MS,
     leaderRetryMs: e.CAIRN_LEADER_RETRY_MS,

@@ -226,6 +226,29 @@ async function viaLeader(db: Db, req: Request): Promise<Response> {
   }
 }
 
+/** A token's refusals on one target are audited once per window (per process), not once per request. */
+const REFUSAL_AUDIT_WINDOW_MS = 60_000;
+const auditedRefusals = new Map<string, number>();
+
+/**
+ * Audits a foreign token's refused request without holding up the answer (so a refusal takes as long as a
+ * request for something that does not exist), and at most once per token and target per window (so another
+ * team cannot grow this team's audit trail, or queue everyone's audited writes, by repeating requests).
+ */
+function auditRefusal(db: Db, req: Request, actor: TokenActor, addressed: Addressed): void {
+  const key = `${actor.tokenId} ${addressed.auditTarget}`;
+  const now = Date.now();
+  if (now - (auditedRefusals.get(key) ?? -Infinity) < REFUSAL_AUDIT_WINDOW_MS) return;
+  auditedRefusals.set(key, now);
+  if (auditedRefusals.size > 10_000) {
+    for (const [k, at] of auditedRefusals) if (now - at >= REFUSAL_AUDIT_WINDOW_MS) auditedRefusals.delete(k);
+  }
+  void recordAudit({ actor, db, request: requestInfo(req) }, {
+    action: "deployment.infer", target: addressed.auditTarget, teamId: addressed.teamId, team: addressed.team, outcome: "denied",
+    details: { mode: "read", token_team: actor.tokenTeamSlug, repeats_within_s: REFUSAL_AUDIT_WINDOW_MS / 1000 },
+  }).catch((err: unknown) => console.error("[cairn] auditing a refused inference request failed", err));
+}
+
 /** Answers one gateway request. Never throws: every refusal is a JSON error with the right status. */
 export async function serveInference(db: Db, req: Request, params: { team: string; deployment: string; path: string[] }): Promise<Response> {
   const workers = currentWorkers();
@@ -262,7 +285,7 @@ export async function serveInference(db: Db, req: Request, params: { team: strin
     if (addressed.team !== params.team) return address.kind === "model" ? noModel(address.model, params.team) : noDeployment(address.id, params.team);
     // A token acts in its own team only; another team's model or deployment does not exist for it (and the refusal is audited).
     if (actor.tokenTeamId !== addressed.teamId || !can(actor, "read_data", addressed.teamId)) {
-      await recordAudit({ actor, db, request: requestInfo(req) }, { action: "deployment.infer", target: addressed.auditTarget, teamId: addressed.teamId, team: addressed.team, outcome: "denied", details: { mode: "read", token_team: actor.tokenTeamSlug } });
+      auditRefusal(db, req, actor, addressed);
       return addressed.missing;
     }
     if (address.kind === "deployment") seen.labels = { team: addressed.team, deployment: address.id };

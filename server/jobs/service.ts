@@ -188,6 +188,13 @@ export async function submitJob(ctx: Ctx, experimentId: string, input: TrainJobI
   // Intent, in one transaction: the run, the job (queued), its first event, the run's job tag and the audit
   // rows. The scheduler (a worker) admits and dispatches it; this request starts nothing.
   const row = await ctx.db.transaction(async (tx) => {
+    // The team's waiting jobs are counted under its quota row, so racing submits cannot pass the limit.
+    await tx.select({ teamId: teamQuotas.teamId }).from(teamQuotas).where(eq(teamQuotas.teamId, exp.teamId)).for("update");
+    const [{ waiting }] = (await tx.select({ waiting: sql<number>`count(*)::int` }).from(jobs).where(and(eq(jobs.teamId, exp.teamId), inArray(jobs.status, ["queued", "admitted"])))) as [{ waiting: number }];
+    const limit = env().maxWaitingJobsPerTeam;
+    if (waiting >= limit) {
+      throw new AppError("rate_limited", `Team ${exp.teamSlug} already has ${waiting} jobs waiting to start, the most a team may queue (CAIRN_MAX_WAITING_JOBS_PER_TEAM); cancel some or wait for them to start.`, { retryAfterSeconds: 60 });
+    }
     if (code?.archive) {
       // Held until the job row is in: a delete of the archive (which locks the row for update) waits, then sees the job.
       const [still] = await tx.select({ id: codeArchives.id }).from(codeArchives).where(and(eq(codeArchives.id, code.archive.id), eq(codeArchives.teamId, exp.teamId))).for("share");

@@ -156,7 +156,9 @@ export class JobScheduler implements Loop {
           const reason = quota ? waitReason(team, head, quota, usage.get(teamId)!) : `team ${team} has no quota; an admin must set one`;
           if (reason) {
             reasons.set(head.id, reason);
-            for (const behind of list.slice(1)) reasons.set(behind.id, `queued behind job "${head.name}" of team ${team}, which is ${reason}`);
+            // Named by the job ahead only (its own reason, with the usage figures, is on it): the jobs behind are
+            // rewritten when the head changes, not on every change of usage.
+            for (const behind of list.slice(1)) reasons.set(behind.id, `queued behind job "${head.name}" of team ${team}, the next to start when the quota has room`);
             continue;
           }
           const share = dominantShare(usage.get(teamId)!, quota!);

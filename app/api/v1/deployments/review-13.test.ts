@@ -2,9 +2,9 @@
 // missing one (its team not revealed), NUL characters in addresses, queries and bodies answer 400 (not 500),
 // racing writers cannot push the host past CAIRN_LOCAL_REPLICAS_MAX, and raising production past what was
 // approved needs a team lead.
-import { eq, inArray } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { deployments } from "@/db/schema";
+import { auditEvents, deployments } from "@/db/schema";
 import { GET as serveGet } from "@/app/serve/[team]/[deployment]/[...path]/route";
 import { PATCH as patchRoute } from "@/app/api/v1/deployments/[id]/route";
 import { GET as listRoute } from "@/app/api/v1/deployments/route";
@@ -52,6 +52,21 @@ describe("the gateway reveals nothing of another team's deployments", () => {
     expect([real.status, none.status]).toEqual([404, 404]);
     expect(errorOf(real)).toBe(`Deployment ${prod} was not found in team fraud.`);
     expect(errorOf(none)).toBe(`Deployment ${NIL} was not found in team fraud.`);
+  });
+});
+
+describe("refused foreign tokens", () => {
+  it("are audited once per token and target in a minute, however often they repeat", async () => {
+    const fraud = await tokenFor(db(), DEMO.dsFraud, "fraud");
+    const { staging } = await twoDeployments();
+    for (let i = 0; i < 40; i++) expect((await serve(fraud, "churn", staging, ["v2", "health", "ready"])).status).toBe(404);
+    const rows = async () => db().select({ id: auditEvents.id, details: auditEvents.details }).from(auditEvents)
+      .where(and(eq(auditEvents.action, "deployment.infer"), eq(auditEvents.target, `deployment:churn/${staging}`), eq(auditEvents.outcome, "denied")));
+    for (let i = 0; i < 50 && (await rows()).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 100));
+    const written = await rows();
+    expect(written).toHaveLength(1);
+    expect(written[0]!.details).toMatchObject({ token_team: "fraud", repeats_within_s: 60 });
   });
 });
 

@@ -163,8 +163,10 @@ describe("who may call it", () => {
     expect(error(foreign)).toBe(`Model "${model}" was not found in team churn.`);
     expect(error(missing)).toBe(`Model "${model}-nope" was not found in team churn.`);
     expect(answeredBy(foreign)).toBeNull();
-    const [denial] = await db().select().from(auditEvents).where(and(eq(auditEvents.action, "deployment.infer"), eq(auditEvents.target, `model:churn/${model}`), eq(auditEvents.outcome, "denied")));
-    expect(denial?.details).toMatchObject({ token_team: "fraud" });
+    // Audited after the answer (so a refusal takes as long as a miss): wait for the row.
+    const denial = async () => (await db().select().from(auditEvents).where(and(eq(auditEvents.action, "deployment.infer"), eq(auditEvents.target, `model:churn/${model}`), eq(auditEvents.outcome, "denied"))))[0];
+    for (let i = 0; i < 100 && !(await denial()); i++) await new Promise((r) => setTimeout(r, 20));
+    expect((await denial())?.details).toMatchObject({ token_team: "fraud" });
     // The model under the caller's own team's slug: not there either.
     expect((await infer(fraud, "fraud", model, "staging")).status).toBe(404);
     expect((await infer(ds, "fraud", model, "staging")).status).toBe(404);
