@@ -47,7 +47,7 @@ export function UsageBars({ usage }: { usage: TeamUsage }) {
       <Bar label="Concurrent jobs" used={u.max_concurrent_jobs} limit={q?.max_concurrent_jobs ?? null} unit="" />
       <Bar label="Artifact storage" used={u.storage_gib ?? 0} limit={q?.storage_gib ?? null} unit="GiB" shown={`${u.storage_gib === null ? "could not be measured" : storage(u.storage_gib)} of ${q?.storage_gib === null || q?.storage_gib === undefined ? "∞" : `${q.storage_gib} GiB`}`} />
       <Bar label="Deployments" used={u.max_deployments} limit={q?.max_deployments ?? null} unit="" />
-      <p className="text-xs text-stone-500">Model deployments are not built yet, so none count against the deployments quota.</p>
+      <p className="text-xs text-stone-500">Live deployments (starting or serving) count against the deployments quota; stopped and failed ones do not. No team quota counts model replicas yet.</p>
     </div>
   );
 }
