@@ -226,17 +226,17 @@ async function viaLeader(db: Db, req: Request): Promise<Response> {
   }
 }
 
-/** A token's refusals on one target are audited once per window (per process), not once per request. */
+/** A token's refusals of one method on one target are audited once per window (per process), not once per request. */
 const REFUSAL_AUDIT_WINDOW_MS = 60_000;
 const auditedRefusals = new Map<string, number>();
 
 /**
  * Audits a foreign token's refused request without holding up the answer (so a refusal takes as long as a
- * request for something that does not exist), and at most once per token and target per window (so another
+ * request for something that does not exist), and at most once per token, method and target per window (so another
  * team cannot grow this team's audit trail, or queue everyone's audited writes, by repeating requests).
  */
 function auditRefusal(db: Db, req: Request, actor: TokenActor, addressed: Addressed): void {
-  const key = `${actor.tokenId} ${addressed.auditTarget}`;
+  const key = `${actor.tokenId} ${req.method} ${addressed.auditTarget}`;
   const now = Date.now();
   if (now - (auditedRefusals.get(key) ?? -Infinity) < REFUSAL_AUDIT_WINDOW_MS) return;
   auditedRefusals.set(key, now);

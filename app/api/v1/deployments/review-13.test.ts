@@ -56,7 +56,7 @@ describe("the gateway reveals nothing of another team's deployments", () => {
 });
 
 describe("refused foreign tokens", () => {
-  it("are audited once per token and target in a minute, however often they repeat", async () => {
+  it("are audited once per token, method and target in a minute, however often they repeat", async () => {
     const fraud = await tokenFor(db(), DEMO.dsFraud, "fraud");
     const { staging } = await twoDeployments();
     for (let i = 0; i < 40; i++) expect((await serve(fraud, "churn", staging, ["v2", "health", "ready"])).status).toBe(404);
