@@ -5,7 +5,7 @@
 // start-up simply brings up every live deployment again.
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import type { DeploymentStatus, ModelInspection } from "@/db/schema";
 import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, modelVersions, teams } from "@/db/schema";
@@ -252,17 +252,6 @@ export function deploymentRuntime(): DeploymentRuntime {
     scale: async (id, replicas) => (rt.pending.has(id) ? null : rt.serving.scale(id, replicas)),
     replicaHeaders: () => ({ [SECRET_HEADER]: rt.serving.secret }),
   };
-}
-
-/** Start-up: every live deployment is brought up again (replicas do not outlive the server process). */
-export async function startDeployments(db: Db): Promise<number> {
-  const rt = deploymentRuntime();
-  const live = await db.select({ id: deployments.id }).from(deployments).where(inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])).orderBy(sql`${deployments.createdAt}`);
-  for (const d of live) {
-    rt.bringUp(db, d.id);
-    await rt.settled(d.id);
-  }
-  return live.length;
 }
 
 /** Stops every replica of this process (tests; shutdown). */

@@ -21,7 +21,7 @@ import { MLMODEL, createModel, newRun, putRunFile, registerVersion, unique } fro
 import type { RunAt } from "@/server/registry/test-helpers";
 import { DEMO, call, ctxFor, demoDatabase, tokenFor } from "@/server/testing/fixtures";
 import { tryInference } from "@/server/deployments/gateway";
-import { deploymentRuntime, startDeployments, stopAllReplicas } from "@/server/deployments/runtime";
+import { deploymentRuntime, stopAllReplicas } from "@/server/deployments/runtime";
 import type { DeploymentDto } from "@/server/deployments/service";
 import { deployModel } from "@/server/approvals/deploy";
 import { getDeploymentDetail, listDeployments, stopDeployment } from "@/server/deployments/service";
@@ -169,7 +169,8 @@ describe("staging deploy through the gateway", () => {
     await stopAllReplicas();
     expect(deploymentRuntime().pick(id)).toBeNull();
     expect((await serve(ds, "churn", id, "invocations", { method: "POST", body: { inputs: [[1, 2, 3, 4]] } })).status).toBe(503);
-    await startDeployments(db());
+    // A new leader's reconciler brings every live deployment up again.
+    await settleDeployments(db());
     expect((await ready(id)).ready_replicas).toBe(2);
     expect((await serve(ds, "churn", id, "invocations", { method: "POST", body: { inputs: [[1, 2, 3, 4]] } })).status).toBe(200);
   });
