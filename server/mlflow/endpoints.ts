@@ -13,7 +13,7 @@ import {
 } from "../tracking/logged-models";
 import { logBatch, logInputs, logMetric, logModel, logOutputs, logParam } from "../tracking/logging";
 import { createRun, deleteRunTag, getRun, setRunLifecycle, setRunTag, updateRun } from "../tracking/runs";
-import { searchRuns } from "../tracking/search";
+import { searchRunsJson } from "../tracking/search";
 import { decodeParam } from "../http/api-route";
 import type { Endpoint } from "./endpoint";
 import { ep } from "./endpoint";
@@ -55,7 +55,7 @@ export const ENDPOINTS: Endpoint[] = [
   ep("POST", "runs/update", s.updateRunSchema, async (ctx, b) => ({ run_info: await updateRun(ctx, b) })),
   ep("POST", "runs/delete", s.runIdBody, async (ctx, b) => { await setRunLifecycle(ctx, b.run_id, "deleted"); return EMPTY; }),
   ep("POST", "runs/restore", s.runIdBody, async (ctx, b) => { await setRunLifecycle(ctx, b.run_id, "active"); return EMPTY; }),
-  ep("POST", "runs/search", s.searchRunsSchema, (ctx, b) => searchRuns(ctx, b)),
+  ep("POST", "runs/search", s.searchRunsSchema, (ctx, b) => searchRunsJson(ctx, b)),
   ep("POST", "runs/log-metric", s.logMetricSchema, async (ctx, b) => { await logMetric(ctx, b.run_id, b); return EMPTY; }),
   ep("POST", "runs/log-parameter", s.logParamSchema, async (ctx, b) => { await logParam(ctx, b.run_id, b.key, b.value); return EMPTY; }),
   ep("POST", "runs/set-tag", s.setTagSchema, async (ctx, b) => { await setRunTag(ctx, b.run_id, b.key, b.value); return EMPTY; }),

@@ -8,6 +8,7 @@ import { handleAuthenticated, hasNul, refuseNul } from "../http/api-route";
 import { logMetricsByToken } from "../tracking/logging";
 import { touchUser } from "../users/activity";
 import { findEndpoint } from "./endpoints";
+import { jsonResponse } from "../http/raw-json";
 import { mlflowError, mlflowErrorResponse, parseLenientJson, queryObject } from "./protocol";
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -68,6 +69,6 @@ export async function handleMlflow(req: Request, pathSegments: string[]): Promis
     refuseNul(input, "request");
     refuseNul(found.params, "path");
     const result = await found.endpoint.handle(ctx, input, found.params);
-    return Response.json(result);
+    return jsonResponse(result);
   }, shortcut);
 }

@@ -1,15 +1,15 @@
 // The run browser's queries: a page of runs as flat rows (params, latest metrics and tags by key),
 // the total that match, and the keys available as columns.
-import { and, count, desc, eq, inArray } from "drizzle-orm";
-import { experimentKeys, latestMetrics, params, runTags, runs } from "@/db/schema";
+import { and, count, desc, eq } from "drizzle-orm";
+import { experimentKeys, runs } from "@/db/schema";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
 import { loadExperiment } from "./access";
 import type { RunRowDto } from "@/lib/schemas/experiments";
-import { metricValue } from "./dto";
 
 export type { RunRowDto };
 import { decodeOffset, encodeOffset } from "./experiments";
+import { runRows } from "./hydrate";
 import { withStatementTimeout, withTeamSlot } from "./query-budget";
 import { parseSearch, selectRunPage } from "./run-page";
 
@@ -42,28 +42,13 @@ export async function browseRuns(ctx: Ctx, input: BrowseInput): Promise<BrowseRe
   const read = () => withStatementTimeout(ctx.db, "search", async (tx) => {
     const page = await selectRunPage(tx, scope, orders, input.pageSize, offset);
     const [counted] = await tx.select({ n: count() }).from(runs).where(scope);
-    const ids = page.map((r) => r.id);
-    const data = ids.length
-      ? await Promise.all([
-          tx.select().from(params).where(inArray(params.runId, ids)),
-          tx.select().from(latestMetrics).where(inArray(latestMetrics.runId, ids)),
-          tx.select().from(runTags).where(inArray(runTags.runId, ids)),
-        ])
-      : [[], [], []] as const;
-    return [page, counted, data] as const;
+    return [await runRows(tx, page.map((r) => r.id)), counted] as const;
   });
   const heavy = where !== undefined || orders.length > 0;
-  const [rows, total, [ps, ms, ts]] = heavy ? await withTeamSlot({ id: exp.teamId, slug: exp.teamSlug }, "search", read) : await read();
-  const byRun = new Map<string, RunRowDto>(rows.map((r) => [r.id, {
-    run_id: r.id, run_name: r.name, status: r.status, start_time: r.startTime, end_time: r.endTime, user_id: r.userId,
-    parent_run_id: r.parentRunId, lifecycle_stage: r.lifecycleStage, params: {}, metrics: {}, tags: {},
-  }]));
-  for (const p of ps) byRun.get(p.runId)!.params[p.key] = p.value;
-  for (const m of ms) byRun.get(m.runId)!.metrics[m.key] = metricValue(m.value);
-  for (const t of ts) byRun.get(t.runId)!.tags[t.key] = t.value;
+  const [rows, total] = heavy ? await withTeamSlot({ id: exp.teamId, slug: exp.teamSlug }, "search", read) : await read();
   const totalCount = Number(total?.n ?? 0);
   return {
-    runs: rows.map((r) => byRun.get(r.id)!),
+    runs: rows,
     total: totalCount,
     offset,
     next_page_token: offset + rows.length < totalCount ? encodeOffset(offset + rows.length) : null,

@@ -47,7 +47,7 @@ async function defaultExperimentId(ctx: Ctx): Promise<number> {
 
 export async function createRun(ctx: Ctx, input: CreateRunInput): Promise<RunDto> {
   const row = await insertRun(ctx, input);
-  const [dto] = await hydrateRuns(ctx.db, [row]);
+  const [dto] = await hydrateRuns(ctx.db, [row.id]);
   return dto!;
 }
 
@@ -86,9 +86,10 @@ export async function insertRun(ctx: Ctx, input: CreateRunInput): Promise<typeof
 
 export async function getRun(ctx: Ctx, runId: string): Promise<RunDto> {
   await loadRun(ctx, runId, { mode: "read" });
-  const rows = await ctx.db.select().from(runs).where(eq(runs.id, runId));
-  const [dto] = await hydrateRuns(ctx.db, rows);
-  return dto!;
+  const [dto] = await hydrateRuns(ctx.db, [runId]);
+  // Deleted for good between the two reads: as if it never was.
+  if (!dto) throw new AppError("not_found", `Run with id=${runId} not found`);
+  return dto;
 }
 
 const TERMINAL: RunStatus[] = ["FINISHED", "FAILED", "KILLED"];

@@ -5,14 +5,21 @@ import { and, eq, inArray } from "drizzle-orm";
 import { runs } from "@/db/schema";
 import type { SearchRunsInput } from "@/lib/schemas/mlflow";
 import type { Ctx } from "../context";
+import { RawJson } from "../http/raw-json";
 import { loadExperiment } from "./access";
 import type { RunDto } from "./dto";
 import { decodeOffset, encodeOffset } from "./experiments";
-import { hydrateRuns } from "./hydrate";
+import { runsJson } from "./hydrate";
 import { withStatementTimeout, withTeamSlot } from "./query-budget";
 import { parseSearch, selectRunPage } from "./run-page";
 
+/** A page of runs as MLflow's search answer, parsed (for callers inside the server). */
 export async function searchRuns(ctx: Ctx, input: SearchRunsInput): Promise<{ runs: RunDto[]; next_page_token?: string }> {
+  return JSON.parse((await searchRunsJson(ctx, input)).text) as { runs: RunDto[]; next_page_token?: string };
+}
+
+/** A page of runs as the JSON text of MLflow's search answer, built by the database (see hydrate.ts). */
+export async function searchRunsJson(ctx: Ctx, input: SearchRunsInput): Promise<RawJson> {
   const experimentIds = [...new Set(input.experiment_ids)];
   // Every experiment must be readable: another team's id answers "not found", never an empty page.
   const refs = await Promise.all(experimentIds.map((id) => loadExperiment(ctx, id, { mode: "read" })));
@@ -24,10 +31,9 @@ export async function searchRuns(ctx: Ctx, input: SearchRunsInput): Promise<{ ru
   // connection at a time, so a team's slots bound how many of the database's cores its searches take.
   const read = () => withStatementTimeout(ctx.db, "search", async (tx) => {
     const rows = await selectRunPage(tx, scope, orders, input.max_results + 1, offset);
-    return {
-      runs: await hydrateRuns(tx, rows.slice(0, input.max_results)),
-      ...(rows.length > input.max_results ? { next_page_token: encodeOffset(offset + input.max_results) } : {}),
-    };
+    const page = await runsJson(tx, rows.slice(0, input.max_results).map((r) => r.id));
+    const next = rows.length > input.max_results ? `,"next_page_token":${JSON.stringify(encodeOffset(offset + input.max_results))}` : "";
+    return new RawJson(`{"runs":${page}${next}}`);
   });
   if (where === undefined && orders.length === 0) return read();
   // A search over several teams' experiments (admins only) counts against the first team's slots.
