@@ -2,7 +2,9 @@
 // team fires its heaviest allowed searches, measured against a real `next start` on PostgreSQL with the clients
 // in this separate process (as over a network), not in the server's own event loop as the unit test must.
 //
-//   npx tsx bench/search-fairness.ts [--clients 8] [--samples 300] [--runs 2000] [--port 3390] [--pg-url …] [--out bench/search-fairness-results.json]
+//   npx tsx bench/search-fairness.ts [--clients 8] [--samples 300] [--runs 2000] [--port 3390] [--pg-url …] [--out bench/search-fairness-results.json] [--cpu-prof DIR]
+//
+// --cpu-prof DIR writes the server's V8 CPU profile there (open it in Chrome DevTools) to see what its event loop spends the run on.
 //
 // Needs a build (`npx next build`). Creates its own database and data dir and removes them.
 import { spawn } from "node:child_process";
@@ -28,6 +30,7 @@ const RUNS = Number(option("runs", "2000"));
 const PORT = Number(option("port", "3390"));
 const PG_URL = option("pg-url", "postgres://postgres@127.0.0.1:5432/postgres");
 const OUT = option("out", "bench/search-fairness-results.json");
+const CPU_PROF = option("cpu-prof", "");
 const BASE = `http://127.0.0.1:${PORT}`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -53,7 +56,7 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "cairn-bench-fair-"));
   let child: ChildProcess | undefined;
   try {
-    child = spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", String(PORT)], {
+    child = spawn(process.execPath, [...(CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", CPU_PROF] : []), "node_modules/next/dist/bin/next", "start", "-p", String(PORT)], {
       env: { ...process.env, DATABASE_URL: url.toString(), CAIRN_DATA_DIR: dataDir, AUTH_TRUST_HOST: "true", NEXTAUTH_SECRET: "bench-search-fairness-0123456789", CAIRN_PROMETHEUS: "off", PORT: String(PORT) },
       stdio: ["ignore", "pipe", "pipe"], detached: true,
     });
