@@ -50,8 +50,8 @@ export function UsageBars({ usage }: { usage: TeamUsage }) {
       <Bar label="Replicas" used={u.max_replicas} limit={q?.max_replicas ?? null} unit="" />
       <p className="text-xs text-stone-500">
         Live deployments (starting or serving) count against the deployments quota, and their model replicas against the replicas
-        quota; stopped and failed ones count against neither. A deploy, a scale request or the autoscaler that would pass the replicas
-        quota is held at it.
+        quota; stopped and failed ones count against neither. A deploy or scale request past the replicas quota is refused, and
+        the autoscaler stops at it.
       </p>
     </div>
   );
