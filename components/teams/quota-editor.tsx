@@ -8,7 +8,7 @@ import { Button } from "@/components/ui/button";
 
 type Quota = {
   cpu: number; memory_gib: number; gpus: number; gpus_by_type: Record<string, number> | null; max_concurrent_jobs: number;
-  max_deployments: number; storage_gib: number | null; monthly_budget_usd: number; limit_range: LimitRangeSpec | null;
+  max_deployments: number; max_replicas: number; storage_gib: number | null; monthly_budget_usd: number; limit_range: LimitRangeSpec | null;
 };
 
 const LIMIT_FIELDS = [
@@ -29,7 +29,7 @@ function limitRangeFrom(values: Record<string, string>): LimitRangeSpec | null {
 
 const FIELDS: [keyof Quota, string][] = [
   ["cpu", "CPU (cores)"], ["memory_gib", "Memory (GiB)"], ["gpus", "GPUs (total)"], ["max_concurrent_jobs", "Concurrent jobs"],
-  ["max_deployments", "Deployments"], ["storage_gib", "Artifact storage (GiB)"], ["monthly_budget_usd", "Monthly budget (USD)"],
+  ["max_deployments", "Deployments"], ["max_replicas", "Model replicas"], ["storage_gib", "Artifact storage (GiB)"], ["monthly_budget_usd", "Monthly budget (USD)"],
 ];
 
 /** The admin's quota form; lowering a limit never stops running work, it only holds new work back. */
@@ -53,7 +53,7 @@ export function QuotaEditor({ team, quota, save }: { team: string; quota: Quota;
         const num = (k: string) => Number(values[k]);
         const next: Quota = {
           cpu: num("cpu"), memory_gib: num("memory_gib"), gpus: num("gpus"), gpus_by_type: Object.keys(byType).length ? byType : null,
-          max_concurrent_jobs: num("max_concurrent_jobs"), max_deployments: num("max_deployments"),
+          max_concurrent_jobs: num("max_concurrent_jobs"), max_deployments: num("max_deployments"), max_replicas: num("max_replicas"),
           storage_gib: values.storage_gib === "" ? null : num("storage_gib"), monthly_budget_usd: num("monthly_budget_usd"),
           limit_range: limitRangeFrom(limits),
         };

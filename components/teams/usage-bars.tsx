@@ -2,7 +2,7 @@ import type { K8sAmounts, QuotaDto } from "@/lib/schemas/teams";
 
 type TeamUsage = {
   quota: QuotaDto | null;
-  used: { cpu: number; memory_gib: number; gpus: number; gpus_by_type: Record<string, number>; max_concurrent_jobs: number; max_deployments: number; storage_gib: number | null };
+  used: { cpu: number; memory_gib: number; gpus: number; gpus_by_type: Record<string, number>; max_concurrent_jobs: number; max_deployments: number; max_replicas: number; storage_gib: number | null };
   kubernetes: { used: K8sAmounts | null; hard: K8sAmounts | null } | null;
 };
 
@@ -47,7 +47,12 @@ export function UsageBars({ usage }: { usage: TeamUsage }) {
       <Bar label="Concurrent jobs" used={u.max_concurrent_jobs} limit={q?.max_concurrent_jobs ?? null} unit="" />
       <Bar label="Artifact storage" used={u.storage_gib ?? 0} limit={q?.storage_gib ?? null} unit="GiB" shown={`${u.storage_gib === null ? "could not be measured" : storage(u.storage_gib)} of ${q?.storage_gib === null || q?.storage_gib === undefined ? "∞" : `${q.storage_gib} GiB`}`} />
       <Bar label="Deployments" used={u.max_deployments} limit={q?.max_deployments ?? null} unit="" />
-      <p className="text-xs text-stone-500">Live deployments (starting or serving) count against the deployments quota; stopped and failed ones do not. No team quota counts model replicas yet.</p>
+      <Bar label="Replicas" used={u.max_replicas} limit={q?.max_replicas ?? null} unit="" />
+      <p className="text-xs text-stone-500">
+        Live deployments (starting or serving) count against the deployments quota, and their model replicas against the replicas
+        quota; stopped and failed ones count against neither. A deploy or scale request past the replicas quota is refused, and
+        the autoscaler stops at it.
+      </p>
     </div>
   );
 }

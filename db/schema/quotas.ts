@@ -12,6 +12,8 @@ export const teamQuotas = pgTable("team_quotas", {
   gpusByType: jsonb("gpus_by_type").$type<Record<string, number>>(),
   maxConcurrentJobs: integer("max_concurrent_jobs").notNull(),
   maxDeployments: integer("max_deployments").notNull(),
+  /** Model replicas the team's live deployments may run together (every backend; scaling and autoscaling included). */
+  maxReplicas: integer("max_replicas").notNull().default(10),
   storageGib: doublePrecision("storage_gib"),
   monthlyBudgetUsd: numeric("monthly_budget_usd", { precision: 14, scale: 2, mode: "number" }).notNull(),
   /** Per-container bounds and default request (a Kubernetes LimitRange); null = no bounds. */

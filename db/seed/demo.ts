@@ -53,8 +53,9 @@ export async function seedDemo(db: Db, opts?: { store?: ArtifactStore; dataDir?:
       .values(DEMO_TEAMS.map((t) => ({ slug: t.slug, name: t.name, namespace: `cairn-${t.slug}` })))
       .returning({ id: teams.id, slug: teams.slug });
     const teamId = new Map(teamRows.map((t) => [t.slug, t.id]));
+    // 20 model replicas each: more than a third of the host's default CAIRN_LOCAL_REPLICAS_MAX (32), never all of it.
     await tx.insert(teamQuotas).values(DEMO_TEAMS.map((t) => ({
-      teamId: teamId.get(t.slug)!, cpu: 64, memoryGib: 256, gpus: 8, maxConcurrentJobs: 10, maxDeployments: 10,
+      teamId: teamId.get(t.slug)!, cpu: 64, memoryGib: 256, gpus: 8, maxConcurrentJobs: 10, maxDeployments: 10, maxReplicas: 20,
       storageGib: 500, monthlyBudgetUsd: t.budget,
     })));
     await tx.insert(instanceTypes).values(DEMO_INSTANCE_TYPES).onConflictDoNothing();

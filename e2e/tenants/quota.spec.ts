@@ -98,10 +98,16 @@ test("an admin sets a 2-GPU quota and adds a member; the member's 4-GPU job is r
   expect(gone?.status()).toBe(404);
 });
 
-test("an admin sets per-container limits; a member sees them, and the launch form refuses a job outside them before it is sent", async ({ page, browser }) => {
+test("an admin sets per-container limits and the team's model replicas; a member sees them, and the launch form refuses a job outside them before it is sent", async ({ page, browser }) => {
   test.setTimeout(120_000);
   const slug = `lim${Date.now().toString(36)}`;
   const quota = await newTeamQuotaForm(page, slug, `Limits ${slug}`);
+  // The team's model replicas: a whole number, shown as the Replicas bar once saved.
+  await expect(quota.getByLabel("Model replicas")).toHaveValue("10");
+  await quota.getByLabel("Model replicas").fill("2.5");
+  await quota.getByRole("button", { name: "Save quota" }).click();
+  await expect(quota.getByRole("alert")).toContainText("max_replicas must be a whole number of model replicas");
+  await quota.getByLabel("Model replicas").fill("3");
   await quota.getByLabel("Max CPU").fill("4");
   await quota.getByLabel("Min CPU").fill("8");
   await quota.getByRole("button", { name: "Save quota" }).click();
@@ -119,6 +125,7 @@ test("an admin sets per-container limits; a member sees them, and the launch for
   await signIn(member, "ds@example.com");
   await member.goto(`/teams/${slug}`);
   await expect(member.getByText("cpu ≤ 4 (default 1) · memory (default 2 GiB)")).toBeVisible();
+  await expect(member.getByRole("meter", { name: "Replicas" })).toHaveAttribute("aria-valuemax", "3");
   await openLaunchFormInNewExperiment(member, slug, `limits-${slug}`);
   await member.getByLabel("Code").selectOption("");
   await member.getByLabel("Command").fill("true");

@@ -26,6 +26,8 @@ export type QuotaDto = {
   gpus_by_type: Record<string, number> | null;
   max_concurrent_jobs: number;
   max_deployments: number;
+  /** Model replicas the team's live deployments may run together (deploys, scaling and autoscaling stay under it). */
+  max_replicas: number;
   storage_gib: number | null;
   monthly_budget_usd: number;
   limit_range: LimitRangeSpec | null;
@@ -70,6 +72,14 @@ export const quotaSchema = z.strictObject({
   gpus_by_type: z.record(z.string().min(1).max(64), nonNegative("a GPU type's count").int()).optional().nullable(),
   max_concurrent_jobs: nonNegative("max_concurrent_jobs").int().max(100_000),
   max_deployments: nonNegative("max_deployments").int().max(100_000),
+  // Optional so clients written before it existed keep working: left out, a PUT keeps the team's current value
+  // (10 for a team that had no quota yet).
+  max_replicas: z
+    .number({ error: "max_replicas must be a whole number of model replicas (leave it out to keep the team's current value)" })
+    .int("max_replicas must be a whole number of model replicas")
+    .min(0, "max_replicas cannot be negative")
+    .max(100_000, "max_replicas can be at most 100000")
+    .optional(),
   storage_gib: nonNegative("storage_gib").max(10_000_000).optional().nullable(),
   monthly_budget_usd: nonNegative("monthly_budget_usd").max(1_000_000_000),
   limit_range: limitRangeSchema.optional().nullable(),

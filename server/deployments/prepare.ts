@@ -1,6 +1,6 @@
 // What every deploy passes before a deployment is written, and the write itself: who may, which version (by
-// number, alias or the newest), whether it can be served (READY, ONNX, pinned files), the team's deployment
-// quota and the host's replica cap (under locks, so parallel deploys cannot overshoot them). Staging deploys,
+// number, alias or the newest), whether it can be served (READY, ONNX, pinned files), the team's deployment and
+// replica quotas and the host's replica cap (under locks, so parallel deploys cannot overshoot them). Staging deploys,
 // approvals and rollbacks all write deployments through insertDeployment, so the checks are re-run when a
 // lead approves a request made days earlier.
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
@@ -21,18 +21,56 @@ import { servedFile } from "../registry/pins";
 /** "repl": every writer of a live deployment's replica count takes it before summing the host's replicas. */
 const HOST_REPLICAS_LOCK = 0x7265_706c;
 
-/**
- * The replicas this host runs for every team's live deployments (but `except`), read under a transaction lock
- * every writer of a replica count takes (deploy, approval, rollback, scale, autoscaler): racing writers cannot
- * both fit under CAIRN_LOCAL_REPLICAS_MAX.
- */
-export async function lockedHostReplicas(tx: DbOrTx, except?: string): Promise<number> {
-  await tx.execute(sql`select pg_advisory_xact_lock(${HOST_REPLICAS_LOCK})`);
+/** The replicas this host runs for every team's live deployments (but `except`); the caller holds the host lock. */
+async function hostReplicas(tx: DbOrTx, except?: string): Promise<number> {
   const [{ replicas }] = (await tx
     .select({ replicas: sql<number>`coalesce(sum(${deployments.replicas}), 0)::int` })
     .from(deployments)
     .where(and(eq(deployments.backend, "local"), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES]), except ? sql`${deployments.id} <> ${except}` : undefined))) as [{ replicas: number }];
   return replicas;
+}
+
+/** What a team's and the host's live deployments run now (but the one being rescaled), and their limits. */
+export type ReplicaRoom = {
+  /** `max` is the team's max_replicas and `maxDeployments` its max_deployments; null: the team has no quota row (no limit). */
+  team: { slug: string; used: number; max: number | null; maxDeployments: number | null };
+  /** CAIRN_LOCAL_REPLICAS_MAX: every team's local replicas together. */
+  host: { used: number; max: number };
+};
+
+/**
+ * The replicas a team and the host run, read under the locks every writer of a replica count takes (deploy,
+ * approval, rollback, PATCH scale, the autoscaler), always in this order: the team's quota row FOR UPDATE, then
+ * the host's advisory lock. A writer that also locks the deployment it changes (scale, autoscaler, rollback)
+ * locks that row before both. Racing writers therefore cannot both fit under the team's max_replicas or
+ * CAIRN_LOCAL_REPLICAS_MAX, and never wait on each other in a circle.
+ *
+ * The team's replicas are summed over its live deployments on every backend; the host's over local ones only.
+ * A replacement (the deployment an approval or a rollback writes) counts beside the one it replaces until that
+ * one stops, as max_deployments counts both: the new replicas serve before the old stop, so the switch needs
+ * room for both.
+ */
+export async function lockedReplicaRoom(tx: DbOrTx, team: { id: string; slug: string }, opts: { except?: string; hostMax?: number } = {}): Promise<ReplicaRoom> {
+  const [quota] = await tx.select({ maxReplicas: teamQuotas.maxReplicas, maxDeployments: teamQuotas.maxDeployments }).from(teamQuotas).where(eq(teamQuotas.teamId, team.id)).for("update");
+  await tx.execute(sql`select pg_advisory_xact_lock(${HOST_REPLICAS_LOCK})`);
+  const [{ used }] = (await tx
+    .select({ used: sql<number>`coalesce(sum(${deployments.replicas}), 0)::int` })
+    .from(deployments)
+    .where(and(eq(deployments.teamId, team.id), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES]), opts.except ? sql`${deployments.id} <> ${opts.except}` : undefined))) as [{ used: number }];
+  return {
+    team: { slug: team.slug, used, max: quota?.maxReplicas ?? null, maxDeployments: quota?.maxDeployments ?? null },
+    host: { used: await hostReplicas(tx, opts.except), max: opts.hostMax ?? env().localReplicasMax },
+  };
+}
+
+/**
+ * Whether a deployment running `from` replicas (0: a new one) may run `to` under its team's max_replicas; a
+ * decrease always may (even over a quota an admin lowered). `hint` says what to do instead.
+ */
+export function teamReplicaRefusal(room: ReplicaRoom, change: { from: number; to: number }, hint: string): AppError | null {
+  const { slug, used, max } = room.team;
+  if (max === null || change.to <= change.from || used + change.to <= max) return null;
+  return new AppError("quota_exceeded", `Team ${slug} runs ${used + change.from} of its ${max} replicas (max_replicas); ${change.to - change.from} more do not fit. ${hint}`);
 }
 
 /** Where deployments are served, by configuration (CAIRN_COMPUTE_BACKEND); refused where serving is not built. */
@@ -146,20 +184,23 @@ async function pinnedServing(tx: DbOrTx, d: PreparedDeploy): Promise<{ contentDi
 
 /**
  * Writes a deployment (status "deploying") inside the caller's transaction, after checking the team's
- * deployment quota under a lock on its quota row: parallel deploys cannot overshoot it.
+ * deployment and replica quotas and the host's replica cap under locks (lockedReplicaRoom): parallel deploys
+ * cannot overshoot them. A replacement counts beside the deployment it replaces (see lockedReplicaRoom).
  */
 export async function insertDeployment(tx: DbOrTx, ctx: Omit<Ctx, "db">, d: PreparedDeploy, by: { userId: string | null; email: string }, how: string): Promise<string> {
-  const [quota] = await tx.select({ max: teamQuotas.maxDeployments }).from(teamQuotas).where(eq(teamQuotas.teamId, d.team.id)).for("update");
+  const room = await lockedReplicaRoom(tx, d.team);
   const [{ live }] = (await tx
     .select({ live: sql<number>`count(*)::int` })
     .from(deployments)
     .where(and(eq(deployments.teamId, d.team.id), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])))) as [{ live: number }];
-  if (quota && live >= quota.max) {
-    throw new AppError("quota_exceeded", `Team ${d.team.slug} already runs ${live} of its ${quota.max} deployments. Stop one (DELETE /api/v1/deployments/{id}) or ask an admin to raise max_deployments.`);
+  const maxDeployments = room.team.maxDeployments;
+  if (maxDeployments !== null && live >= maxDeployments) {
+    throw new AppError("quota_exceeded", `Team ${d.team.slug} already runs ${live} of its ${maxDeployments} deployments. Stop one (DELETE /api/v1/deployments/{id}) or ask an admin to raise max_deployments.`);
   }
+  const refused = teamReplicaRefusal(room, { from: 0, to: d.replicas }, "Deploy with fewer replicas, stop a deployment, or ask an admin to raise max_replicas.");
+  if (refused) throw refused;
   // Replicas are processes on this host: all teams together stay under the host's cap.
-  const replicas = await lockedHostReplicas(tx);
-  const cap = env().localReplicasMax;
+  const { used: replicas, max: cap } = room.host;
   if (replicas + d.replicas > cap) {
     throw new AppError("quota_exceeded", `This Cairn host already runs ${replicas} of its ${cap} model replicas (CAIRN_LOCAL_REPLICAS_MAX, all teams together); ${d.replicas} more do not fit. Deploy with fewer replicas or stop a deployment.`);
   }

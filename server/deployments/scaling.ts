@@ -7,11 +7,10 @@ import type { ScaleDeploymentInput } from "@/lib/schemas/deployments";
 import { appendAudit, denied } from "../audit/record";
 import { can } from "../auth/policy";
 import type { Ctx } from "../context";
-import { env } from "../env";
 import { AppError } from "../errors";
 import type { DeploymentDto } from "./service";
 import { getDeployment, loadDeployment } from "./service";
-import { lockedHostReplicas } from "./prepare";
+import { lockedReplicaRoom, teamReplicaRefusal } from "./prepare";
 
 export async function scaleDeployment(ctx: Ctx, id: string, input: ScaleDeploymentInput): Promise<DeploymentDto> {
   const row = await loadDeployment(ctx, id, { mode: "write", action: "deployment.scale" });
@@ -46,12 +45,17 @@ export async function scaleDeployment(ctx: Ctx, id: string, input: ScaleDeployme
   const targetConcurrency = input.target_concurrency ?? row.targetConcurrency;
   const change = { auto_scale: autoScale, replicas, min_replicas: min, max_replicas: max, target_concurrency: targetConcurrency };
   await ctx.db.transaction(async (tx) => {
+    // The deployment's row first, then (to grow) the team's quota row and the host's lock: the order every writer takes them in.
     const [still] = await tx.select({ status: deployments.status, replicas: deployments.replicas }).from(deployments).where(eq(deployments.id, row.id)).for("update");
     if (!still || !LIVE_DEPLOYMENT_STATUSES.includes(still.status)) throw new AppError("conflict", `Deployment ${id} was stopped or replaced meanwhile; nothing was changed.`);
+    // Fewer replicas always fit; more must fit the team's max_replicas and the host's cap, as counted now.
     if (replicas > still.replicas) {
+      const room = await lockedReplicaRoom(tx, { id: row.teamId, slug: row.team }, { except: row.id });
+      const fits = room.team.max === null ? replicas : Math.max(still.replicas, room.team.max - room.team.used);
+      const refused = teamReplicaRefusal(room, { from: still.replicas, to: replicas }, `Ask for at most ${fits}, stop a deployment, or ask an admin to raise max_replicas.`);
+      if (refused) throw refused;
       // Replicas are processes on this host: all teams together stay under the host's cap.
-      const others = await lockedHostReplicas(tx, row.id);
-      const cap = env().localReplicasMax;
+      const { used: others, max: cap } = room.host;
       if (others + replicas > cap) {
         throw new AppError("quota_exceeded", `This Cairn host runs ${others + still.replicas} of its ${cap} model replicas (CAIRN_LOCAL_REPLICAS_MAX, all teams together); ${replicas} for this deployment do not fit. Ask for at most ${Math.max(still.replicas, cap - others)}.`);
       }

@@ -18,7 +18,7 @@ import { artifactStore } from "../tracking/artifacts";
 import { gib, teamStoredBytes } from "../artifacts/usage";
 import { findTeamBySlug } from "./lookup";
 import type { TeamRef } from "./lookup";
-import { quotaDto } from "./service";
+import { DEFAULT_QUOTA, quotaDto } from "./service";
 import { wake } from "../workers/registry";
 
 async function teamFor(ctx: Ctx, slug: string, permission: "read_data" | "manage_team" | "manage_platform", action: string): Promise<TeamRef> {
@@ -131,10 +131,12 @@ export async function setQuota(ctx: Ctx, slug: string, input: QuotaInput): Promi
     cpu: input.cpu, memoryGib: input.memory_gib, gpus: input.gpus, gpusByType: input.gpus_by_type && Object.keys(input.gpus_by_type).length ? input.gpus_by_type : null,
     maxConcurrentJobs: input.max_concurrent_jobs, maxDeployments: input.max_deployments, storageGib: input.storage_gib ?? null,
     monthlyBudgetUsd: input.monthly_budget_usd, limitRange: emptyToNull(input.limit_range), updatedAt: new Date(),
+    // Left out (a client from before max_replicas): the team keeps its value, a team without a quota gets the default.
+    ...(input.max_replicas === undefined ? {} : { maxReplicas: input.max_replicas }),
   };
   const row = await ctx.db.transaction(async (tx) => {
     const [before] = await tx.select().from(teamQuotas).where(eq(teamQuotas.teamId, team.id));
-    const [saved] = await tx.insert(teamQuotas).values({ teamId: team.id, ...values }).onConflictDoUpdate({ target: teamQuotas.teamId, set: values }).returning();
+    const [saved] = await tx.insert(teamQuotas).values({ teamId: team.id, maxReplicas: DEFAULT_QUOTA.maxReplicas, ...values }).onConflictDoUpdate({ target: teamQuotas.teamId, set: values }).returning();
     await appendAudit(tx, ctx, { action: "quota.update", target: `team:${slug}`, teamId: team.id, team: slug, details: { before: before ? quotaDto(before) : null, after: quotaDto(saved!) } });
     return saved!;
   });
@@ -147,7 +149,7 @@ export async function setQuota(ctx: Ctx, slug: string, input: QuotaInput): Promi
 export type TeamUsage = {
   team: string;
   quota: QuotaDto | null;
-  used: { cpu: number; memory_gib: number; gpus: number; gpus_by_type: Record<string, number>; max_concurrent_jobs: number; max_deployments: number; storage_gib: number | null };
+  used: { cpu: number; memory_gib: number; gpus: number; gpus_by_type: Record<string, number>; max_concurrent_jobs: number; max_deployments: number; max_replicas: number; storage_gib: number | null };
   top: { kind: "job"; id: string; name: string; user: string; status: string; cpu: number; memory_gib: number; gpus: number }[];
   queued_jobs: { job_id: string; name: string; user: string; queued_at: string; queue_reason: string | null; cpu: number; memory_gib: number; gpus: number }[];
   /** Where quotas are enforced: Cairn's own admission (local) or also the namespace's ResourceQuota (kubernetes). */
@@ -187,7 +189,11 @@ export async function teamUsage(ctx: Ctx, slug: string): Promise<TeamUsage> {
       console.error(`[cairn] measuring artifact storage of team ${team.slug} failed`, err);
       return null;
     }),
-    ctx.db.select({ n: sql<number>`count(*)::int` }).from(deployments).where(and(eq(deployments.teamId, team.id), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES]))),
+    // Live deployments and their replicas, every backend: what max_deployments and max_replicas count.
+    ctx.db
+      .select({ n: sql<number>`count(*)::int`, replicas: sql<number>`coalesce(sum(${deployments.replicas}), 0)::int` })
+      .from(deployments)
+      .where(and(eq(deployments.teamId, team.id), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES]))),
   ]);
   const byType: Record<string, number> = {};
   for (const j of running) if (j.gpuType && j.gpus) byType[j.gpuType] = (byType[j.gpuType] ?? 0) + j.gpus;
@@ -195,7 +201,7 @@ export async function teamUsage(ctx: Ctx, slug: string): Promise<TeamUsage> {
   return {
     team: slug,
     quota: quota ? quotaDto(quota) : null,
-    used: { cpu: sum((j) => j.cpu), memory_gib: sum((j) => j.memoryGib), gpus: sum((j) => j.gpus), gpus_by_type: byType, max_concurrent_jobs: running.length, max_deployments: Number(liveDeployments?.n ?? 0), storage_gib: storedBytes === null ? null : gib(storedBytes) },
+    used: { cpu: sum((j) => j.cpu), memory_gib: sum((j) => j.memoryGib), gpus: sum((j) => j.gpus), gpus_by_type: byType, max_concurrent_jobs: running.length, max_deployments: Number(liveDeployments?.n ?? 0), max_replicas: Number(liveDeployments?.replicas ?? 0), storage_gib: storedBytes === null ? null : gib(storedBytes) },
     top: running.slice(0, 10).map((j) => ({ kind: "job", id: j.id, name: j.name, user: j.userEmail, status: j.status, cpu: j.cpu, memory_gib: j.memoryGib, gpus: j.gpus })),
     queued_jobs: queued.map((j) => ({ job_id: j.id, name: j.name, user: j.userEmail, queued_at: j.queuedAt.toISOString(), queue_reason: j.queueReason, cpu: j.cpu, memory_gib: j.memoryGib, gpus: j.gpus })),
     backend: env().computeBackend,

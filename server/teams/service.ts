@@ -11,7 +11,7 @@ import { wake } from "../workers/registry";
 
 /** Quota a new team starts with until an admin sets its own. */
 export const DEFAULT_QUOTA = {
-  cpu: 16, memoryGib: 64, gpus: 0, maxConcurrentJobs: 5, maxDeployments: 5, storageGib: 100, monthlyBudgetUsd: 1000,
+  cpu: 16, memoryGib: 64, gpus: 0, maxConcurrentJobs: 5, maxDeployments: 5, maxReplicas: 10, storageGib: 100, monthlyBudgetUsd: 1000,
 } as const;
 
 export async function listTeams(ctx: Ctx): Promise<TeamSummaryDto[]> {
@@ -30,7 +30,7 @@ export async function listTeams(ctx: Ctx): Promise<TeamSummaryDto[]> {
 export function quotaDto(q: typeof teamQuotas.$inferSelect): QuotaDto {
   return {
     cpu: q.cpu, memory_gib: q.memoryGib, gpus: q.gpus, gpus_by_type: q.gpusByType ?? null, max_concurrent_jobs: q.maxConcurrentJobs,
-    max_deployments: q.maxDeployments, storage_gib: q.storageGib, monthly_budget_usd: q.monthlyBudgetUsd, limit_range: q.limitRange ?? null,
+    max_deployments: q.maxDeployments, max_replicas: q.maxReplicas, storage_gib: q.storageGib, monthly_budget_usd: q.monthlyBudgetUsd, limit_range: q.limitRange ?? null,
   };
 }
 

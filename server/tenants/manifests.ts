@@ -13,8 +13,6 @@ export const LIMITS_NAME = "cairn-limits";
 export const ROLE_NAME = "cairn-workloads";
 /** The ClusterQueue every team's LocalQueue points at (the cluster admin creates it with Kueue's cohort and flavors). */
 export const CLUSTER_QUEUE_NAME = "cairn";
-/** A deployment may scale to this many replicas; the pods quota leaves room for that many per deployment. */
-export const MAX_REPLICAS_PER_DEPLOYMENT = 10;
 
 export type Kind = "Namespace" | "ResourceQuota" | "LimitRange" | "Role" | "RoleBinding" | "LocalQueue";
 
@@ -51,7 +49,8 @@ export function quotaHard(quota: QuotaDto): Record<string, string> {
     "requests.cpu": cpuQuantity(quota.cpu),
     "requests.memory": memoryQuantity(quota.memory_gib),
     "requests.nvidia.com/gpu": String(quota.gpus),
-    pods: String(quota.max_concurrent_jobs + quota.max_deployments * MAX_REPLICAS_PER_DEPLOYMENT),
+    // A job is one pod at a time; every model replica is a pod: the team's own two limits, added up.
+    pods: String(quota.max_concurrent_jobs + quota.max_replicas),
     // Tenants get no volumes or load balancers of their own: artifacts go through Cairn, serving through its gateway.
     persistentvolumeclaims: "0",
     "services.loadbalancers": "0",

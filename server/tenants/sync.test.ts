@@ -47,7 +47,7 @@ const state = async (slug: string) => {
 };
 const quotaOf = (ns: string) => cluster.get("resourcequotas", ns, QUOTA_NAME)!;
 const hardOf = (ns: string) => (quotaOf(ns).spec as { hard: Record<string, string> }).hard;
-const DEMO_QUOTA = { cpu: 64, memory_gib: 256, gpus: 8, max_concurrent_jobs: 10, max_deployments: 10, monthly_budget_usd: 5000 };
+const DEMO_QUOTA = { cpu: 64, memory_gib: 256, gpus: 8, max_concurrent_jobs: 10, max_deployments: 10, max_replicas: 20, monthly_budget_usd: 5000 };
 
 describe("manifests", () => {
   it("every object validates against the official schemas, and quantities are canonical", () => {
@@ -58,7 +58,7 @@ describe("manifests", () => {
     const models = { Namespace, ResourceQuota, LimitRange, Role, RoleBinding } as Record<string, new (o: never) => { validate(): void }>;
     expect(objs.map((o) => o.kind)).toEqual(["Namespace", "ResourceQuota", "LimitRange", "Role", "RoleBinding"]);
     for (const o of objs) expect(() => new models[o.kind]!(o.body as never).validate()).not.toThrow();
-    expect((objs[1]!.body.spec as { hard: Record<string, string> }).hard).toMatchObject({ "requests.cpu": "2500m", "requests.memory": "512Mi", "requests.nvidia.com/gpu": "8", pods: "110" });
+    expect((objs[1]!.body.spec as { hard: Record<string, string> }).hard).toMatchObject({ "requests.cpu": "2500m", "requests.memory": "512Mi", "requests.nvidia.com/gpu": "8", pods: "30" });
     // Written as the API server would store it: the default limit from max, the default request from the default limit.
     expect((objs[2]!.body.spec as { limits: unknown[] }).limits[0]).toEqual({ type: "Container", max: { cpu: "4", memory: "1536Mi" }, default: { cpu: "250m", memory: "1536Mi" }, defaultRequest: { cpu: "250m", memory: "1536Mi" } });
     expect(objs[4]!.body.subjects).toEqual([{ kind: "ServiceAccount", name: "cairn", namespace: "cairn-system" }]);
@@ -78,7 +78,7 @@ describe("tenant sync", () => {
       expect(cluster.get("limitranges", `cairn-${slug}`, "cairn-limits")).toBeUndefined();
     }
     expect(hardOf("cairn-churn")).toEqual({
-      "requests.cpu": "64", "requests.memory": "256Gi", "requests.nvidia.com/gpu": "8", pods: "110", persistentvolumeclaims: "0", "services.loadbalancers": "0",
+      "requests.cpu": "64", "requests.memory": "256Gi", "requests.nvidia.com/gpu": "8", pods: "30", persistentvolumeclaims: "0", "services.loadbalancers": "0",
     });
     const churn = await state("churn");
     expect(churn).toMatchObject({ state: "in_sync", kueue: false });
@@ -188,7 +188,7 @@ describe("tenant sync", () => {
     });
     const r = await syncer.syncOne(db(), "churn");
     expect(r!.state).toBe("drift_repaired");
-    expect(hardOf("cairn-churn").pods).toBe("110");
+    expect(hardOf("cairn-churn").pods).toBe("30");
     expect(r!.outcomes.find((o) => o.kind === "Role")).toMatchObject({ action: "updated", differences: expect.arrayContaining([expect.stringMatching(/^metadata\.labels/), expect.stringMatching(/^rules/)]) });
     expect(cluster.get("roles", "cairn-churn", "cairn-workloads")!.rules).toEqual(role.rules);
     const puts = cluster.requests.filter((x) => x.method === "PUT" && x.path.endsWith("/resourcequotas/cairn-quota"));
@@ -256,7 +256,7 @@ describe("tenant sync", () => {
     cluster.insert("pods", pod);
     await syncer.syncOne(db(), "churn");
     const usage = await teamUsage(await ctxFor(db(), DEMO.ds), "churn");
-    expect(usage.kubernetes).toMatchObject({ namespace: "cairn-churn", state: "in_sync", used: { cpu: 1.5, memory_gib: 3, gpus: 2, pods: 1 }, hard: { cpu: 64, memory_gib: 256, gpus: 8, pods: 110 } });
+    expect(usage.kubernetes).toMatchObject({ namespace: "cairn-churn", state: "in_sync", used: { cpu: 1.5, memory_gib: 3, gpus: 2, pods: 1 }, hard: { cpu: 64, memory_gib: 256, gpus: 8, pods: 30 } });
     await expect(teamUsage(await ctxFor(db(), DEMO.dsFraud), "churn")).rejects.toMatchObject({ code: "not_found" });
     cluster.remove("pods", cluster.get("pods", "cairn-churn", "train-1")!);
   });
@@ -274,7 +274,7 @@ describe("tenant sync", () => {
     await db().update(tenantSyncLeases).set({ until: new Date(Date.now() - 1000) }).where(eq(tenantSyncLeases.teamId, fraud!.id));
     const r = await syncer.syncOne(db(), "fraud");
     expect(r!.outcomes.find((o) => o.kind === "ResourceQuota")).toMatchObject({ action: "updated" });
-    expect(hardOf("cairn-fraud").pods).toBe("110");
+    expect(hardOf("cairn-fraud").pods).toBe("30");
     // A pass leaves no claim behind.
     expect(await db().select().from(tenantSyncLeases)).toEqual([]);
   });
@@ -316,7 +316,7 @@ describe("the worker", () => {
       while (!cluster.get("resourcequotas", "cairn-recs", QUOTA_NAME) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       expect(cluster.get("namespaces", null, "cairn-recs")!.metadata.labels).toMatchObject({ "cairn.dev/team": "recs" });
       // The default quota of a new team, mirrored.
-      expect(hardOf("cairn-recs")).toMatchObject({ "requests.cpu": "16", "requests.memory": "64Gi", "requests.nvidia.com/gpu": "0", pods: "55" });
+      expect(hardOf("cairn-recs")).toMatchObject({ "requests.cpu": "16", "requests.memory": "64Gi", "requests.nvidia.com/gpu": "0", pods: "15" });
       // A quota change reaches the cluster without waiting for the interval (60 s by default).
       await setQuota(admin, "recs", { ...DEMO_QUOTA, gpus: 2 });
       const until = Date.now() + 10_000;

@@ -1,10 +1,12 @@
 // The autoscaler against a real deployment on the local backend: a registered ONNX version deployed to
 // staging, clients holding requests in flight through the inference gateway, the replica count going up
 // within 5 s and back down after a short window, no request failing on the way, the reasons in the
-// deployment's events; a scale request carried out by the loop; another team refused.
-import { and, eq, like } from "drizzle-orm";
+// deployment's events; a scale request carried out by the loop; another team refused; the team's replica
+// quota (max_replicas) holding the autoscaler, a scale request and a deploy.
+import { and, eq, inArray, like } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditEvents, deploymentEvents, deployments } from "@/db/schema";
+import { LIVE_DEPLOYMENT_STATUSES, auditEvents, deploymentEvents, deployments, teamQuotas, teams } from "@/db/schema";
+import type { DeploymentRuntime } from "../deployments/runtime";
 import { deploymentRuntime, stopAllReplicas } from "../deployments/runtime";
 import { serveInference } from "../deployments/gateway";
 import { scaleDeployment } from "../deployments/scaling";
@@ -152,10 +154,11 @@ describe("autoscaling a local deployment", () => {
     expect(await recorded(id)).toBe(2);
     await auto.stop();
 
-    // The host's cap (CAIRN_LOCAL_REPLICAS_MAX, 32 by default) counts every team's live local replicas.
+    // The host's cap (CAIRN_LOCAL_REPLICAS_MAX, 32 by default) counts every team's live local replicas: here another team's.
     const [self] = await db().select().from(deployments).where(eq(deployments.id, id));
+    const [fraud] = await db().select({ id: teams.id }).from(teams).where(eq(teams.slug, "fraud"));
     const { id: _id, ...rest } = self!;
-    const [filler] = await db().insert(deployments).values({ ...rest, replicas: 29, status: "ready" }).returning({ id: deployments.id });
+    const [filler] = await db().insert(deployments).values({ ...rest, teamId: fraud!.id, replicas: 29, status: "ready" }).returning({ id: deployments.id });
     try {
       await expect(scaleDeployment(ds, id, { replicas: 3 })).rejects.toMatchObject({ code: "quota_exceeded", message: expect.stringContaining("CAIRN_LOCAL_REPLICAS_MAX") });
       await expect(scaleDeployment(ds, id, { replicas: 3, max_replicas: 4 })).rejects.toMatchObject({ code: "quota_exceeded", message: expect.stringContaining("CAIRN_LOCAL_REPLICAS_MAX") });
@@ -163,5 +166,56 @@ describe("autoscaling a local deployment", () => {
       await db().delete(deployments).where(eq(deployments.id, filler!.id));
     }
     expect(await recorded(id)).toBe(2);
+  });
+
+  it("stays under the team's replica quota: held at it with the quota named, a scale request and a deploy past it refused, another team still deploys", async () => {
+    const id = await deploy({ replicas: 1, auto_scale: true, min_replicas: 1, max_replicas: 10, target_concurrency: 2 });
+    const [churn] = await db().select({ id: teams.id }).from(teams).where(eq(teams.slug, "churn"));
+    const churnReplicas = async () => (await db().select({ replicas: deployments.replicas }).from(deployments).where(and(eq(deployments.teamId, churn!.id), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])))).reduce((n, d) => n + d.replicas, 0);
+    // Room for one more replica in the team: the load below wants ten.
+    const quota = (await churnReplicas()) + 1;
+    await db().update(teamQuotas).set({ maxReplicas: quota }).where(eq(teamQuotas.teamId, churn!.id));
+    // 20 requests in flight at target 2 (ten replicas' worth), as the gateway would count them.
+    const real = deploymentRuntime();
+    const busy: DeploymentRuntime = { ...real, load: (d) => { const l = real.load(d); return l && d === id ? { ...l, inflight: 20, inflightMs: 20 * Date.now(), at: Date.now() } : l; } };
+    const auto = new Autoscaler({ db: db(), runtime: busy, intervalMs: 60_000, downWindowMs: 60_000 });
+    scalers.push(auto);
+    const ds = await ctxFor(db(), DEMO.ds);
+    try {
+      expect(await auto.tick()).toEqual([{ deploymentId: id, from: 1, to: 2, reason: expect.stringContaining(`10 wanted, held at 2 by team quota max_replicas (churn runs ${quota - 1} of ${quota})`) }]);
+      await auto.settled();
+      expect(real.readyReplicas(id)).toBe(2);
+      // At the quota: the next ticks leave it there.
+      expect(await auto.tick()).toEqual([]);
+      expect(await auto.tick()).toEqual([]);
+      expect(await recorded(id)).toBe(2);
+      expect(await churnReplicas()).toBe(quota);
+      const events = (await getDeploymentDetail(ds, id)).events.map((e) => e.message);
+      expect(events.filter((m) => m?.startsWith("scaled "))).toEqual([expect.stringMatching(/^scaled 1 → 2: [\d.]+ requests in flight per replica, target 2; 10 wanted, held at 2 by team quota max_replicas \(churn runs \d+ of \d+\)$/)]);
+
+      // A scale request past it, and a deploy, are refused with what to do; nothing changes.
+      await expect(scaleDeployment(ds, id, { replicas: 3 })).rejects.toMatchObject({ code: "quota_exceeded", message: `Team churn runs ${quota} of its ${quota} replicas (max_replicas); 1 more do not fit. Ask for at most 2, stop a deployment, or ask an admin to raise max_replicas.` });
+      await expect(deployModel(ds, model, { version: 1, environment: "staging", traffic: 100, replicas: 1, auto_scale: false })).rejects.toMatchObject({
+        code: "quota_exceeded", message: `Team churn runs ${quota} of its ${quota} replicas (max_replicas); 1 more do not fit. Deploy with fewer replicas, stop a deployment, or ask an admin to raise max_replicas.`,
+      });
+      expect(await churnReplicas()).toBe(quota);
+      // Another team's actor is refused as before: the deployment is not found.
+      await expect(scaleDeployment(await ctxFor(db(), DEMO.leadFraud), id, { replicas: 1 })).rejects.toMatchObject({ code: "not_found" });
+      // Fewer is always allowed.
+      expect(await scaleDeployment(ds, id, { replicas: 1 })).toMatchObject({ replicas: 1 });
+
+      // Another team is not held by churn's quota: fraud deploys.
+      const fraudToken = await tokenFor(db(), DEMO.dsFraud, "fraud");
+      const run = await newRun(fraudToken, "fraud-serving");
+      await putRunFile(fraudToken, run, "model/model.onnx", new Uint8Array(linearClassifierOnnx({ features: 4, classes: 2, weights: [1, 1, 1, 1], bias: [0] })));
+      const fraudModel = unique("fraud-autoscale");
+      await createModel(fraudToken, fraudModel);
+      await registerVersion(fraudToken, fraudModel, run);
+      const fraudDeploy = await deployModel(await ctxFor(db(), DEMO.dsFraud), fraudModel, { version: 1, environment: "staging", traffic: 100, replicas: 2, auto_scale: false });
+      expect(fraudDeploy.status).toBe("deploying");
+    } finally {
+      await auto.stop();
+      await db().update(teamQuotas).set({ maxReplicas: 20 }).where(eq(teamQuotas.teamId, churn!.id));
+    }
   });
 });

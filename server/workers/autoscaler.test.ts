@@ -1,5 +1,5 @@
 // The autoscaler's decision, state in → decision out: scale-up at once, scale-down only after a stable
-// window (and never below what the window asked for), the min/max bounds and the host's replica cap.
+// window (and never below what the window asked for), the min/max bounds, the team's replica quota and the host's replica cap.
 import { describe, expect, it } from "vitest";
 import { deployModelSchema, scaleDeploymentSchema } from "@/lib/schemas/deployments";
 import type { ScaleInput } from "./autoscaler";
@@ -36,6 +36,15 @@ describe("decideReplicas", () => {
     expect(d.reason).toContain("held at 4 by CAIRN_LOCAL_REPLICAS_MAX");
     // A full host: no change, and no event.
     expect(decideReplicas(input({ replicas: 2, inflight: 30, ceilings: [{ value: 1, name: "CAIRN_LOCAL_REPLICAS_MAX" }] }))).toMatchObject({ replicas: 2, reason: null });
+  });
+
+  it("never passes the team's replica quota, and names it when it is the lowest bound", () => {
+    const team = { value: 3, name: "team quota max_replicas (churn runs 19 of 20)" };
+    const d = decideReplicas(input({ replicas: 2, inflight: 30, ceilings: [{ value: 10, name: "max_replicas (10)" }, team, { value: 8, name: "CAIRN_LOCAL_REPLICAS_MAX" }] }));
+    expect(d).toMatchObject({ replicas: 3, reason: "scaled 2 → 3: 15 requests in flight per replica, target 4; 8 wanted, held at 3 by team quota max_replicas (churn runs 19 of 20)" });
+    // A team at its quota: no change; a team over it (an admin lowered it) is not cut down by the autoscaler either.
+    expect(decideReplicas(input({ replicas: 2, inflight: 30, ceilings: [{ ...team, value: 2 }] }))).toMatchObject({ replicas: 2, reason: null });
+    expect(decideReplicas(input({ replicas: 4, inflight: 30, ceilings: [{ ...team, value: 1 }] }))).toMatchObject({ replicas: 4, reason: null });
   });
 
   it("never goes below min_replicas, and brings a deployment under it up to it", () => {

@@ -3,12 +3,14 @@
 // deployment's `replicas` with an event that gives the reason, then has the replica manager carry it out.
 // Scale-up acts on the first tick that sees the load; scale-down waits until load has stayed low for a
 // whole window. A deployment without autoscaling is held at its recorded `replicas` (a scale request's intent).
-import { and, eq, inArray } from "drizzle-orm";
+// It never rises above the deployment's max_replicas, its team's quota (max_replicas of team_quotas, counted
+// over the team's live deployments) or what CAIRN_LOCAL_REPLICAS_MAX leaves on the host.
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
-import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments } from "@/db/schema";
+import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, teamQuotas, teams } from "@/db/schema";
 import type { DeploymentRuntime } from "../deployments/runtime";
 import { env } from "../env";
-import { lockedHostReplicas } from "../deployments/prepare";
+import { lockedReplicaRoom } from "../deployments/prepare";
 
 /** What the autoscaler remembers about one deployment between ticks (memory only: a restart starts a fresh window). */
 export type ScaleMemory = {
@@ -32,7 +34,7 @@ export type ScaleInput = {
   inflight: number;
   targetConcurrency: number;
   minReplicas: number;
-  /** max_replicas, then any quota: the count never rises above the lowest (it is not cut to fit one either). */
+  /** max_replicas, then the team's quota and the host's cap: the count never rises above the lowest (it is not cut to fit one either). */
   ceilings: Ceiling[];
   downWindowMs: number;
   memory: ScaleMemory;
@@ -142,11 +144,31 @@ export class Autoscaler {
 
   private async pass(): Promise<ScaleOutcome[]> {
     const live = await this.db
-      .select({ id: deployments.id, status: deployments.status, replicas: deployments.replicas, autoScale: deployments.autoScale, min: deployments.minReplicas, max: deployments.maxReplicas, target: deployments.targetConcurrency })
+      .select({
+        id: deployments.id, teamId: deployments.teamId, team: teams.slug, status: deployments.status, replicas: deployments.replicas, autoScale: deployments.autoScale,
+        min: deployments.minReplicas, max: deployments.maxReplicas, target: deployments.targetConcurrency,
+      })
       .from(deployments)
+      .innerJoin(teams, eq(teams.id, deployments.teamId))
       .where(and(eq(deployments.backend, "local"), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])));
     // Replicas are processes on this host: all deployments together stay under the host's cap.
     let hostTotal = live.reduce((sum, d) => sum + d.replicas, 0);
+    // Each team's live replicas on every backend, and its max_replicas (a team without a quota row has no limit).
+    const teamIds = [...new Set(live.map((d) => d.teamId))];
+    const teamTotal = new Map<string, number>();
+    const teamMax = new Map<string, number>();
+    if (teamIds.length) {
+      const [sums, quotas] = await Promise.all([
+        this.db
+          .select({ teamId: deployments.teamId, replicas: sql<number>`coalesce(sum(${deployments.replicas}), 0)::int` })
+          .from(deployments)
+          .where(and(inArray(deployments.teamId, teamIds), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])))
+          .groupBy(deployments.teamId),
+        this.db.select({ teamId: teamQuotas.teamId, max: teamQuotas.maxReplicas }).from(teamQuotas).where(inArray(teamQuotas.teamId, teamIds)),
+      ]);
+      for (const s of sums) teamTotal.set(s.teamId, Number(s.replicas));
+      for (const q of quotas) teamMax.set(q.teamId, q.max);
+    }
     const outcomes: ScaleOutcome[] = [];
     const seen = new Set<string>();
     for (const d of live) {
@@ -162,18 +184,23 @@ export class Autoscaler {
         if (load.desired !== d.replicas) this.carryOut(d.id, d.replicas, load.desired);
         continue;
       }
+      const ceilings: Ceiling[] = [{ value: d.max, name: `max_replicas (${d.max})` }];
+      const quota = teamMax.get(d.teamId);
+      const used = teamTotal.get(d.teamId) ?? d.replicas;
+      if (quota !== undefined) ceilings.push({ value: quota - (used - d.replicas), name: `team quota max_replicas (${d.team} runs ${used} of ${quota})` });
+      ceilings.push({ value: this.hostReplicasMax - (hostTotal - d.replicas), name: `CAIRN_LOCAL_REPLICAS_MAX (this host runs ${hostTotal} of ${this.hostReplicasMax} replicas)` });
       const decision = decideReplicas({
         now: Date.now(), replicas: d.replicas, inflight, targetConcurrency: d.target, minReplicas: d.min, downWindowMs: this.downWindowMs,
-        memory: this.memory.get(d.id) ?? FRESH,
-        ceilings: [{ value: d.max, name: `max_replicas (${d.max})` }, { value: this.hostReplicasMax - (hostTotal - d.replicas), name: `CAIRN_LOCAL_REPLICAS_MAX (this host runs ${hostTotal} of ${this.hostReplicasMax} replicas)` }],
+        memory: this.memory.get(d.id) ?? FRESH, ceilings,
       });
       this.memory.set(d.id, decision.memory);
       if (decision.replicas === d.replicas || !decision.reason) {
         if (load.desired !== d.replicas) this.carryOut(d.id, d.replicas, load.desired);
         continue;
       }
-      if (!(await this.commit(d.id, d.replicas, decision.replicas, decision.reason))) continue;
+      if (!(await this.commit({ id: d.id, teamId: d.teamId, team: d.team }, d.replicas, decision.replicas, decision.reason))) continue;
       hostTotal += decision.replicas - d.replicas;
+      teamTotal.set(d.teamId, used + decision.replicas - d.replicas);
       outcomes.push({ deploymentId: d.id, from: d.replicas, to: decision.replicas, reason: decision.reason });
       this.carryOut(d.id, decision.replicas, load.desired);
     }
@@ -187,10 +214,19 @@ export class Autoscaler {
   }
 
   /** The new count and its reason, written only if nothing changed the deployment meanwhile. */
-  private async commit(id: string, from: number, to: number, reason: string): Promise<boolean> {
+  private async commit(d: { id: string; teamId: string; team: string }, from: number, to: number, reason: string): Promise<boolean> {
+    const id = d.id;
     return this.db.transaction(async (tx) => {
-      // A scale-up fits under the host's cap as counted now, under the lock deploys and PATCHes take too.
-      if (to > from && (await lockedHostReplicas(tx, id)) + to > this.hostReplicasMax) return false;
+      if (to > from) {
+        // A scale-up fits under the team's max_replicas and the host's cap as counted now, under the locks deploys
+        // and PATCHes take too, in their order: the deployment's row, the team's quota row, the host's lock.
+        const [still] = await tx.select({ id: deployments.id }).from(deployments)
+          .where(and(eq(deployments.id, id), eq(deployments.replicas, from), eq(deployments.autoScale, true), eq(deployments.status, "ready"))).for("update");
+        if (!still) return false;
+        const room = await lockedReplicaRoom(tx, { id: d.teamId, slug: d.team }, { except: id, hostMax: this.hostReplicasMax });
+        if (room.team.max !== null && room.team.used + to > room.team.max) return false;
+        if (room.host.used + to > room.host.max) return false;
+      }
       const [changed] = await tx
         .update(deployments)
         .set({ replicas: to, scaledAt: new Date() })

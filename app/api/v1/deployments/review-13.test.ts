@@ -1,10 +1,10 @@
 // Regressions of the hostile review of issue 13's changes: a deployment of another team answers exactly as a
 // missing one (its team not revealed), NUL characters in addresses, queries and bodies answer 400 (not 500),
-// racing writers cannot push the host past CAIRN_LOCAL_REPLICAS_MAX, and raising production past what was
-// approved needs a team lead.
+// racing writers cannot push the host past CAIRN_LOCAL_REPLICAS_MAX nor a team past its max_replicas, and
+// raising production past what was approved needs a team lead.
 import { and, eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { auditEvents, deployments } from "@/db/schema";
+import { auditEvents, deployments, teamQuotas, teams } from "@/db/schema";
 import { GET as serveGet } from "@/app/serve/[team]/[deployment]/[...path]/route";
 import { PATCH as patchRoute } from "@/app/api/v1/deployments/[id]/route";
 import { GET as listRoute } from "@/app/api/v1/deployments/route";
@@ -90,21 +90,82 @@ describe("NUL characters answer 400, never 500", () => {
   });
 });
 
+/** Sets churn's max_replicas; returns churn's id. */
+async function churnMaxReplicas(n: number): Promise<string> {
+  const [churn] = await db().select({ id: teams.id }).from(teams).where(eq(teams.slug, "churn"));
+  await db().update(teamQuotas).set({ maxReplicas: n }).where(eq(teamQuotas.teamId, churn!.id));
+  return churn!.id;
+}
+
+let racer: string | null = null;
+/** A second staging deployment to race against. */
+async function secondStaging(): Promise<string> {
+  if (racer) return racer;
+  const ds = await tokenFor(db(), DEMO.ds, "churn");
+  const res = await call(deployRoute as never, { method: "POST", token: ds, params: { name: MODEL }, body: { version: 1, environment: "staging", replicas: 1, auto_scale: false } });
+  expect(res.status, JSON.stringify(res.json)).toBe(201);
+  racer = (res.json as { deployment_id: string }).deployment_id;
+  return racer;
+}
+
 describe("replica counts", () => {
   it("racing PATCHes cannot push the host past CAIRN_LOCAL_REPLICAS_MAX (all writers count under one lock)", async () => {
     const { staging } = await twoDeployments();
+    const other = await secondStaging();
     const ds = await tokenFor(db(), DEMO.ds, "churn");
-    // A second staging deployment to race against.
-    const res = await call(deployRoute as never, { method: "POST", token: ds, params: { name: MODEL }, body: { version: 1, environment: "staging", replicas: 1, auto_scale: false } });
-    const other = (res.json as { deployment_id: string }).deployment_id;
-    for (let attempt = 0; attempt < 4; attempt++) {
+    // The host's cap is the bound here: churn's own replica quota is raised out of the way.
+    await churnMaxReplicas(1000);
+    try {
+      for (let attempt = 0; attempt < 4; attempt++) {
+        await db().update(deployments).set({ replicas: 1 }).where(inArray(deployments.id, [staging, other]));
+        const answers = await Promise.all([staging, other].map((id) => call(patchRoute as never, { method: "PATCH", token: ds, params: { id }, body: { auto_scale: false, replicas: 20 } })));
+        expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+        const live = await db().select({ replicas: deployments.replicas }).from(deployments).where(inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES]));
+        expect(live.reduce((n, d) => n + d.replicas, 0)).toBeLessThanOrEqual(32);
+      }
+    } finally {
       await db().update(deployments).set({ replicas: 1 }).where(inArray(deployments.id, [staging, other]));
-      const answers = await Promise.all([staging, other].map((id) => call(patchRoute as never, { method: "PATCH", token: ds, params: { id }, body: { auto_scale: false, replicas: 20 } })));
-      expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
-      const live = await db().select({ replicas: deployments.replicas }).from(deployments).where(inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES]));
-      expect(live.reduce((n, d) => n + d.replicas, 0)).toBeLessThanOrEqual(32);
+      await churnMaxReplicas(20);
     }
-    await db().update(deployments).set({ replicas: 1 }).where(inArray(deployments.id, [staging, other]));
+  });
+
+  it("racing PATCHes and a deploy cannot push a team past its max_replicas; the refusal says what to do", async () => {
+    const { staging } = await twoDeployments();
+    const other = await secondStaging();
+    const ds = await tokenFor(db(), DEMO.ds, "churn");
+    const churnId = await churnMaxReplicas(20);
+    const live = async () => (await db().select({ replicas: deployments.replicas }).from(deployments).where(and(eq(deployments.teamId, churnId), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])))).reduce((n, d) => n + d.replicas, 0);
+    const made: string[] = [];
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        await db().update(deployments).set({ replicas: 1 }).where(inArray(deployments.id, [staging, other]));
+        // Room for 3 more replicas: each writer alone fits, any two together do not.
+        const quota = (await live()) + 3;
+        await churnMaxReplicas(quota);
+        const answers = await Promise.all([
+          ...[staging, other].map((id) => call(patchRoute as never, { method: "PATCH", token: ds, params: { id }, body: { auto_scale: false, replicas: 4 } })),
+          call(deployRoute as never, { method: "POST", token: ds, params: { name: MODEL }, body: { version: 1, environment: "staging", replicas: 3, auto_scale: false } }),
+        ]);
+        expect(answers.map((a) => a.status).filter((s) => s !== 409)).toHaveLength(1);
+        expect([200, 201]).toContain(answers.map((a) => a.status).find((s) => s !== 409));
+        for (const refused of answers.filter((a) => a.status === 409)) {
+          expect((refused.json as { error: { code: string; message: string } }).error).toMatchObject({
+            code: "quota_exceeded", message: expect.stringMatching(/^Team churn runs \d+ of its \d+ replicas \(max_replicas\); 3 more do not fit\. .*ask an admin to raise max_replicas\.$/),
+          });
+        }
+        const deployed = answers.find((a) => a.status === 201);
+        if (deployed) made.push((deployed.json as { deployment_id: string }).deployment_id);
+        expect(await live()).toBeLessThanOrEqual(quota);
+        // A decrease is always allowed, even with the team at its quota.
+        await churnMaxReplicas(0);
+        const down = await call(patchRoute as never, { method: "PATCH", token: ds, params: { id: staging }, body: { auto_scale: false, replicas: 1 } });
+        expect(down.status, JSON.stringify(down.json)).toBe(200);
+      }
+    } finally {
+      await db().update(deployments).set({ status: "stopped" }).where(inArray(deployments.id, made));
+      await db().update(deployments).set({ replicas: 1 }).where(inArray(deployments.id, [staging, other]));
+      await churnMaxReplicas(20);
+    }
   });
 
   it("raising production past what was approved needs a team lead; the ML engineer may lower it", async () => {

@@ -40,6 +40,7 @@ export default async function TeamPage(props: { params: Promise<{ slug: string }
         ["GPUs", `${q.gpus}${q.gpus_by_type ? ` (${Object.entries(q.gpus_by_type).map(([t, n]) => `${n}× ${t}`).join(", ")})` : ""}`],
         ["Concurrent jobs", String(q.max_concurrent_jobs)],
         ["Deployments", String(q.max_deployments)],
+        ["Model replicas", String(q.max_replicas)],
         ["Artifact storage", q.storage_gib === null ? "unlimited" : `${q.storage_gib} GiB`],
         ["Monthly budget", formatUsd(q.monthly_budget_usd)],
         ["Per-container limits", describeLimitRange(q.limit_range)],

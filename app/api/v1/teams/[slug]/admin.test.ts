@@ -1,6 +1,6 @@
 // Tenant administration: members (team leads and admins), quotas (admins only), usage against quota,
 // and Kubernetes-like semantics when a quota is lowered under running work.
-import { and, eq, inArray } from "drizzle-orm";
+import { and, desc, eq, inArray } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { DELETE as memberDELETE, PATCH as memberPATCH } from "@/app/api/v1/teams/[slug]/members/[user_id]/route";
 import { POST as membersPOST } from "@/app/api/v1/teams/[slug]/members/route";
@@ -9,7 +9,7 @@ import { GET as usageGET } from "@/app/api/v1/teams/[slug]/usage/route";
 import { GET as meGET } from "@/app/api/v1/me/route";
 import { GET as teamGET, PATCH as teamPATCH } from "@/app/api/v1/teams/[slug]/route";
 import { POST as teamsPOST } from "@/app/api/v1/teams/route";
-import { apiTokens, auditEvents, jobs, users } from "@/db/schema";
+import { apiTokens, auditEvents, deployments, jobs, registeredModels, teamQuotas, teams, users } from "@/db/schema";
 import { trainJobSchema } from "@/lib/schemas/jobs";
 import { quotaSchema } from "@/lib/schemas/teams";
 import { cancelJob, getJob, previewJob, submitJob } from "@/server/jobs/service";
@@ -158,6 +158,57 @@ describe("quotas", () => {
     await call(quotaPUT, { method: "PUT", token: adminToken, params: { slug: "churn" }, body: { ...QUOTA, limit_range: null } });
     const audit = await db().select({ action: auditEvents.action, outcome: auditEvents.outcome }).from(auditEvents).where(eq(auditEvents.action, "quota.update"));
     expect(audit.map((a) => a.outcome)).toEqual(expect.arrayContaining(["denied", "allowed"]));
+  });
+
+  it("max_replicas: set by admins, kept when a PUT leaves it out, refused when bad with nothing changed, counted in usage", async () => {
+    const adminToken = await tokenFor(db(), DEMO.admin, "churn");
+    const put = (slug: string, body: Record<string, unknown>, token = adminToken) => call(quotaPUT, { method: "PUT", token, params: { slug }, body });
+    const churnQuota = async () => (await call(teamGET, { token: adminToken, params: { slug: "churn" } })).json as { quota: { max_replicas: number; gpus: number } };
+    // The demo teams start with 20; a new team with the default, 10.
+    expect((await churnQuota()).quota.max_replicas).toBe(20);
+    expect((await call(teamsPOST, { method: "POST", token: adminToken, body: { slug: "replicas-new", name: "Replicas" } })).json).toMatchObject({ quota: { max_replicas: 10 } });
+
+    const set = await put("churn", { ...QUOTA, max_replicas: 7 });
+    expect(set.status).toBe(200);
+    expect(set.json).toMatchObject({ max_replicas: 7 });
+    // A client from before max_replicas leaves it out: the team keeps its value.
+    const older = await put("churn", { ...QUOTA, gpus: 6 });
+    expect(older.status).toBe(200);
+    expect(older.json).toMatchObject({ gpus: 6, max_replicas: 7 });
+    const [audit] = await db().select({ details: auditEvents.details }).from(auditEvents).where(and(eq(auditEvents.action, "quota.update"), eq(auditEvents.outcome, "allowed"))).orderBy(desc(auditEvents.at)).limit(1);
+    expect(audit?.details).toMatchObject({ before: { max_replicas: 7, gpus: 8 }, after: { max_replicas: 7, gpus: 6 } });
+
+    for (const [bad, says] of [[-1, "max_replicas cannot be negative"], [2.5, "max_replicas must be a whole number"], [100_001, "max_replicas can be at most 100000"], ["12", "max_replicas must be a whole number"], [null, "max_replicas must be a whole number"]] as const) {
+      const res = await put("churn", { ...QUOTA, max_replicas: bad });
+      expect(res.status, String(bad)).toBe(400);
+      expect(JSON.stringify(res.json), String(bad)).toContain(says);
+    }
+    // Another team's lead, the team's own lead: refused, nothing changed.
+    expect((await put("churn", { ...QUOTA, max_replicas: 100 }, await tokenFor(db(), DEMO.leadFraud, "fraud"))).status).toBe(404);
+    expect((await put("churn", { ...QUOTA, max_replicas: 100 }, await tokenFor(db(), DEMO.lead, "churn"))).status).toBe(403);
+    expect((await churnQuota()).quota).toMatchObject({ max_replicas: 7, gpus: 6 });
+
+    // A team without a quota row gets the default when a PUT leaves max_replicas out.
+    const [fresh] = await db().select({ id: teams.id }).from(teams).where(eq(teams.slug, "replicas-new"));
+    await db().delete(teamQuotas).where(eq(teamQuotas.teamId, fresh!.id));
+    expect((await put("replicas-new", QUOTA)).json).toMatchObject({ max_replicas: 10 });
+
+    // Usage counts the replicas of the team's live deployments (a record here; nothing needs to serve).
+    const [churn] = await db().select({ id: teams.id }).from(teams).where(eq(teams.slug, "churn"));
+    const [model] = await db().insert(registeredModels).values({ teamId: churn!.id, name: `usage-${Date.now()}`, creationTime: Date.now(), lastUpdatedTime: Date.now() }).returning({ id: registeredModels.id });
+    const someVersion = { modelId: model!.id };
+    const before = (await teamUsage(await ctxFor(db(), DEMO.ds), "churn")).used.max_replicas;
+    const rows = await db().insert(deployments).values([
+      { teamId: churn!.id, modelId: someVersion!.modelId, modelName: "usage", version: 1, environment: "staging", status: "ready", replicas: 3, autoScale: false, minReplicas: 3, maxReplicas: 3, createdByEmail: "test" },
+      { teamId: churn!.id, modelId: someVersion!.modelId, modelName: "usage", version: 1, environment: "staging", status: "stopped", replicas: 5, autoScale: false, minReplicas: 5, maxReplicas: 5, createdByEmail: "test" },
+    ]).returning({ id: deployments.id });
+    try {
+      const usage = await call(usageGET, { token: await tokenFor(db(), DEMO.ds, "churn"), params: { slug: "churn" } });
+      expect(usage.json).toMatchObject({ quota: { max_replicas: 7 }, used: { max_replicas: before + 3 } });
+    } finally {
+      await db().delete(deployments).where(inArray(deployments.id, rows.map((r) => r.id)));
+      await setQuota(await ctxFor(db(), DEMO.admin), "churn", quotaSchema.parse({ ...QUOTA, max_replicas: 20 }));
+    }
   });
 
   it("the GPU split narrows admission by type", async () => {

@@ -1,0 +1,1 @@
+ALTER TABLE "team_quotas" ADD COLUMN "max_replicas" integer DEFAULT 10 NOT NULL;
