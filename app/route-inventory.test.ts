@@ -253,6 +253,11 @@ const ENTRIES: Entry[] = [
     request: () => ({ path: `/api/v1/models/${s.model}/deploy`, params: { name: s.model }, body: { team: "churn", environment: "production", replicas: 1, auto_scale: false } }),
   },
   { route: "api/v1/deployments", method: "GET", scope: "caller", ok: [200], request: () => ({ path: "/api/v1/deployments" }) },
+  {
+    route: "api/v1/deployments/[id]/model", method: "GET", scope: "public", ok: [401, 404],
+    why: "only the deployment's own download token (in the Secret beside its Deployment on Kubernetes) opens its model; a user's credentials get 404, none 401",
+    request: () => ({ path: `/api/v1/deployments/${s.deployment}/model`, params: { id: s.deployment } }),
+  },
   { route: "api/v1/deployments/[id]", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/deployments/${s.deployment}`, params: { id: s.deployment } }) },
   {
     route: "api/v1/deployments/[id]", method: "PATCH", scope: "team", permission: "deploy_staging", ok: [200],

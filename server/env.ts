@@ -59,6 +59,10 @@ const schema = z.object({
   CAIRN_K8S_TTL_SECONDS: z.coerce.number().int().min(0).default(3600),
   CAIRN_K8S_EVENT_POLL_MS: z.coerce.number().int().min(100).default(5000),
   CAIRN_K8S_SERVICE_ACCOUNT: z.string().regex(/^system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must look like system:serviceaccount:<namespace>:<name>").default("system:serviceaccount:cairn-system:cairn"),
+  CAIRN_K8S_MODEL_SERVER_IMAGE: z.string().min(1).default("cairn/model-server:1"),
+  CAIRN_K8S_MODEL_CPU: z.coerce.number().positive().max(1000).default(1),
+  CAIRN_K8S_MODEL_MEMORY_GIB: z.coerce.number().positive().max(10_000).default(2),
+  CAIRN_K8S_SERVING_ROUTE: z.union([z.literal("proxy"), z.string().regex(/^https?:\/\/\S*\{service\}\S*$/, "must be \"proxy\" or a URL template holding {service} (and usually {namespace}), such as http://{service}.{namespace}.svc")]).default("http://{service}.{namespace}.svc"),
   CAIRN_TENANT_SYNC_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   PROMETHEUS_URL: z.string().url().optional().or(z.literal("").transform(() => undefined)),
   CAIRN_PROMETHEUS: z.string().min(1).default("prometheus"),
@@ -108,7 +112,11 @@ export type Env = {
   jobSandbox: { setting: "auto" | "required" | "off"; uidBase: number; uidCount: number; runtimePackages: string[]; network: "cairn-only" | "host" };
   computeBackend: "local" | "kubernetes";
   /** The kubernetes executor: images, how long finished Jobs stay, how often a waiting Job's Events are read. */
-  kubernetes: { defaultImage: string; fetchImage: string; ttlSecondsAfterFinished: number; eventPollMs: number; serviceAccount: string };
+  kubernetes: {
+    defaultImage: string; fetchImage: string; ttlSecondsAfterFinished: number; eventPollMs: number; serviceAccount: string;
+    /** Serving: the model-server image, each pod's cpu and memory, and how the gateway reaches a deployment's Service. */
+    modelServerImage: string; modelCpu: number; modelMemoryGib: number; servingRoute: string;
+  };
   /** How often the tenant sync reconciles every team's namespace objects (kubernetes backend only). */
   tenantSyncIntervalMs: number;
   /** Time series: PROMETHEUS_URL, or a managed Prometheus from `binary` ("off": none) scraping every `scrapeSeconds`. */
@@ -178,6 +186,10 @@ function load(): Env {
       ttlSecondsAfterFinished: e.CAIRN_K8S_TTL_SECONDS,
       eventPollMs: e.CAIRN_K8S_EVENT_POLL_MS,
       serviceAccount: e.CAIRN_K8S_SERVICE_ACCOUNT,
+      modelServerImage: e.CAIRN_K8S_MODEL_SERVER_IMAGE,
+      modelCpu: e.CAIRN_K8S_MODEL_CPU,
+      modelMemoryGib: e.CAIRN_K8S_MODEL_MEMORY_GIB,
+      servingRoute: e.CAIRN_K8S_SERVING_ROUTE,
     },
     tenantSyncIntervalMs: e.CAIRN_TENANT_SYNC_INTERVAL_MS,
     prometheus: { url: e.PROMETHEUS_URL, binary: e.CAIRN_PROMETHEUS, scrapeSeconds: e.CAIRN_PROMETHEUS_SCRAPE_SECONDS, port: e.PORT },

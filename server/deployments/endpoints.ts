@@ -29,7 +29,7 @@ export function serveAddress(segment: string, path: string[]): ServeAddress {
   return { kind: "deployment", id: segment, path };
 }
 
-export type EnvironmentDeployment = { id: string; modelName: string; version: number; status: DeploymentStatus };
+export type EnvironmentDeployment = { id: string; modelName: string; version: number; status: DeploymentStatus; backend: string };
 
 /**
  * The deployment a model's environment address reaches: of its live deployments in that environment,
@@ -42,7 +42,7 @@ export type EnvironmentDeployment = { id: string; modelName: string; version: nu
  */
 export async function environmentDeployment(db: DbOrTx, modelId: string, environment: DeploymentEnvironment): Promise<EnvironmentDeployment | null> {
   const [row] = await db
-    .select({ id: deployments.id, modelName: deployments.modelName, version: deployments.version, status: deployments.status })
+    .select({ id: deployments.id, modelName: deployments.modelName, version: deployments.version, status: deployments.status, backend: deployments.backend })
     .from(deployments)
     .where(and(eq(deployments.modelId, modelId), eq(deployments.environment, environment), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])))
     .orderBy(sql`${deployments.status} = 'ready' desc`, sql`${deployments.readyAt} desc nulls last`, desc(deployments.createdAt), desc(deployments.id))

@@ -5,6 +5,7 @@
 // readiness, infer) for the deployment's model and MLflow's /invocations. Errors answer
 // `{"error": "<what and how to fix it>"}`, as the model server does, so a client sees one shape whoever
 // refused it. Every answer from a replica names the deployment that gave it in `x-cairn-deployment`.
+import type { KubeConfig } from "@kubernetes/client-node";
 import { and, eq } from "drizzle-orm";
 import { UUID } from "@/lib/ids";
 import type { Db } from "@/db/client";
@@ -17,6 +18,9 @@ import { requestInfo } from "../http/api-route";
 import { credentialFromHeader } from "../auth/request-actor";
 import { resolveTokenActor } from "../auth/token-actor";
 import type { Ctx } from "../context";
+import { callService } from "../compute/k8s-service-route";
+import { defaultKubeConfig } from "../compute/kubernetes";
+import { env } from "../env";
 import { AppError } from "../errors";
 import { observeInference } from "../observability/metrics";
 import { environmentDeployment, serveAddress, stableEndpointOf, wasReplaced } from "./endpoints";
@@ -107,6 +111,19 @@ async function forward(deploymentId: string, route: Route, body: ArrayBuffer | n
   return fail(503, `No replica of deployment ${deploymentId} answered${lastError ? ` (${lastError})` : ""}; it may be restarting — try again shortly.`, { "retry-after": "1" });
 }
 
+let kubeConfig: KubeConfig | null = null;
+const clusterConfig = (): KubeConfig => (kubeConfig ??= defaultKubeConfig());
+
+/** Forwards to a deployment's Service on Kubernetes (CAIRN_K8S_SERVING_ROUTE says how it is reached). */
+async function forwardToService(target: { id: string; team: string }, route: Route, body: ArrayBuffer | null, contentType: string | null): Promise<Response> {
+  try {
+    const answer = await callService(env().kubernetes.servingRoute, clusterConfig, { team: target.team, deploymentId: target.id, method: route.method, path: route.path, body, contentType, timeoutMs: REPLICA_TIMEOUT_MS });
+    return new Response(new Uint8Array(answer.body), { status: answer.status, headers: { "content-type": answer.contentType ?? "application/json", "x-content-type-options": "nosniff" } });
+  } catch (err) {
+    return fail(503, `The Service of deployment ${target.id} did not answer (${err instanceof Error ? err.message : String(err)}); its pods may be starting — try again shortly.`, { "retry-after": "1" });
+  }
+}
+
 /** The answer for a deployment that serves nothing any more (stopped: 410, failed: 503), or null. */
 function notServing(row: { id: string; status: string }): Response | null {
   if (row.status === "stopped") return fail(410, `Deployment ${row.id} was stopped; deploy the model again for a new endpoint.`);
@@ -115,7 +132,7 @@ function notServing(row: { id: string; status: string }): Response | null {
 }
 
 /** A deployment a request may be sent to: its id, its team and the model name its replicas serve. */
-type Target = { id: string; team: string; model: string };
+type Target = { id: string; team: string; model: string; backend: string };
 /** Finds (again) where an address leads: a deployment, or the answer when it leads nowhere now. */
 type Resolve = () => Promise<Target | Response>;
 /**
@@ -133,7 +150,7 @@ const MAX_HOPS = 3;
  */
 async function inEnvironment(db: Db, model: { id: string; name: string; team: string }, environment: DeploymentEnvironment, gone?: () => Response): Promise<Target | Response> {
   const d = await environmentDeployment(db, model.id, environment);
-  if (d?.status === "ready") return { id: d.id, team: model.team, model: d.modelName };
+  if (d?.status === "ready") return { id: d.id, team: model.team, model: d.modelName, backend: d.backend };
   if (d) {
     const what = d.status === "deploying" ? "is still starting" : "is scaled to zero";
     return fail(503, `The ${environment} deployment of ${model.name} (${d.id}, version ${d.version}) ${what}; try again in a few seconds.`, { "retry-after": "1" });
@@ -162,7 +179,7 @@ async function deploymentAddress(db: Db, id: string): Promise<Addressed | null> 
     const [row] = await db
       .select({
         id: deployments.id, teamId: deployments.teamId, team: teams.slug, model: deployments.modelName, modelId: deployments.modelId, modelNow: registeredModels.name,
-        environment: deployments.environment, status: deployments.status, createdAt: deployments.createdAt, stoppedAt: deployments.stoppedAt,
+        environment: deployments.environment, status: deployments.status, createdAt: deployments.createdAt, stoppedAt: deployments.stoppedAt, backend: deployments.backend,
       })
       .from(deployments)
       .innerJoin(teams, eq(teams.id, deployments.teamId))
@@ -176,7 +193,7 @@ async function deploymentAddress(db: Db, id: string): Promise<Addressed | null> 
     const row = await read();
     if (!row) return fail(410, `Deployment ${id} no longer exists.`);
     const refused = notServing(row);
-    if (!refused) return { id: row.id, team: row.team, model: row.model };
+    if (!refused) return { id: row.id, team: row.team, model: row.model, backend: row.backend };
     // Replaced by a promotion or a rollback: its callers are answered by what serves production now, so
     // an address in use keeps answering through the switch (and after it; x-cairn-deployment says who answered).
     if (await wasReplaced(db, row)) {
@@ -307,6 +324,11 @@ export async function serveInference(db: Db, req: Request, params: { team: strin
       const routed = replicaRoute(req.method, address.path, target.model, names);
       if (routed instanceof Response) return routed;
       names.push(target.model);
+      if (target.backend === "kubernetes") {
+        const answer = await forwardToService(target, routed, body, req.headers.get("content-type"));
+        answer.headers.set("x-cairn-deployment", target.id);
+        return answer;
+      }
       if (runtime.pick(target.id) !== null) {
         const answer = await forward(target.id, routed, body, req.headers.get("content-type"));
         // A deployment that lost its replicas while this request was on its way (replaced by a rollout and
@@ -343,7 +365,8 @@ export async function tryInference(ctx: Ctx, id: string, endpoint: "infer" | "in
   if (!answer) {
     const route: Route = { method: "POST", path: endpoint === "infer" ? `/v2/models/${encodeURIComponent(row.modelName)}/infer` : "/invocations" };
     const bytes = new TextEncoder().encode(body);
-    answer = await forward(row.id, route, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, "application/json");
+    const payload = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    answer = row.backend === "kubernetes" ? await forwardToService(row, route, payload, "application/json") : await forward(row.id, route, payload, "application/json");
   }
   const ms = Math.round((performance.now() - started) * 10) / 10;
   observeInference(row.team, row.id, answer.status, ms / 1000);

@@ -73,13 +73,9 @@ export function teamReplicaRefusal(room: ReplicaRoom, change: { from: number; to
   return new AppError("quota_exceeded", `Team ${slug} runs ${used + change.from} of its ${max} replicas (max_replicas); ${change.to - change.from} more do not fit. ${hint}`);
 }
 
-/** Where deployments are served, by configuration (CAIRN_COMPUTE_BACKEND); refused where serving is not built. */
-export function servingBackend(): "local" {
-  const backend = env().computeBackend;
-  if (backend !== "local") {
-    throw new AppError("not_implemented", `Serving on the ${backend} backend is not built yet: model replicas run as local processes only. Deploy from a Cairn running with CAIRN_COMPUTE_BACKEND=local.`);
-  }
-  return backend;
+/** Where deployments are served, by configuration (CAIRN_COMPUTE_BACKEND): local processes or the team's namespace. */
+export function servingBackend(): "local" | "kubernetes" {
+  return env().computeBackend;
 }
 
 /** Which permission a change to a deployment of this environment needs. */
@@ -122,7 +118,7 @@ export type PreparedDeploy = {
   maxReplicas: number;
   targetConcurrency: number;
   traffic: number;
-  backend: "local";
+  backend: "local" | "kubernetes";
   /** "approval <id>" / "rollback <id>": recorded on the deployment and in the alias history it causes. */
   origin?: string;
   /** The content digest the deploy was decided on (an approval's evidence): the version must still have it. */
@@ -199,9 +195,10 @@ export async function insertDeployment(tx: DbOrTx, ctx: Omit<Ctx, "db">, d: Prep
   }
   const refused = teamReplicaRefusal(room, { from: 0, to: d.replicas }, "Deploy with fewer replicas, stop a deployment, or ask an admin to raise max_replicas.");
   if (refused) throw refused;
-  // Replicas are processes on this host: all teams together stay under the host's cap.
+  // Local replicas are processes on this host: all teams together stay under the host's cap (on Kubernetes the
+  // namespace's ResourceQuota and the cluster's capacity bound them instead).
   const { used: replicas, max: cap } = room.host;
-  if (replicas + d.replicas > cap) {
+  if (d.backend === "local" && replicas + d.replicas > cap) {
     throw new AppError("quota_exceeded", `This Cairn host already runs ${replicas} of its ${cap} model replicas (CAIRN_LOCAL_REPLICAS_MAX, all teams together); ${d.replicas} more do not fit. Deploy with fewer replicas or stop a deployment.`);
   }
   // The model and version may not be deleted while this deploy commits (deletion checks for live deployments under the same lock).

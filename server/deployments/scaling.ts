@@ -10,6 +10,7 @@ import type { Ctx } from "../context";
 import { AppError } from "../errors";
 import type { DeploymentDto } from "./service";
 import { getDeployment, loadDeployment } from "./service";
+import { wake } from "../workers/registry";
 import { lockedReplicaRoom, teamReplicaRefusal } from "./prepare";
 
 export async function scaleDeployment(ctx: Ctx, id: string, input: ScaleDeploymentInput): Promise<DeploymentDto> {
@@ -56,7 +57,7 @@ export async function scaleDeployment(ctx: Ctx, id: string, input: ScaleDeployme
       if (refused) throw refused;
       // Replicas are processes on this host: all teams together stay under the host's cap.
       const { used: others, max: cap } = room.host;
-      if (others + replicas > cap) {
+      if (row.backend === "local" && others + replicas > cap) {
         throw new AppError("quota_exceeded", `This Cairn host runs ${others + still.replicas} of its ${cap} model replicas (CAIRN_LOCAL_REPLICAS_MAX, all teams together); ${replicas} for this deployment do not fit. Ask for at most ${Math.max(still.replicas, cap - others)}.`);
       }
     }
@@ -66,5 +67,7 @@ export async function scaleDeployment(ctx: Ctx, id: string, input: ScaleDeployme
     await tx.insert(deploymentEvents).values({ deploymentId: row.id, status: still.status, message: `${ctx.actor.email} set ${what}${moved}` });
     await appendAudit(tx, ctx, { action: "deployment.scale", target: `deployment:${row.team}/${row.id}`, teamId: row.teamId, team: row.team, details: { ...change, from_replicas: still.replicas } });
   });
+  // On Kubernetes the reconciler carries the new size (or bounds) to the Deployment and its HPA.
+  if (row.backend === "kubernetes") wake("deployments");
   return getDeployment(ctx, row.id);
 }

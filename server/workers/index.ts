@@ -4,7 +4,8 @@ import { sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { createBackend } from "../compute";
 import { deploymentRuntime } from "../deployments/runtime";
-import { env } from "../env";
+import type { KubernetesServing } from "../compute/k8s-serving";
+import { authSecret, env } from "../env";
 import { ApprovalExpiryLoop } from "./approval-expiry";
 import { AuditAnchorLoop } from "./audit-anchor";
 import { Autoscaler } from "./autoscaler";
@@ -15,12 +16,30 @@ import { ProductionPromotion } from "./production-promotion";
 import type { Election, Loop } from "./runtime";
 import { WAKE_CHANNEL, WorkerRuntime } from "./runtime";
 
+/** The Kubernetes side: serving (for the deployment reconciler) and the tenant sync loop, from one kubeconfig. */
+async function kubernetesLoops(db: Db): Promise<{ serving: KubernetesServing; tenantSync: Loop }> {
+  const e = env();
+  const [{ defaultKubeConfig }, { KubernetesServing }, { TenantSyncer }, { TenantSyncLoop }] = await Promise.all([
+    import("../compute/kubernetes"), import("../compute/k8s-serving"), import("../tenants/sync"), import("./tenant-sync"),
+  ]);
+  const kubeConfig = defaultKubeConfig();
+  const serving = new KubernetesServing({
+    kubeConfig, image: e.kubernetes.modelServerImage, fetchImage: e.kubernetes.fetchImage, cairnUrl: e.trackingUrl,
+    cpu: e.kubernetes.modelCpu, memoryGib: e.kubernetes.modelMemoryGib, signingKey: authSecret(),
+  });
+  // Every team's namespace, ResourceQuota, LimitRange and RBAC are kept in place.
+  const tenantSync = new TenantSyncLoop(db, new TenantSyncer(kubeConfig, { serviceAccount: e.kubernetes.serviceAccount }), e.tenantSyncIntervalMs);
+  return { serving, tenantSync };
+}
+
 export async function createPlatformWorkers(db: Db, database: { backend: "pglite" | "postgres"; url?: string }): Promise<WorkerRuntime> {
   const e = env();
   const autoscaler = new Autoscaler({ db, runtime: deploymentRuntime() });
+  // On Kubernetes, deployments are served by the cluster: Deployment, Service and HPA per deployment.
+  const kubernetes = e.computeBackend === "kubernetes" ? await kubernetesLoops(db) : null;
   const loops: Loop[] = [
     new JobScheduler({ db, backend: createBackend(e.computeBackend), intervalMs: e.schedulerIntervalMs }),
-    new DeploymentReconciler(db, deploymentRuntime(), e.deploymentReconcileIntervalMs),
+    new DeploymentReconciler(db, deploymentRuntime(), e.deploymentReconcileIntervalMs, kubernetes?.serving ?? null),
     new ProductionPromotion(db, deploymentRuntime(), e.deploymentReconcileIntervalMs),
     // Replica counts follow in-flight requests, for the deployments this (leading) process serves.
     { name: "autoscale", intervalMs: e.autoscale.intervalMs, tick: async () => { await autoscaler.tick(); }, onStepDown: () => autoscaler.stop() },
@@ -28,11 +47,7 @@ export async function createPlatformWorkers(db: Db, database: { backend: "pglite
     new AuditAnchorLoop(db, e.auditAnchorIntervalMs),
     new ApprovalExpiryLoop(db, e.approvalExpiryIntervalMs),
   ];
-  if (e.computeBackend === "kubernetes") {
-    // On Kubernetes, every team's namespace, ResourceQuota, LimitRange and RBAC are kept in place.
-    const [{ defaultKubeConfig }, { TenantSyncer }, { TenantSyncLoop }] = await Promise.all([import("../compute/kubernetes"), import("../tenants/sync"), import("./tenant-sync")]);
-    loops.push(new TenantSyncLoop(db, new TenantSyncer(defaultKubeConfig(), { serviceAccount: e.kubernetes.serviceAccount }), e.tenantSyncIntervalMs));
-  }
+  if (kubernetes) loops.push(kubernetes.tenantSync);
   const election: Election = database.backend === "postgres" && database.url ? { kind: "postgres", url: database.url, retryMs: e.leaderRetryMs, advertise: e.internalUrl } : { kind: "single" };
   return new WorkerRuntime({
     election,
