@@ -152,7 +152,7 @@ async function bringUpNow(rt: Runtime, db: Db, id: string): Promise<void> {
   const d = row.d;
   try {
     if (d.backend !== "local" || env().computeBackend !== "local") {
-      throw new Error(`serving on the ${env().computeBackend} backend is not built yet (this deployment was made for ${d.backend})`);
+      throw new Error(`this deployment was made for the ${d.backend} backend and this Cairn serves on ${env().computeBackend} (CAIRN_COMPUTE_BACKEND); deploy the version again here`);
     }
     const modelPath = await verifiedModel(db, id, d, row.inspection);
     const state = await rt.serving.ensure({ deploymentId: id, modelName: d.modelName, version: d.version, modelPath, replicas: d.replicas });

@@ -112,6 +112,8 @@ export function desiredObjects(t: TenantInput, opts: TenantOptions): Desired[] {
           { apiGroups: [""], resources: ["secrets", "services"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
           { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
           { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
+          // The gateway reaches a deployment's Service through the API server when CAIRN_K8S_SERVING_ROUTE=proxy.
+          { apiGroups: [""], resources: ["services/proxy"], verbs: ["get", "create"] },
         ],
       },
     },
