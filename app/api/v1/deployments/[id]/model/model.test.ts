@@ -15,7 +15,7 @@ import { stopAllReplicas } from "@/server/deployments/runtime";
 
 const db = demoDatabase();
 let ds = "";
-let bytes: Uint8Array;
+let bytes: Uint8Array<ArrayBuffer>;
 let id = "";
 let other = "";
 let sha = "";
