@@ -25,6 +25,8 @@ export type ServingObservation = {
   ready: number;
   /** Set when the rollout cannot finish (Progressing=False, e.g. ProgressDeadlineExceeded): why. */
   failure: string | null;
+  /** Set while the controller cannot create pods (ReplicaFailure, e.g. the namespace's quota): it keeps trying. */
+  blocked: string | null;
   /** The HPA's last word, when the deployment autoscales. */
   hpa: { current: number; desired: number; conditions: { type: string; status: string; reason: string; message: string }[] } | null;
 };
@@ -150,7 +152,7 @@ export class KubernetesServing {
     const namespace = namespaceFor(spec.team);
     const name = servingName(spec.deploymentId);
     const d = await this.readDeployment(namespace, name);
-    if (!d) return { missing: true, observed: false, desired: 0, updated: 0, available: 0, ready: 0, failure: null, hpa: null };
+    if (!d) return { missing: true, observed: false, desired: 0, updated: 0, available: 0, ready: 0, failure: null, blocked: null, hpa: null };
     const conditions = d.status?.conditions ?? [];
     const progressing = conditions.find((c) => c.type === "Progressing");
     const failed = conditions.find((c) => c.type === "ReplicaFailure" && c.status === "True");
@@ -173,7 +175,8 @@ export class KubernetesServing {
       updated: d.status?.updatedReplicas ?? 0,
       available: d.status?.availableReplicas ?? 0,
       ready: d.status?.readyReplicas ?? 0,
-      failure: progressing?.status === "False" ? text(progressing) : failed ? text(failed) : null,
+      failure: progressing?.status === "False" ? text(progressing) : null,
+      blocked: failed ? text(failed) : null,
       hpa,
     };
   }

@@ -59,8 +59,7 @@ export async function reconcileKubernetes(db: Db, serving: KubernetesServing, st
       // The API's own words (quota refusal, missing right, outage) land on the deployment's page; the next pass tries again.
       const message = err instanceof Error ? err.message : String(err);
       pass.errors.push(`${d.id}: ${message}`);
-      const [last] = await db.select({ message: deploymentEvents.message }).from(deploymentEvents).where(eq(deploymentEvents.deploymentId, d.id)).orderBy(desc(deploymentEvents.id)).limit(1);
-      if (last?.message !== message) await db.insert(deploymentEvents).values({ deploymentId: d.id, status: d.status, message: message.slice(0, 2000) });
+      await eventOnce(db, d, message);
     }
   }
   // What the cluster serves that no live row asks for goes.
@@ -85,11 +84,20 @@ export async function reconcileKubernetes(db: Db, serving: KubernetesServing, st
   return pass;
 }
 
+/** Adds an event unless the deployment's newest one already says it (a condition seen on every pass is news once). */
+async function eventOnce(db: Db, d: { id: string; status: DeploymentStatus }, message: string): Promise<void> {
+  const [last] = await db.select({ message: deploymentEvents.message }).from(deploymentEvents).where(eq(deploymentEvents.deploymentId, d.id)).orderBy(desc(deploymentEvents.id)).limit(1);
+  if (last?.message !== message) await db.insert(deploymentEvents).values({ deploymentId: d.id, status: d.status, message: message.slice(0, 2000) });
+}
+
 async function follow(db: Db, state: KubernetesReconcileState, d: typeof deployments.$inferSelect, seen: ServingObservation, pass: KubernetesPass): Promise<void> {
+  // Past the Deployment's progress deadline the rollout has failed; a refused pod (quota, admission) is retried
+  // by the controller, so it is an event until then.
   if (seen.failure) {
     if (await setStatus(db, d.id, "failed", `the rollout cannot finish: ${seen.failure}`.slice(0, 2000))) pass.failed.push(d.id);
     return;
   }
+  if (seen.blocked) await eventOnce(db, d, `Kubernetes cannot create this deployment's pods yet (it keeps trying until the rollout's 600 s deadline): ${seen.blocked}`);
   // The HPA moved the replica count: the row follows, with the HPA's reason as the event.
   if (d.autoScale && seen.hpa && seen.hpa.desired > 0 && seen.hpa.desired !== d.replicas) {
     const why = seen.hpa.conditions.find((c) => c.type === "AbleToScale" && c.message)?.message ?? "the HorizontalPodAutoscaler changed the replica count";
