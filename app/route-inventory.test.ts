@@ -213,6 +213,7 @@ const ENTRIES: Entry[] = [
   { route: "api/v1/jobs/events", method: "GET", scope: "caller", ok: [200], request: () => ({ path: "/api/v1/jobs/events" }) },
   { route: "api/v1/jobs/[id]", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/jobs/${s.job}`, params: { id: s.job } }) },
   { route: "api/v1/jobs/[id]/logs", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/jobs/${s.job}/logs`, params: { id: s.job } }) },
+  { route: "api/v1/jobs/[id]/kubernetes", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/jobs/${s.job}/kubernetes`, params: { id: s.job } }) },
   { route: "api/v1/jobs/[id]/code", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/jobs/${s.codeJob}/code`, params: { id: s.codeJob } }) },
   {
     // Members act on their own jobs, team leads on any job of the team (the job is the data scientist's).
@@ -236,6 +237,7 @@ const ENTRIES: Entry[] = [
     request: async () => { const id = await uploadArchive(); return { path: `/api/v1/code-archives/${id}`, params: { id } }; },
   },
   { route: "api/v1/instance-types", method: "GET", scope: "caller", ok: [200], request: () => ({ path: "/api/v1/instance-types" }) },
+  { route: "api/v1/cluster", method: "GET", scope: "platform", ok: [200], request: () => ({ path: "/api/v1/cluster" }) },
   { route: "api/v1/instance-types/[name]", method: "PUT", scope: "platform", ok: [200], request: () => ({ path: "/api/v1/instance-types/inv.small", params: { name: "inv.small" }, body: TYPE }) },
   {
     route: "api/v1/instance-types/[name]", method: "DELETE", scope: "platform", ok: [204],
@@ -253,6 +255,7 @@ const ENTRIES: Entry[] = [
     request: () => ({ path: `/api/v1/models/${s.model}/deploy`, params: { name: s.model }, body: { team: "churn", environment: "production", replicas: 1, auto_scale: false } }),
   },
   { route: "api/v1/deployments", method: "GET", scope: "caller", ok: [200], request: () => ({ path: "/api/v1/deployments" }) },
+  { route: "api/v1/deployments/[id]/kubernetes", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/deployments/${s.deployment}/kubernetes`, params: { id: s.deployment } }) },
   {
     route: "api/v1/deployments/[id]/model", method: "GET", scope: "public", ok: [401, 404],
     why: "only the deployment's own download token (in the Secret beside its Deployment on Kubernetes) opens its model; a user's credentials get 404, none 401",

@@ -13,23 +13,9 @@ import {
   servingName, SPEC_HASH_ANNOTATION, specHash,
 } from "./k8s-serving-manifest";
 
-/** A deployment's rollout as the API server reports it. */
-export type ServingObservation = {
-  /** No Deployment object exists (never applied, or deleted out of band). */
-  missing: boolean;
-  /** The controller has seen the newest spec (status.observedGeneration ≥ metadata.generation). */
-  observed: boolean;
-  desired: number;
-  updated: number;
-  available: number;
-  ready: number;
-  /** Set when the rollout cannot finish (Progressing=False, e.g. ProgressDeadlineExceeded): why. */
-  failure: string | null;
-  /** Set while the controller cannot create pods (ReplicaFailure, e.g. the namespace's quota): it keeps trying. */
-  blocked: string | null;
-  /** The HPA's last word, when the deployment autoscales. */
-  hpa: { current: number; desired: number; conditions: { type: string; status: string; reason: string; message: string }[] } | null;
-};
+import type { ServingObservation } from "@/lib/schemas/kubernetes-view";
+
+export type { ServingObservation };
 
 export type KubernetesServingOptions = ServingOptions & { kubeConfig: KubeConfig };
 

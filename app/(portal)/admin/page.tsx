@@ -13,17 +13,20 @@ import { jobIsolation, listArchivedTeams, tenantSyncStates } from "@/server/team
 import { Badge } from "@/components/ui/badge";
 import { createTeamAction, deleteInstanceTypeAction, saveInstanceTypeAction, setTeamArchivedAction } from "./actions";
 import { DeleteInstanceTypeButton, InstanceTypeForm } from "@/components/admin/instance-types";
+import { ClusterSection } from "@/components/cluster/kubernetes-panels";
+import { clusterOverview } from "@/server/compute/cluster-view";
 
 export const metadata: Metadata = { title: "Admin" };
 
 export default async function AdminPage() {
   const ctx = await requirePageCtx();
-  const [teams, types, archived, sync] = await Promise.all([listTeams(ctx), listInstanceTypes(ctx), listArchivedTeams(ctx), tenantSyncStates(ctx)]);
+  const [teams, types, archived, sync, cluster] = await Promise.all([listTeams(ctx), listInstanceTypes(ctx), listArchivedTeams(ctx), tenantSyncStates(ctx), clusterOverview(ctx)]);
   const isolation = jobIsolation(ctx);
   return (
     <div className="space-y-6">
       <PageHeader title="Admin" description="Tenants and the instance-type catalog with its prices." />
       {isolation && <JobIsolation isolation={isolation} />}
+      <ClusterSection cluster={cluster} />
       <div className="grid gap-6 xl:grid-cols-3">
         <div className="space-y-2 xl:col-span-2">
           <h2 className="text-sm font-semibold text-stone-900">Teams ({teams.length})</h2>

@@ -17,6 +17,8 @@ import { forPage } from "@/server/auth/page";
 import { can } from "@/server/auth/policy";
 import { requirePageCtx } from "@/server/auth/session";
 import { getDeploymentForPage } from "./deployment";
+import { DeploymentKubernetesCard } from "@/components/cluster/kubernetes-panels";
+import { deploymentKubernetes } from "@/server/compute/cluster-view";
 import { rollbackDeploymentAction, stopDeploymentAction, tryDeploymentAction } from "../actions";
 
 export async function generateMetadata(props: { params: Promise<{ id: string }> }): Promise<Metadata> {
@@ -27,6 +29,7 @@ export default async function DeploymentPage(props: { params: Promise<{ id: stri
   const { id } = await props.params;
   const ctx = await requirePageCtx();
   const d = await forPage(getDeploymentForPage(ctx, id));
+  const kubernetes = await deploymentKubernetes(ctx, d.deployment_id);
   const live = LIVE_STATUSES.has(d.status);
   const teamId = ctx.actor.memberships.find((m) => m.teamSlug === d.team)?.teamId;
   const mayStop = live && (ctx.actor.isAdmin || can(ctx.actor, d.environment === "production" ? "deploy_production" : "deploy_staging", teamId));
@@ -99,6 +102,7 @@ export default async function DeploymentPage(props: { params: Promise<{ id: stri
           </details>
         </Card>
       </div>
+      <DeploymentKubernetesCard view={kubernetes} />
       <Card title="Traffic">
         <TrafficCharts id={d.deployment_id} />
       </Card>

@@ -17,6 +17,8 @@ import { requirePageCtx } from "@/server/auth/session";
 import { getJob, getJobEvents } from "@/server/jobs/service";
 import { cancelJobAction, retryJobAction } from "../actions";
 import { RetryJobButton } from "@/components/jobs/retry-button";
+import { JobKubernetesCard } from "@/components/cluster/kubernetes-panels";
+import { jobKubernetes } from "@/server/compute/cluster-view";
 
 export async function generateMetadata(props: { params: Promise<{ id: string }> }): Promise<Metadata> {
   return { title: `Job ${(await props.params).id.slice(0, 8)}` };
@@ -26,7 +28,7 @@ export default async function JobPage(props: { params: Promise<{ id: string }> }
   const { id } = await props.params;
   const ctx = await requirePageCtx();
   const job = await forPage(getJob(ctx, id));
-  const events = await getJobEvents(ctx, id);
+  const [events, kubernetes] = await Promise.all([getJobEvents(ctx, id), jobKubernetes(ctx, id)]);
   const active = ["queued", "admitted", "running"].includes(job.status);
   const teamId = ctx.actor.memberships.find((m) => m.teamSlug === job.team)?.teamId;
   // Cancel and retry: the job's own user, or a team lead (a retry reuses the job's env, which may hold its user's secrets).
@@ -90,6 +92,7 @@ export default async function JobPage(props: { params: Promise<{ id: string }> }
           </ol>
         </Card>
       </div>
+      <JobKubernetesCard view={kubernetes} />
       <section aria-labelledby="logs-heading" className="space-y-2">
         <h2 id="logs-heading" className="text-lg font-semibold text-stone-900">Output</h2>
         <JobLogs jobId={job.job_id} active={active} />
