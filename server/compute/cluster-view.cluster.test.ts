@@ -96,7 +96,7 @@ describe("the cluster view", () => {
     // The pod the job's attempt would run as (the executor's labels), scheduled by the real scheduler.
     await core.createNamespacedPod({
       namespace,
-      body: { metadata: { name: "job-pod", labels: { [MANAGED_BY]: "cairn", [LABELS.job]: job.job_id } }, spec: { containers: [{ name: "main", image: "busybox" }] } },
+      body: { metadata: { name: "job-pod", labels: { [MANAGED_BY]: "cairn", [LABELS.job]: job.job_id } }, spec: { containers: [{ name: "main", image: "busybox", resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "100m", memory: "64Mi" } } }] } },
     });
     const view = await until("the pod and its Scheduled event", async () => {
       const v = await jobKubernetes(ctx, job.job_id);
