@@ -59,6 +59,9 @@ const schema = z.object({
   CAIRN_K8S_TTL_SECONDS: z.coerce.number().int().min(0).default(3600),
   CAIRN_K8S_EVENT_POLL_MS: z.coerce.number().int().min(100).default(5000),
   CAIRN_K8S_SERVICE_ACCOUNT: z.string().regex(/^system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must look like system:serviceaccount:<namespace>:<name>").default("system:serviceaccount:cairn-system:cairn"),
+  KUBECONFIG: z.string().optional(),
+  KUBERNETES_SERVICE_HOST: z.string().optional(),
+  CAIRN_CLUSTER_DIR: z.string().optional(),
   CAIRN_K8S_MODEL_SERVER_IMAGE: z.string().min(1).default("cairn/model-server:1"),
   CAIRN_K8S_MODEL_CPU: z.coerce.number().positive().max(1000).default(1),
   CAIRN_K8S_MODEL_MEMORY_GIB: z.coerce.number().positive().max(10_000).default(2),
@@ -116,6 +119,11 @@ export type Env = {
     defaultImage: string; fetchImage: string; ttlSecondsAfterFinished: number; eventPollMs: number; serviceAccount: string;
     /** Serving: the model-server image, each pod's cpu and memory, and how the gateway reaches a deployment's Service. */
     modelServerImage: string; modelCpu: number; modelMemoryGib: number; servingRoute: string;
+    /**
+     * Where the cluster's credentials come from: "default" (KUBECONFIG, ~/.kube/config, or the in-cluster service
+     * account — the client library's order), else the kubeconfig `npm run cluster` wrote ($CAIRN_CLUSTER_DIR), else none.
+     */
+    kubeconfig: { kind: "default" } | { kind: "file"; path: string } | { kind: "none"; looked: string[] };
   };
   /** How often the tenant sync reconciles every team's namespace objects (kubernetes backend only). */
   tenantSyncIntervalMs: number;
@@ -190,6 +198,7 @@ function load(): Env {
       modelCpu: e.CAIRN_K8S_MODEL_CPU,
       modelMemoryGib: e.CAIRN_K8S_MODEL_MEMORY_GIB,
       servingRoute: e.CAIRN_K8S_SERVING_ROUTE,
+      kubeconfig: kubeconfigSource(e),
     },
     tenantSyncIntervalMs: e.CAIRN_TENANT_SYNC_INTERVAL_MS,
     prometheus: { url: e.PROMETHEUS_URL, binary: e.CAIRN_PROMETHEUS, scrapeSeconds: e.CAIRN_PROMETHEUS_SCRAPE_SECONDS, port: e.PORT },
@@ -209,6 +218,14 @@ function load(): Env {
 }
 
 let cached: Env | undefined;
+/** KUBECONFIG, ~/.kube/config or in-cluster first; then the local cluster's kubeconfig (`npm run cluster`). */
+function kubeconfigSource(e: { KUBECONFIG?: string; KUBERNETES_SERVICE_HOST?: string; CAIRN_CLUSTER_DIR?: string }): Env["kubernetes"]["kubeconfig"] {
+  const home = path.join(os.homedir(), ".kube", "config");
+  if (e.KUBECONFIG || e.KUBERNETES_SERVICE_HOST || existsSync(home)) return { kind: "default" };
+  const local = path.join(path.resolve(e.CAIRN_CLUSTER_DIR || path.join(os.homedir(), ".cache", "cairn", "cluster")), "kubeconfig");
+  return existsSync(local) ? { kind: "file", path: local } : { kind: "none", looked: ["KUBECONFIG", home, "the in-cluster service account", local] };
+}
+
 export function env(): Env {
   cached ??= load();
   return cached;

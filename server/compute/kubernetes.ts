@@ -5,6 +5,7 @@ import { mkdirSync, appendFileSync } from "node:fs";
 import path from "node:path";
 import { ApisApi, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, Log, Watch } from "@kubernetes/client-node";
 import type { V1Job } from "@kubernetes/client-node";
+import { env } from "../env";
 import { AppError } from "../errors";
 import type { AttemptHandlers, ComputeBackend, LaunchSpec } from "./backend";
 import { hasStatus, k8sCall, servesKueue, statusOf } from "./k8s-api";
@@ -35,11 +36,19 @@ export function parseRef(ref: string): { namespace: string; name: string } | nul
   return m ? { namespace: m[1]!, name: m[2]! } : null;
 }
 
-/** createBackend("kubernetes"): KUBECONFIG / ~/.kube/config, or the in-cluster service account. */
+/**
+ * createBackend("kubernetes"): KUBECONFIG / ~/.kube/config or the in-cluster service account, else the kubeconfig
+ * of the local cluster `npm run cluster` runs.
+ */
 export function defaultKubeConfig(): KubeConfig {
+  const source = env().kubernetes.kubeconfig;
+  if (source.kind === "none") {
+    throw new Error(`CAIRN_COMPUTE_BACKEND=kubernetes but no cluster credentials were found (looked at ${source.looked.join(", ")}). Start the local cluster with \`npm run cluster\`, or set KUBECONFIG.`);
+  }
   const kc = new KubeConfig();
-  kc.loadFromDefault();
-  if (!kc.getCurrentCluster()) throw new Error("CAIRN_COMPUTE_BACKEND=kubernetes but no kubeconfig or in-cluster configuration was found");
+  if (source.kind === "file") kc.loadFromFile(source.path);
+  else kc.loadFromDefault();
+  if (!kc.getCurrentCluster()) throw new Error("CAIRN_COMPUTE_BACKEND=kubernetes but the kubeconfig names no current cluster; set its current-context.");
   return kc;
 }
 
