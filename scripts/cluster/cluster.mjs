@@ -223,6 +223,8 @@ const components = () => [
       // Every default controller (service accounts and tokens, quota, Job, Deployment, ReplicaSet, HPA, garbage
       // collector, node lifecycle...) but the cloud provider's, which have no cloud here.
       "--controllers=*,-cloud-node-lifecycle-controller,-service-lb-controller,-node-route-controller",
+      // Its default (/usr/libexec/kubernetes/...) would be created on the machine.
+      `--flex-volume-plugin-dir=${path.join(stateDir, "flexvolume")}`,
       "--leader-elect=false", "--v=0",
     ],
     ready: () => httpsOk(`https://127.0.0.1:${ports.controllerManager}/healthz`),
@@ -325,10 +327,22 @@ async function ensureNodes() {
   }
 }
 
+async function dropNodeLeases() {
+  for (const node of nodeManifests()) {
+    const res = await api("DELETE", `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${node.metadata.name}`);
+    if (res.status !== 200 && res.status !== 404) fail(`deleting the lease of node ${node.metadata.name}: ${res.status} ${res.body}`);
+  }
+}
+
+/** KWOK's nodes that are Ready and whose lease KWOK holds (it plays a node's pods only then). */
 async function readyNodes() {
-  const res = await api("GET", "/api/v1/nodes?labelSelector=type%3Dkwok");
-  if (res.status !== 200) return [];
-  return JSON.parse(res.body).items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+  const [nodes, leases] = await Promise.all([
+    api("GET", "/api/v1/nodes?labelSelector=type%3Dkwok"),
+    api("GET", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"),
+  ]);
+  if (nodes.status !== 200 || leases.status !== 200) return [];
+  const held = new Set(JSON.parse(leases.body).items.filter((l) => l.spec?.holderIdentity).map((l) => l.metadata.name));
+  return JSON.parse(nodes.body).items.filter((n) => held.has(n.metadata.name) && n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
 }
 
 // --- commands ----------------------------------------------------------------------------------------------
@@ -361,6 +375,9 @@ async function start() {
     if (!runningPid(c.name)) {
       const busy = await portBusy(c);
       if (busy) fail(`port ${busy} is taken by another program: set CAIRN_CLUSTER_PORT (the API server's port; the others follow it)`);
+      // A KWOK that starts again would wait for its predecessor's node leases to expire (40s) before it plays
+      // any pod: they are deleted first, and it takes the nodes over at once.
+      if (c.name === "kwok") await dropNodeLeases();
       startProcess(c.name, c.args);
     }
     await waitFor(c.name, async () => runningPid(c.name) !== null && (await c.ready()), 90, logFile);
