@@ -380,7 +380,10 @@ async function start() {
       if (c.name === "kwok") await dropNodeLeases();
       startProcess(c.name, c.args);
     }
-    await waitFor(c.name, async () => runningPid(c.name) !== null && (await c.ready()), 90, logFile);
+    await waitFor(c.name, async () => {
+      if (runningPid(c.name) === null) fail(`${c.name} exited: see ${logFile}`);
+      return c.ready();
+    }, 90, logFile);
     if (c.name === "kube-apiserver") await ensureNodes();
   }
   const expected = nodePools.reduce((n, p) => n + p.count, 0);
