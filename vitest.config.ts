@@ -26,7 +26,8 @@ export default defineConfig(async (): Promise<ViteUserConfig> => {
     resolve: { alias: { "@": path.resolve(__dirname) } },
     test: {
       include: ["**/*.test.ts"],
-      exclude: ["node_modules/**", "e2e/**", ".next/**", ".data/**"],
+      // *.cluster.test.ts need the local Kubernetes cluster: `npm run test:cluster` (vitest.cluster.config.ts).
+      exclude: ["node_modules/**", "e2e/**", ".next/**", ".data/**", "**/*.cluster.test.ts"],
       testTimeout: 30_000,
       env: { NEXTAUTH_SECRET: "vitest-only-secret-0123456789abcdef", CAIRN_DATA_DIR: ".data-test" },
       hookTimeout: 60_000,

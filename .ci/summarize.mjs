@@ -1,7 +1,8 @@
-// Totals over all suites: vitest (both databases), Playwright, plus lint, typecheck and build as one check each.
+// Totals over all suites: vitest (both databases), Playwright, the cluster suite (vitest against the local
+// Kubernetes cluster), plus lint, typecheck and build as one check each.
 import { existsSync, readFileSync } from "node:fs";
 
-const [checksFailed = "0", buildFailed = "0", unitRc = "0", e2eRc = "0"] = process.argv.slice(2);
+const [checksFailed = "0", buildFailed = "0", unitRc = "0", e2eRc = "0", clusterRc = "0"] = process.argv.slice(2);
 let passed = 0;
 let failed = 0;
 const lines = [];
@@ -10,15 +11,20 @@ function read(path) {
   return existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : null;
 }
 
-const vitest = read("reports/vitest.json");
-if (vitest) {
-  passed += vitest.numPassedTests;
-  failed += vitest.numFailedTests + (vitest.numTotalTestSuites > 0 && vitest.numFailedTestSuites > 0 && vitest.numFailedTests === 0 ? vitest.numFailedTestSuites : 0);
-  lines.push(`unit/integration: ${vitest.numPassedTests} passed, ${vitest.numFailedTests} failed`);
-} else {
-  failed += 1;
-  lines.push(`unit/integration: no report (exit ${unitRc})`);
+function foldVitest(file, label, rc) {
+  const vitest = read(file);
+  if (vitest) {
+    passed += vitest.numPassedTests;
+    failed += vitest.numFailedTests + (vitest.numTotalTestSuites > 0 && vitest.numFailedTestSuites > 0 && vitest.numFailedTests === 0 ? vitest.numFailedTestSuites : 0);
+    lines.push(`${label}: ${vitest.numPassedTests} passed, ${vitest.numFailedTests} failed`);
+    if (vitest.numTotalTests === 0) { failed += 1; lines.push(`${label}: no test ran (exit ${rc})`); }
+  } else {
+    failed += 1;
+    lines.push(`${label}: no report (exit ${rc})`);
+  }
 }
+
+foldVitest("reports/vitest.json", "unit/integration", unitRc);
 
 const e2e = read("reports/e2e.json");
 if (e2e) {
@@ -33,6 +39,8 @@ if (e2e) {
   failed += 1;
   lines.push(`browser: no report (exit ${e2eRc})`);
 }
+
+foldVitest("reports/cluster.json", "cluster", clusterRc);
 
 const checks = 3;
 const checkFailures = Number(checksFailed) + Number(buildFailed);

@@ -1,0 +1,178 @@
+// The local cluster is real (`npm run test:cluster`, which starts it first when it does not run): the API
+// server's own quota admission and LimitRange defaulting, the Job controller and KWOK's stages taking a Job to
+// Succeeded or Failed, the scheduler honouring a GPU type's nodeSelector and GPU capacity, and the Deployment
+// controller reaching its available replicas. Each test works in a namespace of its own, deleted afterwards.
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ApiException, AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import type { V1Pod, V1PodSpec } from "@kubernetes/client-node";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+
+const stateDir = process.env.CAIRN_CLUSTER_DIR || path.join(os.homedir(), ".cache", "cairn", "cluster");
+const kubeconfig = path.join(stateDir, "kubeconfig");
+
+let core: CoreV1Api;
+let apps: AppsV1Api;
+let batch: BatchV1Api;
+const namespaces: string[] = [];
+
+beforeAll(() => {
+  if (!existsSync(kubeconfig)) throw new Error(`no kubeconfig at ${kubeconfig}: start the cluster with \`npm run cluster\``);
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  core = kc.makeApiClient(CoreV1Api);
+  apps = kc.makeApiClient(AppsV1Api);
+  batch = kc.makeApiClient(BatchV1Api);
+});
+
+afterEach(async () => {
+  for (const name of namespaces.splice(0)) {
+    await core.deleteNamespace({ name }).catch(() => undefined);
+  }
+});
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, seconds = 60): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out after ${seconds}s waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+/** A fresh namespace, once the service-account controller has given it its default service account. */
+async function namespace(): Promise<string> {
+  const name = `smoke-${randomBytes(4).toString("hex")}`;
+  await core.createNamespace({ body: { metadata: { name, labels: { "cairn.dev/smoke": "true" } } } });
+  namespaces.push(name);
+  await until(`the default service account in ${name}`, () => core.readNamespacedServiceAccount({ name: "default", namespace: name }));
+  return name;
+}
+
+const container = (resources?: Record<string, Record<string, string>>) => ({ name: "main", image: "registry.invalid/cairn/smoke:1", resources });
+const pod = (name: string, spec: Partial<V1PodSpec> = {}, annotations?: Record<string, string>): V1Pod => ({
+  metadata: { name, annotations },
+  spec: { containers: [container()], restartPolicy: "Never", ...spec },
+});
+
+async function refusal(p: Promise<unknown>): Promise<{ code: number; message: string }> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof ApiException) {
+      const body = typeof e.body === "string" ? JSON.parse(e.body) : e.body;
+      return { code: e.code, message: String(body?.message ?? e.message) };
+    }
+    throw e;
+  }
+  throw new Error("the API server accepted what it should have refused");
+}
+
+describe("local cluster", () => {
+  it("refuses an over-quota pod with the API server's own quota admission", async () => {
+    const ns = await namespace();
+    await core.createNamespacedResourceQuota({ namespace: ns, body: { metadata: { name: "team-quota" }, spec: { hard: { "requests.cpu": "2", "requests.memory": "4Gi", pods: "5" } } } });
+    // Admission knows a quota's usage once the quota controller has filled its status.
+    await until("the quota controller's status", async () => (await core.readNamespacedResourceQuota({ name: "team-quota", namespace: ns })).status?.hard?.pods);
+
+    const fits = await core.createNamespacedPod({ namespace: ns, body: pod("fits", { containers: [container({ requests: { cpu: "1500m", memory: "1Gi" } })] }) });
+    expect(fits.metadata?.name).toBe("fits");
+
+    const over = await refusal(core.createNamespacedPod({ namespace: ns, body: pod("over", { containers: [container({ requests: { cpu: "1", memory: "1Gi" } })] }) }));
+    expect(over.code).toBe(403);
+    expect(over.message).toContain("exceeded quota: team-quota");
+    expect(over.message).toContain("requests.cpu=1");
+
+    const used = await until("the quota's usage", async () => {
+      const q = await core.readNamespacedResourceQuota({ name: "team-quota", namespace: ns });
+      return q.status?.used?.["requests.cpu"] === "1500m" && q.status.used;
+    });
+    expect(used.pods).toBe("1");
+  });
+
+  it("defaults a pod's requests and limits from the namespace's LimitRange", async () => {
+    const ns = await namespace();
+    await core.createNamespacedLimitRange({
+      namespace: ns,
+      body: { metadata: { name: "defaults" }, spec: { limits: [{ type: "Container", defaultRequest: { cpu: "250m", memory: "128Mi" }, _default: { cpu: "500m", memory: "256Mi" } }] } },
+    });
+    const created = await core.createNamespacedPod({ namespace: ns, body: pod("bare") });
+    expect(created.spec?.containers[0]?.resources).toEqual({ requests: { cpu: "250m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } });
+    expect(created.metadata?.annotations?.["kubernetes.io/limit-ranger"]).toContain("LimitRanger plugin set");
+  });
+
+  it("runs a batch/v1 Job to Succeeded on a KWOK node, and one whose pod exits 3 to Failed", async () => {
+    const ns = await namespace();
+    const job = (name: string, annotations?: Record<string, string>) => ({
+      metadata: { name },
+      spec: { backoffLimit: 0, template: { metadata: { annotations }, spec: { containers: [container()], restartPolicy: "Never" } } },
+    });
+    await batch.createNamespacedJob({ namespace: ns, body: job("ok", { "cairn.dev/simulate-duration": "500ms" }) });
+    await batch.createNamespacedJob({ namespace: ns, body: job("fails", { "cairn.dev/simulate-exit": "3" }) });
+
+    const ok = await until("Job ok to complete", async () => {
+      const j = await batch.readNamespacedJob({ name: "ok", namespace: ns });
+      return j.status?.conditions?.some((c) => c.type === "Complete" && c.status === "True") && j;
+    });
+    expect(ok.status?.succeeded).toBe(1);
+    const failed = await until("Job fails to fail", async () => {
+      const j = await batch.readNamespacedJob({ name: "fails", namespace: ns });
+      return j.status?.conditions?.find((c) => c.type === "Failed" && c.status === "True");
+    });
+    expect(failed.reason).toBe("BackoffLimitExceeded");
+
+    const pods = (await core.listNamespacedPod({ namespace: ns })).items;
+    const okPod = pods.find((p) => p.metadata?.labels?.["job-name"] === "ok");
+    const failedPod = pods.find((p) => p.metadata?.labels?.["job-name"] === "fails");
+    expect(okPod?.spec?.nodeName).toMatch(/^kwok-/);
+    expect(okPod?.status?.phase).toBe("Succeeded");
+    expect(failedPod?.status?.phase).toBe("Failed");
+    expect(failedPod?.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(3);
+  });
+
+  it("schedules a GPU pod onto a node of the asked gpu-type, and leaves one asking for too many GPUs Pending", async () => {
+    const ns = await namespace();
+    const gpuPod = (name: string, gpus: string) => pod(name, { nodeSelector: { "gpu-type": "nvidia-t4" }, containers: [container({ limits: { "nvidia.com/gpu": gpus } })] });
+    await core.createNamespacedPod({ namespace: ns, body: gpuPod("t4", "2") });
+    await core.createNamespacedPod({ namespace: ns, body: gpuPod("too-big", "5") });
+
+    const running = await until("the GPU pod to run", async () => {
+      const p = await core.readNamespacedPod({ name: "t4", namespace: ns });
+      return p.status?.phase === "Running" && p;
+    });
+    const node = await core.readNode({ name: running.spec!.nodeName! });
+    expect(node.metadata?.labels?.["gpu-type"]).toBe("nvidia-t4");
+    expect(node.status?.allocatable?.["nvidia.com/gpu"]).toBe("4");
+
+    const unschedulable = await until("the scheduler's verdict on too-big", async () => {
+      const p = await core.readNamespacedPod({ name: "too-big", namespace: ns });
+      return p.status?.conditions?.find((c) => c.type === "PodScheduled" && c.reason === "Unschedulable");
+    });
+    expect(unschedulable.message).toContain("Insufficient nvidia.com/gpu");
+  });
+
+  it("brings a Deployment to its available replicas", async () => {
+    const ns = await namespace();
+    const labels = { app: "smoke" };
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: { metadata: { name: "web" }, spec: { replicas: 3, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [container({ requests: { cpu: "100m" } })] } } } },
+    });
+    const d = await until("the Deployment to be available", async () => {
+      const got = await apps.readNamespacedDeployment({ name: "web", namespace: ns });
+      return got.status?.availableReplicas === 3 && got;
+    });
+    expect(d.status?.observedGeneration).toBe(d.metadata?.generation);
+    const pods = (await core.listNamespacedPod({ namespace: ns, labelSelector: "app=smoke" })).items;
+    expect(pods).toHaveLength(3);
+    for (const p of pods) expect(p.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
+  });
+});
