@@ -1,6 +1,7 @@
 // Demo deployments: churn's classifier served in production (the version its production alias holds, as
 // an approved deploy would have left it) and its champion in staging, one replica each. The records are
-// written here; the server's start-up brings their replicas up like any other live deployment.
+// written here (for the configured backend: local replicas, or objects in the team's namespace on Kubernetes); the
+// deployment reconciler brings them up like any other live deployment.
 import { and, eq } from "drizzle-orm";
 import type { Db } from "../client";
 import { deploymentEvents, deployments, modelAliases, modelVersions, registeredModels, teams, users } from "../schema";
@@ -8,6 +9,7 @@ import type { DeploymentEnvironment } from "../schema";
 import { appendAudit } from "@/server/audit/record";
 import { systemCtx } from "@/server/context";
 import { servedFile } from "@/server/registry/pins";
+import { env } from "@/server/env";
 
 const DEMO_DEPLOYMENTS: { team: string; model: string; alias: string; environment: DeploymentEnvironment; by: string }[] = [
   { team: "churn", model: "churn-classifier", alias: "production", environment: "production", by: "lead@example.com" },
@@ -33,7 +35,7 @@ export async function seedDemoDeployments(db: Db): Promise<{ deployments: number
       const [d] = await tx.insert(deployments).values({
         teamId: row.teamId, modelId: row.modelId, versionId: row.versionId, modelName: spec.model, version: row.version, alias: spec.alias,
         environment: spec.environment, status: "deploying", replicas: 1, autoScale: false, minReplicas: 1, maxReplicas: 1, traffic: 100,
-        backend: "local", origin: "demo seed", contentDigest: row.digest, modelSha256: served.sha256, createdBy: user?.id ?? null, createdByEmail: spec.by,
+        backend: env().computeBackend, origin: "demo seed", contentDigest: row.digest, modelSha256: served.sha256, createdBy: user?.id ?? null, createdByEmail: spec.by,
       }).returning({ id: deployments.id });
       await tx.insert(deploymentEvents).values({ deploymentId: d!.id, status: "deploying", message: `demo: ${spec.model} v${row.version} (@${spec.alias}) deployed to ${spec.environment} with 1 replica` });
       await appendAudit(tx, systemCtx(db, "seed"), { action: "deployment.create", target: `deployment:${spec.team}/${d!.id}`, teamId: row.teamId, team: spec.team, details: { model: spec.model, version: row.version, alias: spec.alias, environment: spec.environment, replicas: 1, demo: true } });

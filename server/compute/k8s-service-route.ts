@@ -8,7 +8,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { namespaceFor } from "./k8s-manifest";
 import { servingName } from "./k8s-serving-manifest";
 
-export type ServiceRequest = { team: string; deploymentId: string; method: string; path: string; body: ArrayBuffer | null; contentType: string | null; timeoutMs: number };
+export type ServiceRequest = { team: string; deploymentId: string; method: string; path: string; body: ArrayBuffer | null; contentType: string | null; timeoutMs: number; secret: string };
 export type ServiceAnswer = { status: number; contentType: string | null; body: Buffer };
 
 /** The address a request for the deployment goes to, for a URL template. */
@@ -33,7 +33,8 @@ function send(url: URL, options: https.RequestOptions, body: ArrayBuffer | null,
 
 /** Sends one request to the deployment's Service, by the configured route. */
 export async function callService(route: string, kubeConfig: () => KubeConfig, req: ServiceRequest): Promise<ServiceAnswer> {
-  const headers: Record<string, string> = req.contentType ? { "content-type": req.contentType } : {};
+  // The pods answer only requests that carry their deployment's replica secret (the gateway's).
+  const headers: Record<string, string> = { "x-cairn-replica-secret": req.secret, ...(req.contentType ? { "content-type": req.contentType } : {}) };
   if (route !== "proxy") return send(new URL(serviceUrl(route, req.team, req.deploymentId, req.path)), { method: req.method, headers }, req.body, req.timeoutMs);
   const kc = kubeConfig();
   const cluster = kc.getCurrentCluster();

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import type { ServingSpec } from "./k8s-serving-manifest";
 import {
-  buildModelTokenSecret, buildServingDeployment, buildServingHpa, buildServingService, modelDownloadToken, servingName, specHash, validModelDownloadToken,
+  buildModelTokenSecret, buildServingDeployment, buildServingHpa, buildServingService, modelDownloadToken, replicaSecret, servingName, specHash, validModelDownloadToken,
 } from "./k8s-serving-manifest";
 
 const spec: ServingSpec = {
@@ -28,11 +28,13 @@ describe("serving manifests", () => {
     expect(fetch!.env).toEqual(expect.arrayContaining([
       { name: "CAIRN_MODEL_URL", value: `http://cairn.cairn-system.svc:3000/api/v1/deployments/${spec.deploymentId}/model` },
       { name: "CAIRN_MODEL_SHA256", value: spec.modelSha256 },
-      { name: "CAIRN_MODEL_TOKEN", valueFrom: { secretKeyRef: { name: `${servingName(spec.deploymentId)}-fetch`, key: "token" } } },
+      { name: "CAIRN_MODEL_TOKEN", valueFrom: { secretKeyRef: { name: `${servingName(spec.deploymentId)}-secrets`, key: "token" } } },
     ]));
     const [server] = pod.containers;
     expect(server!.image).toBe("cairn/model-server:1");
-    expect(server!.args).toEqual(["--model", "/model/model.onnx", "--name", "churn-model", "--version", "3", "--host", "0.0.0.0", "--port", "8080"]);
+    expect(server!.args).toEqual(["--model", "/model/model.onnx", "--name", "churn-model", "--version", "3", "--host", "0.0.0.0", "--port", "8080", "--secret-env", "CAIRN_REPLICA_SECRET"]);
+    // Only the gateway knows the replica secret: the server refuses other callers in the cluster.
+    expect(server!.env).toEqual([{ name: "CAIRN_REPLICA_SECRET", valueFrom: { secretKeyRef: { name: `${servingName(spec.deploymentId)}-secrets`, key: "replica-secret" } } }]);
     expect(server!.resources).toEqual({ requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "500m", memory: "1Gi" } });
     expect(server!.securityContext).toMatchObject({ allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
     // The pods, the Service and the selector all name this deployment only.
@@ -56,11 +58,12 @@ describe("serving manifests", () => {
     expect(validModelDownloadToken("another key that is long enough!", spec.deploymentId, spec.modelSha256, token)).toBe(false);
     expect(validModelDownloadToken(opts.signingKey, spec.deploymentId, spec.modelSha256, `${token}x`)).toBe(false);
     const secret = buildModelTokenSecret(spec, opts, { name: "cairn-model-x", uid: "u-1" });
-    expect(secret.stringData).toEqual({ token });
+    expect(secret.stringData).toEqual({ token, "replica-secret": replicaSecret(opts.signingKey, spec.deploymentId) });
+    expect(replicaSecret(opts.signingKey, spec.deploymentId)).not.toBe(replicaSecret(opts.signingKey, "1b6f4c1e-9a7d-4c31-8f0e-5d2a9c7b1e42"));
     expect(secret.metadata!.ownerReferences).toEqual([{ apiVersion: "apps/v1", kind: "Deployment", name: "cairn-model-x", uid: "u-1", controller: false, blockOwnerDeletion: false }]);
   });
 
-  it("change the spec hash when the objects must change, and not for a count the HPA owns", () => {
+  it("change the Deployment's spec hash when it must change, and not for what the HPA owns", () => {
     const base = specHash(spec, opts);
     expect(specHash({ ...spec }, opts)).toBe(base);
     expect(specHash({ ...spec, replicas: 3 }, opts)).not.toBe(base);
@@ -68,6 +71,6 @@ describe("serving manifests", () => {
     expect(specHash(spec, { ...opts, image: "cairn/model-server:2" })).not.toBe(base);
     const auto = { ...spec, autoScale: true };
     expect(specHash({ ...auto, replicas: 5 }, opts)).toBe(specHash(auto, opts));
-    expect(specHash({ ...auto, maxReplicas: 9 }, opts)).not.toBe(specHash(auto, opts));
+    expect(specHash({ ...auto, maxReplicas: 9, minReplicas: 2, targetConcurrency: 7 }, opts)).toBe(specHash(auto, opts));
   });
 });

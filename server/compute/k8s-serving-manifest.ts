@@ -60,8 +60,14 @@ export function servingName(deploymentId: string): string {
   return `cairn-model-${hex.slice(0, 12)}`;
 }
 
+/** The Secret beside the Deployment: the model download token and the replica secret. */
 export function modelTokenSecretName(deploymentId: string): string {
-  return `${servingName(deploymentId)}-fetch`;
+  return `${servingName(deploymentId)}-secrets`;
+}
+
+/** Every request the gateway sends a deployment's pods carries this in x-cairn-replica-secret (other pods do not know it). */
+export function replicaSecret(key: string, deploymentId: string): string {
+  return createHmac("sha256", key).update(`deployment-replica\n${deploymentId}`).digest("base64url");
 }
 
 /**
@@ -94,9 +100,16 @@ export function podSelector(deploymentId: string): Record<string, string> {
   return { [SERVING_LABELS.component]: SERVING_COMPONENT, [SERVING_LABELS.deployment]: deploymentId };
 }
 
-/** What the objects are built from; replicas count only without an HPA (with one, the HPA owns them). */
+/**
+ * What the Deployment is built from. Its replica count counts only without an HPA (with one, the HPA owns it), and
+ * the HPA's bounds and target not at all (the HPA object is compared on its own).
+ */
 export function specHash(spec: ServingSpec, opts: Pick<ServingOptions, "image" | "fetchImage" | "cairnUrl" | "cpu" | "memoryGib">): string {
-  const shape = { ...spec, replicas: spec.autoScale ? null : spec.replicas, image: opts.image, fetchImage: opts.fetchImage, cairnUrl: opts.cairnUrl, cpu: opts.cpu, memoryGib: opts.memoryGib };
+  const shape = {
+    deploymentId: spec.deploymentId, team: spec.team, modelName: spec.modelName, version: spec.version, environment: spec.environment, modelSha256: spec.modelSha256,
+    autoScale: spec.autoScale, replicas: spec.autoScale ? null : spec.replicas,
+    image: opts.image, fetchImage: opts.fetchImage, cairnUrl: opts.cairnUrl, cpu: opts.cpu, memoryGib: opts.memoryGib,
+  };
   return createHash("sha256").update(JSON.stringify(shape)).digest("hex").slice(0, 32);
 }
 
@@ -125,7 +138,8 @@ export function buildServingDeployment(spec: ServingSpec, opts: ServingOptions, 
   const server: V1Container = {
     name: SERVER_CONTAINER,
     image: opts.image,
-    args: ["--model", `${MODEL_DIR}/model.onnx`, "--name", spec.modelName, "--version", String(spec.version), "--host", "0.0.0.0", "--port", String(SERVING_PORT)],
+    args: ["--model", `${MODEL_DIR}/model.onnx`, "--name", spec.modelName, "--version", String(spec.version), "--host", "0.0.0.0", "--port", String(SERVING_PORT), "--secret-env", "CAIRN_REPLICA_SECRET"],
+    env: [{ name: "CAIRN_REPLICA_SECRET", valueFrom: { secretKeyRef: { name: modelTokenSecretName(spec.deploymentId), key: "replica-secret" } } }],
     ports: [{ name: "http", containerPort: SERVING_PORT }],
     resources: { requests: { ...amounts }, limits: { ...amounts } },
     readinessProbe: probe("/v2/health/ready"),
@@ -186,7 +200,11 @@ export function buildServingHpa(spec: ServingSpec): V2HorizontalPodAutoscaler {
   };
 }
 
-/** The download token, owned by the Deployment so it goes with it. */
+export function secretData(spec: Pick<ServingSpec, "deploymentId" | "modelSha256">, opts: Pick<ServingOptions, "signingKey">): Record<string, string> {
+  return { token: modelDownloadToken(opts.signingKey, spec.deploymentId, spec.modelSha256), "replica-secret": replicaSecret(opts.signingKey, spec.deploymentId) };
+}
+
+/** The download token and the replica secret, owned by the Deployment so they go with it. */
 export function buildModelTokenSecret(spec: ServingSpec, opts: Pick<ServingOptions, "signingKey">, owner: { name: string; uid: string }): V1Secret {
   return {
     apiVersion: "v1",
@@ -198,6 +216,6 @@ export function buildModelTokenSecret(spec: ServingSpec, opts: Pick<ServingOptio
       labels: labels(spec),
       ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name: owner.name, uid: owner.uid, controller: false, blockOwnerDeletion: false }],
     },
-    stringData: { token: modelDownloadToken(opts.signingKey, spec.deploymentId, spec.modelSha256) },
+    stringData: secretData(spec, opts),
   };
 }

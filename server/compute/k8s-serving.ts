@@ -9,7 +9,7 @@ import { hasStatus, k8sCall } from "./k8s-api";
 import { MANAGED_BY, namespaceFor } from "./k8s-manifest";
 import type { ServingOptions, ServingSpec } from "./k8s-serving-manifest";
 import {
-  buildModelTokenSecret, buildServingDeployment, buildServingHpa, buildServingService, modelTokenSecretName, SERVING_COMPONENT, SERVING_LABELS,
+  buildModelTokenSecret, buildServingDeployment, buildServingHpa, buildServingService, modelTokenSecretName, secretData, SERVING_COMPONENT, SERVING_LABELS,
   servingName, SPEC_HASH_ANNOTATION, specHash,
 } from "./k8s-serving-manifest";
 
@@ -80,7 +80,9 @@ export class KubernetesServing {
     const body = buildModelTokenSecret(spec, this.opts, owner);
     try {
       const current = await k8sCall(`read Secret ${namespace}/${name}`, () => this.core.readNamespacedSecret({ namespace, name }));
-      if (current.metadata?.ownerReferences?.[0]?.uid === owner.uid) return;
+      const want = secretData(spec, this.opts);
+      const same = Object.entries(want).every(([k, v]) => current.data?.[k] === Buffer.from(v).toString("base64")) && Object.keys(current.data ?? {}).length === Object.keys(want).length;
+      if (same && current.metadata?.ownerReferences?.[0]?.uid === owner.uid) return;
       body.metadata!.resourceVersion = current.metadata!.resourceVersion;
       await k8sCall(`update Secret ${namespace}/${name}`, () => this.core.replaceNamespacedSecret({ namespace, name, body }));
     } catch (err) {

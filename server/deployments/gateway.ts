@@ -20,7 +20,8 @@ import { resolveTokenActor } from "../auth/token-actor";
 import type { Ctx } from "../context";
 import { callService } from "../compute/k8s-service-route";
 import { defaultKubeConfig } from "../compute/kubernetes";
-import { env } from "../env";
+import { replicaSecret } from "../compute/k8s-serving-manifest";
+import { authSecret, env } from "../env";
 import { AppError } from "../errors";
 import { observeInference } from "../observability/metrics";
 import { environmentDeployment, serveAddress, stableEndpointOf, wasReplaced } from "./endpoints";
@@ -117,10 +118,14 @@ const clusterConfig = (): KubeConfig => (kubeConfig ??= defaultKubeConfig());
 /** Forwards to a deployment's Service on Kubernetes (CAIRN_K8S_SERVING_ROUTE says how it is reached). */
 async function forwardToService(target: { id: string; team: string }, route: Route, body: ArrayBuffer | null, contentType: string | null): Promise<Response> {
   try {
-    const answer = await callService(env().kubernetes.servingRoute, clusterConfig, { team: target.team, deploymentId: target.id, method: route.method, path: route.path, body, contentType, timeoutMs: REPLICA_TIMEOUT_MS });
+    const answer = await callService(env().kubernetes.servingRoute, clusterConfig, {
+      team: target.team, deploymentId: target.id, method: route.method, path: route.path, body, contentType, timeoutMs: REPLICA_TIMEOUT_MS, secret: replicaSecret(authSecret(), target.id),
+    });
     return new Response(new Uint8Array(answer.body), { status: answer.status, headers: { "content-type": answer.contentType ?? "application/json", "x-content-type-options": "nosniff" } });
   } catch (err) {
-    return fail(503, `The Service of deployment ${target.id} did not answer (${err instanceof Error ? err.message : String(err)}); its pods may be starting — try again shortly.`, { "retry-after": "1" });
+    // The cause (cluster addresses) is the operators' to read, not the caller's.
+    console.error(`[cairn] the Service of deployment ${target.id} did not answer`, err);
+    return fail(503, `The Service of deployment ${target.id} did not answer; its pods may be starting — try again shortly.`, { "retry-after": "1" });
   }
 }
 

@@ -7,7 +7,7 @@
 import { and, desc, eq, inArray } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import type { DeploymentStatus } from "@/db/schema";
-import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, teams } from "@/db/schema";
+import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, teamQuotas, teams } from "@/db/schema";
 import type { KubernetesServing, ServingObservation } from "../compute/k8s-serving";
 import type { ServingSpec } from "../compute/k8s-serving-manifest";
 
@@ -27,6 +27,16 @@ async function setStatus(db: Db, id: string, status: DeploymentStatus, message: 
 
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
 
+/**
+ * The HPA's maxReplicas: the deploy's max_replicas, held at what the team's max_replicas leaves beside its other
+ * live deployments (never below min_replicas, which the deploy's own quota check admitted). Re-computed every pass.
+ */
+export function hpaCeiling(d: { replicas: number; minReplicas: number; maxReplicas: number }, teamMax: number | null, teamUsed: number): number {
+  if (teamMax === null) return d.maxReplicas;
+  const others = teamUsed - d.replicas;
+  return Math.max(d.minReplicas, Math.min(d.maxReplicas, teamMax - others));
+}
+
 /** Remembers, per deployment, the last available count written (one event per change, not per pass). */
 export class KubernetesReconcileState {
   readonly available = new Map<string, number>();
@@ -40,6 +50,12 @@ export async function reconcileKubernetes(db: Db, serving: KubernetesServing, st
     .innerJoin(teams, eq(teams.id, deployments.teamId))
     .where(and(eq(deployments.backend, "kubernetes"), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])))
     .orderBy(deployments.createdAt);
+  // Each team's max_replicas and the replicas its live deployments hold: an HPA may never take a team past its quota.
+  const quotas = new Map((await db.select({ teamId: teamQuotas.teamId, max: teamQuotas.maxReplicas }).from(teamQuotas)).map((q) => [q.teamId, q.max]));
+  const used = new Map<string, number>();
+  for (const r of await db.select({ teamId: deployments.teamId, replicas: deployments.replicas }).from(deployments).where(inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES]))) {
+    used.set(r.teamId, (used.get(r.teamId) ?? 0) + r.replicas);
+  }
   for (const { d, team } of live) {
     if (!d.modelSha256) {
       await setStatus(db, d.id, "failed", `deployment ${d.id} holds no pinned model hash, so nothing proves which bytes it would serve; deploy version ${d.version} of ${d.modelName} again`);
@@ -48,7 +64,8 @@ export async function reconcileKubernetes(db: Db, serving: KubernetesServing, st
     }
     const spec: ServingSpec = {
       deploymentId: d.id, team, modelName: d.modelName, version: d.version, environment: d.environment, replicas: d.replicas,
-      autoScale: d.autoScale, minReplicas: d.minReplicas, maxReplicas: d.maxReplicas, targetConcurrency: d.targetConcurrency, modelSha256: d.modelSha256,
+      autoScale: d.autoScale, minReplicas: d.minReplicas, maxReplicas: hpaCeiling(d, quotas.get(d.teamId) ?? null, used.get(d.teamId) ?? 0),
+      targetConcurrency: d.targetConcurrency, modelSha256: d.modelSha256,
     };
     try {
       const action = await serving.apply(spec);
@@ -102,8 +119,11 @@ async function follow(db: Db, state: KubernetesReconcileState, d: typeof deploym
   if (d.autoScale && seen.hpa && seen.hpa.desired > 0 && seen.hpa.desired !== d.replicas) {
     const why = seen.hpa.conditions.find((c) => c.type === "AbleToScale" && c.message)?.message ?? "the HorizontalPodAutoscaler changed the replica count";
     await db.transaction(async (tx) => {
-      await tx.update(deployments).set({ replicas: seen.hpa!.desired, scaledAt: new Date() }).where(eq(deployments.id, d.id));
-      await tx.insert(deploymentEvents).values({ deploymentId: d.id, status: d.status, message: `scaled from ${d.replicas} to ${seen.hpa!.desired} replicas by the HorizontalPodAutoscaler: ${why}` });
+      // Only the row as read: a PATCH (fixed size, new bounds) committed meanwhile wins, and the next pass applies it.
+      const [moved] = await tx.update(deployments).set({ replicas: seen.hpa!.desired, scaledAt: new Date() })
+        .where(and(eq(deployments.id, d.id), eq(deployments.autoScale, true), eq(deployments.replicas, d.replicas), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])))
+        .returning({ id: deployments.id });
+      if (moved) await tx.insert(deploymentEvents).values({ deploymentId: d.id, status: d.status, message: `scaled from ${d.replicas} to ${seen.hpa!.desired} replicas by the HorizontalPodAutoscaler: ${why}` });
     });
   }
   const desired = seen.desired;

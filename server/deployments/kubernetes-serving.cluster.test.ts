@@ -97,9 +97,10 @@ describe("serving on a real control plane", () => {
     const svc = await core.readNamespacedService({ namespace, name });
     expect(svc.spec!.selector).toEqual({ "cairn.dev/component": "model-server", "cairn.dev/deployment": id });
     expect(svc.spec!.clusterIP).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-    const secret = await core.readNamespacedSecret({ namespace, name: `${name}-fetch` });
+    const secret = await core.readNamespacedSecret({ namespace, name: `${name}-secrets` });
     expect(secret.metadata!.ownerReferences).toEqual([expect.objectContaining({ kind: "Deployment", name, uid: d.metadata!.uid })]);
     expect(Buffer.from(secret.data!.token!, "base64").toString()).toMatch(/^cdm_/);
+    expect(Buffer.from(secret.data!["replica-secret"]!, "base64").toString().length).toBeGreaterThanOrEqual(32);
     expect(await gone(() => autoscaling.readNamespacedHorizontalPodAutoscaler({ namespace, name }))).toBe(true);
 
     // The pods are scheduled on KWOK nodes and marked Ready; the controller counts them available.

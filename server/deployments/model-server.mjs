@@ -5,6 +5,10 @@
 //
 //   node model-server.mjs --model <model.onnx> --name <model name> [--version <n>] [--port 0]
 //                         [--host 127.0.0.1] [--threads 1] [--exit-on-stdin-close]
+//                         [--secret-from-stdin | --secret-env <VARIABLE>]
+//
+// With a secret (the first line on stdin for a local replica; an environment variable set from a Secret in a
+// pod), every request but the health probes must carry it in x-cairn-replica-secret: only Cairn's gateway calls.
 //
 // Once it serves, it prints exactly one line to stdout: {"ready":true,"port":<port>,"pid":<pid>}.
 // A model that does not load exits 2 with the reason on stderr. SIGTERM drains and exits 0.
@@ -20,12 +24,12 @@ const DRAIN_MS = 2_000;
 // Arguments
 
 function usage(message) {
-  process.stderr.write(`model-server: ${message}\nusage: node model-server.mjs --model <model.onnx> --name <model name> [--version <n>] [--port 0] [--host 127.0.0.1] [--threads 1] [--exit-on-stdin-close]\n`);
+  process.stderr.write(`model-server: ${message}\nusage: node model-server.mjs --model <model.onnx> --name <model name> [--version <n>] [--port 0] [--host 127.0.0.1] [--threads 1] [--exit-on-stdin-close] [--secret-from-stdin | --secret-env <VARIABLE>]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const opts = { model: "", name: "", version: null, port: 0, host: "127.0.0.1", threads: 1, exitOnStdinClose: false, secretFromStdin: false };
+  const opts = { model: "", name: "", version: null, port: 0, host: "127.0.0.1", threads: 1, exitOnStdinClose: false, secretFromStdin: false, secretEnv: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === "--exit-on-stdin-close") {
@@ -42,6 +46,7 @@ function parseArgs(argv) {
     else if (flag === "--name") opts.name = value;
     else if (flag === "--version") opts.version = value;
     else if (flag === "--host") opts.host = value;
+    else if (flag === "--secret-env") opts.secretEnv = value;
     else if (flag === "--port" || flag === "--threads") {
       const n = Number(value);
       if (!Number.isInteger(n) || n < 0 || n > 65535) usage(`${flag} must be a whole number, got ${JSON.stringify(value)}`);
@@ -481,12 +486,18 @@ function route(path) {
   return ["GET", known ? () => METADATA : notFound];
 }
 
-/** With --secret-from-stdin, every request must carry the manager's secret: other local processes cannot call the model behind the gateway's back. */
+/**
+ * With a secret (--secret-from-stdin, --secret-env), every request must carry it: other local processes, or other
+ * pods of the cluster, cannot call the model behind the gateway's back. The health probes (the kubelet's) need none.
+ */
 let SECRET = null;
 const SECRET_HEADER = "x-cairn-replica-secret";
 
+const PROBES = new Set(["/v2/health/live", "/v2/health/ready"]);
+
 function authorized(req) {
   if (SECRET === null) return true;
+  if (req.method === "GET" && PROBES.has(req.url)) return true;
   const got = Buffer.from(String(req.headers[SECRET_HEADER] ?? ""));
   return got.length === SECRET.length && timingSafeEqual(got, SECRET);
 }
@@ -545,6 +556,9 @@ try {
 if (opts.secretFromStdin) {
   SECRET = await secretLine;
   if (SECRET.length < 16) usage("the secret on stdin must be at least 16 characters");
+} else if (opts.secretEnv !== null) {
+  SECRET = Buffer.from(process.env[opts.secretEnv] ?? "");
+  if (SECRET.length < 16) usage(`the secret in $${opts.secretEnv} must be at least 16 characters`);
 }
 
 server.on("error", (err) => {

@@ -50,9 +50,10 @@ export type ReplicaRoom = {
  * one stops, as max_deployments counts both: the new replicas serve before the old stop, so the switch needs
  * room for both.
  */
-export async function lockedReplicaRoom(tx: DbOrTx, team: { id: string; slug: string }, opts: { except?: string; hostMax?: number } = {}): Promise<ReplicaRoom> {
+export async function lockedReplicaRoom(tx: DbOrTx, team: { id: string; slug: string }, opts: { except?: string; hostMax?: number; host?: boolean } = {}): Promise<ReplicaRoom> {
   const [quota] = await tx.select({ maxReplicas: teamQuotas.maxReplicas, maxDeployments: teamQuotas.maxDeployments }).from(teamQuotas).where(eq(teamQuotas.teamId, team.id)).for("update");
-  await tx.execute(sql`select pg_advisory_xact_lock(${HOST_REPLICAS_LOCK})`);
+  // Only writers of local replicas need the host's lock (host: false for a deployment on Kubernetes).
+  if (opts.host !== false) await tx.execute(sql`select pg_advisory_xact_lock(${HOST_REPLICAS_LOCK})`);
   const [{ used }] = (await tx
     .select({ used: sql<number>`coalesce(sum(${deployments.replicas}), 0)::int` })
     .from(deployments)
@@ -184,7 +185,13 @@ async function pinnedServing(tx: DbOrTx, d: PreparedDeploy): Promise<{ contentDi
  * cannot overshoot them. A replacement counts beside the deployment it replaces (see lockedReplicaRoom).
  */
 export async function insertDeployment(tx: DbOrTx, ctx: Omit<Ctx, "db">, d: PreparedDeploy, by: { userId: string | null; email: string }, how: string): Promise<string> {
-  const room = await lockedReplicaRoom(tx, d.team);
+  // The model and version may not be deleted while this deploy commits (deletion checks for live deployments under the same lock).
+  // Model first, then version: the order deletion takes them in, so the two never deadlock. Taken before the quota
+  // row and the host lock, so a deploy never holds those (every team's) while it waits on its own model.
+  const [model] = await tx.select({ id: registeredModels.id }).from(registeredModels).where(eq(registeredModels.id, d.model.id)).for("share");
+  const [held] = model ? await tx.select({ id: modelVersions.id }).from(modelVersions).where(eq(modelVersions.id, d.version.id)).for("share") : [];
+  if (!held) throw new AppError("conflict", `Version ${d.version.number} of ${d.model.name} was deleted meanwhile; nothing was deployed.`);
+  const room = await lockedReplicaRoom(tx, d.team, { host: d.backend === "local" });
   const [{ live }] = (await tx
     .select({ live: sql<number>`count(*)::int` })
     .from(deployments)
@@ -201,11 +208,6 @@ export async function insertDeployment(tx: DbOrTx, ctx: Omit<Ctx, "db">, d: Prep
   if (d.backend === "local" && replicas + d.replicas > cap) {
     throw new AppError("quota_exceeded", `This Cairn host already runs ${replicas} of its ${cap} model replicas (CAIRN_LOCAL_REPLICAS_MAX, all teams together); ${d.replicas} more do not fit. Deploy with fewer replicas or stop a deployment.`);
   }
-  // The model and version may not be deleted while this deploy commits (deletion checks for live deployments under the same lock).
-  // Model first, then version: the order deletion takes them in, so the two never deadlock.
-  const [model] = await tx.select({ id: registeredModels.id }).from(registeredModels).where(eq(registeredModels.id, d.model.id)).for("share");
-  const [held] = model ? await tx.select({ id: modelVersions.id }).from(modelVersions).where(eq(modelVersions.id, d.version.id)).for("share") : [];
-  if (!held) throw new AppError("conflict", `Version ${d.version.number} of ${d.model.name} was deleted meanwhile; nothing was deployed.`);
   const pin = await pinnedServing(tx, d);
   const [row] = await tx.insert(deployments).values({
     contentDigest: pin.contentDigest, modelSha256: pin.modelSha256,

@@ -47,11 +47,18 @@ export async function scaleDeployment(ctx: Ctx, id: string, input: ScaleDeployme
   const change = { auto_scale: autoScale, replicas, min_replicas: min, max_replicas: max, target_concurrency: targetConcurrency };
   await ctx.db.transaction(async (tx) => {
     // The deployment's row first, then (to grow) the team's quota row and the host's lock: the order every writer takes them in.
-    const [still] = await tx.select({ status: deployments.status, replicas: deployments.replicas }).from(deployments).where(eq(deployments.id, row.id)).for("update");
+    const [still] = await tx
+      .select({ status: deployments.status, replicas: deployments.replicas, autoScale: deployments.autoScale, minReplicas: deployments.minReplicas, maxReplicas: deployments.maxReplicas })
+      .from(deployments).where(eq(deployments.id, row.id)).for("update");
     if (!still || !LIVE_DEPLOYMENT_STATUSES.includes(still.status)) throw new AppError("conflict", `Deployment ${id} was stopped or replaced meanwhile; nothing was changed.`);
+    // This change was decided (and, for production, allowed) against the size as read: another change committed
+    // meanwhile (a lead lowering production, say) is not silently overridden.
+    if (still.autoScale !== row.autoScale || still.minReplicas !== row.minReplicas || still.maxReplicas !== row.maxReplicas || (!row.autoScale && still.replicas !== row.replicas)) {
+      throw new AppError("conflict", `Deployment ${id} was rescaled by someone else while this change was on its way; nothing was changed. Read it again (GET /api/v1/deployments/${id}) and send the change again.`);
+    }
     // Fewer replicas always fit; more must fit the team's max_replicas and the host's cap, as counted now.
     if (replicas > still.replicas) {
-      const room = await lockedReplicaRoom(tx, { id: row.teamId, slug: row.team }, { except: row.id });
+      const room = await lockedReplicaRoom(tx, { id: row.teamId, slug: row.team }, { except: row.id, host: row.backend === "local" });
       const fits = room.team.max === null ? replicas : Math.max(still.replicas, room.team.max - room.team.used);
       const refused = teamReplicaRefusal(room, { from: still.replicas, to: replicas }, `Ask for at most ${fits}, stop a deployment, or ask an admin to raise max_replicas.`);
       if (refused) throw refused;

@@ -11,10 +11,11 @@ export { LOCAL_QUEUE_NAME };
 export const QUOTA_NAME = "cairn-quota";
 export const LIMITS_NAME = "cairn-limits";
 export const ROLE_NAME = "cairn-workloads";
+export const MODEL_POLICY_NAME = "cairn-model-servers";
 /** The ClusterQueue every team's LocalQueue points at (the cluster admin creates it with Kueue's cohort and flavors). */
 export const CLUSTER_QUEUE_NAME = "cairn";
 
-export type Kind = "Namespace" | "ResourceQuota" | "LimitRange" | "Role" | "RoleBinding" | "LocalQueue";
+export type Kind = "Namespace" | "ResourceQuota" | "LimitRange" | "Role" | "RoleBinding" | "LocalQueue" | "NetworkPolicy";
 
 /**
  * One object the sync keeps in place. `owned` names the fields Cairn owns (dotted paths, compared and
@@ -126,6 +127,19 @@ export function desiredObjects(t: TenantInput, opts: TenantOptions): Desired[] {
       },
     },
   );
+  // A team's model servers answer Cairn's gateway only: no pod of another namespace (another team's job) reaches them.
+  // (The pods also refuse requests without their deployment's replica secret, where the network plugin enforces no policy.)
+  out.push({
+    kind: "NetworkPolicy", name: MODEL_POLICY_NAME, namespace, owned: ["spec"],
+    body: {
+      apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: meta(MODEL_POLICY_NAME),
+      spec: {
+        podSelector: { matchLabels: { "cairn.dev/component": "model-server" } },
+        policyTypes: ["Ingress"],
+        ingress: [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": serviceAccountSubject(opts.serviceAccount).namespace } } }], ports: [{ protocol: "TCP", port: 8080 }] }],
+      },
+    },
+  });
   if (opts.kueue) {
     out.push({
       // Only clusterQueue is Cairn's (Kueue defaults the rest, e.g. stopPolicy), and Kueue refuses to change it.

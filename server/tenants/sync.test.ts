@@ -9,6 +9,7 @@ import { Namespace } from "kubernetes-models/v1/Namespace";
 import { ResourceQuota } from "kubernetes-models/v1/ResourceQuota";
 import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
 import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { teams, tenantSync, tenantSyncLeases } from "@/db/schema";
@@ -55,13 +56,18 @@ describe("manifests", () => {
       { slug: "churn", quota: { ...DEMO_QUOTA, memory_gib: 0.5, cpu: 2.5, gpus_by_type: null, storage_gib: null, limit_range: null }, limitRange: { max: { cpu: 4, memory_gib: 1.5 }, default_request: { cpu: 0.25 } } },
       { serviceAccount: SA, kueue: false },
     );
-    const models = { Namespace, ResourceQuota, LimitRange, Role, RoleBinding } as Record<string, new (o: never) => { validate(): void }>;
-    expect(objs.map((o) => o.kind)).toEqual(["Namespace", "ResourceQuota", "LimitRange", "Role", "RoleBinding"]);
+    const models = { Namespace, ResourceQuota, LimitRange, Role, RoleBinding, NetworkPolicy } as Record<string, new (o: never) => { validate(): void }>;
+    expect(objs.map((o) => o.kind)).toEqual(["Namespace", "ResourceQuota", "LimitRange", "Role", "RoleBinding", "NetworkPolicy"]);
     for (const o of objs) expect(() => new models[o.kind]!(o.body as never).validate()).not.toThrow();
     expect((objs[1]!.body.spec as { hard: Record<string, string> }).hard).toMatchObject({ "requests.cpu": "2500m", "requests.memory": "512Mi", "requests.nvidia.com/gpu": "8", pods: "30" });
     // Written as the API server would store it: the default limit from max, the default request from the default limit.
     expect((objs[2]!.body.spec as { limits: unknown[] }).limits[0]).toEqual({ type: "Container", max: { cpu: "4", memory: "1536Mi" }, default: { cpu: "250m", memory: "1536Mi" }, defaultRequest: { cpu: "250m", memory: "1536Mi" } });
     expect(objs[4]!.body.subjects).toEqual([{ kind: "ServiceAccount", name: "cairn", namespace: "cairn-system" }]);
+    // The team's model servers take traffic from Cairn's namespace only.
+    expect(objs[5]!.body.spec).toEqual({
+      podSelector: { matchLabels: { "cairn.dev/component": "model-server" } }, policyTypes: ["Ingress"],
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "cairn-system" } } }], ports: [{ protocol: "TCP", port: 8080 }] }],
+    });
     expect(() => desiredObjects({ slug: "churn", quota: objs[1]! as never, limitRange: null }, { serviceAccount: "cairn", kueue: false })).toThrow(/system:serviceaccount/);
   });
 });

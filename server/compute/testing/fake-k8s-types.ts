@@ -4,6 +4,7 @@
 import type http from "node:http";
 import { Job } from "kubernetes-models/batch/v1/Job";
 import type { IJob } from "kubernetes-models/batch/v1/Job";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
 import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
 import { Event } from "kubernetes-models/v1/Event";
@@ -70,6 +71,7 @@ export const RESOURCES: Record<string, Resource> = {
   roles: grouped("rbac.authorization.k8s.io", "v1", "roles", "Role", Role as unknown as Resource["model"]),
   rolebindings: grouped("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", RoleBinding as unknown as Resource["model"]),
   localqueues: grouped("kueue.x-k8s.io", "v1beta1", "localqueues", "LocalQueue", LocalQueue as unknown as Resource["model"]),
+  networkpolicies: grouped("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", NetworkPolicy as unknown as Resource["model"]),
 };
 
 export function resourceFor(plural: string): Resource | undefined {
