@@ -61,6 +61,9 @@ export function jobEnvironment(job: JobRow, attempt: number, workdir: string, to
   };
 }
 
+/** Attempts started at once on the kubernetes backend. */
+const DISPATCH_WIDTH_KUBERNETES = 8;
+
 export class JobScheduler implements Loop {
   readonly name = "jobs" as const;
   readonly intervalMs: number;
@@ -206,15 +209,23 @@ export class JobScheduler implements Loop {
 
   private async dispatch(): Promise<void> {
     const ready = await this.db.select().from(jobs).where(eq(jobs.status, "admitted")).orderBy(desc(jobs.priority), asc(jobs.admittedAt));
-    for (const job of ready) {
-      if (this.inflight.has(job.id)) continue;
-      this.inflight.add(job.id);
-      try {
-        await this.start(job);
-      } finally {
-        this.inflight.delete(job.id);
+    // In priority order; on Kubernetes several at once (each start is a few API round trips: Secret, Job), so a
+    // burst of submissions does not start one pod after another. Locally one at a time (each spawns a process).
+    const width = this.backend.name === "kubernetes" ? DISPATCH_WIDTH_KUBERNETES : 1;
+    let next = 0;
+    const lane = async () => {
+      while (next < ready.length) {
+        const job = ready[next++]!;
+        if (this.inflight.has(job.id)) continue;
+        this.inflight.add(job.id);
+        try {
+          await this.start(job);
+        } finally {
+          this.inflight.delete(job.id);
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(width, ready.length) }, lane));
   }
 
   /**
