@@ -31,7 +31,7 @@ export type DeploymentDto = {
   status: DeploymentStatus;
   message: string | null;
   replicas: number;
-  /** Replicas serving right now (this process's view of the local backend); null once stopped. */
+  /** Replicas serving right now (this process's view of the local backend); null once stopped, and on Kubernetes (see GET /api/v1/deployments/{id}/kubernetes). */
   ready_replicas: number | null;
   auto_scale: boolean;
   min_replicas: number;
@@ -67,7 +67,8 @@ function dto(r: Row): DeploymentDto {
   return {
     deployment_id: r.id, team: r.team, model: r.modelName, version: r.version, alias: r.alias, environment: r.environment,
     status: r.status, message: r.message, replicas: r.replicas,
-    ready_replicas: live ? (deploymentRuntime().readyReplicas(r.id) ?? 0) : null,
+    // Local replicas are this process's children; on Kubernetes the count is the cluster's (GET …/kubernetes).
+    ready_replicas: live && r.backend === "local" ? (deploymentRuntime().readyReplicas(r.id) ?? 0) : null,
     auto_scale: r.autoScale, min_replicas: r.minReplicas, max_replicas: r.maxReplicas, target_concurrency: r.targetConcurrency,
     scaled_at: r.scaledAt?.toISOString() ?? null, traffic: r.traffic,
     endpoint: endpointOf(r.team, r.id), stable_endpoint: stableEndpointOf(r.team, r.modelNow, r.environment), backend: r.backend, content_digest: r.contentDigest, created_by: r.createdByEmail,

@@ -48,7 +48,9 @@ export default async function DeploymentPage(props: { params: Promise<{ id: stri
     ["Model", <Link key="m" href={modelHref(d.team, d.model, d.version)} className="text-teal-800 underline">{d.model} v{d.version}</Link>],
     ["Deployed by alias", d.alias ? `@${d.alias}` : "— (by version)"],
     ["Team", <span key="t" className="font-mono">{d.team}</span>],
-    ["Replicas", d.ready_replicas === null ? `${d.replicas} (none running)` : `${d.ready_replicas} of ${d.replicas} serving`],
+    ["Replicas", kubernetes.backend === "kubernetes"
+      ? (kubernetes.rollout ? `${kubernetes.rollout.available} of ${kubernetes.rollout.desired} available on Kubernetes` : `${d.replicas} (no Deployment object yet)`)
+      : d.ready_replicas === null ? `${d.replicas} (none running)` : `${d.ready_replicas} of ${d.replicas} serving`],
     ["Autoscaling", d.auto_scale ? `${d.min_replicas}–${d.max_replicas} replicas at ${d.target_concurrency} requests in flight per replica${d.scaled_at ? ` (last scaled ${formatDateTime(d.scaled_at)}; the reasons are in the events below)` : ""}` : `off: a fixed ${d.replicas} replica${d.replicas === 1 ? "" : "s"}`],
     ["Traffic", `${d.traffic} %`],
     ["Backend", d.backend === "local" ? "local processes on the Cairn host" : d.backend],
