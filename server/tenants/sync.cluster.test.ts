@@ -7,19 +7,22 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { AuthorizationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import { AuthorizationV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import type { V1ClusterRole, V1PolicyRule } from "@kubernetes/client-node";
-import { eq } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
-import { teams, tenantSync } from "@/db/schema";
+import { teams, tenantSync, tenantSyncLeases } from "@/db/schema";
 import type { ExitInfo, LaunchSpec } from "../compute/backend";
 import { k8sStatus } from "../compute/k8s-api";
 import { KubernetesBackend } from "../compute/kubernetes";
 import { setQuota, teamUsage } from "../teams/admin";
 import { createTeam } from "../teams/service";
+import { installWorkers } from "../workers/registry";
+import { WorkerRuntime } from "../workers/runtime";
+import { TenantSyncLoop } from "../workers/tenant-sync";
 import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
-import { desiredObjects, LIMITS_NAME, QUOTA_NAME, ROLE_NAME } from "./manifests";
+import { CLUSTER_QUEUE_NAME, desiredObjects, LIMITS_NAME, LOCAL_QUEUE_NAME, QUOTA_NAME, ROLE_NAME } from "./manifests";
 import { TenantSyncer } from "./sync";
 
 const stateDir = process.env.CAIRN_CLUSTER_DIR || path.join(os.homedir(), ".cache", "cairn", "cluster");
@@ -33,6 +36,7 @@ const run = randomBytes(3).toString("hex");
 const team = `sync-${run}`;
 const namespace = `cairn-${team}`;
 const newTeam = `sync2-${run}`;
+const workerTeam = `sync3-${run}`;
 const accountNs = `cairn-system-${run}`;
 const account = `system:serviceaccount:${accountNs}:cairn`;
 const roleName = `cairn-sync-${run}`;
@@ -46,8 +50,15 @@ const admin = new KubeConfig();
 let core: CoreV1Api;
 let rbac: RbacAuthorizationV1Api;
 let cairn: KubeConfig;
+let custom: CustomObjectsApi;
 let syncer: TenantSyncer;
 let scratch: string;
+/** Whether the cluster serves Kueue (npm run cluster starts it unless CAIRN_CLUSTER_KUEUE=off): the sync then makes LocalQueues. */
+let kueue = false;
+/** The ClusterQueue every team's LocalQueue names, made by this run when the cluster has none (and then deleted). */
+let madeClusterQueue = false;
+const KUEUE = { group: "kueue.x-k8s.io", version: "v1beta1" };
+const readLocalQueue = (ns: string) => custom.getNamespacedCustomObject({ ...KUEUE, namespace: ns, plural: "localqueues", name: LOCAL_QUEUE_NAME }) as Promise<{ spec: { clusterQueue: string } }>;
 
 async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, seconds = 60): Promise<T> {
   const deadline = Date.now() + seconds * 1000;
@@ -100,6 +111,8 @@ beforeAll(async () => {
   rbac = admin.makeApiClient(RbacAuthorizationV1Api);
   scratch = mkdtempSync(path.join(os.tmpdir(), "cairn-sync-cluster-"));
   await db().update(teams).set({ slug: team, namespace }).where(eq(teams.slug, "churn"));
+  // The other demo teams are archived: a whole pass (syncAll) touches only this run's teams on the shared cluster.
+  await db().update(teams).set({ archivedAt: new Date() }).where(inArray(teams.slug, ["fraud", "vision"]));
 
   // Cairn's account: a ServiceAccount bound to a ClusterRole of exactly the documented rules.
   await core.createNamespace({ body: { metadata: { name: accountNs } } });
@@ -124,12 +137,33 @@ beforeAll(async () => {
   });
   await until("the account's ClusterRoleBinding to apply", () => may("create", "namespaces"));
   syncer = new TenantSyncer(cairn, { serviceAccount: account });
+  custom = admin.makeApiClient(CustomObjectsApi);
+  kueue = await syncer.cluster.hasKueue();
+  if (kueue) {
+    // What the cluster admin does once (README): a ClusterQueue "cairn" with room for the jobs below.
+    const exists = await custom.getClusterCustomObject({ ...KUEUE, plural: "clusterqueues", name: CLUSTER_QUEUE_NAME }).then(() => true, () => false);
+    if (!exists) {
+      await custom.createClusterCustomObject({ ...KUEUE, plural: "resourceflavors", body: { apiVersion: "kueue.x-k8s.io/v1beta1", kind: "ResourceFlavor", metadata: { name: roleName } } });
+      await custom.createClusterCustomObject({
+        ...KUEUE, plural: "clusterqueues",
+        body: {
+          apiVersion: "kueue.x-k8s.io/v1beta1", kind: "ClusterQueue", metadata: { name: CLUSTER_QUEUE_NAME },
+          spec: { namespaceSelector: {}, resourceGroups: [{ coveredResources: ["cpu", "memory"], flavors: [{ name: roleName, resources: [{ name: "cpu", nominalQuota: "16" }, { name: "memory", nominalQuota: "64Gi" }] }] }] },
+        },
+      });
+      madeClusterQueue = true;
+    }
+  }
 });
 
 afterAll(async () => {
-  for (const name of [namespace, `cairn-${newTeam}`, accountNs]) await core?.deleteNamespace({ name }).catch(() => undefined);
+  for (const name of [namespace, `cairn-${newTeam}`, `cairn-${workerTeam}`, accountNs]) await core?.deleteNamespace({ name }).catch(() => undefined);
   await rbac?.deleteClusterRoleBinding({ name: roleName }).catch(() => undefined);
   await rbac?.deleteClusterRole({ name: roleName }).catch(() => undefined);
+  if (madeClusterQueue) {
+    await custom.deleteClusterCustomObject({ ...KUEUE, plural: "clusterqueues", name: CLUSTER_QUEUE_NAME }).catch(() => undefined);
+    await custom.deleteClusterCustomObject({ ...KUEUE, plural: "resourceflavors", name: roleName }).catch(() => undefined);
+  }
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -137,7 +171,10 @@ describe("tenant sync on a real cluster, as Cairn's least-privileged account", (
   it("creates the labelled namespace, ResourceQuota, Role and RoleBinding; the quota controller's count is recorded; a second pass writes nothing", async () => {
     const first = await syncer.syncOne(db(), team);
     expect(first).toMatchObject({ team, state: "in_sync" });
-    expect(first!.outcomes.map((o) => `${o.kind} ${o.action}`)).toEqual(["Namespace created", "ResourceQuota created", "Role created", "RoleBinding created"]);
+    expect(first!.outcomes.map((o) => `${o.kind} ${o.action}`)).toEqual(["Namespace created", "ResourceQuota created", "Role created", "RoleBinding created", ...(kueue ? ["LocalQueue created"] : [])]);
+    expect(await state(team)).toMatchObject({ kueue });
+    // Kueue's webhook accepted the LocalQueue; its defaulting (stopPolicy) is not drift (the second pass below).
+    if (kueue) expect((await readLocalQueue(namespace)).spec).toMatchObject({ clusterQueue: CLUSTER_QUEUE_NAME });
 
     expect((await core.readNamespace({ name: namespace })).metadata!.labels).toMatchObject({ "app.kubernetes.io/managed-by": "cairn", "cairn.dev/team": team });
     expect((await readQuota()).spec!.hard).toEqual({
@@ -177,6 +214,10 @@ describe("tenant sync on a real cluster, as Cairn's least-privileged account", (
     await core.createNamespacedPod({ namespace, body: pod("fits", "1500m") });
     const second = await refusal(() => core.createNamespacedPod({ namespace, body: pod("no-room", "1") }));
     expect(second.message).toBe('pods "no-room" is forbidden: exceeded quota: cairn-quota, requested: requests.cpu=1, used: requests.cpu=1500m, limited: requests.cpu=2');
+    // The quota's count is the Kubernetes side of the team's usage: its members see it, another team's do not.
+    await until("the pass to record the pod", async () => (await syncer.syncOne(db(), team))?.quota_status?.used["requests.cpu"] === "1500m");
+    expect((await teamUsage(await ctxFor(db(), DEMO.ds), team)).kubernetes).toMatchObject({ state: "in_sync", used: { cpu: 1.5, memory_gib: 1, gpus: 0, pods: 1 }, hard: { cpu: 2, memory_gib: 4, pods: 30 } });
+    await expect(teamUsage(await ctxFor(db(), DEMO.dsFraud), team)).rejects.toMatchObject({ code: "not_found" });
     await core.deleteNamespacedPod({ namespace, name: "fits", gracePeriodSeconds: 0 });
   });
 
@@ -198,12 +239,33 @@ describe("tenant sync on a real cluster, as Cairn's least-privileged account", (
     const over = await refusal(() => core.createNamespacedPod({ namespace, body: { metadata: { name: "over-max" }, spec: { containers: [{ name: "main", image: "busybox", resources: { limits: { cpu: "2" } } }] } } }));
     expect(over).toMatchObject({ code: 403, message: expect.stringContaining("maximum cpu usage per Container is 1, but limit is 2") });
     await core.deleteNamespacedPod({ namespace, name: "no-requests", gracePeriodSeconds: 0 });
+
+    // A max or a min alone: the API server fills in the defaults as Cairn wrote them, so again no drift.
+    await setQuota(await ctxFor(db(), DEMO.admin), team, { ...DEMO_QUOTA, cpu: 2, memory_gib: 4, limit_range: { max: { cpu: 1 }, min: { memory_gib: 0.5 } } });
+    expect((await syncer.syncOne(db(), team))!.outcomes.find((o) => o.kind === "LimitRange")).toMatchObject({ action: "updated" });
+    expect((await core.readNamespacedLimitRange({ namespace, name: LIMITS_NAME })).spec!.limits).toEqual([
+      { type: "Container", min: { memory: "512Mi" }, max: { cpu: "1" }, _default: { cpu: "1" }, defaultRequest: { cpu: "1", memory: "512Mi" } },
+    ]);
+    expect((await syncer.syncOne(db(), team))!.outcomes.every((o) => o.action === "unchanged")).toBe(true);
+
+    // No bounds any more: Cairn's LimitRange goes; one Cairn did not make is left alone.
+    await setQuota(await ctxFor(db(), DEMO.admin), team, { ...DEMO_QUOTA, cpu: 2, memory_gib: 4, limit_range: null });
+    expect((await syncer.syncOne(db(), team))!.outcomes.find((o) => o.kind === "LimitRange")).toMatchObject({ action: "deleted" });
+    expect(await refusal(() => core.readNamespacedLimitRange({ namespace, name: LIMITS_NAME }))).toMatchObject({ code: 404 });
+    await core.createNamespacedLimitRange({ namespace, body: { metadata: { name: LIMITS_NAME }, spec: { limits: [{ type: "Container", max: { cpu: "2" } }] } } });
+    expect((await syncer.syncOne(db(), team))!.outcomes.find((o) => o.kind === "LimitRange")).toBeUndefined();
+    expect((await core.readNamespacedLimitRange({ namespace, name: LIMITS_NAME })).spec!.limits[0]!.max).toEqual({ cpu: "2" });
+    await core.deleteNamespacedLimitRange({ namespace, name: LIMITS_NAME });
   });
 
   it("repairs an out-of-band edit: the quota, a deleted Role and a RoleBinding pointed elsewhere come back, recorded as drift repaired", async () => {
     const quota = await readQuota();
     quota.spec!.hard = { ...quota.spec!.hard, "requests.cpu": "8", "limits.cpu": "1" };
     await core.replaceNamespacedResourceQuota({ namespace, name: QUOTA_NAME, body: quota });
+    const ns = await core.readNamespace({ name: namespace });
+    delete ns.metadata!.labels!["cairn.dev/team"];
+    ns.metadata!.labels!.owner = "platform-team"; // someone else's label is kept
+    await core.replaceNamespace({ name: namespace, body: ns });
     await rbac.deleteNamespacedRole({ namespace, name: ROLE_NAME });
     await rbac.deleteNamespacedRoleBinding({ namespace, name: ROLE_NAME });
     await rbac.createNamespacedRoleBinding({
@@ -211,16 +273,27 @@ describe("tenant sync on a real cluster, as Cairn's least-privileged account", (
       body: { metadata: { name: ROLE_NAME, labels: { "app.kubernetes.io/managed-by": "cairn", "cairn.dev/team": team } }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" }, subjects: [{ kind: "ServiceAccount", name: "cairn", namespace: accountNs }] },
     });
 
+    if (kueue) {
+      // Kueue refuses to change a LocalQueue's clusterQueue in place: this one is made again elsewhere, and so is Cairn's repair.
+      await custom.deleteNamespacedCustomObject({ ...KUEUE, namespace, plural: "localqueues", name: LOCAL_QUEUE_NAME });
+      await until("the LocalQueue to go", () => readLocalQueue(namespace).then(() => false, () => true));
+      await custom.createNamespacedCustomObject({ ...KUEUE, namespace, plural: "localqueues", body: { apiVersion: "kueue.x-k8s.io/v1beta1", kind: "LocalQueue", metadata: { name: LOCAL_QUEUE_NAME, labels: { "app.kubernetes.io/managed-by": "cairn", "cairn.dev/team": team } }, spec: { clusterQueue: "somewhere-else" } } });
+    }
+
     const r = await syncer.syncOne(db(), team);
     expect(r!.state).toBe("drift_repaired");
     const row = await state(team);
-    expect(row).toMatchObject({ state: "drift_repaired", message: "repaired 3 object(s)" });
+    expect(row).toMatchObject({ state: "drift_repaired", message: `repaired ${kueue ? 5 : 4} object(s)` });
     expect(row.driftRepairedAt).toBeInstanceOf(Date);
     expect(row.repaired).toEqual([
+      `Namespace ${namespace} updated: metadata.labels["cairn.dev/team"]: missing → "${team}"`,
       'ResourceQuota cairn-quota updated: spec.hard["limits.cpu"]: "1" → missing; spec.hard["requests.cpu"]: "8" → "2"',
       "Role cairn-workloads created",
       'RoleBinding cairn-workloads recreated: roleRef.kind: "ClusterRole" → "Role"; roleRef.name: "view" → "cairn-workloads"',
+      ...(kueue ? ['LocalQueue cairn recreated: spec.clusterQueue: "somewhere-else" → "cairn"'] : []),
     ]);
+    if (kueue) expect((await readLocalQueue(namespace)).spec.clusterQueue).toBe(CLUSTER_QUEUE_NAME);
+    expect((await core.readNamespace({ name: namespace })).metadata!.labels).toMatchObject({ "cairn.dev/team": team, owner: "platform-team" });
     expect((await readQuota()).spec!.hard).toMatchObject({ "requests.cpu": "2" });
     expect((await readQuota()).spec!.hard).not.toHaveProperty("limits.cpu");
     expect((await rbac.readNamespacedRoleBinding({ namespace, name: ROLE_NAME })).roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: ROLE_NAME });
@@ -248,8 +321,11 @@ describe("tenant sync on a real cluster, as Cairn's least-privileged account", (
     };
     let done!: (e: ExitInfo) => void;
     const exited = new Promise<ExitInfo>((r) => (done = r));
-    await backend.start(spec(1), { onExit: (e) => done(e) });
+    const first = await backend.start(spec(1), { onExit: (e) => done(e) });
     expect(await exited).toEqual({ exitCode: 0, signal: null });
+    // With Kueue the Job joined the team's LocalQueue (the account reads it) and Kueue admitted it.
+    const made = await admin.makeApiClient(BatchV1Api).readNamespacedJob({ namespace, name: first.ref.split("/")[1]! });
+    expect(made.metadata!.labels!["kueue.x-k8s.io/queue-name"]).toBe(kueue ? LOCAL_QUEUE_NAME : undefined);
 
     const long = spec(2);
     let cancelled!: (e: ExitInfo) => void;
@@ -299,5 +375,43 @@ describe("tenant sync on a real cluster, as Cairn's least-privileged account", (
     await grant(documentedRules);
     await until("the right to be back", () => may("create", "services/proxy", `cairn-${newTeam}`));
     expect((await syncer.syncOne(db(), newTeam))!.state).toBe("in_sync");
+  });
+
+  it("several instances: a team another instance is syncing is skipped, and taken over once its claim runs out; archived teams are not synced", async () => {
+    const [row] = await db().select({ id: teams.id }).from(teams).where(eq(teams.slug, team));
+    const quota = await readQuota();
+    quota.spec!.hard = { ...quota.spec!.hard, pods: "3" };
+    await core.replaceNamespacedResourceQuota({ namespace, name: QUOTA_NAME, body: quota });
+    await db().insert(tenantSyncLeases).values({ teamId: row!.id, owner: "another-instance", until: new Date(Date.now() + 60_000) });
+    expect(await syncer.syncOne(db(), team)).toBeNull();
+    expect((await syncer.syncAll(db())).map((r) => r.team)).not.toContain(team);
+    expect((await readQuota()).spec!.hard!.pods).toBe("3"); // left to the instance holding it
+    // That instance died: its claim runs out, and this one takes the team over.
+    await db().update(tenantSyncLeases).set({ until: new Date(Date.now() - 1000) }).where(eq(tenantSyncLeases.teamId, row!.id));
+    expect((await syncer.syncOne(db(), team))!.outcomes.find((o) => o.kind === "ResourceQuota")).toMatchObject({ action: "updated" });
+    expect((await readQuota()).spec!.hard!.pods).toBe("30");
+    expect(await db().select().from(tenantSyncLeases)).toEqual([]); // a pass leaves no claim behind
+    expect(await syncer.syncOne(db(), "vision")).toBeNull(); // archived
+  });
+
+  it("the worker syncs on start, and a new team's namespace appears right away rather than on the next pass", async () => {
+    const workers = new WorkerRuntime({ election: { kind: "single" }, loops: [new TenantSyncLoop(db(), syncer, 60_000)], log: () => undefined });
+    installWorkers(workers);
+    await workers.start();
+    try {
+      const ctx = await ctxFor(db(), DEMO.admin);
+      await createTeam(ctx, { slug: workerTeam, name: "Sync worker test" });
+      const ws = `cairn-${workerTeam}`;
+      const made = await until("the new team's quota", () => core.readNamespacedResourceQuota({ namespace: ws, name: QUOTA_NAME }).catch(() => null), 10);
+      // The default quota of a new team, mirrored.
+      expect(made.spec!.hard).toMatchObject({ "requests.cpu": "16", "requests.memory": "64Gi", "requests.nvidia.com/gpu": "0", pods: "15" });
+      expect((await core.readNamespace({ name: ws })).metadata!.labels).toMatchObject({ "cairn.dev/team": workerTeam });
+      // A quota change reaches the cluster without waiting for the interval.
+      await setQuota(ctx, workerTeam, { ...DEMO_QUOTA, gpus: 2 });
+      await until("the quota change", async () => (await core.readNamespacedResourceQuota({ namespace: ws, name: QUOTA_NAME })).spec!.hard!["requests.nvidia.com/gpu"] === "2", 10);
+    } finally {
+      installWorkers(null);
+      await workers.stop();
+    }
   });
 });
