@@ -1,16 +1,18 @@
 // The kubernetes executor on its own against the local cluster (`npm run test:cluster`): the Job and Secret it makes
 // as the API server validated and stored them, the job's image and no init container without code, adoption of its
 // own Job after a crash (a real 409 AlreadyExists) and refusal of another's, a Job the namespace's quota never
-// lets start ending at its deadline, and a new process finding, killing and waiting out a live Job.
+// lets start ending at its deadline, a new process finding, killing and waiting out a live Job, and — when the cluster
+// serves Kueue — a Job waiting in the team's LocalQueue until its ClusterQueue has room.
 // (Pod output: KWOK serves no logs, so the log follow is tested with the in-test API server, kubernetes.test.ts.)
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { BatchV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { ApisApi, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AttemptHandlers, ExitInfo, LaunchSpec } from "./backend";
 import { createBackend } from "./index";
+import { servesKueue } from "./k8s-api";
 import { KubernetesBackend } from "./kubernetes";
 
 const stateDir = process.env.CAIRN_CLUSTER_DIR || path.join(os.homedir(), ".cache", "cairn", "cluster");
@@ -91,7 +93,7 @@ describe("the Job it submits, as the API server stored it", () => {
     const job = await batch.readNamespacedJob({ namespace: ns, name });
     expect(job.metadata!.labels).toMatchObject({ "app.kubernetes.io/managed-by": "cairn", "cairn.dev/team": team, "cairn.dev/job": s.jobId, "cairn.dev/run": s.runId, "cairn.dev/experiment": "7", "cairn.dev/attempt": "1" });
     expect(job.spec).toMatchObject({ backoffLimit: 0, activeDeadlineSeconds: 1234, ttlSecondsAfterFinished: 600, suspend: false });
-    // The cluster serves no Kueue: the Job is not queued for it.
+    // The namespace has no LocalQueue (with or without Kueue in the cluster): the Job is not queued for it.
     expect(job.metadata!.labels).not.toHaveProperty("kueue.x-k8s.io/queue-name");
     const pod = job.spec!.template.spec!;
     expect(pod).toMatchObject({ restartPolicy: "Never", automountServiceAccountToken: false, securityContext: { runAsNonRoot: true, runAsUser: 1000 } });
@@ -185,5 +187,47 @@ describe("recovery by a new process", () => {
     expect(b.name).toBe("kubernetes");
     expect(await b.isAlive(ref)).toBe(false);
     expect(await b.isAlive(`k8s:${ns}/cairn-job-00000000-1`)).toBe(false);
+  });
+});
+
+describe("Kueue", () => {
+  it("with Kueue the Job joins the team's LocalQueue suspended, waits with a message, and runs once its ClusterQueue has room", async (ctx) => {
+    if (!(await servesKueue(kc.makeApiClient(ApisApi)))) return ctx.skip(); // the cluster was started with CAIRN_CLUSTER_KUEUE=off
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const KUEUE = { group: "kueue.x-k8s.io", version: "v1beta1" };
+    // ResourceFlavors and ClusterQueues are the cluster admin's, in Kueue's current version (v1beta1 ones do not convert).
+    const ADMIN_KUEUE = { group: "kueue.x-k8s.io", version: "v1beta2" };
+    const queue = `${team}-queue`;
+    const clusterQueue = (cpu: string) => ({
+      apiVersion: "kueue.x-k8s.io/v1beta2", kind: "ClusterQueue", metadata: { name: queue },
+      spec: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } }, resourceGroups: [{ coveredResources: ["cpu", "memory"], flavors: [{ name: queue, resources: [{ name: "cpu", nominalQuota: cpu }, { name: "memory", nominalQuota: "8Gi" }] }] }] },
+    });
+    await custom.createClusterCustomObject({ ...ADMIN_KUEUE, plural: "resourceflavors", body: { apiVersion: "kueue.x-k8s.io/v1beta2", kind: "ResourceFlavor", metadata: { name: queue } } });
+    try {
+      // No CPU in the ClusterQueue yet: whatever joins it waits.
+      await custom.createClusterCustomObject({ ...ADMIN_KUEUE, plural: "clusterqueues", body: clusterQueue("0") });
+      await custom.createNamespacedCustomObject({ ...KUEUE, namespace: ns, plural: "localqueues", body: { apiVersion: "kueue.x-k8s.io/v1beta1", kind: "LocalQueue", metadata: { name: "cairn" }, spec: { clusterQueue: queue } } });
+      await until("the ClusterQueue to be active", async () => {
+        const cq = (await custom.getClusterCustomObject({ ...ADMIN_KUEUE, plural: "clusterqueues", name: queue })) as { status?: { conditions?: { type: string; status: string }[] } };
+        return cq.status?.conditions?.some((c) => c.type === "Active" && c.status === "True");
+      });
+      const t = track();
+      const { ref } = await backend().start(spec({ source: null }), t.handlers);
+      const name = nameOf(ref);
+      const job = await batch.readNamespacedJob({ namespace: ns, name });
+      expect(job.metadata!.labels).toMatchObject({ "kueue.x-k8s.io/queue-name": "cairn" });
+      expect(job.spec!.suspend).toBe(true);
+      await until("the wait to show", () => t.messages.includes("waiting for Kueue to admit the job (LocalQueue cairn)"));
+      expect(await podsOf(name)).toEqual([]);
+
+      const current = (await custom.getClusterCustomObject({ ...ADMIN_KUEUE, plural: "clusterqueues", name: queue })) as { metadata: { resourceVersion: string } };
+      await custom.replaceClusterCustomObject({ ...ADMIN_KUEUE, plural: "clusterqueues", name: queue, body: { ...clusterQueue("4"), metadata: { name: queue, resourceVersion: current.metadata.resourceVersion } } });
+      expect(await t.exit).toEqual({ exitCode: 0, signal: null });
+      expect(t.messages).toContain("admitted by Kueue");
+    } finally {
+      await custom.deleteNamespacedCustomObject({ ...KUEUE, namespace: ns, plural: "localqueues", name: "cairn" }).catch(() => undefined);
+      await custom.deleteClusterCustomObject({ ...ADMIN_KUEUE, plural: "clusterqueues", name: queue }).catch(() => undefined);
+      await custom.deleteClusterCustomObject({ ...ADMIN_KUEUE, plural: "resourceflavors", name: queue }).catch(() => undefined);
+    }
   });
 });

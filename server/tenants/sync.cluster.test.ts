@@ -58,6 +58,8 @@ let kueue = false;
 /** The ClusterQueue every team's LocalQueue names, made by this run when the cluster has none (and then deleted). */
 let madeClusterQueue = false;
 const KUEUE = { group: "kueue.x-k8s.io", version: "v1beta1" };
+// ResourceFlavors and ClusterQueues are the cluster admin's, in Kueue's current version (v1beta1 ones do not convert).
+const ADMIN_KUEUE = { group: "kueue.x-k8s.io", version: "v1beta2" };
 const readLocalQueue = (ns: string) => custom.getNamespacedCustomObject({ ...KUEUE, namespace: ns, plural: "localqueues", name: LOCAL_QUEUE_NAME }) as Promise<{ spec: { clusterQueue: string } }>;
 
 async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, seconds = 60): Promise<T> {
@@ -141,13 +143,13 @@ beforeAll(async () => {
   kueue = await syncer.cluster.hasKueue();
   if (kueue) {
     // What the cluster admin does once (README): a ClusterQueue "cairn" with room for the jobs below.
-    const exists = await custom.getClusterCustomObject({ ...KUEUE, plural: "clusterqueues", name: CLUSTER_QUEUE_NAME }).then(() => true, () => false);
+    const exists = await custom.getClusterCustomObject({ ...ADMIN_KUEUE, plural: "clusterqueues", name: CLUSTER_QUEUE_NAME }).then(() => true, () => false);
     if (!exists) {
-      await custom.createClusterCustomObject({ ...KUEUE, plural: "resourceflavors", body: { apiVersion: "kueue.x-k8s.io/v1beta1", kind: "ResourceFlavor", metadata: { name: roleName } } });
+      await custom.createClusterCustomObject({ ...ADMIN_KUEUE, plural: "resourceflavors", body: { apiVersion: "kueue.x-k8s.io/v1beta2", kind: "ResourceFlavor", metadata: { name: roleName } } });
       await custom.createClusterCustomObject({
-        ...KUEUE, plural: "clusterqueues",
+        ...ADMIN_KUEUE, plural: "clusterqueues",
         body: {
-          apiVersion: "kueue.x-k8s.io/v1beta1", kind: "ClusterQueue", metadata: { name: CLUSTER_QUEUE_NAME },
+          apiVersion: "kueue.x-k8s.io/v1beta2", kind: "ClusterQueue", metadata: { name: CLUSTER_QUEUE_NAME },
           spec: { namespaceSelector: {}, resourceGroups: [{ coveredResources: ["cpu", "memory"], flavors: [{ name: roleName, resources: [{ name: "cpu", nominalQuota: "16" }, { name: "memory", nominalQuota: "64Gi" }] }] }] },
         },
       });
@@ -161,8 +163,8 @@ afterAll(async () => {
   await rbac?.deleteClusterRoleBinding({ name: roleName }).catch(() => undefined);
   await rbac?.deleteClusterRole({ name: roleName }).catch(() => undefined);
   if (madeClusterQueue) {
-    await custom.deleteClusterCustomObject({ ...KUEUE, plural: "clusterqueues", name: CLUSTER_QUEUE_NAME }).catch(() => undefined);
-    await custom.deleteClusterCustomObject({ ...KUEUE, plural: "resourceflavors", name: roleName }).catch(() => undefined);
+    await custom.deleteClusterCustomObject({ ...ADMIN_KUEUE, plural: "clusterqueues", name: CLUSTER_QUEUE_NAME }).catch(() => undefined);
+    await custom.deleteClusterCustomObject({ ...ADMIN_KUEUE, plural: "resourceflavors", name: roleName }).catch(() => undefined);
   }
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
