@@ -112,7 +112,7 @@ describe("the Job it submits, as the API server stored it", () => {
     expect(Buffer.from(secret.data!.MLFLOW_TRACKING_TOKEN!, "base64").toString()).toBe(s.env.MLFLOW_TRACKING_TOKEN);
     expect(secret.metadata!.ownerReferences).toEqual([expect.objectContaining({ kind: "Job", name, uid: job.metadata!.uid })]);
     // The job controller's pod passed admission and was scheduled.
-    const [created] = await until("the pod to be scheduled", async () => (await podsOf(name)).filter((p) => p.spec?.nodeName));
+    const created = await until("the pod to be scheduled", async () => (await podsOf(name)).find((p) => p.spec?.nodeName));
     expect(created!.metadata!.name).toMatch(new RegExp(`^${name}-[a-z0-9]{5}$`));
   });
 

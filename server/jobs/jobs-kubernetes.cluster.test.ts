@@ -4,21 +4,28 @@
 // executor's podAnnotations choose the outcome per attempt) and the job controller the Job — and Cairn's job
 // status, exit code and events follow. Cancel deletes the Job with its pods, the API server's activeDeadlineSeconds
 // ends a job as DeadlineExceeded, Cairn's retries are new Jobs (each with backoffLimit 0), the namespace's quota
-// refusal shows on the waiting job, and a restarted server deletes the Job the old one left running.
+// refusal shows on the waiting job (whose runtime starts when its pod runs), the init container's code download
+// works with the token from the job's Secret until the job ends, and a restarted server deletes the Job the old one
+// left running.
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { Readable } from "node:stream";
 import { BatchV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import type { V1Job } from "@kubernetes/client-node";
 import { eq, inArray } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { jobs, runs, teams } from "@/db/schema";
+import { apiTokens, jobs, runs, teams } from "@/db/schema";
 import { trainJobSchema } from "@/lib/schemas/jobs";
+import { resolveRequestActor } from "../auth/request-actor";
 import { KubernetesBackend } from "../compute/kubernetes";
+import { newRequestId } from "../context";
 import { createExperiment } from "../tracking/experiments";
 import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
 import { converge, useBackend } from "../workers/testing";
+import { getJobCode } from "./code";
 import type { JobDto } from "./service";
 import { cancelJob, getJobEvents, jobLogFile, submitJob } from "./service";
 import { isFinal, waitForJob } from "./testing/wait";
@@ -34,6 +41,7 @@ const ns = `cairn-${team}`;
 const kc = new KubeConfig();
 let core: CoreV1Api;
 let batch: BatchV1Api;
+let scratch: string;
 
 /** KWOK's outcome for a job's attempt: its pod template's annotations (none: the pod succeeds after a second). */
 type Outcome = { exit?: number; runFor?: string };
@@ -68,6 +76,7 @@ beforeAll(async () => {
   kc.loadFromFile(process.env.KUBECONFIG!);
   core = kc.makeApiClient(CoreV1Api);
   batch = kc.makeApiClient(BatchV1Api);
+  scratch = mkdtempSync(path.join(os.tmpdir(), "cairn-k8s-jobs-cluster-"));
   await db().update(teams).set({ slug: team, namespace: ns }).where(eq(teams.slug, "churn"));
   useCluster();
 });
@@ -81,6 +90,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await core?.deleteNamespace({ name: ns }).catch(() => undefined);
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
 let seq = 0;
@@ -132,6 +142,28 @@ describe("jobs on the kubernetes executor, on a real cluster", () => {
     expect(events.map((e) => e.status)).toEqual(["queued", "admitted", "running", "succeeded"]);
     expect((await db().select({ status: runs.status }).from(runs).where(eq(runs.id, job.run_id)))[0]!.status).toBe("FINISHED");
     expect(readFileSync(jobLogFile(job.job_id), "utf8")).toMatch(/=== attempt 1 ended \S+: exit code 0\n$/);
+  });
+
+  it("the init container's code download works with the job's token from the Secret, until the job ends", async () => {
+    const job = await submit({ source: "examples/churn" }, () => ({ runFor: "1h" }));
+    await waitFor(job.job_id, (j) => j.status === "running");
+    const pod = await until("the pod", async () => (await podsOf(jobName(job.job_id))).find((p) => p.spec?.nodeName));
+    // What the init container does in a real cluster: GET its CAIRN_CODE_URL with the token from the Secret, untar.
+    const init = pod!.spec!.initContainers![0]!;
+    const url = new URL(init.env!.find((e) => e.name === "CAIRN_CODE_URL")!.value!);
+    const ref = init.env!.find((e) => e.name === "CAIRN_JOB_TOKEN")!.valueFrom!.secretKeyRef!;
+    const secret = await core.readNamespacedSecret({ namespace: ns, name: ref.name! });
+    const token = Buffer.from(secret.data![ref.key]!, "base64").toString();
+    expect(url.pathname).toBe(`/api/v1/jobs/${job.job_id}/code`);
+    const archive = path.join(scratch, "code.tar.gz");
+    writeFileSync(archive, await downloadCode(url, token, job.job_id));
+    const workspace = mkdtempSync(path.join(scratch, "workspace-"));
+    execFileSync("tar", ["-xzf", archive, "-C", workspace]);
+    expect(readFileSync(path.join(workspace, "train.mjs"), "utf8")).toBe(readFileSync(path.resolve("examples/churn/train.mjs"), "utf8"));
+    // The job's token is revoked with the job's end.
+    await cancelJob(await ctxFor(db(), DEMO.ds), job.job_id);
+    await waitFor(job.job_id, isFinal);
+    await expect(downloadCode(url, token, job.job_id)).rejects.toMatchObject({ code: "unauthenticated" });
   });
 
   it("a pod that exits non-zero fails the job with that exit code; the Job (backoffLimit 0) made one pod only", async () => {
@@ -196,11 +228,19 @@ describe("jobs on the kubernetes executor, on a real cluster", () => {
       await until("the quota controller to count", async () => (await core.readNamespacedResourceQuota({ namespace: ns, name: "gpu-quota" })).status?.used);
       const job = await submit({ instance_type: "gpu.small" });
       const waiting = await waitFor(job.job_id, (j) => j.message?.includes("exceeded quota") ?? false);
+      const [before] = await db().select({ startedAt: jobs.startedAt, tokenId: jobs.tokenId }).from(jobs).where(eq(jobs.id, job.job_id));
+      const [tokenBefore] = await db().select({ expiresAt: apiTokens.expiresAt }).from(apiTokens).where(eq(apiTokens.id, before!.tokenId!));
+      await new Promise((r) => setTimeout(r, 1100));
       expect(waiting.status).toBe("running");
       expect(waiting.message).toMatch(/^waiting for the cluster: pods "cairn-job-[a-z0-9]+-1-[a-z0-9]{5}" is forbidden: exceeded quota: gpu-quota, requested: requests.nvidia.com\/gpu=1, used: requests.nvidia.com\/gpu=0, limited: requests.nvidia.com\/gpu=0$/);
       await core.replaceNamespacedResourceQuota({ namespace: ns, name: "gpu-quota", body: { metadata: { name: "gpu-quota" }, spec: { hard: { "requests.nvidia.com/gpu": "4" } } } });
       // The job controller retries the pod with its own back-off.
       expect(await waitFor(job.job_id, isFinal, 120)).toMatchObject({ status: "succeeded", message: null });
+      // The wait is not runtime: the job's start (and its token's lifetime) moved to when the pod ran.
+      const [after] = await db().select({ startedAt: jobs.startedAt }).from(jobs).where(eq(jobs.id, job.job_id));
+      expect(after!.startedAt!.getTime() - before!.startedAt!.getTime()).toBeGreaterThanOrEqual(1000);
+      const [tokenAfter] = await db().select({ expiresAt: apiTokens.expiresAt }).from(apiTokens).where(eq(apiTokens.id, before!.tokenId!));
+      expect(tokenAfter!.expiresAt.getTime()).toBeGreaterThan(tokenBefore!.expiresAt.getTime());
     } finally {
       await core.deleteNamespacedResourceQuota({ namespace: ns, name: "gpu-quota" }).catch(() => undefined);
     }
@@ -218,3 +258,11 @@ describe("jobs on the kubernetes executor, on a real cluster", () => {
     expect(await waitFor(job.job_id, isFinal)).toMatchObject({ status: "succeeded", attempt: 2 });
   });
 });
+
+/** What GET /api/v1/jobs/{id}/code does for the init container's request: the bearer token's actor, then the service. */
+async function downloadCode(url: URL, token: string, id: string): Promise<Buffer> {
+  const resolved = await resolveRequestActor(db(), new Request(url, { headers: { authorization: `Bearer ${token}` } }));
+  if (!resolved) throw new Error("no actor");
+  const { body } = await getJobCode({ actor: resolved.actor, db: db(), request: { id: newRequestId(), ip: "10.0.0.7" } }, id);
+  return body instanceof Readable ? Buffer.concat(await body.toArray()) : Buffer.from(body);
+}
