@@ -1,4 +1,4 @@
-// The tenant sync on a real control plane (`npm run test:cluster`), run — with the job executor — as an account
+// The tenant sync on a real control plane (`npm run test:cluster`), run — with the job executor and serving — as an account
 // holding only the rights deploy/kubernetes/cairn-rbac.yaml (and the README) list, with a token minted by the
 // TokenRequest API: the team's namespace, ResourceQuota (the API server's own quota admission refusing an
 // over-quota pod), LimitRange (the API server's defaulting of a pod without requests), Role and RoleBinding, drift
@@ -16,6 +16,7 @@ import { teams, tenantSync, tenantSyncLeases } from "@/db/schema";
 import type { ExitInfo, LaunchSpec } from "../compute/backend";
 import { k8sStatus } from "../compute/k8s-api";
 import { KubernetesBackend } from "../compute/kubernetes";
+import { KubernetesServing } from "../compute/k8s-serving";
 import { setQuota, teamUsage } from "../teams/admin";
 import { createTeam } from "../teams/service";
 import { installWorkers } from "../workers/registry";
@@ -339,6 +340,17 @@ describe("tenant sync on a real cluster, as Cairn's least-privileged account", (
     expect(await ended).toMatchObject({ reason: "cancelled" });
     await backend.kill(ref); // waits until the Job and its pods are gone
     expect(await backend.isAlive(ref)).toBe(false);
+  });
+
+  it("serving with the same account's token: a deploy's Deployment, Service, HPA and model-token Secret are made, read and removed", async () => {
+    const serving = new KubernetesServing({ kubeConfig: cairn, image: "cairn/model-server:1", fetchImage: "curlimages/curl:8.11.1", cairnUrl: "http://cairn.invalid:3000", cpu: 0.25, memoryGib: 0.25, signingKey: "sync-cluster-test-key-0123456789abcdef" });
+    const spec = { deploymentId: randomUUID(), team, modelName: "churn", version: 1, environment: "staging" as const, replicas: 1, autoScale: true, minReplicas: 1, maxReplicas: 2, targetConcurrency: 4, modelSha256: "0".repeat(64) };
+    expect(await serving.apply(spec)).toBe("created");
+    expect(await serving.apply(spec)).toBe("unchanged");
+    expect(await serving.servedIds(team)).toContain(spec.deploymentId);
+    await until("the rollout", async () => (await serving.observe(spec)).available === 1);
+    await serving.remove(spec);
+    expect(await serving.servedIds(team)).not.toContain(spec.deploymentId);
   });
 
   it("a right taken from the account: the pass records the API server's 403 on the team page, and clears once the right is back", async () => {
