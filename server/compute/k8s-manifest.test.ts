@@ -77,6 +77,25 @@ describe("what a user cannot set", () => {
   });
 });
 
+describe("where it runs", () => {
+  it("a GPU job is pinned to nodes of its GPU type; a CPU job (or a GPU type of none) is not pinned", () => {
+    const base = launch({});
+    const gpu = buildJobManifest({ ...base, resources: { cpu: 8, memoryGib: 32, gpus: 1, gpuType: "nvidia-t4" } }, OPTS);
+    expect(gpu.spec!.template.spec!.nodeSelector).toEqual({ "gpu-type": "nvidia-t4" });
+    expect(gpu.spec!.template.spec!.containers[0]!.resources!.limits).toMatchObject({ "nvidia.com/gpu": "1" });
+    expect(() => new Job(gpu as never).validate()).not.toThrow();
+    expect(buildJobManifest(base, OPTS).spec!.template.spec!.nodeSelector).toBeUndefined();
+    expect(buildJobManifest({ ...base, resources: { cpu: 1, memoryGib: 1, gpus: 0, gpuType: "nvidia-t4" } }, OPTS).spec!.template.spec!.nodeSelector).toBeUndefined();
+  });
+
+  it("the operator's pod annotations go on the pod template only", () => {
+    const job = buildJobManifest(launch({}), { ...OPTS, podAnnotations: { "sidecar.istio.io/inject": "false" } });
+    expect(job.spec!.template.metadata!.annotations).toEqual({ "sidecar.istio.io/inject": "false" });
+    expect(job.metadata!.annotations).not.toHaveProperty("sidecar.istio.io/inject");
+    expect(buildJobManifest(launch({}), OPTS).spec!.template.metadata!.annotations).toBeUndefined();
+  });
+});
+
 describe("names and quantities", () => {
   it("job names are DNS-1123 labels, one per job attempt", () => {
     expect(jobName("0B5E7F0C-1d2e-4f00-9a55-7c1d2e3f4a5b", 12)).toBe("cairn-job-0b5e7f0c-12");

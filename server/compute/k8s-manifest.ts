@@ -18,6 +18,8 @@ export const JOB_NAME_LABEL = "batch.kubernetes.io/job-name";
 export const KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name";
 /** The LocalQueue the tenant sync makes in every team namespace when the cluster has Kueue. */
 export const LOCAL_QUEUE_NAME = "cairn";
+/** The node label a GPU job is pinned to: its instance type's GPU type ("nvidia-a100") must equal the node's. */
+export const GPU_TYPE_LABEL = "gpu-type";
 export const MAIN_CONTAINER = "main";
 export const FETCH_CONTAINER = "fetch-code";
 export const WORKSPACE = "/workspace";
@@ -38,6 +40,8 @@ export type ManifestOptions = {
   codeUrl: string | null;
   /** The Kueue LocalQueue to join (the Job is created suspended), or null without Kueue. */
   queueName?: string | null;
+  /** Annotations on the pod template, set by the operator (never by a user): e.g. a sidecar opt-out. */
+  podAnnotations?: Record<string, string>;
 };
 
 export function namespaceFor(team: string): string {
@@ -148,9 +152,11 @@ export function buildJobManifest(spec: LaunchSpec, opts: ManifestOptions): V1Job
       completions: 1,
       parallelism: 1,
       template: {
-        metadata: { labels },
+        metadata: { labels, ...(opts.podAnnotations && Object.keys(opts.podAnnotations).length ? { annotations: { ...opts.podAnnotations } } : {}) },
         spec: {
           restartPolicy: "Never",
+          // A GPU job runs only on a node with GPUs of the type it was admitted (and priced) for.
+          ...(spec.resources.gpus > 0 && spec.resources.gpuType ? { nodeSelector: { [GPU_TYPE_LABEL]: spec.resources.gpuType } } : {}),
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: { runAsNonRoot: true, runAsUser: RUN_AS, runAsGroup: RUN_AS, fsGroup: RUN_AS, seccompProfile: { type: "RuntimeDefault" } },

@@ -26,6 +26,11 @@ export type KubernetesBackendOptions = {
   killPollMs?: number;
   /** Whether Jobs join the team's Kueue LocalQueue: "auto" (default) when the cluster serves Kueue's API group. */
   kueue?: "auto" | boolean;
+  /**
+   * Annotations for an attempt's pod template, chosen by the operator (never by a user): a sidecar opt-out, or in
+   * the cluster suite KWOK's simulated outcome (scripts/cluster/kwok-stages.yaml).
+   */
+  podAnnotations?: (spec: LaunchSpec) => Record<string, string>;
 };
 
 const REF = /^k8s:([a-z0-9-]+)\/([a-z0-9.-]+)$/;
@@ -56,7 +61,7 @@ export class KubernetesBackend implements ComputeBackend {
   readonly name = "kubernetes" as const;
   private readonly k8s: K8sClients;
   private readonly live = new Map<string, Attempt>();
-  private readonly opts: Required<Omit<KubernetesBackendOptions, "cairnUrl" | "kubeConfig">> & { cairnUrl?: string };
+  private readonly opts: Required<Omit<KubernetesBackendOptions, "cairnUrl" | "kubeConfig" | "podAnnotations">> & Pick<KubernetesBackendOptions, "cairnUrl" | "podAnnotations">;
   private readonly apis: ApisApi;
   private readonly custom: CustomObjectsApi;
   private readonly kueueSeen = new Map<string, { value: boolean; at: number }>();
@@ -74,6 +79,7 @@ export class KubernetesBackend implements ComputeBackend {
       killPollMs: options.killPollMs ?? 500,
       cairnUrl: options.cairnUrl,
       kueue: options.kueue ?? "auto",
+      podAnnotations: options.podAnnotations,
     };
   }
 
@@ -113,6 +119,7 @@ export class KubernetesBackend implements ComputeBackend {
       ttlSecondsAfterFinished: this.opts.ttlSecondsAfterFinished,
       codeUrl: spec.source && base ? `${base}/api/v1/jobs/${spec.jobId}/code` : null,
       queueName: (await this.useKueue(namespaceFor(spec.team))) ? LOCAL_QUEUE_NAME : null,
+      podAnnotations: this.opts.podAnnotations?.(spec),
     });
     const namespace = manifest.metadata!.namespace!;
     const name = manifest.metadata!.name!;

@@ -2,7 +2,7 @@
 // makes a pod from each Job's template (unless a ResourceQuota refuses it: then a FailedCreate Event on
 // the Job, and a retry when the quota or usage changes), pods go Running → Succeeded/Failed with their
 // output served by the log API, and the Job's status and conditions follow (SuccessCriteriaMet →
-// Complete, FailureTarget → Failed, DeadlineExceeded).
+// Complete, FailureTarget → Failed). Deadlines and Kueue admission are tested on the local cluster only (the cluster suite).
 import { randomBytes, randomUUID } from "node:crypto";
 import type http from "node:http";
 import type { IJob } from "kubernetes-models/batch/v1/Job";
@@ -105,35 +105,11 @@ export class JobController {
   }
 
   created(plural: string, obj: KObject): void {
-    if (plural === "jobs") {
-      this.sync(asJob(obj));
-      if (!this.cluster.kueueHold) setImmediate(() => this.kueueAdmit(obj.metadata.namespace!));
-    }
-    if (plural === "localqueues" && !this.cluster.kueueHold) setImmediate(() => this.kueueAdmit(obj.metadata.namespace!));
+    if (plural === "jobs") this.sync(asJob(obj));
     if (plural === "resourcequotas") {
       this.refreshQuotas(obj.metadata.namespace!);
       this.syncAll(obj.metadata.namespace!);
     }
-  }
-
-  /**
-   * Kueue, as far as a Job sees it: a suspended Job labelled with a queue that exists in its namespace
-   * is admitted by unsuspending it (quota and flavors are Kueue's business, not modelled here).
-   */
-  kueueAdmit(namespace: string): number {
-    if (!this.cluster.kueue) return 0;
-    let admitted = 0;
-    for (const obj of this.cluster.list("jobs", namespace)) {
-      const job = asJob(obj);
-      const queue = obj.metadata.labels?.["kueue.x-k8s.io/queue-name"];
-      if (!job.spec?.suspend || !queue || !this.cluster.get("localqueues", namespace, queue)) continue;
-      job.spec.suspend = false;
-      this.cluster.update("jobs", obj);
-      this.event(job, "Started", `Admitted by clusterQueue ${String((this.cluster.get("localqueues", namespace, queue)!.spec as { clusterQueue?: string })?.clusterQueue)}`, "Normal");
-      this.sync(job);
-      admitted++;
-    }
-    return admitted;
   }
 
   /** A client replaced an object. */
@@ -326,32 +302,6 @@ export class JobController {
       this.addCondition(job, "FailureTarget", "BackoffLimitExceeded", "Job has reached the specified backoff limit");
       this.addCondition(job, "Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit");
     }
-    this.syncAll(namespace);
-  }
-
-  /** activeDeadlineSeconds passed: active pods are deleted and the Job fails with DeadlineExceeded. */
-  exceedDeadline(namespace: string, jobName: string): void {
-    const current = this.cluster.get("jobs", namespace, jobName);
-    if (!current) throw new Error(`no job ${namespace}/${jobName}`);
-    const job = asJob(current);
-    const active = this.podsOf(namespace, jobName).filter((p) => p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed");
-    for (const p of active) this.cluster.remove("pods", p);
-    this.setJobStatus(job, { active: 0, ready: 0, failed: (job.status?.failed ?? 0) + active.length });
-    this.addCondition(job, "FailureTarget", "DeadlineExceeded", "Job was active longer than specified deadline");
-    this.addCondition(job, "Failed", "DeadlineExceeded", "Job was active longer than specified deadline");
-    this.event(job, "DeadlineExceeded", "Job was active longer than specified deadline");
-  }
-
-  /** Creates or changes a ResourceQuota (the quota controller's status included), then retries refused Jobs. */
-  setQuota(namespace: string, name: string, hard: Record<string, string>): void {
-    const existing = this.cluster.get("resourcequotas", namespace, name);
-    const obj: KObject = existing ?? { metadata: { name, namespace } };
-    obj.spec = { hard };
-    const problems = validateObject("resourcequotas", { apiVersion: "v1", kind: "ResourceQuota", ...obj });
-    if (problems.length) throw new Error(`invalid quota: ${JSON.stringify(problems)}`);
-    if (existing) this.cluster.update("resourcequotas", obj);
-    else this.cluster.insert("resourcequotas", obj);
-    this.refreshQuotas(namespace);
     this.syncAll(namespace);
   }
 

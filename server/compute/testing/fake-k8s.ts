@@ -34,8 +34,6 @@ export class FakeCluster {
   private readonly faults: Fault[] = [];
   /** Whether Kueue's CRDs are installed (its API group is served). */
   kueue = false;
-  /** Holds Kueue admission (suspended Jobs stay suspended) until a test calls controller.kueueAdmit. */
-  kueueHold = false;
 
   constructor() {
     this.controller = new JobController(this);
