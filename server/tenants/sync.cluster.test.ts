@@ -171,10 +171,10 @@ afterAll(async () => {
 });
 
 describe("tenant sync on a real cluster, as Cairn's least-privileged account", () => {
-  it("creates the labelled namespace, ResourceQuota, Role and RoleBinding; the quota controller's count is recorded; a second pass writes nothing", async () => {
+  it("creates the labelled namespace, ResourceQuota, Role, RoleBinding and the model servers' NetworkPolicy; the quota controller's count is recorded; a second pass writes nothing", async () => {
     const first = await syncer.syncOne(db(), team);
     expect(first).toMatchObject({ team, state: "in_sync" });
-    expect(first!.outcomes.map((o) => `${o.kind} ${o.action}`)).toEqual(["Namespace created", "ResourceQuota created", "Role created", "RoleBinding created", ...(kueue ? ["LocalQueue created"] : [])]);
+    expect(first!.outcomes.map((o) => `${o.kind} ${o.action}`)).toEqual(["Namespace created", "ResourceQuota created", "Role created", "RoleBinding created", "NetworkPolicy created", ...(kueue ? ["LocalQueue created"] : [])]);
     expect(await state(team)).toMatchObject({ kueue });
     // Kueue's webhook accepted the LocalQueue; its defaulting (stopPolicy) is not drift (the second pass below).
     if (kueue) expect((await readLocalQueue(namespace)).spec).toMatchObject({ clusterQueue: CLUSTER_QUEUE_NAME });
