@@ -1,12 +1,13 @@
 // The local cluster is real (`npm run test:cluster`, which starts it first when it does not run): the API
 // server's own quota admission and LimitRange defaulting, the Job controller and KWOK's stages taking a Job to
 // Succeeded or Failed, the scheduler honouring a GPU type's nodeSelector and GPU capacity, and the Deployment
-// controller reaching its available replicas. Each test works in a namespace of its own, deleted afterwards.
+// controller reaching its available replicas, and Kueue admitting queued Jobs by its ClusterQueue's quota. Each
+// test works in a namespace of its own, deleted afterwards.
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ApiException, AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { ApiException, AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import type { V1Pod, V1PodSpec } from "@kubernetes/client-node";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
@@ -16,7 +17,9 @@ const kubeconfig = path.join(stateDir, "kubeconfig");
 let core: CoreV1Api;
 let apps: AppsV1Api;
 let batch: BatchV1Api;
+let custom: CustomObjectsApi;
 const namespaces: string[] = [];
+const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeAll(() => {
   if (!existsSync(kubeconfig)) throw new Error(`no kubeconfig at ${kubeconfig}: start the cluster with \`npm run cluster\``);
@@ -25,9 +28,11 @@ beforeAll(() => {
   core = kc.makeApiClient(CoreV1Api);
   apps = kc.makeApiClient(AppsV1Api);
   batch = kc.makeApiClient(BatchV1Api);
+  custom = kc.makeApiClient(CustomObjectsApi);
 });
 
 afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
   for (const name of namespaces.splice(0)) {
     await core.deleteNamespace({ name }).catch(() => undefined);
   }
@@ -174,5 +179,65 @@ describe("local cluster", () => {
     const pods = (await core.listNamespacedPod({ namespace: ns, labelSelector: "app=smoke" })).items;
     expect(pods).toHaveLength(3);
     for (const p of pods) expect(p.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
+  });
+
+  // `npm run cluster` starts Kueue unless CAIRN_CLUSTER_KUEUE=off.
+  it.skipIf(process.env.CAIRN_CLUSTER_KUEUE === "off")("admits queued Jobs through Kueue by its ClusterQueue's quota, one after the other", async () => {
+    const ns = await namespace();
+    const id = ns.replace("smoke-", "");
+    const kueue = { group: "kueue.x-k8s.io", version: "v1beta2" };
+    await custom.createClusterCustomObject({ ...kueue, plural: "resourceflavors", body: { apiVersion: "kueue.x-k8s.io/v1beta2", kind: "ResourceFlavor", metadata: { name: `smoke-${id}` } } });
+    cleanups.push(() => custom.deleteClusterCustomObject({ ...kueue, plural: "resourceflavors", name: `smoke-${id}` }));
+    await custom.createClusterCustomObject({
+      ...kueue, plural: "clusterqueues",
+      body: {
+        apiVersion: "kueue.x-k8s.io/v1beta2", kind: "ClusterQueue", metadata: { name: `smoke-${id}` },
+        spec: {
+          namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } },
+          resourceGroups: [{ coveredResources: ["cpu", "memory"], flavors: [{ name: `smoke-${id}`, resources: [{ name: "cpu", nominalQuota: "2" }, { name: "memory", nominalQuota: "4Gi" }] }] }],
+        },
+      },
+    });
+    cleanups.push(() => custom.deleteClusterCustomObject({ ...kueue, plural: "clusterqueues", name: `smoke-${id}` }));
+    // The LocalQueue as Cairn's tenant sync writes it: kueue.x-k8s.io/v1beta1, converted by Kueue's webhook.
+    await custom.createNamespacedCustomObject({
+      group: "kueue.x-k8s.io", version: "v1beta1", namespace: ns, plural: "localqueues",
+      body: { apiVersion: "kueue.x-k8s.io/v1beta1", kind: "LocalQueue", metadata: { name: "cairn" }, spec: { clusterQueue: `smoke-${id}` } },
+    });
+    await until("the ClusterQueue to be active", async () => {
+      const cq = (await custom.getClusterCustomObject({ ...kueue, plural: "clusterqueues", name: `smoke-${id}` })) as { status?: { conditions?: { type: string; status: string }[] } };
+      return cq.status?.conditions?.some((c) => c.type === "Active" && c.status === "True");
+    });
+
+    const queued = (name: string, cpu: string) => ({
+      metadata: { name, labels: { "kueue.x-k8s.io/queue-name": "cairn" } },
+      spec: {
+        backoffLimit: 0,
+        template: { metadata: { annotations: { "cairn.dev/simulate-duration": "3s" } }, spec: { containers: [container({ requests: { cpu, memory: "1Gi" } })], restartPolicy: "Never" } },
+      },
+    });
+    const first = await batch.createNamespacedJob({ namespace: ns, body: queued("first", "1500m") });
+    expect(first.spec?.suspend).toBe(true); // Kueue's webhook: a queued Job starts suspended
+    await until("first to be admitted and unsuspended", async () => (await batch.readNamespacedJob({ name: "first", namespace: ns })).spec?.suspend === false);
+    await batch.createNamespacedJob({ namespace: ns, body: queued("second", "1") });
+
+    // 1.5 + 1 CPU exceed the queue's 2: second waits, suspended, until first has finished.
+    type Workload = { metadata: { ownerReferences?: { name: string }[] }; status?: { conditions?: { type: string; status: string; message?: string }[] } };
+    const pending = await until("second's Workload to wait for quota", async () => {
+      const list = (await custom.listNamespacedCustomObject({ ...kueue, namespace: ns, plural: "workloads" })) as { items: Workload[] };
+      const w = list.items.find((i) => i.metadata.ownerReferences?.some((o) => o.name === "second"));
+      return w?.status?.conditions?.find((c) => c.type === "QuotaReserved" && c.status === "False");
+    });
+    expect(pending.message).toContain("insufficient unused quota for cpu");
+    expect((await batch.readNamespacedJob({ name: "second", namespace: ns })).spec?.suspend).toBe(true);
+
+    const done = await until("second to complete after first", async () => {
+      const j = await batch.readNamespacedJob({ name: "second", namespace: ns });
+      return j.status?.succeeded === 1 && j;
+    });
+    const firstDone = await batch.readNamespacedJob({ name: "first", namespace: ns });
+    expect(firstDone.status?.succeeded).toBe(1);
+    // A Job's startTime is when it was last unsuspended: second started once first had finished.
+    expect(done.status!.startTime!.getTime()).toBeGreaterThanOrEqual(firstDone.status!.completionTime!.getTime());
   });
 });
