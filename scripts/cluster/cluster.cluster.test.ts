@@ -240,4 +240,29 @@ describe("local cluster", () => {
     // A Job's startTime is when it was last unsuspended: second started once first had finished.
     expect(done.status!.startTime!.getTime()).toBeGreaterThanOrEqual(firstDone.status!.completionTime!.getTime());
   });
+
+  it.skipIf(process.env.CAIRN_CLUSTER_KUEUE === "off")("admits Jobs queued to the cluster's `cairn` ClusterQueue onto the flavor of their node pool", async () => {
+    const ns = await namespace();
+    await custom.createNamespacedCustomObject({
+      group: "kueue.x-k8s.io", version: "v1beta1", namespace: ns, plural: "localqueues",
+      body: { apiVersion: "kueue.x-k8s.io/v1beta1", kind: "LocalQueue", metadata: { name: "cairn" }, spec: { clusterQueue: "cairn" } },
+    });
+    const job = (name: string, resources: Record<string, Record<string, string>>, nodeSelector?: Record<string, string>) => ({
+      metadata: { name, labels: { "kueue.x-k8s.io/queue-name": "cairn" } },
+      spec: { backoffLimit: 0, template: { spec: { containers: [container(resources)], restartPolicy: "Never", nodeSelector } } },
+    });
+    await batch.createNamespacedJob({ namespace: ns, body: job("cpu", { requests: { cpu: "2", memory: "1Gi" } }) });
+    await batch.createNamespacedJob({ namespace: ns, body: job("t4", { requests: { cpu: "1" }, limits: { "nvidia.com/gpu": "2" } }, { "gpu-type": "nvidia-t4" }) });
+    for (const [name, pool] of [["cpu", "cpu"], ["t4", "gpu"]] as const) {
+      const done = await until(`Job ${name} to complete`, async () => {
+        const j = await batch.readNamespacedJob({ name, namespace: ns });
+        return j.status?.succeeded === 1 && j;
+      });
+      expect(done.spec?.suspend).toBe(false);
+      const [p] = (await core.listNamespacedPod({ namespace: ns, labelSelector: `job-name=${name}` })).items;
+      const node = await core.readNode({ name: p!.spec!.nodeName! });
+      expect(node.metadata?.labels?.["cairn.dev/pool"]).toBe(pool);
+      if (name === "t4") expect(node.metadata?.labels?.["gpu-type"]).toBe("nvidia-t4");
+    }
+  });
 });

@@ -350,9 +350,43 @@ async function installKueue() {
     }
     await apply(crd);
   }
+  // Kueue sets up its indexes at start and exits when a kind is not served yet.
+  await waitFor("Kueue's CRDs", async () => {
+    const res = await api("GET", "/apis/kueue.x-k8s.io/v1beta2");
+    return res.status === 200 && ["workloads", "clusterqueues", "localqueues", "resourceflavors"].every((r) => JSON.parse(res.body).resources.some((x) => x.name === r));
+  }, 60);
 }
 
-/** Kueue's admission webhooks for its own kinds and batch/v1 Jobs, once it answers. */
+// As the cluster's admin, the ClusterQueue `cairn` that Cairn's per-team LocalQueues point at, over one flavor per
+// node pool (Kueue adds the flavor's node labels to an admitted Job's pods), with the pools' capacity as quota.
+const kueueFlavors = [
+  { name: "cpu-pool", nodeLabels: { "cairn.dev/pool": "cpu" }, cpu: "64", memory: "256Gi", gpus: "0" },
+  { name: "nvidia-t4", nodeLabels: { "gpu-type": "nvidia-t4" }, cpu: "32", memory: "256Gi", gpus: "8" },
+  { name: "nvidia-a100", nodeLabels: { "gpu-type": "nvidia-a100" }, cpu: "64", memory: "512Gi", gpus: "8" },
+];
+
+async function kueueQueue() {
+  const v = "kueue.x-k8s.io/v1beta2";
+  const put = async (plural, o) => {
+    const res = await request(`https://127.0.0.1:${ports.api}/apis/${v}/${plural}/${o.metadata.name}?fieldManager=cairn-cluster&force=true`, {
+      method: "PATCH", ...tls(), headers: { "content-type": "application/apply-patch+yaml", accept: "application/json" },
+    }, JSON.stringify(o));
+    if (res.status !== 200 && res.status !== 201) fail(`applying ${o.kind} ${o.metadata.name}: ${res.status} ${res.body}`);
+  };
+  for (const f of kueueFlavors) await put("resourceflavors", { apiVersion: v, kind: "ResourceFlavor", metadata: { name: f.name }, spec: { nodeLabels: f.nodeLabels } });
+  await put("clusterqueues", {
+    apiVersion: v, kind: "ClusterQueue", metadata: { name: "cairn" },
+    spec: {
+      namespaceSelector: {},
+      resourceGroups: [{
+        coveredResources: ["cpu", "memory", "nvidia.com/gpu"],
+        flavors: kueueFlavors.map((f) => ({ name: f.name, resources: [{ name: "cpu", nominalQuota: f.cpu }, { name: "memory", nominalQuota: f.memory }, { name: "nvidia.com/gpu", nominalQuota: f.gpus }] })),
+      }],
+    },
+  });
+}
+
+/** Kueue's admission webhooks for its own kinds and batch/v1 Jobs, once it answers; then the `cairn` queue. */
 async function kueueWebhooks() {
   const docs = YAML.parseAllDocuments(readFileSync(path.join(kueueManifests, "webhooks.yaml"), "utf8")).map((d) => d.toJS()).filter(Boolean);
   for (const cfg of docs) {
@@ -362,6 +396,7 @@ async function kueueWebhooks() {
       .map((w) => ({ ...w, clientConfig: kueueClientConfig(w.clientConfig.service.path) }));
     await apply(cfg);
   }
+  await kueueQueue();
 }
 
 // --- the API ---------------------------------------------------------------------------------------------
@@ -474,6 +509,8 @@ async function start() {
   const t0 = Date.now();
   const list = components();
   if (list.every((c) => runningPid(c.name)) && (await apiOk("/readyz"))) {
+    // Only what the script applies (nodes, Kueue's webhooks and queue), in case this script changed since.
+    for (const c of list) await c.after?.();
     log(`already running; kubeconfig: ${kubeconfigPath}`);
     return;
   }
