@@ -82,7 +82,7 @@ function build() {
   for (const b of builds) {
     const stampFile = path.join(binDir, `.${b.name}.stamp`);
     const stamp = stampOf(b);
-    const outputs = [...b.bins.map(bin), ...(b.after ? [kueueManifests] : [])];
+    const outputs = [...b.bins.map(bin), ...(b.after ? [path.join(kueueManifests, "crd-kustomization.yaml")] : [])];
     if (outputs.every((f) => existsSync(f)) && existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp) continue;
     const t0 = Date.now();
     const tmp = path.join(binDir, `.build-${b.name}-${process.pid}`);
@@ -117,6 +117,8 @@ function copyKueueManifests(b) {
   mkdirSync(path.join(tmp, "crd"), { recursive: true });
   const crds = path.join(moduleDir, "config", "components", "crd", "bases");
   for (const f of readdirSync(crds)) copyFileSync(path.join(crds, f), path.join(tmp, "crd", f));
+  // Its kustomization names the CRDs whose versions its webhook converts (patches/webhook_in_<plural>.yaml).
+  copyFileSync(path.join(moduleDir, "config", "components", "crd", "kustomization.yaml"), path.join(tmp, "crd-kustomization.yaml"));
   copyFileSync(path.join(moduleDir, "config", "components", "webhook", "manifests.yaml"), path.join(tmp, "webhooks.yaml"));
   rmSync(kueueManifests, { recursive: true, force: true });
   renameSync(tmp, kueueManifests);
@@ -313,7 +315,7 @@ async function apply(o) {
 
 const kueueClientConfig = (p) => ({ url: `https://127.0.0.1:${ports.kueueWebhook}${p}`, caBundle: readFileSync(path.join(pki, "ca.crt")).toString("base64") });
 
-/** Kueue's configuration, serving certificate and CRDs (the versions it converts call its webhook on 127.0.0.1). */
+/** Kueue's configuration, serving certificate and CRDs (the kinds it converts call its webhook on 127.0.0.1). */
 async function installKueue() {
   const certDir = path.join(stateDir, "kueue-certs");
   mkdirSync(certDir, { recursive: true, mode: 0o700 });
@@ -342,10 +344,16 @@ async function installKueue() {
     featureGates: { VisibilityOnDemand: false },
   };
   writeFileSync(path.join(stateDir, "kueue-config.yaml"), YAML.stringify(config));
+  await kueueCrds();
+}
+
+async function kueueCrds() {
   await apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "kueue-system" } });
-  for (const f of readdirSync(path.join(kueueManifests, "crd")).sort()) {
+  const kustomization = YAML.parse(readFileSync(path.join(kueueManifests, "crd-kustomization.yaml"), "utf8"));
+  const converted = new Set((kustomization.patches ?? []).map((p) => p.path?.match(/webhook_in_(\w+)\.yaml$/)?.[1]).filter(Boolean));
+  for (const f of readdirSync(path.join(kueueManifests, "crd")).filter((n) => n.endsWith(".yaml")).sort()) {
     const crd = YAML.parse(readFileSync(path.join(kueueManifests, "crd", f), "utf8"));
-    if (crd.spec.versions.length > 1) {
+    if (converted.has(crd.spec.names.plural)) {
       crd.spec.conversion = { strategy: "Webhook", webhook: { clientConfig: kueueClientConfig("/convert"), conversionReviewVersions: ["v1"] } };
     }
     await apply(crd);
@@ -388,6 +396,7 @@ async function kueueQueue() {
 
 /** Kueue's admission webhooks for its own kinds and batch/v1 Jobs, once it answers; then the `cairn` queue. */
 async function kueueWebhooks() {
+  await kueueCrds();
   const docs = YAML.parseAllDocuments(readFileSync(path.join(kueueManifests, "webhooks.yaml"), "utf8")).map((d) => d.toJS()).filter(Boolean);
   for (const cfg of docs) {
     cfg.metadata.name = `kueue-${cfg.metadata.name}`;
