@@ -145,6 +145,25 @@ describe("local cluster", () => {
     expect(failedPod?.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(3);
   });
 
+  it("fails a Job past its activeDeadlineSeconds and removes its running pod", async () => {
+    const ns = await namespace();
+    await batch.createNamespacedJob({
+      namespace: ns,
+      body: {
+        metadata: { name: "slow" },
+        spec: { activeDeadlineSeconds: 3, backoffLimit: 0, template: { metadata: { annotations: { "cairn.dev/simulate-duration": "1h" } }, spec: { containers: [container()], restartPolicy: "Never" } } },
+      },
+    });
+    await until("slow's pod to run", async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: "job-name=slow" })).items.some((p) => p.status?.phase === "Running"));
+    const failed = await until("slow to fail", async () => {
+      const j = await batch.readNamespacedJob({ name: "slow", namespace: ns });
+      return j.status?.conditions?.find((c) => c.type === "Failed" && c.status === "True");
+    });
+    expect(failed.reason).toBe("DeadlineExceeded");
+    // The Job controller deletes the pod; KWOK's pod-delete stage removes it once its finalizer is gone.
+    await until("slow's pod to be gone", async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: "job-name=slow" })).items.length === 0, 30);
+  });
+
   it("schedules a GPU pod onto a node of the asked gpu-type, and leaves one asking for too many GPUs Pending", async () => {
     const ns = await namespace();
     const gpuPod = (name: string, gpus: string) => pod(name, { nodeSelector: { "gpu-type": "nvidia-t4" }, containers: [container({ limits: { "nvidia.com/gpu": gpus } })] });
