@@ -3,13 +3,15 @@
 //
 // build   builds once, from the Go module proxy, and caches outside the repository: kube-apiserver,
 //         kube-controller-manager and kube-scheduler (k8s.io/kubernetes, scripts/cluster/k8s/go.mod), etcd
-//         (go.etcd.io/etcd/server/v3, scripts/cluster/etcd/go.mod) and the KWOK controller (sigs.k8s.io/kwok,
-//         scripts/cluster/kwok/go.mod) into $CAIRN_CLUSTER_CACHE/<kubernetes version>/bin. A binary is rebuilt
-//         only when its go.mod or go.sum (or this script's build flags) change: a stamp beside it says so.
+//         (go.etcd.io/etcd/server/v3, scripts/cluster/etcd/go.mod), the KWOK controller (sigs.k8s.io/kwok,
+//         scripts/cluster/kwok/go.mod) and Kueue (sigs.k8s.io/kueue, scripts/cluster/kueue/go.mod; not with
+//         CAIRN_CLUSTER_KUEUE=off) into $CAIRN_CLUSTER_CACHE/<kubernetes version>/bin. A binary is rebuilt only
+//         when its go.mod or go.sum (or this script's build flags) change: a stamp beside it says so.
 // start   (the default) builds if needed, then starts etcd, kube-apiserver, kube-controller-manager,
-//         kube-scheduler and KWOK with its nodes (a CPU pool and GPU nodes of two types), waits until the
-//         API answers /readyz and every node is Ready, and prints one line. Already running: a no-op that
-//         prints the kubeconfig path. State, certificates, logs and pid files live in $CAIRN_CLUSTER_DIR.
+//         kube-scheduler, KWOK with its nodes (a CPU pool and GPU nodes of two types) and Kueue with the
+//         ClusterQueue `cairn`, waits until the API answers /readyz and every node is Ready, and prints one line.
+//         Already running: it re-applies its nodes and Kueue objects and prints the kubeconfig path. State,
+//         certificates, logs and pid files live in $CAIRN_CLUSTER_DIR.
 // stop    stops every process it started (pid files). status: what runs. reset: stop and forget etcd's data.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
