@@ -1,12 +1,13 @@
 // The local cluster is real (`npm run test:cluster`, which starts it first when it does not run): the API
 // server's own quota admission and LimitRange defaulting, the Job controller and KWOK's stages taking a Job to
 // Succeeded or Failed, the scheduler honouring a GPU type's nodeSelector and GPU capacity, and the Deployment
-// controller reaching its available replicas. Each test works in a namespace of its own, deleted afterwards.
+// controller reaching its available replicas, and Kueue admitting queued Jobs by its ClusterQueue's quota. Each
+// test works in a namespace of its own, deleted afterwards.
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ApiException, AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { ApiException, AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import type { V1Pod, V1PodSpec } from "@kubernetes/client-node";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
@@ -16,7 +17,9 @@ const kubeconfig = path.join(stateDir, "kubeconfig");
 let core: CoreV1Api;
 let apps: AppsV1Api;
 let batch: BatchV1Api;
+let custom: CustomObjectsApi;
 const namespaces: string[] = [];
+const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeAll(() => {
   if (!existsSync(kubeconfig)) throw new Error(`no kubeconfig at ${kubeconfig}: start the cluster with \`npm run cluster\``);
@@ -25,9 +28,11 @@ beforeAll(() => {
   core = kc.makeApiClient(CoreV1Api);
   apps = kc.makeApiClient(AppsV1Api);
   batch = kc.makeApiClient(BatchV1Api);
+  custom = kc.makeApiClient(CustomObjectsApi);
 });
 
 afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
   for (const name of namespaces.splice(0)) {
     await core.deleteNamespace({ name }).catch(() => undefined);
   }
@@ -113,7 +118,8 @@ describe("local cluster", () => {
     const ns = await namespace();
     const job = (name: string, annotations?: Record<string, string>) => ({
       metadata: { name },
-      spec: { backoffLimit: 0, template: { metadata: { annotations }, spec: { containers: [container()], restartPolicy: "Never" } } },
+      // An init container, as Cairn's Jobs fetch their code with one: KWOK runs and completes it first.
+      spec: { backoffLimit: 0, template: { metadata: { annotations }, spec: { initContainers: [{ ...container(), name: "fetch-code" }], containers: [container()], restartPolicy: "Never" } } },
     });
     await batch.createNamespacedJob({ namespace: ns, body: job("ok", { "cairn.dev/simulate-duration": "500ms" }) });
     await batch.createNamespacedJob({ namespace: ns, body: job("fails", { "cairn.dev/simulate-exit": "3" }) });
@@ -134,8 +140,28 @@ describe("local cluster", () => {
     const failedPod = pods.find((p) => p.metadata?.labels?.["job-name"] === "fails");
     expect(okPod?.spec?.nodeName).toMatch(/^kwok-/);
     expect(okPod?.status?.phase).toBe("Succeeded");
+    expect(okPod?.status?.initContainerStatuses?.[0]?.state?.terminated?.reason).toBe("Completed");
     expect(failedPod?.status?.phase).toBe("Failed");
     expect(failedPod?.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(3);
+  });
+
+  it("fails a Job past its activeDeadlineSeconds and removes its running pod", async () => {
+    const ns = await namespace();
+    await batch.createNamespacedJob({
+      namespace: ns,
+      body: {
+        metadata: { name: "slow" },
+        spec: { activeDeadlineSeconds: 3, backoffLimit: 0, template: { metadata: { annotations: { "cairn.dev/simulate-duration": "1h" } }, spec: { containers: [container()], restartPolicy: "Never" } } },
+      },
+    });
+    await until("slow's pod to run", async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: "job-name=slow" })).items.some((p) => p.status?.phase === "Running"));
+    const failed = await until("slow to fail", async () => {
+      const j = await batch.readNamespacedJob({ name: "slow", namespace: ns });
+      return j.status?.conditions?.find((c) => c.type === "Failed" && c.status === "True");
+    });
+    expect(failed.reason).toBe("DeadlineExceeded");
+    // The Job controller deletes the pod; KWOK's pod-delete stage removes it once its finalizer is gone.
+    await until("slow's pod to be gone", async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: "job-name=slow" })).items.length === 0, 30);
   });
 
   it("schedules a GPU pod onto a node of the asked gpu-type, and leaves one asking for too many GPUs Pending", async () => {
@@ -174,5 +200,91 @@ describe("local cluster", () => {
     const pods = (await core.listNamespacedPod({ namespace: ns, labelSelector: "app=smoke" })).items;
     expect(pods).toHaveLength(3);
     for (const p of pods) expect(p.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
+  });
+
+  // `npm run cluster` starts Kueue unless CAIRN_CLUSTER_KUEUE=off.
+  it.skipIf(process.env.CAIRN_CLUSTER_KUEUE === "off")("holds a queued Job suspended by its ClusterQueue's quota until the Job before it is cancelled", async () => {
+    const ns = await namespace();
+    const id = ns.replace("smoke-", "");
+    const kueue = { group: "kueue.x-k8s.io", version: "v1beta2" };
+    await custom.createClusterCustomObject({ ...kueue, plural: "resourceflavors", body: { apiVersion: "kueue.x-k8s.io/v1beta2", kind: "ResourceFlavor", metadata: { name: `smoke-${id}` } } });
+    cleanups.push(() => custom.deleteClusterCustomObject({ ...kueue, plural: "resourceflavors", name: `smoke-${id}` }));
+    await custom.createClusterCustomObject({
+      ...kueue, plural: "clusterqueues",
+      body: {
+        apiVersion: "kueue.x-k8s.io/v1beta2", kind: "ClusterQueue", metadata: { name: `smoke-${id}` },
+        spec: {
+          namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } },
+          resourceGroups: [{ coveredResources: ["cpu", "memory"], flavors: [{ name: `smoke-${id}`, resources: [{ name: "cpu", nominalQuota: "2" }, { name: "memory", nominalQuota: "4Gi" }] }] }],
+        },
+      },
+    });
+    cleanups.push(() => custom.deleteClusterCustomObject({ ...kueue, plural: "clusterqueues", name: `smoke-${id}` }));
+    // The LocalQueue as Cairn's tenant sync writes it: kueue.x-k8s.io/v1beta1, converted by Kueue's webhook.
+    await custom.createNamespacedCustomObject({
+      group: "kueue.x-k8s.io", version: "v1beta1", namespace: ns, plural: "localqueues",
+      body: { apiVersion: "kueue.x-k8s.io/v1beta1", kind: "LocalQueue", metadata: { name: "cairn" }, spec: { clusterQueue: `smoke-${id}` } },
+    });
+    await until("the ClusterQueue to be active", async () => {
+      const cq = (await custom.getClusterCustomObject({ ...kueue, plural: "clusterqueues", name: `smoke-${id}` })) as { status?: { conditions?: { type: string; status: string }[] } };
+      return cq.status?.conditions?.some((c) => c.type === "Active" && c.status === "True");
+    });
+
+    const queued = (name: string, cpu: string, duration: string) => ({
+      metadata: { name, labels: { "kueue.x-k8s.io/queue-name": "cairn" } },
+      spec: {
+        backoffLimit: 0,
+        template: { metadata: { annotations: { "cairn.dev/simulate-duration": duration } }, spec: { containers: [container({ requests: { cpu, memory: "1Gi" } })], restartPolicy: "Never" } },
+      },
+    });
+    const first = await batch.createNamespacedJob({ namespace: ns, body: queued("first", "1500m", "1h") });
+    expect(first.spec?.suspend).toBe(true); // Kueue's webhook: a queued Job starts suspended
+    await until("first to be admitted and unsuspended", async () => (await batch.readNamespacedJob({ name: "first", namespace: ns })).spec?.suspend === false);
+    await batch.createNamespacedJob({ namespace: ns, body: queued("second", "1", "1s") });
+
+    // 1.5 + 1 CPU exceed the queue's 2: second waits, suspended, until first is gone.
+    type Workload = { metadata: { ownerReferences?: { name: string }[] }; status?: { conditions?: { type: string; status: string; message?: string }[] } };
+    const pending = await until("second's Workload to wait for quota", async () => {
+      const list = (await custom.listNamespacedCustomObject({ ...kueue, namespace: ns, plural: "workloads" })) as { items: Workload[] };
+      const w = list.items.find((i) => i.metadata.ownerReferences?.some((o) => o.name === "second"));
+      return w?.status?.conditions?.find((c) => c.type === "QuotaReserved" && c.status === "False");
+    });
+    expect(pending.message).toContain("insufficient unused quota for cpu");
+    expect((await batch.readNamespacedJob({ name: "second", namespace: ns })).spec?.suspend).toBe(true);
+    const firstPod = await until("first's pod to run", async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: "job-name=first" })).items.find((p) => p.status?.phase === "Running"));
+    expect(firstPod.metadata?.name).toBeTruthy();
+
+    // Cancelling first (as Cairn does: delete with propagation) frees the quota, and Kueue admits second.
+    await batch.deleteNamespacedJob({ name: "first", namespace: ns, propagationPolicy: "Background" });
+    const done = await until("second to complete", async () => {
+      const j = await batch.readNamespacedJob({ name: "second", namespace: ns });
+      return j.status?.succeeded === 1 && j;
+    });
+    expect(done.spec?.suspend).toBe(false);
+  });
+
+  it.skipIf(process.env.CAIRN_CLUSTER_KUEUE === "off")("admits Jobs queued to the cluster's `cairn` ClusterQueue onto the flavor of their node pool", async () => {
+    const ns = await namespace();
+    await custom.createNamespacedCustomObject({
+      group: "kueue.x-k8s.io", version: "v1beta1", namespace: ns, plural: "localqueues",
+      body: { apiVersion: "kueue.x-k8s.io/v1beta1", kind: "LocalQueue", metadata: { name: "cairn" }, spec: { clusterQueue: "cairn" } },
+    });
+    const job = (name: string, resources: Record<string, Record<string, string>>, nodeSelector?: Record<string, string>) => ({
+      metadata: { name, labels: { "kueue.x-k8s.io/queue-name": "cairn" } },
+      spec: { backoffLimit: 0, template: { spec: { containers: [container(resources)], restartPolicy: "Never", nodeSelector } } },
+    });
+    await batch.createNamespacedJob({ namespace: ns, body: job("cpu", { requests: { cpu: "2", memory: "1Gi" } }) });
+    await batch.createNamespacedJob({ namespace: ns, body: job("t4", { requests: { cpu: "1" }, limits: { "nvidia.com/gpu": "2" } }, { "gpu-type": "nvidia-t4" }) });
+    for (const [name, pool] of [["cpu", "cpu"], ["t4", "gpu"]] as const) {
+      const done = await until(`Job ${name} to complete`, async () => {
+        const j = await batch.readNamespacedJob({ name, namespace: ns });
+        return j.status?.succeeded === 1 && j;
+      });
+      expect(done.spec?.suspend).toBe(false);
+      const [p] = (await core.listNamespacedPod({ namespace: ns, labelSelector: `job-name=${name}` })).items;
+      const node = await core.readNode({ name: p!.spec!.nodeName! });
+      expect(node.metadata?.labels?.["cairn.dev/pool"]).toBe(pool);
+      if (name === "t4") expect(node.metadata?.labels?.["gpu-type"]).toBe("nvidia-t4");
+    }
   });
 });

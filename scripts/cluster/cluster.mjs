@@ -3,22 +3,25 @@
 //
 // build   builds once, from the Go module proxy, and caches outside the repository: kube-apiserver,
 //         kube-controller-manager and kube-scheduler (k8s.io/kubernetes, scripts/cluster/k8s/go.mod), etcd
-//         (go.etcd.io/etcd/server/v3, scripts/cluster/etcd/go.mod) and the KWOK controller (sigs.k8s.io/kwok,
-//         scripts/cluster/kwok/go.mod) into $CAIRN_CLUSTER_CACHE/<kubernetes version>/bin. A binary is rebuilt
-//         only when its go.mod or go.sum (or this script's build flags) change: a stamp beside it says so.
+//         (go.etcd.io/etcd/server/v3, scripts/cluster/etcd/go.mod), the KWOK controller (sigs.k8s.io/kwok,
+//         scripts/cluster/kwok/go.mod) and Kueue (sigs.k8s.io/kueue, scripts/cluster/kueue/go.mod; not with
+//         CAIRN_CLUSTER_KUEUE=off) into $CAIRN_CLUSTER_CACHE/<kubernetes version>/bin. A binary is rebuilt only
+//         when its go.mod or go.sum (or this script's build flags) change: a stamp beside it says so.
 // start   (the default) builds if needed, then starts etcd, kube-apiserver, kube-controller-manager,
-//         kube-scheduler and KWOK with its nodes (a CPU pool and GPU nodes of two types), waits until the
-//         API answers /readyz and every node is Ready, and prints one line. Already running: a no-op that
-//         prints the kubeconfig path. State, certificates, logs and pid files live in $CAIRN_CLUSTER_DIR.
+//         kube-scheduler, KWOK with its nodes (a CPU pool and GPU nodes of two types) and Kueue with the
+//         ClusterQueue `cairn`, waits until the API answers /readyz and every node is Ready, and prints one line.
+//         Already running: it re-applies its nodes and Kueue objects and prints the kubeconfig path. State,
+//         certificates, logs and pid files live in $CAIRN_CLUSTER_DIR.
 // stop    stops every process it started (pid files). status: what runs. reset: stop and forget etcd's data.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import YAML from "yaml";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const home = os.homedir();
@@ -26,7 +29,10 @@ const cacheRoot = path.resolve(process.env.CAIRN_CLUSTER_CACHE || path.join(home
 const stateDir = path.resolve(process.env.CAIRN_CLUSTER_DIR || path.join(home, ".cache", "cairn", "cluster"));
 const apiPort = Number(process.env.CAIRN_CLUSTER_PORT || 16443);
 if (!Number.isInteger(apiPort) || apiPort < 1024 || apiPort > 65530) fail(`CAIRN_CLUSTER_PORT must be a port from 1024 to 65530, not "${process.env.CAIRN_CLUSTER_PORT}"`);
-const ports = { api: apiPort, etcd: apiPort + 1, etcdPeer: apiPort + 2, controllerManager: apiPort + 3, scheduler: apiPort + 4, kwok: apiPort + 5 };
+const ports = { api: apiPort, etcd: apiPort + 1, etcdPeer: apiPort + 2, controllerManager: apiPort + 3, scheduler: apiPort + 4, kwok: apiPort + 5, kueueWebhook: apiPort + 6, kueueHealth: apiPort + 7 };
+const kueueSetting = process.env.CAIRN_CLUSTER_KUEUE || "on";
+if (kueueSetting !== "on" && kueueSetting !== "off") fail(`CAIRN_CLUSTER_KUEUE must be "on" or "off", not "${kueueSetting}"`);
+const kueueOn = kueueSetting === "on";
 
 const pki = path.join(stateDir, "pki");
 const logs = path.join(stateDir, "logs");
@@ -55,6 +61,12 @@ const builds = [
   // The etcd main package is the root of go.etcd.io/etcd/server/v3 ("v3" would name the binary: -o names it).
   { name: "etcd", dir: "etcd", version: required("go.etcd.io/etcd/server/v3", "etcd"), bins: ["etcd"], pkgs: ["go.etcd.io/etcd/server/v3"], ldflags: "-s -w", output: "etcd" },
   { name: "kwok", dir: "kwok", version: required("sigs.k8s.io/kwok", "kwok"), bins: ["kwok"], pkgs: ["sigs.k8s.io/kwok/cmd/kwok"], ldflags: "-s -w" },
+  // Kueue's manager, and beside it the CRDs and webhook configurations of the same release (copied from the
+  // module, so that a start needs no module cache).
+  ...(kueueOn ? [{
+    name: "kueue", dir: "kueue", version: required("sigs.k8s.io/kueue", "kueue"), bins: ["kueue"], pkgs: ["sigs.k8s.io/kueue/cmd/kueue"],
+    ldflags: `-s -w -X sigs.k8s.io/kueue/pkg/version.GitVersion=${required("sigs.k8s.io/kueue", "kueue")}`, after: copyKueueManifests,
+  }] : []),
 ];
 const binDir = path.join(cacheRoot, k8sVersion, "bin");
 const bin = (name) => path.join(binDir, name);
@@ -72,7 +84,8 @@ function build() {
   for (const b of builds) {
     const stampFile = path.join(binDir, `.${b.name}.stamp`);
     const stamp = stampOf(b);
-    if (b.bins.every((n) => existsSync(bin(n))) && existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp) continue;
+    const outputs = [...b.bins.map(bin), ...(b.after ? [path.join(kueueManifests, "crd-kustomization.yaml")] : [])];
+    if (outputs.every((f) => existsSync(f)) && existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp) continue;
     const t0 = Date.now();
     const tmp = path.join(binDir, `.build-${b.name}-${process.pid}`);
     rmSync(tmp, { recursive: true, force: true });
@@ -87,11 +100,30 @@ function build() {
     if (r.status !== 0) fail(`go build ${b.name} failed (exit ${r.status})`);
     for (const n of b.bins) renameSync(path.join(tmp, n), bin(n));
     rmSync(tmp, { recursive: true, force: true });
+    b.after?.(b);
     writeFileSync(stampFile, stamp);
     log(`built ${b.name} in ${Math.round((Date.now() - t0) / 1000)}s`);
     built++;
   }
   return built;
+}
+
+const kueueManifests = path.join(binDir, "kueue-manifests");
+
+function copyKueueManifests(b) {
+  const r = spawnSync("go", ["list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/kueue"], { cwd: path.join(here, b.dir), encoding: "utf8" });
+  if (r.status !== 0) fail(`go list sigs.k8s.io/kueue: ${r.stderr}`);
+  const moduleDir = r.stdout.trim();
+  const tmp = `${kueueManifests}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(path.join(tmp, "crd"), { recursive: true });
+  const crds = path.join(moduleDir, "config", "components", "crd", "bases");
+  for (const f of readdirSync(crds)) copyFileSync(path.join(crds, f), path.join(tmp, "crd", f));
+  // Its kustomization names the CRDs whose versions its webhook converts (patches/webhook_in_<plural>.yaml).
+  copyFileSync(path.join(moduleDir, "config", "components", "crd", "kustomization.yaml"), path.join(tmp, "crd-kustomization.yaml"));
+  copyFileSync(path.join(moduleDir, "config", "components", "webhook", "manifests.yaml"), path.join(tmp, "webhooks.yaml"));
+  rmSync(kueueManifests, { recursive: true, force: true });
+  renameSync(tmp, kueueManifests);
 }
 
 // --- certificates and kubeconfigs --------------------------------------------------------------------------
@@ -110,19 +142,23 @@ function clientCert(name, cn, org) {
   openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "3650", "-sha256", "-extfile", `${name}.ext`, "-out", `${name}.crt`);
 }
 
+function serverCert(name, cn, san) {
+  if (existsSync(path.join(pki, `${name}.crt`))) return;
+  openssl("genrsa", "-out", `${name}.key`, "2048");
+  openssl("req", "-new", "-key", `${name}.key`, "-subj", `/CN=${cn}`, "-out", `${name}.csr`);
+  writeFileSync(path.join(pki, `${name}.ext`), `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${san.join(",")}\n`);
+  openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "3650", "-sha256", "-extfile", `${name}.ext`, "-out", `${name}.crt`);
+}
+
 function certificates() {
   mkdirSync(pki, { recursive: true, mode: 0o700 });
   if (!existsSync(path.join(pki, "ca.crt"))) {
     openssl("genrsa", "-out", "ca.key", "2048");
     openssl("req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=cairn-local-cluster-ca", "-days", "3650", "-sha256", "-out", "ca.crt");
   }
-  if (!existsSync(path.join(pki, "apiserver.crt"))) {
-    openssl("genrsa", "-out", "apiserver.key", "2048");
-    openssl("req", "-new", "-key", "apiserver.key", "-subj", "/CN=kube-apiserver", "-out", "apiserver.csr");
-    const san = ["IP:127.0.0.1", "IP:10.96.0.1", "DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc", "DNS:kubernetes.default.svc.cluster.local"];
-    writeFileSync(path.join(pki, "apiserver.ext"), `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${san.join(",")}\n`);
-    openssl("x509", "-req", "-in", "apiserver.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "3650", "-sha256", "-extfile", "apiserver.ext", "-out", "apiserver.crt");
-  }
+  serverCert("apiserver", "kube-apiserver", ["IP:127.0.0.1", "IP:10.96.0.1", "DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc", "DNS:kubernetes.default.svc.cluster.local"]);
+  // Kueue's webhook server, which the API server calls on 127.0.0.1.
+  serverCert("kueue-webhook", "kueue-webhook", ["IP:127.0.0.1", "DNS:localhost"]);
   if (!existsSync(path.join(pki, "sa.key"))) {
     openssl("genrsa", "-out", "sa.key", "2048");
     openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub");
@@ -132,6 +168,8 @@ function certificates() {
   clientCert("scheduler", "system:kube-scheduler");
   // KWOK plays every kubelet: node and pod status, leases, events. It gets the admin group, as kwokctl does.
   clientCert("kwok", "kwok-controller", "system:masters");
+  // Kueue's manager, too: it manages Jobs, Workloads and its own CRDs cluster-wide.
+  clientCert("kueue", "kueue-controller-manager", "system:masters");
 }
 
 function writeKubeconfig(file, user) {
@@ -174,9 +212,9 @@ function runningPid(name) {
   }
 }
 
-function startProcess(name, args) {
+function startProcess(name, args, env) {
   const out = openSync(path.join(logs, `${name}.log`), "a");
-  const child = spawn(bin(name), args, { detached: true, stdio: ["ignore", out, out], cwd: stateDir });
+  const child = spawn(bin(name), args, { detached: true, stdio: ["ignore", out, out], cwd: stateDir, env: { ...process.env, ...env } });
   closeSync(out);
   writeFileSync(pidFile(name), `${child.pid}\n`);
   child.unref();
@@ -211,6 +249,7 @@ const components = () => [
       "--allow-privileged=true", "--profiling=false", "--v=0",
     ],
     ready: () => apiOk("/readyz"),
+    after: ensureNodes,
   },
   {
     name: "kube-controller-manager",
@@ -246,9 +285,130 @@ const components = () => [
       "--cidr=10.244.0.1/16", "--node-ip=10.240.0.1", "--node-lease-duration-seconds=40",
       `--server-address=127.0.0.1:${ports.kwok}`,
     ],
+    // A KWOK that starts again would wait for its predecessor's node leases to expire (40s) before it plays any
+    // pod: they are deleted first, and it takes the nodes over at once.
+    prepare: dropNodeLeases,
     ready: () => httpOk(`http://127.0.0.1:${ports.kwok}/healthz`),
   },
+  ...(kueueOn ? [{
+    name: "kueue",
+    args: [`--config=${path.join(stateDir, "kueue-config.yaml")}`, `--kubeconfig=${path.join(stateDir, "kueue.kubeconfig")}`],
+    env: { KUBECONFIG: path.join(stateDir, "kueue.kubeconfig") },
+    prepare: installKueue,
+    ready: () => httpOk(`http://127.0.0.1:${ports.kueueHealth}/readyz`),
+    after: kueueWebhooks,
+  }] : []),
 ];
+
+// --- Kueue -------------------------------------------------------------------------------------------------
+
+const applyUrl = (o) => {
+  const [group, version] = o.apiVersion.includes("/") ? o.apiVersion.split("/") : ["", o.apiVersion];
+  const plural = { CustomResourceDefinition: "customresourcedefinitions", MutatingWebhookConfiguration: "mutatingwebhookconfigurations", ValidatingWebhookConfiguration: "validatingwebhookconfigurations", Namespace: "namespaces" }[o.kind];
+  return `${group ? `/apis/${group}` : "/api"}/${version}/${plural}/${o.metadata.name}?fieldManager=cairn-cluster&force=true`;
+};
+
+async function apply(o) {
+  const res = await request(`https://127.0.0.1:${ports.api}${applyUrl(o)}`, {
+    method: "PATCH", ...tls(), headers: { "content-type": "application/apply-patch+yaml", accept: "application/json" },
+  }, JSON.stringify(o));
+  if (res.status !== 200 && res.status !== 201) fail(`applying ${o.kind} ${o.metadata.name}: ${res.status} ${res.body}`);
+}
+
+const kueueClientConfig = (p) => ({ url: `https://127.0.0.1:${ports.kueueWebhook}${p}`, caBundle: readFileSync(path.join(pki, "ca.crt")).toString("base64") });
+
+/** Kueue's configuration, serving certificate and CRDs (the kinds it converts call its webhook on 127.0.0.1). */
+async function installKueue() {
+  const certDir = path.join(stateDir, "kueue-certs");
+  mkdirSync(certDir, { recursive: true, mode: 0o700 });
+  copyFileSync(path.join(pki, "kueue-webhook.crt"), path.join(certDir, "tls.crt"));
+  copyFileSync(path.join(pki, "kueue-webhook.key"), path.join(certDir, "tls.key"));
+  // Kueue v0.17 loads a metrics certificate from this fixed path whenever its own certificate management is off,
+  // even with metrics disabled (cmd/kueue/main.go): the webhook's certificate is put there, the one write outside
+  // the state dir.
+  const metricsCerts = "/etc/kueue/metrics/certs";
+  try {
+    mkdirSync(metricsCerts, { recursive: true });
+    for (const f of ["tls.crt", "tls.key"]) copyFileSync(path.join(certDir, f), path.join(metricsCerts, f));
+  } catch (e) {
+    fail(`Kueue needs its certificate in ${metricsCerts} (${e.message}): run as root, or set CAIRN_CLUSTER_KUEUE=off`);
+  }
+  const config = {
+    apiVersion: "config.kueue.x-k8s.io/v1beta2", kind: "Configuration", namespace: "kueue-system",
+    health: { healthProbeBindAddress: `127.0.0.1:${ports.kueueHealth}` },
+    metrics: { bindAddress: "0" },
+    webhook: { host: "127.0.0.1", port: ports.kueueWebhook, certDir },
+    leaderElection: { leaderElect: false },
+    internalCertManagement: { enable: false },
+    manageJobsWithoutQueueName: false,
+    // Only batch/v1 Jobs (with the kueue.x-k8s.io/queue-name label) are Kueue's; no visibility API server.
+    integrations: { frameworks: ["batch/job"] },
+    featureGates: { VisibilityOnDemand: false },
+  };
+  writeFileSync(path.join(stateDir, "kueue-config.yaml"), YAML.stringify(config));
+  await kueueCrds();
+}
+
+async function kueueCrds() {
+  await apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "kueue-system" } });
+  const kustomization = YAML.parse(readFileSync(path.join(kueueManifests, "crd-kustomization.yaml"), "utf8"));
+  const converted = new Set((kustomization.patches ?? []).map((p) => p.path?.match(/webhook_in_(\w+)\.yaml$/)?.[1]).filter(Boolean));
+  for (const f of readdirSync(path.join(kueueManifests, "crd")).filter((n) => n.endsWith(".yaml")).sort()) {
+    const crd = YAML.parse(readFileSync(path.join(kueueManifests, "crd", f), "utf8"));
+    if (converted.has(crd.spec.names.plural)) {
+      crd.spec.conversion = { strategy: "Webhook", webhook: { clientConfig: kueueClientConfig("/convert"), conversionReviewVersions: ["v1"] } };
+    }
+    await apply(crd);
+  }
+  // Kueue sets up its indexes at start and exits when a kind is not served yet.
+  await waitFor("Kueue's CRDs", async () => {
+    const res = await api("GET", "/apis/kueue.x-k8s.io/v1beta2");
+    return res.status === 200 && ["workloads", "clusterqueues", "localqueues", "resourceflavors"].every((r) => JSON.parse(res.body).resources.some((x) => x.name === r));
+  }, 60);
+}
+
+// As the cluster's admin, the ClusterQueue `cairn` that Cairn's per-team LocalQueues point at, over one flavor per
+// node pool (Kueue adds the flavor's node labels to an admitted Job's pods), with the pools' capacity as quota.
+const kueueFlavors = [
+  { name: "cpu-pool", nodeLabels: { "cairn.dev/pool": "cpu" }, cpu: "64", memory: "256Gi", gpus: "0" },
+  { name: "nvidia-t4", nodeLabels: { "gpu-type": "nvidia-t4" }, cpu: "32", memory: "256Gi", gpus: "8" },
+  { name: "nvidia-a100", nodeLabels: { "gpu-type": "nvidia-a100" }, cpu: "64", memory: "512Gi", gpus: "8" },
+];
+
+async function kueueQueue() {
+  const v = "kueue.x-k8s.io/v1beta2";
+  const put = async (plural, o) => {
+    const res = await request(`https://127.0.0.1:${ports.api}/apis/${v}/${plural}/${o.metadata.name}?fieldManager=cairn-cluster&force=true`, {
+      method: "PATCH", ...tls(), headers: { "content-type": "application/apply-patch+yaml", accept: "application/json" },
+    }, JSON.stringify(o));
+    if (res.status !== 200 && res.status !== 201) fail(`applying ${o.kind} ${o.metadata.name}: ${res.status} ${res.body}`);
+  };
+  for (const f of kueueFlavors) await put("resourceflavors", { apiVersion: v, kind: "ResourceFlavor", metadata: { name: f.name }, spec: { nodeLabels: f.nodeLabels } });
+  await put("clusterqueues", {
+    apiVersion: v, kind: "ClusterQueue", metadata: { name: "cairn" },
+    spec: {
+      namespaceSelector: {},
+      resourceGroups: [{
+        coveredResources: ["cpu", "memory", "nvidia.com/gpu"],
+        flavors: kueueFlavors.map((f) => ({ name: f.name, resources: [{ name: "cpu", nominalQuota: f.cpu }, { name: "memory", nominalQuota: f.memory }, { name: "nvidia.com/gpu", nominalQuota: f.gpus }] })),
+      }],
+    },
+  });
+}
+
+/** Kueue's admission webhooks for its own kinds and batch/v1 Jobs, once it answers; then the `cairn` queue. */
+async function kueueWebhooks() {
+  await kueueCrds();
+  const docs = YAML.parseAllDocuments(readFileSync(path.join(kueueManifests, "webhooks.yaml"), "utf8")).map((d) => d.toJS()).filter(Boolean);
+  for (const cfg of docs) {
+    cfg.metadata.name = `kueue-${cfg.metadata.name}`;
+    cfg.webhooks = cfg.webhooks
+      .filter((w) => /kueue-x-k8s-io|batch-v1-job/.test(w.clientConfig.service.path))
+      .map((w) => ({ ...w, clientConfig: kueueClientConfig(w.clientConfig.service.path) }));
+    await apply(cfg);
+  }
+  await kueueQueue();
+}
 
 // --- the API ---------------------------------------------------------------------------------------------
 
@@ -360,6 +520,8 @@ async function start() {
   const t0 = Date.now();
   const list = components();
   if (list.every((c) => runningPid(c.name)) && (await apiOk("/readyz"))) {
+    // Only what the script applies (nodes, Kueue's webhooks and queue), in case this script changed since.
+    for (const c of list) await c.after?.();
     log(`already running; kubeconfig: ${kubeconfigPath}`);
     return;
   }
@@ -370,21 +532,20 @@ async function start() {
   writeKubeconfig(path.join(stateDir, "controller-manager.kubeconfig"), "controller-manager");
   writeKubeconfig(path.join(stateDir, "scheduler.kubeconfig"), "scheduler");
   writeKubeconfig(path.join(stateDir, "kwok.kubeconfig"), "kwok");
+  if (kueueOn) writeKubeconfig(path.join(stateDir, "kueue.kubeconfig"), "kueue");
   for (const c of list) {
     const logFile = path.join(logs, `${c.name}.log`);
     if (!runningPid(c.name)) {
       const busy = await portBusy(c);
       if (busy) fail(`port ${busy} is taken by another program: set CAIRN_CLUSTER_PORT (the API server's port; the others follow it)`);
-      // A KWOK that starts again would wait for its predecessor's node leases to expire (40s) before it plays
-      // any pod: they are deleted first, and it takes the nodes over at once.
-      if (c.name === "kwok") await dropNodeLeases();
-      startProcess(c.name, c.args);
+      await c.prepare?.();
+      startProcess(c.name, c.args, c.env);
     }
     await waitFor(c.name, async () => {
       if (runningPid(c.name) === null) fail(`${c.name} exited: see ${logFile}`);
       return c.ready();
     }, 90, logFile);
-    if (c.name === "kube-apiserver") await ensureNodes();
+    await c.after?.();
   }
   const expected = nodePools.reduce((n, p) => n + p.count, 0);
   await waitFor(`${expected} Ready nodes`, async () => (await readyNodes()).length >= expected, 90, path.join(logs, "kwok.log"));
@@ -394,7 +555,7 @@ async function start() {
 }
 
 async function portBusy(c) {
-  const own = { etcd: [ports.etcd, ports.etcdPeer], "kube-apiserver": [ports.api], "kube-controller-manager": [ports.controllerManager], "kube-scheduler": [ports.scheduler], kwok: [ports.kwok] }[c.name];
+  const own = { etcd: [ports.etcd, ports.etcdPeer], "kube-apiserver": [ports.api], "kube-controller-manager": [ports.controllerManager], "kube-scheduler": [ports.scheduler], kwok: [ports.kwok], kueue: [ports.kueueWebhook, ports.kueueHealth] }[c.name];
   const net = await import("node:net");
   for (const port of own) {
     const taken = await new Promise((resolve) => {
@@ -408,7 +569,8 @@ async function portBusy(c) {
 }
 
 async function stop() {
-  const names = components().map((c) => c.name).reverse();
+  // Every component there may be, Kueue too when CAIRN_CLUSTER_KUEUE changed since the start.
+  const names = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kueue"].reverse();
   for (const name of names) {
     const pid = runningPid(name);
     if (pid) {
