@@ -284,6 +284,12 @@ class Experiment(Resource):
         started = self._client._t.post(f"/api/v1/experiments/{_seg(self.id)}/train", json=body)
         return self._client.jobs.get(started["job_id"])
 
+    def runs(self, filter: Optional[str] = None, *, order_by: Optional[str] = None, page_size: Optional[int] = None) -> Iterator[Dict[str, Any]]:
+        """The experiment's runs as flat rows (params, latest metrics, tags), filtered with the search grammar
+        (e.g. ``"metrics.auc > 0.8 and params.lr = '0.1'"``), page after page."""
+        yield from self._client._t.paged(f"/api/v1/experiments/{_seg(self.id)}/runs", "runs",
+                                         {"filter": filter, "order_by": order_by, "page_size": page_size})
+
     def jobs(self) -> Iterator[Job]:
         return (j for j in self._client.jobs.list(team=self.team) if str(j.data.get("experiment_id")) == self.id)
 
@@ -552,6 +558,10 @@ class Cairn:
     def request(self, method: str, path: str, **kw: Any) -> Any:
         """Any API call, with the client's auth, retries and typed errors."""
         return self._t.request(method, path, **kw)
+
+    def run(self, run_id: str) -> Dict[str, Any]:
+        """A run with its params, latest metrics, tags and artifacts root."""
+        return self._t.get(f"/api/v1/runs/{_seg(run_id)}")
 
     def me(self) -> Dict[str, Any]:
         return self._t.get("/api/v1/me")
