@@ -147,6 +147,8 @@ class Job(Resource):
                         raise_for(response)
                     event, data, event_id = "message", [], None  # type: str, List[str], Optional[str]
                     for line in response.iter_lines():
+                        if deadline is not None and time.monotonic() > deadline:
+                            raise JobTimeout(f"Job {self.id} still {self.refresh().status} after {_seconds(timeout):g}s")
                         if line == "":
                             if event == "end":
                                 return
@@ -271,7 +273,10 @@ class Experiment(Resource):
         if requirements is not None:
             if command is None:
                 raise CairnError("requirements= needs script= or command= to know what to run after installing them")
-            command = ["sh", "-c", 'python3 -m pip install --quiet --disable-pip-version-check -r "$0" && exec "$@"', requirements, *command]
+            # Into the job's own folder (no root, and no clash with a system Python's PEP 668 marker), then on PYTHONPATH.
+            command = ["sh", "-c", 'python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location '
+                       '--target .cairn-packages -r "$0" && PYTHONPATH="$PWD/.cairn-packages${PYTHONPATH:+:$PYTHONPATH}" exec "$@"',
+                       requirements, *command]
         body: Dict[str, Any] = {"source": source}
         gpus = gpus if gpus is not None else num_gpus
         for key, value in (("command", list(command) if command else None), ("instance_type", instance_type), ("gpus", gpus),
@@ -306,7 +311,8 @@ class Experiment(Resource):
                     continue
                 if rid not in run_experiment:
                     try:
-                        run_experiment[rid] = str(self._client._t.get(f"/api/v1/runs/{_seg(rid)}").get("experiment_id"))
+                        run = self._client.run(rid)
+                        run_experiment[rid] = str((run.get("info") or run).get("experiment_id"))
                     except CairnError:
                         run_experiment[rid] = None
                 if run_experiment[rid] == self.id:
