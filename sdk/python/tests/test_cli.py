@@ -53,7 +53,7 @@ def test_login_with_email_and_password_writes_a_0600_config(isolated_config: Pat
     assert stored["url"] == server_url and stored["token"].startswith("cairn_")
     assert Cairn().me()["user"]["email"] == "lead@example.com"  # the SDK reads the CLI's config
     bad = runner.invoke(main, ["login", "--url", server_url, "--email", "lead@example.com", "--password", "nope", "--team", "churn"])
-    assert bad.exit_code == 3 and "Sign-in as lead@example.com failed" in bad.output
+    assert bad.exit_code == 3 and "Sign-in as lead@example.com failed" in bad.stderr
 
 
 def test_env_vars_override_the_config(cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, token_for: Callable[..., str]) -> None:

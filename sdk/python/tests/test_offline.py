@@ -95,3 +95,17 @@ def test_packing_respects_gitignore_files_at_every_level(project: Path) -> None:
     with tarfile.open(fileobj=io.BytesIO(pack(project)), mode="r:gz") as tar:
         assert sorted(tar.getnames()) == files
         assert tar.extractfile("lib/util.py").read() == b"X = 1\n"  # type: ignore[union-attr]
+
+
+def test_the_package_type_checks_strictly() -> None:
+    """The package ships py.typed: its own annotations must hold (mypy --strict)."""
+    import subprocess
+    import sys
+
+    import cairn
+
+    pytest.importorskip("mypy")
+    src = Path(cairn.__file__).parent
+    assert (src / "py.typed").exists()
+    result = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(src)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -73,8 +73,8 @@ class Transport:
     def delay(self, attempt: int, response: Optional[httpx.Response]) -> float:
         hinted = retry_after_seconds(response.headers.get("retry-after")) if response is not None else None
         if hinted is not None:
-            return min(hinted, self.max_backoff)
-        return min(self.backoff * (2 ** attempt), self.max_backoff) * (0.5 + random.random() / 2)
+            return float(min(hinted, self.max_backoff))
+        return float(min(self.backoff * (2 ** attempt), self.max_backoff) * (0.5 + random.random() / 2))
 
     def send(self, method: str, path: str, *, params: Optional[Mapping[str, Any]] = None, json: Any = None,
              content: Any = None, headers: Optional[Mapping[str, str]] = None, timeout: Any = None) -> httpx.Response:

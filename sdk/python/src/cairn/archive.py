@@ -13,7 +13,7 @@ ALWAYS_EXCLUDED = {".git", ".hg", ".svn", "__pycache__", ".ipynb_checkpoints", "
 IGNORE_FILES = (".gitignore", ".cairnignore")
 
 
-def _spec(directory: Path) -> Optional[pathspec.PathSpec]:
+def _spec(directory: Path) -> Optional[pathspec.GitIgnoreSpec]:
     lines: List[str] = []
     for name in IGNORE_FILES:
         f = directory / name
@@ -25,7 +25,7 @@ def _spec(directory: Path) -> Optional[pathspec.PathSpec]:
 def list_files(root: "os.PathLike[str] | str") -> List[str]:
     """The files to pack, as POSIX paths relative to ``root``, sorted. Each .gitignore applies below its folder."""
     base = Path(root).resolve()
-    specs: Dict[Path, pathspec.PathSpec] = {}
+    specs: Dict[Path, pathspec.GitIgnoreSpec] = {}
     out: List[str] = []
 
     def ignored(path: Path, is_dir: bool) -> bool:

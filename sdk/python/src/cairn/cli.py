@@ -31,7 +31,10 @@ def client(ctx: click.Context) -> Cairn:
     return obj["client"]  # type: ignore[no-any-return]
 
 
-def emit(data: Any, as_json: bool, columns: Optional[Sequence[Tuple[str, Callable[[Dict[str, Any]], Any]]]] = None,
+Column = Tuple[str, Callable[[Dict[str, Any]], Any]]
+
+
+def emit(data: Any, as_json: bool, columns: Optional[Sequence[Column]] = None,
          title: Optional[str] = None) -> None:
     """Print ``data`` as JSON, or as a table (a list of rows) / key-value table (a dict)."""
     if as_json:
@@ -39,7 +42,7 @@ def emit(data: Any, as_json: bool, columns: Optional[Sequence[Tuple[str, Callabl
         return
     if isinstance(data, list):
         table = Table(title=title, show_lines=False, header_style="bold")
-        cols = columns or [(k, (lambda r, k=k: r.get(k))) for k in (data[0].keys() if data else [])]
+        cols: Sequence[Column] = columns or [col(str(k)) for k in (data[0].keys() if data else [])]
         for name, _ in cols:
             table.add_column(name)
         for row in data:
@@ -62,7 +65,7 @@ def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print the API's JSON instead of a table.")(f)
 
 
-def col(key: str, label: Optional[str] = None) -> Tuple[str, Callable[[Dict[str, Any]], Any]]:
+def col(key: str, label: Optional[str] = None) -> Column:
     return (label or key, lambda r: r.get(key))
 
 
@@ -150,7 +153,7 @@ def _ms(value: Any) -> str:
 
 
 def _take(items: Iterable[Any], limit: Optional[int]) -> List[Any]:
-    result = []
+    result: List[Any] = []
     for item in items:
         if limit is not None and len(result) >= limit:
             break
@@ -200,7 +203,11 @@ def runs_ls(ctx: click.Context, experiment_id: str, filter_: Optional[str], orde
     rows = _take(client(ctx).experiments.get(experiment_id).runs(filter_, order_by=order_by), limit)
     metric_keys = sorted({k for r in rows for k in (r.get("metrics") or {})})[:6]
     emit(rows, as_json, [col("run_id", "run"), col("run_name", "name"), col("status"), ("started", lambda r: _ms(r.get("start_time")))]
-         + [(k, (lambda r, k=k: _metric(r, k))) for k in metric_keys])
+         + [_metric_col(k) for k in metric_keys])
+
+
+def _metric_col(key: str) -> Column:
+    return (key, lambda r: _metric(r, key))
 
 
 def _metric(row: Dict[str, Any], key: str) -> Any:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+import importlib
 import sys
 import time
 from collections import deque
-from typing import IO, Any, Deque, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import IO, Any, Deque, Tuple, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 from urllib.parse import quote
 
 import httpx
@@ -26,6 +27,14 @@ def _seconds(value: Optional[Seconds]) -> Optional[float]:
     if value is None:
         return None
     return value.total_seconds() if isinstance(value, _dt.timedelta) else float(value)
+
+
+def _pandas() -> Any:
+    """pandas when it is installed (an optional dependency), else None."""
+    try:
+        return importlib.import_module("pandas")
+    except ImportError:
+        return None
 
 
 def _seg(value: Any) -> str:
@@ -57,7 +66,7 @@ class Resource:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id}>"
 
-    def _html_table(self, title: str, rows: Sequence[tuple]) -> str:
+    def _html_table(self, title: str, rows: Sequence[Tuple[str, Any]]) -> str:
         cells = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td style='text-align:left'>{v}</td></tr>" for k, v in rows)
         return f"<div><strong>{html.escape(title)}</strong><table>{cells}</table></div>"
 
@@ -301,7 +310,7 @@ class Experiment(Resource):
     def deploy_latest(self, model: Optional[str] = None, **deploy: Any) -> Union["Deployment", "ApprovalRequest"]:
         """Deploy the newest registered model version that one of this experiment's runs produced."""
         run_experiment: Dict[str, Optional[str]] = {}
-        candidates: List[tuple] = []
+        candidates: List[Tuple[str, int, str]] = []
         names = [model] if model else [m.name for m in self._client.models.list(team=self.team)]
         for name in names:
             detail = self._client.models.get(name, team=self.team)
@@ -405,10 +414,7 @@ class ModelsAPI:
 # ---------------------------------------------------------------------------------------------------- deployments
 
 def _inference_body(data: Any) -> Any:
-    try:
-        import pandas as pd  # type: ignore[import-untyped]
-    except ImportError:  # pandas is optional
-        pd = None
+    pd = _pandas()
     if pd is not None and isinstance(data, pd.DataFrame):
         return {"dataframe_split": {"columns": [str(c) for c in data.columns], "data": data.to_numpy().tolist()}}
     if hasattr(data, "tolist") and not isinstance(data, (list, dict)):
@@ -462,9 +468,8 @@ class Deployment(Resource):
         base = self.data.get("stable_endpoint") if stable else self.data.get("endpoint")
         answer = self._client._t.post(f"{base}/invocations", json=_inference_body(data))
         predictions = answer.get("predictions", answer) if isinstance(answer, dict) else answer
-        try:
-            import pandas as pd
-        except ImportError:
+        pd = _pandas()
+        if pd is None:
             return predictions
         if isinstance(data, pd.DataFrame) and isinstance(predictions, list):
             return pd.DataFrame(predictions, index=data.index)
@@ -478,7 +483,7 @@ class Deployment(Resource):
         return Deployment(self._client, self._client._t.post(f"/api/v1/deployments/{_seg(self.id)}/rollback"))
 
     def metrics(self, window: str = "1h") -> Dict[str, Any]:
-        return self._client._t.get(f"/api/v1/deployments/{_seg(self.id)}/metrics", params={"window": window})
+        return dict(self._client._t.get(f"/api/v1/deployments/{_seg(self.id)}/metrics", params={"window": window}))
 
 
 class DeploymentsAPI:
@@ -567,10 +572,10 @@ class Cairn:
 
     def run(self, run_id: str) -> Dict[str, Any]:
         """A run with its params, latest metrics, tags and artifacts root."""
-        return self._t.get(f"/api/v1/runs/{_seg(run_id)}")
+        return dict(self._t.get(f"/api/v1/runs/{_seg(run_id)}"))
 
     def me(self) -> Dict[str, Any]:
-        return self._t.get("/api/v1/me")
+        return dict(self._t.get("/api/v1/me"))
 
     def default_team(self) -> str:
         teams = self.me().get("teams") or []
@@ -587,8 +592,8 @@ class Cairn:
             raise CairnError(f"{folder} is not a folder")
         data = _archive.pack(folder)
         name = filename or f"{folder.resolve().name or 'code'}.tar.gz"
-        return self._t.post("/api/v1/code-archives", params={"team": team, "filename": name}, content=data,
-                            headers={"Content-Type": "application/gzip"})
+        return dict(self._t.post("/api/v1/code-archives", params={"team": team, "filename": name}, content=data,
+                            headers={"Content-Type": "application/gzip"}))
 
     def deploy(self, model: str, *, version: Optional[Union[int, str]] = None, alias: Optional[str] = None,
                environment: str = "staging", replicas: Optional[int] = None, auto_scale: Optional[bool] = None,
@@ -609,7 +614,7 @@ class Cairn:
 
     def usage(self, team: Optional[str] = None) -> Dict[str, Any]:
         """``{quota, used, queued_jobs, ...}`` of a team (default: the token's team)."""
-        return self._t.get(f"/api/v1/teams/{_seg(team or self.default_team())}/usage")
+        return dict(self._t.get(f"/api/v1/teams/{_seg(team or self.default_team())}/usage"))
 
     def quota(self, team: Optional[str] = None) -> Dict[str, Any]:
         return dict(self.usage(team)["quota"])
@@ -621,9 +626,8 @@ class Cairn:
         answer = self._t.get("/api/v1/costs", params={"window": window, "aggregate": aggregate, "step": step, "team": team})
         if as_frame is False:
             return answer
-        try:
-            import pandas as pd
-        except ImportError:
+        pd = _pandas()
+        if pd is None:
             if as_frame:
                 raise CairnError("as_frame=True needs pandas: pip install 'cairn[pandas]'") from None
             return answer

@@ -1,6 +1,7 @@
 """Point the official ``mlflow`` client at Cairn with the same URL and token."""
 from __future__ import annotations
 
+import importlib
 import os
 from typing import Dict, Optional
 
@@ -14,7 +15,7 @@ def configure(url: Optional[str] = None, token: Optional[str] = None, *, experim
     values = {"MLFLOW_TRACKING_URI": final_url, "MLFLOW_TRACKING_TOKEN": final_token}
     os.environ.update(values)
     try:
-        import mlflow  # type: ignore[import-not-found]
+        mlflow = importlib.import_module("mlflow")
     except ImportError:
         return values
     mlflow.set_tracking_uri(final_url)
