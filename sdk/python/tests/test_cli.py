@@ -133,6 +133,15 @@ def test_deploy_deployments_predict_stop(cli: Callable[..., Result]) -> None:
     assert as_json(cli("deployments", "show", dep["deployment_id"], "--json"))["status"] == "stopped"
 
 
+def test_deployments_rollback(cli: Callable[..., Result], ds: Cairn) -> None:
+    older = ds.deploy("churn-classifier", version=3, replicas=1, auto_scale=False).wait_ready(timeout=120)  # type: ignore[union-attr]
+    newer = ds.deploy("churn-classifier", version=4, replicas=1, auto_scale=False).wait_ready(timeout=120)  # type: ignore[union-attr]
+    back = as_json(cli("deployments", "rollback", newer.id, "--json"))
+    assert back["version"] == 3 and back["deployment_id"] not in (older.id, newer.id)
+    for d in (older.id, newer.id, back["deployment_id"]):
+        cli("deployments", "stop", d)
+
+
 def test_deployments_rollback_answers_with_the_apis_word(cli: Callable[..., Result]) -> None:
     staging = [d for d in as_json(cli("deployments", "ls", "--environment", "production", "--json")) if d["status"] == "ready"]
     assert staging, "the demo has a production deployment"

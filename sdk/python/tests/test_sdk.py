@@ -178,6 +178,27 @@ def test_deploy_to_staging_predict_and_stop(ds: Cairn) -> None:
     assert ds.deployments.get(dep.id).status == "stopped"
 
 
+def test_rollback_deploys_the_version_a_deployment_replaced(ds: Cairn) -> None:
+    older = ds.deploy("churn-classifier", version=3, replicas=1, auto_scale=False).wait_ready(timeout=120)
+    newer = ds.deploy("churn-classifier", version=4, replicas=1, auto_scale=False).wait_ready(timeout=120)
+    back = newer.rollback()
+    assert isinstance(back, Deployment) and back.id not in (older.id, newer.id)
+    assert back.data["version"] == 3 and back.data["environment"] == "staging"
+    for d in (older, newer, back):
+        d.stop()
+
+
+def test_jobs_and_runs_iterate_every_page_and_filter(ds: Cairn) -> None:
+    by_one = [j.id for j in ds.jobs.list(limit=1)]
+    at_once = [j.id for j in ds.jobs.list(limit=500)]
+    assert len(by_one) >= 3 and by_one == at_once
+    sweep = next(e for e in ds.experiments.list() if e.data["run_count"] >= 20)
+    all_runs = list(sweep.runs(page_size=7))
+    assert len(all_runs) == sweep.data["run_count"] and len({r["run_id"] for r in all_runs}) == len(all_runs)
+    finished = list(sweep.runs("attributes.status = 'FINISHED'", page_size=50))
+    assert finished and all(r["status"] == "FINISHED" for r in finished)
+
+
 def test_deploy_latest_picks_the_newest_version_of_the_experiments_runs(lead: Cairn) -> None:
     model = lead.models.get("churn-classifier")
     newest = max(model.versions, key=lambda v: v["created_at"])

@@ -183,8 +183,8 @@ class Job(Resource):
                 pass
             # The stream ended without `event: end` (dropped, or quiet for read_timeout): resume where it stopped.
             self.reconnects += 1
-            if self.refresh().done and failures > 3:
-                return
+            if self.refresh().done and failures >= 2:
+                return  # finished, and two reconnects brought no `end`: nothing more will come
             failures += 1 if failures < 10 else 0
             time.sleep(min(0.2 * failures, 2.0))
 
