@@ -30,6 +30,13 @@ def test_url_and_token_from_env_then_config_then_arguments(isolated_config: Path
     assert (explicit.url, explicit.token) == ("http://explicit:3", "tok-arg")
 
 
+def test_the_stored_token_is_never_sent_to_another_server(isolated_config: Path) -> None:
+    save_config("http://stored:1", "tok-stored")
+    assert Cairn("http://stored:1/").token == "tok-stored"
+    with pytest.raises(ConfigError, match="No API token"):
+        Cairn("http://elsewhere:2")
+
+
 def test_missing_token_names_the_ways_to_give_one(isolated_config: Path) -> None:
     with pytest.raises(ConfigError, match="CAIRN_TOKEN"):
         Cairn("http://x:1")

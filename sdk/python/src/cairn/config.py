@@ -47,7 +47,9 @@ def resolve(url: Optional[str], token: Optional[str]) -> Tuple[str, str]:
     if not (url or os.environ.get("CAIRN_URL")) or not (token or os.environ.get("CAIRN_TOKEN")):
         stored = load_config()
     final_url = url or os.environ.get("CAIRN_URL") or stored.get("url")
-    final_token = token or os.environ.get("CAIRN_TOKEN") or stored.get("token")
+    # The stored token goes only to the server it was stored for: never hand it to another URL.
+    same_server = final_url is not None and final_url.rstrip("/") == (stored.get("url") or "").rstrip("/")
+    final_token = token or os.environ.get("CAIRN_TOKEN") or (stored.get("token") if same_server else None)
     if not final_url:
         raise ConfigError("No Cairn URL: pass url=..., set CAIRN_URL, or run `cairn login --url URL --token TOKEN`.")
     if not final_token:
