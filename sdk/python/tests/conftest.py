@@ -1,9 +1,11 @@
 """A real Cairn server for the session (fresh data dir, free port), tokens for the demo users, and a TCP proxy
 that drops a log stream once. CAIRN_SDK_TEST_URL uses a running server instead; CAIRN_SDK_TEST_ROOT names the
-repository with a production build (default: the repository these tests sit in)."""
+repository with a production build (default: the repository these tests sit in). CAIRN_SDK_KEEP_DATA keeps the
+server's data dir (and its server.log) after the session."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -71,6 +73,8 @@ def server_url() -> Iterator[str]:
             except ProcessLookupError:
                 pass
         log.close()
+        if not os.environ.get("CAIRN_SDK_KEEP_DATA"):
+            shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import os
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -173,6 +174,7 @@ def test_deploy_to_staging_predict_and_stop(ds: Cairn) -> None:
     assert isinstance(predicted, pd.DataFrame) and list(predicted.index) == ["a", "b"]
     assert predicted.to_numpy().ravel().tolist() == pytest.approx([x for r in rows for x in r])
     assert dep.predict({"inputs": FEATURES[:1]})[0] == pytest.approx(rows[0])
+    assert dep.predict(np.array(FEATURES, dtype="float32"))[1] == pytest.approx(rows[1])
     assert dep.id in [d.id for d in ds.deployments.list(environment="staging")]
     dep.stop()
     assert ds.deployments.get(dep.id).status == "stopped"
