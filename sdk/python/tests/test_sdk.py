@@ -137,6 +137,17 @@ def test_retry_runs_a_finished_job_again(ds: Cairn, project: Path) -> None:
     assert second.wait(timeout=120, log=False).status == "succeeded"
 
 
+def test_another_users_job_may_be_retried_or_cancelled_only_by_a_lead(ds: Cairn, mle: Cairn, lead: Cairn, project: Path) -> None:
+    exp = mle.experiments.create(unique("sdk-owner"))
+    job = exp.train("train.py", path=project, instance_type="cpu.small", env={"LINES": "1"}).wait(timeout=120, log=False)
+    with pytest.raises(Forbidden) as info:
+        ds.jobs.get(job.id).retry()
+    assert info.value.status == 403 and "team lead" in info.value.message
+    again = lead.jobs.get(job.id).retry()
+    assert again.id != job.id
+    again.cancel()
+
+
 def test_a_built_in_example_runs_without_local_code(ds: Cairn) -> None:
     exp = ds.experiments.create(unique("sdk-example"))
     job = exp.train(source="examples/churn", instance_type="cpu.small")

@@ -118,7 +118,9 @@ class Job(Resource):
     def retry(self) -> "Job":
         """Run the finished job again with the same spec; returns the new job."""
         data = self._client._t.post(f"/api/v1/jobs/{_seg(self.id)}/retry")
-        return self._client.jobs.get(data.get("job_id") or data["id"]) if "status" not in data or "command" not in data else Job(self._client, data)
+        if "command" in data:  # the full job
+            return Job(self._client, data)
+        return self._client.jobs.get(data["job_id"])
 
     def logs(self) -> str:
         """The log so far, as text."""
