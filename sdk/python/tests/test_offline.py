@@ -1,0 +1,118 @@
+"""What needs no server: config resolution, the 0600 config file, typed errors, retries, .gitignore packing."""
+from __future__ import annotations
+
+import io
+import stat
+import tarfile
+from pathlib import Path
+from typing import List
+
+import httpx
+import pytest
+
+from cairn import Cairn, ConfigError, InvalidInput, QuotaExceeded, RateLimited, UpstreamUnavailable
+from cairn._http import Transport
+from cairn.archive import list_files, pack
+from cairn.config import save_config
+
+
+def test_url_and_token_from_env_then_config_then_arguments(isolated_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError, match="No Cairn URL"):
+        Cairn()
+    save_config("http://from-config:1/", "tok-config")
+    assert stat.S_IMODE(isolated_config.stat().st_mode) == 0o600
+    c = Cairn()
+    assert (c.url, c.token) == ("http://from-config:1", "tok-config")
+    monkeypatch.setenv("CAIRN_URL", "http://from-env:2")
+    monkeypatch.setenv("CAIRN_TOKEN", "tok-env")
+    assert (Cairn().url, Cairn().token) == ("http://from-env:2", "tok-env")
+    explicit = Cairn("http://explicit:3", "tok-arg")
+    assert (explicit.url, explicit.token) == ("http://explicit:3", "tok-arg")
+
+
+def test_the_stored_token_is_never_sent_to_another_server(isolated_config: Path) -> None:
+    save_config("http://stored:1", "tok-stored")
+    assert Cairn("http://stored:1/").token == "tok-stored"
+    with pytest.raises(ConfigError, match="No API token"):
+        Cairn("http://elsewhere:2")
+
+
+def test_missing_token_names_the_ways_to_give_one(isolated_config: Path) -> None:
+    with pytest.raises(ConfigError, match="CAIRN_TOKEN"):
+        Cairn("http://x:1")
+
+
+def scripted(answers: List[httpx.Response], seen: List[httpx.Request]) -> httpx.MockTransport:
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answers.pop(0)
+    return httpx.MockTransport(handle)
+
+
+def test_retries_503_and_429_honouring_retry_after() -> None:
+    seen: List[httpx.Request] = []
+    sleeps: List[float] = []
+    t = Transport("http://x", "tok", sleep=sleeps.append, transport=scripted([
+        httpx.Response(503, headers={"retry-after": "2"}, json={"error": {"code": "upstream_unavailable", "message": "busy"}}),
+        httpx.Response(429, headers={"retry-after": "1"}, json={"error": {"code": "rate_limited", "message": "slow down"}}),
+        httpx.Response(502, text="bad gateway"),
+        httpx.Response(200, json={"ok": True}),
+    ], seen))
+    assert t.get("/api/v1/me") == {"ok": True}
+    assert len(seen) == 4 and seen[0].headers["authorization"] == "Bearer tok"
+    assert sleeps[:2] == [2.0, 1.0]  # Retry-After, in seconds
+    assert 0 < sleeps[2] <= 2.0  # backoff without a hint: 0.5 * 2**2 with jitter
+
+
+def test_retries_give_up_with_the_typed_error() -> None:
+    sleeps: List[float] = []
+    answers = [httpx.Response(429, json={"error": {"code": "rate_limited", "message": "Too many requests", "request_id": "r1"}})] * 3
+    t = Transport("http://x", "tok", max_retries=2, sleep=sleeps.append, transport=scripted(list(answers), []))
+    with pytest.raises(RateLimited) as info:
+        t.get("/api/v1/jobs")
+    assert (info.value.code, info.value.status, info.value.request_id, info.value.message) == ("rate_limited", 429, "r1", "Too many requests")
+    assert len(sleeps) == 2
+
+
+def test_other_errors_are_not_retried_and_keep_code_message_fields() -> None:
+    seen: List[httpx.Request] = []
+    t = Transport("http://x", "tok", sleep=lambda s: None, transport=scripted([
+        httpx.Response(400, json={"error": {"code": "invalid_input", "message": "bad", "fields": {"name": ["Give the experiment a name"]}}}),
+        httpx.Response(409, json={"error": {"code": "quota_exceeded", "message": "over budget"}}),
+        httpx.Response(502, json={"error": {"code": "upstream_unavailable", "message": "Prometheus is not configured"}}),
+    ], seen))
+    with pytest.raises(InvalidInput) as bad:
+        t.post("/api/v1/experiments", json={})
+    assert bad.value.fields == {"name": ["Give the experiment a name"]} and "name: Give the experiment a name" in str(bad.value)
+    with pytest.raises(QuotaExceeded):
+        t.post("/api/v1/experiments/1/train", json={})
+    t.max_retries = 0
+    with pytest.raises(UpstreamUnavailable, match="Prometheus"):
+        t.get("/api/v1/deployments/x/metrics")
+    assert len(seen) == 3
+
+
+def test_packing_respects_gitignore_files_at_every_level(project: Path) -> None:
+    (project / ".git").mkdir()
+    (project / ".git" / "HEAD").write_text("ref\n")
+    (project / "__pycache__").mkdir()
+    (project / "__pycache__" / "x.pyc").write_bytes(b"\0")
+    files = list_files(project)
+    assert files == [".gitignore", "lib/.gitignore", "lib/util.py", "requirements.txt", "train.py"]
+    with tarfile.open(fileobj=io.BytesIO(pack(project)), mode="r:gz") as tar:
+        assert sorted(tar.getnames()) == files
+        assert tar.extractfile("lib/util.py").read() == b"X = 1\n"  # type: ignore[union-attr]
+
+
+def test_the_package_type_checks_strictly() -> None:
+    """The package ships py.typed: its own annotations must hold (mypy --strict)."""
+    import subprocess
+    import sys
+
+    import cairn
+
+    pytest.importorskip("mypy")
+    src = Path(cairn.__file__).parent
+    assert (src / "py.typed").exists()
+    result = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(src)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
