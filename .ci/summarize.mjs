@@ -1,8 +1,8 @@
 // Totals over all suites: vitest (both databases), Playwright, the cluster suite (vitest against the local
-// Kubernetes cluster), plus lint, typecheck and build as one check each.
+// Kubernetes cluster), the Python SDK's pytest suite (JUnit XML), plus lint, typecheck and build as one check each.
 import { existsSync, readFileSync } from "node:fs";
 
-const [checksFailed = "0", buildFailed = "0", unitRc = "0", e2eRc = "0", clusterRc = "0"] = process.argv.slice(2);
+const [checksFailed = "0", buildFailed = "0", unitRc = "0", e2eRc = "0", clusterRc = "0", sdkRc = "0"] = process.argv.slice(2);
 let passed = 0;
 let failed = 0;
 const lines = [];
@@ -41,6 +41,22 @@ if (e2e) {
 }
 
 foldVitest("reports/cluster.json", "cluster", clusterRc);
+
+// pytest's JUnit XML: the <testsuite> element's counts (skips count as failures: every SDK test must run).
+const junit = existsSync("reports/python-sdk.xml") ? readFileSync("reports/python-sdk.xml", "utf8") : null;
+const suite = junit && /<testsuite\b([^>]*)>/.exec(junit);
+if (suite) {
+  const count = (name) => Number(new RegExp(`\\b${name}="(\\d+)"`).exec(suite[1])?.[1] ?? 0);
+  const [tests, failures, errors, skipped] = ["tests", "failures", "errors", "skipped"].map(count);
+  const bad = failures + errors + skipped;
+  passed += tests - bad;
+  failed += bad;
+  lines.push(`python sdk: ${tests - bad} passed, ${bad} failed (${failures} failures, ${errors} errors, ${skipped} skipped)`);
+  if (tests === 0) { failed += 1; lines.push(`python sdk: no test ran (exit ${sdkRc})`); }
+} else {
+  failed += 1;
+  lines.push(`python sdk: no report (exit ${sdkRc})`);
+}
 
 const checks = 3;
 const checkFailures = Number(checksFailed) + Number(buildFailed);
