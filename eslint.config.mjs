@@ -37,7 +37,7 @@ export default defineConfig([
   },
   {
     files: ["**/*.ts", "**/*.tsx"],
-    ignores: ["server/env.ts", "db/client.ts", "**/*.test.ts", "scripts/**", "e2e/**", "bench/**", "playwright.config.ts", "vitest.config.ts", "drizzle.config.ts", "db/test-db.ts", "db/migrate-cli.ts", "instrumentation.ts"],
+    ignores: ["server/env.ts", "db/client.ts", "**/*.test.ts", "scripts/**", "e2e/**", "bench/**", "playwright.config.ts", "playwright.cluster.config.ts", "e2e-cluster/**", "vitest.config.ts", "vitest.cluster.config.ts", "drizzle.config.ts", "db/test-db.ts", "db/migrate-cli.ts", "instrumentation.ts"],
     rules: {
       "no-restricted-properties": ["error", { object: "process", property: "env", message: "Read configuration through server/env.ts (db/client.ts for the database)." }],
     },

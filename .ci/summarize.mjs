@@ -2,7 +2,7 @@
 // Kubernetes cluster), the Python SDK's pytest suite (JUnit XML), plus lint, typecheck and build as one check each.
 import { existsSync, readFileSync } from "node:fs";
 
-const [checksFailed = "0", buildFailed = "0", unitRc = "0", e2eRc = "0", clusterRc = "0", sdkRc = "0"] = process.argv.slice(2);
+const [checksFailed = "0", buildFailed = "0", unitRc = "0", e2eRc = "0", clusterRc = "0", sdkRc = "0", e2eClusterRc = "0"] = process.argv.slice(2);
 let passed = 0;
 let failed = 0;
 const lines = [];
@@ -26,21 +26,26 @@ function foldVitest(file, label, rc) {
 
 foldVitest("reports/vitest.json", "unit/integration", unitRc);
 
-const e2e = read("reports/e2e.json");
-if (e2e) {
-  const s = e2e.stats;
+function foldPlaywright(file, label, rc) {
+  const report = read(file);
+  if (!report) {
+    failed += 1;
+    lines.push(`${label}: no report (exit ${rc})`);
+    return;
+  }
+  const s = report.stats;
   passed += s.expected + s.flaky;
   failed += s.unexpected;
-  lines.push(`browser: ${s.expected + s.flaky} passed, ${s.unexpected} failed, ${s.skipped} skipped`);
-  if (s.skipped > 0) { failed += s.skipped; lines.push("browser: skipped tests count as failures"); }
+  lines.push(`${label}: ${s.expected + s.flaky} passed, ${s.unexpected} failed, ${s.skipped} skipped`);
+  if (s.skipped > 0) { failed += s.skipped; lines.push(`${label}: skipped tests count as failures`); }
   // A suite that ran nothing (the web server could not start, a config error) failed, whatever it reports.
-  if (s.expected + s.flaky + s.unexpected + s.skipped === 0) { failed += 1; lines.push(`browser: no test ran (exit ${e2eRc})`); }
-} else {
-  failed += 1;
-  lines.push(`browser: no report (exit ${e2eRc})`);
+  if (s.expected + s.flaky + s.unexpected + s.skipped === 0) { failed += 1; lines.push(`${label}: no test ran (exit ${rc})`); }
 }
 
+foldPlaywright("reports/e2e.json", "browser", e2eRc);
+
 foldVitest("reports/cluster.json", "cluster", clusterRc);
+foldPlaywright("reports/e2e-cluster.json", "browser on the cluster", e2eClusterRc);
 
 // pytest's JUnit XML: the <testsuite> element's counts (skips count as failures: every SDK test must run).
 const junit = existsSync("reports/python-sdk.xml") ? readFileSync("reports/python-sdk.xml", "utf8") : null;
