@@ -64,6 +64,19 @@ def test_retries_503_and_429_honouring_retry_after() -> None:
     assert 0 < sleeps[2] <= 2.0  # backoff without a hint: 0.5 * 2**2 with jitter
 
 
+def test_a_post_is_not_repeated_after_a_502_but_is_after_429_and_503() -> None:
+    seen: List[httpx.Request] = []
+    t = Transport("http://x", "tok", sleep=lambda s: None, transport=scripted([
+        httpx.Response(429, json={"error": {"code": "rate_limited", "message": "slow down"}}),
+        httpx.Response(503, json={"error": {"code": "upstream_unavailable", "message": "nothing serves"}}),
+        httpx.Response(502, json={"error": {"code": "upstream_unavailable", "message": "bad gateway"}}),
+    ], seen))
+    # A proxy's 502 may come after the server acted: submitting again could start the job twice.
+    with pytest.raises(UpstreamUnavailable, match="bad gateway"):
+        t.post("/api/v1/experiments/1/train", json={})
+    assert len(seen) == 3
+
+
 def test_retries_give_up_with_the_typed_error() -> None:
     sleeps: List[float] = []
     answers = [httpx.Response(429, json={"error": {"code": "rate_limited", "message": "Too many requests", "request_id": "r1"}})] * 3

@@ -94,7 +94,10 @@ class Transport:
                 self._sleep(self.delay(attempt, None))
                 attempt += 1
                 continue
-            if response.status_code in RETRY_STATUSES and attempt < self.max_retries:
+            # 429 and 503 are answers given before anything was done (a limit, nothing serving), so any call may be
+            # repeated; a 502 may come from a proxy after the server acted, so only idempotent calls repeat it.
+            retryable = response.status_code in RETRY_STATUSES and (method.upper() in IDEMPOTENT or response.status_code != 502)
+            if retryable and attempt < self.max_retries:
                 self._sleep(self.delay(attempt, response))
                 attempt += 1
                 continue
