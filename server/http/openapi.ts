@@ -1,12 +1,13 @@
 // The OpenAPI document of /api/v1, built from the same zod schemas the handlers validate with.
 import { z } from "zod";
+import { browseRunsQuery, createExperimentBody, listExperimentsQuery, previewQuery } from "@/lib/schemas/experiments";
 import { auditQuerySchema } from "@/lib/schemas/audit";
 import { listCodeArchivesQuery, uploadCodeArchiveQuery } from "@/lib/schemas/code-archives";
 import { costsQuery } from "@/lib/schemas/costs";
 import { approvalsQuery, decideApprovalSchema, deployModelSchema, listDeploymentsQuery, scaleDeploymentSchema } from "@/lib/schemas/deployments";
 import { listModelsQuery, modelTeamQuery } from "@/lib/schemas/registry";
 import { instanceTypeSchema } from "@/lib/schemas/instance-types";
-import { listJobsQuery, trainJobSchema } from "@/lib/schemas/jobs";
+import { jobEventsQuery, listJobsQuery, logsQuery, trainJobSchema } from "@/lib/schemas/jobs";
 import { addMemberSchema, changeRoleSchema, createTeamSchema, quotaSchema, updateTeamSchema } from "@/lib/schemas/teams";
 import { createTokenSchema } from "@/lib/schemas/tokens";
 
@@ -46,6 +47,18 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
     delete: { summary: "Remove an instance type (platform admins)", success: { status: 204, description: "removed" } },
   },
   "/api/v1/experiments/{id}/train": { post: { summary: "Launch a training job in the experiment", body: trainJobSchema, success: { status: 202, description: "{job_id, run_id, experiment_id, status, queue_reason?}" } } },
+  "/api/v1/openapi.json": { get: { summary: "This document (public)", success: { status: 200, description: "the OpenAPI 3.1 document" } } },
+  "/api/v1/experiments": {
+    get: { summary: "Experiments of the caller's teams", query: listExperimentsQuery, success: { status: 200, description: "{experiments: [{experiment_id, name, team, run_count, last_activity_at, …}], next_page_token}" } },
+    post: { summary: "Create an experiment in one of the caller's teams", body: createExperimentBody, success: { status: 201, description: "{experiment_id, name, team, created_at}" } },
+  },
+  "/api/v1/experiments/{id}": { get: { summary: "An experiment with run_count and last_activity_at", success: { status: 200, description: "experiment" } } },
+  "/api/v1/experiments/{id}/runs": { get: { summary: "A page of runs as flat rows (params, latest metrics, tags by key), with MLflow's filter grammar and sort", query: browseRunsQuery, success: { status: 200, description: "{runs, total, offset, next_page_token}" } } },
+  "/api/v1/runs/{id}": { get: { summary: "A run with params, latest metrics, tags and its artifacts root", success: { status: 200, description: "run" } } },
+  "/api/v1/runs/{id}/artifacts/preview": { get: { summary: "A size-capped preview of one artifact file, for the artifact browser", query: previewQuery, success: { status: 200, description: "{kind, path, size, text, truncated} (text and binary), or the image itself" } } },
+  "/api/v1/jobs/events": { get: { summary: "Job status changes as text/event-stream (team, job narrow it)", query: jobEventsQuery, success: { status: 200, description: "text/event-stream of {job_id, status, attempt, message}" } } },
+  "/api/v1/jobs/{id}/logs": { get: { summary: "The job's output as text; follow=true streams it as text/event-stream, resuming from the byte offset in Last-Event-ID after a reconnect", query: logsQuery, success: { status: 200, description: "text/plain, or text/event-stream with follow=true" } } },
+  "/api/v1/jobs/{id}/code": { get: { summary: "The job's code snapshot as a .tar.gz (what its pod unpacks into /workspace)", success: { status: 200, description: "application/gzip" } } },
   "/api/v1/jobs": { get: { summary: "Jobs of the caller's teams, newest first", query: listJobsQuery, success: { status: 200, description: "{jobs, next_page_token}" } } },
   "/api/v1/jobs/{id}": { get: { summary: "One job", success: { status: 200, description: "job" } } },
   "/api/v1/jobs/{id}/cancel": { post: { summary: "Cancel a queued or running job (its user or a team lead)", success: { status: 200, description: "job" } } },
