@@ -15,7 +15,8 @@ type Operation = {
   summary: string;
   body?: z.ZodType;
   query?: z.ZodType;
-  success: { status: number; description: string };
+  /** `type`: the answer's media type when it is not JSON (a 204 has none). */
+  success: { status: number; description: string; type?: string };
   public?: boolean;
 };
 
@@ -56,9 +57,9 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
   "/api/v1/experiments/{id}/runs": { get: { summary: "A page of runs as flat rows (params, latest metrics, tags by key), with MLflow's filter grammar and sort", query: browseRunsQuery, success: { status: 200, description: "{runs, total, offset, next_page_token}" } } },
   "/api/v1/runs/{id}": { get: { summary: "A run with params, latest metrics, tags and its artifacts root", success: { status: 200, description: "run" } } },
   "/api/v1/runs/{id}/artifacts/preview": { get: { summary: "A size-capped preview of one artifact file, for the artifact browser", query: previewQuery, success: { status: 200, description: "{kind, path, size, text, truncated} (text and binary), or the image itself" } } },
-  "/api/v1/jobs/events": { get: { summary: "Job status changes as text/event-stream (team, job narrow it)", query: jobEventsQuery, success: { status: 200, description: "text/event-stream of {job_id, status, attempt, message}" } } },
-  "/api/v1/jobs/{id}/logs": { get: { summary: "The job's output as text; follow=true streams it as text/event-stream, resuming from the byte offset in Last-Event-ID after a reconnect", query: logsQuery, success: { status: 200, description: "text/plain, or text/event-stream with follow=true" } } },
-  "/api/v1/jobs/{id}/code": { get: { summary: "The job's code snapshot as a .tar.gz (what its pod unpacks into /workspace)", success: { status: 200, description: "application/gzip" } } },
+  "/api/v1/jobs/events": { get: { summary: "Job status changes as text/event-stream (team, job narrow it)", query: jobEventsQuery, success: { status: 200, description: "text/event-stream of {job_id, status, attempt, message}", type: "text/event-stream" } } },
+  "/api/v1/jobs/{id}/logs": { get: { summary: "The job's output as text; follow=true streams it as text/event-stream, resuming from the byte offset in Last-Event-ID after a reconnect", query: logsQuery, success: { status: 200, description: "text/plain, or text/event-stream with follow=true", type: "text/plain" } } },
+  "/api/v1/jobs/{id}/code": { get: { summary: "The job's code snapshot as a .tar.gz (what its pod unpacks into /workspace)", success: { status: 200, description: "the archive", type: "application/gzip" } } },
   "/api/v1/jobs": { get: { summary: "Jobs of the caller's teams, newest first", query: listJobsQuery, success: { status: 200, description: "{jobs, next_page_token}" } } },
   "/api/v1/jobs/{id}": { get: { summary: "One job", success: { status: 200, description: "job" } } },
   "/api/v1/jobs/{id}/cancel": { post: { summary: "Cancel a queued or running job (its user or a team lead)", success: { status: 200, description: "job" } } },
@@ -79,7 +80,7 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
     delete: { summary: "Stop a deployment: its replicas end, the record stays (status stopped)", success: { status: 204, description: "stopped" } },
   },
   "/api/v1/deployments/{id}/kubernetes": { get: { summary: "On Kubernetes: the deployment's rollout (desired, updated, available, failure, HPA state), pods and events, read from the API now", success: { status: 200, description: "{backend: \"kubernetes\", namespace, name, rollout, pods, events, error} or {backend: \"local\"}" } } },
-  "/api/v1/deployments/{id}/model": { get: { summary: "The pinned model file, for the init container of the deployment's pods on Kubernetes (Bearer: the deployment's download token from the Secret beside its Deployment; anything else 404)", success: { status: 200, description: "the model bytes (application/octet-stream, x-cairn-sha256)" } } },
+  "/api/v1/deployments/{id}/model": { get: { summary: "The pinned model file, for the init container of the deployment's pods on Kubernetes (Bearer: the deployment's download token from the Secret beside its Deployment; anything else 404)", success: { status: 200, description: "the model bytes (x-cairn-sha256 names their hash)", type: "application/octet-stream" } } },
   "/api/v1/cluster": { get: { summary: "Platform admins, kubernetes backend: nodes (GPU type, requested vs. allocatable) and each team's ResourceQuota status, read from the API now", success: { status: 200, description: "{backend: \"kubernetes\", server, nodes, quotas, error} or {backend: \"local\"}" } } },
   "/api/v1/deployments/{id}/rollback": { post: { summary: "Serve the model's previous version in this environment again (a new deployment; this one stops once it serves; production's protected alias moves back)", success: { status: 200, description: "the new deployment" } } },
   "/api/v1/deployments/{id}/metrics": { get: { summary: "Requests per second, latency p50/p95/p99 (ms) and error rate over a window (5m–30d), from Prometheus", success: { status: 200, description: "{window, step_seconds, series: {requests_per_second, latency_p50_ms, latency_p95_ms, latency_p99_ms, error_rate}}" } } },
@@ -128,7 +129,13 @@ export function openApiDocument(version: string) {
         summary: op.summary,
         parameters: [...params, ...(op.query ? queryParameters(op.query) : [])],
         ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: z.toJSONSchema(op.body, { io: "input" }) } } } } : {}),
-        responses: { [op.success.status]: { description: op.success.description }, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR },
+        responses: {
+          [op.success.status]: {
+            description: op.success.description,
+            ...(op.success.status === 204 ? {} : { content: { [op.success.type ?? "application/json"]: { schema: op.success.type && !op.success.type.includes("json") ? { type: "string" } : {} } } }),
+          },
+          400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR,
+        },
       };
     }
   }
