@@ -20,6 +20,7 @@ import { createModel, newRun, putRunFile, registerVersion, unique } from "@/serv
 import { DEMO, ctxFor, demoDatabase, tokenFor } from "@/server/testing/fixtures";
 import { createExperiment } from "@/server/tracking/experiments";
 import { clusterOverview, deploymentKubernetes, jobKubernetes } from "./cluster-view";
+import { until } from "@/server/testing/until";
 
 const stateDir = process.env.CAIRN_CLUSTER_DIR || path.join(os.homedir(), ".cache", "cairn", "cluster");
 // This Cairn runs on the cluster: env() is read lazily, so these hold for every call below.
@@ -32,15 +33,6 @@ const namespace = `cairn-${team}`;
 const kc = new KubeConfig();
 let core: CoreV1Api;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, seconds = 90): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const got = await probe();
-    if (got) return got;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 beforeAll(async () => {
   kc.loadFromFile(process.env.KUBECONFIG!);

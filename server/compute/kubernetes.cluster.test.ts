@@ -14,6 +14,7 @@ import type { AttemptHandlers, ExitInfo, LaunchSpec } from "./backend";
 import { createBackend } from "./index";
 import { servesKueue } from "./k8s-api";
 import { KubernetesBackend } from "./kubernetes";
+import { until } from "@/server/testing/until";
 
 const stateDir = process.env.CAIRN_CLUSTER_DIR || path.join(os.homedir(), ".cache", "cairn", "cluster");
 // createBackend("kubernetes") reads these through env() (read lazily).
@@ -69,15 +70,6 @@ function track(): Tracked {
   return t;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, seconds = 60): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const got = await probe();
-    if (got) return got;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const nameOf = (ref: string) => ref.split("/")[1]!;
 const podsOf = async (name: string) => (await core.listNamespacedPod({ namespace: ns, labelSelector: `batch.kubernetes.io/job-name=${name}` })).items;

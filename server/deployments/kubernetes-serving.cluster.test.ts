@@ -22,6 +22,7 @@ import { stopDeployment } from "@/server/deployments/service";
 import { linearClassifierOnnx } from "@/server/registry/onnx-graphs";
 import { createModel, newRun, putRunFile, registerVersion, unique } from "@/server/registry/test-helpers";
 import { DEMO, ctxFor, demoDatabase, tokenFor } from "@/server/testing/fixtures";
+import { until } from "@/server/testing/until";
 
 const db = demoDatabase();
 const stateDir = process.env.CAIRN_CLUSTER_DIR || path.join(os.homedir(), ".cache", "cairn", "cluster");
@@ -37,15 +38,6 @@ let autoscaling: AutoscalingV2Api;
 const state = new KubernetesReconcileState();
 let token = "";
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, seconds = 60): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const got = await probe();
-    if (got) return got;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 /** A staging deployment of a fresh ONNX version of team `team`, its row written as a Cairn on Kubernetes writes it. */
 async function deployment(replicas: number): Promise<string> {

@@ -29,6 +29,7 @@ import { getJobCode } from "./code";
 import type { JobDto } from "./service";
 import { cancelJob, getJobEvents, jobLogFile, submitJob } from "./service";
 import { isFinal, waitForJob } from "./testing/wait";
+import { until } from "@/server/testing/until";
 
 const stateDir = process.env.CAIRN_CLUSTER_DIR || path.join(os.homedir(), ".cache", "cairn", "cluster");
 process.env.CAIRN_COMPUTE_BACKEND = "kubernetes";
@@ -62,15 +63,6 @@ function useCluster(): KubernetesBackend {
   return backend;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, seconds = 60): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const got = await probe();
-    if (got) return got;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 beforeAll(async () => {
   kc.loadFromFile(process.env.KUBECONFIG!);

@@ -25,6 +25,7 @@ import { TenantSyncLoop } from "../workers/tenant-sync";
 import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
 import { CLUSTER_QUEUE_NAME, desiredObjects, LIMITS_NAME, LOCAL_QUEUE_NAME, QUOTA_NAME, ROLE_NAME } from "./manifests";
 import { TenantSyncer } from "./sync";
+import { until } from "@/server/testing/until";
 
 const stateDir = process.env.CAIRN_CLUSTER_DIR || path.join(os.homedir(), ".cache", "cairn", "cluster");
 // This Cairn runs on the cluster: env() is read lazily, so these hold for every call below.
@@ -63,15 +64,6 @@ const KUEUE = { group: "kueue.x-k8s.io", version: "v1beta1" };
 const ADMIN_KUEUE = { group: "kueue.x-k8s.io", version: "v1beta2" };
 const readLocalQueue = (ns: string) => custom.getNamespacedCustomObject({ ...KUEUE, namespace: ns, plural: "localqueues", name: LOCAL_QUEUE_NAME }) as Promise<{ spec: { clusterQueue: string } }>;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, seconds = 60): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const got = await probe();
-    if (got) return got;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 const state = async (slug: string) => {
   const [row] = await db().select({ s: tenantSync }).from(tenantSync).innerJoin(teams, eq(teams.id, tenantSync.teamId)).where(eq(teams.slug, slug));
