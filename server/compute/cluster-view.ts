@@ -11,7 +11,7 @@ import type { Ctx } from "../context";
 import { env } from "../env";
 import { loadDeployment } from "../deployments/service";
 import { loadJob } from "../jobs/service";
-import { parseQuantity } from "../tenants/quantity";
+import { parseQuantity, quotaAmounts } from "../tenants/quantity";
 import { k8sCall } from "./k8s-api";
 import { JOB_NAME_LABEL, LABELS, jobName, namespaceFor } from "./k8s-manifest";
 import type { Amounts, ClusterOverview, DeploymentKubernetes, EventView, JobKubernetes, PodView } from "@/lib/schemas/kubernetes-view";
@@ -31,13 +31,13 @@ function kubeConfig(): KubeConfig {
   return (cached ??= defaultKubeConfig());
 }
 
-function amounts(q: Record<string, string> | undefined, keys = { cpu: "cpu", memory: "memory", gpus: "nvidia.com/gpu", pods: "pods" }): Amounts {
+function amounts(q: Record<string, string> | undefined): Amounts {
   const get = (k: string) => (q?.[k] === undefined ? 0 : parseQuantity(q[k]!));
-  return { cpu: round(get(keys.cpu)), memory_gib: round(get(keys.memory) / GIB), gpus: round(get(keys.gpus)), pods: round(get(keys.pods)) };
+  return { cpu: round(get("cpu")), memory_gib: round(get("memory") / GIB), gpus: round(get("nvidia.com/gpu")), pods: round(get("pods")) };
 }
 
 /** A ResourceQuota's hard or used amounts (Cairn's quotas bound requests, and pods). */
-const quotaAmounts = (q: Record<string, string> | undefined) => amounts(q, { cpu: "requests.cpu", memory: "requests.memory", gpus: "requests.nvidia.com/gpu", pods: "pods" });
+const quota = (q: Record<string, string> | undefined): Amounts => quotaAmounts(q) ?? none();
 
 /** A pod's effective request (the larger of its containers' sum and any one init container), as the scheduler counts it. */
 function podRequest(pod: V1Pod): Amounts {
@@ -123,7 +123,7 @@ export async function clusterOverview(ctx: Ctx): Promise<ClusterOverview> {
         };
       }).sort((a, b) => (a.gpu_type ?? "").localeCompare(b.gpu_type ?? "") || a.name.localeCompare(b.name)),
       quotas: quotas.items
-        .map((q) => ({ namespace: q.metadata!.namespace!, team: q.metadata!.namespace!.replace(/^cairn-/, ""), hard: quotaAmounts(q.status?.hard), used: quotaAmounts(q.status?.used) }))
+        .map((q) => ({ namespace: q.metadata!.namespace!, team: q.metadata!.namespace!.replace(/^cairn-/, ""), hard: quota(q.status?.hard), used: quota(q.status?.used) }))
         .sort((a, b) => a.team.localeCompare(b.team)),
     };
   } catch (err) {

@@ -10,20 +10,9 @@ import type { DeploymentStatus } from "@/db/schema";
 import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, teamQuotas, teams } from "@/db/schema";
 import type { KubernetesServing, ServingObservation } from "../compute/k8s-serving";
 import type { ServingSpec } from "../compute/k8s-serving-manifest";
+import { setDeploymentStatus } from "./status";
 
 export type KubernetesPass = { applied: number; becameReady: string[]; failed: string[]; removed: number; errors: string[] };
-
-async function setStatus(db: Db, id: string, status: DeploymentStatus, message: string, readyAt = false): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    const [changed] = await tx
-      .update(deployments)
-      .set({ status, message, ...(readyAt ? { readyAt: new Date() } : {}) })
-      .where(and(eq(deployments.id, id), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])))
-      .returning({ id: deployments.id });
-    if (changed) await tx.insert(deploymentEvents).values({ deploymentId: id, status, message });
-    return Boolean(changed);
-  });
-}
 
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
 
@@ -58,7 +47,7 @@ export async function reconcileKubernetes(db: Db, serving: KubernetesServing, st
   }
   for (const { d, team } of live) {
     if (!d.modelSha256) {
-      await setStatus(db, d.id, "failed", `deployment ${d.id} holds no pinned model hash, so nothing proves which bytes it would serve; deploy version ${d.version} of ${d.modelName} again`);
+      await setDeploymentStatus(db, d.id, "failed", `deployment ${d.id} holds no pinned model hash, so nothing proves which bytes it would serve; deploy version ${d.version} of ${d.modelName} again`);
       pass.failed.push(d.id);
       continue;
     }
@@ -111,7 +100,7 @@ async function follow(db: Db, state: KubernetesReconcileState, d: typeof deploym
   // Past the Deployment's progress deadline the rollout has failed; a refused pod (quota, admission) is retried
   // by the controller, so it is an event until then.
   if (seen.failure) {
-    if (await setStatus(db, d.id, "failed", `the rollout cannot finish: ${seen.failure}`.slice(0, 2000))) pass.failed.push(d.id);
+    if (await setDeploymentStatus(db, d.id, "failed", `the rollout cannot finish: ${seen.failure}`.slice(0, 2000))) pass.failed.push(d.id);
     return;
   }
   if (seen.blocked) await eventOnce(db, d, `Kubernetes cannot create this deployment's pods yet (it keeps trying until the rollout's 600 s deadline): ${seen.blocked}`);
@@ -131,7 +120,7 @@ async function follow(db: Db, state: KubernetesReconcileState, d: typeof deploym
   state.available.set(d.id, seen.available);
   const complete = seen.observed && desired > 0 && seen.updated >= desired && seen.available >= desired;
   if (d.status !== "ready") {
-    if (complete && (await setStatus(db, d.id, "ready", `${plural(seen.available, "replica")} of ${desired} available on Kubernetes`, d.readyAt === null))) pass.becameReady.push(d.id);
+    if (complete && (await setDeploymentStatus(db, d.id, "ready", `${plural(seen.available, "replica")} of ${desired} available on Kubernetes`, { readyAt: d.readyAt === null }))) pass.becameReady.push(d.id);
     return;
   }
   if (before !== undefined && seen.available < before && seen.available < desired) {

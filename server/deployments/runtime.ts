@@ -5,12 +5,13 @@
 // start-up simply brings up every live deployment again.
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { and, eq, inArray, isNull } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { Db } from "@/db/client";
-import type { DeploymentStatus, ModelInspection } from "@/db/schema";
+import type { ModelInspection } from "@/db/schema";
 import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, modelVersions, teams } from "@/db/schema";
 import { env } from "../env";
 import { touchInferenceSeries } from "../observability/metrics";
+import { setDeploymentStatus } from "./status";
 import { pinRoot, pinnedStore } from "../registry/pins";
 import { hashing, sha256, sha256OfFile } from "../artifacts/hashing";
 import type { ReplicaLease, ServingLoad, ServingState } from "./local-serving";
@@ -57,18 +58,6 @@ function runtime(): Runtime {
   return globals.__cairnDeployments;
 }
 
-async function setStatus(db: Db, id: string, status: DeploymentStatus, message: string | null, opts: { from?: readonly DeploymentStatus[]; readyAt?: boolean } = {}): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    const [changed] = await tx
-      .update(deployments)
-      .set({ status, message, ...(opts.readyAt ? { readyAt: new Date() } : {}) })
-      .where(and(eq(deployments.id, id), inArray(deployments.status, [...(opts.from ?? LIVE_DEPLOYMENT_STATUSES)])))
-      .returning({ id: deployments.id });
-    if (changed) await tx.insert(deploymentEvents).values({ deploymentId: id, status, message });
-    return Boolean(changed);
-  });
-}
-
 async function onReplicaChange(rt: Runtime, state: ServingState): Promise<void> {
   const db = rt.dbs.get(state.deploymentId);
   if (!db) return;
@@ -78,7 +67,7 @@ async function onReplicaChange(rt: Runtime, state: ServingState): Promise<void> 
   if (before === undefined || rt.pending.has(state.deploymentId)) return;
   const failed = state.replicas.filter((r) => r.status === "failed");
   if (state.ready === 0 && failed.length > 0 && failed.length === state.replicas.length) {
-    await setStatus(db, state.deploymentId, "failed", `every replica failed: ${failed[0]!.message ?? "exited"}`);
+    await setDeploymentStatus(db, state.deploymentId, "failed", `every replica failed: ${failed[0]!.message ?? "exited"}`);
   } else if (state.ready < before && state.ready < state.desired) {
     rt.degraded.add(state.deploymentId);
     const down = state.replicas.filter((r) => r.status !== "ready").map((r) => `replica ${r.index} ${r.status}${r.message ? ` (${r.message})` : ""}`);
@@ -164,11 +153,11 @@ async function bringUpNow(rt: Runtime, db: Db, id: string): Promise<void> {
     }
     rt.lastReady.set(id, state.ready);
     touchInferenceSeries(row.team, id);
-    if (d.status !== "ready") await setStatus(db, id, "ready", `${state.ready} of ${state.desired} replicas serving`, { readyAt: d.readyAt === null });
+    if (d.status !== "ready") await setDeploymentStatus(db, id, "ready", `${state.ready} of ${state.desired} replicas serving`, { readyAt: d.readyAt === null });
   } catch (err) {
     await rt.serving.stop(id).catch(() => undefined);
     const message = err instanceof Error ? err.message : String(err);
-    await setStatus(db, id, "failed", message.slice(0, 2000));
+    await setDeploymentStatus(db, id, "failed", message.slice(0, 2000));
   }
 }
 

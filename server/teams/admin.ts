@@ -5,7 +5,7 @@
 import { and, asc, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { LIVE_DEPLOYMENT_STATUSES, apiTokens, deployments, jobs, memberships, teamQuotas, teams, tenantSync, users } from "@/db/schema";
 import type { Role } from "@/db/schema";
-import type { K8sAmounts, KubernetesTenantStatus, LimitRangeSpec, QuotaDto, QuotaInput, TeamMemberDto } from "@/lib/schemas/teams";
+import type { KubernetesTenantStatus, LimitRangeSpec, QuotaDto, QuotaInput, TeamMemberDto } from "@/lib/schemas/teams";
 import { appendAudit, denied } from "../audit/record";
 import { can } from "../auth/policy";
 import type { Ctx } from "../context";
@@ -13,7 +13,7 @@ import { AppError } from "../errors";
 import { env } from "../env";
 import { localSandboxStatus } from "../compute/local";
 import type { SandboxStatus } from "../compute/sandbox";
-import { parseQuantity } from "../tenants/quantity";
+import { quotaAmounts } from "../tenants/quantity";
 import { artifactStore } from "../tracking/artifacts";
 import { gib, teamStoredBytes } from "../artifacts/usage";
 import { findTeamBySlug } from "./lookup";
@@ -158,19 +158,13 @@ export type TeamUsage = {
   kubernetes: KubernetesTenantStatus | null;
 };
 
-function k8sAmounts(q: Record<string, string> | undefined): K8sAmounts | null {
-  if (!q) return null;
-  const n = (k: string, scale = 1) => (q[k] === undefined ? 0 : Math.round((parseQuantity(q[k]!) / scale) * 1000) / 1000);
-  return { cpu: n("requests.cpu"), memory_gib: n("requests.memory", 2 ** 30), gpus: n("requests.nvidia.com/gpu"), pods: n("pods") };
-}
-
 async function kubernetesStatus(ctx: Ctx, team: TeamRef): Promise<KubernetesTenantStatus | null> {
   const [row] = await ctx.db.select().from(tenantSync).where(eq(tenantSync.teamId, team.id));
   if (!row) return null;
   return {
     namespace: team.namespace, state: row.state, message: row.message, repaired: row.repaired, checked_at: row.checkedAt.toISOString(),
     synced_at: row.syncedAt?.toISOString() ?? null, drift_repaired_at: row.driftRepairedAt?.toISOString() ?? null, kueue: row.kueue,
-    hard: k8sAmounts(row.quotaStatus?.hard), used: k8sAmounts(row.quotaStatus?.used),
+    hard: quotaAmounts(row.quotaStatus?.hard), used: quotaAmounts(row.quotaStatus?.used),
   };
 }
 
