@@ -15,7 +15,7 @@ import { parseQuantity, quotaAmounts } from "../tenants/quantity";
 import { k8sCall } from "./k8s-api";
 import { JOB_NAME_LABEL, LABELS, jobName, namespaceFor } from "./k8s-manifest";
 import type { Amounts, ClusterOverview, DeploymentKubernetes, EventView, JobKubernetes, PodView } from "@/lib/schemas/kubernetes-view";
-import { KubernetesServing } from "./k8s-serving";
+import { observeServing } from "./k8s-serving";
 import { SERVING_LABELS, servingName } from "./k8s-serving-manifest";
 import { defaultKubeConfig } from "./kubernetes";
 
@@ -157,9 +157,8 @@ export async function deploymentKubernetes(ctx: Ctx, id: string): Promise<Deploy
   const kc = kubeConfig();
   const core = kc.makeApiClient(CoreV1Api);
   try {
-    const serving = new KubernetesServing({ kubeConfig: kc, ...servingOptions() });
     const [rollout, pods] = await Promise.all([
-      serving.observe({ deploymentId: d.id, team: d.team, autoScale: d.autoScale }),
+      observeServing(kc, { deploymentId: d.id, team: d.team, autoScale: d.autoScale }),
       k8sCall(`list Pods in ${namespace}`, () => core.listNamespacedPod({ namespace, labelSelector: `${SERVING_LABELS.deployment}=${d.id}` })),
     ]);
     const names = new Set([name, ...pods.items.map((p) => p.metadata?.name ?? ""), ...pods.items.map((p) => p.metadata?.ownerReferences?.[0]?.name ?? "")]);
@@ -167,10 +166,4 @@ export async function deploymentKubernetes(ctx: Ctx, id: string): Promise<Deploy
   } catch (err) {
     return { backend: "kubernetes", namespace, name, rollout: null, pods: [], events: [], error: errorText(err) };
   }
-}
-
-/** Reading needs none of the options that shape objects; they are the configured ones all the same. */
-function servingOptions() {
-  const k = env().kubernetes;
-  return { image: k.modelServerImage, fetchImage: k.fetchImage, cairnUrl: env().trackingUrl, cpu: k.modelCpu, memoryGib: k.modelMemoryGib, signingKey: "" };
 }

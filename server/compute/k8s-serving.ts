@@ -19,6 +19,53 @@ export type { ServingObservation };
 
 export type KubernetesServingOptions = ServingOptions & { kubeConfig: KubeConfig };
 
+async function readDeployment(apps: AppsV1Api, namespace: string, name: string): Promise<V1Deployment | null> {
+  try {
+    return await k8sCall(`read Deployment ${namespace}/${name}`, () => apps.readNamespacedDeployment({ namespace, name }));
+  } catch (err) {
+    if (hasStatus(err, 404)) return null;
+    throw err;
+  }
+}
+
+async function observeWith(apps: AppsV1Api, autoscaling: AutoscalingV2Api, spec: Pick<ServingSpec, "deploymentId" | "team" | "autoScale">): Promise<ServingObservation> {
+  const namespace = namespaceFor(spec.team);
+  const name = servingName(spec.deploymentId);
+  const d = await readDeployment(apps, namespace, name);
+  if (!d) return { missing: true, observed: false, desired: 0, updated: 0, available: 0, ready: 0, failure: null, blocked: null, hpa: null };
+  const conditions = d.status?.conditions ?? [];
+  const progressing = conditions.find((c) => c.type === "Progressing");
+  const failed = conditions.find((c) => c.type === "ReplicaFailure" && c.status === "True");
+  let hpa: ServingObservation["hpa"] = null;
+  if (spec.autoScale) {
+    try {
+      const h = await k8sCall(`read HorizontalPodAutoscaler ${namespace}/${name}`, () => autoscaling.readNamespacedHorizontalPodAutoscaler({ namespace, name }));
+      hpa = {
+        current: h.status?.currentReplicas ?? 0, desired: h.status?.desiredReplicas ?? 0,
+        conditions: (h.status?.conditions ?? []).map((c) => ({ type: c.type, status: c.status, reason: c.reason ?? "", message: c.message ?? "" })),
+      };
+    } catch (err) {
+      if (!hasStatus(err, 404)) throw err;
+    }
+  }
+  return {
+    missing: false,
+    observed: (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1),
+    desired: d.spec?.replicas ?? 0,
+    updated: d.status?.updatedReplicas ?? 0,
+    available: d.status?.availableReplicas ?? 0,
+    ready: d.status?.readyReplicas ?? 0,
+    failure: progressing?.status === "False" ? text(progressing) : null,
+    blocked: failed ? text(failed) : null,
+    hpa,
+  };
+}
+
+/** A deployment's rollout and HPA, read with `kubeConfig` (for views that only read). */
+export function observeServing(kubeConfig: KubeConfig, spec: Pick<ServingSpec, "deploymentId" | "team" | "autoScale">): Promise<ServingObservation> {
+  return observeWith(kubeConfig.makeApiClient(AppsV1Api), kubeConfig.makeApiClient(AutoscalingV2Api), spec);
+}
+
 const text = (c: V1DeploymentCondition | undefined) => (c ? `${c.reason ?? c.type}${c.message ? `: ${c.message}` : ""}` : "");
 
 export class KubernetesServing {
@@ -37,20 +84,11 @@ export class KubernetesServing {
     return `${servingName(spec.deploymentId)}.${namespaceFor(spec.team)}.svc`;
   }
 
-  private async readDeployment(namespace: string, name: string): Promise<V1Deployment | null> {
-    try {
-      return await k8sCall(`read Deployment ${namespace}/${name}`, () => this.apps.readNamespacedDeployment({ namespace, name }));
-    } catch (err) {
-      if (hasStatus(err, 404)) return null;
-      throw err;
-    }
-  }
-
   /** Makes the deployment's objects match `spec`; resolves with what it did ("created", "updated" or "unchanged"). */
   async apply(spec: ServingSpec): Promise<"created" | "updated" | "unchanged"> {
     const namespace = namespaceFor(spec.team);
     const name = servingName(spec.deploymentId);
-    const current = await this.readDeployment(namespace, name);
+    const current = await readDeployment(this.apps, namespace, name);
     let action: "created" | "updated" | "unchanged" = "unchanged";
     let owner: { name: string; uid: string };
     if (!current) {
@@ -136,37 +174,8 @@ export class KubernetesServing {
   }
 
   /** The rollout's state and the HPA's, as the API server stores them. */
-  async observe(spec: Pick<ServingSpec, "deploymentId" | "team" | "autoScale">): Promise<ServingObservation> {
-    const namespace = namespaceFor(spec.team);
-    const name = servingName(spec.deploymentId);
-    const d = await this.readDeployment(namespace, name);
-    if (!d) return { missing: true, observed: false, desired: 0, updated: 0, available: 0, ready: 0, failure: null, blocked: null, hpa: null };
-    const conditions = d.status?.conditions ?? [];
-    const progressing = conditions.find((c) => c.type === "Progressing");
-    const failed = conditions.find((c) => c.type === "ReplicaFailure" && c.status === "True");
-    let hpa: ServingObservation["hpa"] = null;
-    if (spec.autoScale) {
-      try {
-        const h = await k8sCall(`read HorizontalPodAutoscaler ${namespace}/${name}`, () => this.autoscaling.readNamespacedHorizontalPodAutoscaler({ namespace, name }));
-        hpa = {
-          current: h.status?.currentReplicas ?? 0, desired: h.status?.desiredReplicas ?? 0,
-          conditions: (h.status?.conditions ?? []).map((c) => ({ type: c.type, status: c.status, reason: c.reason ?? "", message: c.message ?? "" })),
-        };
-      } catch (err) {
-        if (!hasStatus(err, 404)) throw err;
-      }
-    }
-    return {
-      missing: false,
-      observed: (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1),
-      desired: d.spec?.replicas ?? 0,
-      updated: d.status?.updatedReplicas ?? 0,
-      available: d.status?.availableReplicas ?? 0,
-      ready: d.status?.readyReplicas ?? 0,
-      failure: progressing?.status === "False" ? text(progressing) : null,
-      blocked: failed ? text(failed) : null,
-      hpa,
-    };
+  observe(spec: Pick<ServingSpec, "deploymentId" | "team" | "autoScale">): Promise<ServingObservation> {
+    return observeWith(this.apps, this.autoscaling, spec);
   }
 
   /** The deployment ids Cairn serves in the team's namespace (its model Deployments, by label). */
