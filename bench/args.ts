@@ -69,3 +69,9 @@ export function parseArgs(argv: string[]): BenchOptions {
   }
   return opts;
 }
+
+/** `--name value` from the command line, or `fallback` (the smaller benches' options). */
+export function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}

@@ -22,11 +22,8 @@ import { createModel, newRun, putRunFile, registerVersion } from "@/server/regis
 import { Autoscaler } from "@/server/workers/autoscaler";
 import { createBenchDatabase, ctxFor, tokenFor } from "./db";
 import { now, summarize } from "./stats";
+import { option } from "./args";
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
 
 const PHASES = option("phases", "5:1,20:6,20:12,30:1").split(",").map((p) => {
   const [seconds, clients] = p.split(":").map(Number);

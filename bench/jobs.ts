@@ -18,11 +18,8 @@ import { jobs, teamQuotas, teams } from "@/db/schema";
 import { createExperiment } from "@/server/tracking/experiments";
 import { createBenchDatabase, ctxFor, tokenFor } from "./db";
 import { now, summarize } from "./stats";
+import { option } from "./args";
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
 
 const SUBMISSIONS = Number(option("submissions", "1000"));
 const CLIENTS = Number(option("clients", "4"));

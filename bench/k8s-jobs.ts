@@ -24,11 +24,8 @@ import { TenantSyncer } from "@/server/tenants/sync";
 import { JobScheduler } from "@/server/workers/job-scheduler";
 import { createBenchDatabase, ctxFor, tokenFor } from "./db";
 import { now, summarize } from "./stats";
+import { option } from "./args";
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
 
 const JOBS = Number(option("jobs", "200"));
 const CLIENTS = Number(option("clients", "4"));

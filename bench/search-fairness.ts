@@ -19,11 +19,8 @@ import { openDatabase } from "@/db/client";
 import { experiments } from "@/db/schema";
 import { eq } from "drizzle-orm";
 import { tokenFor } from "@/server/testing/actors";
+import { option } from "./args";
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
 const CLIENTS = Number(option("clients", "8"));
 const SAMPLES = Number(option("samples", "300"));
 const RUNS = Number(option("runs", "2000"));
