@@ -212,11 +212,18 @@ function runningPid(name) {
   }
 }
 
+// The components this invocation started that have since exited, with how. A child's own exit event, not
+// /proc/<pid>/cmdline: just after spawn() returns, the kernel may still be setting up the new program's
+// arguments, and an empty cmdline then read as "exited" (a scheduler reported dead with an empty log).
+const exitedChildren = new Map();
+
 function startProcess(name, args, env) {
   const out = openSync(path.join(logs, `${name}.log`), "a");
   const child = spawn(bin(name), args, { detached: true, stdio: ["ignore", out, out], cwd: stateDir, env: { ...process.env, ...env } });
   closeSync(out);
   writeFileSync(pidFile(name), `${child.pid}\n`);
+  exitedChildren.delete(name);
+  child.once("exit", (code, signal) => exitedChildren.set(name, signal ? `signal ${signal}` : `code ${code}`));
   child.unref();
   return child.pid;
 }
@@ -535,14 +542,17 @@ async function start() {
   if (kueueOn) writeKubeconfig(path.join(stateDir, "kueue.kubeconfig"), "kueue");
   for (const c of list) {
     const logFile = path.join(logs, `${c.name}.log`);
+    let started = false;
     if (!runningPid(c.name)) {
       const busy = await portBusy(c);
       if (busy) fail(`port ${busy} is taken by another program: set CAIRN_CLUSTER_PORT (the API server's port; the others follow it)`);
       await c.prepare?.();
       startProcess(c.name, c.args, c.env);
+      started = true;
     }
     await waitFor(c.name, async () => {
-      if (runningPid(c.name) === null) fail(`${c.name} exited: see ${logFile}`);
+      const exit = started ? exitedChildren.get(c.name) : runningPid(c.name) === null ? "gone" : undefined;
+      if (exit) fail(`${c.name} exited (${exit}): see ${logFile}`);
       return c.ready();
     }, 90, logFile);
     await c.after?.();
