@@ -208,6 +208,15 @@ const ENTRIES: Entry[] = [
     route: "api/v1/runs/[id]/artifacts/preview", method: "GET", scope: "team", ok: [200],
     request: () => ({ path: `/api/v1/runs/${s.run}/artifacts/preview?path=inv.txt`, params: { id: s.run } }),
   },
+  {
+    // A run of its own per call: registering pins the run's files, after which they may not be overwritten.
+    route: "api/v1/runs/[id]/register", method: "POST", scope: "team", permission: "train_model", ok: [201],
+    request: async () => {
+      const run = (await createRun(tokens.data_scientist!, s.exp)).run_id;
+      expect((await artifacts(tokens.data_scientist!, "PUT", `${s.exp}/${run}/artifacts/model/model.bin`, { body: "weights" })).status).toBe(200);
+      return { path: `/api/v1/runs/${run}/register`, params: { id: run }, body: { name: `inv-reg-${next()}`, path: "model" } };
+    },
+  },
   // Jobs and code
   { route: "api/v1/jobs", method: "GET", scope: "caller", ok: [200], request: () => ({ path: "/api/v1/jobs" }) },
   { route: "api/v1/jobs/events", method: "GET", scope: "caller", ok: [200], request: () => ({ path: "/api/v1/jobs/events" }) },

@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import type { Page } from "@playwright/test";
-import { signIn } from "../e2e/helpers";
+import { api, signIn } from "../e2e/helpers";
 
 /** Reloads until `check` passes: the page reads the cluster when it renders, and the cluster moves on its own. */
 async function eventually(page: Page, check: () => Promise<void>, timeoutMs = 90_000): Promise<void> {
@@ -49,15 +49,15 @@ test("a member sees a deployment's rollout and pods, and a job's pods and events
   await expect(page.getByRole("list", { name: "Kubernetes events" })).toContainText("ScalingReplicaSet");
 
   // A job submitted with the member's session becomes a batch/v1 Job whose pod the real scheduler places.
-  const experiments = (await (await page.request.get("/api/v1/experiments?team=churn")).json()) as { experiments: { experiment_id: string; name: string }[] };
+  // The typed client over the browser's session (api() sends this site's Origin, as a signed-in write must).
+  const experiments = (await api(page).GET("/api/v1/experiments", { params: { query: { team: "churn" } } })).data as { experiments: { experiment_id: string; name: string }[] };
   const exp = experiments.experiments.find((e) => e.name === "churn-baseline") ?? experiments.experiments[0]!;
-  const res = await page.request.post(`/api/v1/experiments/${exp.experiment_id}/train`, {
-    // The browser's session, from this site (a signed-in write must carry its Origin).
-    headers: { origin: new URL(page.url()).origin },
-    data: { command: ["python", "train.py"], instance_type: "cpu.small", max_runtime_seconds: 600 },
+  const res = await api(page).POST("/api/v1/experiments/{id}/train", {
+    params: { path: { id: exp.experiment_id } },
+    body: { command: ["python", "train.py"], instance_type: "cpu.small", max_runtime_seconds: 600 },
   });
-  expect(res.status(), await res.text()).toBe(202);
-  const { job_id } = (await res.json()) as { job_id: string };
+  expect(res.response.status, JSON.stringify(res.error)).toBe(202);
+  const { job_id } = res.data as { job_id: string };
   await page.goto(`/jobs/${job_id}`);
   await eventually(page, async () => {
     await expect(page.getByRole("table", { name: "The job's pods" }).locator("tbody tr").first()).toContainText(/kwok-/, { timeout: 2000 });

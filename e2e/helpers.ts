@@ -1,5 +1,7 @@
 import { expect } from "@playwright/test";
 import type { APIRequestContext, Page } from "@playwright/test";
+import { cairnClient } from "../lib/api/client";
+import type { CairnClient } from "../lib/api/client";
 
 export const PASSWORD = "cairn-demo";
 
@@ -16,4 +18,29 @@ export async function signInRequest(request: APIRequestContext, email: string): 
   const { csrfToken } = (await (await request.get("/api/auth/csrf")).json()) as { csrfToken: string };
   const res = await request.post("/api/auth/callback/credentials", { form: { csrfToken, email, password: PASSWORD, json: "true" } });
   expect(res.ok()).toBeTruthy();
+}
+
+/**
+ * The typed client of /api/v1 (lib/api/client.ts, the one Node users get) speaking through a Playwright request
+ * context, so it carries that context's signed-in session: `const { data, error, response } = await
+ * api(page).GET("/api/v1/deployments")`. Writes send this site's Origin, as the browser would.
+ */
+export function api(from: Page | APIRequestContext, baseURL?: string): CairnClient {
+  const request = "request" in from ? from.request : from;
+  const base = baseURL ?? ("url" in from && typeof from.url === "function" && from.url().startsWith("http") ? new URL(from.url()).origin : undefined);
+  if (!base) throw new Error("api(): pass the baseURL (the page has not navigated yet)");
+  return cairnClient({
+    baseUrl: base,
+    headers: { origin: base },
+    // openapi-fetch hands over a Request; Playwright's context sends it with the session's cookies.
+    fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
+      const req = new Request(input, init);
+      const res = await request.fetch(req.url, {
+        method: req.method,
+        headers: Object.fromEntries(req.headers.entries()),
+        data: req.body ? Buffer.from(await req.arrayBuffer()) : undefined,
+      });
+      return new Response(res.status() === 204 ? null : new Uint8Array(await res.body()), { status: res.status(), headers: res.headers() });
+    },
+  });
 }

@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import type { Browser, Page } from "@playwright/test";
-import { signIn } from "../helpers";
+import { api, signIn } from "../helpers";
 
 // The demo's churn-classifier serves v3 in production (@production → v3) and v4 in staging. Specs that run
 // later expect exactly that, so these journeys reject v4, approve v1, and finally roll production back to v3.
@@ -136,12 +136,13 @@ test("a data scientist cannot ask for production, and a requester cannot approve
   const lead = await signedIn(browser, "lead@example.com");
   const id = await requestProduction(lead, 4, 1, "");
   await expect(lead.getByRole("button", { name: "Approve and deploy" })).toHaveCount(0);
-  const own = await lead.request.post(`/api/v1/approvals/${id}/approve`, { data: { comment: "self-approved" }, headers: { origin: baseURL! } });
-  expect(own.status()).toBe(403);
-  expect(((await own.json()) as { error: { message: string } }).error.message).toContain("you cannot approve it");
-  const byDs = await page.request.post(`/api/v1/approvals/${id}/approve`, { data: { comment: "not a lead" }, headers: { origin: baseURL! } });
-  expect(byDs.status()).toBe(403);
-  expect(((await byDs.json()) as { error: { message: string } }).error.message).toContain("Only team leads");
+  const approve = { params: { path: { id } } };
+  const own = await api(lead.request, baseURL).POST("/api/v1/approvals/{id}/approve", { ...approve, body: { comment: "self-approved" } });
+  expect(own.response.status).toBe(403);
+  expect(own.error?.error?.message).toContain("you cannot approve it");
+  const byDs = await api(page.request, baseURL).POST("/api/v1/approvals/{id}/approve", { ...approve, body: { comment: "not a lead" } });
+  expect(byDs.response.status).toBe(403);
+  expect(byDs.error?.error?.message).toContain("Only team leads");
 
   // The requester withdraws it; nothing was deployed.
   await lead.reload();

@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import type { Browser, Page, Request } from "@playwright/test";
-import { signIn } from "../helpers";
+import { api, signIn } from "../helpers";
 
 /** Submits a form on the page and returns the server action request it sent (its id and body). */
 async function captureAction(page: Page, submit: () => Promise<void>): Promise<Request> {
@@ -36,7 +36,8 @@ test("raw calls to the quota and member actions: a team lead cannot change quota
     expect(await replayAs(browser, baseURL!, email, quotaAction, "/teams/churn", { team: "churn", quota: { ...QUOTA, gpus: 1000, cpu: 10000 } }), email).toBe(403);
   }
   expect(await replayAs(browser, baseURL!, "lead.fraud@example.com", quotaAction, "/teams/churn", { team: "churn", quota: { ...QUOTA, gpus: 1000 } })).toBe(404);
-  const team = await (await page.request.get("/api/v1/teams/churn")).json();
+  const churn = { params: { path: { slug: "churn" } } };
+  const team = (await api(page).GET("/api/v1/teams/{slug}", churn)).data as { quota: object };
   expect(team.quota).toMatchObject({ gpus: 8, cpu: 64 });
 
   // The team lead adds a member through the form: that gives the member action's id.
@@ -58,7 +59,7 @@ test("raw calls to the quota and member actions: a team lead cannot change quota
 
   expect(await replayAs(browser, baseURL!, "ds@example.com", addAction, "/teams/churn", { team: "churn", email: "sneaky@example.com", role: "team_lead" })).toBe(403);
   expect(await replayAs(browser, baseURL!, "lead.fraud@example.com", addAction, "/teams/churn", { team: "churn", email: "sneaky@example.com", role: "team_lead" })).toBe(404);
-  const members = ((await (await page.request.get("/api/v1/teams/churn")).json()).members as { email: string }[]).map((m) => m.email);
+  const members = ((await api(page).GET("/api/v1/teams/{slug}", churn)).data as { members: { email: string }[] }).members.map((m) => m.email);
   expect(members).toContain(email);
   expect(members).not.toContain("sneaky@example.com");
 

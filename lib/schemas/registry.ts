@@ -97,3 +97,10 @@ export const registerFromRunAction = z.strictObject({
   path: z.string().max(1000),
   name: modelNameSchema,
 });
+
+/** POST /api/v1/runs/{id}/register: a run's model folder as a new version of `name` (created when missing). */
+export const registerRunBody = z.strictObject({
+  name: modelNameSchema,
+  path: z.string().max(1000, "path is longer than 1000 characters").default("model"),
+  description: z.string().max(5000, "description is longer than 5000 characters").optional(),
+});

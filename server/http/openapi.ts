@@ -5,7 +5,7 @@ import { auditQuerySchema } from "@/lib/schemas/audit";
 import { listCodeArchivesQuery, uploadCodeArchiveQuery } from "@/lib/schemas/code-archives";
 import { costsQuery } from "@/lib/schemas/costs";
 import { approvalsQuery, decideApprovalSchema, deployModelSchema, listDeploymentsQuery, scaleDeploymentSchema } from "@/lib/schemas/deployments";
-import { listModelsQuery, modelTeamQuery } from "@/lib/schemas/registry";
+import { listModelsQuery, modelTeamQuery, registerRunBody } from "@/lib/schemas/registry";
 import { instanceTypeSchema } from "@/lib/schemas/instance-types";
 import { jobEventsQuery, listJobsQuery, logsQuery, trainJobSchema } from "@/lib/schemas/jobs";
 import { addMemberSchema, changeRoleSchema, createTeamSchema, quotaSchema, updateTeamSchema } from "@/lib/schemas/teams";
@@ -56,6 +56,7 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
   "/api/v1/experiments/{id}": { get: { summary: "An experiment with run_count and last_activity_at", success: { status: 200, description: "experiment" } } },
   "/api/v1/experiments/{id}/runs": { get: { summary: "A page of runs as flat rows (params, latest metrics, tags by key), with MLflow's filter grammar and sort", query: browseRunsQuery, success: { status: 200, description: "{runs, total, offset, next_page_token}" } } },
   "/api/v1/runs/{id}": { get: { summary: "A run with params, latest metrics, tags and its artifacts root", success: { status: 200, description: "run" } } },
+  "/api/v1/runs/{id}/register": { post: { summary: "Register the run's model folder (path, default \"model\") as a new version of model `name`, created in the run's team when missing; another team's run answers 404 and nothing is written", body: registerRunBody, success: { status: 201, description: "{name, version, team, source (runs:/<run>/<path>), run_id, status, format, content_digest, description, created_at}" } } },
   "/api/v1/runs/{id}/artifacts/preview": { get: { summary: "A size-capped preview of one artifact file, for the artifact browser", query: previewQuery, success: { status: 200, description: "{kind, path, size, text, truncated} (text and binary), or the image itself" } } },
   "/api/v1/jobs/events": { get: { summary: "Job status changes as text/event-stream (team, job narrow it)", query: jobEventsQuery, success: { status: 200, description: "text/event-stream of {job_id, status, attempt, message}", type: "text/event-stream" } } },
   "/api/v1/jobs/{id}/logs": { get: { summary: "The job's output as text; follow=true streams it as text/event-stream, resuming from the byte offset in Last-Event-ID after a reconnect", query: logsQuery, success: { status: 200, description: "text/plain, or text/event-stream with follow=true", type: "text/plain" } } },

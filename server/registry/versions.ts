@@ -34,6 +34,8 @@ export type CreateVersionInput = {
   tags?: KeyValue[];
   run_link?: string;
   description?: string;
+  /** Refuse a source that holds no files (Cairn's own register calls; MLflow's endpoint accepts any source). */
+  requireFiles?: boolean;
 } & TeamOpt;
 
 export async function createModelVersion(ctx: Ctx, input: CreateVersionInput): Promise<ModelVersionDto> {
@@ -43,6 +45,10 @@ export async function createModelVersion(ctx: Ctx, input: CreateVersionInput): P
   // The files are pinned first and inspected from the pinned copy: what the version shows is what it serves.
   const versionId = randomUUID();
   const pin = await pinVersionFiles({ store: artifactStore(), root: resolved.root, rel: resolved.rel }, versionId);
+  if (input.requireFiles && pin.manifest.length === 0) {
+    await removePin(versionId);
+    throw new AppError("invalid_input", `${input.source.trim()} holds no files: name the folder the model was logged to (the run's artifacts list it).`, { fields: { path: ["no files at this path in the run's artifacts"] } });
+  }
   // The pinned copy counts against the team's storage quota like the files it copies.
   try {
     await assertStorageRoom(ctx.db, artifactStore(), team, pin.manifest.reduce((sum, f) => sum + f.size, 0));

@@ -116,6 +116,18 @@ def test_models_ls_show_alias(cli: Callable[..., Result]) -> None:
     assert "cli-test" not in as_json(cli("models", "alias", "churn-classifier", "cli-test", "--delete", "--json", user="lead@example.com"))
 
 
+def test_models_register(cli: Callable[..., Result]) -> None:
+    run_id = as_json(cli("models", "show", "churn-classifier", "--json"))["versions"][-1]["run_id"]
+    name = f"cli-registered-{uuid.uuid4().hex[:8]}"
+    registered = as_json(cli("models", "register", name, "--run", run_id, "--json"))
+    assert registered["version"] == 1 and registered["source"] == f"runs:/{run_id}/model"
+    table = cli("models", "register", name, "--run", run_id, "--path", "model").stdout
+    assert name in table and "runs:/" in table
+    assert sorted(v["version"] for v in as_json(cli("models", "show", name, "--json"))["versions"]) == [1, 2]
+    refused = cli("models", "register", name, "--run", run_id, user="ds.fraud@example.com", team="fraud", code=5)
+    assert "not found" in refused.stderr.lower()
+
+
 def test_deploy_deployments_predict_stop(cli: Callable[..., Result]) -> None:
     dep = as_json(cli("deploy", "churn-classifier", "--alias", "champion", "--replicas", "1", "--no-auto-scale", "--json"))
     assert dep["environment"] == "staging" and dep["endpoint"] == f"/serve/churn/{dep['deployment_id']}"

@@ -172,6 +172,40 @@ def test_models_versions_and_aliases(lead: Cairn, ds: Cairn) -> None:
     assert "sdk-test" not in lead.models.get("churn-classifier").aliases
 
 
+def test_register_a_runs_model_folder_as_new_versions(ds: Cairn, fraud: Cairn) -> None:
+    source = ds.models.get("churn-classifier").versions[-1]
+    name = unique("sdk-registered")
+    first = ds.models.register(name, source["run_id"], "model", description="from the SDK")
+    assert first["version"] == 1 and first["name"] == name and first["run_id"] == source["run_id"]
+    assert first["source"] == f"runs:/{source['run_id']}/model"
+    second = ds.models.register(name, source["run_id"])  # the model exists now: a second version of it
+    assert second["version"] == 2
+    model = ds.models.get(name)
+    assert sorted(v["version"] for v in model.versions) == [1, 2] and model.data["team"] == "churn"
+    with pytest.raises(NotFound):  # another team's run is not revealed, and nothing is registered from it
+        fraud.models.register(unique("stolen"), source["run_id"])
+    assert not any(m.name.startswith("stolen-") for m in fraud.models.list())
+    with pytest.raises(InvalidInput):
+        ds.models.register("bad name/with slash", source["run_id"])
+    empty = unique("sdk-empty")
+    with pytest.raises(InvalidInput) as info:  # no files at that path: refused, and no empty model is left behind
+        ds.models.register(empty, source["run_id"], "no-such-folder")
+    assert "holds no files" in info.value.message
+    with pytest.raises(NotFound):
+        ds.models.get(empty)
+
+
+def test_a_jobs_run_is_registered_and_its_artifacts_read(ds: Cairn) -> None:
+    exp = ds.experiments.create(unique("sdk-register-job"))
+    job = exp.train(script="train.py", path=Path(__file__).resolve().parents[3] / "examples" / "churn-python",
+                    instance_type="cpu.small", args=["--epochs", "2", "--epoch-delay-ms", "0"]).wait(timeout=180, log=False)
+    version = job.register_model(unique("sdk-job-model"))
+    assert version["version"] == 1 and version["run_id"] == job.run_id
+    assert b"flavors" in ds.artifact(job.run_id, "model/MLmodel")
+    with pytest.raises(NotFound):
+        ds.artifact(job.run_id, "model/no-such-file")
+
+
 def test_deploy_to_staging_predict_and_stop(ds: Cairn) -> None:
     dep = ds.deploy("churn-classifier", alias="champion", environment="staging", replicas=1, auto_scale=False)
     assert isinstance(dep, Deployment) and dep.data["environment"] == "staging"

@@ -333,7 +333,7 @@ def jobs_retry(ctx: click.Context, job_id: str, as_json: bool) -> None:
 
 @main.group()
 def models() -> None:
-    """Registered models: ls, show, alias."""
+    """Registered models: ls, show, register, alias."""
 
 
 @models.command("ls")
@@ -360,6 +360,19 @@ def models_show(ctx: click.Context, name: str, team: Optional[str], as_json: boo
         return
     emit(m.versions, False, [col("version"), col("status"), col("format"), col("run_id", "run"), ("aliases", lambda r: ", ".join(r.get("aliases") or [])), col("created_at", "created")],
          title=f"{m.name} ({m.data.get('team')})")
+
+
+@models.command("register")
+@click.argument("name")
+@click.option("--run", "run_id", required=True, help="The run whose artifacts hold the model.")
+@click.option("--path", default="model", show_default=True, help="The model's folder in the run's artifacts.")
+@click.option("--description")
+@json_option
+@click.pass_context
+def models_register(ctx: click.Context, name: str, run_id: str, path: str, description: Optional[str], as_json: bool) -> None:
+    """Register a run's model folder as a new version of NAME in the run's team (the model is created if missing)."""
+    v = client(ctx).models.register(name, run_id, path, description=description)
+    emit(v if as_json else [v], as_json, [col("name"), col("version"), col("status"), col("source"), col("run_id", "run")])
 
 
 @models.command("alias")

@@ -122,6 +122,12 @@ class Job(Resource):
             return Job(self._client, data)
         return self._client.jobs.get(data["job_id"])
 
+    def register_model(self, name: str, path: str = "model", *, description: Optional[str] = None) -> Dict[str, Any]:
+        """Register the artifact folder ``path`` of this job's run as a new version of model ``name``."""
+        if not self.run_id:
+            raise CairnError(f"Job {self.id} has no run to register a model from.")
+        return self._client.models.register(name, self.run_id, path, description=description)
+
     def logs(self) -> str:
         """The log so far, as text."""
         text = self._client._t.get(f"/api/v1/jobs/{_seg(self.id)}/logs")
@@ -412,6 +418,16 @@ class ModelsAPI:
     def get(self, name: str, *, team: Optional[str] = None) -> Model:
         return Model(self._client, self._client._t.get(f"/api/v1/models/{_seg(name)}", params={"team": team}))
 
+    def register(self, name: str, run_id: str, path: str = "model", *, description: Optional[str] = None) -> Dict[str, Any]:
+        """Register the run's artifact folder ``path`` (``runs:/<run_id>/<path>``) as a new version of model
+        ``name`` in the run's team, creating the model when the team has none of that name. Returns the version
+        (``name``, ``version``, ``team``, ``source``, ``run_id``, ``status``, ``format``, ``content_digest``).
+        A refusal (another team's run, a path with no files) writes nothing."""
+        body: Dict[str, Any] = {"name": name, "path": path}
+        if description:
+            body["description"] = description
+        return dict(self._client._t.post(f"/api/v1/runs/{_seg(run_id)}/register", json=body))
+
 
 # ---------------------------------------------------------------------------------------------------- deployments
 
@@ -575,6 +591,12 @@ class Cairn:
     def run(self, run_id: str) -> Dict[str, Any]:
         """A run with its params, latest metrics, tags and artifacts root."""
         return dict(self._t.get(f"/api/v1/runs/{_seg(run_id)}"))
+
+    def artifact(self, run_id: str, path: str) -> bytes:
+        """The bytes of one artifact of a run (``path`` inside its artifact root, e.g. ``"model/MLmodel"``)."""
+        info = self.run(run_id).get("info") or {}
+        clean = "/".join(_seg(p) for p in path.strip("/").split("/") if p)
+        return self._t.send("GET", f"/api/2.0/mlflow-artifacts/artifacts/{_seg(str(info.get('experiment_id')))}/{_seg(run_id)}/artifacts/{clean}").content
 
     def me(self) -> Dict[str, Any]:
         return dict(self._t.get("/api/v1/me"))

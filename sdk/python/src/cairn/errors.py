@@ -92,6 +92,11 @@ _BY_CODE = {
     "rate_limited": RateLimited,
     "upstream_unavailable": UpstreamUnavailable,
     "internal": ServerError,
+    # MLflow's error codes, from the registry and tracking endpoints (/api/2.0/mlflow/...).
+    "invalid_parameter_value": InvalidInput,
+    "resource_already_exists": Conflict,
+    "resource_does_not_exist": NotFound,
+    "permission_denied": Forbidden,
 }
 _BY_STATUS = {400: InvalidInput, 401: Unauthenticated, 403: Forbidden, 404: NotFound, 409: Conflict, 422: InvalidInput,
               429: RateLimited, 502: UpstreamUnavailable, 503: UpstreamUnavailable}
