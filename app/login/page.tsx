@@ -6,6 +6,7 @@ import { Logo } from "@/components/shell/logo";
 import { getPageActor } from "@/server/auth/session";
 import { env } from "@/server/env";
 import { safeCallbackPath } from "@/lib/safe-callback";
+import { signInAction } from "./actions";
 
 export const metadata: Metadata = { title: "Sign in" };
 
@@ -22,7 +23,7 @@ export default async function LoginPage(props: { searchParams: Promise<Record<st
           <Logo className="text-stone-900" />
           <h1 className="mt-6 text-xl font-semibold text-stone-900">Sign in to Cairn</h1>
           <p className="mt-1 text-sm text-stone-600">Experiments, training, models and deployments for your team.</p>
-          <LoginForm callbackUrl={callbackUrl} initialError={error} oidcName={oidc?.name} />
+          <LoginForm action={signInAction} callbackUrl={callbackUrl} initialError={error} oidcName={oidc?.name} />
         </div>
         {demo && (
           <aside aria-label="Demo accounts" className="rounded-xl border border-dashed border-teal-300 bg-white/70 p-6">

@@ -1,12 +1,11 @@
 "use client";
 
 import { signIn } from "next-auth/react";
-import { useRouter } from "next/navigation";
-import { useEffect, useState } from "react";
-import type { FormEvent } from "react";
+import { startTransition, useActionState, useEffect, useRef, useState } from "react";
 import { Button } from "@/components/ui/button";
 import { FormError, TextField } from "@/components/ui/field";
 import { safeCallbackPath } from "@/lib/safe-callback";
+import type { SignInState } from "@/lib/sign-in";
 
 const FILL_EVENT = "cairn:fill-login";
 
@@ -30,45 +29,55 @@ function message(error: string | undefined): string | undefined {
   return SIGN_IN_MESSAGES.some((m) => m.test(error)) ? error : "Sign-in failed. Try again.";
 }
 
-export function LoginForm({ callbackUrl, initialError, oidcName }: { callbackUrl: string; initialError?: string; oidcName?: string }) {
-  const router = useRouter();
-  const [email, setEmail] = useState("");
-  const [password, setPassword] = useState("");
-  const [error, setError] = useState(message(initialError));
-  const [pending, setPending] = useState(false);
+/**
+ * A form that posts to the sign-in server action: it works before the page's JavaScript has loaded and with
+ * JavaScript off, never puts a credential in a URL, and its fields are the browser's own (uncontrolled), so
+ * hydration never wipes what was typed.
+ */
+export function LoginForm({ action, callbackUrl, initialError, oidcName }: {
+  action: (prev: SignInState, form: FormData) => Promise<SignInState>;
+  callbackUrl: string;
+  initialError?: string;
+  oidcName?: string;
+}) {
+  const [state, formAction, pending] = useActionState(action, { error: message(initialError) });
+  const emailRef = useRef<HTMLInputElement>(null);
+  const passwordRef = useRef<HTMLInputElement>(null);
+  // Filling in a demo account clears the error shown for the last attempt.
+  const [dismissed, setDismissed] = useState<SignInState | null>(null);
 
   // The demo-account buttons beside the form fill it in.
   useEffect(() => {
     const fill = (e: Event) => {
       const detail = (e as CustomEvent<{ email: string; password: string }>).detail;
-      setEmail(detail.email);
-      setPassword(detail.password);
-      setError(undefined);
+      if (emailRef.current) emailRef.current.value = detail.email;
+      if (passwordRef.current) passwordRef.current.value = detail.password;
+      setDismissed(state);
     };
     window.addEventListener(FILL_EVENT, fill);
     return () => window.removeEventListener(FILL_EVENT, fill);
-  }, []);
-
-  async function onSubmit(e: FormEvent<HTMLFormElement>) {
-    e.preventDefault();
-    setPending(true);
-    setError(undefined);
-    const result = await signIn("credentials", { email, password, redirect: false });
-    if (!result || result.error) {
-      setPending(false);
-      setError(message(result?.error ?? "Sign-in failed. Try again."));
-      return;
-    }
-    router.replace(safeCallbackPath(callbackUrl));
-    router.refresh();
-  }
+  }, [state]);
 
   return (
     <div className="mt-6">
-      <form onSubmit={onSubmit} className="space-y-4" noValidate>
-        <FormError message={error} />
-        <TextField id="email" label="Email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
-        <TextField id="password" label="Password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+      <form
+        action={formAction}
+        // Once hydrated, the same action runs without React's automatic form reset, so nothing typed while a
+        // sign-in is in flight is wiped; before hydration (or with JavaScript off) the browser posts the form.
+        onSubmit={(e) => {
+          e.preventDefault();
+          const data = new FormData(e.currentTarget);
+          startTransition(() => formAction(data));
+        }}
+        method="post"
+        className="space-y-4"
+        noValidate
+        aria-label="Sign in"
+      >
+        <FormError message={dismissed === state ? undefined : state.error} />
+        <input type="hidden" name="callbackUrl" value={safeCallbackPath(callbackUrl)} />
+        <TextField ref={emailRef} id="email" name="email" label="Email" type="email" autoComplete="username" required defaultValue={state.email ?? ""} />
+        <TextField ref={passwordRef} id="password" name="password" label="Password" type="password" autoComplete="current-password" required />
         <Button type="submit" className="w-full" disabled={pending}>{pending ? "Signing in…" : "Sign in"}</Button>
       </form>
       {oidcName && (

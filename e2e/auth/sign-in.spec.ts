@@ -103,3 +103,60 @@ test("signing in returns to the page that asked for it", async ({ page }) => {
   await expect(page).toHaveURL(/\/settings\/tokens$/);
   await expect(page.getByRole("heading", { name: "API tokens" })).toBeVisible();
 });
+
+test("with JavaScript off the form posts: no credential in any URL, a refusal keeps the email, success signs in", async ({ browser, baseURL }) => {
+  const context = await browser.newContext({ baseURL, javaScriptEnabled: false });
+  const page = await context.newPage();
+  const urls: string[] = [];
+  page.on("request", (r) => urls.push(r.url()));
+  await page.goto("/login?callbackUrl=%2Fteams");
+  await page.getByLabel("Email").fill("ds@example.com");
+  await page.getByLabel("Password").fill("not-the-password");
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await expect(page.getByRole("main").getByRole("alert")).toHaveText("Wrong email or password.");
+  await expect(page.getByLabel("Email")).toHaveValue("ds@example.com");
+  await page.getByLabel("Password").fill("cairn-demo");
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await expect(page).toHaveURL((url) => url.pathname === "/teams");
+  await expect(page.getByRole("heading", { name: "Teams", exact: true })).toBeVisible();
+  expect(urls.filter((u) => /password|cairn-demo|not-the-password/.test(u))).toEqual([]);
+  await context.close();
+});
+
+test("a sign-in submitted before the page's JavaScript has loaded posts, keeps the email, and signs in", async ({ page }) => {
+  // Hold every script until the form has been submitted: the submit happens on the server-rendered form.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route("**/_next/static/**/*.js", async (route) => {
+    await held;
+    await route.continue();
+  });
+  const urls: string[] = [];
+  page.on("request", (r) => urls.push(r.url()));
+  await page.goto("/login", { waitUntil: "domcontentloaded" });
+  await page.getByLabel("Email").fill("lead@example.com");
+  await page.getByLabel("Password").fill("cairn-demo");
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  // The page it lands on has its scripts held too: wait for the navigation, not for the page to load.
+  await page.waitForURL((url) => url.pathname === "/", { waitUntil: "commit" });
+  release();
+  await expect(page.getByRole("heading", { name: "Welcome, Lee" })).toBeVisible();
+  expect(urls.filter((u) => /password|cairn-demo/.test(u))).toEqual([]);
+});
+
+test("a refused sign-in after hydration keeps what was typed", async ({ page }) => {
+  await page.goto("/login");
+  await expect(page.getByRole("button", { name: "Use ds@example.com" })).toBeVisible();
+  await page.getByLabel("Email").fill("ds@example.com");
+  await page.getByLabel("Password").fill("wrong-again");
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await expect(page.getByRole("main").getByRole("alert")).toHaveText("Wrong email or password.");
+  await expect(page.getByLabel("Email")).toHaveValue("ds@example.com");
+  await expect(page.getByLabel("Password")).toHaveValue("wrong-again");
+  // A demo account's button fills both fields and clears the message.
+  await page.getByRole("button", { name: "Use ds@example.com" }).click();
+  await expect(page.getByLabel("Password")).toHaveValue("cairn-demo");
+  await expect(page.getByRole("main").getByRole("alert")).toHaveCount(0);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await expect(page).toHaveURL((url) => url.pathname === "/");
+});

@@ -1,0 +1,46 @@
+// Sign-in from the login form as a server action: the form posts (before hydration and with JavaScript off
+// too), so no credential ever travels in a URL. The same checks as next-auth's credentials provider
+// (signInWithPassword: throttling, audit) and the same session next-auth issues: a JWT of {sub, sid} in
+// next-auth's cookie, read back by request-actor.ts.
+import { encode } from "next-auth/jwt";
+import { getReadyDb } from "../bootstrap";
+import { newRequestId } from "../context";
+import { authSecret, env } from "../env";
+import { isAppError } from "../errors";
+import { signInWithPassword } from "./login";
+import { clientIp, forwardedRequest } from "./request-info";
+import { SESSION_MAX_AGE_SECONDS, startSession } from "./sessions";
+
+export type SessionCookie = { name: string; value: string; options: { httpOnly: true; sameSite: "lax"; path: "/"; secure: boolean; maxAge: number } };
+
+/** Whether the site is served over https: next-auth's rule (its URL, else the protocol a trusted proxy reports). */
+export function usesSecureCookies(h: Headers): boolean {
+  const configured = env().nextAuthUrl;
+  if (configured) return configured.startsWith("https:");
+  return forwardedRequest(h).proto === "https";
+}
+
+/**
+ * Checks the password and opens a session: the cookie to set, or the message to show (wrong password,
+ * throttled). Throws only on an unexpected failure.
+ */
+export async function passwordSignIn(input: { email: string; password: string }, h: Headers): Promise<{ ok: true; cookie: SessionCookie } | { ok: false; error: string }> {
+  const email = input.email.trim();
+  if (!email || !input.password) return { ok: false, error: "Enter your email and password." };
+  const db = await getReadyDb();
+  const request = { id: h.get("x-request-id") ?? newRequestId(), ip: clientIp(h), userAgent: h.get("user-agent") ?? undefined };
+  let userId: string;
+  try {
+    userId = await signInWithPassword(db, { email, password: input.password }, request, env().login);
+  } catch (err) {
+    if (isAppError(err)) return { ok: false, error: err.message };
+    throw err;
+  }
+  const sid = await startSession(db, userId);
+  const secure = usesSecureCookies(h);
+  const value = await encode({ token: { sub: userId, sid }, secret: authSecret(), maxAge: SESSION_MAX_AGE_SECONDS });
+  return {
+    ok: true,
+    cookie: { name: `${secure ? "__Secure-" : ""}next-auth.session-token`, value, options: { httpOnly: true, sameSite: "lax", path: "/", secure, maxAge: SESSION_MAX_AGE_SECONDS } },
+  };
+}
