@@ -10,8 +10,13 @@ export default async function PortalLayout({ children }: { children: ReactNode }
   const { actor } = ctx;
   const teams = await listTeams(ctx);
   const current = await currentTeamSlug(actor);
-  const currentRole = actor.memberships.find((m) => m.teamSlug === current)?.role;
-  const roleLabel = actor.isAdmin ? ROLE_LABELS.admin! : currentRole ? `${ROLE_LABELS[currentRole]} · ${current}` : "No team";
+  const labelFor = (slug: string | undefined) => {
+    const role = actor.memberships.find((m) => m.teamSlug === slug)?.role;
+    return actor.isAdmin ? ROLE_LABELS.admin! : role ? `${ROLE_LABELS[role]} · ${slug}` : "No team";
+  };
+  const roleLabel = labelFor(current);
+  // The role line follows the scope the page shows; across all teams it names the one worked in now.
+  const roleLabels = Object.fromEntries([...teams.map((t) => [t.slug, labelFor(t.slug)]), ["all", roleLabel]]);
   const nav = visibleNav({
     isAdmin: actor.isAdmin,
     isMember: actor.memberships.length > 0,
@@ -23,6 +28,7 @@ export default async function PortalLayout({ children }: { children: ReactNode }
       user={{ name: actor.name, email: actor.email, roleLabel }}
       teams={teams.map((t) => ({ slug: t.slug, name: t.name, role: t.role }))}
       currentTeam={current ?? teams[0]?.slug}
+      roleLabels={roleLabels}
       switchTeam={switchTeam}
     >
       {children}

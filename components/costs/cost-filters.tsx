@@ -15,7 +15,7 @@ const SELECT = "mt-1 rounded-md border border-stone-300 bg-white px-2.5 py-1.5 t
  */
 export function CostFilters({ values, teams, allLabel }: { values: { window: string; aggregate: string; team: string }; teams: string[]; allLabel: string }) {
   const windows = WINDOWS.some((w) => w.value === values.window) ? WINDOWS : [...WINDOWS, { value: values.window, label: values.window }];
-  const teamOptions = values.team && !teams.includes(values.team) ? [...teams, values.team] : teams;
+  const teamOptions = values.team !== "all" && !teams.includes(values.team) ? [...teams, values.team] : teams;
   return (
     <form method="get" className="flex flex-wrap items-end gap-3" role="search" aria-label="Filter costs">
       <div>
@@ -33,7 +33,7 @@ export function CostFilters({ values, teams, allLabel }: { values: { window: str
       <div>
         <label htmlFor="cost-team" className="block text-xs text-stone-600">Team filter</label>
         <select id="cost-team" name="team" defaultValue={values.team} className={SELECT}>
-          <option value="">{allLabel}</option>
+          <option value="all">{allLabel}</option>
           {teamOptions.map((t) => <option key={t} value={t}>{t}</option>)}
         </select>
       </div>

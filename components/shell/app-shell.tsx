@@ -1,11 +1,12 @@
 "use client";
 
 import Link from "next/link";
-import { usePathname } from "next/navigation";
+import { usePathname, useSearchParams } from "next/navigation";
 import { useState } from "react";
 import type { ReactNode } from "react";
 import type { ActionResult } from "@/lib/action-result";
 import type { NavItem } from "@/lib/nav";
+import { ALL_TEAMS, scopedHref, scopedSection } from "@/lib/team-scope";
 import { cn } from "@/components/ui/cn";
 import { Icon } from "./icons";
 import { Logo } from "./logo";
@@ -15,7 +16,18 @@ import { UserMenu } from "./user-menu";
 
 export type ShellUser = { name: string; email: string; roleLabel: string };
 
-function NavLinks({ items, onNavigate }: { items: NavItem[]; onNavigate?: () => void }) {
+/** The scope the page shows: the list's ?team= when it names one of the options, else the team one works in. */
+function useScope(teams: TeamOption[], current: string | undefined): string | null {
+  const pathname = usePathname();
+  const requested = useSearchParams().get("team");
+  if (scopedSection(pathname) && requested) {
+    if (requested === ALL_TEAMS) return null;
+    if (teams.some((t) => t.slug === requested)) return requested;
+  }
+  return current ?? null;
+}
+
+function NavLinks({ items, scope, onNavigate }: { items: NavItem[]; scope: string | null | undefined; onNavigate?: () => void }) {
   const pathname = usePathname();
   return (
     <ul className="space-y-0.5">
@@ -24,7 +36,8 @@ function NavLinks({ items, onNavigate }: { items: NavItem[]; onNavigate?: () => 
         return (
           <li key={item.href}>
             <Link
-              href={item.href}
+              // The scoped lists keep the scope the user is looking at.
+              href={scope !== undefined && scopedSection(item.href) === item.href ? scopedHref(item.href, "", scope) : item.href}
               // Placeholder pages are not worth rendering ahead of a click on every page view.
               prefetch={item.ready ? undefined : false}
               onClick={onNavigate}
@@ -50,14 +63,18 @@ export function AppShell(props: {
   user: ShellUser;
   teams: TeamOption[];
   currentTeam?: string;
+  /** The user-menu's role line per team scope (slug, or "all"), and when the scope names none of them. */
+  roleLabels: Record<string, string>;
   switchTeam: (slug: string) => Promise<ActionResult<string>>;
   children: ReactNode;
 }) {
   const [open, setOpen] = useState(false);
+  const scope = useScope(props.teams, props.currentTeam);
+  const user = { ...props.user, roleLabel: props.roleLabels[scope ?? ALL_TEAMS] ?? props.user.roleLabel };
   const sidebar = (
     <nav aria-label="Main" className="flex h-full flex-col gap-6 px-3 py-4">
       <Link href="/" className="px-2 text-white" onClick={() => setOpen(false)}><Logo /></Link>
-      <NavLinks items={props.nav} onNavigate={() => setOpen(false)} />
+      <NavLinks items={props.nav} scope={props.teams.length ? scope : undefined} onNavigate={() => setOpen(false)} />
     </nav>
   );
   return (
@@ -74,9 +91,9 @@ export function AppShell(props: {
           <button type="button" className="rounded-md p-1.5 text-stone-700 hover:bg-stone-100 lg:hidden" aria-label="Open navigation" onClick={() => setOpen(true)}>
             <svg aria-hidden viewBox="0 0 24 24" className="h-5 w-5" fill="none" stroke="currentColor" strokeWidth={1.8}><path d="M4 6h16M4 12h16M4 18h16" /></svg>
           </button>
-          <TeamSwitcher teams={props.teams} current={props.currentTeam} switchTeam={props.switchTeam} />
+          <TeamSwitcher teams={props.teams} scope={scope} switchTeam={props.switchTeam} />
           <div className="flex-1" />
-          <UserMenu user={props.user} />
+          <UserMenu user={user} />
         </header>
         <main className="mx-auto w-full max-w-[100rem] flex-1 px-4 py-6 sm:px-6 lg:px-8">{props.children}</main>
       </div>

@@ -70,8 +70,8 @@ test("an admin sets a 2-GPU quota and adds a member; the member's 4-GPU job is r
 
   const second = member.url();
 
-  // The member sees the team's headroom on the jobs page.
-  await member.goto("/jobs");
+  // The member sees the team's headroom on the jobs page, scoped to that team.
+  await member.goto(`/jobs?team=${slug}`);
   await expect(member.getByTestId(`headroom-${slug}`)).toContainText("0 of 2 GPUs");
   await expect(member.getByTestId(`headroom-${slug}`)).toContainText("1 queued for quota");
 

@@ -1,7 +1,10 @@
 // The signed-in user of a page or server action, read from the database on every request.
+import { eq } from "drizzle-orm";
 import { cookies, headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { cache } from "react";
+import { teams } from "@/db/schema";
+import { ALL_TEAMS, resolveTeamScope } from "@/lib/team-scope";
 import { getReadyDb } from "../bootstrap";
 import type { Ctx } from "../context";
 import { newRequestId } from "../context";
@@ -39,6 +42,19 @@ export async function currentTeamSlug(actor: UserActor): Promise<string | undefi
   const slugs = actor.memberships.map((m) => m.teamSlug);
   if (chosen && (slugs.includes(chosen) || actor.isAdmin)) return chosen;
   return slugs[0];
+}
+
+/**
+ * The team a list page shows (lib/team-scope.ts): ?team=<slug> when the user may read that team, ?team=all
+ * (null) for all of theirs, else the team they work in now.
+ */
+export async function pageTeamScope(ctx: Ctx & { actor: UserActor }, requested: string | undefined): Promise<string | null> {
+  const readable = new Set(ctx.actor.memberships.map((m) => m.teamSlug));
+  if (ctx.actor.isAdmin && requested && requested !== ALL_TEAMS && !readable.has(requested)) {
+    const [found] = await ctx.db.select({ slug: teams.slug }).from(teams).where(eq(teams.slug, requested.slice(0, 64)));
+    if (found) readable.add(found.slug);
+  }
+  return resolveTeamScope(requested, await currentTeamSlug(ctx.actor), (slug) => readable.has(slug));
 }
 
 /** For pages: the context, sending signed-out visitors to the login page. */

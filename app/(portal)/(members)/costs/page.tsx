@@ -7,7 +7,7 @@ import { COST_GROUPS } from "@/components/costs/types";
 import { Card } from "@/components/ui/card";
 import { PageHeader } from "@/components/ui/page-header";
 import { costsQuery } from "@/lib/schemas/costs";
-import { requirePageCtx } from "@/server/auth/session";
+import { pageTeamScope, requirePageCtx } from "@/server/auth/session";
 import type { Costs } from "@/server/costs/service";
 import { getCosts } from "@/server/costs/service";
 import { isAppError } from "@/server/errors";
@@ -20,9 +20,11 @@ const DEFAULT_WINDOW = "30d";
 export default async function CostsPage(props: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const sp = await props.searchParams;
   const one = (k: string) => (typeof sp[k] === "string" && sp[k] !== "" ? sp[k] : undefined);
-  const values = { window: one("window") ?? DEFAULT_WINDOW, aggregate: one("aggregate") ?? "team", team: one("team") ?? "" };
   const ctx = await requirePageCtx();
-  const parsed = costsQuery.safeParse({ window: values.window, aggregate: values.aggregate, team: values.team || undefined });
+  // The portal's team scope (?team=, else the team one works in); "all" lifts it.
+  const scope = await pageTeamScope(ctx, one("team"));
+  const values = { window: one("window") ?? DEFAULT_WINDOW, aggregate: one("aggregate") ?? "team", team: scope ?? "all" };
+  const parsed = costsQuery.safeParse({ window: values.window, aggregate: values.aggregate, team: scope ?? undefined });
   // A hand-edited URL (window=0d, a team one cannot see) gets the service's message, not an error page.
   const answer = parsed.success
     ? getCosts(ctx, { ...parsed.data, step: "1d" }).then(

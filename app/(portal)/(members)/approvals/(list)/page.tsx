@@ -9,7 +9,7 @@ import { formatDateTime, formatRelative } from "@/lib/format";
 import { approvalsQuery } from "@/lib/schemas/deployments";
 import { listApprovals, pendingForActor } from "@/server/approvals/service";
 import { can } from "@/server/auth/policy";
-import { requirePageCtx } from "@/server/auth/session";
+import { pageTeamScope, requirePageCtx } from "@/server/auth/session";
 
 export const metadata: Metadata = { title: "Approvals" };
 
@@ -20,7 +20,8 @@ export default async function ApprovalsPage(props: { searchParams: Promise<Recor
   const ctx = await requirePageCtx();
   const parsed = approvalsQuery.safeParse({ status: status === "all" ? undefined : status });
   const filter = parsed.success ? parsed.data : { status: "pending" as const, limit: 100 };
-  const [{ approvals }, toDecide] = await Promise.all([listApprovals(ctx, filter), pendingForActor(ctx)]);
+  const scope = await pageTeamScope(ctx, sp.team);
+  const [{ approvals }, toDecide] = await Promise.all([listApprovals(ctx, { ...filter, team: scope ?? undefined }), pendingForActor(ctx)]);
   const teamIds = new Map(ctx.actor.memberships.map((m) => [m.teamSlug, m.teamId]));
   return (
     <div className="space-y-4">
@@ -30,6 +31,7 @@ export default async function ApprovalsPage(props: { searchParams: Promise<Recor
       />
       {toDecide > 0 && <p role="status" className="rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">{toDecide} pending request{toDecide === 1 ? " waits" : "s wait"} for your decision.</p>}
       <form method="get" className="flex flex-wrap items-end gap-3" role="search" aria-label="Filter approval requests">
+        <input type="hidden" name="team" value={scope ?? "all"} />
         <div>
           <label htmlFor="status" className="block text-xs text-stone-600">Status</label>
           <select id="status" name="status" defaultValue={parsed.success ? status : "pending"} className="mt-1 rounded-md border border-stone-300 bg-white px-2.5 py-1.5 text-sm">

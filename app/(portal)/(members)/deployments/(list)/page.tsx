@@ -11,7 +11,7 @@ import { formatDateTime, formatRelative } from "@/lib/format";
 import { modelHref } from "@/lib/registry-links";
 import { listDeploymentsQuery } from "@/lib/schemas/deployments";
 import { can } from "@/server/auth/policy";
-import { requirePageCtx } from "@/server/auth/session";
+import { pageTeamScope, requirePageCtx } from "@/server/auth/session";
 import { listDeployments } from "@/server/deployments/service";
 import { stopDeploymentAction } from "../actions";
 
@@ -22,7 +22,8 @@ export default async function DeploymentsPage(props: { searchParams: Promise<Rec
   const ctx = await requirePageCtx();
   const parsed = listDeploymentsQuery.safeParse({ environment: sp.environment || undefined, status: sp.status || undefined });
   const filter = parsed.success ? parsed.data : { limit: 100 };
-  const { deployments } = await listDeployments(ctx, filter);
+  const scope = await pageTeamScope(ctx, sp.team);
+  const { deployments } = await listDeployments(ctx, { ...filter, team: scope ?? undefined });
   const teamIds = new Map(ctx.actor.memberships.map((m) => [m.teamSlug, m.teamId]));
   return (
     <div className="space-y-4">
@@ -32,6 +33,7 @@ export default async function DeploymentsPage(props: { searchParams: Promise<Rec
         description={<>Registered ONNX models served behind the inference gateway at <code className="font-mono text-xs">/serve/&lt;team&gt;/&lt;deployment&gt;</code>. Deploy a version to staging from its page in <Link href="/models" className="text-teal-800 underline">Models</Link>; production deploys need a team lead&apos;s approval (<Link href="/approvals" className="text-teal-800 underline">Approvals</Link>).</>}
       />
       <form method="get" className="flex flex-wrap items-end gap-3" role="search" aria-label="Filter deployments">
+        <input type="hidden" name="team" value={scope ?? "all"} />
         <div>
           <label htmlFor="environment" className="block text-xs text-stone-600">Environment</label>
           <select id="environment" name="environment" defaultValue={sp.environment ?? ""} className="mt-1 rounded-md border border-stone-300 bg-white px-2.5 py-1.5 text-sm">

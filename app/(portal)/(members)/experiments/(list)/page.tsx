@@ -5,7 +5,7 @@ import { PageHeader } from "@/components/ui/page-header";
 import { EmptyRow, Table, Td, Th } from "@/components/ui/table";
 import { buttonClass } from "@/components/ui/button";
 import { formatDateTime, formatRelative } from "@/lib/format";
-import { currentTeamSlug, requirePageCtx } from "@/server/auth/session";
+import { currentTeamSlug, pageTeamScope, requirePageCtx } from "@/server/auth/session";
 import { searchExperiments } from "@/server/tracking/experiments";
 import { createExperimentAction } from "./actions";
 
@@ -22,7 +22,8 @@ export default async function ExperimentsPage(props: { searchParams: Promise<Rec
   const ctx = await requirePageCtx();
   const sort = (sp.sort && sp.sort in SORTS ? sp.sort : "activity") as keyof typeof SORTS;
   const q = sp.q?.slice(0, 200) ?? "";
-  const { experiments } = await searchExperiments(ctx, { max_results: 500, view_type: sp.archived === "1" ? "DELETED_ONLY" : "ACTIVE_ONLY", q, order_by: [...SORTS[sort].order] });
+  const scope = await pageTeamScope(ctx, sp.team);
+  const { experiments } = await searchExperiments(ctx, { max_results: 500, view_type: sp.archived === "1" ? "DELETED_ONLY" : "ACTIVE_ONLY", q, order_by: [...SORTS[sort].order], team: scope ?? undefined });
   const rows = sort === "activity" ? [...experiments].sort((a, b) => (b.last_activity_at ?? b.last_update_time) - (a.last_activity_at ?? a.last_update_time)) : experiments;
   const team = await currentTeamSlug(ctx.actor);
   const teams = ctx.actor.memberships.map((m) => m.teamSlug);
@@ -31,9 +32,10 @@ export default async function ExperimentsPage(props: { searchParams: Promise<Rec
       <PageHeader
         title="Experiments"
         description="Runs logged from your code with the mlflow client (MLFLOW_TRACKING_URI + MLFLOW_TRACKING_TOKEN), grouped by experiment."
-        actions={<NewExperimentForm createExperiment={createExperimentAction} teams={teams} defaultTeam={team} />}
+        actions={<NewExperimentForm createExperiment={createExperimentAction} teams={teams} defaultTeam={scope ?? team} />}
       />
       <form method="get" className="flex flex-wrap items-end gap-3" role="search" aria-label="Search experiments">
+        <input type="hidden" name="team" value={scope ?? "all"} />
         <div>
           <label htmlFor="q" className="block text-xs text-stone-600">Search</label>
           <input id="q" name="q" defaultValue={q} placeholder="name contains…" className="mt-1 w-64 rounded-md border border-stone-300 bg-white px-2.5 py-1.5 text-sm focus:border-teal-600 focus:outline-none" />

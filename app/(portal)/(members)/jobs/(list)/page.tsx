@@ -8,7 +8,7 @@ import { EmptyRow, Table, Td, Th } from "@/components/ui/table";
 import { formatDateTime, formatRelative } from "@/lib/format";
 import { JOB_STATUSES } from "@/db/schema";
 import type { JobStatus } from "@/db/schema";
-import { requirePageCtx } from "@/server/auth/session";
+import { pageTeamScope, requirePageCtx } from "@/server/auth/session";
 import { forPage } from "@/server/auth/page";
 import { listJobs } from "@/server/jobs/service";
 import { teamUsage } from "@/server/teams/admin";
@@ -20,7 +20,8 @@ export default async function JobsPage(props: { searchParams: Promise<Record<str
   const sp = await props.searchParams;
   const ctx = await requirePageCtx();
   const status = JOB_STATUSES.includes(sp.status as JobStatus) ? (sp.status as JobStatus) : undefined;
-  const team = sp.team && ctx.actor.memberships.some((m) => m.teamSlug === sp.team) || (sp.team && ctx.actor.isAdmin) ? sp.team : undefined;
+  const scope = await pageTeamScope(ctx, sp.team);
+  const team = scope ?? undefined;
   const teams = ctx.actor.memberships.map((m) => m.teamSlug);
   const [{ jobs }, usages] = await Promise.all([
     forPage(listJobs(ctx, { status, team, limit: 200 })),
@@ -42,11 +43,12 @@ export default async function JobsPage(props: { searchParams: Promise<Record<str
             {JOB_STATUSES.map((s) => <option key={s} value={s}>{s}</option>)}
           </select>
         </div>
+        {teams.length <= 1 && <input type="hidden" name="team" value={team ?? "all"} />}
         {teams.length > 1 && (
           <div>
             <label htmlFor="team" className="block text-xs text-stone-600">Team</label>
-            <select id="team" name="team" defaultValue={team ?? ""} className="mt-1 rounded-md border border-stone-300 bg-white px-2.5 py-1.5 text-sm">
-              <option value="">All my teams</option>
+            <select id="team" name="team" defaultValue={team ?? "all"} className="mt-1 rounded-md border border-stone-300 bg-white px-2.5 py-1.5 text-sm">
+              <option value="all">All my teams</option>
               {teams.map((t) => <option key={t} value={t}>{t}</option>)}
             </select>
           </div>

@@ -7,7 +7,7 @@ import { PageHeader } from "@/components/ui/page-header";
 import { EmptyRow, Table, Td, Th } from "@/components/ui/table";
 import { formatDateTime, formatRelative } from "@/lib/format";
 import { modelHref } from "@/lib/registry-links";
-import { requirePageCtx } from "@/server/auth/session";
+import { pageTeamScope, requirePageCtx } from "@/server/auth/session";
 import { listModels } from "@/server/registry/lineage";
 
 export const metadata: Metadata = { title: "Models" };
@@ -16,7 +16,8 @@ export default async function ModelsPage(props: { searchParams: Promise<Record<s
   const sp = await props.searchParams;
   const ctx = await requirePageCtx();
   const q = sp.q?.slice(0, 200) ?? "";
-  const { models } = await listModels(ctx, { q });
+  const scope = await pageTeamScope(ctx, sp.team);
+  const { models } = await listModels(ctx, { q, team: scope ?? undefined });
   return (
     <div className="space-y-4">
       <PageHeader
@@ -24,6 +25,7 @@ export default async function ModelsPage(props: { searchParams: Promise<Record<s
         description={<>Registered models of your teams. Register a version from a run&apos;s artifacts (the run page&apos;s <em>Register model</em>), or from code: <code className="font-mono text-xs">mlflow.register_model(&quot;runs:/&lt;run_id&gt;/model&quot;, &quot;name&quot;)</code>.</>}
       />
       <form method="get" className="flex flex-wrap items-end gap-3" role="search" aria-label="Search models">
+        <input type="hidden" name="team" value={scope ?? "all"} />
         <div>
           <label htmlFor="q" className="block text-xs text-stone-600">Search</label>
           <input id="q" name="q" defaultValue={q} placeholder="name contains…" className="mt-1 w-64 rounded-md border border-stone-300 bg-white px-2.5 py-1.5 text-sm focus:border-teal-600 focus:outline-none" />
