@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import { GeistMono } from "geist/font/mono";
 import { GeistSans } from "geist/font/sans";
 import type { ReactNode } from "react";
+import { MlflowHashLinks } from "@/components/shell/mlflow-hash-links";
 import "./globals.css";
 import { Providers } from "./providers";
 
@@ -16,6 +17,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
     <html lang="en" className={`${GeistSans.variable} ${GeistMono.variable}`}>
       <body className="min-h-screen font-sans">
         <Providers>{children}</Providers>
+        <MlflowHashLinks />
       </body>
     </html>
   );

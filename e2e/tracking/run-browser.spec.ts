@@ -106,7 +106,7 @@ test("compare runs and preview artifacts", async ({ page }) => {
   await artifacts.getByRole("button", { name: /feature_importance\.png/ }).click();
   const img = page.getByTestId("artifact-preview").getByRole("img");
   await expect(img).toBeVisible();
-  expect(await img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
+  await expect.poll(() => img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
   await artifacts.getByRole("button", { name: /^▸ model/ }).click();
   await artifacts.getByRole("button", { name: /MLmodel/ }).click();
   await expect(page.getByTestId("artifact-text")).toContainText("flavors");
