@@ -50,7 +50,6 @@ export const roleSchema = z.enum(ROLE_NAMES, { error: `role must be one of ${ROL
 export const addMemberSchema = z.strictObject({
   email: z.string().trim().toLowerCase().email("Give the member's email address").max(320),
   role: roleSchema,
-  name: z.string().trim().min(1).max(100).optional(),
 });
 export const changeRoleSchema = z.strictObject({ role: roleSchema });
 

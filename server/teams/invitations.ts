@@ -12,6 +12,7 @@ import { INVITE_TOKEN } from "@/lib/schemas/invitations";
 import type { TeamMemberDto } from "@/lib/schemas/teams";
 import { appendAudit } from "../audit/record";
 import type { UserActor } from "../auth/actor";
+import { can } from "../auth/policy";
 import { hashPassword } from "../auth/passwords";
 import type { Ctx, RequestInfo } from "../context";
 import type { Db, DbOrTx } from "@/db/client";
@@ -83,8 +84,7 @@ export async function addOrInviteMember(ctx: Ctx, slug: string, input: { email: 
 /** The team's open invitations (for those who manage its members; others get []). */
 export async function listInvitations(ctx: Ctx, slug: string): Promise<InvitationDto[]> {
   const team = await teamFor(ctx, slug, "read_data", "team.read");
-  const may = ctx.actor.isAdmin || ctx.actor.memberships.some((m) => m.teamId === team.id && m.role === "team_lead");
-  if (!may) return [];
+  if (!can(ctx.actor, "manage_team", team.id)) return [];
   const rows = await ctx.db.select().from(invitations).where(and(eq(invitations.teamId, team.id), isOpen)).orderBy(asc(invitations.email));
   const now = new Date();
   return rows.map((r) => invitationDto(r, now));
