@@ -11,7 +11,11 @@ const num = (n: number) => String(Math.round(n * 100) / 100);
 
 function UsedOf({ used, limit, label }: { used: number; limit: number | undefined; label: string }) {
   const over = limit !== undefined && used > limit;
-  return <span aria-label={`${label}: ${num(used)} of ${limit ?? "no limit"}`} className={over ? "font-medium text-red-700" : undefined}>{num(used)} <span className="text-stone-400">/</span> {limit ?? "∞"}</span>;
+  return (
+    <span className={over ? "font-medium text-red-700" : undefined} title={`${label}: ${num(used)} in use of ${limit ?? "no limit"}`}>
+      <span className="sr-only">{label}: </span>{num(used)} / {limit ?? "∞"}{over && <span className="sr-only"> (over quota)</span>}
+    </span>
+  );
 }
 
 function BudgetShare({ team }: { team: TeamListItemDto }) {
