@@ -13,6 +13,8 @@ import { loadSessionActor, startSession } from "../auth/sessions";
 import { resolveTokenActor } from "../auth/token-actor";
 import { newRequestId } from "../context";
 import { hashToken } from "../tokens/service";
+import { createExperiment, createRun } from "../mlflow/test-client";
+import { writeMetricPointsByToken } from "../tracking/metric-write";
 import { actorFor, call, ctxFor, DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
 import { listUsers, setUserActive } from "./admin";
 
@@ -26,6 +28,9 @@ describe("deactivating users", () => {
     const ds = await actorFor(db(), DEMO.ds);
     const sid = await startSession(db(), ds.userId);
     const token = await tokenFor(db(), DEMO.ds, "churn");
+    const run = await createRun(token, await createExperiment(token, "deactivation"));
+    const point = [{ key: "loss", value: 1, step: 0, timestamp: Date.now() }];
+    expect(await writeMetricPointsByToken(db(), hashToken(token), run.run_id, point)).not.toBeNull();
     expect(await loadSessionActor(db(), { sub: ds.userId, sid })).toMatchObject({ email: DEMO.ds });
     expect((await call(meGET, { token })).status).toBe(200);
 
@@ -48,6 +53,8 @@ describe("deactivating users", () => {
     await db().update(apiTokens).set({ revokedAt: null }).where(eq(apiTokens.tokenHash, hashToken(token)));
     await expect(resolveTokenActor(db(), token)).rejects.toMatchObject({ code: "unauthenticated", message: expect.stringContaining("deactivated") });
     expect((await call(meGET, { token })).status).toBe(401);
+    // The one-statement metric write checks the token where it writes: refused too.
+    expect(await writeMetricPointsByToken(db(), hashToken(token), run.run_id, point)).toBeNull();
     // Listed as deactivated.
     expect((await listUsers(admin)).find((u) => u.email === DEMO.ds)).toMatchObject({ deactivated_at: expect.any(String), teams: [{ slug: "churn", role: "data_scientist" }] });
 
