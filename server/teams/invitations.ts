@@ -163,6 +163,9 @@ async function join(tx: DbOrTx, request: RequestInfo, found: Found, user: { id: 
  * password, and the membership. Exactly once: a second use answers that the link was already used.
  */
 export async function acceptInvitation(db: Db, request: RequestInfo, input: AcceptInvitationInput): Promise<{ email: string; team: string }> {
+  // A link that cannot be used is refused before any hashing: a stranger posting made-up tokens costs one lookup.
+  const seen = await findByToken(db, input.token, false);
+  if (!seen || stateOf(seen.row) !== "pending") refuse(seen);
   // Hashed before the transaction: scrypt takes a while and the invitation's row stays locked meanwhile otherwise.
   const passwordHash = await hashPassword(input.password);
   return db.transaction(async (tx) => {
