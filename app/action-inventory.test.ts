@@ -3,11 +3,12 @@
 // as the policy table (server/auth/policy.ts) says — signed out 401, another team's object 404, a write the
 // role does not allow in its own team 403 (what safeAction renders for a raw call), allowed ok — never an
 // internal error. An action not listed here fails the test.
+import { createHash, randomBytes } from "node:crypto";
 import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { deployments, memberships, modelVersions, registeredModels, teams, users } from "@/db/schema";
+import { deployments, invitations, memberships, modelVersions, registeredModels, teams, users } from "@/db/schema";
 import type { ActionResult } from "@/lib/action-result";
 import { deployModelSchema } from "@/lib/schemas/deployments";
 import { trainJobSchema } from "@/lib/schemas/jobs";
@@ -25,6 +26,7 @@ import { setAlias } from "@/server/registry/aliases";
 import { createModel, newRun, onnxModelBytes, putRunFile, registerVersion } from "@/server/registry/test-helpers";
 import { saveInstanceType } from "@/server/teams/instance-types";
 import { createTeam } from "@/server/teams/service";
+import { createInvitation } from "@/server/teams/invitations";
 import { createToken } from "@/server/tokens/service";
 import { saveView } from "@/server/tracking/views";
 import { createExperiment } from "@/server/tracking/experiments";
@@ -53,8 +55,11 @@ const EMAIL: Record<Exclude<Who, "anonymous">, string> = {
   foreign: DEMO.leadFraud, data_scientist: DEMO.ds, ml_engineer: DEMO.mle, team_lead: DEMO.lead, admin: DEMO.admin,
 };
 
-/** As in app/route-inventory.test.ts: `team` (an object of churn), `caller` (own scope), `platform` (admins). */
-type Scope = "team" | "caller" | "platform";
+/**
+ * As in app/route-inventory.test.ts: `team` (an object of churn), `caller` (own scope), `platform` (admins),
+ * `public` (anyone, signed out too — the input carries the credential, e.g. an invitation link's token).
+ */
+type Scope = "team" | "caller" | "platform" | "public";
 type Entry = {
   file: string;
   action: string;
@@ -63,6 +68,8 @@ type Entry = {
   allow?: (who: Who, actor: Actor) => boolean;
   /** A personal object (a saved view, a token): other members get 404 too. */
   personal?: boolean;
+  /** A public action that also needs a session: signed out it answers 401. */
+  signedIn?: boolean;
   /** What an allowed caller gets (200 = `{ ok: true }`, else the error code's status), with the reason. */
   ok: number[];
   why?: string;
@@ -109,6 +116,7 @@ async function run(entry: Entry, who: Who, fn: (input: unknown) => Promise<Actio
 }
 
 function expected(entry: Entry, who: Who): number | undefined {
+  if (entry.scope === "public") return who === "anonymous" && entry.signedIn ? 401 : undefined;
   if (who === "anonymous") return 401;
   const actor = ctxs[who]!.actor;
   const own = actor.memberships[0]?.teamId;
@@ -140,6 +148,19 @@ async function stagingRow(): Promise<string> {
 async function outsiderMember(present: boolean): Promise<void> {
   await db().delete(memberships).where(and(eq(memberships.teamId, s.churnId), eq(memberships.userId, s.outsider)));
   if (present) await db().insert(memberships).values({ teamId: s.churnId, userId: s.outsider, role: "data_scientist" });
+}
+
+/**
+ * An open invitation for `email` with a known token (rows made directly: the email may have an account), to
+ * team vision, so accepting it changes no membership the other entries rely on.
+ */
+async function invitationFor(email: string): Promise<string> {
+  const token = randomBytes(32).toString("base64url");
+  const [vision] = await db().select({ id: teams.id }).from(teams).where(eq(teams.slug, "vision"));
+  await db().insert(invitations).values({
+    teamId: vision!.id, email, role: "data_scientist", tokenHash: createHash("sha256").update(token).digest("hex"), invitedByEmail: DEMO.lead, expiresAt: new Date(Date.now() + 86_400_000),
+  });
+  return token;
 }
 
 const QUOTA = { cpu: 64, memory_gib: 256, gpus: 8, max_concurrent_jobs: 10, max_deployments: 10, monthly_budget_usd: 5000 };
@@ -204,6 +225,10 @@ const ENTRIES: Entry[] = [
   { file: `${M}/teams/[slug]`, action: "addMemberAction", scope: "team", permission: "manage_team", ok: [200], input: async () => { await outsiderMember(false); return { team: "churn", email: s.outsiderEmail, role: "data_scientist" }; } },
   { file: `${M}/teams/[slug]`, action: "changeRoleAction", scope: "team", permission: "manage_team", ok: [200], input: async () => { await outsiderMember(true); return { team: "churn", user_id: s.outsider, role: "ml_engineer" }; } },
   { file: `${M}/teams/[slug]`, action: "removeMemberAction", scope: "team", permission: "manage_team", ok: [200], input: async () => { await outsiderMember(true); return { team: "churn", user_id: s.outsider }; } },
+  {
+    file: `${M}/teams/[slug]`, action: "revokeInvitationAction", scope: "team", permission: "manage_team", ok: [200],
+    input: async () => ({ team: "churn", id: (await createInvitation(as("admin"), "churn", { email: `inv-invitee-${next()}@example.com`, role: "data_scientist" })).invitation.id }),
+  },
   { file: `${M}/teams/[slug]`, action: "saveQuotaAction", scope: "team", permission: "manage_platform", ok: [200], input: () => ({ team: "churn", quota: { ...QUOTA, max_deployments: 1 } }) },
   // Admin, audit, tokens
   { file: "(portal)/admin", action: "createTeamAction", scope: "platform", ok: [200], input: () => ({ slug: `inv-${next()}`, name: "Inventory" }) },
@@ -212,10 +237,24 @@ const ENTRIES: Entry[] = [
     file: "(portal)/admin", action: "setTeamArchivedAction", scope: "team", allow: (who) => who === "admin", personal: true, ok: [200],
     input: async () => { const slug = `inv-${next()}`; await createTeam(as("admin"), { slug, name: "To archive" }); return { slug, archived: true }; },
   },
+  {
+    file: "(portal)/admin", action: "setUserActiveAction", scope: "platform", ok: [200],
+    input: async () => ({ user_id: (await db().insert(users).values({ email: `inv-user-${next()}@example.com`, name: "To deactivate" }).returning({ id: users.id }))[0]!.id, active: false }),
+  },
   { file: "(portal)/admin", action: "saveInstanceTypeAction", scope: "platform", ok: [200], input: () => ({ name: "inv.small", type: TYPE }) },
   {
     file: "(portal)/admin", action: "deleteInstanceTypeAction", scope: "platform", ok: [200],
     input: async () => { const name = `inv.${next()}`; await saveInstanceType(as("admin"), name, { ...TYPE, gpu_count: 0 }); return { name }; },
+  },
+  // Invitation links (public: the token is the credential)
+  {
+    file: "invite/[token]", action: "acceptInvitationAction", scope: "public", ok: [200],
+    input: async () => ({ token: await invitationFor(`inv-accept-${next()}@example.com`), name: "Invitee", password: "a-long-password" }),
+  },
+  {
+    // Signed in as the invited email (single sign-on): joins; signed out: 401.
+    file: "invite/[token]", action: "joinInvitationAction", scope: "public", signedIn: true, ok: [200],
+    input: async (who) => ({ token: await invitationFor(who === "anonymous" ? `inv-nobody-${next()}@example.com` : EMAIL[who]) }),
   },
   { file: "(portal)/audit", action: "verifyAuditAction", scope: "caller", permission: "manage_team", ok: [200], input: () => undefined },
   { file: "(portal)/settings/tokens", action: "createTokenAction", scope: "team", ok: [200], input: () => ({ name: `inv ${next()}`, team: "churn", expires_in_days: 1 }) },

@@ -14,6 +14,8 @@ export const users = pgTable("users", {
   oidcSubject: text("oidc_subject").unique(),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   lastActiveAt: timestamp("last_active_at", { withTimezone: true }),
+  /** Set by an admin: the user cannot sign in, and their sessions and tokens stop working. */
+  deactivatedAt: timestamp("deactivated_at", { withTimezone: true }),
 });
 
 export const teams = pgTable("teams", {
@@ -65,4 +67,28 @@ export const sessions = pgTable(
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
   },
   (t) => [index("sessions_user_idx").on(t.userId), index("sessions_expires_idx").on(t.expiresAt)],
+);
+
+// Invitations to join a team, for an email without an account: a one-time link (only its SHA-256 hash is
+// kept) that lets the invitee set a password; accepting creates the user and the membership once.
+export const invitations = pgTable(
+  "invitations",
+  {
+    id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
+    teamId: uuid("team_id").notNull().references(() => teams.id, { onDelete: "cascade" }),
+    email: text("email").notNull(),
+    role: text("role").$type<Role>().notNull(),
+    tokenHash: text("token_hash").notNull().unique(),
+    invitedBy: uuid("invited_by").references(() => users.id, { onDelete: "set null" }),
+    invitedByEmail: text("invited_by_email").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    acceptedAt: timestamp("accepted_at", { withTimezone: true }),
+    acceptedUserId: uuid("accepted_user_id").references(() => users.id, { onDelete: "set null" }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  },
+  (t) => [
+    index("invitations_team_idx").on(t.teamId),
+    check("invitations_role_check", sql`${t.role} in ('data_scientist', 'ml_engineer', 'team_lead')`),
+  ],
 );

@@ -45,17 +45,20 @@ test("raw calls to the quota and member actions: a team lead cannot change quota
   await signIn(lead, "lead@example.com");
   await lead.goto("/teams/churn");
   const add = lead.getByRole("form", { name: "Add member" });
-  // Only admins create accounts: an email nobody uses is refused with what to do instead.
-  await add.getByLabel("Email").fill(`authz-${Date.now().toString(36)}@example.com`);
+  // An email nobody uses is invited (a link to send), not given an account.
+  const stranger = `authz-${Date.now().toString(36)}@example.com`;
+  await add.getByLabel("Email").fill(stranger);
   await add.getByLabel("Role").selectOption("data_scientist");
   await add.getByRole("button", { name: "Add member" }).click();
-  await expect(lead.getByText("No account uses this email; ask a platform admin to create it")).toBeVisible();
+  await expect(lead.getByRole("region", { name: "Invitation link" })).toContainText(`Invitation created for ${stranger}`);
+  await expect(lead.getByRole("table", { name: "Members" }).getByRole("row").filter({ hasText: stranger })).toContainText("Invitation pending");
   // An existing account (the fraud team's data scientist) is added.
   const email = "ds.fraud@example.com";
   await add.getByLabel("Email").fill(email);
   await add.getByLabel("Role").selectOption("data_scientist");
   const addAction = await captureAction(lead, () => add.getByRole("button", { name: "Add member" }).click());
   await expect(lead.getByRole("table", { name: "Members" })).toContainText(email);
+  await expect(lead.getByText(`Added ${email} to churn as Data scientist.`)).toBeVisible();
 
   expect(await replayAs(browser, baseURL!, "ds@example.com", addAction, "/teams/churn", { team: "churn", email: "sneaky@example.com", role: "team_lead" })).toBe(403);
   expect(await replayAs(browser, baseURL!, "lead.fraud@example.com", addAction, "/teams/churn", { team: "churn", email: "sneaky@example.com", role: "team_lead" })).toBe(404);
@@ -63,8 +66,11 @@ test("raw calls to the quota and member actions: a team lead cannot change quota
   expect(members).toContain(email);
   expect(members).not.toContain("sneaky@example.com");
 
-  // Clean up: the lead removes the member again.
-  lead.once("dialog", (d) => void d.accept());
+  // Clean up: the lead removes the member again, after confirming on the page.
   await lead.getByRole("button", { name: `Remove ${email}` }).click();
+  const confirm = lead.getByRole("alertdialog", { name: "Confirm removal" });
+  await expect(confirm).toContainText(`Remove ${email} from churn?`);
+  await confirm.getByRole("button", { name: "Yes, remove" }).click();
+  await expect(lead.getByText(`Removed ${email} from churn.`)).toBeVisible();
   await expect(lead.getByRole("table", { name: "Members" })).not.toContainText(email);
 });

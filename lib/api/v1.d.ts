@@ -406,6 +406,33 @@ export interface paths {
                     "application/json": {
                         slug: string;
                         name: string;
+                        quota?: {
+                            cpu: number;
+                            memory_gib: number;
+                            gpus: number;
+                            gpus_by_type?: {
+                                [key: string]: number;
+                            } | null;
+                            max_concurrent_jobs: number;
+                            max_deployments: number;
+                            max_replicas?: number;
+                            storage_gib?: number | null;
+                            monthly_budget_usd: number;
+                            limit_range?: {
+                                min?: {
+                                    cpu?: number;
+                                    memory_gib?: number;
+                                };
+                                max?: {
+                                    cpu?: number;
+                                    memory_gib?: number;
+                                };
+                                default_request?: {
+                                    cpu?: number;
+                                    memory_gib?: number;
+                                };
+                            } | null;
+                        };
                     };
                 };
             };
@@ -834,7 +861,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Add a member by email (team leads and admins) */
+        /** Add a member by email (team leads and admins); an email without an account is invited instead */
         post: {
             parameters: {
                 query?: never;
@@ -851,12 +878,11 @@ export interface paths {
                         email: string;
                         /** @enum {string} */
                         role: "data_scientist" | "ml_engineer" | "team_lead";
-                        name?: string;
                     };
                 };
             };
             responses: {
-                /** @description membership */
+                /** @description membership — or 202 {invitation: {id, email, role, invited_by, created_at, expires_at, expired}, invite_url} for an email without an account: a one-time link (7 days) to send to the person */
                 201: {
                     headers: {
                         [name: string]: unknown;

@@ -12,6 +12,8 @@ export const teamSlugSchema = z
 export const createTeamSchema = z.strictObject({
   slug: teamSlugSchema,
   name: z.string().trim().min(1, "Give the team a name").max(100, "Keep the name under 100 characters"),
+  /** The team's quota from the start (left out: the platform's defaults). */
+  get quota() { return quotaSchema.optional(); },
 });
 export type CreateTeamInput = z.infer<typeof createTeamSchema>;
 
@@ -35,12 +37,19 @@ export type QuotaDto = {
 export type TeamSummaryDto = { slug: string; name: string; namespace: string; role: string | null; created_at: string };
 export type TeamMemberDto = { user_id: string; email: string; name: string; role: string };
 export type TeamDto = TeamSummaryDto & { members: TeamMemberDto[]; quota: QuotaDto | null };
+/** A row of the team lists: quota, what is in use now (the quota's field names), and month-to-date spend. */
+export type TeamListItemDto = TeamSummaryDto & {
+  quota: QuotaDto | null;
+  used: { cpu: number; memory_gib: number; gpus: number; max_concurrent_jobs: number; max_deployments: number; max_replicas: number };
+  spent_this_month_usd: number;
+  /** Spend / monthly budget (0.42 = 42 %); null without a budget. */
+  budget_share: number | null;
+};
 
 export const roleSchema = z.enum(ROLE_NAMES, { error: `role must be one of ${ROLE_NAMES.join(", ")}` });
 export const addMemberSchema = z.strictObject({
   email: z.string().trim().toLowerCase().email("Give the member's email address").max(320),
   role: roleSchema,
-  name: z.string().trim().min(1).max(100).optional(),
 });
 export const changeRoleSchema = z.strictObject({ role: roleSchema });
 

@@ -19,7 +19,8 @@ export async function loadUserActor(db: Db, userId: string): Promise<UserActor |
   const [user] = await db
     .select({ id: users.id, email: users.email, name: users.name, isAdmin: users.isAdmin })
     .from(users)
-    .where(eq(users.id, userId));
+    .where(and(eq(users.id, userId), isNull(users.deactivatedAt)));
+  // A deactivated user acts as nobody: their live sessions stop on the next request.
   if (!user) return null;
   return {
     kind: "user",

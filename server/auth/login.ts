@@ -30,6 +30,8 @@ const ACCOUNT_FACTOR = 4;
 const ACCOUNT_BASE_DELAY_MS = 250;
 const ACCOUNT_MAX_DELAY_MS = 5_000;
 
+export const DEACTIVATED_MESSAGE = "This account has been deactivated. Ask a platform admin to reactivate it.";
+
 type Counter = { failures: number; ageSeconds: number };
 
 /** Seconds to wait after the last failure, once `failures` reached `free`: 1, 2, 4 … at most `cap`. */
@@ -114,7 +116,7 @@ async function attempt(db: Db, input: { email: string; password: string }, reque
     const delay = Math.min(ACCOUNT_BASE_DELAY_MS * 2 ** Math.min(accountFailures - accountThreshold, 10), ACCOUNT_MAX_DELAY_MS);
     await (limits.sleep ?? defaultSleep)(delay);
   }
-  const [user] = await db.select({ id: users.id, passwordHash: users.passwordHash }).from(users).where(eq(users.email, email));
+  const [user] = await db.select({ id: users.id, passwordHash: users.passwordHash, deactivatedAt: users.deactivatedAt }).from(users).where(eq(users.email, email));
   const ok = await verifyPassword(input.password, user?.passwordHash ?? null);
   if (!user || !ok) {
     await addFailures(db, [keys.account, keys.pair, keys.ip].filter((k): k is string => !!k), limits.windowSeconds);
@@ -122,6 +124,11 @@ async function attempt(db: Db, input: { email: string; password: string }, reque
     throw new AppError("unauthenticated", "Wrong email or password.");
   }
   if (keys.pair) await db.delete(loginFailures).where(eq(loginFailures.key, keys.pair));
+  // Said only to someone who knows the password, so it reveals nothing to a guesser.
+  if (user.deactivatedAt) {
+    await recordAudit(ctx, { action: "auth.sign_in", target: `user:${email}`, outcome: "denied", details: { reason: "deactivated" } });
+    throw new AppError("unauthenticated", DEACTIVATED_MESSAGE);
+  }
   const actor = await loadUserActor(db, user.id);
   if (actor) await recordAudit({ actor, db, request }, { action: "auth.sign_in", target: `user:${email}` });
   return user.id;

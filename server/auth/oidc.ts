@@ -18,10 +18,11 @@ export async function provisionOidcUser(db: Db, claims: OidcClaims): Promise<str
   if (!email.includes("@")) throw new AppError("invalid_input", "The identity provider did not share an email address.");
   return db.transaction(async (tx) => {
     const [existing] = await tx
-      .select({ id: users.id, oidcSubject: users.oidcSubject })
+      .select({ id: users.id, oidcSubject: users.oidcSubject, deactivatedAt: users.deactivatedAt })
       .from(users)
       .where(or(eq(users.oidcSubject, claims.subject), eq(users.email, email)));
     if (existing) {
+      if (existing.deactivatedAt) throw new AppError("forbidden", `The account ${email} has been deactivated. Ask a platform admin to reactivate it.`);
       if (existing.oidcSubject && existing.oidcSubject !== claims.subject) {
         throw new AppError("conflict", `The account ${email} is linked to a different single sign-on identity.`);
       }

@@ -87,7 +87,8 @@ export function authOptions(): NextAuthOptions {
           return true;
         } catch (err) {
           if (isAppError(err)) {
-            return `/login?error=${err.code === "conflict" ? "OidcLinkedElsewhere" : err.code === "invalid_input" ? "OidcNoEmail" : "OidcEmailUnverified"}`;
+            const code = { conflict: "OidcLinkedElsewhere", invalid_input: "OidcNoEmail", forbidden: "AccountDeactivated" }[err.code as string] ?? "OidcEmailUnverified";
+            return `/login?error=${code}`;
           }
           throw err;
         }

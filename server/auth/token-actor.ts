@@ -21,6 +21,7 @@ export async function resolveTokenActor(db: Db, token: string): Promise<TokenAct
     .select({
       id: apiTokens.id, userId: apiTokens.userId, teamId: apiTokens.teamId, teamSlug: teams.slug, expiresAt: apiTokens.expiresAt,
       revokedAt: apiTokens.revokedAt, lastUsedAt: apiTokens.lastUsedAt, email: users.email, name: users.name, isAdmin: users.isAdmin,
+      deactivatedAt: users.deactivatedAt,
       memberships: sql<ActorMembership[] | string>`coalesce((
         select json_agg(json_build_object('teamId', m.team_id, 'teamSlug', mt.slug, 'teamName', mt.name, 'role', m.role) order by mt.slug)
         from ${memberships} m join ${teams} mt on mt.id = m.team_id and mt.archived_at is null
@@ -33,6 +34,7 @@ export async function resolveTokenActor(db: Db, token: string): Promise<TokenAct
   if (!row) throw new AppError("unauthenticated", "The API token is not valid.");
   if (row.revokedAt) throw new AppError("unauthenticated", "The API token was revoked. Create a new one under Settings → API tokens.");
   if (row.expiresAt <= now) throw new AppError("unauthenticated", "The API token has expired. Create a new one under Settings → API tokens.");
+  if (row.deactivatedAt) throw new AppError("unauthenticated", "The API token's user account has been deactivated.");
   const user = {
     userId: row.userId, email: row.email, name: row.name, isAdmin: row.isAdmin,
     memberships: typeof row.memberships === "string" ? (JSON.parse(row.memberships) as ActorMembership[]) : row.memberships,
@@ -64,7 +66,7 @@ export function tokenLookupHash(token: string): string | null {
  * team_id, is_admin, last_used_at) when the token hashed to `hash` may use `permission` in a team
  * `team_id` right now, and none otherwise. The rules of resolveTokenActor + can(): not revoked, not
  * expired, its team not archived, and its user an admin or a member of the token's team whose role holds
- * `permission`. Evaluated in the writing statement's snapshot, so a revocation or a removed membership
+ * `permission`, and not deactivated. Evaluated in the writing statement's snapshot, so a revocation or a removed membership
  * committed before the request starts is honoured by it. `teamId` is the team of the object written to.
  */
 export function tokenGrantSql(hash: SQLWrapper, permission: Permission, teamId: SQL): SQL {
@@ -74,7 +76,7 @@ export function tokenGrantSql(hash: SQLWrapper, permission: Permission, teamId: 
     from ${apiTokens} t
     join ${teams} tm on tm.id = t.team_id and tm.archived_at is null
     join ${users} u on u.id = t.user_id
-    where t.token_hash = ${hash} and t.revoked_at is null and t.expires_at > now()
+    where t.token_hash = ${hash} and t.revoked_at is null and t.expires_at > now() and u.deactivated_at is null
       and (u.is_admin or (t.team_id = ${teamId} and exists (
         select 1 from ${memberships} m where m.user_id = t.user_id and m.team_id = t.team_id
           and m.role in (${sql.join(roles.map((r) => sql.raw(`'${r}'`)), sql`, `)}))))`;

@@ -87,8 +87,11 @@ export async function getCosts(ctx: Ctx, input: CostsInput): Promise<Costs> {
   return { window, step, currency: "USD", aggregate, totals, series, budgets: await budgets(ctx, teamIds) };
 }
 
-/** Month-to-date spend (calendar month, UTC) against each team's monthly budget. */
-async function budgets(ctx: Ctx, teamIds: string[] | undefined): Promise<Costs["budgets"]> {
+/**
+ * Month-to-date spend (calendar month, UTC) against each team's monthly budget, for the given teams (every
+ * team when undefined) in one query; the caller has scoped `teamIds` to what the actor may read.
+ */
+export async function budgets(ctx: Ctx, teamIds: string[] | undefined): Promise<Costs["budgets"]> {
   if (teamIds?.length === 0) return [];
   const rows = await ctx.db
     .select({

@@ -37,7 +37,13 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
   },
   "/api/v1/teams/{slug}/quota": { put: { summary: "Set the team's quota and per-container limit range (platform admins)", body: quotaSchema, success: { status: 200, description: "quota" } } },
   "/api/v1/teams/{slug}/usage": { get: { summary: "Used vs. quota (Cairn's accounting and, on Kubernetes, the ResourceQuota's status), top jobs, the queue, the tenant sync's state", success: { status: 200, description: "{quota, used, top, queued_jobs, backend, kubernetes}" } } },
-  "/api/v1/teams/{slug}/members": { post: { summary: "Add a member by email (team leads and admins)", body: addMemberSchema, success: { status: 201, description: "membership" } } },
+  "/api/v1/teams/{slug}/members": {
+    post: {
+      summary: "Add a member by email (team leads and admins); an email without an account is invited instead",
+      body: addMemberSchema,
+      success: { status: 201, description: "membership — or 202 {invitation: {id, email, role, invited_by, created_at, expires_at, expired}, invite_url} for an email without an account: a one-time link (7 days) to send to the person" },
+    },
+  },
   "/api/v1/teams/{slug}/members/{user_id}": {
     patch: { summary: "Change a member's role (team leads and admins)", body: changeRoleSchema, success: { status: 200, description: "membership" } },
     delete: { summary: "Remove a member; effective on their next request (team leads and admins)", success: { status: 204, description: "removed" } },

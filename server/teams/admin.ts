@@ -21,7 +21,8 @@ import type { TeamRef } from "./lookup";
 import { DEFAULT_QUOTA, quotaDto } from "./service";
 import { wake } from "../workers/registry";
 
-async function teamFor(ctx: Ctx, slug: string, permission: "read_data" | "manage_team" | "manage_platform", action: string): Promise<TeamRef> {
+/** The team the actor may read and act on with `permission`; refusals are audited (404 outside, 403 inside). */
+export async function teamFor(ctx: Ctx, slug: string, permission: "read_data" | "manage_team" | "manage_platform", action: string): Promise<TeamRef> {
   const team = await findTeamBySlug(ctx.db, slug);
   if (!team || !can(ctx.actor, "read_data", team.id)) {
     throw await denied(ctx, { action: "team.read", target: `team:${slug}`, teamId: team?.id, team: slug, mode: "read", message: `Team "${slug}" was not found.` });
@@ -48,26 +49,21 @@ async function memberOf(ctx: Ctx, teamId: string, userId: string): Promise<TeamM
 }
 
 /**
- * Adds a member by email. Only platform admins create accounts: an admin adding an email without one
- * creates it (they then sign in with single sign-on, or an admin sets a password); a team lead is told to
- * ask an admin, and nothing is written.
+ * Adds an existing account to the team by email. Nobody creates accounts here: an email without one is
+ * invited instead (server/teams/invitations.ts, addOrInviteMember), and the invitee sets their own password.
  */
-export async function addMember(ctx: Ctx, slug: string, input: { email: string; role: Role; name?: string }): Promise<TeamMemberDto> {
+export async function addMember(ctx: Ctx, slug: string, input: { email: string; role: Role }): Promise<TeamMemberDto> {
   const team = await teamFor(ctx, slug, "manage_team", "member.add");
-  const mayCreateAccount = can(ctx.actor, "manage_platform");
   const userId = await ctx.db.transaction(async (tx) => {
     const [existing] = await tx.select({ id: users.id }).from(users).where(eq(users.email, input.email));
-    if (!existing && !mayCreateAccount) {
-      throw new AppError("invalid_input", `No Cairn account uses ${input.email}. Ask a platform admin to create it (or, with single sign-on, ask them to sign in once), then add them again.`, {
-        fields: { email: ["No account uses this email; ask a platform admin to create it"] },
-      });
+    if (!existing) {
+      throw new AppError("invalid_input", `No Cairn account uses ${input.email}; invite them instead.`, { fields: { email: ["No account uses this email; invite them instead"] } });
     }
-    const id = existing?.id ?? (await tx.insert(users).values({ email: input.email, name: input.name ?? input.email.split("@")[0]! }).returning({ id: users.id }))[0]!.id;
-    const [already] = await tx.select({ role: memberships.role }).from(memberships).where(and(eq(memberships.teamId, team.id), eq(memberships.userId, id)));
+    const [already] = await tx.select({ role: memberships.role }).from(memberships).where(and(eq(memberships.teamId, team.id), eq(memberships.userId, existing.id)));
     if (already) throw new AppError("conflict", `${input.email} is already a member of ${slug} (${already.role}); change their role instead.`, { fields: { email: ["Already a member"] } });
-    await tx.insert(memberships).values({ teamId: team.id, userId: id, role: input.role });
-    await appendAudit(tx, ctx, { action: "member.add", target: `user:${input.email}`, teamId: team.id, team: slug, details: { role: input.role, new_account: !existing } });
-    return id;
+    await tx.insert(memberships).values({ teamId: team.id, userId: existing.id, role: input.role });
+    await appendAudit(tx, ctx, { action: "member.add", target: `user:${input.email}`, teamId: team.id, team: slug, details: { role: input.role } });
+    return existing.id;
   });
   return (await memberOf(ctx, team.id, userId))!;
 }

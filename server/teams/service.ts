@@ -69,8 +69,16 @@ export async function createTeam(ctx: Ctx, input: CreateTeamInput): Promise<Team
       .values({ slug: input.slug, name: input.name, namespace: `cairn-${input.slug}` })
       .returning({ id: teams.id });
     if (!team) throw new Error("team insert returned nothing");
-    await tx.insert(teamQuotas).values({ teamId: team.id, ...DEFAULT_QUOTA });
-    await appendAudit(tx, ctx, { action: "team.create", target: `team:${input.slug}`, teamId: team.id, team: input.slug, details: { name: input.name } });
+    const q = input.quota;
+    const quota = q
+      ? {
+          cpu: q.cpu, memoryGib: q.memory_gib, gpus: q.gpus, gpusByType: q.gpus_by_type && Object.keys(q.gpus_by_type).length ? q.gpus_by_type : null,
+          maxConcurrentJobs: q.max_concurrent_jobs, maxDeployments: q.max_deployments, maxReplicas: q.max_replicas ?? DEFAULT_QUOTA.maxReplicas,
+          storageGib: q.storage_gib ?? null, monthlyBudgetUsd: q.monthly_budget_usd,
+        }
+      : DEFAULT_QUOTA;
+    await tx.insert(teamQuotas).values({ teamId: team.id, ...quota });
+    await appendAudit(tx, ctx, { action: "team.create", target: `team:${input.slug}`, teamId: team.id, team: input.slug, details: { name: input.name, quota: q ? "set" : "default" } });
   });
   // On Kubernetes the team's namespace is made now rather than on the next pass.
   wake("tenants");

@@ -8,13 +8,15 @@ import { createTeamSchema, teamSlugSchema } from "@/lib/schemas/teams";
 import { safeAction } from "@/server/auth/action";
 import { archiveTeam, restoreTeam } from "@/server/teams/admin";
 import { createTeam } from "@/server/teams/service";
+import { setUserActiveSchema } from "@/lib/schemas/users";
+import { setUserActive } from "@/server/users/admin";
 
 // Re-checks the caller: a data scientist posting this action directly gets 403 and nothing changes.
 export const createTeamAction = safeAction(createTeamSchema, async (ctx, input) => {
   const team = await createTeam(ctx, input);
   revalidatePath("/admin");
   revalidatePath("/teams");
-  return team.slug;
+  return { slug: team.slug, name: team.name };
 });
 
 export const setTeamArchivedAction = safeAction(z.strictObject({ slug: teamSlugSchema, archived: z.boolean() }), async (ctx, input) => {
@@ -35,4 +37,11 @@ export const deleteInstanceTypeAction = safeAction(z.strictObject({ name: instan
   await deleteInstanceType(ctx, input.name);
   revalidatePath("/admin");
   return input.name;
+});
+
+// Deactivate or reactivate a user (admins); the service revokes their sessions and tokens in the same transaction.
+export const setUserActiveAction = safeAction(setUserActiveSchema, async (ctx, input) => {
+  const result = await setUserActive(ctx, input);
+  revalidatePath("/admin/users");
+  return result;
 });

@@ -4,10 +4,12 @@ import { CreateTeamForm } from "@/components/admin/create-team-form";
 import { Card } from "@/components/ui/card";
 import { PageHeader } from "@/components/ui/page-header";
 import { EmptyRow, Table, Td, Th } from "@/components/ui/table";
-import { formatUsd } from "@/lib/format";
+import { formatDateTime, formatUsd } from "@/lib/format";
 import { requirePageCtx } from "@/server/auth/session";
 import { listInstanceTypes } from "@/server/teams/instance-types";
-import { listTeams } from "@/server/teams/service";
+import { DEFAULT_QUOTA } from "@/server/teams/service";
+import { teamSummaries } from "@/server/teams/summary";
+import { TeamSummaryTable } from "@/components/teams/team-summary-table";
 import { TeamLifecycleButton } from "@/components/admin/team-lifecycle";
 import { jobIsolation, listArchivedTeams, tenantSyncStates } from "@/server/teams/admin";
 import { Badge } from "@/components/ui/badge";
@@ -20,44 +22,54 @@ export const metadata: Metadata = { title: "Admin" };
 
 export default async function AdminPage() {
   const ctx = await requirePageCtx();
-  const [teams, types, archived, sync, cluster] = await Promise.all([listTeams(ctx), listInstanceTypes(ctx), listArchivedTeams(ctx), tenantSyncStates(ctx), clusterOverview(ctx)]);
+  const [teams, types, archived, sync, cluster] = await Promise.all([teamSummaries(ctx), listInstanceTypes(ctx), listArchivedTeams(ctx), tenantSyncStates(ctx), clusterOverview(ctx)]);
   const isolation = jobIsolation(ctx);
   return (
     <div className="space-y-6">
-      <PageHeader title="Admin" description="Tenants and the instance-type catalog with its prices." />
+      <PageHeader
+        title="Admin"
+        description="Tenants, users and the instance-type catalog with its prices."
+        actions={<Link href="/admin/users" className="text-sm font-medium text-teal-800 hover:underline">Users →</Link>}
+      />
       {isolation && <JobIsolation isolation={isolation} />}
       <ClusterSection cluster={cluster} />
       <div className="grid gap-6 xl:grid-cols-3">
         <div className="space-y-2 xl:col-span-2">
           <h2 className="text-sm font-semibold text-stone-900">Teams ({teams.length})</h2>
-          <Table caption="All teams">
-            <thead><tr><Th>Team</Th><Th>Slug</Th><Th>Namespace</Th><Th>Cluster</Th><Th><span className="sr-only">Actions</span></Th></tr></thead>
-            <tbody className="divide-y divide-stone-100">
-              {teams.length === 0 && <EmptyRow colSpan={5}>No teams yet. Create the first one.</EmptyRow>}
-              {teams.map((t) => (
-                <tr key={t.slug}>
-                  <Td><Link href={`/teams/${t.slug}`} className="font-medium text-teal-800 hover:underline">{t.name}</Link></Td>
-                  <Td className="font-mono text-xs">{t.slug}</Td>
-                  <Td className="font-mono text-xs text-stone-600">{t.namespace}</Td>
-                  <Td><SyncCell backend={sync.backend} state={sync.states[t.slug]} /></Td>
-                  <Td className="text-right"><TeamLifecycleButton slug={t.slug} archived={false} setArchived={setTeamArchivedAction} /></Td>
-                </tr>
-              ))}
-              {archived.map((t) => (
-                <tr key={t.slug} className="text-stone-500">
-                  <Td>{t.name} <span className="text-xs">(archived)</span></Td>
-                  <Td className="font-mono text-xs">{t.slug}</Td>
-                  <Td className="font-mono text-xs">cairn-{t.slug}</Td>
-                  <Td className="text-xs">not synced</Td>
-                  <Td className="text-right"><TeamLifecycleButton slug={t.slug} archived setArchived={setTeamArchivedAction} /></Td>
-                </tr>
-              ))}
-            </tbody>
-          </Table>
+          <TeamSummaryTable
+            caption="All teams"
+            teams={teams}
+            empty="No teams yet. Create the first one."
+            extra={{
+              headers: ["Cluster", <span key="a" className="sr-only">Actions</span>],
+              cells: (slug) => [
+                <SyncCell key="s" backend={sync.backend} state={sync.states[slug]} />,
+                <div key="a" className="text-right"><TeamLifecycleButton slug={slug} archived={false} setArchived={setTeamArchivedAction} /></div>,
+              ],
+            }}
+          />
+          {archived.length > 0 && (
+            <Table caption="Archived teams">
+              <thead><tr><Th>Archived team</Th><Th>Slug</Th><Th>Archived</Th><Th><span className="sr-only">Actions</span></Th></tr></thead>
+              <tbody className="divide-y divide-stone-100">
+                {archived.map((t) => (
+                  <tr key={t.slug} className="text-stone-500">
+                    <Td>{t.name} <span className="text-xs">(archived)</span></Td>
+                    <Td className="font-mono text-xs">{t.slug}</Td>
+                    <Td className="text-xs">{formatDateTime(t.archived_at)}</Td>
+                    <Td className="text-right"><TeamLifecycleButton slug={t.slug} archived setArchived={setTeamArchivedAction} /></Td>
+                  </tr>
+                ))}
+              </tbody>
+            </Table>
+          )}
           <p className="text-xs text-stone-500">Open a team to manage its members, quota and usage. Archiving hides a team and stops its members&apos; and tokens&apos; access; restoring brings both back.</p>
         </div>
         <Card title="Create a team">
-          <CreateTeamForm createTeam={createTeamAction} />
+          <CreateTeamForm createTeam={createTeamAction} defaults={{
+            cpu: DEFAULT_QUOTA.cpu, memory_gib: DEFAULT_QUOTA.memoryGib, gpus: DEFAULT_QUOTA.gpus, max_concurrent_jobs: DEFAULT_QUOTA.maxConcurrentJobs,
+            max_deployments: DEFAULT_QUOTA.maxDeployments, max_replicas: DEFAULT_QUOTA.maxReplicas, storage_gib: DEFAULT_QUOTA.storageGib, monthly_budget_usd: DEFAULT_QUOTA.monthlyBudgetUsd,
+          }} />
         </Card>
       </div>
       <div className="grid gap-6 xl:grid-cols-3">

@@ -6,7 +6,9 @@ import { protectedAliasesSchema } from "@/lib/schemas/registry";
 import { addMemberSchema, quotaSchema, roleSchema } from "@/lib/schemas/teams";
 import { safeAction } from "@/server/auth/action";
 import { setProtectedAliases } from "@/server/registry/models";
-import { addMember, changeRole, removeMember, setQuota } from "@/server/teams/admin";
+import { revokeInvitationSchema } from "@/lib/schemas/invitations";
+import { changeRole, removeMember, setQuota } from "@/server/teams/admin";
+import { addOrInviteMember, revokeInvitation } from "@/server/teams/invitations";
 
 export const saveProtectedAliases = safeAction(protectedAliasesSchema, async (ctx, input) => {
   const saved = await setProtectedAliases(ctx, input.protected_aliases, input.team);
@@ -16,10 +18,19 @@ export const saveProtectedAliases = safeAction(protectedAliasesSchema, async (ct
 
 const memberAction = z.strictObject({ team: z.string().min(1).max(64), user_id: z.string().uuid() });
 
+// An email with an account is added; one without is invited, and the link is returned to show once.
 export const addMemberAction = safeAction(addMemberSchema.extend({ team: z.string().min(1).max(64) }), async (ctx, { team, ...input }) => {
-  const member = await addMember(ctx, team, input);
+  const result = await addOrInviteMember(ctx, team, input);
   revalidatePath(`/teams/${team}`);
-  return member.email;
+  return result.kind === "member"
+    ? { kind: "member" as const, email: result.member.email }
+    : { kind: "invitation" as const, email: result.invitation.email, invite_path: result.invite_path, expires_at: result.invitation.expires_at };
+});
+
+export const revokeInvitationAction = safeAction(revokeInvitationSchema, async (ctx, input) => {
+  await revokeInvitation(ctx, input.team, input.id);
+  revalidatePath(`/teams/${input.team}`);
+  return input.id;
 });
 
 export const changeRoleAction = safeAction(memberAction.extend({ role: roleSchema }), async (ctx, input) => {

@@ -15,7 +15,8 @@ import { MembersManager } from "@/components/teams/members-manager";
 import { QuotaEditor } from "@/components/teams/quota-editor";
 import { UsageBars } from "@/components/teams/usage-bars";
 import { teamUsage } from "@/server/teams/admin";
-import { addMemberAction, changeRoleAction, removeMemberAction, saveProtectedAliases, saveQuotaAction } from "./actions";
+import { listInvitations } from "@/server/teams/invitations";
+import { addMemberAction, changeRoleAction, removeMemberAction, revokeInvitationAction, saveProtectedAliases, saveQuotaAction } from "./actions";
 import { getTeamForPage } from "./team";
 import { ClusterSync } from "@/components/teams/cluster-sync";
 import { describeLimitRange } from "@/lib/limit-range";
@@ -29,7 +30,7 @@ export default async function TeamPage(props: { params: Promise<{ slug: string }
   const ctx = await requirePageCtx();
   const team = await forPage(getTeamForPage(ctx, slug));
   const q = team.quota;
-  const [registry, usage] = await Promise.all([getProtectedAliases(ctx, team.slug), teamUsage(ctx, team.slug)]);
+  const [registry, usage, invitations] = await Promise.all([getProtectedAliases(ctx, team.slug), teamUsage(ctx, team.slug), listInvitations(ctx, team.slug)]);
   const isAdmin = ctx.actor.isAdmin;
   const teamId = ctx.actor.memberships.find((m) => m.teamSlug === team.slug)?.teamId;
   const canManage = ctx.actor.isAdmin || can(ctx.actor, "manage_team", teamId);
@@ -57,7 +58,7 @@ export default async function TeamPage(props: { params: Promise<{ slug: string }
         <div className="space-y-6 xl:col-span-2">
           <section aria-labelledby="members-heading">
             <h2 id="members-heading" className="mb-2 text-sm font-semibold text-stone-900">Members</h2>
-            <MembersManager team={team.slug} members={team.members} canManage={canManage} add={addMemberAction} changeRole={changeRoleAction} remove={removeMemberAction} />
+            <MembersManager team={team.slug} members={team.members} invitations={invitations} canManage={canManage} add={addMemberAction} changeRole={changeRoleAction} remove={removeMemberAction} revoke={revokeInvitationAction} />
           </section>
           <section aria-labelledby="usage-heading" className="space-y-2">
             <h2 id="usage-heading" className="text-sm font-semibold text-stone-900">Usage against quota</h2>

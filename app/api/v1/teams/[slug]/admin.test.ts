@@ -49,8 +49,8 @@ afterAll(async () => {
 describe("members", () => {
   it("a team lead adds by email, changes the role and removes; removal is effective on the next request", async () => {
     const lead = await ctxFor(db(), DEMO.lead);
-    // Only admins create accounts: the admin adds the newcomer to another team first.
-    await addMember(await ctxFor(db(), DEMO.admin), "fraud", { email: "new.person@example.com", role: "data_scientist" });
+    // An account of their own (made by accepting an invitation or by single sign-on).
+    await db().insert(users).values({ email: "new.person@example.com", name: "New Person" });
     const added = await addMember(lead, "churn", { email: "New.Person@Example.com".toLowerCase(), role: "data_scientist" });
     expect(added).toMatchObject({ email: "new.person@example.com", role: "data_scientist" });
     await expect(addMember(lead, "churn", { email: "new.person@example.com", role: "ml_engineer" })).rejects.toMatchObject({ code: "conflict" });
@@ -71,6 +71,7 @@ describe("members", () => {
   it("a removed member's tokens stay revoked when they are added back, and the revocation is audited", async () => {
     const lead = await ctxFor(db(), DEMO.lead);
     const admin = await ctxFor(db(), DEMO.admin);
+    await db().insert(users).values({ email: "returning@example.com", name: "Returning" });
     await addMember(admin, "fraud", { email: "returning@example.com", role: "data_scientist" });
     const member = await addMember(lead, "churn", { email: "returning@example.com", role: "data_scientist" });
     const churnToken = await tokenFor(db(), "returning@example.com", "churn");
@@ -90,20 +91,22 @@ describe("members", () => {
     expect(revokeAudit).toMatchObject({ actor: DEMO.lead, details: { reason: "member_removed", user: "returning@example.com" } });
   });
 
-  it("only platform admins create accounts: a team lead adding an unknown email is told to ask an admin, nothing is written", async () => {
+  it("an email without an account is invited (202 with a one-time link), never given a passwordless account — by leads and admins alike", async () => {
     const lead = await ctxFor(db(), DEMO.lead);
-    const leadToken = await tokenFor(db(), DEMO.lead, "churn");
     await expect(addMember(lead, "churn", { email: "stranger@example.com", role: "data_scientist" }))
-      .rejects.toMatchObject({ code: "invalid_input", message: expect.stringContaining("Ask a platform admin"), fields: { email: [expect.stringContaining("platform admin")] } });
-    const viaRoute = await call(membersPOST, { method: "POST", token: leadToken, params: { slug: "churn" }, body: { email: "stranger2@example.com", role: "data_scientist" } });
-    expect(viaRoute.status).toBeGreaterThanOrEqual(400);
-    expect(viaRoute.status).toBeLessThan(500);
-    expect(viaRoute.json).toMatchObject({ error: { code: "invalid_input", message: expect.stringContaining("platform admin") } });
-    const created = await db().select({ id: users.id }).from(users).where(inArray(users.email, ["stranger@example.com", "stranger2@example.com"]));
+      .rejects.toMatchObject({ code: "invalid_input", message: expect.stringContaining("invite them") });
+    for (const [who, email] of [[DEMO.lead, "stranger2@example.com"], [DEMO.admin, "stranger3@example.com"]] as const) {
+      const viaRoute = await call(membersPOST, { method: "POST", token: await tokenFor(db(), who, "churn"), params: { slug: "churn" }, headers: { host: "cairn.example.com" }, body: { email, role: "data_scientist" } });
+      expect(viaRoute.status).toBe(202);
+      expect(viaRoute.json).toMatchObject({ invitation: { email, role: "data_scientist", invited_by: who }, invite_url: expect.stringMatching(/^http:\/\/cairn\.example\.com\/invite\/[\w-]{43}$/) });
+    }
+    const created = await db().select({ id: users.id }).from(users).where(inArray(users.email, ["stranger@example.com", "stranger2@example.com", "stranger3@example.com"]));
     expect(created).toEqual([]);
-    // Admins keep creating accounts by adding an email.
-    const byAdmin = await addMember(await ctxFor(db(), DEMO.admin), "churn", { email: "stranger@example.com", role: "data_scientist" });
-    expect(byAdmin).toMatchObject({ email: "stranger@example.com", role: "data_scientist" });
+    // A known email is still added at once (201, the membership).
+    const known = await call(membersPOST, { method: "POST", token: await tokenFor(db(), DEMO.lead, "churn"), params: { slug: "churn" }, body: { email: DEMO.dsFraud, role: "data_scientist" } });
+    expect(known.status).toBe(201);
+    expect(known.json).toMatchObject({ email: DEMO.dsFraud, role: "data_scientist" });
+    await removeMember(lead, "churn", (known.json as { user_id: string }).user_id);
   });
 
   it("keeps the last team lead", async () => {
@@ -309,6 +312,7 @@ describe("renaming and archiving teams", () => {
     const adminToken = await tokenFor(db(), DEMO.admin, "churn");
     expect((await call(teamsPOST, { method: "POST", token: adminToken, body: { slug: "arch", name: "Archive me" } })).status).toBe(201);
     const admin = await ctxFor(db(), DEMO.admin);
+    await db().insert(users).values({ email: "arch.member@example.com", name: "Arch Member" });
     const member = await addMember(admin, "arch", { email: "arch.member@example.com", role: "team_lead" });
     const memberToken = await tokenFor(db(), member.email, "arch");
     const leadToken = await tokenFor(db(), member.email, "arch");
