@@ -72,7 +72,7 @@ describe("findFailureCause", () => {
   it("calls a SIGKILL at the memory limit out of memory, and says how much", () => {
     const text = log(...HEADER, "allocating buffers", "epoch 1/10", footer("exit code 137"));
     const cause = findFailureCause(text, { exitCode: 137, signal: null, memory: { peakBytes: 3.95 * 1024 ** 3, limitBytes: 4 * 1024 ** 3 } });
-    expect(cause).toEqual({ kind: "oom", summary: "out of memory: killed by SIGKILL; its memory reached 4.0 GiB of 4.0 GiB" });
+    expect(cause).toEqual({ kind: "oom", summary: "out of memory: killed by SIGKILL; its memory reached 3.95 GiB of 4 GiB" });
   });
 
   it("reads Kubernetes' OOMKilled and the shell's Killed line as out of memory", () => {

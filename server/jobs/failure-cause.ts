@@ -105,7 +105,7 @@ function killedBySigkill(exit: ExitFacts): boolean {
   return exit.signal === "SIGKILL" || (exit.signal === null && exit.exitCode === 137);
 }
 
-const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(bytes >= 10 * 1024 ** 3 ? 0 : 1)} GiB`;
+const memory = (bytes: number) => (bytes < 1024 ** 3 ? `${Math.round(bytes / 1024 ** 2)} MiB` : `${Number((bytes / 1024 ** 3).toPrecision(3))} GiB`);
 
 /** The lines of the last attempt in the tail, with their indexes (Cairn's own "=== " lines left out). */
 function attemptLines(text: string): { lines: string[]; offset: number } {
@@ -190,7 +190,7 @@ export function findFailureCause(log: LogTail, exit: ExitFacts): FailureCause {
 }
 
 function outOfMemory(exit: ExitFacts, certain: boolean): string {
-  const used = exit.memory && exit.memory.limitBytes > 0 ? `; its memory reached ${gib(exit.memory.peakBytes)} of ${gib(exit.memory.limitBytes)}` : "";
+  const used = exit.memory && exit.memory.limitBytes > 0 ? `; its memory reached ${memory(exit.memory.peakBytes)} of ${memory(exit.memory.limitBytes)}` : "";
   if (exit.oomKilled) return `out of memory: killed for exceeding its memory limit (OOMKilled)${used}`;
   return certain ? `out of memory: killed by SIGKILL${used}` : `killed by SIGKILL, most likely out of memory${used}`;
 }
