@@ -47,8 +47,8 @@ describe("processTreeUsage", () => {
     await sleep(1500);
     const second = processTreeUsage(pid)!;
     const cores = coresBetween({ cpuSeconds: first.cpuSeconds, at: firstAt }, second);
-    // One spinning thread: about a core (the machine is shared, so allow for a busy neighbour).
-    expect(cores).toBeGreaterThan(0.3);
+    // One spinning thread: up to a core, less on a busy shared machine — but never nothing.
+    expect(cores).toBeGreaterThan(0.05);
     expect(cores).toBeLessThan(1.6);
     expect(second.cpuSeconds).toBeGreaterThan(first.cpuSeconds);
   });

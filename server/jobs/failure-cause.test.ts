@@ -97,8 +97,8 @@ describe("findFailureCause", () => {
   });
 
   it("names a missing module, a missing command or file, and a refused permission", () => {
-    const module = log(...HEADER, "Traceback (most recent call last):", '  File "/workspace/train.py", line 1, in <module>', "    import lightgbm", "ModuleNotFoundError: No module named 'lightgbm'", footer("exit code 1"));
-    expect(findFailureCause(module, exit1)).toEqual({ summary: "ModuleNotFoundError: No module named 'lightgbm'", kind: "missing_module", line: 7 });
+    const missing = log(...HEADER, "Traceback (most recent call last):", '  File "/workspace/train.py", line 1, in <module>', "    import lightgbm", "ModuleNotFoundError: No module named 'lightgbm'", footer("exit code 1"));
+    expect(findFailureCause(missing, exit1)).toEqual({ summary: "ModuleNotFoundError: No module named 'lightgbm'", kind: "missing_module", line: 7 });
     const nodeModule = log(...HEADER, "node:internal/modules/cjs/loader:1228", "  throw err;", "  ^", "", "Error: Cannot find module 'lodash'", "Require stack:", "- /workspace/train.js", "    at Module._resolveFilename (node:internal/modules/cjs/loader:1225:15)", footer("exit code 1"));
     expect(findFailureCause(nodeModule, exit1)).toMatchObject({ summary: "Error: Cannot find module 'lodash'", kind: "missing_module" });
     const command = log(...HEADER, "/bin/sh: 1: pyhton: not found", footer("exit code 127"));

@@ -1,26 +1,23 @@
 // What a job page tells about a job beyond its status, with real jobs on the local executor: the cause of a
 // failure read from the log (an exception, an out-of-memory kill at the job's memory, a timeout) and the CPU
-// and memory the resource sampler reads from the job's processes, served by GET /api/v1/jobs/{id}/resources.
+// and memory samples a job keeps (the sampler against a real job: app/api/v1/jobs/[id]/resources/route.test.ts).
 import { readFileSync } from "node:fs";
 import { eq, inArray } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
-import { GET as jobGET } from "@/app/api/v1/jobs/[id]/route";
-import { GET as resourcesGET } from "@/app/api/v1/jobs/[id]/resources/route";
 import { jobResourceSamples, jobs } from "@/db/schema";
 import { trainJobSchema } from "@/lib/schemas/jobs";
-import type { JobResources } from "@/lib/schemas/jobs";
-import { call, ctxFor, DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
+import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
 import { createExperiment } from "../tracking/experiments";
 import { sampleResources } from "../workers/testing";
+import { getJobResources } from "./usage";
 import { SAMPLE_CAP, thinSamples } from "../workers/job-resources";
 import type { JobDto } from "./service";
-import { cancelJob, getJobEvents, jobLogFile, submitJob } from "./service";
-import { isFinal, waitForJob } from "./testing/wait";
+import { cancelJob, getJob, getJobEvents, jobLogFile, submitJob } from "./service";
+import { isFinal, waitForJob, waitForLogLine } from "./testing/wait";
 
 const db = demoDatabase();
 const MB = 1024 * 1024;
 const node = (code: string) => [process.execPath, "-e", code];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function submit(body: Record<string, unknown>): Promise<JobDto> {
   const ctx = await ctxFor(db(), DEMO.ds);
@@ -29,23 +26,6 @@ async function submit(body: Record<string, unknown>): Promise<JobDto> {
 }
 
 const waitFor = (id: string, done: (j: JobDto) => boolean, ms = 30_000) => waitForJob(db(), id, done, { ms, every: 100 });
-
-async function waitForLine(id: string, text: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  // A whole line: the command, echoed at the top of the log, holds the text too.
-  while (!readLogSafe(id).split("\n").includes(text)) {
-    if (Date.now() > deadline) throw new Error(`job ${id} never printed "${text}": ${readLogSafe(id)}`);
-    await sleep(100);
-  }
-}
-
-function readLogSafe(id: string): string {
-  try {
-    return readFileSync(jobLogFile(id), "utf8");
-  } catch {
-    return "";
-  }
-}
 
 afterEach(async () => {
   const active = await db().select({ id: jobs.id }).from(jobs).where(inArray(jobs.status, ["queued", "admitted", "running"]));
@@ -63,9 +43,8 @@ describe("the failure cause", () => {
     const lines = readFileSync(jobLogFile(job.job_id), "utf8").split("\n");
     expect(lines[done.failure!.line! - 1]).toBe("TypeError: expected a number, got undefined");
 
-    const res = await call(jobGET, { token: await tokenFor(db(), DEMO.ds, "churn"), params: { id: job.job_id } });
-    expect(res.status).toBe(200);
-    expect((res.json as JobDto).failure).toEqual(done.failure);
+    expect((await getJob(await ctxFor(db(), DEMO.ds), job.job_id)).failure).toEqual(done.failure);
+    await expect(getJob(await ctxFor(db(), DEMO.dsFraud), job.job_id)).rejects.toMatchObject({ code: "not_found" });
     const events = await getJobEvents(await ctxFor(db(), DEMO.ds), job.job_id);
     expect(events.at(-1)!.message).toBe("exited with code 1: TypeError: expected a number, got undefined");
   });
@@ -77,7 +56,7 @@ describe("the failure cause", () => {
       command: node("const b = Buffer.alloc(250 * 1024 * 1024, 1); console.log('holding'); setTimeout(() => process.kill(process.pid, 'SIGKILL'), 4000);"),
     });
     await waitFor(job.job_id, (j) => j.status === "running");
-    await waitForLine(job.job_id, "holding");
+    await waitForLogLine(job.job_id, "holding");
     await sampleResources(db());
     const done = await waitFor(job.job_id, isFinal);
     expect(done.status).toBe("failed");
@@ -93,29 +72,6 @@ describe("the failure cause", () => {
 });
 
 describe("resource samples", () => {
-  it("reads the CPU and memory of a running job's processes, and serves them to its team only", async () => {
-    const job = await submit({ command: node("const b = Buffer.alloc(200 * 1024 * 1024, 1); console.log('ready'); for (;;) { b[Math.floor(Math.random() * b.length)]++; }") });
-    await waitFor(job.job_id, (j) => j.status === "running");
-    await waitForLine(job.job_id, "ready");
-    await sampleResources(db());
-    await sleep(1500);
-    await sampleResources(db());
-    const res = await call(resourcesGET, { token: await tokenFor(db(), DEMO.ds, "churn"), params: { id: job.job_id } });
-    expect(res.status).toBe(200);
-    const body = res.json as JobResources;
-    expect(body).toMatchObject({ source: "process", message: null, limits: { cpu: 2, memory_bytes: 4 * 1024 ** 3 }, total_samples: 2 });
-    const last = body.samples.at(-1)!;
-    expect(last.memory_bytes).toBeGreaterThan(200 * MB);
-    expect(last.memory_bytes).toBeLessThan(500 * MB);
-    expect(last.cpu_cores).toBeGreaterThan(0.3);
-    expect(last.cpu_cores).toBeLessThan(2.5);
-    expect(new Date(last.at).getTime()).toBeGreaterThan(new Date(body.samples[0]!.at).getTime());
-
-    expect((await call(resourcesGET, { token: await tokenFor(db(), DEMO.dsFraud, "fraud"), params: { id: job.job_id } })).status).toBe(404);
-    expect((await call(resourcesGET, { params: { id: job.job_id } })).status).toBe(401);
-    expect((await call(resourcesGET, { token: await tokenFor(db(), DEMO.ds, "churn"), params: { id: "not-a-job" } })).status).toBe(404);
-  });
-
   it("keeps at most the cap per job by merging pairs: mean CPU, peak memory", async () => {
     const job = await submit({ command: ["true"] });
     const t0 = Date.now() - 3 * 3600_000;
@@ -129,7 +85,7 @@ describe("resource samples", () => {
     expect(Math.max(...kept.map((k) => k.memoryBytes))).toBe(9 * MB);
     // The odd one out at the end stays as it was.
     expect(kept.at(-1)!.at.getTime()).toBe(t0 + SAMPLE_CAP * 5000);
-    const body = (await call(resourcesGET, { token: await tokenFor(db(), DEMO.lead, "churn"), params: { id: job.job_id } })).json as JobResources;
+    const body = await getJobResources(await ctxFor(db(), DEMO.lead), job.job_id);
     expect(body.samples.length).toBeLessThanOrEqual(1000);
     expect(body.total_samples).toBe(SAMPLE_CAP / 2 + 1);
     expect(Math.max(...body.samples.map((s) => s.memory_bytes))).toBe(9 * MB);
