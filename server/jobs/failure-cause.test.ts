@@ -89,6 +89,7 @@ describe("findFailureCause", () => {
       [["Traceback (most recent call last):", '  File "t.py", line 3, in <module>', "    x = bytearray(10**12)", "MemoryError"], "MemoryError"],
       [["terminate called after throwing an instance of 'std::bad_alloc'", "  what():  std::bad_alloc"], "what():  std::bad_alloc"],
       [["Traceback (most recent call last):", '  File "t.py", line 9, in <module>', "    model.cuda()", "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 15.77 GiB total capacity)"], "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 15.77 GiB total capacity)"],
+      [["Traceback (most recent call last):", '  File "train.py", line 88, in <module>', "XGBoostError: out of memory while building histogram"], "XGBoostError: out of memory while building histogram"],
       [["<--- Last few GCs --->", "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory", " 1: 0xb090e0 node::Abort() [node]"], "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory"],
     ];
     for (const [lines, summary] of cases) {

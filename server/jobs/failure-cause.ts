@@ -72,7 +72,7 @@ const TRACEBACK = /^Traceback \(most recent call last\):\s*$/;
 const EXCEPTION_LINE = /^(?:Uncaught )?(?:[A-Za-z_$][\w$]*\.)*[A-Za-z_$][\w$]*(?:Error|Exception)(?: \[[A-Z0-9_]+\])?(?::\s+\S.*)?$/;
 const STACK_FRAME = /^\s+at\s/;
 
-const OOM = [/\bMemoryError\b/, /std::bad_alloc/, /CUDA out of memory/i, /JavaScript heap out of memory/, /\bOutOfMemoryError\b/, /Out of memory: Kill(?:ed)? process/i, /Cannot allocate memory/];
+const OOM = [/\bMemoryError\b/, /std::bad_alloc/, /\bout of memory\b/i, /JavaScript heap out of memory/, /\bOutOfMemoryError\b/, /Out of memory: Kill(?:ed)? process/i, /Cannot allocate memory/];
 const MISSING_MODULE = [/\bModuleNotFoundError\b/, /No module named\s/, /Cannot find (?:module|package) ['"]/, /\bERR_MODULE_NOT_FOUND\b/];
 const NOT_FOUND = [/command not found/, /^(?:\S+: )*\S+: not found\s*$/, /No such file or directory/, /\bFileNotFoundError\b/, /\bENOENT\b/];
 const PERMISSION = [/Permission denied/, /\bPermissionError\b/, /\bEACCES\b/, /Operation not permitted/];
