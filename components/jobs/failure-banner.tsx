@@ -17,7 +17,8 @@ export function FailureBanner({ failure, message }: { failure: JobFailure; messa
           <> (<a href={`#log-L${failure.line}`} className="underline">line {failure.line} of the log</a>)</>
         )}
       </p>
-      {message && message !== failure.summary && <p className="text-xs text-red-800">Process: {message}</p>}
+      {/* How the process ended, when the cause came from its log (else the summary already says it). */}
+      {message && !["exit", "signal", "timeout"].includes(failure.kind) && <p className="text-xs text-red-800">Process: {message}</p>}
       {hint && <p className="text-xs text-red-800">{hint}</p>}
     </div>
   );
