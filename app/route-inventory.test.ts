@@ -222,6 +222,7 @@ const ENTRIES: Entry[] = [
   { route: "api/v1/jobs/events", method: "GET", scope: "caller", ok: [200], request: () => ({ path: "/api/v1/jobs/events" }) },
   { route: "api/v1/jobs/[id]", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/jobs/${s.job}`, params: { id: s.job } }) },
   { route: "api/v1/jobs/[id]/logs", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/jobs/${s.job}/logs`, params: { id: s.job } }) },
+  { route: "api/v1/jobs/[id]/resources", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/jobs/${s.job}/resources`, params: { id: s.job } }) },
   { route: "api/v1/jobs/[id]/kubernetes", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/jobs/${s.job}/kubernetes`, params: { id: s.job } }) },
   { route: "api/v1/jobs/[id]/code", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/jobs/${s.codeJob}/code`, params: { id: s.codeJob } }) },
   {

@@ -27,6 +27,13 @@ export type JobSpec = {
   retries: number;
 };
 
+export const FAILURE_KINDS = ["exception", "oom", "missing_module", "not_found", "permission", "timeout", "signal", "exit"] as const;
+export type FailureKind = (typeof FAILURE_KINDS)[number];
+/** The most useful cause of a failed attempt: a summary, the 1-based line of the job's log it came from, and its kind. */
+export type FailureCause = { summary: string; line?: number; kind: FailureKind };
+
+export type ResourceSource = { source: "process" | "pod-metrics" | "unavailable"; reason?: string };
+
 export const jobs = pgTable(
   "jobs",
   {
@@ -61,6 +68,10 @@ export const jobs = pgTable(
     finishedAt: timestamp("finished_at", { withTimezone: true }),
     /** Seconds of runtime over all attempts, for cost so far. */
     runSeconds: doublePrecision("run_seconds").notNull().default(0),
+    /** Why the last failed attempt failed, read from its log and exit when it ended (server/jobs/failure-cause.ts). */
+    failureCause: jsonb("failure_cause").$type<FailureCause>(),
+    /** Where the job's resource samples come from, as the sampler last found it (with why, when unavailable). */
+    resourceSource: jsonb("resource_source").$type<ResourceSource>(),
   },
   (t) => [
     index("jobs_team_status_idx").on(t.teamId, t.status),
@@ -80,6 +91,19 @@ export const jobEvents = pgTable(
     message: text("message"),
   },
   (t) => [index("job_events_job_idx").on(t.jobId, t.id)],
+);
+
+/** CPU and memory of a running job, sampled every few seconds (at most ~2,000 a job: older samples are merged in pairs). */
+export const jobResourceSamples = pgTable(
+  "job_resource_samples",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    jobId: uuid("job_id").notNull().references(() => jobs.id, { onDelete: "cascade" }),
+    at: timestamp("at", { withTimezone: true }).notNull(),
+    cpuCores: doublePrecision("cpu_cores").notNull(),
+    memoryBytes: bigint("memory_bytes", { mode: "number" }).notNull(),
+  },
+  (t) => [index("job_resource_samples_job_idx").on(t.jobId, t.at)],
 );
 
 export const CODE_ARCHIVE_FORMATS = ["zip", "tar.gz"] as const;

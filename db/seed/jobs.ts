@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { findFailureCause } from "@/server/jobs/failure-cause";
 import type { Db } from "../client";
 import { experiments, instanceTypes, jobEvents, jobs, metrics, runTags, runs, teams, users } from "../schema";
 import type { JobSpec, JobStatus } from "../schema";
@@ -89,6 +90,9 @@ export async function seedDemoJobs(db: Db, dataDir: string): Promise<{ jobs: num
       const admittedAt = new Date(p.start - 25_000);
       const startedAt = new Date(p.start);
       const finishedAt = new Date(p.end);
+      const log = logFor(p, command, history.filter((h) => h.runId === p.runId));
+      // The cause the scheduler would have read from this log when the job failed.
+      const failure = p.status === "failed" ? findFailureCause({ text: log, firstLine: 1 }, { exitCode: 1, signal: null }) : null;
       const [job] = await tx
         .insert(jobs)
         .values({
@@ -96,7 +100,7 @@ export async function seedDemoJobs(db: Db, dataDir: string): Promise<{ jobs: num
           name: `${p.source.split("/").pop()} on ${type.name}`, spec, cpu: type.cpu, memoryGib: type.memoryGib, gpus: choice.gpus, gpuType: choice.gpus ? type.gpuType : null,
           hourlyPriceUsd: Number(type.hourlyPriceUsd), priority: 1, status: p.status, attempt: 1,
           exitCode: p.status === "succeeded" ? 0 : p.status === "failed" ? 1 : null,
-          message: p.status === "failed" ? "exited with code 1" : p.status === "cancelled" ? `cancelled by ${p.userEmail}` : null,
+          message: p.status === "failed" ? "exited with code 1" : p.status === "cancelled" ? `cancelled by ${p.userEmail}` : null, failureCause: failure,
           queuedAt, admittedAt, startedAt, finishedAt, runSeconds: Math.max(0, (p.end - p.start) / 1000),
         })
         .returning({ id: jobs.id });
@@ -104,12 +108,12 @@ export async function seedDemoJobs(db: Db, dataDir: string): Promise<{ jobs: num
         { jobId: job!.id, at: queuedAt, status: "queued", attempt: 0, message: `submitted by ${p.userEmail}` },
         { jobId: job!.id, at: admittedAt, status: "admitted", attempt: 0, message: "quota available" },
         { jobId: job!.id, at: startedAt, status: "running", attempt: 1, message: "attempt 1 of 1" },
-        { jobId: job!.id, at: finishedAt, status: p.status, attempt: 1, message: p.status === "succeeded" ? "exit code 0" : p.status === "failed" ? "exited with code 1" : `cancelled by ${p.userEmail}` },
+        { jobId: job!.id, at: finishedAt, status: p.status, attempt: 1, message: p.status === "succeeded" ? "exit code 0" : p.status === "failed" ? `exited with code 1${failure && failure.kind !== "exit" ? `: ${failure.summary}` : ""}` : `cancelled by ${p.userEmail}` },
       ]);
       await tx.insert(runTags).values({ runId: p.runId, key: "cairn.job_id", value: job!.id }).onConflictDoNothing();
       const dir = path.join(dataDir, "jobs", job!.id);
       mkdirSync(dir, { recursive: true });
-      writeFileSync(path.join(dir, "output.log"), logFor(p, command, history.filter((h) => h.runId === p.runId)));
+      writeFileSync(path.join(dir, "output.log"), log);
       count++;
     }
   });

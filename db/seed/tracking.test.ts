@@ -262,7 +262,7 @@ describe("demo tracking seed", () => {
     try {
       const { jobs: n } = await seedDemoJobs(db(), dir);
       expect(n).toBeGreaterThan(20);
-      const rows = await db().select({ id: jobs.id, status: jobs.status, runId: jobs.runId, team: teams.slug, gpus: jobs.gpus, runSeconds: jobs.runSeconds, runStatus: runs.status })
+      const rows = await db().select({ id: jobs.id, status: jobs.status, runId: jobs.runId, team: teams.slug, gpus: jobs.gpus, runSeconds: jobs.runSeconds, runStatus: runs.status, failure: jobs.failureCause })
         .from(jobs).innerJoin(teams, eq(teams.id, jobs.teamId)).innerJoin(runs, eq(runs.id, jobs.runId));
       expect(new Set(rows.map((r) => r.status))).toEqual(new Set(["succeeded", "failed", "cancelled"]));
       for (const r of rows) {
@@ -271,6 +271,9 @@ describe("demo tracking seed", () => {
         const log = readFileSync(path.join(dir, "jobs", r.id, "output.log"), "utf8");
         expect(log).toMatch(/^=== attempt 1 started/);
         if (r.status === "succeeded") expect(log).toMatch(/epoch +\d+ +.*val_/);
+        // A failed job's banner names the exception its log ends with, and its line.
+        if (r.status === "failed") expect(log.split("\n")[r.failure!.line! - 1]).toBe(r.failure!.summary);
+        else expect(r.failure).toBeNull();
       }
       expect(rows.filter((r) => r.team === "vision").every((r) => r.gpus === 4)).toBe(true);
       const events = await db().select({ status: jobEvents.status }).from(jobEvents).where(eq(jobEvents.jobId, rows[0]!.id)).orderBy(jobEvents.id);

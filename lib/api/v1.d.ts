@@ -2472,7 +2472,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One job */
+        /** One job; a failed one carries `failure`, its cause as read from its log and exit (exception, out of memory, missing module or file, timeout…) with the log line it came from */
         get: {
             parameters: {
                 query?: never;
@@ -2484,13 +2484,130 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description job */
+                /** @description job, with its events */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": unknown;
+                        "application/json": {
+                            job_id: string;
+                            status: string;
+                            failure: {
+                                /** @description The cause in one line: the exception, the out-of-memory kill, the missing module or file, the timeout, else the exit */
+                                summary: string;
+                                /** @description The 1-based line of the job's log the summary comes from */
+                                line?: number;
+                                /** @enum {string} */
+                                kind: "exception" | "oom" | "missing_module" | "not_found" | "permission" | "timeout" | "signal" | "exit";
+                            } | null;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{id}/resources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The job's CPU (cores) and memory (bytes) sampled every few seconds while it ran — from its processes on the local executor, from metrics.k8s.io on Kubernetes when the cluster serves it — with the CPU and memory it asked for */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {samples, limits, source, message, total_samples} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            samples: {
+                                /** @description ISO 8601 */
+                                at: string;
+                                cpu_cores: number;
+                                memory_bytes: number;
+                            }[];
+                            limits: {
+                                /** @description CPU cores the job asked for */
+                                cpu: number;
+                                memory_bytes: number;
+                            };
+                            /**
+                             * @description process: the local executor's /proc; pod-metrics: metrics.k8s.io; unavailable: see message
+                             * @enum {string}
+                             */
+                            source: "process" | "pod-metrics" | "unavailable";
+                            /** @description Why there are no samples, when there cannot be */
+                            message: string | null;
+                            /** @description Samples stored; the answer holds at most 1,000 (pairs merged: mean CPU, peak memory) */
+                            total_samples: number;
+                        };
                     };
                 };
                 /** @description Error */

@@ -48,3 +48,24 @@ export const jobFormAction = z.strictObject({ experimentId: z.string().regex(/^\
 export const jobIdAction = z.strictObject({ id: z.string().uuid() });
 
 export const jobEventsQuery = z.object({ team: z.string().max(64).optional(), job: z.string().uuid().optional() });
+
+/** Why a failed job failed, as GET /api/v1/jobs/{id} answers it in `failure` (server/jobs/failure-cause.ts). */
+export const jobFailureSchema = z.object({
+  summary: z.string().describe("The cause in one line: the exception, the out-of-memory kill, the missing module or file, the timeout, else the exit"),
+  line: z.number().int().positive().optional().describe("The 1-based line of the job's log the summary comes from"),
+  kind: z.enum(["exception", "oom", "missing_module", "not_found", "permission", "timeout", "signal", "exit"]),
+});
+export type JobFailure = z.infer<typeof jobFailureSchema>;
+
+/** GET /api/v1/jobs/{id}: the job (described in words in the OpenAPI document) with its failure cause. */
+export const jobResponseSchema = z.looseObject({ job_id: z.string(), status: z.string(), failure: jobFailureSchema.nullable() });
+
+/** GET /api/v1/jobs/{id}/resources: CPU and memory of the job while it ran, against what it asked for. */
+export const jobResourcesSchema = z.object({
+  samples: z.array(z.object({ at: z.string().describe("ISO 8601"), cpu_cores: z.number(), memory_bytes: z.number() })),
+  limits: z.object({ cpu: z.number().describe("CPU cores the job asked for"), memory_bytes: z.number() }),
+  source: z.enum(["process", "pod-metrics", "unavailable"]).describe("process: the local executor's /proc; pod-metrics: metrics.k8s.io; unavailable: see message"),
+  message: z.string().nullable().describe("Why there are no samples, when there cannot be"),
+  total_samples: z.number().int().describe("Samples stored; the answer holds at most 1,000 (pairs merged: mean CPU, peak memory)"),
+});
+export type JobResources = z.infer<typeof jobResourcesSchema>;

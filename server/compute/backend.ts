@@ -38,7 +38,14 @@ export type ExitInfo = {
   signal: string | null;
   /** Set when Cairn ended the attempt itself. */
   reason?: "cancelled" | "timeout";
+  /** The executor saw the container killed for exceeding its memory limit (Kubernetes' OOMKilled). */
+  oomKilled?: boolean;
 };
+
+/** What a running attempt uses now: CPU in cores and memory in bytes, or why that cannot be read. */
+export type ResourceUsage =
+  | { source: "process" | "pod-metrics"; cpuCores: number; memoryBytes: number }
+  | { source: "unavailable"; reason: string };
 
 export interface ComputeBackend {
   readonly name: "local" | "kubernetes";
@@ -55,4 +62,9 @@ export interface ComputeBackend {
    * `attempt` of the job if it exists (alive or not), found without the handle — null when nothing was started.
    */
   locate(at: { jobId: string; attempt: number; team: string }): Promise<string | null>;
+  /**
+   * CPU and memory the attempt behind `ref` uses now; null when there is nothing to read yet or any more (not
+   * started, ended). Executors that cannot tell leave it out.
+   */
+  usage?(ref: string): Promise<ResourceUsage | null>;
 }

@@ -154,7 +154,8 @@ export class Attempt {
 
   private async finishFailed(): Promise<void> {
     const pods = await this.pods().catch(() => [] as V1Pod[]);
-    await this.finish({ exitCode: exitCodeOf(pods), signal: null });
+    const oomKilled = pods.some((p) => mainState(p)?.terminated?.reason === "OOMKilled");
+    await this.finish({ exitCode: exitCodeOf(pods), signal: null, ...(oomKilled ? { oomKilled } : {}) });
   }
 
   /** The Job is gone without Cairn deleting it (someone deleted it, or the namespace). */

@@ -203,3 +203,49 @@ describe("the watch", () => {
   });
 });
 
+
+// Fake: KWOK runs no metrics-server, and no container is ever OOMKilled there.
+describe("resource usage and out-of-memory kills", () => {
+  afterEach(() => {
+    cluster.podMetrics = null;
+  });
+
+  it("says pod metrics are not available when the cluster does not serve metrics.k8s.io", async () => {
+    const s = spec();
+    const t = track();
+    const b = backend();
+    const { ref } = await b.start(s, t.handlers);
+    const pod = await podOf(jobNameOf(ref));
+    cluster.controller.run(ns, pod);
+    expect(await b.usage(ref)).toEqual({ source: "unavailable", reason: expect.stringContaining("pod metrics are not available on this cluster") });
+    cluster.controller.exit(ns, pod, 0);
+    await t.exit;
+  });
+
+  it("reads the attempt's pods from metrics.k8s.io when it is served, and nothing before they are measured", async () => {
+    cluster.podMetrics = new Map();
+    const s = spec();
+    const t = track();
+    const b = backend();
+    const { ref } = await b.start(s, t.handlers);
+    const pod = await podOf(jobNameOf(ref));
+    cluster.controller.run(ns, pod);
+    expect(await b.usage(ref)).toBeNull();
+    cluster.podMetrics.set(pod, { cpu: "1500000000n", memory: "512Mi" });
+    expect(await b.usage(ref)).toEqual({ source: "pod-metrics", cpuCores: 1.5, memoryBytes: 512 * 1024 * 1024 });
+    cluster.podMetrics.set(pod, { cpu: "250m", memory: "1Gi" });
+    expect(await b.usage(ref)).toEqual({ source: "pod-metrics", cpuCores: 0.25, memoryBytes: 1024 ** 3 });
+    cluster.controller.exit(ns, pod, 0);
+    await t.exit;
+  });
+
+  it("reports an OOMKilled container as such", async () => {
+    const s = spec();
+    const t = track();
+    const { ref } = await backend().start(s, t.handlers);
+    const pod = await podOf(jobNameOf(ref));
+    cluster.controller.run(ns, pod);
+    cluster.controller.exit(ns, pod, 137, "OOMKilled");
+    expect(await t.exit).toEqual({ exitCode: 137, signal: null, oomKilled: true });
+  });
+});

@@ -7,8 +7,9 @@ import { ApisApi, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, Log, Watc
 import type { V1Job } from "@kubernetes/client-node";
 import { env } from "../env";
 import { AppError } from "../errors";
-import type { AttemptHandlers, ComputeBackend, LaunchSpec } from "./backend";
+import type { AttemptHandlers, ComputeBackend, LaunchSpec, ResourceUsage } from "./backend";
 import { hasStatus, k8sCall, servesKueue, statusOf } from "./k8s-api";
+import { podMetricsUsage, servesPodMetrics } from "./k8s-metrics";
 import type { K8sClients } from "./k8s-attempt";
 import { Attempt, terminal } from "./k8s-attempt";
 import { buildJobManifest, buildSecretManifest, JOB_NAME_LABEL, jobName, LABELS, LOCAL_QUEUE_NAME, MANAGED_BY, namespaceFor } from "./k8s-manifest";
@@ -65,6 +66,7 @@ export class KubernetesBackend implements ComputeBackend {
   private readonly apis: ApisApi;
   private readonly custom: CustomObjectsApi;
   private readonly kueueSeen = new Map<string, { value: boolean; at: number }>();
+  private metricsSeen: { value: boolean; at: number } | null = null;
 
   constructor(options: KubernetesBackendOptions) {
     const kc = options.kubeConfig;
@@ -202,6 +204,20 @@ export class KubernetesBackend implements ComputeBackend {
     const attempt = this.live.get(ref);
     if (attempt && !attempt.isDone) return attempt.cancel();
     await this.kill(ref);
+  }
+
+  /**
+   * The attempt's pods as metrics.k8s.io (metrics-server) measures them, when the cluster serves that API (asked
+   * at most once a minute); without it, "unavailable" — nothing is estimated.
+   */
+  async usage(ref: string): Promise<ResourceUsage | null> {
+    const at = parseRef(ref);
+    if (!at) return null;
+    if (!this.metricsSeen || Date.now() - this.metricsSeen.at > 60_000) {
+      this.metricsSeen = { value: await servesPodMetrics(this.apis), at: Date.now() };
+    }
+    if (!this.metricsSeen.value) return { source: "unavailable", reason: "pod metrics are not available on this cluster (it does not serve the metrics.k8s.io API; install metrics-server)" };
+    return podMetricsUsage(this.custom, { namespace: at.namespace, labelSelector: `${JOB_NAME_LABEL}=${at.name}` });
   }
 
   /** The attempt's Job has a name of its own (jobName), so its handle is known without the recorded one. */

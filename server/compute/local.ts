@@ -9,7 +9,8 @@ import { chmodSync, closeSync, lchownSync, mkdirSync, openSync, readdirSync, rea
 import net from "node:net";
 import path from "node:path";
 import { env } from "../env";
-import type { AttemptHandlers, ComputeBackend, ExitInfo, LaunchSpec } from "./backend";
+import type { AttemptHandlers, ComputeBackend, ExitInfo, LaunchSpec, ResourceUsage } from "./backend";
+import { coresBetween, processTreeUsage, uptimeSeconds } from "./process-usage";
 import { jobUid, runsAsOwnUid, sandboxedCommand, sandboxEnv, sandboxStatus } from "./sandbox";
 import type { CairnForward, SandboxConfig, SandboxStatus } from "./sandbox";
 
@@ -159,6 +160,8 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 export class LocalBackend implements ComputeBackend {
   readonly name = "local" as const;
   private readonly live = new Map<string, Live>();
+  /** The last CPU reading of each attempt's process tree, for the cores used since. */
+  private readonly cpuSeen = new Map<string, { cpuSeconds: number; at: number }>();
 
   constructor() {
     // Defence in depth beside the sandbox's hidden paths: nobody but the server's user lists or enters the data dir.
@@ -211,6 +214,7 @@ export class LocalBackend implements ComputeBackend {
       clearTimeout(entry.timer);
       clearTimeout(entry.killTimer);
       this.live.delete(ref);
+      this.cpuSeen.delete(ref);
       // The leader is gone; make sure nothing it started lingers in the group.
       signalGroup(pid, "SIGKILL");
       try {
@@ -264,6 +268,21 @@ export class LocalBackend implements ComputeBackend {
       if (ticks) return `pid:${pid}:${ticks}`;
     }
     return null;
+  }
+
+  /** The attempt's whole process tree from /proc: CPU since the last reading (the first: since it started), resident memory. */
+  async usage(ref: string): Promise<ResourceUsage | null> {
+    const parsed = parseRef(ref);
+    if (!parsed) return null;
+    const at = uptimeSeconds();
+    const now = processTreeUsage(parsed.pid, parsed.ticks);
+    if (!now) {
+      this.cpuSeen.delete(ref);
+      return null;
+    }
+    const cpuCores = coresBetween(this.cpuSeen.get(ref) ?? null, now, at);
+    this.cpuSeen.set(ref, { cpuSeconds: now.cpuSeconds, at });
+    return { source: "process", cpuCores, memoryBytes: now.memoryBytes };
   }
 
   async isAlive(ref: string): Promise<boolean> {

@@ -7,7 +7,7 @@ import { costsQuery } from "@/lib/schemas/costs";
 import { approvalsQuery, decideApprovalSchema, deployModelSchema, listDeploymentsQuery, scaleDeploymentSchema } from "@/lib/schemas/deployments";
 import { listModelsQuery, modelTeamQuery, registerRunBody } from "@/lib/schemas/registry";
 import { instanceTypeSchema } from "@/lib/schemas/instance-types";
-import { jobEventsQuery, listJobsQuery, logsQuery, trainJobSchema } from "@/lib/schemas/jobs";
+import { jobEventsQuery, jobResourcesSchema, jobResponseSchema, listJobsQuery, logsQuery, trainJobSchema } from "@/lib/schemas/jobs";
 import { addMemberSchema, changeRoleSchema, createTeamSchema, quotaSchema, updateTeamSchema } from "@/lib/schemas/teams";
 import { createTokenSchema } from "@/lib/schemas/tokens";
 
@@ -15,8 +15,8 @@ type Operation = {
   summary: string;
   body?: z.ZodType;
   query?: z.ZodType;
-  /** `type`: the answer's media type when it is not JSON (a 204 has none). */
-  success: { status: number; description: string; type?: string };
+  /** `type`: the answer's media type when it is not JSON (a 204 has none); `schema`: the JSON answer's shape, where one is declared. */
+  success: { status: number; description: string; type?: string; schema?: z.ZodType };
   public?: boolean;
 };
 
@@ -68,7 +68,8 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
   "/api/v1/jobs/{id}/logs": { get: { summary: "The job's output as text; follow=true streams it as text/event-stream, resuming from the byte offset in Last-Event-ID after a reconnect", query: logsQuery, success: { status: 200, description: "text/plain, or text/event-stream with follow=true", type: "text/plain" } } },
   "/api/v1/jobs/{id}/code": { get: { summary: "The job's code snapshot as a .tar.gz (what its pod unpacks into /workspace)", success: { status: 200, description: "the archive", type: "application/gzip" } } },
   "/api/v1/jobs": { get: { summary: "Jobs of the caller's teams, newest first", query: listJobsQuery, success: { status: 200, description: "{jobs, next_page_token}" } } },
-  "/api/v1/jobs/{id}": { get: { summary: "One job", success: { status: 200, description: "job" } } },
+  "/api/v1/jobs/{id}": { get: { summary: "One job; a failed one carries `failure`, its cause as read from its log and exit (exception, out of memory, missing module or file, timeout…) with the log line it came from", success: { status: 200, description: "job, with its events", schema: jobResponseSchema } } },
+  "/api/v1/jobs/{id}/resources": { get: { summary: "The job's CPU (cores) and memory (bytes) sampled every few seconds while it ran — from its processes on the local executor, from metrics.k8s.io on Kubernetes when the cluster serves it — with the CPU and memory it asked for", success: { status: 200, description: "{samples, limits, source, message, total_samples}", schema: jobResourcesSchema } } },
   "/api/v1/jobs/{id}/cancel": { post: { summary: "Cancel a queued or running job (its user or a team lead)", success: { status: 200, description: "job" } } },
   "/api/v1/jobs/{id}/kubernetes": { get: { summary: "On the kubernetes backend: the job's pods and the Kubernetes events about them and its Jobs, read from the API now", success: { status: 200, description: "{backend: \"kubernetes\", namespace, job, pods: [{name, phase, node, ready, restarts, started_at, reason, message}], events: [{at, type, reason, object, message, count}], error} or {backend: \"local\"}" } } },
   "/api/v1/jobs/{id}/retry": { post: { summary: "Run a finished job again with the same spec, as a new job", success: { status: 202, description: "the new job" } } },
@@ -139,7 +140,7 @@ export function openApiDocument(version: string) {
         responses: {
           [op.success.status]: {
             description: op.success.description,
-            ...(op.success.status === 204 ? {} : { content: { [op.success.type ?? "application/json"]: { schema: op.success.type && !op.success.type.includes("json") ? { type: "string" } : {} } } }),
+            ...(op.success.status === 204 ? {} : { content: { [op.success.type ?? "application/json"]: { schema: op.success.schema ? z.toJSONSchema(op.success.schema, { io: "output" }) : op.success.type && !op.success.type.includes("json") ? { type: "string" } : {} } } }),
           },
           400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR,
         },

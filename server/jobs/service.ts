@@ -6,7 +6,7 @@ import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import { UUID } from "@/lib/ids";
 import { codeArchives, jobEvents, jobs, runs, teamQuotas } from "@/db/schema";
-import type { JobSpec, JobStatus } from "@/db/schema";
+import type { FailureCause, JobSpec, JobStatus } from "@/db/schema";
 import { PRIORITIES } from "@/db/schema";
 import { trainJobSchema } from "@/lib/schemas/jobs";
 import type { TrainJobInput } from "@/lib/schemas/jobs";
@@ -48,6 +48,11 @@ export type JobDto = {
   retries: number;
   attempt: number;
   exit_code: number | null;
+  /**
+   * A failed job's cause as read from its log and exit when its last attempt ended (server/jobs/failure-cause.ts):
+   * `line` is its 1-based line in the log. Null unless failed, and for failures before a process ran (`message` says why).
+   */
+  failure: FailureCause | null;
   hourly_price_usd: number;
   cost_so_far: number;
   runtime_seconds: number;
@@ -89,6 +94,7 @@ export function jobDto(row: JobRow, now = Date.now()): JobDto {
     retries: row.spec.retries,
     attempt: row.attempt,
     exit_code: row.exitCode,
+    failure: row.status === "failed" ? (row.failureCause ?? null) : null,
     hourly_price_usd: Number(row.hourlyPriceUsd),
     cost_so_far: Math.round(Number(row.hourlyPriceUsd) * (seconds / 3600) * 10_000) / 10_000,
     runtime_seconds: Math.round(seconds),

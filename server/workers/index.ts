@@ -11,6 +11,7 @@ import { AuditAnchorLoop } from "./audit-anchor";
 import { Autoscaler } from "./autoscaler";
 import { CostMeterLoop } from "./cost-meter";
 import { DeploymentReconciler } from "./deployment-reconciler";
+import { JobResourceSampler } from "./job-resources";
 import { JobScheduler } from "./job-scheduler";
 import { ProductionPromotion } from "./production-promotion";
 import type { Election, Loop } from "./runtime";
@@ -37,8 +38,10 @@ export async function createPlatformWorkers(db: Db, database: { backend: "pglite
   const autoscaler = new Autoscaler({ db, runtime: deploymentRuntime() });
   // On Kubernetes, deployments are served by the cluster: Deployment, Service and HPA per deployment.
   const kubernetes = e.computeBackend === "kubernetes" ? await kubernetesLoops(db) : null;
+  const backend = createBackend(e.computeBackend);
   const loops: Loop[] = [
-    new JobScheduler({ db, backend: createBackend(e.computeBackend), intervalMs: e.schedulerIntervalMs }),
+    new JobScheduler({ db, backend, intervalMs: e.schedulerIntervalMs }),
+    new JobResourceSampler({ db, backend }),
     new DeploymentReconciler(db, deploymentRuntime(), e.deploymentReconcileIntervalMs, kubernetes?.serving ?? null),
     new ProductionPromotion(db, deploymentRuntime(), e.deploymentReconcileIntervalMs),
     // Replica counts follow in-flight requests, for the deployments this (leading) process serves.

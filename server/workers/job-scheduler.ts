@@ -15,9 +15,9 @@
 // it per the job's retries (onLead → converge).
 import { cpSync, existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
-import { and, asc, desc, eq, inArray, isNotNull, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, isNotNull, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
-import { apiTokens, jobEvents, jobs, memberships, runs, teamQuotas, teams, users } from "@/db/schema";
+import { apiTokens, jobEvents, jobResourceSamples, jobs, memberships, runs, teamQuotas, teams, users } from "@/db/schema";
 import type { RunStatus } from "@/db/schema";
 import type { ComputeBackend, ExitInfo } from "../compute/backend";
 import { env } from "../env";
@@ -31,6 +31,8 @@ import { artifactStore, writeArtifact } from "../tracking/artifacts";
 import { publishJobChange } from "../jobs/events";
 import { examplesRoot, jobDir, jobLogFile } from "../jobs/service";
 import { setRunStatus } from "../jobs/run-status";
+import type { ExitFacts, FailureCause } from "../jobs/failure-cause";
+import { findFailureCause, readLogTail } from "../jobs/failure-cause";
 import type { Loop } from "./runtime";
 
 const ADMIT_LOCK = 0x6a6f_6273; // "jobs"
@@ -282,7 +284,7 @@ export class JobScheduler implements Loop {
     const claimed = await db.transaction(async (tx) => {
       const [row] = await tx
         .update(jobs)
-        .set({ status: "running", attempt, startedAt: new Date(), exitCode: null, message: null, backend: this.backend.name, backendRef: null })
+        .set({ status: "running", attempt, startedAt: new Date(), exitCode: null, message: null, failureCause: null, resourceSource: null, backend: this.backend.name, backendRef: null })
         .where(and(eq(jobs.id, job.id), eq(jobs.status, "admitted")))
         .returning();
       if (!row) return null;
@@ -345,16 +347,32 @@ export class JobScheduler implements Loop {
     const [job] = await db.select().from(jobs).where(eq(jobs.id, jobId));
     if (!job) return;
     if (job.cancelRequested || exit.reason === "cancelled") await this.finish(jobId, attempt, { status: "cancelled", message: "cancelled", exitCode: exit.exitCode });
-    else if (exit.reason === "timeout") await this.finish(jobId, attempt, { status: "failed", message: `exceeded its max runtime of ${job.spec.max_runtime_seconds} s`, exitCode: exit.exitCode });
+    else if (exit.reason === "timeout") await this.finish(jobId, attempt, { status: "failed", message: `exceeded its max runtime of ${job.spec.max_runtime_seconds} s`, exitCode: exit.exitCode, failure: await this.failureOf(job, exit) });
     else if (exit.exitCode === 0) await this.finish(jobId, attempt, { status: "succeeded", message: null, exitCode: 0 });
-    else await this.finish(jobId, attempt, { status: "failed", message: describeExit(exit), exitCode: exit.exitCode, retry: true });
+    else await this.finish(jobId, attempt, { status: "failed", message: describeExit(exit), exitCode: exit.exitCode, retry: true, failure: await this.failureOf(job, exit) });
+  }
+
+  /** Why the attempt failed, from the tail of its log, how it ended, and its memory as last sampled. */
+  private async failureOf(job: JobRow, exit: ExitInfo): Promise<FailureCause> {
+    const facts: ExitFacts = { exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason, maxRuntimeSeconds: job.spec.max_runtime_seconds, oomKilled: exit.oomKilled };
+    try {
+      const [peak] = await this.db
+        .select({ bytes: sql<number | null>`max(${jobResourceSamples.memoryBytes})` })
+        .from(jobResourceSamples)
+        .where(and(eq(jobResourceSamples.jobId, job.id), job.startedAt ? gte(jobResourceSamples.at, job.startedAt) : undefined));
+      if (peak?.bytes) facts.memory = { peakBytes: Number(peak.bytes), limitBytes: job.memoryGib * 1024 ** 3 };
+      return findFailureCause(readLogTail(jobLogFile(job.id)), facts);
+    } catch (err) {
+      console.warn(`[cairn] job ${job.id}: reading its failure cause failed`, err);
+      return findFailureCause({ text: "", firstLine: null }, facts);
+    }
   }
 
   /**
    * Ends attempt `attempt` of a running job: succeeded, failed (retried while attempts are left when
    * `retry`), or cancelled. The job's token is revoked and its run's status follows the job's.
    */
-  private async finish(jobId: string, attempt: number, outcome: { status: "succeeded" | "failed" | "cancelled"; message: string | null; exitCode?: number | null; retry?: boolean }): Promise<void> {
+  private async finish(jobId: string, attempt: number, outcome: { status: "succeeded" | "failed" | "cancelled"; message: string | null; exitCode?: number | null; retry?: boolean; failure?: FailureCause }): Promise<void> {
       const db = this.db;
     const change = await db.transaction(async (tx) => {
       const [job] = await tx.select().from(jobs).where(eq(jobs.id, jobId)).for("update");
@@ -368,18 +386,21 @@ export class JobScheduler implements Loop {
         outcome = { ...outcome, status: "cancelled", retry: false, message: outcome.message ? `cancelled (attempt ${attempt} ${outcome.message})` : "cancelled" };
       }
       const retry = outcome.retry && outcome.status === "failed" && attempt <= job.spec.retries;
+      const failure = outcome.status === "failed" ? (outcome.failure ?? null) : null;
+      // The cause, when the log said more than the exit did, goes into the timeline too.
+      const said = failure && !["exit", "signal", "timeout"].includes(failure.kind) ? `: ${failure.summary}` : "";
       if (retry) {
-        const reason = `retry ${attempt + 1} of ${job.spec.retries + 1}: attempt ${attempt} ${outcome.message}`;
-        await tx.update(jobs).set({ status: "queued", queueReason: reason, runSeconds: job.runSeconds + ran, exitCode: outcome.exitCode ?? null, message: outcome.message, backendRef: null, tokenId: null }).where(eq(jobs.id, jobId));
+        const reason = `retry ${attempt + 1} of ${job.spec.retries + 1}: attempt ${attempt} ${outcome.message}${said}`;
+        await tx.update(jobs).set({ status: "queued", queueReason: reason, runSeconds: job.runSeconds + ran, exitCode: outcome.exitCode ?? null, message: outcome.message, failureCause: failure, backendRef: null, tokenId: null }).where(eq(jobs.id, jobId));
         await tx.insert(jobEvents).values({ jobId, status: "queued", attempt, message: reason });
         await tx.update(runs).set({ status: "SCHEDULED" }).where(eq(runs.id, job.runId));
         return { job_id: jobId, team_id: job.teamId, status: "queued" as const, attempt, message: reason };
       }
       await tx
         .update(jobs)
-        .set({ status: outcome.status, finishedAt: now, runSeconds: job.runSeconds + ran, exitCode: outcome.exitCode ?? null, message: outcome.message, queueReason: null })
+        .set({ status: outcome.status, finishedAt: now, runSeconds: job.runSeconds + ran, exitCode: outcome.exitCode ?? null, message: outcome.message, failureCause: failure, queueReason: null })
         .where(eq(jobs.id, jobId));
-      await tx.insert(jobEvents).values({ jobId, status: outcome.status, attempt, message: outcome.message ?? "exit code 0" });
+      await tx.insert(jobEvents).values({ jobId, status: outcome.status, attempt, message: outcome.message ? `${outcome.message}${said}` : "exit code 0" });
       await setRunStatus(tx, job.runId, RUN_STATUS[outcome.status], now);
       return { job_id: jobId, team_id: job.teamId, status: outcome.status, attempt, message: outcome.message };
     });

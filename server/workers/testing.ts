@@ -5,6 +5,7 @@ import type { ComputeBackend } from "../compute/backend";
 import { LocalBackend } from "../compute/local";
 import { deploymentRuntime } from "../deployments/runtime";
 import { DeploymentReconciler } from "./deployment-reconciler";
+import { JobResourceSampler } from "./job-resources";
 import { JobScheduler } from "./job-scheduler";
 import { ProductionPromotion } from "./production-promotion";
 
@@ -29,6 +30,11 @@ export function useBackend(db: Db, backend: ComputeBackend): ComputeBackend {
 /** One scheduler pass (admission, cancels, dispatch). */
 export function tick(db: Db): Promise<void> {
   return schedulerFor(db).tick();
+}
+
+/** One pass of the resource sampler over this database's running jobs, with the scheduler's executor. */
+export function sampleResources(db: Db): Promise<void> {
+  return new JobResourceSampler({ db, backend: schedulerFor(db).backend }).tick();
 }
 
 /** Converges attempts an earlier process left running, as a new leader does. */

@@ -114,7 +114,7 @@ def fraud(server_url: str, token_for: Callable[..., str]) -> Cairn:
 
 @pytest.fixture()
 def project(tmp_path: Path) -> Path:
-    """A small training folder: train.py prints LINES numbered lines (PAUSE s apart), then fails when FAIL is set;
+    """A small training folder: train.py prints LINES numbered lines (PAUSE s apart), then fails when FAIL is set (FAIL=raise: with a traceback);
     it also lists the files it was given, so a test sees what the .gitignore left out."""
     (tmp_path / "train.py").write_text(
         "import os, sys, time\n"
@@ -122,6 +122,8 @@ def project(tmp_path: Path) -> Path:
         "for i in range(int(os.environ.get('LINES', '3'))):\n"
         "    print(f'line {i}', flush=True)\n"
         "    time.sleep(float(os.environ.get('PAUSE', '0')))\n"
+        "if os.environ.get('FAIL') == 'raise':\n"
+        "    raise ValueError('bad data: column tenure is missing')\n"
         "if os.environ.get('FAIL'):\n"
         "    sys.exit('bad data: column tenure is missing')\n"
     )

@@ -104,6 +104,20 @@ def test_a_failing_job_raises_its_reason(ds: Cairn, project: Path) -> None:
     assert "bad data: column tenure is missing" in str(err)
 
 
+def test_a_failing_job_names_the_cause_found_in_its_log(ds: Cairn, project: Path) -> None:
+    exp = ds.experiments.create(unique("sdk-cause"))
+    job = exp.train("train.py", path=project, instance_type="cpu.small", env={"LINES": "1", "FAIL": "raise"})
+    with pytest.raises(JobFailed) as info:
+        job.wait(timeout=120, log=False)
+    err = info.value
+    assert err.kind == "exception" and err.failure is not None
+    assert err.failure["summary"] == "ValueError: bad data: column tenure is missing"
+    line = err.failure["line"]
+    assert err.message == f"ValueError: bad data: column tenure is missing (line {line} of the log)"
+    assert job.logs().split("\n")[line - 1] == "ValueError: bad data: column tenure is missing"
+    assert "last output" not in str(err)
+
+
 def test_a_dropped_log_stream_resumes_without_losing_or_repeating_lines(ds: Cairn, dropping_proxy: DroppingProxy, project: Path) -> None:
     via_proxy = Cairn(dropping_proxy.url, ds.token)
     exp = via_proxy.experiments.create(unique("sdk-drop"))

@@ -280,14 +280,14 @@ export class JobController {
     }
   }
 
-  /** The main container exits; the Job completes (exit 0) or fails (backoffLimit 0). */
-  exit(namespace: string, podName: string, exitCode: number): void {
+  /** The main container exits; the Job completes (exit 0) or fails (backoffLimit 0). `reason`: the kubelet's, e.g. "OOMKilled". */
+  exit(namespace: string, podName: string, exitCode: number, reason?: string): void {
     const pod = this.pod(namespace, podName);
     const at = now();
     const startedAt = pod.status?.containerStatuses?.[0]?.state?.running?.startedAt ?? at;
     pod.status = {
       ...pod.status, phase: exitCode === 0 ? "Succeeded" : "Failed",
-      containerStatuses: (pod.status?.containerStatuses ?? []).map((c) => ({ ...c, ready: false, started: false, state: { terminated: { exitCode, reason: exitCode === 0 ? "Completed" : "Error", startedAt, finishedAt: at } } })),
+      containerStatuses: (pod.status?.containerStatuses ?? []).map((c) => ({ ...c, ready: false, started: false, state: { terminated: { exitCode, reason: reason ?? (exitCode === 0 ? "Completed" : "Error"), startedAt, finishedAt: at } } })),
     };
     this.cluster.update("pods", pod);
     this.endLogs(namespace, podName);

@@ -34,6 +34,8 @@ export class FakeCluster {
   private readonly faults: Fault[] = [];
   /** Whether Kueue's CRDs are installed (its API group is served). */
   kueue = false;
+  /** metrics-server: when set, metrics.k8s.io is served, with this usage per pod name (pods not in it are not measured yet). */
+  podMetrics: Map<string, { cpu: string; memory: string }> | null = null;
 
   constructor() {
     this.controller = new JobController(this);
@@ -207,6 +209,8 @@ export class FakeCluster {
       const found = this.groupList().groups.find((g) => g.name === group[1]);
       return found ? send(res, 200, { kind: "APIGroup", apiVersion: "v1", ...found }) : sendStatus(res, 404, "NotFound", "the server could not find the requested resource");
     }
+    const metrics = /^\/apis\/metrics\.k8s\.io\/v1beta1\/namespaces\/([^/]+)\/pods\/?$/.exec(url.pathname);
+    if (req.method === "GET" && metrics) return this.servePodMetrics(res, metrics[1]!, query.labelSelector ?? null);
     const route = parsePath(url.pathname);
     if (!route || (route.plural === "localqueues" && !this.kueue)) return sendStatus(res, 404, "NotFound", "the server could not find the requested resource");
     const r = RESOURCES[route.plural]!;
@@ -239,9 +243,22 @@ export class FakeCluster {
     }
   }
 
+  /** PodMetricsList as metrics-server answers it: the selected pods that have been measured, per container. */
+  private servePodMetrics(res: http.ServerResponse, namespace: string, labels: string | null): void {
+    if (!this.podMetrics) return sendStatus(res, 404, "NotFound", "the server could not find the requested resource");
+    const usage = this.podMetrics;
+    const items = this.list("pods", namespace).filter((p) => selectorMatches(p, labels, null)).flatMap((p) => {
+      const u = usage.get(p.metadata.name);
+      const containers = ((p as { spec?: { containers?: { name: string }[] } }).spec?.containers ?? []).map((c) => ({ name: c.name, usage: u }));
+      return u ? [{ metadata: { name: p.metadata.name, namespace }, timestamp: new Date().toISOString(), window: "15s", containers }] : [];
+    });
+    send(res, 200, { kind: "PodMetricsList", apiVersion: "metrics.k8s.io/v1beta1", metadata: {}, items });
+  }
+
   private groupList(): { kind: string; apiVersion: string; groups: { name: string; versions: { groupVersion: string; version: string }[]; preferredVersion: { groupVersion: string; version: string } }[] } {
     const versions = new Map<string, string>();
     for (const r of Object.values(RESOURCES)) if (r.group && (r.group !== "kueue.x-k8s.io" || this.kueue)) versions.set(r.group, r.apiVersion);
+    if (this.podMetrics) versions.set("metrics.k8s.io", "metrics.k8s.io/v1beta1");
     return {
       kind: "APIGroupList", apiVersion: "v1",
       groups: [...versions].map(([name, gv]) => {

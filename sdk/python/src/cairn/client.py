@@ -217,7 +217,12 @@ class Job(Resource):
             self.refresh()
         if self.status in ("failed", "cancelled"):
             reason = self.data.get("message") or (f"exit code {self.data.get('exit_code')}" if self.data.get("exit_code") is not None else self.status)
-            raise JobFailed(self, str(reason), log_tail=[t for t in tail if t.strip()][-10:])
+            # The cause Cairn read from the log when the job failed (the exception, an out-of-memory kill, a timeout…).
+            failure = self.data.get("failure") if self.status == "failed" else None
+            if isinstance(failure, dict) and failure.get("summary"):
+                line = failure.get("line")
+                reason = str(failure["summary"]) + (f" (line {line} of the log)" if line else "")
+            raise JobFailed(self, str(reason), log_tail=[t for t in tail if t.strip()][-10:], failure=failure if isinstance(failure, dict) else None)
         return self
 
 

@@ -131,17 +131,23 @@ def error_from_response(status: int, body: Any, text: str = "") -> APIError:
 class JobFailed(CairnError):
     """A job ended failed or cancelled; ``message`` is the job's own reason."""
 
-    def __init__(self, job: Any, message: str, log_tail: Optional[List[str]] = None) -> None:
+    def __init__(self, job: Any, message: str, log_tail: Optional[List[str]] = None, failure: Optional[Dict[str, Any]] = None) -> None:
         super().__init__(message)
         self.job = job
         #: The job's last lines of output (its own error is usually the last one).
         self.log_tail: List[str] = list(log_tail or [])
+        #: The cause Cairn found in the log, ``{"summary", "kind", "line"?}`` (kind: exception, oom, missing_module,
+        #: not_found, permission, timeout, signal, exit), or None.
+        self.failure: Optional[Dict[str, Any]] = failure
+        self.kind: Optional[str] = failure.get("kind") if failure else None
         self.status: str = getattr(job, "status", "failed")
         self.exit_code: Optional[int] = getattr(job, "exit_code", None)
 
     def __str__(self) -> str:
         text = f"Job {getattr(self.job, 'id', '?')} {self.status}: {self.message}"
-        return text + (f" — last output: {self.log_tail[-1]}" if self.log_tail else "")
+        # A cause found in the log already names the telling line; the last output line is added only without one.
+        named = bool(self.failure and self.failure.get("line"))
+        return text + (f" — last output: {self.log_tail[-1]}" if self.log_tail and not named else "")
 
 
 class JobTimeout(CairnError, TimeoutError):

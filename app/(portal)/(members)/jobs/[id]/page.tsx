@@ -4,7 +4,9 @@ import Link from "next/link";
 import { AutoRefresh } from "@/components/jobs/auto-refresh";
 import { CancelJobButton } from "@/components/jobs/cancel-button";
 import { formatCost, formatSeconds, JOB_TONE, resourceLabel } from "@/components/jobs/format";
+import { FailureBanner } from "@/components/jobs/failure-banner";
 import { JobLogs } from "@/components/jobs/job-logs";
+import { ResourceCharts } from "@/components/jobs/resource-charts";
 import { Badge } from "@/components/ui/badge";
 import { buttonClass } from "@/components/ui/button";
 import { Card } from "@/components/ui/card";
@@ -15,6 +17,7 @@ import { forPage } from "@/server/auth/page";
 import { can } from "@/server/auth/policy";
 import { requirePageCtx } from "@/server/auth/session";
 import { getJob, getJobEvents } from "@/server/jobs/service";
+import { getJobResources } from "@/server/jobs/usage";
 import { cancelJobAction, retryJobAction } from "../actions";
 import { RetryJobButton } from "@/components/jobs/retry-button";
 import { JobKubernetesCard } from "@/components/cluster/kubernetes-panels";
@@ -28,7 +31,7 @@ export default async function JobPage(props: { params: Promise<{ id: string }> }
   const { id } = await props.params;
   const ctx = await requirePageCtx();
   const job = await forPage(getJob(ctx, id));
-  const [events, kubernetes] = await Promise.all([getJobEvents(ctx, id), jobKubernetes(ctx, id)]);
+  const [events, kubernetes, resources] = await Promise.all([getJobEvents(ctx, id), jobKubernetes(ctx, id), getJobResources(ctx, id)]);
   const active = ["queued", "admitted", "running"].includes(job.status);
   const teamId = ctx.actor.memberships.find((m) => m.teamSlug === job.team)?.teamId;
   // Cancel and retry: the job's own user, or a team lead (a retry reuses the job's env, which may hold its user's secrets).
@@ -75,7 +78,8 @@ export default async function JobPage(props: { params: Promise<{ id: string }> }
         }
       />
       {job.queue_reason && <p role="status" className="rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">Queued: {job.queue_reason}</p>}
-      {job.message && <p role={active ? "status" : undefined} className={`rounded-md border px-3 py-2 text-sm ${job.status === "failed" ? "border-red-200 bg-red-50 text-red-900" : "border-stone-200 bg-stone-50 text-stone-800"}`}>{job.message}</p>}
+      {job.status === "failed" && job.failure && <FailureBanner failure={job.failure} message={job.message} />}
+      {job.message && !(job.status === "failed" && job.failure) && <p role={active ? "status" : undefined} className={`rounded-md border px-3 py-2 text-sm ${job.status === "failed" ? "border-red-200 bg-red-50 text-red-900" : "border-stone-200 bg-stone-50 text-stone-800"}`}>{job.message}</p>}
       <div className="grid items-start gap-6 xl:grid-cols-3">
         <Card title="Overview">
           <KeyValueList items={overview} />
@@ -92,6 +96,10 @@ export default async function JobPage(props: { params: Promise<{ id: string }> }
           </ol>
         </Card>
       </div>
+      <section aria-labelledby="resources-heading" className="space-y-2">
+        <h2 id="resources-heading" className="text-lg font-semibold text-stone-900">CPU and memory</h2>
+        <ResourceCharts jobId={job.job_id} active={active} initial={resources} />
+      </section>
       <JobKubernetesCard view={kubernetes} />
       <section aria-labelledby="logs-heading" className="space-y-2">
         <h2 id="logs-heading" className="text-lg font-semibold text-stone-900">Output</h2>

@@ -1,0 +1,80 @@
+// The job resource sampler, a worker loop (./runtime.ts): every few seconds, CPU and memory of each running
+// job of this executor (local: its process tree from /proc; Kubernetes: its pods from metrics.k8s.io) as one
+// row of job_resource_samples. A job keeps at most SAMPLE_CAP rows: past that its samples are merged in pairs
+// (mean CPU, peak memory), so a long job keeps its whole history at a coarser step and never loses a peak.
+import { and, eq, isNotNull, sql } from "drizzle-orm";
+import type { Db } from "@/db/client";
+import { jobResourceSamples, jobs } from "@/db/schema";
+import type { ResourceSource } from "@/db/schema";
+import type { ComputeBackend } from "../compute/backend";
+import type { Loop } from "./runtime";
+
+/** How often: every 5 s locally; every 15 s on Kubernetes, metrics-server's own resolution (and one API call a job). */
+export const SAMPLE_INTERVAL_MS = { local: 5_000, kubernetes: 15_000 } as const;
+export const SAMPLE_CAP = 2_000;
+
+/** Halves a job's samples: each odd one (in time) takes the mean CPU and the peak memory of itself and the next. */
+export async function thinSamples(db: Db, jobId: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`
+      with ranked as (
+        select id, cpu_cores, memory_bytes, row_number() over (order by at, id) as n
+        from job_resource_samples where job_id = ${jobId}
+      ), pairs as (
+        select a.id, (a.cpu_cores + b.cpu_cores) / 2 as cpu_cores, greatest(a.memory_bytes, b.memory_bytes) as memory_bytes
+        from ranked a join ranked b on b.n = a.n + 1
+        where a.n % 2 = 1
+      )
+      update job_resource_samples s set cpu_cores = pairs.cpu_cores, memory_bytes = pairs.memory_bytes
+      from pairs where s.id = pairs.id`);
+    // The same order as above (nothing moved in time): the even rows, each merged into the one before it.
+    await tx.execute(sql`
+      delete from job_resource_samples where id in (
+        select id from (select id, row_number() over (order by at, id) as n from job_resource_samples where job_id = ${jobId}) r
+        where r.n % 2 = 0)`);
+  });
+}
+
+const sameSource = (a: ResourceSource | null, b: ResourceSource) => a?.source === b.source && a?.reason === b.reason;
+
+export class JobResourceSampler implements Loop {
+  readonly name = "job-resources" as const;
+  readonly intervalMs: number;
+  private readonly db: Db;
+  private readonly backend: ComputeBackend;
+
+  constructor(opts: { db: Db; backend: ComputeBackend; intervalMs?: number }) {
+    this.db = opts.db;
+    this.backend = opts.backend;
+    this.intervalMs = opts.intervalMs ?? SAMPLE_INTERVAL_MS[opts.backend.name];
+  }
+
+  async tick(): Promise<void> {
+    if (!this.backend.usage) return;
+    const running = await this.db
+      .select({ id: jobs.id, ref: jobs.backendRef, source: jobs.resourceSource })
+      .from(jobs)
+      .where(and(eq(jobs.status, "running"), eq(jobs.backend, this.backend.name), isNotNull(jobs.backendRef)));
+    for (const job of running) {
+      try {
+        await this.sample(job.id, job.ref!, job.source);
+      } catch (err) {
+        // One job's unreadable sample (an API hiccup) does not stop the others'.
+        console.warn(`[cairn] job ${job.id}: reading its resource usage failed`, err instanceof Error ? err.message : err);
+      }
+    }
+  }
+
+  private async sample(jobId: string, ref: string, known: ResourceSource | null): Promise<void> {
+    const usage = await this.backend.usage!(ref);
+    if (!usage) return;
+    const source: ResourceSource = usage.source === "unavailable" ? { source: "unavailable", reason: usage.reason } : { source: usage.source };
+    if (!sameSource(known, source)) {
+      await this.db.update(jobs).set({ resourceSource: source }).where(and(eq(jobs.id, jobId), eq(jobs.backendRef, ref)));
+    }
+    if (usage.source === "unavailable") return;
+    await this.db.insert(jobResourceSamples).values({ jobId, at: new Date(), cpuCores: Math.round(usage.cpuCores * 1000) / 1000, memoryBytes: Math.round(usage.memoryBytes) });
+    const [{ n }] = (await this.db.select({ n: sql<number>`count(*)::int` }).from(jobResourceSamples).where(eq(jobResourceSamples.jobId, jobId))) as [{ n: number }];
+    if (n > SAMPLE_CAP) await thinSamples(this.db, jobId);
+  }
+}
