@@ -16,6 +16,8 @@ export default async function LoginPage(props: { searchParams: Promise<Record<st
   if (await getPageActor()) redirect(callbackUrl);
   const { demo, oidc } = env();
   const error = typeof searchParams.error === "string" ? searchParams.error : undefined;
+  const email = typeof searchParams.email === "string" && searchParams.email.length <= 320 ? searchParams.email : undefined;
+  const notice = searchParams.invited === "1" ? "Invitation accepted — sign in with your new password." : undefined;
   return (
     <main className="flex min-h-screen items-center justify-center bg-gradient-to-b from-teal-50 to-stone-50 px-4 py-12">
       <div className="grid w-full max-w-4xl gap-8 md:grid-cols-2">
@@ -23,7 +25,7 @@ export default async function LoginPage(props: { searchParams: Promise<Record<st
           <Logo className="text-stone-900" />
           <h1 className="mt-6 text-xl font-semibold text-stone-900">Sign in to Cairn</h1>
           <p className="mt-1 text-sm text-stone-600">Experiments, training, models and deployments for your team.</p>
-          <LoginForm action={signInAction} callbackUrl={callbackUrl} initialError={error} oidcName={oidc?.name} />
+          <LoginForm action={signInAction} callbackUrl={callbackUrl} initialEmail={email} notice={notice} initialError={error} oidcName={oidc?.name} />
         </div>
         {demo && (
           <aside aria-label="Demo accounts" className="rounded-xl border border-dashed border-teal-300 bg-white/70 p-6">

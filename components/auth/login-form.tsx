@@ -17,10 +17,11 @@ const NEXT_AUTH_ERRORS: Record<string, string> = {
   OAuthSignin: "Could not reach the single sign-on provider. Try again, or sign in with a password.",
   OAuthCallback: "Single sign-on did not complete. Try again.",
   SessionRequired: "Please sign in to continue.",
+  AccountDeactivated: "This account has been deactivated. Ask a platform admin to reactivate it.",
 };
 
 /** What authorize() itself answers (server/auth/options.ts, login.ts), shown as it is. */
-const SIGN_IN_MESSAGES = [/^Wrong email or password\.$/, /^Enter your email and password\.$/, /^Too many attempts; try again in \d+ s\.$/];
+const SIGN_IN_MESSAGES = [/^Wrong email or password\.$/, /^Enter your email and password\.$/, /^Too many attempts; try again in \d+ s\.$/, /^This account has been deactivated\. Ask a platform admin to reactivate it\.$/];
 
 function message(error: string | undefined): string | undefined {
   if (!error) return undefined;
@@ -34,13 +35,16 @@ function message(error: string | undefined): string | undefined {
  * JavaScript off, never puts a credential in a URL, and its fields are the browser's own (uncontrolled), so
  * hydration never wipes what was typed.
  */
-export function LoginForm({ action, callbackUrl, initialError, oidcName }: {
+export function LoginForm({ action, callbackUrl, initialError, initialEmail, notice, oidcName }: {
   action: (prev: SignInState, form: FormData) => Promise<SignInState>;
   callbackUrl: string;
   initialError?: string;
+  /** Prefilled (an accepted invitation's link names the new account's email). */
+  initialEmail?: string;
+  notice?: string;
   oidcName?: string;
 }) {
-  const [state, formAction, pending] = useActionState(action, { error: message(initialError) });
+  const [state, formAction, pending] = useActionState(action, { error: message(initialError), email: initialEmail });
   const emailRef = useRef<HTMLInputElement>(null);
   const passwordRef = useRef<HTMLInputElement>(null);
   // Filling in a demo account clears the error shown for the last attempt.
@@ -75,6 +79,7 @@ export function LoginForm({ action, callbackUrl, initialError, oidcName }: {
         aria-label="Sign in"
       >
         <FormError message={dismissed === state ? undefined : state.error} />
+        {notice && !state.error && <p role="status" className="rounded-md border border-teal-200 bg-teal-50 px-3 py-2 text-sm text-teal-900">{notice}</p>}
         <input type="hidden" name="callbackUrl" value={safeCallbackPath(callbackUrl)} />
         <TextField ref={emailRef} id="email" name="email" label="Email" type="email" autoComplete="username" required defaultValue={state.email ?? ""} />
         <TextField ref={passwordRef} id="password" name="password" label="Password" type="password" autoComplete="current-password" required />

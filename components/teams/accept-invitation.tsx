@@ -45,7 +45,7 @@ export function AcceptInvitationForm({ token, email, oidcName, accept }: {
   }
 
   if (done) {
-    const login = `/login?${new URLSearchParams({ email: done.email, callbackUrl: `/teams/${done.team}` })}`;
+    const login = `/login?${new URLSearchParams({ email: done.email, callbackUrl: `/teams/${done.team}`, invited: "1" })}`;
     return (
       <div className="mt-6 space-y-4">
         <p role="status" className="rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-800">
