@@ -5,17 +5,31 @@ export function formatDateTime(iso: string | null | undefined): string {
   return `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 19)} UTC`;
 }
 
+/**
+ * "3 days ago", "in 7 days": the nearest whole unit (a request made a minute ago that expires in 7 days says
+ * "in 7 days", not "in 6 days"), seconds up to a minute, minutes up to an hour, hours up to a day.
+ */
 export function formatRelative(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return "never";
   const seconds = Math.round((now - new Date(iso).getTime()) / 1000);
   const future = seconds < 0;
   const s = Math.abs(seconds);
   const [value, unit] =
-    s < 60 ? [s, "second"] : s < 3600 ? [Math.floor(s / 60), "minute"] : s < 86400 ? [Math.floor(s / 3600), "hour"] : [Math.floor(s / 86400), "day"];
-  const text = `${value} ${unit}${value === 1 ? "" : "s"}`;
+    s < 60 ? [s, "second"] : s < 3570 ? [Math.round(s / 60), "minute"] : s < 84600 ? [Math.round(s / 3600), "hour"] : [Math.round(s / 86400), "day"];
+  const text = formatCount(value, unit);
   return future ? `in ${text}` : s < 5 ? "just now" : `${text} ago`;
 }
 
+/**
+ * Money, one way everywhere: US dollars with cents ("$73.00", "$146.00", "$5,000.00"); a non-zero amount
+ * under a cent keeps four decimals ("$0.0042") rather than reading as nothing.
+ */
 export function formatUsd(amount: number): string {
-  return new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: amount < 100 ? 2 : 0 }).format(amount);
+  const tiny = amount !== 0 && Math.abs(amount) < 0.01;
+  return new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", minimumFractionDigits: tiny ? 4 : 2, maximumFractionDigits: tiny ? 4 : 2 }).format(amount);
+}
+
+/** A count with its noun, singular for one: "1 point", "2,048 points", "0 replicas". */
+export function formatCount(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n.toLocaleString("en-US")} ${n === 1 ? noun : plural}`;
 }

@@ -2,13 +2,14 @@ import type { ReactNode } from "react";
 import { AppShell } from "@/components/shell/app-shell";
 import { ROLE_LABELS, visibleNav } from "@/lib/nav";
 import { currentTeamSlug, requirePageCtx } from "@/server/auth/session";
+import { pendingForActor } from "@/server/approvals/service";
 import { listTeams } from "@/server/teams/service";
 import { switchTeam } from "./actions";
 
 export default async function PortalLayout({ children }: { children: ReactNode }) {
   const ctx = await requirePageCtx();
   const { actor } = ctx;
-  const teams = await listTeams(ctx);
+  const [teams, toDecide] = await Promise.all([listTeams(ctx), pendingForActor(ctx)]);
   const current = await currentTeamSlug(actor);
   const labelFor = (slug: string | undefined) => {
     const role = actor.memberships.find((m) => m.teamSlug === slug)?.role;
@@ -29,6 +30,7 @@ export default async function PortalLayout({ children }: { children: ReactNode }
       teams={teams.map((t) => ({ slug: t.slug, name: t.name, role: t.role }))}
       currentTeam={current ?? teams[0]?.slug}
       roleLabels={roleLabels}
+      counts={{ "/approvals": toDecide }}
       switchTeam={switchTeam}
     >
       {children}

@@ -3,6 +3,7 @@
 import { useMemo, useState } from "react";
 import { CartesianGrid, Legend, Line, LineChart, ReferenceArea, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import type { Series } from "./use-metric-history";
+import { formatCount } from "@/lib/format";
 
 export type XMode = "step" | "wall" | "relative";
 const COLORS = ["#0f766e", "#b45309", "#4338ca", "#be123c", "#0369a1", "#4d7c0f", "#7e22ce", "#c2410c", "#0e7490", "#a16207"];
@@ -60,7 +61,7 @@ export function MetricChart({ title, series, xMode, smoothing, height = 240, onZ
       <figcaption className="mb-1 flex items-center justify-between gap-2 text-sm">
         <span className="font-mono font-medium text-stone-800">{title}</span>
         <span className="text-xs text-stone-500">
-          {sampled ? `downsampled from ${totalPoints.toLocaleString()} points (extremes kept)` : `${totalPoints.toLocaleString()} points`}
+          {sampled ? `downsampled from ${formatCount(totalPoints, "point")} (extremes kept)` : formatCount(totalPoints, "point")}
           {zoomed && onZoom && <button type="button" className="ml-2 text-teal-800 underline" onClick={() => onZoom(undefined)}>reset zoom</button>}
         </span>
       </figcaption>

@@ -18,8 +18,8 @@ function pretty(text: string): string {
 }
 
 /** Sends one request to the deployment (Open Inference Protocol v2 or MLflow's /invocations) and shows the answer. */
-export function TryIt({ id, signature, send, disabled }: { id: string; signature: ModelSignature | null; send: Send; disabled?: string }) {
-  const examples = exampleBodies(signature);
+export function TryIt({ id, signature, inputExample, send, disabled }: { id: string; signature: ModelSignature | null; inputExample?: string | null; send: Send; disabled?: string }) {
+  const examples = exampleBodies(signature, inputExample ?? null);
   const [endpoint, setEndpoint] = useState<Endpoint>("infer");
   const [body, setBody] = useState(examples.infer);
   const [answer, setAnswer] = useState<{ status: number; body: string; ms: number } | null>(null);
@@ -58,6 +58,11 @@ export function TryIt({ id, signature, send, disabled }: { id: string; signature
         </Button>
         {disabled && <span id="try-disabled" className="text-sm text-stone-500">{disabled}</span>}
       </div>
+      <p className="text-xs text-stone-500" data-testid="try-source">
+        {examples.fromExample
+          ? "Filled with the input example logged with the model (model/input_example.json)."
+          : "The model logged no input example: these are placeholder values of the right shape — replace them with real ones."}
+      </p>
       <div>
         <label htmlFor="try-body" className="block text-xs text-stone-600">Request body (JSON)</label>
         <textarea id="try-body" value={body} onChange={(e) => setBody(e.target.value)} rows={8} spellCheck={false} className="mt-1 block w-full rounded-md border border-stone-300 bg-white p-2 font-mono text-xs focus:border-teal-600 focus:outline-none" />

@@ -27,7 +27,7 @@ function useScope(teams: TeamOption[], current: string | undefined): string | nu
   return current ?? null;
 }
 
-function NavLinks({ items, scope, onNavigate }: { items: NavItem[]; scope: string | null | undefined; onNavigate?: () => void }) {
+function NavLinks({ items, scope, counts, onNavigate }: { items: NavItem[]; scope: string | null | undefined; counts: Record<string, number>; onNavigate?: () => void }) {
   const pathname = usePathname();
   return (
     <ul className="space-y-0.5">
@@ -49,6 +49,11 @@ function NavLinks({ items, scope, onNavigate }: { items: NavItem[]; scope: strin
             >
               <Icon name={item.icon} />
               <span className="flex-1">{item.label}</span>
+              {(counts[item.href] ?? 0) > 0 && (
+                <span className="rounded-full bg-amber-400 px-1.5 text-[11px] leading-5 font-semibold text-stone-900 tabular-nums" title={`${counts[item.href]} waiting for your decision`}>
+                  {counts[item.href]}<span className="sr-only"> waiting for your decision</span>
+                </span>
+              )}
               {!item.ready && <span className="text-[10px] tracking-wide text-stone-500 uppercase">soon</span>}
             </Link>
           </li>
@@ -65,6 +70,8 @@ export function AppShell(props: {
   currentTeam?: string;
   /** The user-menu's role line per team scope (slug, or "all"), and when the scope names none of them. */
   roleLabels: Record<string, string>;
+  /** A count beside a navigation item: what waits for this user there (e.g. requests to decide). */
+  counts?: Record<string, number>;
   switchTeam: (slug: string) => Promise<ActionResult<string>>;
   children: ReactNode;
 }) {
@@ -74,11 +81,12 @@ export function AppShell(props: {
   const sidebar = (
     <nav aria-label="Main" className="flex h-full flex-col gap-6 px-3 py-4">
       <Link href="/" className="px-2 text-white" onClick={() => setOpen(false)}><Logo /></Link>
-      <NavLinks items={props.nav} scope={props.teams.length ? scope : undefined} onNavigate={() => setOpen(false)} />
+      <NavLinks items={props.nav} scope={props.teams.length ? scope : undefined} counts={props.counts ?? {}} onNavigate={() => setOpen(false)} />
     </nav>
   );
   return (
     <div className="min-h-screen lg:grid lg:grid-cols-[15rem_1fr]">
+      <a href="#main" className="sr-only z-50 rounded-md bg-white px-3 py-2 text-sm font-medium text-teal-800 shadow focus:not-sr-only focus:fixed focus:top-2 focus:left-2">Skip to content</a>
       <aside className="hidden bg-stone-900 lg:block">{sidebar}</aside>
       {open && (
         <div className="fixed inset-0 z-40 lg:hidden" role="dialog" aria-modal="true" aria-label="Navigation">
@@ -95,7 +103,7 @@ export function AppShell(props: {
           <div className="flex-1" />
           <UserMenu user={user} />
         </header>
-        <main className="mx-auto w-full max-w-[100rem] flex-1 px-4 py-6 sm:px-6 lg:px-8">{props.children}</main>
+        <main id="main" tabIndex={-1} className="mx-auto w-full max-w-[100rem] flex-1 px-4 py-6 outline-none sm:px-6 lg:px-8">{props.children}</main>
       </div>
     </div>
   );

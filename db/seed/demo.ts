@@ -10,7 +10,7 @@ import { instanceTypes, memberships, teamQuotas, teams, users } from "../schema"
 import type { Role } from "../schema";
 import { seedDemoJobs } from "./jobs";
 import { meterCosts } from "@/server/costs/meter";
-import { seedDemoDeployments } from "./deployments";
+import { seedDemoApproval, seedDemoDeployments } from "./deployments";
 import { seedDemoRegistry } from "./registry";
 import { seedDemoTracking } from "./tracking";
 
@@ -76,6 +76,7 @@ export async function seedDemo(db: Db, opts?: { store?: ArtifactStore; dataDir?:
       await seedDemoTracking(db, opts.store);
       await seedDemoRegistry(db, opts.store);
       await seedDemoDeployments(db);
+      await seedDemoApproval(db);
       if (opts.dataDir) await seedDemoJobs(db, opts.dataDir);
       // The demo jobs' history is charged into the cost ledger now (the meter then keeps it current).
       await meterCosts(db);

@@ -4,9 +4,11 @@
 // deployment reconciler brings them up like any other live deployment.
 import { and, eq } from "drizzle-orm";
 import type { Db } from "../client";
-import { deploymentEvents, deployments, modelAliases, modelVersions, registeredModels, teams, users } from "../schema";
+import { approvalRequests, deploymentEvents, deployments, modelAliases, modelVersions, registeredModels, teams, users } from "../schema";
 import type { DeploymentEnvironment } from "../schema";
+import { deployModel } from "@/server/approvals/deploy";
 import { appendAudit } from "@/server/audit/record";
+import { loadUserActor } from "@/server/auth/load-actor";
 import { systemCtx } from "@/server/context";
 import { servedFile } from "@/server/registry/pins";
 import { env } from "@/server/env";
@@ -43,4 +45,30 @@ export async function seedDemoDeployments(db: Db): Promise<{ deployments: number
     made++;
   }
   return { deployments: made };
+}
+
+/**
+ * One production request waiting for churn's lead, so a lead's inbox is not empty on first sign-in: the ML
+ * engineer asks to ship the champion (staging) version, through the same service a real request uses (its
+ * evidence is taken now). Only when production serves another version and nothing is pending yet.
+ */
+export async function seedDemoApproval(db: Db): Promise<{ approvals: number }> {
+  const [pending] = await db.select({ id: approvalRequests.id }).from(approvalRequests).limit(1);
+  const [mle] = await db.select({ id: users.id }).from(users).where(eq(users.email, "mle@example.com"));
+  if (pending || !mle) return { approvals: 0 };
+  const aliases = await db
+    .select({ alias: modelAliases.alias, version: modelAliases.version })
+    .from(modelAliases)
+    .innerJoin(registeredModels, eq(registeredModels.id, modelAliases.modelId))
+    .innerJoin(teams, eq(teams.id, registeredModels.teamId))
+    .where(and(eq(teams.slug, "churn"), eq(registeredModels.name, "churn-classifier")));
+  const version = (alias: string) => aliases.find((a) => a.alias === alias)?.version;
+  if (version("champion") === undefined || version("champion") === version("production")) return { approvals: 0 };
+  const actor = await loadUserActor(db, mle.id);
+  if (!actor) return { approvals: 0 };
+  await deployModel({ actor, db, request: { id: "seed-approval" } }, "churn-classifier", {
+    team: "churn", alias: "champion", environment: "production", replicas: 2, auto_scale: false, traffic: 100,
+    note: "The champion beats production on validation AUC in staging; shipping it with 2 replicas.",
+  });
+  return { approvals: 1 };
 }

@@ -27,7 +27,7 @@ test("an admin creates a team with its quota; bad input is refused with a field 
   await expect(recs).toContainText("$0.00");
   await expect(recs.getByRole("meter", { name: "recs budget share" })).toHaveAttribute("aria-valuetext", "0 % of $750");
   const churn = teamsTable.getByRole("row").filter({ hasText: "cairn-churn" });
-  await expect(churn.getByRole("meter", { name: "churn budget share" })).toHaveAttribute("aria-valuetext", /% of \$5,000$/);
+  await expect(churn.getByRole("meter", { name: "churn budget share" })).toHaveAttribute("aria-valuetext", /% of \$5,000\.00$/);
 
   await page.getByLabel("Name").fill("Again");
   await page.getByLabel("Slug").fill("recs");
@@ -75,5 +75,5 @@ test("/teams shows a member their teams with quota, usage, spend this month and 
   await expect(churn).toContainText("Data scientist");
   await expect(churn).toContainText(/CPU cores: [\d.]+ \/ 64/);
   await expect(churn).toContainText(/Deployments: \d+ \/ 10/);
-  await expect(churn.getByRole("meter", { name: "churn budget share" })).toHaveAttribute("aria-valuetext", /^\d+ % of \$5,000$/);
+  await expect(churn.getByRole("meter", { name: "churn budget share" })).toHaveAttribute("aria-valuetext", /^\d+ % of \$5,000\.00$/);
 });

@@ -38,6 +38,10 @@ async function approveFromInbox(lead: Page, id: string, version: number, comment
   await expect(lead).toHaveURL(new RegExp(`/approvals/${id}$`));
   await lead.getByLabel("Comment").fill(comment);
   await lead.getByRole("button", { name: "Approve and deploy" }).click();
+  // It asks first, naming what it will do.
+  const confirm = lead.getByRole("alertdialog", { name: "Confirm approval" });
+  await expect(confirm).toContainText(`churn-classifier v${version} with`);
+  await confirm.getByRole("button", { name: "Yes, approve and deploy" }).click();
   const decision = card(lead, "Decision");
   await expect(decision).toContainText("lead@example.com");
   await expect(decision).toContainText(comment);
@@ -87,8 +91,17 @@ test("an ML engineer asks for production with the evidence; a team lead rejects 
   const row = lead.getByRole("table", { name: "Approval requests" }).getByRole("row").filter({ has: lead.locator(`a[href="/approvals/${id}"]`) });
   await expect(row).toContainText("Your decision");
   await row.getByRole("link", { name: "churn-classifier v4" }).click();
+  // The navigation shows what waits for this lead.
+  await expect(lead.getByRole("navigation", { name: "Main" }).getByRole("link", { name: /Approvals/ })).toContainText(/\d+/);
+  // The decision comes after the evidence, and a rejection needs a reason.
+  const evidence = await lead.getByRole("heading", { name: "Candidate vs. production" }).boundingBox();
+  const decisionBox = await card(lead, "Decision").boundingBox();
+  expect(decisionBox!.y).toBeGreaterThan(evidence!.y);
+  await lead.getByRole("button", { name: "Reject", exact: true }).click();
+  await expect(card(lead, "Decision").getByRole("alert")).toHaveText("Give the reason for rejecting: the requester reads it, and it stays in the audit trail.");
   await lead.getByLabel("Comment").fill("Not yet: keep v3 until the quarterly review.");
   await lead.getByRole("button", { name: "Reject", exact: true }).click();
+  await lead.getByRole("alertdialog", { name: "Confirm rejection" }).getByRole("button", { name: "Yes, reject" }).click();
   await expect(card(lead, "Decision")).toContainText("Not yet: keep v3 until the quarterly review.");
   await expect(card(lead, "Request")).toContainText("rejected");
 

@@ -11,7 +11,7 @@ test("a member sees their team's costs and budget, and groups them by resource",
   await expect(page.getByRole("heading", { name: "Budgets" })).toBeVisible();
   const churnBudget = page.getByRole("meter", { name: "churn budget" });
   await expect(churnBudget).toHaveAttribute("aria-valuemax", "5000");
-  await expect(churnBudget).toHaveAttribute("aria-valuetext", /^\$[\d,.]+ of \$5,000 this month \(\d+ %\)$/);
+  await expect(churnBudget).toHaveAttribute("aria-valuetext", /^\$[\d,.]+ of \$5,000\.00 this month \(\d+ %\)$/);
   await expect(page.getByRole("meter", { name: "fraud budget" })).toHaveCount(0);
   await expect(page.getByRole("meter", { name: "vision budget" })).toHaveCount(0);
 

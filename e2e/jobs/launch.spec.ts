@@ -28,10 +28,17 @@ test("launch the churn example from the UI, watch logs and metrics arrive, and f
   await expect(page.getByRole("list", { name: "Status timeline" })).toContainText("succeeded", { timeout: 120_000 });
 
   // The run the job logged into: curves and the ONNX model.
-  await page.getByRole("link", { name: /…$/ }).first().click();
+  // The job names its run, and links it by that name; the run links back to the job.
+  const jobName = (await page.getByRole("heading", { level: 1 }).innerText()).trim();
+  const runName = (await page.getByRole("main").locator('a[href^="/runs/"]').first().innerText()).trim();
+  expect(runName).not.toMatch(/…$/);
+  await page.getByRole("main").getByRole("link", { name: runName }).click();
   await expect(page).toHaveURL(/\/runs\/[0-9a-f]{32}$/);
+  await expect(page.getByRole("main").getByRole("link", { name: jobName })).toBeVisible();
   await expect(page.getByRole("table", { name: "Latest metrics" })).toContainText("val_auc");
+  await page.getByRole("navigation", { name: "Run sections" }).getByRole("link", { name: /Metrics/ }).click();
   await expect(page.getByRole("figure", { name: /^Chart of / }).first()).toBeVisible();
+  await page.getByRole("navigation", { name: "Run sections" }).getByRole("link", { name: /Artifacts/ }).click();
   const files = page.getByRole("list", { name: "Artifacts" });
   await files.getByRole("button", { name: /^▸ model/ }).click();
   await expect(files.getByRole("button", { name: /model\.onnx/ })).toBeVisible();

@@ -69,10 +69,16 @@ test("upload a code archive from the launch form, train from it, and find it as 
   await page.goto(jobUrl);
 
   // The run: the metric the job logged, and the archive as uploaded under artifacts/code/.
-  await page.getByRole("link", { name: /…$/ }).first().click();
+  // The job names its run, and links it by that name; the run links back to the job.
+  const jobName = (await page.getByRole("heading", { level: 1 }).innerText()).trim();
+  const runName = (await page.getByRole("main").locator('a[href^="/runs/"]').first().innerText()).trim();
+  expect(runName).not.toMatch(/…$/);
+  await page.getByRole("main").getByRole("link", { name: runName }).click();
   await expect(page).toHaveURL(/\/runs\/[0-9a-f]{32}$/);
+  await expect(page.getByRole("main").getByRole("link", { name: jobName })).toBeVisible();
   await expect(page.getByRole("table", { name: "Latest metrics" })).toContainText("word_count");
   await expect(page.getByText("word-count-main.zip").first()).toBeVisible();
+  await page.getByRole("navigation", { name: "Run sections" }).getByRole("link", { name: /Artifacts/ }).click();
   const files = page.getByRole("list", { name: "Artifacts" });
   await files.getByRole("button", { name: /^▸ code/ }).click();
   await expect(files.getByRole("button", { name: /word-count-main\.zip/ })).toBeVisible();

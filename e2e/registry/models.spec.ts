@@ -13,8 +13,12 @@ test("register a version from a run, set an alias, and follow lineage back to th
   await runLink.click();
   await expect(page.getByRole("heading", { name: runName, level: 1 })).toBeVisible();
 
-  // The run's model folder holds an MLmodel and a model.onnx: register it as a new model.
+  // The run's model folder holds an MLmodel and a model.onnx: register it as a new model. The header's
+  // Register model opens the artifacts without scrolling.
+  await page.getByRole("main").getByRole("link", { name: "Register model" }).click();
+  await expect(page).toHaveURL(/\?tab=artifacts$/);
   const files = page.getByRole("list", { name: "Artifacts" });
+  expect((await files.boundingBox())!.y).toBeLessThan(720);
   await files.getByRole("button", { name: /^▸ model/ }).click();
   await files.getByRole("button", { name: /model\.onnx/ }).click();
   await page.getByRole("button", { name: "Register model" }).click();

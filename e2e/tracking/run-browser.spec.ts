@@ -67,9 +67,15 @@ test("save a view and apply it later", async ({ page }) => {
   await page.getByLabel("Filter runs").fill("tags.candidate = 'true'");
   await page.getByLabel("Filter runs").press("Enter");
   await expect(page).toHaveURL(/filter=tags\.candidate/);
-  page.once("dialog", (d) => d.accept("Candidates"));
+  // Named in the page, not in a browser prompt().
   await page.getByRole("button", { name: "Save view" }).click();
+  const form = page.getByRole("form", { name: "Save view" });
+  await form.getByRole("button", { name: "Save", exact: true }).click();
+  await expect(page.getByText("Give the view a name.")).toBeVisible();
+  await form.getByLabel("View name").fill("Candidates");
+  await form.getByRole("button", { name: "Save", exact: true }).click();
   await expect(page.getByText("Saved “Candidates”")).toBeVisible();
+  await expect(form).toHaveCount(0);
 
   await page.getByRole("link", { name: "churn-gbm-sweep" }).first().isVisible();
   await page.goto(page.url().split("?")[0]!);
@@ -96,8 +102,11 @@ test("compare runs and preview artifacts", async ({ page }) => {
 
   // Open the first run and preview its artifacts.
   await page.getByRole("table", { name: "Parameters by run" }).getByRole("link").first().click();
+  const sections = page.getByRole("navigation", { name: "Run sections" });
+  await sections.getByRole("link", { name: /Metrics/ }).click();
   await expect(page.getByRole("heading", { name: "Metrics", exact: true })).toBeVisible();
   await expect(page.getByRole("figure", { name: /^Chart of / }).first()).toBeVisible();
+  await sections.getByRole("link", { name: /Artifacts/ }).click();
   const artifacts = page.getByRole("list", { name: "Artifacts" });
   await artifacts.getByRole("button", { name: /metrics\.json/ }).click();
   await expect(page.getByTestId("artifact-text")).toContainText("{");

@@ -228,6 +228,10 @@ export async function rejectRequest(ctx: Ctx, id: string, comment: string): Prom
   await authorizeDecision(ctx, row, "approval.reject");
   await ctx.db.transaction(async (tx) => {
     await lockPending(tx, row);
+    // After the state check: a request already decided answers 409 whatever the body says.
+    if (!comment.trim()) {
+      throw new AppError("invalid_input", "Give the reason for rejecting: the requester reads it, and it stays in the audit trail.", { fields: { comment: ["a reason is required to reject"] } });
+    }
     await tx.update(approvalRequests).set({ status: "rejected", decidedBy: ctx.actor.userId, decidedByEmail: ctx.actor.email, comment, decidedAt: new Date() }).where(eq(approvalRequests.id, row.id));
     await appendAudit(tx, ctx, { action: "approval.reject", target: `approval:${row.team}/${row.id}`, teamId: row.teamId, team: row.team, details: { model: row.modelName, version: row.version, comment } });
   });

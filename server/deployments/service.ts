@@ -132,6 +132,8 @@ export type DeploymentDetail = DeploymentDto & {
   events: DeploymentEventDto[];
   /** The served model's inputs and outputs, as read from its ONNX graph at registration. */
   signature: ModelInspection["signature"];
+  /** The input example logged with the model (MLmodel's saved_input_example_info), as its text; null when none. */
+  input_example: string | null;
   /** The version a rollback would serve again (null: nothing to roll back to). */
   rollback_to: number | null;
   /** The deployment `stable_endpoint` reaches now (this one, another, or null when nothing serves the environment). */
@@ -148,7 +150,7 @@ export async function getDeploymentDetail(ctx: Ctx, id: string): Promise<Deploym
     environmentDeployment(ctx.db, row.modelId, row.environment),
   ]);
   return {
-    ...dto(row), events, signature: version?.inspection.signature ?? null, rollback_to: target?.version ?? null,
+    ...dto(row), events, signature: version?.inspection.signature ?? null, input_example: version?.inspection.inputExample ?? null, rollback_to: target?.version ?? null,
     stable_endpoint_reaches: current?.status === "ready" ? current.id : null,
   };
 }

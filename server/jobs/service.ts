@@ -278,6 +278,19 @@ export async function getJob(ctx: Ctx, id: string): Promise<JobDto> {
   return jobDto(await loadJob(ctx, id, { mode: "read" }));
 }
 
+/** The job that produced a run (its newest, if it was retried into the same run), or null: the run page links it by name. */
+export async function jobOfRun(ctx: Ctx, runId: string): Promise<{ job_id: string; name: string; status: JobStatus } | null> {
+  const teamIds = readableTeamIds(ctx.actor);
+  if (teamIds?.length === 0) return null;
+  const [row] = await ctx.db
+    .select({ job_id: jobs.id, name: jobs.name, status: jobs.status })
+    .from(jobs)
+    .where(and(eq(jobs.runId, runId), teamIds ? inArray(jobs.teamId, teamIds) : undefined))
+    .orderBy(desc(jobs.queuedAt))
+    .limit(1);
+  return row ?? null;
+}
+
 export type JobEventDto = { at: string; status: JobStatus; attempt: number; message: string | null };
 
 export async function getJobEvents(ctx: Ctx, id: string): Promise<JobEventDto[]> {

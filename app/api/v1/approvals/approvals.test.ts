@@ -177,6 +177,11 @@ describe("requests that do not deploy", () => {
   it("rejected: with the lead's comment, nothing deployed", async () => {
     const id = await requestId(mle, 1);
     const before = (await db().select().from(deployments).where(eq(deployments.modelId, modelId))).length;
+    // A rejection without a reason is refused, and the request stays pending.
+    const bare = await decide(rejectRoute, lead, id, "   ");
+    expect(bare.status).toBe(400);
+    expect(bare.json).toMatchObject({ error: { code: "invalid_input", fields: { comment: ["a reason is required to reject"] } } });
+    expect((await detail(lead, id)).status).toBe("pending");
     const res = await decide(rejectRoute, lead, id, "v1 regresses AUC");
     expect(res.json).toMatchObject({ status: "rejected", decided_by: DEMO.lead, comment: "v1 regresses AUC", deployment_id: null });
     expect((await db().select().from(deployments).where(eq(deployments.modelId, modelId))).length).toBe(before);

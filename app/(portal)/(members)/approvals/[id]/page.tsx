@@ -66,27 +66,14 @@ export default async function ApprovalPage(props: { params: Promise<{ id: string
       />
       {isPending && <p role="status" className="rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">Waiting for a team lead of {a.team}; the request expires {formatRelative(a.expires_at)} ({formatDateTime(a.expires_at)}).</p>}
       <div className="grid items-start gap-6 xl:grid-cols-3">
-        <Card title="Request">
+        <Card title="Request" className={a.note ? undefined : "xl:col-span-3"}>
           <KeyValueList items={request} />
         </Card>
-        <div className="space-y-6 xl:col-span-2">
-          {a.note && (
-            <Card title="Note from the requester">
-              <p className="text-sm whitespace-pre-wrap text-stone-800">{a.note}</p>
-            </Card>
-          )}
-          <Card title="Decision">
-            {isPending && canDecide && <DecisionForm id={a.id} decide={decideApprovalAction} />}
-            {isPending && isMine && (
-              <div className="flex flex-wrap items-center justify-between gap-3 text-sm">
-                <p className="text-stone-700">You asked for this deploy, so another team lead of {a.team} decides it.</p>
-                <WithdrawButton id={a.id} label={label} withdraw={withdrawApprovalAction} />
-              </div>
-            )}
-            {isPending && !isMine && !canDecide && <p className="text-sm text-stone-700">A team lead of {a.team} decides this request; your role cannot.</p>}
-            {!isPending && <KeyValueList items={decided} />}
+        {a.note && (
+          <Card title="Note from the requester" className="xl:col-span-2">
+            <p className="text-sm whitespace-pre-wrap text-stone-800">{a.note}</p>
           </Card>
-        </div>
+        )}
       </div>
       <section aria-labelledby="metrics-heading" className="space-y-3">
         <h2 id="metrics-heading" className="text-lg font-semibold text-stone-900">Candidate vs. production</h2>
@@ -104,6 +91,17 @@ export default async function ApprovalPage(props: { params: Promise<{ id: string
       </section>
       <Card title="Cost">
         <CostSummary cost={cost} candidateReplicas={a.spec.replicas} currentReplicas={current?.replicas ?? null} />
+      </Card>
+      <Card title="Decision">
+        {isPending && canDecide && <DecisionForm id={a.id} decide={decideApprovalAction} what={`${label} with ${a.spec.replicas} replica${a.spec.replicas === 1 ? "" : "s"}`} />}
+        {isPending && isMine && (
+          <div className="flex flex-wrap items-center justify-between gap-3 text-sm">
+            <p className="text-stone-700">You asked for this deploy, so another team lead of {a.team} decides it.</p>
+            <WithdrawButton id={a.id} label={label} withdraw={withdrawApprovalAction} />
+          </div>
+        )}
+        {isPending && !isMine && !canDecide && <p className="text-sm text-stone-700">A team lead of {a.team} decides this request; your role cannot.</p>}
+        {!isPending && <KeyValueList items={decided} />}
       </Card>
     </div>
   );

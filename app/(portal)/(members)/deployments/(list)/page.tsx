@@ -14,6 +14,7 @@ import { can } from "@/server/auth/policy";
 import { pageTeamScope, requirePageCtx } from "@/server/auth/session";
 import { listDeployments } from "@/server/deployments/service";
 import { stopDeploymentAction } from "../actions";
+import { PathCode } from "@/components/ui/path-code";
 
 export const metadata: Metadata = { title: "Deployments" };
 
@@ -73,7 +74,7 @@ export default async function DeploymentsPage(props: { searchParams: Promise<Rec
                   {d.status === "failed" && d.message && <div className="max-w-xs truncate text-xs text-red-700" title={d.message}>{d.message}</div>}
                 </Td>
                 <Td className="text-right tabular-nums">{d.ready_replicas === null ? d.replicas : `${d.ready_replicas} / ${d.replicas}`}</Td>
-                <Td><code className="font-mono text-xs break-all">{d.endpoint}</code></Td>
+                <Td><PathCode path={d.endpoint} /></Td>
                 <Td className="text-stone-600" title={formatDateTime(d.created_at)}>{formatRelative(d.created_at)}<div className="text-xs text-stone-500">{d.created_by}</div></Td>
                 <Td className="text-right">{mayStop && <StopDeploymentButton id={d.deployment_id} label={label} stop={stopDeploymentAction} />}</Td>
               </tr>

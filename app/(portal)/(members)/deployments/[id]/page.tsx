@@ -20,6 +20,7 @@ import { getDeploymentForPage } from "./deployment";
 import { DeploymentKubernetesCard } from "@/components/cluster/kubernetes-panels";
 import { deploymentKubernetes } from "@/server/compute/cluster-view";
 import { rollbackDeploymentAction, stopDeploymentAction, tryDeploymentAction } from "../actions";
+import { PathCode } from "@/components/ui/path-code";
 
 export async function generateMetadata(props: { params: Promise<{ id: string }> }): Promise<Metadata> {
   return { title: `Deployment ${(await props.params).id.slice(0, 8)}` };
@@ -56,11 +57,11 @@ export default async function DeploymentPage(props: { params: Promise<{ id: stri
     ["Backend", d.backend === "local" ? "local processes on the Cairn host" : d.backend],
     ["Stable endpoint", (
       <span key="sep">
-        <code className="font-mono text-xs break-all">{d.stable_endpoint}</code>
+        <PathCode path={d.stable_endpoint} />
         <span className="block text-xs text-stone-500">{reaches}</span>
       </span>
     )],
-    ["Pinned endpoint", <code key="ep" className="font-mono text-xs break-all">{d.endpoint}</code>],
+    ["Pinned endpoint", <PathCode key="ep" path={d.endpoint} />],
     ["Deployed", `${formatDateTime(d.created_at)} by ${d.created_by}`],
     ["Ready since", d.ready_at ? formatDateTime(d.ready_at) : "—"],
     ["Stopped", d.stopped_at ? formatDateTime(d.stopped_at) : "—"],
@@ -91,7 +92,7 @@ export default async function DeploymentPage(props: { params: Promise<{ id: stri
           <KeyValueList items={overview} />
         </Card>
         <Card title="Try it" className="xl:col-span-2">
-          <TryIt id={d.deployment_id} signature={d.signature} send={tryDeploymentAction} disabled={d.status === "ready" ? undefined : `The deployment is ${statusLabel(d.status)}.`} />
+          <TryIt id={d.deployment_id} signature={d.signature} inputExample={d.input_example} send={tryDeploymentAction} disabled={d.status === "ready" ? undefined : `The deployment is ${statusLabel(d.status)}.`} />
           <details className="mt-4 text-sm">
             <summary className="cursor-pointer text-stone-700">Call it from code</summary>
             <pre className="mt-2 overflow-auto rounded-md bg-stone-100 p-3 font-mono text-xs text-stone-800">{curl}</pre>

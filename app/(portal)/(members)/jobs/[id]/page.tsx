@@ -17,6 +17,8 @@ import { forPage } from "@/server/auth/page";
 import { can } from "@/server/auth/policy";
 import { requirePageCtx } from "@/server/auth/session";
 import { getJob, getJobEvents } from "@/server/jobs/service";
+import { getExperiment } from "@/server/tracking/experiments";
+import { getRun } from "@/server/tracking/runs";
 import { getJobResources } from "@/server/jobs/usage";
 import { cancelJobAction, retryJobAction } from "../actions";
 import { RetryJobButton } from "@/components/jobs/retry-button";
@@ -31,7 +33,10 @@ export default async function JobPage(props: { params: Promise<{ id: string }> }
   const { id } = await props.params;
   const ctx = await requirePageCtx();
   const job = await forPage(getJob(ctx, id));
-  const [events, kubernetes, resources] = await Promise.all([getJobEvents(ctx, id), jobKubernetes(ctx, id), getJobResources(ctx, id)]);
+  const [events, kubernetes, resources, run, experiment] = await Promise.all([
+    getJobEvents(ctx, id), jobKubernetes(ctx, id), getJobResources(ctx, id),
+    getRun(ctx, job.run_id).catch(() => null), getExperiment(ctx, job.experiment_id).catch(() => null),
+  ]);
   const active = ["queued", "admitted", "running"].includes(job.status);
   const teamId = ctx.actor.memberships.find((m) => m.teamSlug === job.team)?.teamId;
   // Cancel and retry: the job's own user, or a team lead (a retry reuses the job's env, which may hold its user's secrets).
@@ -68,7 +73,7 @@ export default async function JobPage(props: { params: Promise<{ id: string }> }
       </nav>
       <PageHeader
         title={job.name}
-        description={<>Logs into run <Link href={`/runs/${job.run_id}`} className="font-mono text-teal-800 underline">{job.run_id.slice(0, 12)}…</Link> of <Link href={`/experiments/${job.experiment_id}`} className="text-teal-800 underline">experiment {job.experiment_id}</Link></>}
+        description={<>Logs into run <Link href={`/runs/${job.run_id}`} className="font-medium text-teal-800 underline">{run?.info.run_name ?? job.run_id.slice(0, 12)}</Link> of experiment <Link href={`/experiments/${job.experiment_id}`} className="text-teal-800 underline">{experiment?.name ?? job.experiment_id}</Link></>}
         actions={
           <>
             {mayCancel && <CancelJobButton id={job.job_id} cancel={cancelJobAction} />}

@@ -17,6 +17,7 @@ import { getModelDetail } from "@/server/registry/lineage";
 import { deleteAliasAction, describeModel, setAliasAction } from "./actions";
 import { notFound } from "next/navigation";
 import { decodeSegment } from "@/lib/path-segment";
+import { PathCode } from "@/components/ui/path-code";
 
 type Props = { params: Promise<{ name: string }>; searchParams: Promise<Record<string, string | undefined>> };
 
@@ -69,7 +70,7 @@ export default async function ModelPage(props: Props) {
               {model.endpoints.map((e) => (
                 <li key={e.environment}>
                   <span className="text-stone-700">{e.environment}</span>{" "}
-                  <code className="font-mono text-xs break-all">{e.endpoint}</code>{" "}
+                  <PathCode path={e.endpoint} />{" "}
                   {e.deployment_id
                     ? <Link href={`/deployments/${e.deployment_id}`} className="text-xs text-teal-800 underline">serves v{e.version}</Link>
                     : <span className="text-xs text-stone-400">nothing serves it</span>}
@@ -101,7 +102,7 @@ export default async function ModelPage(props: Props) {
         </div>
         <Table caption="Versions">
           <thead>
-            <tr><Th>Version</Th><Th>Aliases</Th><Th>Stage</Th><Th>Format</Th><Th>Source run</Th><Th>Registered by</Th><Th>Registered</Th></tr>
+            <tr><Th>Version</Th><Th>Aliases</Th><Th>Serves</Th><Th>Format</Th><Th>Source run</Th><Th>Registered by</Th><Th>Registered</Th></tr>
           </thead>
           <tbody className="divide-y divide-stone-100">
             {model.versions.length === 0 && <EmptyRow colSpan={7}>No versions yet. Register one from a run&apos;s artifacts.</EmptyRow>}
@@ -109,7 +110,13 @@ export default async function ModelPage(props: Props) {
               <tr key={v.version} className="hover:bg-stone-50">
                 <Td><Link href={modelHref(model.team, model.name, v.version)} className="font-medium text-teal-800 hover:underline">Version {v.version}</Link></Td>
                 <Td><div className="flex flex-wrap gap-1">{v.aliases.map((a) => <Badge key={a} tone={model.protected_aliases.includes(a) ? "green" : "teal"}>@{a}</Badge>)}</div></Td>
-                <Td className="text-stone-700">{v.stage === "None" ? "—" : v.stage}</Td>
+                <Td>
+                  {/* What serves where: environments, from the live deployments. MLflow's stages are labels of its API only. */}
+                  <div className="flex flex-wrap gap-1">
+                    {model.deployed.filter((d) => d.version === v.version).map((d) => <DeployedBadge key={d.deployment_id} d={d} />)}
+                    {!model.deployed.some((d) => d.version === v.version) && <span className="text-stone-400">—</span>}
+                  </div>
+                </Td>
                 <Td><Badge tone={v.format === "onnx" ? "blue" : "neutral"}>{v.format}</Badge></Td>
                 <Td>{v.run_id ? <Link href={`/runs/${v.run_id}`} className="font-mono text-xs text-teal-800 hover:underline">{v.run_id.slice(0, 12)}…</Link> : <span className="text-stone-400">—</span>}</Td>
                 <Td className="text-stone-700">{v.user}</Td>

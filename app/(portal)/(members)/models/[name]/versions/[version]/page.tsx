@@ -61,7 +61,10 @@ export default async function VersionPage(props: Props) {
   const downloadBase = `/api/2.0/mlflow-artifacts/artifacts/${v.storage_location.replace(/^mlflow-artifacts:\/+/, "")}`;
   const overview: [string, ReactNode][] = [
     ["Status", <Badge key="s" tone={v.status === "READY" ? "green" : "amber"}>{v.status.toLowerCase()}</Badge>],
-    ["Stage", <StageSelect key="st" team={model.team} name={model.name} version={v.version} stage={v.current_stage} canEdit={canEdit} setStage={setStageAction} />],
+    // What serves where comes from deployments and aliases; MLflow's stage is a label of its API, kept below.
+    ["Serves", deployedHere.length
+      ? <span key="serves" className="flex flex-wrap gap-1">{[...new Set(deployedHere.map((d) => d.environment))].map((e) => <Badge key={e} tone={e === "production" ? "green" : "blue"}>{e}</Badge>)}</span>
+      : <span key="serves" className="text-stone-500">nowhere</span>],
     ["Format", <Badge key="f" tone={inspection.format === "onnx" ? "blue" : "neutral"}>{inspection.format}</Badge>],
     ["Flavors", inspection.flavors.join(", ") || "—"],
     ["Registered", `${formatDateTime(new Date(v.creation_timestamp).toISOString())} by ${v.user_id}`],
@@ -71,6 +74,13 @@ export default async function VersionPage(props: Props) {
       ? <code key="digest" className="font-mono text-xs" title={v.content_digest} aria-label={`Content digest ${v.content_digest}`}>{v.content_digest.slice(0, 19)}…</code>
       : <span key="digest" className="text-stone-500" title="Registered before Cairn pinned versions' files: register it again to deploy it">not pinned</span>],
     ["Load with", <code key="load" className="font-mono text-xs">models:/{model.name}/{v.version}</code>],
+    ["MLflow stage", (
+      <details key="st" className="text-sm">
+        <summary className="cursor-pointer text-stone-600">{v.current_stage === "None" ? "none" : v.current_stage} <span className="text-xs text-stone-400">(label for MLflow clients)</span></summary>
+        <p className="mt-1 text-xs text-stone-500">MLflow deprecated stages for aliases. Cairn keeps the label for clients that still read it; it never moves an alias or deploys anything — what serves is above.</p>
+        <div className="mt-1"><StageSelect team={model.team} name={model.name} version={v.version} stage={v.current_stage} canEdit={canEdit} setStage={setStageAction} /></div>
+      </details>
+    )],
   ];
   return (
     <div className="space-y-6">
