@@ -16,6 +16,12 @@ export const users = pgTable("users", {
   lastActiveAt: timestamp("last_active_at", { withTimezone: true }),
   /** Set by an admin: the user cannot sign in, and their sessions and tokens stop working. */
   deactivatedAt: timestamp("deactivated_at", { withTimezone: true }),
+  /**
+   * False for an account made by accepting an invitation: the link went through the inviter, so nothing proved
+   * the person owns the email. Such an account is invited, never added directly, to another team, and single
+   * sign-on with that verified email takes it over (password, sessions and tokens are dropped).
+   */
+  emailVerified: boolean("email_verified").notNull().default(true),
 });
 
 export const teams = pgTable("teams", {

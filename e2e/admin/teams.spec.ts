@@ -19,13 +19,14 @@ test("an admin creates a team with its quota; bad input is refused with a field 
   await form.getByLabel("Monthly budget (USD)").fill("750");
   await page.getByRole("button", { name: "Create team" }).click();
   await expect(page.getByRole("status")).toContainText("Team recs created");
+  await expect(page.getByRole("status").getByRole("link", { name: "Open Recommendations" })).toHaveAttribute("href", "/teams/recs");
   const teamsTable = page.getByRole("table", { name: "All teams" });
   await expect(teamsTable).toContainText("cairn-recs");
   // Per team: quota vs. use, spend this month and the budget share.
   const recs = teamsTable.getByRole("row").filter({ hasText: "cairn-recs" });
   await expect(recs).toContainText("CPU cores: 0 / 24");
   await expect(recs).toContainText("$0.00");
-  await expect(recs.getByRole("meter", { name: "recs budget share" })).toHaveAttribute("aria-valuetext", "0 % of $750");
+  await expect(recs.getByRole("meter", { name: "recs budget share" })).toHaveAttribute("aria-valuetext", "0 % of $750.00");
   const churn = teamsTable.getByRole("row").filter({ hasText: "cairn-churn" });
   await expect(churn.getByRole("meter", { name: "churn budget share" })).toHaveAttribute("aria-valuetext", /% of \$5,000\.00$/);
 
@@ -34,7 +35,7 @@ test("an admin creates a team with its quota; bad input is refused with a field 
   await page.getByRole("button", { name: "Create team" }).click();
   await expect(page.locator("#slug-error")).toContainText("taken");
 
-  await page.getByRole("status").getByRole("link", { name: "Open Recommendations" }).click();
+  await page.getByRole("table", { name: "All teams" }).getByRole("link", { name: "Recommendations" }).click();
   await expect(page.getByRole("heading", { name: "Recommendations" })).toBeVisible();
   await expect(page.getByRole("form", { name: "Quota" }).getByLabel("CPU (cores)")).toHaveValue("24");
 

@@ -34,7 +34,7 @@ test("launch the churn example from the UI, watch logs and metrics arrive, and f
   expect(runName).not.toMatch(/…$/);
   await page.getByRole("main").getByRole("link", { name: runName }).click();
   await expect(page).toHaveURL(/\/runs\/[0-9a-f]{32}$/);
-  await expect(page.getByRole("main").getByRole("link", { name: jobName })).toBeVisible();
+  await expect(page.getByRole("main").getByRole("link", { name: jobName }).first()).toBeVisible();
   await expect(page.getByRole("table", { name: "Latest metrics" })).toContainText("val_auc");
   await page.getByRole("navigation", { name: "Run sections" }).getByRole("link", { name: /Metrics/ }).click();
   await expect(page.getByRole("figure", { name: /^Chart of / }).first()).toBeVisible();

@@ -75,7 +75,7 @@ test("upload a code archive from the launch form, train from it, and find it as 
   expect(runName).not.toMatch(/…$/);
   await page.getByRole("main").getByRole("link", { name: runName }).click();
   await expect(page).toHaveURL(/\/runs\/[0-9a-f]{32}$/);
-  await expect(page.getByRole("main").getByRole("link", { name: jobName })).toBeVisible();
+  await expect(page.getByRole("main").getByRole("link", { name: jobName }).first()).toBeVisible();
   await expect(page.getByRole("table", { name: "Latest metrics" })).toContainText("word_count");
   await expect(page.getByText("word-count-main.zip").first()).toBeVisible();
   await page.getByRole("navigation", { name: "Run sections" }).getByRole("link", { name: /Artifacts/ }).click();

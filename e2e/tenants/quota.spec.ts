@@ -91,8 +91,8 @@ test("an admin sets a 2-GPU quota and adds a member; the member's 4-GPU job is r
   }
 
   // The admin removes the member again; their next request no longer sees the team.
-  page.once("dialog", (d) => void d.accept());
   await page.getByRole("button", { name: "Remove ds@example.com" }).click();
+  await page.getByRole("alertdialog", { name: "Confirm removal" }).getByRole("button", { name: "Yes, remove" }).click();
   await expect(page.getByRole("table", { name: "Members" })).not.toContainText("ds@example.com");
   const gone = await member.goto(`/teams/${slug}`);
   expect(gone?.status()).toBe(404);
@@ -135,7 +135,7 @@ test("an admin sets per-container limits and the team's model replicas; a member
   await member.getByLabel("Instance type").selectOption("cpu.small");
   await expect(member.getByTestId("admission")).toHaveText("Starts right away.");
 
-  page.once("dialog", (d) => void d.accept());
   await page.getByRole("button", { name: "Remove ds@example.com" }).click();
+  await page.getByRole("alertdialog", { name: "Confirm removal" }).getByRole("button", { name: "Yes, remove" }).click();
   await expect(page.getByRole("table", { name: "Members" })).not.toContainText("ds@example.com");
 });

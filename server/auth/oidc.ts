@@ -1,7 +1,7 @@
 // Users who sign in through the OIDC provider are provisioned on first login (no team until added).
-import { eq, or } from "drizzle-orm";
+import { and, eq, isNull, or } from "drizzle-orm";
 import type { Db } from "@/db/client";
-import { users } from "@/db/schema";
+import { apiTokens, sessions, users } from "@/db/schema";
 import { appendAudit } from "../audit/record";
 import { newRequestId } from "../context";
 import { AppError } from "../errors";
@@ -18,7 +18,7 @@ export async function provisionOidcUser(db: Db, claims: OidcClaims): Promise<str
   if (!email.includes("@")) throw new AppError("invalid_input", "The identity provider did not share an email address.");
   return db.transaction(async (tx) => {
     const [existing] = await tx
-      .select({ id: users.id, oidcSubject: users.oidcSubject, deactivatedAt: users.deactivatedAt })
+      .select({ id: users.id, oidcSubject: users.oidcSubject, deactivatedAt: users.deactivatedAt, emailVerified: users.emailVerified })
       .from(users)
       .where(or(eq(users.oidcSubject, claims.subject), eq(users.email, email)));
     if (existing) {
@@ -30,11 +30,19 @@ export async function provisionOidcUser(db: Db, claims: OidcClaims): Promise<str
         if (!claims.emailVerified) {
           throw new AppError("unauthenticated", `Your identity provider has not verified ${email}, so single sign-on cannot be linked to the existing Cairn account with that email. Verify the address with your provider, or sign in with your password.`);
         }
-        await tx.update(users).set({ oidcSubject: claims.subject }).where(eq(users.id, existing.id));
+        // An account made from an invitation never proved the email; the provider just did. Its owner takes it
+        // over: whoever set its password (perhaps the inviter) loses the password, the sessions and the tokens.
+        const takeover = !existing.emailVerified;
+        await tx.update(users).set({ oidcSubject: claims.subject, emailVerified: true, ...(takeover ? { passwordHash: null } : {}) }).where(eq(users.id, existing.id));
+        if (takeover) {
+          const now = new Date();
+          await tx.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.userId, existing.id), isNull(sessions.revokedAt)));
+          await tx.update(apiTokens).set({ revokedAt: now }).where(and(eq(apiTokens.userId, existing.id), isNull(apiTokens.revokedAt)));
+        }
         await appendAudit(tx, {
           actor: { kind: "user", userId: existing.id, email, name: claims.name || email, isAdmin: false, memberships: [] },
           request: { id: newRequestId() },
-        }, { action: "user.link_oidc", target: `user:${email}`, details: { provider: "oidc" } });
+        }, { action: "user.link_oidc", target: `user:${email}`, details: { provider: "oidc", ...(takeover ? { took_over_unverified_account: true } : {}) } });
       }
       return existing.id;
     }

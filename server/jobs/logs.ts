@@ -5,11 +5,18 @@ import { existsSync, openSync, readSync, closeSync, statSync } from "node:fs";
 import { eq } from "drizzle-orm";
 import { jobs } from "@/db/schema";
 import { FINAL_JOB_STATUSES } from "@/db/schema";
+import { can } from "../auth/policy";
+import { resolveRequestActor } from "../auth/request-actor";
 import type { Ctx } from "../context";
 import { jobLogFile, loadJob } from "./service";
 
 const CHUNK = 64 * 1024;
 const POLL_MS = 500;
+/**
+ * How often a live log re-checks its caller (session or token, membership), as the job event stream does: a
+ * user deactivated, signed out, whose token was revoked or who left the team stops receiving lines within this.
+ */
+const RECHECK_MS = 2_000;
 const DOWNLOAD_MAX = 20 * 1024 * 1024;
 
 function readFrom(file: string, offset: number, max: number): Buffer {
@@ -50,6 +57,7 @@ export async function jobLogStream(ctx: Ctx, id: string, req: Request): Promise<
   let offset = Number.isSafeInteger(resume) && resume >= 0 ? resume : 0;
   const encoder = new TextEncoder();
   let timer: NodeJS.Timeout | undefined;
+  let recheck: NodeJS.Timeout | undefined;
   let closed = false;
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -60,9 +68,20 @@ export async function jobLogStream(ctx: Ctx, id: string, req: Request): Promise<
         if (closed) return;
         closed = true;
         clearTimeout(timer);
+        clearInterval(recheck);
         controller.close();
       };
       req.signal.addEventListener("abort", close);
+      const ended = () => {
+        send("event: end\ndata: access ended\n\n");
+        close();
+      };
+      recheck = setInterval(() => {
+        // A revoked token or an ended session refuses (throws); a removed member resolves without the team.
+        void resolveRequestActor(ctx.db, req).then((now) => {
+          if (!now || !can(now.actor, "read_data", job.teamId)) ended();
+        }, ended);
+      }, RECHECK_MS);
       send("retry: 2000\n\n");
       const pump = async () => {
         if (closed) return;
@@ -96,6 +115,7 @@ export async function jobLogStream(ctx: Ctx, id: string, req: Request): Promise<
     cancel() {
       closed = true;
       clearTimeout(timer);
+      clearInterval(recheck);
     },
   });
   return new Response(stream, { headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache, no-transform", "x-accel-buffering": "no" } });

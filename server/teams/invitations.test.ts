@@ -5,6 +5,7 @@ import { and, eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { auditEvents, invitations, memberships, teams, users } from "@/db/schema";
 import { signInWithPassword } from "../auth/login";
+import { provisionOidcUser } from "../auth/oidc";
 import { loadUserActor } from "../auth/load-actor";
 import { newRequestId } from "../context";
 import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
@@ -165,5 +166,27 @@ describe("invitations", () => {
     await db().update(teams).set({ archivedAt: new Date() }).where(eq(teams.slug, "inv-archived"));
     expect(await viewInvitation(db(), tokenOf(invite_path))).toBeNull();
     await expect(acceptInvitation(db(), request(), { token: tokenOf(invite_path), name: "X", password: "a-long-password" })).rejects.toMatchObject({ code: "not_found" });
+  });
+
+  it("an account made from one team's invitation is invited, not added, to another team; single sign-on with that email takes it over", async () => {
+    // A fraud lead invites an email and accepts the link themselves: they now hold an account with that email.
+    const email = newEmail();
+    const invited = await addOrInviteMember(await ctxFor(db(), DEMO.leadFraud), "fraud", { email, role: "data_scientist" });
+    if (invited.kind !== "invitation") throw new Error("expected an invitation");
+    await acceptInvitation(db(), request(), { token: tokenOf(invited.invite_path), name: "Not The Hire", password: "attacker-pass-123" });
+    const [account] = await db().select().from(users).where(eq(users.email, email));
+    expect(account!.emailVerified).toBe(false);
+    // Churn's lead adds that email: an invitation (the link goes to the person), not a membership of the holder.
+    const added = await addOrInviteMember(await ctxFor(db(), DEMO.lead), "churn", { email, role: "ml_engineer" });
+    expect(added.kind).toBe("invitation");
+    const [churn] = await db().select({ id: teams.id }).from(teams).where(eq(teams.slug, "churn"));
+    expect(await db().select().from(memberships).where(and(eq(memberships.userId, account!.id), eq(memberships.teamId, churn!.id)))).toEqual([]);
+    // The real owner signs in with single sign-on (the provider verified the email): the account is theirs now.
+    const sessionsBefore = await signInWithPassword(db(), { email, password: "attacker-pass-123" }, request(), LIMITS);
+    expect(sessionsBefore).toBe(account!.id);
+    await provisionOidcUser(db(), { subject: `sub-${email}`, email, name: "The Hire", emailVerified: true });
+    const [after] = await db().select().from(users).where(eq(users.email, email));
+    expect(after).toMatchObject({ emailVerified: true, passwordHash: null, oidcSubject: `sub-${email}` });
+    await expect(signInWithPassword(db(), { email, password: "attacker-pass-123" }, request(), LIMITS)).rejects.toMatchObject({ code: "unauthenticated" });
   });
 });

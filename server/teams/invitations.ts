@@ -37,13 +37,13 @@ function invitationDto(row: InvitationRow, now = new Date()): InvitationDto {
 const isOpen = and(isNull(invitations.acceptedAt), isNull(invitations.revokedAt));
 
 /** Invites an email that has no account yet to the team with a role; the link is returned once. */
-export async function createInvitation(ctx: Ctx, slug: string, input: { email: string; role: Role }): Promise<InvitationCreatedDto> {
+export async function createInvitation(ctx: Ctx, slug: string, input: { email: string; role: Role }, opts: { existingUnverified?: boolean } = {}): Promise<InvitationCreatedDto> {
   const team = await teamFor(ctx, slug, "manage_team", "invitation.create");
   const email = input.email.trim().toLowerCase();
   const token = randomBytes(32).toString("base64url");
   const row = await ctx.db.transaction(async (tx) => {
-    const [account] = await tx.select({ id: users.id }).from(users).where(eq(users.email, email));
-    if (account) throw new AppError("conflict", `${email} already has a Cairn account; add them as a member instead.`, { fields: { email: ["Already has an account: add them as a member"] } });
+    const [account] = await tx.select({ id: users.id, emailVerified: users.emailVerified }).from(users).where(eq(users.email, email));
+    if (account && !(opts.existingUnverified && !account.emailVerified)) throw new AppError("conflict", `${email} already has a Cairn account; add them as a member instead.`, { fields: { email: ["Already has an account: add them as a member"] } });
     const [pending] = await tx
       .select({ expiresAt: invitations.expiresAt })
       .from(invitations)
@@ -76,9 +76,11 @@ export async function addOrInviteMember(ctx: Ctx, slug: string, input: { email: 
   const email = input.email.trim().toLowerCase();
   // Authorize before looking the email up, so a refused caller learns nothing about which accounts exist.
   await teamFor(ctx, slug, "manage_team", "member.add");
-  const [account] = await ctx.db.select({ id: users.id }).from(users).where(eq(users.email, email));
-  if (account) return { kind: "member", member: await addMember(ctx, slug, { email, role: input.role }) };
-  return { kind: "invitation", ...(await createInvitation(ctx, slug, { email, role: input.role })) };
+  const [account] = await ctx.db.select({ id: users.id, emailVerified: users.emailVerified }).from(users).where(eq(users.email, email));
+  // An account made from another team's invitation never proved it owns the email: whoever holds it would be
+  // added here silently. Invite instead — the link goes to the person, who accepts signed in as that account.
+  if (account && account.emailVerified) return { kind: "member", member: await addMember(ctx, slug, { email, role: input.role }) };
+  return { kind: "invitation", ...(await createInvitation(ctx, slug, { email, role: input.role }, { existingUnverified: true })) };
 }
 
 /** The team's open invitations (for those who manage its members; others get []). */
@@ -174,7 +176,7 @@ export async function acceptInvitation(db: Db, request: RequestInfo, input: Acce
     const { row } = found;
     const [account] = await tx.select({ id: users.id }).from(users).where(eq(users.email, row.email));
     if (account) throw new AppError("conflict", `An account for ${row.email} exists already. Sign in as ${row.email}, then open this link again to join ${found.team.slug}.`);
-    const [user] = await tx.insert(users).values({ email: row.email, name: input.name, passwordHash }).returning({ id: users.id, email: users.email, name: users.name, isAdmin: users.isAdmin });
+    const [user] = await tx.insert(users).values({ email: row.email, name: input.name, passwordHash, emailVerified: false }).returning({ id: users.id, email: users.email, name: users.name, isAdmin: users.isAdmin });
     await join(tx, request, found, user!, true);
     return { email: row.email, team: found.team.slug };
   });

@@ -55,6 +55,15 @@ export async function setUserActive(ctx: Ctx, input: { user_id: string; active: 
       await appendAudit(tx, ctx, { action: "user.reactivate", target: `user:${user.email}` });
       return;
     }
+    // Two admins deactivating each other at once must not leave none: the active admins' rows are locked, and
+    // the acting admin must still be one of them.
+    const activeAdmins = await tx.select({ id: users.id }).from(users).where(and(eq(users.isAdmin, true), isNull(users.deactivatedAt))).for("update");
+    if (ctx.actor.userId && !activeAdmins.some((a) => a.id === ctx.actor.userId)) {
+      throw new AppError("forbidden", "Your own account is no longer an active platform admin.");
+    }
+    if (activeAdmins.some((a) => a.id === user.id) && activeAdmins.length <= 1) {
+      throw new AppError("conflict", `${user.email} is the last active platform admin; make another admin first.`);
+    }
     const now = new Date();
     await tx.update(users).set({ deactivatedAt: now }).where(eq(users.id, user.id));
     const endedSessions = await tx.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.userId, user.id), isNull(sessions.revokedAt))).returning({ id: sessions.id });
