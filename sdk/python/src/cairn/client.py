@@ -216,7 +216,7 @@ class Job(Resource):
             time.sleep(0.5)
             self.refresh()
         if self.status in ("failed", "cancelled"):
-            reason = self.data.get("message") or (f"exit code {self.data.get('exit_code')}" if self.data.get("exit_code") is not None else self.status)
+            reason: str = str(self.data.get("message") or (f"exit code {self.data.get('exit_code')}" if self.data.get("exit_code") is not None else self.status))
             # The cause Cairn read from the log when the job failed (the exception, an out-of-memory kill, a timeout…).
             failure = self.data.get("failure") if self.status == "failed" else None
             if isinstance(failure, dict) and failure.get("summary"):
