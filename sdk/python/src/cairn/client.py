@@ -220,8 +220,8 @@ class Job(Resource):
             # The cause Cairn read from the log when the job failed (the exception, an out-of-memory kill, a timeout…).
             failure = self.data.get("failure") if self.status == "failed" else None
             if isinstance(failure, dict) and failure.get("summary"):
-                line = failure.get("line")
-                reason = str(failure["summary"]) + (f" (line {line} of the log)" if line else "")
+                at = failure.get("line")
+                reason = str(failure["summary"]) + (f" (line {at} of the log)" if at else "")
             raise JobFailed(self, str(reason), log_tail=[t for t in tail if t.strip()][-10:], failure=failure if isinstance(failure, dict) else None)
         return self
 
