@@ -7,7 +7,8 @@ describe("formats", () => {
     expect(formatUsd(146)).toBe("$146.00");
     expect(formatUsd(5000)).toBe("$5,000.00");
     expect(formatUsd(0)).toBe("$0.00");
-    expect(formatUsd(0.0042)).toBe("$0.0042");
+    expect(formatUsd(0.0042)).toBe("<$0.01");
+    expect(formatUsd(0.0089)).toBe("$0.01");
   });
 
   it("counts with the right noun", () => {

@@ -20,13 +20,15 @@ export function formatRelative(iso: string | null | undefined, now = Date.now())
   return future ? `in ${text}` : s < 5 ? "just now" : `${text} ago`;
 }
 
+const USD = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
 /**
  * Money, one way everywhere: US dollars with cents ("$73.00", "$146.00", "$5,000.00"); a non-zero amount
- * under a cent keeps four decimals ("$0.0042") rather than reading as nothing.
+ * under a cent reads "<$0.01" rather than "$0.00" (it is not nothing).
  */
 export function formatUsd(amount: number): string {
-  const tiny = amount !== 0 && Math.abs(amount) < 0.01;
-  return new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", minimumFractionDigits: tiny ? 4 : 2, maximumFractionDigits: tiny ? 4 : 2 }).format(amount);
+  if (amount !== 0 && Math.abs(amount) < 0.005) return amount < 0 ? ">−$0.01" : "<$0.01";
+  return USD.format(amount);
 }
 
 /** A count with its noun, singular for one: "1 point", "2,048 points", "0 replicas". */

@@ -28,7 +28,7 @@ export default async function PortalLayout({ children }: { children: ReactNode }
       nav={nav}
       user={{ name: actor.name, email: actor.email, roleLabel }}
       teams={teams.map((t) => ({ slug: t.slug, name: t.name, role: t.role }))}
-      currentTeam={current ?? teams[0]?.slug}
+      currentTeam={current}
       roleLabels={roleLabels}
       counts={{ "/approvals": toDecide }}
       switchTeam={switchTeam}

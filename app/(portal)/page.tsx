@@ -46,7 +46,7 @@ export default async function HomePage() {
         </Card>
       )}
       <div className="grid items-start gap-6 xl:grid-cols-3">
-        <Card title="Your teams" className="xl:col-span-2">
+        <Card title="Your teams">
           {teams.length === 0 ? (
             <p className="text-sm text-stone-600">You are not in a team yet. Ask a team lead to add you, or an admin to create a team.</p>
           ) : (
@@ -63,7 +63,7 @@ export default async function HomePage() {
             </ul>
           )}
         </Card>
-        <Card title="Log from your own code">
+        <Card title="Log from your own code" className="xl:col-span-2">
           <p className="text-sm text-stone-600">
             Create an API token under <Link className="text-teal-800 underline" href="/settings/tokens">Settings → API tokens</Link>, then:
           </p>

@@ -1,4 +1,6 @@
 // Job display helpers shared by the jobs pages.
+import { formatUsd } from "@/lib/format";
+
 export const JOB_TONE: Record<string, "neutral" | "green" | "red" | "amber" | "blue" | "teal"> = {
   queued: "amber", admitted: "blue", running: "teal", succeeded: "green", failed: "red", cancelled: "neutral",
 };
@@ -9,9 +11,8 @@ export function formatSeconds(s: number): string {
   return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
 }
 
-export function formatCost(usd: number): string {
-  return usd < 0.01 && usd > 0 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
-}
+/** A job's price or cost: money in the one format (lib/format formatUsd). */
+export const formatCost = (usd: number): string => formatUsd(usd);
 
 export function resourceLabel(r: { cpu: number; memory_gib: number; gpus: number; gpu_type: string | null; instance_type: string | null }): string {
   const base = `${r.cpu} CPU · ${r.memory_gib} GiB${r.gpus ? ` · ${r.gpus}× ${r.gpu_type ?? "GPU"}` : ""}`;

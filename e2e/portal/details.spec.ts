@@ -25,6 +25,7 @@ test("a run opens on tabs: numbers in a table, charts only for series, artifacts
   await expect(page.getByRole("table", { name: "Latest metrics" })).toBeVisible();
   await sections.getByRole("link", { name: /^Metrics/ }).click();
   const all = page.getByRole("table", { name: "All metrics" });
+  await expect(all).toBeVisible();
   const logged = await all.locator("tbody tr").evaluateAll((rows) => rows.map((r) => Number((r.lastElementChild as HTMLElement).innerText.replace(/,/g, ""))));
   const seriesCount = logged.filter((n) => n > 1).length;
   await expect(page.getByRole("figure", { name: /^Chart of / })).toHaveCount(seriesCount);

@@ -38,6 +38,7 @@ test("the team switcher scopes every list, the address carries it, and the navig
 
   // The address is the scope: opened elsewhere, the same link shows fraud's jobs.
   await nav.getByRole("link", { name: "Jobs" }).click();
+  await expect(page).toHaveURL((url) => url.pathname === "/jobs" && url.searchParams.get("team") === "fraud");
   const link = page.url();
   const other = await (await browser.newContext({ baseURL })).newPage();
   await signIn(other, "admin@example.com");

@@ -71,7 +71,7 @@ export default async function JobsPage(props: { searchParams: Promise<Record<str
               <Td className="font-mono text-xs">{j.team}</Td>
               <Td className="text-stone-700">{j.user}</Td>
               <Td className="text-xs text-stone-700">{resourceLabel(j.resources)}</Td>
-              <Td className="text-right tabular-nums">{j.runtime_seconds ? formatSeconds(j.runtime_seconds) : "—"}</Td>
+              <Td className="text-right whitespace-nowrap tabular-nums">{j.runtime_seconds ? formatSeconds(j.runtime_seconds) : "—"}</Td>
               <Td className="text-right tabular-nums">{formatCost(j.cost_so_far)}</Td>
               <Td className="text-stone-600" title={formatDateTime(j.queued_at)}>{formatRelative(j.queued_at)}</Td>
             </tr>
