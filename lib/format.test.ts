@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatCount, formatRelative, formatUsd } from "./format";
+import { formatCount, formatDurationSeconds, formatRelative, formatUsd } from "./format";
 
 describe("formats", () => {
   it("writes money one way: dollars and cents, sub-cent amounts with four decimals", () => {
@@ -9,6 +9,14 @@ describe("formats", () => {
     expect(formatUsd(0)).toBe("$0.00");
     expect(formatUsd(0.0042)).toBe("<$0.01");
     expect(formatUsd(0.0089)).toBe("$0.01");
+  });
+
+  it("writes durations one way, rounding to the unit shown", () => {
+    expect(formatDurationSeconds(42.4)).toBe("42 s");
+    expect(formatDurationSeconds(59.6)).toBe("1 min 0 s");
+    expect(formatDurationSeconds(96)).toBe("1 min 36 s");
+    expect(formatDurationSeconds(7500)).toBe("2 h 5 min");
+    expect(formatDurationSeconds(3599.7)).toBe("1 h 0 min");
   });
 
   it("counts with the right noun", () => {

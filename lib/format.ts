@@ -31,6 +31,15 @@ export function formatUsd(amount: number): string {
   return USD.format(amount);
 }
 
+/** A duration, one way everywhere: "42 s", "1 min 36 s", "2 h 5 min" (rounded to the unit shown). */
+export function formatDurationSeconds(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  const m = Math.round(s / 60);
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
 /** A count with its noun, singular for one: "1 point", "2,048 points", "0 replicas". */
 export function formatCount(n: number, noun: string, plural = `${noun}s`): string {
   return `${n.toLocaleString("en-US")} ${n === 1 ? noun : plural}`;

@@ -1,15 +1,12 @@
 // Job display helpers shared by the jobs pages.
-import { formatUsd } from "@/lib/format";
+import { formatDurationSeconds, formatUsd } from "@/lib/format";
 
 export const JOB_TONE: Record<string, "neutral" | "green" | "red" | "amber" | "blue" | "teal"> = {
   queued: "amber", admitted: "blue", running: "teal", succeeded: "green", failed: "red", cancelled: "neutral",
 };
 
-export function formatSeconds(s: number): string {
-  if (s < 60) return `${Math.round(s)} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
-  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
-}
+/** A job's runtime or limit: the one duration format (lib/format). */
+export const formatSeconds = (s: number): string => formatDurationSeconds(s);
 
 /** A job's price or cost: money in the one format (lib/format formatUsd). */
 export const formatCost = (usd: number): string => formatUsd(usd);

@@ -1,4 +1,5 @@
 import type { MetricValue } from "@/lib/format-metric";
+import { formatDurationSeconds } from "@/lib/format";
 
 export function formatMetric(v: MetricValue | undefined): string {
   if (v === undefined) return "—";
@@ -8,12 +9,10 @@ export function formatMetric(v: MetricValue | undefined): string {
   return abs !== 0 && (abs < 1e-3 || abs >= 1e6) ? v.toExponential(3) : v.toFixed(4).replace(/0+$/, "").replace(/\.$/, "");
 }
 
+/** A run's duration (milliseconds): the one duration format (lib/format). */
 export function formatDuration(ms: number | null): string {
   if (ms === null || ms < 0) return "—";
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
-  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  return formatDurationSeconds(ms / 1000);
 }
 
 export const STATUS_TONE: Record<string, "green" | "red" | "amber" | "blue" | "neutral"> = {
