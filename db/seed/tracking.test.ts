@@ -204,7 +204,14 @@ describe("demo tracking seed", () => {
       const metricsJson = JSON.parse((await readAll(store, root, "metrics.json"))!.toString("utf8")) as { run_id: string; metrics: Record<string, number> };
       expect(metricsJson.run_id).toBe(c.runId);
       expect(Object.keys(metricsJson.metrics).length).toBeGreaterThan(3);
-      expect((await store.list(root, "model"))!.map((e) => e.path)).toEqual(["model/MLmodel", "model/model.onnx"]);
+      // Tabular models carry their input example (what Try it starts from); the vision model has none.
+      const example = c.team === "vision" ? [] : ["model/input_example.json"];
+      expect((await store.list(root, "model"))!.map((e) => e.path).sort()).toEqual(["model/MLmodel", ...example, "model/model.onnx"].sort());
+      if (example.length) {
+        const rows = (JSON.parse((await readAll(store, root, "model/input_example.json"))!.toString("utf8")) as { inputs: number[][] }).inputs;
+        expect(rows.length).toBeGreaterThan(0);
+        expect((await readAll(store, root, "model/MLmodel"))!.toString("utf8")).toContain("artifact_path: input_example.json");
+      }
       const graph = onnxSignatureOf((await readAll(store, root, "model/model.onnx"))!);
       expect(graph?.outputs).toEqual([expect.objectContaining({ name: "probabilities", type: "float32" })]);
       const mlmodel = (await readAll(store, root, "model/MLmodel"))!.toString("utf8");

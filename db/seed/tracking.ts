@@ -842,7 +842,17 @@ export async function seedDemoTracking(db: Db, store: ArtifactStore): Promise<{ 
 // ---------------------------------------------------------------------------------------------------------------
 // Artifacts
 
+/**
+ * Customers (or transactions) encoded as the tabular models take them, logged as each model's input example
+ * (model/input_example.json, MLflow's tf-serving "inputs" shape): the deployment page's Try it starts from them.
+ */
+const EXAMPLE_ROWS: Record<string, number[][]> = {
+  churn: [[12, 70.5, 845, 2, 3, 2, 0, 0, 2, 38.5, 1], [60, 20, 1200, 0, 0, 1, 1, 0, 0, 12.1, 0]],
+  fraud: [[129.99, 23, 4, 0, 380.2, 3, 11, 4.1, 12, 1], [18.5, 14, 2, 1, 2.3, 1, 4, 0.6, 820, 0]],
+};
+
 async function writeArtifacts(store: ArtifactStore, root: string[], exp: DemoExperiment, run: DemoRun): Promise<void> {
+  const example = exp.spec.kind === "vision" ? undefined : EXAMPLE_ROWS[exp.spec.team]?.filter((r) => r.length === exp.spec.features.length);
   const files: [string, Uint8Array][] = [
     ["metrics.json", text(metricsJson(run))],
     ["confusion_matrix.csv", text(confusionCsv(exp.spec, run))],
@@ -850,6 +860,7 @@ async function writeArtifacts(store: ArtifactStore, root: string[], exp: DemoExp
     ["feature_importance.png", barChartPng(run.importances.slice(0, 10).map((f) => f.importance), TEAM_COLORS[exp.spec.team] ?? [37, 99, 235])],
     ["model/MLmodel", text(mlmodelYaml(exp.spec, run))],
     ["model/model.onnx", modelOnnx(exp.spec, run)],
+    ...(example?.length ? [["model/input_example.json", text(`${JSON.stringify({ inputs: example })}\n`)] as [string, Uint8Array]] : []),
   ];
   // Sequential: the store fsyncs every file, and a handful of writes is not worth parallel contention.
   for (const [relPath, bytes] of files) await store.put(root, relPath, Readable.from([bytes]), { maxBytes: ARTIFACT_MAX_BYTES });
@@ -942,6 +953,9 @@ function mlmodelYaml(spec: ExperimentSpec, run: DemoRun): string {
     "    python_version: 3.11.9",
     "mlflow_version: 2.16.2",
     `model_uuid: ${[...run.id].reverse().join("")}`,
+    ...(spec.kind !== "vision" && EXAMPLE_ROWS[spec.team]?.every((r) => r.length === spec.features.length)
+      ? ["saved_input_example_info:", "  artifact_path: input_example.json", "  format: tf-serving", "  type: ndarray"]
+      : []),
     `run_id: ${run.id}`,
     "signature:",
     `  inputs: ${quoted(inputs)}`,

@@ -48,3 +48,11 @@ test("a skip link leads past the navigation, and the approval's deadline reads a
   await row.getByRole("link").first().click();
   await expect(page.getByRole("main").getByRole("status").first()).toContainText("expires in 7 days");
 });
+
+test("Try it starts from the input example logged with the model", async ({ page }) => {
+  await signIn(page, "ds@example.com");
+  await page.goto("/deployments?team=churn");
+  await page.getByRole("table", { name: "Deployments" }).getByRole("link", { name: /churn-classifier/ }).first().click();
+  await expect(page.getByTestId("try-source")).toHaveText("Filled with the input example logged with the model (model/input_example.json).");
+  await expect(page.getByLabel("Request body (JSON)")).toHaveValue(/845/);
+});
