@@ -299,6 +299,27 @@ def test_quota_usage_and_costs(ds: Cairn) -> None:
         ds.usage("fraud")
 
 
+def test_the_official_mlflow_client_logs_into_cairn_after_configure(ds: Cairn, monkeypatch: pytest.MonkeyPatch) -> None:
+    mlflow = pytest.importorskip("mlflow")  # the test extra installs mlflow-skinny: the real client, not a stand-in
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_TOKEN", raising=False)
+    name = unique("sdk-mlflow")
+    cairn.mlflow.configure(ds.url, ds.token, experiment=name)
+    try:
+        with mlflow.start_run(run_name="from-mlflow") as run:
+            mlflow.log_param("lr", "0.1")
+            for step, loss in enumerate([0.9, 0.6, 0.4]):
+                mlflow.log_metric("loss", loss, step=step)
+        logged = ds.run(run.info.run_id)
+        assert logged["info"]["run_name"] == "from-mlflow" and logged["info"]["status"] == "FINISHED"
+        exp = ds.experiments.get(logged["info"]["experiment_id"])
+        assert exp.name == name and exp.team == "churn"
+        [row] = list(exp.runs())
+        assert row["params"] == {"lr": "0.1"} and row["metrics"]["loss"] == pytest.approx(0.4)
+    finally:
+        mlflow.set_tracking_uri("")
+
+
 def test_mlflow_configure_points_the_tracking_client_at_cairn(ds: Cairn, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("MLFLOW_TRACKING_TOKEN", raising=False)
