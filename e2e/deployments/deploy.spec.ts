@@ -26,8 +26,9 @@ test("deploy a version to staging, try it, see where it is deployed, stop it", a
   await page.getByText("Call it from code").click();
   await expect(page.getByText('curl -X POST "$CAIRN_URL/serve/churn/churn-classifier/staging/v2/models/churn-classifier/infer"')).toBeVisible();
 
-  // Try it: an Open Inference Protocol request built from the model's signature (11 features), then MLflow's format.
-  await expect(page.getByLabel("Request body (JSON)")).toHaveValue(/"shape": \[\s*1,\s*11\s*\]/);
+  // Try it: an Open Inference Protocol request from the model's logged input example (two encoded customers of 11
+  // features), then MLflow's format.
+  await expect(page.getByLabel("Request body (JSON)")).toHaveValue(/"shape": \[\s*2,\s*11\s*\]/);
   await page.getByRole("button", { name: "Send request" }).click();
   const response = page.getByRole("region", { name: "Response" });
   await expect(response).toContainText("HTTP 200");

@@ -55,7 +55,7 @@ test("an admin deactivates a user: their open session stops at once and sign-in 
   await user.page.getByLabel("Email").fill(user.email);
   await user.page.getByLabel("Password").fill(PASSWORD);
   await user.page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await expect(user.page.getByRole("alert")).toBeVisible();
+  await expect(user.page.getByRole("main").getByRole("alert")).toHaveText("This account has been deactivated. Ask a platform admin to reactivate it.");
   await expect(user.page).toHaveURL((url) => url.pathname === "/login");
 
   // Reactivated, they sign in again.
