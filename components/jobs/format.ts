@@ -1,15 +1,7 @@
 // Job display helpers shared by the jobs pages.
-import { formatDurationSeconds, formatUsd } from "@/lib/format";
-
 export const JOB_TONE: Record<string, "neutral" | "green" | "red" | "amber" | "blue" | "teal"> = {
   queued: "amber", admitted: "blue", running: "teal", succeeded: "green", failed: "red", cancelled: "neutral",
 };
-
-/** A job's runtime or limit: the one duration format (lib/format). */
-export const formatSeconds = (s: number): string => formatDurationSeconds(s);
-
-/** A job's price or cost: money in the one format (lib/format formatUsd). */
-export const formatCost = (usd: number): string => formatUsd(usd);
 
 export function resourceLabel(r: { cpu: number; memory_gib: number; gpus: number; gpu_type: string | null; instance_type: string | null }): string {
   const base = `${r.cpu} CPU · ${r.memory_gib} GiB${r.gpus ? ` · ${r.gpus}× ${r.gpu_type ?? "GPU"}` : ""}`;

@@ -7,7 +7,7 @@ import { Button } from "@/components/ui/button";
 import { joinCommand, splitCommand } from "@/lib/command-line";
 import { CodeArchivePicker } from "./code-archive-picker";
 import type { CodeArchiveInfo } from "./code-archive-picker";
-import { formatCost } from "./format";
+import { formatUsd } from "@/lib/format";
 
 type InstanceType = { name: string; cpu: number; memory_gib: number; gpu_type: string | null; gpu_count: number; hourly_price_usd: number };
 type Spec = {
@@ -157,7 +157,7 @@ export function LaunchForm({ experiments, instanceTypes, examples, defaults, pre
             <label htmlFor="instance-type" className="block text-sm font-medium text-stone-800">Instance type</label>
             <select id="instance-type" value={instanceType} onChange={(e) => { setInstanceType(e.target.value); setGpus(null); }} className={inputClass}>
               {instanceTypes.map((t) => (
-                <option key={t.name} value={t.name}>{t.name} — {t.cpu} CPU, {t.memory_gib} GiB{t.gpu_count ? `, ${t.gpu_count}× ${t.gpu_type}` : ""} · {formatCost(t.hourly_price_usd)}/h</option>
+                <option key={t.name} value={t.name}>{t.name} — {t.cpu} CPU, {t.memory_gib} GiB{t.gpu_count ? `, ${t.gpu_count}× ${t.gpu_type}` : ""} · {formatUsd(t.hourly_price_usd)}/h</option>
               ))}
             </select>
           </div>
@@ -199,8 +199,8 @@ export function LaunchForm({ experiments, instanceTypes, examples, defaults, pre
         {estimate && (
           <>
             <dl className="space-y-1">
-              <div className="flex justify-between"><dt className="text-stone-600">Per hour</dt><dd className="font-medium" data-testid="cost-per-hour">{formatCost(estimate.hourly_price_usd)}</dd></div>
-              <div className="flex justify-between"><dt className="text-stone-600">For the max runtime</dt><dd className="font-medium" data-testid="cost-max">{formatCost(estimate.max_cost_usd)}</dd></div>
+              <div className="flex justify-between"><dt className="text-stone-600">Per hour</dt><dd className="font-medium" data-testid="cost-per-hour">{formatUsd(estimate.hourly_price_usd)}</dd></div>
+              <div className="flex justify-between"><dt className="text-stone-600">For the max runtime</dt><dd className="font-medium" data-testid="cost-max">{formatUsd(estimate.max_cost_usd)}</dd></div>
             </dl>
             {estimate.quota && (
               <div>

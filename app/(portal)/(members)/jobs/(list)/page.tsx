@@ -1,11 +1,11 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { formatCost, formatSeconds, JOB_TONE, resourceLabel } from "@/components/jobs/format";
+import { JOB_TONE, resourceLabel } from "@/components/jobs/format";
 import { Badge } from "@/components/ui/badge";
 import { buttonClass } from "@/components/ui/button";
 import { PageHeader } from "@/components/ui/page-header";
 import { EmptyRow, Table, Td, Th } from "@/components/ui/table";
-import { formatDateTime, formatRelative } from "@/lib/format";
+import { formatDateTime, formatDurationSeconds, formatRelative, formatUsd } from "@/lib/format";
 import { JOB_STATUSES } from "@/db/schema";
 import type { JobStatus } from "@/db/schema";
 import { pageTeamScope, requirePageCtx } from "@/server/auth/session";
@@ -71,8 +71,8 @@ export default async function JobsPage(props: { searchParams: Promise<Record<str
               <Td className="font-mono text-xs">{j.team}</Td>
               <Td className="text-stone-700">{j.user}</Td>
               <Td className="text-xs text-stone-700">{resourceLabel(j.resources)}</Td>
-              <Td className="text-right whitespace-nowrap tabular-nums">{j.runtime_seconds ? formatSeconds(j.runtime_seconds) : "—"}</Td>
-              <Td className="text-right tabular-nums">{formatCost(j.cost_so_far)}</Td>
+              <Td className="text-right whitespace-nowrap tabular-nums">{j.runtime_seconds ? formatDurationSeconds(j.runtime_seconds) : "—"}</Td>
+              <Td className="text-right tabular-nums">{formatUsd(j.cost_so_far)}</Td>
               <Td className="text-stone-600" title={formatDateTime(j.queued_at)}>{formatRelative(j.queued_at)}</Td>
             </tr>
           ))}

@@ -3,7 +3,7 @@ import type { ReactNode } from "react";
 import Link from "next/link";
 import { AutoRefresh } from "@/components/jobs/auto-refresh";
 import { CancelJobButton } from "@/components/jobs/cancel-button";
-import { formatCost, formatSeconds, JOB_TONE, resourceLabel } from "@/components/jobs/format";
+import { JOB_TONE, resourceLabel } from "@/components/jobs/format";
 import { FailureBanner } from "@/components/jobs/failure-banner";
 import { JobLogs } from "@/components/jobs/job-logs";
 import { ResourceCharts } from "@/components/jobs/resource-charts";
@@ -12,7 +12,7 @@ import { buttonClass } from "@/components/ui/button";
 import { Card } from "@/components/ui/card";
 import { KeyValueList } from "@/components/ui/key-value-list";
 import { PageHeader } from "@/components/ui/page-header";
-import { formatDateTime } from "@/lib/format";
+import { formatDateTime, formatDurationSeconds, formatUsd } from "@/lib/format";
 import { forPage } from "@/server/auth/page";
 import { can } from "@/server/auth/policy";
 import { requirePageCtx } from "@/server/auth/session";
@@ -59,10 +59,10 @@ export default async function JobPage(props: { params: Promise<{ id: string }> }
       : job.source ?? "command only"],
     ["Command", <code key="c" className="font-mono text-xs break-all">{job.command.join(" ")}</code>],
     ["Attempt", `${job.attempt} of ${job.retries + 1}`],
-    ["Max runtime", formatSeconds(job.max_runtime_seconds)],
-    ["Runtime", job.runtime_seconds ? formatSeconds(job.runtime_seconds) : "—"],
-    ["Price", `${formatCost(job.hourly_price_usd)} / hour`],
-    ["Cost so far", formatCost(job.cost_so_far)],
+    ["Max runtime", formatDurationSeconds(job.max_runtime_seconds)],
+    ["Runtime", job.runtime_seconds ? formatDurationSeconds(job.runtime_seconds) : "—"],
+    ["Price", `${formatUsd(job.hourly_price_usd)} / hour`],
+    ["Cost so far", formatUsd(job.cost_so_far)],
     ["Exit code", job.exit_code ?? "—"],
   ];
   return (
