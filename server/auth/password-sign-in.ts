@@ -8,16 +8,15 @@ import { newRequestId } from "../context";
 import { authSecret, env } from "../env";
 import { isAppError } from "../errors";
 import { signInWithPassword } from "./login";
-import { clientIp, forwardedRequest } from "./request-info";
+import { clientIp } from "./request-info";
+import { originOf } from "./site-origin";
 import { SESSION_MAX_AGE_SECONDS, startSession } from "./sessions";
 
 export type SessionCookie = { name: string; value: string; options: { httpOnly: true; sameSite: "lax"; path: "/"; secure: boolean; maxAge: number } };
 
-/** Whether the site is served over https: next-auth's rule (its URL, else the protocol a trusted proxy reports). */
+/** Whether the site is served over https: the protocol of its address (NEXTAUTH_URL, else what a trusted proxy reports). */
 export function usesSecureCookies(h: Headers): boolean {
-  const configured = env().nextAuthUrl;
-  if (configured) return configured.startsWith("https:");
-  return forwardedRequest(h).proto === "https";
+  return originOf(h).startsWith("https:");
 }
 
 /**
