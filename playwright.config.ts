@@ -43,6 +43,10 @@ export default defineConfig({
         OIDC_CLIENT_ID: "cairn-e2e",
         OIDC_CLIENT_SECRET: "cairn-e2e-secret",
         OIDC_NAME: "Test IdP",
+        // The alerts worker reads its rules every 2 s, so e2e/alerts sees a rule fire without waiting 30 s.
+        CAIRN_ALERT_INTERVAL_MS: "2000",
+        // The alerts spec's webhook receiver listens on loopback, where webhooks are otherwise not sent.
+        CAIRN_WEBHOOK_ALLOWED_HOSTS: "127.0.0.1,localhost",
       },
       stdout: "pipe",
     },

@@ -8,11 +8,13 @@ import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { deployments, invitations, memberships, modelVersions, registeredModels, teams, users } from "@/db/schema";
+import { alerts, deployments, invitations, memberships, modelVersions, registeredModels, teams, users } from "@/db/schema";
 import type { ActionResult } from "@/lib/action-result";
 import { deployModelSchema } from "@/lib/schemas/deployments";
 import { trainJobSchema } from "@/lib/schemas/jobs";
+import { createSweepSchema } from "@/lib/schemas/sweeps";
 import { quotaSchema } from "@/lib/schemas/teams";
+import { createAlertRule } from "@/server/alerts/service";
 import type { Actor } from "@/server/auth/actor";
 import type { Permission } from "@/server/auth/policy";
 import { can } from "@/server/auth/policy";
@@ -24,6 +26,7 @@ import { cancelJob, getJob, submitJob } from "@/server/jobs/service";
 import { createRun, post } from "@/server/mlflow/test-client";
 import { setAlias } from "@/server/registry/aliases";
 import { createModel, newRun, onnxModelBytes, putRunFile, registerVersion } from "@/server/registry/test-helpers";
+import { controlSweep, createSweep } from "@/server/sweeps/service";
 import { saveInstanceType } from "@/server/teams/instance-types";
 import { createTeam } from "@/server/teams/service";
 import { createInvitation } from "@/server/teams/invitations";
@@ -95,7 +98,7 @@ function heldBackend(): ComputeBackend {
 }
 
 const STATUS: Record<string, number> = {
-  invalid_input: 400, unauthenticated: 401, forbidden: 403, not_found: 404, conflict: 409, quota_exceeded: 409, rate_limited: 429, upstream_unavailable: 502, internal: 500,
+  invalid_input: 400, unauthenticated: 401, forbidden: 403, not_found: 404, conflict: 409, quota_exceeded: 409, budget_exceeded: 403, rate_limited: 429, upstream_unavailable: 502, internal: 500,
 };
 
 /** Calls the action as `who`; the answer as a status: 200 ok, an error code's status, or the HTTP fallback it threw. */
@@ -136,7 +139,24 @@ function expected(entry: Entry, who: Who): number | undefined {
 const productionRequest = async () =>
   ((await deployModel(as("ml_engineer"), s.model, deployModelSchema.parse({ team: "churn", environment: "production", replicas: 1, auto_scale: false }))) as { approval_request_id: string }).approval_request_id;
 const dsJob = async () => (await submitJob(as("data_scientist"), s.exp, trainJobSchema.parse({ command: ["true"], instance_type: "cpu.small" }))).job_id;
+const SWEEP_SPEC = { space: [{ name: "lr", type: "uniform", low: 0.01, high: 0.1 }], objective: { metric: "val_loss", direction: "minimize" }, algorithm: "random", template: { command: ["true"], instance_type: "cpu.small" } };
+const dsSweep = async (state: "running" | "paused") => {
+  const sweep = await createSweep(as("data_scientist"), s.exp, createSweepSchema.parse(SWEEP_SPEC));
+  if (state === "paused") await controlSweep(as("data_scientist"), sweep.sweep_id, "pause");
+  return sweep.sweep_id;
+};
 const freshExperiment = async () => (await createExperiment(as("data_scientist"), { name: `inv-${next()}`, team: "churn" })).experiment_id;
+
+/** A job_failures rule of churn, made by its lead. */
+async function alertRule(): Promise<string> {
+  return (await createAlertRule(await ctxFor(db(), DEMO.lead), { team: "churn", name: `Inv${next()}`, kind: "job_failures", threshold: 1 })).id;
+}
+
+/** A firing alert of a fresh churn rule (what the evaluator would have written). */
+async function firingAlert(): Promise<string> {
+  const [row] = await db().insert(alerts).values({ ruleId: await alertRule(), teamId: s.churnId, state: "firing", value: 2, threshold: 1, startedAt: new Date(), firedAt: new Date() }).returning({ id: alerts.id });
+  return row!.id;
+}
 
 async function stagingRow(): Promise<string> {
   const [seed] = await db().select().from(deployments).where(eq(deployments.id, s.deployment));
@@ -172,6 +192,11 @@ const M = "(portal)/(members)";
 const ENTRIES: Entry[] = [
   { file: "(portal)", action: "switchTeam", scope: "team", ok: [200], input: () => "churn" },
   // Approvals (requested by the ML engineer, who may not decide them)
+  // Alerts
+  { file: `${M}/alerts`, action: "createAlertRuleAction", scope: "team", permission: "write_data", ok: [200], input: () => ({ team: "churn", name: `Inv${next()}`, kind: "job_failures", threshold: 1 }) },
+  { file: `${M}/alerts`, action: "deleteAlertRuleAction", scope: "team", permission: "write_data", ok: [200], input: async () => ({ id: await alertRule() }) },
+  { file: `${M}/alerts`, action: "silenceAlertRuleAction", scope: "team", permission: "write_data", ok: [200], input: async () => ({ id: await alertRule(), until: new Date(Date.now() + 3_600_000).toISOString() }) },
+  { file: `${M}/alerts`, action: "acknowledgeAlertAction", scope: "team", permission: "write_data", ok: [200], input: async () => ({ id: await firingAlert() }) },
   { file: `${M}/approvals`, action: "decideApprovalAction", scope: "team", permission: "approve_production", ok: [200], input: async () => ({ id: await productionRequest(), decision: "reject", comment: "no" }) },
   { file: `${M}/approvals`, action: "withdrawApprovalAction", scope: "team", allow: (who) => who === "ml_engineer", ok: [200], input: async () => ({ id: await productionRequest() }) },
   { file: `${M}/approvals`, action: "requestProductionDeployAction", scope: "team", permission: "deploy_production", ok: [200], input: () => ({ team: "churn", name: s.model, version: 1, replicas: 1, note: "" }) },
@@ -181,6 +206,12 @@ const ENTRIES: Entry[] = [
     file: `${M}/deployments`, action: "rollbackDeploymentAction", scope: "team", permission: "deploy_staging", ok: [409], why: "the deployment has no earlier version to roll back to",
     input: () => ({ id: s.deployment }),
   },
+  {
+    file: `${M}/deployments`, action: "startSplitAction", scope: "team", permission: "deploy_staging", ok: [400], why: "version 999 does not exist (checked after access): a real split would hold the deployment for the callers after the first",
+    input: () => ({ id: s.deployment, version: 999, weight: 10, sticky: false, error_share_points: null, p99_ms: null, min_requests: 100 }),
+  },
+  { file: `${M}/deployments`, action: "promoteSplitAction", scope: "team", permission: "deploy_staging", ok: [409], why: "the deployment has no active split", input: () => ({ id: s.deployment }) },
+  { file: `${M}/deployments`, action: "abortSplitAction", scope: "team", permission: "deploy_staging", ok: [409], why: "the deployment has no active split", input: () => ({ id: s.deployment }) },
   { file: `${M}/deployments`, action: "tryDeploymentAction", scope: "team", ok: [200], input: () => ({ id: s.deployment, endpoint: "invocations", body: "{}" }) },
   {
     file: `${M}/deployments`, action: "deployVersionAction", scope: "team", permission: "deploy_staging", ok: [409], why: "the team's deployment quota is full (set in beforeAll), so no replica starts",
@@ -197,6 +228,16 @@ const ENTRIES: Entry[] = [
   { file: `${M}/experiments/[id]`, action: "setExperimentLifecycleAction", scope: "team", permission: "write_data", ok: [200], input: async () => ({ experimentId: await freshExperiment(), stage: "deleted" }) },
   { file: `${M}/runs/[id]`, action: "saveNotesAction", scope: "team", permission: "train_model", ok: [200], input: () => ({ target: s.run, text: `notes ${next()}` }) },
   { file: `${M}/runs/[id]`, action: "registerModelAction", scope: "team", permission: "train_model", ok: [200], input: () => ({ runId: s.run, path: "model", name: `inv-reg-${next()}` }) },
+  // Sweeps (like jobs: read by the team, controlled by their user or a team lead)
+  { file: `${M}/sweeps`, action: "createSweepAction", scope: "team", permission: "train_model", ok: [200], input: () => ({ experimentId: s.exp, spec: SWEEP_SPEC }) },
+  ...(["pause", "resume", "stop"] as const).map((action): Entry => ({
+    file: `${M}/sweeps`, action: "controlSweepAction", scope: "team", allow: (who, a) => who === "data_scientist" || can(a, "manage_team", s.churnId), ok: [200],
+    input: async () => ({ id: await dsSweep(action === "resume" ? "paused" : "running"), action }),
+  })),
+  {
+    file: `${M}/sweeps`, action: "registerBestTrialAction", scope: "team", permission: "train_model", ok: [409], why: "no trial of the sweep has finished (no driver runs here)",
+    input: async () => ({ id: await dsSweep("running"), name: `inv-best-${next()}` }),
+  },
   // Jobs (members act on their own jobs, team leads on any)
   { file: `${M}/jobs`, action: "previewJobAction", scope: "team", permission: "train_model", ok: [200], input: () => ({ experimentId: s.exp, spec: { command: ["true"], instance_type: "cpu.small" } }) },
   { file: `${M}/jobs`, action: "submitJobAction", scope: "team", permission: "train_model", ok: [200], input: () => ({ experimentId: s.exp, spec: { command: ["true"], instance_type: "cpu.small" } }) },
@@ -229,6 +270,7 @@ const ENTRIES: Entry[] = [
     file: `${M}/teams/[slug]`, action: "revokeInvitationAction", scope: "team", permission: "manage_team", ok: [200],
     input: async () => ({ team: "churn", id: (await createInvitation(as("admin"), "churn", { email: `inv-invitee-${next()}@example.com`, role: "data_scientist" })).invitation.id }),
   },
+  { file: `${M}/costs`, action: "grantBudgetExtensionAction", scope: "team", permission: "approve_production", ok: [200], input: () => ({ team: "churn", amount_usd: 5, reason: "inventory" }) },
   { file: `${M}/teams/[slug]`, action: "saveQuotaAction", scope: "team", permission: "manage_platform", ok: [200], input: () => ({ team: "churn", quota: { ...QUOTA, max_deployments: 1 } }) },
   // Admin, audit, tokens
   { file: "(portal)/admin", action: "createTeamAction", scope: "platform", ok: [200], input: () => ({ slug: `inv-${next()}`, name: "Inventory" }) },

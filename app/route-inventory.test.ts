@@ -8,7 +8,8 @@ import path from "node:path";
 import { and, count, eq } from "drizzle-orm";
 import { NextRequest } from "next/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditEvents, deployments, memberships, modelVersions, registeredModels, teams, users } from "@/db/schema";
+import { alerts, auditEvents, deployments, memberships, modelVersions, registeredModels, sweeps, teams, users } from "@/db/schema";
+import { createAlertRule } from "@/server/alerts/service";
 import type { Actor } from "@/server/auth/actor";
 import type { Permission } from "@/server/auth/policy";
 import { can } from "@/server/auth/policy";
@@ -67,7 +68,7 @@ type Entry = {
 
 const s = {
   churnId: "", exp: "", run: "", job: "", finishedJob: "", finishedJobOwner: "", codeJob: "", deployment: "", archive: "",
-  model: "", outsider: "", outsiderEmail: `inventory-${Date.now()}@example.com`, seq: 0,
+  model: "", sweep: "", outsider: "", outsiderEmail: `inventory-${Date.now()}@example.com`, seq: 0,
 };
 const tokens: Partial<Record<Who, string>> = {};
 const actors: Partial<Record<Who, Actor>> = {};
@@ -132,6 +133,20 @@ async function trainJob(token: string, spec: Record<string, unknown>): Promise<s
   return json.job_id;
 }
 
+const SWEEP = { space: [{ name: "lr", type: "uniform", low: 0.01, high: 0.1 }], objective: { metric: "val_loss", direction: "minimize" }, algorithm: "random", template: { command: ["true"], instance_type: "cpu.small" } };
+
+/** A sweep of the data scientist's (no driver runs here: it stays running, with no trials). */
+async function newSweep(state: "running" | "paused" = "running"): Promise<string> {
+  const { POST } = await import("@/app/api/v1/experiments/[id]/sweeps/route");
+  const res = await POST(new Request(`http://localhost/api/v1/experiments/${s.exp}/sweeps`, {
+    method: "POST", headers: { authorization: `Bearer ${tokens.data_scientist}`, "content-type": "application/json" }, body: JSON.stringify(SWEEP),
+  }), { params: Promise.resolve({ id: s.exp }) });
+  const json = (await res.json()) as { sweep_id?: string };
+  if (res.status !== 201 || !json.sweep_id) throw new Error(`sweep: ${res.status} ${JSON.stringify(json)}`);
+  if (state === "paused") await db().update(sweeps).set({ state: "paused" }).where(eq(sweeps.id, json.sweep_id));
+  return json.sweep_id;
+}
+
 async function productionRequest(): Promise<string> {
   const { POST } = await import("@/app/api/v1/models/[name]/deploy/route");
   const res = await POST(new Request(`http://localhost/api/v1/models/${s.model}/deploy`, {
@@ -141,6 +156,19 @@ async function productionRequest(): Promise<string> {
   const json = (await res.json()) as { approval_request_id?: string };
   if (res.status !== 202 || !json.approval_request_id) throw new Error(`deploy: ${res.status} ${JSON.stringify(json)}`);
   return json.approval_request_id;
+}
+
+/** A job_failures rule of churn, made by its lead. */
+async function alertRule(): Promise<string> {
+  const rule = await createAlertRule(await ctxFor(db(), DEMO.lead), { team: "churn", name: `Inv${next()}`, kind: "job_failures", threshold: 1 });
+  return rule.id;
+}
+
+/** A firing alert of a fresh churn rule (what the evaluator would have written). */
+async function firingAlert(): Promise<string> {
+  const ruleId = await alertRule();
+  const [row] = await db().insert(alerts).values({ ruleId, teamId: s.churnId, state: "firing", value: 3, threshold: 1, startedAt: new Date(), firedAt: new Date() }).returning({ id: alerts.id });
+  return row!.id;
 }
 
 async function registeredModel(): Promise<string> {
@@ -235,6 +263,18 @@ const ENTRIES: Entry[] = [
     allow: (_who, a) => a.userId === s.finishedJobOwner || can(a, "manage_team", s.churnId),
     request: () => ({ path: `/api/v1/jobs/${s.finishedJob}/retry`, params: { id: s.finishedJob } }),
   },
+  // Sweeps: read by the team; controlled by their user or a team lead (like jobs)
+  { route: "api/v1/experiments/[id]/sweeps", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/experiments/${s.exp}/sweeps`, params: { id: s.exp } }) },
+  { route: "api/v1/experiments/[id]/sweeps", method: "POST", scope: "team", permission: "train_model", ok: [201], request: () => ({ path: `/api/v1/experiments/${s.exp}/sweeps`, params: { id: s.exp }, body: SWEEP }) },
+  { route: "api/v1/sweeps/[id]", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/sweeps/${s.sweep}`, params: { id: s.sweep } }) },
+  ...(["pause", "resume", "stop"] as const).map((action): Entry => ({
+    route: `api/v1/sweeps/[id]/${action}`, method: "POST", scope: "team", allow: (who, a) => who === "data_scientist" || can(a, "manage_team", s.churnId), ok: [200],
+    request: async () => { const id = await newSweep(action === "resume" ? "paused" : "running"); return { path: `/api/v1/sweeps/${id}/${action}`, params: { id } }; },
+  })),
+  {
+    route: "api/v1/sweeps/[id]/register-best", method: "POST", scope: "team", permission: "train_model", ok: [409], why: "no trial of the sweep has finished (no driver runs here)",
+    request: () => ({ path: `/api/v1/sweeps/${s.sweep}/register-best`, params: { id: s.sweep }, body: { name: `inv-best-${next()}` } }),
+  },
   { route: "api/v1/code-archives", method: "GET", scope: "caller", ok: [200], request: () => ({ path: "/api/v1/code-archives" }) },
   {
     route: "api/v1/code-archives", method: "POST", scope: "team", permission: "train_model", ok: [201],
@@ -283,12 +323,29 @@ const ENTRIES: Entry[] = [
   },
   { route: "api/v1/deployments/[id]/events", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/deployments/${s.deployment}/events`, params: { id: s.deployment } }) },
   {
-    route: "api/v1/deployments/[id]/metrics", method: "GET", scope: "team", ok: [200, 502], why: "502: no Prometheus is configured in the test run",
+    route: "api/v1/deployments/[id]/metrics", method: "GET", scope: "team", ok: [200], why: "no Prometheus in the test run: Cairn's own rollups answer",
     request: () => ({ path: `/api/v1/deployments/${s.deployment}/metrics`, params: { id: s.deployment } }),
   },
   {
     route: "api/v1/deployments/[id]/rollback", method: "POST", scope: "team", permission: "deploy_staging", ok: [409], why: "the seeded staging deployment has no earlier version to roll back to",
     request: () => ({ path: `/api/v1/deployments/${s.deployment}/rollback`, params: { id: s.deployment } }),
+  },
+  { route: "api/v1/deployments/[id]/split", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/deployments/${s.deployment}/split`, params: { id: s.deployment } }) },
+  {
+    route: "api/v1/deployments/[id]/split", method: "POST", scope: "team", permission: "deploy_staging", ok: [400], why: "version 999 does not exist (checked after access): a real split would hold the seeded deployment for the callers after the first",
+    request: () => ({ path: `/api/v1/deployments/${s.deployment}/split`, params: { id: s.deployment }, body: { version: 999, weight: 10 } }),
+  },
+  {
+    route: "api/v1/deployments/[id]/split/promote", method: "POST", scope: "team", permission: "deploy_staging", ok: [409], why: "the seeded staging deployment has no active split",
+    request: () => ({ path: `/api/v1/deployments/${s.deployment}/split/promote`, params: { id: s.deployment } }),
+  },
+  {
+    route: "api/v1/deployments/[id]/split/abort", method: "POST", scope: "team", permission: "deploy_staging", ok: [409], why: "the seeded staging deployment has no active split",
+    request: () => ({ path: `/api/v1/deployments/${s.deployment}/split/abort`, params: { id: s.deployment } }),
+  },
+  {
+    route: "api/v1/deployments/[id]/feedback", method: "POST", scope: "team", ok: [409], why: "the seeded staging deployment never had a split to label",
+    request: () => ({ path: `/api/v1/deployments/${s.deployment}/feedback`, params: { id: s.deployment }, body: { request_id: "r-1", label: 1 } }),
   },
   { route: "api/v1/approvals", method: "GET", scope: "caller", ok: [200], request: () => ({ path: "/api/v1/approvals" }) },
   { route: "api/v1/approvals/[id]", method: "GET", scope: "team", ok: [200], request: async () => { const id = await productionRequest(); return { path: `/api/v1/approvals/${id}`, params: { id } }; } },
@@ -313,6 +370,10 @@ const ENTRIES: Entry[] = [
   { route: "api/v1/teams/[slug]/usage", method: "GET", scope: "team", ok: [200], request: () => ({ path: "/api/v1/teams/churn/usage", params: { slug: "churn" } }) },
   { route: "api/v1/teams/[slug]/quota", method: "PUT", scope: "team", permission: "manage_platform", ok: [200], request: () => ({ path: "/api/v1/teams/churn/quota", params: { slug: "churn" }, body: QUOTA }) },
   {
+    route: "api/v1/teams/[slug]/budget-extensions", method: "POST", scope: "team", permission: "approve_production", ok: [201],
+    request: () => ({ path: "/api/v1/teams/churn/budget-extensions", params: { slug: "churn" }, body: { amount_usd: 10, reason: "inventory" } }),
+  },
+  {
     route: "api/v1/teams/[slug]/members", method: "POST", scope: "team", permission: "manage_team", ok: [201],
     request: async () => { await noOutsider(); return { path: "/api/v1/teams/churn/members", params: { slug: "churn" }, body: { email: s.outsiderEmail, role: "data_scientist" } }; },
   },
@@ -324,6 +385,18 @@ const ENTRIES: Entry[] = [
     route: "api/v1/teams/[slug]/members/[user_id]", method: "DELETE", scope: "team", permission: "manage_team", ok: [204],
     request: async () => { await outsiderMember(); return { path: `/api/v1/teams/churn/members/${s.outsider}`, params: { slug: "churn", user_id: s.outsider } }; },
   },
+  // Alerts
+  { route: "api/v1/alert-rules", method: "GET", scope: "caller", ok: [200], request: () => ({ path: "/api/v1/alert-rules" }) },
+  { route: "api/v1/alert-rules", method: "POST", scope: "team", permission: "write_data", ok: [201], request: () => ({ path: "/api/v1/alert-rules", body: { team: "churn", name: `Inv${next()}`, kind: "job_failures", threshold: 1 } }) },
+  { route: "api/v1/alert-rules/prometheus", method: "GET", scope: "team", ok: [200], request: () => ({ path: "/api/v1/alert-rules/prometheus?team=churn" }) },
+  { route: "api/v1/alert-rules/[id]", method: "GET", scope: "team", ok: [200], request: async () => { const id = await alertRule(); return { path: `/api/v1/alert-rules/${id}`, params: { id } }; } },
+  { route: "api/v1/alert-rules/[id]", method: "DELETE", scope: "team", permission: "write_data", ok: [204], request: async () => { const id = await alertRule(); return { path: `/api/v1/alert-rules/${id}`, params: { id } }; } },
+  {
+    route: "api/v1/alert-rules/[id]/silence", method: "POST", scope: "team", permission: "write_data", ok: [200],
+    request: async () => { const id = await alertRule(); return { path: `/api/v1/alert-rules/${id}/silence`, params: { id }, body: { until: new Date(Date.now() + 3_600_000).toISOString() } }; },
+  },
+  { route: "api/v1/alerts", method: "GET", scope: "caller", ok: [200], request: () => ({ path: "/api/v1/alerts" }) },
+  { route: "api/v1/alerts/[id]/acknowledge", method: "POST", scope: "team", permission: "write_data", ok: [200], request: async () => { const id = await firingAlert(); return { path: `/api/v1/alerts/${id}/acknowledge`, params: { id } }; } },
   { route: "api/v1/costs", method: "GET", scope: "caller", ok: [200], request: () => ({ path: "/api/v1/costs" }) },
   { route: "api/v1/audit", method: "GET", scope: "caller", permission: "manage_team", ok: [200], request: () => ({ path: "/api/v1/audit" }) },
   { route: "api/v1/audit/verify", method: "GET", scope: "caller", permission: "manage_team", ok: [200], request: () => ({ path: "/api/v1/audit/verify" }) },
@@ -434,6 +507,7 @@ beforeAll(async () => {
   }).returning({ id: deployments.id });
   s.deployment = staging!.id;
   s.archive = await uploadArchive();
+  s.sweep = await newSweep();
 });
 
 /** A code archive of churn's, uploaded by the data scientist. */

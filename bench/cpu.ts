@@ -46,3 +46,19 @@ export function cpuSince(start: CpuSnapshot, database: string): CpuShare {
   const r = (x: number) => Math.round(x * 100) / 100;
   return { wallMs: r(wallS * 1000), nodeCores: r(node / wallS), postgresCores: r(postgres / wallS), otherCores: r(other / wallS), nodeMs: r(node * 1000), postgresMs: r(postgres * 1000) };
 }
+
+/**
+ * How fast this machine's cores are, so figures from different machines can be compared: the best of three
+ * runs of a fixed single-threaded loop (lower is faster). Machines of the same nominal size differ by 2× here.
+ */
+export function cpuCalibration(): number {
+  let best = Infinity;
+  for (let r = 0; r < 3; r++) {
+    const t = performance.now();
+    let x = 0;
+    for (let i = 0; i < 1e8; i++) x = (x + i * 7) % 1_000_003;
+    if (x < 0) throw new Error("unreachable");
+    best = Math.min(best, performance.now() - t);
+  }
+  return Math.round(best);
+}

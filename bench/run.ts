@@ -2,6 +2,7 @@
 // and PostgreSQL's own COPY rate for comparison. Prints a table of figures vs targets and writes
 // bench/results.json (+ EXPLAIN ANALYZE plans under bench/explain/).
 //   npx tsx bench/run.ts [--runs=100000] [--iterations=50] [--keep] [--pg-url=postgres://…/postgres]
+import { cpuCalibration } from "./cpu";
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -34,21 +35,6 @@ const LOAD_BUDGET_MS = 5 * 60_000;
 const PACED_INTERVAL_MS = 200;
 const BENCH_DIR = path.join(process.cwd(), "bench");
 
-/**
- * How fast this machine's cores are, so figures from different machines can be compared: the best of three
- * runs of a fixed single-threaded loop (lower is faster). Machines of the same nominal size differ by 2× here.
- */
-function cpuCalibration(): number {
-  let best = Infinity;
-  for (let r = 0; r < 3; r++) {
-    const t = performance.now();
-    let x = 0;
-    for (let i = 0; i < 1e8; i++) x = (x + i * 7) % 1_000_003;
-    if (x < 0) throw new Error("unreachable");
-    best = Math.min(best, performance.now() - t);
-  }
-  return round(best, 0);
-}
 
 async function serverInfo(b: BenchDatabase): Promise<Record<string, string>> {
   const settings = ["shared_buffers", "work_mem", "effective_cache_size", "random_page_cost", "synchronous_commit", "max_parallel_workers_per_gather", "jit"];

@@ -1,7 +1,7 @@
 // The portal's navigation, in ARCHITECTURE.md's page table order; `access` says who sees an item.
 export type NavAccess = "member" | "lead" | "admin" | "everyone";
 export type NavItem = { href: string; label: string; access: NavAccess; icon: NavIcon; ready: boolean };
-export type NavIcon = "flask" | "box" | "play" | "rocket" | "check" | "coins" | "users" | "shield" | "scroll" | "gear";
+export type NavIcon = "flask" | "box" | "play" | "rocket" | "check" | "bell" | "coins" | "users" | "shield" | "scroll" | "gear";
 
 export const NAV_ITEMS: NavItem[] = [
   { href: "/experiments", label: "Experiments", access: "member", icon: "flask", ready: true },
@@ -9,6 +9,7 @@ export const NAV_ITEMS: NavItem[] = [
   { href: "/jobs", label: "Jobs", access: "member", icon: "play", ready: true },
   { href: "/deployments", label: "Deployments", access: "member", icon: "rocket", ready: true },
   { href: "/approvals", label: "Approvals", access: "member", icon: "check", ready: true },
+  { href: "/alerts", label: "Alerts", access: "member", icon: "bell", ready: true },
   { href: "/costs", label: "Costs", access: "member", icon: "coins", ready: true },
   { href: "/teams", label: "Teams", access: "member", icon: "users", ready: true },
   { href: "/admin", label: "Admin", access: "admin", icon: "shield", ready: true },

@@ -39,3 +39,22 @@ export function columnSortKey(col: ColumnId): string {
   const key = col.slice(dot + 1);
   return /^[A-Za-z_][A-Za-z0-9_.\-/]*$/.test(key) ? `${prefix}.${key}` : `${prefix}.\`${key}\``;
 }
+
+const KIND_ORDER = ["metrics", "params", "tags"] as const;
+const kindOf = (col: ColumnId) => KIND_ORDER.indexOf(col.slice(0, col.indexOf(".")) as (typeof KIND_ORDER)[number]);
+
+/**
+ * Adds a column beside the others of its kind: after the last of its kind, or, when it is the first of
+ * its kind, where that kind belongs (metrics, then params, then tags). The user's own order is kept.
+ */
+export function insertColumn(cols: readonly ColumnId[], col: ColumnId): ColumnId[] {
+  if (cols.includes(col)) return [...cols];
+  const kind = kindOf(col);
+  let at = -1;
+  for (let i = 0; i < cols.length; i++) if (kindOf(cols[i]!) === kind) at = i + 1;
+  if (at < 0) {
+    at = cols.findIndex((c) => kindOf(c) > kind);
+    if (at < 0) at = cols.length;
+  }
+  return [...cols.slice(0, at), col, ...cols.slice(at)];
+}

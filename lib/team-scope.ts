@@ -5,7 +5,7 @@
 export const ALL_TEAMS = "all";
 
 /** The list pages that follow the team scope, and where a page under each belongs. */
-export const SCOPED_SECTIONS = ["/experiments", "/models", "/jobs", "/deployments", "/approvals", "/costs"] as const;
+export const SCOPED_SECTIONS = ["/experiments", "/models", "/jobs", "/deployments", "/approvals", "/alerts", "/costs"] as const;
 
 /** The scoped list a path belongs to (a run and a comparison belong to experiments), or null. */
 export function scopedSection(pathname: string): string | null {

@@ -45,12 +45,18 @@ const schema = z.object({
   CAIRN_TRACKING_URL: z.string().url().optional().or(z.literal("").transform(() => undefined)),
   CAIRN_JOB_SANDBOX: z.enum(["auto", "required", "off"]).default("auto"),
   CAIRN_JOB_NETWORK: z.enum(["cairn-only", "host"]).default("cairn-only"),
+  CAIRN_JOB_CGROUPS: z.enum(["auto", "off"]).default("auto"),
+  CAIRN_WEBHOOK_ALLOWED_HOSTS: z.string().default(""),
   CAIRN_JOB_UID_BASE: z.coerce.number().int().min(1000).max(2 ** 31 - 70_000).default(200_000),
   CAIRN_JOB_RUNTIME_PACKAGES: z.string().default("onnx-proto"),
   CAIRN_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).default(2000),
   CAIRN_MAX_WAITING_JOBS_PER_TEAM: z.coerce.number().int().min(1).default(500),
+  CAIRN_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(2000),
+  CAIRN_OPTUNA_PYTHON: z.string().min(1).default("python3"),
   CAIRN_DEPLOYMENT_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
   CAIRN_APPROVAL_EXPIRY_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
+  CAIRN_SPLIT_GUARD_INTERVAL_MS: z.coerce.number().int().min(500).default(10_000),
+  CAIRN_SPLIT_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   CAIRN_LEADER_RETRY_MS: z.coerce.number().int().min(100).default(2000),
   CAIRN_INTERNAL_URL: z.string().url().max(60).optional(),
   CAIRN_COMPUTE_BACKEND: z.enum(["local", "kubernetes"]).default("local"),
@@ -77,6 +83,10 @@ const schema = z.object({
   CAIRN_QUERY_TIMEOUT_MS: z.coerce.number().int().min(1).default(5000),
   CAIRN_QUERY_SLOTS_PER_TEAM: z.coerce.number().int().min(1).optional(),
   CAIRN_QUERY_SLOT_WAIT_MS: z.coerce.number().int().min(0).default(2000),
+  CAIRN_ALERT_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
+  CAIRN_ALERT_REPEAT_MINUTES: z.coerce.number().int().min(1).default(240),
+  CAIRN_SMTP_URL: z.string().regex(/^smtp:\/\/[^/\s]+$/, "CAIRN_SMTP_URL is smtp://host:port").optional(),
+  CAIRN_ALERT_FROM: z.string().email("CAIRN_ALERT_FROM is an email address").default("cairn@localhost"),
   PATH: z.string().default(""),
 });
 
@@ -104,16 +114,22 @@ export type Env = {
   schedulerIntervalMs: number;
   /** Jobs a team may have waiting (queued or admitted) at once: what one admission pass handles stays bounded. */
   maxWaitingJobsPerTeam: number;
+  /** Sweeps: how often the driver asks for new trials and applies early stopping; the Python that has Optuna (Bayesian search). */
+  sweeps: { intervalMs: number; optunaPython: string };
   /** How often the deployment reconciler compares live deployments with the replicas this process runs. */
   deploymentReconcileIntervalMs: number;
   approvalExpiryIntervalMs: number;
+  /** Traffic splits: how often the guard checks abort thresholds, and how long the split request log and labels are kept. */
+  splits: { guardIntervalMs: number; logRetentionDays: number };
   /** How often a process that does not lead the workers tries for the leader lock (PostgreSQL). */
   leaderRetryMs: number;
   /** Where the other Cairn processes reach this one (the leader advertises it; inference a follower gets is sent there). */
   internalUrl: string;
   /** The local executor's job sandbox (server/compute/sandbox.ts): the level wanted, the uid range, the runtime. */
-  jobSandbox: { setting: "auto" | "required" | "off"; uidBase: number; uidCount: number; runtimePackages: string[]; network: "cairn-only" | "host" };
+  jobSandbox: { setting: "auto" | "required" | "off"; uidBase: number; uidCount: number; runtimePackages: string[]; network: "cairn-only" | "host"; cgroups: "auto" | "off" };
   computeBackend: "local" | "kubernetes";
+  /** Hosts (names or addresses) webhooks may reach even on this server or its private network. */
+  webhookAllowedHosts: string[];
   /** The kubernetes executor: images, how long finished Jobs stay, how often a waiting Job's Events are read. */
   kubernetes: {
     defaultImage: string; fetchImage: string; ttlSecondsAfterFinished: number; eventPollMs: number; serviceAccount: string;
@@ -139,6 +155,8 @@ export type Env = {
    * one more waits up to `slotWaitMs` for a slot before it is refused (429).
    */
   queryLimits: { timeoutMs: number; slotsPerTeam: number; slotWaitMs: number };
+  /** The alert evaluator's pass interval, the repeat interval of an unacknowledged firing alert, and email (SMTP relay, sender). */
+  alerts: { intervalMs: number; repeatMs: number; smtpUrl?: string; from: string };
   /** Directories of PATH, for finding helper binaries (prometheus). */
   pathDirs: string[];
   version: string;
@@ -176,8 +194,10 @@ function load(): Env {
     trackingUrl: (e.CAIRN_TRACKING_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ""),
     schedulerIntervalMs: e.CAIRN_SCHEDULER_INTERVAL_MS,
     maxWaitingJobsPerTeam: e.CAIRN_MAX_WAITING_JOBS_PER_TEAM,
+    sweeps: { intervalMs: e.CAIRN_SWEEP_INTERVAL_MS, optunaPython: e.CAIRN_OPTUNA_PYTHON },
     deploymentReconcileIntervalMs: e.CAIRN_DEPLOYMENT_RECONCILE_INTERVAL_MS,
     approvalExpiryIntervalMs: e.CAIRN_APPROVAL_EXPIRY_INTERVAL_MS,
+    splits: { guardIntervalMs: e.CAIRN_SPLIT_GUARD_INTERVAL_MS, logRetentionDays: e.CAIRN_SPLIT_LOG_RETENTION_DAYS },
     leaderRetryMs: e.CAIRN_LEADER_RETRY_MS,
     internalUrl: (e.CAIRN_INTERNAL_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ""),
     jobSandbox: {
@@ -186,8 +206,10 @@ function load(): Env {
       uidCount: 65_536,
       runtimePackages: e.CAIRN_JOB_RUNTIME_PACKAGES.split(",").map((p) => p.trim()).filter(Boolean),
       network: e.CAIRN_JOB_NETWORK,
+      cgroups: e.CAIRN_JOB_CGROUPS,
     },
     computeBackend: e.CAIRN_COMPUTE_BACKEND,
+    webhookAllowedHosts: e.CAIRN_WEBHOOK_ALLOWED_HOSTS.split(",").map((h) => h.trim().toLowerCase().replace(/^\[|\]$/g, "")).filter(Boolean),
     kubernetes: {
       defaultImage: e.CAIRN_K8S_DEFAULT_IMAGE,
       fetchImage: e.CAIRN_K8S_FETCH_IMAGE,
@@ -212,6 +234,7 @@ function load(): Env {
       slotsPerTeam: e.CAIRN_QUERY_SLOTS_PER_TEAM ?? (e.DATABASE_URL ? Math.max(1, Math.floor(os.availableParallelism() / 2)) : 1),
       slotWaitMs: e.CAIRN_QUERY_SLOT_WAIT_MS,
     },
+    alerts: { intervalMs: e.CAIRN_ALERT_INTERVAL_MS, repeatMs: e.CAIRN_ALERT_REPEAT_MINUTES * 60_000, smtpUrl: e.CAIRN_SMTP_URL, from: e.CAIRN_ALERT_FROM },
     pathDirs: e.PATH.split(path.delimiter).filter(Boolean),
     version: process.env.npm_package_version ?? "0.1.0",
   };

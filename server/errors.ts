@@ -6,6 +6,8 @@ export const ERROR_STATUS = {
   not_found: 404,
   conflict: 409,
   quota_exceeded: 409,
+  /** The team is past a budget step that holds new jobs and deploys (a lead's approval, or block). */
+  budget_exceeded: 403,
   rate_limited: 429,
   upstream_unavailable: 502,
   /** A capability the request names that this Cairn does not have yet (the message says what to do instead). */

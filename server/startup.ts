@@ -21,6 +21,9 @@ export async function announceStartup(): Promise<void> {
       const [{ JobChangeBridge }, { jobChangeBus }] = await Promise.all([import("./jobs/change-bridge"), import("./jobs/events")]);
       await new JobChangeBridge({ db, url, bus: jobChangeBus() }).start();
     }
+    // The gateway's per-minute rollups (deployment charts without Prometheus), written every few seconds by each process.
+    const { startInferenceRollups } = await import("./observability/inference-rollups");
+    startInferenceRollups(db);
     // The background work (job scheduler, deployment reconciler, cost meter, tenant sync, audit anchor, approval
     // expiry) runs in one leading process: the holder of a PostgreSQL advisory lock, or this process on PGlite.
     const [{ createPlatformWorkers }, { installWorkers }] = await Promise.all([import("./workers"), import("./workers/registry")]);
@@ -40,7 +43,7 @@ export async function announceStartup(): Promise<void> {
         metricsToken();
         console.log(`[cairn] metrics: Prometheus at ${prom.url} (rates assume it scrapes every ${prom.scrapeSeconds} s: CAIRN_PROMETHEUS_SCRAPE_SECONDS; it needs \`Authorization: Bearer\` with CAIRN_METRICS_TOKEN or ${path.join(e.dataDir, "metrics-token")} to see team and deployment labels)`);
       }
-      else if (!binary) console.log("[cairn] metrics: no Prometheus (set PROMETHEUS_URL or install prometheus) — deployment charts are unavailable");
+      else if (!binary) console.log("[cairn] metrics: no Prometheus — deployment charts come from Cairn's own per-minute rollups (set PROMETHEUS_URL, or install prometheus, for finer resolution)");
       else if (prometheusReady()) console.log(`[cairn] metrics: managed Prometheus (${binary}) scraping every ${prom.scrapeSeconds} s`);
     });
   } catch (err) {

@@ -19,6 +19,8 @@ export async function signInAction(_prev: SignInState, form: FormData): Promise<
   const email = text("email").slice(0, 320);
   const result = await passwordSignIn({ email, password: text("password").slice(0, 1024) }, await headers());
   if (!result.ok) return { error: result.error, email };
-  (await cookies()).set(result.cookie.name, result.cookie.value, result.cookie.options);
+  const jar = await cookies();
+  jar.set(result.cookie.name, result.cookie.value, result.cookie.options);
+  jar.set(result.device.name, result.device.value, result.device.options);
   redirect(safeCallbackPath(text("callbackUrl")));
 }

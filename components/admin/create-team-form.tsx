@@ -30,7 +30,7 @@ export function CreateTeamForm({ createTeam, defaults }: { createTeam: (input: C
     const value = (k: QuotaField) => String(data.get(`team-quota-${k}`) ?? "").trim();
     const quota = Object.fromEntries(QUOTA_FIELDS.map(([k]) => [k, value(k) === "" ? (k === "storage_gib" ? null : Number.NaN) : Number(value(k))]));
     startTransition(async () => {
-      const result = await createTeam({ slug: String(data.get("slug") ?? ""), name: String(data.get("name") ?? ""), quota: quota as CreateTeamInput["quota"] });
+      const result = await createTeam({ slug: String(data.get("slug") ?? ""), name: String(data.get("name") ?? ""), quota: quota as unknown as CreateTeamInput["quota"] });
       if (!result.ok) {
         setError(result.error);
         setFieldErrors(result.fieldErrors ?? {});

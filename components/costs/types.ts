@@ -1,5 +1,7 @@
 // The shapes the cost components take: what GET /api/v1/costs answers, kept local so components
 // never import the server.
+import type { BudgetStateDto } from "@/lib/schemas/costs";
+
 export type CostGroup = "team" | "user" | "resource" | "kind" | "run" | "deployment";
 
 export const COST_GROUPS: { value: CostGroup; label: string }[] = [
@@ -13,4 +15,5 @@ export const COST_GROUPS: { value: CostGroup; label: string }[] = [
 
 export type CostTotal = { key: string; amount: number };
 export type CostSeries = { key: string; points: [number, number][] };
-export type TeamBudget = { team: string; monthly_budget_usd: number | null; spent_this_month_usd: number; share: number | null };
+/** A team's month against its budget steps, as GET /api/v1/costs answers it. */
+export type TeamBudget = BudgetStateDto;

@@ -3,13 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-
-type Point = [number, number | null];
-type Metrics = {
-  window: string;
-  step_seconds: number;
-  series: { requests_per_second: Point[]; latency_p50_ms: Point[]; latency_p95_ms: Point[]; latency_p99_ms: Point[]; error_rate: Point[] };
-};
+import type { DeploymentMetrics as Metrics, MetricsPoint as Point } from "@/lib/schemas/deployments";
 
 const WINDOWS = ["15m", "1h", "6h", "24h", "7d"] as const;
 
@@ -41,11 +35,28 @@ function Chart({ title, lines, unit }: { title: string; lines: { name: string; c
   );
 }
 
-/** Request rate, latency percentiles and error rate of a deployment, from Prometheus, refreshed every 15 s. */
+/** About how many answers the window holds. A rollup point covers [t, t + step): the last one only the seconds gone so far. */
+function requestsIn(m: Metrics): number {
+  const points = m.series.requests_per_second;
+  return points.reduce((n, [t, v], i) => {
+    const seconds = m.source === "cairn" && i === points.length - 1 ? Math.min(m.step_seconds, Math.max(1, Date.now() / 1000 - t)) : m.step_seconds;
+    return n + (v ?? 0) * seconds;
+  }, 0);
+}
+
+/** Where the figures come from, in plain words. */
+function sourceText(m: Metrics): string {
+  const every = m.step_seconds >= 120 && m.step_seconds % 60 === 0 ? `${m.step_seconds / 60} min` : `${m.step_seconds} s`;
+  return m.source === "prometheus"
+    ? `From Prometheus — a point every ${every}.`
+    : `From Cairn's own per-minute rollups of the gateway's answers (kept 30 days) — a point every ${every}.`;
+}
+
+/** Request rate, latency percentiles and error share of a deployment (from Prometheus or Cairn's own rollups), refreshed every 15 s. */
 export function TrafficCharts({ id }: { id: string }) {
   const [window, setWindow] = useState<string>("1h");
   const { data, error, isLoading } = useQuery({ queryKey: ["deployment-metrics", id, window], queryFn: () => load(id, window), refetchInterval: 15_000, retry: false });
-  const total = data ? data.series.requests_per_second.reduce((n, [, v]) => n + (v ?? 0) * data.step_seconds, 0) : 0;
+  const total = data ? requestsIn(data) : 0;
   const worstErrors = data ? Math.max(0, ...data.series.error_rate.map(([, v]) => v ?? 0)) : 0;
   return (
     <div className="space-y-3">
@@ -54,8 +65,10 @@ export function TrafficCharts({ id }: { id: string }) {
         <select id="traffic-window" value={window} onChange={(e) => setWindow(e.target.value)} className="rounded-md border border-stone-300 bg-white px-2 py-1 text-sm">
           {WINDOWS.map((w) => <option key={w} value={w}>{w}</option>)}
         </select>
-        {data && <span className="text-stone-600">≈ {Math.round(total)} requests · worst error rate {(worstErrors * 100).toFixed(1)} % · a point every {data.step_seconds} s</span>}
+        {data && <span className="text-stone-600">≈ {Math.round(total)} requests · worst error rate {(worstErrors * 100).toFixed(1)} %</span>}
       </div>
+      {data && <p className="text-xs text-stone-500">{sourceText(data)}</p>}
+      {data?.notice && <p role="status" className="rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">{data.notice}</p>}
       {isLoading && <p className="text-sm text-stone-500">Loading metrics…</p>}
       {error && <p role="status" className="rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">{error.message}</p>}
       {data && (

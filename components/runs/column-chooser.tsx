@@ -2,6 +2,7 @@
 
 import { useState } from "react";
 import type { ColumnId } from "@/lib/runs-table";
+import { insertColumn } from "@/lib/runs-table";
 import type { FilterKeys } from "./filter-bar";
 
 export function ColumnChooser({ keys, selected, onChange }: { keys: FilterKeys; selected: ColumnId[]; onChange: (cols: ColumnId[]) => void }) {
@@ -20,7 +21,7 @@ export function ColumnChooser({ keys, selected, onChange }: { keys: FilterKeys; 
     ["Params", "params", keys.params],
     ["Tags", "tags", keys.tags.filter((t) => !t.startsWith("mlflow.") || t === "mlflow.source.name")],
   ];
-  const toggle = (col: ColumnId) => change(cols.includes(col) ? cols.filter((c) => c !== col) : [...cols, col]);
+  const toggle = (col: ColumnId) => change(cols.includes(col) ? cols.filter((c) => c !== col) : insertColumn(cols, col));
   return (
     <details className="relative">
       <summary className="inline-flex cursor-pointer list-none items-center rounded-md border border-stone-300 bg-white px-3.5 py-2 text-sm font-medium text-stone-800 hover:bg-stone-50">

@@ -11,7 +11,19 @@ export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 
 /** What the approved deploy will be: the deploy request's own fields. */
 /** `target_concurrency` is absent from requests made before autoscaling acted (they deploy with the default). */
-export type ApprovalSpec = { replicas: number; auto_scale: boolean; min_replicas: number; max_replicas: number; target_concurrency?: number; traffic: number; alias: string | null };
+export type ApprovalSpec = { replicas: number; auto_scale: boolean; min_replicas: number; max_replicas: number; target_concurrency?: number; traffic: number; alias: string | null; split?: SplitSpec };
+
+/**
+ * A traffic split asked for in production: `version` (the request's) becomes the candidate beside the
+ * baseline deployment, taking `weight` percent; approving starts exactly this split.
+ */
+export type SplitSpec = {
+  baseline_deployment_id: string;
+  baseline_version: number;
+  weight: number;
+  sticky: boolean;
+  abort: { error_share_points: number | null; p99_ms: number | null; min_requests: number };
+};
 
 export type MetricComparison = { key: string; candidate: number | null; current: number | null };
 
@@ -22,6 +34,8 @@ export type ApprovalEvidence = {
   /** The version the team's production alias held when asked (null: nothing in production yet). */
   current: { version: number; run_id: string | null; run_name: string | null; deployment_id: string | null; replicas: number | null } | null;
   metrics: MetricComparison[];
+  /** A split request: the split the decider approves (the same as the spec's). */
+  split?: SplitSpec;
   cost: { replica_hourly_usd: number; priced_as: string | null; current_monthly_usd: number; candidate_monthly_usd: number; monthly_change_usd: number };
 };
 

@@ -2,7 +2,7 @@
 // interval, with the quantity (hours; replica-hours for deployments), the unit price it ran at, and the
 // amount. Sums over any window and grouping come from here.
 import { sql } from "drizzle-orm";
-import { bigserial, doublePrecision, index, numeric, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
+import { bigserial, date, doublePrecision, index, integer, numeric, pgTable, primaryKey, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
 import { teams } from "./tenancy";
 
 export const COST_SUBJECTS = ["job", "deployment"] as const;
@@ -34,5 +34,53 @@ export const costLedger = pgTable(
     unique("cost_ledger_subject_period_uq").on(t.subjectKind, t.subjectId, t.periodEnd),
     index("cost_ledger_team_period_idx").on(t.teamId, t.periodStart),
     index("cost_ledger_subject_idx").on(t.subjectKind, t.subjectId, t.periodEnd),
+  ],
+);
+
+export const BUDGET_STEPS = ["warn", "approval", "block"] as const;
+export type BudgetStepName = (typeof BUDGET_STEPS)[number];
+
+/**
+ * A team lead's (or admin's) extension of the month's approval line: new work that the approval step would hold
+ * goes ahead until the month's spend passes the line raised by the month's extensions.
+ */
+export const budgetExtensions = pgTable(
+  "budget_extensions",
+  {
+    id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
+    teamId: uuid("team_id").notNull().references(() => teams.id, { onDelete: "cascade" }),
+    /** The first day of the calendar month (UTC) it applies to. */
+    month: date("month", { mode: "string" }).notNull(),
+    amountUsd: numeric("amount_usd", { precision: 14, scale: 2, mode: "number" }).notNull(),
+    reason: text("reason").notNull(),
+    grantedByEmail: text("granted_by_email").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("budget_extensions_team_month_idx").on(t.teamId, t.month)],
+);
+
+/**
+ * A budget step a team reached in a month, recorded once (the primary key), with the webhook delivery it owes:
+ * `webhookNextAt` is when the worker tries next (null: delivered, given up, or no webhook).
+ */
+export const budgetAlerts = pgTable(
+  "budget_alerts",
+  {
+    teamId: uuid("team_id").notNull().references(() => teams.id, { onDelete: "cascade" }),
+    month: date("month", { mode: "string" }).notNull(),
+    step: text("step").$type<BudgetStepName>().notNull(),
+    reachedAt: timestamp("reached_at", { withTimezone: true }).notNull().defaultNow(),
+    spentUsd: numeric("spent_usd", { precision: 16, scale: 2, mode: "number" }).notNull(),
+    thresholdUsd: numeric("threshold_usd", { precision: 16, scale: 2, mode: "number" }).notNull(),
+    message: text("message").notNull(),
+    webhookUrl: text("webhook_url"),
+    webhookAttempts: integer("webhook_attempts").notNull().default(0),
+    webhookNextAt: timestamp("webhook_next_at", { withTimezone: true }),
+    webhookDeliveredAt: timestamp("webhook_delivered_at", { withTimezone: true }),
+    webhookError: text("webhook_error"),
+  },
+  (t) => [
+    primaryKey({ name: "budget_alerts_pk", columns: [t.teamId, t.month, t.step] }),
+    index("budget_alerts_webhook_due_idx").on(t.webhookNextAt).where(sql`${t.webhookNextAt} is not null`),
   ],
 );

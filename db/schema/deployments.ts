@@ -2,7 +2,7 @@
 // with its replicas and autoscale bounds as asked, its status as the serving backend reports it, and
 // every change of status as an event.
 import { sql } from "drizzle-orm";
-import { bigserial, boolean, index, integer, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigserial, boolean, doublePrecision, index, integer, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { modelVersions, registeredModels } from "./registry";
 import { teams, users } from "./tenancy";
 
@@ -64,4 +64,27 @@ export const deploymentEvents = pgTable(
     message: text("message"),
   },
   (t) => [index("deployment_events_deployment_idx").on(t.deploymentId, t.id)],
+);
+
+/**
+ * The gateway's answers per deployment, model version and minute (server/observability/inference-rollups.ts):
+ * Cairn's own time series when no Prometheus is there. Rows are added to, never rewritten, so every process's
+ * flushes sum up; kept 30 days.
+ */
+export const inferenceMinutes = pgTable(
+  "inference_minutes",
+  {
+    deploymentId: uuid("deployment_id").notNull().references(() => deployments.id, { onDelete: "cascade" }),
+    /** The model version that answered. */
+    version: integer("version").notNull(),
+    /** The minute's start. */
+    minute: timestamp("minute", { withTimezone: true }).notNull(),
+    requests: integer("requests").notNull(),
+    errors5xx: integer("errors_5xx").notNull(),
+    errors4xx: integer("errors_4xx").notNull(),
+    latencyMsSum: doublePrecision("latency_ms_sum").notNull(),
+    /** Answers per latency bucket (LATENCY_BUCKETS_MS, then one past the last bound), not cumulative. */
+    latencyBuckets: integer("latency_buckets").array().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.deploymentId, t.minute, t.version] }), index("inference_minutes_minute_idx").on(t.minute)],
 );

@@ -8,3 +8,6 @@ export * from "./jobs";
 export * from "./deployments";
 export * from "./approvals";
 export * from "./costs";
+export * from "./splits";
+export * from "./sweeps";
+export * from "./alerts";

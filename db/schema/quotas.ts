@@ -18,6 +18,12 @@ export const teamQuotas = pgTable("team_quotas", {
   monthlyBudgetUsd: numeric("monthly_budget_usd", { precision: 14, scale: 2, mode: "number" }).notNull(),
   /** Per-container bounds and default request (a Kubernetes LimitRange); null = no bounds. */
   limitRange: jsonb("limit_range").$type<LimitRangeSpec>(),
+  /** Budget steps, as a percentage of the monthly budget (null: that step is off): warn, a lead's approval, block. */
+  budgetWarnPct: integer("budget_warn_pct").default(80),
+  budgetApprovalPct: integer("budget_approval_pct").default(100),
+  budgetBlockPct: integer("budget_block_pct").default(120),
+  /** Where budget alerts are POSTed (Slack-compatible `{text}`); null: none. */
+  budgetWebhookUrl: text("budget_webhook_url"),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
 });
 

@@ -2,7 +2,7 @@
 // run's (or an MLflow 3 logged model's) artifacts, aliases with the history of every move, tags.
 // Times are epoch milliseconds (bigint), as MLflow's API speaks them.
 import { sql } from "drizzle-orm";
-import { bigint, bigserial, index, integer, jsonb, pgTable, primaryKey, text, unique, uuid } from "drizzle-orm/pg-core";
+import { bigint, bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
 import { teams, users } from "./tenancy";
 import { loggedModels, runs } from "./tracking";
 
@@ -129,3 +129,20 @@ export const registrySettings = pgTable("registry_settings", {
   teamId: uuid("team_id").primaryKey().references(() => teams.id, { onDelete: "cascade" }),
   protectedAliases: jsonb("protected_aliases").$type<string[]>().notNull().default(sql`'["production"]'::jsonb`),
 });
+
+/**
+ * A registration in progress: from the moment it starts copying a run's (or logged model's) files to its commit,
+ * writes at `storage_location` are refused as they would be once the version exists. Its id is the version's
+ * id to be; the row goes with the registration's commit or failure (one left by a crash lapses after an hour).
+ */
+export const artifactFreezes = pgTable(
+  "artifact_freezes",
+  {
+    id: uuid("id").primaryKey(),
+    teamId: uuid("team_id").notNull().references(() => teams.id, { onDelete: "cascade" }),
+    storageLocation: text("storage_location").notNull(),
+    modelName: text("model_name").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("artifact_freezes_team_idx").on(t.teamId)],
+);

@@ -8,6 +8,7 @@ import { systemCtx } from "@/server/context";
 import type { Db } from "../client";
 import { instanceTypes, memberships, teamQuotas, teams, users } from "../schema";
 import type { Role } from "../schema";
+import { seedDemoBudgetSpend } from "./costs";
 import { seedDemoJobs } from "./jobs";
 import { meterCosts } from "@/server/costs/meter";
 import { seedDemoApproval, seedDemoDeployments } from "./deployments";
@@ -80,6 +81,8 @@ export async function seedDemo(db: Db, opts?: { store?: ArtifactStore; dataDir?:
       if (opts.dataDir) await seedDemoJobs(db, opts.dataDir);
       // The demo jobs' history is charged into the cost ledger now (the meter then keeps it current).
       await meterCosts(db);
+      // Vision sits near its budget (API.md): about $1,700 of $2,000 spent this month.
+      await seedDemoBudgetSpend(db);
     } catch (err) {
       // The organization is in place and sign-in works; a platform that will not boot over demo runs helps no one.
       console.error("[cairn] seeding the demo experiments failed", err);

@@ -64,7 +64,9 @@ test("the admin console says how jobs are contained on this host", async ({ page
   // CI runs Cairn as root with bubblewrap installed: each job gets its own uid in a sandbox.
   const isolation = page.getByRole("region", { name: /Job isolation/ });
   await expect(isolation.getByRole("heading")).toContainText("Job isolation: sandboxed, own uid per job");
-  await expect(isolation).toContainText("no view of the data dir");
+  await expect(isolation).toContainText("nothing else of the host (no data dir");
+  // Kernel limits where the host allows cgroups, else the reason there are none.
+  await expect(isolation).toContainText(/The kernel holds each job to the CPU and memory it asked for|No kernel limits/);
 });
 
 test("/teams shows a member their teams with quota, usage, spend this month and budget share", async ({ page }) => {

@@ -63,6 +63,16 @@ test("a wrong password says so, and repeated failures make that address wait, sa
   expect(text).toMatch(/^Too many attempts; try again in \d+ s\.$/);
 });
 
+test("signing in leaves a device cookie, with which this browser is counted on its own when its address is held", async ({ page }) => {
+  await signIn(page, "mle@example.com");
+  const device = (await page.context().cookies()).find((c) => c.name === "cairn-device");
+  expect(device).toMatchObject({ httpOnly: true, sameSite: "Lax", path: "/" });
+  expect(device!.value).toMatch(/^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+  expect(device!.value).not.toContain("mle");
+  // About 180 days, renewed at each sign-in.
+  expect(device!.expires * 1000 - Date.now()).toBeGreaterThan(170 * 86_400_000);
+});
+
 test("a callbackUrl off this site is ignored: signing in lands on our own home page", async ({ page, baseURL }) => {
   for (const callbackUrl of ["%2F%09%2Fevil.example", "%0A", "%2F%2Fevil.example", "https%3A%2F%2Fevil.example"]) {
     const res = await page.goto(`/login?callbackUrl=${callbackUrl}`);

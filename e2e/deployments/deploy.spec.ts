@@ -45,6 +45,8 @@ test("deploy a version to staging, try it, see where it is deployed, stop it", a
   // Traffic over time, from the Prometheus Cairn started itself (the Debian binary CI installs).
   await expect(page.getByRole("figure", { name: "Chart of Requests per second" })).toBeVisible({ timeout: 30_000 });
   await expect(page.getByRole("figure", { name: "Chart of Latency (gateway, ms)" })).toBeVisible();
+  // The page says where the figures come from (Cairn's own rollups while the managed Prometheus is still starting).
+  await expect(page.getByText(/^From (Prometheus|Cairn's own per-minute rollups)/)).toBeVisible();
 
   // The deployments list and the registry show the new deployment.
   await page.getByRole("navigation", { name: "Breadcrumb" }).getByRole("link", { name: "Deployments" }).click();

@@ -432,6 +432,12 @@ export interface paths {
                                     memory_gib?: number;
                                 };
                             } | null;
+                            budget_thresholds?: {
+                                warn_pct?: number | null;
+                                approval_pct?: number | null;
+                                block_pct?: number | null;
+                            };
+                            budget_webhook_url?: string | null;
                         };
                     };
                 };
@@ -506,7 +512,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A team with members and quota */
+        /** A team with members, quota and its budget this month (spend, forecast_month_end_usd, thresholds, lines, extensions, step, message) */
         get: {
             parameters: {
                 query?: never;
@@ -518,7 +524,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description {slug, name, members, quota} */
+                /** @description {slug, name, members, quota, budget} */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -664,7 +670,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set the team's quota and per-container limit range (platform admins) */
+        /** Set the team's quota, per-container limit range, budget thresholds (warn, approval, block as % of the monthly budget; null turns a step off; left out: kept) and budget webhook URL (platform admins) */
         put: {
             parameters: {
                 query?: never;
@@ -702,6 +708,12 @@ export interface paths {
                                 memory_gib?: number;
                             };
                         } | null;
+                        budget_thresholds?: {
+                            warn_pct?: number | null;
+                            approval_pct?: number | null;
+                            block_pct?: number | null;
+                        };
+                        budget_webhook_url?: string | null;
                     };
                 };
             };
@@ -763,6 +775,96 @@ export interface paths {
             };
         };
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{slug}/budget-extensions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Grant a budget extension for this month: raises the team's approval line by amount_usd (team leads of the team and admins; audited) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    slug: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        amount_usd: number;
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description {id, team, month, amount_usd, reason, granted_by, created_at} */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -1350,7 +1452,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Launch a training job in the experiment */
+        /** Launch a training job in the experiment; past the team's budget approval line (non-leads) or block line (everyone) it is refused with 403 budget_exceeded */
         post: {
             parameters: {
                 query?: never;
@@ -1392,8 +1494,1101 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description {job_id, run_id, experiment_id, status, queue_reason?} */
+                /** @description {job_id, run_id, experiment_id, status, queue_reason?, budget: {step, message, spent_usd, threshold_usd} | null} */
                 202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/{id}/sweeps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The experiment's sweeps (newest first), and whether Bayesian search (Optuna) is available on this server and what it needs */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {sweeps: [{sweep_id, name, state, algorithm, objective, max_trials, trials, created_at}], bayesian: {available, message}} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            sweeps: ({
+                                sweep_id: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            bayesian: {
+                                available: boolean;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Start a hyperparameter sweep: a search space over the job's params (uniform, log_uniform, int, categorical, fixed), an objective, grid / random / bayesian (Optuna TPE), a trial budget, parallelism and early stopping (median rule). Each trial is a job (queued under the team's quota) whose run is a child of the sweep's parent run, given its params as --<name>=<value> */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name?: string;
+                        space: ({
+                            name: string;
+                            /** @constant */
+                            type: "uniform";
+                            low: number;
+                            high: number;
+                        } | {
+                            name: string;
+                            /** @constant */
+                            type: "log_uniform";
+                            low: number;
+                            high: number;
+                        } | {
+                            name: string;
+                            /** @constant */
+                            type: "int";
+                            low: number;
+                            high: number;
+                        } | {
+                            name: string;
+                            /** @constant */
+                            type: "categorical";
+                            values: (string | number)[];
+                        } | {
+                            name: string;
+                            /** @constant */
+                            type: "fixed";
+                            value: string | number;
+                        })[];
+                        objective: {
+                            metric: string;
+                            /** @enum {string} */
+                            direction: "minimize" | "maximize";
+                        };
+                        /** @enum {string} */
+                        algorithm: "grid" | "random" | "bayesian";
+                        /** @default 20 */
+                        max_trials?: number;
+                        /** @default 2 */
+                        parallelism?: number;
+                        /** @default 3 */
+                        grid_points?: number;
+                        seed?: number;
+                        /**
+                         * @default {
+                         *       "type": "none"
+                         *     }
+                         */
+                        early_stopping?: {
+                            /** @constant */
+                            type: "none";
+                        } | {
+                            /** @constant */
+                            type: "median";
+                            /** @default 3 */
+                            min_trials?: number;
+                            /** @default 3 */
+                            min_steps?: number;
+                        };
+                        template: {
+                            source?: string;
+                            command?: string[];
+                            image?: string;
+                            instance_type?: string;
+                            gpus?: number;
+                            resources?: {
+                                cpu: number;
+                                memory_gib: number;
+                                gpus?: number;
+                            };
+                            /** @default {} */
+                            env?: {
+                                [key: string]: string;
+                            };
+                            /**
+                             * @default normal
+                             * @enum {string}
+                             */
+                            priority?: "low" | "normal" | "high";
+                            /** @default 3600 */
+                            max_runtime_seconds?: number;
+                            /** @default 0 */
+                            retries?: number;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description the sweep */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            sweep_id: string;
+                            name: string;
+                            team: string;
+                            experiment_id: string;
+                            parent_run_id: string;
+                            user: string;
+                            /** @enum {string} */
+                            state: "running" | "paused" | "stopping" | "finished" | "stopped" | "failed";
+                            message: string | null;
+                            /** @enum {string} */
+                            algorithm: "grid" | "random" | "bayesian";
+                            objective: {
+                                metric: string;
+                                /** @enum {string} */
+                                direction: "minimize" | "maximize";
+                            };
+                            space: {
+                                [key: string]: unknown;
+                            }[];
+                            max_trials: number;
+                            parallelism: number;
+                            seed: number;
+                            early_stopping: {
+                                [key: string]: unknown;
+                            };
+                            template: {
+                                [key: string]: unknown;
+                            };
+                            counts: {
+                                waiting: number;
+                                running: number;
+                                succeeded: number;
+                                pruned: number;
+                                failed: number;
+                                cancelled: number;
+                                total: number;
+                            };
+                            waiting_reasons: {
+                                reason: string;
+                                trials: number;
+                            }[];
+                            best_trial: {
+                                number: number;
+                                /**
+                                 * @description waiting: its job is queued (queue_reason says why); pruned: stopped early by the median rule
+                                 * @enum {string}
+                                 */
+                                state: "waiting" | "running" | "succeeded" | "failed" | "cancelled" | "pruned";
+                                params: {
+                                    [key: string]: string | number;
+                                };
+                                /** @description The objective metric's last logged value (null while running or if never logged) */
+                                objective: number | null;
+                                job_id: string | null;
+                                run_id: string;
+                                queue_reason: string | null;
+                                message: string | null;
+                                attempt: number;
+                            } | null;
+                            trials: {
+                                number: number;
+                                /**
+                                 * @description waiting: its job is queued (queue_reason says why); pruned: stopped early by the median rule
+                                 * @enum {string}
+                                 */
+                                state: "waiting" | "running" | "succeeded" | "failed" | "cancelled" | "pruned";
+                                params: {
+                                    [key: string]: string | number;
+                                };
+                                /** @description The objective metric's last logged value (null while running or if never logged) */
+                                objective: number | null;
+                                job_id: string | null;
+                                run_id: string;
+                                queue_reason: string | null;
+                                message: string | null;
+                                attempt: number;
+                            }[];
+                            created_at: string;
+                            finished_at: string | null;
+                            viewer_can: {
+                                control: boolean;
+                                register: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sweeps/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A sweep with its trials (params, state, objective), counts by state, why waiting trials wait, and the best trial */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the sweep */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            sweep_id: string;
+                            name: string;
+                            team: string;
+                            experiment_id: string;
+                            parent_run_id: string;
+                            user: string;
+                            /** @enum {string} */
+                            state: "running" | "paused" | "stopping" | "finished" | "stopped" | "failed";
+                            message: string | null;
+                            /** @enum {string} */
+                            algorithm: "grid" | "random" | "bayesian";
+                            objective: {
+                                metric: string;
+                                /** @enum {string} */
+                                direction: "minimize" | "maximize";
+                            };
+                            space: {
+                                [key: string]: unknown;
+                            }[];
+                            max_trials: number;
+                            parallelism: number;
+                            seed: number;
+                            early_stopping: {
+                                [key: string]: unknown;
+                            };
+                            template: {
+                                [key: string]: unknown;
+                            };
+                            counts: {
+                                waiting: number;
+                                running: number;
+                                succeeded: number;
+                                pruned: number;
+                                failed: number;
+                                cancelled: number;
+                                total: number;
+                            };
+                            waiting_reasons: {
+                                reason: string;
+                                trials: number;
+                            }[];
+                            best_trial: {
+                                number: number;
+                                /**
+                                 * @description waiting: its job is queued (queue_reason says why); pruned: stopped early by the median rule
+                                 * @enum {string}
+                                 */
+                                state: "waiting" | "running" | "succeeded" | "failed" | "cancelled" | "pruned";
+                                params: {
+                                    [key: string]: string | number;
+                                };
+                                /** @description The objective metric's last logged value (null while running or if never logged) */
+                                objective: number | null;
+                                job_id: string | null;
+                                run_id: string;
+                                queue_reason: string | null;
+                                message: string | null;
+                                attempt: number;
+                            } | null;
+                            trials: {
+                                number: number;
+                                /**
+                                 * @description waiting: its job is queued (queue_reason says why); pruned: stopped early by the median rule
+                                 * @enum {string}
+                                 */
+                                state: "waiting" | "running" | "succeeded" | "failed" | "cancelled" | "pruned";
+                                params: {
+                                    [key: string]: string | number;
+                                };
+                                /** @description The objective metric's last logged value (null while running or if never logged) */
+                                objective: number | null;
+                                job_id: string | null;
+                                run_id: string;
+                                queue_reason: string | null;
+                                message: string | null;
+                                attempt: number;
+                            }[];
+                            created_at: string;
+                            finished_at: string | null;
+                            viewer_can: {
+                                control: boolean;
+                                register: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sweeps/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause a running sweep: no new trials (running ones go on); its user or a team lead */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the sweep */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            sweep_id: string;
+                            name: string;
+                            team: string;
+                            experiment_id: string;
+                            parent_run_id: string;
+                            user: string;
+                            /** @enum {string} */
+                            state: "running" | "paused" | "stopping" | "finished" | "stopped" | "failed";
+                            message: string | null;
+                            /** @enum {string} */
+                            algorithm: "grid" | "random" | "bayesian";
+                            objective: {
+                                metric: string;
+                                /** @enum {string} */
+                                direction: "minimize" | "maximize";
+                            };
+                            space: {
+                                [key: string]: unknown;
+                            }[];
+                            max_trials: number;
+                            parallelism: number;
+                            seed: number;
+                            early_stopping: {
+                                [key: string]: unknown;
+                            };
+                            template: {
+                                [key: string]: unknown;
+                            };
+                            counts: {
+                                waiting: number;
+                                running: number;
+                                succeeded: number;
+                                pruned: number;
+                                failed: number;
+                                cancelled: number;
+                                total: number;
+                            };
+                            waiting_reasons: {
+                                reason: string;
+                                trials: number;
+                            }[];
+                            best_trial: {
+                                number: number;
+                                /**
+                                 * @description waiting: its job is queued (queue_reason says why); pruned: stopped early by the median rule
+                                 * @enum {string}
+                                 */
+                                state: "waiting" | "running" | "succeeded" | "failed" | "cancelled" | "pruned";
+                                params: {
+                                    [key: string]: string | number;
+                                };
+                                /** @description The objective metric's last logged value (null while running or if never logged) */
+                                objective: number | null;
+                                job_id: string | null;
+                                run_id: string;
+                                queue_reason: string | null;
+                                message: string | null;
+                                attempt: number;
+                            } | null;
+                            trials: {
+                                number: number;
+                                /**
+                                 * @description waiting: its job is queued (queue_reason says why); pruned: stopped early by the median rule
+                                 * @enum {string}
+                                 */
+                                state: "waiting" | "running" | "succeeded" | "failed" | "cancelled" | "pruned";
+                                params: {
+                                    [key: string]: string | number;
+                                };
+                                /** @description The objective metric's last logged value (null while running or if never logged) */
+                                objective: number | null;
+                                job_id: string | null;
+                                run_id: string;
+                                queue_reason: string | null;
+                                message: string | null;
+                                attempt: number;
+                            }[];
+                            created_at: string;
+                            finished_at: string | null;
+                            viewer_can: {
+                                control: boolean;
+                                register: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sweeps/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume a paused sweep */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the sweep */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            sweep_id: string;
+                            name: string;
+                            team: string;
+                            experiment_id: string;
+                            parent_run_id: string;
+                            user: string;
+                            /** @enum {string} */
+                            state: "running" | "paused" | "stopping" | "finished" | "stopped" | "failed";
+                            message: string | null;
+                            /** @enum {string} */
+                            algorithm: "grid" | "random" | "bayesian";
+                            objective: {
+                                metric: string;
+                                /** @enum {string} */
+                                direction: "minimize" | "maximize";
+                            };
+                            space: {
+                                [key: string]: unknown;
+                            }[];
+                            max_trials: number;
+                            parallelism: number;
+                            seed: number;
+                            early_stopping: {
+                                [key: string]: unknown;
+                            };
+                            template: {
+                                [key: string]: unknown;
+                            };
+                            counts: {
+                                waiting: number;
+                                running: number;
+                                succeeded: number;
+                                pruned: number;
+                                failed: number;
+                                cancelled: number;
+                                total: number;
+                            };
+                            waiting_reasons: {
+                                reason: string;
+                                trials: number;
+                            }[];
+                            best_trial: {
+                                number: number;
+                                /**
+                                 * @description waiting: its job is queued (queue_reason says why); pruned: stopped early by the median rule
+                                 * @enum {string}
+                                 */
+                                state: "waiting" | "running" | "succeeded" | "failed" | "cancelled" | "pruned";
+                                params: {
+                                    [key: string]: string | number;
+                                };
+                                /** @description The objective metric's last logged value (null while running or if never logged) */
+                                objective: number | null;
+                                job_id: string | null;
+                                run_id: string;
+                                queue_reason: string | null;
+                                message: string | null;
+                                attempt: number;
+                            } | null;
+                            trials: {
+                                number: number;
+                                /**
+                                 * @description waiting: its job is queued (queue_reason says why); pruned: stopped early by the median rule
+                                 * @enum {string}
+                                 */
+                                state: "waiting" | "running" | "succeeded" | "failed" | "cancelled" | "pruned";
+                                params: {
+                                    [key: string]: string | number;
+                                };
+                                /** @description The objective metric's last logged value (null while running or if never logged) */
+                                objective: number | null;
+                                job_id: string | null;
+                                run_id: string;
+                                queue_reason: string | null;
+                                message: string | null;
+                                attempt: number;
+                            }[];
+                            created_at: string;
+                            finished_at: string | null;
+                            viewer_can: {
+                                control: boolean;
+                                register: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sweeps/{id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop a sweep: its waiting and running trials are cancelled through the jobs' cancel, then it is stopped */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the sweep (stopping) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            sweep_id: string;
+                            name: string;
+                            team: string;
+                            experiment_id: string;
+                            parent_run_id: string;
+                            user: string;
+                            /** @enum {string} */
+                            state: "running" | "paused" | "stopping" | "finished" | "stopped" | "failed";
+                            message: string | null;
+                            /** @enum {string} */
+                            algorithm: "grid" | "random" | "bayesian";
+                            objective: {
+                                metric: string;
+                                /** @enum {string} */
+                                direction: "minimize" | "maximize";
+                            };
+                            space: {
+                                [key: string]: unknown;
+                            }[];
+                            max_trials: number;
+                            parallelism: number;
+                            seed: number;
+                            early_stopping: {
+                                [key: string]: unknown;
+                            };
+                            template: {
+                                [key: string]: unknown;
+                            };
+                            counts: {
+                                waiting: number;
+                                running: number;
+                                succeeded: number;
+                                pruned: number;
+                                failed: number;
+                                cancelled: number;
+                                total: number;
+                            };
+                            waiting_reasons: {
+                                reason: string;
+                                trials: number;
+                            }[];
+                            best_trial: {
+                                number: number;
+                                /**
+                                 * @description waiting: its job is queued (queue_reason says why); pruned: stopped early by the median rule
+                                 * @enum {string}
+                                 */
+                                state: "waiting" | "running" | "succeeded" | "failed" | "cancelled" | "pruned";
+                                params: {
+                                    [key: string]: string | number;
+                                };
+                                /** @description The objective metric's last logged value (null while running or if never logged) */
+                                objective: number | null;
+                                job_id: string | null;
+                                run_id: string;
+                                queue_reason: string | null;
+                                message: string | null;
+                                attempt: number;
+                            } | null;
+                            trials: {
+                                number: number;
+                                /**
+                                 * @description waiting: its job is queued (queue_reason says why); pruned: stopped early by the median rule
+                                 * @enum {string}
+                                 */
+                                state: "waiting" | "running" | "succeeded" | "failed" | "cancelled" | "pruned";
+                                params: {
+                                    [key: string]: string | number;
+                                };
+                                /** @description The objective metric's last logged value (null while running or if never logged) */
+                                objective: number | null;
+                                job_id: string | null;
+                                run_id: string;
+                                queue_reason: string | null;
+                                message: string | null;
+                                attempt: number;
+                            }[];
+                            created_at: string;
+                            finished_at: string | null;
+                            viewer_can: {
+                                control: boolean;
+                                register: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sweeps/{id}/register-best": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Register the best trial's model (its run's `path`, default model) as a new version of `name` */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        /** @default model */
+                        path?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description {trial, version} */
+                201: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3181,7 +4376,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Deploy a version (version, alias, or the newest) — staging: 201 {deployment_id, endpoint, stable_endpoint, status}; production: 202 {approval_request_id, status: "pending_approval"}, a team lead decides */
+        /** Deploy a version (version, alias, or the newest) — staging: 201 {deployment_id, endpoint, stable_endpoint, status}; production: 202 {approval_request_id, status: "pending_approval"}, a team lead decides; both carry the team's budget note (null under every line), and past the budget's approval line (non-leads) or block line (everyone) the deploy is refused with 403 budget_exceeded */
         post: {
             parameters: {
                 query?: never;
@@ -3214,7 +4409,7 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description {deployment_id, endpoint, stable_endpoint, status} (staging) or 202 {approval_request_id, status} (production) */
+                /** @description {deployment_id, endpoint, stable_endpoint, status, budget} (staging) or 202 {approval_request_id, status, budget} (production) */
                 201: {
                     headers: {
                         [name: string]: unknown;
@@ -3925,7 +5120,125 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Requests per second, latency p50/p95/p99 (ms) and error rate over a window (5m–30d), from Prometheus */
+        /** Requests per second, latency p50/p95/p99 (ms) and error share over a window (5m–30d): from Prometheus when one is configured and answers, else from Cairn's own per-minute rollups (kept 30 days); `source` says which */
+        get: {
+            parameters: {
+                query?: {
+                    window?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {window, step_seconds, source, notice, series: {requests_per_second, latency_p50_ms, latency_p95_ms, latency_p99_ms, error_rate}} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            window: string;
+                            step_seconds: number;
+                            /**
+                             * @description prometheus: Prometheus (PROMETHEUS_URL or the managed one); cairn: Cairn's own per-minute rollups of the gateway's counters (kept 30 days)
+                             * @enum {string}
+                             */
+                            source: "prometheus" | "cairn";
+                            /** @description Why Cairn's rollups answered although a Prometheus is configured (it did not answer), else null */
+                            notice: string | null;
+                            series: {
+                                requests_per_second: [
+                                    number,
+                                    number | null
+                                ][];
+                                latency_p50_ms: [
+                                    number,
+                                    number | null
+                                ][];
+                                latency_p95_ms: [
+                                    number,
+                                    number | null
+                                ][];
+                                latency_p99_ms: [
+                                    number,
+                                    number | null
+                                ][];
+                                /** @description Share of answers with a 5xx status, 0–1; null where there were no answers */
+                                error_rate: [
+                                    number,
+                                    number | null
+                                ][];
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployments/{id}/split": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The deployment's traffic split (the active one, else its latest; null when it never had one): weight, stickiness, abort thresholds, both variants' requests, rate, p50/p99 latency, error share, labelled count, accuracy and AUC, and its events */
         get: {
             parameters: {
                 query?: never;
@@ -3937,7 +5250,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description {window, step_seconds, series: {requests_per_second, latency_p50_ms, latency_p95_ms, latency_p99_ms, error_rate}} */
+                /** @description {split: {split_id, status, weight, sticky, abort, baseline, candidate, events, viewer_can, …} | null, pending_requests: [{id, version, weight, requested_by}]} */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -3994,7 +5307,353 @@ export interface paths {
             };
         };
         put?: never;
-        post?: never;
+        /** Start a traffic split on the model's stable address: this deployment stays the baseline, another version of the same model becomes the candidate at `weight` percent (1–99), sticky by X-Cairn-Split-Key when asked, aborted automatically past the thresholds. Staging starts at once; production asks a team lead (the split is in the request's spec and evidence). 400 bad input, 409 a split already active or a baseline that does not serve */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        version: number | string;
+                        model?: string;
+                        weight: number;
+                        /** @default false */
+                        sticky?: boolean;
+                        /** @default 1 */
+                        replicas?: number;
+                        abort?: {
+                            error_share_points?: number | null;
+                            p99_ms?: number | null;
+                            min_requests?: number;
+                        };
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description staging: {split}; production (202): {approval_request_id, status: "pending_approval"} */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployments/{id}/split/promote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Promote the active split's candidate: it takes all of the traffic, the baseline stops (its replicas are released), production's protected alias moves to it; 409 without an active split or while the candidate does not serve */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the ended split */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployments/{id}/split/abort": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Abort the active split: all traffic back on the baseline, the candidate stops; 409 without an active split */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the ended split */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployments/{id}/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** True labels of requests a split served, by the X-Request-Id its answers carried: {request_id, label} or {feedback: [{request_id, label}, …]} (≤ 1000); label a number (class) or boolean. 409 when the deployment never had a split */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        request_id: string;
+                        label: number | boolean;
+                    } | {
+                        feedback: {
+                            request_id: string;
+                            label: number | boolean;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description {split_id, stored, matched} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -4522,7 +6181,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Spend of the caller's teams (admins: all) over a window, by team, user, resource, kind, run or deployment: totals, dense series and month-to-date spend against budgets */
+        /** Spend of the caller's teams (admins: all) over a window, by team, user, resource, kind, run or deployment: totals, dense series and, per team, month-to-date spend against its budget with forecast_month_end_usd and the budget step (warn, approval, block) */
         get: {
             parameters: {
                 query?: {
@@ -4595,6 +6254,665 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alert-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Alert rules of the caller's teams (or ?team=), each with its state (ok, pending, firing), last value and silence; webhook URLs shown as their origin only */
+        get: {
+            parameters: {
+                query?: {
+                    team?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {alert_rules: [{id, team, name, kind, deployment_id, resource, threshold, window_seconds, for_seconds, min_requests, webhook_urls, emails, silenced_until, state, value, last_evaluated_at, active_alert_id, created_by, created_at, viewer_can}]} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Store an alert rule (ML engineers and team leads): latency_p99_ms or error_share of a deployment, job_failures, budget_share or quota_saturation (with resource), a threshold, window, for duration, and webhook URLs and email addresses to notify */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        team?: string;
+                        name: string;
+                        /** @enum {string} */
+                        kind: "latency_p99_ms" | "error_share" | "job_failures" | "budget_share" | "quota_saturation";
+                        /** Format: uuid */
+                        deployment_id?: string;
+                        /** @enum {string} */
+                        resource?: "cpu" | "memory_gib" | "gpus";
+                        threshold: number;
+                        /** @default 300 */
+                        window_seconds?: number;
+                        /** @default 0 */
+                        for_seconds?: number;
+                        /** @default 20 */
+                        min_requests?: number;
+                        /** @default [] */
+                        webhook_urls?: string[];
+                        /** @default [] */
+                        emails?: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description the rule */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alert-rules/prometheus": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's serving rules (latency_p99_ms, error_share) as a Prometheus rule file, for rule_files: */
+        get: {
+            parameters: {
+                query?: {
+                    team?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description a rule file (JSON, which is YAML) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/yaml": string;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alert-rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One alert rule with its state */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the rule */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Remove an alert rule with its alerts and history (ML engineers and team leads) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description removed */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alert-rules/{id}/silence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mute a rule's notifications until a time, or lift the silence with until: null (ML engineers and team leads); the rule is still evaluated */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        until: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description the rule */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Alerts of the caller's teams (or ?team=), firing first, and the latest state changes (history: when, state, value, threshold) */
+        get: {
+            parameters: {
+                query?: {
+                    team?: string;
+                    state?: "active" | "pending" | "firing" | "resolved";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {alerts: [{id, rule_id, rule_name, kind, team, state, value, threshold, started_at, fired_at, resolved_at, acknowledged_at, acknowledged_by, viewer_can}], history: [{alert_id, rule_id, rule_name, at, state, value, threshold}]} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/{id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Acknowledge a firing alert (ML engineers and team leads): no more repeat notifications for this firing; 409 unless firing */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the alert */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -4989,7 +7307,7 @@ export interface components {
         Error: {
             error?: {
                 /** @enum {unknown} */
-                code: "invalid_input" | "unauthenticated" | "forbidden" | "not_found" | "conflict" | "quota_exceeded" | "rate_limited" | "upstream_unavailable" | "not_implemented" | "internal";
+                code: "invalid_input" | "unauthenticated" | "forbidden" | "not_found" | "conflict" | "quota_exceeded" | "budget_exceeded" | "rate_limited" | "upstream_unavailable" | "not_implemented" | "internal";
                 message: string;
                 fields?: {
                     [key: string]: string[];

@@ -107,3 +107,28 @@ export const requestProductionAction = z.strictObject({
   replicas: z.number({ error: "replicas must be a whole number" }).int("replicas must be a whole number").min(1, "replicas is at least 1").max(20, "replicas is at most 20"),
   note: z.string().trim().max(4000, "note is at most 4000 characters"),
 });
+
+/** A point of a metrics series: [unix seconds, value], the value null where nothing was measured. */
+export const metricsPointSchema = z.tuple([z.number(), z.number().nullable()]);
+export type MetricsPoint = z.infer<typeof metricsPointSchema>;
+const seriesSchema = z.object({
+  requests_per_second: z.array(metricsPointSchema),
+  latency_p50_ms: z.array(metricsPointSchema),
+  latency_p95_ms: z.array(metricsPointSchema),
+  latency_p99_ms: z.array(metricsPointSchema),
+  error_rate: z.array(metricsPointSchema).describe("Share of answers with a 5xx status, 0–1; null where there were no answers"),
+});
+export type MetricsSeries = z.infer<typeof seriesSchema>;
+
+/** GET /api/v1/deployments/{id}/metrics?window= */
+export const deploymentMetricsQuery = z.object({ window: z.string().max(10).optional().default("1h").describe("5m–30d, e.g. 15m, 1h, 7d") });
+
+/** GET /api/v1/deployments/{id}/metrics */
+export const deploymentMetricsSchema = z.object({
+  window: z.string(),
+  step_seconds: z.number().int(),
+  source: z.enum(["prometheus", "cairn"]).describe("prometheus: Prometheus (PROMETHEUS_URL or the managed one); cairn: Cairn's own per-minute rollups of the gateway's counters (kept 30 days)"),
+  notice: z.string().nullable().describe("Why Cairn's rollups answered although a Prometheus is configured (it did not answer), else null"),
+  series: seriesSchema,
+});
+export type DeploymentMetrics = z.infer<typeof deploymentMetricsSchema>;

@@ -20,6 +20,8 @@ export const trainJobSchema = z.strictObject({
   }).optional(),
   env: z.record(z.string(), z.string().max(32_768)).optional().default({})
     .refine((e) => Object.keys(e).length <= 100, "at most 100 environment variables")
+    // The kernel takes at most 2 MiB of arguments and environment for a new program; Cairn adds its own variables.
+    .refine((e) => Object.entries(e).reduce((n, [k, v]) => n + k.length + v.length + 2, 0) <= 256 * 1024, "the environment variables come to more than 256 KiB in all; pass large values as a file in the code instead")
     .superRefine((e, c) => {
       for (const k of Object.keys(e)) {
         if (!ENV_NAME.test(k)) c.addIssue({ code: "custom", message: `"${k}" is not a valid environment variable name` });

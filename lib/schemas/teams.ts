@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { BudgetStateDto } from "./costs";
 
 export const ROLE_NAMES = ["data_scientist", "ml_engineer", "team_lead"] as const;
 
@@ -33,10 +34,17 @@ export type QuotaDto = {
   storage_gib: number | null;
   monthly_budget_usd: number;
   limit_range: LimitRangeSpec | null;
+  /** Budget steps as percentages of the monthly budget (null: that step is off). */
+  budget_thresholds?: BudgetThresholds;
+  /** Whether a budget webhook is set (its URL is a secret and is never shown). */
+  budget_webhook_set?: boolean;
 };
+export type BudgetThresholds = { warn_pct: number | null; approval_pct: number | null; block_pct: number | null };
+export const DEFAULT_BUDGET_THRESHOLDS: BudgetThresholds = { warn_pct: 80, approval_pct: 100, block_pct: 120 };
 export type TeamSummaryDto = { slug: string; name: string; namespace: string; role: string | null; created_at: string };
 export type TeamMemberDto = { user_id: string; email: string; name: string; role: string };
-export type TeamDto = TeamSummaryDto & { members: TeamMemberDto[]; quota: QuotaDto | null };
+/** `budget`: the team's month against its budget steps (lib/schemas/costs.ts). */
+export type TeamDto = TeamSummaryDto & { members: TeamMemberDto[]; quota: QuotaDto | null; budget?: BudgetStateDto | null };
 /** A row of the team lists: quota, what is in use now (the quota's field names), and month-to-date spend. */
 export type TeamListItemDto = TeamSummaryDto & {
   quota: QuotaDto | null;
@@ -74,6 +82,26 @@ export const limitRangeSchema = z.strictObject({
     if (req !== undefined && max !== undefined && req > max) c.addIssue({ code: "custom", path: ["default_request", key], message: `default_request ${key} (${req}) is above max ${key} (${max})` });
   }
 });
+const thresholdPct = (step: string) => z
+  .number({ error: `${step}_pct must be a whole percentage of the monthly budget, or null to turn the step off` })
+  .int(`${step}_pct must be a whole percentage`)
+  .min(1, `${step}_pct must be at least 1`)
+  .max(1000, `${step}_pct can be at most 1000`)
+  .nullable()
+  .optional();
+/** Budget steps; a step left out keeps its current value (the default for a team without one). */
+export const budgetThresholdsSchema = z.strictObject({
+  warn_pct: thresholdPct("warn"),
+  approval_pct: thresholdPct("approval"),
+  block_pct: thresholdPct("block"),
+});
+export const budgetWebhookUrlSchema = z
+  .string()
+  .trim()
+  .max(2000, "the webhook URL can be at most 2000 characters")
+  .url("budget_webhook_url must be an http(s) URL (or null to remove it)")
+  .refine((u) => /^https?:\/\//i.test(u), "budget_webhook_url must be an http(s) URL (or null to remove it)");
+
 export const quotaSchema = z.strictObject({
   cpu: nonNegative("cpu").max(100_000),
   memory_gib: nonNegative("memory_gib").max(10_000_000),
@@ -92,7 +120,15 @@ export const quotaSchema = z.strictObject({
   storage_gib: nonNegative("storage_gib").max(10_000_000).optional().nullable(),
   monthly_budget_usd: nonNegative("monthly_budget_usd").max(1_000_000_000),
   limit_range: limitRangeSchema.optional().nullable(),
+  // Both optional so quota bodies written before budget steps existed stay valid (left out: kept as they are).
+  budget_thresholds: budgetThresholdsSchema.optional(),
+  budget_webhook_url: budgetWebhookUrlSchema.nullable().optional(),
 }).superRefine((q, c) => {
+  const t = q.budget_thresholds ?? {};
+  const order = (["warn_pct", "approval_pct", "block_pct"] as const).flatMap((k) => (typeof t[k] === "number" ? [[k, t[k]] as const] : []));
+  for (let i = 1; i < order.length; i++) {
+    if (order[i]![1] < order[i - 1]![1]) c.addIssue({ code: "custom", path: ["budget_thresholds", order[i]![0]], message: `${order[i]![0]} (${order[i]![1]} %) is below ${order[i - 1]![0]} (${order[i - 1]![1]} %); the steps go warn, approval, block` });
+  }
   const split = Object.values(q.gpus_by_type ?? {}).reduce((a, b) => a + b, 0);
   if (split > q.gpus) c.addIssue({ code: "custom", path: ["gpus_by_type"], message: `the split by type adds up to ${split} GPUs, more than the total gpus (${q.gpus}); gpus is the total over all types` });
 });

@@ -6,10 +6,11 @@
 import { and, asc, desc, eq, inArray, isNull, lt, ne, or, sql } from "drizzle-orm";
 import { UUID } from "@/lib/ids";
 import type { DbOrTx } from "@/db/client";
-import type { ApprovalEvidence, ApprovalSpec, ApprovalStatus, MetricComparison } from "@/db/schema";
+import type { ApprovalEvidence, ApprovalSpec, ApprovalStatus, MetricComparison, SplitSpec } from "@/db/schema";
 import { LIVE_DEPLOYMENT_STATUSES, approvalRequests, deployments, latestMetrics, modelAliases, modelVersions, runs, teams } from "@/db/schema";
 import type { ApprovalsQuery } from "@/lib/schemas/deployments";
 import { DEFAULT_TARGET_CONCURRENCY } from "@/lib/schemas/deployments";
+import { checkBudget } from "../costs/budget-service";
 import { appendAudit, denied } from "../audit/record";
 import { can, readableTeamIds } from "../auth/policy";
 import type { Ctx } from "../context";
@@ -19,6 +20,7 @@ import { HOURS_PER_MONTH, replicaPrice } from "../costs/prices";
 import { homeTeam } from "../tracking/access";
 import type { PreparedDeploy } from "../deployments/prepare";
 import { insertDeployment, servingBackend } from "../deployments/prepare";
+import { insertSplit } from "../deployments/split";
 import { wake } from "../workers/registry";
 
 /** How long a request waits for a decision. */
@@ -111,9 +113,10 @@ async function gatherEvidence(db: DbOrTx, d: PreparedDeploy): Promise<ApprovalEv
 }
 
 /** A production deploy: recorded as a pending request with its evidence; nothing is deployed yet. */
-export async function requestProductionDeploy(ctx: Ctx, d: PreparedDeploy, note: string): Promise<{ approval_request_id: string; status: "pending_approval" }> {
-  const evidence = await gatherEvidence(ctx.db, d);
-  const spec: ApprovalSpec = { replicas: d.replicas, auto_scale: d.autoScale, min_replicas: d.minReplicas, max_replicas: d.maxReplicas, target_concurrency: d.targetConcurrency, traffic: d.traffic, alias: d.alias };
+export async function requestProductionDeploy(ctx: Ctx, d: PreparedDeploy, note: string, split?: SplitSpec): Promise<{ approval_request_id: string; status: "pending_approval" }> {
+  // A split request: the candidate is compared with the baseline it would run beside, and the split itself is evidence.
+  const evidence = { ...(await gatherEvidence(ctx.db, d)), ...(split ? { split } : {}) };
+  const spec: ApprovalSpec = { replicas: d.replicas, auto_scale: d.autoScale, min_replicas: d.minReplicas, max_replicas: d.maxReplicas, target_concurrency: d.targetConcurrency, traffic: d.traffic, alias: d.alias, ...(split ? { split } : {}) };
   const now = new Date();
   const id = await ctx.db.transaction(async (tx) => {
     const [row] = await tx.insert(approvalRequests).values({
@@ -121,7 +124,7 @@ export async function requestProductionDeploy(ctx: Ctx, d: PreparedDeploy, note:
       spec, evidence, note, requestedBy: ctx.actor.userId, requestedByEmail: ctx.actor.email, createdAt: now, expiresAt: new Date(now.getTime() + APPROVAL_TTL_MS),
     }).returning({ id: approvalRequests.id });
     await appendAudit(tx, ctx, {
-      action: "approval.request", target: `approval:${d.team.slug}/${row!.id}`, teamId: d.team.id, team: d.team.slug,
+      action: split ? "approval.request_split" : "approval.request", target: `approval:${d.team.slug}/${row!.id}`, teamId: d.team.id, team: d.team.slug,
       details: { model: d.model.name, version: d.version.number, content_digest: evidence.candidate.content_digest, ...spec },
     });
     return row!.id;
@@ -205,6 +208,8 @@ export async function approveRequest(ctx: Ctx, id: string, comment: string): Pro
   // The decision is on the files the evidence names: the deploy serves only bytes with that digest.
   const digest = row.evidence.candidate.content_digest;
   if (!digest) throw new AppError("conflict", `Request ${row.id} was made before Cairn pinned versions' files, so its evidence names no content digest to deploy; reject it and ask for the deploy again.`);
+  // Approving brings a new deployment up: past the team's block line nobody may (a lead passes the approval step).
+  await checkBudget(ctx, { id: row.teamId, slug: row.team }, { action: "approval.approve", target: `approval:${row.team}/${row.id}` });
   const prepared: PreparedDeploy = {
     model: { id: row.modelId, name: row.modelName }, team: { id: row.teamId, slug: row.team }, version: { id: row.versionId, number: row.version },
     alias: row.spec.alias, environment: "production", replicas: row.spec.replicas, autoScale: row.spec.auto_scale,
@@ -213,7 +218,12 @@ export async function approveRequest(ctx: Ctx, id: string, comment: string): Pro
   };
   await ctx.db.transaction(async (tx) => {
     await lockPending(tx, row);
-    const created = await insertDeployment(tx, ctx, prepared, { userId: row.requestedBy, email: row.requestedByEmail }, `approved by ${ctx.actor.email} (request ${row.id}, asked by ${row.requestedByEmail})`);
+    const by = { userId: row.requestedBy, email: row.requestedByEmail };
+    const how = `approved by ${ctx.actor.email} (request ${row.id}, asked by ${row.requestedByEmail})`;
+    // A split request starts exactly the split in its spec (and evidence): the candidate beside the baseline.
+    const created = row.spec.split
+      ? (await insertSplit(tx, ctx, { candidate: prepared, spec: row.spec.split, approvalId: row.id }, by, how)).candidateId
+      : await insertDeployment(tx, ctx, prepared, by, how);
     await tx.update(approvalRequests).set({ status: "approved", decidedBy: ctx.actor.userId, decidedByEmail: ctx.actor.email, comment, decidedAt: new Date(), deploymentId: created }).where(eq(approvalRequests.id, row.id));
     await appendAudit(tx, ctx, { action: "approval.approve", target: `approval:${row.team}/${row.id}`, teamId: row.teamId, team: row.team, details: { model: row.modelName, version: row.version, content_digest: digest, deployment_id: created, comment } });
     return created;

@@ -163,24 +163,29 @@ export function createFsArtifactStore(baseDir: string): ArtifactStore {
 
         // Parents are created only once the body is known to fit, so a refused upload leaves no empty folders.
         const parent = path.dirname(target);
-        try {
-          await fsp.mkdir(parent, { recursive: true });
-        } catch (err) {
-          const code = errnoCode(err);
-          if (code === "ENOTDIR" || code === "EEXIST") await conflictCheck(dir, rel, target);
-          throw err;
-        }
-        // Re-check after mkdir: symlinks could have been planted while the body was streaming.
-        resolve(root, rel);
-        await conflictCheck(dir, rel, target);
-        try {
-          await fsp.rename(tmpPath, target);
-        } catch (err) {
-          const code = errnoCode(err);
-          if (code === "EISDIR" || code === "ENOTDIR" || code === "ENOTEMPTY" || code === "EEXIST") await conflictCheck(dir, rel, target);
-          throw err;
-        }
-        committed = true;
+        const place = async () => {
+          try {
+            await fsp.mkdir(parent, { recursive: true });
+          } catch (err) {
+            const code = errnoCode(err);
+            if (code === "ENOTDIR" || code === "EEXIST") await conflictCheck(dir, rel, target);
+            throw err;
+          }
+          // Re-check after mkdir: symlinks could have been planted while the body was streaming.
+          resolve(root, rel);
+          await conflictCheck(dir, rel, target);
+          try {
+            await fsp.rename(tmpPath, target);
+          } catch (err) {
+            const code = errnoCode(err);
+            if (code === "EISDIR" || code === "ENOTDIR" || code === "ENOTEMPTY" || code === "EEXIST") await conflictCheck(dir, rel, target);
+            throw err;
+          }
+          committed = true;
+        };
+        if (opts.commit) await opts.commit(place);
+        else await place();
+        if (!committed) throw new Error("the artifact's commit hook returned without placing the file");
         await syncDir(parent);
         return { size };
       } finally {

@@ -11,7 +11,14 @@ export type ArtifactStore = {
     root: string[],
     relPath: string,
     body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
-    opts: { maxBytes: number },
+    opts: {
+      maxBytes: number;
+      /**
+       * Wraps the moment the file appears at its path (the body is already stored aside): the caller may check
+       * and lock first, and throw to refuse — the staged body is then removed and nothing is written.
+       */
+      commit?: (place: () => Promise<void>) => Promise<void>;
+    },
   ): Promise<{ size: number }>;
   /** null when missing or a directory. */
   get(root: string[], relPath: string): Promise<{ stream: ReadableStream<Uint8Array>; size: number } | null>;

@@ -118,11 +118,12 @@ export async function withStorageRoom<T>(db: DbOrTx, store: ArtifactStore, team:
  */
 export async function putWithinQuota(
   db: DbOrTx, store: ArtifactStore, loc: { root: string[]; rel: string; teamId: string }, body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>, maxBytes: number,
+  commit?: (place: () => Promise<void>) => Promise<void>,
 ): Promise<{ size: number }> {
   const team = loc.root[0]!;
   return withStorageRoom(db, store, { id: loc.teamId, slug: team }, maxBytes, async ({ hold, over }) => {
     try {
-      const stored = await store.put(loc.root, loc.rel, body, { maxBytes: hold });
+      const stored = await store.put(loc.root, loc.rel, body, { maxBytes: hold, ...(commit ? { commit } : {}) });
       noteStored(team, stored.size);
       return stored;
     } catch (err) {

@@ -23,29 +23,43 @@ export type AuditInput = {
 
 /** Appends one event to the chain using `db` (pass the transaction that makes the change). */
 export async function appendAudit(db: DbOrTx, ctx: Omit<TxCtx, "db">, input: AuditInput): Promise<void> {
-  const { actor, request } = ctx;
+  await appendAudits(db, [{ ctx, input }]);
+}
+
+/**
+ * Appends events to the chain in the order given, under one chain lock and in one INSERT (a batch of changes
+ * committed together, see tracking/run-create-batch.ts). Each event is chained to the one before it exactly as
+ * one appendAudit after another would chain them.
+ */
+export async function appendAudits(db: DbOrTx, events: readonly { ctx: Omit<TxCtx, "db">; input: AuditInput }[]): Promise<void> {
+  if (events.length === 0) return;
   await db.execute(sql`select pg_advisory_xact_lock(${CHAIN_LOCK})`);
   const [last] = await db.select({ hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.id)).limit(1);
-  const prevHash = last?.hash ?? GENESIS_HASH;
-  const fields = {
-    at: new Date(),
-    actorType: actor.kind,
-    actorId: actor.kind === "token" ? actor.tokenId : actor.userId,
-    actor: actorLabel(actor),
-    action: input.action,
-    target: input.target,
-    teamId: input.teamId ?? null,
-    team: input.team ?? null,
-    outcome: input.outcome ?? "allowed",
-    requestId: request.id,
-    ip: request.ip ?? null,
-    userAgent: request.userAgent ?? null,
-    details: input.details ?? {},
-  } as const;
+  let prevHash = last?.hash ?? GENESIS_HASH;
   const key = auditKey();
-  await db.insert(auditEvents).values({
-    ...fields, prevHash, hash: keyedAuditHash(key, prevHash, fields), hashVersion: HASH_VERSION.keyed, keyId: auditKeyId(key),
+  const rows = events.map(({ ctx: { actor, request }, input }) => {
+    const fields = {
+      at: new Date(),
+      actorType: actor.kind,
+      actorId: actor.kind === "token" ? actor.tokenId : actor.userId,
+      actor: actorLabel(actor),
+      action: input.action,
+      target: input.target,
+      teamId: input.teamId ?? null,
+      team: input.team ?? null,
+      outcome: input.outcome ?? "allowed",
+      requestId: request.id,
+      ip: request.ip ?? null,
+      userAgent: request.userAgent ?? null,
+      details: input.details ?? {},
+    } as const;
+    const hash = keyedAuditHash(key, prevHash, fields);
+    const row = { ...fields, prevHash, hash, hashVersion: HASH_VERSION.keyed, keyId: auditKeyId(key) };
+    prevHash = hash;
+    return row;
   });
+  // One multi-row INSERT: PostgreSQL draws the ids in the order of the rows, so the chain runs in id order.
+  await db.insert(auditEvents).values(rows);
 }
 
 /** Records an event in its own transaction (denied attempts, failures, sign-ins). */

@@ -6,12 +6,14 @@ import type { ActionResult } from "@/lib/action-result";
 import type { Ctx } from "../context";
 import { isAppError } from "../errors";
 import { zodFieldErrors } from "../http/errors";
+import { hasNul } from "../http/api-route";
 import { getPageCtx } from "./session";
 
 export function safeAction<I, O>(schema: z.ZodType<I>, run: (ctx: Ctx, input: I) => Promise<O>) {
   return async (raw: unknown): Promise<ActionResult<O>> => {
     const ctx = await getPageCtx();
     if (!ctx) unauthorized();
+    if (hasNul(raw)) return { ok: false, code: "invalid_input", error: "The form holds a character Cairn cannot store (a NUL, or half of a UTF-16 surrogate pair); remove it." };
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
       return { ok: false, code: "invalid_input", error: "Please correct the highlighted fields.", fieldErrors: zodFieldErrors(parsed.error) };

@@ -6,6 +6,7 @@ import { listAudit } from "../audit/service";
 import { backoffSeconds, signInWithPassword } from "./login";
 import type { LoginLimits } from "./login";
 import { hashPassword, verifyPassword } from "./passwords";
+import { deviceCookiesFrom, issueDeviceToken, verifyDeviceToken } from "./device-cookie";
 
 const db = demoDatabase();
 const LIMITS: LoginLimits = { maxFailures: 3, windowSeconds: 900 };
@@ -100,5 +101,54 @@ describe("password sign-in", () => {
     ]);
     expect(errors[0]).toBe(errors[1]);
     expect(errors[0]).toBe("Too many attempts; try again in 1 s.");
+  });
+
+  describe("device cookies", () => {
+    const SECRET = "test-secret-of-the-platform";
+
+    it("a device token is bound to its account and the secret, and read from a Cookie header", () => {
+      const token = issueDeviceToken(SECRET, "Owner@Example.com");
+      expect(verifyDeviceToken(SECRET, "owner@example.com", token)).toMatch(/^[A-Za-z0-9_-]+$/);
+      expect(verifyDeviceToken(SECRET, "other@example.com", token)).toBeUndefined();
+      expect(verifyDeviceToken("another-secret", "owner@example.com", token)).toBeUndefined();
+      expect(verifyDeviceToken(SECRET, "owner@example.com", token.slice(0, -2) + "xx")).toBeUndefined();
+      expect(verifyDeviceToken(SECRET, "owner@example.com", "v1..")).toBeUndefined();
+      expect(verifyDeviceToken(SECRET, "owner@example.com", undefined)).toBeUndefined();
+      expect(deviceCookiesFrom(`a=1; cairn-device=${token}; b=2`)).toEqual([token]);
+      // A planted cookie ahead of the owner's (a longer path, a sibling domain) does not hide it.
+      expect(deviceCookiesFrom(`cairn-device=planted; __Host-cairn-device=${token}`)).toEqual(["planted", token]);
+      expect(deviceCookiesFrom("a=1")).toEqual([]);
+    });
+
+    it("an attacker sharing the owner's address cannot hold back the owner's known device", async () => {
+      const ip = "10.0.8.1";
+      const device = { secret: SECRET, tokens: ["planted-by-someone", issueDeviceToken(SECRET, DEMO.dsFraud)] };
+      // The attacker, from the owner's address, without the device cookie: backed off.
+      await fail(DEMO.dsFraud, ip, 3);
+      for (let i = 0; i < LIMITS.maxFailures * 4 - 3; i++) await fail(`nat${i}@example.com`, ip, 1); // the address as a whole is held too
+      await expect(signInWithPassword(db(), { email: DEMO.dsFraud, password: "cairn-demo" }, req(ip), LIMITS)).rejects.toMatchObject({ code: "rate_limited" });
+      // The owner, same address, with the device cookie of an earlier sign-in: straight in.
+      await expect(signInWithPassword(db(), { email: DEMO.dsFraud, password: "cairn-demo" }, req(ip), LIMITS, device)).resolves.toMatch(/^[0-9a-f-]{36}$/);
+      // A forged or foreign device cookie counts as none.
+      const forged = { secret: SECRET, tokens: [issueDeviceToken("not-the-secret", DEMO.dsFraud)] };
+      await expect(signInWithPassword(db(), { email: DEMO.dsFraud, password: "cairn-demo" }, req(ip), LIMITS, forged)).rejects.toMatchObject({ code: "rate_limited" });
+      const foreign = { secret: SECRET, tokens: [issueDeviceToken(SECRET, "attacker@example.com")] };
+      await expect(signInWithPassword(db(), { email: DEMO.dsFraud, password: "cairn-demo" }, req(ip), LIMITS, foreign)).rejects.toMatchObject({ code: "rate_limited" });
+    });
+
+    it("a known device skips the account-wide slowdown but is itself backed off when it keeps failing", async () => {
+      const waited: number[] = [];
+      const slow = { ...LIMITS, sleep: async (ms: number) => { waited.push(ms); } };
+      const device = { secret: SECRET, tokens: [issueDeviceToken(SECRET, DEMO.mle)] };
+      for (let i = 0; i < LIMITS.maxFailures * 4; i++) await fail(DEMO.mle, `10.0.9.${i + 10}`, 1, slow);
+      waited.length = 0;
+      await expect(signInWithPassword(db(), { email: DEMO.mle, password: "cairn-demo" }, req("10.0.9.99"), slow, device)).resolves.toBeTruthy();
+      expect(waited).toEqual([]);
+      for (let i = 0; i < LIMITS.maxFailures; i++) {
+        await expect(signInWithPassword(db(), { email: DEMO.mle, password: "nope" }, req(`10.0.10.${i + 1}`), slow, device)).rejects.toMatchObject({ code: "unauthenticated" });
+      }
+      // Even from a fresh address, the device that failed is held.
+      await expect(signInWithPassword(db(), { email: DEMO.mle, password: "cairn-demo" }, req("10.0.11.1"), slow, device)).rejects.toMatchObject({ code: "rate_limited" });
+    });
   });
 });

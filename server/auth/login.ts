@@ -5,6 +5,9 @@
 // - per account across addresses (a botnet): from `maxFailures × 4` failures every attempt on the account
 //   is answered a little later (250 ms doubling, at most 5 s) — slowed, never refused, so the owner's correct
 //   password from their own address keeps working.
+// - a browser that presents a valid device cookie for the account (device-cookie.ts: it signed in to that
+//   account before) is counted on its own: neither the address's nor the account's counts hold it back, only
+//   its own failures do (backed off like an address), so an attacker sharing the owner's address cannot.
 // Counts restart once an address's last failure is older than the window. Messages and counting are the
 // same whether or not the account exists. Every attempt is audited.
 import { and, eq, inArray, lt, sql } from "drizzle-orm";
@@ -14,6 +17,7 @@ import { recordAudit } from "../audit/record";
 import type { RequestInfo } from "../context";
 import { AppError } from "../errors";
 import { ANONYMOUS_ACTOR } from "./actor";
+import { verifyAnyDeviceToken } from "./device-cookie";
 import { loadUserActor } from "./load-actor";
 import { verifyPassword } from "./passwords";
 
@@ -81,30 +85,38 @@ function oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
+/** The browser's device cookies and the secret that signed them (none: an unknown device). */
+export type DeviceProof = { secret: string; tokens: string[] };
+
 /** Returns the user id for valid credentials; throws rate_limited or unauthenticated otherwise. */
 export async function signInWithPassword(
   db: Db,
   input: { email: string; password: string },
   request: RequestInfo,
   limits: LoginLimits,
+  device?: DeviceProof,
 ): Promise<string> {
-  const key = request.ip ? `ip:${request.ip}` : `email:${input.email.trim().toLowerCase()}`;
-  return oneAtATime(key, () => attempt(db, input, request, limits));
+  const email = input.email.trim().toLowerCase();
+  const nonce = device ? verifyAnyDeviceToken(device.secret, email, device.tokens) : undefined;
+  const key = nonce ? `device:${nonce}` : request.ip ? `ip:${request.ip}` : `email:${email}`;
+  return oneAtATime(key, () => attempt(db, input, request, limits, nonce));
 }
 
-async function attempt(db: Db, input: { email: string; password: string }, request: RequestInfo, limits: LoginLimits): Promise<string> {
+async function attempt(db: Db, input: { email: string; password: string }, request: RequestInfo, limits: LoginLimits, deviceNonce: string | undefined): Promise<string> {
   const email = input.email.trim().toLowerCase();
   const ctx = { actor: ANONYMOUS_ACTOR, db, request };
   const ip = request.ip;
-  // Without a client address (no peer hook) only the account-wide slowdown applies: one shared
-  // "unknown" bucket would let an attacker hold everyone back.
-  const keys = { account: `email:${email}`, pair: ip ? `pair:${email}|${ip}` : undefined, ip: ip ? `ip:${ip}` : undefined };
-  const counters = await readCounters(db, [keys.account, keys.pair, keys.ip].filter((k): k is string => !!k), limits.windowSeconds);
+  // A known device is counted on its own. Otherwise, without a client address (no peer hook) only the
+  // account-wide slowdown applies: one shared "unknown" bucket would let an attacker hold everyone back.
+  const keys = deviceNonce
+    ? { account: `email:${email}`, device: `device:${deviceNonce}`, pair: undefined, ip: undefined }
+    : { account: `email:${email}`, device: undefined, pair: ip ? `pair:${email}|${ip}` : undefined, ip: ip ? `ip:${ip}` : undefined };
+  const counters = await readCounters(db, [keys.account, keys.device, keys.pair, keys.ip].filter((k): k is string => !!k), limits.windowSeconds);
   const waitFor = (key: string | undefined, free: number) => {
     const c = key ? counters.get(key) : undefined;
     return c ? backoffSeconds(c.failures, free, limits.windowSeconds) - c.ageSeconds : 0;
   };
-  const wait = Math.max(waitFor(keys.pair, limits.maxFailures), waitFor(keys.ip, limits.maxFailures * IP_FACTOR));
+  const wait = Math.max(waitFor(keys.device, limits.maxFailures), waitFor(keys.pair, limits.maxFailures), waitFor(keys.ip, limits.maxFailures * IP_FACTOR));
   if (wait > 0) {
     const seconds = Math.ceil(wait);
     await recordAudit(ctx, { action: "auth.sign_in", target: `user:${email}`, outcome: "denied", details: { reason: "rate_limited", retry_after_seconds: seconds } });
@@ -112,18 +124,19 @@ async function attempt(db: Db, input: { email: string; password: string }, reque
   }
   const accountFailures = counters.get(keys.account)?.failures ?? 0;
   const accountThreshold = limits.maxFailures * ACCOUNT_FACTOR;
-  if (accountFailures >= accountThreshold) {
+  if (!keys.device && accountFailures >= accountThreshold) {
     const delay = Math.min(ACCOUNT_BASE_DELAY_MS * 2 ** Math.min(accountFailures - accountThreshold, 10), ACCOUNT_MAX_DELAY_MS);
     await (limits.sleep ?? defaultSleep)(delay);
   }
   const [user] = await db.select({ id: users.id, passwordHash: users.passwordHash, deactivatedAt: users.deactivatedAt }).from(users).where(eq(users.email, email));
   const ok = await verifyPassword(input.password, user?.passwordHash ?? null);
   if (!user || !ok) {
-    await addFailures(db, [keys.account, keys.pair, keys.ip].filter((k): k is string => !!k), limits.windowSeconds);
+    await addFailures(db, [keys.account, keys.device, keys.pair, keys.ip].filter((k): k is string => !!k), limits.windowSeconds);
     await recordAudit(ctx, { action: "auth.sign_in", target: `user:${email}`, outcome: "denied", details: { reason: "bad_credentials" } });
     throw new AppError("unauthenticated", "Wrong email or password.");
   }
-  if (keys.pair) await db.delete(loginFailures).where(eq(loginFailures.key, keys.pair));
+  const cleared = [keys.pair, keys.device].filter((k): k is string => !!k);
+  if (cleared.length) await db.delete(loginFailures).where(inArray(loginFailures.key, cleared));
   // Said only to someone who knows the password, so it reveals nothing to a guesser.
   if (user.deactivatedAt) {
     await recordAudit(ctx, { action: "auth.sign_in", target: `user:${email}`, outcome: "denied", details: { reason: "deactivated" } });

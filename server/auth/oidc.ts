@@ -5,6 +5,7 @@ import { apiTokens, sessions, users } from "@/db/schema";
 import { appendAudit } from "../audit/record";
 import { newRequestId } from "../context";
 import { AppError } from "../errors";
+import { authChanged } from "./token-cache";
 
 export type OidcClaims = { subject: string; email: string; name: string; emailVerified: boolean };
 
@@ -16,7 +17,7 @@ export type OidcClaims = { subject: string; email: string; name: string; emailVe
 export async function provisionOidcUser(db: Db, claims: OidcClaims): Promise<string> {
   const email = claims.email.trim().toLowerCase();
   if (!email.includes("@")) throw new AppError("invalid_input", "The identity provider did not share an email address.");
-  return db.transaction(async (tx) => {
+  const userId = await db.transaction(async (tx) => {
     const [existing] = await tx
       .select({ id: users.id, oidcSubject: users.oidcSubject, deactivatedAt: users.deactivatedAt, emailVerified: users.emailVerified })
       .from(users)
@@ -57,4 +58,7 @@ export async function provisionOidcUser(db: Db, claims: OidcClaims): Promise<str
     }, { action: "user.provision", target: `user:${email}`, details: { provider: "oidc" } });
     return created.id;
   });
+  // A takeover revoked the account's tokens.
+  authChanged();
+  return userId;
 }

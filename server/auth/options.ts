@@ -8,6 +8,7 @@ import { getReadyDb } from "../bootstrap";
 import { authSecret, env } from "../env";
 import { isAppError } from "../errors";
 import { newRequestId } from "../context";
+import { deviceCookiesFrom } from "./device-cookie";
 import { signInWithPassword } from "./login";
 import { provisionOidcUser } from "./oidc";
 import { endSession, SESSION_MAX_AGE_SECONDS, startSession } from "./sessions";
@@ -48,7 +49,7 @@ export function authOptions(): NextAuthOptions {
           const db = await getReadyDb();
           const request = { id: newRequestId(), ip: clientIp(req?.headers), userAgent: header(req?.headers, "user-agent") };
           try {
-            const id = await signInWithPassword(db, { email, password }, request, login);
+            const id = await signInWithPassword(db, { email, password }, request, login, { secret: authSecret(), tokens: deviceCookiesFrom(header(req?.headers, "cookie")) });
             return { id };
           } catch (err) {
             if (isAppError(err)) throw new Error(err.message);

@@ -43,6 +43,17 @@ describe("passwordSignIn", () => {
     expect(last).toMatch(/^Too many attempts; try again in \d+ s\.$/);
   });
 
+  it("gives the browser a device cookie with which its owner gets past an attacker at the same address", async () => {
+    const first = await passwordSignIn({ email: DEMO.lead, password: "cairn-demo" }, from("203.0.113.60"));
+    if (!first.ok) throw new Error(first.error);
+    expect(first.device).toMatchObject({ name: "cairn-device", options: { httpOnly: true, sameSite: "lax", path: "/" } });
+    const shared = "203.0.113.61";
+    for (let i = 0; i < 6; i++) await passwordSignIn({ email: DEMO.lead, password: `guess-${i}` }, from(shared));
+    expect(await passwordSignIn({ email: DEMO.lead, password: "cairn-demo" }, from(shared))).toMatchObject({ ok: false, error: expect.stringMatching(/^Too many attempts/) });
+    const owner = await passwordSignIn({ email: DEMO.lead, password: "cairn-demo" }, from(shared, { cookie: `${first.device.name}=${first.device.value}` }));
+    expect(owner.ok).toBe(true);
+  });
+
   it("names the cookie as next-auth does behind https", () => {
     expect(usesSecureCookies(from("10.0.0.1", { "x-forwarded-proto": "https" }))).toBe(true);
     expect(usesSecureCookies(from("10.0.0.1", { "x-forwarded-proto": "http" }))).toBe(false);

@@ -7,6 +7,7 @@ import { getReadyDb } from "../bootstrap";
 import { newRequestId } from "../context";
 import { authSecret, env } from "../env";
 import { isAppError } from "../errors";
+import { DEVICE_COOKIE, DEVICE_MAX_AGE_SECONDS, SECURE_DEVICE_COOKIE, deviceCookiesFrom, issueDeviceToken } from "./device-cookie";
 import { signInWithPassword } from "./login";
 import { clientIp } from "./request-info";
 import { originOf } from "./site-origin";
@@ -23,14 +24,14 @@ export function usesSecureCookies(h: Headers): boolean {
  * Checks the password and opens a session: the cookie to set, or the message to show (wrong password,
  * throttled). Throws only on an unexpected failure.
  */
-export async function passwordSignIn(input: { email: string; password: string }, h: Headers): Promise<{ ok: true; cookie: SessionCookie } | { ok: false; error: string }> {
+export async function passwordSignIn(input: { email: string; password: string }, h: Headers): Promise<{ ok: true; cookie: SessionCookie; device: SessionCookie } | { ok: false; error: string }> {
   const email = input.email.trim();
   if (!email || !input.password) return { ok: false, error: "Enter your email and password." };
   const db = await getReadyDb();
   const request = { id: h.get("x-request-id") ?? newRequestId(), ip: clientIp(h), userAgent: h.get("user-agent") ?? undefined };
   let userId: string;
   try {
-    userId = await signInWithPassword(db, { email, password: input.password }, request, env().login);
+    userId = await signInWithPassword(db, { email, password: input.password }, request, env().login, { secret: authSecret(), tokens: deviceCookiesFrom(h.get("cookie")) });
   } catch (err) {
     if (isAppError(err)) return { ok: false, error: err.message };
     throw err;
@@ -41,5 +42,7 @@ export async function passwordSignIn(input: { email: string; password: string },
   return {
     ok: true,
     cookie: { name: `${secure ? "__Secure-" : ""}next-auth.session-token`, value, options: { httpOnly: true, sameSite: "lax", path: "/", secure, maxAge: SESSION_MAX_AGE_SECONDS } },
+    // This browser has now signed in to this account: its later attempts are counted on their own.
+    device: { name: secure ? SECURE_DEVICE_COOKIE : DEVICE_COOKIE, value: issueDeviceToken(authSecret(), email), options: { httpOnly: true, sameSite: "lax", path: "/", secure, maxAge: DEVICE_MAX_AGE_SECONDS } },
   };
 }

@@ -8,6 +8,7 @@ import { TOKEN_PATTERN, hashToken } from "../tokens/service";
 import type { ActorMembership, TokenActor } from "./actor";
 import type { Permission } from "./policy";
 import { ROLE_PERMISSIONS } from "./policy";
+import { cacheGeneration, recall, remember } from "./token-cache";
 
 const LAST_USED_RESOLUTION_MS = 60_000;
 
@@ -15,6 +16,11 @@ export async function resolveTokenActor(db: Db, token: string): Promise<TokenAct
   if (!TOKEN_PATTERN.test(token)) {
     throw new AppError("unauthenticated", "The API token is malformed. Tokens look like cairn_… — create one under Settings → API tokens.");
   }
+  const hash = hashToken(token);
+  const cached = recall(hash);
+  // A copy: no caller can change what the next request is given.
+  if (cached) return { ...cached, memberships: cached.memberships.map((m) => ({ ...m })) };
+  const generation = cacheGeneration();
   const now = new Date();
   // One round trip: the token, its team, its user and the user's memberships (read fresh every request).
   const [row] = await db
@@ -30,7 +36,7 @@ export async function resolveTokenActor(db: Db, token: string): Promise<TokenAct
     .from(apiTokens)
     .innerJoin(teams, and(eq(teams.id, apiTokens.teamId), isNull(teams.archivedAt)))
     .innerJoin(users, eq(users.id, apiTokens.userId))
-    .where(eq(apiTokens.tokenHash, hashToken(token)));
+    .where(eq(apiTokens.tokenHash, hash));
   if (!row) throw new AppError("unauthenticated", "The API token is not valid.");
   if (row.revokedAt) throw new AppError("unauthenticated", "The API token was revoked. Create a new one under Settings → API tokens.");
   if (row.expiresAt <= now) throw new AppError("unauthenticated", "The API token has expired. Create a new one under Settings → API tokens.");
@@ -44,7 +50,9 @@ export async function resolveTokenActor(db: Db, token: string): Promise<TokenAct
     throw new AppError("unauthenticated", `The API token's user is no longer a member of team ${row.teamSlug}.`);
   }
   await touchToken(db, row.id, row.lastUsedAt, now);
-  return { ...user, kind: "token", tokenId: row.id, tokenTeamId: row.teamId, tokenTeamSlug: row.teamSlug };
+  const actor: TokenActor = { ...user, kind: "token", tokenId: row.id, tokenTeamId: row.teamId, tokenTeamSlug: row.teamSlug };
+  remember(hash, actor, row.expiresAt, generation, now.getTime());
+  return actor;
 }
 
 /** Records the token's use, at most once a minute (`lastUsedAt` as read with the token). */

@@ -12,6 +12,8 @@ import { env } from "../env";
 import type { AttemptHandlers, ComputeBackend, ExitInfo, LaunchSpec, ResourceUsage } from "./backend";
 import { coresBetween, processTreeUsage, uptimeSeconds } from "./process-usage";
 import { jobUid, runsAsOwnUid, sandboxedCommand, sandboxEnv, sandboxStatus } from "./sandbox";
+import { cgroupSupport, createJobCgroup, joinCgroupsCommand } from "./cgroup";
+import type { JobCgroup } from "./cgroup";
 import type { CairnForward, SandboxConfig, SandboxStatus } from "./sandbox";
 
 const GRACE_MS = 5_000;
@@ -25,7 +27,12 @@ export function localSandboxConfig(): SandboxConfig {
 
 /** How the local executor contains jobs on this host (admin console, health, the job log's header). */
 export function localSandboxStatus(): SandboxStatus {
-  return sandboxStatus(localSandboxConfig());
+  const status = sandboxStatus(localSandboxConfig());
+  const support = env().jobSandbox.cgroups === "off" ? null : cgroupSupport();
+  const limits = support?.version
+    ? ` The kernel holds each job to the CPU and memory it asked for and ${JOB_PIDS.toLocaleString("en-US")} processes (cgroup v${support.version}); past its memory the job is killed, as on Kubernetes.`
+    : ` No kernel limits: a job can use more CPU and memory than it asked for (${support ? support.reason : "CAIRN_JOB_CGROUPS=off"}).`;
+  return { ...status, detail: status.detail + limits };
 }
 
 /** Where Cairn's API is, as host and port (the scheme's default port when the URL names none). */
@@ -190,18 +197,37 @@ export class LocalBackend implements ComputeBackend {
       forward = await cairnForward(env().dataDir, env().trackingUrl);
     }
     const wrapped = sandboxedCommand(config, { command: spec.command, workdir: spec.workdir, uid: uid ?? -1, forward });
-    const fd = openSync(spec.logFile, "a");
+    // Kernel limits as a pod's: the memory and cores the job asked for, and a process limit.
+    const limits = { cpu: Math.max(spec.resources.cpu, 0.01), memoryBytes: spec.resources.memoryGib * 2 ** 30, pids: JOB_PIDS };
+    const cgroup: JobCgroup | null = env().jobSandbox.cgroups === "off" ? null : createJobCgroup(`${spec.jobId}-${spec.attempt}`, limits);
+    const argv = cgroup ? joinCgroupsCommand(cgroup, wrapped.argv) : wrapped.argv;
+    let fd: number;
+    try {
+      fd = openSync(spec.logFile, "a");
+    } catch (err) {
+      cgroup?.remove();
+      throw err;
+    }
     let child: ChildProcess;
     try {
       writeSync(fd, `\n=== attempt ${spec.attempt} started ${new Date().toISOString()}: ${spec.command.join(" ")}\n`);
       writeSync(fd, `=== sandbox: ${wrapped.mode}${uid !== null ? ` (uid ${uid})` : ""}\n`);
-      child = spawn(wrapped.argv[0]!, wrapped.argv.slice(1), { cwd: spec.workdir, env: (wrapped.mode === "none" ? spec.env : sandboxEnv(spec.env)) as NodeJS.ProcessEnv, detached: true, stdio: ["ignore", fd, fd] });
+      writeSync(fd, `=== limits: ${cgroup ? `${limits.cpu} CPU, ${spec.resources.memoryGib} GiB memory, ${JOB_PIDS} processes (cgroup v${cgroupSupport().version})` : `none from the kernel (${env().jobSandbox.cgroups === "off" ? "CAIRN_JOB_CGROUPS=off" : cgroupReason()})`}\n`);
+      child = spawn(argv[0]!, argv.slice(1), { cwd: spec.workdir, env: (wrapped.mode === "none" ? spec.env : sandboxEnv(spec.env)) as NodeJS.ProcessEnv, detached: true, stdio: ["ignore", fd, fd] });
+    } catch (err) {
+      // spawn throws synchronously for some refusals (E2BIG: arguments and environment too large): no process,
+      // so no exit event to remove the cgroup.
+      cgroup?.remove();
+      throw err;
     } finally {
       closeSync(fd);
     }
     const pid = await new Promise<number>((resolve, reject) => {
       child.once("spawn", () => resolve(child.pid!));
-      child.once("error", reject);
+      child.once("error", (err) => {
+        cgroup?.remove();
+        reject(err);
+      });
     });
     const ref = `pid:${pid}:${startTicks(pid) ?? "0"}`;
     const entry: Live = { pid, uid };
@@ -224,7 +250,9 @@ export class LocalBackend implements ComputeBackend {
       } catch {
         // the log is best effort
       }
-      onExit({ exitCode: code, signal, ...(entry.reason ? { reason: entry.reason } : {}) });
+      const oomKilled = cgroup !== null && cgroup.oomKills() > 0;
+      cgroup?.remove();
+      onExit({ exitCode: code, signal, ...(entry.reason ? { reason: entry.reason } : {}), ...(oomKilled ? { oomKilled } : {}) });
     });
     return { ref };
   }
@@ -301,4 +329,12 @@ export class LocalBackend implements ComputeBackend {
     signalGroup(parsed.pid, "SIGKILL");
     while (await this.isAlive(ref)) await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Processes one job may have at once (the cgroup's pids.max). */
+const JOB_PIDS = 4096;
+
+function cgroupReason(): string {
+  const support = cgroupSupport();
+  return support.version === null ? support.reason : "";
 }

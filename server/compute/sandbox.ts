@@ -3,12 +3,12 @@
 //
 // - "isolated": the server runs as root and bubblewrap works. Each job runs as its own unprivileged uid
 //   (setpriv, no supplementary groups), inside bwrap's user, mount, pid, ipc and uts namespaces with no way to
-//   make new user namespaces: the host's file system read-only, the repository (node_modules, .env, .next),
-//   the data dir, /root, /home and /tmp replaced by empty tmpfs, then only its own working directory bound
-//   writable and a read-only runtime (the Node packages the examples need) bound back. It sees only its own
-//   processes, so no /proc/<server pid>/environ.
-// - "namespaces": the server is not root (a laptop) and bubblewrap works: the same namespaces and hidden paths
-//   (the user's home too), but the job keeps the server's uid, so what isolation it has is the mount view.
+//   make new user namespaces, in a root built from an allow-list: the system's programs and libraries
+//   read-only, its own /tmp, then only its own working directory bound writable and a read-only runtime (the
+//   Node packages the examples need) — nothing of the repository, the data dir, /root, /home or /var. It sees
+//   only its own processes, so no /proc/<server pid>/environ.
+// - "namespaces": the server is not root (a laptop) and bubblewrap works: the same namespaces and file system
+//   view (the user's home masked should it lie in a system folder), but the job keeps the server's uid.
 // - "none": no bubblewrap: the job is a plain child process of the server's user (README, admin console).
 //
 // Network (CAIRN_JOB_NETWORK): "cairn-only" (default) gives sandboxed jobs a network namespace of their own
@@ -17,7 +17,7 @@
 // Cairn's API. So a job reaches Cairn and nothing else: no loopback services (Prometheus, PostgreSQL), no
 // squatting on Cairn's port. "host" shares the host's network, as jobs that download things need.
 import { spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
+import { chownSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -85,9 +85,9 @@ const NETWORK: Record<JobNetwork, string> = {
 
 const DETAIL: Record<SandboxMode, string> = {
   isolated:
-    "Jobs run as their own unprivileged uid in a bubblewrap sandbox: read-only host file system, their own working directory, no view of the data dir, the repository, /root, /home, /var/lib, /var/log or any other process, at most 4,096 processes each.",
+    "Jobs run as their own unprivileged uid in a bubblewrap sandbox that sees only the system's programs and libraries (/usr and what of /etc the loader, name resolution and TLS need, read-only), the job runtime, its own working directory and scratch /tmp — nothing else of the host (no data dir, repository, /root, /home, /var, /srv, /mnt) and no other process; at most 4,096 processes each.",
   namespaces:
-    "Jobs run in a bubblewrap sandbox (read-only host file system, their own working directory, no view of the data dir, the repository, your home directory, /tmp or other processes) but as the server's own user, because the server is not root.",
+    "Jobs run in a bubblewrap sandbox that sees only the system's programs and libraries (/usr and what of /etc the loader, name resolution and TLS need, read-only), the job runtime, its own working directory and scratch /tmp (no data dir, repository, home directory or other process) but as the server's own user, because the server is not root.",
   none:
     "Jobs are NOT sandboxed: they run as the server's user with its file access (the data dir, the auth secret, the database files, other teams' artifacts). Install bubblewrap (Debian: apt-get install bubblewrap) and restart Cairn.",
 };
@@ -188,40 +188,77 @@ type WrapInput = { bwrap: string; setpriv: string | null; config: SandboxConfig;
  * no groups, no capabilities and no_new_privs before the job's command starts. Namespaces mode runs bwrap as
  * the server's user, in a new user namespace that may not make further ones.
  */
-/** Besides the repository and the data dir: where hosts keep other people's files, logs and services' state. */
-const HIDDEN = ["/tmp", "/var/tmp", "/root", "/home", "/mnt", "/media", "/srv", "/var/lib", "/var/log", "/var/backups", "/var/mail", "/var/spool"];
+/**
+ * The file system a job sees is built from an allow-list, not the host's root with holes in it: the system's
+ * programs and libraries read-only (merged-/usr symlinks kept as symlinks), its own scratch /tmp and /var/tmp,
+ * /dev and its own /proc — and nothing else of the host (no /root, /home, /srv, /var, /run, /mnt, no sibling
+ * folders of the repository), then bound in one by one: the runtime, the working directory, the forwarder.
+ */
+const SYSTEM = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+/**
+ * What of /etc a job sees: what the loader, name resolution, TLS, time zones, locales and the runtimes need.
+ * Not the rest (service configurations, systemd units, /etc/default files an operator may have left readable
+ * with a secret in them).
+ */
+export const ETC_ALLOWED = [
+  "alternatives", "ca-certificates", "ca-certificates.conf", "debian_version", "fonts", "gai.conf", "group", "host.conf", "hosts",
+  "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "locale.alias", "locale.conf", "localtime", "matplotlibrc", "mime.types", "nsswitch.conf",
+  "os-release", "passwd", "pki", "protocols", "python3", "python3.11", "python3.12", "resolv.conf", "services", "ssl", "timezone",
+];
+const SCRATCH_DIRS = ["/tmp", "/var/tmp"];
+
+function under(p: string, roots: string[]): boolean {
+  return roots.some((r) => p === r || p.startsWith(r + path.sep));
+}
 
 function wrap({ bwrap, setpriv, config: given, mode, uid, workdir: givenWorkdir, command, forward }: WrapInput): string[] {
-  // Real paths: a tmpfs over a symlink hides the link, not what it points to (a data dir on another volume).
+  // Real paths: a bind of a symlink binds what it points to, and a mask over a symlink would hide only the link.
   const config = { ...given, repoDir: real(given.repoDir), dataDir: real(given.dataDir) };
   const workdir = real(givenWorkdir);
-  const hidden = new Set<string>([...HIDDEN, config.repoDir, config.dataDir]);
-  if (mode === "namespaces") {
-    hidden.add(os.homedir());
-    if (typeof process.getuid === "function") hidden.add(`/run/user/${process.getuid()}`);
-  }
-  // Parents before children, so a later tmpfs lands inside an earlier one rather than under it.
-  const mounts = [...hidden].filter((p) => p && p !== "/" && existsSync(p)).sort((a, b) => a.length - b.length);
   const isolated = mode === "isolated" && setpriv !== null;
   const args = [
     ...(isolated ? ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"] : ["--unshare-user", "--disable-userns"]),
     "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "cairn-job",
     ...(given.network === "cairn-only" ? ["--unshare-net"] : []),
-    "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
   ];
-  // Scratch space (/tmp, /var/tmp: the job's own, sticky, 256 MiB of memory each; larger temporary files belong in
-  // the working directory); the other hidden folders only hold mount points.
-  for (const p of mounts) args.push("--perms", SCRATCH.has(p) ? "1777" : "0755", "--size", String(SCRATCH.has(p) ? 256 << 20 : 16 << 20), "--tmpfs", p);
-  const binds = bindBack(config, mounts);
-  // cairn-only: the relay's socket (under the hidden data dir) and the forwarder (in the hidden repository), at
-  // their own paths. The socket's folder is bound rather than the socket, so a job that outlives a server restart
+  const system: string[] = [];
+  for (const p of SYSTEM) {
+    let link: string | null = null;
+    try {
+      link = lstatSync(p).isSymbolicLink() ? readlinkSync(p) : null;
+    } catch {
+      continue; // not on this host
+    }
+    if (link !== null) args.push("--symlink", link, p);
+    else {
+      args.push("--ro-bind", p, p);
+      system.push(p);
+    }
+  }
+  args.push("--perms", "0755", "--dir", "/etc");
+  for (const name of ETC_ALLOWED) {
+    const p = path.join("/etc", name);
+    if (existsSync(p)) args.push("--ro-bind", p, p);
+  }
+  args.push("--dev", "/dev", "--proc", "/proc");
+  // Scratch space: the job's own, sticky, 256 MiB of memory each (larger temporary files belong in the working directory).
+  args.push("--perms", "0755", "--dir", "/var");
+  for (const p of SCRATCH_DIRS) args.push("--perms", "1777", "--size", String(256 << 20), "--tmpfs", p);
+  // Should the repository, the data dir (or, as the server's own user, its home) lie inside a system folder
+  // (/usr/local/cairn, say), they are masked with an empty tmpfs there.
+  const secret = [config.repoDir, config.dataDir, ...(mode === "namespaces" ? [os.homedir()] : [])];
+  const masks = secret.filter((p) => p !== "/" && under(p, system) && existsSync(p)).sort((a, b) => a.length - b.length);
+  for (const p of masks) args.push("--perms", "0755", "--size", String(16 << 20), "--tmpfs", p);
+  const binds = bindBack(config, system, masks);
+  // cairn-only: the relay's socket (under the data dir) and the forwarder (in the repository), at their own
+  // paths. The socket's folder is bound rather than the socket, so a job that outlives a server restart
   // reaches the new server's socket. Bound read-only, the job can still connect (that needs write on the socket
   // inode, which the mount flag does not govern), but not replace it.
   const script = forward && given.network === "cairn-only" ? real(forwarderScript(config.repoDir)) : null;
   const socket = script && forward ? real(forward.socket) : null;
   const files = script && socket ? [script, path.dirname(socket)] : [];
-  // The folders leading to a bind inside a tmpfs must be traversable by the job's uid (bwrap makes them 0700).
-  for (const dir of ancestorsInside([...binds, ...files, workdir], mounts)) args.push("--perms", "0755", "--dir", dir);
+  // The folders leading to each bind are made traversable (bwrap would make them 0700, closed to the job's uid).
+  for (const dir of ancestorsOutside([...binds, ...files, workdir], system, masks)) args.push("--perms", "0755", "--dir", dir);
   for (const dir of [...binds, ...files]) args.push("--ro-bind", dir, dir);
   if (script && forward?.hosts) args.push("--ro-bind", forward.hosts, "/etc/hosts");
   args.push("--bind", workdir, workdir, "--chdir", workdir, "--");
@@ -235,7 +272,6 @@ function wrap({ bwrap, setpriv, config: given, mode, uid, workdir: givenWorkdir,
   return [bwrap, ...args, ...command];
 }
 
-const SCRATCH = new Set(["/tmp", "/var/tmp"]);
 const NPROC = 4096;
 
 function real(p: string): string {
@@ -258,24 +294,31 @@ export function sandboxEnv(env: Record<string, string>): Record<string, string> 
   return Object.fromEntries(Object.entries(env).filter(([k]) => !LOADER_ENV.test(k)));
 }
 
-/** Every folder strictly between a hidden mount and a path bound under it, parents first. */
-function ancestorsInside(targets: string[], mounts: string[]): string[] {
+/**
+ * The folders a bind needs made in the sandbox's own root, parents first: every ancestor of each target that is
+ * not already there — outside the system folders, or inside a mask.
+ */
+function ancestorsOutside(targets: string[], system: string[], masks: string[]): string[] {
   const dirs = new Set<string>();
   for (const target of targets) {
-    const mount = mounts.filter((m) => target.startsWith(m + path.sep)).sort((a, b) => b.length - a.length)[0];
-    if (!mount) continue;
-    for (let dir = path.dirname(target); dir.length > mount.length; dir = path.dirname(dir)) dirs.add(dir);
+    for (let dir = path.dirname(target); dir !== "/" && dir !== "."; dir = path.dirname(dir)) {
+      const masked = masks.some((m) => dir.startsWith(m + path.sep));
+      if (!masked && under(dir, system)) break;
+      if (masks.includes(dir)) break;
+      if (dir === "/var" || SCRATCH_DIRS.includes(dir)) continue; // made above, with their own permissions
+      dirs.add(dir);
+    }
   }
   return [...dirs].sort((a, b) => a.length - b.length);
 }
 
-/** What must stay visible under a hidden path: the runtime packages and, when it lives there, Node itself. */
-function bindBack(config: SandboxConfig, hidden: string[]): string[] {
-  const under = (p: string) => hidden.some((h) => p === h || p.startsWith(h + path.sep));
+/** What a job needs from outside the system folders (or from under a mask): the runtime packages and, when it lives there, Node itself. */
+function bindBack(config: SandboxConfig, system: string[], masks: string[]): string[] {
+  const needed = (p: string) => !under(p, system) || under(p, masks);
   const dirs = runtimePackageDirs(path.join(config.repoDir, "node_modules"), config.runtimePackages);
   const nodePrefix = path.dirname(path.dirname(realpathSync(process.execPath)));
-  if (under(nodePrefix)) dirs.unshift(nodePrefix);
-  return dirs.filter(under);
+  if (needed(nodePrefix)) dirs.unshift(nodePrefix);
+  return dirs.filter(needed);
 }
 
 /** The package folders of `names` and everything they depend on (npm's flat node_modules, nested ones included). */

@@ -3,11 +3,13 @@
 // included), plus each team's month-to-date spend against its monthly budget.
 import { and, eq, gte, inArray, isNotNull, lt, sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
-import { costLedger, teamQuotas, teams } from "@/db/schema";
+import { costLedger, teams } from "@/db/schema";
+import type { BudgetStateDto } from "@/lib/schemas/costs";
 import { readableTeamIds } from "../auth/policy";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
 import { homeTeam } from "../tracking/access";
+import { budgetsFor } from "./budget-service";
 
 export const COST_AGGREGATES = ["team", "user", "resource", "kind", "run", "deployment"] as const;
 export type CostAggregate = (typeof COST_AGGREGATES)[number];
@@ -20,7 +22,7 @@ export type Costs = {
   aggregate: CostAggregate;
   totals: { key: string; amount: number }[];
   series: { key: string; points: [number, number][] }[];
-  budgets: { team: string; monthly_budget_usd: number | null; spent_this_month_usd: number; share: number | null }[];
+  budgets: BudgetStateDto[];
 };
 
 const UNITS: Record<string, number> = { h: 3600, d: 86_400, w: 7 * 86_400 };
@@ -88,23 +90,10 @@ export async function getCosts(ctx: Ctx, input: CostsInput): Promise<Costs> {
 }
 
 /**
- * Month-to-date spend (calendar month, UTC) against each team's monthly budget, for the given teams (every
- * team when undefined) in one query; the caller has scoped `teamIds` to what the actor may read.
+ * Each team's month (calendar month, UTC): spend against its monthly budget, the month-end forecast and its budget
+ * steps (server/costs/budget.ts), for the given teams (every team when undefined); the caller has scoped `teamIds`
+ * to what the actor may read.
  */
 export async function budgets(ctx: Ctx, teamIds: string[] | undefined): Promise<Costs["budgets"]> {
-  if (teamIds?.length === 0) return [];
-  const rows = await ctx.db
-    .select({
-      team: teams.slug, budget: teamQuotas.monthlyBudgetUsd,
-      spent: sql<number>`coalesce((select sum(${costLedger.amountUsd}) from ${costLedger} where ${costLedger.teamId} = ${teams.id} and ${costLedger.periodStart} >= date_trunc('month', now() at time zone 'UTC') at time zone 'UTC'), 0)::float8`,
-    })
-    .from(teams)
-    .leftJoin(teamQuotas, eq(teamQuotas.teamId, teams.id))
-    .where(and(teamIds ? inArray(teams.id, teamIds) : undefined, sql`${teams.archivedAt} is null`))
-    .orderBy(teams.slug);
-  return rows.map((r) => {
-    const budget = r.budget === null ? null : Number(r.budget);
-    const spent = round2(Number(r.spent));
-    return { team: r.team, monthly_budget_usd: budget, spent_this_month_usd: spent, share: budget ? Math.round((spent / budget) * 1000) / 1000 : null };
-  });
+  return budgetsFor(ctx, teamIds);
 }

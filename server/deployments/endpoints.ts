@@ -5,7 +5,8 @@
 import { and, desc, eq, gt, inArray, isNotNull, lte, ne, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import type { DeploymentEnvironment, DeploymentStatus } from "@/db/schema";
-import { DEPLOYMENT_ENVIRONMENTS, LIVE_DEPLOYMENT_STATUSES, deployments } from "@/db/schema";
+import { DEPLOYMENT_ENVIRONMENTS, LIVE_DEPLOYMENT_STATUSES, deploymentSplits, deployments } from "@/db/schema";
+import { isActiveCandidate } from "./split-routing";
 
 /** A model's stable address in one environment (the model name percent-encoded, as a path segment must be). */
 export const stableEndpointOf = (team: string, model: string, environment: DeploymentEnvironment) => `/serve/${team}/${encodeURIComponent(model)}/${environment}`;
@@ -29,7 +30,8 @@ export function serveAddress(segment: string, path: string[]): ServeAddress {
   return { kind: "deployment", id: segment, path };
 }
 
-export type EnvironmentDeployment = { id: string; modelName: string; version: number; status: DeploymentStatus; backend: string };
+/** `splitId`: the active traffic split this deployment is the baseline of (null: none), read in the same query so the gateway asks no more without one. */
+export type EnvironmentDeployment = { id: string; modelName: string; version: number; status: DeploymentStatus; backend: string; splitId: string | null };
 
 /**
  * The deployment a model's environment address reaches: of its live deployments in that environment,
@@ -38,13 +40,15 @@ export type EnvironmentDeployment = { id: string; modelName: string; version: nu
  * promoteProduction), so between its first ready answer and that switch it is already the one routed to.
  * In staging, where several may serve side by side, it is the one deployed (and serving) last.
  * When none serves, the newest live one that is still starting (or scaled to zero) is returned instead,
- * so the caller can say so; null when the environment has no live deployment at all.
+ * so the caller can say so; null when the environment has no live deployment at all. The candidate of an
+ * active traffic split is never it: the split routes its share through the baseline's address (./split-routing.ts).
  */
 export async function environmentDeployment(db: DbOrTx, modelId: string, environment: DeploymentEnvironment): Promise<EnvironmentDeployment | null> {
   const [row] = await db
-    .select({ id: deployments.id, modelName: deployments.modelName, version: deployments.version, status: deployments.status, backend: deployments.backend })
+    .select({ id: deployments.id, modelName: deployments.modelName, version: deployments.version, status: deployments.status, backend: deployments.backend, splitId: deploymentSplits.id })
     .from(deployments)
-    .where(and(eq(deployments.modelId, modelId), eq(deployments.environment, environment), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])))
+    .leftJoin(deploymentSplits, and(eq(deploymentSplits.baselineId, deployments.id), eq(deploymentSplits.status, "active")))
+    .where(and(eq(deployments.modelId, modelId), eq(deployments.environment, environment), inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES]), sql`not ${isActiveCandidate}`))
     .orderBy(sql`${deployments.status} = 'ready' desc`, sql`${deployments.readyAt} desc nulls last`, desc(deployments.createdAt), desc(deployments.id))
     .limit(1);
   return row ?? null;

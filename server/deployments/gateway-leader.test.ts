@@ -29,7 +29,10 @@ describe.runIf(onPostgres)("a gateway in a process that does not lead", () => {
       req.on("data", (c: Buffer) => { body += c.toString(); });
       req.on("end", () => {
         seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
-        res.writeHead(200, { "content-type": "application/json", "x-cairn-deployment": "11111111-2222-3333-4444-555555555555", "set-cookie": "not=passed" });
+        res.writeHead(200, {
+          "content-type": "application/json", "x-cairn-deployment": "11111111-2222-3333-4444-555555555555", "set-cookie": "not=passed",
+          "x-cairn-variant": "candidate", "x-cairn-model-version": "2", "x-request-id": String(req.headers["x-request-id"]),
+        });
         res.end(JSON.stringify({ answered_by: "leader" }));
       });
     });
@@ -71,6 +74,23 @@ describe.runIf(onPostgres)("a gateway in a process that does not lead", () => {
     expect(seen[0]!.headers).toMatchObject({ authorization: "Bearer cairn_abc", "content-type": "application/json", "x-cairn-forwarded": "1" });
     // Only what the leader needs: no cookie travels.
     expect(seen[0]!.headers.cookie).toBeUndefined();
+  });
+
+  it("passes the split key and the request id to the leader, and the variant, version and request id back", async () => {
+    const before = seen.splice(0);
+    const headers = { authorization: "Bearer cairn_abc", "content-type": "application/json", "x-cairn-split-key": "customer-7", "x-request-id": "req-abc.1" };
+    const req = new Request("http://follower.example/serve/churn/churn-classifier/production/invocations", { method: "POST", body: "{}", headers });
+    const res = await serveInference(database.db, req, { team: "churn", deployment: "churn-classifier", path: ["production", "invocations"] });
+    expect(seen[0]!.headers).toMatchObject({ "x-cairn-split-key": "customer-7", "x-request-id": "req-abc.1" });
+    expect(res.headers.get("x-cairn-variant")).toBe("candidate");
+    expect(res.headers.get("x-cairn-model-version")).toBe("2");
+    expect(res.headers.get("x-request-id")).toBe("req-abc.1");
+    // A request id that is not a plain token is replaced by a new one, before it travels.
+    const odd = new Request("http://follower.example/serve/churn/churn-classifier/production/invocations", { method: "POST", body: "{}", headers: { ...headers, "x-request-id": "a b<c>" } });
+    const res2 = await serveInference(database.db, odd, { team: "churn", deployment: "churn-classifier", path: ["production", "invocations"] });
+    expect(res2.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(seen[1]!.headers["x-request-id"]).toBe(res2.headers.get("x-request-id"));
+    seen.splice(0, seen.length, ...before);
   });
 
   it("a request another process already passed on is not passed again (it is answered here)", async () => {

@@ -4,7 +4,11 @@
 // panel instead). Only the model server's own surface passes: Open Inference Protocol v2 (metadata,
 // readiness, infer) for the deployment's model and MLflow's /invocations. Errors answer
 // `{"error": "<what and how to fix it>"}`, as the model server does, so a client sees one shape whoever
-// refused it. Every answer from a replica names the deployment that gave it in `x-cairn-deployment`.
+// refused it. Every answer from a replica names the deployment that gave it in `x-cairn-deployment`, its
+// version in `x-cairn-model-version` and the variant in `x-cairn-variant` (baseline or candidate of a traffic
+// split on the stable address, `pinned` on a deployment's own address); every answer carries `x-request-id`
+// (the client's, or a new one), the id feedback names. While a split is active each request is logged for it.
+import { randomUUID } from "node:crypto";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { and, eq } from "drizzle-orm";
 import { UUID } from "@/lib/ids";
@@ -23,8 +27,12 @@ import { defaultKubeConfig } from "../compute/kubernetes";
 import { replicaSecret } from "../compute/k8s-serving-manifest";
 import { authSecret, env } from "../env";
 import { AppError } from "../errors";
+import { recordInference } from "../observability/inference-rollups";
 import { observeInference } from "../observability/metrics";
 import { environmentDeployment, serveAddress, stableEndpointOf, wasReplaced } from "./endpoints";
+import { recordSplitRequest } from "./split-log";
+import { routeSplit } from "./split-routing";
+import { SPLIT_KEY_HEADER } from "@/lib/schemas/splits";
 import { deploymentRuntime } from "./runtime";
 import { loadDeployment } from "./service";
 import { currentWorkers } from "../workers/registry";
@@ -136,8 +144,8 @@ function notServing(row: { id: string; status: string }): Response | null {
   return null;
 }
 
-/** A deployment a request may be sent to: its id, its team and the model name its replicas serve. */
-type Target = { id: string; team: string; model: string; backend: string };
+/** A deployment a request may be sent to: its id, its team, the model name its replicas serve, and the split variant it is (stable address). */
+type Target = { id: string; team: string; model: string; backend: string; version: number; variant: "baseline" | "candidate" | "pinned"; split?: { splitId: string; variant: "baseline" | "candidate" } };
 /** Finds (again) where an address leads: a deployment, or the answer when it leads nowhere now. */
 type Resolve = () => Promise<Target | Response>;
 /**
@@ -153,9 +161,14 @@ const MAX_HOPS = 3;
  * Where an environment leads: the deployment serving it now, or a 503 while one starts or none is
  * deployed (`gone`, when given, answers instead of the latter — a replaced deployment's address).
  */
-async function inEnvironment(db: Db, model: { id: string; name: string; team: string }, environment: DeploymentEnvironment, gone?: () => Response): Promise<Target | Response> {
+async function inEnvironment(db: Db, model: { id: string; name: string; team: string }, environment: DeploymentEnvironment, gone?: () => Response, splitKey: string | null = null): Promise<Target | Response> {
   const d = await environmentDeployment(db, model.id, environment);
-  if (d?.status === "ready") return { id: d.id, team: model.team, model: d.modelName, backend: d.backend };
+  if (d?.status === "ready") {
+    // A traffic split on the deployment the address reaches sends its share to the candidate.
+    const routed = gone || d.splitId === null ? null : await routeSplit(db, { id: d.id, version: d.version, model: d.modelName, backend: d.backend }, splitKey);
+    if (routed) return { id: routed.id, team: model.team, model: routed.model, backend: routed.backend, version: routed.version, variant: routed.variant, split: { splitId: routed.splitId, variant: routed.variant } };
+    return { id: d.id, team: model.team, model: d.modelName, backend: d.backend, version: d.version, variant: "baseline" };
+  }
   if (d) {
     const what = d.status === "deploying" ? "is still starting" : "is scaled to zero";
     return fail(503, `The ${environment} deployment of ${model.name} (${d.id}, version ${d.version}) ${what}; try again in a few seconds.`, { "retry-after": "1" });
@@ -165,7 +178,7 @@ async function inEnvironment(db: Db, model: { id: string; name: string; team: st
 }
 
 /** /serve/<team>/<model>/<environment>/…: the registered model (by its name now) in the named team. */
-async function modelAddress(db: Db, team: string, name: string, environment: DeploymentEnvironment): Promise<Addressed | null> {
+async function modelAddress(db: Db, team: string, name: string, environment: DeploymentEnvironment, splitKey: string | null): Promise<Addressed | null> {
   const [m] = await db
     .select({ id: registeredModels.id, teamId: registeredModels.teamId, team: teams.slug })
     .from(registeredModels)
@@ -173,7 +186,7 @@ async function modelAddress(db: Db, team: string, name: string, environment: Dep
     .where(and(eq(teams.slug, team), eq(registeredModels.name, name)));
   if (!m) return null;
   const model = { id: m.id, name, team: m.team };
-  return { teamId: m.teamId, team: m.team, auditTarget: `model:${m.team}/${name}`, missing: noModel(name, team), model: name, names: [name], resolve: () => inEnvironment(db, model, environment) };
+  return { teamId: m.teamId, team: m.team, auditTarget: `model:${m.team}/${name}`, missing: noModel(name, team), model: name, names: [name], resolve: () => inEnvironment(db, model, environment, undefined, splitKey) };
 }
 
 const noModel = (name: string, team: string) => fail(404, `Model "${name}" was not found in team ${team}.`);
@@ -185,6 +198,7 @@ async function deploymentAddress(db: Db, id: string): Promise<Addressed | null> 
       .select({
         id: deployments.id, teamId: deployments.teamId, team: teams.slug, model: deployments.modelName, modelId: deployments.modelId, modelNow: registeredModels.name,
         environment: deployments.environment, status: deployments.status, createdAt: deployments.createdAt, stoppedAt: deployments.stoppedAt, backend: deployments.backend,
+        version: deployments.version,
       })
       .from(deployments)
       .innerJoin(teams, eq(teams.id, deployments.teamId))
@@ -198,7 +212,7 @@ async function deploymentAddress(db: Db, id: string): Promise<Addressed | null> 
     const row = await read();
     if (!row) return fail(410, `Deployment ${id} no longer exists.`);
     const refused = notServing(row);
-    if (!refused) return { id: row.id, team: row.team, model: row.model, backend: row.backend };
+    if (!refused) return { id: row.id, team: row.team, model: row.model, backend: row.backend, version: row.version, variant: "pinned" };
     // Replaced by a promotion or a rollback: its callers are answered by what serves production now, so
     // an address in use keeps answering through the switch (and after it; x-cairn-deployment says who answered).
     if (await wasReplaced(db, row)) {
@@ -222,29 +236,29 @@ let knownLeader: { url: string | null; at: number } = { url: null, at: 0 };
  * inference request, as it came (the token included: the leader checks it again), to the leader's address
  * (CAIRN_INTERNAL_URL, advertised on the leader lock's session) and answers what the leader answered.
  */
-async function viaLeader(db: Db, req: Request): Promise<Response> {
+async function viaLeader(db: Db, req: Request, requestId: string): Promise<Response> {
   if (Date.now() - knownLeader.at > LEADER_TTL_MS) knownLeader = { url: await leaderAddress(db), at: Date.now() };
   const leader = knownLeader.url;
   if (!leader) return fail(503, "No Cairn process leads the workers right now (another takes over within seconds); try again.", { "retry-after": "2" });
   const body = req.method === "POST" ? await readBody(req) : null;
   if (body instanceof Response) return body;
   const url = new URL(req.url);
-  const headers: Record<string, string> = { [FORWARDED_HEADER]: "1" };
-  for (const name of ["authorization", "content-type", "accept"]) {
+  const headers: Record<string, string> = { [FORWARDED_HEADER]: "1", "x-request-id": requestId };
+  for (const name of ["authorization", "content-type", "accept", SPLIT_KEY_HEADER.toLowerCase()]) {
     const value = req.headers.get(name);
     if (value !== null) headers[name] = value;
   }
   try {
     const answer = await fetch(`${leader}${url.pathname}${url.search}`, { method: req.method, headers, body, signal: AbortSignal.timeout(REPLICA_TIMEOUT_MS), redirect: "manual" });
     const passed = new Headers();
-    for (const name of ["content-type", "x-cairn-deployment", "retry-after", "www-authenticate", "allow"]) {
+    for (const name of ["content-type", "x-cairn-deployment", "x-cairn-variant", "x-cairn-model-version", "x-request-id", "retry-after", "www-authenticate", "allow"]) {
       const value = answer.headers.get(name);
       if (value !== null) passed.set(name, value);
     }
     return new Response(await answer.arrayBuffer(), { status: answer.status, headers: passed });
   } catch (err) {
     knownLeader = { url: null, at: 0 };
-    return fail(503, `The leading Cairn process (${leader}) did not answer (${err instanceof Error ? err.message : String(err)}); try again in a few seconds.`, { "retry-after": "2" });
+    return fail(503, `The leading Cairn process (${leader}) did not answer (${err instanceof Error ? err.message : String(err)}); try again in a few seconds.`, { "retry-after": "2", "x-request-id": requestId });
   }
 }
 
@@ -273,15 +287,17 @@ function auditRefusal(db: Db, req: Request, actor: TokenActor, addressed: Addres
 
 /** Answers one gateway request. Never throws: every refusal is a JSON error with the right status. */
 export async function serveInference(db: Db, req: Request, params: { team: string; deployment: string; path: string[] }): Promise<Response> {
+  const requestId = requestIdOf(req);
   const workers = currentWorkers();
   if (workers && !workers.isLeader() && req.headers.get(FORWARDED_HEADER) === null) {
-    return viaLeader(db, req).catch((err: unknown) => {
+    return viaLeader(db, req, requestId).catch((err: unknown) => {
       console.error("[cairn] passing an inference request to the leader failed", err);
-      return fail(500, "The gateway failed to answer; the error was logged.");
+      return fail(500, "The gateway failed to answer; the error was logged.", { "x-request-id": requestId });
     });
   }
   const started = performance.now();
-  const seen: { labels?: { team: string; deployment: string } } = {};
+  const seen: { labels?: { team: string; deployment: string }; target?: Target } = {};
+  const splitKey = req.headers.get(SPLIT_KEY_HEADER);
   const answer = await (async (): Promise<Response> => {
     const authorization = req.headers.get("authorization");
     if (!authorization) return fail(401, "An API token of the deployment's team is required: send `Authorization: Bearer <token>` (create one under Settings → API tokens).", { "www-authenticate": "Bearer" });
@@ -296,7 +312,7 @@ export async function serveInference(db: Db, req: Request, params: { team: strin
     const address = serveAddress(params.deployment, params.path);
     let addressed: Addressed | null;
     if (address.kind === "model") {
-      addressed = await modelAddress(db, params.team, address.model, address.environment);
+      addressed = await modelAddress(db, params.team, address.model, address.environment, splitKey);
       if (!addressed) return noModel(address.model, params.team);
     } else {
       if (!UUID.test(address.id)) return fail(404, `Deployment ${address.id} was not found in team ${params.team}. A model's address names its environment: /serve/${params.team}/${encodeURIComponent(address.id)}/production/… or …/staging/….`);
@@ -329,19 +345,13 @@ export async function serveInference(db: Db, req: Request, params: { team: strin
       const routed = replicaRoute(req.method, address.path, target.model, names);
       if (routed instanceof Response) return routed;
       names.push(target.model);
-      if (target.backend === "kubernetes") {
-        const answer = await forwardToService(target, routed, body, req.headers.get("content-type"));
-        answer.headers.set("x-cairn-deployment", target.id);
-        return answer;
-      }
+      seen.target = target;
+      if (target.backend === "kubernetes") return servedBy(await forwardToService(target, routed, body, req.headers.get("content-type")), target);
       if (runtime.pick(target.id) !== null) {
         const answer = await forward(target.id, routed, body, req.headers.get("content-type"));
         // A deployment that lost its replicas while this request was on its way (replaced by a rollout and
         // released) is looked up again below; any other answer, a replica's own errors included, stands.
-        if (answer.status !== 503 || runtime.pick(target.id) !== null) {
-          answer.headers.set("x-cairn-deployment", target.id);
-          return answer;
-        }
+        if (answer.status !== 503 || runtime.pick(target.id) !== null) return servedBy(answer, target);
       }
       const next: Target | Response = hop < MAX_HOPS ? await addressed.resolve() : target;
       if (next instanceof Response) return next;
@@ -353,7 +363,30 @@ export async function serveInference(db: Db, req: Request, params: { team: strin
     console.error("[cairn] inference gateway error", err);
     return fail(500, "The gateway failed to answer; the error was logged.");
   });
-  if (seen.labels) observeInference(seen.labels.team, seen.labels.deployment, answer.status, (performance.now() - started) / 1000);
+  const seconds = (performance.now() - started) / 1000;
+  if (seen.labels) {
+    observeInference(seen.labels.team, seen.labels.deployment, answer.status, seconds);
+    // Cairn's own per-minute rollups, under the deployment that answered (a split's candidate is one of its own).
+    recordInference({ deploymentId: seen.labels.deployment, status: answer.status, seconds });
+  }
+  answer.headers.set("x-request-id", requestId);
+  const split = seen.target?.split;
+  // Logged off the request path (batched writes); the answer's copy is read for the prediction later.
+  if (split) recordSplitRequest(db, { splitId: split.splitId, variant: split.variant, deploymentId: seen.target!.id, requestId, status: answer.status, latencyMs: seconds * 1000, answer: answer.status === 200 ? answer.clone() : undefined });
+  return answer;
+}
+
+/** The client's X-Request-Id when it is a plain token (letters, digits, `._:-`, ≤ 128), else a new one. */
+function requestIdOf(req: Request): string {
+  const given = req.headers.get("x-request-id");
+  return given && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+}
+
+/** Names who answered: the deployment, its version, and the split variant (or `pinned`, a deployment's own address). */
+function servedBy(answer: Response, target: Target): Response {
+  answer.headers.set("x-cairn-deployment", target.id);
+  answer.headers.set("x-cairn-model-version", String(target.version));
+  answer.headers.set("x-cairn-variant", target.variant);
   return answer;
 }
 
@@ -375,5 +408,6 @@ export async function tryInference(ctx: Ctx, id: string, endpoint: "infer" | "in
   }
   const ms = Math.round((performance.now() - started) * 10) / 10;
   observeInference(row.team, row.id, answer.status, ms / 1000);
+  recordInference({ deploymentId: row.id, version: row.version, status: answer.status, seconds: ms / 1000 });
   return { status: answer.status, body: await answer.text(), ms };
 }

@@ -65,19 +65,41 @@ export function requestInfo(req: Request): RequestInfo {
   };
 }
 
+/** Half of a UTF-16 surrogate pair with no other half: not text (PostgreSQL and UTF-8 cannot hold it). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** What in `value` the database cannot store as given: a NUL character, or a lone UTF-16 surrogate ("\ud800"). */
+function unstorable(value: unknown): "nul" | "surrogate" | null {
+  if (typeof value === "string") return value.includes("\u0000") ? "nul" : LONE_SURROGATE.test(value) ? "surrogate" : null;
+  if (Array.isArray(value)) {
+    for (const x of value) {
+      const found = unstorable(x);
+      if (found) return found;
+    }
+    return null;
+  }
+  if (value && typeof value === "object") {
+    for (const [k, x] of Object.entries(value)) {
+      const found = unstorable(k) ?? unstorable(x);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
 /**
- * PostgreSQL's text cannot hold a NUL character: input carrying one is refused here with where it was, instead
- * of failing in the database (a 500).
+ * PostgreSQL's text cannot hold a NUL character, and a lone surrogate is not text at all (the driver would
+ * store U+FFFD instead, so what was hashed — an audit row — would no longer match what was stored): input
+ * carrying either is refused here with where it was, instead of failing in the database (a 500).
  */
 export function hasNul(value: unknown): boolean {
-  if (typeof value === "string") return value.includes("\u0000");
-  if (Array.isArray(value)) return value.some(hasNul);
-  if (value && typeof value === "object") return Object.entries(value).some(([k, x]) => k.includes("\u0000") || hasNul(x));
-  return false;
+  return unstorable(value) !== null;
 }
 
 export function refuseNul(value: unknown, where: string): void {
-  if (hasNul(value)) throw new AppError("invalid_input", `The ${where} contains a NUL character (\\u0000 or %00), which Cairn cannot store; remove it.`);
+  const found = unstorable(value);
+  if (found === "nul") throw new AppError("invalid_input", `The ${where} contains a NUL character (\\u0000 or %00), which Cairn cannot store; remove it.`);
+  if (found === "surrogate") throw new AppError("invalid_input", `The ${where} contains half of a UTF-16 surrogate pair (such as \\ud800 alone), which is not text; send well-formed Unicode.`);
 }
 
 async function parseBody<B>(req: Request, schema: z.ZodType<B>): Promise<B> {

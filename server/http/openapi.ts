@@ -1,15 +1,18 @@
 // The OpenAPI document of /api/v1, built from the same zod schemas the handlers validate with.
 import { z } from "zod";
 import { browseRunsQuery, createExperimentBody, listExperimentsQuery, previewQuery } from "@/lib/schemas/experiments";
+import { alertRulesQuery, alertsQuery, createAlertRuleSchema, silenceAlertRuleSchema } from "@/lib/schemas/alerts";
 import { auditQuerySchema } from "@/lib/schemas/audit";
 import { listCodeArchivesQuery, uploadCodeArchiveQuery } from "@/lib/schemas/code-archives";
-import { costsQuery } from "@/lib/schemas/costs";
-import { approvalsQuery, decideApprovalSchema, deployModelSchema, listDeploymentsQuery, scaleDeploymentSchema } from "@/lib/schemas/deployments";
+import { budgetExtensionSchema, costsQuery } from "@/lib/schemas/costs";
+import { approvalsQuery, decideApprovalSchema, deployModelSchema, deploymentMetricsQuery, deploymentMetricsSchema, listDeploymentsQuery, scaleDeploymentSchema } from "@/lib/schemas/deployments";
 import { listModelsQuery, modelTeamQuery, registerRunBody } from "@/lib/schemas/registry";
 import { instanceTypeSchema } from "@/lib/schemas/instance-types";
 import { jobEventsQuery, jobResourcesSchema, jobResponseSchema, listJobsQuery, logsQuery, trainJobSchema } from "@/lib/schemas/jobs";
+import { createSweepSchema, registerBestSchema, sweepCapabilitiesSchema, sweepSchema } from "@/lib/schemas/sweeps";
 import { addMemberSchema, changeRoleSchema, createTeamSchema, quotaSchema, updateTeamSchema } from "@/lib/schemas/teams";
 import { createTokenSchema } from "@/lib/schemas/tokens";
+import { feedbackSchema, startSplitSchema } from "@/lib/schemas/splits";
 
 type Operation = {
   summary: string;
@@ -32,10 +35,11 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
     post: { summary: "Create a team (platform admins)", body: createTeamSchema, success: { status: 201, description: "team" } },
   },
   "/api/v1/teams/{slug}": {
-    get: { summary: "A team with members and quota", success: { status: 200, description: "{slug, name, members, quota}" } },
+    get: { summary: "A team with members, quota and its budget this month (spend, forecast_month_end_usd, thresholds, lines, extensions, step, message)", success: { status: 200, description: "{slug, name, members, quota, budget}" } },
     patch: { summary: "Rename, archive or restore a team (platform admins)", body: updateTeamSchema, success: { status: 200, description: "team" } },
   },
-  "/api/v1/teams/{slug}/quota": { put: { summary: "Set the team's quota and per-container limit range (platform admins)", body: quotaSchema, success: { status: 200, description: "quota" } } },
+  "/api/v1/teams/{slug}/quota": { put: { summary: "Set the team's quota, per-container limit range, budget thresholds (warn, approval, block as % of the monthly budget; null turns a step off; left out: kept) and budget webhook URL (platform admins)", body: quotaSchema, success: { status: 200, description: "quota" } } },
+  "/api/v1/teams/{slug}/budget-extensions": { post: { summary: "Grant a budget extension for this month: raises the team's approval line by amount_usd (team leads of the team and admins; audited)", body: budgetExtensionSchema, success: { status: 201, description: "{id, team, month, amount_usd, reason, granted_by, created_at}" } } },
   "/api/v1/teams/{slug}/usage": { get: { summary: "Used vs. quota (Cairn's accounting and, on Kubernetes, the ResourceQuota's status), top jobs, the queue, the tenant sync's state", success: { status: 200, description: "{quota, used, top, queued_jobs, backend, kubernetes}" } } },
   "/api/v1/teams/{slug}/members": {
     post: {
@@ -53,7 +57,16 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
     put: { summary: "Add or change an instance type (platform admins); jobs already submitted keep their price", body: instanceTypeSchema, success: { status: 200, description: "the instance type" } },
     delete: { summary: "Remove an instance type (platform admins)", success: { status: 204, description: "removed" } },
   },
-  "/api/v1/experiments/{id}/train": { post: { summary: "Launch a training job in the experiment", body: trainJobSchema, success: { status: 202, description: "{job_id, run_id, experiment_id, status, queue_reason?}" } } },
+  "/api/v1/experiments/{id}/train": { post: { summary: "Launch a training job in the experiment; past the team's budget approval line (non-leads) or block line (everyone) it is refused with 403 budget_exceeded", body: trainJobSchema, success: { status: 202, description: "{job_id, run_id, experiment_id, status, queue_reason?, budget: {step, message, spent_usd, threshold_usd} | null}" } } },
+  "/api/v1/experiments/{id}/sweeps": {
+    get: { summary: "The experiment's sweeps (newest first), and whether Bayesian search (Optuna) is available on this server and what it needs", success: { status: 200, description: "{sweeps: [{sweep_id, name, state, algorithm, objective, max_trials, trials, created_at}], bayesian: {available, message}}", schema: z.object({ sweeps: z.array(z.looseObject({ sweep_id: z.string() })) }).extend(sweepCapabilitiesSchema.shape) } },
+    post: { summary: "Start a hyperparameter sweep: a search space over the job's params (uniform, log_uniform, int, categorical, fixed), an objective, grid / random / bayesian (Optuna TPE), a trial budget, parallelism and early stopping (median rule). Each trial is a job (queued under the team's quota) whose run is a child of the sweep's parent run, given its params as --<name>=<value>", body: createSweepSchema, success: { status: 201, description: "the sweep", schema: sweepSchema } },
+  },
+  "/api/v1/sweeps/{id}": { get: { summary: "A sweep with its trials (params, state, objective), counts by state, why waiting trials wait, and the best trial", success: { status: 200, description: "the sweep", schema: sweepSchema } } },
+  "/api/v1/sweeps/{id}/pause": { post: { summary: "Pause a running sweep: no new trials (running ones go on); its user or a team lead", success: { status: 200, description: "the sweep", schema: sweepSchema } } },
+  "/api/v1/sweeps/{id}/resume": { post: { summary: "Resume a paused sweep", success: { status: 200, description: "the sweep", schema: sweepSchema } } },
+  "/api/v1/sweeps/{id}/stop": { post: { summary: "Stop a sweep: its waiting and running trials are cancelled through the jobs' cancel, then it is stopped", success: { status: 200, description: "the sweep (stopping)", schema: sweepSchema } } },
+  "/api/v1/sweeps/{id}/register-best": { post: { summary: "Register the best trial's model (its run's `path`, default model) as a new version of `name`", body: registerBestSchema, success: { status: 201, description: "{trial, version}" } } },
   "/api/v1/openapi.json": { get: { summary: "This document (public)", success: { status: 200, description: "the OpenAPI 3.1 document" } } },
   "/api/v1/experiments": {
     get: { summary: "Experiments of the caller's teams", query: listExperimentsQuery, success: { status: 200, description: "{experiments: [{experiment_id, name, team, run_count, last_activity_at, …}], next_page_token}" } },
@@ -79,7 +92,7 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
     get: { summary: "A registered model: versions (format, aliases, source run), aliases and their history", query: modelTeamQuery, success: { status: 200, description: "{name, team, description, aliases, versions, deployed, endpoints: [{environment, endpoint, deployment_id, version}] (the stable /serve/<team>/<model>/<environment> address and what it reaches now), alias_history}" } },
   },
   "/api/v1/models/{name}/deploy": {
-    post: { summary: "Deploy a version (version, alias, or the newest) — staging: 201 {deployment_id, endpoint, stable_endpoint, status}; production: 202 {approval_request_id, status: \"pending_approval\"}, a team lead decides", body: deployModelSchema, success: { status: 201, description: "{deployment_id, endpoint, stable_endpoint, status} (staging) or 202 {approval_request_id, status} (production)" } },
+    post: { summary: "Deploy a version (version, alias, or the newest) — staging: 201 {deployment_id, endpoint, stable_endpoint, status}; production: 202 {approval_request_id, status: \"pending_approval\"}, a team lead decides; both carry the team's budget note (null under every line), and past the budget's approval line (non-leads) or block line (everyone) the deploy is refused with 403 budget_exceeded", body: deployModelSchema, success: { status: 201, description: "{deployment_id, endpoint, stable_endpoint, status, budget} (staging) or 202 {approval_request_id, status, budget} (production)" } },
   },
   "/api/v1/deployments": { get: { summary: "Deployments of the caller's teams, newest first", query: listDeploymentsQuery, success: { status: 200, description: "{deployments}" } } },
   "/api/v1/deployments/{id}": {
@@ -91,14 +104,33 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
   "/api/v1/deployments/{id}/model": { get: { summary: "The pinned model file, for the init container of the deployment's pods on Kubernetes (Bearer: the deployment's download token from the Secret beside its Deployment; anything else 404)", success: { status: 200, description: "the model bytes (x-cairn-sha256 names their hash)", type: "application/octet-stream" } } },
   "/api/v1/cluster": { get: { summary: "Platform admins, kubernetes backend: nodes (GPU type, requested vs. allocatable) and each team's ResourceQuota status, read from the API now", success: { status: 200, description: "{backend: \"kubernetes\", server, nodes, quotas, error} or {backend: \"local\"}" } } },
   "/api/v1/deployments/{id}/rollback": { post: { summary: "Serve the model's previous version in this environment again (a new deployment; this one stops once it serves; production's protected alias moves back)", success: { status: 200, description: "the new deployment" } } },
-  "/api/v1/deployments/{id}/metrics": { get: { summary: "Requests per second, latency p50/p95/p99 (ms) and error rate over a window (5m–30d), from Prometheus", success: { status: 200, description: "{window, step_seconds, series: {requests_per_second, latency_p50_ms, latency_p95_ms, latency_p99_ms, error_rate}}" } } },
+  "/api/v1/deployments/{id}/metrics": { get: { summary: "Requests per second, latency p50/p95/p99 (ms) and error share over a window (5m–30d): from Prometheus when one is configured and answers, else from Cairn's own per-minute rollups (kept 30 days); `source` says which", query: deploymentMetricsQuery, success: { status: 200, description: "{window, step_seconds, source, notice, series: {requests_per_second, latency_p50_ms, latency_p95_ms, latency_p99_ms, error_rate}}", schema: deploymentMetricsSchema } } },
+  "/api/v1/deployments/{id}/split": {
+    get: { summary: "The deployment's traffic split (the active one, else its latest; null when it never had one): weight, stickiness, abort thresholds, both variants' requests, rate, p50/p99 latency, error share, labelled count, accuracy and AUC, and its events", success: { status: 200, description: "{split: {split_id, status, weight, sticky, abort, baseline, candidate, events, viewer_can, …} | null, pending_requests: [{id, version, weight, requested_by}]}" } },
+    post: { summary: "Start a traffic split on the model's stable address: this deployment stays the baseline, another version of the same model becomes the candidate at `weight` percent (1–99), sticky by X-Cairn-Split-Key when asked, aborted automatically past the thresholds. Staging starts at once; production asks a team lead (the split is in the request's spec and evidence). 400 bad input, 409 a split already active or a baseline that does not serve", body: startSplitSchema, success: { status: 201, description: "staging: {split}; production (202): {approval_request_id, status: \"pending_approval\"}" } },
+  },
+  "/api/v1/deployments/{id}/split/promote": { post: { summary: "Promote the active split's candidate: it takes all of the traffic, the baseline stops (its replicas are released), production's protected alias moves to it; 409 without an active split or while the candidate does not serve", success: { status: 200, description: "the ended split" } } },
+  "/api/v1/deployments/{id}/split/abort": { post: { summary: "Abort the active split: all traffic back on the baseline, the candidate stops; 409 without an active split", success: { status: 200, description: "the ended split" } } },
+  "/api/v1/deployments/{id}/feedback": { post: { summary: "True labels of requests a split served, by the X-Request-Id its answers carried: {request_id, label} or {feedback: [{request_id, label}, …]} (≤ 1000); label a number (class) or boolean. 409 when the deployment never had a split", body: feedbackSchema, success: { status: 200, description: "{split_id, stored, matched}" } } },
   "/api/v1/deployments/{id}/events": { get: { summary: "What happened to a deployment, newest first", success: { status: 200, description: "{events: [{at, status, message}]}" } } },
   "/api/v1/approvals": { get: { summary: "Production deploy requests of the caller's teams, newest first", query: approvalsQuery, success: { status: 200, description: "{approvals: [{id, status, team, model, version, environment, spec, note, requested_by, decided_by, comment, deployment_id, created_at, decided_at, expires_at}]}" } } },
   "/api/v1/approvals/{id}": { get: { summary: "A request with its evidence: candidate vs. current production metrics, source runs, monthly cost change", success: { status: 200, description: "the request plus evidence" } } },
   "/api/v1/approvals/{id}/approve": { post: { summary: "Approve (team leads and admins, never one's own request): the production deployment starts and the protected production alias moves; 409 when no longer pending", body: decideApprovalSchema, success: { status: 200, description: "the decided request" } } },
   "/api/v1/approvals/{id}/reject": { post: { summary: "Reject (team leads and admins); 409 when no longer pending", body: decideApprovalSchema, success: { status: 200, description: "the decided request" } } },
   "/api/v1/approvals/{id}/cancel": { post: { summary: "Withdraw one's own pending request", success: { status: 200, description: "the cancelled request" } } },
-  "/api/v1/costs": { get: { summary: "Spend of the caller's teams (admins: all) over a window, by team, user, resource, kind, run or deployment: totals, dense series and month-to-date spend against budgets", query: costsQuery, success: { status: 200, description: "{window, step, currency, aggregate, totals: [{key, amount}], series: [{key, points: [[unix_seconds, amount]]}], budgets}" } } },
+  "/api/v1/costs": { get: { summary: "Spend of the caller's teams (admins: all) over a window, by team, user, resource, kind, run or deployment: totals, dense series and, per team, month-to-date spend against its budget with forecast_month_end_usd and the budget step (warn, approval, block)", query: costsQuery, success: { status: 200, description: "{window, step, currency, aggregate, totals: [{key, amount}], series: [{key, points: [[unix_seconds, amount]]}], budgets}" } } },
+  "/api/v1/alert-rules": {
+    get: { summary: "Alert rules of the caller's teams (or ?team=), each with its state (ok, pending, firing), last value and silence; webhook URLs shown as their origin only", query: alertRulesQuery, success: { status: 200, description: "{alert_rules: [{id, team, name, kind, deployment_id, resource, threshold, window_seconds, for_seconds, min_requests, webhook_urls, emails, silenced_until, state, value, last_evaluated_at, active_alert_id, created_by, created_at, viewer_can}]}" } },
+    post: { summary: "Store an alert rule (ML engineers and team leads): latency_p99_ms or error_share of a deployment, job_failures, budget_share or quota_saturation (with resource), a threshold, window, for duration, and webhook URLs and email addresses to notify", body: createAlertRuleSchema, success: { status: 201, description: "the rule" } },
+  },
+  "/api/v1/alert-rules/prometheus": { get: { summary: "The team's serving rules (latency_p99_ms, error_share) as a Prometheus rule file, for rule_files:", query: alertRulesQuery, success: { status: 200, description: "a rule file (JSON, which is YAML)", type: "application/yaml" } } },
+  "/api/v1/alert-rules/{id}": {
+    get: { summary: "One alert rule with its state", success: { status: 200, description: "the rule" } },
+    delete: { summary: "Remove an alert rule with its alerts and history (ML engineers and team leads)", success: { status: 204, description: "removed" } },
+  },
+  "/api/v1/alert-rules/{id}/silence": { post: { summary: "Mute a rule's notifications until a time, or lift the silence with until: null (ML engineers and team leads); the rule is still evaluated", body: silenceAlertRuleSchema, success: { status: 200, description: "the rule" } } },
+  "/api/v1/alerts": { get: { summary: "Alerts of the caller's teams (or ?team=), firing first, and the latest state changes (history: when, state, value, threshold)", query: alertsQuery, success: { status: 200, description: "{alerts: [{id, rule_id, rule_name, kind, team, state, value, threshold, started_at, fired_at, resolved_at, acknowledged_at, acknowledged_by, viewer_can}], history: [{alert_id, rule_id, rule_name, at, state, value, threshold}]}" } } },
+  "/api/v1/alerts/{id}/acknowledge": { post: { summary: "Acknowledge a firing alert (ML engineers and team leads): no more repeat notifications for this firing; 409 unless firing", success: { status: 200, description: "the alert" } } },
   "/api/v1/code-archives": {
     get: { summary: "Uploaded code archives of the caller's teams, newest first", query: listCodeArchivesQuery, success: { status: 200, description: "{code_archives}" } },
     post: {
@@ -165,7 +197,7 @@ export function openApiDocument(version: string) {
               type: "object",
               required: ["code", "message", "request_id"],
               properties: {
-                code: { enum: ["invalid_input", "unauthenticated", "forbidden", "not_found", "conflict", "quota_exceeded", "rate_limited", "upstream_unavailable", "not_implemented", "internal"] },
+                code: { enum: ["invalid_input", "unauthenticated", "forbidden", "not_found", "conflict", "quota_exceeded", "budget_exceeded", "rate_limited", "upstream_unavailable", "not_implemented", "internal"] },
                 message: { type: "string" },
                 fields: { type: "object", additionalProperties: { type: "array", items: { type: "string" } } },
                 request_id: { type: "string" },

@@ -10,6 +10,7 @@ import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
 import { createExperiment } from "../tracking/experiments";
 import { sampleResources } from "../workers/testing";
 import { getJobResources } from "./usage";
+import { cgroupSupport } from "../compute/cgroup";
 import { SAMPLE_CAP, thinSamples } from "../workers/job-resources";
 import type { JobDto } from "./service";
 import { cancelJob, getJob, getJobEvents, jobLogFile, submitJob } from "./service";
@@ -49,11 +50,25 @@ describe("the failure cause", () => {
     expect(events.at(-1)!.message).toBe("exited with code 1: TypeError: expected a number, got undefined");
   });
 
-  it("says out of memory when the job is SIGKILLed with its memory at what it asked for", async () => {
-    // 0.25 GiB asked for; the job holds 250 MB (plus node's own), is sampled, then is killed as the kernel would.
+  it("says out of memory when the kernel ends a job past the memory it asked for (its cgroup limit)", async () => {
+    if (cgroupSupport().version === null) return; // no kernel limits here: the case below stands in
     const job = await submit({
       instance_type: undefined, resources: { cpu: 1, memory_gib: 0.25 },
-      command: node("const b = Buffer.alloc(250 * 1024 * 1024, 1); console.log('holding'); setTimeout(() => process.kill(process.pid, 'SIGKILL'), 4000);"),
+      command: node("const a = []; for (let i = 0; i < 40; i++) a.push(Buffer.alloc(16 * 1024 * 1024, 1)); console.log('never printed');"),
+    });
+    const done = await waitFor(job.job_id, isFinal);
+    expect(done.status).toBe("failed");
+    expect(done.failure).toMatchObject({ kind: "oom" });
+    expect(done.failure!.summary).toMatch(/^out of memory: killed for exceeding its memory limit \(OOMKilled\)/);
+    expect(readFileSync(jobLogFile(job.job_id), "utf8").split("\n")).not.toContain("never printed");
+  });
+
+  it("says out of memory when the job is SIGKILLed with its memory at what it asked for", async () => {
+    // 0.5 GiB asked for; the job holds 440 MB (plus node's own, under its cgroup limit where there is one), is
+    // sampled, then is killed as the kernel would.
+    const job = await submit({
+      instance_type: undefined, resources: { cpu: 1, memory_gib: 0.5 },
+      command: node("const b = Buffer.alloc(440 * 1024 * 1024, 1); console.log('holding'); setTimeout(() => process.kill(process.pid, 'SIGKILL'), 4000);"),
     });
     await waitFor(job.job_id, (j) => j.status === "running");
     await waitForLogLine(job.job_id, "holding");
@@ -61,7 +76,7 @@ describe("the failure cause", () => {
     const done = await waitFor(job.job_id, isFinal);
     expect(done.status).toBe("failed");
     expect(done.failure).toMatchObject({ kind: "oom" });
-    expect(done.failure!.summary).toMatch(/^out of memory: killed by SIGKILL; its memory reached \d{3} MiB of 256 MiB$/);
+    expect(done.failure!.summary).toMatch(/^out of memory: killed by SIGKILL; its memory reached \d{3} MiB of 512 MiB$/);
   });
 
   it("is the timeout when the job outlived its max runtime", async () => {

@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import http from "node:http";
 import net from "node:net";
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
@@ -174,6 +174,86 @@ describe("the sandbox's edges (found by attacking it)", () => {
     rmSync(volume, { recursive: true, force: true });
     expect(out.stdout).not.toContain(SECRET);
     expect(out.stdout).toContain("scratch");
+  });
+});
+
+/** Runs `script` (Node) as a job attempt on the local executor; its exit and its log. */
+async function runAttempt(script: string, resources = { cpu: 1, memoryGib: 1, gpus: 0, gpuType: null }, args: string[] = []): Promise<{ exit: { exitCode: number | null; signal: string | null; oomKilled?: boolean }; log: string }> {
+  const work = mkdtempSync(path.join(dataDir, "attempt-"));
+  const logFile = path.join(work, "out.log");
+  const exit = await new Promise<{ exitCode: number | null; signal: string | null; oomKilled?: boolean }>((resolve) => {
+    void new LocalBackend().start(
+      {
+        jobId: `limits-${Date.now()}-${Math.random().toString(16).slice(2)}`, attempt: 1, team: "churn", runId: "r", experimentId: 1, image: null, source: null,
+        command: [process.execPath, "-e", script, ...args], env: { PATH: "/usr/bin:/bin" },
+        workdir: path.join(work, "attempt-1"), logFile, maxRuntimeSeconds: 60, resources,
+      },
+      { onExit: resolve },
+    );
+  });
+  return { exit, log: readFileSync(logFile, "utf8") };
+}
+
+describe("what a job sees of the host, and the kernel's limits on it", () => {
+  const sandboxed = localSandboxStatus().mode !== "none";
+
+  it("sees the system's folders and nothing else of the host: an allow-list, not a list of holes", { timeout: 30_000 }, async () => {
+    if (!sandboxed) return;
+    // A folder no list names (as /work/shared or /opt/secrets would be), world-readable on the host.
+    const stray = mkdtempSync(path.join(path.dirname(process.cwd()), ".cairn-stray-"));
+    writeFileSync(path.join(stray, "notes.txt"), SECRET, { mode: 0o644 });
+    spawnSync("chmod", ["755", stray]);
+    try {
+      const { exit, log } = await runAttempt(String.raw`
+const fs = require("node:fs");
+const seen = (p) => { try { return fs.readdirSync(p).length >= 0 ? "SEEN" : ""; } catch (e) { return e.code; } };
+console.log("stray: " + (() => { try { return fs.readFileSync(process.argv[1] + "/notes.txt", "utf8"); } catch (e) { return e.code; } })());
+for (const p of ["/usr/bin", "/etc", "/etc/ssl", "/etc/default", "/etc/systemd", "/etc/postgresql", "/var/lib", "/run", "/srv", "/home", "/root", process.argv[2]]) console.log("dir " + p + ": " + seen(p));
+`, undefined, [stray, path.dirname(process.cwd())]);
+      expect(exit.exitCode).toBe(0);
+      expect(log).not.toContain(SECRET);
+      expect(log).toContain("stray: ENOENT");
+      expect(log).toContain("dir /usr/bin: SEEN");
+      expect(log).toContain("dir /etc: SEEN");
+      for (const p of ["/var/lib", "/run", "/srv", "/home", "/root"]) expect(log).toContain(`dir ${p}: ENOENT`);
+      // Of /etc only what the loader, name resolution and TLS need: no service configurations.
+      if (existsSync("/etc/ssl")) expect(log).toContain("dir /etc/ssl: SEEN");
+      for (const p of ["/etc/default", "/etc/systemd", "/etc/postgresql"]) expect(log).toContain(`dir ${p}: ENOENT`);
+    } finally {
+      rmSync(stray, { recursive: true, force: true });
+    }
+  });
+
+  it("holds a job to the memory it asked for (killed past it, as on Kubernetes) and says so in its log", { timeout: 60_000 }, async () => {
+    const { exit, log } = await runAttempt(
+      "const a = []; for (let i = 0; i < 48; i++) a.push(Buffer.alloc(16 << 20, 1)); console.log('allocated ' + a.length * 16 + ' MiB');",
+      { cpu: 1, memoryGib: 0.25, gpus: 0, gpuType: null },
+    );
+    expect(log).toMatch(/^=== limits: /m);
+    if (!/=== limits: .*cgroup v/.test(log)) {
+      expect(log).toMatch(/=== limits: none from the kernel \(.+\)/);
+      return;
+    }
+    expect(log).toContain("=== limits: 1 CPU, 0.25 GiB memory, 4096 processes");
+    expect(log).not.toContain("allocated 768 MiB");
+    expect(exit.oomKilled).toBe(true);
+  });
+
+  it("holds a job to the cores it asked for", { timeout: 60_000 }, async () => {
+    // Two busy workers for 1.5 s of wall time: 3 CPU-seconds unlimited, at most ~0.75 under a 0.5-core quota.
+    const { exit, log } = await runAttempt(String.raw`
+const { Worker } = require("node:worker_threads");
+const busy = "const end = Date.now() + 1500; while (Date.now() < end) {}";
+const start = process.cpuUsage();
+Promise.all([0, 1].map(() => new Promise((r) => new Worker(busy, { eval: true }).on("exit", r)))).then(() => {
+  const u = process.cpuUsage(start);
+  console.log("cpu seconds: " + ((u.user + u.system) / 1e6).toFixed(2));
+});
+`, { cpu: 0.5, memoryGib: 1, gpus: 0, gpuType: null });
+    expect(exit.exitCode).toBe(0);
+    const used = Number(/cpu seconds: ([\d.]+)/.exec(log)?.[1]);
+    if (!/=== limits: .*cgroup v/.test(log)) return;
+    expect(used).toBeLessThan(1.2);
   });
 });
 

@@ -5,12 +5,16 @@ import path from "node:path";
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import { UUID } from "@/lib/ids";
+import type { DbOrTx } from "@/db/client";
 import { codeArchives, jobEvents, jobs, runs, teamQuotas } from "@/db/schema";
 import type { FailureCause, JobSpec, JobStatus } from "@/db/schema";
 import { PRIORITIES } from "@/db/schema";
 import { trainJobSchema } from "@/lib/schemas/jobs";
 import type { TrainJobInput } from "@/lib/schemas/jobs";
+import type { BudgetNote } from "@/lib/schemas/costs";
 import { assertStorageRoom } from "../artifacts/usage";
+import { budgetStates, refusedFor, stepMessage } from "../costs/budget";
+import { budgetDetail, checkBudget } from "../costs/budget-service";
 import { appendAudit, denied, recordAudit } from "../audit/record";
 import { can, readableTeamIds } from "../auth/policy";
 import type { Ctx } from "../context";
@@ -141,9 +145,9 @@ function unknownSource(source: string, team?: string): AppError {
 }
 
 /** What a job runs: a built-in example, or one of its own team's code archives (another team's is unknown). */
-type JobCode = { source: string; label: string; defaultCommand: string[] | null; archive: CodeArchiveRow | null };
+export type JobCode = { source: string; label: string; defaultCommand: string[] | null; archive: CodeArchiveRow | null };
 
-async function resolveJobCode(ctx: Ctx, team: { id: string; slug: string }, source: string | undefined): Promise<JobCode | null> {
+export async function resolveJobCode(ctx: Ctx, team: { id: string; slug: string }, source: string | undefined): Promise<JobCode | null> {
   if (source !== undefined && isArchiveId(source.trim())) {
     const archive = await teamCodeArchive(ctx.db, team.id, source.trim().toLowerCase());
     if (!archive) throw unknownSource(source, team.slug);
@@ -164,7 +168,22 @@ export function listExamples(): string[] {
 
 // ---------------------------------------------------------------------------------------------------
 
-export async function submitJob(ctx: Ctx, experimentId: string, input: TrainJobInput): Promise<JobDto> {
+/**
+ * What a caller that submits jobs on behalf of something else (a sweep's trial) adds: the run's name and tags, and
+ * more rows written in the submit's own transaction (so the job and what points at it commit together).
+ */
+export type SubmitExtras = {
+  runName?: string;
+  tags?: { key: string; value: string }[];
+  onCreated?: (tx: DbOrTx, job: { jobId: string; runId: string }) => Promise<void>;
+};
+
+/**
+ * Submits a new training job. `extras.retryOf`: a user's retry of an ended job (recorded with the audit row). Every
+ * submit, retries included, passes the budget check — only the scheduler's own attempts of a job already submitted
+ * are not new work — and its answer carries the `budget` note (null under every line).
+ */
+export async function submitJob(ctx: Ctx, experimentId: string, input: TrainJobInput, extras: SubmitExtras & { retryOf?: string } = {}): Promise<JobDto & { budget: BudgetNote | null }> {
   const exp = await loadExperiment(ctx, experimentId, { mode: "write", permission: "train_model", action: "job.submit" });
   if (input.team) {
     const named = await homeTeam(ctx, input.team);
@@ -185,6 +204,9 @@ export async function submitJob(ctx: Ctx, experimentId: string, input: TrainJobI
     await recordAudit(ctx, { action: "job.submit", target: `experiment:${exp.id}`, teamId: exp.teamId, team: exp.teamSlug, outcome: "denied", details: { reason: "quota_exceeded", message: never } });
     throw new AppError("quota_exceeded", `Quota exceeded: ${never}. Ask for less, or ask an admin to raise the quota.`, { fields: { resources: [never] } });
   }
+  // A user's retry of an ended job starts a whole new job: it passes the budget like any submit (only the
+  // scheduler's own attempts of a job already submitted are not new work).
+  const budget = await checkBudget(ctx, { id: exp.teamId, slug: exp.teamSlug }, { action: "job.submit", target: `experiment:${exp.id}` });
   const name = input.name ?? (code ? `${code.archive ? code.label : code.source.split("/")[1]} on ${resolved.instanceType ?? `${resolved.cpu} CPU`}` : command.join(" ").slice(0, 80));
   const spec: JobSpec = {
     source: code?.source ?? null, command, image: input.image ?? null, env: input.env, instance_type: resolved.instanceType,
@@ -207,12 +229,13 @@ export async function submitJob(ctx: Ctx, experimentId: string, input: TrainJobI
       if (!still) throw new AppError("conflict", `Code archive ${code.archive.id} (${code.label}) was deleted while the job was being submitted; upload it again.`);
     }
     const run = await insertRun({ ...ctx, db: tx }, {
-      experiment_id: String(exp.id), run_name: undefined,
+      experiment_id: String(exp.id), run_name: extras.runName,
       tags: [
         { key: "mlflow.source.name", value: code?.label ?? command[0]! },
         { key: "mlflow.source.type", value: "JOB" },
         { key: "cairn.instance_type", value: resolved.instanceType ?? "custom" },
         ...(code?.archive ? [{ key: "cairn.code_archive", value: code.archive.id }] : []),
+        ...(extras.tags ?? []),
       ],
     });
     await tx.update(runs).set({ status: "SCHEDULED" }).where(eq(runs.id, run.id));
@@ -226,15 +249,16 @@ export async function submitJob(ctx: Ctx, experimentId: string, input: TrainJobI
       .returning();
     await tx.insert(jobEvents).values({ jobId: created!.id, status: "queued", message: `submitted by ${ctx.actor.email}` });
     await tx.execute(sql`insert into run_tags (run_id, key, value) values (${run.id}, 'cairn.job_id', ${created!.id}) on conflict do nothing`);
+    await extras.onCreated?.(tx, { jobId: created!.id, runId: run.id });
     await appendAudit(tx, ctx, {
       action: "job.submit", target: `job:${created!.id}`, teamId: exp.teamId, team: exp.teamSlug,
-      details: { experiment_id: exp.id, run_id: run.id, source: spec.source, instance_type: spec.instance_type, gpus: resolved.gpus },
+      details: { experiment_id: exp.id, run_id: run.id, source: spec.source, instance_type: spec.instance_type, gpus: resolved.gpus, ...(extras.retryOf ? { retry_of: extras.retryOf } : {}), ...budgetDetail(budget) },
     });
     return created!;
   });
   publishJobChange({ job_id: row.id, team_id: row.teamId, status: "queued", attempt: 0 });
   wake("jobs");
-  return getJob(ctx, row.id);
+  return { ...(await getJob(ctx, row.id)), budget };
 }
 
 async function jobRows(ctx: Ctx, where: SQL | undefined, limit = 100): Promise<JobRow[]> {
@@ -382,7 +406,7 @@ export async function retryJob(ctx: Ctx, id: string): Promise<JobDto> {
     retries: spec.retries,
     name: row.name.slice(0, 200),
   });
-  return submitJob(ctx, String(row.experimentId), input);
+  return submitJob(ctx, String(row.experimentId), input, { retryOf: row.id });
 }
 
 export function jobDir(jobId: string): string {
@@ -416,9 +440,14 @@ export async function previewJob(ctx: Ctx, experimentId: string, input: TrainJob
     .where(and(eq(jobs.teamId, exp.teamId), eq(jobs.status, "queued"), sql`${jobs.priority} >= ${PRIORITIES[input.priority]}`));
   const used = (await activeUsage(ctx.db, [exp.teamId])).get(exp.teamId)!;
   const queuedAhead = Number(ahead?.n ?? 0);
+  // The team's budget step as the submit will meet it (read only: the submit records it).
+  const [budget] = await budgetStates(ctx.db, [exp.teamId]);
   let outcome: JobPreview["outcome"] = "runs";
   let reason: string | null = null;
-  if (!quota) {
+  if (budget && budget.step !== "ok" && refusedFor(ctx.actor, budget)) {
+    outcome = "refused";
+    reason = stepMessage(budget, budget.step);
+  } else if (!quota) {
     outcome = "refused";
     reason = `team ${exp.teamSlug} has no quota yet`;
   } else if ((reason = neverFits(exp.teamSlug, resolved, quota))) {

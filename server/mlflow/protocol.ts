@@ -51,6 +51,7 @@ const MLFLOW_CODES: Record<string, { error_code: string; status: number }> = {
   unauthenticated: { error_code: "UNAUTHENTICATED", status: 401 },
   rate_limited: { error_code: "REQUEST_LIMIT_EXCEEDED", status: 429 },
   quota_exceeded: { error_code: "RESOURCE_EXHAUSTED", status: 429 },
+  budget_exceeded: { error_code: "PERMISSION_DENIED", status: 403 },
   upstream_unavailable: { error_code: "TEMPORARILY_UNAVAILABLE", status: 503 },
   not_implemented: { error_code: "NOT_IMPLEMENTED", status: 501 },
 };

@@ -5,6 +5,7 @@ import { memberships, teams, users } from "@/db/schema";
 import { getDatabase } from "@/db/client";
 import { getReadyDb } from "../bootstrap";
 import { env } from "../env";
+import { registerPlatformGauges } from "./platform-gauges";
 
 export const ACTIVE_WINDOW_MINUTES = 15;
 
@@ -16,6 +17,7 @@ type PlatformMetrics = {
   inferenceAnswers: Counter<"team" | "deployment">;
   inferenceErrors: Counter<"team" | "deployment">;
   inferenceLatency: Histogram<"team" | "deployment">;
+  queueWait: Histogram<"team">;
 };
 
 function create(): PlatformMetrics {
@@ -93,7 +95,8 @@ function create(): PlatformMetrics {
       this.set({ version: env().version, db_backend: backend, compute_backend: env().computeBackend }, 1);
     },
   });
-  return { registry, requests, latency, inferences, inferenceAnswers, inferenceErrors, inferenceLatency };
+  const { queueWait } = registerPlatformGauges(registry, getReadyDb);
+  return { registry, requests, latency, inferences, inferenceAnswers, inferenceErrors, inferenceLatency, queueWait };
 }
 
 const globalForMetrics = globalThis as unknown as { __cairnMetrics?: PlatformMetrics };
@@ -115,6 +118,11 @@ export function observeInference(team: string, deployment: string, status: numbe
   m.inferenceAnswers.inc({ team, deployment });
   if (status >= 500) m.inferenceErrors.inc({ team, deployment });
   m.inferenceLatency.observe({ team, deployment }, seconds);
+}
+
+/** A job's wait from submit to its first attempt's start (the scheduler calls it as it starts one). */
+export function observeQueueWait(team: string, seconds: number): void {
+  platformMetrics().queueWait.observe({ team }, Math.max(0, seconds));
 }
 
 /**

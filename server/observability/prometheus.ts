@@ -163,6 +163,21 @@ export async function queryRange(url: string, query: string, range: { start: num
   });
 }
 
+/** The value of an instant query's first series (NaN → null); a query that matches nothing → null. */
+export async function queryInstant(url: string, query: string, at?: number): Promise<number | null> {
+  const params = new URLSearchParams({ query, ...(at === undefined ? {} : { time: String(at) }) });
+  let res: Response;
+  try {
+    res = await fetch(`${url}/api/v1/query?${params}`, { signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    throw new AppError("upstream_unavailable", `Prometheus at ${url} did not answer: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const body = (await res.json().catch(() => null)) as { status?: string; error?: string; data?: { result?: { value: [number, string] }[] } } | null;
+  if (!res.ok || body?.status !== "success") throw new AppError("upstream_unavailable", `Prometheus refused the query: ${body?.error ?? `HTTP ${res.status}`}`);
+  const n = Number(body.data?.result?.[0]?.value[1]);
+  return Number.isFinite(n) ? n : null;
+}
+
 type Registered = { url: string | null; managed: ManagedPrometheus | null; starting: Promise<void> | null; error: string | null };
 const globals = globalThis as unknown as { __cairnPrometheus?: Registered };
 
@@ -174,6 +189,11 @@ function registered(): Registered {
 /** Whether there is a Prometheus to query now. */
 export function prometheusReady(): boolean {
   return registered().url !== null;
+}
+
+/** Why there is no Prometheus although one was meant to run (the managed one failed to start), else null. */
+export function prometheusProblem(): string | null {
+  return registered().error;
 }
 
 /** Where to query (PROMETHEUS_URL, or the managed one once ready); refuses with how to get one. */

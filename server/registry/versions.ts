@@ -11,7 +11,7 @@ import { appendAudit, denied } from "../audit/record";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
 import { decodeOffset, encodeOffset } from "../tracking/experiments";
-import { artifactStore } from "../tracking/artifacts";
+import { artifactStore, freezeArtifacts, thawArtifacts } from "../tracking/artifacts";
 import type { KeyValue } from "../tracking/dto";
 import { MANAGE, REGISTER, isProtected, loadModel, loadVersion, protectedAliases } from "./access";
 import type { VersionRef } from "./access";
@@ -43,22 +43,27 @@ export async function createModelVersion(ctx: Ctx, input: CreateVersionInput): P
   const team = { id: ref.teamId, slug: ref.teamSlug };
   const resolved = await resolveSource(ctx, team, input);
   // The files are pinned first and inspected from the pinned copy: what the version shows is what it serves.
+  // The source is frozen first (freezeArtifacts: writes that land later are refused), so no write lands at
+  // the source between the copy and the version's commit; the copy runs outside any transaction.
   const versionId = randomUUID();
-  const pin = await pinVersionFiles({ store: artifactStore(), root: resolved.root, rel: resolved.rel }, versionId);
-  if (input.requireFiles && pin.manifest.length === 0) {
-    await removePin(versionId);
-    throw new AppError("invalid_input", `${input.source.trim()} holds no files: name the folder the model was logged to (the run's artifacts list it).`, { fields: { path: ["no files at this path in the run's artifacts"] } });
-  }
-  // The pinned copy counts against the team's storage quota like the files it copies.
+  await freezeArtifacts(ctx.db, { id: versionId, teamId: ref.teamId, root: resolved.root, storageLocation: resolved.storageLocation, modelName: ref.name });
+  let inspection: Awaited<ReturnType<typeof inspectModel>>;
+  let pin: Awaited<ReturnType<typeof pinVersionFiles>>;
   try {
+    pin = await pinVersionFiles({ store: artifactStore(), root: resolved.root, rel: resolved.rel }, versionId);
+    if (input.requireFiles && pin.manifest.length === 0) {
+      throw new AppError("invalid_input", `${input.source.trim()} holds no files: name the folder the model was logged to (the run's artifacts list it).`, { fields: { path: ["no files at this path in the run's artifacts"] } });
+    }
+    // The pinned copy counts against the team's storage quota like the files it copies.
     await assertStorageRoom(ctx.db, artifactStore(), team, pin.manifest.reduce((sum, f) => sum + f.size, 0));
+    inspection = await inspectModel(pinnedStore(), pinRoot(versionId), pin.rel);
   } catch (err) {
     await removePin(versionId);
+    await thawArtifacts(ctx.db, versionId);
     throw err;
   }
-  const inspection = await inspectModel(pinnedStore(), pinRoot(versionId), pin.rel);
-  const now = Date.now();
   const version = await ctx.db.transaction(async (tx) => {
+    const now = Date.now();
     // The row lock on the model serializes concurrent registrations; numbers are never reused.
     const [bumped] = await tx
       .update(registeredModels)
@@ -80,9 +85,12 @@ export async function createModelVersion(ctx: Ctx, input: CreateVersionInput): P
       action: "model_version.create", target: `model:${ref.teamSlug}/${ref.name}/${bumped.version}`, teamId: ref.teamId, team: ref.teamSlug,
       details: { source: input.source, storage_location: resolved.storageLocation, run_id: resolved.runId, format: inspection.format, content_digest: pin.digest, files: pin.manifest.length },
     });
+    // The version now freezes its files itself.
+    await thawArtifacts(tx, versionId);
     return bumped.version;
   }).catch(async (err: unknown) => {
     await removePin(versionId);
+    await thawArtifacts(ctx.db, versionId);
     throw err;
   });
   return getModelVersion(ctx, input.name, version, { team: ref.teamSlug });

@@ -18,8 +18,9 @@ import { artifactStore } from "../tracking/artifacts";
 import { gib, teamStoredBytes } from "../artifacts/usage";
 import { findTeamBySlug } from "./lookup";
 import type { TeamRef } from "./lookup";
-import { DEFAULT_QUOTA, quotaDto } from "./service";
+import { DEFAULT_QUOTA, budgetColumns, quotaDto } from "./service";
 import { wake } from "../workers/registry";
+import { authChanged } from "../auth/token-cache";
 
 /** The team the actor may read and act on with `permission`; refusals are audited (404 outside, 403 inside). */
 export async function teamFor(ctx: Ctx, slug: string, permission: "read_data" | "manage_team" | "manage_platform", action: string): Promise<TeamRef> {
@@ -88,6 +89,7 @@ export async function changeRole(ctx: Ctx, slug: string, userId: string, role: R
       await tx.update(memberships).set({ role }).where(and(eq(memberships.teamId, team.id), eq(memberships.userId, userId)));
       await appendAudit(tx, ctx, { action: "member.role", target: `user:${member.email}`, teamId: team.id, team: slug, details: { from: member.role, to: role } });
     });
+    authChanged();
   }
   return { ...member, role };
 }
@@ -112,6 +114,7 @@ export async function removeMember(ctx: Ctx, slug: string, userId: string): Prom
       await appendAudit(tx, ctx, { action: "token.revoke", target: `token:${token.id}`, teamId: team.id, team: slug, details: { reason: "member_removed", user: member.email } });
     }
   });
+  authChanged();
 }
 
 /** A limit range without any bound is no limit range. */
@@ -131,9 +134,14 @@ export async function setQuota(ctx: Ctx, slug: string, input: QuotaInput): Promi
     ...(input.max_replicas === undefined ? {} : { maxReplicas: input.max_replicas }),
   };
   const row = await ctx.db.transaction(async (tx) => {
-    const [before] = await tx.select().from(teamQuotas).where(eq(teamQuotas.teamId, team.id));
-    const [saved] = await tx.insert(teamQuotas).values({ teamId: team.id, maxReplicas: DEFAULT_QUOTA.maxReplicas, ...values }).onConflictDoUpdate({ target: teamQuotas.teamId, set: values }).returning();
-    await appendAudit(tx, ctx, { action: "quota.update", target: `team:${slug}`, teamId: team.id, team: slug, details: { before: before ? quotaDto(before) : null, after: quotaDto(saved!) } });
+    const [before] = await tx.select().from(teamQuotas).where(eq(teamQuotas.teamId, team.id)).for("update");
+    const set = { ...values, ...budgetColumns(input, before ?? null) };
+    const [saved] = await tx.insert(teamQuotas).values({ teamId: team.id, maxReplicas: DEFAULT_QUOTA.maxReplicas, ...set }).onConflictDoUpdate({ target: teamQuotas.teamId, set }).returning();
+    // The webhook URL is a secret: the audit row says whether it changed, never what it is.
+    await appendAudit(tx, ctx, {
+      action: "quota.update", target: `team:${slug}`, teamId: team.id, team: slug,
+      details: { before: before ? quotaDto(before) : null, after: quotaDto(saved!), budget_webhook_changed: (before?.budgetWebhookUrl ?? null) !== saved!.budgetWebhookUrl },
+    });
     return saved!;
   });
   // Raising a quota may let queued work start now; on Kubernetes the namespace's objects follow.
@@ -222,6 +230,7 @@ export async function archiveTeam(ctx: Ctx, slug: string): Promise<void> {
     await tx.update(teams).set({ archivedAt: new Date() }).where(eq(teams.id, team.id));
     await appendAudit(tx, ctx, { action: "team.archive", target: `team:${slug}`, teamId: team.id, team: slug });
   });
+  authChanged();
 }
 
 /** Restores an archived team (admins only). */
@@ -236,6 +245,7 @@ export async function restoreTeam(ctx: Ctx, slug: string): Promise<void> {
     await tx.update(teams).set({ archivedAt: null }).where(eq(teams.id, team.id));
     await appendAudit(tx, ctx, { action: "team.restore", target: `team:${slug}`, teamId: team.id, team: slug });
   });
+  authChanged();
   wake("tenants");
 }
 

@@ -10,6 +10,7 @@ import { can } from "../auth/policy";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
 import { findTeamBySlug } from "../teams/lookup";
+import { authChanged } from "../auth/token-cache";
 
 export const TOKEN_PATTERN = /^cairn_[A-Za-z0-9_-]{43}$/;
 const PREFIX_LENGTH = 14;
@@ -101,6 +102,7 @@ export async function revokeToken(ctx: Ctx, id: string): Promise<void> {
     await tx.update(apiTokens).set({ revokedAt: new Date() }).where(eq(apiTokens.id, id));
     await appendAudit(tx, ctx, { action: "token.revoke", target: `token:${id}`, teamId: token.teamId, team: token.team });
   });
+  authChanged();
 }
 
 /**

@@ -3,7 +3,7 @@
 // clients only name paths inside it, validated by the store.
 import path from "node:path";
 import { and, eq, sql } from "drizzle-orm";
-import { loggedModels, modelVersions, registeredModels } from "@/db/schema";
+import { artifactFreezes, loggedModels, modelVersions, registeredModels } from "@/db/schema";
 import { createFsArtifactStore } from "../artifacts/fs-store";
 import { normalizeArtifactPath } from "../artifacts/paths";
 import { hashing, sha256 } from "../artifacts/hashing";
@@ -11,6 +11,7 @@ import { putWithinQuota } from "../artifacts/usage";
 import { recordAudit } from "../audit/record";
 import type { ArtifactEntry, ArtifactStore } from "../artifacts/store";
 import type { Ctx } from "../context";
+import type { DbOrTx } from "@/db/client";
 import { env } from "../env";
 import { AppError } from "../errors";
 import type { Access } from "./access";
@@ -72,7 +73,19 @@ export async function writeArtifact(ctx: Ctx, loc: Located, body: ReadableStream
   const store = artifactStore();
   const before = await store.stat(loc.root, loc.rel);
   const hash = sha256();
-  const stored = await putWithinQuota(ctx.db, store, loc, hashing(body, hash), maxBytes);
+  // Checked again at the moment the file appears, under the run's artifact lock (shared among writers): a
+  // registration takes it exclusively to freeze the source before it copies the files, so a write either lands
+  // before the copy (and is in the pinned copy) or sees the freeze or the version (and is refused).
+  let frozenAtCommit: Frozen | undefined;
+  const commit = async (place: () => Promise<void>) => {
+    await ctx.db.transaction(async (tx) => {
+      await lockArtifactRoot(tx, loc.root, "shared");
+      frozenAtCommit = await frozenBy(tx, loc);
+      if (!frozenAtCommit) await place();
+    });
+    if (frozenAtCommit) throw await refusal(ctx, loc, frozenAtCommit);
+  };
+  const stored = await putWithinQuota(ctx.db, store, loc, hashing(body, hash), maxBytes, commit);
   const [team, experimentId, second, modelId] = loc.root;
   await recordAudit(ctx, {
     action: "artifact.write", target: second === "models" ? `logged_model:${modelId}` : `run:${second}`, teamId: loc.teamId, team,
@@ -82,27 +95,72 @@ export async function writeArtifact(ctx: Ctx, loc: Located, body: ReadableStream
 }
 
 /**
+ * A transaction-scoped lock on one run's (or logged model's) artifacts: writers take it shared while a file
+ * appears, a registration exclusively while it freezes the source (both short transactions).
+ */
+export async function lockArtifactRoot(tx: DbOrTx, root: string[], mode: "shared" | "exclusive"): Promise<void> {
+  const key = `cairn-artifacts:${root.join("/")}`;
+  if (mode === "shared") await tx.execute(sql`select pg_advisory_xact_lock_shared(hashtextextended(${key}, 0))`);
+  else await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`);
+}
+
+type Frozen = { name: string; version: string; location: string };
+
+/** How long a registration's freeze holds without its registration finishing (a crash mid-copy). */
+const FREEZE_LAPSES = sql`interval '1 hour'`;
+
+/**
  * A registered version's files are frozen where they were logged, too: the deploy serves the pinned copy, but
  * get-download-uri (MLflow's `models:/` loads) answers this location, so an overwrite would hand unapproved
- * bytes to every other consumer of the version.
+ * bytes to every other consumer of the version. So are they while a registration copies them (artifact_freezes).
  */
-async function refuseRegisteredPath(ctx: Ctx, loc: Located): Promise<void> {
+async function frozenBy(db: DbOrTx, loc: Located): Promise<Frozen | undefined> {
   const [, experimentId, second, modelId] = loc.root;
   const base = second === "models" ? `mlflow-artifacts:/${experimentId}/models/${modelId}/artifacts` : `mlflow-artifacts:/${experimentId}/${second}/artifacts`;
   const uri = loc.rel ? `${base}/${loc.rel}` : base;
-  const [frozen] = await ctx.db
-    .select({ name: registeredModels.name, version: modelVersions.version, location: modelVersions.storageLocation })
+  const covers = (location: typeof modelVersions.storageLocation | typeof artifactFreezes.storageLocation) =>
+    sql`(${location} = ${uri} or left(${uri}, length(${location}) + 1) = ${location} || '/')`;
+  const [frozen] = await db
+    .select({ name: registeredModels.name, version: sql<string>`${modelVersions.version}::text`, location: modelVersions.storageLocation })
     .from(modelVersions)
     .innerJoin(registeredModels, eq(registeredModels.id, modelVersions.modelId))
-    .where(and(
-      eq(registeredModels.teamId, loc.teamId),
-      sql`(${modelVersions.storageLocation} = ${uri} or left(${uri}, length(${modelVersions.storageLocation}) + 1) = ${modelVersions.storageLocation} || '/')`,
-    ))
+    .where(and(eq(registeredModels.teamId, loc.teamId), covers(modelVersions.storageLocation)))
     .limit(1);
-  if (frozen) {
-    await recordAudit(ctx, { action: "artifact.write", target: `run:${second}`, teamId: loc.teamId, team: loc.root[0], outcome: "denied", details: { path: loc.rel, registered_as: `${frozen.name} v${frozen.version}` } });
-    throw new AppError("conflict", `${loc.rel} belongs to registered model ${frozen.name} version ${frozen.version} (${frozen.location}), whose files are frozen; log the new files in a new run and register them as a new version.`);
-  }
+  if (frozen) return frozen;
+  const [pending] = await db
+    .select({ name: artifactFreezes.modelName, location: artifactFreezes.storageLocation })
+    .from(artifactFreezes)
+    .where(and(eq(artifactFreezes.teamId, loc.teamId), covers(artifactFreezes.storageLocation), sql`${artifactFreezes.createdAt} > now() - ${FREEZE_LAPSES}`))
+    .limit(1);
+  return pending ? { ...pending, version: "(being registered)" } : undefined;
+}
+
+/**
+ * Freezes a source for a registration about to copy it: under the source's artifact lock (exclusive, a short
+ * transaction), so every write that lands later sees the freeze and is refused, and every earlier one is in
+ * place before the copy starts. The copy itself runs outside any transaction; thawArtifacts ends the freeze.
+ */
+export async function freezeArtifacts(db: DbOrTx, freeze: { id: string; teamId: string; root: string[]; storageLocation: string; modelName: string }): Promise<void> {
+  await db.transaction(async (tx) => {
+    await lockArtifactRoot(tx, freeze.root, "exclusive");
+    await tx.insert(artifactFreezes).values({ id: freeze.id, teamId: freeze.teamId, storageLocation: freeze.storageLocation, modelName: freeze.modelName });
+  });
+}
+
+export async function thawArtifacts(db: DbOrTx, id: string): Promise<void> {
+  await db.delete(artifactFreezes).where(eq(artifactFreezes.id, id));
+}
+
+/** Audits the refused write and returns the error that says why. */
+async function refusal(ctx: Ctx, loc: Located, frozen: Frozen): Promise<AppError> {
+  const second = loc.root[2];
+  await recordAudit(ctx, { action: "artifact.write", target: `run:${second}`, teamId: loc.teamId, team: loc.root[0], outcome: "denied", details: { path: loc.rel, registered_as: `${frozen.name} v${frozen.version}` } });
+  return new AppError("conflict", `${loc.rel} belongs to registered model ${frozen.name} version ${frozen.version} (${frozen.location}), whose files are frozen; log the new files in a new run and register them as a new version.`);
+}
+
+async function refuseRegisteredPath(ctx: Ctx, loc: Located): Promise<void> {
+  const frozen = await frozenBy(ctx.db, loc);
+  if (frozen) throw await refusal(ctx, loc, frozen);
 }
 
 export async function downloadArtifact(ctx: Ctx, rawPath: string): Promise<{ stream: ReadableStream<Uint8Array>; size: number; filename: string }> {

@@ -13,6 +13,8 @@ import type { RunDto } from "./dto";
 import { experimentArtifactLocation, runArtifactUri } from "./dto";
 import { hydrateRuns } from "./hydrate";
 import { recordKeys } from "./keys";
+import type { PendingRun } from "./run-create-batch";
+import { createRunBatched } from "./run-create-batch";
 import { generateRunName } from "./run-names";
 
 export const TRAIN = { mode: "write", permission: "train_model", action: "run.update" } as const;
@@ -46,13 +48,19 @@ async function defaultExperimentId(ctx: Ctx): Promise<number> {
 }
 
 export async function createRun(ctx: Ctx, input: CreateRunInput): Promise<RunDto> {
-  const row = await insertRun(ctx, input);
-  const [dto] = await hydrateRuns(ctx.db, [row.id]);
-  return dto!;
+  const pending = await prepareRun(ctx, input);
+  // Inside a caller's transaction the run is written in it; otherwise with the concurrent creates of this process.
+  if ("rollback" in ctx.db) return (await hydrateRuns(ctx.db, [(await writeRun(pending)).id]))[0]!;
+  return JSON.parse(await createRunBatched(pending)) as RunDto;
 }
 
-/** Creates the run (as createRun) and returns its row without hydrating the DTO — for callers that only need the id. */
+/** Creates the run (as createRun) in `ctx.db` (a transaction the caller holds) and returns its row — for callers that only need the id. */
 export async function insertRun(ctx: Ctx, input: CreateRunInput): Promise<typeof runs.$inferSelect> {
+  return writeRun(await prepareRun(ctx, input));
+}
+
+/** Authorizes the create and works out the run's row, tags and audit event; writes nothing. */
+async function prepareRun(ctx: Ctx, input: CreateRunInput): Promise<PendingRun> {
   const experimentId = !input.experiment_id || input.experiment_id === "0" ? await defaultExperimentId(ctx) : Number(input.experiment_id);
   const exp = await loadExperiment(ctx, experimentId, { ...TRAIN, action: "run.create" });
   if (exp.lifecycleStage !== "active") throw new AppError("invalid_input", `The experiment ${exp.id} must be in the 'active' state to create runs in it.`);
@@ -67,20 +75,27 @@ export async function insertRun(ctx: Ctx, input: CreateRunInput): Promise<typeof
     if (!parent || parent.experimentId !== exp.id) throw new AppError("invalid_input", `Parent run ${parentRunId} was not found in experiment ${exp.id}.`);
   }
   const id = newRunId();
+  return {
+    ctx,
+    row: {
+      id, experimentId: exp.id, teamId: exp.teamId, name, status: "RUNNING", startTime: input.start_time ?? Date.now(),
+      userId, createdBy: ctx.actor.userId, parentRunId: parentRunId ?? null, artifactUri: runArtifactUri(exp.id, id),
+    },
+    tags: [...tags],
+    audit: { action: "run.create", target: `run:${id}`, teamId: exp.teamId, team: exp.teamSlug, details: { experiment_id: exp.id, name } },
+  };
+}
+
+/** Writes one prepared run, its tags and its audit event in one transaction (nested in the caller's, if any). */
+async function writeRun({ ctx, row: values, tags, audit }: PendingRun): Promise<typeof runs.$inferSelect> {
   const row = await ctx.db.transaction(async (tx) => {
-    const [created] = await tx
-      .insert(runs)
-      .values({
-        id, experimentId: exp.id, teamId: exp.teamId, name, status: "RUNNING", startTime: input.start_time ?? Date.now(),
-        userId, createdBy: ctx.actor.userId, parentRunId: parentRunId ?? null, artifactUri: runArtifactUri(exp.id, id),
-      })
-      .returning();
-    await tx.insert(runTags).values([...tags].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, value]) => ({ runId: id, key, value })));
-    await tx.update(experiments).set({ lastUpdateTime: Date.now() }).where(eq(experiments.id, exp.id));
-    await appendAudit(tx, ctx, { action: "run.create", target: `run:${id}`, teamId: exp.teamId, team: exp.teamSlug, details: { experiment_id: exp.id, name } });
+    const [created] = await tx.insert(runs).values(values).returning();
+    await tx.insert(runTags).values([...tags].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, value]) => ({ runId: values.id, key, value })));
+    await tx.update(experiments).set({ lastUpdateTime: Date.now() }).where(eq(experiments.id, values.experimentId));
+    await appendAudit(tx, ctx, audit);
     return created!;
   });
-  await recordKeys(ctx.db, exp.id, "tag", tags.keys());
+  await recordKeys(ctx.db, values.experimentId, "tag", tags.map(([k]) => k));
   return row;
 }
 

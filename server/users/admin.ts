@@ -9,6 +9,7 @@ import { appendAudit, denied } from "../audit/record";
 import { can } from "../auth/policy";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
+import { authChanged } from "../auth/token-cache";
 
 async function requirePlatformAdmin(ctx: Ctx, action: string, target: string): Promise<void> {
   if (!can(ctx.actor, "manage_platform")) {
@@ -75,5 +76,6 @@ export async function setUserActive(ctx: Ctx, input: { user_id: string; active: 
       await appendAudit(tx, ctx, { action: "token.revoke", target: `token:${token.id}`, teamId: token.teamId, team: token.team, details: { reason: "user_deactivated", user: user.email } });
     }
   });
+  authChanged();
   return { email: user.email, active: input.active };
 }

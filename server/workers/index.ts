@@ -6,15 +6,20 @@ import { createBackend } from "../compute";
 import { deploymentRuntime } from "../deployments/runtime";
 import type { KubernetesServing } from "../compute/k8s-serving";
 import { authSecret, env } from "../env";
+import { AlertLoop } from "./alerts";
 import { ApprovalExpiryLoop } from "./approval-expiry";
 import { AuditAnchorLoop } from "./audit-anchor";
 import { Autoscaler } from "./autoscaler";
+import { BudgetLoop } from "./budgets";
 import { CostMeterLoop } from "./cost-meter";
 import { DeploymentReconciler } from "./deployment-reconciler";
+import { InferenceRollupPruneLoop } from "./inference-rollups";
 import { JobResourceSampler } from "./job-resources";
 import { JobScheduler } from "./job-scheduler";
 import { ProductionPromotion } from "./production-promotion";
+import { SweepDriver } from "./sweep-driver";
 import type { Election, Loop } from "./runtime";
+import { SplitGuardLoop } from "./split-guard";
 import { WAKE_CHANNEL, WorkerRuntime } from "./runtime";
 
 /** The Kubernetes side: serving (for the deployment reconciler) and the tenant sync loop, from one kubeconfig. */
@@ -47,8 +52,16 @@ export async function createPlatformWorkers(db: Db, database: { backend: "pglite
     // Replica counts follow in-flight requests, for the deployments this (leading) process serves.
     { name: "autoscale", intervalMs: e.autoscale.intervalMs, tick: async () => { await autoscaler.tick(); }, onStepDown: () => autoscaler.stop() },
     new CostMeterLoop(db, e.costMeterIntervalMs),
+    // Budget steps follow the meter: recorded (and their webhooks sent) as often as costs are metered.
+    new BudgetLoop(db, e.costMeterIntervalMs),
     new AuditAnchorLoop(db, e.auditAnchorIntervalMs),
     new ApprovalExpiryLoop(db, e.approvalExpiryIntervalMs),
+    // The gateway's per-minute rollups older than 30 days, hourly.
+    new InferenceRollupPruneLoop(db, 3_600_000),
+    new SplitGuardLoop(db, e.splits.guardIntervalMs, e.splits.logRetentionDays),
+    new SweepDriver(db, e.sweeps.intervalMs),
+    // Alert rules evaluated, and their notifications sent.
+    new AlertLoop(db, { intervalMs: e.alerts.intervalMs, repeatMs: e.alerts.repeatMs, baseUrl: e.nextAuthUrl ?? e.internalUrl, smtpUrl: e.alerts.smtpUrl, from: e.alerts.from }),
   ];
   if (kubernetes) loops.push(kubernetes.tenantSync);
   const election: Election = database.backend === "postgres" && database.url ? { kind: "postgres", url: database.url, retryMs: e.leaderRetryMs, advertise: e.internalUrl } : { kind: "single" };

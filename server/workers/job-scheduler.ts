@@ -27,6 +27,7 @@ import { activeUsage, dominantShare, outsideLimitRange, waitReason } from "../jo
 import type { CodeArchiveRow } from "../jobs/code-archives";
 import { codeArchiveStream, extractCodeArchive, isArchiveId, teamCodeArchive } from "../jobs/code-archives";
 import { systemCtx } from "../context";
+import { observeQueueWait } from "../observability/metrics";
 import { artifactStore, writeArtifact } from "../tracking/artifacts";
 import { publishJobChange } from "../jobs/events";
 import { examplesRoot, jobDir, jobLogFile } from "../jobs/service";
@@ -34,6 +35,7 @@ import { setRunStatus } from "../jobs/run-status";
 import type { ExitFacts, FailureCause } from "../jobs/failure-cause";
 import { findFailureCause, readLogTail } from "../jobs/failure-cause";
 import type { Loop } from "./runtime";
+import { authChanged } from "../auth/token-cache";
 
 const ADMIT_LOCK = 0x6a6f_6273; // "jobs"
 
@@ -303,6 +305,7 @@ export class JobScheduler implements Loop {
     });
     if (!claimed) return;
     publishJobChange({ job_id: job.id, team_id: job.teamId, status: "running", attempt });
+    if (attempt === 1) observeQueueWait(await teamSlug(db, job.teamId), (claimed.row.startedAt!.getTime() - claimed.row.queuedAt.getTime()) / 1000);
     if (!claimed.token) {
       await this.finish(job.id, attempt, { status: "failed", message: claimed.why ?? "the job has no user to act for" });
       return;
@@ -404,6 +407,8 @@ export class JobScheduler implements Loop {
       await setRunStatus(tx, job.runId, RUN_STATUS[outcome.status], now);
       return { job_id: jobId, team_id: job.teamId, status: outcome.status, attempt, message: outcome.message };
     });
+    // The job's token was revoked with it (the job ended, or went back to the queue).
+    authChanged();
     if (change) publishJobChange(change);
     this.wakeSelf();
   }

@@ -13,6 +13,7 @@ import { appendAudit } from "../audit/record";
 import type { Ctx } from "../context";
 import { newRequestId, systemCtx } from "../context";
 import type { DeploymentRuntime } from "../deployments/runtime";
+import { isActiveCandidate } from "../deployments/split-routing";
 import { protectedAliases } from "../registry/access";
 import { moveAlias } from "../registry/aliases";
 import type { Loop } from "./runtime";
@@ -29,7 +30,8 @@ export class ProductionPromotion implements Loop {
       .select({ d: deployments, team: teams.slug })
       .from(deployments)
       .innerJoin(teams, eq(teams.id, deployments.teamId))
-      .where(and(eq(deployments.environment, "production"), eq(deployments.status, "ready")))
+      // A split's candidate serves beside production, not instead of it, until the split is promoted.
+      .where(and(eq(deployments.environment, "production"), eq(deployments.status, "ready"), sql`not ${isActiveCandidate}`))
       .orderBy(desc(deployments.readyAt), desc(deployments.createdAt));
     const newest = new Map<string, { d: Deployment; team: string }>();
     for (const r of ready) if (!newest.has(r.d.modelId)) newest.set(r.d.modelId, r);

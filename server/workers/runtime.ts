@@ -1,5 +1,5 @@
 // The worker runtime: the platform's background loops (job scheduler, job resource sampler, deployment reconciler, production
-// promotion, autoscaler, cost meter, tenant sync, audit anchor, approval expiry) under one start/stop, run by one leader.
+// promotion, autoscaler, cost meter, tenant sync, audit anchor, approval expiry, rollup retention) under one start/stop, run by one leader.
 //
 //   request ──commit intent (+ audit) in one transaction──▶ wake(loop) ──▶ leader's loop ──▶ backend
 //
@@ -14,7 +14,7 @@ import { sql } from "drizzle-orm";
 import pg from "pg";
 import type { Db } from "@/db/client";
 
-export type LoopName = "jobs" | "job-resources" | "deployments" | "promotion" | "autoscale" | "costs" | "tenants" | "audit-anchor" | "approvals";
+export type LoopName = "jobs" | "job-resources" | "deployments" | "promotion" | "autoscale" | "costs" | "tenants" | "audit-anchor" | "approvals" | "rollups" | "splits" | "sweeps" | "alerts" | "budgets";
 
 export interface Loop {
   readonly name: LoopName;

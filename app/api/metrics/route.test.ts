@@ -5,7 +5,11 @@ import { GET as meGET } from "@/app/api/v1/me/route";
 import { GET as openapiGET } from "@/app/api/v1/openapi.json/route";
 import { metricsToken } from "@/server/env";
 import { observeInference } from "@/server/observability/metrics";
-import { call, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
+import { forgetGaugeReads } from "@/server/observability/platform-gauges";
+import { call, ctxFor, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
+import { trainJobSchema } from "@/lib/schemas/jobs";
+import { submitJob } from "@/server/jobs/service";
+import { createExperiment } from "@/server/tracking/experiments";
 import { GET as metricsGET } from "./route";
 
 const db = demoDatabase();
@@ -31,6 +35,33 @@ describe("health, metrics and the API document", () => {
     expect(text).toMatch(/platform_active_users\{team="churn"\} [1-9]/);
     expect(text).toMatch(/platform_active_users\{team="vision"\} 0/);
     expect(text).toMatch(/platform_info\{version="[^"]+",db_backend="(pglite|postgres)",compute_backend="local"\} 1/);
+  });
+
+  it("exports the platform's state: jobs by status, the queue, live deployments, storage and GPUs by team", async () => {
+    const ctx = await ctxFor(db(), DEMO.ds);
+    const { experiment_id: exp } = await createExperiment(ctx, { name: `metrics-queue-${Date.now()}`, team: "churn" });
+    const read = async () => {
+      forgetGaugeReads(); // the gauges' reads are shared for 5 s between scrapes
+      return (await call(metricsGET, { token: metricsToken() })).json as string;
+    };
+    const value = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, "\\$&")} ([\\d.e+-]+)$`, "m").exec(text)?.[1] ?? Number.NaN);
+    const before = await read();
+    await submitJob(ctx, exp, trainJobSchema.parse({ command: ["true"], instance_type: "cpu.small" }));
+    const after = await read();
+    expect(value(after, 'platform_training_jobs_total{team="churn",status="queued"}')).toBe(value(before, 'platform_training_jobs_total{team="churn",status="queued"}') + 1);
+    expect(value(after, 'platform_job_queue_depth{team="churn"}')).toBeGreaterThanOrEqual(1);
+    expect(value(after, 'platform_job_queue_depth{team="vision"}')).toBe(0);
+    expect(value(after, 'platform_job_queue_oldest_wait_seconds{team="churn"}')).toBeGreaterThanOrEqual(0);
+    expect(value(after, 'platform_training_jobs_total{team="vision",status="failed"}')).toBeGreaterThanOrEqual(0);
+    for (const env of ["staging", "production"]) expect(value(after, `platform_active_deployments{team="fraud",environment="${env}"}`)).toBeGreaterThanOrEqual(0);
+    for (const type of ["artifacts", "code_archives", "pinned_versions"]) expect(value(after, `platform_storage_usage_bytes{team="churn",type="${type}"}`)).toBeGreaterThanOrEqual(0);
+    expect(after).toMatch(/^platform_gpu_allocated\{team="churn",node="[^"]+"\} 0$/m);
+    expect(after).toContain("# TYPE platform_job_queue_wait_seconds histogram");
+    // The public exposition sums them over teams.
+    forgetGaugeReads();
+    const open = (await call(metricsGET)).json as string;
+    expect(open).not.toContain('team="churn"');
+    expect(open).toMatch(/^platform_job_queue_depth [1-9]/m);
   });
 
   it("answers anyone else without team, user or deployment labels, summed over them", async () => {

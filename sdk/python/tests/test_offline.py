@@ -129,3 +129,37 @@ def test_the_package_type_checks_strictly() -> None:
     assert (src / "py.typed").exists()
     result = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(src)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_experiment_sweep_posts_the_space_and_wait_polls_until_it_ends() -> None:
+    import json
+
+    seen: List[httpx.Request] = []
+    sweep = {"sweep_id": "5f0c", "state": "running", "max_trials": 4, "counts": {"succeeded": 0}, "trials": [], "best_trial": None}
+    ended = {**sweep, "state": "finished", "counts": {"succeeded": 4}, "best_trial": {"number": 2, "objective": 0.41, "run_id": "r2"}}
+    c = Cairn("http://x", "tok", transport=scripted([
+        httpx.Response(201, json=sweep),
+        httpx.Response(200, json=sweep),
+        httpx.Response(200, json=ended),
+        httpx.Response(201, json={"trial": ended["best_trial"], "version": {"name": "churn-best", "version": "1"}}),
+    ], seen))
+    from cairn import Experiment, Sweep
+
+    exp = Experiment(c, {"experiment_id": "12", "name": "churn", "team": "churn"})
+    started = exp.sweep({"lr": {"type": "log_uniform", "low": 0.001, "high": 0.5}, "batch-size": [32, 64], "epoch-delay-ms": 0},
+                        objective="val_loss", algorithm="bayesian", max_trials=4, source="examples/churn", max_runtime=600,
+                        early_stopping={"type": "median", "min_trials": 2, "min_steps": 3})
+    assert isinstance(started, Sweep) and started.state == "running"
+    assert (seen[0].method, seen[0].url.path) == ("POST", "/api/v1/experiments/12/sweeps")
+    assert json.loads(seen[0].content) == {
+        "space": [{"name": "lr", "type": "log_uniform", "low": 0.001, "high": 0.5}, {"name": "batch-size", "type": "categorical", "values": [32, 64]},
+                  {"name": "epoch-delay-ms", "type": "fixed", "value": 0}],
+        "objective": {"metric": "val_loss", "direction": "minimize"}, "algorithm": "bayesian", "max_trials": 4,
+        "early_stopping": {"type": "median", "min_trials": 2, "min_steps": 3},
+        "template": {"source": "examples/churn", "max_runtime_seconds": 600},
+    }
+    done = started.wait(poll=0)
+    assert done.state == "finished" and done.best_trial == {"number": 2, "objective": 0.41, "run_id": "r2"}
+    assert [r.url.path for r in seen[1:3]] == ["/api/v1/sweeps/5f0c", "/api/v1/sweeps/5f0c"]
+    assert done.register_best("churn-best")["version"] == {"name": "churn-best", "version": "1"}
+    assert (seen[3].url.path, json.loads(seen[3].content)) == ("/api/v1/sweeps/5f0c/register-best", {"name": "churn-best", "path": "model"})

@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import { BudgetBars } from "@/components/costs/budget-bars";
+import { BudgetNotices } from "@/components/costs/budget-notice";
 import { CostFilters } from "@/components/costs/cost-filters";
 import { CostTotalsTable } from "@/components/costs/cost-totals-table";
 import { SpendOverTime } from "@/components/costs/spend-over-time";
@@ -12,6 +13,7 @@ import type { Costs } from "@/server/costs/service";
 import { getCosts } from "@/server/costs/service";
 import { isAppError } from "@/server/errors";
 import { listTeams } from "@/server/teams/service";
+import { grantBudgetExtensionAction } from "./actions";
 
 export const metadata: Metadata = { title: "Costs" };
 
@@ -49,6 +51,7 @@ export default async function CostsPage(props: { searchParams: Promise<Record<st
         }
       />
       <CostFilters values={values} teams={teams.map((t) => t.slug)} allLabel={ctx.actor.isAdmin ? "all teams" : teams.length === 1 ? "my team" : "all my teams"} />
+      {costs && <BudgetNotices budgets={costs.budgets} />}
       {error && <p role="alert" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">{error}</p>}
       {costs && (
         <div className="grid gap-6 xl:grid-cols-3">
@@ -63,7 +66,7 @@ export default async function CostsPage(props: { searchParams: Promise<Record<st
           </div>
           <div>
             <Card title="Budgets">
-              <BudgetBars budgets={costs.budgets} />
+              <BudgetBars budgets={costs.budgets} grant={grantBudgetExtensionAction} />
             </Card>
           </div>
         </div>

@@ -7,6 +7,9 @@ import { tryInference } from "@/server/deployments/gateway";
 import { rollbackDeployment } from "@/server/deployments/rollback";
 import { deployModel } from "@/server/approvals/deploy";
 import { stopDeployment } from "@/server/deployments/service";
+import { startSplitAction as startSplitInput } from "@/lib/schemas/splits";
+import { startSplit } from "@/server/approvals/split";
+import { abortSplit, promoteSplit } from "@/server/deployments/split";
 
 export const stopDeploymentAction = safeAction(deploymentIdAction, async (ctx, input) => {
   await stopDeployment(ctx, input.id);
@@ -27,4 +30,26 @@ export const deployVersionAction = safeAction(deployVersionInput, async (ctx, in
   const deployed = await deployModel(ctx, input.name, { team: input.team, version: input.version, environment: "staging", replicas: input.replicas, auto_scale: false, traffic: 100 });
   revalidatePath("/deployments");
   return deployed.deployment_id;
+});
+
+/** The deployment page's "Traffic split" form: staging starts at once, production asks a team lead. */
+export const startSplitAction = safeAction(startSplitInput, async (ctx, input) => {
+  const answer = await startSplit(ctx, input.id, {
+    version: input.version, weight: input.weight, sticky: input.sticky, replicas: 1, note: input.note,
+    abort: { error_share_points: input.error_share_points, p99_ms: input.p99_ms, min_requests: input.min_requests },
+  });
+  revalidatePath(`/deployments/${input.id}`);
+  return "approval_request_id" in answer ? { approval_request_id: answer.approval_request_id } : { split_id: answer.split.split_id };
+});
+
+export const promoteSplitAction = safeAction(deploymentIdAction, async (ctx, input) => {
+  const split = await promoteSplit(ctx, input.id);
+  revalidatePath("/deployments");
+  return split.candidate.deployment_id;
+});
+
+export const abortSplitAction = safeAction(deploymentIdAction, async (ctx, input) => {
+  await abortSplit(ctx, input.id);
+  revalidatePath(`/deployments/${input.id}`);
+  return "aborted";
 });

@@ -1,12 +1,15 @@
 // Deployment metrics over time with a real Prometheus (the Debian binary CI installs): it scrapes this
 // process's /api/metrics exposition while requests go through the inference gateway, and the metrics
-// route answers request rate, latency percentiles and error rate from it.
+// route answers request rate, latency percentiles and error rate from it — or, when it does not answer,
+// from Cairn's own per-minute rollups (server/deployments/metrics-rollups.test.ts covers those alone).
 import http from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
+import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inferenceMinutes } from "@/db/schema";
 import { POST as deployRoute } from "@/app/api/v1/models/[name]/deploy/route";
 import { GET as metricsRoute } from "@/app/api/v1/deployments/[id]/metrics/route";
 import { POST as servePost } from "@/app/serve/[team]/[deployment]/[...path]/route";
@@ -15,6 +18,8 @@ import type { DeploymentMetrics } from "@/server/deployments/metrics";
 import { stopAllReplicas } from "@/server/deployments/runtime";
 import { GET as exposeMetrics } from "@/app/api/metrics/route";
 import { metricsToken } from "@/server/env";
+import { flushInferenceRollups } from "@/server/observability/inference-rollups";
+import { readSignalFromPrometheus, readSignalFromRollups } from "@/server/observability/serving-signals";
 import { findBinary, prometheusUrl, releasePrometheus, connectPrometheus } from "@/server/observability/prometheus";
 import { linearClassifierOnnx } from "@/server/registry/onnx-graphs";
 import { createModel, newRun, putRunFile, registerVersion, unique } from "@/server/registry/test-helpers";
@@ -87,11 +92,13 @@ describe.skipIf(!binary)("deployment metrics from Prometheus", () => {
     let m: DeploymentMetrics | undefined;
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
-      m = await deploymentMetrics(ctx, id, "5m", 1);
+      m = await deploymentMetrics(ctx, { id, window: "5m", scrapeSeconds: 1 });
       if (m.series.requests_per_second.some(([, v]) => (v ?? 0) > 0) && m.series.error_rate.some(([, v]) => (v ?? 0) > 0)) break;
       await new Promise((r) => setTimeout(r, 500));
     }
     expect(m!.window).toBe("5m");
+    expect(m!.source).toBe("prometheus");
+    expect(m!.notice).toBeNull();
     expect(m!.step_seconds).toBe(3);
     const { requests_per_second: rps, latency_p50_ms: p50, latency_p99_ms: p99, error_rate: errors } = m!.series;
     // Dense: one point per step over the window, timestamps aligned to the step.
@@ -106,6 +113,16 @@ describe.skipIf(!binary)("deployment metrics from Prometheus", () => {
     // The 503s show as errors; while only successes flowed the error rate was 0.
     expect(Math.max(...errors.map(([, v]) => v ?? 0))).toBeGreaterThan(0);
     expect(rps.some(([t, v]) => (v ?? 0) > 0 && errors.find(([te]) => te === t)?.[1] === 0)).toBe(true);
+    // An alert rule on the error share reads the same from Prometheus (the expression it would be exported
+    // with) and from Cairn's rollups: 10 of 50 answers.
+    const rule = { signal: "error_share" as const, deploymentId: id, threshold: 0.1, windowSeconds: 300, minRequests: 20 };
+    const cairn = await readSignalFromRollups(db(), { ...rule, deploymentVersion: 1 });
+    expect(cairn).toMatchObject({ value: 0.2, requests: 50, breaching: true, source: "cairn" });
+    let fromProm = await readSignalFromPrometheus(url, rule);
+    for (const until = Date.now() + 10_000; Date.now() < until && Math.abs((fromProm.value ?? 0) - 0.2) > 0.005; await new Promise((r) => setTimeout(r, 500))) fromProm = await readSignalFromPrometheus(url, rule);
+    expect(fromProm.value).toBeCloseTo(0.2, 2);
+    expect(fromProm.requests).toBeGreaterThanOrEqual(49);
+    expect(fromProm.breaching).toBe(true);
     // Every scrape carried the token (from the credentials file Cairn wrote beside the config).
     expect(scrapes.length).toBeGreaterThan(0);
     expect(scrapes.every((a) => a === `Bearer ${metricsToken()}`)).toBe(true);
@@ -121,10 +138,29 @@ describe.skipIf(!binary)("deployment metrics from Prometheus", () => {
     expect(ok.json).toMatchObject({ window: "1h", step_seconds: 30 });
   });
 
-  it("says how to get metrics when no Prometheus is there", async () => {
+  it("falls back to Cairn's own rollups, and says so, when the configured Prometheus does not answer", async () => {
+    await releasePrometheus();
+    // Nothing listens on port 9 (discard) here: a Prometheus that is configured but down.
+    await connectPrometheus({ url: "http://127.0.0.1:9" });
+    const res = await call(metricsRoute, { token, params: { id }, path: `/api/v1/deployments/${id}/metrics?window=15m` });
+    expect(res.status).toBe(200);
+    const m = res.json as DeploymentMetrics;
+    expect(m).toMatchObject({ window: "15m", source: "cairn", step_seconds: 60, notice: expect.stringMatching(/Prometheus did not answer/) });
+    // The 40 answers and 10 refusals above, from the rollups (this process's minutes not yet written included).
+    expect(Math.max(...m.series.requests_per_second.map(([, v]) => v ?? 0))).toBeGreaterThan(0);
+    expect(Math.max(...m.series.error_rate.map(([, v]) => v ?? 0))).toBeGreaterThan(0);
+    expect(m.series.latency_p50_ms.some(([, v]) => v !== null && v > 0)).toBe(true);
+    await flushInferenceRollups(db());
+    const [stored] = await db().select({ n: sql<number>`sum(${inferenceMinutes.requests})::int`, e: sql<number>`sum(${inferenceMinutes.errors5xx})::int` }).from(inferenceMinutes).where(eq(inferenceMinutes.deploymentId, id));
+    expect(stored).toEqual({ n: 50, e: 10 });
+    // The internal address stays in the server's log.
+    expect(m.notice).not.toMatch(/127\.0\.0\.1/);
+  });
+
+  it("answers from Cairn's own rollups when no Prometheus is there", async () => {
     await releasePrometheus();
     const res = await call(metricsRoute, { token, params: { id }, path: `/api/v1/deployments/${id}/metrics` });
-    expect(res.status).toBe(502);
-    expect(JSON.stringify(res.json)).toMatch(/PROMETHEUS_URL/);
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ window: "1h", source: "cairn", notice: null, step_seconds: 60 });
   });
 });

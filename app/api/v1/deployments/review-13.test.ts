@@ -12,6 +12,9 @@ import { POST as experimentsRoute } from "@/app/api/v1/experiments/route";
 import { POST as deployRoute } from "@/app/api/v1/models/[name]/deploy/route";
 import { LIVE_DEPLOYMENT_STATUSES } from "@/db/schema";
 import { post } from "@/server/mlflow/test-client";
+import { POST as alertRulesRoute } from "@/app/api/v1/alert-rules/route";
+import { POST as extensionsRoute } from "@/app/api/v1/teams/[slug]/budget-extensions/route";
+import { GET as verifyRoute } from "@/app/api/v1/audit/verify/route";
 import { linearClassifierOnnx } from "@/server/registry/onnx-graphs";
 import { createModel, newRun, putRunFile, registerVersion } from "@/server/registry/test-helpers";
 import { call, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
@@ -87,6 +90,26 @@ describe("NUL characters answer 400, never 500", () => {
     const mlflow = await post<{ error_code: string; message: string }>(ds, "experiments/create", { name: "bad\u0000name" });
     expect(mlflow.status).toBe(400);
     expect(mlflow.json).toMatchObject({ error_code: "INVALID_PARAMETER_VALUE", message: expect.stringMatching(/NUL character/) });
+  });
+});
+
+describe("half a UTF-16 surrogate pair answers 400, and the audit chain still verifies", () => {
+  it("in a v1 body that reaches a refusal's audit row, a v1 query, a jsonb field and an MLflow body", async () => {
+    const ds = await tokenFor(db(), DEMO.ds, "churn");
+    const admin = await tokenFor(db(), DEMO.admin, "churn");
+    // The review's plant: a foreign "team" written into a denied audit row, hashed as given, stored as U+FFFD.
+    const rule = await call(alertRulesRoute, { method: "POST", token: ds, body: { team: "\ud800", name: "X", kind: "job_failures", threshold: 1 } });
+    expect(rule.status).toBe(400);
+    expect(JSON.stringify(rule.json)).toMatch(/half of a UTF-16 surrogate pair/);
+    const q = await call(listRoute, { token: ds, path: "/api/v1/deployments?team=%ED%BF%BF" }); // a surrogate's UTF-8 bytes
+    expect([400, 404]).toContain(q.status); // a URL cannot carry one (percent-decoding gives U+FFFD): never a 500
+    const ext = await call(extensionsRoute, { method: "POST", token: admin, params: { slug: "churn" }, body: { amount_usd: 1, reason: "ab\ud800" } });
+    expect(ext.status).toBe(400);
+    const mlflow = await post<{ error_code: string; message: string }>(ds, "experiments/create", { name: "bad\udc00name" });
+    expect(mlflow.status).toBe(400);
+    const verify = await call(verifyRoute, { token: admin });
+    expect(verify.status).toBe(200);
+    expect(verify.json).toMatchObject({ ok: true });
   });
 });
 

@@ -239,6 +239,102 @@ class JobsAPI:
             yield Job(self._client, item)
 
 
+# ---------------------------------------------------------------------------------------------------- sweeps
+
+FINAL_SWEEP_STATES = ("finished", "stopped", "failed")
+
+
+def _space(space: Union[Mapping[str, Any], Sequence[Mapping[str, Any]]]) -> List[Dict[str, Any]]:
+    """The API's list of params, from that list or from ``{name: spec}`` where a spec is a dict (``{"type": "int",
+    "low": 1, "high": 9}``), a list (categorical values) or a single value (fixed)."""
+    if not isinstance(space, Mapping):
+        return [dict(p) for p in space]
+    params: List[Dict[str, Any]] = []
+    for name, spec in space.items():
+        if isinstance(spec, Mapping):
+            params.append({"name": name, **spec})
+        elif isinstance(spec, (list, tuple)):
+            params.append({"name": name, "type": "categorical", "values": list(spec)})
+        else:
+            params.append({"name": name, "type": "fixed", "value": spec})
+    return params
+
+
+class Sweep(Resource):
+    """A hyperparameter sweep: its trials run as jobs under the team's quota; ``wait()`` polls until it ends."""
+
+    _id_field = "sweep_id"
+
+    @property
+    def state(self) -> str:
+        return str(self.data.get("state"))
+
+    @property
+    def trials(self) -> List[Dict[str, Any]]:
+        return list(self.data.get("trials") or [])
+
+    @property
+    def best_trial(self) -> Optional[Dict[str, Any]]:
+        return self.data.get("best_trial")
+
+    @property
+    def url(self) -> str:
+        return f"{self._client.url}/sweeps/{self.id}"
+
+    @property
+    def done(self) -> bool:
+        return self.state in FINAL_SWEEP_STATES
+
+    def __repr__(self) -> str:
+        counts = self.data.get("counts") or {}
+        return f"<Sweep {self.id} {self.state} {counts.get('succeeded', 0)}/{self.data.get('max_trials')} trials>"
+
+    def refresh(self) -> "Sweep":
+        self.data = self._client._t.get(f"/api/v1/sweeps/{_seg(self.id)}")
+        return self
+
+    def pause(self) -> "Sweep":
+        self.data = self._client._t.post(f"/api/v1/sweeps/{_seg(self.id)}/pause")
+        return self
+
+    def resume(self) -> "Sweep":
+        self.data = self._client._t.post(f"/api/v1/sweeps/{_seg(self.id)}/resume")
+        return self
+
+    def stop(self) -> "Sweep":
+        """Cancel the waiting and running trials; the sweep ends as stopped."""
+        self.data = self._client._t.post(f"/api/v1/sweeps/{_seg(self.id)}/stop")
+        return self
+
+    def register_best(self, name: str, path: str = "model") -> Dict[str, Any]:
+        """Register the best trial's ``path`` folder as a new version of model ``name``: ``{trial, version}``."""
+        return dict(self._client._t.post(f"/api/v1/sweeps/{_seg(self.id)}/register-best", json={"name": name, "path": path}))
+
+    def wait(self, timeout: Optional[Seconds] = None, *, poll: float = 5.0) -> "Sweep":
+        """Poll until the sweep has ended (finished, stopped or failed); raises :class:`JobTimeout` after ``timeout``."""
+        limit = _seconds(timeout)
+        deadline = None if limit is None else time.monotonic() + limit
+        self.refresh()
+        while not self.done:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise JobTimeout(f"Sweep {self.id} is still {self.state} after {limit:g} s")
+            time.sleep(poll)
+            self.refresh()
+        return self
+
+
+class SweepsAPI:
+    def __init__(self, client: "Cairn") -> None:
+        self._client = client
+
+    def get(self, sweep_id: str) -> Sweep:
+        return Sweep(self._client, self._client._t.get(f"/api/v1/sweeps/{_seg(sweep_id)}"))
+
+    def list(self, experiment_id: Union[str, int]) -> List[Dict[str, Any]]:
+        """The experiment's sweeps (summaries, newest first)."""
+        return list(self._client._t.get(f"/api/v1/experiments/{_seg(str(experiment_id))}/sweeps").get("sweeps") or [])
+
+
 # ---------------------------------------------------------------------------------------------------- experiments
 
 class Experiment(Resource):
@@ -310,6 +406,50 @@ class Experiment(Resource):
             body["max_runtime_seconds"] = int(_seconds(max_runtime) or 0)
         started = self._client._t.post(f"/api/v1/experiments/{_seg(self.id)}/train", json=body)
         return self._client.jobs.get(started["job_id"])
+
+    def sweep(
+        self,
+        space: Union[Mapping[str, Any], Sequence[Mapping[str, Any]]],
+        *,
+        objective: str,
+        direction: str = "minimize",
+        algorithm: str = "random",
+        max_trials: Optional[int] = None,
+        parallelism: Optional[int] = None,
+        early_stopping: Optional[Mapping[str, Any]] = None,
+        seed: Optional[int] = None,
+        grid_points: Optional[int] = None,
+        name: Optional[str] = None,
+        source: Optional[str] = None,
+        command: Optional[Sequence[str]] = None,
+        instance_type: Optional[str] = None,
+        resources: Optional[Mapping[str, Any]] = None,
+        env: Optional[Mapping[str, str]] = None,
+        retries: Optional[int] = None,
+        max_runtime: Optional[Seconds] = None,
+        priority: Optional[str] = None,
+    ) -> Sweep:
+        """Start a hyperparameter sweep over the job ``source``/``command`` (each trial gets ``--<param>=<value>``).
+
+        ``space``: ``{"lr": {"type": "log_uniform", "low": 1e-3, "high": 0.5}, "batch-size": [32, 64], "epochs": 30}``
+        (a list is categorical, a single value fixed). ``algorithm``: ``random``, ``grid`` or ``bayesian`` (Optuna TPE
+        on the server). ``early_stopping={"type": "median", "min_trials": 3, "min_steps": 5}`` stops trials worse than
+        the median of the finished ones.
+        """
+        template: Dict[str, Any] = {}
+        for key, value in (("source", source), ("command", list(command) if command else None), ("instance_type", instance_type),
+                           ("resources", dict(resources) if resources else None), ("env", dict(env) if env else None),
+                           ("retries", retries), ("priority", priority)):
+            if value is not None:
+                template[key] = value
+        if max_runtime is not None:
+            template["max_runtime_seconds"] = int(_seconds(max_runtime) or 0)
+        body: Dict[str, Any] = {"space": _space(space), "objective": {"metric": objective, "direction": direction}, "algorithm": algorithm, "template": template}
+        for key, value in (("max_trials", max_trials), ("parallelism", parallelism), ("seed", seed), ("grid_points", grid_points),
+                           ("name", name), ("early_stopping", dict(early_stopping) if early_stopping else None)):
+            if value is not None:
+                body[key] = value
+        return Sweep(self._client, self._client._t.post(f"/api/v1/experiments/{_seg(self.id)}/sweeps", json=body))
 
     def runs(self, filter: Optional[str] = None, *, order_by: Optional[str] = None, page_size: Optional[int] = None) -> Iterator[Dict[str, Any]]:
         """The experiment's runs as flat rows (params, latest metrics, tags), filtered with the search grammar
@@ -573,6 +713,7 @@ class Cairn:
         self._t = Transport(self.url, self.token, timeout=timeout, max_retries=max_retries, backoff=backoff, transport=transport)
         self.experiments = ExperimentsAPI(self)
         self.jobs = JobsAPI(self)
+        self.sweeps = SweepsAPI(self)
         self.models = ModelsAPI(self)
         self.deployments = DeploymentsAPI(self)
         self.approvals = ApprovalsAPI(self)

@@ -28,7 +28,7 @@ export default async function ApprovalPage(props: { params: Promise<{ id: string
   const { id } = await props.params;
   const ctx = await requirePageCtx();
   const a = await forPage(getApprovalForPage(ctx, id));
-  const { candidate, current, metrics, cost } = a.evidence;
+  const { candidate, current, metrics, cost, split } = a.evidence;
   const teamId = ctx.actor.memberships.find((m) => m.teamSlug === a.team)?.teamId;
   const isPending = a.status === "pending";
   const isMine = a.requested_by === ctx.actor.email;
@@ -60,7 +60,7 @@ export default async function ApprovalPage(props: { params: Promise<{ id: string
         <Link href="/approvals" className="hover:underline">Approvals</Link> <span aria-hidden>/</span> {label}
       </nav>
       <PageHeader
-        title={`Production deploy: ${label}`}
+        title={split ? `Production traffic split: ${label} beside v${split.baseline_version}` : `Production deploy: ${label}`}
         description={<>Asked by {a.requested_by} {formatRelative(a.created_at)} ({formatDateTime(a.created_at)}) for team <span className="font-mono">{a.team}</span>. The evidence below was taken when the request was made.</>}
         actions={<Badge tone={APPROVAL_TONE[a.status] ?? "neutral"}>{a.status}</Badge>}
       />
@@ -75,6 +75,20 @@ export default async function ApprovalPage(props: { params: Promise<{ id: string
           </Card>
         )}
       </div>
+      {split && (
+        <Card title="Traffic split">
+          <KeyValueList items={[
+            ["Baseline", <Link key="b" href={`/deployments/${split.baseline_deployment_id}`} className={link}>version {split.baseline_version} (deployment {split.baseline_deployment_id.slice(0, 8)})</Link>],
+            ["Candidate", `version ${candidate.version} at ${split.weight} % of production's traffic`],
+            ["Routing", split.sticky ? "sticky by the X-Cairn-Split-Key header (A/B)" : "at random (canary)"],
+            ["Automatic abort", split.abort.error_share_points === null && split.abort.p99_ms === null ? "off" : [
+              split.abort.error_share_points !== null ? `error share more than ${split.abort.error_share_points} points above the baseline's` : null,
+              split.abort.p99_ms !== null ? `p99 more than ${split.abort.p99_ms} ms above the baseline's` : null,
+            ].filter(Boolean).join(", or ") + `, once each variant served ${split.abort.min_requests} requests`],
+          ]} />
+          <p className="mt-2 text-xs text-stone-500">Approving starts exactly this split: the candidate serves beside the baseline, and production&apos;s alias moves only when someone promotes it.</p>
+        </Card>
+      )}
       <section aria-labelledby="metrics-heading" className="space-y-3">
         <h2 id="metrics-heading" className="text-lg font-semibold text-stone-900">Candidate vs. production</h2>
         <ul className="flex flex-wrap gap-x-6 gap-y-1 text-sm" aria-label="Evidence links">

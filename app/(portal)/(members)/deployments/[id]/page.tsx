@@ -19,7 +19,9 @@ import { requirePageCtx } from "@/server/auth/session";
 import { getDeploymentForPage } from "./deployment";
 import { DeploymentKubernetesCard } from "@/components/cluster/kubernetes-panels";
 import { deploymentKubernetes } from "@/server/compute/cluster-view";
-import { rollbackDeploymentAction, stopDeploymentAction, tryDeploymentAction } from "../actions";
+import { abortSplitAction, promoteSplitAction, rollbackDeploymentAction, startSplitAction, stopDeploymentAction, tryDeploymentAction } from "../actions";
+import { TrafficSplit } from "@/components/deployments/traffic-split";
+import { candidateVersions, getSplit } from "@/server/deployments/split";
 import { PathCode } from "@/components/ui/path-code";
 
 export async function generateMetadata(props: { params: Promise<{ id: string }> }): Promise<Metadata> {
@@ -30,7 +32,7 @@ export default async function DeploymentPage(props: { params: Promise<{ id: stri
   const { id } = await props.params;
   const ctx = await requirePageCtx();
   const d = await forPage(getDeploymentForPage(ctx, id));
-  const kubernetes = await deploymentKubernetes(ctx, d.deployment_id);
+  const [kubernetes, { split, pending_requests: pendingSplits }, versions] = await Promise.all([deploymentKubernetes(ctx, d.deployment_id), getSplit(ctx, d.deployment_id), candidateVersions(ctx, d.deployment_id)]);
   const live = LIVE_STATUSES.has(d.status);
   const teamId = ctx.actor.memberships.find((m) => m.teamSlug === d.team)?.teamId;
   const mayStop = live && (ctx.actor.isAdmin || can(ctx.actor, d.environment === "production" ? "deploy_production" : "deploy_staging", teamId));
@@ -106,6 +108,12 @@ export default async function DeploymentPage(props: { params: Promise<{ id: stri
         </Card>
       </div>
       <DeploymentKubernetesCard view={kubernetes} />
+      <Card title="Traffic split">
+        <TrafficSplit
+          id={d.deployment_id} production={d.environment === "production"} canStart={mayStop} ready={d.status === "ready"} versions={versions} split={split} pending={pendingSplits}
+          actions={{ start: startSplitAction, promote: promoteSplitAction, abort: abortSplitAction }}
+        />
+      </Card>
       <Card title="Traffic">
         <TrafficCharts id={d.deployment_id} />
       </Card>

@@ -17,6 +17,8 @@ import { browseRuns, experimentColumns } from "@/server/tracking/browse";
 import { encodeOffset } from "@/server/tracking/experiments";
 import { getExperimentForPage } from "./experiment";
 import { listViews } from "@/server/tracking/views";
+import { listSweeps } from "@/server/sweeps/service";
+import { SweepList } from "@/components/sweeps/sweep-list";
 import { timed } from "@/server/http/page-timing";
 import { deleteViewAction, saveViewAction, setExperimentLifecycleAction } from "./actions";
 
@@ -44,8 +46,9 @@ export default async function ExperimentPage(props: { params: Promise<{ id: stri
       return { result: { runs: [], total: 0, offset: 0, next_page_token: null }, error: err.message };
     },
   );
-  const [columns, views, { result, error }] = await Promise.all([
+  const [columns, views, { result, error }, sweeps] = await Promise.all([
     timed("experiment page: columns", experimentColumns(ctx, id)), timed("experiment page: views", listViews(ctx, id)), timed("experiment page: runs", browse),
+    timed("experiment page: sweeps", listSweeps(ctx, id)),
   ]);
   const defaults: ColumnId[] = [
     ...columns.metrics.slice(0, 4).map((k) => `metrics.${k}` as const),
@@ -74,10 +77,12 @@ export default async function ExperimentPage(props: { params: Promise<{ id: stri
           <>
             {experiment.lifecycle_stage === "deleted" && <Badge tone="amber">archived</Badge>}
             {experiment.lifecycle_stage === "active" && <Link href={`/jobs/new?experiment=${experiment.experiment_id}`} className={buttonClass("primary", "sm")}>Train</Link>}
+            {experiment.lifecycle_stage === "active" && <Link href={`/experiments/${experiment.experiment_id}/sweeps/new`} className={buttonClass("secondary", "sm")}>New sweep</Link>}
             {canArchive && <LifecycleButton experimentId={experiment.experiment_id} archived={experiment.lifecycle_stage === "deleted"} setLifecycle={setExperimentLifecycleAction} />}
           </>
         }
       />
+      {sweeps.length > 0 && <SweepList sweeps={sweeps} />}
       <RunsBrowser
         experimentId={experiment.experiment_id}
         state={state}

@@ -1,9 +1,11 @@
 import type { Metadata } from "next";
+import { BudgetNotices } from "@/components/costs/budget-notice";
 import { LaunchForm } from "@/components/jobs/launch-form";
 import type { LaunchDefaults } from "@/components/jobs/launch-form";
 import { PageHeader } from "@/components/ui/page-header";
 import { joinCommand } from "@/lib/command-line";
 import { requirePageCtx } from "@/server/auth/session";
+import { budgetsFor } from "@/server/costs/budget-service";
 import { forPage } from "@/server/auth/page";
 import { getCodeArchive } from "@/server/jobs/code-archives";
 import { catalog } from "@/server/jobs/resources";
@@ -16,10 +18,11 @@ export const metadata: Metadata = { title: "Launch training" };
 export default async function NewJobPage(props: { searchParams: Promise<Record<string, string | undefined>> }) {
   const sp = await props.searchParams;
   const ctx = await requirePageCtx();
-  const [{ experiments }, types, from] = await Promise.all([
+  const [{ experiments }, types, from, budgets] = await Promise.all([
     searchExperiments(ctx, { max_results: 500, view_type: "ACTIVE_ONLY" }),
     catalog(ctx.db),
     sp.from ? forPage(getJob(ctx, sp.from)) : Promise.resolve(null),
+    budgetsFor(ctx),
   ]);
   const examples = listExamples().map((name) => {
     const code = resolveSource(`examples/${name}`)!;
@@ -45,6 +48,8 @@ export default async function NewJobPage(props: { searchParams: Promise<Record<s
         title={from ? `Launch training (from ${from.name})` : "Launch training"}
         description="The job gets its own run in the experiment; Cairn hands it a short-lived token so an unmodified MLflow script logs into that run."
       />
+      {/* Before the form is filled in: the teams past a budget step, and whether this viewer's submit would be refused. */}
+      <BudgetNotices budgets={budgets.filter((b) => experiments.some((e) => e.team === b.team))} what="training jobs" />
       <LaunchForm
         experiments={experiments.map((e) => ({ id: e.experiment_id, name: e.name, team: e.team }))}
         instanceTypes={types.map((t) => ({ name: t.name, cpu: t.cpu, memory_gib: t.memoryGib, gpu_type: t.gpuType, gpu_count: t.gpuCount, hourly_price_usd: Number(t.hourlyPriceUsd) }))}

@@ -13,6 +13,8 @@ import { getProtectedAliases } from "@/server/registry/models";
 import Link from "next/link";
 import { MembersManager } from "@/components/teams/members-manager";
 import { QuotaEditor } from "@/components/teams/quota-editor";
+import { BudgetNotice } from "@/components/costs/budget-notice";
+import type { BudgetThresholds } from "@/lib/schemas/teams";
 import { UsageBars } from "@/components/teams/usage-bars";
 import { teamUsage } from "@/server/teams/admin";
 import { listInvitations } from "@/server/teams/invitations";
@@ -23,6 +25,12 @@ import { describeLimitRange } from "@/lib/limit-range";
 
 export async function generateMetadata(props: { params: Promise<{ slug: string }> }): Promise<Metadata> {
   return { title: `Team ${(await props.params).slug}` };
+}
+
+function describeSteps(t: BudgetThresholds | undefined): string {
+  if (!t) return "—";
+  const parts = [["warn", t.warn_pct], ["lead approval", t.approval_pct], ["block", t.block_pct]].map(([name, pct]) => `${name} ${pct === null ? "off" : `at ${pct} %`}`);
+  return parts.join(" · ");
 }
 
 export default async function TeamPage(props: { params: Promise<{ slug: string }> }) {
@@ -44,6 +52,7 @@ export default async function TeamPage(props: { params: Promise<{ slug: string }
         ["Model replicas", String(q.max_replicas)],
         ["Artifact storage", q.storage_gib === null ? "unlimited" : `${q.storage_gib} GiB`],
         ["Monthly budget", formatUsd(q.monthly_budget_usd)],
+        ["Budget steps", describeSteps(q.budget_thresholds)],
         ["Per-container limits", describeLimitRange(q.limit_range)],
       ]
     : [];
@@ -54,6 +63,7 @@ export default async function TeamPage(props: { params: Promise<{ slug: string }
         description={<>Team <span className="font-mono">{team.slug}</span> · Kubernetes namespace <span className="font-mono">{team.namespace}</span></>}
         actions={team.role ? <Badge tone="teal">You: {ROLE_LABELS[team.role]}</Badge> : undefined}
       />
+      {team.budget && <BudgetNotice budget={team.budget} />}
       <div className="grid gap-6 xl:grid-cols-3">
         <div className="space-y-6 xl:col-span-2">
           <section aria-labelledby="members-heading">

@@ -19,6 +19,8 @@ import { getVersionLineage } from "@/server/registry/lineage";
 import { describeVersion, setStageAction } from "../../actions";
 import { deployVersionAction } from "../../../../deployments/actions";
 import { DeployForm } from "@/components/deployments/deploy-form";
+import { BudgetNotice } from "@/components/costs/budget-notice";
+import { teamBudget } from "@/server/costs/budget-service";
 import { RequestProductionForm } from "@/components/approvals/request-production-form";
 import { requestProductionDeployAction } from "../../../../approvals/actions";
 import { notFound } from "next/navigation";
@@ -57,6 +59,7 @@ export default async function VersionPage(props: Props) {
   const canDeploy = ctx.actor.isAdmin || can(ctx.actor, "deploy_staging", teamId);
   const canRequestProduction = ctx.actor.isAdmin || can(ctx.actor, "deploy_production", teamId);
   const deployedHere = lineage.deployed;
+  const budget = canDeploy && inspection.format === "onnx" ? await teamBudget(ctx, model.team) : null;
   const tags = Object.fromEntries((run?.data.tags ?? []).map((t) => [t.key, t.value]));
   const downloadBase = `/api/2.0/mlflow-artifacts/artifacts/${v.storage_location.replace(/^mlflow-artifacts:\/+/, "")}`;
   const overview: [string, ReactNode][] = [
@@ -110,6 +113,7 @@ export default async function VersionPage(props: Props) {
               ))}
             </ul>
           )}
+          {budget && <BudgetNotice budget={budget} what="deploys" />}
           {inspection.format !== "onnx"
             ? <p className="text-stone-600">Cairn&apos;s model server serves ONNX models; this version is {inspection.format}. Register a version whose artifacts hold a <code className="font-mono text-xs">model.onnx</code> to deploy it.</p>
             : canDeploy
