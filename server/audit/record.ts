@@ -8,6 +8,7 @@ import { refusalFor } from "../auth/policy";
 import type { Ctx, TxCtx } from "../context";
 import { auditKey } from "../env";
 import { AppError } from "../errors";
+import { queueDenial } from "./denials";
 import { GENESIS_HASH, HASH_VERSION, auditKeyId, keyedAuditHash } from "./hash";
 
 const CHAIN_LOCK = 0x6175_6474; // "audt": one writer extends the chain at a time
@@ -19,6 +20,8 @@ export type AuditInput = {
   team?: string | null;
   outcome?: AuditOutcome;
   details?: Record<string, unknown>;
+  /** When it happened, if not now (a queued denial, see denials.ts). */
+  at?: Date;
 };
 
 /** Appends one event to the chain using `db` (pass the transaction that makes the change). */
@@ -39,7 +42,7 @@ export async function appendAudits(db: DbOrTx, events: readonly { ctx: Omit<TxCt
   const key = auditKey();
   const rows = events.map(({ ctx: { actor, request }, input }) => {
     const fields = {
-      at: new Date(),
+      at: input.at ?? new Date(),
       actorType: actor.kind,
       actorId: actor.kind === "token" ? actor.tokenId : actor.userId,
       actor: actorLabel(actor),
@@ -68,7 +71,7 @@ export async function recordAudit(ctx: Ctx, input: AuditInput): Promise<void> {
 }
 
 /**
- * Records a denied attempt and returns the error to throw, shaped by the policy's `refusalFor`: anything
+ * Audits a denied attempt (queued: the refusal does not wait for the write, see denials.ts) and returns the error to throw, shaped by the policy's `refusalFor`: anything
  * about another team's object answers not_found (`missing`, or `message` for reads), whatever the verb;
  * a write the actor's role does not allow in their own team answers forbidden (`message`).
  */
@@ -77,7 +80,7 @@ export async function denied(
   input: Omit<AuditInput, "outcome"> & { mode: "read" | "write"; message?: string; missing?: string },
 ): Promise<AppError> {
   const { mode, message, missing, ...event } = input;
-  await recordAudit(ctx, { ...event, outcome: "denied", details: { ...event.details, mode } });
+  queueDenial(ctx, { ...event, outcome: "denied", details: { ...event.details, mode } });
   if (refusalFor(ctx.actor, mode, input.teamId) === "not_found") {
     return new AppError("not_found", (mode === "read" ? message : missing) ?? `${input.target} was not found.`);
   }

@@ -9,6 +9,7 @@ import { findTeamBySlug } from "../teams/lookup";
 import { denied } from "./record";
 import { auditableTeams } from "./scope";
 
+import { flushDenials } from "./denials";
 export { canViewAudit } from "./scope";
 export { verifyAudit } from "./verify";
 
@@ -27,6 +28,7 @@ function decodeCursor(token: string): number {
 }
 
 export async function listAudit(ctx: Ctx, q: AuditQuery): Promise<{ events: AuditEventDto[]; next_page_token: string | null }> {
+  await flushDenials(ctx.db);
   let teams = auditableTeams(ctx);
   if (teams && teams.length === 0) {
     throw await denied(ctx, { action: "audit.read", target: "audit", mode: "write", message: "The audit trail is open to team leads (their teams) and platform admins." });

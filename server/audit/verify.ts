@@ -2,6 +2,7 @@
 // before the key under the old plain hash), then the head against the anchor kept outside the database.
 // The whole chain is always walked; a team lead is told about their teams' events only, and of a break
 // elsewhere only that there is one.
+import { flushDenials } from "./denials";
 import { asc, gt } from "drizzle-orm";
 import { auditEvents } from "@/db/schema";
 import type { AuditVerifyDto } from "@/lib/schemas/audit";
@@ -57,6 +58,7 @@ export async function verifyAudit(ctx: Ctx): Promise<AuditVerifyDto> {
   if (!canViewAudit(ctx)) {
     throw await denied(ctx, { action: "audit.verify", target: "audit", mode: "write", message: "Verifying the audit trail is open to team leads and platform admins." });
   }
+  await flushDenials(ctx.db);
   const teams = auditableTeams(ctx);
   const visible = (r: Row) => teams === undefined || (r.teamId !== null && teams.includes(r.teamId));
   let anchor: AuditAnchor | null = null;

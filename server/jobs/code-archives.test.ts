@@ -11,6 +11,7 @@ import { and, eq, inArray } from "drizzle-orm";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { auditEvents, codeArchives, jobs, runTags, teams } from "@/db/schema";
 import { trainJobSchema } from "@/lib/schemas/jobs";
+import { flushDenials } from "../audit/denials";
 import { createExperiment } from "../tracking/experiments";
 import { readRunArtifact } from "../tracking/artifacts";
 import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
@@ -83,6 +84,7 @@ describe("uploading", () => {
     const ctx = await ctxFor(db(), DEMO.mle);
     expect(await getCodeArchive(ctx, archive.id)).toEqual(archive);
     expect((await listCodeArchives(ctx, { team: "churn" })).code_archives.map((a) => a.id)).toContain(archive.id);
+    await flushDenials(db());
     const [audit] = await db().select().from(auditEvents).where(and(eq(auditEvents.action, "code_archive.upload"), eq(auditEvents.target, `code_archive:${archive.id}`)));
     expect(audit).toMatchObject({ outcome: "allowed", team: "churn", actor: DEMO.ds, details: expect.objectContaining({ sha256: archive.sha256, files: 4 }) });
   });
@@ -113,6 +115,7 @@ describe("uploading", () => {
     const archive = await upload(zipOf(project()));
     const stranger = await ctxFor(db(), DEMO.dsFraud);
     await expect(getCodeArchive(stranger, archive.id)).rejects.toMatchObject({ code: "not_found", message: `Code archive ${archive.id} was not found.` });
+    await flushDenials(db());
     const [denied] = await db().select().from(auditEvents).where(and(eq(auditEvents.action, "code_archive.read"), eq(auditEvents.target, `code_archive:${archive.id}`)));
     expect(denied).toMatchObject({ outcome: "denied", actor: DEMO.dsFraud });
     await expect(listCodeArchives(stranger, { team: "churn" })).rejects.toMatchObject({ code: "not_found" });

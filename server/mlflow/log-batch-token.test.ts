@@ -10,6 +10,7 @@ import { rebuildRollups } from "../tracking/rollups";
 import { DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
 import type { ErrorBody, Metric } from "./test-client";
 import { createExperiment, createRun, get, getRun, post } from "./test-client";
+import { flushDenials } from "../audit/denials";
 
 const db = demoDatabase();
 let token = "";
@@ -60,6 +61,7 @@ describe("metric-only log-batch with a token", () => {
     expect(res.status).toBe(404);
     expect(res.json.error_code).toBe("RESOURCE_DOES_NOT_EXIST");
     expect(await history(runId, "auc")).toEqual([]);
+    await flushDenials(db());
     const denied = await db().select().from(auditEvents).where(and(eq(auditEvents.target, `run:${runId}`), eq(auditEvents.outcome, "denied")));
     expect(denied).toHaveLength(1);
   });

@@ -11,6 +11,7 @@ import { newRequestId } from "../context";
 import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
 import { getTeam } from "./service";
 import { acceptInvitation, acceptInvitationAsUser, addOrInviteMember, createInvitation, listInvitations, revokeInvitation, viewInvitation } from "./invitations";
+import { flushDenials } from "../audit/denials";
 
 const db = demoDatabase();
 const request = () => ({ id: newRequestId(), ip: "127.0.0.1" });
@@ -20,6 +21,7 @@ let n = 0;
 const newEmail = () => `invitee-${Date.now().toString(36)}-${n++}@example.com`;
 
 async function auditActions(email: string): Promise<string[]> {
+  await flushDenials(db());
   const rows = await db().select({ action: auditEvents.action }).from(auditEvents)
     .where(and(eq(auditEvents.target, `user:${email}`), eq(auditEvents.outcome, "allowed"), inArray(auditEvents.action, ["invitation.create", "invitation.accept", "invitation.revoke"])))
     .orderBy(auditEvents.id);
@@ -128,6 +130,7 @@ describe("invitations", () => {
     await expect(revokeInvitation(await ctxFor(db(), DEMO.ds), "churn", pending.invitation.id)).rejects.toMatchObject({ code: "forbidden" });
     const [row] = await db().select({ revokedAt: invitations.revokedAt }).from(invitations).where(eq(invitations.id, pending.invitation.id));
     expect(row!.revokedAt).toBeNull();
+    await flushDenials(db());
     const refusals = await db().select({ action: auditEvents.action }).from(auditEvents)
       .where(and(eq(auditEvents.outcome, "denied"), eq(auditEvents.actor, DEMO.ds), eq(auditEvents.action, "invitation.revoke")));
     expect(refusals).toHaveLength(1);

@@ -15,6 +15,7 @@ import { createExperiment, createRun } from "../mlflow/test-client";
 import { writeMetricPointsByToken } from "../tracking/metric-write";
 import { actorFor, ctxFor, DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
 import { listUsers, setUserActive } from "./admin";
+import { flushDenials } from "../audit/denials";
 
 const db = demoDatabase();
 const LIMITS = { maxFailures: 5, windowSeconds: 60, sleep: async () => undefined };
@@ -55,6 +56,7 @@ describe("deactivating users", () => {
     // Listed as deactivated.
     expect((await listUsers(admin)).find((u) => u.email === DEMO.ds)).toMatchObject({ deactivated_at: expect.any(String), teams: [{ slug: "churn", role: "data_scientist" }] });
 
+    await flushDenials(db());
     const audit = await db().select({ action: auditEvents.action, outcome: auditEvents.outcome, details: auditEvents.details }).from(auditEvents)
       .where(eq(auditEvents.target, `user:${DEMO.ds}`)).orderBy(auditEvents.id);
     expect(audit).toEqual(expect.arrayContaining([
@@ -97,6 +99,7 @@ describe("deactivating users", () => {
     expect(row!.deactivatedAt).toBeNull();
     await expect(setUserActive(admin, { user_id: admin.actor.userId!, active: false })).rejects.toMatchObject({ code: "conflict" });
     await expect(setUserActive(admin, { user_id: "00000000-0000-0000-0000-000000000000", active: false })).rejects.toMatchObject({ code: "not_found" });
+    await flushDenials(db());
     const denied = await db().select({ id: auditEvents.id }).from(auditEvents).where(and(eq(auditEvents.action, "user.deactivate"), eq(auditEvents.outcome, "denied")));
     expect(denied).toHaveLength(3);
     await expect(setUserActive(admin, { user_id: target.userId, active: false })).resolves.toMatchObject({ active: false });

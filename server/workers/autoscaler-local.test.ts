@@ -17,6 +17,7 @@ import { createModel, newRun, putRunFile, registerVersion, unique } from "../reg
 import { DEMO, ctxFor, demoDatabase, tokenFor } from "../testing/fixtures";
 import { Autoscaler } from "./autoscaler";
 import { settleDeployments } from "./testing";
+import { flushDenials } from "../audit/denials";
 
 const db = demoDatabase();
 let token = "";
@@ -130,6 +131,7 @@ describe("autoscaling a local deployment", () => {
     const lead = await ctxFor(db(), DEMO.leadFraud);
     await expect(scaleDeployment(lead, id, { max_replicas: 1 })).rejects.toMatchObject({ code: "not_found" });
     await expect(scaleDeployment(await ctxFor(db(), DEMO.dsFraud), id, { replicas: 2 })).rejects.toMatchObject({ code: "not_found" });
+    await flushDenials(db());
     const denied = await db().select().from(auditEvents).where(and(eq(auditEvents.target, `deployment:${id}`), eq(auditEvents.outcome, "denied")));
     expect(denied.length).toBeGreaterThanOrEqual(2);
 
@@ -144,6 +146,7 @@ describe("autoscaling a local deployment", () => {
     await auto.tick();
     await auto.settled();
     expect(deploymentRuntime().readyReplicas(id)).toBe(2);
+    await flushDenials(db());
     const [audit] = await db().select().from(auditEvents).where(and(eq(auditEvents.action, "deployment.scale"), eq(auditEvents.target, `deployment:churn/${id}`)));
     expect(audit?.details).toMatchObject({ replicas: 2, from_replicas: 1, auto_scale: false });
 

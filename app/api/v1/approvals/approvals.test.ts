@@ -21,6 +21,7 @@ import { createModel, newRun, putRunFile, registerVersion, unique } from "@/serv
 import type { RunAt } from "@/server/registry/test-helpers";
 import { DEMO, call, ctxFor, demoDatabase, tokenFor } from "@/server/testing/fixtures";
 import { settleDeployments } from "@/server/workers/testing";
+import { flushDenials } from "@/server/audit/denials";
 
 const db = demoDatabase();
 let ds = "";
@@ -94,6 +95,7 @@ describe("a production request and its approval", () => {
     const theirs = (await call(listRoute, { token: fraudLead })).json as { approvals: ApprovalDto[] };
     expect(theirs.approvals.map((a) => a.id)).not.toContain(first);
     expect((await detail(lead, first)).status).toBe("pending");
+    await flushDenials(db());
     const denials = await db().select().from(auditEvents).where(and(eq(auditEvents.target, `approval:churn/${first}`), eq(auditEvents.outcome, "denied")));
     expect(denials.length).toBeGreaterThanOrEqual(3);
   });
@@ -112,9 +114,11 @@ describe("a production request and its approval", () => {
     expect(d).toMatchObject({ environment: "production", version: 1, status: "ready", replicas: 2, createdByEmail: DEMO.mle });
     const moves = await db().select().from(modelAliasEvents).where(and(eq(modelAliasEvents.modelId, modelId), eq(modelAliasEvents.alias, "production")));
     expect(moves).toMatchObject([{ fromVersion: null, toVersion: 1, via: `approval ${first}` }]);
+    await flushDenials(db());
     const actions = (await db().select({ action: auditEvents.action }).from(auditEvents).where(eq(auditEvents.teamId, d!.teamId))).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(["approval.request", "approval.approve", "deployment.create", "model_alias.set"]));
     // The alias moved by the promotion worker, as the approving lead's decision (not "system").
+    await flushDenials(db());
     const [move] = await db().select({ actor: auditEvents.actor, actorType: auditEvents.actorType, details: auditEvents.details }).from(auditEvents)
       .where(and(eq(auditEvents.action, "model_alias.set"), eq(auditEvents.teamId, d!.teamId))).orderBy(desc(auditEvents.id)).limit(1);
     expect(move).toMatchObject({ actor: DEMO.lead, actorType: "user", details: { to: 1, via: `approval ${first}`, carried_out_by: "production promotion (worker)" } });

@@ -21,6 +21,7 @@ import { POST as train } from "../experiments/[id]/train/route";
 import { GET as jobCode } from "../jobs/[id]/code/route";
 import { DELETE as remove, GET as getOne } from "./[id]/route";
 import { GET as list, POST as upload } from "./route";
+import { flushDenials } from "@/server/audit/denials";
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "cairn-code-route-"));
 vi.stubEnv("CAIRN_DATA_DIR", dataDir);
@@ -156,7 +157,7 @@ describe("DELETE /api/v1/code-archives/{id}", () => {
     const [row] = await db().select({ storagePath: codeArchives.storagePath }).from(codeArchives).where(eq(codeArchives.id, id));
     return row && path.join(dataDir, row.storagePath);
   };
-  const audits = (id: string) => db().select().from(auditEvents).where(and(eq(auditEvents.action, "code_archive.delete"), eq(auditEvents.target, `code_archive:${id}`)));
+  const audits = async (id: string) => (await flushDenials(db()), db().select().from(auditEvents).where(and(eq(auditEvents.action, "code_archive.delete"), eq(auditEvents.target, `code_archive:${id}`))));
 
   it("its uploader deletes it: 204, the row and the file are gone, audited; afterwards it answers 404", async () => {
     const token = await tokenFor(db(), DEMO.ds, "churn");

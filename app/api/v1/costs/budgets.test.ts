@@ -28,6 +28,7 @@ import { linearClassifierOnnx } from "@/server/registry/onnx-graphs";
 import { createModel, newRun, putRunFile, registerVersion, unique } from "@/server/registry/test-helpers";
 import { DEMO, call, ctxFor, demoDatabase, tokenFor } from "@/server/testing/fixtures";
 import { BudgetLoop } from "@/server/workers/budgets";
+import { flushDenials } from "@/server/audit/denials";
 
 // The local receivers these tests start listen on loopback, where webhooks are otherwise not sent (server/http/outbound.ts).
 process.env.CAIRN_WEBHOOK_ALLOWED_HOSTS = "127.0.0.1,localhost";
@@ -78,6 +79,7 @@ const errorOf = (json: unknown) => (json as { error: { code: string; message: st
 
 async function audits(action: string, outcome?: string) {
   // Oldest first: `.at(-1)` is the latest.
+  await flushDenials(db());
   return db().select().from(auditEvents).where(and(eq(auditEvents.action, action), eq(auditEvents.team, "churn"), outcome ? eq(auditEvents.outcome, outcome as "denied") : undefined)).orderBy(auditEvents.id);
 }
 

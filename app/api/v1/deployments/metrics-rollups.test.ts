@@ -16,6 +16,7 @@ import { DEMO, call, ctxFor, demoDatabase, tokenFor } from "@/server/testing/fix
 import { settleDeployments } from "@/server/workers/testing";
 import { deploymentMetrics } from "@/server/deployments/metrics";
 import { stopAllReplicas } from "@/server/deployments/runtime";
+import { flushDenials } from "@/server/audit/denials";
 
 const db = demoDatabase();
 let token = "";
@@ -99,6 +100,7 @@ describe("deployment metrics without Prometheus", () => {
     expect(res.status).toBe(404);
     expect(JSON.stringify(res.json)).not.toMatch(/churn/);
     await expect(deploymentMetrics(await ctxFor(db(), DEMO.dsFraud), { id })).rejects.toMatchObject({ code: "not_found" });
+    await flushDenials(db());
     const denied = await db().select({ action: auditEvents.action, outcome: auditEvents.outcome }).from(auditEvents).where(eq(auditEvents.target, `deployment:${id}`));
     expect(denied).toContainEqual({ action: "deployment.read", outcome: "denied" });
   });

@@ -10,6 +10,7 @@ import { cancelJob, submitJob } from "@/server/jobs/service";
 import { isFinal, waitForJob } from "@/server/jobs/testing/wait";
 import { call, ctxFor, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
 import { createExperiment } from "@/server/tracking/experiments";
+import { flushDenials } from "@/server/audit/denials";
 
 const db = demoDatabase();
 
@@ -57,6 +58,7 @@ describe("instance-type catalog", () => {
     await cancelJob(await ctxFor(db(), DEMO.admin), job.job_id).catch(() => undefined);
     await waitForJob(db(), job.job_id, isFinal); // its process has ended before the database closes
 
+    await flushDenials(db());
     const audit = await db().select({ action: auditEvents.action, outcome: auditEvents.outcome }).from(auditEvents).where(eq(auditEvents.target, "instance_type:cpu.medium"));
     expect(audit).toEqual(expect.arrayContaining([
       { action: "instance_type.save", outcome: "denied" }, { action: "instance_type.save", outcome: "allowed" },

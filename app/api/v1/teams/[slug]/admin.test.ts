@@ -20,6 +20,7 @@ import { createExperiment } from "@/server/tracking/experiments";
 import { addMember, archiveTeam, changeRole, removeMember, setQuota, teamUsage } from "@/server/teams/admin";
 import { getTeam } from "@/server/teams/service";
 import { hashToken } from "@/server/tokens/service";
+import { flushDenials } from "@/server/audit/denials";
 
 const db = demoDatabase();
 const QUOTA = { cpu: 64, memory_gib: 256, gpus: 8, max_concurrent_jobs: 10, max_deployments: 10, monthly_budget_usd: 5000 };
@@ -63,6 +64,7 @@ describe("members", () => {
     // Their next request: a fresh actor (as every request builds one) sees nothing; their token is dead.
     await expect(getTeam(await ctxFor(db(), "new.person@example.com"), "churn")).rejects.toMatchObject({ code: "not_found" });
     expect((await call(meGET, { token })).status).toBe(401);
+    await flushDenials(db());
     const audit = await db().select({ action: auditEvents.action }).from(auditEvents)
       .where(and(eq(auditEvents.target, "user:new.person@example.com"), eq(auditEvents.outcome, "allowed"), eq(auditEvents.team, "churn")));
     expect(audit.map((a) => a.action)).toEqual(["member.add", "member.role", "member.remove"]);
@@ -86,6 +88,7 @@ describe("members", () => {
     expect(again.json).toMatchObject({ error: { message: expect.stringContaining("revoked") } });
     // Only that team's tokens: the member's token for another team still works.
     expect((await call(meGET, { token: fraudToken })).status).toBe(200);
+    await flushDenials(db());
     const [revokeAudit] = await db().select({ details: auditEvents.details, actor: auditEvents.actor }).from(auditEvents)
       .where(and(eq(auditEvents.action, "token.revoke"), eq(auditEvents.target, `token:${row!.id}`)));
     expect(revokeAudit).toMatchObject({ actor: DEMO.lead, details: { reason: "member_removed", user: "returning@example.com" } });
@@ -159,6 +162,7 @@ describe("quotas", () => {
     expect(stray.status).toBe(400);
     expect((await call(teamGET, { token: adminToken, params: { slug: "churn" } })).json).toMatchObject({ quota: { limit_range: limits } });
     await call(quotaPUT, { method: "PUT", token: adminToken, params: { slug: "churn" }, body: { ...QUOTA, limit_range: null } });
+    await flushDenials(db());
     const audit = await db().select({ action: auditEvents.action, outcome: auditEvents.outcome }).from(auditEvents).where(eq(auditEvents.action, "quota.update"));
     expect(audit.map((a) => a.outcome)).toEqual(expect.arrayContaining(["denied", "allowed"]));
   });
@@ -178,6 +182,7 @@ describe("quotas", () => {
     const older = await put("churn", { ...QUOTA, gpus: 6 });
     expect(older.status).toBe(200);
     expect(older.json).toMatchObject({ gpus: 6, max_replicas: 7 });
+    await flushDenials(db());
     const [audit] = await db().select({ details: auditEvents.details }).from(auditEvents).where(and(eq(auditEvents.action, "quota.update"), eq(auditEvents.outcome, "allowed"))).orderBy(desc(auditEvents.at)).limit(1);
     expect(audit?.details).toMatchObject({ before: { max_replicas: 7, gpus: 8 }, after: { max_replicas: 7, gpus: 6 } });
 
@@ -325,6 +330,7 @@ describe("renaming and archiving teams", () => {
     expect((await call(teamPATCH, { method: "PATCH", token: adminToken, params: { slug: "arch" }, body: { archived: false } })).status).toBe(200);
     expect((await call(teamGET, { token: adminToken, params: { slug: "arch" } })).json).toMatchObject({ name: "Archived team", members: [expect.objectContaining({ email: member.email })] });
     expect((await call(meGET, { token: memberToken })).status).toBe(200);
+    await flushDenials(db());
     const actions = (await db().select({ action: auditEvents.action }).from(auditEvents).where(eq(auditEvents.target, "team:arch"))).map((a) => a.action);
     expect(actions).toEqual(expect.arrayContaining(["team.create", "team.rename", "team.archive", "team.restore"]));
   });
