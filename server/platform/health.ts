@@ -60,7 +60,8 @@ export async function platformHealth(ctx: Ctx, input: HealthInput = {}): Promise
       return {
         window, source: "prometheus", notice: null, step_seconds: p.step_seconds, api: p.api,
         queue: { ...p.queue, running: state.running },
-        active_users: { ...p.active_users, last_hour: state.activeHour },
+        // Distinct users now from the database: the gauge counts per team (an admin in no team not at all).
+        active_users: { series: p.active_users.series, last_15m: state.active, last_hour: state.activeHour },
         storage: p.storage,
         gpus: { capacity: localGpuCount(), teams: p.gpus },
       };
