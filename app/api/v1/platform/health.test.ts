@@ -127,7 +127,8 @@ describe.skipIf(!binary)("platform health from Prometheus", () => {
     let h: PlatformHealth | undefined;
     for (const until = Date.now() + 20_000; Date.now() < until; await new Promise((r) => setTimeout(r, 500))) {
       h = await platformHealth(ctx, { window: "5m", scrapeSeconds: 1 });
-      if ((h.api.endpoints.find((e) => e.endpoint === "/api/v1/me")?.requests ?? 0) >= 10 && h.storage.length > 0) break;
+      const counted = (h.api.endpoints.find((e) => e.endpoint === "/api/v1/me")?.requests ?? 0) >= 10;
+      if (counted && h.storage.length > 0 && h.api.series.requests_per_second.some(([, v]) => (v ?? 0) > 0)) break;
     }
     expect(h!.source).toBe("prometheus");
     expect(h!.notice).toBeNull();
