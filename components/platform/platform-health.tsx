@@ -4,6 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { Chart } from "@/components/deployments/traffic-charts";
 import { EmptyRow, Table, Td, Th } from "@/components/ui/table";
+import { TeamBars } from "./team-bars";
 import type { MetricsPoint as Point } from "@/lib/schemas/deployments";
 import type { PlatformHealth } from "@/lib/schemas/platform";
 
@@ -152,10 +153,17 @@ export function PlatformHealthView({ initial }: { initial: PlatformHealth }) {
           <div className="grid gap-6 xl:grid-cols-2">
             <section aria-labelledby="platform-storage" className="space-y-2">
               <h2 id="platform-storage" className="text-sm font-semibold text-stone-900">Storage by team</h2>
+              <TeamBars
+                title="Storage by team and type"
+                rows={[...new Set(h.storage.map((x) => x.team))].sort().map((team) => ({ team, ...Object.fromEntries(h.storage.filter((x) => x.team === team).map((x) => [x.type, x.bytes])) }))}
+                series={[{ key: "artifacts", name: "Artifacts", color: "#0f766e" }, { key: "code_archives", name: "Code archives", color: "#b45309" }, { key: "pinned_versions", name: "Pinned versions", color: "#6d28d9" }]}
+                format={formatBytes}
+              />
               <StorageTable storage={h.storage} />
             </section>
             <section aria-labelledby="platform-gpus" className="space-y-2">
               <h2 id="platform-gpus" className="text-sm font-semibold text-stone-900">GPUs by team</h2>
+              <TeamBars title="GPUs held by running jobs" rows={h.gpus.teams.map((g) => ({ team: g.team, allocated: g.allocated }))} series={[{ key: "allocated", name: "GPUs", color: "#0f766e" }]} format={(v) => String(v)} />
               <Table caption="GPUs held by running jobs">
                 <thead><tr><Th>Team</Th><Th className="text-right">GPUs allocated</Th><Th className="text-right">Share of this host&apos;s GPUs</Th></tr></thead>
                 <tbody className="divide-y divide-stone-100">
