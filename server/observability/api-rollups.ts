@@ -27,10 +27,10 @@ export type ApiCell = {
   buckets: number[];
 };
 
-type State = { cells: Map<string, ApiCell>; endpoints: Set<string>; dropped: number; timer: NodeJS.Timeout | null; flushing: Promise<void> | null };
+type State = { cells: Map<string, ApiCell>; endpoints: Set<string>; templates: Map<string, string>; dropped: number; timer: NodeJS.Timeout | null; flushing: Promise<void> | null };
 const KEY = Symbol.for("cairn.apiRollups");
 const globals = globalThis as unknown as Record<symbol, State | undefined>;
-const state = (): State => (globals[KEY] ??= { cells: new Map(), endpoints: new Set(), dropped: 0, timer: null, flushing: null });
+const state = (): State => (globals[KEY] ??= { cells: new Map(), endpoints: new Set(), templates: new Map(), dropped: 0, timer: null, flushing: null });
 
 // A path segment that names one object rather than a kind of thing: a UUID, a long hex or base-36 id, a number,
 // an MLflow logged-model id. Route wrappers pass patterns ("/api/v1/jobs/[id]"); this is the guard behind them.
@@ -55,7 +55,9 @@ const keyOf = (c: Pick<ApiCell, "minute" | "endpoint" | "method" | "statusClass"
 /** Counts one API answer. `at` is when it was answered (ms; now by default). */
 export function recordApiRequest(request: { endpoint: string; method: string; status: number; seconds: number }, at = Date.now()): void {
   const s = state();
-  let endpoint = endpointTemplate(request.endpoint);
+  // Route patterns repeat: each is templated once.
+  let endpoint = s.templates.get(request.endpoint) ?? endpointTemplate(request.endpoint);
+  if (s.templates.size < 2 * MAX_ENDPOINTS) s.templates.set(request.endpoint, endpoint);
   if (!s.endpoints.has(endpoint)) {
     if (s.endpoints.size >= MAX_ENDPOINTS) endpoint = "[other]";
     else s.endpoints.add(endpoint);
