@@ -288,6 +288,7 @@ const ENTRIES: Entry[] = [
   },
   { route: "api/v1/instance-types", method: "GET", scope: "caller", ok: [200], request: () => ({ path: "/api/v1/instance-types" }) },
   { route: "api/v1/cluster", method: "GET", scope: "platform", ok: [200], request: () => ({ path: "/api/v1/cluster" }) },
+  { route: "api/v1/platform/health", method: "GET", scope: "platform", ok: [200], request: () => ({ path: "/api/v1/platform/health?window=15m" }) },
   { route: "api/v1/instance-types/[name]", method: "PUT", scope: "platform", ok: [200], request: () => ({ path: "/api/v1/instance-types/inv.small", params: { name: "inv.small" }, body: TYPE }) },
   {
     route: "api/v1/instance-types/[name]", method: "DELETE", scope: "platform", ok: [204],

@@ -1,7 +1,7 @@
 // The portal's navigation, in ARCHITECTURE.md's page table order; `access` says who sees an item.
 export type NavAccess = "member" | "lead" | "admin" | "everyone";
 export type NavItem = { href: string; label: string; access: NavAccess; icon: NavIcon; ready: boolean };
-export type NavIcon = "flask" | "box" | "play" | "rocket" | "check" | "bell" | "coins" | "users" | "shield" | "scroll" | "gear";
+export type NavIcon = "flask" | "box" | "play" | "rocket" | "check" | "bell" | "coins" | "users" | "shield" | "scroll" | "gear" | "pulse";
 
 export const NAV_ITEMS: NavItem[] = [
   { href: "/experiments", label: "Experiments", access: "member", icon: "flask", ready: true },
@@ -13,6 +13,7 @@ export const NAV_ITEMS: NavItem[] = [
   { href: "/costs", label: "Costs", access: "member", icon: "coins", ready: true },
   { href: "/teams", label: "Teams", access: "member", icon: "users", ready: true },
   { href: "/admin", label: "Admin", access: "admin", icon: "shield", ready: true },
+  { href: "/admin/platform", label: "Platform", access: "admin", icon: "pulse", ready: true },
   { href: "/audit", label: "Audit", access: "lead", icon: "scroll", ready: true },
   { href: "/settings/tokens", label: "Settings", access: "everyone", icon: "gear", ready: true },
 ];

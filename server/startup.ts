@@ -24,6 +24,9 @@ export async function announceStartup(): Promise<void> {
     // The gateway's per-minute rollups (deployment charts without Prometheus), written every few seconds by each process.
     const { startInferenceRollups } = await import("./observability/inference-rollups");
     startInferenceRollups(db);
+    // The API's per-minute rollups (the admins' Platform page without Prometheus), likewise.
+    const { startApiRollups } = await import("./observability/api-rollups");
+    startApiRollups(db);
     // The background work (job scheduler, deployment reconciler, cost meter, tenant sync, audit anchor, approval
     // expiry) runs in one leading process: the holder of a PostgreSQL advisory lock, or this process on PGlite.
     const [{ createPlatformWorkers }, { installWorkers }] = await Promise.all([import("./workers"), import("./workers/registry")]);

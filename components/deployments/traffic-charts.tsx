@@ -16,7 +16,8 @@ async function load(id: string, window: string): Promise<Metrics> {
 
 const time = (t: number) => new Date(t * 1000).toISOString().slice(11, 16);
 
-function Chart({ title, lines, unit }: { title: string; lines: { name: string; color: string; points: Point[] }[]; unit: string }) {
+/** A small line chart of [unix seconds, value] series sharing their timestamps (the Platform page uses it too). */
+export function Chart({ title, lines, unit }: { title: string; lines: { name: string; color: string; points: Point[] }[]; unit: string }) {
   const data = (lines[0]?.points ?? []).map(([t], i) => Object.fromEntries([["t", t], ...lines.map((l) => [l.name, l.points[i]?.[1] ?? null])]));
   return (
     <figure className="rounded-lg border border-stone-200 bg-white p-3" aria-label={`Chart of ${title}`}>

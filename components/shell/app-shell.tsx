@@ -29,10 +29,13 @@ function useScope(teams: TeamOption[], current: string | undefined): string | nu
 
 function NavLinks({ items, scope, counts, onNavigate }: { items: NavItem[]; scope: string | null | undefined; counts: Record<string, number>; onNavigate?: () => void }) {
   const pathname = usePathname();
+  // The most specific item wins: /admin/platform is Platform's page, not Admin's.
+  const matches = (href: string) => pathname === href || pathname.startsWith(`${href}/`);
+  const current = items.filter((i) => matches(i.href)).sort((a, b) => b.href.length - a.href.length)[0]?.href;
   return (
     <ul className="space-y-0.5">
       {items.map((item) => {
-        const active = pathname === item.href || pathname.startsWith(`${item.href}/`);
+        const active = item.href === current;
         return (
           <li key={item.href}>
             <Link

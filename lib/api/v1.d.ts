@@ -5030,6 +5030,200 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/platform/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Platform admins: the API's request rate, latency p50/p95/p99 and 5xx share over a window (5m–30d) with its busiest endpoints (route patterns, never raw ids), the job queue (depth, oldest wait, waits of started jobs), active users, storage by team and type, and GPUs by team — from Prometheus when one is configured and answers, else from Cairn's own per-minute rollups (kept 30 days); `source` says which. 403 for everyone else */
+        get: {
+            parameters: {
+                query?: {
+                    window?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {window, step_seconds, source, notice, api, queue, active_users, storage, gpus} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            window: string;
+                            step_seconds: number;
+                            /**
+                             * @description prometheus: Prometheus (PROMETHEUS_URL or the managed one); cairn: Cairn's own per-minute rollups (kept 30 days)
+                             * @enum {string}
+                             */
+                            source: "prometheus" | "cairn";
+                            /** @description Why Cairn's rollups answered although a Prometheus is configured (it did not answer), else null */
+                            notice: string | null;
+                            api: {
+                                /** @description API requests in the window */
+                                requests: number;
+                                errors: number;
+                                error_rate: number | null;
+                                latency_p50_ms: number | null;
+                                latency_p95_ms: number | null;
+                                latency_p99_ms: number | null;
+                                series: {
+                                    requests_per_second: [
+                                        number,
+                                        number | null
+                                    ][];
+                                    latency_p50_ms: [
+                                        number,
+                                        number | null
+                                    ][];
+                                    latency_p95_ms: [
+                                        number,
+                                        number | null
+                                    ][];
+                                    latency_p99_ms: [
+                                        number,
+                                        number | null
+                                    ][];
+                                    /** @description Share of answers with a 5xx status, 0–1; null where there were no answers */
+                                    error_rate: [
+                                        number,
+                                        number | null
+                                    ][];
+                                };
+                                /** @description The busiest endpoints in the window (at most 25), by requests */
+                                endpoints: {
+                                    /** @description The route pattern, e.g. /api/v1/jobs/[id] (never a raw id) */
+                                    endpoint: string;
+                                    /** @description HTTP method; "*" where the source does not split by method (Prometheus latency) */
+                                    method: string;
+                                    requests: number;
+                                    requests_per_second: number;
+                                    /** @description Answers with a 5xx status */
+                                    errors: number;
+                                    error_rate: number | null;
+                                    /** @description Answers with a 4xx status */
+                                    client_errors: number;
+                                    latency_p50_ms: number | null;
+                                    latency_p95_ms: number | null;
+                                    latency_p99_ms: number | null;
+                                }[];
+                            };
+                            queue: {
+                                /** @description Jobs queued or admitted now */
+                                depth: number;
+                                /** @description How long the longest-waiting of them has waited (0 with none) */
+                                oldest_wait_seconds: number;
+                                running: number;
+                                /** @description Jobs that started in the window */
+                                started: number;
+                                /** @description Their mean wait from submit to start; null with none */
+                                wait_mean_seconds: number | null;
+                                wait_max_seconds: number | null;
+                                series: {
+                                    depth: [
+                                        number,
+                                        number | null
+                                    ][];
+                                    oldest_wait_seconds: [
+                                        number,
+                                        number | null
+                                    ][];
+                                    /** @description Mean wait of the jobs that started in each step; null where none started */
+                                    wait_mean_seconds: [
+                                        number,
+                                        number | null
+                                    ][];
+                                };
+                            };
+                            active_users: {
+                                /** @description Distinct users with an API request or page view in the last 15 minutes */
+                                last_15m: number;
+                                last_hour: number;
+                                series: [
+                                    number,
+                                    number | null
+                                ][];
+                            };
+                            storage: {
+                                team: string;
+                                /** @enum {string} */
+                                type: "artifacts" | "code_archives" | "pinned_versions";
+                                bytes: number;
+                            }[];
+                            gpus: {
+                                /** @description GPUs on this host (local backend; 0 where there are none) */
+                                capacity: number;
+                                teams: {
+                                    team: string;
+                                    allocated: number;
+                                    /** @description allocated ÷ capacity (0–1); null without GPUs */
+                                    utilization: number | null;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/deployments/{id}/rollback": {
         parameters: {
             query?: never;

@@ -111,7 +111,7 @@ export const requestProductionAction = z.strictObject({
 /** A point of a metrics series: [unix seconds, value], the value null where nothing was measured. */
 export const metricsPointSchema = z.tuple([z.number(), z.number().nullable()]);
 export type MetricsPoint = z.infer<typeof metricsPointSchema>;
-const seriesSchema = z.object({
+export const seriesSchema = z.object({
   requests_per_second: z.array(metricsPointSchema),
   latency_p50_ms: z.array(metricsPointSchema),
   latency_p95_ms: z.array(metricsPointSchema),

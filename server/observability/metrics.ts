@@ -5,6 +5,7 @@ import { memberships, teams, users } from "@/db/schema";
 import { getDatabase } from "@/db/client";
 import { getReadyDb } from "../bootstrap";
 import { env } from "../env";
+import { endpointTemplate, recordApiRequest } from "./api-rollups";
 import { registerPlatformGauges } from "./platform-gauges";
 
 export const ACTIVE_WINDOW_MINUTES = 15;
@@ -106,10 +107,14 @@ export function platformMetrics(): PlatformMetrics {
   return globalForMetrics.__cairnMetrics;
 }
 
-export function observeRequest(endpoint: string, method: string, status: number, seconds: number): void {
+export function observeRequest(route: string, method: string, status: number, seconds: number): void {
   const m = platformMetrics();
+  // Route wrappers pass patterns; a raw id that slipped through would become a series of its own.
+  const endpoint = endpointTemplate(route);
   m.requests.inc({ endpoint, method, status: String(status) });
   m.latency.observe({ endpoint }, seconds);
+  // Cairn's own per-minute rollups too (the Platform page without Prometheus).
+  recordApiRequest({ endpoint, method, status, seconds });
 }
 
 export function observeInference(team: string, deployment: string, status: number, seconds: number): void {

@@ -66,13 +66,7 @@ export function registerPlatformGauges(registry: Registry, ready: Ready): Platfo
     .select({ team: teams.slug, environment: deployments.environment, n: count() })
     .from(deployments).innerJoin(teams, eq(teams.id, deployments.teamId))
     .where(inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])).groupBy(teams.slug, deployments.environment));
-  const storage = shared(async () => {
-    const db = await ready();
-    return Promise.all((await liveTeams()).map(async (t) => {
-      const [artifacts, code, pinned] = await Promise.all([teamStorageBytes(artifactStore(), t.slug), codeArchiveBytes(db, t.id), pinnedVersionBytes(db, t.id)]);
-      return { team: t.slug, artifacts, code, pinned };
-    }));
-  });
+  const storage = shared(async () => storageByTeam(await ready(), await liveTeams()));
   const gpus = shared(async () => gpuRows(await ready()));
 
   new Gauge({
@@ -167,7 +161,19 @@ export function registerPlatformGauges(registry: Registry, ready: Ready): Platfo
   return { queueWait };
 }
 
-async function gpuRows(db: Db): Promise<{ team: string; gpus: number }[]> {
+export type TeamStorage = { team: string; artifacts: number; code: number; pinned: number };
+
+/** Bytes each live team stores: run and model artifacts, uploaded code archives, registered versions' pinned copies. */
+export async function storageByTeam(db: Db, live?: { id: string; slug: string }[]): Promise<TeamStorage[]> {
+  const list = live ?? (await db.select({ id: teams.id, slug: teams.slug }).from(teams).where(isNull(teams.archivedAt)).orderBy(teams.slug));
+  return Promise.all(list.map(async (t) => {
+    const [artifacts, code, pinned] = await Promise.all([teamStorageBytes(artifactStore(), t.slug), codeArchiveBytes(db, t.id), pinnedVersionBytes(db, t.id)]);
+    return { team: t.slug, artifacts, code, pinned };
+  }));
+}
+
+/** GPUs held by each live team's running jobs (0 for a team with none). */
+export async function gpuRows(db: Db): Promise<{ team: string; gpus: number }[]> {
   const rows = await db
     .select({ team: teams.slug, gpus: sql<number>`coalesce(sum(${jobs.gpus}), 0)::float8` })
     .from(teams)

@@ -238,3 +238,20 @@ export async function releasePrometheus(): Promise<void> {
   await r.managed?.stop();
   globals.__cairnPrometheus = undefined;
 }
+
+/** Every series of an instant query: its labels and value (NaN → null). */
+export async function queryVector(url: string, query: string, at?: number): Promise<{ labels: Record<string, string>; value: number | null }[]> {
+  const params = new URLSearchParams({ query, ...(at === undefined ? {} : { time: String(at) }) });
+  let res: Response;
+  try {
+    res = await fetch(`${url}/api/v1/query?${params}`, { signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    throw new AppError("upstream_unavailable", `Prometheus at ${url} did not answer: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const body = (await res.json().catch(() => null)) as { status?: string; error?: string; data?: { result?: { metric: Record<string, string>; value: [number, string] }[] } } | null;
+  if (!res.ok || body?.status !== "success") throw new AppError("upstream_unavailable", `Prometheus refused the query: ${body?.error ?? `HTTP ${res.status}`}`);
+  return (body.data?.result ?? []).map((r) => {
+    const n = Number(r.value[1]);
+    return { labels: r.metric, value: Number.isFinite(n) ? n : null };
+  });
+}

@@ -15,6 +15,7 @@ import { CostMeterLoop } from "./cost-meter";
 import { DeploymentReconciler } from "./deployment-reconciler";
 import { InferenceRollupPruneLoop } from "./inference-rollups";
 import { JobResourceSampler } from "./job-resources";
+import { PlatformRollupLoop } from "./platform-rollups";
 import { JobScheduler } from "./job-scheduler";
 import { ProductionPromotion } from "./production-promotion";
 import { SweepDriver } from "./sweep-driver";
@@ -58,6 +59,8 @@ export async function createPlatformWorkers(db: Db, database: { backend: "pglite
     new ApprovalExpiryLoop(db, e.approvalExpiryIntervalMs),
     // The gateway's per-minute rollups older than 30 days, hourly.
     new InferenceRollupPruneLoop(db, 3_600_000),
+    // The job queue and active users sampled each minute for the Platform page; its rollups kept 30 days.
+    new PlatformRollupLoop(db),
     new SplitGuardLoop(db, e.splits.guardIntervalMs, e.splits.logRetentionDays),
     new SweepDriver(db, e.sweeps.intervalMs),
     // Alert rules evaluated, and their notifications sent.

@@ -29,7 +29,7 @@ export default async function AdminPage() {
       <PageHeader
         title="Admin"
         description="Tenants, users and the instance-type catalog with its prices."
-        actions={<Link href="/admin/users" className="text-sm font-medium text-teal-800 hover:underline">Users →</Link>}
+        actions={<div className="flex gap-4"><Link href="/admin/users" className="text-sm font-medium text-teal-800 hover:underline">Users →</Link><Link href="/admin/platform" className="text-sm font-medium text-teal-800 hover:underline">Platform →</Link></div>}
       />
       {isolation && <JobIsolation isolation={isolation} />}
       <ClusterSection cluster={cluster} />

@@ -4,7 +4,7 @@ import { GET as catchAll } from "@/app/api/v1/[...path]/route";
 import { GET as meGET } from "@/app/api/v1/me/route";
 import { GET as openapiGET } from "@/app/api/v1/openapi.json/route";
 import { metricsToken } from "@/server/env";
-import { observeInference } from "@/server/observability/metrics";
+import { observeInference, observeQueueWait, platformMetrics } from "@/server/observability/metrics";
 import { forgetGaugeReads } from "@/server/observability/platform-gauges";
 import { call, ctxFor, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
 import { trainJobSchema } from "@/lib/schemas/jobs";
@@ -62,6 +62,46 @@ describe("health, metrics and the API document", () => {
     const open = (await call(metricsGET)).json as string;
     expect(open).not.toContain('team="churn"');
     expect(open).toMatch(/^platform_job_queue_depth [1-9]/m);
+  });
+
+  it("exports each of the brief's platform metrics with exactly its label names", async () => {
+    const expected: Record<string, string[]> = {
+      platform_training_jobs_total: ["status", "team"],
+      platform_active_deployments: ["environment", "team"],
+      platform_gpu_utilization: ["node", "team"],
+      platform_gpu_allocated: ["node", "team"],
+      platform_storage_usage_bytes: ["team", "type"],
+      platform_job_queue_depth: ["team"],
+      platform_job_queue_oldest_wait_seconds: ["team"],
+      platform_job_queue_wait_seconds: ["team"],
+      platform_api_requests_total: ["endpoint", "method", "status"],
+      platform_api_latency_seconds: ["endpoint"],
+      platform_active_users: ["team"],
+    };
+    // Declared so in the registry (platform_gpu_utilization has no series on a host without GPUs)…
+    const registry = platformMetrics().registry;
+    for (const [name, labels] of Object.entries(expected)) {
+      const metric = registry.getSingleMetric(name) as unknown as { labelNames?: string[] } | undefined;
+      expect(metric, name).toBeDefined();
+      expect([...(metric!.labelNames ?? [])].sort(), name).toEqual(labels);
+    }
+    // …and so in every series the scrape token reads (a histogram's "le" aside).
+    observeQueueWait("churn", 3);
+    await call(meGET, { token: await tokenFor(db(), DEMO.ds, "churn") });
+    forgetGaugeReads();
+    const text = (await call(metricsGET, { token: metricsToken() })).json as string;
+    const seen = new Map<string, Set<string>>();
+    for (const line of text.split("\n")) {
+      const m = /^([a-z_]+?)(?:_bucket|_sum|_count)?(?:\{(.*)\})? [^ ]+$/.exec(line);
+      if (!m || !(m[1]! in expected)) continue;
+      const names = [...(m[2] ?? "").matchAll(/([a-z_]+)="/g)].map((x) => x[1]!).filter((n) => n !== "le").sort().join(",");
+      (seen.get(m[1]!) ?? seen.set(m[1]!, new Set()).get(m[1]!)!).add(names);
+    }
+    for (const [name, labels] of Object.entries(expected)) {
+      if (name === "platform_gpu_utilization" && !seen.has(name)) continue;
+      expect([...(seen.get(name) ?? [])], name).toEqual([labels.join(",")]);
+    }
+    expect(text).toMatch(/^platform_job_queue_wait_seconds_count\{team="churn"\} [1-9]/m);
   });
 
   it("answers anyone else without team, user or deployment labels, summed over them", async () => {
