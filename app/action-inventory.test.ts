@@ -18,6 +18,7 @@ import { createAlertRule } from "@/server/alerts/service";
 import type { Actor } from "@/server/auth/actor";
 import type { Permission } from "@/server/auth/policy";
 import { can } from "@/server/auth/policy";
+import { startSession } from "@/server/auth/sessions";
 import type { Ctx } from "@/server/context";
 import type { ComputeBackend } from "@/server/compute/backend";
 import { deployModel } from "@/server/approvals/deploy";
@@ -304,6 +305,17 @@ const ENTRIES: Entry[] = [
     file: "(portal)/settings/tokens", action: "revokeTokenAction", scope: "team", personal: true, allow: (who) => who === "data_scientist" || who === "admin", ok: [200],
     input: async () => (await createToken(as("data_scientist"), { name: `inv ${next()}`, team: "churn", expires_in_days: 1 })).id,
   },
+  // Settings → Security: each caller's own sessions and password (the actors act from a browser session).
+  {
+    file: "(portal)/settings/security", action: "changePasswordAction", scope: "caller", ok: [400],
+    why: "the current password given is wrong: refused with its field, nothing changes (the demo passwords stay for the sign-in checks below)",
+    input: () => ({ current_password: "not-the-password", new_password: "a-new-long-password", confirm_password: "a-new-long-password" }),
+  },
+  { file: "(portal)/settings/security", action: "endOtherSessionsAction", scope: "caller", ok: [200], input: () => ({}) },
+  {
+    file: "(portal)/settings/security", action: "endSessionAction", scope: "team", personal: true, allow: (who) => who === "data_scientist", ok: [200],
+    input: async () => startSession(db(), ctxs.data_scientist!.actor.userId!),
+  },
 ];
 
 // ---- the test ------------------------------------------------------------------------------------------
@@ -324,7 +336,9 @@ beforeAll(async () => {
   useBackend(db(), heldBackend());
   for (const who of WHO) {
     if (who === "anonymous") continue;
-    ctxs[who] = await ctxFor(db(), EMAIL[who]);
+    const ctx = await ctxFor(db(), EMAIL[who]);
+    // As a page's actor: signed in through a browser session (Settings → Security acts on it).
+    ctxs[who] = { ...ctx, actor: { ...ctx.actor, sessionId: await startSession(db(), ctx.actor.userId!) } as Actor };
     tokens[who] = await tokenFor(db(), EMAIL[who], who === "foreign" ? "fraud" : "churn");
   }
   const [churn] = await db().select({ id: teams.id }).from(teams).where(eq(teams.slug, "churn"));

@@ -15,7 +15,7 @@ export const NAV_ITEMS: NavItem[] = [
   { href: "/admin", label: "Admin", access: "admin", icon: "shield", ready: true },
   { href: "/admin/platform", label: "Platform", access: "admin", icon: "pulse", ready: true },
   { href: "/audit", label: "Audit", access: "lead", icon: "scroll", ready: true },
-  { href: "/settings/tokens", label: "Settings", access: "everyone", icon: "gear", ready: true },
+  { href: "/settings", label: "Settings", access: "everyone", icon: "gear", ready: true },
 ];
 
 export type NavViewer = { isAdmin: boolean; isMember: boolean; isLead: boolean };

@@ -22,6 +22,7 @@ export function UserMenu({ user }: { user: ShellUser }) {
           <div className="mt-1 text-xs text-teal-800">{user.roleLabel}</div>
         </div>
         <Link href="/settings/tokens" className="mt-1 block rounded px-2 py-1.5 text-sm text-stone-700 hover:bg-stone-100">API tokens</Link>
+        <Link href="/settings/security" className="block rounded px-2 py-1.5 text-sm text-stone-700 hover:bg-stone-100">Security and sessions</Link>
         <button type="button" className="block w-full rounded px-2 py-1.5 text-left text-sm text-stone-700 hover:bg-stone-100" onClick={() => signOut({ callbackUrl: "/login" })}>
           Sign out
         </button>

@@ -16,6 +16,8 @@ export const users = pgTable("users", {
   lastActiveAt: timestamp("last_active_at", { withTimezone: true }),
   /** Set by an admin: the user cannot sign in, and their sessions and tokens stop working. */
   deactivatedAt: timestamp("deactivated_at", { withTimezone: true }),
+  /** Device cookies issued before this no longer count as a known device (password change, "sign out everywhere"). */
+  devicesValidAfter: timestamp("devices_valid_after", { withTimezone: true }),
   /**
    * False for an account made by accepting an invitation: the link went through the inviter, so nothing proved
    * the person owns the email. Such an account is invited, never added directly, to another team, and single
@@ -71,6 +73,9 @@ export const sessions = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    /** The browser and address that signed in, shown in the user's list of sessions. */
+    userAgent: text("user_agent"),
+    ip: text("ip"),
   },
   (t) => [index("sessions_user_idx").on(t.userId), index("sessions_expires_idx").on(t.expiresAt)],
 );

@@ -12,7 +12,11 @@ type ActorBase = {
   memberships: ActorMembership[];
 };
 
-export type UserActor = ActorBase & { kind: "user" };
+export type UserActor = ActorBase & {
+  kind: "user";
+  /** The browser session acting (a page or server action); absent for a user loaded outside a session. */
+  sessionId?: string;
+};
 export type TokenActor = ActorBase & { kind: "token"; tokenId: string; tokenTeamId: string; tokenTeamSlug: string };
 export type SystemActor = {
   kind: "system";

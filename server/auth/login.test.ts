@@ -6,7 +6,7 @@ import { listAudit } from "../audit/service";
 import { backoffSeconds, signInWithPassword } from "./login";
 import type { LoginLimits } from "./login";
 import { hashPassword, verifyPassword } from "./passwords";
-import { deviceCookiesFrom, issueDeviceToken, verifyDeviceToken } from "./device-cookie";
+import { DEVICE_MAX_AGE_SECONDS, deviceCookiesFrom, issueDeviceToken, verifyDeviceToken } from "./device-cookie";
 
 const db = demoDatabase();
 const LIMITS: LoginLimits = { maxFailures: 3, windowSeconds: 900 };
@@ -108,16 +108,31 @@ describe("password sign-in", () => {
 
     it("a device token is bound to its account and the secret, and read from a Cookie header", () => {
       const token = issueDeviceToken(SECRET, "Owner@Example.com");
-      expect(verifyDeviceToken(SECRET, "owner@example.com", token)).toMatch(/^[A-Za-z0-9_-]+$/);
+      expect(verifyDeviceToken(SECRET, "owner@example.com", token)).toMatchObject({ nonce: expect.stringMatching(/^[A-Za-z0-9_-]+$/) });
       expect(verifyDeviceToken(SECRET, "other@example.com", token)).toBeUndefined();
       expect(verifyDeviceToken("another-secret", "owner@example.com", token)).toBeUndefined();
       expect(verifyDeviceToken(SECRET, "owner@example.com", token.slice(0, -2) + "xx")).toBeUndefined();
       expect(verifyDeviceToken(SECRET, "owner@example.com", "v1..")).toBeUndefined();
+      expect(verifyDeviceToken(SECRET, "owner@example.com", token.replace(/^v2\.([^.]+)\.([^.]+)\./, (_, n: string, t: string) => `v2.${n}.${(parseInt(t, 36) + 1).toString(36)}.`))).toBeUndefined();
       expect(verifyDeviceToken(SECRET, "owner@example.com", undefined)).toBeUndefined();
       expect(deviceCookiesFrom(`a=1; cairn-device=${token}; b=2`)).toEqual([token]);
       // A planted cookie ahead of the owner's (a longer path, a sibling domain) does not hide it.
       expect(deviceCookiesFrom(`cairn-device=planted; __Host-cairn-device=${token}`)).toEqual(["planted", token]);
       expect(deviceCookiesFrom("a=1")).toEqual([]);
+    });
+
+    it("a device token stops counting once the account's devices are revoked, and after its server-side life", () => {
+      const issued = Date.parse("2026-06-01T10:00:00Z");
+      const token = issueDeviceToken(SECRET, "owner@example.com", issued);
+      expect(verifyDeviceToken(SECRET, "owner@example.com", token, null, issued + 1000)).toBeDefined();
+      expect(verifyDeviceToken(SECRET, "owner@example.com", token, new Date(issued - 60_000), issued + 1000)).toBeDefined();
+      // Revoked the moment it was issued, or later: not a known device any more.
+      expect(verifyDeviceToken(SECRET, "owner@example.com", token, new Date(issued), issued + 1000)).toBeUndefined();
+      expect(verifyDeviceToken(SECRET, "owner@example.com", token, new Date(issued - 1), issued + 1000)).toBeDefined();
+      expect(verifyDeviceToken(SECRET, "owner@example.com", token, new Date(issued + 3_600_000), issued + 7_200_000)).toBeUndefined();
+      expect(verifyDeviceToken(SECRET, "owner@example.com", token, null, issued + (DEVICE_MAX_AGE_SECONDS + 1) * 1000)).toBeUndefined();
+      // A token from the future (a forged clock) is refused too.
+      expect(verifyDeviceToken(SECRET, "owner@example.com", issueDeviceToken(SECRET, "owner@example.com", issued + 3_600_000), null, issued)).toBeUndefined();
     });
 
     it("an attacker sharing the owner's address cannot hold back the owner's known device", async () => {

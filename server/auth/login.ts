@@ -95,14 +95,21 @@ export async function signInWithPassword(
   request: RequestInfo,
   limits: LoginLimits,
   device?: DeviceProof,
+  /** The audited action: a sign-in, or re-entering the password to change it (account.ts). */
+  action: "auth.sign_in" | "auth.reauthenticate" = "auth.sign_in",
 ): Promise<string> {
   const email = input.email.trim().toLowerCase();
-  const nonce = device ? verifyAnyDeviceToken(device.secret, email, device.tokens) : undefined;
+  let nonce: string | undefined;
+  if (device && device.tokens.length > 0) {
+    // A device cookie issued before the owner revoked the account's devices is an unknown device.
+    const [owner] = await db.select({ validAfter: users.devicesValidAfter }).from(users).where(eq(users.email, email));
+    nonce = verifyAnyDeviceToken(device.secret, email, device.tokens, owner?.validAfter);
+  }
   const key = nonce ? `device:${nonce}` : request.ip ? `ip:${request.ip}` : `email:${email}`;
-  return oneAtATime(key, () => attempt(db, input, request, limits, nonce));
+  return oneAtATime(key, () => attempt(db, input, request, limits, nonce, action));
 }
 
-async function attempt(db: Db, input: { email: string; password: string }, request: RequestInfo, limits: LoginLimits, deviceNonce: string | undefined): Promise<string> {
+async function attempt(db: Db, input: { email: string; password: string }, request: RequestInfo, limits: LoginLimits, deviceNonce: string | undefined, action: string): Promise<string> {
   const email = input.email.trim().toLowerCase();
   const ctx = { actor: ANONYMOUS_ACTOR, db, request };
   const ip = request.ip;
@@ -119,7 +126,7 @@ async function attempt(db: Db, input: { email: string; password: string }, reque
   const wait = Math.max(waitFor(keys.device, limits.maxFailures), waitFor(keys.pair, limits.maxFailures), waitFor(keys.ip, limits.maxFailures * IP_FACTOR));
   if (wait > 0) {
     const seconds = Math.ceil(wait);
-    await recordAudit(ctx, { action: "auth.sign_in", target: `user:${email}`, outcome: "denied", details: { reason: "rate_limited", retry_after_seconds: seconds } });
+    await recordAudit(ctx, { action, target: `user:${email}`, outcome: "denied", details: { reason: "rate_limited", retry_after_seconds: seconds } });
     throw new AppError("rate_limited", `Too many attempts; try again in ${seconds} s.`);
   }
   const accountFailures = counters.get(keys.account)?.failures ?? 0;
@@ -132,17 +139,17 @@ async function attempt(db: Db, input: { email: string; password: string }, reque
   const ok = await verifyPassword(input.password, user?.passwordHash ?? null);
   if (!user || !ok) {
     await addFailures(db, [keys.account, keys.device, keys.pair, keys.ip].filter((k): k is string => !!k), limits.windowSeconds);
-    await recordAudit(ctx, { action: "auth.sign_in", target: `user:${email}`, outcome: "denied", details: { reason: "bad_credentials" } });
+    await recordAudit(ctx, { action, target: `user:${email}`, outcome: "denied", details: { reason: "bad_credentials" } });
     throw new AppError("unauthenticated", "Wrong email or password.");
   }
   const cleared = [keys.pair, keys.device].filter((k): k is string => !!k);
   if (cleared.length) await db.delete(loginFailures).where(inArray(loginFailures.key, cleared));
   // Said only to someone who knows the password, so it reveals nothing to a guesser.
   if (user.deactivatedAt) {
-    await recordAudit(ctx, { action: "auth.sign_in", target: `user:${email}`, outcome: "denied", details: { reason: "deactivated" } });
+    await recordAudit(ctx, { action, target: `user:${email}`, outcome: "denied", details: { reason: "deactivated" } });
     throw new AppError("unauthenticated", DEACTIVATED_MESSAGE);
   }
   const actor = await loadUserActor(db, user.id);
-  if (actor) await recordAudit({ actor, db, request }, { action: "auth.sign_in", target: `user:${email}` });
+  if (actor) await recordAudit({ actor, db, request }, { action, target: `user:${email}` });
   return user.id;
 }

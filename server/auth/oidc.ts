@@ -37,6 +37,7 @@ export async function provisionOidcUser(db: Db, claims: OidcClaims): Promise<str
         await tx.update(users).set({ oidcSubject: claims.subject, emailVerified: true, ...(takeover ? { passwordHash: null } : {}) }).where(eq(users.id, existing.id));
         if (takeover) {
           const now = new Date();
+          await tx.update(users).set({ devicesValidAfter: now }).where(eq(users.id, existing.id));
           await tx.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.userId, existing.id), isNull(sessions.revokedAt)));
           await tx.update(apiTokens).set({ revokedAt: now }).where(and(eq(apiTokens.userId, existing.id), isNull(apiTokens.revokedAt)));
         }

@@ -36,13 +36,23 @@ export async function passwordSignIn(input: { email: string; password: string },
     if (isAppError(err)) return { ok: false, error: err.message };
     throw err;
   }
-  const sid = await startSession(db, userId);
+  const sid = await startSession(db, userId, { userAgent: request.userAgent, ip: request.ip });
   const secure = usesSecureCookies(h);
   const value = await encode({ token: { sub: userId, sid }, secret: authSecret(), maxAge: SESSION_MAX_AGE_SECONDS });
   return {
     ok: true,
     cookie: { name: `${secure ? "__Secure-" : ""}next-auth.session-token`, value, options: { httpOnly: true, sameSite: "lax", path: "/", secure, maxAge: SESSION_MAX_AGE_SECONDS } },
     // This browser has now signed in to this account: its later attempts are counted on their own.
-    device: { name: secure ? SECURE_DEVICE_COOKIE : DEVICE_COOKIE, value: issueDeviceToken(authSecret(), email), options: { httpOnly: true, sameSite: "lax", path: "/", secure, maxAge: DEVICE_MAX_AGE_SECONDS } },
+    device: deviceCookieFor(email, h),
   };
+}
+
+/**
+ * The device cookie that marks this browser as one that signed in to `email`. After the account's device cookies
+ * were revoked (account.ts), pass the revocation time: the new cookie is issued after it, whatever the clocks say.
+ */
+export function deviceCookieFor(email: string, h: Headers, revokedAt?: Date): SessionCookie {
+  const secure = usesSecureCookies(h);
+  const issuedAt = Math.max(Date.now(), (revokedAt?.getTime() ?? 0) + 1);
+  return { name: secure ? SECURE_DEVICE_COOKIE : DEVICE_COOKIE, value: issueDeviceToken(authSecret(), email, issuedAt), options: { httpOnly: true, sameSite: "lax", path: "/", secure, maxAge: DEVICE_MAX_AGE_SECONDS } };
 }

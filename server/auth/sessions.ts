@@ -11,11 +11,11 @@ import { loadUserActor } from "./load-actor";
 export const SESSION_MAX_AGE_SECONDS = 12 * 60 * 60;
 
 /** Records a new session for the user and returns its id; expired rows (anyone's) are pruned here. */
-export async function startSession(db: Db, userId: string): Promise<string> {
+export async function startSession(db: Db, userId: string, from: { userAgent?: string; ip?: string } = {}): Promise<string> {
   await db.delete(sessions).where(lt(sessions.expiresAt, sql`now()`));
   const [row] = await db
     .insert(sessions)
-    .values({ userId, expiresAt: new Date(Date.now() + SESSION_MAX_AGE_SECONDS * 1000) })
+    .values({ userId, expiresAt: new Date(Date.now() + SESSION_MAX_AGE_SECONDS * 1000), userAgent: from.userAgent?.slice(0, 400) ?? null, ip: from.ip ?? null })
     .returning({ id: sessions.id });
   if (!row) throw new Error("session insert returned nothing");
   return row.id;
@@ -36,5 +36,6 @@ export async function loadSessionActor(db: Db, claims: { sub?: unknown; sid?: un
     .from(sessions)
     .where(and(eq(sessions.id, sid), eq(sessions.userId, sub), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)));
   if (!live) return null;
-  return loadUserActor(db, sub);
+  const actor = await loadUserActor(db, sub);
+  return actor ? { ...actor, sessionId: sid } : null;
 }

@@ -66,7 +66,7 @@ export async function setUserActive(ctx: Ctx, input: { user_id: string; active: 
       throw new AppError("conflict", `${user.email} is the last active platform admin; make another admin first.`);
     }
     const now = new Date();
-    await tx.update(users).set({ deactivatedAt: now }).where(eq(users.id, user.id));
+    await tx.update(users).set({ deactivatedAt: now, devicesValidAfter: now }).where(eq(users.id, user.id));
     const endedSessions = await tx.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.userId, user.id), isNull(sessions.revokedAt))).returning({ id: sessions.id });
     const liveTokens = and(eq(apiTokens.userId, user.id), isNull(apiTokens.revokedAt));
     const revokedTokens = await tx.select({ id: apiTokens.id, teamId: apiTokens.teamId, team: teams.slug }).from(apiTokens).innerJoin(teams, eq(teams.id, apiTokens.teamId)).where(liveTokens);
