@@ -9,7 +9,7 @@
 import type { Db } from "@/db/client";
 import type { Ctx } from "../context";
 import { actorLabel } from "../auth/actor";
-import { appendAudits, type AuditInput } from "./record";
+import { appendAudits, type AuditInput } from "./chain";
 
 /** How long a denial waits for others to share its transaction. */
 const FLUSH_DELAY_MS = 25;
