@@ -248,3 +248,16 @@ function toRow(raw: Sums, gpuByType: AllocationRow["gpu_by_type"], predictions: 
     cost_per_1000_predictions_usd: predictions ? r4((serving / predictions) * 1000) : null,
   };
 }
+
+/** How far back a model version's page looks for its training and serving cost. */
+export const MODEL_VERSION_COST_DAYS = 90;
+
+/**
+ * A model version's cost over the last 90 days: training (the jobs of the run it was registered from) and serving
+ * (its deployments), its predictions and the cost per 1,000; null when it cost nothing and served nothing.
+ */
+export async function getModelVersionCost(ctx: Ctx, input: { team: string; model: string; version: number }, now = new Date()): Promise<AllocationRow | null> {
+  const from = new Date(now.getTime() - MODEL_VERSION_COST_DAYS * DAY_MS);
+  const a = await getAllocation(ctx, { by: "model_version", team: input.team, from: from.toISOString(), to: now.toISOString() }, now);
+  return a.rows.find((r) => r.key === `${input.model} v${input.version}`) ?? null;
+}

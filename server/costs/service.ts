@@ -28,7 +28,7 @@ export type Costs = {
 const UNITS: Record<string, number> = { h: 3600, d: 86_400, w: 7 * 86_400 };
 const MAX_POINTS = 2000;
 
-function duration(value: string, what: "window" | "step", min: number, max: number): number {
+export function duration(value: string, what: "window" | "step", min: number, max: number): number {
   const m = /^(\d{1,4})([hdw])$/.exec(value);
   const seconds = m ? Number(m[1]) * UNITS[m[2]!]! : Number.NaN;
   if (!Number.isFinite(seconds) || seconds < min || seconds > max) {

@@ -15,7 +15,7 @@ import { createFsArtifactStore } from "@/server/artifacts/fs-store";
 import { createModel, registerVersion, runWithModel, unique } from "@/server/registry/test-helpers";
 import { createTeam } from "@/server/teams/service";
 import { DEMO, call, ctxFor, demoDatabase, tokenFor } from "@/server/testing/fixtures";
-import { getAllocation } from "@/server/costs/allocation";
+import { getAllocation, getModelVersionCost } from "@/server/costs/allocation";
 import { meterCosts } from "@/server/costs/meter";
 import { priceSheet, saveResourcePrice, splitAmount } from "@/server/costs/resource-prices";
 
@@ -155,6 +155,13 @@ describe("GET /api/v1/costs/allocation", () => {
     const a = res.json as AllocationDto;
     const v1 = rowNamed(a, `${ids.model} v1`);
     expect(v1).toMatchObject({ training_usd: 1.5, serving_usd: 0.1, total_usd: 1.6, predictions: 500, cost_per_1000_predictions_usd: 0.2 });
+  });
+
+  it("the model version page's figure: training + serving + per 1,000 predictions; another team's member is refused", async () => {
+    const cost = await getModelVersionCost(await ctxFor(db(), DEMO.admin), { team: slug, model: ids.model!, version: 1 }, at(24));
+    expect(cost).toMatchObject({ training_usd: 1.5, serving_usd: 0.1, predictions: 500, cost_per_1000_predictions_usd: 0.2 });
+    expect(await getModelVersionCost(await ctxFor(db(), DEMO.admin), { team: slug, model: ids.model!, version: 2 }, at(24))).toBeNull();
+    await expect(getModelVersionCost(await ctxFor(db(), DEMO.dsFraud), { team: slug, model: ids.model!, version: 1 }, at(24))).rejects.toMatchObject({ code: "not_found" });
   });
 
   it("by user and environment: people by name, environments by what they are", async () => {
