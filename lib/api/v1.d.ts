@@ -3794,10 +3794,10 @@ export interface paths {
                                 memory_bytes: number;
                             };
                             /**
-                             * @description process: the local executor's /proc; pod-metrics: metrics.k8s.io; unavailable: see message
+                             * @description process: the local executor's /proc; pod-metrics: metrics.k8s.io; prometheus: cAdvisor's container series in Prometheus (clusters without metrics.k8s.io); unavailable: see message
                              * @enum {string}
                              */
-                            source: "process" | "pod-metrics" | "unavailable";
+                            source: "process" | "pod-metrics" | "prometheus" | "unavailable";
                             /** @description Why there are no samples, when there cannot be */
                             message: string | null;
                             /** @description Samples stored; the answer holds at most 1,000 (pairs merged: mean CPU, peak memory) */
