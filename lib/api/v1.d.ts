@@ -6196,7 +6196,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description {window, step, currency, aggregate, totals: [{key, amount}], series: [{key, points: [[unix_seconds, amount]]}], budgets} */
+                /** @description {window, step, currency, aggregate, totals: [{key, amount}], series: [{key, points: [[unix_seconds, amount]]}], labels: {key: name} (run and deployment keys' names), budgets} */
                 200: {
                     headers: {
                         [name: string]: unknown;

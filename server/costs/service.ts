@@ -22,6 +22,8 @@ export type Costs = {
   aggregate: CostAggregate;
   totals: { key: string; amount: number }[];
   series: { key: string; points: [number, number][] }[];
+  /** What a run or deployment key is called (its name; a deleted one's last known name), for display; other keys are names already. */
+  labels: Record<string, string>;
   budgets: BudgetStateDto[];
 };
 
@@ -86,7 +88,30 @@ export async function getCosts(ctx: Ctx, input: CostsInput): Promise<Costs> {
     for (let t = start; t < end; t += stepS) dense.push([t, round2(points.get(t) ?? 0)]);
     return { key: k, points: dense };
   });
-  return { window, step, currency: "USD", aggregate, totals, series, budgets: await budgets(ctx, teamIds) };
+  return { window, step, currency: "USD", aggregate, totals, series, labels: await labelsOf(ctx, aggregate, totals.map((t) => t.key)), budgets: await budgets(ctx, teamIds) };
+}
+
+/** Names for run and deployment keys: the run's name (else the one the ledger kept), the deployment's "model vN (environment)". */
+async function labelsOf(ctx: Ctx, aggregate: CostAggregate, keys: string[]): Promise<Record<string, string>> {
+  if ((aggregate !== "run" && aggregate !== "deployment") || keys.length === 0) return {};
+  const name = aggregate === "run"
+    ? sql<string | null>`max(coalesce((select r.name from runs r where r.id = ${costLedger.runId}), ${costLedger.runName}))`
+    : sql<string | null>`max(${costLedger.subjectName})`;
+  const key = aggregate === "run" ? costLedger.runId : costLedger.subjectId;
+  const rows = await ctx.db
+    .select({ key: sql<string>`${key}`, name })
+    .from(costLedger)
+    .where(and(inArray(key, keys), aggregate === "deployment" ? eq(costLedger.subjectKind, "deployment") : undefined))
+    .groupBy(key);
+  const out: Record<string, string> = {};
+  const seen = new Map<string, number>();
+  for (const k of keys) {
+    const base = rows.find((r) => r.key === k)?.name ?? (aggregate === "run" ? "(unnamed run)" : "(deployment)");
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    out[k] = n === 1 ? base : `${base} (${n})`;
+  }
+  return out;
 }
 
 /**

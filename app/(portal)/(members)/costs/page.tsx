@@ -62,11 +62,11 @@ export default async function CostsPage(props: { searchParams: Promise<Record<st
         <div className="grid gap-6 xl:grid-cols-3">
           <div className="space-y-6 xl:col-span-2">
             <Card title="Spend over time">
-              <SpendOverTime series={costs.series} groupLabel={groupLabel} />
+              <SpendOverTime series={costs.series.map((x) => ({ ...x, key: costs.labels[x.key] ?? x.key }))} groupLabel={groupLabel} />
             </Card>
             <section aria-labelledby="totals-heading" className="space-y-2">
               <h2 id="totals-heading" className="text-sm font-semibold text-stone-900">Cost by {groupLabel.toLowerCase()} · last {costs.window}</h2>
-              <CostTotalsTable group={costs.aggregate} groupLabel={groupLabel} totals={costs.totals} />
+              <CostTotalsTable group={costs.aggregate} groupLabel={groupLabel} totals={costs.totals} labels={costs.labels} />
             </section>
           </div>
           <div>
