@@ -139,7 +139,15 @@ async function meterStorage(tx: DbOrTx, now: Date, prices: PriceSheet, store: Ar
     const start = marks.get(t.id)?.lastEnd ?? now;
     const ms = now.getTime() - start.getTime();
     if (marks.has(t.id) && ms < STORAGE_SLICE_MS) continue;
-    const gibStored = (await teamStoredBytes(tx, store, t)) / GIB;
+    let gibStored: number;
+    try {
+      gibStored = (await teamStoredBytes(tx, store, t)) / GIB;
+    } catch (err) {
+      // An unreadable store leaves this team's storage for a later pass (its time is charged then); jobs and
+      // deployments are metered regardless.
+      console.warn(`[cairn] cost meter: could not read team ${t.slug}'s stored bytes`, err instanceof Error ? err.message : err);
+      continue;
+    }
     const hours = ms / 3_600_000;
     const amount = round6((gibStored * prices.storagePerGibMonth * hours) / HOURS_PER_MONTH);
     out.push({

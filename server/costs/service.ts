@@ -44,7 +44,8 @@ const round2 = (n: number) => Math.round(n * 100) / 100;
 function keyOf(aggregate: CostAggregate): { key: SQL<string | null>; only?: SQL } {
   switch (aggregate) {
     case "team": return { key: sql<string>`${teams.slug}` };
-    case "user": return { key: sql<string>`${costLedger.userEmail}` };
+    // Inline literal (not a parameter), so the select and group-by expressions are the same text.
+    case "user": return { key: sql<string>`coalesce(nullif(${costLedger.userEmail}, ''), ${sql.raw("'team storage (no user)'")})` };
     case "resource": return { key: sql<string>`${costLedger.resource}` };
     case "kind": return { key: sql<string>`${costLedger.subjectKind}` };
     case "run": return { key: sql<string | null>`${costLedger.runId}`, only: isNotNull(costLedger.runId) };

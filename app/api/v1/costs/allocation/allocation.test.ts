@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { codeArchives, costLedger, deployments, inferenceMinutes, jobResourceSamples, jobs, registeredModels, teams, users } from "@/db/schema";
 import type { JobSpec } from "@/db/schema";
 import { GET as allocationRoute } from "./route";
+import { GET as costsRoute } from "../route";
+import type { Costs } from "@/server/costs/service";
 import type { AllocationDto, AllocationRow } from "@/lib/schemas/costs";
 import { createFsArtifactStore } from "@/server/artifacts/fs-store";
 import { createModel, registerVersion, runWithModel, unique } from "@/server/registry/test-helpers";
@@ -170,6 +172,13 @@ describe("GET /api/v1/costs/allocation", () => {
     const byEnv = (await allocation(`by=environment&${WINDOW}`)).json as AllocationDto;
     expect(Object.fromEntries(byEnv.rows.map((r) => [r.name, r.total_usd]))).toEqual({ "training (jobs)": 1.5, production: 0.1, storage: 0.1 });
     expect(rowNamed(byEnv, "production").cost_per_1000_predictions_usd).toBe(0.2);
+  });
+
+  it("GET /api/v1/costs counts storage too, by kind and under no user", async () => {
+    const byKind = (await call(costsRoute, { token, path: `/api/v1/costs?aggregate=kind&team=${slug}&window=7d` })).json as Costs;
+    expect(byKind.totals).toContainEqual({ key: "storage", amount: 0.1 });
+    const byUser = (await call(costsRoute, { token, path: `/api/v1/costs?aggregate=user&team=${slug}&window=7d` })).json as Costs;
+    expect(byUser.totals.map((t) => t.key).sort()).toEqual([DEMO.admin, "team storage (no user)"]);
   });
 
   it("answers a chargeback CSV (format=csv or Accept: text/csv), quoted as RFC 4180 says", async () => {
