@@ -117,6 +117,23 @@ describe("the ledger, per resource kind", () => {
     expect(charged.storageGibHours).toBeCloseTo(730, 2); // 10 GiB (+ the registered version's few pinned bytes) × 73 h
   });
 
+  it("on Kubernetes without readable usage, says so and why (and never estimates it)", async () => {
+    const [team] = await db().select({ id: teams.id }).from(teams).where(eq(teams.slug, slug));
+    const [exp] = await db().select({ experimentId: jobs.experimentId, runId: jobs.runId }).from(jobs).where(eq(jobs.id, ids.small!));
+    const reason = "pod metrics are not available on this cluster (it does not serve the metrics.k8s.io API; install metrics-server, or set PROMETHEUS_URL to a Prometheus that scrapes the kubelet's cAdvisor metrics)";
+    const [k8s] = await db().insert(jobs).values({
+      teamId: team!.id, experimentId: exp!.experimentId, runId: exp!.runId, userId: null, userEmail: DEMO.admin, spec: spec(), priority: 1, attempt: 1, backend: "kubernetes", status: "succeeded",
+      name: "train-on-cluster", cpu: 4, memoryGib: 8, hourlyPriceUsd: 0.2, startedAt: at(-5), finishedAt: at(-4), runSeconds: 3600, resourceSource: { source: "unavailable", reason },
+    }).returning({ id: jobs.id });
+    await meterCosts(db(), at(84));
+    const [row] = await db().select().from(costLedger).where(eq(costLedger.subjectId, k8s!.id));
+    expect(row).toMatchObject({ amountUsd: 0.2, cpuCoreHours: 4, memoryGibHours: 8, usedCpuCoreHours: null, usedMemoryGibHours: null, usageNote: `usage not readable: ${reason}` });
+    const byJob = (await allocation(`by=job&${WINDOW}`)).json as AllocationDto;
+    expect(rowNamed(byJob, "train-on-cluster")).toMatchObject({ usage: "not measured", efficiency: null, usage_note: `usage not readable: ${reason}` });
+    // Out of the other tests' way: the figures below are of the jobs above.
+    await db().delete(costLedger).where(eq(costLedger.subjectId, k8s!.id));
+  });
+
   it("with every list price 0 puts the whole amount on CPU, and the parts always add up", async () => {
     const zero = { ...(await priceSheet(db())), cpu: 0, memory: 0, gpu: () => 0 };
     expect(splitAmount(0.7, { cpu: 2, memoryGib: 4, gpus: 1, gpuType: "x" }, zero)).toEqual({ cpuUsd: 0.7, memoryUsd: 0, gpuUsd: 0 });
