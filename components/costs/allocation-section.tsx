@@ -1,6 +1,7 @@
 // The Costs page's allocation section: a grouping menu (a GET form, so the view is a URL), the chargeback CSV
 // download for the same view, and the split, efficiency and unit-cost tables.
 import { buttonClass } from "@/components/ui/button";
+import { formatUsd } from "@/lib/format";
 import { Card } from "@/components/ui/card";
 import type { AllocationDto } from "@/lib/schemas/costs";
 import { ALLOCATION_GROUPINGS } from "@/lib/schemas/costs";
@@ -57,7 +58,7 @@ export function AllocationSection({ allocation, byTeam, perVersion, perRun, keep
               <span className="text-stone-700">
                 {r.efficiency === null
                   ? <>efficiency {r.usage_note?.startsWith("usage not readable") ? "usage not readable" : "not measured"}<span className="text-xs text-stone-500"> — {r.usage_note ?? "no usage samples"}</span></>
-                  : <>efficiency {(r.efficiency * 100).toFixed(0)} % · idle {r.idle_usd === null ? "—" : `$${r.idle_usd.toFixed(2)}`}{r.usage === "partly measured" && <span className="text-xs text-stone-500"> (partly measured: {r.usage_note})</span>}</>}
+                  : <>efficiency {(r.efficiency * 100).toFixed(0)} % · idle {r.idle_usd === null ? "—" : formatUsd(r.idle_usd)}{r.usage === "partly measured" && <span className="text-xs text-stone-500"> (partly measured: {r.usage_note})</span>}</>}
               </span>
             </li>
           ))}
