@@ -289,6 +289,7 @@ const ENTRIES: Entry[] = [
     file: "(portal)/admin", action: "deleteInstanceTypeAction", scope: "platform", ok: [200],
     input: async () => { const name = `inv.${next()}`; await saveInstanceType(as("admin"), name, { ...TYPE, gpu_count: 0 }); return { name }; },
   },
+  { file: "(portal)/admin", action: "saveResourcePriceAction", scope: "platform", ok: [200], input: () => ({ kind: "gpu", gpu_type: "nvidia-t4", unit_price_usd: 0.35 }) },
   // Invitation links (public: the token is the credential)
   {
     file: "invite/[token]", action: "acceptInvitationAction", scope: "public", ok: [200],

@@ -399,6 +399,9 @@ const ENTRIES: Entry[] = [
   { route: "api/v1/alerts", method: "GET", scope: "caller", ok: [200], request: () => ({ path: "/api/v1/alerts" }) },
   { route: "api/v1/alerts/[id]/acknowledge", method: "POST", scope: "team", permission: "write_data", ok: [200], request: async () => { const id = await firingAlert(); return { path: `/api/v1/alerts/${id}/acknowledge`, params: { id } }; } },
   { route: "api/v1/costs", method: "GET", scope: "caller", ok: [200], request: () => ({ path: "/api/v1/costs" }) },
+  { route: "api/v1/costs/allocation", method: "GET", scope: "caller", ok: [200], request: () => ({ path: "/api/v1/costs/allocation?by=model_version" }) },
+  { route: "api/v1/resource-prices", method: "GET", scope: "caller", ok: [200], request: () => ({ path: "/api/v1/resource-prices" }) },
+  { route: "api/v1/resource-prices", method: "PUT", scope: "platform", ok: [200], request: () => ({ path: "/api/v1/resource-prices", body: { kind: "storage", unit_price_usd: 0.04 } }) },
   { route: "api/v1/audit", method: "GET", scope: "caller", permission: "manage_team", ok: [200], request: () => ({ path: "/api/v1/audit" }) },
   { route: "api/v1/audit/verify", method: "GET", scope: "caller", permission: "manage_team", ok: [200], request: () => ({ path: "/api/v1/audit/verify" }) },
   // MLflow-compatible API (one request per method; the same handlers serve /ajax-api)

@@ -17,7 +17,7 @@ function hrefOf(group: CostGroup, key: string): string | null {
 const percent = (part: number, whole: number) => (whole > 0 ? `${((part / whole) * 100).toFixed(1)} %` : "—");
 
 /** Total cost per key over the window, largest first, with each key's share and a total row. */
-export function CostTotalsTable({ group, groupLabel, totals }: { group: CostGroup; groupLabel: string; totals: CostTotal[] }) {
+export function CostTotalsTable({ group, groupLabel, totals, labels = {} }: { group: CostGroup; groupLabel: string; totals: CostTotal[]; labels?: Record<string, string> }) {
   const total = totals.reduce((sum, t) => sum + t.amount, 0);
   const isId = group === "run" || group === "deployment";
   return (
@@ -29,7 +29,8 @@ export function CostTotalsTable({ group, groupLabel, totals }: { group: CostGrou
         {totals.length === 0 && <EmptyRow colSpan={3}>No costs in this window. Try a longer window, or launch a job from Jobs.</EmptyRow>}
         {totals.map((t) => {
           const href = hrefOf(group, t.key);
-          const label = <span className={isId || group === "team" || group === "resource" ? "font-mono text-xs" : undefined}>{t.key}</span>;
+          const named = labels[t.key];
+          const label = <span className={(isId && !named) || group === "team" || group === "resource" ? "font-mono text-xs" : undefined}>{named ?? t.key}</span>;
           return (
             <tr key={t.key} className="hover:bg-stone-50">
               <Td>{href ? <Link href={href} className="text-teal-800 hover:underline">{label}</Link> : label}</Td>

@@ -27,6 +27,7 @@ function series(data: JobResources, used: string, value: (s: JobResources["sampl
 const SOURCE: Record<JobResources["source"], string> = {
   process: "read from the job's processes (/proc) every few seconds",
   "pod-metrics": "read from the cluster's pod metrics (metrics.k8s.io) every few seconds",
+  prometheus: "read from Prometheus (the kubelet's container_cpu_usage_seconds_total and memory working set) every few seconds",
   unavailable: "not available",
 };
 

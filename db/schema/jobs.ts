@@ -32,7 +32,7 @@ export type FailureKind = (typeof FAILURE_KINDS)[number];
 /** The most useful cause of a failed attempt: a summary, the 1-based line of the job's log it came from, and its kind. */
 export type FailureCause = { summary: string; line?: number; kind: FailureKind };
 
-export type ResourceSource = { source: "process" | "pod-metrics" | "unavailable"; reason?: string };
+export type ResourceSource = { source: "process" | "pod-metrics" | "prometheus" | "unavailable"; reason?: string };
 
 export const jobs = pgTable(
   "jobs",

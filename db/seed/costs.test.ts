@@ -2,8 +2,9 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { teams } from "@/db/schema";
+import { getAllocation } from "@/server/costs/allocation";
 import { budgetStates } from "@/server/costs/budget";
-import { demoDatabase } from "@/server/testing/fixtures";
+import { DEMO, ctxFor, demoDatabase } from "@/server/testing/fixtures";
 import { VISION_SPENT_USD, seedDemoBudgetSpend } from "./costs";
 
 const db = demoDatabase();
@@ -17,5 +18,19 @@ describe("the demo's budget spend", () => {
       const [state] = await budgetStates(db(), [vision!.id], now);
       expect(state).toMatchObject({ team: "vision", monthly_budget_usd: 2000, spent_this_month_usd: 1700, step: "warn" });
     }
+  });
+
+  it("splits vision's spend like the meter: mostly A100 GPU, with CPU and memory, measured usage and an idle figure", async () => {
+    const now = new Date();
+    await seedDemoBudgetSpend(db(), now);
+    const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString();
+    const a = await getAllocation(await ctxFor(db(), DEMO.admin), { by: "team", team: "vision", from, to: new Date(now.getTime() + 1000).toISOString() });
+    const vision = a.rows[0]!;
+    expect(vision.total_usd).toBeCloseTo(VISION_SPENT_USD, 2);
+    expect(vision.cpu_usd + vision.memory_usd + vision.gpu_usd).toBeCloseTo(vision.total_usd, 2);
+    expect(vision.gpu_by_type.map((g) => g.gpu_type)).toEqual(["nvidia-a100"]);
+    expect(vision.gpu_usd).toBeGreaterThan(vision.cpu_usd + vision.memory_usd);
+    expect(vision).toMatchObject({ usage: "measured", cpu_efficiency: 0.72, memory_efficiency: 0.64 });
+    expect(vision.idle_usd).toBeGreaterThan(0);
   });
 });

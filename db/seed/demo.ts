@@ -80,7 +80,7 @@ export async function seedDemo(db: Db, opts?: { store?: ArtifactStore; dataDir?:
       await seedDemoApproval(db);
       if (opts.dataDir) await seedDemoJobs(db, opts.dataDir);
       // The demo jobs' history is charged into the cost ledger now (the meter then keeps it current).
-      await meterCosts(db);
+      await meterCosts(db, new Date(), { store: opts.store });
       // Vision sits near its budget (API.md): about $1,700 of $2,000 spent this month.
       await seedDemoBudgetSpend(db);
     } catch (err) {

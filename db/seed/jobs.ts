@@ -7,7 +7,7 @@ import path from "node:path";
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { findFailureCause } from "@/server/jobs/failure-cause";
 import type { Db } from "../client";
-import { experiments, instanceTypes, jobEvents, jobs, metrics, runTags, runs, teams, users } from "../schema";
+import { experiments, instanceTypes, jobEvents, jobResourceSamples, jobs, metrics, runTags, runs, teams, users } from "../schema";
 import type { JobSpec, JobStatus } from "../schema";
 
 /** The instance type each demo team trains on. */
@@ -66,6 +66,22 @@ function logFor(p: Picked, command: string[], points: { key: string; step: numbe
   return lines.join("\n");
 }
 
+/** How much of what it requested a team's demo job used (CPU, memory): vision's GPU jobs keep busy, fraud's idle. */
+const USE: Record<string, { cpu: number; memory: number }> = { churn: { cpu: 0.55, memory: 0.4 }, fraud: { cpu: 0.3, memory: 0.25 }, vision: { cpu: 0.8, memory: 0.7 } };
+
+/** The CPU and memory samples the job-resources worker would have taken: 12 over the job's life, varying a little. */
+function usageHistory(team: string, job: { start: number; end: number; cpu: number; memoryGib: number }, seed: number) {
+  const use = USE[team] ?? USE.churn!;
+  return Array.from({ length: 12 }, (_, i) => {
+    const wobble = 1 + 0.15 * Math.sin(seed * 7 + i);
+    return {
+      at: new Date(job.start + ((job.end - job.start) * (i + 0.5)) / 12),
+      cpuCores: Math.round(job.cpu * use.cpu * wobble * 1000) / 1000,
+      memoryBytes: Math.round(job.memoryGib * use.memory * wobble * 1024 ** 3),
+    };
+  });
+}
+
 /** Seeds the demo job history; a no-op when any job exists. `dataDir` receives the job logs. */
 export async function seedDemoJobs(db: Db, dataDir: string): Promise<{ jobs: number }> {
   const [{ n } = { n: 0 }] = await db.select({ n: sql<number>`count(*)::int` }).from(jobs);
@@ -111,6 +127,7 @@ export async function seedDemoJobs(db: Db, dataDir: string): Promise<{ jobs: num
         { jobId: job!.id, at: finishedAt, status: p.status, attempt: 1, message: p.status === "succeeded" ? "exit code 0" : p.status === "failed" ? `exited with code 1${failure && failure.kind !== "exit" ? `: ${failure.summary}` : ""}` : `cancelled by ${p.userEmail}` },
       ]);
       await tx.insert(runTags).values({ runId: p.runId, key: "cairn.job_id", value: job!.id }).onConflictDoNothing();
+      await tx.insert(jobResourceSamples).values(usageHistory(p.team, { start: p.start, end: p.end, cpu: type.cpu, memoryGib: type.memoryGib }, count).map((s) => ({ jobId: job!.id, ...s })));
       const dir = path.join(dataDir, "jobs", job!.id);
       mkdirSync(dir, { recursive: true });
       writeFileSync(path.join(dir, "output.log"), log);

@@ -3794,10 +3794,10 @@ export interface paths {
                                 memory_bytes: number;
                             };
                             /**
-                             * @description process: the local executor's /proc; pod-metrics: metrics.k8s.io; unavailable: see message
+                             * @description process: the local executor's /proc; pod-metrics: metrics.k8s.io; prometheus: cAdvisor's container series in Prometheus (clusters without metrics.k8s.io); unavailable: see message
                              * @enum {string}
                              */
-                            source: "process" | "pod-metrics" | "unavailable";
+                            source: "process" | "pod-metrics" | "prometheus" | "unavailable";
                             /** @description Why there are no samples, when there cannot be */
                             message: string | null;
                             /** @description Samples stored; the answer holds at most 1,000 (pairs merged: mean CPU, peak memory) */
@@ -6390,7 +6390,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description {window, step, currency, aggregate, totals: [{key, amount}], series: [{key, points: [[unix_seconds, amount]]}], budgets} */
+                /** @description {window, step, currency, aggregate, totals: [{key, amount}], series: [{key, points: [[unix_seconds, amount]]}], labels: {key: name} (run and deployment keys' names), budgets} */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -6447,6 +6447,248 @@ export interface paths {
             };
         };
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/costs/allocation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Cost allocation of the caller's teams (admins: all; ?team= one) from `from` to `to` (ISO dates or date-times; default the last 30 days, at most 400), grouped `by` team, user, experiment, job, run, model, model_version or environment: each group named (never an id; a deleted object keeps its last known name) and split into CPU, memory, GPU (by type) and storage, with training vs serving cost, requested vs used core- and GiB-hours, efficiency (used ÷ requested) and idle cost where usage was measured (else usage says "not measured" and why), predictions and cost per 1,000 predictions. format=csv or Accept: text/csv answers a chargeback CSV (RFC 4180). 400 bad by/from/to; another team 404 */
+        get: {
+            parameters: {
+                query?: {
+                    by?: "team" | "user" | "experiment" | "job" | "run" | "model" | "model_version" | "environment";
+                    from?: string;
+                    to?: string;
+                    team?: string;
+                    format?: "json" | "csv";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {by, from, to, currency, rows: [{key, name, teams, total_usd, cpu_usd, memory_usd, gpu_usd, gpu_by_type, storage_usd, unsplit_usd, training_usd, serving_usd, cpu_core_hours, used_cpu_core_hours, memory_gib_hours, used_memory_gib_hours, gpu_hours, storage_gib_hours, cpu_efficiency, memory_efficiency, efficiency, idle_usd, usage, usage_note, predictions, cost_per_1000_predictions_usd}], total}, or text/csv */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resource-prices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Per-kind prices the cost split uses: CPU per core-hour, memory per GiB-hour, GPU per GPU-hour (per GPU type; gpu_type null prices any type without its own row), storage per GiB-month */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {resource_prices: [{kind, gpu_type, unit, unit_price_usd, updated_at}]} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /** Set one kind's price (admins; audited): the meter splits each job's and replica's hourly price across CPU, memory and GPU in proportion to these prices and charges stored GiB-months at the storage price, for time metered from now on */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        kind: "cpu" | "memory" | "gpu" | "storage";
+                        gpu_type?: string;
+                        unit_price_usd: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description the price */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         post?: never;
         delete?: never;
         options?: never;

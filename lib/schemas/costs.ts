@@ -46,3 +46,72 @@ export type BudgetStateDto = {
 
 /** The `budget` note a job submit or deploy answer carries when the team is past a step (null otherwise). */
 export type BudgetNote = { step: Exclude<BudgetStep, "ok">; message: string; spent_usd: number; threshold_usd: number };
+
+/** An admin's price for one resource kind (POST on the admin page; GPU prices may be per GPU type). */
+export const resourcePriceSchema = z.strictObject({
+  kind: z.enum(["cpu", "memory", "gpu", "storage"], { error: "kind is one of cpu, memory, gpu, storage" }),
+  gpu_type: z.string().trim().max(64, "Keep the GPU type under 64 characters").regex(/^[a-z0-9][a-z0-9.-]*$|^$/, "A GPU type is lower-case letters, digits, dots and dashes, like nvidia-a100").optional(),
+  unit_price_usd: z.number({ error: "unit_price_usd must be a number of US dollars" }).min(0, "A price cannot be negative").max(100_000, "unit_price_usd can be at most 100000"),
+});
+export type ResourcePriceInput = z.infer<typeof resourcePriceSchema>;
+export type ResourcePriceDto = { kind: "cpu" | "memory" | "gpu" | "storage"; gpu_type: string | null; unit: string; unit_price_usd: number; updated_at: string };
+
+export const ALLOCATION_GROUPINGS = ["team", "user", "experiment", "job", "run", "model", "model_version", "environment"] as const;
+export type AllocationGrouping = (typeof ALLOCATION_GROUPINGS)[number];
+
+/** GET /api/v1/costs/allocation: `from`/`to` are ISO dates or date-times (default: the last 30 days up to now). */
+export const allocationQuery = z.object({
+  by: z.enum(ALLOCATION_GROUPINGS, { error: `by is one of ${ALLOCATION_GROUPINGS.join(", ")}` }).optional(),
+  from: z.string().max(40).optional(),
+  to: z.string().max(40).optional(),
+  team: z.string().max(64).optional(),
+  format: z.enum(["json", "csv"], { error: "format is json or csv" }).optional(),
+});
+export type AllocationQuery = z.infer<typeof allocationQuery>;
+
+/** Whether used CPU and memory were measured for the cost a row holds (GPU use is never measured). */
+export type UsageMeasured = "measured" | "partly measured" | "not measured";
+
+/**
+ * One group's cost over the window, split by resource kind, with what it requested and (where measured) used.
+ * `name` is what people call it (a job's, run's, experiment's name; a model version "churn-model v3"), never an
+ * id; a deleted object keeps its last known name. Cost that is not of the grouping's kind (serving or storage
+ * when grouped by job) lands in a row named for what it is, so the rows always add up to the total.
+ */
+export type AllocationRow = {
+  key: string;
+  name: string;
+  teams: string[];
+  total_usd: number;
+  cpu_usd: number;
+  memory_usd: number;
+  gpu_usd: number;
+  gpu_by_type: { gpu_type: string; usd: number; gpu_hours: number }[];
+  storage_usd: number;
+  /** Cost metered before the split by kind existed. */
+  unsplit_usd: number;
+  /** Of the total: jobs (training) and deployments (serving). */
+  training_usd: number;
+  serving_usd: number;
+  cpu_core_hours: number;
+  memory_gib_hours: number;
+  gpu_hours: number;
+  storage_gib_hours: number;
+  used_cpu_core_hours: number | null;
+  used_memory_gib_hours: number | null;
+  /** Used ÷ requested over the measured part (null: not measured). */
+  cpu_efficiency: number | null;
+  memory_efficiency: number | null;
+  /** CPU and memory efficiency weighted by their cost. */
+  efficiency: number | null;
+  /** What the measured part requested but did not use, in USD. */
+  idle_usd: number | null;
+  usage: UsageMeasured;
+  usage_note: string | null;
+  /** Predictions served (gateway rollups) in the window; null for groupings predictions do not belong to. */
+  predictions: number | null;
+  /** Serving cost ÷ predictions × 1,000 (null with no predictions). */
+  cost_per_1000_predictions_usd: number | null;
+};
+
+export type AllocationDto = { by: AllocationGrouping; from: string; to: string; currency: "USD"; rows: AllocationRow[]; total: AllocationRow };

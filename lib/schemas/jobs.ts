@@ -66,7 +66,7 @@ export const jobResponseSchema = z.looseObject({ job_id: z.string(), status: z.s
 export const jobResourcesSchema = z.object({
   samples: z.array(z.object({ at: z.string().describe("ISO 8601"), cpu_cores: z.number(), memory_bytes: z.number() })),
   limits: z.object({ cpu: z.number().describe("CPU cores the job asked for"), memory_bytes: z.number() }),
-  source: z.enum(["process", "pod-metrics", "unavailable"]).describe("process: the local executor's /proc; pod-metrics: metrics.k8s.io; unavailable: see message"),
+  source: z.enum(["process", "pod-metrics", "prometheus", "unavailable"]).describe("process: the local executor's /proc; pod-metrics: metrics.k8s.io; prometheus: cAdvisor's container series in Prometheus (clusters without metrics.k8s.io); unavailable: see message"),
   message: z.string().nullable().describe("Why there are no samples, when there cannot be"),
   total_samples: z.number().int().describe("Samples stored; the answer holds at most 1,000 (pairs merged: mean CPU, peak memory)"),
 });

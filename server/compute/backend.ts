@@ -44,7 +44,7 @@ export type ExitInfo = {
 
 /** What a running attempt uses now: CPU in cores and memory in bytes, or why that cannot be read. */
 export type ResourceUsage =
-  | { source: "process" | "pod-metrics"; cpuCores: number; memoryBytes: number }
+  | { source: "process" | "pod-metrics" | "prometheus"; cpuCores: number; memoryBytes: number }
   | { source: "unavailable"; reason: string };
 
 export interface ComputeBackend {

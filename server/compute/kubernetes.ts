@@ -8,6 +8,8 @@ import type { V1Job } from "@kubernetes/client-node";
 import { env } from "../env";
 import { AppError } from "../errors";
 import type { AttemptHandlers, ComputeBackend, LaunchSpec, ResourceUsage } from "./backend";
+import { prometheusReady, prometheusUrl } from "../observability/prometheus";
+import { prometheusPodUsage } from "./k8s-prometheus-usage";
 import { hasStatus, k8sCall, servesKueue, statusOf } from "./k8s-api";
 import { podMetricsUsage, servesPodMetrics } from "./k8s-metrics";
 import type { K8sClients } from "./k8s-attempt";
@@ -216,8 +218,13 @@ export class KubernetesBackend implements ComputeBackend {
     if (!this.metricsSeen || Date.now() - this.metricsSeen.at > 60_000) {
       this.metricsSeen = { value: await servesPodMetrics(this.apis), at: Date.now() };
     }
-    if (!this.metricsSeen.value) return { source: "unavailable", reason: "pod metrics are not available on this cluster (it does not serve the metrics.k8s.io API; install metrics-server)" };
-    return podMetricsUsage(this.custom, { namespace: at.namespace, labelSelector: `${JOB_NAME_LABEL}=${at.name}` });
+    if (this.metricsSeen.value) {
+      const measured = await podMetricsUsage(this.custom, { namespace: at.namespace, labelSelector: `${JOB_NAME_LABEL}=${at.name}` });
+      if (measured?.source !== "unavailable" || !prometheusReady()) return measured;
+    }
+    // No metrics.k8s.io (or it refuses us): the kubelet's cAdvisor series in Prometheus, when one is configured.
+    if (prometheusReady()) return prometheusPodUsage(prometheusUrl(), { namespace: at.namespace, job: at.name });
+    return { source: "unavailable", reason: "pod metrics are not available on this cluster (it does not serve the metrics.k8s.io API; install metrics-server, or set PROMETHEUS_URL to a Prometheus that scrapes the kubelet's cAdvisor metrics)" };
   }
 
   /** The attempt's Job has a name of its own (jobName), so its handle is known without the recorded one. */

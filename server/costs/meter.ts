@@ -3,11 +3,18 @@
 // with; deployments their replicas × the time they served at the replica price. Each pass runs under an
 // advisory lock, and a subject's rows never overlap (a row starts where its last one ended), so passes on
 // several instances or after a crash never charge the same time twice.
-import { and, eq, gt, inArray, isNotNull, or, sql } from "drizzle-orm";
+// Each row also carries its split by resource kind (./resource-prices.ts), what was requested and — where the
+// backend measured it (job_resource_samples) — what was used; a team's stored artifacts are charged per
+// GiB-month as "storage" rows when the pass is given the artifact store.
+import { and, eq, gt, gte, inArray, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
 import type { Db, DbOrTx } from "@/db/client";
-import { LIVE_DEPLOYMENT_STATUSES, costLedger, deployments, jobs } from "@/db/schema";
+import { LIVE_DEPLOYMENT_STATUSES, costLedger, deployments, experiments, jobResourceSamples, jobs, runs, teams } from "@/db/schema";
+import type { ArtifactStore } from "../artifacts/store";
+import { teamStoredBytes } from "../artifacts/usage";
 import { runtimeSeconds } from "../jobs/service";
-import { replicaPrice } from "./prices";
+import { HOURS_PER_MONTH, replicaPrice } from "./prices";
+import type { PriceSheet } from "./resource-prices";
+import { priceSheet, splitAmount } from "./resource-prices";
 
 const METER_LOCK = 0x636f_7374; // "cost"
 /** Live subjects are charged in slices of at least this long (finished ones up to their end at once). */
@@ -17,7 +24,7 @@ const LOOKBACK = sql`interval '35 days'`;
 
 type Watermark = { metered: number; lastEnd: Date | null };
 
-async function watermarks(tx: DbOrTx, kind: "job" | "deployment", ids: string[]): Promise<Map<string, Watermark>> {
+async function watermarks(tx: DbOrTx, kind: "job" | "deployment" | "storage", ids: string[]): Promise<Map<string, Watermark>> {
   if (ids.length === 0) return new Map();
   const rows = await tx
     .select({ id: costLedger.subjectId, metered: sql<number>`coalesce(sum(${costLedger.quantityHours}), 0)::float8`, lastEnd: sql<Date | string | null>`max(${costLedger.periodEnd})` })
@@ -36,14 +43,33 @@ function jobResource(j: typeof jobs.$inferSelect): string {
 
 type Row = typeof costLedger.$inferInsert;
 
-async function meterJobs(tx: DbOrTx, now: Date): Promise<Row[]> {
+const GIB = 1024 ** 3;
+
+/** Mean CPU cores and memory GiB the job's samples show over [start, end]; null when none was taken then. */
+async function measuredUsage(tx: DbOrTx, jobId: string, start: Date, end: Date): Promise<{ cpu: number; memoryGib: number } | null> {
+  const [row] = await tx
+    .select({ n: sql<number>`count(*)::int`, cpu: sql<number | null>`avg(${jobResourceSamples.cpuCores})::float8`, memory: sql<number | null>`avg(${jobResourceSamples.memoryBytes})::float8` })
+    .from(jobResourceSamples)
+    .where(and(eq(jobResourceSamples.jobId, jobId), gte(jobResourceSamples.at, start), lte(jobResourceSamples.at, end)));
+  if (!row || row.n === 0 || row.cpu === null || row.memory === null) return null;
+  return { cpu: Number(row.cpu), memoryGib: Number(row.memory) / GIB };
+}
+
+function usageNote(j: typeof jobs.$inferSelect): string {
+  if (j.resourceSource?.source === "unavailable") return `usage not readable: ${j.resourceSource.reason ?? "the backend does not report it"}`;
+  return j.backend === "kubernetes" ? "usage not readable: no pod metrics were read for this period" : "not measured: no process samples for this period";
+}
+
+async function meterJobs(tx: DbOrTx, now: Date, prices: PriceSheet): Promise<Row[]> {
   const candidates = await tx
-    .select()
+    .select({ job: jobs, experimentName: experiments.name, runName: runs.name })
     .from(jobs)
+    .leftJoin(experiments, eq(experiments.id, jobs.experimentId))
+    .leftJoin(runs, eq(runs.id, jobs.runId))
     .where(and(isNotNull(jobs.startedAt), or(eq(jobs.status, "running"), gt(jobs.finishedAt, sql`now() - ${LOOKBACK}`))));
-  const marks = await watermarks(tx, "job", candidates.map((j) => j.id));
+  const marks = await watermarks(tx, "job", candidates.map((c) => c.job.id));
   const out: Row[] = [];
-  for (const j of candidates) {
+  for (const { job: j, experimentName, runName } of candidates) {
     const mark = marks.get(j.id) ?? { metered: 0, lastEnd: null };
     const runtimeHours = runtimeSeconds(j, now.getTime()) / 3600;
     const hours = runtimeHours - mark.metered;
@@ -53,15 +79,21 @@ async function meterJobs(tx: DbOrTx, now: Date): Promise<Row[]> {
     const end = running ? now : new Date(Math.max(j.finishedAt?.getTime() ?? now.getTime(), start.getTime() + 1));
     if (running && end.getTime() - start.getTime() < MIN_SLICE_MS) continue;
     const price = Number(j.hourlyPriceUsd);
+    const amount = round6(hours * price);
+    const used = await measuredUsage(tx, j.id, start, end);
     out.push({
       teamId: j.teamId, subjectKind: "job", subjectId: j.id, subjectName: j.name, userEmail: j.userEmail, runId: j.runId, resource: jobResource(j),
-      quantityHours: hours, unitPriceUsd: price, amountUsd: round6(hours * price), periodStart: start, periodEnd: end,
+      quantityHours: hours, unitPriceUsd: price, amountUsd: amount, periodStart: start, periodEnd: end,
+      ...splitAmount(amount, { cpu: j.cpu, memoryGib: j.memoryGib, gpus: j.gpus, gpuType: j.gpuType }, prices),
+      cpuCoreHours: j.cpu * hours, memoryGibHours: j.memoryGib * hours, gpuHours: j.gpus * hours, gpuType: j.gpus > 0 ? j.gpuType ?? "gpu" : null,
+      usedCpuCoreHours: used ? used.cpu * hours : null, usedMemoryGibHours: used ? used.memoryGib * hours : null, usageNote: used ? null : usageNote(j),
+      experimentId: j.experimentId, experimentName, runName,
     });
   }
   return out;
 }
 
-async function meterDeployments(tx: DbOrTx, now: Date): Promise<Row[]> {
+async function meterDeployments(tx: DbOrTx, now: Date, prices: PriceSheet): Promise<Row[]> {
   const candidates = await tx
     .select()
     .from(deployments)
@@ -77,19 +109,65 @@ async function meterDeployments(tx: DbOrTx, now: Date): Promise<Row[]> {
     const ms = end.getTime() - start.getTime();
     if (ms <= 0 || (live && ms < MIN_SLICE_MS)) continue;
     const hours = (ms / 3_600_000) * d.replicas;
+    const amount = round6(hours * price.hourly);
+    const r = price.resources;
     out.push({
       teamId: d.teamId, subjectKind: "deployment", subjectId: d.id, subjectName: `${d.modelName} v${d.version} (${d.environment})`, userEmail: d.createdByEmail, runId: null,
-      resource: price.as ? `replica as ${price.as}` : "replica (unpriced)", quantityHours: hours, unitPriceUsd: price.hourly, amountUsd: round6(hours * price.hourly), periodStart: start, periodEnd: end,
+      resource: price.as ? `replica as ${price.as}` : "replica (unpriced)", quantityHours: hours, unitPriceUsd: price.hourly, amountUsd: amount, periodStart: start, periodEnd: end,
+      ...splitAmount(amount, r, prices),
+      cpuCoreHours: r.cpu * hours, memoryGibHours: r.memoryGib * hours, gpuHours: r.gpus * hours, gpuType: r.gpus > 0 ? r.gpuType ?? "gpu" : null,
+      usedCpuCoreHours: null, usedMemoryGibHours: null, usageNote: "not measured: serving replicas' usage is not sampled",
+      modelName: d.modelName, modelVersion: d.version, environment: d.environment,
     });
   }
   return out;
 }
 
-/** One metering pass; returns how many ledger rows it wrote. */
-export async function meterCosts(db: Db, now = new Date()): Promise<number> {
+/** Storage is charged in slices of at least this long (its bytes change slowly; reading them walks the store). */
+export const STORAGE_SLICE_MS = 10 * 60_000;
+
+/**
+ * Each team's stored bytes (artifacts, code archives, pinned versions: what the storage quota counts) × the
+ * storage price per GiB-month, for the time since the team's last storage row at the bytes stored now. A team's
+ * first pass writes a zero row that marks when metering began (nothing before it is charged).
+ */
+async function meterStorage(tx: DbOrTx, now: Date, prices: PriceSheet, store: ArtifactStore): Promise<Row[]> {
+  const live = await tx.select({ id: teams.id, slug: teams.slug }).from(teams).where(isNull(teams.archivedAt));
+  const marks = await watermarks(tx, "storage", live.map((t) => t.id));
+  const out: Row[] = [];
+  for (const t of live) {
+    const start = marks.get(t.id)?.lastEnd ?? now;
+    const ms = now.getTime() - start.getTime();
+    if (marks.has(t.id) && ms < STORAGE_SLICE_MS) continue;
+    let gibStored: number;
+    try {
+      gibStored = (await teamStoredBytes(tx, store, t)) / GIB;
+    } catch (err) {
+      // An unreadable store leaves this team's storage for a later pass (its time is charged then); jobs and
+      // deployments are metered regardless.
+      console.warn(`[cairn] cost meter: could not read team ${t.slug}'s stored bytes`, err instanceof Error ? err.message : err);
+      continue;
+    }
+    const hours = ms / 3_600_000;
+    const amount = round6((gibStored * prices.storagePerGibMonth * hours) / HOURS_PER_MONTH);
+    out.push({
+      teamId: t.id, subjectKind: "storage", subjectId: t.id, subjectName: `${t.slug} stored artifacts`, userEmail: "", runId: null,
+      resource: "storage (GiB-month)", quantityHours: hours, unitPriceUsd: prices.storagePerGibMonth, amountUsd: amount, periodStart: start, periodEnd: now,
+      storageGibHours: gibStored * hours, storageUsd: amount, usageNote: null,
+    });
+  }
+  return out;
+}
+
+/**
+ * One metering pass; returns how many ledger rows it wrote. With `store`, stored artifacts are charged too
+ * (the worker passes the artifact store; a pass without one leaves storage for the next).
+ */
+export async function meterCosts(db: Db, now = new Date(), opts: { store?: ArtifactStore } = {}): Promise<number> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${METER_LOCK})`);
-    const rows = [...(await meterJobs(tx, now)), ...(await meterDeployments(tx, now))];
+    const prices = await priceSheet(tx);
+    const rows = [...(await meterJobs(tx, now, prices)), ...(await meterDeployments(tx, now, prices)), ...(opts.store ? await meterStorage(tx, now, prices, opts.store) : [])];
     if (rows.length === 0) return 0;
     const written = await tx.insert(costLedger).values(rows).onConflictDoNothing().returning({ id: costLedger.id });
     return written.length;

@@ -22,13 +22,15 @@ export type Costs = {
   aggregate: CostAggregate;
   totals: { key: string; amount: number }[];
   series: { key: string; points: [number, number][] }[];
+  /** What a run or deployment key is called (its name; a deleted one's last known name), for display; other keys are names already. */
+  labels: Record<string, string>;
   budgets: BudgetStateDto[];
 };
 
 const UNITS: Record<string, number> = { h: 3600, d: 86_400, w: 7 * 86_400 };
 const MAX_POINTS = 2000;
 
-function duration(value: string, what: "window" | "step", min: number, max: number): number {
+export function duration(value: string, what: "window" | "step", min: number, max: number): number {
   const m = /^(\d{1,4})([hdw])$/.exec(value);
   const seconds = m ? Number(m[1]) * UNITS[m[2]!]! : Number.NaN;
   if (!Number.isFinite(seconds) || seconds < min || seconds > max) {
@@ -42,7 +44,8 @@ const round2 = (n: number) => Math.round(n * 100) / 100;
 function keyOf(aggregate: CostAggregate): { key: SQL<string | null>; only?: SQL } {
   switch (aggregate) {
     case "team": return { key: sql<string>`${teams.slug}` };
-    case "user": return { key: sql<string>`${costLedger.userEmail}` };
+    // Inline literal (not a parameter), so the select and group-by expressions are the same text.
+    case "user": return { key: sql<string>`coalesce(nullif(${costLedger.userEmail}, ''), ${sql.raw("'team storage (no user)'")})` };
     case "resource": return { key: sql<string>`${costLedger.resource}` };
     case "kind": return { key: sql<string>`${costLedger.subjectKind}` };
     case "run": return { key: sql<string | null>`${costLedger.runId}`, only: isNotNull(costLedger.runId) };
@@ -86,7 +89,30 @@ export async function getCosts(ctx: Ctx, input: CostsInput): Promise<Costs> {
     for (let t = start; t < end; t += stepS) dense.push([t, round2(points.get(t) ?? 0)]);
     return { key: k, points: dense };
   });
-  return { window, step, currency: "USD", aggregate, totals, series, budgets: await budgets(ctx, teamIds) };
+  return { window, step, currency: "USD", aggregate, totals, series, labels: await labelsOf(ctx, aggregate, totals.map((t) => t.key)), budgets: await budgets(ctx, teamIds) };
+}
+
+/** Names for run and deployment keys: the run's name (else the one the ledger kept), the deployment's "model vN (environment)". */
+async function labelsOf(ctx: Ctx, aggregate: CostAggregate, keys: string[]): Promise<Record<string, string>> {
+  if ((aggregate !== "run" && aggregate !== "deployment") || keys.length === 0) return {};
+  const name = aggregate === "run"
+    ? sql<string | null>`max(coalesce((select r.name from runs r where r.id = ${costLedger.runId}), ${costLedger.runName}))`
+    : sql<string | null>`max(${costLedger.subjectName})`;
+  const key = aggregate === "run" ? costLedger.runId : costLedger.subjectId;
+  const rows = await ctx.db
+    .select({ key: sql<string>`${key}`, name })
+    .from(costLedger)
+    .where(and(inArray(key, keys), aggregate === "deployment" ? eq(costLedger.subjectKind, "deployment") : undefined))
+    .groupBy(key);
+  const out: Record<string, string> = {};
+  const seen = new Map<string, number>();
+  for (const k of keys) {
+    const base = rows.find((r) => r.key === k)?.name ?? (aggregate === "run" ? "(unnamed run)" : "(deployment)");
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    out[k] = n === 1 ? base : `${base} (${n})`;
+  }
+  return out;
 }
 
 /**

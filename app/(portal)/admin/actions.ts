@@ -10,6 +10,8 @@ import { archiveTeam, restoreTeam } from "@/server/teams/admin";
 import { createTeam } from "@/server/teams/service";
 import { setUserActiveSchema } from "@/lib/schemas/users";
 import { setUserActive } from "@/server/users/admin";
+import { resourcePriceSchema } from "@/lib/schemas/costs";
+import { saveResourcePrice } from "@/server/costs/resource-prices";
 
 // Re-checks the caller: a data scientist posting this action directly gets 403 and nothing changes.
 export const createTeamAction = safeAction(createTeamSchema, async (ctx, input) => {
@@ -44,4 +46,12 @@ export const setUserActiveAction = safeAction(setUserActiveSchema, async (ctx, i
   const result = await setUserActive(ctx, input);
   revalidatePath("/admin/users");
   return result;
+});
+
+// Set a resource kind's price (CPU, memory, GPU by type, storage): admins only; applies to time metered from now on.
+export const saveResourcePriceAction = safeAction(resourcePriceSchema, async (ctx, input) => {
+  const saved = await saveResourcePrice(ctx, input);
+  revalidatePath("/admin");
+  revalidatePath("/costs");
+  return saved;
 });

@@ -13,7 +13,9 @@ import { TeamSummaryTable } from "@/components/teams/team-summary-table";
 import { TeamLifecycleButton } from "@/components/admin/team-lifecycle";
 import { jobIsolation, listArchivedTeams, tenantSyncStates } from "@/server/teams/admin";
 import { Badge } from "@/components/ui/badge";
-import { createTeamAction, deleteInstanceTypeAction, saveInstanceTypeAction, setTeamArchivedAction } from "./actions";
+import { createTeamAction, deleteInstanceTypeAction, saveInstanceTypeAction, saveResourcePriceAction, setTeamArchivedAction } from "./actions";
+import { ResourcePriceForm } from "@/components/admin/resource-prices";
+import { listResourcePrices } from "@/server/costs/resource-prices";
 import { DeleteInstanceTypeButton, InstanceTypeForm } from "@/components/admin/instance-types";
 import { ClusterSection } from "@/components/cluster/kubernetes-panels";
 import { clusterOverview } from "@/server/compute/cluster-view";
@@ -22,7 +24,7 @@ export const metadata: Metadata = { title: "Admin" };
 
 export default async function AdminPage() {
   const ctx = await requirePageCtx();
-  const [teams, types, archived, sync, cluster] = await Promise.all([teamSummaries(ctx), listInstanceTypes(ctx), listArchivedTeams(ctx), tenantSyncStates(ctx), clusterOverview(ctx)]);
+  const [teams, types, archived, sync, cluster, prices] = await Promise.all([teamSummaries(ctx), listInstanceTypes(ctx), listArchivedTeams(ctx), tenantSyncStates(ctx), clusterOverview(ctx), listResourcePrices(ctx)]);
   const isolation = jobIsolation(ctx);
   return (
     <div className="space-y-6">
@@ -95,6 +97,29 @@ export default async function AdminPage() {
         </div>
         <Card title="Add or change an instance type">
           <InstanceTypeForm save={saveInstanceTypeAction} />
+        </Card>
+      </div>
+      <div className="grid gap-6 xl:grid-cols-3">
+        <div className="space-y-2 xl:col-span-2">
+          <h2 className="text-sm font-semibold text-stone-900">Resource prices</h2>
+          <Table caption="Resource prices">
+            <thead><tr><Th>Resource</Th><Th>GPU type</Th><Th>Price</Th><Th>Changed</Th></tr></thead>
+            <tbody className="divide-y divide-stone-100">
+              {prices.length === 0 && <EmptyRow colSpan={4}>No resource prices: costs are not split by kind (all counts as CPU) and storage is free. Add one.</EmptyRow>}
+              {prices.map((p) => (
+                <tr key={`${p.kind}:${p.gpu_type ?? ""}`}>
+                  <Td className="capitalize">{p.kind}</Td>
+                  <Td className="font-mono text-xs">{p.kind === "gpu" ? p.gpu_type ?? "any other type" : "—"}</Td>
+                  <Td>${p.unit_price_usd} / {p.unit}</Td>
+                  <Td className="text-xs">{formatDateTime(p.updated_at)}</Td>
+                </tr>
+              ))}
+            </tbody>
+          </Table>
+          <p className="text-xs text-stone-500">The meter splits each job&apos;s and serving replica&apos;s hourly price across CPU, memory and GPU in proportion to these prices (what a team pays stays the instance type&apos;s price), and charges stored artifacts per GiB-month at the storage price. A change applies to time metered from then on.</p>
+        </div>
+        <Card title="Set a resource price">
+          <ResourcePriceForm save={saveResourcePriceAction} />
         </Card>
       </div>
     </div>

@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { AllocationSection } from "@/components/costs/allocation-section";
 import { BudgetBars } from "@/components/costs/budget-bars";
 import { BudgetNotices } from "@/components/costs/budget-notice";
 import { CostFilters } from "@/components/costs/cost-filters";
@@ -7,10 +8,12 @@ import { SpendOverTime } from "@/components/costs/spend-over-time";
 import { COST_GROUPS } from "@/components/costs/types";
 import { Card } from "@/components/ui/card";
 import { PageHeader } from "@/components/ui/page-header";
-import { costsQuery } from "@/lib/schemas/costs";
+import { ALLOCATION_GROUPINGS, costsQuery } from "@/lib/schemas/costs";
+import type { AllocationDto, AllocationGrouping } from "@/lib/schemas/costs";
 import { pageTeamScope, requirePageCtx } from "@/server/auth/session";
 import type { Costs } from "@/server/costs/service";
-import { getCosts } from "@/server/costs/service";
+import { getAllocation } from "@/server/costs/allocation";
+import { duration, getCosts } from "@/server/costs/service";
 import { isAppError } from "@/server/errors";
 import { listTeams } from "@/server/teams/service";
 import { grantBudgetExtensionAction } from "./actions";
@@ -38,6 +41,8 @@ export default async function CostsPage(props: { searchParams: Promise<Record<st
       )
     : Promise.resolve({ costs: null, error: parsed.error.issues.map((i) => i.message).join("; ") });
   const [teams, { costs, error }] = await Promise.all([listTeams(ctx), answer]);
+  const by = (ALLOCATION_GROUPINGS as readonly string[]).includes(one("by") ?? "") ? (one("by") as AllocationGrouping) : "team";
+  const allocation = costs ? await allocations(ctx, { by, window: costs.window, team: scope ?? undefined }) : null;
   const groupLabel = COST_GROUPS.find((g) => g.value === costs?.aggregate)?.label ?? "Team";
   return (
     <div className="space-y-4">
@@ -57,11 +62,11 @@ export default async function CostsPage(props: { searchParams: Promise<Record<st
         <div className="grid gap-6 xl:grid-cols-3">
           <div className="space-y-6 xl:col-span-2">
             <Card title="Spend over time">
-              <SpendOverTime series={costs.series} groupLabel={groupLabel} />
+              <SpendOverTime series={costs.series.map((x) => ({ ...x, key: costs.labels[x.key] ?? x.key }))} groupLabel={groupLabel} />
             </Card>
             <section aria-labelledby="totals-heading" className="space-y-2">
               <h2 id="totals-heading" className="text-sm font-semibold text-stone-900">Cost by {groupLabel.toLowerCase()} · last {costs.window}</h2>
-              <CostTotalsTable group={costs.aggregate} groupLabel={groupLabel} totals={costs.totals} />
+              <CostTotalsTable group={costs.aggregate} groupLabel={groupLabel} totals={costs.totals} labels={costs.labels} />
             </section>
           </div>
           <div>
@@ -71,6 +76,16 @@ export default async function CostsPage(props: { searchParams: Promise<Record<st
           </div>
         </div>
       )}
+      {allocation && <AllocationSection {...allocation} keep={{ window: values.window, aggregate: values.aggregate, team: values.team }} team={scope ?? undefined} />}
     </div>
   );
+}
+
+/** The allocation views over the page's window: the chosen grouping, teams (for efficiency), model versions and runs. */
+async function allocations(ctx: Awaited<ReturnType<typeof requirePageCtx>>, opts: { by: AllocationGrouping; window: string; team?: string }) {
+  const to = new Date();
+  const from = new Date(to.getTime() - duration(opts.window, "window", 3600, 400 * 86_400) * 1000);
+  const of = (by: AllocationGrouping): Promise<AllocationDto> => getAllocation(ctx, { by, from: from.toISOString(), to: to.toISOString(), team: opts.team }, to);
+  const [allocation, byTeam, perVersion, perRun] = await Promise.all([of(opts.by), opts.by === "team" ? null : of("team"), of("model_version"), of("run")]);
+  return { allocation, byTeam, perVersion, perRun };
 }

@@ -119,6 +119,12 @@ describe("GET /api/v1/costs", () => {
     expect(byUser.totals.map((t) => t.key).sort()).toEqual([DEMO.ds, DEMO.dsFraud].sort());
     const byDeployment = (await costs(churnToken, "?aggregate=deployment")).json as Costs;
     expect(byDeployment.totals.map((t) => t.key)).toEqual([ids.deployment]);
+    // Shown by name, never by id: the deployment's model, version and environment; a run by its run name.
+    expect(byDeployment.labels[ids.deployment!]).toMatch(/^costs-model-.* v1 \(staging\)$/);
+    const byRun = (await costs(churnToken, "?aggregate=run")).json as Costs;
+    for (const t of byRun.totals) expect(byRun.labels[t.key]).toEqual(expect.any(String));
+    expect(Object.values(byRun.labels)).not.toContain(byRun.totals[0]!.key);
+    expect((await costs(churnToken, "?aggregate=team")).json).toMatchObject({ labels: {} });
   });
 
   it("refuses what it cannot answer, saying how to fix it", async () => {

@@ -21,6 +21,8 @@ import { deployVersionAction } from "../../../../deployments/actions";
 import { DeployForm } from "@/components/deployments/deploy-form";
 import { BudgetNotice } from "@/components/costs/budget-notice";
 import { teamBudget } from "@/server/costs/budget-service";
+import { MODEL_VERSION_COST_DAYS, getModelVersionCost } from "@/server/costs/allocation";
+import { ModelVersionCost } from "@/components/costs/model-version-cost";
 import { RequestProductionForm } from "@/components/approvals/request-production-form";
 import { requestProductionDeployAction } from "../../../../approvals/actions";
 import { notFound } from "next/navigation";
@@ -59,7 +61,10 @@ export default async function VersionPage(props: Props) {
   const canDeploy = ctx.actor.isAdmin || can(ctx.actor, "deploy_staging", teamId);
   const canRequestProduction = ctx.actor.isAdmin || can(ctx.actor, "deploy_production", teamId);
   const deployedHere = lineage.deployed;
-  const budget = canDeploy && inspection.format === "onnx" ? await teamBudget(ctx, model.team) : null;
+  const [budget, cost] = await Promise.all([
+    canDeploy && inspection.format === "onnx" ? teamBudget(ctx, model.team) : null,
+    getModelVersionCost(ctx, { team: model.team, model: model.name, version: Number(v.version) }),
+  ]);
   const tags = Object.fromEntries((run?.data.tags ?? []).map((t) => [t.key, t.value]));
   const downloadBase = `/api/2.0/mlflow-artifacts/artifacts/${v.storage_location.replace(/^mlflow-artifacts:\/+/, "")}`;
   const overview: [string, ReactNode][] = [
@@ -104,6 +109,9 @@ export default async function VersionPage(props: Props) {
           <MarkdownEditor target={{ team: model.team, name: model.name, version: v.version }} value={v.description} canEdit={canEdit} save={describeVersion} noun="description" />
         </Card>
       </div>
+      <Card title="Cost">
+        <ModelVersionCost cost={cost} days={MODEL_VERSION_COST_DAYS} />
+      </Card>
       <Card title="Deploy">
         <div className="space-y-3 text-sm">
           {deployedHere.length > 0 && (
