@@ -73,7 +73,7 @@ export function rampColor(u: number, alpha = 1): string {
 }
 
 /** The best-so-far curve of a sweep: after each trial, the best objective among finished trials up to it. */
-export function bestSoFar(trials: { number: number; objective: number | null }[], direction: "minimize" | "maximize"): { number: number; objective: number | null; best: number | null }[] {
+export function bestSoFar<T extends { number: number; objective: number | null }>(trials: T[], direction: "minimize" | "maximize"): (T & { best: number | null })[] {
   let best: number | null = null;
   return [...trials].sort((a, b) => a.number - b.number).map((t) => {
     if (t.objective !== null && Number.isFinite(t.objective) && (best === null || (direction === "minimize" ? t.objective < best : t.objective > best))) best = t.objective;
