@@ -47,7 +47,7 @@ test("the chart panel draws every run, opens parallel coordinates and explains i
   await expect(page.getByTestId("runs-count")).toContainText("of 12 runs");
   await page.getByRole("checkbox", { name: "Select trial-3" }).check();
 
-  const toggle = page.getByRole("button", { name: "Charts" });
+  const toggle = page.getByRole("button", { name: "Charts", exact: true });
   await toggle.click();
   await expect(toggle).toHaveAttribute("aria-pressed", "true");
   await expect(page).toHaveURL(/charts=1/);

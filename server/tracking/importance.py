@@ -20,7 +20,14 @@ def main():
         sys.stdout.write(json.dumps({"missing": "scikit-learn"}))
         return 3
     request = json.load(sys.stdin)
-    forest = RandomForestRegressor(n_estimators=200, min_samples_leaf=1, random_state=int(request.get("seed", 0)), n_jobs=1)
+    rows = len(request["rows"])
+    # Each tree sees a bootstrap sample of at most 2,000 runs: at 10,000 runs the fit stays a few seconds.
+    forest = RandomForestRegressor(
+        n_estimators=100,
+        max_samples=min(rows, 2000) if rows > 2000 else None,
+        random_state=int(request.get("seed", 0)),
+        n_jobs=1,
+    )
     forest.fit(request["rows"], request["y"])
     scores = [float(x) for x in forest.feature_importances_]
     sys.stdout.write(json.dumps({
