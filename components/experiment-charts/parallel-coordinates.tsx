@@ -25,7 +25,8 @@ type Brush = { from: number; to: number };
 export function ParallelCoordinates({ runIds, names, axes, selected, hovered, onHover, height = 320 }: Props) {
   const scales = useMemo<Scale[]>(() => axes.map((a) => scaleFor(a.values)), [axes]);
   const [brushes, setBrushes] = useState<Record<number, Brush>>({});
-  const [dragging, setDragging] = useState<{ axis: number; from: number } | null>(null);
+  // A brush being dragged is drawn on the overlay only; the lines are re-coloured once it is let go.
+  const [dragging, setDragging] = useState<{ axis: number; from: number; to: number } | null>(null);
   const units = useMemo(() => axes.map((a, i) => a.values.map((v) => scales[i]!.toUnit(v))), [axes, scales]);
   const inBrushes = useMemo(() => runIds.map((_, r) => Object.entries(brushes).every(([i, b]) => {
     const u = units[Number(i)]?.[r];
@@ -78,7 +79,8 @@ export function ParallelCoordinates({ runIds, names, axes, selected, hovered, on
       trace(ctx, r, l);
       ctx.stroke();
     }
-    for (const [i, b] of Object.entries(brushes)) {
+    const shown = dragging ? { ...brushes, [dragging.axis]: { from: dragging.from, to: dragging.to } } : brushes;
+    for (const [i, b] of Object.entries(shown)) {
       const x = l.x(Number(i));
       ctx.fillStyle = "rgba(15,118,110,0.15)";
       ctx.strokeStyle = "rgba(15,118,110,0.8)";
@@ -87,7 +89,7 @@ export function ParallelCoordinates({ runIds, names, axes, selected, hovered, on
       ctx.fillRect(x - 7, y0, 14, y1 - y0);
       ctx.strokeRect(x - 7, y0, 14, y1 - y0);
     }
-  }, [runIds, units, selected, hovered, brushes]);
+  }, [runIds, units, selected, hovered, brushes, dragging]);
 
   const raf = useRef(0);
   const point = (e: React.MouseEvent<HTMLCanvasElement>) => {
@@ -98,7 +100,8 @@ export function ParallelCoordinates({ runIds, names, axes, selected, hovered, on
   function down(e: React.MouseEvent<HTMLCanvasElement>) {
     const { mx, my, l } = point(e);
     const axis = axisNear(mx, l);
-    if (axis >= 0) setDragging({ axis, from: Math.min(1, Math.max(0, l.unitAt(my))) });
+    const from = Math.min(1, Math.max(0, l.unitAt(my)));
+    if (axis >= 0) setDragging({ axis, from, to: from });
   }
   function up(e: React.MouseEvent<HTMLCanvasElement>) {
     if (!dragging) return;
@@ -115,8 +118,7 @@ export function ParallelCoordinates({ runIds, names, axes, selected, hovered, on
   function move(e: React.MouseEvent<HTMLCanvasElement>) {
     const { mx, my, l } = point(e);
     if (dragging) {
-      const to = Math.min(1, Math.max(0, l.unitAt(my)));
-      setBrushes((b) => ({ ...b, [dragging.axis]: { from: dragging.from, to } }));
+      setDragging({ ...dragging, to: Math.min(1, Math.max(0, l.unitAt(my))) });
       return;
     }
     cancelAnimationFrame(raf.current);
