@@ -66,6 +66,16 @@ describe("experiment chart data", () => {
     const filtered = await chartHistories(ctx, { experimentId, filter: "params.opt = 'adam'", metric: "loss", maxPoints: 40 });
     expect(filtered.runs.map((r) => r.run_id).sort()).toEqual([runIds[1], runIds[3], runIds[5], runIds[7]].sort());
     expect((await chartHistories(ctx, { experimentId, metric: "nope", maxPoints: 40 })).runs).toEqual([]);
+    // A budget of 8: the 10-step runs are bucketed from their raw points, the long run read from a coarser rollup level.
+    const tight = await chartHistories(ctx, { experimentId, metric: "loss", maxPoints: 8 });
+    const medium = tight.runs.find((r) => r.run_id === runIds[3])!;
+    expect(medium).toMatchObject({ total_points: 10, sampled: true });
+    // Two buckets of a falling curve: each keeps its first (= maximum) and last (= minimum) point.
+    expect(medium.steps).toEqual([0, 4, 5, 9]);
+    expect(medium.values).toEqual([1, 0.2, 1 / 6, 0.1]);
+    const coarse = tight.runs.find((r) => r.run_id === runIds[0])!;
+    expect(coarse.values.length).toBeLessThanOrEqual(8);
+    expect(coarse.values).toContain(99);
   });
 
   it("ranks the param that drives the objective first (scikit-learn's random forest), or says what it needs", async (t) => {

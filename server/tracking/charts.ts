@@ -92,10 +92,15 @@ export async function chartRuns(ctx: Ctx, input: ChartScopeInput & { keys: Chart
 const TOTAL_POINT_BUDGET = 200_000;
 const MIN_POINTS_PER_RUN = 8;
 const TOP_LEVEL = ROLLUP_LEVELS[ROLLUP_LEVELS.length - 1]!;
+const FINEST = rollupWidth(ROLLUP_LEVELS[0]);
 
 type P = { step: number; value: number };
 
-/** One metric's history for every run of the filter: short runs as logged, long ones from the rollups (M4 buckets). */
+/**
+ * One metric's history for every run of the filter: runs within the per-run budget as logged; runs over it whose
+ * steps span too few rollup buckets to fill it, bucketed from the raw points; longer runs from the rollups. Both
+ * keep each bucket's first, last, minimum and maximum point (M4), so spikes survive.
+ */
 export async function chartHistories(ctx: Ctx, input: ChartScopeInput & { metric: string; maxPoints: number }): Promise<ChartHistoriesDto> {
   const scope = await chartScope(ctx, input);
   return budgeted(ctx, scope, async (db) => {
@@ -109,25 +114,52 @@ export async function chartHistories(ctx: Ctx, input: ChartScopeInput & { metric
     const budget = Math.max(MIN_POINTS_PER_RUN, Math.min(input.maxPoints, Math.floor(TOTAL_POINT_BUDGET / Math.max(1, runCount))));
     const series = new Map<string, { total: number; sampled: boolean; points: P[] }>();
     const long: { id: string; lo: number; hi: number; level: number }[] = [];
+    let medium = 0;
     for (const r of stats.rows) {
       const n = Number(r.n);
       const lo = Number(r.lo);
       const hi = Number(r.hi);
       series.set(r.run_id, { total: n, sampled: n > budget, points: [] });
-      if (n > budget) {
-        // The finest level whose buckets (4 points each) fit the budget over this run's steps.
-        const level = ROLLUP_LEVELS.find((l) => Math.ceil((hi - lo + 1) / rollupWidth(l)) * 4 <= budget) ?? TOP_LEVEL;
-        long.push({ id: r.run_id, lo, hi, level });
-      }
+      if (n <= budget) continue;
+      // Too few steps for even the finest rollup level to fill the budget: bucket the raw points (same rule in SQL below).
+      if (Math.ceil((hi - lo + 1) / FINEST) * 4 < budget) { medium++; continue; }
+      // The finest level whose buckets (4 points each) fit the budget over this run's steps.
+      const level = ROLLUP_LEVELS.find((l) => Math.ceil((hi - lo + 1) / rollupWidth(l)) * 4 <= budget) ?? TOP_LEVEL;
+      long.push({ id: r.run_id, lo, hi, level });
     }
-    if (runCount > long.length) {
+    const finite = sql`m.value not in ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)`;
+    if (runCount > long.length + medium) {
       const raw = await db.execute(sql`
         select m.run_id, m.step, m.value from metrics m
         join (select run_id from metric_rollups where key = ${input.metric} and level = ${TOP_LEVEL} and run_id in (${chosen})
               group by run_id having sum(n) <= ${budget}) s on s.run_id = m.run_id
-        where m.key = ${input.metric} and m.value not in ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)
+        where m.key = ${input.metric} and ${finite}
         order by m.run_id, m.step, m.timestamp`) as unknown as { rows: { run_id: string; step: number | string; value: number | string }[] };
       for (const r of raw.rows) series.get(r.run_id)?.points.push({ step: Number(r.step), value: Number(r.value) });
+    }
+    if (medium > 0) {
+      // Each run's steps in budget/4 buckets; every bucket keeps its first, last, minimum and maximum point (M4).
+      const buckets = Math.max(1, Math.floor(budget / 4));
+      const m4 = await db.execute(sql`
+        with s as (
+          select run_id, min(first_step) as lo, max(last_step) as hi from metric_rollups
+          where key = ${input.metric} and level = ${TOP_LEVEL} and run_id in (${chosen})
+          group by run_id having sum(n) > ${budget} and ceil((max(last_step) - min(first_step) + 1)::float8 / ${FINEST}) * 4 < ${budget}
+        ), pts as (
+          select m.run_id, m.step, m.timestamp, m.value,
+            least(${buckets - 1}, floor((m.step - s.lo)::float8 * ${buckets} / greatest(s.hi - s.lo + 1, 1))::int) as b
+          from metrics m join s on s.run_id = m.run_id where m.key = ${input.metric} and ${finite}
+        ), ranked as (
+          select run_id, step, timestamp, value,
+            row_number() over (partition by run_id, b order by step, timestamp) as r_first,
+            row_number() over (partition by run_id, b order by step desc, timestamp desc) as r_last,
+            row_number() over (partition by run_id, b order by value asc, step) as r_min,
+            row_number() over (partition by run_id, b order by value desc, step) as r_max
+          from pts
+        )
+        select run_id, step, value from ranked where r_first = 1 or r_last = 1 or r_min = 1 or r_max = 1
+        order by run_id, step, timestamp`) as unknown as { rows: { run_id: string; step: number | string; value: number | string }[] };
+      for (const r of m4.rows) series.get(r.run_id)?.points.push({ step: Number(r.step), value: Number(r.value) });
     }
     for (const level of ROLLUP_LEVELS) {
       const ids = long.filter((l) => l.level === level).map((l) => l.id);
