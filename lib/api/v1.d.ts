@@ -3155,7 +3155,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One metric's history for every run of the filter in one answer: runs with few points as logged, longer ones downsampled from the rollups (each bucket's first, last, min and max kept) to points_per_run, which shrinks as runs grow (200,000 points in all) */
+        /** One metric's history for every run of the filter in one answer: runs with few points as logged, longer ones downsampled from the rollups (each bucket's first, last, min and max kept; every k-th logged point besides where a run spans too few buckets) to points_per_run, which shrinks as runs grow (200,000 points in all) */
         get: {
             parameters: {
                 query: {

@@ -70,9 +70,9 @@ describe("experiment chart data", () => {
     const tight = await chartHistories(ctx, { experimentId, metric: "loss", maxPoints: 8 });
     const medium = tight.runs.find((r) => r.run_id === runIds[3])!;
     expect(medium).toMatchObject({ total_points: 10, sampled: true });
-    // Two buckets of a falling curve: each keeps its first (= maximum) and last (= minimum) point.
-    expect(medium.steps).toEqual([0, 4, 5, 9]);
-    expect(medium.values).toEqual([1, 0.2, 1 / 6, 0.1]);
+    // The rollup bucket's extremes (steps 0 and 9) and every third raw point between them.
+    expect(medium.steps).toEqual([0, 3, 6, 9]);
+    expect(medium.values).toEqual([1, 0.25, 1 / 7, 0.1]);
     const coarse = tight.runs.find((r) => r.run_id === runIds[0])!;
     expect(coarse.values.length).toBeLessThanOrEqual(8);
     expect(coarse.values).toContain(99);

@@ -97,9 +97,9 @@ const FINEST = rollupWidth(ROLLUP_LEVELS[0]);
 type P = { step: number; value: number };
 
 /**
- * One metric's history for every run of the filter: runs within the per-run budget as logged; runs over it whose
- * steps span too few rollup buckets to fill it, bucketed from the raw points; longer runs from the rollups. Both
- * keep each bucket's first, last, minimum and maximum point (M4), so spikes survive.
+ * One metric's history for every run of the filter: runs within the per-run budget as logged; longer runs from
+ * the rollups (each bucket's first, last, minimum and maximum point, so spikes survive), and where a run's steps
+ * span too few rollup buckets to fill the budget, every k-th raw point besides.
  */
 export async function chartHistories(ctx: Ctx, input: ChartScopeInput & { metric: string; maxPoints: number }): Promise<ChartHistoriesDto> {
   const scope = await chartScope(ctx, input);
@@ -121,45 +121,42 @@ export async function chartHistories(ctx: Ctx, input: ChartScopeInput & { metric
       const hi = Number(r.hi);
       series.set(r.run_id, { total: n, sampled: n > budget, points: [] });
       if (n <= budget) continue;
-      // Too few steps for even the finest rollup level to fill the budget: bucket the raw points (same rule in SQL below).
-      if (Math.ceil((hi - lo + 1) / FINEST) * 4 < budget) { medium++; continue; }
+      // Too few steps for the finest rollup level to fill half the budget: its buckets' extremes, plus every k-th
+      // raw point for the other half (same rule in SQL below; a plain filtered scan, no sort per bucket).
+      if (Math.ceil((hi - lo + 1) / FINEST) * 4 <= budget / 2) {
+        medium++;
+        long.push({ id: r.run_id, lo, hi, level: ROLLUP_LEVELS[0] });
+        continue;
+      }
       // The finest level whose buckets (4 points each) fit the budget over this run's steps.
       const level = ROLLUP_LEVELS.find((l) => Math.ceil((hi - lo + 1) / rollupWidth(l)) * 4 <= budget) ?? TOP_LEVEL;
       long.push({ id: r.run_id, lo, hi, level });
     }
     const finite = sql`m.value not in ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)`;
-    if (runCount > long.length + medium) {
+    const push = (rows: { run_id: string; step: number | string; value: number | string }[]) => {
+      for (const r of rows) series.get(r.run_id)?.points.push({ step: Number(r.step), value: Number(r.value) });
+    };
+    if (runCount > long.length) {
       const raw = await db.execute(sql`
         select m.run_id, m.step, m.value from metrics m
         join (select run_id from metric_rollups where key = ${input.metric} and level = ${TOP_LEVEL} and run_id in (${chosen})
               group by run_id having sum(n) <= ${budget}) s on s.run_id = m.run_id
         where m.key = ${input.metric} and ${finite}
         order by m.run_id, m.step, m.timestamp`) as unknown as { rows: { run_id: string; step: number | string; value: number | string }[] };
-      for (const r of raw.rows) series.get(r.run_id)?.points.push({ step: Number(r.step), value: Number(r.value) });
+      push(raw.rows);
     }
     if (medium > 0) {
-      // Each run's steps in budget/4 buckets; every bucket keeps its first, last, minimum and maximum point (M4).
-      const buckets = Math.max(1, Math.floor(budget / 4));
-      const m4 = await db.execute(sql`
+      const half = Math.max(1, Math.floor(budget / 2));
+      const strided = await db.execute(sql`
         with s as (
           select run_id, min(first_step) as lo, max(last_step) as hi from metric_rollups
           where key = ${input.metric} and level = ${TOP_LEVEL} and run_id in (${chosen})
-          group by run_id having sum(n) > ${budget} and ceil((max(last_step) - min(first_step) + 1)::float8 / ${FINEST}) * 4 < ${budget}
-        ), pts as (
-          select m.run_id, m.step, m.timestamp, m.value,
-            least(${buckets - 1}, floor((m.step - s.lo)::float8 * ${buckets} / greatest(s.hi - s.lo + 1, 1))::int) as b
-          from metrics m join s on s.run_id = m.run_id where m.key = ${input.metric} and ${finite}
-        ), ranked as (
-          select run_id, step, timestamp, value,
-            row_number() over (partition by run_id, b order by step, timestamp) as r_first,
-            row_number() over (partition by run_id, b order by step desc, timestamp desc) as r_last,
-            row_number() over (partition by run_id, b order by value asc, step) as r_min,
-            row_number() over (partition by run_id, b order by value desc, step) as r_max
-          from pts
+          group by run_id having sum(n) > ${budget} and ceil((max(last_step) - min(first_step) + 1)::float8 / ${FINEST}) * 4 <= ${budget / 2}
         )
-        select run_id, step, value from ranked where r_first = 1 or r_last = 1 or r_min = 1 or r_max = 1
-        order by run_id, step, timestamp`) as unknown as { rows: { run_id: string; step: number | string; value: number | string }[] };
-      for (const r of m4.rows) series.get(r.run_id)?.points.push({ step: Number(r.step), value: Number(r.value) });
+        select m.run_id, m.step, m.value from metrics m join s on s.run_id = m.run_id
+        where m.key = ${input.metric} and ${finite}
+          and ((m.step - s.lo) % greatest(1, ceil((s.hi - s.lo + 1)::float8 / ${half})::bigint) = 0 or m.step = s.hi)`) as unknown as { rows: { run_id: string; step: number | string; value: number | string }[] };
+      push(strided.rows);
     }
     for (const level of ROLLUP_LEVELS) {
       const ids = long.filter((l) => l.level === level).map((l) => l.id);
@@ -175,16 +172,23 @@ export async function chartHistories(ctx: Ctx, input: ChartScopeInput & { metric
         list.push(r);
         byRun.set(String(r.run_id), list);
       }
-      for (const l of long.filter((x) => x.level === level)) series.get(l.id)!.points = mergeBuckets(byRun.get(l.id) ?? [], l.lo, l.hi, budget);
+      for (const l of long.filter((x) => x.level === level)) series.get(l.id)!.points.push(...mergeBuckets(byRun.get(l.id) ?? [], l.lo, l.hi, budget));
     }
     return {
       metric: input.metric,
       points_per_run: budget,
-      runs: [...series.entries()].map(([run_id, s]) => ({
-        run_id, total_points: s.total, sampled: s.sampled, steps: s.points.map((p) => p.step), values: s.points.map((p) => p.value),
-      })),
+      runs: [...series.entries()].map(([run_id, s]) => {
+        const points = s.sampled ? inStepOrder(s.points) : s.points;
+        return { run_id, total_points: s.total, sampled: s.sampled, steps: points.map((p) => p.step), values: points.map((p) => p.value) };
+      }),
     };
   });
+}
+
+/** Points by step, each (step, value) once. */
+function inStepOrder(points: P[]): P[] {
+  const unique = new Map(points.map((p) => [`${p.step}:${p.value}`, p]));
+  return [...unique.values()].sort((a, b) => a.step - b.step);
 }
 
 /** Folds rollup buckets into at most budget/4 display buckets, keeping each one's first, last, min and max point. */
