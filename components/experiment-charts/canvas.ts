@@ -17,10 +17,13 @@ export function useCanvas(height: number, draw: (ctx: CanvasRenderingContext2D, 
     const canvas = ref.current;
     if (!canvas || width === 0) return;
     const ratio = window.devicePixelRatio || 1;
-    canvas.width = width * ratio;
-    canvas.height = height * ratio;
-    canvas.style.width = `${width}px`;
-    canvas.style.height = `${height}px`;
+    // Resizing reallocates the canvas: only when the box changed (a hover redraws the overlay many times a second).
+    if (canvas.width !== width * ratio || canvas.height !== height * ratio) {
+      canvas.width = width * ratio;
+      canvas.height = height * ratio;
+      canvas.style.width = `${width}px`;
+      canvas.style.height = `${height}px`;
+    }
     const ctx = canvas.getContext("2d");
     if (!ctx) return;
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
