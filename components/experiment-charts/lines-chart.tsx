@@ -3,7 +3,7 @@
 // Every run's curve of one metric on a canvas (thousands of lines stay cheap); the table's selected runs and the
 // hovered run are drawn on a second canvas above, so hovering never redraws the rest.
 import { useMemo, useRef } from "react";
-import { formatTick } from "@/lib/chart-scales";
+import { formatTick, scaleFor } from "@/lib/chart-scales";
 import type { ChartHistoriesDto } from "@/lib/schemas/charts";
 import { Axes } from "./axes";
 import { HOVERED, lineAlpha, SELECTED, useCanvas } from "./canvas";
@@ -19,8 +19,9 @@ type Props = {
   height?: number;
 };
 
+/** Round ticks over [lo, hi], at unit positions (0 = lo). */
 function ticks(lo: number, hi: number): { at: number; label: string }[] {
-  return Array.from({ length: 5 }, (_, i) => ({ at: i / 4, label: formatTick(lo + ((hi - lo) * i) / 4) }));
+  return scaleFor([lo, hi], 5).ticks;
 }
 
 export function LinesChart({ data, names, selected, hovered, onHover, height = 300 }: Props) {
@@ -101,7 +102,7 @@ export function LinesChart({ data, names, selected, hovered, onHover, height = 3
   return (
     <div>
       <div className="relative" style={{ height }}>
-        <canvas ref={baseRef} className="absolute inset-0" data-testid="lines-canvas" data-runs={data.runs.length} />
+        <canvas ref={baseRef} className="absolute inset-0" data-testid="lines-canvas" data-runs={data.runs.length} role="img" aria-label={`${data.metric} over steps for ${data.runs.length} runs`} />
         <Axes width={width} height={height} margin={MARGIN} xTicks={ticks(extent.x0, extent.x1)} yTicks={ticks(extent.y0, extent.y1)} xLabel="step" yLabel={data.metric} />
         <canvas ref={overlayRef} className="absolute inset-0 cursor-crosshair" onMouseMove={move} onMouseLeave={() => onHover(null)} />
       </div>

@@ -144,7 +144,7 @@ export function ParallelCoordinates({ runIds, names, axes, selected, hovered, on
   return (
     <div>
       <div className="relative" style={{ height }}>
-        <canvas ref={baseRef} className="absolute inset-0" data-testid="parallel-canvas" data-runs={runIds.length} />
+        <canvas ref={baseRef} className="absolute inset-0" data-testid="parallel-canvas" data-runs={runIds.length} role="img" aria-label={`Parallel coordinates of ${axes.map((a) => a.label).join(", ")} for ${runIds.length} runs`} />
         {width > 0 && (
           <svg width={width} height={height} className="pointer-events-none absolute inset-0 text-stone-600" aria-hidden>
             {axes.map((a, i) => {

@@ -83,7 +83,7 @@ export function ScatterPlot({ runIds, names, x, y, selected, hovered, onHover, h
   return (
     <div>
       <div className="relative" style={{ height }}>
-        <canvas ref={baseRef} className="absolute inset-0" data-testid="scatter-canvas" data-points={plotted} />
+        <canvas ref={baseRef} className="absolute inset-0" data-testid="scatter-canvas" data-points={plotted} role="img" aria-label={`Scatter of ${y.key} against ${x.key} for ${plotted} runs`} />
         <Axes width={w} height={height} margin={MARGIN} xTicks={sx.ticks.map(inner)} yTicks={sy.ticks.map(innerY)} xLabel={x.key} yLabel={y.key} />
         <canvas ref={overlayRef} className="absolute inset-0 cursor-crosshair" onMouseMove={move} onMouseLeave={() => onHover(null)} />
       </div>
