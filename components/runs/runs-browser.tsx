@@ -1,12 +1,12 @@
 "use client";
 
+import dynamic from "next/dynamic";
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
 import { useState, useTransition } from "react";
 import type { ActionResult } from "@/lib/action-result";
 import type { ChartState } from "@/lib/chart-state";
 import { withChartState } from "@/lib/chart-state";
-import { ExperimentCharts } from "@/components/experiment-charts/experiment-charts";
 import type { ColumnId, RunsTableState } from "@/lib/runs-table";
 import { PAGE_SIZES, parseColumns, stateToQuery } from "@/lib/runs-table";
 import { buttonClass } from "@/components/ui/button";
@@ -17,6 +17,12 @@ import type { RunRow } from "./runs-table";
 import { RunsTable } from "./runs-table";
 import type { SavedView } from "./views-menu";
 import { ViewsMenu } from "./views-menu";
+
+// The chart panel's code loads when the panel opens: the runs table alone stays as light as before.
+const ExperimentCharts = dynamic(() => import("@/components/experiment-charts/experiment-charts").then((m) => m.ExperimentCharts), {
+  ssr: false,
+  loading: () => <div className="h-[300px] animate-pulse rounded-lg border border-stone-200 bg-stone-100" aria-label="Loading charts" />,
+});
 
 type ViewState = { filter: string; order: string; cols: string[] };
 
