@@ -79,7 +79,7 @@ describe("experiment chart data", () => {
   });
 
   it("ranks the param that drives the objective first (scikit-learn's random forest), or says what it needs", async (t) => {
-    const { ctx, experimentId } = await fixture();
+    const { ctx, experimentId, runIds } = await fixture();
     const missing = await parameterImportance(ctx, { experimentId, objective: "auc" }, "/nonexistent/python3");
     expect(missing).toMatchObject({ available: false, importances: [] });
     expect(missing.message).toMatch(/scikit-learn.*CAIRN_OPTUNA_PYTHON/);
@@ -97,6 +97,11 @@ describe("experiment chart data", () => {
     expect(result.importances[0]).toMatchObject({ param: "lr", kind: "numeric" });
     expect(result.importances.find((i) => i.param === "opt")).toMatchObject({ kind: "categorical" });
     expect(result.importances.reduce((s, i) => s + i.importance, 0)).toBeCloseTo(1, 5);
+    // A param with its own value in every run (an id) is left out, and the message says so.
+    for (const [i, id] of runIds.entries()) await logBatch(ctx, { run_id: id, params: [{ key: "commit", value: `c${i}` }], metrics: [], tags: [] });
+    const withId = await parameterImportance(ctx, { experimentId, objective: "auc", params: ["lr", "commit"] });
+    expect(withId.importances.map((i) => i.param)).toEqual(["lr"]);
+    expect(withId.message).toMatch(/Skipped commit: nearly every run has its own value/);
   });
 
   it("encodes numbers as numbers and categories as codes, a missing value apart from both", () => {

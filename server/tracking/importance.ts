@@ -49,8 +49,15 @@ export async function parameterImportance(
   if (rows.length < MIN_IMPORTANCE_RUNS) {
     return { ...base, available: true, message: `Importance needs at least ${MIN_IMPORTANCE_RUNS} runs with ${input.objective}; this filter has ${rows.length}.` };
   }
-  const encoded = paramNames.map((p) => encodeParam(p, rows.map((i) => (data.values[`params.${p}`]?.[i] ?? null) as string | null)));
-  const request = { columns: paramNames, rows: rows.map((_, r) => encoded.map((e) => e.column[r]!)), y: rows.map((i) => y[i] as number), seed: 0 };
+  const all = paramNames.map((p) => encodeParam(p, rows.map((i) => (data.values[`params.${p}`]?.[i] ?? null) as string | null)));
+  // A text param with its own value in nearly every run (an id, a path, a commit) is not a setting: a forest would
+  // split on its arbitrary codes and credit it with noise.
+  const isIdentifier = (e: Encoded) => e.kind === "categorical" && new Set(e.column).size >= Math.max(2, 0.9 * rows.length);
+  const encoded = all.filter((e) => !isIdentifier(e));
+  const skipped = all.filter(isIdentifier).map((e) => e.name);
+  const skippedNote = skipped.length > 0 ? ` Skipped ${skipped.join(", ")}: nearly every run has its own value.` : "";
+  if (encoded.length === 0) return { ...base, available: true, message: `No param to explain ${input.objective} with.${skippedNote}` };
+  const request = { columns: encoded.map((e) => e.name), rows: rows.map((_, r) => encoded.map((e) => e.column[r]!)), y: rows.map((i) => y[i] as number), seed: 0 };
   const answer = await runPython(python, [importanceScript()], JSON.stringify(request), 120_000);
   let parsed: { importances?: Record<string, number>; library?: string; missing?: string; error?: string } = {};
   try {
@@ -69,7 +76,7 @@ export async function parameterImportance(
     ...base,
     available: true,
     method: `${parsed.library ?? "scikit-learn"} RandomForestRegressor, impurity-based importance`,
-    message: `Random-forest importance of ${encoded.length} params for ${input.objective} over ${rows.length} runs${data.truncated ? ` (the newest ${data.runs.length} of ${data.total})` : ""}.`,
+    message: `Random-forest importance of ${encoded.length} params for ${input.objective} over ${rows.length} runs${data.truncated ? ` (the newest ${data.runs.length} of ${data.total})` : ""}.${skippedNote}`,
     importances: encoded.map((e) => ({ param: e.name, importance: scores[e.name] ?? 0, kind: e.kind })).sort((a, b) => b.importance - a.importance),
   };
 }
