@@ -40,7 +40,7 @@ export async function parameterImportance(
   input: ChartScopeInput & { objective: string; params?: string[] },
   python = env().sweeps.optunaPython,
 ): Promise<ImportanceDto> {
-  const paramNames = (input.params ?? (await experimentColumns(ctx, input.experimentId)).params).slice(0, MAX_PARAMS);
+  const paramNames = (input.params?.length ? input.params : (await experimentColumns(ctx, input.experimentId)).params).slice(0, MAX_PARAMS);
   const data = await chartRuns(ctx, { ...input, keys: [`metrics.${input.objective}`, ...paramNames.map((p) => `params.${p}` as const)] });
   const y = data.values[`metrics.${input.objective}`] ?? [];
   const rows = data.runs.map((_, i) => i).filter((i) => typeof y[i] === "number");
