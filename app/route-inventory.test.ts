@@ -227,6 +227,9 @@ const ENTRIES: Entry[] = [
   { route: "api/v1/experiments", method: "POST", scope: "team", permission: "train_model", ok: [201], request: () => ({ path: "/api/v1/experiments", body: { name: `inv-${next()}`, team: "churn" } }) },
   { route: "api/v1/experiments/[id]", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/experiments/${s.exp}`, params: { id: s.exp } }) },
   { route: "api/v1/experiments/[id]/runs", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/experiments/${s.exp}/runs`, params: { id: s.exp } }) },
+  { route: "api/v1/experiments/[id]/charts/runs", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/experiments/${s.exp}/charts/runs?keys=params.lr`, params: { id: s.exp } }) },
+  { route: "api/v1/experiments/[id]/charts/history", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/experiments/${s.exp}/charts/history?metric=loss`, params: { id: s.exp } }) },
+  { route: "api/v1/experiments/[id]/charts/importance", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/experiments/${s.exp}/charts/importance?objective=auc`, params: { id: s.exp } }) },
   {
     route: "api/v1/experiments/[id]/train", method: "POST", scope: "team", permission: "train_model", ok: [202],
     request: () => ({ path: `/api/v1/experiments/${s.exp}/train`, params: { id: s.exp }, body: { command: ["true"], instance_type: "cpu.small" } }),

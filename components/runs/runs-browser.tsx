@@ -1,9 +1,12 @@
 "use client";
 
+import dynamic from "next/dynamic";
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
 import { useState, useTransition } from "react";
 import type { ActionResult } from "@/lib/action-result";
+import type { ChartState } from "@/lib/chart-state";
+import { withChartState } from "@/lib/chart-state";
 import type { ColumnId, RunsTableState } from "@/lib/runs-table";
 import { PAGE_SIZES, parseColumns, stateToQuery } from "@/lib/runs-table";
 import { buttonClass } from "@/components/ui/button";
@@ -15,11 +18,19 @@ import { RunsTable } from "./runs-table";
 import type { SavedView } from "./views-menu";
 import { ViewsMenu } from "./views-menu";
 
+// The chart panel's code loads when the panel opens: the runs table alone stays as light as before.
+const ExperimentCharts = dynamic(() => import("@/components/experiment-charts/experiment-charts").then((m) => m.ExperimentCharts), {
+  ssr: false,
+  loading: () => <div className="h-[300px] animate-pulse rounded-lg border border-stone-200 bg-stone-100" aria-label="Loading charts" />,
+});
+
 type ViewState = { filter: string; order: string; cols: string[] };
 
 type Props = {
   experimentId: string;
   state: RunsTableState;
+  /** The chart panel's state from the URL (open or not, and its choices). */
+  charts: ChartState;
   columns: FilterKeys;
   result: { runs: RunRow[]; total: number; offset: number };
   error?: string;
@@ -28,16 +39,23 @@ type Props = {
   deleteView: (input: { experimentId: string; id: string }) => Promise<ActionResult<unknown>>;
 };
 
-export function RunsBrowser({ experimentId, state, columns, result, error, views, saveView, deleteView }: Props) {
+export function RunsBrowser({ experimentId, state, charts: initialCharts, columns, result, error, views, saveView, deleteView }: Props) {
   const router = useRouter();
   const pathname = usePathname();
   const [pending, startTransition] = useTransition();
   const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [charts, setCharts] = useState(initialCharts);
 
   // All table state lives in the URL, so every view is a shareable link.
   function go(next: Partial<RunsTableState>) {
     const merged = { ...state, page: 1, ...next };
-    startTransition(() => router.push(`${pathname}?${stateToQuery(merged)}`, { scroll: false }));
+    startTransition(() => router.push(`${pathname}?${withChartState(stateToQuery(merged), charts)}`, { scroll: false }));
+  }
+
+  // Chart choices change only the browser's URL: the charts fetch their own data, the page needs no new render.
+  function setChartState(next: ChartState) {
+    setCharts(next);
+    window.history.replaceState(null, "", `${pathname}?${withChartState(window.location.search, next)}`);
   }
 
   const toggle = (id: string) => setSelected((s) => { const n = new Set(s); if (n.has(id)) n.delete(id); else n.add(id); return n; });
@@ -52,7 +70,15 @@ export function RunsBrowser({ experimentId, state, columns, result, error, views
       <div className="flex flex-wrap items-start gap-3">
         <FilterBar key={state.filter} value={state.filter} serverError={error} keys={columns} onApply={(filter) => go({ filter })} />
         <ColumnChooser keys={columns} selected={state.cols} onChange={(cols) => go({ cols, page: state.page })} />
+        <button type="button" className={buttonClass(charts.open ? "primary" : "secondary", "sm")} aria-pressed={charts.open} aria-controls="experiment-charts" onClick={() => setChartState({ ...charts, open: !charts.open })}>
+          Charts
+        </button>
       </div>
+      {charts.open && (
+        <div id="experiment-charts">
+          <ExperimentCharts experimentId={experimentId} filter={state.filter} columns={columns} state={charts} onChange={setChartState} selected={selected} />
+        </div>
+      )}
       <div className="flex flex-wrap items-center justify-between gap-3">
         <ViewsMenu
           views={views}

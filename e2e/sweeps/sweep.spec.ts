@@ -35,6 +35,9 @@ test("launch a sweep from the UI, watch its trials, register the best trial", as
   await expect(trials.locator("tbody tr", { hasText: "succeeded" })).toHaveCount(3);
   await expect(trials.getByRole("row", { name: /\(best\)$/ })).toHaveCount(1);
   await expect(page.getByTestId("best-trial")).toContainText(/val_auc = 0\.\d+/);
+  // The progress chart: the best val_auc so far after each trial.
+  await expect(page.getByTestId("sweep-progress")).toContainText("Best after 3 trials");
+  const parentRun = (await page.getByRole("link", { name: "parent run" }).getAttribute("href"))!.split("/").pop()!;
 
   // Register best: one click makes a model version from the best trial's run.
   const name = `e2e-sweep-best-${Date.now()}`;
@@ -49,4 +52,12 @@ test("launch a sweep from the UI, watch its trials, register the best trial", as
   await page.goBack();
   await page.getByRole("link", { name: /^Experiment \d+$/ }).click();
   await expect(page.getByRole("region", { name: "Sweeps" })).toContainText("e2e churn sweep");
+
+  // Parallel coordinates of the trials (the sweep run's children): their params → val_auc.
+  const filter = `tags.\`mlflow.parentRunId\` = '${parentRun}'`;
+  await page.goto(`${new URL(page.url()).pathname}?filter=${encodeURIComponent(filter)}&charts=1&obj=val_auc&pc=lr`);
+  await expect(page.getByTestId("charts-scope")).toContainText("Charting 3 runs that match the filter");
+  const parallel = page.getByRole("region", { name: "Parallel coordinates" });
+  await expect(parallel.getByTestId("parallel-canvas")).toHaveAttribute("data-runs", "3");
+  await expect(parallel.getByRole("list", { name: "Param axes" })).toContainText("lr");
 });

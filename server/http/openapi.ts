@@ -1,6 +1,7 @@
 // The OpenAPI document of /api/v1, built from the same zod schemas the handlers validate with.
 import { z } from "zod";
 import { browseRunsQuery, createExperimentBody, listExperimentsQuery, previewQuery } from "@/lib/schemas/experiments";
+import { chartHistoryQuery, chartImportanceQuery, chartRunsQuery } from "@/lib/schemas/charts";
 import { alertRulesQuery, alertsQuery, createAlertRuleSchema, silenceAlertRuleSchema } from "@/lib/schemas/alerts";
 import { auditQuerySchema } from "@/lib/schemas/audit";
 import { listCodeArchivesQuery, uploadCodeArchiveQuery } from "@/lib/schemas/code-archives";
@@ -75,6 +76,9 @@ const OPERATIONS: Record<string, Record<string, Operation>> = {
   },
   "/api/v1/experiments/{id}": { get: { summary: "An experiment with run_count and last_activity_at", success: { status: 200, description: "experiment" } } },
   "/api/v1/experiments/{id}/runs": { get: { summary: "A page of runs as flat rows (params, latest metrics, tags by key), with MLflow's filter grammar and sort", query: browseRunsQuery, success: { status: 200, description: "{runs, total, offset, next_page_token}" } } },
+  "/api/v1/experiments/{id}/charts/runs": { get: { summary: "Every run of the filter (MLflow's grammar; the newest 10,000, `truncated` says when there are more) with the values of `keys` (comma-separated params.<k>, metrics.<k> — latest value — or attributes.run_name|status|user_id|start_time|end_time|duration), one array per key aligned with `runs`", query: chartRunsQuery, success: { status: 200, description: "{total, truncated, runs: [{run_id, run_name, status, parent_run_id}], values: {<key>: [value|null, …]}}" } } },
+  "/api/v1/experiments/{id}/charts/history": { get: { summary: "One metric's history for every run of the filter in one answer: runs with few points as logged, longer ones downsampled from the rollups (each bucket's first, last, min and max kept; every k-th logged point besides where a run spans too few buckets) to points_per_run, which shrinks as runs grow (200,000 points in all)", query: chartHistoryQuery, success: { status: 200, description: "{metric, points_per_run, runs: [{run_id, total_points, sampled, steps, values}]}" } } },
+  "/api/v1/experiments/{id}/charts/importance": { get: { summary: "Importance of the params (default: all the experiment's, at most 50) for the objective metric over the runs of the filter: scikit-learn's RandomForestRegressor (impurity-based), fitted in CAIRN_OPTUNA_PYTHON; where scikit-learn is missing, available=false and message says what to install", query: chartImportanceQuery, success: { status: 200, description: "{objective, available, message, method, runs_used, importances: [{param, importance, kind}]}" } } },
   "/api/v1/runs/{id}": { get: { summary: "A run with params, latest metrics, tags and its artifacts root", success: { status: 200, description: "run" } } },
   "/api/v1/runs/{id}/register": { post: { summary: "Register the run's model folder (path, default \"model\") as a new version of model `name`, created in the run's team when missing; another team's run answers 404 and nothing is written", body: registerRunBody, success: { status: 201, description: "{name, version, team, source (runs:/<run>/<path>), run_id, status, format, content_digest, description, created_at}" } } },
   "/api/v1/runs/{id}/artifacts/preview": { get: { summary: "A size-capped preview of one artifact file, for the artifact browser", query: previewQuery, success: { status: 200, description: "{kind, path, size, text, truncated} (text and binary), or the image itself" } } },

@@ -15,9 +15,10 @@ export function suggestScript(): string {
   return path.resolve(process.cwd(), "server", "sweeps", "suggest.py");
 }
 
-type Answer = { code: number | null; stdout: string; stderr: string };
+export type PythonAnswer = { code: number | null; stdout: string; stderr: string };
 
-function runPython(python: string, args: string[], input: string, timeoutMs: number): Promise<Answer> {
+/** Runs a worker script in the given Python with only PATH in its environment, JSON in on stdin. */
+export function runPython(python: string, args: string[], input: string, timeoutMs: number): Promise<PythonAnswer> {
   return new Promise((resolve) => {
     // Only PATH: no server secret reaches the worker.
     const childEnv: Record<string, string> = { PATH: env().pathDirs.join(path.delimiter) };

@@ -8,6 +8,7 @@ import { PageHeader } from "@/components/ui/page-header";
 import { formatRelative } from "@/lib/format";
 import type { ColumnId } from "@/lib/runs-table";
 import { readState } from "@/lib/runs-table";
+import { readChartState } from "@/lib/chart-state";
 import { isAppError } from "@/server/errors";
 import { can } from "@/server/auth/policy";
 import { forPage } from "@/server/auth/page";
@@ -86,6 +87,7 @@ export default async function ExperimentPage(props: { params: Promise<{ id: stri
       <RunsBrowser
         experimentId={experiment.experiment_id}
         state={state}
+        charts={readChartState(sp, columns)}
         columns={columns}
         result={visible}
         error={error}

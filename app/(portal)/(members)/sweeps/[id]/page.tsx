@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { RegisterBest, SweepControls } from "@/components/sweeps/sweep-controls";
+import { SweepProgress } from "@/components/sweeps/sweep-progress";
 import { Badge } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
 import { PageHeader } from "@/components/ui/page-header";
@@ -83,6 +84,9 @@ export default async function SweepPage(props: { params: Promise<{ id: string }>
         ) : (
           <p className="text-sm text-stone-500">No trial has finished with {sweep.objective.metric} yet.</p>
         )}
+      </Card>
+      <Card title="Progress">
+        <SweepProgress trials={sweep.trials} metric={sweep.objective.metric} direction={sweep.objective.direction} />
       </Card>
       <Table caption="Trials">
         <thead>
