@@ -53,12 +53,12 @@ export function SecurityPanel({ sessions, hasPassword, changePassword, endOtherS
   }
 
   function onEndOthers() {
-    if (!window.confirm("Sign out every other session? Other browsers will have to sign in again, and count as unknown devices.")) return;
+    if (!window.confirm("Sign out every other session? Other browsers will have to sign in again, and every browser (this one too) counts as an unknown device until its next sign-in.")) return;
     startTransition(async () => {
       const r = await endOtherSessions({});
       if (!r.ok) return setSessionError(r.error);
       setSessionError(undefined);
-      setSessionNotice(`${formatCount(r.data.ended, "other session")} signed out; other browsers' device cookies revoked.`);
+      setSessionNotice(`${formatCount(r.data.ended, "other session")} signed out; the account's device cookies revoked.`);
       router.refresh();
     });
   }

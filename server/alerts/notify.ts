@@ -2,7 +2,7 @@
 // (./evaluate.ts); this sender claims each due row with one conditional UPDATE — so two instances never send the
 // same one — and posts it: webhooks get Slack-compatible JSON (`text`, plus the structured fields), email goes
 // over SMTP (./smtp.ts). A failed send is retried with a growing delay, then given up with its error kept.
-import { outboundRefusal } from "../http/outbound";
+import { postJson } from "../http/outbound";
 import { and, eq, lte, or, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { alertNotifications } from "@/db/schema";
@@ -65,13 +65,7 @@ const CLAIM_MS = 120_000;
 async function send(row: typeof alertNotifications.$inferSelect, opts: DeliverOptions): Promise<void> {
   const payload = row.payload as NotificationPayload;
   if (row.channel === "webhook") {
-    const refused = await outboundRefusal(row.target);
-    if (refused) throw new Error(`not sent: ${refused}`);
-    const res = await fetch(row.target, {
-      method: "POST", headers: { "content-type": "application/json", "user-agent": "cairn-alerts" }, body: JSON.stringify(payload),
-      redirect: "manual", signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
-    });
-    await res.body?.cancel();
+    const res = await postJson(row.target, JSON.stringify(payload), { headers: { "user-agent": "cairn-alerts" }, timeoutMs: opts.timeoutMs ?? 10_000 });
     if (!res.ok) throw new Error(`the webhook answered HTTP ${res.status}`);
     return;
   }

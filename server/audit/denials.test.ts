@@ -1,6 +1,6 @@
 // Denied attempts are audited off the refusal's path (no timing difference between "not yours" and "not
 // there"), coalesced when repeated, and shown by the audit trail's readers as soon as they were answered.
-import { and, eq } from "drizzle-orm";
+import { and, eq, gt, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { auditEvents } from "@/db/schema";
 import { auditQuerySchema } from "@/lib/schemas/audit";
@@ -55,17 +55,37 @@ describe("denied attempts in the audit trail", () => {
     expect(events).toEqual([expect.objectContaining({ outcome: "denied", actor: expect.stringContaining(DEMO.dsFraud) })]);
   });
 
-  it("turns a flood of distinct refused targets into a bounded number of rows that still count every attempt", async () => {
+  it("bounds a flood of distinct refused targets per actor, still counting every attempt and naming the team probed", async () => {
     const foreign = await ctxFor(db(), DEMO.leadFraud);
+    const ds = await ctxFor(db(), DEMO.ds);
+    const exp = await createExperiment(ds, { name: `flooded-${uniq()}` });
     await flushDenials(db());
-    const before = await db().select({ id: auditEvents.id }).from(auditEvents);
+    const [{ maxId } = { maxId: 0 }] = await db().select({ maxId: sql<number>`coalesce(max(${auditEvents.id}), 0)::int` }).from(auditEvents);
     const prefix = `flood-${uniq()}`;
-    for (let i = 0; i < 2_500; i++) queueDenial(foreign, { action: "tracking.read", target: `${prefix}:${i}`, team: "churn", details: { mode: "read" } });
+    for (let i = 0; i < 2_500; i++) queueDenial(foreign, { action: "tracking.read", target: `${prefix}:${i}`, team: `nosuch-${i}`, details: { mode: "read" } });
+    // The probe that mattered, after the flood: churn's lead must still see that someone looked at churn.
+    await expect(loadExperiment(foreign, exp.experiment_id, { mode: "read" })).rejects.toMatchObject({ code: "not_found" });
     await flushDenials(db());
-    const written = (await db().select().from(auditEvents)).filter((e) => e.id > Math.max(0, ...before.map((b) => b.id)) && e.actor.includes(DEMO.leadFraud));
-    expect(written.length).toBeLessThanOrEqual(2_001);
+    const written = (await db().select().from(auditEvents).where(gt(auditEvents.id, maxId))).filter((e) => e.actor.includes(DEMO.leadFraud));
+    expect(written.length).toBeLessThanOrEqual(202);
     const counted = written.reduce((n, e) => n + (Number((e.details as { repeated?: number }).repeated) || 1), 0);
-    expect(counted).toBe(2_500);
-    expect(written.find((e) => e.action === "audit.denials_coalesced")).toMatchObject({ details: { repeated: 500 } });
+    expect(counted).toBe(2_501);
+    const coalesced = written.filter((e) => e.action === "audit.denials_coalesced");
+    expect(coalesced.find((e) => e.team === null)).toMatchObject({ details: { repeated: 2_300, sample_targets: expect.arrayContaining([`${prefix}:200`]) } });
+    const lead = await ctxFor(db(), DEMO.lead);
+    const seen = (await listAudit(lead, auditQuerySchema.parse({ limit: 500, team: "churn", outcome: "denied" }))).events;
+    expect(seen.some((e) => e.target === `experiment:${exp.experiment_id}` || (e.action === "audit.denials_coalesced" && (e.details as { sample_targets?: string[] }).sample_targets?.includes(`experiment:${exp.experiment_id}`)))).toBe(true);
+  });
+
+  it("stores a refusal whose text cannot be stored as is, without losing the others queued with it", async () => {
+    const foreign = await ctxFor(db(), DEMO.dsFraud);
+    const other = await ctxFor(db(), DEMO.leadFraud);
+    const target = `experiment:${600_000_000 + Math.floor(Math.random() * 1_000_000)}`;
+    queueDenial(other, { action: "tracking.read", target, team: "churn", details: { mode: "read" } });
+    queueDenial(foreign, { action: "team.restore", target: "team:x\u0000y\ud800", team: "x\u0000y", details: { mode: "write", note: "\udc00" } });
+    await flushDenials(db());
+    expect(await rowsFor(target)).toHaveLength(1);
+    expect(await rowsFor("team:x\ufffdy\ufffd")).toEqual([expect.objectContaining({ team: "x\ufffdy", details: { mode: "write", note: "\ufffd" } })]);
+    expect((await verifyAudit(await ctxFor(db(), DEMO.admin))).ok).toBe(true);
   });
 });

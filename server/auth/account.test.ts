@@ -6,7 +6,7 @@ import { auditEvents, loginFailures, users } from "@/db/schema";
 import { changePasswordSchema } from "@/lib/schemas/account";
 import type { Ctx } from "../context";
 import { ctxFor, DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
-import { changeMyPassword, endMySession, endOtherSessions, listMySessions, mySecurity } from "./account";
+import { REAUTH_MAX_FAILURES, changeMyPassword, endMySession, endOtherSessions, listMySessions, mySecurity } from "./account";
 import { issueDeviceToken } from "./device-cookie";
 import type { LoginLimits } from "./login";
 import { signInWithPassword } from "./login";
@@ -72,7 +72,8 @@ describe("account security", () => {
     await expect(signInWithPassword(db(), { email: a.email, password: "owner-password-1" }, { id: "r", ip }, LIMITS)).rejects.toMatchObject({ code: "rate_limited" });
     await expect(signInWithPassword(db(), { email: a.email, password: "owner-password-1" }, { id: "r", ip }, LIMITS, { secret: SECRET, tokens: [oldDevice] })).resolves.toBe(a.userId);
 
-    const { ended, devicesValidAfter } = await endOtherSessions(a.ctx);
+    const { ended } = await endOtherSessions(a.ctx);
+    const [{ devicesValidAfter }] = (await db().select({ devicesValidAfter: users.devicesValidAfter }).from(users).where(eq(users.id, a.userId))) as [{ devicesValidAfter: Date }];
     expect(ended).toBe(2);
     for (const sid of others) expect(await live(a.userId, sid)).toBeNull();
     expect(await live(a.userId, a.sid)).not.toBeNull();
@@ -121,5 +122,35 @@ describe("account security", () => {
     await expect(endOtherSessions(tokenCtx)).rejects.toMatchObject({ code: "forbidden" });
     await expect(change(tokenCtx, "cairn-demo", "another-password-9")).rejects.toMatchObject({ code: "forbidden" });
     await expect(endOtherSessions(await ctxFor(db(), DEMO.ds))).rejects.toMatchObject({ code: "forbidden" });
+  });
+
+  it("signs out a session that keeps giving wrong current passwords, whatever addresses they come from", async () => {
+    const a = await newUser("first-password-1");
+    for (let i = 0; i < REAUTH_MAX_FAILURES; i++) {
+      const ctx = { ...a.ctx, request: { ...a.ctx.request, ip: `10.9.${i}.1` } };
+      await expect(change(ctx, `guess-${i}-password`, "second-password-2")).rejects.toMatchObject({ code: "invalid_input" });
+    }
+    await expect(change({ ...a.ctx, request: { ...a.ctx.request, ip: "10.9.99.1" } }, "first-password-1", "second-password-2")).rejects.toMatchObject({ code: "unauthenticated" });
+    expect(await live(a.userId, a.sid)).toBeNull();
+    await expect(signInWithPassword(db(), { email: a.email, password: "first-password-1" }, { id: "r", ip: "10.9.100.1" }, LIMITS)).resolves.toBe(a.userId);
+  });
+
+  it("a session signed out meanwhile can neither sign the others out nor change the password; two changes at once do not both win", async () => {
+    const a = await newUser("first-password-1");
+    const owner = await startSession(db(), a.userId);
+    const ownerCtx = { ...a.ctx, actor: { ...a.ctx.actor, sessionId: owner } as Ctx["actor"] };
+    await endOtherSessions(ownerCtx);
+    expect(await live(a.userId, a.sid)).toBeNull();
+    await expect(endOtherSessions(a.ctx)).rejects.toMatchObject({ code: "unauthenticated" });
+    await expect(change(a.ctx, "first-password-1", "thief-password-9")).rejects.toMatchObject({ code: "unauthenticated" });
+    expect(await live(a.userId, owner)).not.toBeNull();
+
+    const b = await newUser("first-password-1");
+    const second = await startSession(db(), b.userId);
+    const bCtx2 = { ...b.ctx, actor: { ...b.ctx.actor, sessionId: second } as Ctx["actor"] };
+    const results = await Promise.allSettled([change(b.ctx, "first-password-1", "second-password-A"), change(bCtx2, "first-password-1", "second-password-B")]);
+    const won = results.filter((r) => r.status === "fulfilled");
+    expect(won).toHaveLength(1);
+    expect(results.find((r) => r.status === "rejected")).toMatchObject({ reason: { code: expect.stringMatching(/^(conflict|unauthenticated)$/) } });
   });
 });

@@ -43,7 +43,8 @@ export function backoffSeconds(failures: number, free: number, cap: number): num
   return failures < free ? 0 : Math.min(2 ** Math.min(failures - free, 30), cap);
 }
 
-async function readCounters(db: Db, keys: string[], windowSeconds: number): Promise<Map<string, Counter>> {
+/** Failure counts of `keys` within the window (also used for re-entering a password, account.ts). */
+export async function readCounters(db: Db, keys: string[], windowSeconds: number): Promise<Map<string, Counter>> {
   // Ages are measured on the database's clock, the same that stamped the failures.
   const rows = await db
     .select({ key: loginFailures.key, failures: loginFailures.failures, ageSeconds: sql<number>`extract(epoch from (now() - ${loginFailures.lastFailureAt}))::float8` })
@@ -52,7 +53,8 @@ async function readCounters(db: Db, keys: string[], windowSeconds: number): Prom
   return new Map(rows.map((r) => [r.key, { failures: r.failures, ageSeconds: Number(r.ageSeconds) }]));
 }
 
-async function addFailures(db: Db, keys: string[], windowSeconds: number): Promise<void> {
+/** Counts one failure on each of `keys`. */
+export async function addFailures(db: Db, keys: string[], windowSeconds: number): Promise<void> {
   const stale = sql`${loginFailures.lastFailureAt} < now() - make_interval(secs => ${windowSeconds})`;
   await db.delete(loginFailures).where(lt(loginFailures.lastFailureAt, sql`now() - make_interval(secs => ${windowSeconds})`));
   for (const key of keys) {

@@ -1,7 +1,7 @@
 // Budget alert delivery, off the request path: the budgets worker POSTs each owed alert to its team's webhook as
 // Slack-compatible JSON ({"text": ...}), a few times with growing pauses, and gives up after the last attempt
 // (the alert and its audit row stay; only the notification is lost). A slow or failing receiver blocks nothing.
-import { outboundRefusal } from "../http/outbound";
+import { postJson } from "../http/outbound";
 import { and, eq, isNotNull, lte } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { budgetAlerts, teams } from "@/db/schema";
@@ -19,11 +19,7 @@ export function webhookText(team: string, step: BudgetStepName, message: string)
 type Post = (url: string, body: string) => Promise<{ ok: boolean; status: number }>;
 
 const post: Post = async (url, body) => {
-  const refused = await outboundRefusal(url);
-  if (refused) throw new Error(`not sent: ${refused}`);
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(TIMEOUT_MS), redirect: "manual" });
-  await res.body?.cancel().catch(() => undefined);
-  return { ok: res.ok, status: res.status };
+  return postJson(url, body, { timeoutMs: TIMEOUT_MS });
 };
 
 /** Sends every alert whose delivery is due at `now`; returns how many were delivered. */

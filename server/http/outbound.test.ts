@@ -1,7 +1,12 @@
 // Webhooks a user names are not sent to this server or its private network (SSRF): cloud metadata, loopback
 // services (PostgreSQL, Prometheus), the office network — unless an admin allows the host.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { isPrivateAddress, outboundRefusal, refusePrivateUrl } from "./outbound";
+import { isPrivateAddress, postJson, refusePrivateUrl } from "./outbound";
+
+// Read once by env(): a name an admin allowed (the local receiver below stands behind it).
+process.env.CAIRN_WEBHOOK_ALLOWED_HOSTS = "allowed.test";
 
 afterEach(() => vi.unstubAllEnvs());
 
@@ -20,9 +25,33 @@ describe("outbound webhook addresses", () => {
     expect(() => refusePrivateUrl("https://hooks.slack.com/services/T/B/X", "webhook_urls")).not.toThrow();
   });
 
-  it("checks again before each send, on what the name resolves to then", async () => {
-    expect(await outboundRefusal("http://localhost:1/")).toMatch(/resolves to (127\.0\.0\.1|::1)/);
-    expect(await outboundRefusal("http://169.254.169.254/")).toMatch(/169\.254\.169\.254/);
-    expect(await outboundRefusal("http://no-such-host.invalid/")).toMatch(/does not resolve/);
+  it("sends to the very address it checked: the connection resolves the name once and refuses a private answer", async () => {
+    const got: string[] = [];
+    const receiver = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => { body += c.toString(); });
+      req.on("end", () => { got.push(`${req.headers.host} ${body}`); res.writeHead(204).end(); });
+    });
+    await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
+    const port = (receiver.address() as AddressInfo).port;
+    try {
+      // A name that answers a private address (as a rebinding name does on its second answer) is refused by the
+      // connection's own lookup: nothing reaches the address.
+      let asked = 0;
+      const rebinding = async () => { asked++; return [{ address: "127.0.0.1", family: 4 }]; };
+      await expect(postJson(`http://rebind.test:${port}/hook`, "{}", { timeoutMs: 2000, resolve: rebinding })).rejects.toThrow(/not sent: rebind\.test resolves to 127\.0\.0\.1/);
+      expect(asked).toBe(1);
+      await expect(postJson(`http://127.0.0.1:${port}/hook`, "{}", { timeoutMs: 2000 })).rejects.toThrow(/not sent: 127\.0\.0\.1 is an address on this server/);
+      await expect(postJson(`ftp://example.com/`, "{}", { timeoutMs: 2000 })).rejects.toThrow(/not sent: ftp: is not http/);
+      expect(got).toEqual([]);
+      // An allowed host is sent to, at the address its one lookup answered, with the name as Host.
+      asked = 0;
+      const res = await postJson(`http://allowed.test:${port}/hook`, JSON.stringify({ text: "hi" }), { timeoutMs: 2000, resolve: rebinding });
+      expect(res).toEqual({ ok: true, status: 204 });
+      expect(asked).toBe(1);
+      expect(got).toEqual([`allowed.test:${port} {"text":"hi"}`]);
+    } finally {
+      receiver.close();
+    }
   });
 });

@@ -1,9 +1,13 @@
 // Where the server may send a request a user named (alert and budget webhooks): not to this host or its private
 // network — loopback, link-local (cloud metadata at 169.254.169.254), private and unique-local ranges, CGNAT,
 // unspecified — unless an admin lists the host in CAIRN_WEBHOOK_ALLOWED_HOSTS (a Slack-compatible relay inside the
-// network, a test receiver). Checked when a URL is stored (literal addresses, localhost) and again before each
-// send, on every address the name resolves to then.
+// network, a test receiver). Checked when a URL is stored (literal addresses, localhost) and again by each send
+// (postJson) on the very addresses it connects to: the name is resolved once, inside the connection, so a name
+// that answers a public address to a check and a private one to the connection (DNS rebinding) gets nowhere.
+import dns from "node:dns";
 import { lookup } from "node:dns/promises";
+import http from "node:http";
+import https from "node:https";
 import net from "node:net";
 import { env } from "../env";
 import { AppError } from "../errors";
@@ -40,16 +44,52 @@ export function refusePrivateUrl(url: string, field: string): void {
   }
 }
 
-/** Before a send: the reason the URL may not be called now (its name resolves to a private address), or null. */
-export async function outboundRefusal(url: string): Promise<string | null> {
+type Resolve = (host: string) => Promise<{ address: string; family: number }[]>;
+const systemResolve: Resolve = (host) => lookup(host, { all: true });
+
+/**
+ * POSTs a JSON body to a user-named webhook and answers its status; never follows redirects. The connection's own
+ * name lookup refuses private addresses (unless the host is allowed), so what was checked is what is connected to.
+ * Throws "not sent: …" for a refused or unresolvable address, and on timeouts and connection errors.
+ */
+export async function postJson(url: string, body: string, opts: { timeoutMs: number; headers?: Record<string, string>; resolve?: Resolve }): Promise<{ ok: boolean; status: number }> {
+  const target = new URL(url);
+  if (target.protocol !== "http:" && target.protocol !== "https:") throw new Error(`not sent: ${target.protocol} is not http(s)`);
   const host = hostOf(url);
-  if (allowed(host)) return null;
-  let addresses: string[];
-  try {
-    addresses = net.isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
-  } catch {
-    return `${host} does not resolve`;
-  }
-  const inside = addresses.find(isPrivateAddress);
-  return inside ? `${host} resolves to ${inside}, an address on this server or its private network (allow it with CAIRN_WEBHOOK_ALLOWED_HOSTS)` : null;
+  const pass = allowed(host);
+  const resolve = opts.resolve ?? systemResolve;
+  let refusal: string | null = null;
+  const guardedLookup = (hostname: string, options: dns.LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void) => {
+    resolve(hostname).then((found) => {
+      const inside = pass ? undefined : found.find((a) => isPrivateAddress(a.address));
+      if (inside) {
+        refusal = `${host} resolves to ${inside.address}, an address on this server or its private network (allow it with CAIRN_WEBHOOK_ALLOWED_HOSTS)`;
+        return callback(Object.assign(new Error(refusal), { code: "EREFUSED" }), "", 4);
+      }
+      if (found.length === 0) return callback(Object.assign(new Error(`${host} does not resolve`), { code: "ENOTFOUND" }), "", 4);
+      if (options.all) return callback(null, found.map((a) => ({ address: a.address, family: a.family })));
+      return callback(null, found[0]!.address, found[0]!.family);
+    }, (err: NodeJS.ErrnoException) => {
+      refusal = `${host} does not resolve`;
+      callback(err, "", 4);
+    });
+  };
+  // A literal address is never looked up by Node: check it here.
+  if (net.isIP(host) && !pass && isPrivateAddress(host)) throw new Error(`not sent: ${host} is an address on this server or its private network (allow it with CAIRN_WEBHOOK_ALLOWED_HOSTS)`);
+  const client = target.protocol === "https:" ? https : http;
+  return new Promise((resolvePromise, reject) => {
+    const req = client.request(target, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...opts.headers },
+      lookup: guardedLookup as never,
+      timeout: opts.timeoutMs,
+    }, (res) => {
+      res.resume();
+      res.on("end", () => resolvePromise({ ok: (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300, status: res.statusCode ?? 0 }));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error(`the webhook did not answer within ${opts.timeoutMs} ms`)));
+    req.on("error", (err) => reject(refusal ? new Error(`not sent: ${refusal}`) : err));
+    req.end(body);
+  });
 }

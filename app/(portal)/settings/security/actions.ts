@@ -8,7 +8,7 @@ import { changeMyPassword, endMySession, endOtherSessions } from "@/server/auth/
 import { safeAction } from "@/server/auth/action";
 import { deviceCookieFor } from "@/server/auth/password-sign-in";
 
-/** Every device cookie of the account was just revoked: this browser gets a new one, issued after the revocation. */
+/** The password was just proved and every device cookie of the account revoked: this browser gets a new one, issued after the revocation. */
 async function renewDeviceCookie(email: string, revokedAt: Date): Promise<void> {
   const cookie = deviceCookieFor(email, await headers(), revokedAt);
   (await cookies()).set(cookie.name, cookie.value, cookie.options);
@@ -21,9 +21,9 @@ export const changePasswordAction = safeAction(changePasswordSchema, async (ctx,
   return { ended };
 });
 
+// No new device cookie here: a copied session cookie could ask for this, and must not come away with one.
 export const endOtherSessionsAction = safeAction(z.object({}), async (ctx) => {
-  const { ended, devicesValidAfter } = await endOtherSessions(ctx);
-  await renewDeviceCookie(ctx.actor.email, devicesValidAfter);
+  const { ended } = await endOtherSessions(ctx);
   revalidatePath("/settings/security");
   return { ended };
 });
