@@ -35,7 +35,6 @@ const queues = ((globalThis as unknown as Record<symbol, Map<Db, Queue>>)[QUEUES
 
 /** `text` with NULs and unpaired UTF-16 surrogates replaced, so the row stores exactly what was hashed. */
 function storable(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/\u0000/g, "\uFFFD").replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
 }
 

@@ -4,7 +4,7 @@
 // network, a test receiver). Checked when a URL is stored (literal addresses, localhost) and again by each send
 // (postJson) on the very addresses it connects to: the name is resolved once, inside the connection, so a name
 // that answers a public address to a check and a private one to the connection (DNS rebinding) gets nowhere.
-import dns from "node:dns";
+import type dns from "node:dns";
 import { lookup } from "node:dns/promises";
 import http from "node:http";
 import https from "node:https";
