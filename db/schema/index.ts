@@ -11,3 +11,4 @@ export * from "./costs";
 export * from "./splits";
 export * from "./sweeps";
 export * from "./alerts";
+export * from "./drift";
