@@ -27,7 +27,11 @@ function fromList(list: unknown[], max: number): Rows {
 /** The first `max` input rows of a request body (parsed JSON); empty when the body is none of the formats. */
 export function inputRows(body: unknown, max: number): Rows {
   const none: Rows = { rows: [], positional: false };
+  // pandas' "records" orient (an input example's file may be one): a list of rows.
+  if (Array.isArray(body)) return fromList(body, max);
   if (!isObject(body)) return none;
+  // pandas' "split" orient, as MLflow writes a dataframe input example: {columns, data}.
+  if (Array.isArray(body.data) && Array.isArray(body.columns) && !("inputs" in body)) return inputRows({ dataframe_split: body }, max);
   if (isObject(body.dataframe_split) && Array.isArray(body.dataframe_split.data)) {
     const columns = Array.isArray(body.dataframe_split.columns) ? body.dataframe_split.columns.map(String) : null;
     const data = body.dataframe_split.data.slice(0, max).filter(Array.isArray) as unknown[][];
