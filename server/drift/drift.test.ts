@@ -12,7 +12,7 @@ import { PREDICTION_FEATURE, REFERENCE_FORMAT } from "@/lib/schemas/drift";
 import { createAlertRule } from "../alerts/service";
 import { evaluateAlertRules } from "../alerts/evaluate";
 import { deliverAlertNotifications } from "../alerts/notify";
-import { post } from "../mlflow/test-client";
+import { mlflow, post } from "../mlflow/test-client";
 import { createModel, putRunFile, registerVersion, runWithModel, unique } from "../registry/test-helpers";
 import { ctxFor, DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
 import { computeDrift } from "./compute";
@@ -48,6 +48,8 @@ const receiver = http.createServer((req, res) => {
 let churnId = "";
 let monitored = "";
 let exampleOnly = "";
+let monitoredName = "";
+let mleToken = "";
 
 /** A ready deployment row of the registered version 1 (nothing serves it: the sampler is handed its answers). */
 async function deploymentOf(name: string): Promise<string> {
@@ -66,7 +68,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
   const [team] = await db().select({ id: teams.id }).from(teams).where(eq(teams.slug, "churn"));
   churnId = team!.id;
-  const token = await tokenFor(db(), DEMO.mle, "churn");
+  const token = (mleToken = await tokenFor(db(), DEMO.mle, "churn"));
   // A run with a model and its reference profile; the version tags `email` sensitive.
   const at = await runWithModel(token, "drift");
   await putRunFile(token, at, "reference/profile.json", JSON.stringify(PROFILE));
@@ -75,6 +77,7 @@ beforeAll(async () => {
   const v = await registerVersion(token, name, at);
   expect((await post(token, "model-versions/set-tag", { name, version: v.version, key: "cairn.sensitive_columns", value: "email, ssn" })).status).toBe(200);
   monitored = await deploymentOf(name);
+  monitoredName = name;
   // A run with a model and no profile: only its input example.
   const fromExample = await runWithModel(token, "drift-ex");
   const name2 = unique("drift-ex");
@@ -127,6 +130,19 @@ describe("sampling", () => {
       ["oip", { tenure: 35 }, 0.9],
     ]);
     expect(JSON.stringify(rows)).not.toMatch(/@example\.com|123-45/);
+  });
+
+  it("applies a sensitive tag set on the registered model from the next request", async () => {
+    const before = (await samplesOf(monitored)).length;
+    sampleInference(db(), { deploymentId: monitored, requestId: "cached", body: bytes({ dataframe_records: [{ tenure: 1, plan: "pro" }] }), answer: answer({ predictions: [0] }) });
+    await flushInferenceSamples();
+    expect((await post(mleToken, "registered-models/set-tag", { name: monitoredName, key: "cairn.sensitive_columns", value: "plan" })).status).toBe(200);
+    sampleInference(db(), { deploymentId: monitored, requestId: "tagged", body: bytes({ dataframe_records: [{ tenure: 2, plan: "pro" }] }), answer: answer({ predictions: [0] }) });
+    await flushInferenceSamples();
+    expect((await mlflow(mleToken, "DELETE", "registered-models/delete-tag", { body: { name: monitoredName, key: "cairn.sensitive_columns" } })).status).toBe(200);
+    const rows = (await samplesOf(monitored)).slice(before);
+    expect(rows.map((r) => [r.requestId, r.features])).toEqual([["cached", { tenure: 1, plan: "pro" }], ["tagged", { tenure: 2 }]]);
+    await db().delete(inferenceSamples).where(eq(inferenceSamples.deploymentId, monitored));
   });
 
   it("keeps no inputs of a positional row it cannot name while columns are marked sensitive", () => {
