@@ -3,7 +3,7 @@
 // The deployment page's Monitoring section: drift per feature over time (PSI per window), the reference beside
 // the live distribution of a chosen feature, data quality (missing, invalid), and the sample rate — refreshed
 // every 30 s; the first render comes from the server.
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useState, useTransition } from "react";
 import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
@@ -39,6 +39,7 @@ export function psiLevel(psi: number | null): { text: string; tone: "green" | "a
 
 function SampleRateForm({ id, rate, setRate }: { id: string; rate: number; setRate: (input: { id: string; sample_rate: number }) => Promise<ActionResult<number>> }) {
   const router = useRouter();
+  const queries = useQueryClient();
   const [value, setValue] = useState(String(Math.round(rate * 1000) / 10));
   const [error, setError] = useState<string>();
   const [pending, startTransition] = useTransition();
@@ -52,6 +53,7 @@ function SampleRateForm({ id, rate, setRate }: { id: string; rate: number; setRa
           const r = await setRate({ id, sample_rate: Number(value) / 100 });
           if (!r.ok) return setError(r.fieldErrors?.sample_rate?.join(" ") ?? r.error);
           setError(undefined);
+          await queries.invalidateQueries({ queryKey: ["deployment-drift", id] });
           router.refresh();
         });
       }}
@@ -185,7 +187,7 @@ export function Monitoring({ id, initial, setRate }: { id: string; initial: Drif
             {hasWindows ? <DriftOverTime features={data.features} /> : <p className="text-sm text-stone-500">No drift window computed in this range yet.</p>}
             {feature && (
               <div className="space-y-2">
-                <label htmlFor="drift-feature" className="text-sm text-stone-600">Feature </label>
+                <label htmlFor="drift-feature" className="mr-2 text-sm text-stone-600">Feature</label>
                 <select id="drift-feature" value={feature.name} onChange={(e) => setChosen(e.target.value)} className="rounded-md border border-stone-300 bg-white px-2 py-1 text-sm">
                   {data.features.map((f) => <option key={f.name} value={f.name}>{label(f.name)}</option>)}
                 </select>
