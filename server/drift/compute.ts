@@ -95,6 +95,12 @@ export async function computeDrift(db: Db, opts: { windowMinutes: number; retent
       const profile = reference.profile;
       const sensitive = new Set(reference.sensitive);
       for (const start of [from, current]) {
+        // A window computed after it ended is final: samples arrive only in the current one.
+        if (start === from) {
+          const [done] = await db.select({ id: driftWindows.id }).from(driftWindows)
+            .where(and(eq(driftWindows.deploymentId, id), eq(driftWindows.windowStart, new Date(start)), gte(driftWindows.computedAt, new Date(start + windowMs)))).limit(1);
+          if (done) continue;
+        }
         const samples = await db
           .select({ features: inferenceSamples.features, prediction: inferenceSamples.prediction })
           .from(inferenceSamples)

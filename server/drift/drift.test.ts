@@ -194,6 +194,20 @@ describe("the drift worker", () => {
     expect(again.filter((w) => w.windowStart.getTime() === tenure.windowStart.getTime())).toHaveLength(1);
   });
 
+  it("finishes a window once computed after its end, and leaves it as it is then", async () => {
+    const hour = 3_600_000;
+    const start = Math.floor(Date.now() / hour) * hour;
+    const tenure = () => db().select().from(driftWindows).where(and(eq(driftWindows.deploymentId, monitored), eq(driftWindows.feature, "tenure"), eq(driftWindows.windowStart, new Date(start))));
+    await computeDrift(db(), { windowMinutes: 60, retentionDays: 14, now: new Date(start + hour + 1000) });
+    const [final] = await tenure();
+    // A late sample stamped inside the finished window changes nothing.
+    await db().insert(inferenceSamples).values({ deploymentId: monitored, requestId: "late", features: { tenure: 1 }, at: new Date(start + 1000) });
+    await computeDrift(db(), { windowMinutes: 60, retentionDays: 14, now: new Date(start + hour + 60_000) });
+    const [after] = await tenure();
+    expect(after!.samples).toBe(final!.samples);
+    expect(after!.computedAt.getTime()).toBe(final!.computedAt.getTime());
+  });
+
   it("prunes samples past the retention", async () => {
     await db().insert(inferenceSamples).values({ deploymentId: monitored, requestId: "old", features: { tenure: 1 }, at: new Date(Date.now() - 20 * 86_400_000) });
     const pass = await computeDrift(db(), { windowMinutes: 60, retentionDays: 14 });
