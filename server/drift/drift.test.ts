@@ -48,6 +48,7 @@ const receiver = http.createServer((req, res) => {
 let churnId = "";
 let monitored = "";
 let exampleOnly = "";
+let badProfile = "";
 let monitoredName = "";
 let mleToken = "";
 
@@ -84,6 +85,13 @@ beforeAll(async () => {
   await createModel(token, name2);
   await registerVersion(token, name2, fromExample);
   exampleOnly = await deploymentOf(name2);
+  // A run whose profile is not one (counts do not fit the edges).
+  const broken = await runWithModel(token, "drift-bad");
+  await putRunFile(token, broken, "reference/profile.json", JSON.stringify({ ...PROFILE, features: [{ name: "x", kind: "numeric", bin_edges: [0, 1], counts: [1, 2] }] }));
+  const name3 = unique("drift-bad");
+  await createModel(token, name3);
+  await registerVersion(token, name3, broken);
+  badProfile = await deploymentOf(name3);
 });
 
 afterAll(async () => {
@@ -229,6 +237,14 @@ describe("the drift worker", () => {
     expect(tenure.distribution.map((d) => d.reference)).toEqual([0.25, 0.25, 0.25, 0.25]);
     expect(tenure.distribution[3]!.live!).toBeGreaterThan(0.9);
     expect(drift.viewer_can.manage).toBe(true);
+  });
+
+  it("says what is wrong with a profile that is not one, and computes nothing against it", async () => {
+    const mle = await ctxFor(db(), DEMO.mle);
+    const drift = await getDrift(mle, badProfile, { hours: 24 });
+    expect(drift.reference.source).toBeNull();
+    expect(drift.reference.note).toMatch(/is not a cairn\.reference_profile\/v1 profile \(features\.0: x: counts has 2 bins, bin_edges needs 3 edges\)/);
+    expect(drift.features).toEqual([]);
   });
 
   it("says when the reference is only the model's input example, and when there are no samples yet", async () => {

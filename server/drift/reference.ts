@@ -93,7 +93,8 @@ async function read(db: DbOrTx, store: ArtifactStore, deploymentId: string): Pro
   if (!v) return { ...base, source: null, profile: null, note: "The deployed version no longer exists, so its training reference cannot be read." };
   const location = locationOf(d.team, v.location);
   const tried: [string[], string][] = [];
-  if (location && v.runId && location.root.length === 3) tried.push([location.root, REFERENCE_PROFILE_PATH]);
+  // The run's own artifacts first (a logged model's run is in the same experiment), then the model's directory.
+  if (location && v.runId) tried.push([[location.root[0]!, location.root[1]!, v.runId], REFERENCE_PROFILE_PATH]);
   if (location) tried.push([location.root, location.rel ? `${location.rel}/${REFERENCE_PROFILE_PATH}` : REFERENCE_PROFILE_PATH]);
   for (const [root, rel] of tried) {
     let json: unknown;
