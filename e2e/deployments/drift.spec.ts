@@ -30,6 +30,7 @@ test("a drifted input stream shows on the Monitoring section and fires a drift a
   const model = `churn-drift-${suffix}`;
   const rule = `ChurnDrift${suffix}`;
   let deploymentId = "";
+  let ruleId = "";
   try {
     await signIn(page, "mle@example.com");
     const minted = await page.request.post("/api/v1/tokens", { data: { name: `e2e-drift-${suffix}`, team: "churn", expires_in_days: 1 }, headers: { origin: baseURL! } });
@@ -69,6 +70,7 @@ test("a drifted input stream shows on the Monitoring section and fires a drift a
       body: { team: "churn", name: rule, kind: "drift", deployment_id: deploymentId, threshold: 0.25, min_requests: 10, window_seconds: 3600, webhook_urls: [hook] },
     });
     expect(created.response.status).toBe(201);
+    ruleId = (created.data as { id: string }).id;
 
     // A drifted stream through the model's stable staging address: charges and usage far above anything trained on,
     // every customer month-to-month with no tenure.
@@ -108,6 +110,8 @@ test("a drifted input stream shows on the Monitoring section and fires a drift a
     await expect(page.getByRole("table", { name: "Active alerts" }).getByRole("row").filter({ hasText: rule })).toContainText("firing");
   } finally {
     await new Promise((r) => receiver.close(r));
+    // Leave the team as the demo had it: the rule and the deployment go.
+    if (ruleId) await api(page).DELETE("/api/v1/alert-rules/{id}", { params: { path: { id: ruleId } } }).catch(() => undefined);
     if (deploymentId) await api(page).DELETE("/api/v1/deployments/{id}", { params: { path: { id: deploymentId } } }).catch(() => undefined);
   }
 });
