@@ -45,6 +45,8 @@ export default defineConfig({
         OIDC_NAME: "Test IdP",
         // The alerts worker reads its rules every 2 s, so e2e/alerts sees a rule fire without waiting 30 s.
         CAIRN_ALERT_INTERVAL_MS: "2000",
+        // The drift worker computes every 2 s, so e2e/deployments/drift.spec.ts sees drift without waiting a minute.
+        CAIRN_DRIFT_INTERVAL_MS: "2000",
         // The alerts spec's webhook receiver listens on loopback, where webhooks are otherwise not sent.
         CAIRN_WEBHOOK_ALLOWED_HOSTS: "127.0.0.1,localhost",
       },

@@ -213,6 +213,7 @@ const ENTRIES: Entry[] = [
   },
   { file: `${M}/deployments`, action: "promoteSplitAction", scope: "team", permission: "deploy_staging", ok: [409], why: "the deployment has no active split", input: () => ({ id: s.deployment }) },
   { file: `${M}/deployments`, action: "abortSplitAction", scope: "team", permission: "deploy_staging", ok: [409], why: "the deployment has no active split", input: () => ({ id: s.deployment }) },
+  { file: `${M}/deployments`, action: "setSampleRateAction", scope: "team", permission: "deploy_staging", ok: [200], input: () => ({ id: s.deployment, sample_rate: 0.1 }) },
   { file: `${M}/deployments`, action: "tryDeploymentAction", scope: "team", ok: [200], input: () => ({ id: s.deployment, endpoint: "invocations", body: "{}" }) },
   {
     file: `${M}/deployments`, action: "deployVersionAction", scope: "team", permission: "deploy_staging", ok: [409], why: "the team's deployment quota is full (set in beforeAll), so no replica starts",

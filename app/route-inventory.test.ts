@@ -347,6 +347,11 @@ const ENTRIES: Entry[] = [
     route: "api/v1/deployments/[id]/split/abort", method: "POST", scope: "team", permission: "deploy_staging", ok: [409], why: "the seeded staging deployment has no active split",
     request: () => ({ path: `/api/v1/deployments/${s.deployment}/split/abort`, params: { id: s.deployment } }),
   },
+  { route: "api/v1/deployments/[id]/drift", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/deployments/${s.deployment}/drift`, params: { id: s.deployment } }) },
+  {
+    route: "api/v1/deployments/[id]/sampling", method: "PUT", scope: "team", permission: "deploy_staging", ok: [200],
+    request: () => ({ path: `/api/v1/deployments/${s.deployment}/sampling`, params: { id: s.deployment }, body: { sample_rate: 0.1 } }),
+  },
   {
     route: "api/v1/deployments/[id]/feedback", method: "POST", scope: "team", ok: [409], why: "the seeded staging deployment never had a split to label",
     request: () => ({ path: `/api/v1/deployments/${s.deployment}/feedback`, params: { id: s.deployment }, body: { request_id: "r-1", label: 1 } }),

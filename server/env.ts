@@ -57,6 +57,9 @@ const schema = z.object({
   CAIRN_APPROVAL_EXPIRY_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   CAIRN_SPLIT_GUARD_INTERVAL_MS: z.coerce.number().int().min(500).default(10_000),
   CAIRN_SPLIT_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  CAIRN_DRIFT_INTERVAL_MS: z.coerce.number().int().min(500).default(60_000),
+  CAIRN_DRIFT_WINDOW_MINUTES: z.coerce.number().int().min(1).max(1440).default(60),
+  CAIRN_INFERENCE_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(14),
   CAIRN_LEADER_RETRY_MS: z.coerce.number().int().min(100).default(2000),
   CAIRN_INTERNAL_URL: z.string().url().max(60).optional(),
   CAIRN_COMPUTE_BACKEND: z.enum(["local", "kubernetes"]).default("local"),
@@ -121,6 +124,8 @@ export type Env = {
   approvalExpiryIntervalMs: number;
   /** Traffic splits: how often the guard checks abort thresholds, and how long the split request log and labels are kept. */
   splits: { guardIntervalMs: number; logRetentionDays: number };
+  /** Drift monitoring: how often the worker computes, the window it computes over, and how long sampled requests are kept. */
+  drift: { intervalMs: number; windowMinutes: number; logRetentionDays: number };
   /** How often a process that does not lead the workers tries for the leader lock (PostgreSQL). */
   leaderRetryMs: number;
   /** Where the other Cairn processes reach this one (the leader advertises it; inference a follower gets is sent there). */
@@ -198,6 +203,7 @@ function load(): Env {
     deploymentReconcileIntervalMs: e.CAIRN_DEPLOYMENT_RECONCILE_INTERVAL_MS,
     approvalExpiryIntervalMs: e.CAIRN_APPROVAL_EXPIRY_INTERVAL_MS,
     splits: { guardIntervalMs: e.CAIRN_SPLIT_GUARD_INTERVAL_MS, logRetentionDays: e.CAIRN_SPLIT_LOG_RETENTION_DAYS },
+    drift: { intervalMs: e.CAIRN_DRIFT_INTERVAL_MS, windowMinutes: e.CAIRN_DRIFT_WINDOW_MINUTES, logRetentionDays: e.CAIRN_INFERENCE_LOG_RETENTION_DAYS },
     leaderRetryMs: e.CAIRN_LEADER_RETRY_MS,
     internalUrl: (e.CAIRN_INTERNAL_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ""),
     jobSandbox: {

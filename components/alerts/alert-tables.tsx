@@ -54,14 +54,14 @@ export function AlertRulesTable({ rules, silence, remove }: { rules: AlertRuleDt
             <tr key={r.id}>
               <Td className="font-medium">{r.name}</Td>
               <Td className="font-mono text-xs">{r.team}</Td>
-              <Td className="text-stone-700">{KIND_LABELS[r.kind]}{r.resource ? ` (${r.resource})` : ""}{r.deployment_id && <span className="block font-mono text-xs text-stone-500">{r.deployment_id.slice(0, 8)}</span>}</Td>
-              <Td className="tabular-nums">{formatAlertValue(r.kind, r.threshold)}</Td>
+              <Td className="text-stone-700">{KIND_LABELS[r.kind]}{r.resource ? ` (${r.resource})` : ""}{r.kind === "drift" ? ` (${r.feature ?? "any feature"})` : ""}{r.deployment_id && <span className="block font-mono text-xs text-stone-500">{r.deployment_id.slice(0, 8)}</span>}</Td>
+              <Td className="tabular-nums">{formatAlertValue(r.kind, r.threshold, r.signal)}</Td>
               <Td className="text-stone-600">{r.kind === "budget_share" || r.kind === "quota_saturation" ? "now" : formatDuration(r.window_seconds)} · {formatDuration(r.for_seconds)}</Td>
               <Td>
                 <Badge tone={STATE_TONE[r.state]}>{r.state}</Badge>
                 {r.silenced_until && <span className="block text-xs text-stone-500" title={formatDateTime(r.silenced_until)}>silenced until {formatDateTime(r.silenced_until)}</span>}
               </Td>
-              <Td className="tabular-nums" title={r.last_evaluated_at ? `read ${formatDateTime(r.last_evaluated_at)}` : "not evaluated yet"}>{r.last_evaluated_at ? formatAlertValue(r.kind, r.value) : "—"}</Td>
+              <Td className="tabular-nums" title={r.last_evaluated_at ? `read ${formatDateTime(r.last_evaluated_at)}` : "not evaluated yet"}>{r.last_evaluated_at ? formatAlertValue(r.kind, r.value, r.signal) : "—"}</Td>
               <Td className="text-xs text-stone-600">{[...r.webhook_urls, ...r.emails].join(", ") || "nobody (page only)"}</Td>
               <Td>
                 {r.viewer_can.edit && (

@@ -5,7 +5,7 @@ import { bigserial, doublePrecision, index, integer, jsonb, pgTable, text, times
 import { deployments } from "./deployments";
 import { teams } from "./tenancy";
 
-import type { AlertKind, AlertState, QuotaResource } from "@/lib/schemas/alerts";
+import type { AlertKind, AlertState, CanarySignal, QuotaResource } from "@/lib/schemas/alerts";
 
 export type NotificationChannel = "webhook" | "email";
 export type NotificationStatus = "pending" | "sending" | "sent" | "failed";
@@ -21,6 +21,10 @@ export const alertRules = pgTable(
     deploymentId: uuid("deployment_id").references(() => deployments.id, { onDelete: "cascade" }),
     /** What a quota_saturation rule watches. */
     resource: text("resource").$type<QuotaResource>(),
+    /** The feature a drift rule watches (null: any feature or the prediction). */
+    feature: text("feature"),
+    /** What a canary_regression rule compares: the candidate's error share (points) or p99 (ms) over the baseline's. */
+    signal: text("signal").$type<CanarySignal>(),
     threshold: doublePrecision("threshold").notNull(),
     windowSeconds: integer("window_seconds").notNull(),
     forSeconds: integer("for_seconds").notNull(),

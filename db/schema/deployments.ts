@@ -40,6 +40,8 @@ export const deployments = pgTable(
     /** Percent of the endpoint's traffic this deployment takes. */
     traffic: integer("traffic").notNull().default(100),
     backend: text("backend").notNull().default("local"),
+    /** Share (0–1) of the gateway's requests sampled into the inference log for drift monitoring. */
+    sampleRate: doublePrecision("sample_rate").notNull().default(0.1),
     /** Why it exists beyond its creator: "approval <id>", "rollback <deployment id>", "demo seed"; shown in the alias history. */
     origin: text("origin"),
     /** The version's pinned digest when this deployment was made, and the SHA-256 of the model file it serves (checked before every load). */

@@ -12,3 +12,4 @@ export * from "./splits";
 export * from "./sweeps";
 export * from "./alerts";
 export * from "./platform";
+export * from "./drift";

@@ -107,6 +107,49 @@ def load_churn(path):
     return X, y
 
 
+def _numeric_profile(name, values):
+    """Bin edges at the deciles (repeats merged) and counts per bin."""
+    ordered = sorted(values)
+
+    def quantile(q):
+        at = (len(ordered) - 1) * q
+        lo, hi = int(at), min(int(at) + 1, len(ordered) - 1)
+        return ordered[lo] + (ordered[hi] - ordered[lo]) * (at - lo)
+
+    edges = []
+    for i in range(11):
+        e = round(quantile(i / 10), 6)
+        if not edges or e > edges[-1]:
+            edges.append(e)
+    if len(edges) == 1:
+        edges.append(edges[0] + 1)
+    counts = [0] * (len(edges) - 1)
+    for v in values:
+        b = 0
+        while b < len(counts) - 1 and v >= edges[b + 1]:
+            b += 1
+        counts[b] += 1
+    return {"name": name, "kind": "numeric", "bin_edges": edges, "counts": counts}
+
+
+def reference_profile(rows, probabilities):
+    """Cairn's drift reference (reference/profile.json, "cairn.reference_profile/v1"; see Cairn's README, "Drift
+    monitoring"): one entry per input column in order (numbers as bins, codes and booleans as counts) and the
+    churn probability the model gives the training rows."""
+    features = []
+    for j, (name, kind, codes) in enumerate(FEATURES):
+        values = [r[j] for r in rows]
+        if codes or kind == "boolean":
+            counts = {}
+            for v in values:
+                key = str(int(v)) if float(v).is_integer() else str(v)
+                counts[key] = counts.get(key, 0) + 1
+            features.append({"name": name, "kind": "categorical", "counts": counts})
+        else:
+            features.append(_numeric_profile(name, values))
+    return {"format": "cairn.reference_profile/v1", "rows": len(rows), "features": features, "prediction": _numeric_profile("churn_probability", list(probabilities))}
+
+
 def sigmoid(z):
     return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
 
@@ -402,6 +445,9 @@ def main(argv):
         onnx_bytes = logistic_onnx(raw_w, raw_b)
         run_id = run["run_id"] if run else "offline"
         files = model_files(run_id, raw_w, raw_b, mean, std, w, b, onnx_bytes, [X[i] for i in val_idx[:5]])
+        # The training reference for drift monitoring (the deployment page's Monitoring section).
+        profile = reference_profile([X[i] for i in train_idx], predict(w, b, z_train))
+        files.append(("reference/profile.json", json.dumps(profile).encode() + b"\n", "application/json"))
         files.append(("metrics.json", json.dumps({
             "run_id": run_id, "model": "logistic_regression",
             "metrics": {k: round(v, 5) for k, v in {**finals, **{f"final_{k}": v for k, v in last.items()}}.items()},

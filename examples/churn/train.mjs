@@ -586,6 +586,7 @@ async function main() {
     };
     const mlmodel = `${toYaml(mlmodelDoc(runId, created, metadata))}\n`;
     const example = { inputs: valRaw.slice(0, 5).map((r) => Array.from(r)) };
+    const profile = referenceProfile(trainIdx.map((i) => X[i]), predict(w, b, Ztrain));
     const summary = {
       run_id: runId,
       model: "logistic_regression",
@@ -612,6 +613,8 @@ async function main() {
       ["model/python_env.yaml", text("python: 3.11.9\nbuild_dependencies:\n- pip\ndependencies:\n- -r requirements.txt\n"), "text/plain"],
       ["model/requirements.txt", text("mlflow==2.16.2\nonnx==1.16.1\nonnxruntime\n"), "text/plain"],
       ["metrics.json", text(`${JSON.stringify(summary, null, 2)}\n`), "application/json"],
+      // The training reference for drift monitoring (the deployment page's Monitoring section).
+      ["reference/profile.json", text(`${JSON.stringify(profile)}\n`), "application/json"],
       ["confusion_matrix.csv", text(`actual\\predicted,${CLASSES.join(",")}\n${cls.confusion.map((r, i) => [CLASSES[i], ...r].join(",")).join("\n")}\n`), "text/csv"],
     ];
 
@@ -643,6 +646,51 @@ async function main() {
     await fail("FAILED");
     throw err;
   }
+}
+
+/** The q-quantile of sorted values (linear between neighbours). */
+function quantile(sorted, q) {
+  const at = (sorted.length - 1) * q;
+  const lo = Math.floor(at);
+  const hi = Math.ceil(at);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
+}
+
+/** A numeric feature's profile: bin edges at the deciles (repeats merged), counts per bin, and the range seen. */
+function numericProfile(name, values) {
+  const sorted = Float64Array.from(values).sort();
+  const edges = [];
+  for (let i = 0; i <= 10; i++) {
+    const e = round(quantile(sorted, i / 10), 6);
+    if (edges.length === 0 || e > edges[edges.length - 1]) edges.push(e);
+  }
+  if (edges.length === 1) edges.push(edges[0] + 1);
+  const counts = new Array(edges.length - 1).fill(0);
+  for (const v of values) {
+    let bin = 0;
+    while (bin < counts.length - 1 && v >= edges[bin + 1]) bin++;
+    counts[bin]++;
+  }
+  return { name, kind: "numeric", bin_edges: edges, counts };
+}
+
+/**
+ * The training reference Cairn's drift monitoring compares live traffic with (reference/profile.json, format
+ * "cairn.reference_profile/v1"; see Cairn's README, "Drift monitoring"): one entry per column of the model's
+ * input, in its order — numbers as bins, categorical codes and booleans as counts per code — and the churn
+ * probability the model gives the training rows.
+ */
+export function referenceProfile(rows, probabilities) {
+  const features = FEATURES.map((f, j) => {
+    const values = rows.map((r) => r[j]);
+    if (f.codes || f.type === "boolean") {
+      const counts = {};
+      for (const v of values) counts[String(v)] = (counts[String(v)] ?? 0) + 1;
+      return { name: f.name, kind: "categorical", counts };
+    }
+    return numericProfile(f.name, values);
+  });
+  return { format: "cairn.reference_profile/v1", rows: rows.length, features, prediction: numericProfile("churn_probability", Array.from(probabilities)) };
 }
 
 function round(v, digits = 5) {

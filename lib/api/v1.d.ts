@@ -5685,6 +5685,180 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/deployments/{id}/drift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Drift monitoring: per feature of the version's training reference and for the prediction, per window (CAIRN_DRIFT_WINDOW_MINUTES) over the last `hours`, PSI against the reference's bins or categories, the chi-square p-value (categories), the share missing and the share invalid (wrong type, outside the profile's range, unseen category); the reference's shares beside the newest window's; where the reference came from (profile, input_example, none), the sample rate and the samples stored */
+        get: {
+            parameters: {
+                query?: {
+                    hours?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {deployment_id, sample_rate, window_seconds, reference: {source, rows, note}, samples: {stored, last_at}, features: [{name, kind, latest, series: [{window_start, samples, psi, chi_square_p, missing_share, invalid_share}], distribution: [{label, reference, live}]}], viewer_can: {manage}} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployments/{id}/sampling": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set the share (0–1) of the gateway's answered requests sampled into the inference log for drift monitoring (0 turns it off; those who may change the deployment); columns tagged cairn.sensitive_columns are never stored */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        sample_rate: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description {sample_rate} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/deployments/{id}/split": {
         parameters: {
             query?: never;
@@ -6975,7 +7149,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description {alert_rules: [{id, team, name, kind, deployment_id, resource, threshold, window_seconds, for_seconds, min_requests, webhook_urls, emails, silenced_until, state, value, last_evaluated_at, active_alert_id, created_by, created_at, viewer_can}]} */
+                /** @description {alert_rules: [{id, team, name, kind, deployment_id, resource, feature, signal, threshold, window_seconds, for_seconds, min_requests, webhook_urls, emails, silenced_until, state, value, last_evaluated_at, active_alert_id, created_by, created_at, viewer_can}]} */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -7032,7 +7206,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Store an alert rule (ML engineers and team leads): latency_p99_ms or error_share of a deployment, job_failures, budget_share or quota_saturation (with resource), a threshold, window, for duration, and webhook URLs and email addresses to notify */
+        /** Store an alert rule (ML engineers and team leads): latency_p99_ms or error_share of a deployment, drift of a deployment (PSI of `feature`, or of any feature and the prediction, above the threshold), canary_regression of a deployment's active split (`signal` error_share: the candidate's error share above the baseline's by more than threshold percentage points; latency_p99_ms: its p99 by more than threshold ms), job_failures, budget_share or quota_saturation (with resource), a threshold, window, for duration, and webhook URLs and email addresses to notify */
         post: {
             parameters: {
                 query?: never;
@@ -7046,11 +7220,14 @@ export interface paths {
                         team?: string;
                         name: string;
                         /** @enum {string} */
-                        kind: "latency_p99_ms" | "error_share" | "job_failures" | "budget_share" | "quota_saturation";
+                        kind: "latency_p99_ms" | "error_share" | "drift" | "canary_regression" | "job_failures" | "budget_share" | "quota_saturation";
                         /** Format: uuid */
                         deployment_id?: string;
                         /** @enum {string} */
                         resource?: "cpu" | "memory_gib" | "gpus";
+                        feature?: string;
+                        /** @enum {string} */
+                        signal?: "error_share" | "latency_p99_ms";
                         threshold: number;
                         /** @default 300 */
                         window_seconds?: number;

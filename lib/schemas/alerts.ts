@@ -2,7 +2,7 @@
 // DTOs the service answers, shared by the routes, the actions, the page and the OpenAPI document.
 import { z } from "zod";
 
-export const ALERT_KINDS = ["latency_p99_ms", "error_share", "job_failures", "budget_share", "quota_saturation"] as const;
+export const ALERT_KINDS = ["latency_p99_ms", "error_share", "drift", "canary_regression", "job_failures", "budget_share", "quota_saturation"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 export const QUOTA_RESOURCES = ["cpu", "memory_gib", "gpus"] as const;
 export type QuotaResource = (typeof QUOTA_RESOURCES)[number];
@@ -11,12 +11,20 @@ export type AlertState = (typeof ALERT_STATES)[number];
 /** A rule's state: its open alert's (pending, firing), else ok. */
 export type AlertRuleState = "ok" | "pending" | "firing";
 
+/** Kinds read from the gateway's per-minute rollups (and exported as Prometheus rules). */
 export const SERVING_KINDS: readonly AlertKind[] = ["latency_p99_ms", "error_share"];
+/** Kinds that watch one deployment (deployment_id required). */
+export const DEPLOYMENT_KINDS: readonly AlertKind[] = [...SERVING_KINDS, "drift", "canary_regression"];
+/** What a canary_regression rule compares between a split's candidate and baseline. */
+export const CANARY_SIGNALS = ["error_share", "latency_p99_ms"] as const;
+export type CanarySignal = (typeof CANARY_SIGNALS)[number];
 
 /** What each kind measures, in the words the page and the notifications use. */
 export const KIND_LABELS: Record<AlertKind, string> = {
   latency_p99_ms: "p99 latency (ms) of a deployment",
   error_share: "share of a deployment's answers with a 5xx status",
+  drift: "drift (PSI) of a deployment's inputs or prediction against its training reference",
+  canary_regression: "a traffic split's candidate over its baseline: error share (points) or p99 (ms)",
   job_failures: "failed jobs of the team in the window",
   budget_share: "month-to-date spend ÷ monthly budget",
   quota_saturation: "running jobs' CPU, memory or GPUs ÷ the team's quota",
@@ -25,6 +33,8 @@ export const KIND_LABELS: Record<AlertKind, string> = {
 const THRESHOLD_RANGE: Record<AlertKind, { max: number; hint: string }> = {
   latency_p99_ms: { max: 600_000, hint: "milliseconds from 0 to 600000, e.g. 250" },
   error_share: { max: 1, hint: "a share from 0 to 1, e.g. 0.05 for 5 %" },
+  drift: { max: 100, hint: "a PSI from 0 to 100, e.g. 0.25 (a significant shift)" },
+  canary_regression: { max: 600_000, hint: "percentage points of error share (e.g. 2) or milliseconds of p99 (e.g. 50), from 0" },
   job_failures: { max: 100_000, hint: "a whole number of failed jobs, at least 1" },
   budget_share: { max: 10, hint: "a share of the monthly budget from 0 to 10, e.g. 0.8 for 80 %" },
   quota_saturation: { max: 1, hint: "a share of the quota from 0 to 1, e.g. 0.9 for 90 %" },
@@ -39,6 +49,8 @@ export const createAlertRuleSchema = z
     kind: z.enum(ALERT_KINDS, { error: `kind is one of ${ALERT_KINDS.join(", ")}` }),
     deployment_id: z.string().uuid("deployment_id must be a deployment's id").optional(),
     resource: z.enum(QUOTA_RESOURCES, { error: `resource is one of ${QUOTA_RESOURCES.join(", ")}` }).optional(),
+    feature: z.string().min(1, "feature names a feature of the deployment's reference (or leave it out for any feature)").max(200).optional(),
+    signal: z.enum(CANARY_SIGNALS, { error: `signal is one of ${CANARY_SIGNALS.join(", ")}` }).optional(),
     threshold: number("threshold").min(0, "threshold is 0 or more"),
     window_seconds: z.number({ error: "window_seconds must be a number" }).int("window_seconds is whole minutes in seconds (60, 300, …)").multipleOf(60, "window_seconds is whole minutes in seconds (60, 300, …)").min(60, "window_seconds is at least 60").max(86_400 * 31, "window_seconds is at most 31 days").optional().default(300),
     for_seconds: z.number({ error: "for_seconds must be a number" }).int("for_seconds is whole seconds").min(0, "for_seconds is 0 or more").max(86_400, "for_seconds is at most 86400 (a day)").optional().default(0),
@@ -48,8 +60,12 @@ export const createAlertRuleSchema = z
   })
   .superRefine((d, c) => {
     const serving = SERVING_KINDS.includes(d.kind);
-    if (serving && !d.deployment_id) c.addIssue({ code: "custom", path: ["deployment_id"], message: `a ${d.kind} rule watches a deployment: give deployment_id` });
-    if (!serving && d.deployment_id) c.addIssue({ code: "custom", path: ["deployment_id"], message: `a ${d.kind} rule watches the team, not a deployment: leave deployment_id out` });
+    const watchesDeployment = DEPLOYMENT_KINDS.includes(d.kind);
+    if (watchesDeployment && !d.deployment_id) c.addIssue({ code: "custom", path: ["deployment_id"], message: `a ${d.kind} rule watches a deployment: give deployment_id` });
+    if (d.feature !== undefined && d.kind !== "drift") c.addIssue({ code: "custom", path: ["feature"], message: "feature goes with a drift rule only" });
+    if (d.kind === "canary_regression" && !d.signal) c.addIssue({ code: "custom", path: ["signal"], message: `a canary_regression rule compares one of ${CANARY_SIGNALS.join(", ")}: give signal` });
+    if (d.kind !== "canary_regression" && d.signal) c.addIssue({ code: "custom", path: ["signal"], message: "signal goes with a canary_regression rule only" });
+    if (!watchesDeployment && d.deployment_id) c.addIssue({ code: "custom", path: ["deployment_id"], message: `a ${d.kind} rule watches the team, not a deployment: leave deployment_id out` });
     if (d.kind === "quota_saturation" && !d.resource) c.addIssue({ code: "custom", path: ["resource"], message: `a quota_saturation rule watches one of ${QUOTA_RESOURCES.join(", ")}: give resource` });
     if (d.kind !== "quota_saturation" && d.resource) c.addIssue({ code: "custom", path: ["resource"], message: "resource goes with a quota_saturation rule only" });
     const range = THRESHOLD_RANGE[d.kind];
@@ -81,6 +97,10 @@ export type AlertRuleDto = {
   kind: AlertKind;
   deployment_id: string | null;
   resource: QuotaResource | null;
+  /** drift: the feature watched (null: any). */
+  feature: string | null;
+  /** canary_regression: what is compared. */
+  signal: CanarySignal | null;
   threshold: number;
   window_seconds: number;
   for_seconds: number;

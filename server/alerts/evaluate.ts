@@ -1,17 +1,19 @@
 // The alert evaluator (a worker loop, leader only): reads each rule's value from real state — the gateway's
-// per-minute rollups for serving rules (./../observability/serving-signals.ts), failed jobs, the cost ledger
+// per-minute rollups for serving rules (./../observability/serving-signals.ts), the drift worker's windows,
+// an active traffic split's per-variant figures, failed jobs, the cost ledger
 // against the monthly budget, running jobs against the quota — and moves the rule's alert pending → firing
 // (after `for_seconds` of breaching) → resolved, writing a history row and an audit row per change and queueing
 // notifications (./notify.ts). The rule's row is locked for its transition, so two evaluators at once make one
 // change, and the notification rows are unique per alert, event and target.
-import { and, eq, gte, inArray, isNull, sql } from "drizzle-orm";
+import { and, eq, gt, gte, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import type { Db, DbOrTx } from "@/db/client";
-import { alertHistory, alertNotifications, alertRules, alerts, costLedger, deployments, jobs, teamQuotas, teams } from "@/db/schema";
+import { alertHistory, alertNotifications, alertRules, alerts, costLedger, deploymentSplits, deployments, driftWindows, jobs, teamQuotas, teams } from "@/db/schema";
 import type { AlertState } from "@/lib/schemas/alerts";
 import { SERVING_KINDS } from "@/lib/schemas/alerts";
 import { appendAudit } from "../audit/record";
 import { SYSTEM_ACTOR } from "../auth/actor";
 import { newRequestId } from "../context";
+import { variantFigures } from "../deployments/split-figures";
 import { readSignalFromRollups } from "../observability/serving-signals";
 import { notificationPayload } from "./notify";
 
@@ -41,8 +43,45 @@ async function quotaSaturation(db: DbOrTx, teamId: string, resource: "cpu" | "me
   return max > 0 ? Number(row!.used) / max : null;
 }
 
-/** The rule's value now and whether it breaches (serving: above the threshold with enough answers; the others: at or above). */
+/**
+ * A drift rule's value: the highest PSI of its feature (or of any feature and the prediction) among the drift
+ * windows of the last `window_seconds` that hold at least `min_requests` samples; null when none does.
+ */
+async function driftScore(db: DbOrTx, rule: Rule, now: Date): Promise<number | null> {
+  const since = new Date(now.getTime() - rule.windowSeconds * 1000);
+  const [row] = await db
+    .select({ psi: sql<number | null>`max(${driftWindows.psi})` })
+    .from(driftWindows)
+    .where(and(
+      eq(driftWindows.deploymentId, rule.deploymentId!), gt(driftWindows.windowEnd, since), lte(driftWindows.windowStart, now),
+      gte(driftWindows.samples, rule.minRequests), rule.feature ? eq(driftWindows.feature, rule.feature) : undefined,
+    ));
+  return row?.psi === null || row?.psi === undefined ? null : Number(row.psi);
+}
+
+/**
+ * A canary_regression rule's value: the active split of its deployment (as baseline or candidate) — the
+ * candidate's error share minus the baseline's in percentage points, or its p99 minus the baseline's in ms —
+ * once both variants served `min_requests`; null without an active split or enough requests.
+ */
+async function canaryRegression(db: DbOrTx, rule: Rule): Promise<number | null> {
+  const [split] = await db
+    .select({ id: deploymentSplits.id, startedAt: deploymentSplits.startedAt, endedAt: deploymentSplits.endedAt })
+    .from(deploymentSplits)
+    .where(and(eq(deploymentSplits.status, "active"), or(eq(deploymentSplits.baselineId, rule.deploymentId!), eq(deploymentSplits.candidateId, rule.deploymentId!))));
+  if (!split) return null;
+  const { baseline: b, candidate: c } = await variantFigures(db, split);
+  if (b.requests < rule.minRequests || c.requests < rule.minRequests) return null;
+  if (rule.signal === "latency_p99_ms") return b.latency_p99_ms === null || c.latency_p99_ms === null ? null : c.latency_p99_ms - b.latency_p99_ms;
+  return b.error_share === null || c.error_share === null ? null : Math.round((c.error_share - b.error_share) * 100 * 1e6) / 1e6;
+}
+
+/** The rule's value now and whether it breaches (serving, drift and canary: above the threshold with enough data; the others: at or above). */
 export async function readRule(db: Db, rule: Rule, now: Date): Promise<RuleReading> {
+  if (rule.kind === "drift" || rule.kind === "canary_regression") {
+    const value = rule.kind === "drift" ? await driftScore(db, rule, now) : await canaryRegression(db, rule);
+    return { value, breaching: value !== null && value > rule.threshold };
+  }
   if (SERVING_KINDS.includes(rule.kind)) {
     const [dep] = await db.select({ version: deployments.version }).from(deployments).where(eq(deployments.id, rule.deploymentId!));
     if (!dep) return { value: null, breaching: false };

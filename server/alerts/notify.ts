@@ -28,9 +28,11 @@ export type NotificationPayload = {
   url: string;
 };
 
-function shown(kind: string, v: number | null): string {
+function shown(kind: string, v: number | null, signal: string | null = null): string {
   if (v === null) return "no data";
   if (kind === "latency_p99_ms") return `${Math.round(v * 10) / 10} ms`;
+  if (kind === "drift") return `PSI ${Math.round(v * 1000) / 1000}`;
+  if (kind === "canary_regression") return signal === "latency_p99_ms" ? `+${Math.round(v * 10) / 10} ms p99` : `+${Math.round(v * 100) / 100} points of error share`;
   if (kind === "job_failures") return String(v);
   return `${Math.round(v * 1000) / 10} %`;
 }
@@ -38,10 +40,11 @@ function shown(kind: string, v: number | null): string {
 export function notificationPayload(args: { rule: typeof alertRules.$inferSelect; team: string; alert: typeof alerts.$inferSelect; event: string; baseUrl: string }): NotificationPayload {
   const { rule, team, alert, event } = args;
   const state = alert.state === "resolved" ? "resolved" : "firing";
-  const what = `${KIND_LABELS[rule.kind]}${rule.resource ? ` (${rule.resource})` : ""}`;
+  const what = `${KIND_LABELS[rule.kind]}${rule.resource ? ` (${rule.resource})` : ""}${rule.kind === "drift" ? ` (${rule.feature ?? "any feature"})` : ""}`;
+  const show = (v: number | null) => shown(rule.kind, v, rule.signal);
   const text = state === "firing"
-    ? `[FIRING] ${rule.name} (team ${team}): ${what} is ${shown(rule.kind, alert.value)}, threshold ${shown(rule.kind, rule.threshold)}`
-    : `[RESOLVED] ${rule.name} (team ${team}): ${what} is back at ${shown(rule.kind, alert.value)}, threshold ${shown(rule.kind, rule.threshold)}`;
+    ? `[FIRING] ${rule.name} (team ${team}): ${what} is ${show(alert.value)}, threshold ${show(rule.threshold)}`
+    : `[RESOLVED] ${rule.name} (team ${team}): ${what} is back at ${show(alert.value)}, threshold ${show(rule.threshold)}`;
   return {
     text, state, event, alert_id: alert.id, rule_id: rule.id, rule: rule.name, team, kind: rule.kind, value: alert.value, threshold: rule.threshold,
     window_seconds: rule.windowSeconds, started_at: alert.startedAt.toISOString(), fired_at: alert.firedAt?.toISOString() ?? null,

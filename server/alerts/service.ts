@@ -5,7 +5,7 @@ import { refusePrivateUrl } from "../http/outbound";
 import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { alertHistory, alertRules, alerts, deployments, teams } from "@/db/schema";
 import type { AlertDto, AlertHistoryDto, AlertRuleDto, AlertState, CreateAlertRuleInput } from "@/lib/schemas/alerts";
-import { SERVING_KINDS, createAlertRuleSchema } from "@/lib/schemas/alerts";
+import { DEPLOYMENT_KINDS, SERVING_KINDS, createAlertRuleSchema } from "@/lib/schemas/alerts";
 import { appendAudit, denied } from "../audit/record";
 import { actorLabel } from "../auth/actor";
 import { can, readableTeamIds } from "../auth/policy";
@@ -75,7 +75,7 @@ async function ruleDtos(ctx: Ctx, where: ReturnType<typeof and>): Promise<AlertR
     .where(where)
     .orderBy(teams.slug, alertRules.name);
   return rows.map(({ rule: r, team, open }) => ({
-    id: r.id, team, name: r.name, kind: r.kind, deployment_id: r.deploymentId, resource: r.resource, threshold: r.threshold,
+    id: r.id, team, name: r.name, kind: r.kind, deployment_id: r.deploymentId, resource: r.resource, feature: r.feature, signal: r.signal, threshold: r.threshold,
     window_seconds: r.windowSeconds, for_seconds: r.forSeconds, min_requests: r.minRequests,
     webhook_urls: r.webhookUrls.map(maskWebhook), emails: r.emails,
     silenced_until: r.silencedUntil && r.silencedUntil.getTime() > Date.now() ? r.silencedUntil.toISOString() : null,
@@ -104,7 +104,7 @@ export async function createAlertRule(ctx: Ctx, raw: CreateAlertRuleInput): Prom
   const input = parsed.data;
   const team = await writableTeam(ctx, input.team, "alert_rule.create");
   for (const url of input.webhook_urls) refusePrivateUrl(url, "webhook_urls");
-  if (SERVING_KINDS.includes(input.kind)) {
+  if (DEPLOYMENT_KINDS.includes(input.kind)) {
     const [dep] = await ctx.db.select({ id: deployments.id }).from(deployments).where(and(eq(deployments.id, input.deployment_id!), eq(deployments.teamId, team.id)));
     if (!dep) throw new AppError("invalid_input", `Team ${team.slug} has no deployment ${input.deployment_id}; pick one of its deployments.`, { fields: { deployment_id: ["not a deployment of this team"] } });
   }
@@ -113,6 +113,7 @@ export async function createAlertRule(ctx: Ctx, raw: CreateAlertRuleInput): Prom
     try {
       [row] = await tx.insert(alertRules).values({
         teamId: team.id, name: input.name, kind: input.kind, deploymentId: input.deployment_id ?? null, resource: input.resource ?? null,
+        feature: input.feature ?? null, signal: input.signal ?? null,
         threshold: input.threshold, windowSeconds: input.window_seconds, forSeconds: input.for_seconds, minRequests: input.min_requests,
         webhookUrls: input.webhook_urls, emails: input.emails, createdByEmail: actorLabel(ctx.actor),
       }).returning({ id: alertRules.id });
@@ -122,7 +123,7 @@ export async function createAlertRule(ctx: Ctx, raw: CreateAlertRuleInput): Prom
     }
     await appendAudit(tx, ctx, {
       action: "alert_rule.create", target: `alert_rule:${row!.id}`, teamId: team.id, team: team.slug,
-      details: { name: input.name, kind: input.kind, threshold: input.threshold, window_seconds: input.window_seconds, for_seconds: input.for_seconds, webhooks: input.webhook_urls.length, emails: input.emails.length },
+      details: { name: input.name, kind: input.kind, ...(input.feature ? { feature: input.feature } : {}), ...(input.signal ? { signal: input.signal } : {}), threshold: input.threshold, window_seconds: input.window_seconds, for_seconds: input.for_seconds, webhooks: input.webhook_urls.length, emails: input.emails.length },
     });
     return row!.id;
   });

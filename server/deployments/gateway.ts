@@ -7,7 +7,8 @@
 // refused it. Every answer from a replica names the deployment that gave it in `x-cairn-deployment`, its
 // version in `x-cairn-model-version` and the variant in `x-cairn-variant` (baseline or candidate of a traffic
 // split on the stable address, `pinned` on a deployment's own address); every answer carries `x-request-id`
-// (the client's, or a new one), the id feedback names. While a split is active each request is logged for it.
+// (the client's, or a new one), the id feedback names. While a split is active each request is logged for it;
+// a share of the requests (the deployment's sample rate) is sampled into the inference log for drift monitoring.
 import { randomUUID } from "node:crypto";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { and, eq } from "drizzle-orm";
@@ -31,6 +32,7 @@ import { recordInference } from "../observability/inference-rollups";
 import { observeInference } from "../observability/metrics";
 import { environmentDeployment, serveAddress, stableEndpointOf, wasReplaced } from "./endpoints";
 import { recordSplitRequest } from "./split-log";
+import { sampleInference } from "../drift/sampler";
 import { routeSplit } from "./split-routing";
 import { SPLIT_KEY_HEADER } from "@/lib/schemas/splits";
 import { deploymentRuntime } from "./runtime";
@@ -296,7 +298,7 @@ export async function serveInference(db: Db, req: Request, params: { team: strin
     });
   }
   const started = performance.now();
-  const seen: { labels?: { team: string; deployment: string }; target?: Target } = {};
+  const seen: { labels?: { team: string; deployment: string }; target?: Target; body?: ArrayBuffer | null } = {};
   const splitKey = req.headers.get(SPLIT_KEY_HEADER);
   const answer = await (async (): Promise<Response> => {
     const authorization = req.headers.get("authorization");
@@ -340,6 +342,7 @@ export async function serveInference(db: Db, req: Request, params: { team: strin
     if (route instanceof Response) return route;
     const body = route.method === "POST" ? await readBody(req) : null;
     if (body instanceof Response) return body;
+    seen.body = body;
     const runtime = deploymentRuntime();
     for (let hop = 1; ; hop++) {
       const routed = replicaRoute(req.method, address.path, target.model, names);
@@ -373,6 +376,8 @@ export async function serveInference(db: Db, req: Request, params: { team: strin
   const split = seen.target?.split;
   // Logged off the request path (batched writes); the answer's copy is read for the prediction later.
   if (split) recordSplitRequest(db, { splitId: split.splitId, variant: split.variant, deploymentId: seen.target!.id, requestId, status: answer.status, latencyMs: seconds * 1000, answer: answer.status === 200 ? answer.clone() : undefined });
+  // Drift monitoring's sample (the deployment's rate), read and written off the request path too.
+  if (seen.target && seen.body) sampleInference(db, { deploymentId: seen.target.id, requestId, body: seen.body, answer });
   return answer;
 }
 

@@ -15,6 +15,7 @@ import { removePin } from "./pins";
 import type { ModelVersionDto, RegisteredModelDto } from "./dto";
 import { latestPerStage, modelDtos, modelRows, versionDtos, versionRows } from "./dto";
 import { comparison, compileRegistryFilter, compileRegistryOrder } from "./filter";
+import { forgetReference, SENSITIVE_TAG } from "../drift/reference";
 
 type TeamOpt = { team?: string };
 
@@ -107,6 +108,8 @@ export async function setRegisteredModelTag(ctx: Ctx, name: string, key: string,
     await tx.execute(touch(ref));
     await appendAudit(tx, ctx, { action: "model.tag", target: `model:${ref.teamSlug}/${name}`, teamId: ref.teamId, team: ref.teamSlug, details: { key } });
   });
+  // The gateway's sampler reads sensitive columns from a cache: a change applies from the next request.
+  if (key === SENSITIVE_TAG) forgetReference();
 }
 
 export async function deleteRegisteredModelTag(ctx: Ctx, name: string, key: string, opts: TeamOpt = {}): Promise<void> {
@@ -117,6 +120,7 @@ export async function deleteRegisteredModelTag(ctx: Ctx, name: string, key: stri
     await tx.execute(touch(ref));
     await appendAudit(tx, ctx, { action: "model.untag", target: `model:${ref.teamSlug}/${name}`, teamId: ref.teamId, team: ref.teamSlug, details: { key } });
   });
+  if (key === SENSITIVE_TAG) forgetReference();
 }
 
 export type SearchInput = { filter?: string; max_results: number; order_by?: string[]; page_token?: string; team?: string; q?: string };

@@ -23,6 +23,7 @@ import { canonicalStage, dedupe, searchScope } from "./models";
 import { pinRoot, pinVersionFiles, pinnedStore, removePin } from "./pins";
 import { assertStorageRoom } from "../artifacts/usage";
 import { resolveSource } from "./sources";
+import { forgetReference, SENSITIVE_TAG } from "../drift/reference";
 
 type TeamOpt = { team?: string };
 
@@ -133,6 +134,8 @@ export async function setModelVersionTag(ctx: Ctx, name: string, version: string
   const ref = await loadVersion(ctx, name, version, { ...REGISTER, action: "model_version.tag" }, opts);
   await change(ctx, ref, "model_version.tag", (tx) =>
     tx.insert(modelVersionTags).values({ versionId: ref.versionId, key, value }).onConflictDoUpdate({ target: [modelVersionTags.versionId, modelVersionTags.key], set: { value } }), { key });
+  // The gateway's sampler reads sensitive columns from a cache: a change applies from the next request.
+  if (key === SENSITIVE_TAG) forgetReference();
 }
 
 export async function deleteModelVersionTag(ctx: Ctx, name: string, version: string | number, key: string, opts: TeamOpt = {}): Promise<void> {
@@ -141,6 +144,7 @@ export async function deleteModelVersionTag(ctx: Ctx, name: string, version: str
     const gone = await tx.delete(modelVersionTags).where(and(eq(modelVersionTags.versionId, ref.versionId), eq(modelVersionTags.key, key))).returning({ key: modelVersionTags.key });
     if (gone.length === 0) throw new AppError("not_found", `No tag with key '${key}' on model version ${name}/${ref.version}.`);
   }, { key });
+  if (key === SENSITIVE_TAG) forgetReference();
 }
 
 /**

@@ -13,6 +13,7 @@ import { Autoscaler } from "./autoscaler";
 import { BudgetLoop } from "./budgets";
 import { CostMeterLoop } from "./cost-meter";
 import { DeploymentReconciler } from "./deployment-reconciler";
+import { DriftLoop } from "./drift";
 import { InferenceRollupPruneLoop } from "./inference-rollups";
 import { JobResourceSampler } from "./job-resources";
 import { PlatformRollupLoop } from "./platform-rollups";
@@ -63,6 +64,8 @@ export async function createPlatformWorkers(db: Db, database: { backend: "pglite
     new PlatformRollupLoop(db),
     new SplitGuardLoop(db, e.splits.guardIntervalMs, e.splits.logRetentionDays),
     new SweepDriver(db, e.sweeps.intervalMs),
+    // Drift of sampled inputs and predictions against each version's training reference, per window.
+    new DriftLoop(db, e.drift.intervalMs, { windowMinutes: e.drift.windowMinutes, retentionDays: e.drift.logRetentionDays }),
     // Alert rules evaluated, and their notifications sent.
     new AlertLoop(db, { intervalMs: e.alerts.intervalMs, repeatMs: e.alerts.repeatMs, baseUrl: e.nextAuthUrl ?? e.internalUrl, smtpUrl: e.alerts.smtpUrl, from: e.alerts.from }),
   ];

@@ -14,7 +14,7 @@ import { sql } from "drizzle-orm";
 import pg from "pg";
 import type { Db } from "@/db/client";
 
-export type LoopName = "jobs" | "job-resources" | "deployments" | "promotion" | "autoscale" | "costs" | "tenants" | "audit-anchor" | "approvals" | "rollups" | "splits" | "sweeps" | "alerts" | "budgets" | "platform";
+export type LoopName = "jobs" | "job-resources" | "deployments" | "promotion" | "autoscale" | "costs" | "tenants" | "audit-anchor" | "approvals" | "rollups" | "splits" | "sweeps" | "alerts" | "budgets" | "platform" | "drift";
 
 export interface Loop {
   readonly name: LoopName;

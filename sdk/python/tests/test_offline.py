@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import stat
 import tarfile
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from cairn import Cairn, ConfigError, InvalidInput, QuotaExceeded, RateLimited, UpstreamUnavailable
 from cairn._http import Transport
+from cairn.client import Deployment
 from cairn.archive import list_files, pack
 from cairn.config import save_config
 
@@ -163,3 +165,16 @@ def test_experiment_sweep_posts_the_space_and_wait_polls_until_it_ends() -> None
     assert [r.url.path for r in seen[1:3]] == ["/api/v1/sweeps/5f0c", "/api/v1/sweeps/5f0c"]
     assert done.register_best("churn-best")["version"] == {"name": "churn-best", "version": "1"}
     assert (seen[3].url.path, json.loads(seen[3].content)) == ("/api/v1/sweeps/5f0c/register-best", {"name": "churn-best", "path": "model"})
+
+
+def test_deployment_drift_and_sample_rate_call_their_routes() -> None:
+    seen: List[httpx.Request] = []
+    c = Cairn("http://x", "tok", transport=scripted([
+        httpx.Response(200, json={"deployment_id": "d-1", "features": [], "sample_rate": 0.1}),
+        httpx.Response(200, json={"sample_rate": 0.5}),
+    ], seen))
+    dep = Deployment(c, {"deployment_id": "d-1"})
+    assert dep.drift(hours=6)["sample_rate"] == 0.1
+    assert dep.set_sample_rate(0.5) == 0.5
+    assert [(r.method, r.url.path, r.url.query.decode()) for r in seen] == [("GET", "/api/v1/deployments/d-1/drift", "hours=6"), ("PUT", "/api/v1/deployments/d-1/sampling", "")]
+    assert json.loads(seen[1].content) == {"sample_rate": 0.5}

@@ -10,6 +10,8 @@ import { stopDeployment } from "@/server/deployments/service";
 import { startSplitAction as startSplitInput } from "@/lib/schemas/splits";
 import { startSplit } from "@/server/approvals/split";
 import { abortSplit, promoteSplit } from "@/server/deployments/split";
+import { samplingAction as samplingInput } from "@/lib/schemas/drift";
+import { setSampleRate } from "@/server/drift/service";
 
 export const stopDeploymentAction = safeAction(deploymentIdAction, async (ctx, input) => {
   await stopDeployment(ctx, input.id);
@@ -52,4 +54,11 @@ export const abortSplitAction = safeAction(deploymentIdAction, async (ctx, input
   await abortSplit(ctx, input.id);
   revalidatePath(`/deployments/${input.id}`);
   return "aborted";
+});
+
+/** The deployment page's Monitoring section: the share of requests sampled for drift monitoring. */
+export const setSampleRateAction = safeAction(samplingInput, async (ctx, input) => {
+  const set = await setSampleRate(ctx, input.id, { sample_rate: input.sample_rate });
+  revalidatePath(`/deployments/${input.id}`);
+  return set.sample_rate;
 });

@@ -648,6 +648,15 @@ class Deployment(Resource):
     def metrics(self, window: str = "1h") -> Dict[str, Any]:
         return dict(self._client._t.get(f"/api/v1/deployments/{_seg(self.id)}/metrics", params={"window": window}))
 
+    def drift(self, hours: int = 24) -> Dict[str, Any]:
+        """Drift per feature and for the prediction over the last ``hours`` (PSI, chi-square p-value, missing and
+        invalid shares per window), the reference beside the newest window, and where the reference came from."""
+        return dict(self._client._t.get(f"/api/v1/deployments/{_seg(self.id)}/drift", params={"hours": hours}))
+
+    def set_sample_rate(self, rate: float) -> float:
+        """The share (0–1) of answered requests sampled for drift monitoring; 0 turns sampling off."""
+        return float(self._client._t.request("PUT", f"/api/v1/deployments/{_seg(self.id)}/sampling", json={"sample_rate": rate})["sample_rate"])
+
 
 class DeploymentsAPI:
     def __init__(self, client: "Cairn") -> None:

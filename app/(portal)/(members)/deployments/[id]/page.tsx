@@ -19,7 +19,9 @@ import { requirePageCtx } from "@/server/auth/session";
 import { getDeploymentForPage } from "./deployment";
 import { DeploymentKubernetesCard } from "@/components/cluster/kubernetes-panels";
 import { deploymentKubernetes } from "@/server/compute/cluster-view";
-import { abortSplitAction, promoteSplitAction, rollbackDeploymentAction, startSplitAction, stopDeploymentAction, tryDeploymentAction } from "../actions";
+import { abortSplitAction, promoteSplitAction, rollbackDeploymentAction, setSampleRateAction, startSplitAction, stopDeploymentAction, tryDeploymentAction } from "../actions";
+import { Monitoring } from "@/components/deployments/monitoring";
+import { getDrift } from "@/server/drift/service";
 import { TrafficSplit } from "@/components/deployments/traffic-split";
 import { candidateVersions, getSplit } from "@/server/deployments/split";
 import { PathCode } from "@/components/ui/path-code";
@@ -32,7 +34,9 @@ export default async function DeploymentPage(props: { params: Promise<{ id: stri
   const { id } = await props.params;
   const ctx = await requirePageCtx();
   const d = await forPage(getDeploymentForPage(ctx, id));
-  const [kubernetes, { split, pending_requests: pendingSplits }, versions] = await Promise.all([deploymentKubernetes(ctx, d.deployment_id), getSplit(ctx, d.deployment_id), candidateVersions(ctx, d.deployment_id)]);
+  const [kubernetes, { split, pending_requests: pendingSplits }, versions, drift] = await Promise.all([
+    deploymentKubernetes(ctx, d.deployment_id), getSplit(ctx, d.deployment_id), candidateVersions(ctx, d.deployment_id), getDrift(ctx, d.deployment_id, { hours: 24 }),
+  ]);
   const live = LIVE_STATUSES.has(d.status);
   const teamId = ctx.actor.memberships.find((m) => m.teamSlug === d.team)?.teamId;
   const mayStop = live && (ctx.actor.isAdmin || can(ctx.actor, d.environment === "production" ? "deploy_production" : "deploy_staging", teamId));
@@ -117,6 +121,11 @@ export default async function DeploymentPage(props: { params: Promise<{ id: stri
       <Card title="Traffic">
         <TrafficCharts id={d.deployment_id} />
       </Card>
+      <section id="monitoring" aria-label="Monitoring">
+        <Card title="Monitoring: drift and data quality">
+          <Monitoring id={d.deployment_id} initial={drift} setRate={setSampleRateAction} />
+        </Card>
+      </section>
       <Card title="Events">
         <ol className="space-y-2 text-sm" aria-label="Deployment events">
           {d.events.map((e, i) => (
