@@ -29,6 +29,7 @@ import { authSecret, env } from "../env";
 import { AppError } from "../errors";
 import { recordInference } from "../observability/inference-rollups";
 import { observeInference } from "../observability/metrics";
+import { markError, requestParent, setTraceHeader, SpanKind, traceIdOf, tracingEnabled, withSpan } from "../observability/tracing";
 import { environmentDeployment, serveAddress, stableEndpointOf, wasReplaced } from "./endpoints";
 import { recordSplitRequest } from "./split-log";
 import { routeSplit } from "./split-routing";
@@ -285,8 +286,37 @@ function auditRefusal(db: Db, req: Request, actor: TokenActor, addressed: Addres
   }).catch((err: unknown) => console.error("[cairn] auditing a refused inference request failed", err));
 }
 
-/** Answers one gateway request. Never throws: every refusal is a JSON error with the right status. */
-export async function serveInference(db: Db, req: Request, params: { team: string; deployment: string; path: string[] }): Promise<Response> {
+type GatewayParams = { team: string; deployment: string; path: string[] };
+
+/**
+ * Answers one gateway request. Never throws: every refusal is a JSON error with the right status. Traced (when
+ * tracing is on) as one server span with the deployment, version and variant that answered; off, it is a plain call.
+ */
+export function serveInference(db: Db, req: Request, params: GatewayParams): Promise<Response> {
+  if (!tracingEnabled()) return serveInferenceNow(db, req, params);
+  return withSpan(`${req.method} /serve/[team]/[deployment]`, {
+    kind: SpanKind.SERVER,
+    parent: requestParent(req.headers),
+    attributes: { "http.request.method": req.method, "http.route": "/serve/[team]/[deployment]/[...path]", "cairn.team": params.team },
+  }, async (span) => {
+    const answer = await serveInferenceNow(db, req, params);
+    const deployment = answer.headers.get("x-cairn-deployment");
+    const version = answer.headers.get("x-cairn-model-version");
+    const variant = answer.headers.get("x-cairn-variant");
+    span.setAttributes({
+      "http.response.status_code": answer.status,
+      "cairn.request_id": answer.headers.get("x-request-id") ?? "",
+      ...(deployment ? { "cairn.deployment.id": deployment } : {}),
+      ...(version ? { "cairn.model.version": Number(version) } : {}),
+      ...(variant ? { "cairn.variant": variant } : {}),
+    });
+    if (answer.status >= 500) markError(span, `answered ${answer.status}`);
+    setTraceHeader(answer, traceIdOf(span));
+    return answer;
+  });
+}
+
+async function serveInferenceNow(db: Db, req: Request, params: GatewayParams): Promise<Response> {
   const requestId = requestIdOf(req);
   const workers = currentWorkers();
   if (workers && !workers.isLeader() && req.headers.get(FORWARDED_HEADER) === null) {

@@ -36,6 +36,7 @@ import type { ExitFacts, FailureCause } from "../jobs/failure-cause";
 import { findFailureCause, readLogTail } from "../jobs/failure-cause";
 import type { Loop } from "./runtime";
 import { authChanged } from "../auth/token-cache";
+import { contextFromTraceparent, withSpan } from "../observability/tracing";
 
 const ADMIT_LOCK = 0x6a6f_6273; // "jobs"
 
@@ -223,7 +224,11 @@ export class JobScheduler implements Loop {
         if (this.inflight.has(job.id)) continue;
         this.inflight.add(job.id);
         try {
-          await this.start(job);
+          // A child of the submit's span (its traceparent is stored with the job): one trace from the request to the start.
+          await withSpan("job.dispatch", {
+            parent: contextFromTraceparent(job.spec.traceparent),
+            attributes: { "cairn.job.id": job.id, "cairn.job.attempt": job.attempt + 1, "cairn.compute.backend": this.backend.name },
+          }, () => this.start(job));
         } finally {
           this.inflight.delete(job.id);
         }
@@ -323,7 +328,7 @@ export class JobScheduler implements Loop {
         if (!existsSync(from)) throw new Error(`the code source ${job.spec.source} is gone`);
         cpSync(from, workdir, { recursive: true });
       }
-      const { ref } = await this.backend.start(
+      const { ref } = await withSpan("compute.start", { attributes: { "cairn.compute.backend": this.backend.name, "cairn.job.id": job.id } }, async () => this.backend.start(
         {
           jobId: job.id, attempt, team: await teamSlug(db, job.teamId), runId: job.runId, experimentId: job.experimentId, image: job.spec.image, source: job.spec.source,
           command: job.spec.command, env: jobEnvironment(claimed.row, attempt, workdir, claimed.token), workdir,
@@ -334,7 +339,7 @@ export class JobScheduler implements Loop {
           onMessage: (message) => void db.update(jobs).set({ message }).where(and(eq(jobs.id, job.id), eq(jobs.attempt, attempt), eq(jobs.status, "running"))).catch(() => undefined),
           onStarted: () => void workloadStarted(db, job.id, attempt).catch((err: unknown) => console.error(`[cairn] job ${job.id}: recording its start failed`, err)),
         },
-      );
+      ));
       const [now] = await db.update(jobs).set({ backendRef: ref }).where(and(eq(jobs.id, job.id), eq(jobs.attempt, attempt))).returning({ cancelRequested: jobs.cancelRequested });
       // A cancel that came while the process was being started found nothing to stop (no ref yet): stop it now;
       // its exit then records the job as cancelled.

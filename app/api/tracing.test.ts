@@ -1,0 +1,127 @@
+// Tracing on: Cairn's spans reach a real OTLP/HTTP receiver through the real exporter — an API request with
+// its database queries as children, the trace id in error answers and log lines, and one trace from a job's
+// submit through the scheduler's dispatch to the compute backend's start.
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jobs } from "@/db/schema";
+import { GET as teamGET } from "@/app/api/v1/teams/[slug]/route";
+import { POST as trainPOST } from "@/app/api/v1/experiments/[id]/train/route";
+import { createExperiment } from "@/server/tracking/experiments";
+import { call, ctxFor, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
+import { isFinal, waitForJob } from "@/server/jobs/testing/wait";
+import { logRecord } from "@/server/observability/log";
+import { startOtlpReceiver } from "@/server/observability/testing/otlp-receiver";
+import type { OtlpReceiver, ReceivedSpan } from "@/server/observability/testing/otlp-receiver";
+import { startTracing } from "@/server/observability/tracing-setup";
+import type { Tracing } from "@/server/observability/tracing-setup";
+import { tracingEnabled, withSpan } from "@/server/observability/tracing";
+
+let receiver: OtlpReceiver;
+let tracing: Tracing;
+
+beforeAll(async () => {
+  receiver = await startOtlpReceiver();
+  const started = await startTracing({ endpoint: `${receiver.url}/v1/traces`, headers: {}, serviceName: "cairn" }, { version: "test" });
+  if (!started) throw new Error("tracing did not start");
+  tracing = started;
+});
+
+afterAll(async () => {
+  await tracing?.shutdown();
+  await receiver?.close();
+});
+
+const db = demoDatabase();
+
+/** Sends what has ended, then the spans of trace `traceId` as the receiver holds them. */
+async function received(traceId: string): Promise<ReceivedSpan[]> {
+  await tracing.flush();
+  return receiver.spans.filter((s) => s.traceId === traceId);
+}
+
+const SERVER = 2;
+
+describe("tracing on", () => {
+  it("exports an API request's span, named by its route template, with its database queries as children", async () => {
+    expect(tracingEnabled()).toBe(true);
+    const token = await tokenFor(db(), DEMO.lead, "churn");
+    const res = await call(teamGET, { path: "/api/v1/teams/churn", token, params: { slug: "churn" } });
+    expect(res.status).toBe(200);
+    const traceId = res.response.headers.get("x-trace-id");
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    const spans = await received(traceId!);
+    const api = spans.find((s) => s.name === "GET /api/v1/teams/[slug]");
+    expect(api).toMatchObject({
+      kind: SERVER, parentSpanId: null,
+      attributes: expect.objectContaining({ "http.route": "/api/v1/teams/[slug]", "http.request.method": "GET", "http.response.status_code": 200, "cairn.team": "churn" }),
+      resource: expect.objectContaining({ "service.name": "cairn", "service.version": "test" }),
+    });
+    const queries = spans.filter((s) => s.attributes["db.system"] === "postgresql");
+    expect(queries.length).toBeGreaterThan(0);
+    // The team's own lookup, at least, is a direct child of the request's span.
+    expect(queries.some((q) => q.parentSpanId === api!.spanId)).toBe(true);
+    for (const q of queries) {
+      expect(q.name).toMatch(/^db [A-Z]+$/);
+      expect(typeof q.attributes["db.statement"]).toBe("string");
+      // Statements only: the values bound to them (the team's slug, the token) are never exported.
+      expect(q.attributes["db.statement"]).not.toContain("churn");
+      expect(q.attributes["db.statement"]).not.toContain(token);
+      expect(String(q.attributes["db.statement"]).length).toBeLessThanOrEqual(1001);
+    }
+  });
+
+  it("puts the trace id the receiver saw in an error answer (body and header) and in log lines", async () => {
+    const token = await tokenFor(db(), DEMO.lead, "churn");
+    const res = await call(teamGET, { path: "/api/v1/teams/no-such-team", token, params: { slug: "no-such-team" } });
+    expect(res.status).toBe(404);
+    const error = (res.json as { error: { code: string; request_id: string; trace_id: string } }).error;
+    expect(error.code).toBe("not_found");
+    expect(error.trace_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(res.response.headers.get("x-trace-id")).toBe(error.trace_id);
+    const api = (await received(error.trace_id)).find((s) => s.name === "GET /api/v1/teams/[slug]");
+    expect(api?.attributes).toMatchObject({ "http.response.status_code": 404, "cairn.request_id": error.request_id });
+
+    // A log line written inside traced work names the span it belongs to.
+    const logged = await withSpan("log-check", {}, async () => logRecord("error", "something failed", { request_id: "req-1", err: new Error("boom") }));
+    expect(logged).toMatchObject({ level: "error", msg: "something failed", request_id: "req-1", trace_id: expect.stringMatching(/^[0-9a-f]{32}$/), span_id: expect.stringMatching(/^[0-9a-f]{16}$/), error: { message: "boom" } });
+    const span = (await received(logged.trace_id as string)).find((s) => s.name === "log-check");
+    expect(span?.spanId).toBe(logged.span_id);
+  });
+
+  it("follows a job from its submit through the scheduler's dispatch to the backend's start in one trace", async () => {
+    const ctx = await ctxFor(db(), DEMO.ds);
+    const exp = await createExperiment(ctx, { name: `traced-${Date.now()}`, team: "churn" });
+    const token = await tokenFor(db(), DEMO.ds, "churn");
+    const res = await call(trainPOST, {
+      method: "POST", path: `/api/v1/experiments/${exp.experiment_id}/train`, token, params: { id: exp.experiment_id },
+      body: { command: [process.execPath, "-e", "0"], instance_type: "cpu.small", max_runtime_seconds: 60 },
+    });
+    expect(res.status).toBe(202);
+    const jobId = (res.json as { job_id: string }).job_id;
+    const traceId = res.response.headers.get("x-trace-id")!;
+    // The trace context is stored with the job: the worker that dispatches it may be another process, later.
+    const [row] = await db().select({ spec: jobs.spec }).from(jobs).where(eq(jobs.id, jobId));
+    expect(row!.spec.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    // The scheduler's passes run outside any request (as the worker does).
+    const done = await waitForJob(db(), jobId, isFinal);
+    expect(done.status).toBe("succeeded");
+
+    const spans = await received(traceId);
+    const byName = (name: string) => spans.find((s) => s.name === name);
+    const api = byName("POST /api/v1/experiments/[id]/train");
+    const submit = byName("job.submit");
+    const dispatch = byName("job.dispatch");
+    const start = byName("compute.start");
+    expect(api && submit && dispatch && start).toBeTruthy();
+    expect(submit!.parentSpanId).toBe(api!.spanId);
+    expect(submit!.attributes).toMatchObject({ "cairn.job.id": jobId, "cairn.team": "churn" });
+    expect(dispatch!.parentSpanId).toBe(submit!.spanId);
+    expect(dispatch!.attributes).toMatchObject({ "cairn.job.id": jobId, "cairn.job.attempt": 1, "cairn.compute.backend": "local" });
+    expect(start!.parentSpanId).toBe(dispatch!.spanId);
+    // The dispatch's own statements (claiming the job, minting its token) are in the trace; the job's insert is under the submit.
+    expect(spans.some((s) => s.parentSpanId === dispatch!.spanId && s.attributes["db.system"] === "postgresql")).toBe(true);
+    expect(spans.some((s) => s.parentSpanId === submit!.spanId && /^insert into "jobs"/i.test(String(s.attributes["db.statement"])))).toBe(true);
+    // A scheduler pass belongs to no request: its queue reads (admission's and dispatch's) did not join the trace.
+    expect(spans.some((s) => String(s.attributes["db.statement"]).includes('order by "jobs"."priority" desc'))).toBe(false);
+  });
+});
