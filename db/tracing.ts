@@ -9,7 +9,12 @@ import pg from "pg";
 
 export const MAX_STATEMENT_CHARS = 1000;
 
+// The switch server/observability/tracing.ts sets when a provider exports spans (db/ may not import server/):
+// with tracing off a statement costs this one property read.
+const TRACING = Symbol.for("cairn.tracing");
+
 function recordingParent(): boolean {
+  if ((globalThis as unknown as Record<symbol, { on?: boolean } | undefined>)[TRACING]?.on !== true) return false;
   return trace.getSpan(context.active())?.isRecording() === true;
 }
 

@@ -3,10 +3,12 @@
 // submit through the scheduler's dispatch to the compute backend's start.
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jobs } from "@/db/schema";
+import { deployments, jobs, modelVersions, registeredModels } from "@/db/schema";
 import { GET as teamGET } from "@/app/api/v1/teams/[slug]/route";
 import { POST as trainPOST } from "@/app/api/v1/experiments/[id]/train/route";
+import { GET as serveGET } from "@/app/serve/[team]/[deployment]/[...path]/route";
 import { createExperiment } from "@/server/tracking/experiments";
+import { createModel, registerVersion, runWithModel, unique } from "@/server/registry/test-helpers";
 import { call, ctxFor, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
 import { isFinal, waitForJob } from "@/server/jobs/testing/wait";
 import { logRecord } from "@/server/observability/log";
@@ -123,5 +125,37 @@ describe("tracing on", () => {
     expect(spans.some((s) => s.parentSpanId === submit!.spanId && /^insert into "jobs"/i.test(String(s.attributes["db.statement"])))).toBe(true);
     // A scheduler pass belongs to no request: its queue reads (admission's and dispatch's) did not join the trace.
     expect(spans.some((s) => String(s.attributes["db.statement"]).includes('order by "jobs"."priority" desc'))).toBe(false);
+  });
+
+  it("traces a gateway request under the route template, with the deployment it reached", async () => {
+    // A staging deployment row of a version of churn's; no replica runs in tests, so the gateway answers 503.
+    const token = await tokenFor(db(), DEMO.ds, "churn");
+    const name = unique("traced-model");
+    await createModel(token, name);
+    await registerVersion(token, name, await runWithModel(token, "traced"));
+    const [version] = await db().select({ teamId: registeredModels.teamId, modelId: registeredModels.id, versionId: modelVersions.id, version: modelVersions.version })
+      .from(registeredModels).innerJoin(modelVersions, eq(modelVersions.modelId, registeredModels.id)).where(eq(registeredModels.name, name));
+    const [deployment] = await db().insert(deployments).values({
+      teamId: version!.teamId, modelId: version!.modelId, versionId: version!.versionId, modelName: name, version: version!.version, environment: "staging", status: "ready",
+      replicas: 1, autoScale: false, minReplicas: 1, maxReplicas: 1, traffic: 100, backend: "local", origin: "tracing test", createdByEmail: DEMO.ds,
+    }).returning({ id: deployments.id });
+    const res = await call(serveGET as never, {
+      path: `/serve/churn/${deployment!.id}/v2/health/ready`, token,
+      params: { team: "churn", deployment: deployment!.id, path: ["v2", "health", "ready"] },
+    });
+    expect(res.status).toBe(503);
+    const traceId = res.response.headers.get("x-trace-id");
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    const span = (await received(traceId!)).find((s) => s.name === "GET /serve/[team]/[deployment]");
+    expect(span).toMatchObject({
+      kind: SERVER,
+      attributes: expect.objectContaining({
+        "http.route": "/serve/[team]/[deployment]/[...path]", "http.response.status_code": 503, "cairn.team": "churn",
+        "cairn.deployment.id": deployment!.id, "cairn.model.name": name, "cairn.model.version": version!.version, "cairn.variant": "pinned",
+        "cairn.request_id": res.response.headers.get("x-request-id"),
+      }),
+    });
+    // A 5xx answer marks the span as failed (OTLP status code 2: error).
+    expect(span!.statusCode).toBe(2);
   });
 });

@@ -299,16 +299,14 @@ export function serveInference(db: Db, req: Request, params: GatewayParams): Pro
     parent: requestParent(req.headers),
     attributes: { "http.request.method": req.method, "http.route": "/serve/[team]/[deployment]/[...path]", "cairn.team": params.team },
   }, async (span) => {
-    const answer = await serveInferenceNow(db, req, params);
-    const deployment = answer.headers.get("x-cairn-deployment");
-    const version = answer.headers.get("x-cairn-model-version");
-    const variant = answer.headers.get("x-cairn-variant");
+    const seen: Seen = {};
+    const answer = await serveInferenceNow(db, req, params, seen);
+    const target = seen.target;
     span.setAttributes({
       "http.response.status_code": answer.status,
       "cairn.request_id": answer.headers.get("x-request-id") ?? "",
-      ...(deployment ? { "cairn.deployment.id": deployment } : {}),
-      ...(version ? { "cairn.model.version": Number(version) } : {}),
-      ...(variant ? { "cairn.variant": variant } : {}),
+      ...(seen.labels ? { "cairn.deployment.id": seen.labels.deployment } : {}),
+      ...(target ? { "cairn.model.name": target.model, "cairn.model.version": target.version, "cairn.variant": target.variant } : {}),
     });
     if (answer.status >= 500) markError(span, `answered ${answer.status}`);
     setTraceHeader(answer, traceIdOf(span));
@@ -316,7 +314,10 @@ export function serveInference(db: Db, req: Request, params: GatewayParams): Pro
   });
 }
 
-async function serveInferenceNow(db: Db, req: Request, params: GatewayParams): Promise<Response> {
+/** What the gateway learned while answering: the deployment that answered (metrics' labels) and the target it reached. */
+type Seen = { labels?: { team: string; deployment: string }; target?: Target };
+
+async function serveInferenceNow(db: Db, req: Request, params: GatewayParams, seen: Seen = {}): Promise<Response> {
   const requestId = requestIdOf(req);
   const workers = currentWorkers();
   if (workers && !workers.isLeader() && req.headers.get(FORWARDED_HEADER) === null) {
@@ -326,7 +327,6 @@ async function serveInferenceNow(db: Db, req: Request, params: GatewayParams): P
     });
   }
   const started = performance.now();
-  const seen: { labels?: { team: string; deployment: string }; target?: Target } = {};
   const splitKey = req.headers.get(SPLIT_KEY_HEADER);
   const answer = await (async (): Promise<Response> => {
     const authorization = req.headers.get("authorization");
