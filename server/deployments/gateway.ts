@@ -38,6 +38,7 @@ import { deploymentRuntime } from "./runtime";
 import { loadDeployment } from "./service";
 import { currentWorkers } from "../workers/registry";
 import { leaderAddress } from "../workers/runtime";
+import { log } from "../observability/log";
 
 /** Request bodies the gateway forwards (the model server refuses larger ones too). */
 export const MAX_INFERENCE_BODY_BYTES = 8 * 1024 * 1024;
@@ -133,7 +134,7 @@ async function forwardToService(target: { id: string; team: string }, route: Rou
     return new Response(new Uint8Array(answer.body), { status: answer.status, headers: { "content-type": answer.contentType ?? "application/json", "x-content-type-options": "nosniff" } });
   } catch (err) {
     // The cause (cluster addresses) is the operators' to read, not the caller's.
-    console.error(`[cairn] the Service of deployment ${target.id} did not answer`, err);
+    log.error(`the Service of deployment ${target.id} did not answer`, { err });
     return fail(503, `The Service of deployment ${target.id} did not answer; its pods may be starting — try again shortly.`, { "retry-after": "1" });
   }
 }
@@ -283,7 +284,7 @@ function auditRefusal(db: Db, req: Request, actor: TokenActor, addressed: Addres
   void recordAudit({ actor, db, request: requestInfo(req) }, {
     action: "deployment.infer", target: addressed.auditTarget, teamId: addressed.teamId, team: addressed.team, outcome: "denied",
     details: { mode: "read", token_team: actor.tokenTeamSlug, repeats_within_s: REFUSAL_AUDIT_WINDOW_MS / 1000 },
-  }).catch((err: unknown) => console.error("[cairn] auditing a refused inference request failed", err));
+  }).catch((err: unknown) => log.error("auditing a refused inference request failed", { err }));
 }
 
 type GatewayParams = { team: string; deployment: string; path: string[] };
@@ -322,7 +323,7 @@ async function serveInferenceNow(db: Db, req: Request, params: GatewayParams, se
   const workers = currentWorkers();
   if (workers && !workers.isLeader() && req.headers.get(FORWARDED_HEADER) === null) {
     return viaLeader(db, req, requestId).catch((err: unknown) => {
-      console.error("[cairn] passing an inference request to the leader failed", err);
+      log.error("passing an inference request to the leader failed", { err });
       return fail(500, "The gateway failed to answer; the error was logged.", { "x-request-id": requestId });
     });
   }
@@ -390,7 +391,7 @@ async function serveInferenceNow(db: Db, req: Request, params: GatewayParams, se
       seen.labels = { team: target.team, deployment: target.id };
     }
   })().catch((err: unknown) => {
-    console.error("[cairn] inference gateway error", err);
+    log.error("inference gateway error", { err });
     return fail(500, "The gateway failed to answer; the error was logged.");
   });
   const seconds = (performance.now() - started) / 1000;

@@ -37,6 +37,7 @@ import { findFailureCause, readLogTail } from "../jobs/failure-cause";
 import type { Loop } from "./runtime";
 import { authChanged } from "../auth/token-cache";
 import { contextFromTraceparent, withSpan } from "../observability/tracing";
+import { log } from "../observability/log";
 
 const ADMIT_LOCK = 0x6a6f_6273; // "jobs"
 
@@ -109,11 +110,11 @@ export class JobScheduler implements Loop {
   /** Leadership (or start-up): converge every attempt an earlier leader left running. */
   async onLead(): Promise<void> {
     const converged = await this.converge();
-    if (converged) console.log(`[cairn] converged ${converged} job(s) left running by an earlier server process`);
+    if (converged) log.info(`converged ${converged} job(s) left running by an earlier server process`);
   }
 
   private wakeSelf(): void {
-    void this.tick().catch((err: unknown) => console.error("[cairn] scheduler pass failed", err));
+    void this.tick().catch((err: unknown) => log.error("scheduler pass failed", { err }));
   }
 
   private async admit(): Promise<void> {
@@ -335,9 +336,9 @@ export class JobScheduler implements Loop {
           logFile: jobLogFile(job.id), maxRuntimeSeconds: job.spec.max_runtime_seconds, resources: { cpu: job.cpu, memoryGib: job.memoryGib, gpus: job.gpus, gpuType: job.gpuType },
         },
         {
-          onExit: (exit) => void this.onExit(job.id, attempt, exit).catch((err: unknown) => console.error(`[cairn] job ${job.id}: recording its exit failed`, err)),
+          onExit: (exit) => void this.onExit(job.id, attempt, exit).catch((err: unknown) => log.error(`job ${job.id}: recording its exit failed`, { err })),
           onMessage: (message) => void db.update(jobs).set({ message }).where(and(eq(jobs.id, job.id), eq(jobs.attempt, attempt), eq(jobs.status, "running"))).catch(() => undefined),
-          onStarted: () => void workloadStarted(db, job.id, attempt).catch((err: unknown) => console.error(`[cairn] job ${job.id}: recording its start failed`, err)),
+          onStarted: () => void workloadStarted(db, job.id, attempt).catch((err: unknown) => log.error(`job ${job.id}: recording its start failed`, { err })),
         },
       ));
       const [now] = await db.update(jobs).set({ backendRef: ref }).where(and(eq(jobs.id, job.id), eq(jobs.attempt, attempt))).returning({ cancelRequested: jobs.cancelRequested });
@@ -371,7 +372,7 @@ export class JobScheduler implements Loop {
       if (peak?.bytes) facts.memory = { peakBytes: Number(peak.bytes), limitBytes: job.memoryGib * 1024 ** 3 };
       return findFailureCause(readLogTail(jobLogFile(job.id)), facts);
     } catch (err) {
-      console.warn(`[cairn] job ${job.id}: reading its failure cause failed`, err);
+      log.warn(`job ${job.id}: reading its failure cause failed`, { err });
       return findFailureCause({ text: "", firstLine: null }, facts);
     }
   }
