@@ -2,21 +2,30 @@
 // its database queries as children, the trace id in error answers and log lines, and one trace from a job's
 // submit through the scheduler's dispatch to the compute backend's start.
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { deployments, jobs, modelVersions, registeredModels } from "@/db/schema";
 import { GET as teamGET } from "@/app/api/v1/teams/[slug]/route";
 import { POST as trainPOST } from "@/app/api/v1/experiments/[id]/train/route";
 import { GET as serveGET } from "@/app/serve/[team]/[deployment]/[...path]/route";
+import { previewJobAction } from "@/app/(portal)/(members)/jobs/actions";
+import { errorResponse } from "@/server/http/errors";
 import { createExperiment } from "@/server/tracking/experiments";
 import { createModel, registerVersion, runWithModel, unique } from "@/server/registry/test-helpers";
 import { call, ctxFor, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
 import { isFinal, waitForJob } from "@/server/jobs/testing/wait";
-import { logRecord } from "@/server/observability/log";
+import { log, logRecord } from "@/server/observability/log";
 import { startOtlpReceiver } from "@/server/observability/testing/otlp-receiver";
 import type { OtlpReceiver, ReceivedSpan } from "@/server/observability/testing/otlp-receiver";
 import { startTracing } from "@/server/observability/tracing-setup";
 import type { Tracing } from "@/server/observability/tracing-setup";
 import { tracingEnabled, withSpan } from "@/server/observability/tracing";
+
+// Log lines as a log collector reads them: one JSON object a line.
+vi.stubEnv("CAIRN_LOG_FORMAT", "json");
+// The page context safeAction resolves (a signed-in member), as Next would give it.
+const session = vi.hoisted(() => ({ ctx: null as unknown }));
+vi.mock("@/server/auth/session", () => ({ getPageCtx: async () => session.ctx }));
+vi.mock("next/cache", () => ({ revalidatePath: () => undefined, refresh: () => undefined }));
 
 let receiver: OtlpReceiver;
 let tracing: Tracing;
@@ -157,5 +166,44 @@ describe("tracing on", () => {
     });
     // A 5xx answer marks the span as failed (OTLP status code 2: error).
     expect(span!.statusCode).toBe(2);
+  });
+
+  it("traces a server action by its name, with its queries as children", async () => {
+    const ctx = await ctxFor(db(), DEMO.ds);
+    session.ctx = ctx;
+    const exp = await createExperiment(ctx, { name: `action-${Date.now()}`, team: "churn" });
+    let traceId: string | undefined;
+    const result = await withSpan("page request", {}, async (span) => {
+      traceId = span.spanContext().traceId;
+      return previewJobAction({ experimentId: exp.experiment_id, spec: { command: ["true"], instance_type: "cpu.small" } });
+    });
+    expect(result.ok).toBe(true);
+    const spans = await received(traceId!);
+    const action = spans.find((s) => s.name === "action previewJobAction");
+    expect(action?.attributes).toMatchObject({ "cairn.action": "previewJobAction", "cairn.request_id": ctx.request.id });
+    expect(spans.some((s) => s.parentSpanId === action!.spanId && s.attributes["db.system"] === "postgresql")).toBe(true);
+  });
+
+  it("writes an unexpected error's log line as JSON naming the request and trace its 500 answer names", async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((line: unknown) => { lines.push(String(line)); });
+    try {
+      const res = await withSpan("GET /api/v1/things", {}, async () => errorResponse(new Error("disk on fire"), "req-500"));
+      expect(res.status).toBe(500);
+      const body = (await res.json()) as { error: { code: string; request_id: string; trace_id: string } };
+      expect(body.error).toMatchObject({ code: "internal", request_id: "req-500", trace_id: expect.stringMatching(/^[0-9a-f]{32}$/) });
+      expect(body.error.trace_id).toBe(res.headers.get("x-trace-id"));
+      log.error("a second line");
+      expect(lines).toHaveLength(2);
+      const first = JSON.parse(lines[0]!) as Record<string, unknown>;
+      expect(first).toMatchObject({ level: "error", msg: "request failed", request_id: "req-500", trace_id: body.error.trace_id, span_id: expect.stringMatching(/^[0-9a-f]{16}$/), error: { name: "Error", message: "disk on fire" } });
+      expect(new Date(String(first.time)).getTime()).toBeGreaterThan(Date.now() - 60_000);
+      // Outside any span: no trace ids, the line is still one JSON object.
+      expect(JSON.parse(lines[1]!)).toEqual({ time: expect.any(String), level: "error", msg: "a second line" });
+    } finally {
+      spy.mockRestore();
+    }
+    const span = (await received(JSON.parse(lines[0]!).trace_id as string)).find((s) => s.name === "GET /api/v1/things");
+    expect(span?.spanId).toBe(JSON.parse(lines[0]!).span_id);
   });
 });
