@@ -29,7 +29,7 @@ import { authSecret, env } from "../env";
 import { AppError } from "../errors";
 import { recordInference } from "../observability/inference-rollups";
 import { observeInference } from "../observability/metrics";
-import { markError, requestParent, setTraceHeader, SpanKind, traceIdOf, tracingEnabled, withSpan } from "../observability/tracing";
+import { currentTraceparent, markError, requestParent, setTraceHeader, SpanKind, traceIdOf, tracingEnabled, withSpan } from "../observability/tracing";
 import { environmentDeployment, serveAddress, stableEndpointOf, wasReplaced } from "./endpoints";
 import { recordSplitRequest } from "./split-log";
 import { routeSplit } from "./split-routing";
@@ -105,14 +105,20 @@ async function forward(deploymentId: string, route: Route, body: ArrayBuffer | n
     const lease = runtime.acquire(deploymentId);
     if (!lease) break;
     try {
-      const answer = await fetch(`${lease.url}${route.path}`, {
-        method: route.method,
-        body: body ?? undefined,
-        headers: { ...runtime.replicaHeaders(), ...(contentType ? { "content-type": contentType } : {}) },
-        signal: AbortSignal.timeout(REPLICA_TIMEOUT_MS),
+      // The replica's share of the request's time, as its own span (the gateway's overhead is the rest); the
+      // replica gets the trace context in `traceparent`.
+      return await withSpan("replica call", { kind: SpanKind.CLIENT, attributes: { "cairn.deployment.id": deploymentId, "http.request.method": route.method, "url.path": route.path } }, async (span) => {
+        const traceparent = currentTraceparent();
+        const answer = await fetch(`${lease.url}${route.path}`, {
+          method: route.method,
+          body: body ?? undefined,
+          headers: { ...runtime.replicaHeaders(), ...(contentType ? { "content-type": contentType } : {}), ...(traceparent ? { traceparent } : {}) },
+          signal: AbortSignal.timeout(REPLICA_TIMEOUT_MS),
+        });
+        const bytes = await answer.arrayBuffer();
+        span.setAttribute("http.response.status_code", answer.status);
+        return new Response(bytes, { status: answer.status, headers: { "content-type": answer.headers.get("content-type") ?? "application/json", "x-content-type-options": "nosniff" } });
       });
-      const bytes = await answer.arrayBuffer();
-      return new Response(bytes, { status: answer.status, headers: { "content-type": answer.headers.get("content-type") ?? "application/json", "x-content-type-options": "nosniff" } });
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
     } finally {

@@ -3,6 +3,7 @@
 // and Cairn's (./tracing.ts) share it. Unset endpoint: nothing is loaded or registered.
 import type { TracingConfig } from "../env";
 import { env } from "../env";
+import { log } from "./log";
 import { setTracingEnabled } from "./tracing";
 
 export type Tracing = {
@@ -48,6 +49,12 @@ export async function startTracing(config?: TracingConfig, opts: { version?: str
     },
   };
   globals[INSTANCE] = tracing;
+  // Without credentials a URL may carry (user:password@, a query token).
+  const shown = new URL(cfg.endpoint);
+  shown.username = "";
+  shown.password = "";
+  shown.search = "";
+  log.info(`tracing: spans go to ${shown.toString()} (OTLP/HTTP) as service ${cfg.serviceName}`);
   return tracing;
 }
 
