@@ -6,11 +6,15 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { deployments, jobs, modelVersions, registeredModels } from "@/db/schema";
 import { GET as teamGET } from "@/app/api/v1/teams/[slug]/route";
 import { POST as trainPOST } from "@/app/api/v1/experiments/[id]/train/route";
-import { GET as serveGET } from "@/app/serve/[team]/[deployment]/[...path]/route";
+import { GET as serveGET, POST as servePOST } from "@/app/serve/[team]/[deployment]/[...path]/route";
+import { POST as deployPOST } from "@/app/api/v1/models/[name]/deploy/route";
+import { stopAllReplicas } from "@/server/deployments/runtime";
+import { linearClassifierOnnx } from "@/server/registry/onnx-graphs";
+import { settleDeployments } from "@/server/workers/testing";
 import { previewJobAction } from "@/app/(portal)/(members)/jobs/actions";
 import { errorResponse } from "@/server/http/errors";
 import { createExperiment } from "@/server/tracking/experiments";
-import { createModel, registerVersion, runWithModel, unique } from "@/server/registry/test-helpers";
+import { createModel, newRun, putRunFile, registerVersion, runWithModel, unique } from "@/server/registry/test-helpers";
 import { call, ctxFor, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
 import { isFinal, waitForJob } from "@/server/jobs/testing/wait";
 import { log, logRecord } from "@/server/observability/log";
@@ -38,6 +42,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await stopAllReplicas();
   await tracing?.shutdown();
   await receiver?.close();
 });
@@ -166,6 +171,26 @@ describe("tracing on", () => {
     });
     // A 5xx answer marks the span as failed (OTLP status code 2: error).
     expect(span!.statusCode).toBe(2);
+  });
+
+  it("traces a served inference: the deployment, version and variant that answered, and the replica's share as a child", async () => {
+    const token = await tokenFor(db(), DEMO.ds, "churn");
+    const at = await newRun(token, "traced-serving");
+    await putRunFile(token, at, "model/model.onnx", new Uint8Array(linearClassifierOnnx({ features: 2, classes: 2, weights: [1, -1], bias: [0] })));
+    const name = unique("traced-serving");
+    await createModel(token, name);
+    await registerVersion(token, name, at);
+    const deployed = await call(deployPOST, { method: "POST", token, params: { name }, body: { version: 1, environment: "staging", replicas: 1, auto_scale: false } });
+    expect(deployed.status).toBe(201);
+    const id = (deployed.json as { deployment_id: string }).deployment_id;
+    await settleDeployments(db());
+    const res = await call(servePOST as never, { method: "POST", token, params: { team: "churn", deployment: id, path: ["invocations"] }, body: { inputs: [[1, 2]] } });
+    expect(res.status).toBe(200);
+    const spans = await received(res.response.headers.get("x-trace-id")!);
+    const gateway = spans.find((s) => s.name === "POST /serve/[team]/[deployment]");
+    expect(gateway?.attributes).toMatchObject({ "http.response.status_code": 200, "cairn.team": "churn", "cairn.deployment.id": id, "cairn.model.name": name, "cairn.model.version": 1, "cairn.variant": "pinned" });
+    const replica = spans.find((s) => s.name === "replica call");
+    expect(replica).toMatchObject({ parentSpanId: gateway!.spanId, kind: 3, attributes: expect.objectContaining({ "cairn.deployment.id": id, "url.path": "/invocations", "http.response.status_code": 200 }) });
   });
 
   it("traces a server action by its name, with its queries as children", async () => {
