@@ -139,6 +139,8 @@ describe("tracing on", () => {
     expect(spans.some((s) => s.parentSpanId === submit!.spanId && /^insert into "jobs"/i.test(String(s.attributes["db.statement"])))).toBe(true);
     // A scheduler pass belongs to no request: its queue reads (admission's and dispatch's) did not join the trace.
     expect(spans.some((s) => String(s.attributes["db.statement"]).includes('order by "jobs"."priority" desc'))).toBe(false);
+    // Nor did the attempt's exit (recorded when the process ended): the job's later life is not its start.
+    expect(spans.some((s) => /^update "jobs" set "status" = \$1, "finished_at" = \$2/.test(String(s.attributes["db.statement"])))).toBe(false);
   });
 
   it("traces a gateway request under the route template, with the deployment it reached", async () => {

@@ -36,7 +36,7 @@ import type { ExitFacts, FailureCause } from "../jobs/failure-cause";
 import { findFailureCause, readLogTail } from "../jobs/failure-cause";
 import type { Loop } from "./runtime";
 import { authChanged } from "../auth/token-cache";
-import { contextFromTraceparent, withSpan } from "../observability/tracing";
+import { contextFromTraceparent, outsideTrace, withSpan } from "../observability/tracing";
 import { log } from "../observability/log";
 
 const ADMIT_LOCK = 0x6a6f_6273; // "jobs"
@@ -114,7 +114,8 @@ export class JobScheduler implements Loop {
   }
 
   private wakeSelf(): void {
-    void this.tick().catch((err: unknown) => log.error("scheduler pass failed", { err }));
+    // A pass is the scheduler's own work, not part of the trace of the job whose exit woke it.
+    outsideTrace(() => void this.tick().catch((err: unknown) => log.error("scheduler pass failed", { err })));
   }
 
   private async admit(): Promise<void> {
@@ -329,6 +330,7 @@ export class JobScheduler implements Loop {
         if (!existsSync(from)) throw new Error(`the code source ${job.spec.source} is gone`);
         cpSync(from, workdir, { recursive: true });
       }
+      // The attempt's callbacks (its exit, maybe hours later) run outside this trace: their writes are the job's life, not its start.
       const { ref } = await withSpan("compute.start", { attributes: { "cairn.compute.backend": this.backend.name, "cairn.job.id": job.id } }, async () => this.backend.start(
         {
           jobId: job.id, attempt, team: await teamSlug(db, job.teamId), runId: job.runId, experimentId: job.experimentId, image: job.spec.image, source: job.spec.source,
@@ -336,9 +338,9 @@ export class JobScheduler implements Loop {
           logFile: jobLogFile(job.id), maxRuntimeSeconds: job.spec.max_runtime_seconds, resources: { cpu: job.cpu, memoryGib: job.memoryGib, gpus: job.gpus, gpuType: job.gpuType },
         },
         {
-          onExit: (exit) => void this.onExit(job.id, attempt, exit).catch((err: unknown) => log.error(`job ${job.id}: recording its exit failed`, { err })),
-          onMessage: (message) => void db.update(jobs).set({ message }).where(and(eq(jobs.id, job.id), eq(jobs.attempt, attempt), eq(jobs.status, "running"))).catch(() => undefined),
-          onStarted: () => void workloadStarted(db, job.id, attempt).catch((err: unknown) => log.error(`job ${job.id}: recording its start failed`, { err })),
+          onExit: (exit) => outsideTrace(() => void this.onExit(job.id, attempt, exit).catch((err: unknown) => log.error(`job ${job.id}: recording its exit failed`, { err }))),
+          onMessage: (message) => outsideTrace(() => void db.update(jobs).set({ message }).where(and(eq(jobs.id, job.id), eq(jobs.attempt, attempt), eq(jobs.status, "running"))).catch(() => undefined)),
+          onStarted: () => outsideTrace(() => void workloadStarted(db, job.id, attempt).catch((err: unknown) => log.error(`job ${job.id}: recording its start failed`, { err }))),
         },
       ));
       const [now] = await db.update(jobs).set({ backendRef: ref }).where(and(eq(jobs.id, job.id), eq(jobs.attempt, attempt))).returning({ cancelRequested: jobs.cancelRequested });
