@@ -211,6 +211,18 @@ describe("tracing on", () => {
     expect(spans.some((s) => s.parentSpanId === action!.spanId && s.attributes["db.system"] === "postgresql")).toBe(true);
   });
 
+  it("records an action's not-found answer (Next's interrupt) as an answer, not a failure", async () => {
+    session.ctx = await ctxFor(db(), DEMO.ds);
+    let traceId: string | undefined;
+    await expect(withSpan("page request", {}, async (span) => {
+      traceId = span.spanContext().traceId;
+      return previewJobAction({ experimentId: "999999999", spec: { command: ["true"], instance_type: "cpu.small" } });
+    })).rejects.toMatchObject({ digest: "NEXT_HTTP_ERROR_FALLBACK;404" });
+    const action = (await received(traceId!)).find((s) => s.name === "action previewJobAction");
+    expect(action?.attributes["cairn.interrupt"]).toBe("NEXT_HTTP_ERROR_FALLBACK;404");
+    expect(action?.statusCode).toBe(0);
+  });
+
   it("writes an unexpected error's log line as JSON naming the request and trace its 500 answer names", async () => {
     const lines: string[] = [];
     const spy = vi.spyOn(console, "error").mockImplementation((line: unknown) => { lines.push(String(line)); });

@@ -43,6 +43,13 @@ export function withSpan<T>(name: string, opts: SpanOptions, fn: (span: Span) =>
     try {
       return await fn(span);
     } catch (err) {
+      // Next's interrupts (notFound(), forbidden(), redirect()) are answers, not failures.
+      const digest = (err as { digest?: unknown } | null)?.digest;
+      if (typeof digest === "string" && digest.startsWith("NEXT_")) {
+        const [kind, code] = digest.split(";");
+        span.setAttribute("cairn.interrupt", kind === "NEXT_HTTP_ERROR_FALLBACK" ? `${kind};${code}` : kind!);
+        throw err;
+      }
       span.recordException(err instanceof Error ? err : String(err));
       span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
       throw err;
