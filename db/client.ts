@@ -2,7 +2,6 @@
 // Migrations in db/migrations are applied on first use; the demo seed runs on an empty database.
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
 import { migrate as migratePg } from "drizzle-orm/node-postgres/migrator";
@@ -11,6 +10,7 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import pg from "pg";
 import * as schema from "./schema";
+import { TracedPGlite, TracedPgClient } from "./tracing";
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
@@ -32,7 +32,8 @@ export function dataDir(): string {
 export async function openDatabase(opts: { url?: string; pgliteDir?: string }): Promise<Database> {
   if (opts.url) {
     // JIT compilation costs more than it saves on these short OLTP queries (hundreds of ms on searches).
-    const pool = new pg.Pool({ connectionString: opts.url, max: 10, options: "-c jit=off -c max_parallel_workers_per_gather=0" });
+    // TracedPgClient: a span per statement under traced work (db/tracing.ts); a plain pg.Client otherwise.
+    const pool = new pg.Pool({ connectionString: opts.url, max: 10, options: "-c jit=off -c max_parallel_workers_per_gather=0", Client: TracedPgClient });
     pool.on("error", (err) => console.error("[db] idle client error", err));
     const db = drizzlePg(pool, { schema }) as unknown as Db;
     const client = await pool.connect();
@@ -46,7 +47,7 @@ export async function openDatabase(opts: { url?: string; pgliteDir?: string }): 
     return { db, backend: "postgres", close: () => pool.end(), url: opts.url };
   }
   if (opts.pgliteDir) mkdirSync(opts.pgliteDir, { recursive: true });
-  const client = opts.pgliteDir ? new PGlite(opts.pgliteDir) : new PGlite();
+  const client = opts.pgliteDir ? new TracedPGlite(opts.pgliteDir) : new TracedPGlite();
   await client.waitReady;
   const pgliteDb = drizzlePglite(client, { schema });
   await migratePglite(pgliteDb, { migrationsFolder: MIGRATIONS_FOLDER });

@@ -85,7 +85,8 @@ describe("the service layer's imports", () => {
 
   it("use no dynamic import except to load optional parts at start-up", () => {
     const dynamic = files.filter((f) => /await import\(|\bimport\(\s*["']/.test(readFileSync(f, "utf8"))).map(rel).sort();
-    // Start-up loads the workers and Prometheus once; the worker runtime loads the Kubernetes client only on that backend.
-    expect(dynamic).toEqual(["server/startup.ts", "server/workers/index.ts"]);
+    // Start-up loads the workers and Prometheus once; the worker runtime loads the Kubernetes client only on that backend;
+    // tracing loads the OpenTelemetry SDK only when an OTLP endpoint is set.
+    expect(dynamic).toEqual(["server/observability/tracing-setup.ts", "server/startup.ts", "server/workers/index.ts"]);
   });
 });

@@ -4,6 +4,7 @@ import { getDatabase } from "@/db/client";
 import { seedDemo } from "@/db/seed/demo";
 import { env } from "./env";
 import { artifactStore } from "./tracking/artifacts";
+import { log } from "./observability/log";
 
 const globalForBoot = globalThis as unknown as { __cairnReady?: Promise<Db> };
 
@@ -11,7 +12,7 @@ export function getReadyDb(): Promise<Db> {
   if (!globalForBoot.__cairnReady) {
     const ready = (async () => {
       const { db } = await getDatabase();
-      if (env().demo && (await seedDemo(db, { store: artifactStore(), dataDir: env().dataDir }))) console.log("[cairn] seeded the demo organization");
+      if (env().demo && (await seedDemo(db, { store: artifactStore(), dataDir: env().dataDir }))) log.info("seeded the demo organization");
       return db;
     })();
     ready.catch(() => { globalForBoot.__cairnReady = undefined; });

@@ -90,6 +90,11 @@ const schema = z.object({
   CAIRN_ALERT_REPEAT_MINUTES: z.coerce.number().int().min(1).default(240),
   CAIRN_SMTP_URL: z.string().regex(/^smtp:\/\/[^/\s]+$/, "CAIRN_SMTP_URL is smtp://host:port").optional(),
   CAIRN_ALERT_FROM: z.string().email("CAIRN_ALERT_FROM is an email address").default("cairn@localhost"),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url("must be the collector's base URL, such as http://127.0.0.1:4318").optional().or(z.literal("").transform(() => undefined)),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().url("must be the full traces URL, such as http://127.0.0.1:4318/v1/traces").optional().or(z.literal("").transform(() => undefined)),
+  OTEL_EXPORTER_OTLP_HEADERS: z.string().regex(/^\s*([^=,\s]+\s*=[^,]*)?(,\s*[^=,\s]+\s*=[^,]*)*\s*$/, "must be key=value pairs separated by commas, such as authorization=Bearer%20abc").default(""),
+  OTEL_SERVICE_NAME: z.string().min(1).default("cairn"),
+  CAIRN_LOG_FORMAT: z.enum(["text", "json"]).default("text"),
   PATH: z.string().default(""),
 });
 
@@ -162,6 +167,13 @@ export type Env = {
   queryLimits: { timeoutMs: number; slotsPerTeam: number; slotWaitMs: number };
   /** The alert evaluator's pass interval, the repeat interval of an unacknowledged firing alert, and email (SMTP relay, sender). */
   alerts: { intervalMs: number; repeatMs: number; smtpUrl?: string; from: string };
+  /**
+   * OpenTelemetry traces over OTLP/HTTP: where to send them (unset: tracing is off and nothing is registered),
+   * extra headers for the collector (OTEL_EXPORTER_OTLP_HEADERS, values percent-decoded), and the service name.
+   */
+  tracing: TracingConfig;
+  /** The server's log lines: "text" (`[cairn] …`, for a terminal) or "json" (one object a line, for a log collector). */
+  logFormat: "text" | "json";
   /** Directories of PATH, for finding helper binaries (prometheus). */
   pathDirs: string[];
   version: string;
@@ -241,9 +253,36 @@ function load(): Env {
       slotWaitMs: e.CAIRN_QUERY_SLOT_WAIT_MS,
     },
     alerts: { intervalMs: e.CAIRN_ALERT_INTERVAL_MS, repeatMs: e.CAIRN_ALERT_REPEAT_MINUTES * 60_000, smtpUrl: e.CAIRN_SMTP_URL, from: e.CAIRN_ALERT_FROM },
+    tracing: {
+      // The signal-specific URL is used as given; the base URL gets the OTLP/HTTP traces path (the spec's rule).
+      endpoint: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (e.OTEL_EXPORTER_OTLP_ENDPOINT ? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, "")}/v1/traces` : undefined),
+      headers: otlpHeaders(e.OTEL_EXPORTER_OTLP_HEADERS),
+      serviceName: e.OTEL_SERVICE_NAME,
+    },
+    logFormat: e.CAIRN_LOG_FORMAT,
     pathDirs: e.PATH.split(path.delimiter).filter(Boolean),
     version: process.env.npm_package_version ?? "0.1.0",
   };
+}
+
+export type TracingConfig = { endpoint?: string; headers: Record<string, string>; serviceName: string };
+
+/** OTEL_EXPORTER_OTLP_HEADERS: "k1=v1,k2=v2" with percent-encoded values (the OpenTelemetry spec's format). */
+function otlpHeaders(list: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of list.split(",")) {
+    const at = pair.indexOf("=");
+    if (at <= 0) continue;
+    const value = pair.slice(at + 1).trim();
+    let decoded = value;
+    try {
+      decoded = decodeURIComponent(value);
+    } catch {
+      decoded = value;
+    }
+    headers[pair.slice(0, at).trim().toLowerCase()] = decoded;
+  }
+  return headers;
 }
 
 let cached: Env | undefined;

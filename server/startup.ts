@@ -4,17 +4,18 @@ import { DEMO_PASSWORD, DEMO_USERS } from "@/db/seed/demo";
 import { getDatabase } from "@/db/client";
 import { getReadyDb } from "./bootstrap";
 import { env, metricsToken } from "./env";
+import { log } from "./observability/log";
 
 export async function announceStartup(): Promise<void> {
   try {
     const db = await getReadyDb();
     const { backend, url } = await getDatabase();
     const e = env();
-    console.log(`[cairn] database: ${backend === "pglite" ? `embedded PGlite in ${e.dataDir}/pglite` : "PostgreSQL (DATABASE_URL)"}`);
+    log.info(`database: ${backend === "pglite" ? `embedded PGlite in ${e.dataDir}/pglite` : "PostgreSQL (DATABASE_URL)"}`);
     if (e.demo) {
-      console.log(`[cairn] demo organization — password for every account: ${DEMO_PASSWORD}`);
-      for (const u of DEMO_USERS) console.log(`[cairn]   ${u.email.padEnd(26)} ${u.label}`);
-      console.log("[cairn] (set CAIRN_DEMO=false to start without the demo organization)");
+      log.info(`demo organization — password for every account: ${DEMO_PASSWORD}`);
+      for (const u of DEMO_USERS) log.info(`  ${u.email.padEnd(26)} ${u.label}`);
+      log.info("(set CAIRN_DEMO=false to start without the demo organization)");
     }
     // Several processes on one PostgreSQL: job status changes published in one reach the event streams of all.
     if (backend === "postgres" && url) {
@@ -33,7 +34,7 @@ export async function announceStartup(): Promise<void> {
     const workers = await createPlatformWorkers(db, { backend, url });
     installWorkers(workers);
     await workers.start();
-    if (backend === "postgres" && !workers.isLeader()) console.log(`[cairn] workers: another Cairn process leads; this one serves requests and takes over if it stops (checks every ${Math.round(e.leaderRetryMs / 1000)} s)`);
+    if (backend === "postgres" && !workers.isLeader()) log.info(`workers: another Cairn process leads; this one serves requests and takes over if it stops (checks every ${Math.round(e.leaderRetryMs / 1000)} s)`);
     // Time series (deployment metrics): PROMETHEUS_URL, or a managed Prometheus scraping this server.
     const prom = e.prometheus;
     const { findBinary, connectPrometheus, prometheusReady } = await import("./observability/prometheus");
@@ -44,12 +45,12 @@ export async function announceStartup(): Promise<void> {
     }).then(() => {
       if (prom.url) {
         metricsToken();
-        console.log(`[cairn] metrics: Prometheus at ${prom.url} (rates assume it scrapes every ${prom.scrapeSeconds} s: CAIRN_PROMETHEUS_SCRAPE_SECONDS; it needs \`Authorization: Bearer\` with CAIRN_METRICS_TOKEN or ${path.join(e.dataDir, "metrics-token")} to see team and deployment labels)`);
+        log.info(`metrics: Prometheus at ${prom.url} (rates assume it scrapes every ${prom.scrapeSeconds} s: CAIRN_PROMETHEUS_SCRAPE_SECONDS; it needs \`Authorization: Bearer\` with CAIRN_METRICS_TOKEN or ${path.join(e.dataDir, "metrics-token")} to see team and deployment labels)`);
       }
-      else if (!binary) console.log("[cairn] metrics: no Prometheus — deployment charts come from Cairn's own per-minute rollups (set PROMETHEUS_URL, or install prometheus, for finer resolution)");
-      else if (prometheusReady()) console.log(`[cairn] metrics: managed Prometheus (${binary}) scraping every ${prom.scrapeSeconds} s`);
+      else if (!binary) log.info("metrics: no Prometheus — deployment charts come from Cairn's own per-minute rollups (set PROMETHEUS_URL, or install prometheus, for finer resolution)");
+      else if (prometheusReady()) log.info(`metrics: managed Prometheus (${binary}) scraping every ${prom.scrapeSeconds} s`);
     });
   } catch (err) {
-    console.error("[cairn] start-up failed: the database could not be opened or migrated", err);
+    log.error("start-up failed: the database could not be opened or migrated", { err });
   }
 }

@@ -25,6 +25,8 @@ export type JobSpec = {
   priority: Priority;
   max_runtime_seconds: number;
   retries: number;
+  /** The submit's W3C trace context when tracing was on: the scheduler's dispatch span continues that trace. */
+  traceparent?: string;
 };
 
 export const FAILURE_KINDS = ["exception", "oom", "missing_module", "not_found", "permission", "timeout", "signal", "exit"] as const;

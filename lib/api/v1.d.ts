@@ -8186,6 +8186,8 @@ export interface components {
                     [key: string]: string[];
                 };
                 request_id: string;
+                /** @description The OpenTelemetry trace of the request (32 hex digits), when the server exports traces (OTEL_EXPORTER_OTLP_ENDPOINT); also in the x-trace-id header */
+                trace_id?: string;
             };
         };
     };

@@ -16,6 +16,7 @@ import { newRequestId } from "../context";
 import { variantFigures } from "../deployments/split-figures";
 import { readSignalFromRollups } from "../observability/serving-signals";
 import { notificationPayload } from "./notify";
+import { log } from "../observability/log";
 
 type Rule = typeof alertRules.$inferSelect;
 export type RuleReading = { value: number | null; breaching: boolean };
@@ -118,7 +119,7 @@ export async function evaluateAlertRules(db: Db, opts: EvaluateOptions): Promise
       made.push(...(await transition(db, { rule, team, reading, now, opts })));
     } catch (err) {
       // One rule's failure (a deployment gone mid-pass) must not stop the others.
-      console.error(`[cairn] evaluating alert rule ${rule.name} (team ${team}) failed`, err);
+      log.error(`evaluating alert rule ${rule.name} (team ${team}) failed`, { err });
     }
   }
   return made;

@@ -17,6 +17,7 @@ import type { Db } from "@/db/client";
 import type { Ctx } from "../context";
 import { SYSTEM_ACTOR, actorLabel } from "../auth/actor";
 import { appendAudits, type AuditInput } from "./chain";
+import { log } from "../observability/log";
 
 /** How long a denial waits for others to share its transaction. */
 const FLUSH_DELAY_MS = 25;
@@ -129,12 +130,12 @@ function write(queue: Queue): Promise<void> {
       error ??= r.error;
     }
     if (lost > 0) {
-      console.error(`[cairn] audit: ${lost} denied attempts could not be written: ${error}`);
+      log.error(`audit: ${lost} denied attempts could not be written`, { err: error });
       const { ctx } = batch[0]!;
       await writeEvents(queue.db, [{ ctx: { ...ctx, actor: SYSTEM_ACTOR }, input: { action: "audit.denials_lost", target: "audit", outcome: "error", details: { lost, error: error?.slice(0, 500) } } }]);
     }
   })()
-    .catch((err: unknown) => console.error("[cairn] audit: writing denied attempts failed", err))
+    .catch((err: unknown) => log.error("audit: writing denied attempts failed", { err }))
     .finally(() => {
       queue.writing = undefined;
       if (queue.pending.size > 0 || queue.overflow.size > 0) schedule(queue);

@@ -7,28 +7,35 @@ import type { Ctx } from "../context";
 import { isAppError } from "../errors";
 import { zodFieldErrors } from "../http/errors";
 import { hasNul } from "../http/api-route";
+import { log } from "../observability/log";
+import { annotateActiveSpan, currentTraceIds, withSpan } from "../observability/tracing";
 import { getPageCtx } from "./session";
 
-export function safeAction<I, O>(schema: z.ZodType<I>, run: (ctx: Ctx, input: I) => Promise<O>) {
-  return async (raw: unknown): Promise<ActionResult<O>> => {
-    const ctx = await getPageCtx();
-    if (!ctx) unauthorized();
-    if (hasNul(raw)) return { ok: false, code: "invalid_input", error: "The form holds a character Cairn cannot store (a NUL, or half of a UTF-16 surrogate pair); remove it." };
-    const parsed = schema.safeParse(raw);
-    if (!parsed.success) {
-      return { ok: false, code: "invalid_input", error: "Please correct the highlighted fields.", fieldErrors: zodFieldErrors(parsed.error) };
+/** `name` (the exported action's name) names its span: `action submitJobAction`. */
+export function safeAction<I, O>(name: string, schema: z.ZodType<I>, run: (ctx: Ctx, input: I) => Promise<O>) {
+  return (raw: unknown): Promise<ActionResult<O>> => withSpan(`action ${name}`, { attributes: { "cairn.action": name } }, () => runAction(schema, run, raw));
+}
+
+async function runAction<I, O>(schema: z.ZodType<I>, run: (ctx: Ctx, input: I) => Promise<O>, raw: unknown): Promise<ActionResult<O>> {
+  const ctx = await getPageCtx();
+  if (!ctx) unauthorized();
+  annotateActiveSpan({ "cairn.request_id": ctx.request.id });
+  if (hasNul(raw)) return { ok: false, code: "invalid_input", error: "The form holds a character Cairn cannot store (a NUL, or half of a UTF-16 surrogate pair); remove it." };
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    return { ok: false, code: "invalid_input", error: "Please correct the highlighted fields.", fieldErrors: zodFieldErrors(parsed.error) };
+  }
+  try {
+    return { ok: true, data: await run(ctx, parsed.data) };
+  } catch (err) {
+    if (!isAppError(err)) {
+      log.error("action failed", { request_id: ctx.request.id, err });
+      const traceId = currentTraceIds()?.traceId;
+      return { ok: false, code: "internal", error: `Something went wrong on our side (request ${ctx.request.id}${traceId ? `, trace ${traceId}` : ""}).` };
     }
-    try {
-      return { ok: true, data: await run(ctx, parsed.data) };
-    } catch (err) {
-      if (!isAppError(err)) {
-        console.error(`[cairn] action failed (request ${ctx.request.id})`, err);
-        return { ok: false, code: "internal", error: `Something went wrong on our side (request ${ctx.request.id}).` };
-      }
-      // Raw calls to actions the actor may not use answer like the REST API: 403 / 404.
-      if (err.code === "forbidden") forbidden();
-      if (err.code === "not_found") notFound();
-      return { ok: false, code: err.code, error: err.message, fieldErrors: err.fields };
-    }
-  };
+    // Raw calls to actions the actor may not use answer like the REST API: 403 / 404.
+    if (err.code === "forbidden") forbidden();
+    if (err.code === "not_found") notFound();
+    return { ok: false, code: err.code, error: err.message, fieldErrors: err.fields };
+  }
 }

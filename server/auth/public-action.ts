@@ -10,6 +10,7 @@ import type { Ctx, RequestInfo } from "../context";
 import { newRequestId } from "../context";
 import { isAppError } from "../errors";
 import { zodFieldErrors } from "../http/errors";
+import { log } from "../observability/log";
 import { clientIp } from "./request-info";
 import { getPageCtx } from "./session";
 
@@ -27,7 +28,7 @@ export function publicAction<I, O>(schema: z.ZodType<I>, run: (call: PublicCall,
       return { ok: true, data: await run({ db: await getReadyDb(), request, ctx: await getPageCtx() }, parsed.data) };
     } catch (err) {
       if (!isAppError(err)) {
-        console.error(`[cairn] action failed (request ${request.id})`, err);
+        log.error("action failed", { request_id: request.id, err });
         return { ok: false, code: "internal", error: `Something went wrong on our side (request ${request.id}).` };
       }
       return { ok: false, code: err.code, error: err.message, fieldErrors: err.fields };

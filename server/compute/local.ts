@@ -15,6 +15,7 @@ import { jobUid, runsAsOwnUid, sandboxedCommand, sandboxEnv, sandboxStatus } fro
 import { cgroupSupport, createJobCgroup, joinCgroupsCommand } from "./cgroup";
 import type { JobCgroup } from "./cgroup";
 import type { CairnForward, SandboxConfig, SandboxStatus } from "./sandbox";
+import { log } from "../observability/log";
 
 const GRACE_MS = 5_000;
 
@@ -103,7 +104,7 @@ function cairnRelay(dataDir: string, trackingUrl: string): Promise<string> {
     server.once("error", reject);
     server.listen(socket, () => {
       server.off("error", reject);
-      server.on("error", (err) => console.warn("[cairn] the job network's relay failed", err));
+      server.on("error", (err) => log.warn("the job network's relay failed", { err }));
       server.unref();
       try {
         chmodSync(socket, 0o666);
@@ -177,7 +178,7 @@ export class LocalBackend implements ComputeBackend {
       mkdirSync(dataDir, { recursive: true });
       if (typeof process.getuid === "function" && statSync(dataDir).uid === process.getuid()) chmodSync(dataDir, 0o700);
     } catch (err) {
-      console.warn(`[cairn] could not restrict ${dataDir} to the server's user`, err);
+      log.warn(`could not restrict ${dataDir} to the server's user`, { err });
     }
   }
 

@@ -15,6 +15,7 @@ import { runtimeSeconds } from "../jobs/service";
 import { HOURS_PER_MONTH, replicaPrice } from "./prices";
 import type { PriceSheet } from "./resource-prices";
 import { priceSheet, splitAmount } from "./resource-prices";
+import { log } from "../observability/log";
 
 const METER_LOCK = 0x636f_7374; // "cost"
 /** Live subjects are charged in slices of at least this long (finished ones up to their end at once). */
@@ -145,7 +146,7 @@ async function meterStorage(tx: DbOrTx, now: Date, prices: PriceSheet, store: Ar
     } catch (err) {
       // An unreadable store leaves this team's storage for a later pass (its time is charged then); jobs and
       // deployments are metered regardless.
-      console.warn(`[cairn] cost meter: could not read team ${t.slug}'s stored bytes`, err instanceof Error ? err.message : err);
+      log.warn(`cost meter: could not read team ${t.slug}'s stored bytes`, { err });
       continue;
     }
     const hours = ms / 3_600_000;

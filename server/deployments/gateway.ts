@@ -30,6 +30,7 @@ import { authSecret, env } from "../env";
 import { AppError } from "../errors";
 import { recordInference } from "../observability/inference-rollups";
 import { observeInference } from "../observability/metrics";
+import { currentTraceparent, markError, requestParent, setTraceHeader, SpanKind, traceIdOf, tracingEnabled, withSpan } from "../observability/tracing";
 import { environmentDeployment, serveAddress, stableEndpointOf, wasReplaced } from "./endpoints";
 import { recordSplitRequest } from "./split-log";
 import { sampleInference } from "../drift/sampler";
@@ -39,6 +40,7 @@ import { deploymentRuntime } from "./runtime";
 import { loadDeployment } from "./service";
 import { currentWorkers } from "../workers/registry";
 import { leaderAddress } from "../workers/runtime";
+import { log } from "../observability/log";
 
 /** Request bodies the gateway forwards (the model server refuses larger ones too). */
 export const MAX_INFERENCE_BODY_BYTES = 8 * 1024 * 1024;
@@ -105,14 +107,20 @@ async function forward(deploymentId: string, route: Route, body: ArrayBuffer | n
     const lease = runtime.acquire(deploymentId);
     if (!lease) break;
     try {
-      const answer = await fetch(`${lease.url}${route.path}`, {
-        method: route.method,
-        body: body ?? undefined,
-        headers: { ...runtime.replicaHeaders(), ...(contentType ? { "content-type": contentType } : {}) },
-        signal: AbortSignal.timeout(REPLICA_TIMEOUT_MS),
+      // The replica's share of the request's time, as its own span (the gateway's overhead is the rest); the
+      // replica gets the trace context in `traceparent`.
+      return await withSpan("replica call", { kind: SpanKind.CLIENT, attributes: { "cairn.deployment.id": deploymentId, "http.request.method": route.method, "url.path": route.path } }, async (span) => {
+        const traceparent = currentTraceparent();
+        const answer = await fetch(`${lease.url}${route.path}`, {
+          method: route.method,
+          body: body ?? undefined,
+          headers: { ...runtime.replicaHeaders(), ...(contentType ? { "content-type": contentType } : {}), ...(traceparent ? { traceparent } : {}) },
+          signal: AbortSignal.timeout(REPLICA_TIMEOUT_MS),
+        });
+        const bytes = await answer.arrayBuffer();
+        span.setAttribute("http.response.status_code", answer.status);
+        return new Response(bytes, { status: answer.status, headers: { "content-type": answer.headers.get("content-type") ?? "application/json", "x-content-type-options": "nosniff" } });
       });
-      const bytes = await answer.arrayBuffer();
-      return new Response(bytes, { status: answer.status, headers: { "content-type": answer.headers.get("content-type") ?? "application/json", "x-content-type-options": "nosniff" } });
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
     } finally {
@@ -134,7 +142,7 @@ async function forwardToService(target: { id: string; team: string }, route: Rou
     return new Response(new Uint8Array(answer.body), { status: answer.status, headers: { "content-type": answer.contentType ?? "application/json", "x-content-type-options": "nosniff" } });
   } catch (err) {
     // The cause (cluster addresses) is the operators' to read, not the caller's.
-    console.error(`[cairn] the Service of deployment ${target.id} did not answer`, err);
+    log.error(`the Service of deployment ${target.id} did not answer`, { err });
     return fail(503, `The Service of deployment ${target.id} did not answer; its pods may be starting — try again shortly.`, { "retry-after": "1" });
   }
 }
@@ -284,21 +292,50 @@ function auditRefusal(db: Db, req: Request, actor: TokenActor, addressed: Addres
   void recordAudit({ actor, db, request: requestInfo(req) }, {
     action: "deployment.infer", target: addressed.auditTarget, teamId: addressed.teamId, team: addressed.team, outcome: "denied",
     details: { mode: "read", token_team: actor.tokenTeamSlug, repeats_within_s: REFUSAL_AUDIT_WINDOW_MS / 1000 },
-  }).catch((err: unknown) => console.error("[cairn] auditing a refused inference request failed", err));
+  }).catch((err: unknown) => log.error("auditing a refused inference request failed", { err }));
 }
 
-/** Answers one gateway request. Never throws: every refusal is a JSON error with the right status. */
-export async function serveInference(db: Db, req: Request, params: { team: string; deployment: string; path: string[] }): Promise<Response> {
+type GatewayParams = { team: string; deployment: string; path: string[] };
+
+/**
+ * Answers one gateway request. Never throws: every refusal is a JSON error with the right status. Traced (when
+ * tracing is on) as one server span with the deployment, version and variant that answered; off, it is a plain call.
+ */
+export function serveInference(db: Db, req: Request, params: GatewayParams): Promise<Response> {
+  if (!tracingEnabled()) return serveInferenceNow(db, req, params);
+  return withSpan(`${req.method} /serve/[team]/[deployment]`, {
+    kind: SpanKind.SERVER,
+    parent: requestParent(req.headers),
+    attributes: { "http.request.method": req.method, "http.route": "/serve/[team]/[deployment]/[...path]", "cairn.team": params.team },
+  }, async (span) => {
+    const seen: Seen = {};
+    const answer = await serveInferenceNow(db, req, params, seen);
+    const target = seen.target;
+    span.setAttributes({
+      "http.response.status_code": answer.status,
+      "cairn.request_id": answer.headers.get("x-request-id") ?? "",
+      ...(seen.labels ? { "cairn.deployment.id": seen.labels.deployment } : {}),
+      ...(target ? { "cairn.model.name": target.model, "cairn.model.version": target.version, "cairn.variant": target.variant } : {}),
+    });
+    if (answer.status >= 500) markError(span, `answered ${answer.status}`);
+    setTraceHeader(answer, traceIdOf(span));
+    return answer;
+  });
+}
+
+/** What the gateway learned while answering: the deployment that answered (metrics' labels) and the target it reached. */
+type Seen = { labels?: { team: string; deployment: string }; target?: Target; body?: ArrayBuffer | null };
+
+async function serveInferenceNow(db: Db, req: Request, params: GatewayParams, seen: Seen = {}): Promise<Response> {
   const requestId = requestIdOf(req);
   const workers = currentWorkers();
   if (workers && !workers.isLeader() && req.headers.get(FORWARDED_HEADER) === null) {
     return viaLeader(db, req, requestId).catch((err: unknown) => {
-      console.error("[cairn] passing an inference request to the leader failed", err);
+      log.error("passing an inference request to the leader failed", { err });
       return fail(500, "The gateway failed to answer; the error was logged.", { "x-request-id": requestId });
     });
   }
   const started = performance.now();
-  const seen: { labels?: { team: string; deployment: string }; target?: Target; body?: ArrayBuffer | null } = {};
   const splitKey = req.headers.get(SPLIT_KEY_HEADER);
   const answer = await (async (): Promise<Response> => {
     const authorization = req.headers.get("authorization");
@@ -363,7 +400,7 @@ export async function serveInference(db: Db, req: Request, params: { team: strin
       seen.labels = { team: target.team, deployment: target.id };
     }
   })().catch((err: unknown) => {
-    console.error("[cairn] inference gateway error", err);
+    log.error("inference gateway error", { err });
     return fail(500, "The gateway failed to answer; the error was logged.");
   });
   const seconds = (performance.now() - started) / 1000;

@@ -17,6 +17,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
 import path from "node:path";
+import { log } from "../observability/log";
 
 /** The header a replica checks for the manager's secret. */
 export const SECRET_HEADER = "x-cairn-replica-secret";
@@ -453,7 +454,7 @@ export class LocalServing {
     try {
       this.onChange(this.snapshot(dep));
     } catch (err) {
-      console.error(`[cairn] replica status listener failed for deployment ${dep.spec.deploymentId}`, err);
+      log.error(`replica status listener failed for deployment ${dep.spec.deploymentId}`, { err });
     }
   }
 

@@ -10,6 +10,7 @@ import { AppError } from "../errors";
 import { prometheusProblem, prometheusReady, prometheusUrl, queryRange } from "../observability/prometheus";
 import { rollupSeries } from "./metrics-rollups";
 import { loadDeployment } from "./service";
+import { log } from "../observability/log";
 
 export type { DeploymentMetrics } from "@/lib/schemas/deployments";
 
@@ -84,7 +85,7 @@ export async function deploymentMetrics(ctx: Ctx, input: MetricsInput): Promise<
       return { window, step_seconds: step, source: "prometheus", notice: null, series };
     } catch (err) {
       if (!(err instanceof AppError) || err.code !== "upstream_unavailable") throw err;
-      console.error(`[cairn] metrics: Prometheus did not answer for deployment ${row.id}; answering from the rollups`, err.message);
+      log.error(`metrics: Prometheus did not answer for deployment ${row.id}; answering from the rollups`, { err: err.message });
       // The cause (an internal address) is the operators' to read, in the log.
       notice = "Prometheus did not answer, so these are Cairn's own per-minute rollups.";
     }

@@ -16,6 +16,7 @@ import { pinRoot, pinnedStore } from "../registry/pins";
 import { hashing, sha256, sha256OfFile } from "../artifacts/hashing";
 import type { ReplicaLease, ServingLoad, ServingState } from "./local-serving";
 import { LocalServing, SECRET_HEADER } from "./local-serving";
+import { log } from "../observability/log";
 
 export function deploymentDir(id: string): string {
   return path.join(env().dataDir, "deployments", id);
@@ -46,7 +47,7 @@ function runtime(): Runtime {
     rt.serving = new LocalServing({
       onChange: (state) => {
         const prior = rt.chains.get(state.deploymentId) ?? Promise.resolve();
-        const next = prior.then(() => onReplicaChange(rt, state)).catch((err: unknown) => console.error("[cairn] deployment status update failed", err));
+        const next = prior.then(() => onReplicaChange(rt, state)).catch((err: unknown) => log.error("deployment status update failed", { err }));
         rt.chains.set(state.deploymentId, next);
         void next.finally(() => {
           if (rt.chains.get(state.deploymentId) === next) rt.chains.delete(state.deploymentId);
@@ -209,7 +210,7 @@ export function deploymentRuntime(): DeploymentRuntime {
       rt.dbs.set(id, db);
       if (rt.pending.has(id)) return;
       const p = bringUpNow(rt, db, id)
-        .catch((err: unknown) => console.error(`[cairn] deployment ${id} bring-up failed`, err))
+        .catch((err: unknown) => log.error(`deployment ${id} bring-up failed`, { err }))
         .finally(() => rt.pending.delete(id));
       rt.pending.set(id, p);
     },

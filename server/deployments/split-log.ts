@@ -7,6 +7,7 @@ import type { Db } from "@/db/client";
 import { splitRequestLog } from "@/db/schema";
 import type { SplitVariant } from "@/db/schema";
 import { firstPrediction } from "./split-quality";
+import { log } from "../observability/log";
 
 export type SplitRecord = {
   splitId: string;
@@ -79,7 +80,7 @@ export async function flushSplitLog(): Promise<void> {
           await db.insert(splitRequestLog).values(rows.slice(i, i + BATCH));
         } catch (err) {
           // A split ended and deleted meanwhile, or the database is away: those requests go unrecorded.
-          console.error(`[cairn] writing ${Math.min(BATCH, rows.length - i)} split request log rows failed`, err);
+          log.error(`writing ${Math.min(BATCH, rows.length - i)} split request log rows failed`, { err });
         }
       }
     }

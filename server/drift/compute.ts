@@ -10,6 +10,7 @@ import type { FeatureProfile, LiveDistribution } from "@/lib/schemas/drift";
 import { PREDICTION_FEATURE } from "@/lib/schemas/drift";
 import { deploymentReference } from "./reference";
 import { chiSquareTest, histogram, psi } from "./statistics";
+import { log } from "../observability/log";
 
 /** The newest samples of one window that count (a window with more is judged on these). */
 const MAX_SAMPLES_PER_WINDOW = 50_000;
@@ -129,7 +130,7 @@ export async function computeDrift(db: Db, opts: { windowMinutes: number; retent
       }
     } catch (err) {
       // One deployment's failure (a profile that does not fit its samples) must not stop the others.
-      console.error(`[cairn] computing drift of deployment ${id} failed`, err);
+      log.error(`computing drift of deployment ${id} failed`, { err });
     }
   }
   const cutoff = new Date(now - opts.retentionDays * 86_400_000);

@@ -9,6 +9,7 @@ import type { Reference } from "./reference";
 import { cachedSampleRate, columnNames, deploymentReference } from "./reference";
 import type { Row } from "./rows";
 import { inputRows, rowPredictions } from "./rows";
+import { log } from "../observability/log";
 
 type Sample = typeof inferenceSamples.$inferInsert;
 
@@ -103,7 +104,7 @@ export function sampleInference(db: Db, s: SampleInput): void {
     }
     w.queue.set(db, queued);
     schedule(w);
-  })().catch((err: unknown) => console.error(`[cairn] sampling a request of deployment ${s.deploymentId} failed`, err));
+  })().catch((err: unknown) => log.error(`sampling a request of deployment ${s.deploymentId} failed`, { err }));
   w.pending.add(job);
   void job.finally(() => w.pending.delete(job));
 }
@@ -121,7 +122,7 @@ export async function flushInferenceSamples(): Promise<void> {
           await db.insert(inferenceSamples).values(rows.slice(i, i + BATCH));
         } catch (err) {
           // A deployment deleted meanwhile, or the database is away: those samples go unrecorded.
-          console.error(`[cairn] writing ${Math.min(BATCH, rows.length - i)} inference samples failed`, err);
+          log.error(`writing ${Math.min(BATCH, rows.length - i)} inference samples failed`, { err });
         }
       }
     }

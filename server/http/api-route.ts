@@ -10,6 +10,8 @@ import { clientIp, forwardedRequest } from "../auth/request-info";
 import { resolveRequestActor } from "../auth/request-actor";
 import { AppError } from "../errors";
 import { observeRequest } from "../observability/metrics";
+import { annotateActiveSpan, markError, requestParent, setTraceHeader, SpanKind, traceIdOf, withSpan } from "../observability/tracing";
+import type { Span } from "../observability/tracing";
 import { touchUser } from "../users/activity";
 import { errorResponse, invalidInput } from "./errors";
 
@@ -146,25 +148,43 @@ export async function handleAuthenticated(
 ): Promise<Response> {
   const started = performance.now();
   const request = requestInfo(req);
-  let response: Response;
-  try {
-    const db = await getReadyDb();
-    const quick = shortcut && (await shortcut(db));
-    if (quick) {
-      quick.headers.set("x-request-id", request.id);
-      observeRequest(endpoint, req.method, quick.status, (performance.now() - started) / 1000);
-      return quick;
+  return withSpan(`${req.method} ${endpoint}`, requestSpanOptions(req, endpoint, request), async (span) => {
+    let response: Response;
+    try {
+      const db = await getReadyDb();
+      const quick = shortcut && (await shortcut(db));
+      if (quick) {
+        quick.headers.set("x-request-id", request.id);
+        return answered(span, quick, endpoint, req.method, started);
+      }
+      const resolved = await resolveRequestActor(db, req);
+      if (!resolved) throw new AppError("unauthenticated", "Sign in, or send an API token as `Authorization: Bearer <token>`.");
+      if (resolved.via === "session" && !SAFE_METHODS.has(req.method)) checkOrigin(req);
+      if (resolved.actor.userId) await touchUser(db, resolved.actor.userId);
+      response = await run({ actor: resolved.actor, db, request });
+      response.headers.set("x-request-id", request.id);
+    } catch (err) {
+      response = onError(err, request.id);
     }
-    const resolved = await resolveRequestActor(db, req);
-    if (!resolved) throw new AppError("unauthenticated", "Sign in, or send an API token as `Authorization: Bearer <token>`.");
-    if (resolved.via === "session" && !SAFE_METHODS.has(req.method)) checkOrigin(req);
-    if (resolved.actor.userId) await touchUser(db, resolved.actor.userId);
-    response = await run({ actor: resolved.actor, db, request });
-    response.headers.set("x-request-id", request.id);
-  } catch (err) {
-    response = onError(err, request.id);
-  }
-  observeRequest(endpoint, req.method, response.status, (performance.now() - started) / 1000);
+    return answered(span, response, endpoint, req.method, started);
+  });
+}
+
+/** A request's server span: named by the route template (never a raw id), with the request id to match logs. */
+function requestSpanOptions(req: Request, endpoint: string, request: RequestInfo) {
+  return {
+    kind: SpanKind.SERVER,
+    parent: requestParent(req.headers),
+    attributes: { "http.request.method": req.method, "http.route": endpoint, "cairn.request_id": request.id },
+  };
+}
+
+/** Counts the answer in metrics and, when traced, records its status on the span and names the trace in a header. */
+function answered(span: Span, response: Response, endpoint: string, method: string, started: number): Response {
+  observeRequest(endpoint, method, response.status, (performance.now() - started) / 1000);
+  span.setAttribute("http.response.status_code", response.status);
+  if (response.status >= 500) markError(span, `answered ${response.status}`);
+  setTraceHeader(response, traceIdOf(span));
   return response;
 }
 
@@ -178,6 +198,8 @@ export function apiRoute<B = undefined, Q = undefined>(
       const rawParams: Params = (await context?.params) ?? {};
       const params = Object.fromEntries(Object.entries(rawParams).map(([k, v]) => [k, Array.isArray(v) ? v.join("/") : v]));
       refuseNul(params, "path");
+      // The team a route names is a useful (bounded) trace attribute; other path values (ids) stay out.
+      if (params.slug) annotateActiveSpan({ "cairn.team": params.slug });
       const body = opts.body ? await parseBody(req, opts.body) : (undefined as B);
       const query = opts.query ? parseQuery(req, opts.query) : (undefined as Q);
       const result = await handler({ ctx, req, params, body, query });
@@ -192,13 +214,14 @@ export function publicRoute(endpoint: string, handler: (req: Request, request: R
   return async (req: Request): Promise<Response> => {
     const started = performance.now();
     const request = requestInfo(req);
-    let response: Response;
-    try {
-      response = await handler(req, request);
-    } catch (err) {
-      response = errorResponse(err, request.id);
-    }
-    observeRequest(endpoint, req.method, response.status, (performance.now() - started) / 1000);
-    return response;
+    return withSpan(`${req.method} ${endpoint}`, requestSpanOptions(req, endpoint, request), async (span) => {
+      let response: Response;
+      try {
+        response = await handler(req, request);
+      } catch (err) {
+        response = errorResponse(err, request.id);
+      }
+      return answered(span, response, endpoint, req.method, started);
+    });
   };
 }

@@ -1,7 +1,10 @@
-// One error shape for the REST API: {"error": {code, message, fields?, request_id}}.
+// One error shape for the REST API: {"error": {code, message, fields?, request_id, trace_id?}} — trace_id
+// (and an `x-trace-id` header) when tracing is on, so a report finds its trace; request_id always.
 import { ZodError } from "zod";
 import { AppError } from "../errors";
 import type { FieldErrors } from "../errors";
+import { log } from "../observability/log";
+import { currentTraceIds } from "../observability/tracing";
 
 export function zodFieldErrors(err: ZodError): FieldErrors {
   const fields: FieldErrors = {};
@@ -31,17 +34,19 @@ export function errorResponse(err: unknown, requestId: string): Response {
     // decodeURIComponent on a caller's malformed escape ("%FF") is their mistake, not ours.
     : err instanceof URIError ? new AppError("invalid_input", "The request holds malformed percent-encoding (e.g. a stray \"%\"); encode values with encodeURIComponent.")
     : undefined;
+  const traceId = currentTraceIds()?.traceId;
+  const ids = { request_id: requestId, ...(traceId ? { trace_id: traceId } : {}) };
+  const headers: Record<string, string> = { "x-request-id": requestId, ...(traceId ? { "x-trace-id": traceId } : {}) };
   if (!appError) {
-    console.error(`[cairn] request ${requestId} failed`, err);
+    log.error("request failed", { request_id: requestId, err });
     return Response.json(
-      { error: { code: "internal", message: `Something went wrong on our side. Quote request id ${requestId} when reporting it.`, request_id: requestId } },
-      { status: 500, headers: { "x-request-id": requestId } },
+      { error: { code: "internal", message: `Something went wrong on our side. Quote request id ${requestId} when reporting it.`, ...ids } },
+      { status: 500, headers },
     );
   }
-  const headers: Record<string, string> = { "x-request-id": requestId };
   if (appError.retryAfterSeconds !== undefined) headers["retry-after"] = String(appError.retryAfterSeconds);
   return Response.json(
-    { error: { code: appError.code, message: appError.message, ...(appError.fields ? { fields: appError.fields } : {}), request_id: requestId } },
+    { error: { code: appError.code, message: appError.message, ...(appError.fields ? { fields: appError.fields } : {}), ...ids } },
     { status: appError.status, headers },
   );
 }

@@ -215,6 +215,7 @@ export function openApiDocument(version: string) {
                 message: { type: "string" },
                 fields: { type: "object", additionalProperties: { type: "array", items: { type: "string" } } },
                 request_id: { type: "string" },
+                trace_id: { type: "string", description: "The OpenTelemetry trace of the request (32 hex digits), when the server exports traces (OTEL_EXPORTER_OTLP_ENDPOINT); also in the x-trace-id header" },
               },
             },
           },

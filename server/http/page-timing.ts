@@ -2,6 +2,7 @@
 // is logged with the garbage-collection pauses that overlapped it. Steps that are slow without a GC
 // pause waited on the database (pool or PostgreSQL) or on the event loop (another render).
 import { PerformanceObserver, performance } from "node:perf_hooks";
+import { log } from "../observability/log";
 
 const SLOW_MS = 150;
 const KEPT_PAUSES = 200;
@@ -32,7 +33,7 @@ export async function timed<T>(step: string, work: Promise<T>): Promise<T> {
     if (end - start >= SLOW_MS) {
       const gc = pauses.filter((p) => p.start + p.duration >= start && p.start <= end);
       const gcText = gc.length ? `${gc.map((p) => `${p.duration.toFixed(1)} ms (kind ${p.kind ?? "?"})`).join(" + ")}` : "none";
-      console.log(`[cairn] slow page step ${step}: ${(end - start).toFixed(1)} ms, from t=${start.toFixed(0)} ms; GC meanwhile: ${gcText}`);
+      log.info(`slow page step ${step}: ${(end - start).toFixed(1)} ms, from t=${start.toFixed(0)} ms; GC meanwhile: ${gcText}`);
     }
   }
 }

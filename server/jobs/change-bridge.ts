@@ -14,6 +14,7 @@ import { z } from "zod";
 import type { Db } from "@/db/client";
 import { JOB_STATUSES } from "@/db/schema";
 import type { JobChange, JobChangeBus } from "./events";
+import { log } from "../observability/log";
 
 export const JOB_CHANGE_CHANNEL = "cairn_job_changes";
 /** NOTIFY payloads stop at 8000 bytes; a message is cut well before (4 bytes a character at most). */
@@ -57,7 +58,7 @@ export class JobChangeBridge {
 
   constructor(private readonly opts: BridgeOptions) {
     this.processId = opts.processId ?? randomUUID();
-    this.log = opts.log ?? ((m) => console.log(`[cairn] job changes: ${m}`));
+    this.log = opts.log ?? ((m) => log.info(`job changes: ${m}`));
   }
 
   /** Forwards this process's changes and starts listening; resolves once the first attempt to listen is decided. */

@@ -26,6 +26,7 @@ import { formatBytes, MAX_ENTRIES } from "./archive/entries";
 import type { ArchiveLimits } from "./archive/entries";
 import { archiveContent, inspectArchive } from "./archive/read";
 import { tarGzStream } from "./tar";
+import { log } from "../observability/log";
 
 export type CodeArchiveDto = {
   id: string;
@@ -287,5 +288,5 @@ export async function deleteCodeArchive(ctx: Ctx, id: string): Promise<void> {
     });
   });
   // After the commit: a failed removal leaves an orphan file (logged), never a row without its file.
-  await fsp.rm(codeArchiveFile(archive), { force: true }).catch((err: unknown) => console.error(`[cairn] removing the file of deleted code archive ${archive.id} failed`, err));
+  await fsp.rm(codeArchiveFile(archive), { force: true }).catch((err: unknown) => log.error(`removing the file of deleted code archive ${archive.id} failed`, { err }));
 }

@@ -20,6 +20,7 @@ import { can, readableTeamIds } from "../auth/policy";
 import type { Ctx } from "../context";
 import { env } from "../env";
 import { AppError } from "../errors";
+import { currentTraceparent, withSpan } from "../observability/tracing";
 import { homeTeam, loadExperiment } from "../tracking/access";
 import { artifactStore } from "../tracking/artifacts";
 import { insertRun } from "../tracking/runs";
@@ -183,7 +184,16 @@ export type SubmitExtras = {
  * submit, retries included, passes the budget check — only the scheduler's own attempts of a job already submitted
  * are not new work — and its answer carries the `budget` note (null under every line).
  */
-export async function submitJob(ctx: Ctx, experimentId: string, input: TrainJobInput, extras: SubmitExtras & { retryOf?: string } = {}): Promise<JobDto & { budget: BudgetNote | null }> {
+export function submitJob(ctx: Ctx, experimentId: string, input: TrainJobInput, extras: SubmitExtras & { retryOf?: string } = {}): Promise<JobDto & { budget: BudgetNote | null }> {
+  // The job keeps this span's traceparent: the scheduler's dispatch, later and maybe in another process, joins the trace.
+  return withSpan("job.submit", {}, async (span) => {
+    const job = await submitJobNow(ctx, experimentId, input, extras);
+    span.setAttributes({ "cairn.job.id": job.job_id, "cairn.team": job.team });
+    return job;
+  });
+}
+
+async function submitJobNow(ctx: Ctx, experimentId: string, input: TrainJobInput, extras: SubmitExtras & { retryOf?: string }): Promise<JobDto & { budget: BudgetNote | null }> {
   const exp = await loadExperiment(ctx, experimentId, { mode: "write", permission: "train_model", action: "job.submit" });
   if (input.team) {
     const named = await homeTeam(ctx, input.team);
@@ -208,9 +218,11 @@ export async function submitJob(ctx: Ctx, experimentId: string, input: TrainJobI
   // scheduler's own attempts of a job already submitted are not new work).
   const budget = await checkBudget(ctx, { id: exp.teamId, slug: exp.teamSlug }, { action: "job.submit", target: `experiment:${exp.id}` });
   const name = input.name ?? (code ? `${code.archive ? code.label : code.source.split("/")[1]} on ${resolved.instanceType ?? `${resolved.cpu} CPU`}` : command.join(" ").slice(0, 80));
+  const traceparent = currentTraceparent();
   const spec: JobSpec = {
     source: code?.source ?? null, command, image: input.image ?? null, env: input.env, instance_type: resolved.instanceType,
     priority: input.priority, max_runtime_seconds: input.max_runtime_seconds, retries: input.retries,
+    ...(traceparent ? { traceparent } : {}),
   };
   if (code?.archive) await assertStorageRoom(ctx.db, artifactStore(), { id: exp.teamId, slug: exp.teamSlug }, code.archive.sizeBytes);
   // Intent, in one transaction: the run, the job (queued), its first event, the run's job tag and the audit

@@ -3,6 +3,8 @@
 import { ZodError } from "zod";
 import { AppError } from "../errors";
 import { zodFieldErrors } from "../http/errors";
+import { log } from "../observability/log";
+import { currentTraceIds } from "../observability/tracing";
 
 /** Parses JSON, accepting the bare NaN / Infinity / -Infinity tokens Python's json module writes. */
 export function parseLenientJson(text: string): unknown {
@@ -57,7 +59,9 @@ const MLFLOW_CODES: Record<string, { error_code: string; status: number }> = {
 };
 
 export function mlflowError(code: string, message: string, status: number, requestId?: string): Response {
-  return Response.json({ error_code: code, message }, { status, headers: requestId ? { "x-request-id": requestId } : {} });
+  // MLflow's error shape, plus the trace id when tracing is on (clients ignore fields they do not know).
+  const traceId = currentTraceIds()?.traceId;
+  return Response.json({ error_code: code, message, ...(traceId ? { trace_id: traceId } : {}) }, { status, headers: requestId ? { "x-request-id": requestId } : {} });
 }
 
 export function mlflowErrorResponse(err: unknown, requestId: string): Response {
@@ -72,6 +76,6 @@ export function mlflowErrorResponse(err: unknown, requestId: string): Response {
     if (err.retryAfterSeconds !== undefined) response.headers.set("retry-after", String(err.retryAfterSeconds));
     return response;
   }
-  console.error(`[cairn] MLflow request ${requestId} failed`, err);
+  log.error("MLflow request failed", { request_id: requestId, err });
   return mlflowError("INTERNAL_ERROR", `Internal error (request ${requestId}).`, 500, requestId);
 }

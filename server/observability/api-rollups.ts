@@ -6,6 +6,7 @@ import { sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import type { Db, DbOrTx } from "@/db/client";
 import { LATENCY_BUCKETS_MS, ROLLUP_RETENTION_DAYS, bucketIndex } from "./inference-rollups";
+import { log } from "./log";
 
 export const API_FLUSH_INTERVAL_MS = 10_000;
 /** Distinct endpoint templates counted at most (a bug that labels by raw path cannot grow the table without bound). */
@@ -142,7 +143,7 @@ export async function flushApiRollups(db: Db): Promise<number> {
     s.flushing = null;
   }
   if (s.dropped > 0) {
-    console.error(`[cairn] metrics: ${s.dropped} API requests were not added to the per-minute rollups (too many unwritten minutes); Prometheus still counted them`);
+    log.error(`metrics: ${s.dropped} API requests were not added to the per-minute rollups (too many unwritten minutes); Prometheus still counted them`);
     s.dropped = 0;
   }
   return written;
@@ -163,7 +164,7 @@ export async function prunePlatformRollups(db: DbOrTx, now = new Date()): Promis
 export function startApiRollups(db: Db, intervalMs = API_FLUSH_INTERVAL_MS): void {
   const s = state();
   if (s.timer) return;
-  const flush = () => flushApiRollups(db).catch((err: unknown) => console.error("[cairn] metrics: writing the API's per-minute rollups failed (kept for the next try)", err));
+  const flush = () => flushApiRollups(db).catch((err: unknown) => log.error("metrics: writing the API's per-minute rollups failed (kept for the next try)", { err }));
   s.timer = setInterval(() => void flush(), intervalMs);
   s.timer.unref();
   for (const signal of ["SIGTERM", "SIGINT"] as const) {

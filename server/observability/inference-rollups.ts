@@ -6,6 +6,7 @@
 import { sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import type { Db, DbOrTx } from "@/db/client";
+import { log } from "./log";
 
 /** Upper bounds (ms) of the latency buckets; a last bucket holds everything slower. Changing them needs a migration of the stored arrays. */
 export const LATENCY_BUCKETS_MS: readonly number[] = [1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10_000, 30_000];
@@ -170,7 +171,7 @@ export async function flushInferenceRollups(db: Db): Promise<number> {
     s.flushing = null;
   }
   if (s.dropped > 0) {
-    console.error(`[cairn] metrics: ${s.dropped} gateway answers were not added to the per-minute rollups (too many unwritten minutes); Prometheus still counted them`);
+    log.error(`metrics: ${s.dropped} gateway answers were not added to the per-minute rollups (too many unwritten minutes); Prometheus still counted them`);
     s.dropped = 0;
   }
   return written;
@@ -192,7 +193,7 @@ export async function pruneInferenceRollups(db: DbOrTx, now = new Date()): Promi
 export function startInferenceRollups(db: Db, intervalMs = FLUSH_INTERVAL_MS): void {
   const s = state();
   if (s.timer) return;
-  const flush = () => flushInferenceRollups(db).catch((err: unknown) => console.error("[cairn] metrics: writing the gateway's per-minute rollups failed (kept for the next try)", err));
+  const flush = () => flushInferenceRollups(db).catch((err: unknown) => log.error("metrics: writing the gateway's per-minute rollups failed (kept for the next try)", { err }));
   s.timer = setInterval(() => void flush(), intervalMs);
   s.timer.unref();
   for (const signal of ["SIGTERM", "SIGINT"] as const) {

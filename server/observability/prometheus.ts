@@ -10,6 +10,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import net from "node:net";
 import path from "node:path";
 import { AppError } from "../errors";
+import { log } from "./log";
 
 export type ManagedPrometheus = { url: string; pid: number; stop: () => Promise<void> };
 
@@ -223,7 +224,7 @@ export function connectPrometheus(opts: { url?: string; managed?: ManagedOptions
     },
     (err: unknown) => {
       r.error = err instanceof Error ? err.message : String(err);
-      console.error(`[cairn] managed Prometheus did not start: ${r.error}`);
+      log.error(`managed Prometheus did not start: ${r.error}`);
     },
   ).finally(() => {
     r.starting = null;

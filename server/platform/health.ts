@@ -15,6 +15,7 @@ import { gpuRows, localGpuCount, storageByTeam } from "../observability/platform
 import { prometheusProblem, prometheusReady } from "../observability/prometheus";
 import { healthFromPrometheus } from "./health-prometheus";
 import { apiFromRollups, queueAndUsersFromRollups } from "./health-rollups";
+import { log } from "../observability/log";
 
 export type { PlatformHealth } from "@/lib/schemas/platform";
 
@@ -67,7 +68,7 @@ export async function platformHealth(ctx: Ctx, input: HealthInput = {}): Promise
       };
     } catch (err) {
       if (!(err instanceof AppError) || err.code !== "upstream_unavailable") throw err;
-      console.error("[cairn] platform health: Prometheus did not answer; answering from the rollups", err.message);
+      log.warn("platform health: Prometheus did not answer; answering from the rollups", { err: err.message });
       notice = "Prometheus did not answer, so these are Cairn's own per-minute rollups.";
     }
   } else if (prometheusProblem()) {

@@ -10,6 +10,7 @@ import { hashing, sha256 } from "../artifacts/hashing";
 import type { ArtifactStore } from "../artifacts/store";
 import { env } from "../env";
 import { AppError } from "../errors";
+import { log } from "../observability/log";
 
 /** More files than this under one version's location is not a model folder (e.g. a whole run's artifacts). */
 export const MAX_PINNED_FILES = 2_000;
@@ -91,7 +92,7 @@ export async function pinVersionFiles(source: { store: ArtifactStore; root: stri
 
 /** Removes a version's pinned files (a deleted version, or a registration that did not commit). */
 export async function removePin(versionId: string): Promise<void> {
-  await pinnedStore().removeAll(pinRoot(versionId)).catch((err: unknown) => console.error(`[cairn] could not remove the pinned files of version ${versionId}`, err));
+  await pinnedStore().removeAll(pinRoot(versionId)).catch((err: unknown) => log.error(`could not remove the pinned files of version ${versionId}`, { err }));
 }
 
 /** The pinned entry of the file a deployment serves (the version's ONNX model), or null. */

@@ -21,6 +21,7 @@ import type { TeamRef } from "./lookup";
 import { DEFAULT_QUOTA, budgetColumns, quotaDto } from "./service";
 import { wake } from "../workers/registry";
 import { authChanged } from "../auth/token-cache";
+import { log } from "../observability/log";
 
 /** The team the actor may read and act on with `permission`; refusals are audited (404 outside, 403 inside). */
 export async function teamFor(ctx: Ctx, slug: string, permission: "read_data" | "manage_team" | "manage_platform", action: string): Promise<TeamRef> {
@@ -184,7 +185,7 @@ export async function teamUsage(ctx: Ctx, slug: string): Promise<TeamUsage> {
     // Artifacts (measured by walking them, cached a minute) and code archives: what the storage quota counts.
     // A failure there costs the figure, not the page.
     teamStoredBytes(ctx.db, artifactStore(), team).catch((err: unknown) => {
-      console.error(`[cairn] measuring artifact storage of team ${team.slug} failed`, err);
+      log.error(`measuring artifact storage of team ${team.slug} failed`, { err });
       return null;
     }),
     // Live deployments and their replicas, every backend: what max_deployments and max_replicas count.

@@ -15,6 +15,7 @@ import { quotaDto } from "../teams/service";
 import type { Outcome, QuotaStatus } from "./cluster";
 import { TenantCluster } from "./cluster";
 import { desiredObjects } from "./manifests";
+import { log } from "../observability/log";
 
 export type TeamSyncResult = {
   team: string;
@@ -141,7 +142,7 @@ export class TenantSyncer {
       driftRepairedAt: drift ? now : prev?.driftRepairedAt ?? null, quotaStatus: r.status ?? null, kueue: r.kueue ?? false, appliedDigest: digest,
     };
     await db.insert(tenantSync).values({ teamId: t.id, ...values }).onConflictDoUpdate({ target: tenantSync.teamId, set: values });
-    if (drift) console.warn(`[cairn] tenant sync: drift repaired in ${namespaceFor(t.slug)}: ${values.repaired.join(" | ")}`);
+    if (drift) log.warn(`tenant sync: drift repaired in ${namespaceFor(t.slug)}: ${values.repaired.join(" | ")}`);
     return { team: t.slug, state, message, outcomes, quota_status: r.status ?? null };
   }
 }

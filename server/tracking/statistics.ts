@@ -7,6 +7,7 @@
 // and it does not block writers).
 import { sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
+import { log } from "../observability/log";
 
 const MIN_RUNS = 1000;
 const GROWTH = 0.2;
@@ -37,7 +38,7 @@ export function noteRunsCreated(db: Db, n: number): void {
     const result = await db.execute(sql`select greatest(reltuples, 0)::float8 as n from pg_class where oid = 'runs'::regclass`);
     s.base = Number((result as unknown as { rows: { n: number }[] }).rows[0]?.n ?? 0);
   })()
-    .catch((err: unknown) => console.warn("[cairn] analysing the tracking tables failed", err))
+    .catch((err: unknown) => log.warn("analysing the tracking tables failed", { err }))
     .finally(() => { s.running = null; });
 }
 

@@ -3,6 +3,7 @@
 import type { Db } from "@/db/client";
 import { refreshAnchor } from "../audit/anchor";
 import type { Loop } from "./runtime";
+import { log } from "../observability/log";
 
 export class AuditAnchorLoop implements Loop {
   readonly name = "audit-anchor" as const;
@@ -11,7 +12,7 @@ export class AuditAnchorLoop implements Loop {
 
   async tick(): Promise<void> {
     const { problem } = await refreshAnchor(this.db);
-    if (problem && problem !== this.lastProblem) console.error(`[cairn] audit anchor: ${problem} Run GET /api/v1/audit/verify as an admin.`);
+    if (problem && problem !== this.lastProblem) log.error(`audit anchor: ${problem} Run GET /api/v1/audit/verify as an admin.`);
     this.lastProblem = problem;
   }
 }

@@ -11,6 +11,7 @@ import { LIVE_DEPLOYMENT_STATUSES, deploymentEvents, deployments, teamQuotas, te
 import type { DeploymentRuntime } from "../deployments/runtime";
 import { env } from "../env";
 import { lockedReplicaRoom } from "../deployments/prepare";
+import { log } from "../observability/log";
 
 /** What the autoscaler remembers about one deployment between ticks (memory only: a restart starts a fresh window). */
 export type ScaleMemory = {
@@ -111,7 +112,7 @@ export class Autoscaler {
     const loop = () => {
       this.timer = setTimeout(() => {
         void this.tick()
-          .catch((err: unknown) => console.error("[cairn] autoscaler tick failed", err))
+          .catch((err: unknown) => log.error("autoscaler tick failed", { err }))
           .finally(() => {
             if (this.timer) loop();
           });
@@ -249,7 +250,7 @@ export class Autoscaler {
           if (changed) await tx.insert(deploymentEvents).values({ deploymentId: id, status: "ready", message });
         });
       })
-      .catch((err: unknown) => console.error(`[cairn] autoscaler could not record a failed scale of deployment ${id}`, err))
+      .catch((err: unknown) => log.error(`autoscaler could not record a failed scale of deployment ${id}`, { err }))
       .finally(() => this.changing.delete(id));
     this.changing.set(id, change);
   }

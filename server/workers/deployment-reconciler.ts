@@ -14,6 +14,7 @@ import type { DeploymentRuntime } from "../deployments/runtime";
 import { stopAllReplicas } from "../deployments/runtime";
 import { wake } from "./registry";
 import type { Loop } from "./runtime";
+import { log } from "../observability/log";
 
 export class DeploymentReconciler implements Loop {
   readonly name = "deployments" as const;
@@ -22,7 +23,7 @@ export class DeploymentReconciler implements Loop {
 
   async onLead(): Promise<void> {
     const n = await this.reconcile();
-    if (n) console.log(`[cairn] brought up ${n} deployment(s)`);
+    if (n) log.info(`brought up ${n} deployment(s)`);
   }
 
   async tick(): Promise<void> {
@@ -49,7 +50,7 @@ export class DeploymentReconciler implements Loop {
     let ready = 0;
     if (this.kubernetes) {
       const pass = await reconcileKubernetes(this.db, this.kubernetes, this.k8sState);
-      for (const error of pass.errors) console.error(`[cairn] serving on Kubernetes: ${error}`);
+      for (const error of pass.errors) log.error(`serving on Kubernetes: ${error}`);
       ready = pass.becameReady.length;
     }
     // What came up may be production's new deployment (or a rollback): the promotion worker moves production to it.

@@ -8,6 +8,7 @@ import { jobResourceSamples, jobs } from "@/db/schema";
 import type { ResourceSource } from "@/db/schema";
 import type { ComputeBackend } from "../compute/backend";
 import type { Loop } from "./runtime";
+import { log } from "../observability/log";
 
 /** How often: every 5 s locally; every 15 s on Kubernetes, metrics-server's own resolution (and one API call a job). */
 export const SAMPLE_INTERVAL_MS = { local: 5_000, kubernetes: 15_000 } as const;
@@ -60,7 +61,7 @@ export class JobResourceSampler implements Loop {
         await this.sample(job.id, job.ref!, job.source);
       } catch (err) {
         // One job's unreadable sample (an API hiccup) does not stop the others'.
-        console.warn(`[cairn] job ${job.id}: reading its resource usage failed`, err instanceof Error ? err.message : err);
+        log.warn(`job ${job.id}: reading its resource usage failed`, { err: err instanceof Error ? err.message : err });
       }
     }
   }

@@ -36,6 +36,8 @@ import type { ExitFacts, FailureCause } from "../jobs/failure-cause";
 import { findFailureCause, readLogTail } from "../jobs/failure-cause";
 import type { Loop } from "./runtime";
 import { authChanged } from "../auth/token-cache";
+import { contextFromTraceparent, outsideTrace, withSpan } from "../observability/tracing";
+import { log } from "../observability/log";
 
 const ADMIT_LOCK = 0x6a6f_6273; // "jobs"
 
@@ -108,11 +110,12 @@ export class JobScheduler implements Loop {
   /** Leadership (or start-up): converge every attempt an earlier leader left running. */
   async onLead(): Promise<void> {
     const converged = await this.converge();
-    if (converged) console.log(`[cairn] converged ${converged} job(s) left running by an earlier server process`);
+    if (converged) log.info(`converged ${converged} job(s) left running by an earlier server process`);
   }
 
   private wakeSelf(): void {
-    void this.tick().catch((err: unknown) => console.error("[cairn] scheduler pass failed", err));
+    // A pass is the scheduler's own work, not part of the trace of the job whose exit woke it.
+    outsideTrace(() => void this.tick().catch((err: unknown) => log.error("scheduler pass failed", { err })));
   }
 
   private async admit(): Promise<void> {
@@ -223,7 +226,11 @@ export class JobScheduler implements Loop {
         if (this.inflight.has(job.id)) continue;
         this.inflight.add(job.id);
         try {
-          await this.start(job);
+          // A child of the submit's span (its traceparent is stored with the job): one trace from the request to the start.
+          await withSpan("job.dispatch", {
+            parent: contextFromTraceparent(job.spec.traceparent),
+            attributes: { "cairn.job.id": job.id, "cairn.job.attempt": job.attempt + 1, "cairn.compute.backend": this.backend.name },
+          }, () => this.start(job));
         } finally {
           this.inflight.delete(job.id);
         }
@@ -323,18 +330,19 @@ export class JobScheduler implements Loop {
         if (!existsSync(from)) throw new Error(`the code source ${job.spec.source} is gone`);
         cpSync(from, workdir, { recursive: true });
       }
-      const { ref } = await this.backend.start(
+      // The attempt's callbacks (its exit, maybe hours later) run outside this trace: their writes are the job's life, not its start.
+      const { ref } = await withSpan("compute.start", { attributes: { "cairn.compute.backend": this.backend.name, "cairn.job.id": job.id } }, async () => this.backend.start(
         {
           jobId: job.id, attempt, team: await teamSlug(db, job.teamId), runId: job.runId, experimentId: job.experimentId, image: job.spec.image, source: job.spec.source,
           command: job.spec.command, env: jobEnvironment(claimed.row, attempt, workdir, claimed.token), workdir,
           logFile: jobLogFile(job.id), maxRuntimeSeconds: job.spec.max_runtime_seconds, resources: { cpu: job.cpu, memoryGib: job.memoryGib, gpus: job.gpus, gpuType: job.gpuType },
         },
         {
-          onExit: (exit) => void this.onExit(job.id, attempt, exit).catch((err: unknown) => console.error(`[cairn] job ${job.id}: recording its exit failed`, err)),
-          onMessage: (message) => void db.update(jobs).set({ message }).where(and(eq(jobs.id, job.id), eq(jobs.attempt, attempt), eq(jobs.status, "running"))).catch(() => undefined),
-          onStarted: () => void workloadStarted(db, job.id, attempt).catch((err: unknown) => console.error(`[cairn] job ${job.id}: recording its start failed`, err)),
+          onExit: (exit) => outsideTrace(() => void this.onExit(job.id, attempt, exit).catch((err: unknown) => log.error(`job ${job.id}: recording its exit failed`, { err }))),
+          onMessage: (message) => outsideTrace(() => void db.update(jobs).set({ message }).where(and(eq(jobs.id, job.id), eq(jobs.attempt, attempt), eq(jobs.status, "running"))).catch(() => undefined)),
+          onStarted: () => outsideTrace(() => void workloadStarted(db, job.id, attempt).catch((err: unknown) => log.error(`job ${job.id}: recording its start failed`, { err }))),
         },
-      );
+      ));
       const [now] = await db.update(jobs).set({ backendRef: ref }).where(and(eq(jobs.id, job.id), eq(jobs.attempt, attempt))).returning({ cancelRequested: jobs.cancelRequested });
       // A cancel that came while the process was being started found nothing to stop (no ref yet): stop it now;
       // its exit then records the job as cancelled.
@@ -366,7 +374,7 @@ export class JobScheduler implements Loop {
       if (peak?.bytes) facts.memory = { peakBytes: Number(peak.bytes), limitBytes: job.memoryGib * 1024 ** 3 };
       return findFailureCause(readLogTail(jobLogFile(job.id)), facts);
     } catch (err) {
-      console.warn(`[cairn] job ${job.id}: reading its failure cause failed`, err);
+      log.warn(`job ${job.id}: reading its failure cause failed`, { err });
       return findFailureCause({ text: "", firstLine: null }, facts);
     }
   }

@@ -13,6 +13,7 @@
 import { sql } from "drizzle-orm";
 import pg from "pg";
 import type { Db } from "@/db/client";
+import { log } from "../observability/log";
 
 export type LoopName = "jobs" | "job-resources" | "deployments" | "promotion" | "autoscale" | "costs" | "tenants" | "audit-anchor" | "approvals" | "rollups" | "splits" | "sweeps" | "alerts" | "budgets" | "platform" | "drift";
 
@@ -71,7 +72,7 @@ export class WorkerRuntime {
 
   constructor(private readonly opts: { election: Election; loops: Loop[]; log?: (message: string) => void; notify?: (loop: LoopName) => Promise<void> }) {
     for (const loop of opts.loops) this.loops.set(loop.name, { loop, timer: null, running: null, again: false, lastTick: null, lastError: null });
-    this.log = opts.log ?? ((m) => console.log(`[cairn] workers: ${m}`));
+    this.log = opts.log ?? ((m) => log.info(`workers: ${m}`));
   }
 
   /** Starts campaigning for leadership (PGlite: leads at once). Resolves once the first attempt is decided. */

@@ -5,6 +5,7 @@ import type { Db } from "@/db/client";
 import { guardSplits } from "../deployments/split-guard";
 import { wake } from "./registry";
 import type { Loop } from "./runtime";
+import { log } from "../observability/log";
 
 export class SplitGuardLoop implements Loop {
   readonly name = "splits" as const;
@@ -12,7 +13,7 @@ export class SplitGuardLoop implements Loop {
 
   async tick(): Promise<void> {
     const pass = await guardSplits(this.db, { retentionDays: this.retentionDays });
-    for (const a of pass.aborted) console.log(`[cairn] traffic split ${a.splitId} aborted: ${a.reason}`);
+    for (const a of pass.aborted) log.info(`traffic split ${a.splitId} aborted: ${a.reason}`);
     // An abort stopped a candidate: the reconciler releases its replicas.
     if (pass.aborted.length > 0) wake("deployments");
   }

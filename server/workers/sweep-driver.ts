@@ -5,10 +5,11 @@ import type { Db } from "@/db/client";
 import { sweeps, sweepTrials } from "@/db/schema";
 import { driveSweep } from "../sweeps/driver";
 import type { Loop } from "./runtime";
+import { log as serverLog } from "../observability/log";
 
 export class SweepDriver implements Loop {
   readonly name = "sweeps" as const;
-  constructor(private readonly db: Db, readonly intervalMs: number, private readonly log: (m: string) => void = (m) => console.error(`[cairn] sweeps: ${m}`)) {}
+  constructor(private readonly db: Db, readonly intervalMs: number, private readonly log: (m: string) => void = (m) => serverLog.error(`sweeps: ${m}`)) {}
 
   async tick(): Promise<void> {
     // Open sweeps, and ended ones with trials whose end is not recorded yet.

@@ -14,14 +14,14 @@ import { resourcePriceSchema } from "@/lib/schemas/costs";
 import { saveResourcePrice } from "@/server/costs/resource-prices";
 
 // Re-checks the caller: a data scientist posting this action directly gets 403 and nothing changes.
-export const createTeamAction = safeAction(createTeamSchema, async (ctx, input) => {
+export const createTeamAction = safeAction("createTeamAction", createTeamSchema, async (ctx, input) => {
   const team = await createTeam(ctx, input);
   revalidatePath("/admin");
   revalidatePath("/teams");
   return { slug: team.slug, name: team.name };
 });
 
-export const setTeamArchivedAction = safeAction(z.strictObject({ slug: teamSlugSchema, archived: z.boolean() }), async (ctx, input) => {
+export const setTeamArchivedAction = safeAction("setTeamArchivedAction", z.strictObject({ slug: teamSlugSchema, archived: z.boolean() }), async (ctx, input) => {
   if (input.archived) await archiveTeam(ctx, input.slug);
   else await restoreTeam(ctx, input.slug);
   revalidatePath("/admin");
@@ -29,27 +29,27 @@ export const setTeamArchivedAction = safeAction(z.strictObject({ slug: teamSlugS
   return input.archived;
 });
 
-export const saveInstanceTypeAction = safeAction(z.strictObject({ name: instanceTypeNameSchema, type: instanceTypeSchema }), async (ctx, input) => {
+export const saveInstanceTypeAction = safeAction("saveInstanceTypeAction", z.strictObject({ name: instanceTypeNameSchema, type: instanceTypeSchema }), async (ctx, input) => {
   const saved = await saveInstanceType(ctx, input.name, input.type);
   revalidatePath("/admin");
   return saved.name;
 });
 
-export const deleteInstanceTypeAction = safeAction(z.strictObject({ name: instanceTypeNameSchema }), async (ctx, input) => {
+export const deleteInstanceTypeAction = safeAction("deleteInstanceTypeAction", z.strictObject({ name: instanceTypeNameSchema }), async (ctx, input) => {
   await deleteInstanceType(ctx, input.name);
   revalidatePath("/admin");
   return input.name;
 });
 
 // Deactivate or reactivate a user (admins); the service revokes their sessions and tokens in the same transaction.
-export const setUserActiveAction = safeAction(setUserActiveSchema, async (ctx, input) => {
+export const setUserActiveAction = safeAction("setUserActiveAction", setUserActiveSchema, async (ctx, input) => {
   const result = await setUserActive(ctx, input);
   revalidatePath("/admin/users");
   return result;
 });
 
 // Set a resource kind's price (CPU, memory, GPU by type, storage): admins only; applies to time metered from now on.
-export const saveResourcePriceAction = safeAction(resourcePriceSchema, async (ctx, input) => {
+export const saveResourcePriceAction = safeAction("saveResourcePriceAction", resourcePriceSchema, async (ctx, input) => {
   const saved = await saveResourcePrice(ctx, input);
   revalidatePath("/admin");
   revalidatePath("/costs");

@@ -11,7 +11,7 @@ from typing import List
 import httpx
 import pytest
 
-from cairn import Cairn, ConfigError, InvalidInput, QuotaExceeded, RateLimited, UpstreamUnavailable
+from cairn import Cairn, ConfigError, InvalidInput, NotFound, QuotaExceeded, RateLimited, UpstreamUnavailable
 from cairn._http import Transport
 from cairn.client import Deployment
 from cairn.archive import list_files, pack
@@ -87,6 +87,23 @@ def test_retries_give_up_with_the_typed_error() -> None:
         t.get("/api/v1/jobs")
     assert (info.value.code, info.value.status, info.value.request_id, info.value.message) == ("rate_limited", 429, "r1", "Too many requests")
     assert len(sleeps) == 2
+
+
+def test_errors_keep_the_trace_id_a_tracing_server_sends() -> None:
+    t = Transport("http://x", "tok", sleep=lambda s: None, transport=scripted([
+        httpx.Response(404, json={"error": {"code": "not_found", "message": "no team", "request_id": "r2", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"}}),
+        httpx.Response(404, json={"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "no run", "trace_id": "0af7651916cd43dd8448eb211c80319c"}),
+        httpx.Response(404, json={"error": {"code": "not_found", "message": "no team", "request_id": "r3"}}),
+    ], []))
+    with pytest.raises(NotFound) as info:
+        t.get("/api/v1/teams/nope")
+    assert (info.value.request_id, info.value.trace_id) == ("r2", "4bf92f3577b34da6a3ce929d0e0e4736")
+    with pytest.raises(NotFound) as info:
+        t.get("/api/2.0/mlflow/runs/get")
+    assert info.value.trace_id == "0af7651916cd43dd8448eb211c80319c"
+    with pytest.raises(NotFound) as info:
+        t.get("/api/v1/teams/nope")
+    assert info.value.trace_id is None
 
 
 def test_other_errors_are_not_retried_and_keep_code_message_fields() -> None:

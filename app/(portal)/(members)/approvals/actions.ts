@@ -7,7 +7,7 @@ import { safeAction } from "@/server/auth/action";
 import { deployModel } from "@/server/approvals/deploy";
 
 /** A team lead approves (the production deployment starts) or rejects a pending request. */
-export const decideApprovalAction = safeAction(decideInput, async (ctx, input) => {
+export const decideApprovalAction = safeAction("decideApprovalAction", decideInput, async (ctx, input) => {
   const decided = input.decision === "approve" ? await approveRequest(ctx, input.id, input.comment) : await rejectRequest(ctx, input.id, input.comment);
   revalidatePath("/approvals");
   if (decided.status === "approved") revalidatePath("/deployments");
@@ -15,14 +15,14 @@ export const decideApprovalAction = safeAction(decideInput, async (ctx, input) =
 });
 
 /** The requester withdraws a pending request. */
-export const withdrawApprovalAction = safeAction(deploymentIdAction, async (ctx, input) => {
+export const withdrawApprovalAction = safeAction("withdrawApprovalAction", deploymentIdAction, async (ctx, input) => {
   const withdrawn = await cancelRequest(ctx, input.id);
   revalidatePath("/approvals");
   return withdrawn.status;
 });
 
 /** The version page's production request: nothing deploys until a team lead approves; answers the request's id. */
-export const requestProductionDeployAction = safeAction(requestInput, async (ctx, input) => {
+export const requestProductionDeployAction = safeAction("requestProductionDeployAction", requestInput, async (ctx, input) => {
   const asked = await deployModel(ctx, input.name, {
     team: input.team, version: input.version, environment: "production", replicas: input.replicas, auto_scale: false, traffic: 100, note: input.note,
   });

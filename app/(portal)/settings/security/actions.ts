@@ -14,7 +14,7 @@ async function renewDeviceCookie(email: string, revokedAt: Date): Promise<void> 
   (await cookies()).set(cookie.name, cookie.value, cookie.options);
 }
 
-export const changePasswordAction = safeAction(changePasswordSchema, async (ctx, input) => {
+export const changePasswordAction = safeAction("changePasswordAction", changePasswordSchema, async (ctx, input) => {
   const { ended, devicesValidAfter } = await changeMyPassword(ctx, input);
   await renewDeviceCookie(ctx.actor.email, devicesValidAfter);
   revalidatePath("/settings/security");
@@ -22,13 +22,13 @@ export const changePasswordAction = safeAction(changePasswordSchema, async (ctx,
 });
 
 // No new device cookie here: a copied session cookie could ask for this, and must not come away with one.
-export const endOtherSessionsAction = safeAction(z.object({}), async (ctx) => {
+export const endOtherSessionsAction = safeAction("endOtherSessionsAction", z.object({}), async (ctx) => {
   const { ended } = await endOtherSessions(ctx);
   revalidatePath("/settings/security");
   return { ended };
 });
 
-export const endSessionAction = safeAction(z.string().uuid("Not a session id"), async (ctx, id) => {
+export const endSessionAction = safeAction("endSessionAction", z.string().uuid("Not a session id"), async (ctx, id) => {
   const result = await endMySession(ctx, id);
   revalidatePath("/settings/security");
   return result;

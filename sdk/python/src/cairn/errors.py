@@ -1,4 +1,5 @@
-"""Typed exceptions. Every API refusal carries the API's ``code``, ``message``, ``fields`` and ``request_id``."""
+"""Typed exceptions. Every API refusal carries the API's ``code``, ``message``, ``fields``, ``request_id`` and,
+when the server exports traces, ``trace_id``."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
@@ -17,7 +18,7 @@ class ConfigError(CairnError):
 
 
 class APIError(CairnError):
-    """The API answered with an error: ``{"error": {"code", "message", "fields"?, "request_id"}}``."""
+    """The API answered with an error: ``{"error": {"code", "message", "fields"?, "request_id", "trace_id"?}}``."""
 
     code: str = "error"
 
@@ -29,6 +30,7 @@ class APIError(CairnError):
         code: Optional[str] = None,
         fields: Optional[Dict[str, List[str]]] = None,
         request_id: Optional[str] = None,
+        trace_id: Optional[str] = None,
         body: Any = None,
     ) -> None:
         super().__init__(message)
@@ -37,6 +39,8 @@ class APIError(CairnError):
             self.code = code
         self.fields: Dict[str, List[str]] = fields or {}
         self.request_id = request_id
+        # The request's OpenTelemetry trace (the server's OTEL_EXPORTER_OTLP_ENDPOINT is set), to find it in Jaeger/Tempo.
+        self.trace_id = trace_id
         self.body = body
 
     def __str__(self) -> str:
@@ -108,6 +112,7 @@ def error_from_response(status: int, body: Any, text: str = "") -> APIError:
     message = ""
     fields: Optional[Dict[str, List[str]]] = None
     request_id: Optional[str] = None
+    trace_id: Optional[str] = None
     if isinstance(body, dict):
         err = body.get("error")
         if isinstance(err, dict):
@@ -117,15 +122,17 @@ def error_from_response(status: int, body: Any, text: str = "") -> APIError:
             if isinstance(raw_fields, dict):
                 fields = {str(k): [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in raw_fields.items()}
             request_id = err.get("request_id")
+            trace_id = err.get("trace_id")
         elif isinstance(err, str):
             message = err
         elif "error_code" in body:  # MLflow's shape
             code = str(body["error_code"]).lower()
             message = str(body.get("message") or "")
+            trace_id = body.get("trace_id")
     if not message:
         message = text.strip()[:500] or f"HTTP {status}"
     cls = _BY_CODE.get(code or "") or _BY_STATUS.get(status) or (ServerError if status >= 500 else APIError)
-    return cls(message, status=status, code=code or cls.code, fields=fields, request_id=request_id, body=body)
+    return cls(message, status=status, code=code or cls.code, fields=fields, request_id=request_id, trace_id=trace_id, body=body)
 
 
 class JobFailed(CairnError):

@@ -5,7 +5,7 @@ import { createExperimentBody } from "@/lib/schemas/experiments";
 import { safeAction } from "@/server/auth/action";
 import { createExperiment } from "@/server/tracking/experiments";
 
-export const createExperimentAction = safeAction(createExperimentBody, async (ctx, input) => {
+export const createExperimentAction = safeAction("createExperimentAction", createExperimentBody, async (ctx, input) => {
   const created = await createExperiment(ctx, input);
   revalidatePath("/experiments");
   return created.experiment_id;

@@ -8,13 +8,13 @@ import { deleteView, saveView, viewStateSchema } from "@/server/tracking/views";
 
 const saveViewInput = z.strictObject({ experimentId: z.string().regex(/^\d+$/), name: z.string(), state: viewStateSchema });
 
-export const saveViewAction = safeAction(saveViewInput, async (ctx, input) => {
+export const saveViewAction = safeAction("saveViewAction", saveViewInput, async (ctx, input) => {
   const view = await saveView(ctx, input);
   revalidatePath(`/experiments/${input.experimentId}`);
   return view;
 });
 
-export const deleteViewAction = safeAction(z.strictObject({ experimentId: z.string(), id: z.string() }), async (ctx, input) => {
+export const deleteViewAction = safeAction("deleteViewAction", z.strictObject({ experimentId: z.string(), id: z.string() }), async (ctx, input) => {
   await deleteView(ctx, input.id);
   revalidatePath(`/experiments/${input.experimentId}`);
   return input.id;
@@ -23,7 +23,7 @@ export const deleteViewAction = safeAction(z.strictObject({ experimentId: z.stri
 const lifecycleInput = z.strictObject({ experimentId: z.string().regex(/^\d+$/), stage: z.enum(["active", "deleted"]) });
 
 // Archive (MLflow's delete) or restore; needs write_data (ML engineers, team leads).
-export const setExperimentLifecycleAction = safeAction(lifecycleInput, async (ctx, input) => {
+export const setExperimentLifecycleAction = safeAction("setExperimentLifecycleAction", lifecycleInput, async (ctx, input) => {
   await setExperimentLifecycle(ctx, input.experimentId, input.stage);
   revalidatePath(`/experiments/${input.experimentId}`);
   revalidatePath("/experiments");
