@@ -56,7 +56,7 @@ test("changing the password needs the current one, then only the new one signs i
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Sign in", exact: true }).click();
-    await expect(page.getByRole("alert")).toContainText("Wrong email or password");
+    await expect(page.getByRole("main").getByRole("alert")).toContainText("Wrong email or password");
     await signIn(page, email, next);
   } finally {
     // Put the demo password back for the other specs.

@@ -67,7 +67,7 @@ test("signing in leaves a device cookie, with which this browser is counted on i
   await signIn(page, "mle@example.com");
   const device = (await page.context().cookies()).find((c) => c.name === "cairn-device");
   expect(device).toMatchObject({ httpOnly: true, sameSite: "Lax", path: "/" });
-  expect(device!.value).toMatch(/^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+  expect(device!.value).toMatch(/^v2\.[A-Za-z0-9_-]+\.[0-9a-z]+\.[A-Za-z0-9_-]+$/);
   expect(device!.value).not.toContain("mle");
   // About 180 days, renewed at each sign-in.
   expect(device!.expires * 1000 - Date.now()).toBeGreaterThan(170 * 86_400_000);

@@ -84,8 +84,14 @@ function instant(value: string | undefined, what: "from" | "to", fallback: Date)
   if (value === undefined || value === "") return fallback;
   const ok = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value);
   const at = ok ? new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value) : new Date(Number.NaN);
-  if (Number.isNaN(at.getTime())) {
-    throw new AppError("invalid_input", `${what} must be an ISO date or date-time such as 2026-11-01 or 2026-11-01T00:00:00Z; got '${value}'.`, { fields: { [what]: ["use an ISO date (YYYY-MM-DD) or date-time"] } });
+  // A day that does not exist (2026-02-30) is refused rather than rolled over into the next month.
+  const [y, m, d] = value.slice(0, 10).split("-").map(Number) as [number, number, number];
+  const real = new Date(Date.UTC(y, m - 1, d));
+  const exists = real.getUTCFullYear() === y && real.getUTCMonth() === m - 1 && real.getUTCDate() === d;
+  if (Number.isNaN(at.getTime()) || !exists) {
+    // A "+" in a query string arrives as a space: say so when the offset looks like one that lost it.
+    const plus = / \d{2}:?\d{2}$/.test(value) ? " (a '+' in a URL must be written %2B)" : "";
+    throw new AppError("invalid_input", `${what} must be an ISO date or date-time such as 2026-11-01 or 2026-11-01T00:00:00Z; got '${value}'${plus}.`, { fields: { [what]: ["use an ISO date (YYYY-MM-DD) or date-time"] } });
   }
   return at;
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
 import { chartHistories, chartRuns } from "./charts";
@@ -102,6 +105,27 @@ describe("experiment chart data", () => {
     const withId = await parameterImportance(ctx, { experimentId, objective: "auc", params: ["lr", "commit"] });
     expect(withId.importances.map((i) => i.param)).toEqual(["lr"]);
     expect(withId.message).toMatch(/Skipped commit: nearly every run has its own value/);
+  });
+
+  it("fits one forest at a time on the host: a few requests wait, the rest are told to retry; an identical question is answered again without a new fit", async () => {
+    const { ctx, experimentId } = await fixture();
+    // A stand-in for the Python worker that notes how many of it run at once.
+    const dir = mkdtempSync(path.join(os.tmpdir(), "cairn-importance-"));
+    const fake = path.join(dir, "python");
+    writeFileSync(fake, `#!/bin/sh\ncat >/dev/null\ntouch "${dir}/run.$$"\nls "${dir}" | grep -c '^run\\.' >> "${dir}/peaks"\nsleep 0.4\nrm "${dir}/run.$$"\necho '{"importances":{"lr":0.6,"opt":0.3,"depth":0.1},"library":"fake"}'\n`, { mode: 0o755 });
+    try {
+      const asks = Array.from({ length: 8 }, (_, i) => parameterImportance(ctx, { experimentId, objective: "auc", params: i % 2 ? ["lr", "opt"] : ["lr", "depth", "opt"].slice(0, 1 + (i % 3)) }, fake).then(() => "ok", (err: { code?: string }) => err.code));
+      const results = await Promise.all(asks);
+      expect(results.filter((r) => r === "rate_limited").length).toBeGreaterThan(0);
+      expect(results.filter((r) => r === "ok").length).toBeGreaterThanOrEqual(2);
+      const peaks = readFileSync(path.join(dir, "peaks"), "utf8").trim().split("\n").map(Number);
+      expect(Math.max(...peaks)).toBe(1);
+      const fits = peaks.length;
+      await parameterImportance(ctx, { experimentId, objective: "auc", params: ["lr", "opt"] }, fake);
+      expect(readFileSync(path.join(dir, "peaks"), "utf8").trim().split("\n")).toHaveLength(fits);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("encodes numbers as numbers and categories as codes, a missing value apart from both", () => {

@@ -1,5 +1,6 @@
 // Parameter importance for an objective metric over the runs of a filter: scikit-learn's random forest, fitted in
 // the Python named by CAIRN_OPTUNA_PYTHON (importance.py), never a hand-written estimator.
+import { createHash } from "node:crypto";
 import path from "node:path";
 import type { ImportanceDto } from "@/lib/schemas/charts";
 import type { Ctx } from "../context";
@@ -35,6 +36,43 @@ export function encodeParam(name: string, values: (string | null)[]): Encoded {
   return { name, kind: "categorical", column: values.map((v) => (v === null ? -1 : codes.get(v)!)) };
 }
 
+// One forest at a time on the host (it takes a core for seconds at 10,000 runs), a few requests waiting behind it and
+// the rest told to retry; an identical question (same runs, values and params) within a minute is answered from the
+// last answer. Access is checked before either: the cache is keyed by the data the caller was allowed to read.
+const MAX_WORKERS = 1;
+const MAX_WAITING = 4;
+const CACHE_MS = 60_000;
+const CACHE_ENTRIES = 50;
+type WorkerState = { running: number; waiting: (() => void)[]; cache: Map<string, { at: number; answer: PythonAnswer }> };
+type PythonAnswer = Awaited<ReturnType<typeof runPython>>;
+const WORKERS = Symbol.for("cairn.importanceWorkers");
+const workers = ((globalThis as unknown as Record<symbol, WorkerState>)[WORKERS] ??= { running: 0, waiting: [], cache: new Map() });
+
+async function forest(python: string, request: string): Promise<PythonAnswer> {
+  const key = createHash("sha256").update(python).update("\0").update(request).digest("hex");
+  const hit = workers.cache.get(key);
+  if (hit && Date.now() - hit.at < CACHE_MS) return hit.answer;
+  if (workers.running >= MAX_WORKERS) {
+    if (workers.waiting.length >= MAX_WAITING) {
+      throw new AppError("rate_limited", "Parameter importance is being computed for other requests right now; try again in a few seconds.", { retryAfterSeconds: 5 });
+    }
+    // Woken with the slot handed over (running stays counted).
+    await new Promise<void>((resolve) => workers.waiting.push(resolve));
+  } else workers.running++;
+  try {
+    const answer = await runPython(python, [importanceScript()], request, 120_000);
+    if (answer.code === 0) {
+      workers.cache.set(key, { at: Date.now(), answer });
+      if (workers.cache.size > CACHE_ENTRIES) workers.cache.delete(workers.cache.keys().next().value!);
+    }
+    return answer;
+  } finally {
+    const next = workers.waiting.shift();
+    if (next) next();
+    else workers.running--;
+  }
+}
+
 export async function parameterImportance(
   ctx: Ctx,
   input: ChartScopeInput & { objective: string; params?: string[] },
@@ -58,7 +96,7 @@ export async function parameterImportance(
   const skippedNote = skipped.length > 0 ? ` Skipped ${skipped.join(", ")}: nearly every run has its own value.` : "";
   if (encoded.length === 0) return { ...base, available: true, message: `No param to explain ${input.objective} with.${skippedNote}` };
   const request = { columns: encoded.map((e) => e.name), rows: rows.map((_, r) => encoded.map((e) => e.column[r]!)), y: rows.map((i) => y[i] as number), seed: 0 };
-  const answer = await runPython(python, [importanceScript()], JSON.stringify(request), 120_000);
+  const answer = await forest(python, JSON.stringify(request));
   let parsed: { importances?: Record<string, number>; library?: string; missing?: string; error?: string } = {};
   try {
     parsed = JSON.parse(answer.stdout) as typeof parsed;

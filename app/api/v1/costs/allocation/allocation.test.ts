@@ -223,7 +223,7 @@ describe("GET /api/v1/costs/allocation", () => {
   });
 
   it("refuses bad input with 400 and says how to fix it", async () => {
-    for (const [query, message] of [["by=cluster", /by is one of/], ["from=yesterday", /ISO date/], [`from=${at(5).toISOString()}&to=${at(1).toISOString()}`, /before/], ["from=2020-01-01&to=2026-01-01", /at most 400 days/], ["format=xml", /json or csv/]] as const) {
+    for (const [query, message] of [["by=cluster", /by is one of/], ["from=yesterday", /ISO date/], ["from=2026-02-30", /ISO date/], ["from=2026-11-01T00:00:00+14:00".replace("+", " "), /%2B/], [`from=${at(5).toISOString()}&to=${at(1).toISOString()}`, /before/], ["from=2020-01-01&to=2026-01-01", /at most 400 days/], ["format=xml", /json or csv/]] as const) {
       const res = await allocation(query);
       expect(res.status, query).toBe(400);
       expect(JSON.stringify(res.json)).toMatch(message);
