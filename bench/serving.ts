@@ -12,7 +12,7 @@
 // (warm-up, then --seconds each), so a neighbour's burst on a shared machine does not land on one target only.
 //
 //   npx tsx bench/serving.ts [--seconds 10] [--clients 32] [--sample-rate 0.1] [--mlflow 2|3|none] [--rounds 3]
-//                            [--warmup 2] [--pg-url …] [--out bench/serving-results.json]
+//                            [--warmup 2] [--single-seconds 3] [--pg-url …] [--out bench/serving-results.json]
 import { fork, spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import http from "node:http";
@@ -30,6 +30,8 @@ const SAMPLE_RATE = Number(option("sample-rate", "0.1"));
 const MLFLOW = option("mlflow", "2");
 const ROUNDS = Number(option("rounds", "3"));
 const WARMUP = Number(option("warmup", "2"));
+/** After the rounds: this many seconds per target with one client (latency without queueing); 0 skips it. */
+const SINGLE = Number(option("single-seconds", "3"));
 const PG_URL = option("pg-url", "postgres://postgres@127.0.0.1:5432/postgres");
 const OUT = option("out", "bench/serving-results.json");
 const MLFLOW_REQUIREMENTS: Record<string, string> = { "2": "mlflow==2.12.2 sqlalchemy<2.1", "3": "mlflow>=3,<4" };
@@ -329,6 +331,28 @@ async function main(): Promise<void> {
         console.log(`round ${r}  ${t.key.padEnd(8)} ${String(phase.rps).padStart(6)} req/s  p50 ${phase.p50.toFixed(2).padStart(6)} ms  p99 ${phase.p99.toFixed(2).padStart(6)} ms  errors ${phase.errors}  server ${phase.serverCores ?? "?"} cores${phase.postgresCores !== null ? ` + PostgreSQL ${phase.postgresCores}` : ""}, machine ${phase.machineCores} cores busy`);
       }
     }
+    // One client: what each hop costs when nothing queues (the added p50 here is the gateway's own work per request).
+    const transactions = async () => Number((await bench.raw.query<{ n: string }>("select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()")).rows[0]!.n);
+    let transactionsPerGatewayRequest: number | null = null;
+    const single: { target: string; requests: number; rps: number; p50_ms: number; p99_ms: number }[] = [];
+    if (SINGLE > 0) {
+      for (const t of targets) {
+        const warm = await drive({ url: t.url, headers: t.headers, body, seconds: 1, clients: 1 });
+        if (t.key === "gateway") gatewayWarmups += warm.requests;
+        const commits0 = t.key === "gateway" ? await transactions() : 0;
+        const o = await drive({ url: t.url, headers: t.headers, body, seconds: SINGLE, clients: 1 });
+        if (t.key === "gateway") {
+          gatewayWarmups += o.requests;
+          // PostgreSQL publishes a backend's counts within a second of its transactions.
+          await new Promise((r) => setTimeout(r, 1500));
+          transactionsPerGatewayRequest = round((await transactions() - commits0) / o.requests, 1);
+          console.log(`PostgreSQL transactions per gateway request: ${transactionsPerGatewayRequest}`);
+        }
+        const s = summarize(o.latencies);
+        single.push({ target: t.key, requests: o.requests, rps: Math.round(o.requests / (o.wallMs / 1000)), p50_ms: s.p50, p99_ms: s.p99 });
+        console.log(`1 client ${t.key.padEnd(8)} ${String(single.at(-1)!.rps).padStart(6)} req/s  p50 ${s.p50.toFixed(2).padStart(6)} ms  p99 ${s.p99.toFixed(2).padStart(6)} ms  errors ${o.errors}`);
+      }
+    }
     await flushInferenceSamples();
     const samplesAfter = (await db.select({ n: count() }).from(inferenceSamples).where(eq(inferenceSamples.deploymentId, id)))[0]!.n;
 
@@ -347,16 +371,20 @@ async function main(): Promise<void> {
     console.log("\ntarget    req/s    p50 ms   p99 ms  errors");
     for (const s of summary) console.log(`${s.target.padEnd(8)} ${String(s.rps).padStart(6)}  ${s.p50_ms.toFixed(2).padStart(7)}  ${s.p99_ms.toFixed(2).padStart(7)}  ${String(s.errors).padStart(6)}   ${s.name}`);
     console.log(`gateway added: p50 ${added.p50_ms} ms, p99 ${added.p99_ms} ms`);
+    const g1 = single.find((x) => x.target === "gateway");
+    const d1 = single.find((x) => x.target === "replica");
+    const addedSingle = g1 && d1 ? { p50_ms: round(g1.p50_ms - d1.p50_ms), p99_ms: round(g1.p99_ms - d1.p99_ms) } : null;
+    if (addedSingle) console.log(`gateway added at 1 client: p50 ${addedSingle.p50_ms} ms, p99 ${addedSingle.p99_ms} ms`);
     console.log(`goals: ≥ 5,000 req/s through the gateway: ${goals.gateway_rps_at_least_5000 ? "met" : "missed"} (${g.rps}); ≤ 1 ms p50 added: ${goals.added_p50_at_most_1ms ? "met" : "missed"} (${added.p50_ms} ms)`);
     const sampled = samplesAfter - samplesBefore;
     const gatewayRequests = g.requests + gatewayWarmups;
-    console.log(`inference log: ${sampled} rows sampled of ${gatewayRequests} gateway requests, warm-ups included (${round(sampled / gatewayRequests, 3)}; rate ${SAMPLE_RATE})`);
+    console.log(`inference log: ${sampled} rows sampled of ${gatewayRequests} gateway requests, warm-ups and 1-client phases included (${round(sampled / gatewayRequests, 3)}; rate ${SAMPLE_RATE})`);
     for (const s of summary) if (s.first_error) console.log(`${s.target} first error: ${s.first_error}`);
     const load = os.loadavg().map((x) => round(x, 2));
     writeFileSync(OUT, `${JSON.stringify({
       at: new Date().toISOString(), command: `npx tsx bench/serving.ts ${process.argv.slice(2).join(" ")}`.trim(),
-      machine: { ...machine, loadAfter: load, calibrationMs }, options: { seconds: SECONDS, clients: CLIENTS, sampleRate: SAMPLE_RATE, mlflow: MLFLOW, rounds: ROUNDS, warmup: WARMUP },
-      body, summary, gateway_added: added, goals, sampled_rows: sampled, gateway_requests_with_warmups: gatewayRequests, mlflow_note: mlflowNote, phases,
+      machine: { ...machine, loadAfter: load, calibrationMs }, options: { seconds: SECONDS, clients: CLIENTS, sampleRate: SAMPLE_RATE, mlflow: MLFLOW, rounds: ROUNDS, warmup: WARMUP, singleSeconds: SINGLE },
+      body, summary, gateway_added: added, single_client: single, gateway_added_single_client: addedSingle, postgres_transactions_per_gateway_request: transactionsPerGatewayRequest, goals, sampled_rows: sampled, gateway_requests_with_warmups: gatewayRequests, mlflow_note: mlflowNote, phases,
     }, null, 2)}\n`);
     console.log(`results in ${OUT}`);
   } finally {
