@@ -17,7 +17,7 @@ import { createModel, putRunFile, registerVersion, runWithModel, unique } from "
 import { ctxFor, DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
 import { computeDrift } from "./compute";
 import { forgetReference } from "./reference";
-import { flushInferenceSamples, sampleInference, storedRow } from "./sampler";
+import { droppedInferenceSamples, flushInferenceSamples, sampleInference, setInferenceQueueLimits, storedRow } from "./sampler";
 import { getDrift, setSampleRate } from "./service";
 
 process.env.CAIRN_WEBHOOK_ALLOWED_HOSTS = "127.0.0.1,localhost";
@@ -183,6 +183,25 @@ describe("sampling", () => {
     expect(Object.keys(storedRow(Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`c${i}`, i])), false, { sensitive: [], profile: many }))).toHaveLength(500);
   });
 
+  it("bounds the queue by bytes as well as rows, dropping and counting the samples beyond", async () => {
+    const before = (await samplesOf(monitored)).length;
+    const dropped = droppedInferenceSamples();
+    const body = bytes({ dataframe_records: Array.from({ length: 10 }, (_, i) => ({ tenure: i, plan: "p".repeat(200) })) });
+    const one = JSON.stringify({ tenure: 1, plan: "p".repeat(200) }).length;
+    const previous = setInferenceQueueLimits({ rows: 1000, bytes: 15 * (one + 200) });
+    try {
+      for (let r = 0; r < 3; r++) sampleInference(db(), { deploymentId: monitored, requestId: `bounded-${r}`, body, answer: answer({ predictions: Array(10).fill(0.5) }) });
+      await flushInferenceSamples();
+    } finally {
+      setInferenceQueueLimits(previous);
+    }
+    const stored = (await samplesOf(monitored)).length - before;
+    expect(stored).toBeGreaterThanOrEqual(10);
+    expect(stored).toBeLessThan(30);
+    expect(droppedInferenceSamples() - dropped).toBe(30 - stored);
+    await db().delete(inferenceSamples).where(eq(inferenceSamples.deploymentId, monitored));
+  });
+
   it("does not sample a body nested deeper than it reads, and stores a named request at its profile's size", async () => {
     const before = (await samplesOf(monitored)).length;
     const deepBody = new TextEncoder().encode(`{"instances":${"[".repeat(200_000)}1${"]".repeat(200_000)}}`).buffer as ArrayBuffer;
@@ -294,6 +313,26 @@ describe("the drift worker", () => {
     expect(drift.reference.note).toMatch(/input example \(1 rows\)/);
     expect(drift.samples).toEqual({ stored: 0, last_at: null });
     expect(drift.features.every((f) => f.latest === null && f.series.length === 0)).toBe(true);
+  });
+
+  it("says the input example could not be read when it is nested too deep, instead of failing", async () => {
+    const mle = await ctxFor(db(), DEMO.mle);
+    const [d] = await db().select({ versionId: deployments.versionId }).from(deployments).where(eq(deployments.id, exampleOnly));
+    const [v] = await db().select({ inspection: modelVersions.inspection }).from(modelVersions).where(eq(modelVersions.id, d!.versionId!));
+    const deep = `{"instances":${"[".repeat(200_000)}1${"]".repeat(200_000)}}`;
+    try {
+      for (const example of [deep, "{not json"]) {
+        await db().update(modelVersions).set({ inspection: { ...v!.inspection, inputExample: example } }).where(eq(modelVersions.id, d!.versionId!));
+        forgetReference(exampleOnly);
+        const drift = await getDrift(mle, exampleOnly, { hours: 24 });
+        expect(drift.reference.source).toBeNull();
+        expect(drift.reference.note).toMatch(/the input example could not be read/);
+        expect(drift.features).toEqual([]);
+      }
+    } finally {
+      await db().update(modelVersions).set({ inspection: v!.inspection }).where(eq(modelVersions.id, d!.versionId!));
+      forgetReference(exampleOnly);
+    }
   });
 });
 

@@ -24,10 +24,11 @@ const MAX_STRING = 256;
 /** Columns of one row stored at most (a profile names at most 500 features). */
 const MAX_COLUMNS = 500;
 
-type Writer = { queue: Map<Db, Sample[]>; bytes: number; dropped: number; timer: NodeJS.Timeout | null; flushing: Promise<void> | null; pending: Set<Promise<void>> };
+type Limits = { rows: number; bytes: number };
+type Writer = { queue: Map<Db, Sample[]>; bytes: number; dropped: number; limits: Limits; timer: NodeJS.Timeout | null; flushing: Promise<void> | null; pending: Set<Promise<void>> };
 const globals = globalThis as unknown as Record<symbol, Writer | undefined>;
 const WRITER = Symbol.for("cairn.drift.sampler");
-const writer = (): Writer => (globals[WRITER] ??= { queue: new Map(), bytes: 0, dropped: 0, timer: null, flushing: null, pending: new Set() });
+const writer = (): Writer => (globals[WRITER] ??= { queue: new Map(), bytes: 0, dropped: 0, limits: { rows: MAX_QUEUED, bytes: MAX_QUEUED_BYTES }, timer: null, flushing: null, pending: new Set() });
 
 /** A value as stored: numbers and booleans as they are, strings cut to 256 characters, anything else as "(unsupported)"; missing is undefined (not stored). */
 function storable(v: unknown): unknown {
@@ -75,6 +76,14 @@ export function storedRow(row: Row, positional: boolean, reference: Pick<Referen
 
 /** Roughly the bytes a sample takes in the queue (its JSON). */
 const sizeOf = (s: Sample): number => JSON.stringify(s.features).length + s.requestId.length + s.deploymentId.length + 64;
+
+/** Sets the queue's bounds (tests use small ones); answers the previous bounds. */
+export function setInferenceQueueLimits(limits: Limits): Limits {
+  const w = writer();
+  const previous = w.limits;
+  w.limits = limits;
+  return previous;
+}
 
 /** Samples dropped because the queue was full (rows or bytes) since the process started. */
 export function droppedInferenceSamples(): number {
@@ -128,7 +137,7 @@ export function sampleInference(db: Db, s: SampleInput): void {
     for (let i = 0; i < rows.length; i++) {
       const sample: Sample = { deploymentId: s.deploymentId, requestId: s.requestId, features: storedRow(rows[i]!, positional, reference), prediction: predictions[i] ?? null, at };
       const size = sizeOf(sample);
-      if (queued.length >= MAX_QUEUED || w.bytes + size > MAX_QUEUED_BYTES) {
+      if (queued.length >= w.limits.rows || w.bytes + size > w.limits.bytes) {
         dropped++;
         continue;
       }
