@@ -26,7 +26,7 @@ const categoricalSpec = z.strictObject({
   name,
   kind: z.literal("categorical"),
   /** Category → count. Live categories the reference never saw are counted under "(other)". */
-  counts: z.record(z.string().max(200), count).refine((c) => Object.keys(c).length >= 1 && Object.keys(c).length <= 500, "1 to 500 categories"),
+  counts: z.custom<unknown>((c) => !(c !== null && typeof c === "object" && Object.hasOwn(c, "__proto__")), "a category may not be named __proto__ (rename it, e.g. \"proto\")").pipe(z.record(z.string().max(200), count)).refine((c) => Object.keys(c).length >= 1 && Object.keys(c).length <= 500, "1 to 500 categories"),
   missing: count.optional(),
 });
 export const featureProfileSchema = z.discriminatedUnion("kind", [numericSpec, categoricalSpec]).superRefine((f, c) => {

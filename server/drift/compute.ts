@@ -8,7 +8,7 @@ import type { Db } from "@/db/client";
 import { driftWindows, inferenceSamples } from "@/db/schema";
 import type { FeatureProfile, LiveDistribution } from "@/lib/schemas/drift";
 import { PREDICTION_FEATURE } from "@/lib/schemas/drift";
-import { deploymentReference } from "./reference";
+import { deploymentReference, normalizedColumn } from "./reference";
 import { chiSquareTest, histogram, psi } from "./statistics";
 import { log } from "../observability/log";
 
@@ -31,6 +31,9 @@ export type FeatureFigures = {
 
 const isMissing = (v: unknown) => v === null || v === undefined || (typeof v === "string" && v.trim() === "");
 
+/** A figure as stored: a finite number, else null (NaN never reaches the database). */
+const finite = (x: number | null | undefined): number | null => (typeof x === "number" && Number.isFinite(x) ? x : null);
+
 /** One feature's figures for the live values of a window against its reference profile. */
 export function featureFigures(spec: FeatureProfile, values: readonly unknown[]): FeatureFigures {
   const n = values.length;
@@ -52,9 +55,11 @@ export function featureFigures(spec: FeatureProfile, values: readonly unknown[])
       valid.push(x);
     }
     const counts = histogram(spec.bin_edges, valid);
-    return { kind: "numeric", samples: n, psi: valid.length > 0 ? psi(spec.counts, counts) : null, chiSquareP: null, missingShare: n ? missing / n : 0, invalidShare: n ? invalid / n : 0, live: { kind: "numeric", counts } };
+    return { kind: "numeric", samples: n, psi: valid.length > 0 ? finite(psi(spec.counts, counts)) : null, chiSquareP: null, missingShare: n ? missing / n : 0, invalidShare: n ? invalid / n : 0, live: { kind: "numeric", counts } };
   }
-  const counts: Record<string, number> = Object.fromEntries(Object.keys(spec.counts).map((k) => [k, 0]));
+  // Maps, not objects: a category named like an inherited property (`constructor`, `toString`, `__proto__`) is a plain string.
+  const reference = new Map<string, number>(Object.entries(spec.counts));
+  const counts = new Map<string, number>([...reference.keys()].map((k) => [k, 0]));
   let seen = 0;
   for (const v of values) {
     if (isMissing(v)) {
@@ -65,16 +70,18 @@ export function featureFigures(spec: FeatureProfile, values: readonly unknown[])
       invalid++;
       continue;
     }
-    const key = String(v) in spec.counts ? String(v) : OTHER_CATEGORY;
+    const key = reference.has(String(v)) ? String(v) : OTHER_CATEGORY;
     if (key === OTHER_CATEGORY) invalid++;
-    counts[key] = (counts[key] ?? 0) + 1;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
     seen++;
   }
-  const categories = Object.keys(counts);
-  const expected = categories.map((c) => spec.counts[c] ?? 0);
-  const observed = categories.map((c) => counts[c]!);
+  const categories = [...counts.keys()];
+  const expected = categories.map((c) => reference.get(c) ?? 0);
+  const observed = categories.map((c) => counts.get(c)!);
   const test = seen > 0 ? chiSquareTest(expected, observed) : null;
-  return { kind: "categorical", samples: n, psi: seen > 0 ? psi(expected, observed) : null, chiSquareP: test?.p ?? null, missingShare: n ? missing / n : 0, invalidShare: n ? invalid / n : 0, live: { kind: "categorical", counts } };
+  const live: Record<string, number> = {};
+  for (const [k, c] of counts) Object.defineProperty(live, k, { value: c, enumerable: true, writable: true, configurable: true });
+  return { kind: "categorical", samples: n, psi: seen > 0 ? finite(psi(expected, observed)) : null, chiSquareP: finite(test?.p), missingShare: n ? missing / n : 0, invalidShare: n ? invalid / n : 0, live: { kind: "categorical", counts: live } };
 }
 
 export const windowStartOf = (t: number, windowMs: number) => Math.floor(t / windowMs) * windowMs;
@@ -94,7 +101,7 @@ export async function computeDrift(db: Db, opts: { windowMinutes: number; retent
       const reference = await deploymentReference(db, id, { fresh: true });
       if (!reference?.profile) continue;
       const profile = reference.profile;
-      const sensitive = new Set(reference.sensitive);
+      const sensitive = new Set(reference.sensitive.map(normalizedColumn));
       for (const start of [from, current]) {
         // A window computed after it ended is final: samples arrive only in the current one.
         if (start === from) {
@@ -114,8 +121,8 @@ export async function computeDrift(db: Db, opts: { windowMinutes: number; retent
           rows.push({ deploymentId: id, windowStart: new Date(start), windowEnd: new Date(start + windowMs), feature, kind: f.kind, samples: f.samples, psi: f.psi, chiSquareP: f.chiSquareP, missingShare: f.missingShare, invalidShare: f.invalidShare, live: f.live, computedAt: new Date(now) });
         for (const spec of profile.features) {
           // A sensitive column is never stored, so it has no live distribution to judge.
-          if (sensitive.has(spec.name)) continue;
-          push(spec.name, featureFigures(spec, samples.map((s) => s.features[spec.name])));
+          if (sensitive.has(normalizedColumn(spec.name))) continue;
+          push(spec.name, featureFigures(spec, samples.map((s) => (Object.hasOwn(s.features, spec.name) ? s.features[spec.name] : undefined))));
         }
         if (profile.prediction) push(PREDICTION_FEATURE, featureFigures(profile.prediction, samples.map((s) => s.prediction)));
         if (rows.length === 0) continue;

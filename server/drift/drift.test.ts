@@ -17,7 +17,7 @@ import { createModel, putRunFile, registerVersion, runWithModel, unique } from "
 import { ctxFor, DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
 import { computeDrift } from "./compute";
 import { forgetReference } from "./reference";
-import { flushInferenceSamples, sampleInference, storedRow } from "./sampler";
+import { droppedInferenceSamples, flushInferenceSamples, sampleInference, setInferenceQueueLimits, storedRow } from "./sampler";
 import { getDrift, setSampleRate } from "./service";
 
 process.env.CAIRN_WEBHOOK_ALLOWED_HOSTS = "127.0.0.1,localhost";
@@ -76,7 +76,7 @@ beforeAll(async () => {
   const name = unique("drift");
   await createModel(token, name);
   const v = await registerVersion(token, name, at);
-  expect((await post(token, "model-versions/set-tag", { name, version: v.version, key: "cairn.sensitive_columns", value: "email, ssn" })).status).toBe(200);
+  expect((await post(token, "model-versions/set-tag", { name, version: v.version, key: "cairn.sensitive_columns", value: "email" })).status).toBe(200);
   monitored = await deploymentOf(name);
   monitoredName = name;
   // A run with a model and no profile: only its input example.
@@ -98,6 +98,8 @@ afterAll(async () => {
   await new Promise((r) => receiver.close(r));
 });
 
+/** A profile naming these columns (numeric, the bins do not matter here). */
+const profileOf = (...names: string[]) => ({ format: REFERENCE_FORMAT as typeof REFERENCE_FORMAT, features: names.map((name) => ({ name, kind: "numeric" as const, bin_edges: [0, 1], counts: [1] })) });
 const bytes = (json: unknown) => new TextEncoder().encode(JSON.stringify(json)).buffer as ArrayBuffer;
 const answer = (json: unknown, status = 200) => Response.json(json, { status });
 const samplesOf = (id: string) => db().select().from(inferenceSamples).where(eq(inferenceSamples.deploymentId, id)).orderBy(inferenceSamples.id);
@@ -155,8 +157,64 @@ describe("sampling", () => {
 
   it("keeps no inputs of a positional row it cannot name while columns are marked sensitive", () => {
     expect(storedRow({ "#0": 1, "#1": "a" }, true, { sensitive: ["email"], profile: null })).toEqual({});
-    expect(storedRow({ "#0": 1, "#1": "a" }, true, { sensitive: [], profile: null })).toEqual({ "#0": 1, "#1": "a" });
-    expect(storedRow({ a: { nested: 1 }, b: "x".repeat(500) }, false, null)).toEqual({ a: "(unsupported)", b: "x".repeat(200) });
+    expect(storedRow({ "#0": 1, "#1": "a" }, true, { sensitive: [], profile: profileOf("#0", "#1") })).toEqual({ "#0": 1, "#1": "a" });
+    expect(storedRow({ a: { nested: 1 }, b: "x".repeat(500) }, false, { sensitive: [], profile: profileOf("a", "b") })).toEqual({ a: "(unsupported)", b: "x".repeat(256) });
+  });
+
+  it("stores only the profile's columns, never a sensitive one whatever its case or spacing", () => {
+    const reference = { sensitive: [" SSN"], profile: profileOf("age", "Income", "ssn") };
+    // The ONNX replica takes values by position: `SSN`, ` ssn` and `Ssn ` all reach it, none is stored.
+    expect(storedRow({ SSN: "123-45-6789", " ssn": "1", "Ssn ": "2", AGE: 30, " income ": 5, extra: "x" }, false, reference)).toEqual({ age: 30, Income: 5 });
+    expect(storedRow({ "#0": 30, "#1": 5, "#2": "123-45-6789", "#3": "beyond" }, true, reference)).toEqual({ age: 30, Income: 5 });
+    // A profile with positional names cannot say which column is sensitive: predictions only.
+    expect(storedRow({ "#0": 30, "#1": "123-45-6789" }, true, { sensitive: ["ssn"], profile: profileOf("#0", "#1") })).toEqual({});
+    expect(storedRow({ ssn: "123-45-6789", age: 3 }, false, { sensitive: ["ssn"], profile: profileOf("#0", "#1") })).toEqual({});
+    // A profile that does not name every sensitive column: predictions only.
+    expect(storedRow({ age: 30, email: "a@example.com" }, false, { sensitive: ["ssn"], profile: profileOf("age", "email") })).toEqual({});
+    // No profile: nothing is known to be safe.
+    expect(storedRow({ age: 30 }, false, { sensitive: [], profile: null })).toEqual({});
+  });
+
+  it("stores a sampled row no larger than its profile's columns: missing values skipped, strings cut, columns capped", () => {
+    const reference = { sensitive: [], profile: profileOf("a", "b") };
+    const wide = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`column_${"n".repeat(200)}_${i}`, null]));
+    expect(storedRow({ ...wide, a: null, b: "y".repeat(10_000) }, false, reference)).toEqual({ b: "y".repeat(256) });
+    const many = profileOf(...Array.from({ length: 600 }, (_, i) => `c${i}`));
+    expect(Object.keys(storedRow(Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`c${i}`, i])), false, { sensitive: [], profile: many }))).toHaveLength(500);
+  });
+
+  it("bounds the queue by bytes as well as rows, dropping and counting the samples beyond", async () => {
+    const before = (await samplesOf(monitored)).length;
+    const dropped = droppedInferenceSamples();
+    const body = bytes({ dataframe_records: Array.from({ length: 10 }, (_, i) => ({ tenure: i, plan: "p".repeat(200) })) });
+    const one = JSON.stringify({ tenure: 1, plan: "p".repeat(200) }).length;
+    const previous = setInferenceQueueLimits({ rows: 1000, bytes: 15 * (one + 200) });
+    try {
+      for (let r = 0; r < 3; r++) sampleInference(db(), { deploymentId: monitored, requestId: `bounded-${r}`, body, answer: answer({ predictions: Array(10).fill(0.5) }) });
+      await flushInferenceSamples();
+    } finally {
+      setInferenceQueueLimits(previous);
+    }
+    const stored = (await samplesOf(monitored)).length - before;
+    expect(stored).toBeGreaterThanOrEqual(10);
+    expect(stored).toBeLessThan(30);
+    expect(droppedInferenceSamples() - dropped).toBe(30 - stored);
+    await db().delete(inferenceSamples).where(eq(inferenceSamples.deploymentId, monitored));
+  });
+
+  it("does not sample a body nested deeper than it reads, and stores a named request at its profile's size", async () => {
+    const before = (await samplesOf(monitored)).length;
+    const deepBody = new TextEncoder().encode(`{"instances":${"[".repeat(200_000)}1${"]".repeat(200_000)}}`).buffer as ArrayBuffer;
+    sampleInference(db(), { deploymentId: monitored, requestId: "deep", body: deepBody, answer: answer({ predictions: [1] }) });
+    const wideRows = Array.from({ length: 20 }, (_, r) => ({ tenure: r, plan: "pro", ...Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`c_${"z".repeat(100)}_${i}`, i])) }));
+    const wideBody = bytes({ dataframe_records: wideRows });
+    sampleInference(db(), { deploymentId: monitored, requestId: "wide", body: wideBody, answer: answer({ predictions: wideRows.map(() => 0.5) }) });
+    await flushInferenceSamples();
+    const rows = (await samplesOf(monitored)).slice(before);
+    expect(rows.map((r) => r.requestId)).toEqual(Array.from({ length: 20 }, () => "wide"));
+    expect(rows.map((r) => Object.keys(r.features).sort())).toEqual(Array.from({ length: 20 }, () => ["plan", "tenure"]));
+    expect(JSON.stringify(rows.map((r) => r.features)).length).toBeLessThan(wideBody.byteLength / 100);
+    await db().delete(inferenceSamples).where(eq(inferenceSamples.deploymentId, monitored));
   });
 
   it("refuses a sample rate outside 0–1, another team's member, and a data scientist on a production deployment", async () => {
@@ -255,6 +313,26 @@ describe("the drift worker", () => {
     expect(drift.reference.note).toMatch(/input example \(1 rows\)/);
     expect(drift.samples).toEqual({ stored: 0, last_at: null });
     expect(drift.features.every((f) => f.latest === null && f.series.length === 0)).toBe(true);
+  });
+
+  it("says the input example could not be read when it is nested too deep, instead of failing", async () => {
+    const mle = await ctxFor(db(), DEMO.mle);
+    const [d] = await db().select({ versionId: deployments.versionId }).from(deployments).where(eq(deployments.id, exampleOnly));
+    const [v] = await db().select({ inspection: modelVersions.inspection }).from(modelVersions).where(eq(modelVersions.id, d!.versionId!));
+    const deep = `{"instances":${"[".repeat(200_000)}1${"]".repeat(200_000)}}`;
+    try {
+      for (const example of [deep, "{not json"]) {
+        await db().update(modelVersions).set({ inspection: { ...v!.inspection, inputExample: example } }).where(eq(modelVersions.id, d!.versionId!));
+        forgetReference(exampleOnly);
+        const drift = await getDrift(mle, exampleOnly, { hours: 24 });
+        expect(drift.reference.source).toBeNull();
+        expect(drift.reference.note).toMatch(/the input example could not be read/);
+        expect(drift.features).toEqual([]);
+      }
+    } finally {
+      await db().update(modelVersions).set({ inspection: v!.inspection }).where(eq(modelVersions.id, d!.versionId!));
+      forgetReference(exampleOnly);
+    }
   });
 });
 

@@ -10,9 +10,12 @@ import { REFERENCE_FORMAT, REFERENCE_PROFILE_PATH, referenceProfileSchema } from
 import type { ArtifactStore } from "../artifacts/store";
 import { artifactStore } from "../tracking/artifacts";
 import { histogram, quantileEdges } from "./statistics";
-import { inputRows } from "./rows";
+import { inputRows, MAX_DEPTH } from "./rows";
 
 export const SENSITIVE_TAG = "cairn.sensitive_columns";
+
+/** A column name as compared with the profile's and the sensitive tag's: trimmed, lower-case. */
+export const normalizedColumn = (name: string): string => name.trim().toLowerCase();
 const PROFILE_MAX_BYTES = 4 * 1024 * 1024;
 const CACHE_MS = 30_000;
 
@@ -67,9 +70,11 @@ export function profileFromRows(rows: Record<string, unknown>[]): ReferenceProfi
       const edges = quantileEdges(nums, 10);
       return { name, kind: "numeric", bin_edges: edges, counts: histogram(edges, nums) };
     }
+    const tally = new Map<string, number>();
+    for (const v of values) tally.set(String(v), (tally.get(String(v)) ?? 0) + 1);
     const counts: Record<string, number> = {};
-    for (const v of values) counts[String(v)] = (counts[String(v)] ?? 0) + 1;
-    return { name, kind: "categorical", counts: Object.keys(counts).length > 0 ? counts : { "(none)": 0 } };
+    for (const [k, c] of tally) Object.defineProperty(counts, k, { value: c, enumerable: true, writable: true, configurable: true });
+    return { name, kind: "categorical", counts: tally.size > 0 ? counts : { "(none)": 0 } };
   });
   return { format: REFERENCE_FORMAT, rows: rows.length, features };
 }
@@ -112,16 +117,16 @@ async function read(db: DbOrTx, store: ArtifactStore, deploymentId: string): Pro
     return { ...base, source: "profile", profile: parsed.data, note: `Reference: ${REFERENCE_PROFILE_PATH} logged with the run${parsed.data.rows ? ` (${parsed.data.rows} rows)` : ""}.` };
   }
   if (v.inspection.inputExample) {
-    let example: unknown = null;
+    let profile: ReferenceProfile | null = null;
     try {
-      example = JSON.parse(v.inspection.inputExample);
+      profile = profileFromRows(inputRows(JSON.parse(v.inspection.inputExample), 1000).rows);
     } catch {
-      example = null;
+      profile = null;
     }
-    const profile = profileFromRows(inputRows(example, 1000).rows);
-    if (profile) {
-      return { ...base, source: "input_example", profile, note: `No ${REFERENCE_PROFILE_PATH} was logged with the run: the reference is the model's logged input example (${profile.rows} rows), too few for a trustworthy drift figure. Log a profile with the run (see the README) for one.` };
+    if (!profile) {
+      return { ...base, source: null, profile: null, note: `No training reference: the run logged no ${REFERENCE_PROFILE_PATH}, and the input example could not be read (not JSON rows in a scoring format, or nested deeper than ${MAX_DEPTH} levels). Log a profile with the run (see the README's "Drift monitoring") to see drift.` };
     }
+    return { ...base, source: "input_example", profile, note: `No ${REFERENCE_PROFILE_PATH} was logged with the run: the reference is the model's logged input example (${profile.rows} rows), too few for a trustworthy drift figure. Log a profile with the run (see the README) for one.` };
   }
   return { ...base, source: null, profile: null, note: `No training reference: the run logged no ${REFERENCE_PROFILE_PATH} and the model no input example. Log a profile with the run (see the README's "Drift monitoring") to see drift.` };
 }

@@ -9,7 +9,23 @@ export type Rows = { rows: Row[]; positional: boolean };
 const positionalRow = (values: unknown[]): Row => Object.fromEntries(values.map((v, i) => [`#${i}`, v]));
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
-const flatten = (data: unknown): unknown[] => (Array.isArray(data) ? data.flat(Infinity) : [data]);
+/** Nesting read at most: a row tensor's data nested deeper is unreadable (a body nested thousands deep must not overflow the stack). */
+export const MAX_DEPTH = 4;
+
+/** A body nested deeper than the sampler reads (the request is not sampled). */
+export class UnreadableBody extends Error {
+  constructor() {
+    super(`nested deeper than ${MAX_DEPTH} levels`);
+  }
+}
+
+/** The values of (nested) data, flattened up to MAX_DEPTH levels; deeper nesting throws UnreadableBody. */
+function flatten(data: unknown): unknown[] {
+  if (!Array.isArray(data)) return [data];
+  const flat = data.flat(MAX_DEPTH);
+  if (flat.some(Array.isArray)) throw new UnreadableBody();
+  return flat;
+}
 
 function fromList(list: unknown[], max: number): Rows {
   const rows: Row[] = [];
@@ -18,20 +34,29 @@ function fromList(list: unknown[], max: number): Rows {
     if (isObject(item)) rows.push(item);
     else {
       positional = true;
-      rows.push(positionalRow(Array.isArray(item) ? item.flat(Infinity) : [item]));
+      rows.push(positionalRow(flatten(item)));
     }
   }
   return { rows, positional };
 }
 
-/** The first `max` input rows of a request body (parsed JSON); empty when the body is none of the formats. */
+/** The first `max` input rows of a request body (parsed JSON); empty when the body is none of the formats or nested too deep. */
 export function inputRows(body: unknown, max: number): Rows {
+  try {
+    return readRows(body, max);
+  } catch (err) {
+    if (err instanceof UnreadableBody) return { rows: [], positional: false };
+    throw err;
+  }
+}
+
+function readRows(body: unknown, max: number): Rows {
   const none: Rows = { rows: [], positional: false };
   // pandas' "records" orient (an input example's file may be one): a list of rows.
   if (Array.isArray(body)) return fromList(body, max);
   if (!isObject(body)) return none;
   // pandas' "split" orient, as MLflow writes a dataframe input example: {columns, data}.
-  if (Array.isArray(body.data) && Array.isArray(body.columns) && !("inputs" in body)) return inputRows({ dataframe_split: body }, max);
+  if (Array.isArray(body.data) && Array.isArray(body.columns) && !("inputs" in body)) return readRows({ dataframe_split: body }, max);
   if (isObject(body.dataframe_split) && Array.isArray(body.dataframe_split.data)) {
     const columns = Array.isArray(body.dataframe_split.columns) ? body.dataframe_split.columns.map(String) : null;
     const data = body.dataframe_split.data.slice(0, max).filter(Array.isArray) as unknown[][];
@@ -73,7 +98,12 @@ function predictionOfRow(row: unknown): number | null {
   if (typeof row === "number") return Number.isFinite(row) ? row : null;
   if (typeof row === "boolean") return row ? 1 : 0;
   if (Array.isArray(row)) {
-    const values = row.flat(Infinity);
+    let values: unknown[];
+    try {
+      values = flatten(row);
+    } catch {
+      return null;
+    }
     if (values.length === 0 || !values.every((v) => typeof v === "number")) return null;
     const nums = values as number[];
     if (nums.length === 1) return predictionOfRow(nums[0]);
@@ -94,7 +124,12 @@ export function rowPredictions(body: unknown, count: number): (number | null)[] 
   if (Array.isArray(body.outputs) && isObject(body.outputs[0])) {
     const first = body.outputs[0];
     const shape = Array.isArray(first.shape) ? first.shape.map(Number) : [];
-    const data = flatten(first.data);
+    let data: unknown[];
+    try {
+      data = flatten(first.data);
+    } catch {
+      return out;
+    }
     const width = shape.length >= 2 ? shape.slice(1).reduce((a, n) => a * (n > 0 ? n : 1), 1) : 1;
     for (let r = 0; r < count; r++) out[r] = predictionOfRow(width === 1 ? data[r] : data.slice(r * width, (r + 1) * width));
     return out;

@@ -1,12 +1,12 @@
 // The inference log's writer: the gateway hands each answered request to `sampleInference`, which returns at
 // once; a share of them (the deployment's sample rate) is read off the request path — input rows from the
-// request body, each row's prediction from a copy of the answer — with the columns marked sensitive removed
-// before anything is queued, and a timer writes the queue in batches (one INSERT per batch). A queue that
-// cannot be written is dropped with a log line rather than growing without bound.
+// request body, each row's prediction from a copy of the answer — keeping only the reference profile's columns
+// and never one marked sensitive, before anything is queued, and a timer writes the queue in batches (one
+// INSERT per batch). The queue is bounded in rows and bytes: samples beyond are dropped and counted.
 import type { Db } from "@/db/client";
 import { inferenceSamples } from "@/db/schema";
 import type { Reference } from "./reference";
-import { cachedSampleRate, columnNames, deploymentReference } from "./reference";
+import { cachedSampleRate, columnNames, deploymentReference, normalizedColumn } from "./reference";
 import type { Row } from "./rows";
 import { inputRows, rowPredictions } from "./rows";
 import { log } from "../observability/log";
@@ -16,44 +16,78 @@ type Sample = typeof inferenceSamples.$inferInsert;
 const FLUSH_MS = 250;
 const BATCH = 500;
 const MAX_QUEUED = 20_000;
+const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 const MAX_BODY_BYTES = 1024 * 1024;
 /** Rows of one request sampled at most (a batch request counts as this many samples at most). */
 export const MAX_ROWS_PER_REQUEST = 20;
-const MAX_STRING = 200;
+const MAX_STRING = 256;
+/** Columns of one row stored at most (a profile names at most 500 features). */
+const MAX_COLUMNS = 500;
 
-type Writer = { queue: Map<Db, Sample[]>; timer: NodeJS.Timeout | null; flushing: Promise<void> | null; pending: Set<Promise<void>> };
+type Limits = { rows: number; bytes: number };
+type Writer = { queue: Map<Db, Sample[]>; bytes: number; dropped: number; limits: Limits; timer: NodeJS.Timeout | null; flushing: Promise<void> | null; pending: Set<Promise<void>> };
 const globals = globalThis as unknown as Record<symbol, Writer | undefined>;
 const WRITER = Symbol.for("cairn.drift.sampler");
-const writer = (): Writer => (globals[WRITER] ??= { queue: new Map(), timer: null, flushing: null, pending: new Set() });
+const writer = (): Writer => (globals[WRITER] ??= { queue: new Map(), bytes: 0, dropped: 0, limits: { rows: MAX_QUEUED, bytes: MAX_QUEUED_BYTES }, timer: null, flushing: null, pending: new Set() });
 
-/** A value as stored: numbers, booleans and null as they are, strings cut to 200 characters, anything else as "(unsupported)". */
+/** A value as stored: numbers and booleans as they are, strings cut to 256 characters, anything else as "(unsupported)"; missing is undefined (not stored). */
 function storable(v: unknown): unknown {
-  if (v === null || v === undefined) return null;
+  if (v === null || v === undefined) return undefined;
   if (typeof v === "number") return Number.isFinite(v) ? v : String(v);
   if (typeof v === "boolean") return v;
   if (typeof v === "string") return v.slice(0, MAX_STRING);
   return "(unsupported)";
 }
 
+const POSITIONAL_NAME = /^#\d+$/;
+
 /**
- * The row as stored: positional columns named after the reference, sensitive columns removed. A positional
- * row whose columns cannot be named while columns are marked sensitive keeps no inputs (any could be one).
+ * The row as stored. Only the columns the reference profile names are kept (compared trimmed and lower-case,
+ * stored under the profile's spelling; positional columns named by the profile's feature order), never a
+ * column whose name is sensitive, missing values skipped. While columns are marked sensitive, a profile whose
+ * names are positional (`#0`, `#1`, …) or that does not name every sensitive column keeps no inputs at all:
+ * the model server takes values by position, so any column could be a sensitive one.
  */
 export function storedRow(row: Row, positional: boolean, reference: Pick<Reference, "sensitive" | "profile"> | null): Record<string, unknown> {
-  const sensitive = new Set(reference?.sensitive ?? []);
+  const sensitive = new Set((reference?.sensitive ?? []).map(normalizedColumn));
   const names = columnNames(reference);
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(row)) {
-    let column = key;
-    if (positional && key.startsWith("#")) {
-      const name = names?.[Number(key.slice(1))];
-      if (name === undefined && sensitive.size > 0) return {};
-      column = name ?? key;
-    }
-    if (sensitive.has(column)) continue;
-    out[column] = storable(value);
+  if (!names) return {};
+  const allowed = new Map<string, string>();
+  for (const name of names) if (!allowed.has(normalizedColumn(name))) allowed.set(normalizedColumn(name), name);
+  if (sensitive.size > 0) {
+    if (names.some((n) => POSITIONAL_NAME.test(n.trim()))) return {};
+    for (const s of sensitive) if (!allowed.has(s)) return {};
   }
-  return out;
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  let kept = 0;
+  for (const [key, value] of Object.entries(row)) {
+    if (kept >= MAX_COLUMNS) break;
+    let column: string | undefined;
+    if (positional && POSITIONAL_NAME.test(key)) column = names[Number(key.slice(1))];
+    else column = allowed.get(normalizedColumn(key));
+    if (column === undefined || sensitive.has(normalizedColumn(column)) || Object.hasOwn(out, column)) continue;
+    const stored = storable(value);
+    if (stored === undefined) continue;
+    out[column] = stored;
+    kept++;
+  }
+  return { ...out };
+}
+
+/** Roughly the bytes a sample takes in the queue (its JSON). */
+const sizeOf = (s: Sample): number => JSON.stringify(s.features).length + s.requestId.length + s.deploymentId.length + 64;
+
+/** Sets the queue's bounds (tests use small ones); answers the previous bounds. */
+export function setInferenceQueueLimits(limits: Limits): Limits {
+  const w = writer();
+  const previous = w.limits;
+  w.limits = limits;
+  return previous;
+}
+
+/** Samples dropped because the queue was full (rows or bytes) since the process started. */
+export function droppedInferenceSamples(): number {
+  return writer().dropped;
 }
 
 function schedule(w: Writer): void {
@@ -99,8 +133,20 @@ export function sampleInference(db: Db, s: SampleInput): void {
     const predictions = rowPredictions(await jsonOf(await answer.arrayBuffer().catch(() => null)), rows.length);
     const queued = w.queue.get(db) ?? [];
     const at = new Date();
-    for (let i = 0; i < rows.length && queued.length < MAX_QUEUED; i++) {
-      queued.push({ deploymentId: s.deploymentId, requestId: s.requestId, features: storedRow(rows[i]!, positional, reference), prediction: predictions[i] ?? null, at });
+    let dropped = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const sample: Sample = { deploymentId: s.deploymentId, requestId: s.requestId, features: storedRow(rows[i]!, positional, reference), prediction: predictions[i] ?? null, at };
+      const size = sizeOf(sample);
+      if (queued.length >= w.limits.rows || w.bytes + size > w.limits.bytes) {
+        dropped++;
+        continue;
+      }
+      w.bytes += size;
+      queued.push(sample);
+    }
+    if (dropped > 0) {
+      w.dropped += dropped;
+      log.warn(`the inference log's queue is full: ${dropped} samples of deployment ${s.deploymentId} dropped (${w.dropped} in all)`);
     }
     w.queue.set(db, queued);
     schedule(w);
@@ -117,6 +163,7 @@ export async function flushInferenceSamples(): Promise<void> {
   w.flushing = (async () => {
     for (const [db, rows] of [...w.queue]) {
       w.queue.delete(db);
+      w.bytes = Math.max(0, w.bytes - rows.reduce((a, r) => a + sizeOf(r), 0));
       for (let i = 0; i < rows.length; i += BATCH) {
         try {
           await db.insert(inferenceSamples).values(rows.slice(i, i + BATCH));

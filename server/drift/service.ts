@@ -13,7 +13,7 @@ import { loadDeployment } from "../deployments/service";
 import { env } from "../env";
 import { invalidInput } from "../http/errors";
 import { OTHER_CATEGORY } from "./compute";
-import { deploymentReference, forgetReference } from "./reference";
+import { deploymentReference, forgetReference, normalizedColumn } from "./reference";
 
 const share = (counts: number[], i: number) => {
   const total = counts.reduce((a, b) => a + b, 0);
@@ -56,9 +56,9 @@ export async function getDrift(ctx: Ctx, id: string, opts: { hours: number; now?
     ctx.db.select().from(driftWindows).where(and(eq(driftWindows.deploymentId, row.id), gte(driftWindows.windowStart, since))).orderBy(asc(driftWindows.windowStart)),
   ]);
   const profile = reference?.profile ?? null;
-  const sensitive = new Set(reference?.sensitive ?? []);
+  const sensitive = new Set((reference?.sensitive ?? []).map(normalizedColumn));
   const specs: [string, FeatureProfile][] = profile
-    ? [...profile.features.filter((f) => !sensitive.has(f.name)).map((f) => [f.name, f] as [string, FeatureProfile]), ...(profile.prediction ? [[PREDICTION_FEATURE, profile.prediction] as [string, FeatureProfile]] : [])]
+    ? [...profile.features.filter((f) => !sensitive.has(normalizedColumn(f.name))).map((f) => [f.name, f] as [string, FeatureProfile]), ...(profile.prediction ? [[PREDICTION_FEATURE, profile.prediction] as [string, FeatureProfile]] : [])]
     : [];
   const features: DriftFeatureDto[] = specs.map(([name, spec]) => {
     const mine = windows.filter((w) => w.feature === name);
@@ -69,7 +69,7 @@ export async function getDrift(ctx: Ctx, id: string, opts: { hours: number; now?
     const newest = mine[mine.length - 1];
     return { name, kind: spec.kind, latest: series[series.length - 1] ?? null, series, distribution: distribution(spec, newest?.live ?? null) };
   });
-  const hidden = profile ? profile.features.filter((f) => sensitive.has(f.name)).map((f) => f.name) : [];
+  const hidden = profile ? profile.features.filter((f) => sensitive.has(normalizedColumn(f.name))).map((f) => f.name) : [];
   return {
     deployment_id: row.id,
     sample_rate: reference?.sampleRate ?? 0,

@@ -3,7 +3,9 @@
 // from quantiles, and one feature's figures (missing, invalid, unseen categories).
 import { cumulativeStdNormalProbability, probit } from "simple-statistics";
 import { describe, expect, it } from "vitest";
+import { referenceProfileSchema } from "@/lib/schemas/drift";
 import { featureFigures, OTHER_CATEGORY } from "./compute";
+import { profileFromRows } from "./reference";
 import { binIndex, chiSquareSurvival, chiSquareTest, histogram, psi, quantileEdges } from "./statistics";
 
 /** n values of N(mean, 1) at evenly spaced probabilities: a sample with no randomness in it. */
@@ -115,5 +117,40 @@ describe("one feature's figures", () => {
     expect(shifted.invalidShare).toBeCloseTo(5 / 100);
     expect(shifted.chiSquareP!).toBeLessThan(1e-6);
     expect(shifted.psi!).toBeGreaterThan(0.25);
+  });
+
+  it("counts a live value named like an inherited property (constructor, toString, __proto__) as an unseen category", () => {
+    const spec = { name: "c", kind: "categorical" as const, counts: { a: 50, b: 50 } };
+    for (const name of ["constructor", "toString", "__proto__", "hasOwnProperty", "valueOf"]) {
+      const f = featureFigures(spec, [name]);
+      expect(f.live).toEqual({ kind: "categorical", counts: { a: 0, b: 0, [OTHER_CATEGORY]: 1 } });
+      expect(JSON.stringify(f.live)).not.toMatch(/function|native code/);
+      expect(f.psi === null || Number.isFinite(f.psi)).toBe(true);
+      expect(f.chiSquareP === null || Number.isFinite(f.chiSquareP)).toBe(true);
+      expect(f.psi!).toBeGreaterThan(1);
+    }
+  });
+
+  it("judges a reference category named constructor or toString as the plain string it is", () => {
+    const profile = referenceProfileSchema.parse(JSON.parse('{"format":"cairn.reference_profile/v1","features":[{"name":"job","kind":"categorical","counts":{"constructor":50,"toString":50}}]}'));
+    const spec = profile.features[0]!;
+    const even = featureFigures(spec, [...Array(50).fill("constructor"), ...Array(50).fill("toString")]);
+    expect(even.live).toEqual({ kind: "categorical", counts: { constructor: 50, toString: 50 } });
+    expect(even.psi).toBeCloseTo(0, 10);
+    expect(even.chiSquareP).toBeCloseTo(1, 10);
+    const other = featureFigures(spec, ["valueOf", "constructor"]);
+    expect(other.live).toEqual({ kind: "categorical", counts: { constructor: 1, toString: 0, [OTHER_CATEGORY]: 1 } });
+  });
+
+  it("refuses a reference category named __proto__ with a message that says how to fix it", () => {
+    const parsed = referenceProfileSchema.safeParse(JSON.parse('{"format":"cairn.reference_profile/v1","features":[{"name":"c","kind":"categorical","counts":{"__proto__":3,"a":2}}]}'));
+    expect(parsed.success).toBe(false);
+    expect(parsed.error!.issues[0]!.message).toMatch(/may not be named __proto__ \(rename it/);
+  });
+
+  it("builds a profile from example rows whose values are named like inherited properties", () => {
+    const profile = profileFromRows([{ c: "constructor" }, { c: "toString" }, { c: "__proto__" }, { c: "constructor" }])!;
+    const counts = (profile.features[0] as { counts: Record<string, number> }).counts;
+    expect(JSON.parse(JSON.stringify(counts))).toEqual({ constructor: 2, toString: 1, ["__proto__"]: 1 });
   });
 });
