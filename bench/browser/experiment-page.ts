@@ -113,7 +113,7 @@ function dbUrl(name: string): string {
 }
 
 /** One experiment in team churn with `RUNS` runs, all set-based SQL. Returns the experiment id. */
-type QueryTime = { query: string; medianMs: number; rows: number };
+type QueryTime = { query: string; medianMs: number; rows: number; plan: string[] };
 async function seedExperiment(url: string): Promise<{ experimentId: number; seconds: number; loadSeconds: number; analyzeSeconds: number; beforeAnalyze: QueryTime[]; rows: Record<string, number> }> {
   const t0 = performance.now();
   const c = new pg.Client({ connectionString: url });
@@ -475,12 +475,12 @@ async function queryTimes(url: string, experimentId: number, repeat = 5): Promis
     await c.query("set statement_timeout = '60s'");
     const { rows: [exp] } = await c.query<{ team_id: string }>("select team_id from experiments where id = $1", [experimentId]);
     const scope = "experiment_id = $1 and team_id = $2 and lifecycle_stage = 'active'";
-    const { rows: pageIds } = await c.query<{ id: string }>(`select id from runs where ${scope} order by start_time desc, id asc limit 100`, [experimentId, exp!.team_id]);
+    const { rows: pageIds } = await c.query<{ id: string }>(`select id from runs where ${scope} order by start_time desc nulls last, id asc limit 100`, [experimentId, exp!.team_id]);
     const ids = pageIds.map((r) => r.id);
     const cases: [string, string, unknown[]][] = [
       ["layout: experiment run count + last activity", "select experiment_id, count(id), max(coalesce(end_time, start_time)) from runs where experiment_id in ($1) and lifecycle_stage = 'active' group by experiment_id", [experimentId]],
       ["columns: the experiment's key list", "select kind, key from experiment_keys where experiment_id = $1 order by key", [experimentId]],
-      ["browse: page of 100 runs", `select * from runs where ${scope} order by start_time desc, id asc limit 100 offset 0`, [experimentId, exp!.team_id]],
+      ["browse: page of 100 runs", `select * from runs where ${scope} order by start_time desc nulls last, id asc limit 100 offset 0`, [experimentId, exp!.team_id]],
       ["browse: total count", `select count(*) from runs where ${scope}`, [experimentId, exp!.team_id]],
       ["browse: params of the page", "select run_id, key, value from params where run_id = any($1)", [ids]],
       ["browse: latest metrics of the page", "select run_id, key, value, step, timestamp from latest_metrics where run_id = any($1)", [ids]],
@@ -495,6 +495,9 @@ async function queryTimes(url: string, experimentId: number, repeat = 5): Promis
     ];
     const out: QueryTime[] = [];
     for (const [query, text, values] of cases) {
+      // The plan: estimated only, and taken first, on the fresh load (a cliff would not finish, and autovacuum
+      // may analyse while it runs); measured afterwards.
+      const explain = repeat > 1 ? undefined : await c.query<{ "QUERY PLAN": string }>(`explain ${text}`, values).catch((e: Error) => ({ rows: [{ "QUERY PLAN": e.message }] }));
       const times: number[] = [];
       let rows = 0;
       for (let i = 0; i < repeat; i++) {
@@ -508,7 +511,8 @@ async function queryTimes(url: string, experimentId: number, repeat = 5): Promis
         }
         times.push(performance.now() - t0);
       }
-      out.push({ query, medianMs: round(percentile(times, 50), 2), rows });
+      const plan = explain ?? await c.query<{ "QUERY PLAN": string }>(`explain (analyze, buffers) ${text}`, values).catch((e: Error) => ({ rows: [{ "QUERY PLAN": e.message }] }));
+      out.push({ query, medianMs: round(percentile(times, 50), 2), rows, plan: plan.rows.map((r) => r["QUERY PLAN"]) });
     }
     return out;
   } finally {
@@ -676,6 +680,11 @@ async function main(): Promise<void> {
     console.log(`\nDocument (default page): ${html.kb} KB (${html.gzipKb} KB gzip), of which inline RSC payload ${html.inlineRscKb} KB (${Math.round(html.inlineRscShare * 100)}%)`);
     console.log("\nSQL issued by the page (run directly): fresh load before ANALYZE (1 run) | after (median of 5):");
     for (const [i, q] of queries.entries()) console.log(`  ${String(seed.beforeAnalyze[i]?.medianMs ?? "?").padStart(8)} ms | ${String(q.medianMs).padStart(8)} ms  ${String(q.rows).padStart(5)} rows  ${q.query}`);
+    for (const [i, q] of queries.entries()) {
+      const before = seed.beforeAnalyze[i];
+      if (before && before.medianMs > 1000) console.log(`\nPlan before ANALYZE (${before.medianMs} ms), ${q.query}:\n  ${before.plan.join("\n  ")}`);
+      if (q.medianMs > 20) console.log(`\nPlan after ANALYZE (${q.medianMs} ms), ${q.query}:\n  ${q.plan.join("\n  ")}`);
+    }
 
     writeFileSync(OUT, `${JSON.stringify({
       date: startedAt.toISOString(),
