@@ -9,6 +9,9 @@ export async function register() {
   // unless CAIRN_TRUSTED_PROXIES names the proxy in front of it).
   const { installPeerAddressHook } = await import("./server/auth/request-info");
   installPeerAddressHook();
+  // Then the gateway's fast lane: /serve/… answered ahead of Next's routing on the same port.
+  const { installGatewayFastLane } = await import("./server/deployments/gateway-http");
+  installGatewayFastLane();
   const { announceStartup } = await import("./server/startup");
   await announceStartup();
 }

@@ -34,6 +34,8 @@ const WARMUP = Number(option("warmup", "2"));
 const SINGLE = Number(option("single-seconds", "3"));
 const PG_URL = option("pg-url", "postgres://postgres@127.0.0.1:5432/postgres");
 const OUT = option("out", "bench/serving-results.json");
+/** Which door of the gateway: `lane` (the fast lane a running server answers /serve/… with) or `route` (the route handler). */
+const DOOR = option("door", "lane");
 const MLFLOW_REQUIREMENTS: Record<string, string> = { "2": "mlflow==2.12.2 sqlalchemy<2.1", "3": "mlflow>=3,<4" };
 /** What MLflow's ONNX flavor needs beside it (MLflow 2.12 wants protobuf < 5, which the newest onnx does not take). */
 const ONNX_REQUIREMENTS: Record<string, string[]> = { "2": ["onnx<1.17", "protobuf<5", "onnxruntime", "numpy<2"], "3": ["onnx", "onnxruntime"] };
@@ -101,8 +103,22 @@ function drive(job: Job): Promise<Outcome> {
 
 // ---------- the servers ----------
 
-/** The gateway's route handler as Next calls it (app/serve/…/route.ts), behind a plain HTTP server on loopback. */
+/**
+ * The gateway behind a plain HTTP server on loopback: its fast lane as a running server has it in front of Next
+ * (server/deployments/gateway-http.ts), or (--door route) the route handler as Next calls it (app/serve/…/route.ts).
+ */
 async function gatewayServer(): Promise<http.Server> {
+  if (DOOR === "lane") {
+    const { handleGatewayHttp } = await import("@/server/deployments/gateway-http");
+    const lane = http.createServer((req, res) => {
+      if (handleGatewayHttp(req, res)) return;
+      res.writeHead(404);
+      res.end();
+    });
+    lane.keepAliveTimeout = 60_000;
+    return new Promise((resolve) => lane.listen(0, "127.0.0.1", () => resolve(lane)));
+  }
+  if (DOOR !== "route") throw new Error(`--door must be lane or route, not ${DOOR}`);
   const { POST } = await import("@/app/serve/[team]/[deployment]/[...path]/route");
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -230,6 +246,7 @@ async function main(): Promise<void> {
   const { createModel, newRun, putRunFile, registerVersion } = await import("@/server/registry/test-helpers");
   const { inferenceSamples } = await import("@/db/schema");
   const { settleDeployments } = await import("@/server/workers/testing");
+  const { routeCache, startRouteCache, stopRouteCache } = await import("@/server/deployments/route-cache");
 
   const calibrationMs = cpuCalibration();
   const machine = machineFacts();
@@ -267,12 +284,14 @@ async function main(): Promise<void> {
     await runtime.settled(id);
     if (runtime.readyReplicas(id) !== 1) throw new Error(`the deployment ${id} has no ready replica`);
     await setSampleRate(ctx, id, { sample_rate: SAMPLE_RATE });
+    // As `npm start` does: the gateway keeps its routes in memory, dropped when the database announces a change.
+    await startRouteCache(db, { backend: "postgres", url: bench.url });
     gateway = await gatewayServer();
     const replicaBase = runtime.pick(id)!;
     const replicaPid = findReplicaPid();
 
     const targets: Target[] = [
-      { key: "gateway", name: `Cairn gateway → replica (sampling ${SAMPLE_RATE})`, url: `http://127.0.0.1:${(gateway.address() as AddressInfo).port}/serve/churn/churn-serving/staging/invocations`, headers: { authorization: `Bearer ${token}` }, serverPid: null },
+      { key: "gateway", name: `Cairn gateway (${DOOR === "lane" ? "fast lane" : "route handler"}) → replica (sampling ${SAMPLE_RATE})`, url: `http://127.0.0.1:${(gateway.address() as AddressInfo).port}/serve/churn/churn-serving/staging/invocations`, headers: { authorization: `Bearer ${token}` }, serverPid: null },
       { key: "replica", name: "replica called directly", url: `${replicaBase}/invocations`, headers: runtime.replicaHeaders(), serverPid: replicaPid },
     ];
     let mlflowNote: string | null = null;
@@ -322,7 +341,7 @@ async function main(): Promise<void> {
         const phase: Phase = { round: r, target: t.key, requests: o.requests, errors: o.errors, rps: Math.round(o.requests / wallS), p50: s.p50, p99: s.p99, machineCores: round((machineBusy() - busy0) / wallS), serverCores, postgresCores };
         phases.push(phase);
         const acc = all.get(t.key) ?? { latencies: [], requests: 0, errors: 0, wallMs: 0, firstError: "" };
-        acc.latencies.push(...o.latencies);
+        for (const l of o.latencies) acc.latencies.push(l);
         acc.requests += o.requests;
         acc.errors += o.errors;
         acc.wallMs += o.wallMs;
@@ -354,6 +373,8 @@ async function main(): Promise<void> {
       }
     }
     await flushInferenceSamples();
+    const routes = { ...routeCache(db).stats };
+    console.log(`route cache: ${routes.hits} lookups answered from memory, ${routes.misses} read from the database, ${routes.invalidations} invalidations`);
     const samplesAfter = (await db.select({ n: count() }).from(inferenceSamples).where(eq(inferenceSamples.deploymentId, id)))[0]!.n;
 
     const summary = targets.map((t) => {
@@ -383,8 +404,8 @@ async function main(): Promise<void> {
     const load = os.loadavg().map((x) => round(x, 2));
     writeFileSync(OUT, `${JSON.stringify({
       at: new Date().toISOString(), command: `npx tsx bench/serving.ts ${process.argv.slice(2).join(" ")}`.trim(),
-      machine: { ...machine, loadAfter: load, calibrationMs }, options: { seconds: SECONDS, clients: CLIENTS, sampleRate: SAMPLE_RATE, mlflow: MLFLOW, rounds: ROUNDS, warmup: WARMUP, singleSeconds: SINGLE },
-      body, summary, gateway_added: added, single_client: single, gateway_added_single_client: addedSingle, postgres_transactions_per_gateway_request: transactionsPerGatewayRequest, goals, sampled_rows: sampled, gateway_requests_with_warmups: gatewayRequests, mlflow_note: mlflowNote, phases,
+      machine: { ...machine, loadAfter: load, calibrationMs }, options: { door: DOOR, seconds: SECONDS, clients: CLIENTS, sampleRate: SAMPLE_RATE, mlflow: MLFLOW, rounds: ROUNDS, warmup: WARMUP, singleSeconds: SINGLE },
+      body, summary, gateway_added: added, single_client: single, gateway_added_single_client: addedSingle, postgres_transactions_per_gateway_request: transactionsPerGatewayRequest, route_cache: routes, goals, sampled_rows: sampled, gateway_requests_with_warmups: gatewayRequests, mlflow_note: mlflowNote, phases,
     }, null, 2)}\n`);
     console.log(`results in ${OUT}`);
   } finally {
@@ -392,6 +413,7 @@ async function main(): Promise<void> {
     gateway?.closeAllConnections();
     stopGroup(mlflow?.child);
     await stopAllReplicas();
+    await stopRouteCache(db);
     await bench.close(false);
     rmSync(work, { recursive: true, force: true });
   }

@@ -153,6 +153,8 @@ export type Env = {
   };
   /** How often the tenant sync reconciles every team's namespace objects (kubernetes backend only). */
   tenantSyncIntervalMs: number;
+  /** The port the web server listens on (PORT; `next start` sets it to the port it took). */
+  httpPort: number;
   /** Time series: PROMETHEUS_URL, or a managed Prometheus from `binary` ("off": none) scraping every `scrapeSeconds`. */
   prometheus: { url?: string; binary: string; scrapeSeconds: number; port: number };
   /** How often the cost meter charges running jobs and live deployments into the ledger. */
@@ -217,6 +219,7 @@ function load(): Env {
     splits: { guardIntervalMs: e.CAIRN_SPLIT_GUARD_INTERVAL_MS, logRetentionDays: e.CAIRN_SPLIT_LOG_RETENTION_DAYS },
     drift: { intervalMs: e.CAIRN_DRIFT_INTERVAL_MS, windowMinutes: e.CAIRN_DRIFT_WINDOW_MINUTES, logRetentionDays: e.CAIRN_INFERENCE_LOG_RETENTION_DAYS },
     leaderRetryMs: e.CAIRN_LEADER_RETRY_MS,
+    httpPort: e.PORT,
     internalUrl: (e.CAIRN_INTERNAL_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ""),
     jobSandbox: {
       setting: e.CAIRN_JOB_SANDBOX,

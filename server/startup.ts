@@ -22,6 +22,9 @@ export async function announceStartup(): Promise<void> {
       const [{ JobChangeBridge }, { jobChangeBus }] = await Promise.all([import("./jobs/change-bridge"), import("./jobs/events")]);
       await new JobChangeBridge({ db, url, bus: jobChangeBus() }).start();
     }
+    // The gateway keeps where its addresses lead in memory, dropped whenever the database announces a change.
+    const { startRouteCache } = await import("./deployments/route-cache");
+    await startRouteCache(db, { backend, url }).catch((err: unknown) => log.warn("gateway routes are read from the database on every request: the route cache did not start", { err }));
     // The gateway's per-minute rollups (deployment charts without Prometheus), written every few seconds by each process.
     const { startInferenceRollups } = await import("./observability/inference-rollups");
     startInferenceRollups(db);

@@ -8,7 +8,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { namespaceFor } from "./k8s-manifest";
 import { servingName } from "./k8s-serving-manifest";
 
-export type ServiceRequest = { team: string; deploymentId: string; method: string; path: string; body: ArrayBuffer | null; contentType: string | null; timeoutMs: number; secret: string };
+export type ServiceRequest = { team: string; deploymentId: string; method: string; path: string; body: Uint8Array | ArrayBuffer | null; contentType: string | null; timeoutMs: number; secret: string };
 export type ServiceAnswer = { status: number; contentType: string | null; body: Buffer };
 
 /** The address a request for the deployment goes to, for a URL template. */
@@ -17,7 +17,7 @@ export function serviceUrl(template: string, team: string, deploymentId: string,
   return `${base}${path}`;
 }
 
-function send(url: URL, options: https.RequestOptions, body: ArrayBuffer | null, timeoutMs: number): Promise<ServiceAnswer> {
+function send(url: URL, options: https.RequestOptions, body: Uint8Array | ArrayBuffer | null, timeoutMs: number): Promise<ServiceAnswer> {
   return new Promise((resolve, reject) => {
     const request = (url.protocol === "https:" ? https : http).request(url, { ...options, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
@@ -27,7 +27,7 @@ function send(url: URL, options: https.RequestOptions, body: ArrayBuffer | null,
     });
     request.on("timeout", () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     request.on("error", reject);
-    request.end(body ? Buffer.from(body) : undefined);
+    request.end(body ? (body instanceof Uint8Array ? body : Buffer.from(body)) : undefined);
   });
 }
 

@@ -10,7 +10,10 @@ import type { TestDatabase } from "@/db/test-db";
 import { createTestDatabase } from "@/db/test-db";
 import { installWorkers } from "../workers/registry";
 import { leaderAddress, WorkerRuntime } from "../workers/runtime";
-import { serveInference } from "./gateway";
+import { answerResponse, fromRequest, serveInference } from "./gateway";
+
+/** The route handler's view: a Web Request in, a Response out. */
+const serve = async (db: Parameters<typeof serveInference>[0], req: Request, params: Parameters<typeof serveInference>[2]) => answerResponse(await serveInference(db, fromRequest(req), params));
 
 const onPostgres = process.env.CAIRN_TEST_DB === "postgres";
 
@@ -64,7 +67,7 @@ describe.runIf(onPostgres)("a gateway in a process that does not lead", () => {
     const req = new Request("http://follower.example/serve/churn/churn-classifier/production/invocations?x=1", {
       method: "POST", body, headers: { authorization: "Bearer cairn_abc", "content-type": "application/json", cookie: "next-auth.session-token=secret" },
     });
-    const res = await serveInference(database.db, req, { team: "churn", deployment: "churn-classifier", path: ["production", "invocations"] });
+    const res = await serve(database.db, req, { team: "churn", deployment: "churn-classifier", path: ["production", "invocations"] });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ answered_by: "leader" });
     expect(res.headers.get("x-cairn-deployment")).toBe("11111111-2222-3333-4444-555555555555");
@@ -80,14 +83,14 @@ describe.runIf(onPostgres)("a gateway in a process that does not lead", () => {
     const before = seen.splice(0);
     const headers = { authorization: "Bearer cairn_abc", "content-type": "application/json", "x-cairn-split-key": "customer-7", "x-request-id": "req-abc.1" };
     const req = new Request("http://follower.example/serve/churn/churn-classifier/production/invocations", { method: "POST", body: "{}", headers });
-    const res = await serveInference(database.db, req, { team: "churn", deployment: "churn-classifier", path: ["production", "invocations"] });
+    const res = await serve(database.db, req, { team: "churn", deployment: "churn-classifier", path: ["production", "invocations"] });
     expect(seen[0]!.headers).toMatchObject({ "x-cairn-split-key": "customer-7", "x-request-id": "req-abc.1" });
     expect(res.headers.get("x-cairn-variant")).toBe("candidate");
     expect(res.headers.get("x-cairn-model-version")).toBe("2");
     expect(res.headers.get("x-request-id")).toBe("req-abc.1");
     // A request id that is not a plain token is replaced by a new one, before it travels.
     const odd = new Request("http://follower.example/serve/churn/churn-classifier/production/invocations", { method: "POST", body: "{}", headers: { ...headers, "x-request-id": "a b<c>" } });
-    const res2 = await serveInference(database.db, odd, { team: "churn", deployment: "churn-classifier", path: ["production", "invocations"] });
+    const res2 = await serve(database.db, odd, { team: "churn", deployment: "churn-classifier", path: ["production", "invocations"] });
     expect(res2.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     expect(seen[1]!.headers["x-request-id"]).toBe(res2.headers.get("x-request-id"));
     seen.splice(0, seen.length, ...before);
@@ -95,7 +98,7 @@ describe.runIf(onPostgres)("a gateway in a process that does not lead", () => {
 
   it("a request another process already passed on is not passed again (it is answered here)", async () => {
     const req = new Request("http://follower.example/serve/churn/churn-classifier/production/v2/health/ready", { headers: { "x-cairn-forwarded": "1" } });
-    const res = await serveInference(database.db, req, { team: "churn", deployment: "churn-classifier", path: ["production", "v2", "health", "ready"] });
+    const res = await serve(database.db, req, { team: "churn", deployment: "churn-classifier", path: ["production", "v2", "health", "ready"] });
     // Answered by this process's own gateway: no token, so 401 — and nothing reached the leader.
     expect(res.status).toBe(401);
     expect(seen).toHaveLength(1);
@@ -104,7 +107,7 @@ describe.runIf(onPostgres)("a gateway in a process that does not lead", () => {
   it("answers 503 with Retry-After when the leader does not answer", async () => {
     await new Promise((r) => server.close(r));
     const req = new Request("http://follower.example/serve/churn/churn-classifier/production/v2/health/ready", { headers: { authorization: "Bearer cairn_abc" } });
-    const res = await serveInference(database.db, req, { team: "churn", deployment: "churn-classifier", path: ["production", "v2", "health", "ready"] });
+    const res = await serve(database.db, req, { team: "churn", deployment: "churn-classifier", path: ["production", "v2", "health", "ready"] });
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("2");
     expect((await res.json()).error).toMatch(/did not answer/);

@@ -9,7 +9,12 @@
 // split on the stable address, `pinned` on a deployment's own address); every answer carries `x-request-id`
 // (the client's, or a new one), the id feedback names. While a split is active each request is logged for it;
 // a share of the requests (the deployment's sample rate) is sampled into the inference log for drift monitoring.
+//
+// One implementation serves two doors: the /serve route handler (a Web Request) and, in a running server, the
+// fast lane (./gateway-http.ts: node:http, before Next's own request handling). Both hand serveInference a
+// GatewayRequest and get back an Answer (status, headers, bytes); replicas are called over keep-alive node:http.
 import { randomUUID } from "node:crypto";
+import http from "node:http";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { and, eq } from "drizzle-orm";
 import { UUID } from "@/lib/ids";
@@ -30,11 +35,13 @@ import { authSecret, env } from "../env";
 import { AppError } from "../errors";
 import { recordInference } from "../observability/inference-rollups";
 import { observeInference } from "../observability/metrics";
-import { currentTraceparent, markError, requestParent, setTraceHeader, SpanKind, traceIdOf, tracingEnabled, withSpan } from "../observability/tracing";
+import { currentTraceparent, markError, requestParent, SpanKind, traceIdOf, tracingEnabled, withSpan } from "../observability/tracing";
 import { environmentDeployment, serveAddress, stableEndpointOf, wasReplaced } from "./endpoints";
 import { recordSplitRequest } from "./split-log";
 import { sampleInference } from "../drift/sampler";
-import { routeSplit } from "./split-routing";
+import { activeSplitOf, splitRoute } from "./split-routing";
+import type { RouteCache } from "./route-cache";
+import { routeCache } from "./route-cache";
 import { SPLIT_KEY_HEADER } from "@/lib/schemas/splits";
 import { deploymentRuntime } from "./runtime";
 import { loadDeployment } from "./service";
@@ -46,7 +53,56 @@ import { log } from "../observability/log";
 export const MAX_INFERENCE_BODY_BYTES = 8 * 1024 * 1024;
 const REPLICA_TIMEOUT_MS = 30_000;
 
-const fail = (status: number, error: string, headers: Record<string, string> = {}) => Response.json({ error }, { status, headers });
+/** A gateway answer: status, headers (lowercase names), body. */
+export type Answer = { status: number; headers: Record<string, string>; body: Uint8Array };
+
+const fail = (status: number, error: string, headers: Record<string, string> = {}): Answer => ({ status, headers: { "content-type": "application/json", ...headers }, body: Buffer.from(JSON.stringify({ error })) });
+
+/** The answer as a Web Response (the route handler's). */
+export function answerResponse(a: Answer): Response {
+  return new Response(a.body.byteLength > 0 ? (a.body as Uint8Array<ArrayBuffer>) : null, { status: a.status, headers: a.headers });
+}
+
+/** What the gateway reads of a request, whichever door it came through. */
+export type GatewayRequest = {
+  method: string;
+  /** The path and query as received. */
+  target: string;
+  /** A header's value (lowercase name), or null. */
+  header(name: string): string | null;
+  /** The body, counted as it arrives: null once it passes `limit` bytes (nothing more is buffered). */
+  readBody(limit: number): Promise<Uint8Array | null>;
+  /** All headers (the rare paths: auditing a refusal, tracing). */
+  headers(): Headers;
+};
+
+/** A Web Request (the route handler's) as the gateway reads it. */
+export function fromRequest(req: Request): GatewayRequest {
+  const url = new URL(req.url);
+  return {
+    method: req.method,
+    target: `${url.pathname}${url.search}`,
+    header: (name) => req.headers.get(name),
+    headers: () => req.headers,
+    readBody: async (limit) => {
+      if (!req.body) return new Uint8Array(0);
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      const reader = req.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.byteLength;
+        if (size > limit) {
+          await reader.cancel().catch(() => undefined);
+          return null;
+        }
+        chunks.push(value);
+      }
+      return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+    },
+  };
+}
 
 type Route = { method: "GET" | "POST"; path: string };
 
@@ -55,7 +111,7 @@ type Route = { method: "GET" | "POST"; path: string };
  * replicas serve; `alsoKnownAs` are other names the caller may use for it (the registered model's name
  * now, after a rename): the path sent on always names the served one.
  */
-export function replicaRoute(method: string, segments: string[], model: string, alsoKnownAs: string[] = []): Route | Response {
+export function replicaRoute(method: string, segments: string[], model: string, alsoKnownAs: string[] = []): Route | Answer {
   const joined = segments.join("/");
   if (joined === "invocations") return method === "POST" ? { method, path: "/invocations" } : fail(405, "Use POST for /invocations.", { allow: "POST" });
   if (joined === "v2/health/ready" || joined === "v2/health/live") return method === "GET" ? { method, path: `/${joined}` } : fail(405, `Use GET for /${joined}.`, { allow: "GET" });
@@ -73,33 +129,31 @@ export function replicaRoute(method: string, segments: string[], model: string, 
 const TOO_LARGE = `The request body is over ${MAX_INFERENCE_BODY_BYTES / 1024 / 1024} MiB; send fewer rows per request.`;
 
 /** The body, read with a byte counter: a chunked upload is cut off at the limit, never buffered whole. */
-async function readBody(req: Request): Promise<ArrayBuffer | Response> {
-  if (Number(req.headers.get("content-length") ?? "0") > MAX_INFERENCE_BODY_BYTES) return fail(413, TOO_LARGE);
-  if (!req.body) return new ArrayBuffer(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = req.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_INFERENCE_BODY_BYTES) {
-      await reader.cancel().catch(() => undefined);
-      return fail(413, TOO_LARGE);
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    body.set(c, at);
-    at += c.byteLength;
-  }
-  return body.buffer;
+async function readBody(req: GatewayRequest): Promise<Uint8Array | Answer> {
+  if (Number(req.header("content-length") ?? "0") > MAX_INFERENCE_BODY_BYTES) return fail(413, TOO_LARGE);
+  return (await req.readBody(MAX_INFERENCE_BODY_BYTES)) ?? fail(413, TOO_LARGE);
+}
+
+/** Keep-alive connections to the replicas (loopback), shared by every request of this process. */
+const replicaAgent = new http.Agent({ keepAlive: true, maxSockets: 1024, maxFreeSockets: 256 });
+
+/** One request to a replica over keep-alive node:http: its status, content type and body. */
+function callReplica(port: number, route: Route, body: Uint8Array | null, headers: Record<string, string>): Promise<{ status: number; contentType: string | undefined; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, path: route.path, method: route.method, agent: replicaAgent, timeout: REPLICA_TIMEOUT_MS, headers: body ? { ...headers, "content-length": String(body.byteLength) } : headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 502, contentType: res.headers["content-type"], body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer within ${REPLICA_TIMEOUT_MS / 1000} s`)));
+    req.on("error", reject);
+    req.end(body ?? undefined);
+  });
 }
 
 /** Forwards to a replica; when one cannot be reached, tries another once. */
-async function forward(deploymentId: string, route: Route, body: ArrayBuffer | null, contentType: string | null): Promise<Response> {
+async function forward(deploymentId: string, route: Route, body: Uint8Array | null, contentType: string | null): Promise<Answer> {
   const runtime = deploymentRuntime();
   let lastError = "";
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -111,15 +165,12 @@ async function forward(deploymentId: string, route: Route, body: ArrayBuffer | n
       // replica gets the trace context in `traceparent`.
       return await withSpan("replica call", { kind: SpanKind.CLIENT, attributes: { "cairn.deployment.id": deploymentId, "http.request.method": route.method, "url.path": route.path } }, async (span) => {
         const traceparent = currentTraceparent();
-        const answer = await fetch(`${lease.url}${route.path}`, {
-          method: route.method,
-          body: body ?? undefined,
-          headers: { ...runtime.replicaHeaders(), ...(contentType ? { "content-type": contentType } : {}), ...(traceparent ? { traceparent } : {}) },
-          signal: AbortSignal.timeout(REPLICA_TIMEOUT_MS),
-        });
-        const bytes = await answer.arrayBuffer();
+        const headers: Record<string, string> = runtime.replicaHeaders();
+        if (contentType) headers["content-type"] = contentType;
+        if (traceparent) headers.traceparent = traceparent;
+        const answer = await callReplica(lease.port, route, body, headers);
         span.setAttribute("http.response.status_code", answer.status);
-        return new Response(bytes, { status: answer.status, headers: { "content-type": answer.headers.get("content-type") ?? "application/json", "x-content-type-options": "nosniff" } });
+        return { status: answer.status, headers: { "content-type": answer.contentType ?? "application/json", "x-content-type-options": "nosniff" }, body: answer.body };
       });
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
@@ -134,12 +185,12 @@ let kubeConfig: KubeConfig | null = null;
 const clusterConfig = (): KubeConfig => (kubeConfig ??= defaultKubeConfig());
 
 /** Forwards to a deployment's Service on Kubernetes (CAIRN_K8S_SERVING_ROUTE says how it is reached). */
-async function forwardToService(target: { id: string; team: string }, route: Route, body: ArrayBuffer | null, contentType: string | null): Promise<Response> {
+async function forwardToService(target: { id: string; team: string }, route: Route, body: Uint8Array | null, contentType: string | null): Promise<Answer> {
   try {
     const answer = await callService(env().kubernetes.servingRoute, clusterConfig, {
       team: target.team, deploymentId: target.id, method: route.method, path: route.path, body, contentType, timeoutMs: REPLICA_TIMEOUT_MS, secret: replicaSecret(authSecret(), target.id),
     });
-    return new Response(new Uint8Array(answer.body), { status: answer.status, headers: { "content-type": answer.contentType ?? "application/json", "x-content-type-options": "nosniff" } });
+    return { status: answer.status, headers: { "content-type": answer.contentType ?? "application/json", "x-content-type-options": "nosniff" }, body: new Uint8Array(answer.body) };
   } catch (err) {
     // The cause (cluster addresses) is the operators' to read, not the caller's.
     log.error(`the Service of deployment ${target.id} did not answer`, { err });
@@ -148,7 +199,7 @@ async function forwardToService(target: { id: string; team: string }, route: Rou
 }
 
 /** The answer for a deployment that serves nothing any more (stopped: 410, failed: 503), or null. */
-function notServing(row: { id: string; status: string }): Response | null {
+function notServing(row: { id: string; status: string }): Answer | null {
   if (row.status === "stopped") return fail(410, `Deployment ${row.id} was stopped; deploy the model again for a new endpoint.`);
   if (row.status === "failed") return fail(503, `Deployment ${row.id} failed and serves nothing; see its events on /deployments/${row.id}.`);
   return null;
@@ -156,13 +207,16 @@ function notServing(row: { id: string; status: string }): Response | null {
 
 /** A deployment a request may be sent to: its id, its team, the model name its replicas serve, and the split variant it is (stable address). */
 type Target = { id: string; team: string; model: string; backend: string; version: number; variant: "baseline" | "candidate" | "pinned"; split?: { splitId: string; variant: "baseline" | "candidate" } };
-/** Finds (again) where an address leads: a deployment, or the answer when it leads nowhere now. */
-type Resolve = () => Promise<Target | Response>;
+/** Finds (again) where an address leads: a deployment, or the answer when it leads nowhere now (`fresh`: read past the route cache). */
+type Resolve = (fresh: boolean) => Promise<Target | Answer>;
+/** Reads one route through the route cache, or straight from the database. */
+type Lookup = <T>(key: string, load: () => Promise<T>) => Promise<T>;
+const lookup = (cache: RouteCache, fresh: boolean): Lookup => (fresh ? (_key, load) => load() : (key, load) => cache.get(key, load));
 /**
  * An address the caller may use: whose it is (checked against the token), how to resolve it, and the names
  * its model may be called by in an OIP path (`model` first: the served name, or the registered one).
  */
-type Addressed = { teamId: string; team: string; auditTarget: string; missing: Response; resolve: Resolve; model: string; names: string[] };
+type Addressed = { teamId: string; team: string; auditTarget: string; missing: Answer; resolve: Resolve; model: string; names: string[] };
 
 /** Re-resolutions a request may take when the deployment it reached loses its replicas meanwhile (a rollout's switch). */
 const MAX_HOPS = 3;
@@ -171,11 +225,14 @@ const MAX_HOPS = 3;
  * Where an environment leads: the deployment serving it now, or a 503 while one starts or none is
  * deployed (`gone`, when given, answers instead of the latter — a replaced deployment's address).
  */
-async function inEnvironment(db: Db, model: { id: string; name: string; team: string }, environment: DeploymentEnvironment, gone?: () => Response, splitKey: string | null = null): Promise<Target | Response> {
-  const d = await environmentDeployment(db, model.id, environment);
+async function inEnvironment(db: Db, routes: Lookup, model: { id: string; name: string; team: string }, environment: DeploymentEnvironment, gone?: () => Answer, splitKey: string | null = null): Promise<Target | Answer> {
+  const { d, split } = await routes(`e\u0000${model.id}\u0000${environment}`, async () => {
+    const d = await environmentDeployment(db, model.id, environment);
+    return { d, split: d?.status === "ready" && d.splitId !== null ? await activeSplitOf(db, d.id) : null };
+  });
   if (d?.status === "ready") {
     // A traffic split on the deployment the address reaches sends its share to the candidate.
-    const routed = gone || d.splitId === null ? null : await routeSplit(db, { id: d.id, version: d.version, model: d.modelName, backend: d.backend }, splitKey);
+    const routed = gone || !split ? null : splitRoute(split, { id: d.id, version: d.version, model: d.modelName, backend: d.backend }, splitKey);
     if (routed) return { id: routed.id, team: model.team, model: routed.model, backend: routed.backend, version: routed.version, variant: routed.variant, split: { splitId: routed.splitId, variant: routed.variant } };
     return { id: d.id, team: model.team, model: d.modelName, backend: d.backend, version: d.version, variant: "baseline" };
   }
@@ -188,22 +245,25 @@ async function inEnvironment(db: Db, model: { id: string; name: string; team: st
 }
 
 /** /serve/<team>/<model>/<environment>/…: the registered model (by its name now) in the named team. */
-async function modelAddress(db: Db, team: string, name: string, environment: DeploymentEnvironment, splitKey: string | null): Promise<Addressed | null> {
-  const [m] = await db
-    .select({ id: registeredModels.id, teamId: registeredModels.teamId, team: teams.slug })
-    .from(registeredModels)
-    .innerJoin(teams, eq(teams.id, registeredModels.teamId))
-    .where(and(eq(teams.slug, team), eq(registeredModels.name, name)));
+async function modelAddress(db: Db, cache: RouteCache, team: string, name: string, environment: DeploymentEnvironment, splitKey: string | null): Promise<Addressed | null> {
+  const m = await cache.get(`m\u0000${team}\u0000${name}`, async () => {
+    const [row] = await db
+      .select({ id: registeredModels.id, teamId: registeredModels.teamId, team: teams.slug })
+      .from(registeredModels)
+      .innerJoin(teams, eq(teams.id, registeredModels.teamId))
+      .where(and(eq(teams.slug, team), eq(registeredModels.name, name)));
+    return row ?? null;
+  });
   if (!m) return null;
   const model = { id: m.id, name, team: m.team };
-  return { teamId: m.teamId, team: m.team, auditTarget: `model:${m.team}/${name}`, missing: noModel(name, team), model: name, names: [name], resolve: () => inEnvironment(db, model, environment, undefined, splitKey) };
+  return { teamId: m.teamId, team: m.team, auditTarget: `model:${m.team}/${name}`, missing: noModel(name, team), model: name, names: [name], resolve: (fresh) => inEnvironment(db, lookup(cache, fresh), model, environment, undefined, splitKey) };
 }
 
 const noModel = (name: string, team: string) => fail(404, `Model "${name}" was not found in team ${team}.`);
 
 /** /serve/<team>/<deployment id>/…: that deployment while it lives; once a promotion or rollback replaced it, production's current one. */
-async function deploymentAddress(db: Db, id: string): Promise<Addressed | null> {
-  const read = async () => {
+async function deploymentAddress(db: Db, cache: RouteCache, id: string): Promise<Addressed | null> {
+  const read = (routes: Lookup) => routes(`d\u0000${id}`, async () => {
     const [row] = await db
       .select({
         id: deployments.id, teamId: deployments.teamId, team: teams.slug, model: deployments.modelName, modelId: deployments.modelId, modelNow: registeredModels.name,
@@ -214,20 +274,21 @@ async function deploymentAddress(db: Db, id: string): Promise<Addressed | null> 
       .innerJoin(teams, eq(teams.id, deployments.teamId))
       .innerJoin(registeredModels, eq(registeredModels.id, deployments.modelId))
       .where(eq(deployments.id, id));
-    return row;
-  };
-  const first = await read();
+    return row ?? null;
+  });
+  const first = await read(lookup(cache, false));
   if (!first) return null;
-  const resolve: Resolve = async () => {
-    const row = await read();
+  const resolve: Resolve = async (fresh) => {
+    const routes = lookup(cache, fresh);
+    const row = await read(routes);
     if (!row) return fail(410, `Deployment ${id} no longer exists.`);
     const refused = notServing(row);
     if (!refused) return { id: row.id, team: row.team, model: row.model, backend: row.backend, version: row.version, variant: "pinned" };
     // Replaced by a promotion or a rollback: its callers are answered by what serves production now, so
     // an address in use keeps answering through the switch (and after it; x-cairn-deployment says who answered).
-    if (await wasReplaced(db, row)) {
+    if (await routes(`r\u0000${row.id}`, () => wasReplaced(db, row))) {
       const model = { id: row.modelId, name: row.modelNow, team: row.team };
-      return inEnvironment(db, model, "production", () => fail(410, `Deployment ${row.id} was replaced, and nothing serves ${row.modelNow} in production now; call ${stableEndpointOf(row.team, row.modelNow, "production")} once a production deployment serves again.`));
+      return inEnvironment(db, routes, model, "production", () => fail(410, `Deployment ${row.id} was replaced, and nothing serves ${row.modelNow} in production now; call ${stableEndpointOf(row.team, row.modelNow, "production")} once a production deployment serves again.`));
     }
     return refused;
   };
@@ -246,26 +307,25 @@ let knownLeader: { url: string | null; at: number } = { url: null, at: 0 };
  * inference request, as it came (the token included: the leader checks it again), to the leader's address
  * (CAIRN_INTERNAL_URL, advertised on the leader lock's session) and answers what the leader answered.
  */
-async function viaLeader(db: Db, req: Request, requestId: string): Promise<Response> {
+async function viaLeader(db: Db, req: GatewayRequest, requestId: string): Promise<Answer> {
   if (Date.now() - knownLeader.at > LEADER_TTL_MS) knownLeader = { url: await leaderAddress(db), at: Date.now() };
   const leader = knownLeader.url;
   if (!leader) return fail(503, "No Cairn process leads the workers right now (another takes over within seconds); try again.", { "retry-after": "2" });
   const body = req.method === "POST" ? await readBody(req) : null;
-  if (body instanceof Response) return body;
-  const url = new URL(req.url);
+  if (isAnswer(body)) return body;
   const headers: Record<string, string> = { [FORWARDED_HEADER]: "1", "x-request-id": requestId };
   for (const name of ["authorization", "content-type", "accept", SPLIT_KEY_HEADER.toLowerCase()]) {
-    const value = req.headers.get(name);
+    const value = req.header(name);
     if (value !== null) headers[name] = value;
   }
   try {
-    const answer = await fetch(`${leader}${url.pathname}${url.search}`, { method: req.method, headers, body, signal: AbortSignal.timeout(REPLICA_TIMEOUT_MS), redirect: "manual" });
-    const passed = new Headers();
+    const answer = await fetch(`${leader}${req.target}`, { method: req.method, headers, body: body as Uint8Array<ArrayBuffer> | null, signal: AbortSignal.timeout(REPLICA_TIMEOUT_MS), redirect: "manual" });
+    const passed: Record<string, string> = {};
     for (const name of ["content-type", "x-cairn-deployment", "x-cairn-variant", "x-cairn-model-version", "x-request-id", "retry-after", "www-authenticate", "allow"]) {
       const value = answer.headers.get(name);
-      if (value !== null) passed.set(name, value);
+      if (value !== null) passed[name] = value;
     }
-    return new Response(await answer.arrayBuffer(), { status: answer.status, headers: passed });
+    return { status: answer.status, headers: passed, body: new Uint8Array(await answer.arrayBuffer()) };
   } catch (err) {
     knownLeader = { url: null, at: 0 };
     return fail(503, `The leading Cairn process (${leader}) did not answer (${err instanceof Error ? err.message : String(err)}); try again in a few seconds.`, { "retry-after": "2", "x-request-id": requestId });
@@ -281,7 +341,7 @@ const auditedRefusals = new Map<string, number>();
  * request for something that does not exist), and at most once per token, method and target per window (so another
  * team cannot grow this team's audit trail, or queue everyone's audited writes, by repeating requests).
  */
-function auditRefusal(db: Db, req: Request, actor: TokenActor, addressed: Addressed): void {
+function auditRefusal(db: Db, req: GatewayRequest, actor: TokenActor, addressed: Addressed): void {
   const key = `${actor.tokenId} ${req.method} ${addressed.auditTarget}`;
   const now = Date.now();
   if (now - (auditedRefusals.get(key) ?? -Infinity) < REFUSAL_AUDIT_WINDOW_MS) return;
@@ -289,7 +349,7 @@ function auditRefusal(db: Db, req: Request, actor: TokenActor, addressed: Addres
   if (auditedRefusals.size > 10_000) {
     for (const [k, at] of auditedRefusals) if (now - at >= REFUSAL_AUDIT_WINDOW_MS) auditedRefusals.delete(k);
   }
-  void recordAudit({ actor, db, request: requestInfo(req) }, {
+  void recordAudit({ actor, db, request: requestInfo({ headers: req.headers() }) }, {
     action: "deployment.infer", target: addressed.auditTarget, teamId: addressed.teamId, team: addressed.team, outcome: "denied",
     details: { mode: "read", token_team: actor.tokenTeamSlug, repeats_within_s: REFUSAL_AUDIT_WINDOW_MS / 1000 },
   }).catch((err: unknown) => log.error("auditing a refused inference request failed", { err }));
@@ -301,11 +361,11 @@ type GatewayParams = { team: string; deployment: string; path: string[] };
  * Answers one gateway request. Never throws: every refusal is a JSON error with the right status. Traced (when
  * tracing is on) as one server span with the deployment, version and variant that answered; off, it is a plain call.
  */
-export function serveInference(db: Db, req: Request, params: GatewayParams): Promise<Response> {
+export function serveInference(db: Db, req: GatewayRequest, params: GatewayParams): Promise<Answer> {
   if (!tracingEnabled()) return serveInferenceNow(db, req, params);
   return withSpan(`${req.method} /serve/[team]/[deployment]`, {
     kind: SpanKind.SERVER,
-    parent: requestParent(req.headers),
+    parent: requestParent(req.headers()),
     attributes: { "http.request.method": req.method, "http.route": "/serve/[team]/[deployment]/[...path]", "cairn.team": params.team },
   }, async (span) => {
     const seen: Seen = {};
@@ -313,32 +373,33 @@ export function serveInference(db: Db, req: Request, params: GatewayParams): Pro
     const target = seen.target;
     span.setAttributes({
       "http.response.status_code": answer.status,
-      "cairn.request_id": answer.headers.get("x-request-id") ?? "",
+      "cairn.request_id": answer.headers["x-request-id"] ?? "",
       ...(seen.labels ? { "cairn.deployment.id": seen.labels.deployment } : {}),
       ...(target ? { "cairn.model.name": target.model, "cairn.model.version": target.version, "cairn.variant": target.variant } : {}),
     });
     if (answer.status >= 500) markError(span, `answered ${answer.status}`);
-    setTraceHeader(answer, traceIdOf(span));
+    const traceId = traceIdOf(span);
+    if (traceId) answer.headers["x-trace-id"] = traceId;
     return answer;
   });
 }
 
 /** What the gateway learned while answering: the deployment that answered (metrics' labels) and the target it reached. */
-type Seen = { labels?: { team: string; deployment: string }; target?: Target; body?: ArrayBuffer | null };
+type Seen = { labels?: { team: string; deployment: string }; target?: Target; body?: Uint8Array | null };
 
-async function serveInferenceNow(db: Db, req: Request, params: GatewayParams, seen: Seen = {}): Promise<Response> {
+async function serveInferenceNow(db: Db, req: GatewayRequest, params: GatewayParams, seen: Seen = {}): Promise<Answer> {
   const requestId = requestIdOf(req);
   const workers = currentWorkers();
-  if (workers && !workers.isLeader() && req.headers.get(FORWARDED_HEADER) === null) {
+  if (workers && !workers.isLeader() && req.header(FORWARDED_HEADER) === null) {
     return viaLeader(db, req, requestId).catch((err: unknown) => {
       log.error("passing an inference request to the leader failed", { err });
       return fail(500, "The gateway failed to answer; the error was logged.", { "x-request-id": requestId });
     });
   }
   const started = performance.now();
-  const splitKey = req.headers.get(SPLIT_KEY_HEADER);
-  const answer = await (async (): Promise<Response> => {
-    const authorization = req.headers.get("authorization");
+  const splitKey = req.header(SPLIT_KEY_HEADER.toLowerCase());
+  const answer = await (async (): Promise<Answer> => {
+    const authorization = req.header("authorization");
     if (!authorization) return fail(401, "An API token of the deployment's team is required: send `Authorization: Bearer <token>` (create one under Settings → API tokens).", { "www-authenticate": "Bearer" });
     let actor: TokenActor;
     try {
@@ -349,13 +410,14 @@ async function serveInferenceNow(db: Db, req: Request, params: GatewayParams, se
     }
     if ([params.team, params.deployment, ...params.path].some((segment) => segment.includes("\u0000"))) return fail(400, "The address contains a NUL character (%00); remove it.");
     const address = serveAddress(params.deployment, params.path);
+    const routes = routeCache(db);
     let addressed: Addressed | null;
     if (address.kind === "model") {
-      addressed = await modelAddress(db, params.team, address.model, address.environment, splitKey);
+      addressed = await modelAddress(db, routes, params.team, address.model, address.environment, splitKey);
       if (!addressed) return noModel(address.model, params.team);
     } else {
       if (!UUID.test(address.id)) return fail(404, `Deployment ${address.id} was not found in team ${params.team}. A model's address names its environment: /serve/${params.team}/${encodeURIComponent(address.id)}/production/… or …/staging/….`);
-      addressed = await deploymentAddress(db, address.id);
+      addressed = await deploymentAddress(db, routes, address.id);
       if (!addressed) return noDeployment(address.id, params.team);
     }
     // Another team's object answers exactly as a missing one of the named team (its team is not revealed).
@@ -370,31 +432,32 @@ async function serveInferenceNow(db: Db, req: Request, params: GatewayParams, se
     const names = [addressed.model, ...addressed.names];
     // A pinned address knows its model before it is resolved: a path it cannot serve is refused first, as before.
     const early = address.kind === "deployment" ? replicaRoute(req.method, address.path, addressed.model, names) : null;
-    if (early instanceof Response) return early;
-    const resolved = await addressed.resolve();
-    if (resolved instanceof Response) return resolved;
+    if (isAnswer(early)) return early;
+    const resolved = await addressed.resolve(false);
+    if (isAnswer(resolved)) return resolved;
     let target: Target = resolved;
     seen.labels = { team: target.team, deployment: target.id };
     const route = replicaRoute(req.method, address.path, target.model, names);
-    if (route instanceof Response) return route;
+    if (isAnswer(route)) return route;
     const body = route.method === "POST" ? await readBody(req) : null;
-    if (body instanceof Response) return body;
+    if (isAnswer(body)) return body;
     seen.body = body;
     const runtime = deploymentRuntime();
     for (let hop = 1; ; hop++) {
       const routed = replicaRoute(req.method, address.path, target.model, names);
-      if (routed instanceof Response) return routed;
+      if (isAnswer(routed)) return routed;
       names.push(target.model);
       seen.target = target;
-      if (target.backend === "kubernetes") return servedBy(await forwardToService(target, routed, body, req.headers.get("content-type")), target);
+      if (target.backend === "kubernetes") return servedBy(await forwardToService(target, routed, body, req.header("content-type")), target);
       if (runtime.pick(target.id) !== null) {
-        const answer = await forward(target.id, routed, body, req.headers.get("content-type"));
+        const answer = await forward(target.id, routed, body, req.header("content-type"));
         // A deployment that lost its replicas while this request was on its way (replaced by a rollout and
         // released) is looked up again below; any other answer, a replica's own errors included, stands.
         if (answer.status !== 503 || runtime.pick(target.id) !== null) return servedBy(answer, target);
       }
-      const next: Target | Response = hop < MAX_HOPS ? await addressed.resolve() : target;
-      if (next instanceof Response) return next;
+      // Read past the cache: what it kept led here.
+      const next: Target | Answer = hop < MAX_HOPS ? await addressed.resolve(true) : target;
+      if (isAnswer(next)) return next;
       if (next.id === target.id) return fail(503, `No replica of deployment ${target.id} is serving right now (it may be starting or restarting); try again in a few seconds.`, { "retry-after": "1" });
       target = next;
       seen.labels = { team: target.team, deployment: target.id };
@@ -409,27 +472,32 @@ async function serveInferenceNow(db: Db, req: Request, params: GatewayParams, se
     // Cairn's own per-minute rollups, under the deployment that answered (a split's candidate is one of its own).
     recordInference({ deploymentId: seen.labels.deployment, status: answer.status, seconds });
   }
-  answer.headers.set("x-request-id", requestId);
+  answer.headers["x-request-id"] = requestId;
   const split = seen.target?.split;
   // Logged off the request path (batched writes); the answer's copy is read for the prediction later.
-  if (split) recordSplitRequest(db, { splitId: split.splitId, variant: split.variant, deploymentId: seen.target!.id, requestId, status: answer.status, latencyMs: seconds * 1000, answer: answer.status === 200 ? answer.clone() : undefined });
+  if (split) recordSplitRequest(db, { splitId: split.splitId, variant: split.variant, deploymentId: seen.target!.id, requestId, status: answer.status, latencyMs: seconds * 1000, answer });
   // Drift monitoring's sample (the deployment's rate), read and written off the request path too.
   if (seen.target && seen.body) sampleInference(db, { deploymentId: seen.target.id, requestId, body: seen.body, answer });
   return answer;
 }
 
 /** The client's X-Request-Id when it is a plain token (letters, digits, `._:-`, ≤ 128), else a new one. */
-function requestIdOf(req: Request): string {
-  const given = req.headers.get("x-request-id");
+function requestIdOf(req: GatewayRequest): string {
+  const given = req.header("x-request-id");
   return given && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
 }
 
 /** Names who answered: the deployment, its version, and the split variant (or `pinned`, a deployment's own address). */
-function servedBy(answer: Response, target: Target): Response {
-  answer.headers.set("x-cairn-deployment", target.id);
-  answer.headers.set("x-cairn-model-version", String(target.version));
-  answer.headers.set("x-cairn-variant", target.variant);
+function servedBy(answer: Answer, target: Target): Answer {
+  answer.headers["x-cairn-deployment"] = target.id;
+  answer.headers["x-cairn-model-version"] = String(target.version);
+  answer.headers["x-cairn-variant"] = target.variant;
   return answer;
+}
+
+/** A gateway answer, as opposed to a route, target or body on the way to one. */
+function isAnswer(x: unknown): x is Answer {
+  return typeof x === "object" && x !== null && "status" in x && "body" in x && "headers" in x;
 }
 
 export type TryResult = { status: number; body: string; ms: number };
@@ -444,12 +512,11 @@ export async function tryInference(ctx: Ctx, id: string, endpoint: "infer" | "in
   let answer = notServing(row);
   if (!answer) {
     const route: Route = { method: "POST", path: endpoint === "infer" ? `/v2/models/${encodeURIComponent(row.modelName)}/infer` : "/invocations" };
-    const bytes = new TextEncoder().encode(body);
-    const payload = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    const payload = Buffer.from(body);
     answer = row.backend === "kubernetes" ? await forwardToService(row, route, payload, "application/json") : await forward(row.id, route, payload, "application/json");
   }
   const ms = Math.round((performance.now() - started) * 10) / 10;
   observeInference(row.team, row.id, answer.status, ms / 1000);
   recordInference({ deploymentId: row.id, version: row.version, status: answer.status, seconds: ms / 1000 });
-  return { status: answer.status, body: await answer.text(), ms };
+  return { status: answer.status, body: Buffer.from(answer.body).toString("utf8"), ms };
 }

@@ -27,7 +27,7 @@ export type ReplicaStatus = "starting" | "ready" | "restarting" | "failed" | "st
 export type ReplicaState = { index: number; pid: number | null; port: number | null; status: ReplicaStatus; restarts: number; startedAt: Date | null; message: string | null };
 export type ServingState = { deploymentId: string; replicas: ReplicaState[]; ready: number; desired: number };
 /** A replica chosen for one request; `release()` (idempotent) when its answer has been read. */
-export type ReplicaLease = { url: string; release: () => void };
+export type ReplicaLease = { url: string; port: number; release: () => void };
 /**
  * Requests in flight for a deployment now, and their integral over time (request·milliseconds since the
  * deployment was registered, on the monotonic clock `at`): two readings give the mean in flight between them.
@@ -158,11 +158,13 @@ export class LocalServing {
     if (!chosen) return null;
     dep.next = (at + 1) % n;
     const r = chosen;
+    const port = r.port!;
     r.inflight += 1;
     account(dep.load, +1);
     let isReleased = false;
     return {
-      url: `http://127.0.0.1:${r.port}`,
+      url: `http://127.0.0.1:${port}`,
+      port,
       release: () => {
         if (isReleased) return;
         isReleased = true;

@@ -16,8 +16,8 @@ export type SplitRecord = {
   deploymentId: string;
   status: number;
   latencyMs: number;
-  /** The answer (a clone): its body is read for the prediction when the status is 200. */
-  answer?: Response;
+  /** The answer: its body is read for the prediction (off the request path) when the status is 200. */
+  answer?: { status: number; body: Uint8Array };
 };
 
 type Row = typeof splitRequestLog.$inferInsert;
@@ -31,10 +31,10 @@ type Writer = { queue: Map<Db, Row[]>; timer: NodeJS.Timeout | null; flushing: P
 const globals = globalThis as unknown as { __cairnSplitLog?: Writer };
 const writer = (): Writer => (globals.__cairnSplitLog ??= { queue: new Map(), timer: null, flushing: null, pending: new Set() });
 
-async function predictionOf(answer: Response | undefined): Promise<Pick<Row, "prediction" | "predictionKind">> {
+async function predictionOf(answer: SplitRecord["answer"]): Promise<Pick<Row, "prediction" | "predictionKind">> {
   if (!answer || answer.status !== 200) return { prediction: null, predictionKind: null };
   try {
-    const bytes = await answer.arrayBuffer();
+    const bytes = answer.body;
     if (bytes.byteLength > MAX_BODY_BYTES) return { prediction: null, predictionKind: null };
     const found = firstPrediction(JSON.parse(new TextDecoder().decode(bytes)));
     return found ? { prediction: found.prediction, predictionKind: found.kind } : { prediction: null, predictionKind: null };

@@ -20,15 +20,21 @@ export function pickVariant(split: { id: string; weight: number; sticky: boolean
 
 export type SplitRoute = { splitId: string; variant: SplitVariant; id: string; version: number; model: string; backend: string };
 
-/** Where a request the stable address sent to `baseline` goes: itself or the split's candidate; null without an active split. */
-export async function routeSplit(db: DbOrTx, baseline: { id: string; version: number; model: string; backend: string }, key: string | null): Promise<SplitRoute | null> {
+/** The active split whose baseline is `baselineId`, with its candidate's state; null without one. */
+export type ActiveSplit = { id: string; weight: number; sticky: boolean; candidate: { id: string; status: string; version: number; model: string; backend: string } };
+
+export async function activeSplitOf(db: DbOrTx, baselineId: string): Promise<ActiveSplit | null> {
   const [s] = await db
     .select({ id: deploymentSplits.id, weight: deploymentSplits.weight, sticky: deploymentSplits.sticky, candidate: { id: deployments.id, status: deployments.status, version: deployments.version, model: deployments.modelName, backend: deployments.backend } })
     .from(deploymentSplits)
     .innerJoin(deployments, eq(deployments.id, deploymentSplits.candidateId))
-    .where(and(eq(deploymentSplits.baselineId, baseline.id), eq(deploymentSplits.status, "active")))
+    .where(and(eq(deploymentSplits.baselineId, baselineId), eq(deploymentSplits.status, "active")))
     .limit(1);
-  if (!s) return null;
+  return s ?? null;
+}
+
+/** Where one request `split` sees goes: the baseline, or the candidate once it serves (by weight, or by the key when sticky). */
+export function splitRoute(s: ActiveSplit, baseline: { id: string; version: number; model: string; backend: string }, key: string | null): SplitRoute {
   const variant = s.candidate.status === "ready" ? pickVariant(s, key) : "baseline";
   if (variant === "baseline") return { splitId: s.id, variant, ...baseline };
   return { splitId: s.id, variant, id: s.candidate.id, version: s.candidate.version, model: s.candidate.model, backend: s.candidate.backend };

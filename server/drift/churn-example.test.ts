@@ -82,7 +82,7 @@ it("the churn example logs a profile its deployment monitors drift against", { t
   // Charges and usage far above anything trained on; the rest as the input example has it.
   for (let i = 0; i < 40; i++) {
     const body = new TextEncoder().encode(JSON.stringify({ inputs: [{ name: "features", shape: [1, 11], datatype: "FP32", data: [12, 400 + i, 845, 2, 3, 2, 0, 0, 2, 900 + i, 1] }] })).buffer as ArrayBuffer;
-    sampleInference(db(), { deploymentId: dep!.id, requestId: `ex-${i}`, body, answer: Response.json({ outputs: [{ name: "probabilities", shape: [1, 2], datatype: "FP32", data: [0.4, 0.6] }] }) });
+    sampleInference(db(), { deploymentId: dep!.id, requestId: `ex-${i}`, body, answer: { status: 200, body: Buffer.from(JSON.stringify({ outputs: [{ name: "probabilities", shape: [1, 2], datatype: "FP32", data: [0.4, 0.6] }] })) } });
   }
   await flushInferenceSamples();
   await computeDrift(db(), { windowMinutes: 60, retentionDays: 14 });

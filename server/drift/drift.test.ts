@@ -101,7 +101,7 @@ afterAll(async () => {
 /** A profile naming these columns (numeric, the bins do not matter here). */
 const profileOf = (...names: string[]) => ({ format: REFERENCE_FORMAT as typeof REFERENCE_FORMAT, features: names.map((name) => ({ name, kind: "numeric" as const, bin_edges: [0, 1], counts: [1] })) });
 const bytes = (json: unknown) => new TextEncoder().encode(JSON.stringify(json)).buffer as ArrayBuffer;
-const answer = (json: unknown, status = 200) => Response.json(json, { status });
+const answer = (json: unknown, status = 200) => ({ status, body: Buffer.from(JSON.stringify(json)) });
 const samplesOf = (id: string) => db().select().from(inferenceSamples).where(eq(inferenceSamples.deploymentId, id)).orderBy(inferenceSamples.id);
 
 describe("sampling", () => {

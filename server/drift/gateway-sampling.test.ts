@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { inferenceSamples } from "@/db/schema";
 import { REFERENCE_FORMAT } from "@/lib/schemas/drift";
 import { deployModel } from "../approvals/deploy";
-import { serveInference } from "../deployments/gateway";
+import { answerResponse, fromRequest, serveInference } from "../deployments/gateway";
 import { stopAllReplicas } from "../deployments/runtime";
 import { post } from "../mlflow/test-client";
 import { linearClassifierOnnx } from "../registry/onnx-graphs";
@@ -45,7 +45,7 @@ afterAll(async () => {
 async function infer(rows: number[][] | string): Promise<Response> {
   const body = typeof rows === "string" ? rows : JSON.stringify({ inputs: rows });
   const req = new Request(`http://localhost/serve/churn/${model}/staging/invocations`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body });
-  return serveInference(db(), req, { team: "churn", deployment: model, path: ["staging", "invocations"] });
+  return answerResponse(await serveInference(db(), fromRequest(req), { team: "churn", deployment: model, path: ["staging", "invocations"] }));
 }
 
 it("samples the stable address's answers at the deployment's rate, named after the profile, never the sensitive column", async () => {

@@ -99,7 +99,7 @@ function schedule(w: Writer): void {
   w.timer.unref?.();
 }
 
-async function jsonOf(bytes: ArrayBuffer | null): Promise<unknown> {
+async function jsonOf(bytes: Uint8Array | ArrayBuffer | null): Promise<unknown> {
   if (!bytes || bytes.byteLength === 0 || bytes.byteLength > MAX_BODY_BYTES) return null;
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
@@ -112,9 +112,9 @@ export type SampleInput = {
   deploymentId: string;
   requestId: string;
   /** The request body the gateway read. */
-  body: ArrayBuffer | null;
-  /** The answer; a copy is read when the request is sampled. */
-  answer: Response;
+  body: Uint8Array | ArrayBuffer | null;
+  /** The answer: its body is read (off the request path) when the request is sampled. */
+  answer: { status: number; body: Uint8Array };
 };
 
 /** Samples one answered inference request (200s only) into the inference log; returns at once. */
@@ -123,14 +123,13 @@ export function sampleInference(db: Db, s: SampleInput): void {
   const draw = Math.random();
   const known = cachedSampleRate(s.deploymentId);
   if (known !== undefined && draw >= known) return;
-  const answer = s.answer.clone();
   const w = writer();
   const job = (async () => {
     const reference = await deploymentReference(db, s.deploymentId);
     if (!reference || draw >= reference.sampleRate) return;
     const { rows, positional } = inputRows(await jsonOf(s.body), MAX_ROWS_PER_REQUEST);
     if (rows.length === 0) return;
-    const predictions = rowPredictions(await jsonOf(await answer.arrayBuffer().catch(() => null)), rows.length);
+    const predictions = rowPredictions(await jsonOf(s.answer.body), rows.length);
     const queued = w.queue.get(db) ?? [];
     const at = new Date();
     let dropped = 0;

@@ -58,7 +58,7 @@ function checkOrigin(req: Request): void {
   }
 }
 
-export function requestInfo(req: Request): RequestInfo {
+export function requestInfo(req: { headers: Headers }): RequestInfo {
   const supplied = req.headers.get("x-request-id");
   return {
     id: supplied && /^[\w.-]{8,100}$/.test(supplied) ? supplied : newRequestId(),

@@ -9,6 +9,7 @@ import { createTestDatabase } from "@/db/test-db";
 import type { TestDatabase } from "@/db/test-db";
 import { createFsArtifactStore } from "../artifacts/fs-store";
 import { setAnchorFile } from "../audit/anchor";
+import { startRouteCache, stopRouteCache } from "../deployments/route-cache";
 import type { ArtifactStore } from "../artifacts/store";
 
 export { actorFor, ctxFor, tokenFor } from "./actors";
@@ -29,7 +30,8 @@ const globals = globalThis as unknown as {
 };
 
 /** A fresh demo database for the test file; also serves the route handlers under test. */
-export function demoDatabase(): () => Db {
+/** `routeCache`: the gateway keeps routes in memory for this database, as a started server does (route-cache.ts). */
+export function demoDatabase(opts: { routeCache?: boolean } = {}): () => Db {
   let database: TestDatabase | undefined;
   let artifactDir: string | undefined;
   beforeAll(async () => {
@@ -42,6 +44,7 @@ export function demoDatabase(): () => Db {
     globals.__cairnArtifacts = createFsArtifactStore(artifactDir);
     // The audit anchor belongs to this database, not to the data dir every test file shares.
     setAnchorFile(path.join(artifactDir, "audit-anchor"));
+    if (opts.routeCache) await startRouteCache(database.db, { backend: database.backend, url: database.url });
   });
   afterAll(async () => {
     globals.__cairnReady = undefined;
@@ -49,6 +52,7 @@ export function demoDatabase(): () => Db {
     globals.__cairnArtifacts = undefined;
     setAnchorFile(undefined);
     if (artifactDir) rmSync(artifactDir, { recursive: true, force: true });
+    if (database) await stopRouteCache(database.db);
     await database?.close();
   });
   return () => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LIVE_DEPLOYMENT_STATUSES, auditEvents, deploymentEvents, deployments, teamQuotas, teams } from "@/db/schema";
 import type { DeploymentRuntime } from "../deployments/runtime";
 import { deploymentRuntime, stopAllReplicas } from "../deployments/runtime";
-import { serveInference } from "../deployments/gateway";
+import { answerResponse, fromRequest, serveInference } from "../deployments/gateway";
 import { scaleDeployment } from "../deployments/scaling";
 import { deployModel } from "../approvals/deploy";
 import { getDeploymentDetail } from "../deployments/service";
@@ -59,7 +59,7 @@ async function deploy(spec: { replicas: number; min_replicas?: number; max_repli
 
 async function infer(id: string): Promise<number> {
   const req = new Request(`http://localhost/serve/churn/${id}/invocations`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: BODY });
-  const res = await serveInference(db(), req, { team: "churn", deployment: id, path: ["invocations"] });
+  const res = answerResponse(await serveInference(db(), fromRequest(req), { team: "churn", deployment: id, path: ["invocations"] }));
   await res.arrayBuffer();
   return res.status;
 }

@@ -28,7 +28,7 @@ import type { RunAt } from "@/server/registry/test-helpers";
 import { DEMO, call, demoDatabase, tokenFor } from "@/server/testing/fixtures";
 import { settleDeployments } from "@/server/workers/testing";
 
-const db = demoDatabase();
+const db = demoDatabase({ routeCache: true });
 let ds = "";
 let mle = "";
 let lead = "";

@@ -16,7 +16,7 @@ import { createModel, newRun, putRunFile, registerVersion, unique } from "@/serv
 import { DEMO, call, demoDatabase, tokenFor } from "@/server/testing/fixtures";
 import { settleDeployments } from "@/server/workers/testing";
 
-const db = demoDatabase();
+const db = demoDatabase({ routeCache: true });
 let ds = "";
 let mle = "";
 let lead = "";

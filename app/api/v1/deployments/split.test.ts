@@ -15,6 +15,7 @@ import { POST as promoteRoute } from "@/app/api/v1/deployments/[id]/split/promot
 import { GET as getSplitRoute, POST as startRoute } from "@/app/api/v1/deployments/[id]/split/route";
 import { POST as servePost } from "@/app/serve/[team]/[deployment]/[...path]/route";
 import type { SplitDto } from "@/lib/schemas/splits";
+import { routeCache } from "@/server/deployments/route-cache";
 import { stopAllReplicas } from "@/server/deployments/runtime";
 import { guardSplits } from "@/server/deployments/split-guard";
 import { flushSplitLog } from "@/server/deployments/split-log";
@@ -24,7 +25,7 @@ import { DEMO, call, demoDatabase, tokenFor } from "@/server/testing/fixtures";
 import { settleDeployments } from "@/server/workers/testing";
 import { flushDenials } from "@/server/audit/denials";
 
-const db = demoDatabase();
+const db = demoDatabase({ routeCache: true });
 let ds = "";
 let mle = "";
 let lead = "";
@@ -138,6 +139,10 @@ describe("a staging split", () => {
 
   it("sends about the weight to the candidate and names the variant, version and request id on every answer", async () => {
     const N = 300;
+    // The stable address and its split come from the route cache after the first request (no lookups per request).
+    const cache = routeCache(db());
+    expect(cache.active).toBe(true);
+    const misses = cache.stats.misses;
     for (let i = 0; i < N; i++) {
       const r = await infer(ds, "staging", i);
       expect(r.status).toBe(200);
@@ -147,6 +152,12 @@ describe("a staging split", () => {
       const outputs = (r.json as { outputs: { data: number[] }[] }).outputs;
       served.push({ variant: r.variant!, requestId: r.requestId!, score: outputs[0]!.data[1]! });
     }
+    expect(cache.stats.misses - misses).toBeLessThanOrEqual(2);
+    // A cached address is still another team's: its token is answered as for a model that does not exist.
+    const foreign = await infer(fraud, "staging", 1);
+    expect(foreign.status).toBe(404);
+    expect(foreign.deployment).toBeNull();
+    expect((foreign.json as { error: string }).error).toBe(`Model "${model}" was not found in team churn.`);
     const share = served.filter((s) => s.variant === "candidate").length / N;
     // Binomial(300, 0.3): the standard deviation is 2.6 points; 10 points is nearly 4 of them.
     expect(share).toBeGreaterThan(0.2);

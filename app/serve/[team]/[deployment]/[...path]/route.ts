@@ -4,7 +4,7 @@
 // /invocations from one of the deployment's replicas (a team token required). The second segment is a
 // model name exactly when the third is an environment (server/deployments/endpoints.ts, serveAddress).
 import { getReadyDb } from "@/server/bootstrap";
-import { serveInference } from "@/server/deployments/gateway";
+import { answerResponse, fromRequest, serveInference } from "@/server/deployments/gateway";
 import { decodeSegment } from "@/lib/path-segment";
 
 type Context = { params: Promise<{ team: string; deployment: string; path: string[] }> };
@@ -16,7 +16,7 @@ async function handle(req: Request, { params }: Context): Promise<Response> {
   if (deployment === null || path.some((s) => s === null)) {
     return Response.json({ error: "The path is not valid percent-encoding; encode the model name with encodeURIComponent." }, { status: 400 });
   }
-  return serveInference(await getReadyDb(), req, { team: p.team, deployment, path: path as string[] });
+  return answerResponse(await serveInference(await getReadyDb(), fromRequest(req), { team: p.team, deployment, path: path as string[] }));
 }
 
 export const GET = handle;
