@@ -5425,6 +5425,18 @@ export interface paths {
                                     /** @description allocated ÷ capacity (0–1); null without GPUs */
                                     utilization: number | null;
                                 }[];
+                                /** @description GPU use by team and node now; a node without GPUs has no rows */
+                                nodes: {
+                                    team: string;
+                                    node: string;
+                                    /** @description Share of the node's GPUs the team uses now (0–1), as platform_gpu_utilization exports it */
+                                    utilization: number;
+                                    /**
+                                     * @description measured: the NVIDIA DCGM exporter's GPU utilization via PROMETHEUS_URL (Kubernetes); allocated: GPUs the team's running jobs hold ÷ the node's GPUs
+                                     * @enum {string}
+                                     */
+                                    source: "measured" | "allocated";
+                                }[];
                             };
                         };
                     };
