@@ -168,6 +168,9 @@ describe.skipIf(!binary)(binary ? "GPU utilization measured by the DCGM exporter
     const h = await platformHealth(await ctxFor(db(), DEMO.admin), { window: "5m", scrapeSeconds: 1 });
     expect(h.source).toBe("prometheus");
     expect(h.gpus.nodes).toEqual(EXPECTED);
+    // Per team, `utilization` stays the allocated share: nothing here is allocated.
+    expect(h.gpus.teams.map((t) => t.team)).toEqual(expect.arrayContaining(["churn", "fraud", "vision"]));
+    expect(h.gpus.teams.every((t) => t.utilization === null)).toBe(true);
     await releasePrometheus();
   });
 
