@@ -15,7 +15,7 @@ import { queryVector } from "./prometheus";
 
 /** The DCGM exporter's GPU utilization, 0–100 % per GPU. */
 export const DCGM_GPU_UTIL = "DCGM_FI_DEV_GPU_UTIL";
-/** How long a scrape of /api/metrics waits for Prometheus before falling back to allocated shares. */
+/** How long a scrape of /api/metrics waits for Prometheus, or the Kubernetes API, before leaving that source out. */
 const QUERY_TIMEOUT_MS = 3_000;
 
 export type GpuUseSource = "measured" | "allocated";
@@ -150,6 +150,15 @@ function warnSometimes(what: string, err: unknown): void {
   log.warn(what, { err: err instanceof Error ? err.message : String(err) });
 }
 
+/** `promise`, or a rejection after `ms` (an unreachable API server must not hold a scrape of /api/metrics). */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 export type GpuUseOptions = {
   /** The cluster's pods and nodes (kubernetes backend); the Kubernetes API by default. */
   cluster?: ClusterGpuReader;
@@ -177,7 +186,7 @@ export async function gpuUse(db: Db, opts: GpuUseOptions = {}): Promise<GpuUse[]
         return null;
       })
       : null,
-    cluster().then((read) => allocatedShares(read, teamOf), (err: unknown) => {
+    withTimeout(cluster(), QUERY_TIMEOUT_MS, "the Kubernetes API").then((read) => allocatedShares(read, teamOf), (err: unknown) => {
       warnSometimes("GPU utilization: the cluster's pods and nodes could not be read; no allocated shares", err);
       return [];
     }),

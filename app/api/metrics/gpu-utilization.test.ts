@@ -187,6 +187,13 @@ describe.skipIf(!binary)(binary ? "GPU utilization measured by the DCGM exporter
     expect(rows).toEqual([...EXPECTED, { team: "vision", node: "gpu-node-c", utilization: 0.25, source: "allocated" }].sort((a, b) => a.team.localeCompare(b.team) || a.node.localeCompare(b.node)));
   });
 
+  it("leaves out a Kubernetes API that does not answer within 3 s rather than hold the scrape", async () => {
+    const started = Date.now();
+    const rows = await gpuUse(db(), { cluster: () => new Promise(() => undefined) });
+    expect(Date.now() - started).toBeLessThan(6_000);
+    expect(rows).toEqual(EXPECTED);
+  });
+
   it("falls back to allocated shares everywhere when Prometheus stops answering", async () => {
     await prometheus!.stop();
     await expect(measuredGpuUse(prometheus!.url, teamNamespaces(["vision"]))).rejects.toThrow(AppError);
