@@ -37,7 +37,8 @@ export function findBinary(name: string, dirs: string[]): string | null {
   return null;
 }
 
-function freePort(): Promise<number> {
+/** A loopback port free now (the caller binds it soon after). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once("error", reject);

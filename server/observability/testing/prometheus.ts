@@ -2,20 +2,9 @@
 // chose — for scrape setups the managed Prometheus does not write (other exporters, honor_labels, target labels).
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 
-/** A free loopback port (free now; the caller binds it soon after). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "../prometheus";
 
 /** Starts Prometheus on 127.0.0.1:`port` with `scrapeConfigs` (YAML list items, indented as under scrape_configs:). */
 export async function startTestPrometheus(opts: { binary: string; dir: string; port: number; scrapeConfigs: string; intervalSeconds?: number }): Promise<{ url: string; stop: () => Promise<void> }> {
