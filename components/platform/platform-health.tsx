@@ -176,11 +176,43 @@ export function PlatformHealthView({ initial }: { initial: PlatformHealth }) {
               <p className="text-xs text-stone-500">
                 {h.gpus.capacity > 0 ? `This host has ${h.gpus.capacity} GPUs; the share is what running jobs hold, not measured utilization.` : "This host has no GPUs: shares are not computed (allocations still show)."}
               </p>
+              <GpuUseTable rows={h.gpus.nodes} />
             </section>
           </div>
         </>
       )}
     </div>
+  );
+}
+
+const SOURCE_TEXT = {
+  measured: "Measured",
+  allocated: "Allocated",
+} as const;
+
+/** GPU use by team and node now, each row saying whether it was measured (DCGM exporter) or is the allocated share. */
+function GpuUseTable({ rows }: { rows: PlatformHealth["gpus"]["nodes"] }) {
+  const measured = rows.some((r) => r.source === "measured");
+  return (
+    <>
+      <Table caption="GPU use by team and node">
+        <thead><tr><Th>Team</Th><Th>Node</Th><Th className="text-right">Share of the node&apos;s GPUs</Th><Th>Source</Th></tr></thead>
+        <tbody className="divide-y divide-stone-100">
+          {rows.length === 0 && <EmptyRow colSpan={4}>No GPU in use on a node Cairn can see.</EmptyRow>}
+          {rows.map((r) => (
+            <tr key={`${r.team} ${r.node}`}>
+              <Td className="font-mono text-xs">{r.team}</Td><Td className="font-mono text-xs">{r.node}</Td>
+              <Td className="text-right tabular-nums">{pct(r.utilization)}</Td><Td>{SOURCE_TEXT[r.source]}</Td>
+            </tr>
+          ))}
+        </tbody>
+      </Table>
+      <p className="text-xs text-stone-500">
+        {measured
+          ? "Measured: the NVIDIA DCGM exporter's utilization of the GPUs the team's pods hold, over the node's GPUs (read from PROMETHEUS_URL). Allocated: GPUs held over the node's GPUs, where the exporter has no series."
+          : "Allocated: GPUs the team's running jobs hold over the node's GPUs. On Kubernetes with PROMETHEUS_URL and NVIDIA's DCGM exporter, this becomes measured utilization."}
+      </p>
+    </>
   );
 }
 

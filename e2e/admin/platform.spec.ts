@@ -37,6 +37,10 @@ test("an admin opens Platform and sees the API requests just made, the job queue
   await expect(users.locator("dd").first()).not.toHaveText("0");
   await expect(page.getByRole("table", { name: "Storage by team and type" })).toContainText("churn");
   await expect(page.getByRole("table", { name: "GPUs held by running jobs" })).toContainText("vision");
+  // GPU use by node says where each figure comes from; this host (local backend) shows allocated shares only.
+  const gpuUse = page.getByRole("table", { name: "GPU use by team and node" });
+  await expect(gpuUse.getByRole("columnheader", { name: "Source" })).toBeVisible();
+  await expect(page.getByText(/On Kubernetes with PROMETHEUS_URL and NVIDIA's DCGM exporter, this becomes measured utilization/)).toBeVisible();
 
   // Another window reads again.
   await page.getByLabel("Window").selectOption("15m");

@@ -5297,7 +5297,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Platform admins: the API's request rate, latency p50/p95/p99 and 5xx share over a window (5m–30d) with its busiest endpoints (route patterns, never raw ids), the job queue (depth, oldest wait, waits of started jobs), active users, storage by team and type, and GPUs by team — from Prometheus when one is configured and answers, else from Cairn's own per-minute rollups (kept 30 days); `source` says which. 403 for everyone else */
+        /** Platform admins: the API's request rate, latency p50/p95/p99 and 5xx share over a window (5m–30d) with its busiest endpoints (route patterns, never raw ids), the job queue (depth, oldest wait, waits of started jobs), active users, storage by team and type, GPUs by team, and GPU use by team and node now (`gpus.nodes`, each with `source`: measured by NVIDIA's DCGM exporter via PROMETHEUS_URL on Kubernetes, else allocated) — from Prometheus when one is configured and answers, else from Cairn's own per-minute rollups (kept 30 days); `source` says which. 403 for everyone else */
         get: {
             parameters: {
                 query?: {
@@ -5424,6 +5424,18 @@ export interface paths {
                                     allocated: number;
                                     /** @description allocated ÷ capacity (0–1); null without GPUs */
                                     utilization: number | null;
+                                }[];
+                                /** @description GPU use by team and node now; a node without GPUs has no rows */
+                                nodes: {
+                                    team: string;
+                                    node: string;
+                                    /** @description Share of the node's GPUs the team uses now (0–1), as platform_gpu_utilization exports it */
+                                    utilization: number;
+                                    /**
+                                     * @description measured: the NVIDIA DCGM exporter's GPU utilization via PROMETHEUS_URL (Kubernetes); allocated: GPUs the team's running jobs hold ÷ the node's GPUs
+                                     * @enum {string}
+                                     */
+                                    source: "measured" | "allocated";
                                 }[];
                             };
                         };

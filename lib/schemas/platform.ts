@@ -56,6 +56,12 @@ export const platformHealthSchema = z.object({
   gpus: z.object({
     capacity: z.number().int().describe("GPUs on this host (local backend; 0 where there are none)"),
     teams: z.array(z.object({ team: z.string(), allocated: z.number(), utilization: z.number().nullable().describe("allocated ÷ capacity (0–1); null without GPUs") })),
+    nodes: z.array(z.object({
+      team: z.string(),
+      node: z.string(),
+      utilization: z.number().describe("Share of the node's GPUs the team uses now (0–1), as platform_gpu_utilization exports it"),
+      source: z.enum(["measured", "allocated"]).describe("measured: the NVIDIA DCGM exporter's GPU utilization via PROMETHEUS_URL (Kubernetes); allocated: GPUs the team's running jobs hold ÷ the node's GPUs"),
+    })).describe("GPU use by team and node now; a node without GPUs has no rows"),
   }),
 });
 export type PlatformHealth = z.infer<typeof platformHealthSchema>;

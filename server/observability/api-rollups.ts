@@ -7,6 +7,8 @@ import type { SQL } from "drizzle-orm";
 import type { Db, DbOrTx } from "@/db/client";
 import { LATENCY_BUCKETS_MS, ROLLUP_RETENTION_DAYS, bucketIndex } from "./inference-rollups";
 import { log } from "./log";
+import { startPeriodicFlush } from "./periodic-flush";
+import type { PeriodicFlush } from "./periodic-flush";
 
 export const API_FLUSH_INTERVAL_MS = 10_000;
 /** Distinct endpoint templates counted at most (a bug that labels by raw path cannot grow the table without bound). */
@@ -28,7 +30,7 @@ export type ApiCell = {
   buckets: number[];
 };
 
-type State = { cells: Map<string, ApiCell>; endpoints: Set<string>; templates: Map<string, string>; dropped: number; timer: NodeJS.Timeout | null; flushing: Promise<void> | null };
+type State = { cells: Map<string, ApiCell>; endpoints: Set<string>; templates: Map<string, string>; dropped: number; timer: PeriodicFlush | null; flushing: Promise<void> | null };
 const KEY = Symbol.for("cairn.apiRollups");
 const globals = globalThis as unknown as Record<symbol, State | undefined>;
 const state = (): State => (globals[KEY] ??= { cells: new Map(), endpoints: new Set(), templates: new Map(), dropped: 0, timer: null, flushing: null });
@@ -164,22 +166,12 @@ export async function prunePlatformRollups(db: DbOrTx, now = new Date()): Promis
 export function startApiRollups(db: Db, intervalMs = API_FLUSH_INTERVAL_MS): void {
   const s = state();
   if (s.timer) return;
-  const flush = () => flushApiRollups(db).catch((err: unknown) => log.error("metrics: writing the API's per-minute rollups failed (kept for the next try)", { err }));
-  s.timer = setInterval(() => void flush(), intervalMs);
-  s.timer.unref();
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => {
-      const alone = process.listenerCount(signal) === 0;
-      void flush().finally(() => {
-        if (alone) process.exit(signal === "SIGINT" ? 130 : 143);
-      });
-    });
-  }
+  s.timer = startPeriodicFlush(() => flushApiRollups(db).catch((err: unknown) => log.error("metrics: writing the API's per-minute rollups failed (kept for the next try)", { err })), intervalMs);
 }
 
 /** Tests: forget every unwritten cell and stop the timer. */
 export function resetApiRollups(): void {
   const s = state();
-  if (s.timer) clearInterval(s.timer);
+  s.timer?.stop();
   globals[KEY] = undefined;
 }

@@ -7,6 +7,8 @@ import { sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import type { Db, DbOrTx } from "@/db/client";
 import { log } from "./log";
+import { startPeriodicFlush } from "./periodic-flush";
+import type { PeriodicFlush } from "./periodic-flush";
 
 /** Upper bounds (ms) of the latency buckets; a last bucket holds everything slower. Changing them needs a migration of the stored arrays. */
 export const LATENCY_BUCKETS_MS: readonly number[] = [1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10_000, 30_000];
@@ -30,7 +32,7 @@ export type Cell = {
   buckets: number[];
 };
 
-type State = { cells: Map<string, Cell>; dropped: number; timer: NodeJS.Timeout | null; flushing: Promise<void> | null };
+type State = { cells: Map<string, Cell>; dropped: number; timer: PeriodicFlush | null; flushing: Promise<void> | null };
 const globals = globalThis as unknown as { __cairnRollups?: State };
 const state = (): State => (globals.__cairnRollups ??= { cells: new Map(), dropped: 0, timer: null, flushing: null });
 
@@ -193,23 +195,12 @@ export async function pruneInferenceRollups(db: DbOrTx, now = new Date()): Promi
 export function startInferenceRollups(db: Db, intervalMs = FLUSH_INTERVAL_MS): void {
   const s = state();
   if (s.timer) return;
-  const flush = () => flushInferenceRollups(db).catch((err: unknown) => log.error("metrics: writing the gateway's per-minute rollups failed (kept for the next try)", { err }));
-  s.timer = setInterval(() => void flush(), intervalMs);
-  s.timer.unref();
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => {
-      // Next.js listens too and exits when it has closed; alone, this listener must end the process itself.
-      const alone = process.listenerCount(signal) === 0;
-      void flush().finally(() => {
-        if (alone) process.exit(signal === "SIGINT" ? 130 : 143);
-      });
-    });
-  }
+  s.timer = startPeriodicFlush(() => flushInferenceRollups(db).catch((err: unknown) => log.error("metrics: writing the gateway's per-minute rollups failed (kept for the next try)", { err })), intervalMs);
 }
 
 /** Tests: forget every unwritten cell and stop the timer. */
 export function resetInferenceRollups(): void {
   const s = state();
-  if (s.timer) clearInterval(s.timer);
+  s.timer?.stop();
   globals.__cairnRollups = undefined;
 }

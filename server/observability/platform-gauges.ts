@@ -1,29 +1,19 @@
 // The platform's state as Prometheus gauges, read from the database at each scrape (so every instance answers
 // the same): jobs by team and status, the job queue (depth, oldest wait), live deployments by environment,
-// storage by team and kind, and GPUs allocated by team on each node. Queue waits of started jobs are a
-// histogram observed by the scheduler when it starts an attempt (observeQueueWait).
+// storage by team and kind, GPUs allocated by team on each node, and each team's GPU use by node, measured or
+// allocated (gpu-use.ts). Queue waits of started jobs are a histogram observed by the scheduler when it starts an
+// attempt (observeQueueWait).
 import os from "node:os";
-import { existsSync, readdirSync } from "node:fs";
-import { and, count, eq, inArray, isNull, sql } from "drizzle-orm";
+import { count, eq, inArray, isNull, sql } from "drizzle-orm";
 import { Gauge, Histogram } from "prom-client";
 import type { Registry } from "prom-client";
 import { LIVE_DEPLOYMENT_STATUSES, deployments, jobs, teams } from "@/db/schema";
 import type { Db } from "@/db/client";
 import { codeArchiveBytes, pinnedVersionBytes, teamStorageBytes } from "../artifacts/usage";
 import { artifactStore } from "../tracking/artifacts";
-import { env } from "../env";
+import { gpuRows, gpuUse } from "./gpu-use";
 
 export const JOB_STATUSES = ["queued", "admitted", "running", "succeeded", "failed", "cancelled"] as const;
-
-/** GPUs on this host (NVIDIA's driver lists one folder per GPU); 0 where there are none. */
-export function localGpuCount(): number {
-  const dir = "/proc/driver/nvidia/gpus";
-  try {
-    return existsSync(dir) ? readdirSync(dir).length : 0;
-  } catch {
-    return 0;
-  }
-}
 
 type Ready = () => Promise<Db>;
 
@@ -68,6 +58,7 @@ export function registerPlatformGauges(registry: Registry, ready: Ready): Platfo
     .where(inArray(deployments.status, [...LIVE_DEPLOYMENT_STATUSES])).groupBy(teams.slug, deployments.environment));
   const storage = shared(async () => storageByTeam(await ready(), await liveTeams()));
   const gpus = shared(async () => gpuRows(await ready()));
+  const gpuShares = shared(async () => gpuUse(await ready()));
 
   new Gauge({
     name: "platform_training_jobs_total",
@@ -140,14 +131,25 @@ export function registerPlatformGauges(registry: Registry, ready: Ready): Platfo
 
   new Gauge({
     name: "platform_gpu_utilization",
-    help: "Share of the node's GPUs each team's running jobs hold (0-1; allocated, not measured, on the local backend; absent on a node without GPUs)",
+    help: "Share of the node's GPUs each team uses (0-1): measured where the cluster exposes it (the DCGM exporter's utilization of the GPUs the team's pods hold, over the node's GPUs), else the share its running jobs hold; platform_gpu_utilization_info says which. Absent on a node without GPUs",
     labelNames: ["team", "node"] as const,
     registers: [registry],
     async collect() {
-      const capacity = localGpuCount();
+      const rows = await gpuShares();
       this.reset();
-      if (capacity === 0 || env().computeBackend !== "local") return;
-      for (const r of await gpus()) this.set({ team: r.team, node: os.hostname() }, Math.min(1, r.gpus / capacity));
+      for (const r of rows) this.set({ team: r.team, node: r.node }, r.utilization);
+    },
+  });
+
+  new Gauge({
+    name: "platform_gpu_utilization_info",
+    help: "Where each platform_gpu_utilization series comes from: source=\"measured\" (NVIDIA DCGM exporter, via PROMETHEUS_URL) or source=\"allocated\" (GPUs held ÷ the node's GPUs); always 1",
+    labelNames: ["team", "node", "source"] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await gpuShares();
+      this.reset();
+      for (const r of rows) this.set({ team: r.team, node: r.node, source: r.source }, 1);
     },
   });
 
@@ -170,16 +172,4 @@ export async function storageByTeam(db: Db, live?: { id: string; slug: string }[
     const [artifacts, code, pinned] = await Promise.all([teamStorageBytes(artifactStore(), t.slug), codeArchiveBytes(db, t.id), pinnedVersionBytes(db, t.id)]);
     return { team: t.slug, artifacts, code, pinned };
   }));
-}
-
-/** GPUs held by each live team's running jobs (0 for a team with none). */
-export async function gpuRows(db: Db): Promise<{ team: string; gpus: number }[]> {
-  const rows = await db
-    .select({ team: teams.slug, gpus: sql<number>`coalesce(sum(${jobs.gpus}), 0)::float8` })
-    .from(teams)
-    .leftJoin(jobs, and(eq(jobs.teamId, teams.id), eq(jobs.status, "running")))
-    .where(isNull(teams.archivedAt))
-    .groupBy(teams.slug)
-    .orderBy(teams.slug);
-  return rows.map((r) => ({ team: r.team, gpus: Number(r.gpus) }));
 }

@@ -37,7 +37,8 @@ export function findBinary(name: string, dirs: string[]): string | null {
   return null;
 }
 
-function freePort(): Promise<number> {
+/** A loopback port free now (the caller binds it soon after). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once("error", reject);
@@ -241,11 +242,11 @@ export async function releasePrometheus(): Promise<void> {
 }
 
 /** Every series of an instant query: its labels and value (NaN → null). */
-export async function queryVector(url: string, query: string, at?: number): Promise<{ labels: Record<string, string>; value: number | null }[]> {
+export async function queryVector(url: string, query: string, at?: number, timeoutMs = 10_000): Promise<{ labels: Record<string, string>; value: number | null }[]> {
   const params = new URLSearchParams({ query, ...(at === undefined ? {} : { time: String(at) }) });
   let res: Response;
   try {
-    res = await fetch(`${url}/api/v1/query?${params}`, { signal: AbortSignal.timeout(10_000) });
+    res = await fetch(`${url}/api/v1/query?${params}`, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
     throw new AppError("upstream_unavailable", `Prometheus at ${url} did not answer: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -47,7 +47,8 @@ export async function healthFromPrometheus(seconds: number, scrapeSeconds: numbe
     queryVector(url, "sum(platform_active_users) or vector(0)"),
     queryVector(url, "platform_storage_usage_bytes"),
     queryVector(url, "sum by (team) (platform_gpu_allocated)"),
-    queryVector(url, "sum by (team) (platform_gpu_utilization)"),
+    // Allocated shares only (what `utilization` means here); measured ones are in gpus.nodes.
+    queryVector(url, 'sum by (team) (platform_gpu_utilization * on (team, node) group_left platform_gpu_utilization_info{source="allocated"})'),
     Promise.all([
       queryVector(url, `sum(increase(platform_job_queue_wait_seconds_count[${win}])) or vector(0)`),
       queryVector(url, `sum(increase(platform_job_queue_wait_seconds_sum[${win}])) or vector(0)`),

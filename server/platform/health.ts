@@ -1,7 +1,8 @@
 // GET /api/v1/platform/health and the admins' Platform page: the API's request rate, latency and errors by
-// endpoint, the job queue and its waits, active users, storage by team and type, GPUs by team. With a Prometheus
-// (PROMETHEUS_URL, or the managed one) from the platform_* series it scraped; without one — or when it does not
-// answer — from Cairn's own per-minute rollups, and the answer says which (`source`), as deployment metrics do.
+// endpoint, the job queue and its waits, active users, storage by team and type, GPUs by team, and GPU use by team
+// and node now, measured or allocated (observability/gpu-use.ts). With a Prometheus (PROMETHEUS_URL, or the managed
+// one) from the platform_* series it scraped; without one — or when it does not answer — from Cairn's own
+// per-minute rollups, and the answer says which (`source`), as deployment metrics do.
 import { sql } from "drizzle-orm";
 import type { PlatformHealth } from "@/lib/schemas/platform";
 import { denied } from "../audit/record";
@@ -11,7 +12,8 @@ import { parseWindow } from "../deployments/metrics";
 import { env } from "../env";
 import { AppError } from "../errors";
 import { ACTIVE_WINDOW_MINUTES } from "../observability/metrics";
-import { gpuRows, localGpuCount, storageByTeam } from "../observability/platform-gauges";
+import { gpuRows, gpuUse, localGpuCount } from "../observability/gpu-use";
+import { storageByTeam } from "../observability/platform-gauges";
 import { prometheusProblem, prometheusReady } from "../observability/prometheus";
 import { healthFromPrometheus } from "./health-prometheus";
 import { apiFromRollups, queueAndUsersFromRollups } from "./health-rollups";
@@ -53,7 +55,7 @@ export async function platformHealth(ctx: Ctx, input: HealthInput = {}): Promise
   if (!can(ctx.actor, "manage_platform")) throw await denied(ctx, { action: "platform.health.read", target: "platform", mode: "write", message: "Only platform admins see the platform's health." });
   const window = input.window ?? "1h";
   const seconds = parseWindow(window);
-  const state = await currentState(ctx);
+  const [state, nodes] = await Promise.all([currentState(ctx), gpuUse(ctx.db)]);
   let notice: string | null = null;
   if (prometheusReady()) {
     try {
@@ -64,7 +66,7 @@ export async function platformHealth(ctx: Ctx, input: HealthInput = {}): Promise
         // Distinct users now from the database: the gauge counts per team (an admin in no team not at all).
         active_users: { series: p.active_users.series, last_15m: state.active, last_hour: state.activeHour },
         storage: p.storage,
-        gpus: { capacity: localGpuCount(), teams: p.gpus },
+        gpus: { capacity: localGpuCount(), teams: p.gpus, nodes },
       };
     } catch (err) {
       if (!(err instanceof AppError) || err.code !== "upstream_unavailable") throw err;
@@ -92,6 +94,6 @@ export async function platformHealth(ctx: Ctx, input: HealthInput = {}): Promise
       { team: s.team, type: "code_archives" as const, bytes: s.code },
       { team: s.team, type: "pinned_versions" as const, bytes: s.pinned },
     ]),
-    gpus: { capacity, teams: gpus.map((g) => ({ team: g.team, allocated: g.gpus, utilization: capacity > 0 ? Math.min(1, Math.round((g.gpus / capacity) * 10_000) / 10_000) : null })) },
+    gpus: { capacity, teams: gpus.map((g) => ({ team: g.team, allocated: g.gpus, utilization: capacity > 0 ? Math.min(1, Math.round((g.gpus / capacity) * 10_000) / 10_000) : null })), nodes },
   };
 }

@@ -69,6 +69,7 @@ describe("health, metrics and the API document", () => {
       platform_training_jobs_total: ["status", "team"],
       platform_active_deployments: ["environment", "team"],
       platform_gpu_utilization: ["node", "team"],
+      platform_gpu_utilization_info: ["node", "source", "team"],
       platform_gpu_allocated: ["node", "team"],
       platform_storage_usage_bytes: ["team", "type"],
       platform_job_queue_depth: ["team"],
@@ -78,7 +79,7 @@ describe("health, metrics and the API document", () => {
       platform_api_latency_seconds: ["endpoint"],
       platform_active_users: ["team"],
     };
-    // Declared so in the registry (platform_gpu_utilization has no series on a host without GPUs)…
+    // Declared so in the registry (platform_gpu_utilization and its _info have no series on a host without GPUs)…
     const registry = platformMetrics().registry;
     for (const [name, labels] of Object.entries(expected)) {
       const metric = registry.getSingleMetric(name) as unknown as { labelNames?: string[] } | undefined;
@@ -98,7 +99,7 @@ describe("health, metrics and the API document", () => {
       (seen.get(m[1]!) ?? seen.set(m[1]!, new Set()).get(m[1]!)!).add(names);
     }
     for (const [name, labels] of Object.entries(expected)) {
-      if (name === "platform_gpu_utilization" && !seen.has(name)) continue;
+      if ((name === "platform_gpu_utilization" || name === "platform_gpu_utilization_info") && !seen.has(name)) continue;
       expect([...(seen.get(name) ?? [])], name).toEqual([labels.join(",")]);
     }
     expect(text).toMatch(/^platform_job_queue_wait_seconds_count\{team="churn"\} [1-9]/m);
