@@ -32,6 +32,9 @@ const PARAMS: [string, string, string][] = [
   ["r06", "lr", "0.02"], ["r06", "my lr", "0.5"],
   ["r07", "quote", "it's"],
   ["r10", "lr", "1e-3"],
+  // Text that is or is not a number, for numeric ranges on params.
+  ["r03", "width", "5"], ["r07", "width", " 12 "], ["r08", "width", "1e999"], ["r10", "width", "-2.5"],
+  ["r04", "width", "NaN"], ["r09", "width", "abc"], ["r01", "width", "Infinity"], ["r02", "width", "1e99999"], ["r05", "width", "0x10"],
 ];
 
 const METRICS: [string, string, number][] = [
@@ -165,6 +168,29 @@ describe("compileFilter: params and tags", () => {
     ["tags.pct LIKE '100\\%'", ["r06"]],
   ])("%s", async (filter, expected) => {
     expect(await ids(filter)).toEqual(expected);
+  });
+});
+
+describe("compileFilter: numeric ranges on params (Cairn's extension)", () => {
+  it.each([
+    ["params.lr >= 0.01", ["r01", "r02", "r05", "r06"]],
+    ["params.lr < 0.01", ["r03", "r10"]],
+    ["params.lr > 0.005 AND params.lr <= 0.02", ["r01", "r05", "r06"]],
+    ["params.lr >= 0.001 AND params.lr <= 0.001", ["r03", "r10"]],
+    // Only text that is a number takes part: NaN, Infinity, hex and an exponent past numeric's range never match.
+    ["params.width >= 0", ["r03", "r07", "r08"]],
+    ["params.width < 0", ["r10"]],
+    ["params.width > -1e300 AND params.width < 1e300", ["r03", "r07", "r10"]],
+    ["params.lr > 0.05 OR params.width > 10", ["r02", "r07", "r08"]],
+    ["params.lr >= 0.01 AND params.opt IN ('adam', 'sgd')", ["r01", "r02"]],
+    // An empty range (low above high) selects nothing rather than failing.
+    ["params.lr >= 0.1 AND params.lr <= 0.01", []],
+  ])("%s", async (filter, expected) => {
+    expect(await ids(filter)).toEqual(expected);
+  });
+
+  it("keeps equality on a param a comparison of text", async () => {
+    expect(await ids("params.lr = '1e-3'")).toEqual(["r10"]);
   });
 });
 
