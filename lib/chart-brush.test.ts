@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { parseFilter } from "./search/filter";
 import type { ChartBrush } from "./chart-brush";
-import { brushConditions, brushesFromFilter, brushesToFilter, combineFilters, filterKey, inBrush, roundedRange, unfilterableReason } from "./chart-brush";
+import { brushConditions, brushesFromFilter, brushesToFilter, brushFromUnits, brushUnits, combineFilters, describeBrush, filterKey, inBrush, roundedRange, unfilterableReason } from "./chart-brush";
+import { scaleFor } from "./chart-scales";
 
 describe("brushes as search filter conditions", () => {
   it("turns a metric range into an inclusive range the server can search", () => {
@@ -97,5 +98,33 @@ describe("brushes as search filter conditions", () => {
     expect(roundedRange(0.81234, 0.71234, 1)).toEqual({ min: 0.712, max: 0.813 });
     expect(roundedRange(0.30000000000000004, 0.6, 1)).toEqual({ min: 0.3, max: 0.6 });
     expect(roundedRange(1, 2, 0)).toEqual({ min: 1, max: 2 });
+  });
+});
+
+describe("brushes drawn on an axis", () => {
+  const numeric = scaleFor([0, 10, 5]);
+  const categorical = scaleFor(["sgd", "adam", "rmsprop"]);
+
+  it("turns a drag on a numeric axis into a value range, either direction", () => {
+    expect(brushFromUnits("params.lr", numeric, 0.8, 0.2)).toEqual({ key: "params.lr", kind: "range", min: 2, max: 8 });
+    expect(brushFromUnits("params.lr", numeric, -1, 2)).toEqual({ key: "params.lr", kind: "range", min: 0, max: 10 });
+  });
+
+  it("turns a drag on a categorical axis into the categories it covers", () => {
+    // Sorted categories: adam (0), rmsprop (0.5), sgd (1).
+    expect(brushFromUnits("params.opt", categorical, 0.4, 1)).toEqual({ key: "params.opt", kind: "in", values: ["rmsprop", "sgd"] });
+    expect(brushFromUnits("params.opt", categorical, 0.2, 0.3)).toBeNull();
+  });
+
+  it("places a brush back on its axis", () => {
+    expect(brushUnits(numeric, { key: "params.lr", kind: "range", min: 2, max: 8 })).toEqual([0.2, 0.8]);
+    expect(brushUnits(numeric, { key: "params.lr", kind: "range", min: -5, max: 50 })).toEqual([0, 1]);
+    expect(brushUnits(categorical, { key: "params.opt", kind: "in", values: ["adam"] })).toEqual([0, 0.02]);
+    expect(brushUnits(categorical, { key: "params.opt", kind: "in", values: ["gone"] })).toBeNull();
+  });
+
+  it("describes a brush in words", () => {
+    expect(describeBrush({ key: "params.lr", kind: "range", min: 0.01, max: 0.05 })).toBe("0.01 – 0.05");
+    expect(describeBrush({ key: "params.opt", kind: "in", values: ["a", "b", "c", "d", "e", "f"] })).toBe("a, b, c, d and 2 more");
   });
 });

@@ -1,7 +1,7 @@
 // Brushes on the experiment charts (a range on a parallel-coordinates axis, a rectangle on the scatter) as search
 // filter conditions, so the runs table's server-side search selects the same runs at any experiment size. The
 // conditions travel in the URL (`brush=`) as filter text and are read back into brushes when the page loads.
-import type { Value } from "./chart-scales";
+import type { Scale, Value } from "./chart-scales";
 import type { ChartKey } from "./schemas/charts";
 import type { FilterNode } from "./search/filter";
 import { FilterSyntaxError, parseFilter } from "./search/filter";
@@ -129,4 +129,35 @@ export function roundedRange(a: number, b: number, span: number): { min: number;
   const step = 10 ** (Math.floor(Math.log10(span)) - 3);
   const tidy = (v: number) => Number(v.toPrecision(12));
   return { min: tidy(Math.floor(lo / step) * step), max: tidy(Math.ceil(hi / step) * step) };
+}
+
+/** The brush an axis drag from unit `from` to unit `to` draws (0 = the scale's low end); null when it holds nothing. */
+export function brushFromUnits(key: ChartKey, scale: Scale, from: number, to: number): ChartBrush | null {
+  const [lo, hi] = from <= to ? [from, to] : [to, from];
+  if (scale.kind === "numeric") {
+    const at = (u: number) => scale.min + Math.min(1, Math.max(0, u)) * (scale.max - scale.min);
+    return { key, kind: "range", ...roundedRange(at(lo), at(hi), scale.max - scale.min) };
+  }
+  // A category is in when its position is, with a little slack so a short drag over one category takes it.
+  const slack = 0.5 / Math.max(1, scale.categories.length - 1) * 0.5;
+  const values = scale.categories.filter((c) => { const u = scale.toUnit(c)!; return u >= lo - slack && u <= hi + slack; });
+  return values.length > 0 ? { key, kind: "in", values } : null;
+}
+
+/** Where a brush lies on an axis, in units clamped to [0, 1]; null when the axis shows none of it. */
+export function brushUnits(scale: Scale, b: ChartBrush): [number, number] | null {
+  const units = b.kind === "range"
+    ? (scale.kind === "numeric" ? [scale.toUnit(b.min), scale.toUnit(b.max)] : scale.categories.filter((c) => inBrush(b, c)).map((c) => scale.toUnit(c)))
+    : b.values.map((v) => scale.toUnit(v));
+  const present = units.filter((u): u is number => u !== null && Number.isFinite(u));
+  if (present.length === 0) return null;
+  const pad = b.kind === "in" || scale.kind === "categorical" ? 0.02 : 0;
+  const clamp = (u: number) => Math.min(1, Math.max(0, u));
+  return [clamp(Math.min(...present) - pad), clamp(Math.max(...present) + pad)];
+}
+
+/** A brush in words: "0.01 – 0.05" or "adam, sgd". */
+export function describeBrush(b: ChartBrush): string {
+  if (b.kind === "in") return b.values.length > 4 ? `${b.values.slice(0, 4).join(", ")} and ${b.values.length - 4} more` : b.values.join(", ");
+  return `${b.min} – ${b.max}`;
 }
