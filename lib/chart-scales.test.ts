@@ -31,12 +31,26 @@ describe("chart scales", () => {
 describe("chart URL state", () => {
   it("reads defaults, round-trips through the URL and keeps the table's params", () => {
     const d = readChartState({}, { metrics: ["auc", "loss"], params: ["lr", "depth"] });
-    expect(d).toEqual({ open: false, metric: "auc", objective: "auc", axes: ["lr", "depth"], x: "params.lr", y: "metrics.auc" });
+    expect(d).toEqual({ open: false, metric: "auc", objective: "auc", axes: ["lr", "depth"], x: "params.lr", y: "metrics.auc", brushes: [] });
     const q = withChartState("filter=params.lr+%3E+0&charts=1&cm=old", { ...d, open: true, metric: "loss", axes: ["depth"], x: "attributes.duration" });
     const sp = Object.fromEntries(new URLSearchParams(q));
     expect(sp.filter).toBe("params.lr > 0");
-    expect(readChartState(sp, { metrics: [], params: [] })).toEqual({ open: true, metric: "loss", objective: "auc", axes: ["depth"], x: "attributes.duration", y: "metrics.auc" });
+    expect(readChartState(sp, { metrics: [], params: [] })).toEqual({ open: true, metric: "loss", objective: "auc", axes: ["depth"], x: "attributes.duration", y: "metrics.auc", brushes: [] });
     expect(withChartState("charts=1&cm=x&page=2", { ...d, open: false })).toBe("page=2");
     expect(readChartState({ sx: "nonsense" }, { metrics: [], params: [] }).x).toBe("attributes.start_time");
+  });
+
+  it("keeps the brushes in the link, also with the panel closed, and refuses an unreadable one in words", () => {
+    const d = readChartState({}, { metrics: ["auc"], params: ["lr"] });
+    const brushes = [{ key: "metrics.f1 score" as const, kind: "range" as const, min: 0.5, max: 0.75 }, { key: "params.opt" as const, kind: "in" as const, values: ["adam"] }];
+    const q = withChartState("filter=params.lr+%3E+0&brush=old", { ...d, open: false, brushes });
+    const sp = Object.fromEntries(new URLSearchParams(q));
+    expect(sp.brush).toBe("metrics.`f1 score` >= 0.5 AND metrics.`f1 score` <= 0.75 AND params.opt IN ('adam')");
+    expect(sp.charts).toBeUndefined();
+    expect(readChartState(sp, { metrics: [], params: [] }).brushes).toEqual(brushes);
+    expect(withChartState("brush=x&page=2", { ...d, brushes: [] })).toBe("page=2");
+    const bad = readChartState({ brush: "metrics.a > 1 OR x" }, { metrics: [], params: [] });
+    expect(bad.brushes).toEqual([]);
+    expect(bad.brushError).toMatch(/position/);
   });
 });

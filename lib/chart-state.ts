@@ -1,4 +1,7 @@
 // The experiment chart panel's URL state (so a link reopens the same charts), beside the runs table's state.
+import type { ChartBrush } from "./chart-brush";
+import { brushesFromFilter, brushesToFilter } from "./chart-brush";
+
 export type ChartState = {
   /** Whether the chart panel is open. */
   open: boolean;
@@ -11,9 +14,13 @@ export type ChartState = {
   /** Scatter keys: params.<k>, metrics.<k> or attributes.<k>. */
   x: string;
   y: string;
+  /** Brushed ranges: they narrow the runs table (and stay when the panel closes, with a chip saying so). */
+  brushes: ChartBrush[];
+  /** Why the link's `brush=` could not be read (then no brush applies). */
+  brushError?: string;
 };
 
-const CHART_PARAMS = ["charts", "cm", "obj", "pc", "sx", "sy"] as const;
+const CHART_PARAMS = ["charts", "cm", "obj", "pc", "sx", "sy", "brush"] as const;
 const SCATTER_KEY = /^(params|metrics|attributes)\.\S/;
 
 export function readChartState(sp: Record<string, string | undefined>, defaults: { metrics: string[]; params: string[] }): ChartState {
@@ -22,12 +29,21 @@ export function readChartState(sp: Record<string, string | undefined>, defaults:
   const axes = sp.pc !== undefined ? sp.pc.split(",").map((a) => a.trim()).filter(Boolean).slice(0, 30) : defaults.params.slice(0, 6);
   const x = sp.sx && SCATTER_KEY.test(sp.sx) ? sp.sx : defaults.params[0] ? `params.${defaults.params[0]}` : "attributes.start_time";
   const y = sp.sy && SCATTER_KEY.test(sp.sy) ? sp.sy : objective ? `metrics.${objective}` : "attributes.duration";
-  return { open: sp.charts === "1", metric, objective, axes, x, y };
+  return { open: sp.charts === "1", metric, objective, axes, x, y, ...readBrushes(sp) };
+}
+
+/** The brushes of the link (`brush=`, filter conditions as brushesToFilter writes them). */
+export function readBrushes(sp: Record<string, string | undefined>): { brushes: ChartBrush[]; brushError?: string } {
+  if (!sp.brush) return { brushes: [] };
+  const { brushes, error } = brushesFromFilter(sp.brush);
+  return error ? { brushes: [], brushError: error } : { brushes };
 }
 
 /** The chart params of `state`; only `charts=1` when the rest is default, so plain links stay short. */
 export function chartStateToParams(state: ChartState): URLSearchParams {
   const q = new URLSearchParams();
+  const brush = brushesToFilter(state.brushes);
+  if (brush) q.set("brush", brush);
   if (!state.open) return q;
   q.set("charts", "1");
   if (state.metric) q.set("cm", state.metric);

@@ -2,11 +2,17 @@
 
 // The experiment's chart panel over every run of the runs table's filter: a metric over steps, parallel coordinates
 // of params → objective, a scatter of any two keys and parameter importance. Hovering a run in one chart highlights
-// it in all; the table's selected runs stand out everywhere. The choices live in the URL (lib/chart-state.ts).
+// it in all; the table's selected runs stand out everywhere. Brushes (axis ranges, a scatter rectangle) grey out the
+// runs outside them in every panel and narrow the runs table. The choices live in the URL (lib/chart-state.ts).
 import { useMemo, useState } from "react";
+import type { ChartBrush } from "@/lib/chart-brush";
+import { describeBrush, inBrush, unfilterableReason } from "@/lib/chart-brush";
 import type { ChartState } from "@/lib/chart-state";
 import type { Value } from "@/lib/chart-scales";
+import type { ChartKey } from "@/lib/schemas/charts";
 import { CHART_ATTRIBUTES } from "@/lib/schemas/charts";
+import { buttonClass } from "@/components/ui/button";
+import { BrushForm } from "./brush-form";
 import { ImportanceBars } from "./importance-bars";
 import { LinesChart } from "./lines-chart";
 import { ParallelCoordinates } from "./parallel-coordinates";
@@ -51,7 +57,7 @@ export function ExperimentCharts({ experimentId, filter, columns, state, onChang
     ...CHART_ATTRIBUTES.map((k) => `attributes.${k}`),
   ], [columns]);
   const axisKeys = useMemo(() => [...state.axes.map((a) => `params.${a}`), ...(state.objective ? [`metrics.${state.objective}`] : [])], [state.axes, state.objective]);
-  const runs = useChartRuns(experimentId, filter, [...axisKeys, state.x, state.y]);
+  const runs = useChartRuns(experimentId, filter, [...axisKeys, state.x, state.y, ...state.brushes.map((b) => b.key)]);
   const histories = useChartHistories(experimentId, filter, state.metric);
   const importance = useImportance(experimentId, filter, state.objective, []);
   const names = useMemo(() => new Map((runs.data?.runs ?? []).map((r) => [r.run_id, r.run_name])), [runs.data]);
@@ -59,6 +65,28 @@ export function ExperimentCharts({ experimentId, filter, columns, state, onChang
   const column = (key: string): Value[] => runs.data?.values[key] ?? [];
   const axes = useMemo(() => axisKeys.map((k) => ({ key: k, label: k.slice(k.indexOf(".") + 1), values: runs.data?.values[k] ?? [] })), [runs.data, axisKeys]);
   const unusedParams = columns.params.filter((p) => !state.axes.includes(p));
+  const [brushNote, setBrushNote] = useState<string | null>(null);
+  // Per charted run, whether it lies inside every brush (as the table's search decides it); null without brushes.
+  const inBrushes = useMemo(() => {
+    if (!runs.data || state.brushes.length === 0) return null;
+    const { values } = runs.data;
+    // A brush whose key's values are still loading (the previous answer is shown meanwhile) does not grey anything.
+    return runs.data.runs.map((_, i) => state.brushes.every((b) => values[b.key] === undefined || inBrush(b, values[b.key]![i] ?? null)));
+  }, [runs.data, state.brushes]);
+  const brushed = useMemo(() => (inBrushes ? new Set(runIds.filter((_, i) => inBrushes[i])) : null), [inBrushes, runIds]);
+  function setBrushes(changes: { key: ChartKey; brush: ChartBrush | null }[]) {
+    let next = state.brushes;
+    const refused: string[] = [];
+    for (const { key, brush } of changes) {
+      const why = brush && unfilterableReason(key, brush.kind);
+      if (why) { refused.push(`${key} cannot narrow the runs table (${why})`); continue; }
+      next = [...next.filter((b) => b.key !== key), ...(brush ? [brush] : [])];
+    }
+    setBrushNote(refused.length > 0 ? `Not brushed: ${refused.join("; ")}.` : null);
+    if (next !== state.brushes) set({ brushes: next });
+  }
+  const setBrush = (key: ChartKey, brush: ChartBrush | null) => setBrushes([{ key, brush }]);
+  const brushAxes = useMemo(() => [...new Set([...axisKeys, state.x, state.y])].map((key) => ({ key: key as ChartKey, values: runs.data?.values[key] ?? [] })), [axisKeys, state.x, state.y, runs.data]);
 
   if (columns.metrics.length === 0 && columns.params.length === 0) {
     return <p className="rounded-lg border border-stone-200 bg-white p-4 text-sm text-stone-600">No run of this experiment has logged params or metrics yet: charts appear once runs log them.</p>;
@@ -69,8 +97,28 @@ export function ExperimentCharts({ experimentId, filter, columns, state, onChang
         <p className="text-sm text-stone-600" data-testid="charts-scope">
           Charting {runs.data.runs.length.toLocaleString()} runs{filter ? " that match the filter" : ""}
           {runs.data.truncated ? ` (the newest of ${runs.data.total.toLocaleString()}; narrow the filter to see the rest)` : ""}
-          {selected.size > 0 ? ` · ${selected.size} selected in the table, drawn in amber` : ""}.
+          {selected.size > 0 ? ` · ${selected.size} selected in the table, drawn in amber` : ""}
+          {brushed ? ` · ${brushed.size.toLocaleString()} inside the brushes, the rest in grey` : ""}.
         </p>
+      )}
+      {(state.brushes.length > 0 || brushNote) && (
+        <div className="flex flex-wrap items-center gap-2 text-sm" data-testid="chart-brushes">
+          {state.brushes.length > 0 && (
+            <>
+              <span className="text-stone-600">Brushes</span>
+              <ul className="flex flex-wrap gap-1.5" aria-label="Chart brushes">
+                {state.brushes.map((b) => (
+                  <li key={b.key} className="inline-flex items-center gap-1 rounded-full bg-teal-50 px-2 py-0.5 text-xs text-teal-900 ring-1 ring-teal-200">
+                    <span className="font-mono">{b.key}</span> {describeBrush(b)}
+                    <button type="button" className="text-teal-700 hover:text-red-700" aria-label={`Remove the brush on ${b.key}`} onClick={() => setBrush(b.key, null)}>×</button>
+                  </li>
+                ))}
+              </ul>
+              <button type="button" className={buttonClass("secondary", "sm")} onClick={() => setBrushes(state.brushes.map((b) => ({ key: b.key, brush: null })))}>Clear brushes</button>
+            </>
+          )}
+          {brushNote && <p role="status" className="w-full text-xs text-amber-800">{brushNote}</p>}
+        </div>
       )}
       <Panel id="chart-lines" title="Metric over steps" actions={
         <label className="flex items-center gap-2">Metric
@@ -83,7 +131,7 @@ export function ExperimentCharts({ experimentId, filter, columns, state, onChang
           histories.data.runs.length === 0
             ? <p className="p-3 text-sm text-stone-600">No run of this filter logged {state.metric}.</p>
             : <>
-                <LinesChart data={histories.data} names={names} selected={selected} hovered={hovered} onHover={setHovered} />
+                <LinesChart data={histories.data} names={names} selected={selected} hovered={hovered} onHover={setHovered} brushed={brushed} />
                 <p className="text-xs text-stone-500">{histories.data.runs.length.toLocaleString()} runs, at most {histories.data.points_per_run} points each (downsampled on the server, spikes kept).</p>
               </>
         ) : <Status loading={histories.isLoading} error={histories.error} empty={state.metric ? undefined : "No metrics logged yet."} />}
@@ -117,8 +165,9 @@ export function ExperimentCharts({ experimentId, filter, columns, state, onChang
           </ul>
         )}
         {runs.data && axes.length > 0
-          ? <ParallelCoordinates runIds={runIds} names={names} axes={axes} selected={selected} hovered={hovered} onHover={setHovered} />
+          ? <ParallelCoordinates runIds={runIds} names={names} axes={axes} selected={selected} hovered={hovered} onHover={setHovered} brushes={state.brushes} inBrushes={inBrushes} onBrush={setBrush} />
           : <Status loading={runs.isLoading} error={runs.error} empty="Pick an objective metric and at least one param." />}
+        {runs.data && <BrushForm axes={brushAxes} brushes={state.brushes} onBrush={setBrush} />}
       </Panel>
 
       <div className="grid gap-3 lg:grid-cols-2">
@@ -133,7 +182,7 @@ export function ExperimentCharts({ experimentId, filter, columns, state, onChang
           </>
         }>
           {runs.data
-            ? <ScatterPlot runIds={runIds} names={names} x={{ key: state.x, values: column(state.x) }} y={{ key: state.y, values: column(state.y) }} selected={selected} hovered={hovered} onHover={setHovered} />
+            ? <ScatterPlot runIds={runIds} names={names} x={{ key: state.x, values: column(state.x) }} y={{ key: state.y, values: column(state.y) }} selected={selected} hovered={hovered} onHover={setHovered} brushes={state.brushes} inBrushes={inBrushes} onBrush={setBrushes} />
             : <Status loading={runs.isLoading} error={runs.error} />}
         </Panel>
         <Panel id="chart-importance" title={`Parameter importance for ${state.objective || "the objective"}`}>

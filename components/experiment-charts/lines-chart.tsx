@@ -16,6 +16,8 @@ type Props = {
   selected: Set<string>;
   hovered: string | null;
   onHover: (runId: string | null) => void;
+  /** The runs inside the chart brushes (the rest drawn grey); null without brushes. */
+  brushed: Set<string> | null;
   height?: number;
 };
 
@@ -24,7 +26,7 @@ function ticks(lo: number, hi: number): { at: number; label: string }[] {
   return scaleFor([lo, hi], 5).ticks;
 }
 
-export function LinesChart({ data, names, selected, hovered, onHover, height = 300 }: Props) {
+export function LinesChart({ data, names, selected, hovered, onHover, brushed, height = 300 }: Props) {
   const extent = useMemo(() => {
     let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
     for (const r of data.runs) {
@@ -50,15 +52,22 @@ export function LinesChart({ data, names, selected, hovered, onHover, height = 3
   const [baseRef, width] = useCanvas(height, (ctx, w, h) => {
     const f = frame(w, h);
     ctx.lineWidth = 1;
-    ctx.strokeStyle = `rgba(15,118,110,${lineAlpha(data.runs.length)})`;
-    // One stroke per run lets overlaps darken (density shows); past 2,000 runs, runs share strokes in small groups.
-    const group = Math.max(1, Math.ceil(data.runs.length / 2000));
-    for (let i = 0; i < data.runs.length; i += group) {
-      ctx.beginPath();
-      for (let j = i; j < Math.min(data.runs.length, i + group); j++) trace(ctx, data.runs[j]!, f);
-      ctx.stroke();
+    const alpha = lineAlpha(data.runs.length);
+    // Runs outside the chart brushes first, in grey; then the runs inside (all runs without brushes) in teal.
+    const layers = brushed
+      ? [{ runs: data.runs.filter((r) => !brushed.has(r.run_id)), colour: `rgba(168,162,158,${alpha * 0.5})` }, { runs: data.runs.filter((r) => brushed.has(r.run_id)), colour: `rgba(15,118,110,${alpha})` }]
+      : [{ runs: data.runs, colour: `rgba(15,118,110,${alpha})` }];
+    for (const layer of layers) {
+      ctx.strokeStyle = layer.colour;
+      // One stroke per run lets overlaps darken (density shows); past 2,000 runs, runs share strokes in small groups.
+      const group = Math.max(1, Math.ceil(layer.runs.length / 2000));
+      for (let i = 0; i < layer.runs.length; i += group) {
+        ctx.beginPath();
+        for (let j = i; j < Math.min(layer.runs.length, i + group); j++) trace(ctx, layer.runs[j]!, f);
+        ctx.stroke();
+      }
     }
-  }, [data, extent]);
+  }, [data, extent, brushed]);
   const [overlayRef] = useCanvas(height, (ctx, w, h) => {
     const f = frame(w, h);
     for (const r of data.runs) {

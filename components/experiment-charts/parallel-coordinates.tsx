@@ -1,10 +1,14 @@
 "use client";
 
 // Parallel coordinates of params → objective: one polyline per run (canvas), numeric and categorical axes, coloured
-// by the objective; drag along an axis to brush a range (runs outside every brush turn grey), click it to clear.
+// by the objective; drag along an axis to brush a range (runs outside every brush turn grey, and the runs table
+// keeps only the runs inside), click it to clear. The brushes belong to the panel's URL state (lib/chart-brush.ts).
 import { useMemo, useRef, useState } from "react";
+import type { ChartBrush } from "@/lib/chart-brush";
+import { brushFromUnits, brushUnits } from "@/lib/chart-brush";
 import type { Scale, Value } from "@/lib/chart-scales";
 import { rampColor, scaleFor } from "@/lib/chart-scales";
+import type { ChartKey } from "@/lib/schemas/charts";
 import { HOVERED, lineAlpha, SELECTED, useCanvas } from "./canvas";
 
 const M = { top: 34, right: 60, bottom: 16, left: 60 };
@@ -17,21 +21,25 @@ type Props = {
   selected: Set<string>;
   hovered: string | null;
   onHover: (runId: string | null) => void;
+  /** Every brush of the panel (also on keys that are not axes here). */
+  brushes: ChartBrush[];
+  /** Per run (aligned with runIds), whether it lies inside every brush; null without brushes. */
+  inBrushes: boolean[] | null;
+  /** Sets (or, with null, clears) the brush on one key. */
+  onBrush: (key: ChartKey, brush: ChartBrush | null) => void;
   height?: number;
 };
 
-type Brush = { from: number; to: number };
-
-export function ParallelCoordinates({ runIds, names, axes, selected, hovered, onHover, height = 320 }: Props) {
+export function ParallelCoordinates({ runIds, names, axes, selected, hovered, onHover, brushes, inBrushes, onBrush, height = 320 }: Props) {
   const scales = useMemo<Scale[]>(() => axes.map((a) => scaleFor(a.values)), [axes]);
-  const [brushes, setBrushes] = useState<Record<number, Brush>>({});
   // A brush being dragged is drawn on the overlay only; the lines are re-coloured once it is let go.
   const [dragging, setDragging] = useState<{ axis: number; from: number; to: number } | null>(null);
   const units = useMemo(() => axes.map((a, i) => a.values.map((v) => scales[i]!.toUnit(v))), [axes, scales]);
-  const inBrushes = useMemo(() => runIds.map((_, r) => Object.entries(brushes).every(([i, b]) => {
-    const u = units[Number(i)]?.[r];
-    return u !== null && u !== undefined && u >= Math.min(b.from, b.to) && u <= Math.max(b.from, b.to);
-  })), [runIds, units, brushes]);
+  // Each axis's brush in units, for drawing.
+  const axisBrushes = useMemo(() => axes.map((a, i) => {
+    const b = brushes.find((x) => x.key === a.key);
+    return b ? brushUnits(scales[i]!, b) : null;
+  }), [axes, scales, brushes]);
   const last = axes.length - 1;
   const layout = (w: number, h: number) => ({
     x: (i: number) => M.left + (axes.length === 1 ? 0 : (i * (w - M.left - M.right)) / (axes.length - 1)),
@@ -51,23 +59,22 @@ export function ParallelCoordinates({ runIds, names, axes, selected, hovered, on
     const l = layout(w, h);
     const alpha = lineAlpha(runIds.length);
     ctx.lineWidth = 1;
-    const brushed = Object.keys(brushes).length > 0;
     // Runs outside the brushes first (grey), then the rest coloured by the objective.
-    if (brushed) {
+    if (inBrushes) {
       ctx.strokeStyle = `rgba(168,162,158,${alpha * 0.5})`;
       ctx.beginPath();
       for (let r = 0; r < runIds.length; r++) if (!inBrushes[r]) trace(ctx, r, l);
       ctx.stroke();
     }
     for (let r = 0; r < runIds.length; r++) {
-      if (brushed && !inBrushes[r]) continue;
+      if (inBrushes && !inBrushes[r]) continue;
       const u = units[last]?.[r];
       ctx.strokeStyle = u === null || u === undefined ? `rgba(120,113,108,${alpha})` : rampColor(u, alpha);
       ctx.beginPath();
       trace(ctx, r, l);
       ctx.stroke();
     }
-  }, [runIds, units, brushes, inBrushes]);
+  }, [runIds, units, inBrushes]);
   const [overlayRef] = useCanvas(height, (ctx, w, h) => {
     const l = layout(w, h);
     for (let r = 0; r < runIds.length; r++) {
@@ -79,17 +86,18 @@ export function ParallelCoordinates({ runIds, names, axes, selected, hovered, on
       trace(ctx, r, l);
       ctx.stroke();
     }
-    const shown = dragging ? { ...brushes, [dragging.axis]: { from: dragging.from, to: dragging.to } } : brushes;
-    for (const [i, b] of Object.entries(shown)) {
-      const x = l.x(Number(i));
+    axisBrushes.forEach((b, i) => {
+      const span: [number, number] | null = dragging?.axis === i ? [dragging.from, dragging.to] : b;
+      if (!span) return;
+      const x = l.x(i);
       ctx.fillStyle = "rgba(15,118,110,0.15)";
       ctx.strokeStyle = "rgba(15,118,110,0.8)";
       ctx.lineWidth = 1;
-      const [y0, y1] = [l.y(Math.max(b.from, b.to)), l.y(Math.min(b.from, b.to))];
+      const [y0, y1] = [l.y(Math.max(span[0], span[1])), l.y(Math.min(span[0], span[1]))];
       ctx.fillRect(x - 7, y0, 14, y1 - y0);
       ctx.strokeRect(x - 7, y0, 14, y1 - y0);
-    }
-  }, [runIds, units, selected, hovered, brushes, dragging]);
+    });
+  }, [runIds, units, selected, hovered, axisBrushes, dragging]);
 
   const raf = useRef(0);
   const point = (e: React.MouseEvent<HTMLCanvasElement>) => {
@@ -107,12 +115,9 @@ export function ParallelCoordinates({ runIds, names, axes, selected, hovered, on
     if (!dragging) return;
     const { my, l } = point(e);
     const to = Math.min(1, Math.max(0, l.unitAt(my)));
-    setBrushes((b) => {
-      const next = { ...b };
-      if (Math.abs(to - dragging.from) < 0.01) delete next[dragging.axis]; // a click clears the axis's brush
-      else next[dragging.axis] = { from: dragging.from, to };
-      return next;
-    });
+    const key = axes[dragging.axis]!.key as ChartKey;
+    // A click (no drag) clears the axis's brush.
+    onBrush(key, Math.abs(to - dragging.from) < 0.01 ? null : brushFromUnits(key, scales[dragging.axis]!, dragging.from, to));
     setDragging(null);
   }
   function move(e: React.MouseEvent<HTMLCanvasElement>) {
@@ -139,12 +144,12 @@ export function ParallelCoordinates({ runIds, names, axes, selected, hovered, on
     });
   }
 
-  const brushedCount = Object.keys(brushes).length > 0 ? inBrushes.filter(Boolean).length : null;
+  const brushedCount = inBrushes ? inBrushes.filter(Boolean).length : null;
   const hoveredIndex = hovered ? runIds.indexOf(hovered) : -1;
   return (
     <div>
       <div className="relative" style={{ height }}>
-        <canvas ref={baseRef} className="absolute inset-0" data-testid="parallel-canvas" data-runs={runIds.length} role="img" aria-label={`Parallel coordinates of ${axes.map((a) => a.label).join(", ")} for ${runIds.length} runs`} />
+        <canvas ref={baseRef} className="absolute inset-0" data-testid="parallel-canvas" data-runs={runIds.length} data-brushed={brushedCount ?? undefined} role="img" aria-label={`Parallel coordinates of ${axes.map((a) => a.label).join(", ")} for ${runIds.length} runs`} />
         {width > 0 && (
           <svg width={width} height={height} className="pointer-events-none absolute inset-0 text-stone-600" aria-hidden>
             {axes.map((a, i) => {

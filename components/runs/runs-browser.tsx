@@ -5,6 +5,7 @@ import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
 import { useState, useTransition } from "react";
 import type { ActionResult } from "@/lib/action-result";
+import { brushesToFilter } from "@/lib/chart-brush";
 import type { ChartState } from "@/lib/chart-state";
 import { withChartState } from "@/lib/chart-state";
 import type { ColumnId, RunsTableState } from "@/lib/runs-table";
@@ -53,10 +54,20 @@ export function RunsBrowser({ experimentId, state, charts: initialCharts, column
   }
 
   // Chart choices change only the browser's URL: the charts fetch their own data, the page needs no new render.
+  // Brushes are the exception: they narrow the table, which the server searches again (from its first page).
   function setChartState(next: ChartState) {
-    setCharts(next);
-    window.history.replaceState(null, "", `${pathname}?${withChartState(window.location.search, next)}`);
+    const brushChanged = brushesToFilter(next.brushes) !== brushesToFilter(charts.brushes) || (charts.brushError && next.brushes.length === 0);
+    const settled = brushChanged ? { ...next, brushError: undefined } : next;
+    setCharts(settled);
+    if (!brushChanged) {
+      window.history.replaceState(null, "", `${pathname}?${withChartState(window.location.search, settled)}`);
+      return;
+    }
+    const query = new URLSearchParams(window.location.search);
+    query.delete("page");
+    startTransition(() => router.replace(`${pathname}?${withChartState(query.toString(), settled)}`, { scroll: false }));
   }
+  const clearBrushes = () => setChartState({ ...charts, brushes: [], brushError: undefined });
 
   const toggle = (id: string) => setSelected((s) => { const n = new Set(s); if (n.has(id)) n.delete(id); else n.add(id); return n; });
   const toggleAll = () => setSelected((s) => (result.runs.every((r) => s.has(r.run_id)) ? new Set() : new Set(result.runs.map((r) => r.run_id))));
@@ -96,6 +107,22 @@ export function RunsBrowser({ experimentId, state, charts: initialCharts, column
           )}
         </div>
       </div>
+      {charts.brushes.length > 0 && (
+        <p className="flex flex-wrap items-center gap-2 text-sm" data-testid="brush-chip">
+          <span className="inline-flex items-center gap-2 rounded-full bg-teal-50 px-3 py-1 text-teal-900 ring-1 ring-teal-200" title={brushesToFilter(charts.brushes)}>
+            <span role="status">{pending ? "Selecting runs…" : `${result.total.toLocaleString()} ${result.total === 1 ? "run" : "runs"} selected by the chart`}</span>
+            <span aria-hidden>—</span>
+            <button type="button" className="font-medium underline hover:text-red-700" onClick={clearBrushes} aria-label="Clear the chart selection">clear</button>
+          </span>
+          {!charts.open && <span className="text-xs text-stone-600">The brushes sit in the chart panel (Charts).</span>}
+        </p>
+      )}
+      {charts.brushError && (
+        <p role="alert" className="rounded-md border border-amber-200 bg-amber-50 p-2 text-sm text-amber-900" data-testid="brush-error">
+          The chart selection in this link was not applied: {charts.brushError}{" "}
+          <button type="button" className="font-medium underline" onClick={clearBrushes}>Remove it from the link</button>
+        </p>
+      )}
       <RunsTable
         runs={result.runs}
         cols={state.cols as ColumnId[]}

@@ -170,6 +170,14 @@ describe("parseFilter: errors", () => {
     expectError("1=1", 0, /Unexpected "1"/);
   });
 
+  it("reads a param compared with an unquoted number by a range operator as a numeric range (Cairn's extension)", () => {
+    for (const op of [">", ">=", "<", "<="] as const) {
+      const c = cmp(`params.lr ${op} 0.001`);
+      expect(c).toMatchObject({ entity: { kind: "param", key: "lr" }, op, value: 0.001 });
+    }
+    expect(cmp("params.`odd key` >= -1e-3").value).toBe(-0.001);
+  });
+
   it("rejects a parameter compared with a number, suggesting quotes", () => {
     expectError("params.lr = 0.01", 12, /params\.lr is compared with the number 0\.01.*strings.*quote the value: '0\.01'/);
     expectError("tags.x IN ('a', 1)", 16, /number 1/);
@@ -183,7 +191,9 @@ describe("parseFilter: errors", () => {
 
   it("rejects operators the entity does not support", () => {
     expectError("metrics.acc LIKE '%'", 12, /Operator LIKE cannot be used with metrics\.acc.*use one of =, !=, >, >=, <, <=, IS NULL, IS NOT NULL/);
-    expectError("params.lr > '1'", 10, /Operator > cannot be used with params\.lr/);
+    expectError("params.lr > '1'", 12, /Operator > cannot be used with params\.lr and the string '1'.*write params\.lr > 1 without quotes/);
+    expectError("params.opt >= 'adam'", 14, /e\.g\. params\.opt >= 0\.5/);
+    expectError("params.lr LIKE 1", 15, /number 1/);
     expectError("start_time IN (1)", 11, /Operator IN cannot be used/);
     expectError("datasets.name IS NULL", 14, /Operator IS NULL cannot be used/);
     expectError("metrics.acc NOT LIKE 'x'", 16, /expected IN after NOT/);

@@ -75,6 +75,12 @@ const DATASET_KEYS: readonly string[] = ["name", "digest", "context"];
 const NUMBER_OPS: readonly CompareOp[] = ["=", "!=", ">", ">=", "<", "<="];
 const STRING_OPS: readonly CompareOp[] = ["=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"];
 const NULL_OPS: readonly CompareOp[] = ["IS NULL", "IS NOT NULL"];
+/**
+ * Range operators a param may use with an unquoted number: `params.lr >= 0.001` holds for runs whose lr is a
+ * number at least 0.001 (MLflow refuses it; params are strings there). `params.lr = 0.01` stays an error, since
+ * equality on a param compares its text.
+ */
+export const PARAM_RANGE_OPS: readonly CompareOp[] = [">", ">=", "<", "<="];
 const RESERVED = new Set(["AND", "OR", "NOT", "IN", "IS", "NULL", "LIKE", "ILIKE"]);
 
 type Rule = { valueType: "string" | "number"; ops: readonly CompareOp[]; why: string };
@@ -83,6 +89,8 @@ function ruleFor(entity: Entity): Rule {
   switch (entity.kind) {
     case "metric": return { valueType: "number", ops: [...NUMBER_OPS, ...NULL_OPS], why: "metric values are numbers" };
     case "param": return { valueType: "string", ops: [...STRING_OPS, ...NULL_OPS], why: "parameter values are strings" };
+    // Cairn's extension (like OR and parentheses): a param compared with an unquoted number by a range operator
+    // is a numeric range over the runs whose value of the param is a number (see PARAM_RANGE_OPS).
     case "tag": return { valueType: "string", ops: [...STRING_OPS, ...NULL_OPS], why: "tag values are strings" };
     case "dataset": return { valueType: "string", ops: STRING_OPS, why: `dataset ${entity.key} is a string` };
     case "attribute":
@@ -385,8 +393,16 @@ function resolveEntity(entity: Entity, pos: number): Entity {
 
 function checkTypes(entity: Entity, op: CompareOp, opPos: number, values: Located<string | number>[]): void {
   const rule = ruleFor(entity);
+  if (entity.kind === "param" && PARAM_RANGE_OPS.includes(op)) {
+    const quoted = values.find((v) => typeof v.value === "string");
+    if (!quoted) return;
+    const trimmed = String(quoted.value).trim();
+    const fix = trimmed !== "" && Number.isFinite(Number(trimmed)) ? `for a numeric range write ${label(entity)} ${op} ${trimmed} without quotes` : `compare it with a number, e.g. ${label(entity)} ${op} 0.5`;
+    throw fail(quoted.pos, `Operator ${op} cannot be used with ${label(entity)} and the string ${quoted.text}`, `${rule.why}, so a range compares numbers; ${fix}`);
+  }
   if (!rule.ops.includes(op)) {
-    throw fail(opPos, `Operator ${op} cannot be used with ${label(entity)}`, `${rule.why}; use one of ${rule.ops.join(", ")}`);
+    const range = entity.kind === "param" ? `, or ${PARAM_RANGE_OPS.join(", ")} with an unquoted number for a numeric range` : "";
+    throw fail(opPos, `Operator ${op} cannot be used with ${label(entity)}`, `${rule.why}; use one of ${rule.ops.join(", ")}${range}`);
   }
   for (const v of values) {
     if (rule.valueType === "string" && typeof v.value === "number") {

@@ -6,6 +6,8 @@ import { createTestDatabase } from "@/db/test-db";
 import type { TestDatabase } from "@/db/test-db";
 import { MAX_CONDITIONS, parseFilter, parseOrderBy } from "@/lib/search/filter";
 import type { FilterNode } from "@/lib/search/filter";
+import { brushesToFilter, combineFilters } from "@/lib/chart-brush";
+import type { ChartBrush } from "@/lib/chart-brush";
 import { compileFilter, compileOrderBy } from "./search-sql";
 
 const INJECTED_TAG = "'; drop table runs; --";
@@ -32,6 +34,10 @@ const PARAMS: [string, string, string][] = [
   ["r06", "lr", "0.02"], ["r06", "my lr", "0.5"],
   ["r07", "quote", "it's"],
   ["r10", "lr", "1e-3"],
+  // Text that is or is not a number, for numeric ranges on params.
+  ["r03", "width", "5"], ["r07", "width", " 12 "], ["r08", "width", "1e999"], ["r10", "width", "-2.5"],
+  ["r04", "width", "NaN"], ["r09", "width", "abc"], ["r01", "width", "Infinity"], ["r02", "width", "1e99999"], ["r05", "width", "0x10"],
+  ["r01", "odd`key\\", "3"], ["r02", "odd`key\\", "7"],
 ];
 
 const METRICS: [string, string, number][] = [
@@ -165,6 +171,45 @@ describe("compileFilter: params and tags", () => {
     ["tags.pct LIKE '100\\%'", ["r06"]],
   ])("%s", async (filter, expected) => {
     expect(await ids(filter)).toEqual(expected);
+  });
+});
+
+describe("compileFilter: numeric ranges on params (Cairn's extension)", () => {
+  it.each([
+    ["params.lr >= 0.01", ["r01", "r02", "r05", "r06"]],
+    ["params.lr < 0.01", ["r03", "r10"]],
+    ["params.lr > 0.005 AND params.lr <= 0.02", ["r01", "r05", "r06"]],
+    ["params.lr >= 0.001 AND params.lr <= 0.001", ["r03", "r10"]],
+    // Only text that is a number takes part: NaN, Infinity, hex and an exponent past numeric's range never match.
+    ["params.width >= 0", ["r03", "r07", "r08"]],
+    ["params.width < 0", ["r10"]],
+    ["params.width > -1e300 AND params.width < 1e300", ["r03", "r07", "r10"]],
+    ["params.lr > 0.05 OR params.width > 10", ["r02", "r07", "r08"]],
+    ["params.lr >= 0.01 AND params.opt IN ('adam', 'sgd')", ["r01", "r02"]],
+    // An empty range (low above high) selects nothing rather than failing.
+    ["params.lr >= 0.1 AND params.lr <= 0.01", []],
+  ])("%s", async (filter, expected) => {
+    expect(await ids(filter)).toEqual(expected);
+  });
+
+  it("keeps equality on a param a comparison of text", async () => {
+    expect(await ids("params.lr = '1e-3'")).toEqual(["r10"]);
+  });
+});
+
+describe("compileFilter: the experiment charts' brushes", () => {
+  const table = (filter: string, brushes: ChartBrush[]) => ids(combineFilters(filter, brushesToFilter(brushes)));
+
+  it("selects the runs inside every brush, AND-ed to the table's filter", async () => {
+    expect(await table("params.opt = 'adam' OR params.opt = 'sgd'", [{ key: "metrics.acc", kind: "range", min: 0.85, max: 0.7 }])).toEqual(["r01"]);
+    expect(await table("", [{ key: "metrics.acc", kind: "range", min: 0.85, max: 1 }, { key: "params.lr", kind: "range", min: 0.001, max: 0.05 }])).toEqual(["r03", "r06"]);
+    expect(await table("", [{ key: "params.opt", kind: "in", values: ["sgd", "Adam"] }, { key: "attributes.start_time", kind: "range", min: 0, max: 2500 }])).toEqual(["r02"]);
+  });
+
+  it("reads odd key names back through their backticks", async () => {
+    expect(await table("", [{ key: "params.odd`key\\", kind: "range", min: 2, max: 5 }])).toEqual(["r01"]);
+    expect(await table("", [{ key: "metrics.f1 score", kind: "range", min: 0.7, max: 0.7 }])).toEqual(["r06"]);
+    expect(await table("", [{ key: "params.my lr", kind: "in", values: ["0.5"] }])).toEqual(["r06"]);
   });
 });
 

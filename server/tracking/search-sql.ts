@@ -11,6 +11,7 @@ import { sql } from "drizzle-orm";
 import type { SQL, SQLWrapper } from "drizzle-orm";
 import type { AnyPgColumn, PgTable } from "drizzle-orm/pg-core";
 import { datasets, latestMetrics, params, runInputs, runTags, runs } from "@/db/schema";
+import { PARAM_RANGE_OPS } from "@/lib/search/filter";
 import type { Comparison, CompareOp, Entity, FilterNode, OrderBy } from "@/lib/search/filter";
 
 type Value = Comparison["value"];
@@ -94,7 +95,7 @@ function keyValueGroup(s: KeyValueSource, type: "and" | "or", comparisons: Compa
   const rowsOfRun = sql`from ${s.table} where ${s.runId} = ${runs.id} and ${s.key} in (${keys})`;
   const matches = (c: Comparison) => {
     const hasKey = sql`${s.key} = ${c.entity.key}`;
-    return c.op === "IS NOT NULL" ? hasKey : sql`(${hasKey} and ${compare(s.value, c.op, c.value, s.valueType, false)})`;
+    return c.op === "IS NOT NULL" ? hasKey : sql`(${hasKey} and ${compareValue(s, c.op, c.value)})`;
   };
   const absent = comparisons.filter((c) => c.op === "IS NULL");
   const present = comparisons.filter((c) => c.op !== "IS NULL");
@@ -168,7 +169,24 @@ function compileKeyValue(s: KeyValueSource, key: string, op: CompareOp, value: V
   const present = sql`select 1 from ${s.table} where ${s.runId} = ${runs.id} and ${s.key} = ${key}`;
   if (op === "IS NULL") return sql`not exists (${present})`;
   if (op === "IS NOT NULL") return sql`exists (${present})`;
-  return sql`exists (${present} and ${compare(s.value, op, value, s.valueType, false)})`;
+  return sql`exists (${present} and ${compareValue(s, op, value)})`;
+}
+
+/**
+ * A plain-decimal number, as PostgreSQL's numeric reads it (no NaN or Infinity). The exponent has at most three
+ * digits, so the cast never overflows: numeric takes exponents up to ±1000, and a param value is ≤ 6,000 characters.
+ */
+const NUMERIC_TEXT = "^\\s*[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]{1,3})?\\s*$";
+
+/** The value column of a key-value row compared with the filter's value; a param range with a number compares numbers. */
+function compareValue(s: KeyValueSource, op: CompareOp, value: Value): SQL {
+  if (s.valueType === "string" && typeof value === "number" && s.table === params && PARAM_RANGE_OPS.includes(op)) {
+    if (!Number.isFinite(value)) throw new Error(`Operator ${op} needs a finite number, got ${value}`);
+    // CASE keeps the cast away from values that are not numbers ("adam", "NaN"): they never match a range.
+    const number = sql`(case when ${s.value} ~ ${NUMERIC_TEXT} then ${s.value}::numeric end)`;
+    return compare(number, op, value, "number", false, sql`::numeric`);
+  }
+  return compare(s.value, op, value, s.valueType, false);
 }
 
 function compileDataset(key: string, op: CompareOp, value: Value): SQL {
@@ -189,8 +207,8 @@ function datasetCondition(key: string, op: CompareOp, value: Value): SQL {
 }
 
 /** `left <op> value` with the value bound; `bigintColumn` marks runs.start_time / end_time. */
-function compare(left: SQLWrapper, op: CompareOp, value: Value, valueType: ValueType, bigintColumn: boolean): SQL {
-  const one = () => bind(scalar(value, valueType, op), bigintColumn);
+function compare(left: SQLWrapper, op: CompareOp, value: Value, valueType: ValueType, bigintColumn: boolean, cast?: SQL): SQL {
+  const one = () => (cast ? sql`${scalar(value, valueType, op)}${cast}` : bind(scalar(value, valueType, op), bigintColumn));
   switch (op) {
     case "=": return sql`${left} = ${one()}`;
     case "!=": return sql`${left} <> ${one()}`;

@@ -8,7 +8,8 @@ import { PageHeader } from "@/components/ui/page-header";
 import { formatRelative } from "@/lib/format";
 import type { ColumnId } from "@/lib/runs-table";
 import { readState } from "@/lib/runs-table";
-import { readChartState } from "@/lib/chart-state";
+import { readBrushes, readChartState } from "@/lib/chart-state";
+import { brushesToFilter, combineFilters } from "@/lib/chart-brush";
 import { isAppError } from "@/server/errors";
 import { can } from "@/server/auth/policy";
 import { forPage } from "@/server/auth/page";
@@ -35,8 +36,10 @@ export default async function ExperimentPage(props: { params: Promise<{ id: stri
   const canArchive = ctx.actor.isAdmin || can(ctx.actor, "write_data", teamId);
   // The page of runs does not depend on the column list: fetch all three at once.
   const base = readState(sp, { cols: [] });
+  // The chart panel's brushes narrow the table on the server, as conditions AND-ed to the user's filter.
+  const brushFilter = brushesToFilter(readBrushes(sp).brushes);
   const browse = browseRuns(ctx, {
-    experimentId: id, filter: base.filter, orderBy: base.order ? [base.order] : [], pageSize: base.size,
+    experimentId: id, filter: combineFilters(base.filter, brushFilter), orderBy: base.order ? [base.order] : [], pageSize: base.size,
     pageToken: base.page > 1 ? encodeOffset((base.page - 1) * base.size) : undefined,
   }).then(
     (r): { result: BrowseResult; error?: string } => ({ result: r }),
