@@ -54,6 +54,8 @@ test("brushing the charts narrows the runs table, survives a reload and clears",
 
   // Drag down the objective axis (the last, at the right margin) from its top to its middle: val_auc ≥ 0.73,
   // which holds for trial-6 … trial-11 (0.74 … 0.84) and not trial-5 (0.72).
+  // The panel sits below the fold: mouse events go only where the viewport shows.
+  await canvas.scrollIntoViewIfNeeded();
   const box = (await canvas.boundingBox())!;
   const axisX = box.x + box.width - PC.right;
   const yAt = (unit: number) => box.y + PC.top + (1 - unit) * (PC.height - PC.top - PC.bottom);
