@@ -9,9 +9,10 @@ export async function register() {
   // unless CAIRN_TRUSTED_PROXIES names the proxy in front of it).
   const { installPeerAddressHook } = await import("./server/auth/request-info");
   installPeerAddressHook();
-  // Then the gateway's fast lane: /serve/… answered ahead of Next's routing on the same port.
-  const { installGatewayFastLane } = await import("./server/deployments/gateway-http");
-  installGatewayFastLane();
+  // Then the front door on Next's own server: malformed paths refused 400, /serve/… answered by the gateway's fast
+  // lane ahead of Next's routing (same port, same addresses).
+  const { installFrontDoor } = await import("./server/http/front-door");
+  installFrontDoor();
   const { announceStartup } = await import("./server/startup");
   await announceStartup();
 }

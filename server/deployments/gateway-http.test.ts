@@ -12,7 +12,8 @@ import { createModel, newRun, putRunFile, registerVersion, unique } from "../reg
 import { ctxFor, DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
 import { settleDeployments } from "../workers/testing";
 import { MAX_INFERENCE_BODY_BYTES } from "./gateway";
-import { fromIncoming, gatewayParams, putLaneInFront } from "./gateway-http";
+import { putFrontDoor } from "../http/front-door";
+import { fromIncoming, gatewayParams } from "./gateway-http";
 import { routeCache } from "./route-cache";
 import { stopAllReplicas } from "./runtime";
 
@@ -42,7 +43,7 @@ beforeAll(async () => {
     res.writeHead(299, { "content-type": "text/plain" });
     res.end("next");
   });
-  putLaneInFront(server);
+  putFrontDoor(server);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }, 60_000);
@@ -59,10 +60,16 @@ const infer = (t: string | null, init: { path?: string; body?: string; headers?:
   });
 
 describe("gatewayParams", () => {
-  it("takes /serve/<team>/<deployment>/<path…> in plain segments and nothing else", () => {
+  it("takes /serve/<team>/<deployment>/<path…> with each segment decoded once, and nothing that could walk out of it", () => {
     expect(gatewayParams("/serve/churn/m/staging/invocations?x=1")).toEqual({ team: "churn", deployment: "m", path: ["staging", "invocations"] });
-    expect(gatewayParams("/serve/churn/0b5e/v2/health/ready")).toEqual({ team: "churn", deployment: "0b5e", path: ["v2", "health", "ready"] });
-    for (const other of ["/serve/churn/m", "/serve/churn//staging", "/serve/churn/m/staging/", "/serve/churn/../m/x", "/serve/churn/./m/x", "/served/churn/m/x", "/api/serve/a/b/c", "/"]) {
+    expect(gatewayParams("/serve/ch%75rn/my%20model/v2/health/ready")).toEqual({ team: "churn", deployment: "my model", path: ["v2", "health", "ready"] });
+    expect(gatewayParams("/serve/churn/churn%252Dx/staging/invocations")).toEqual({ team: "churn", deployment: "churn%2Dx", path: ["staging", "invocations"] });
+    expect(gatewayParams("/serve/churn/%FF/staging/invocations")).toBe("malformed");
+    for (const other of [
+      "/serve/churn/m", "/serve/churn//staging", "/serve/churn/m/staging/", "/serve/churn/../m/x", "/serve/churn/./m/x",
+      "/serve/x/%2e%2e/%2e%2e/api/v1/me", "/serve/x/%2E%2e/y/z", "/serve/x/y\\..\\..\\api/v1/me", "/serve/x/a%2Fb/c", "/serve/x/a%5Cb/c",
+      "/served/churn/m/x", "/api/serve/a/b/c", "/",
+    ]) {
       expect(gatewayParams(other), other).toBeNull();
     }
   });
@@ -98,6 +105,13 @@ describe("the fast lane", () => {
     expect(await foreign.json()).toEqual({ error: `Model "${model}" was not found in team churn.` });
     expect(missing.status).toBe(404);
     expect(foreign.headers.get("x-cairn-deployment")).toBeNull();
+    // Another team's address is answered before any lookup (nothing to time), and a made-up name is never kept.
+    const stats = routeCache(db()).stats;
+    const misses = stats.misses;
+    for (let i = 0; i < 5; i++) expect((await infer(fraud, { path: `/serve/churn/probe-${i}/staging/invocations` })).status).toBe(404);
+    expect(stats.misses).toBe(misses);
+    for (let i = 0; i < 2; i++) expect((await infer(token, { path: `/serve/churn/made-up-${model}/staging/invocations` })).status).toBe(404);
+    expect(stats.misses).toBe(misses + 2);
     const anonymous = await infer(null);
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get("www-authenticate")).toBe("Bearer");
@@ -143,6 +157,30 @@ describe("the fast lane", () => {
 });
 
 describe("fromIncoming", () => {
+  it("rejects (never hangs) a body read after the client went away", async () => {
+    let outcome: Promise<string> = Promise.resolve("not read");
+    const probe = http.createServer((req) => {
+      // The read starts only once the client has gone, as when a lookup ran before it.
+      req.socket.once("close", () => {
+        outcome = fromIncoming(req).readBody(1024).then(() => "resolved", (err: Error) => `rejected: ${err.message}`);
+      });
+    });
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    try {
+      const req = http.request({ host: "127.0.0.1", port: (probe.address() as AddressInfo).port, method: "POST", path: "/serve/a/b/c", headers: { "content-length": "100000" } });
+      req.on("error", () => undefined);
+      req.write(Buffer.alloc(5000));
+      await new Promise((r) => setTimeout(r, 100));
+      req.destroy();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await Promise.race([outcome, new Promise((r) => setTimeout(() => r("pending"), 2000))])).toMatch(/^rejected: the client closed/);
+    } finally {
+      probe.closeAllConnections();
+      probe.close();
+    }
+  });
+
+
   it("reads headers and the body, and stops keeping a body at its limit", async () => {
     const seen: unknown[] = [];
     const probe = http.createServer((req, res) => {

@@ -104,6 +104,22 @@ describe.runIf(onPostgres)("a gateway in a process that does not lead", () => {
     expect(seen).toHaveLength(1);
   });
 
+  it("passes on a path rebuilt from the address's own segments: nothing a dot segment or backslash could walk out to", async () => {
+    const before = seen.length;
+    // As the fast lane hands them over: each segment decoded once (server/deployments/gateway-http.ts).
+    const req = new Request("http://follower.example/serve/churn/my%20model/production/invocations?x=1", { method: "POST", body: "{}", headers: { authorization: "Bearer cairn_abc" } });
+    const res = await serve(database.db, req, { team: "churn", deployment: "my model", path: ["production", "invocations"] });
+    expect(res.status).toBe(200);
+    expect(seen[before]!.url).toBe("/serve/churn/my%20model/production/invocations?x=1");
+    for (const path of [["..", "..", "api", "v1", "me"], ["x", "..", "..", "api"], ["a/b", "c"], ["a\\b", "c"]]) {
+      const probe = new Request("http://follower.example/serve/x/y/z", { headers: { authorization: "Bearer cairn_abc" } });
+      const refused = await serve(database.db, probe, { team: "x", deployment: path[0]!, path: path.slice(1) });
+      expect(refused.status, path.join("/")).toBe(404);
+    }
+    expect(seen).toHaveLength(before + 1);
+    seen.splice(before);
+  });
+
   it("answers 503 with Retry-After when the leader does not answer", async () => {
     await new Promise((r) => server.close(r));
     const req = new Request("http://follower.example/serve/churn/churn-classifier/production/v2/health/ready", { headers: { authorization: "Bearer cairn_abc" } });

@@ -36,12 +36,12 @@ import { AppError } from "../errors";
 import { recordInference } from "../observability/inference-rollups";
 import { observeInference } from "../observability/metrics";
 import { currentTraceparent, markError, requestParent, SpanKind, traceIdOf, tracingEnabled, withSpan } from "../observability/tracing";
+import type { ServeAddress } from "./endpoints";
 import { environmentDeployment, serveAddress, stableEndpointOf, wasReplaced } from "./endpoints";
 import { recordSplitRequest } from "./split-log";
 import { sampleInference } from "../drift/sampler";
 import { activeSplitOf, splitRoute } from "./split-routing";
-import type { RouteCache } from "./route-cache";
-import { routeCache } from "./route-cache";
+import { RouteCache, routeCache } from "./route-cache";
 import { SPLIT_KEY_HEADER } from "@/lib/schemas/splits";
 import { deploymentRuntime } from "./runtime";
 import { loadDeployment } from "./service";
@@ -128,10 +128,23 @@ export function replicaRoute(method: string, segments: string[], model: string, 
 
 const TOO_LARGE = `The request body is over ${MAX_INFERENCE_BODY_BYTES / 1024 / 1024} MiB; send fewer rows per request.`;
 
+/** The client closed the connection before its body was read (a GatewayRequest's readBody rejects with it). */
+export class ClientGone extends Error {
+  constructor() {
+    super("the client closed the request before its body was read");
+  }
+}
+
 /** The body, read with a byte counter: a chunked upload is cut off at the limit, never buffered whole. */
 async function readBody(req: GatewayRequest): Promise<Uint8Array | Answer> {
   if (Number(req.header("content-length") ?? "0") > MAX_INFERENCE_BODY_BYTES) return fail(413, TOO_LARGE);
-  return (await req.readBody(MAX_INFERENCE_BODY_BYTES)) ?? fail(413, TOO_LARGE);
+  try {
+    return (await req.readBody(MAX_INFERENCE_BODY_BYTES)) ?? fail(413, TOO_LARGE);
+  } catch (err) {
+    // Nobody is left to read the answer; it is still an answer (metrics count it), not an error of the gateway.
+    if (err instanceof ClientGone) return fail(400, "The client closed the connection before the request body arrived.");
+    throw err;
+  }
 }
 
 /** Keep-alive connections to the replicas (loopback), shared by every request of this process. */
@@ -210,8 +223,10 @@ type Target = { id: string; team: string; model: string; backend: string; versio
 /** Finds (again) where an address leads: a deployment, or the answer when it leads nowhere now (`fresh`: read past the route cache). */
 type Resolve = (fresh: boolean) => Promise<Target | Answer>;
 /** Reads one route through the route cache, or straight from the database. */
-type Lookup = <T>(key: string, load: () => Promise<T>) => Promise<T>;
-const lookup = (cache: RouteCache, fresh: boolean): Lookup => (fresh ? (_key, load) => load() : (key, load) => cache.get(key, load));
+type Lookup = <T>(key: string, load: () => Promise<T>, keep?: (value: T) => boolean) => Promise<T>;
+const lookup = (cache: RouteCache, fresh: boolean): Lookup => (fresh ? (_key, load) => load() : (key, load, keep) => cache.get(key, load, keep));
+/** Only what exists is kept: a made-up name is read again (the cache holds at most what the database does). */
+const keptWhenFound = (value: unknown) => value !== null;
 /**
  * An address the caller may use: whose it is (checked against the token), how to resolve it, and the names
  * its model may be called by in an OIP path (`model` first: the served name, or the registered one).
@@ -253,7 +268,7 @@ async function modelAddress(db: Db, cache: RouteCache, team: string, name: strin
       .innerJoin(teams, eq(teams.id, registeredModels.teamId))
       .where(and(eq(teams.slug, team), eq(registeredModels.name, name)));
     return row ?? null;
-  });
+  }, keptWhenFound);
   if (!m) return null;
   const model = { id: m.id, name, team: m.team };
   return { teamId: m.teamId, team: m.team, auditTarget: `model:${m.team}/${name}`, missing: noModel(name, team), model: name, names: [name], resolve: (fresh) => inEnvironment(db, lookup(cache, fresh), model, environment, undefined, splitKey) };
@@ -275,7 +290,7 @@ async function deploymentAddress(db: Db, cache: RouteCache, id: string): Promise
       .innerJoin(registeredModels, eq(registeredModels.id, deployments.modelId))
       .where(eq(deployments.id, id));
     return row ?? null;
-  });
+  }, keptWhenFound);
   const first = await read(lookup(cache, false));
   if (!first) return null;
   const resolve: Resolve = async (fresh) => {
@@ -307,7 +322,7 @@ let knownLeader: { url: string | null; at: number } = { url: null, at: 0 };
  * inference request, as it came (the token included: the leader checks it again), to the leader's address
  * (CAIRN_INTERNAL_URL, advertised on the leader lock's session) and answers what the leader answered.
  */
-async function viaLeader(db: Db, req: GatewayRequest, requestId: string): Promise<Answer> {
+async function viaLeader(db: Db, req: GatewayRequest, params: GatewayParams, requestId: string): Promise<Answer> {
   if (Date.now() - knownLeader.at > LEADER_TTL_MS) knownLeader = { url: await leaderAddress(db), at: Date.now() };
   const leader = knownLeader.url;
   if (!leader) return fail(503, "No Cairn process leads the workers right now (another takes over within seconds); try again.", { "retry-after": "2" });
@@ -319,7 +334,10 @@ async function viaLeader(db: Db, req: GatewayRequest, requestId: string): Promis
     if (value !== null) headers[name] = value;
   }
   try {
-    const answer = await fetch(`${leader}${req.target}`, { method: req.method, headers, body: body as Uint8Array<ArrayBuffer> | null, signal: AbortSignal.timeout(REPLICA_TIMEOUT_MS), redirect: "manual" });
+    // The path is rebuilt from the address's own (decoded, checked) segments, never passed on as received.
+    const q = req.target.indexOf("?");
+    const path = `/serve/${[params.team, params.deployment, ...params.path].map(encodeURIComponent).join("/")}${q === -1 ? "" : req.target.slice(q)}`;
+    const answer = await fetch(`${leader}${path}`, { method: req.method, headers, body: body as Uint8Array<ArrayBuffer> | null, signal: AbortSignal.timeout(REPLICA_TIMEOUT_MS), redirect: "manual" });
     const passed: Record<string, string> = {};
     for (const name of ["content-type", "x-cairn-deployment", "x-cairn-variant", "x-cairn-model-version", "x-request-id", "retry-after", "www-authenticate", "allow"]) {
       const value = answer.headers.get(name);
@@ -336,19 +354,45 @@ async function viaLeader(db: Db, req: GatewayRequest, requestId: string): Promis
 const REFUSAL_AUDIT_WINDOW_MS = 60_000;
 const auditedRefusals = new Map<string, number>();
 
+/** Whether a refusal of this token, method and target is due for the audit trail now (and notes that it is). */
+function refusalDue(tokenId: string, method: string, target: string): boolean {
+  const key = `${tokenId} ${method} ${target}`;
+  const now = Date.now();
+  if (now - (auditedRefusals.get(key) ?? -Infinity) < REFUSAL_AUDIT_WINDOW_MS) return false;
+  auditedRefusals.set(key, now);
+  if (auditedRefusals.size > 10_000) {
+    for (const [k, at] of auditedRefusals) if (now - at >= REFUSAL_AUDIT_WINDOW_MS) auditedRefusals.delete(k);
+  }
+  return true;
+}
+
+/**
+ * After a foreign token was answered as for a missing object: looks the address up (past the route cache, off the
+ * request path) and audits the refusal when something of the named team is there. Once per token, method and
+ * target a window, so repeating the request neither grows the audit trail nor loads the database.
+ */
+function auditForeignAddress(db: Db, req: GatewayRequest, actor: TokenActor, team: string, address: ServeAddress, splitKey: string | null): void {
+  const target = address.kind === "model" ? `model:${team}/${address.model}` : `deployment:${team}/${address.id}`;
+  if (!refusalDue(actor.tokenId, req.method, target)) return;
+  const uncached = new RouteCache();
+  void (async () => {
+    const addressed = address.kind === "model"
+      ? await modelAddress(db, uncached, team, address.model, address.environment, splitKey)
+      : UUID.test(address.id) ? await deploymentAddress(db, uncached, address.id) : null;
+    if (addressed && addressed.team === team) writeRefusal(db, req, actor, addressed);
+  })().catch((err: unknown) => log.error("auditing a refused inference request failed", { err }));
+}
+
 /**
  * Audits a foreign token's refused request without holding up the answer (so a refusal takes as long as a
  * request for something that does not exist), and at most once per token, method and target per window (so another
  * team cannot grow this team's audit trail, or queue everyone's audited writes, by repeating requests).
  */
 function auditRefusal(db: Db, req: GatewayRequest, actor: TokenActor, addressed: Addressed): void {
-  const key = `${actor.tokenId} ${req.method} ${addressed.auditTarget}`;
-  const now = Date.now();
-  if (now - (auditedRefusals.get(key) ?? -Infinity) < REFUSAL_AUDIT_WINDOW_MS) return;
-  auditedRefusals.set(key, now);
-  if (auditedRefusals.size > 10_000) {
-    for (const [k, at] of auditedRefusals) if (now - at >= REFUSAL_AUDIT_WINDOW_MS) auditedRefusals.delete(k);
-  }
+  if (refusalDue(actor.tokenId, req.method, addressed.auditTarget)) writeRefusal(db, req, actor, addressed);
+}
+
+function writeRefusal(db: Db, req: GatewayRequest, actor: TokenActor, addressed: Addressed): void {
   void recordAudit({ actor, db, request: requestInfo({ headers: req.headers() }) }, {
     action: "deployment.infer", target: addressed.auditTarget, teamId: addressed.teamId, team: addressed.team, outcome: "denied",
     details: { mode: "read", token_team: actor.tokenTeamSlug, repeats_within_s: REFUSAL_AUDIT_WINDOW_MS / 1000 },
@@ -389,9 +433,14 @@ type Seen = { labels?: { team: string; deployment: string }; target?: Target; bo
 
 async function serveInferenceNow(db: Db, req: GatewayRequest, params: GatewayParams, seen: Seen = {}): Promise<Answer> {
   const requestId = requestIdOf(req);
+  // No segment of an address is a dot segment or holds a slash: such a path names nothing here (and must never
+  // become a URL that resolves elsewhere).
+  if ([params.team, params.deployment, ...params.path].some((s) => s === "." || s === ".." || s.includes("/") || s.includes("\\"))) {
+    return { ...fail(404, "No such address: the path's segments may not be dot segments or hold a slash."), headers: { "content-type": "application/json", "x-request-id": requestId } };
+  }
   const workers = currentWorkers();
   if (workers && !workers.isLeader() && req.header(FORWARDED_HEADER) === null) {
-    return viaLeader(db, req, requestId).catch((err: unknown) => {
+    return viaLeader(db, req, params, requestId).catch((err: unknown) => {
       log.error("passing an inference request to the leader failed", { err });
       return fail(500, "The gateway failed to answer; the error was logged.", { "x-request-id": requestId });
     });
@@ -410,16 +459,26 @@ async function serveInferenceNow(db: Db, req: GatewayRequest, params: GatewayPar
     }
     if ([params.team, params.deployment, ...params.path].some((segment) => segment.includes("\u0000"))) return fail(400, "The address contains a NUL character (%00); remove it.");
     const address = serveAddress(params.deployment, params.path);
+    const missing = (): Answer => {
+      if (address.kind === "model") return noModel(address.model, params.team);
+      if (!UUID.test(address.id)) return fail(404, `Deployment ${address.id} was not found in team ${params.team}. A model's address names its environment: /serve/${params.team}/${encodeURIComponent(address.id)}/production/… or …/staging/….`);
+      return noDeployment(address.id, params.team);
+    };
+    // A token acts in its own team only: another team's address is answered at once as a missing one, before any
+    // lookup (so neither the answer nor its timing says whether the model exists or is in use); whether it
+    // exists, for the audit trail, is looked up after the answer.
+    if (actor.tokenTeamSlug !== params.team) {
+      auditForeignAddress(db, req, actor, params.team, address, splitKey);
+      return missing();
+    }
     const routes = routeCache(db);
     let addressed: Addressed | null;
     if (address.kind === "model") {
       addressed = await modelAddress(db, routes, params.team, address.model, address.environment, splitKey);
-      if (!addressed) return noModel(address.model, params.team);
     } else {
-      if (!UUID.test(address.id)) return fail(404, `Deployment ${address.id} was not found in team ${params.team}. A model's address names its environment: /serve/${params.team}/${encodeURIComponent(address.id)}/production/… or …/staging/….`);
-      addressed = await deploymentAddress(db, routes, address.id);
-      if (!addressed) return noDeployment(address.id, params.team);
+      addressed = UUID.test(address.id) ? await deploymentAddress(db, routes, address.id) : null;
     }
+    if (!addressed) return missing();
     // Another team's object answers exactly as a missing one of the named team (its team is not revealed).
     if (addressed.team !== params.team) return address.kind === "model" ? noModel(address.model, params.team) : noDeployment(address.id, params.team);
     // A token acts in its own team only; another team's model or deployment does not exist for it (and the refusal is audited).

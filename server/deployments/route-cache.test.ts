@@ -6,7 +6,7 @@ import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { getDatabase } from "@/db/client";
 import { demoDatabase } from "../testing/fixtures";
-import { RouteCache, routeCache, startRouteCache, stopRouteCache } from "./route-cache";
+import { LISTENER_NAME, RouteCache, routeCache, startRouteCache, stopRouteCache } from "./route-cache";
 
 const db = demoDatabase({ routeCache: true });
 
@@ -115,12 +115,17 @@ describe("changes announced by the database", () => {
     const { backend, url } = await getDatabase();
     if (backend !== "postgres" || !url) return;
     await stopRouteCache(db());
-    const cache = await startRouteCache(db(), { backend, url, retryMs: 50, maxRetryMs: 100 });
+    const cache = await startRouteCache(db(), { backend, url, retryMs: 50, maxRetryMs: 100, heartbeatMs: 50 });
     expect(cache.active).toBe(true);
+    // Its heartbeats come back: it stays on, and they are not taken for changes.
+    const quiet = cache.stats.invalidations;
+    await new Promise((r) => setTimeout(r, 400));
+    expect(cache.active).toBe(true);
+    expect(cache.stats.invalidations).toBe(quiet);
     const killer = new pg.Client({ connectionString: url });
     await killer.connect();
     try {
-      await killer.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'listen cairn_routes%' and pid <> pg_backend_pid()");
+      await killer.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = $1", [LISTENER_NAME]);
       expect(await until(() => !cache.active)).toBe(true);
       let loads = 0;
       await cache.get("k", async () => ++loads);

@@ -51,10 +51,10 @@ export class RouteCache {
     this.stats.invalidations++;
   }
 
-  /** The value kept for `key`, or `load()`'s (kept when no change was announced meanwhile). */
-  async get<T>(key: string, load: () => Promise<T>): Promise<T> {
+  /** The value kept for `key`, or `load()`'s (kept when no change was announced meanwhile and `keep` allows it). */
+  async get<T>(key: string, load: () => Promise<T>, keep: (value: T) => boolean = () => true): Promise<T> {
     if (!this.listening) return load();
-    const now = Date.now();
+    const now = performance.now();
     const hit = this.entries.get(key);
     if (hit && now - hit.at < ENTRY_TTL_MS) {
       this.stats.hits++;
@@ -71,7 +71,7 @@ export class RouteCache {
     this.inflight.set(key, reading);
     try {
       const value = await reading;
-      if (generation === this.generation) {
+      if (generation === this.generation && keep(value)) {
         if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
         this.entries.set(key, { value, at: now });
       }
@@ -105,6 +105,8 @@ export type RouteCacheOptions = {
   /** First wait before reopening a broken listening connection; doubles up to maxRetryMs. */
   retryMs?: number;
   maxRetryMs?: number;
+  /** How often the PostgreSQL listener checks that notifications still reach it (default 5 s). */
+  heartbeatMs?: number;
 };
 
 /**
@@ -125,7 +127,7 @@ export async function startRouteCache(db: Db, opts: RouteCacheOptions): Promise<
     return cache;
   }
   if (!opts.url) throw new Error("startRouteCache: PostgreSQL needs its connection string to listen");
-  const listener = new PgRouteListener(opts.url, cache, opts.retryMs ?? 500, opts.maxRetryMs ?? 30_000);
+  const listener = new PgRouteListener(opts.url, cache, opts.retryMs ?? 500, opts.maxRetryMs ?? 30_000, opts.heartbeatMs ?? HEARTBEAT_MS);
   registry().set(db, { cache, stop: () => listener.stop() });
   await listener.start();
   return cache;
@@ -139,23 +141,55 @@ export async function stopRouteCache(db: Db): Promise<void> {
   await entry.stop();
 }
 
-/** LISTEN on a connection of its own; while it is down the cache is off (every lookup reads the database). */
+/** A listener's proof of life: it NOTIFYs itself this often and expects to hear it back within the next beat. */
+const HEARTBEAT_MS = 5_000;
+const HEARTBEAT = "heartbeat";
+/** The listening connection's application_name (pg_stat_activity shows it). */
+export const LISTENER_NAME = "cairn route listener";
+
+/**
+ * LISTEN on a connection of its own; while it is down the cache is off (every lookup reads the database). Every
+ * few seconds it sends itself a heartbeat on the channel: one that does not come back (a connection dropped
+ * without a word, a pooler that does not pass notifications on) turns the cache off and reconnects.
+ */
 class PgRouteListener {
   private client: pg.Client | null = null;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
+  private beat: NodeJS.Timeout | null = null;
+  private heard = true;
   private failures = 0;
 
-  constructor(private readonly url: string, private readonly cache: RouteCache, private readonly retryMs: number, private readonly maxRetryMs: number) {}
+  constructor(private readonly url: string, private readonly cache: RouteCache, private readonly retryMs: number, private readonly maxRetryMs: number, private readonly heartbeatMs: number) {}
 
   async start(): Promise<void> {
     await this.connect();
+    this.beat = setInterval(() => void this.heartbeat(), this.heartbeatMs);
+    this.beat.unref();
+  }
+
+  private async heartbeat(): Promise<void> {
+    const client = this.client;
+    if (!client || this.stopped) return;
+    if (!this.heard) {
+      log.warn("gateway routes: the listening connection stopped hearing its own heartbeat; lookups read the database until it reconnects");
+      client.emit("error", new Error("no heartbeat came back on the listening connection"));
+      return;
+    }
+    this.heard = false;
+    try {
+      await client.query("select pg_notify($1, $2)", [ROUTES_CHANNEL, HEARTBEAT]);
+    } catch (err) {
+      client.emit("error", err);
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.beat) clearInterval(this.beat);
     this.timer = null;
+    this.beat = null;
     this.cache.setListening(false);
     const client = this.client;
     this.client = null;
@@ -164,7 +198,7 @@ class PgRouteListener {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const client = new pg.Client({ connectionString: this.url });
+    const client = new pg.Client({ connectionString: this.url, keepAlive: true, connectionTimeoutMillis: 5_000, application_name: LISTENER_NAME });
     let lost = false;
     const onLost = (err?: unknown) => {
       if (lost) return;
@@ -179,7 +213,10 @@ class PgRouteListener {
     client.on("error", onLost);
     client.on("end", () => onLost());
     client.on("notification", (n) => {
-      if (n.channel === ROUTES_CHANNEL) this.cache.invalidate();
+      if (n.channel !== ROUTES_CHANNEL) return;
+      // A heartbeat (its own or another process's) says the channel works; anything else is a change.
+      if (n.payload === HEARTBEAT) this.heard = true;
+      else this.cache.invalidate();
     });
     try {
       await client.connect();
@@ -190,6 +227,7 @@ class PgRouteListener {
       }
       this.client = client;
       this.failures = 0;
+      this.heard = true;
       this.cache.setListening(true);
     } catch (err) {
       onLost(err);

@@ -1,20 +1,20 @@
 // The inference log's writer: the gateway hands each answered request to `sampleInference`, which returns at
 // once; a share of them (the deployment's sample rate) is read off the request path — input rows from the
-// request body, each row's prediction from a copy of the answer — keeping only the reference profile's columns
+// request body, each row's prediction from the answer's bytes — keeping only the reference profile's columns
 // and never one marked sensitive, before anything is queued, and a timer writes the queue in batches (one
-// INSERT per batch). The queue is bounded in rows and bytes: samples beyond are dropped and counted.
+// INSERT per batch, ../batch-writer.ts). The queue is bounded in rows and bytes: samples beyond are dropped and counted.
 import type { Db } from "@/db/client";
 import { inferenceSamples } from "@/db/schema";
 import type { Reference } from "./reference";
 import { cachedSampleRate, columnNames, deploymentReference, normalizedColumn } from "./reference";
 import type { Row } from "./rows";
 import { inputRows, rowPredictions } from "./rows";
+import type { BatchLimits } from "../batch-writer";
+import { createBatchWriter } from "../batch-writer";
 import { log } from "../observability/log";
 
 type Sample = typeof inferenceSamples.$inferInsert;
 
-const FLUSH_MS = 250;
-const BATCH = 500;
 const MAX_QUEUED = 20_000;
 const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -24,11 +24,6 @@ const MAX_STRING = 256;
 /** Columns of one row stored at most (a profile names at most 500 features). */
 const MAX_COLUMNS = 500;
 
-type Limits = { rows: number; bytes: number };
-type Writer = { queue: Map<Db, Sample[]>; bytes: number; dropped: number; limits: Limits; timer: NodeJS.Timeout | null; flushing: Promise<void> | null; pending: Set<Promise<void>> };
-const globals = globalThis as unknown as Record<symbol, Writer | undefined>;
-const WRITER = Symbol.for("cairn.drift.sampler");
-const writer = (): Writer => (globals[WRITER] ??= { queue: new Map(), bytes: 0, dropped: 0, limits: { rows: MAX_QUEUED, bytes: MAX_QUEUED_BYTES }, timer: null, flushing: null, pending: new Set() });
 
 /** A value as stored: numbers and booleans as they are, strings cut to 256 characters, anything else as "(unsupported)"; missing is undefined (not stored). */
 function storable(v: unknown): unknown {
@@ -77,26 +72,19 @@ export function storedRow(row: Row, positional: boolean, reference: Pick<Referen
 /** Roughly the bytes a sample takes in the queue (its JSON). */
 const sizeOf = (s: Sample): number => JSON.stringify(s.features).length + s.requestId.length + s.deploymentId.length + 64;
 
+const writer = createBatchWriter<Sample>({
+  name: "inferenceLog", what: "inference samples", limits: { rows: MAX_QUEUED, bytes: MAX_QUEUED_BYTES }, sizeOf,
+  insert: (db, rows) => db.insert(inferenceSamples).values(rows),
+});
+
 /** Sets the queue's bounds (tests use small ones); answers the previous bounds. */
-export function setInferenceQueueLimits(limits: Limits): Limits {
-  const w = writer();
-  const previous = w.limits;
-  w.limits = limits;
-  return previous;
+export function setInferenceQueueLimits(limits: BatchLimits): BatchLimits {
+  return writer.setLimits(limits);
 }
 
 /** Samples dropped because the queue was full (rows or bytes) since the process started. */
 export function droppedInferenceSamples(): number {
-  return writer().dropped;
-}
-
-function schedule(w: Writer): void {
-  if (w.timer) return;
-  w.timer = setTimeout(() => {
-    w.timer = null;
-    void flushInferenceSamples();
-  }, FLUSH_MS);
-  w.timer.unref?.();
+  return writer.dropped();
 }
 
 async function jsonOf(bytes: Uint8Array | ArrayBuffer | null): Promise<unknown> {
@@ -123,59 +111,20 @@ export function sampleInference(db: Db, s: SampleInput): void {
   const draw = Math.random();
   const known = cachedSampleRate(s.deploymentId);
   if (known !== undefined && draw >= known) return;
-  const w = writer();
-  const job = (async () => {
+  writer.track((async () => {
     const reference = await deploymentReference(db, s.deploymentId);
     if (!reference || draw >= reference.sampleRate) return;
     const { rows, positional } = inputRows(await jsonOf(s.body), MAX_ROWS_PER_REQUEST);
     if (rows.length === 0) return;
     const predictions = rowPredictions(await jsonOf(s.answer.body), rows.length);
-    const queued = w.queue.get(db) ?? [];
     const at = new Date();
-    let dropped = 0;
-    for (let i = 0; i < rows.length; i++) {
-      const sample: Sample = { deploymentId: s.deploymentId, requestId: s.requestId, features: storedRow(rows[i]!, positional, reference), prediction: predictions[i] ?? null, at };
-      const size = sizeOf(sample);
-      if (queued.length >= w.limits.rows || w.bytes + size > w.limits.bytes) {
-        dropped++;
-        continue;
-      }
-      w.bytes += size;
-      queued.push(sample);
-    }
-    if (dropped > 0) {
-      w.dropped += dropped;
-      log.warn(`the inference log's queue is full: ${dropped} samples of deployment ${s.deploymentId} dropped (${w.dropped} in all)`);
-    }
-    w.queue.set(db, queued);
-    schedule(w);
-  })().catch((err: unknown) => log.error(`sampling a request of deployment ${s.deploymentId} failed`, { err }));
-  w.pending.add(job);
-  void job.finally(() => w.pending.delete(job));
+    const samples: Sample[] = rows.map((row, i) => ({ deploymentId: s.deploymentId, requestId: s.requestId, features: storedRow(row, positional, reference), prediction: predictions[i] ?? null, at }));
+    const dropped = writer.push(db, samples);
+    if (dropped > 0) log.warn(`the inference log's queue is full: ${dropped} samples of deployment ${s.deploymentId} dropped (${writer.dropped()} in all)`);
+  })().catch((err: unknown) => log.error(`sampling a request of deployment ${s.deploymentId} failed`, { err })));
 }
 
 /** Writes everything queued (tests call it to read what the gateway sampled; the timer calls it otherwise). */
-export async function flushInferenceSamples(): Promise<void> {
-  const w = writer();
-  await Promise.all([...w.pending]);
-  if (w.flushing) await w.flushing;
-  w.flushing = (async () => {
-    for (const [db, rows] of [...w.queue]) {
-      w.queue.delete(db);
-      w.bytes = Math.max(0, w.bytes - rows.reduce((a, r) => a + sizeOf(r), 0));
-      for (let i = 0; i < rows.length; i += BATCH) {
-        try {
-          await db.insert(inferenceSamples).values(rows.slice(i, i + BATCH));
-        } catch (err) {
-          // A deployment deleted meanwhile, or the database is away: those samples go unrecorded.
-          log.error(`writing ${Math.min(BATCH, rows.length - i)} inference samples failed`, { err });
-        }
-      }
-    }
-  })();
-  try {
-    await w.flushing;
-  } finally {
-    w.flushing = null;
-  }
+export function flushInferenceSamples(): Promise<void> {
+  return writer.flush();
 }

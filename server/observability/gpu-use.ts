@@ -8,6 +8,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { jobs, teams } from "@/db/schema";
 import type { Db } from "@/db/client";
+import { readClusterGpus } from "../compute/k8s-gpu-allocation";
 import { namespaceFor } from "../compute/k8s-manifest";
 import { env } from "../env";
 import { log } from "./log";
@@ -178,7 +179,7 @@ export async function gpuUse(db: Db, opts: GpuUseOptions = {}): Promise<GpuUse[]
   }
   const live = await db.select({ slug: teams.slug }).from(teams).where(isNull(teams.archivedAt));
   const teamOf = teamNamespaces(live.map((t) => t.slug));
-  const cluster = opts.cluster ?? (async () => (await import("../compute/k8s-gpu-allocation")).readClusterGpus());
+  const cluster = opts.cluster ?? readClusterGpus;
   const [measured, allocated] = await Promise.all([
     e.prometheus.url
       ? measuredGpuUse(e.prometheus.url, teamOf).catch((err: unknown) => {

@@ -33,7 +33,8 @@ function loop(name: string, team: string, segments: string[]): Loop {
   const answers: Answer[] = [];
   const done = (async () => {
     while (running) {
-      const [second, ...path] = [...segments, "v2", "models", model, "infer"].map((s) => encodeURIComponent(s));
+      // As Next hands them to the route: each segment decoded.
+      const [second, ...path] = [...segments, "v2", "models", model, "infer"];
       const res = await call(servePost as never, {
         method: "POST", token: ds, params: { team, deployment: second!, path },
         body: { inputs: [{ name: "features", shape: [1, 4], datatype: "FP32", data: [1, 2, 3, 4] }] },

@@ -51,7 +51,7 @@ const rowOf = (i: number) => [((i * 37) % 11) - 5, ((i * 17) % 7) - 3, ((i * 13)
 
 async function infer(token: string, environment: string, i: number, headers: Record<string, string> = {}) {
   const res = await call(servePost as never, {
-    method: "POST", token, headers, params: { team: "churn", deployment: encodeURIComponent(model), path: [environment, "v2", "models", encodeURIComponent(model), "infer"] },
+    method: "POST", token, headers, params: { team: "churn", deployment: model, path: [environment, "v2", "models", model, "infer"] },
     path: `/serve/churn/${encodeURIComponent(model)}/${environment}/v2/models/${encodeURIComponent(model)}/infer`,
     body: { inputs: [{ name: "features", shape: [1, 4], datatype: "FP32", data: rowOf(i) }] },
   });

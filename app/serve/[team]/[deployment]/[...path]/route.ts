@@ -5,18 +5,17 @@
 // model name exactly when the third is an environment (server/deployments/endpoints.ts, serveAddress).
 import { getReadyDb } from "@/server/bootstrap";
 import { answerResponse, fromRequest, serveInference } from "@/server/deployments/gateway";
-import { decodeSegment } from "@/lib/path-segment";
 
 type Context = { params: Promise<{ team: string; deployment: string; path: string[] }> };
 
+/**
+ * Next hands the segments decoded once (a path with malformed percent-encoding is refused 400 by the front door,
+ * server/http/front-door.ts, before Next); in a running server GET and POST on plain paths take the fast lane, so
+ * this handler answers what Next normalised first (dot segments, doubled slashes) with the same code.
+ */
 async function handle(req: Request, { params }: Context): Promise<Response> {
   const p = await params;
-  const deployment = decodeSegment(p.deployment);
-  const path = p.path.map(decodeSegment);
-  if (deployment === null || path.some((s) => s === null)) {
-    return Response.json({ error: "The path is not valid percent-encoding; encode the model name with encodeURIComponent." }, { status: 400 });
-  }
-  return answerResponse(await serveInference(await getReadyDb(), fromRequest(req), { team: p.team, deployment, path: path as string[] }));
+  return answerResponse(await serveInference(await getReadyDb(), fromRequest(req), { team: p.team, deployment: p.deployment, path: p.path }));
 }
 
 export const GET = handle;
