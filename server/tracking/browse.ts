@@ -12,6 +12,7 @@ import { decodeOffset, encodeOffset } from "./experiments";
 import { runRows } from "./hydrate";
 import { withStatementTimeout, withTeamSlot } from "./query-budget";
 import { parseSearch, selectRunPage } from "./run-page";
+import { freshStatistics } from "./statistics";
 
 
 export type BrowseInput = {
@@ -37,6 +38,8 @@ export async function browseRuns(ctx: Ctx, input: BrowseInput): Promise<BrowseRe
     where,
   );
   const offset = decodeOffset(input.pageToken);
+  // Planned on current statistics: the first page after a bulk load or restore waits for one ANALYZE.
+  await freshStatistics(ctx.db);
   // The page, the total and the page's data in one transaction under the statement timeout: one connection
   // per request, so a team's slots bound how many of the database's cores its searches take.
   const read = () => withStatementTimeout(ctx.db, "search", async (tx) => {
