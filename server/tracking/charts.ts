@@ -14,6 +14,7 @@ import type { ExperimentRef } from "./access";
 import { withStatementTimeout, withTeamSlot } from "./query-budget";
 import { ROLLUP_LEVELS, rollupWidth } from "./rollups";
 import { parseSearch } from "./run-page";
+import { freshStatistics } from "./statistics";
 
 export type ChartScopeInput = { experimentId: string; filter?: string };
 
@@ -22,6 +23,8 @@ type Scope = { exp: ExperimentRef; where: SQL | undefined; filtered: boolean };
 async function chartScope(ctx: Ctx, input: ChartScopeInput): Promise<Scope> {
   const exp = await loadExperiment(ctx, input.experimentId, { mode: "read" });
   const { where } = parseSearch(input.filter ?? "", []);
+  // Planned on current statistics, as searches are (statistics.ts): a chart after a bulk load waits for one ANALYZE.
+  await freshStatistics(ctx.db);
   const scope = and(eq(runs.experimentId, exp.id), eq(runs.teamId, exp.teamId), eq(runs.lifecycleStage, "active"), where);
   return { exp, where: scope, filtered: where !== undefined };
 }
