@@ -204,8 +204,9 @@ export async function setExperimentLifecycle(ctx: Ctx, experimentId: string, sta
   }
   const now = Date.now();
   await ctx.db.transaction(async (tx) => {
-    await tx.update(experiments).set({ lifecycleStage: stage, lastUpdateTime: now }).where(eq(experiments.id, ref.id));
+    // Runs first, as runs/create does (its runs' counts row, then the experiment row): the same lock order, no deadlock.
     await tx.update(runs).set({ lifecycleStage: stage, deletedTime: stage === "deleted" ? now : null }).where(eq(runs.experimentId, ref.id));
+    await tx.update(experiments).set({ lifecycleStage: stage, lastUpdateTime: now }).where(eq(experiments.id, ref.id));
     await appendAudit(tx, ctx, { action: stage === "deleted" ? "experiment.delete" : "experiment.restore", target: `experiment:${ref.id}`, teamId: ref.teamId, team: ref.teamSlug });
   });
 }

@@ -86,6 +86,11 @@ describe("experiment run counts", () => {
       await tx.execute(sql.raw(backfill));
     });
     expect(await mismatches()).toEqual([]);
+    // An experiment deleted for good takes its runs and its counts with it (the cascade meets the triggers).
+    await db().execute(sql`delete from experiments where id = ${Number(exp)}`);
+    const left = await db().execute(sql`select count(*)::int as n from experiment_run_stats where experiment_id = ${Number(exp)}`);
+    expect(Number((left as unknown as { rows: { n: number }[] }).rows[0]!.n)).toBe(0);
+    expect(await mismatches()).toEqual([]);
   });
 
   it("answers an unfiltered total exactly and a filtered one up to 10,000, saying when there are more", async () => {
