@@ -14,7 +14,7 @@
 //   changed (updated latest metrics), it analyses in the background. Between checks a read costs nothing; ANALYZE samples (30,000 rows a table), so it stays about
 //   a second or two at 100k runs, and it does not block writers.
 import { sql } from "drizzle-orm";
-import type { Db } from "@/db/client";
+import type { Db, DbOrTx } from "@/db/client";
 import { log } from "../observability/log";
 
 const MIN_RUNS = 1000;
@@ -63,13 +63,28 @@ function rowsOf<T>(result: unknown): T[] {
   return (result as { rows: T[] }).rows;
 }
 
+// A table locked by a migration or a VACUUM FULL must not hold up the reads waiting on a check or an ANALYZE:
+// each gives up quickly on a lock (logged; the read runs on the statistics there are) and has a time limit.
+const CHECK_LIMITS = { lockMs: 200, statementMs: 2000 };
+const ANALYZE_LIMITS = { lockMs: 1000, statementMs: 60_000 };
+
+/** Runs `fn` in a transaction whose statements give up after the limits (SET LOCAL: the connection is left as it was). */
+function bounded<T>(db: Db, limits: { lockMs: number; statementMs: number }, fn: (tx: DbOrTx) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select set_config('lock_timeout', ${String(limits.lockMs)}, true), set_config('statement_timeout', ${String(limits.statementMs)}, true)`);
+    return fn(tx);
+  });
+}
+
 /** Analyses the tracking tables (one ANALYZE at a time per database); resolves when done, never rejects. */
 function analyze(db: Db, s: State): Promise<void> {
   if (s.running) return s.running;
   s.created = 0;
   s.running = (async () => {
-    await db.execute(sql`analyze ${TABLES}`);
-    const result = await db.execute(sql`select greatest(reltuples, 0)::float8 as n from pg_class where oid = 'runs'::regclass`);
+    const result = await bounded(db, ANALYZE_LIMITS, async (tx) => {
+      await tx.execute(sql`analyze ${TABLES}`);
+      return tx.execute(sql`select greatest(reltuples, 0)::float8 as n from pg_class where oid = 'runs'::regclass`);
+    });
     s.base = Number(rowsOf<{ n: number }>(result)[0]?.n ?? 0);
   })()
     .catch((err: unknown) => {
@@ -93,7 +108,7 @@ export type TableStatistics = { table: string; pages: number; analysedPages: num
 /** What the planner was last told about each tracking table, beside its size now (one catalog query). */
 export async function trackingTableStatistics(db: Db): Promise<TableStatistics[]> {
   const names = sql.join(TABLE_NAMES.map((t) => sql`${t}::regclass`), sql`, `);
-  const result = await db.execute(sql`
+  const result = await bounded(db, CHECK_LIMITS, (tx) => tx.execute(sql`
     select c.relname as "table",
            (pg_relation_size(c.oid) / current_setting('block_size')::int)::float8 as pages,
            c.relpages::float8 as "analysedPages",
@@ -101,7 +116,7 @@ export async function trackingTableStatistics(db: Db): Promise<TableStatistics[]
            coalesce(s.n_mod_since_analyze, 0)::float8 as "changedSinceAnalyze",
            exists (select 1 from pg_stats p where p.schemaname = n.nspname and p.tablename = c.relname) as "hasColumnStatistics"
     from pg_class c join pg_namespace n on n.oid = c.relnamespace left join pg_stat_user_tables s on s.relid = c.oid
-    where c.oid in (${names})`);
+    where c.oid in (${names})`));
   return rowsOf<TableStatistics>(result).map((r) => ({
     table: r.table, pages: Number(r.pages), analysedPages: Number(r.analysedPages), analysedRows: Number(r.analysedRows), changedSinceAnalyze: Number(r.changedSinceAnalyze), hasColumnStatistics: Boolean(r.hasColumnStatistics),
   }));
@@ -162,7 +177,11 @@ export function setStatisticsCheckInterval(ms: number = CHECK_INTERVAL_MS): void
   registry().settings.checkIntervalMs = ms;
 }
 
-/** Forgets when `db` was last checked, so the next read checks again (tests). */
-export function forgetStatisticsCheck(db: Db): void {
-  stateOf(db).checkedAt = 0;
+/**
+ * Forgets when `db` was last checked, so the next read checks again: after a statement timeout (a plan gone
+ * wrong on statistics a load in the last few seconds made stale), and in tests.
+ */
+export function forgetStatisticsCheck(db: DbOrTx): void {
+  const state = registry().states.get(db as Db);
+  if (state) state.checkedAt = 0;
 }
