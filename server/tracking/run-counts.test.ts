@@ -9,6 +9,7 @@ import type { Run } from "../mlflow/test-client";
 import { createExperiment, post } from "../mlflow/test-client";
 import { DEMO, ctxFor, demoDatabase, tokenFor } from "../testing/fixtures";
 import { FILTERED_COUNT_CAP, browseRuns } from "./browse";
+import { chartRuns } from "./charts";
 import { encodeOffset, getExperiment, searchExperiments } from "./experiments";
 import { forgetStatisticsCheck } from "./statistics";
 
@@ -117,6 +118,10 @@ describe("experiment run counts", () => {
     const last = await browseRuns(ctx, { experimentId: exp, filter: "tags.stage = 'rare'", pageSize: 2, pageToken: rare.next_page_token! });
     expect(last.runs).toHaveLength(1);
     expect(last.next_page_token).toBeNull();
+    // The charts' totals: the kept count unfiltered, a count of the filter's runs past the chart's 10,000, the list below.
+    expect(await chartRuns(ctx, { experimentId: exp, keys: [] })).toMatchObject({ total: n, truncated: true });
+    expect(await chartRuns(ctx, { experimentId: exp, filter: "tags.stage = 'a'", keys: [] })).toMatchObject({ total: n - 3, truncated: true });
+    expect(await chartRuns(ctx, { experimentId: exp, filter: "tags.stage = 'rare'", keys: [] })).toMatchObject({ total: 3, truncated: false });
   });
 
   it("refuses another team's experiment: its count and its runs answer not found", async () => {
