@@ -1,6 +1,7 @@
 // Bulk loading with one `INSERT … SELECT generate_series(…)` per table (pg-copy-streams is not installed).
 // Foreign-key triggers are switched off for the load session (session_replication_role = replica):
-// every row refers to a run inserted just before, so the data is consistent by construction.
+// every row refers to a run inserted just before, so the data is consistent by construction. The triggers
+// that keep each experiment's run counts are off too: the load sets the experiment's counts itself.
 // Child rows are generated in run-id order so the primary-key b-trees fill left to right.
 import type pg from "pg";
 import { log, now, round } from "./stats";
@@ -87,6 +88,14 @@ export async function loadSearchData(
   } finally {
     await endLoad(raw);
   }
+  // The load ran with triggers off, so the experiment's run counts (migration 0036) are set here.
+  await step(raw, report, "experiment run stats", `
+    insert into experiment_run_stats (experiment_id, active_runs, deleted_runs, last_activity)
+    select $1::bigint, count(*) filter (where lifecycle_stage = 'active'), count(*) filter (where lifecycle_stage <> 'active'),
+           max(coalesce(end_time, start_time)) filter (where lifecycle_stage = 'active')
+    from runs where experiment_id = $1
+    on conflict (experiment_id) do update set active_runs = excluded.active_runs, deleted_runs = excluded.deleted_runs, last_activity = excluded.last_activity`,
+    [exp]);
   await step(raw, report, "vacuum analyze", "vacuum analyze runs, params, run_tags, metrics, latest_metrics");
   report.totalMs = round(now() - started);
   return report;

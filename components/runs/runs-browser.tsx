@@ -33,7 +33,8 @@ type Props = {
   /** The chart panel's state from the URL (open or not, and its choices). */
   charts: ChartState;
   columns: FilterKeys;
-  result: { runs: RunRow[]; total: number; offset: number };
+  /** total_capped: a filtered page counts at most 10,000 runs, and there are more (shown as "10,000+"). */
+  result: { runs: RunRow[]; total: number; total_capped?: boolean; offset: number; next_page_token?: string | null };
   error?: string;
   views: SavedView[];
   saveView: (input: { experimentId: string; name: string; state: ViewState }) => Promise<ActionResult<unknown>>;
@@ -74,6 +75,8 @@ export function RunsBrowser({ experimentId, state, charts: initialCharts, column
   const from = result.total === 0 ? 0 : result.offset + 1;
   const to = result.offset + result.runs.length;
   const pages = Math.max(1, Math.ceil(result.total / state.size));
+  const capped = result.total_capped === true;
+  const hasNext = result.next_page_token !== undefined ? result.next_page_token !== null : state.page < pages;
   const compareIds = [...selected].slice(0, 20);
 
   return (
@@ -133,15 +136,15 @@ export function RunsBrowser({ experimentId, state, charts: initialCharts, column
         onSort={(order) => go({ order, page: 1 })}
       />
       <div className="flex flex-wrap items-center justify-between gap-3 text-sm text-stone-600">
-        <span data-testid="runs-count">{pending ? "Loading…" : `Showing ${from.toLocaleString()}–${to.toLocaleString()} of ${result.total.toLocaleString()} runs`}</span>
+        <span data-testid="runs-count">{pending ? "Loading…" : `Showing ${from.toLocaleString()}–${to.toLocaleString()} of ${result.total.toLocaleString()}${capped ? "+" : ""} runs`}</span>
         <div className="flex items-center gap-2">
           <label htmlFor="page-size">Rows</label>
           <select id="page-size" value={state.size} onChange={(e) => go({ size: Number(e.target.value) })} className="rounded-md border border-stone-300 bg-white px-2 py-1">
             {PAGE_SIZES.map((s) => <option key={s} value={s}>{s}</option>)}
           </select>
           <button type="button" className={buttonClass("secondary", "sm")} disabled={state.page <= 1 || pending} onClick={() => go({ page: state.page - 1 })}>← Previous</button>
-          <span>Page {state.page} of {pages}</span>
-          <button type="button" className={buttonClass("secondary", "sm")} disabled={state.page >= pages || pending} onClick={() => go({ page: state.page + 1 })}>Next →</button>
+          <span>Page {state.page} of {pages.toLocaleString()}{capped ? "+" : ""}</span>
+          <button type="button" className={buttonClass("secondary", "sm")} disabled={!hasNext || pending} onClick={() => go({ page: state.page + 1 })}>Next →</button>
         </div>
       </div>
     </div>

@@ -228,3 +228,14 @@ export const experimentKeys = pgTable(
   },
   (t) => [primaryKey({ columns: [t.experimentId, t.kind, t.key] })],
 );
+
+/**
+ * Each experiment's run counts and latest run activity, kept by triggers on `runs` (migration 0036), so no
+ * page counts an experiment's runs. last_activity: the latest coalesce(end_time, start_time) of a run while active.
+ */
+export const experimentRunStats = pgTable("experiment_run_stats", {
+  experimentId: bigint("experiment_id", { mode: "number" }).primaryKey().references(() => experiments.id, { onDelete: "cascade" }),
+  activeRuns: bigint("active_runs", { mode: "number" }).notNull().default(0),
+  deletedRuns: bigint("deleted_runs", { mode: "number" }).notNull().default(0),
+  lastActivity: bigint("last_activity", { mode: "number" }),
+});

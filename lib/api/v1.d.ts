@@ -2998,7 +2998,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description {runs, total, offset, next_page_token} */
+                /** @description {runs, total, total_capped, offset, next_page_token}: total is exact without a filter; with one it counts up to 10,000 matching runs and total_capped is true when there are more */
                 200: {
                     headers: {
                         [name: string]: unknown;

@@ -4,7 +4,7 @@
 import { and, asc, count, desc, eq, inArray, sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
-import { latestMetrics, params, runs } from "@/db/schema";
+import { experimentRunStats, latestMetrics, params, runs } from "@/db/schema";
 import type { ChartKey, ChartRunsDto, ChartHistoriesDto } from "@/lib/schemas/charts";
 import { CHART_ATTRIBUTES, CHART_RUN_LIMIT } from "@/lib/schemas/charts";
 import type { Ctx } from "../context";
@@ -14,6 +14,7 @@ import type { ExperimentRef } from "./access";
 import { withStatementTimeout, withTeamSlot } from "./query-budget";
 import { ROLLUP_LEVELS, rollupWidth } from "./rollups";
 import { parseSearch } from "./run-page";
+import { freshStatistics } from "./statistics";
 
 export type ChartScopeInput = { experimentId: string; filter?: string };
 
@@ -22,6 +23,8 @@ type Scope = { exp: ExperimentRef; where: SQL | undefined; filtered: boolean };
 async function chartScope(ctx: Ctx, input: ChartScopeInput): Promise<Scope> {
   const exp = await loadExperiment(ctx, input.experimentId, { mode: "read" });
   const { where } = parseSearch(input.filter ?? "", []);
+  // Planned on current statistics, as searches are (statistics.ts): a chart after a bulk load waits for one ANALYZE.
+  await freshStatistics(ctx.db);
   const scope = and(eq(runs.experimentId, exp.id), eq(runs.teamId, exp.teamId), eq(runs.lifecycleStage, "active"), where);
   return { exp, where: scope, filtered: where !== undefined };
 }
@@ -54,7 +57,13 @@ export async function chartRuns(ctx: Ctx, input: ChartScopeInput & { keys: Chart
     const list = await db
       .select({ id: runs.id, name: runs.name, status: runs.status, parent: runs.parentRunId, userId: runs.userId, start: runs.startTime, end: runs.endTime })
       .from(runs).where(scope.where).orderBy(desc(runs.startTime), asc(runs.id)).limit(CHART_RUN_LIMIT);
-    const [counted] = await db.select({ n: count() }).from(runs).where(scope.where);
+    // The total: the list itself when it holds them all; else the experiment's kept count (migration 0036)
+    // when unfiltered; a count of the filter's runs only when the filter matches more than the chart shows.
+    const total = list.length < CHART_RUN_LIMIT
+      ? list.length
+      : scope.filtered
+        ? Number((await db.select({ n: count() }).from(runs).where(scope.where))[0]?.n ?? 0)
+        : Number((await db.select({ n: experimentRunStats.activeRuns }).from(experimentRunStats).where(eq(experimentRunStats.experimentId, scope.exp.id)))[0]?.n ?? list.length);
     const index = new Map(list.map((r, i) => [r.id, i]));
     const values: Record<string, (number | string | null)[]> = {};
     const column = (key: string) => (values[key] ??= new Array<number | string | null>(list.length).fill(null));
@@ -78,7 +87,6 @@ export async function chartRuns(ctx: Ctx, input: ChartScopeInput & { keys: Chart
           : name === "start_time" ? r.start : name === "end_time" ? r.end : r.end === null ? null : (r.end - r.start) / 1000;
       });
     }
-    const total = Number(counted?.n ?? 0);
     return {
       total,
       truncated: total > list.length,

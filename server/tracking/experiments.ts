@@ -1,7 +1,7 @@
 // Experiments: owned by a team, name unique per team, archive (delete) and restore, tags.
-import { and, asc, count, desc, eq, ilike, inArray, max, sql } from "drizzle-orm";
+import { and, asc, desc, eq, ilike, inArray, sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
-import { experimentTags, experiments, runs, teams } from "@/db/schema";
+import { experimentRunStats, experimentTags, experiments, runs, teams } from "@/db/schema";
 import { appendAudit, denied } from "../audit/record";
 import { can, readableTeamIds } from "../auth/policy";
 import type { Ctx } from "../context";
@@ -20,16 +20,18 @@ async function toDtos(ctx: Ctx, rows: ExperimentRow[], withStats: boolean): Prom
   const ids = rows.map((r) => r.id);
   const [tags, stats] = await Promise.all([
     ctx.db.select().from(experimentTags).where(inArray(experimentTags.experimentId, ids)).orderBy(asc(experimentTags.key)),
+    // Counts kept by triggers on runs (migration 0036): one row an experiment, whatever its number of runs.
     withStats
       ? ctx.db
-          .select({ id: runs.experimentId, n: count(runs.id), last: max(sql<number>`coalesce(${runs.endTime}, ${runs.startTime})`) })
-          .from(runs)
-          .where(and(inArray(runs.experimentId, ids), eq(runs.lifecycleStage, "active")))
-          .groupBy(runs.experimentId)
+          .select({ id: experimentRunStats.experimentId, n: experimentRunStats.activeRuns, last: experimentRunStats.lastActivity })
+          .from(experimentRunStats)
+          .where(inArray(experimentRunStats.experimentId, ids))
       : Promise.resolve([]),
   ]);
   return rows.map((r) => {
-    const s = stats.find((x) => x.id === r.id);
+    const found = stats.find((x) => x.id === r.id);
+    // No active run: no run activity to report (as when the runs were counted here).
+    const s = found && Number(found.n) > 0 ? found : undefined;
     return {
       experiment_id: String(r.id),
       name: r.name,
@@ -202,8 +204,9 @@ export async function setExperimentLifecycle(ctx: Ctx, experimentId: string, sta
   }
   const now = Date.now();
   await ctx.db.transaction(async (tx) => {
-    await tx.update(experiments).set({ lifecycleStage: stage, lastUpdateTime: now }).where(eq(experiments.id, ref.id));
+    // Runs first, as runs/create does (its runs' counts row, then the experiment row): the same lock order, no deadlock.
     await tx.update(runs).set({ lifecycleStage: stage, deletedTime: stage === "deleted" ? now : null }).where(eq(runs.experimentId, ref.id));
+    await tx.update(experiments).set({ lifecycleStage: stage, lastUpdateTime: now }).where(eq(experiments.id, ref.id));
     await appendAudit(tx, ctx, { action: stage === "deleted" ? "experiment.delete" : "experiment.restore", target: `experiment:${ref.id}`, teamId: ref.teamId, team: ref.teamSlug });
   });
 }

@@ -5,6 +5,7 @@ import { sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { env } from "../env";
 import { AppError } from "../errors";
+import { forgetStatisticsCheck } from "./statistics";
 
 export type BudgetTeam = { id: string; slug: string };
 /** What the caller reads, in the words of the error messages: "search", "metric history read". */
@@ -102,6 +103,8 @@ export async function withStatementTimeout<T>(db: DbOrTx, what: BudgetWhat, fn: 
     });
   } catch (err) {
     if (!isStatementTimeout(err)) throw err;
+    // A plan may have gone wrong on statistics that a bulk load made stale since the last check: check again now.
+    forgetStatisticsCheck(db);
     const seconds = timeoutMs / 1000;
     const narrow = what === "search"
       ? "Narrow it: fewer conditions, a more selective one (such as params.x = '…'), a smaller page"

@@ -3,12 +3,12 @@
 // that cannot be written fails only its own request.
 import { eq, inArray, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { auditEvents, experiments, runTags, runs } from "@/db/schema";
+import { auditEvents, experimentKeys, experiments, runTags, runs } from "@/db/schema";
 import { verifyAudit } from "../audit/service";
 import type { Run } from "../mlflow/test-client";
 import { createExperiment, post } from "../mlflow/test-client";
 import { DEMO, ctxFor, demoDatabase, tokenFor } from "../testing/fixtures";
-import { createRunBatched } from "./run-create-batch";
+import { createRunBatched, flushed } from "./run-create-batch";
 import { newRunId } from "./runs";
 import { analyzing, setAnalyzeThreshold } from "./statistics";
 
@@ -57,6 +57,47 @@ describe("runs/create under concurrency", () => {
     const audited = await db().select({ target: auditEvents.target }).from(auditEvents).where(inArray(auditEvents.target, batch.map((p) => `run:${p.row.id}`)));
     expect(audited).toHaveLength(3);
     expect(audited.map((a) => a.target)).not.toContain(`run:${batch[2]!.row.id}`);
+  });
+
+  it("answers committed runs as created when recording their tag keys fails after the commit, and records the keys later (#12)", async () => {
+    const ctx = await ctxFor(db(), DEMO.ds);
+    const token = await tokenFor(db(), DEMO.ds, "churn");
+    const exp = Number(await createExperiment(token, `batched-keys-${Date.now()}`));
+    const [{ teamId }] = (await db().select({ teamId: experiments.teamId }).from(experiments).where(eq(experiments.id, exp))) as [{ teamId: string }];
+    const key = `fresh.${Date.now()}`;
+    const pending = () => {
+      const id = newRunId();
+      return {
+        ctx, tags: [["mlflow.runName", id], [key, "v"]] as [string, string][], audit: { action: "run.create", target: `run:${id}`, details: { test: true } },
+        row: { id, experimentId: exp, teamId, name: id, status: "RUNNING" as const, startTime: Date.now(), userId: DEMO.ds, createdBy: ctx.actor.userId, artifactUri: `mlflow-artifacts:/${exp}/${id}/artifacts` },
+      };
+    };
+    // A real failure of the step after the commit: the key index refuses every insert.
+    await db().execute(sql.raw(`create function refuse_keys() returns trigger language plpgsql as $$ begin raise exception 'key index unavailable'; end $$`));
+    await db().execute(sql.raw(`create trigger refuse_keys before insert on experiment_keys for each row execute function refuse_keys()`));
+    const batch = [pending(), pending(), pending()];
+    let settled: PromiseSettledResult<string>[];
+    try {
+      settled = await Promise.allSettled(batch.map((p) => createRunBatched(p)));
+      await flushed(db());
+    } finally {
+      await db().execute(sql.raw(`drop trigger refuse_keys on experiment_keys`));
+      await db().execute(sql.raw(`drop function refuse_keys()`));
+    }
+    expect(settled.map((s) => s.status)).toEqual(["fulfilled", "fulfilled", "fulfilled"]);
+    settled.forEach((s, i) => expect(JSON.parse((s as PromiseFulfilledResult<string>).value).info.run_id).toBe(batch[i]!.row.id));
+    const ids = batch.map((p) => p.row.id);
+    const written = await db().select({ id: runs.id }).from(runs).where(inArray(runs.id, ids));
+    expect(written.map((w) => w.id).sort()).toEqual([...ids].sort());
+    expect(await db().select({ target: auditEvents.target }).from(auditEvents).where(inArray(auditEvents.target, ids.map((id) => `run:${id}`)))).toHaveLength(3);
+    const recorded = () => db().select({ key: experimentKeys.key }).from(experimentKeys).where(sql`${experimentKeys.experimentId} = ${exp} and ${experimentKeys.key} = ${key}`);
+    expect(await recorded()).toHaveLength(0);
+    // The next create (without that tag) pays the debt: the key index heals without a scan.
+    const next = pending();
+    next.tags = [["mlflow.runName", next.row.id]];
+    await createRunBatched(next);
+    await flushed(db());
+    expect(await recorded()).toHaveLength(1);
   });
 
   it("keeps the planner's statistics current as runs are created: no search plan from an empty-table estimate after a load", async () => {

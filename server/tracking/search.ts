@@ -12,6 +12,7 @@ import { decodeOffset, encodeOffset } from "./experiments";
 import { runsJson } from "./hydrate";
 import { withStatementTimeout, withTeamSlot } from "./query-budget";
 import { parseSearch, selectRunPage } from "./run-page";
+import { freshStatistics } from "./statistics";
 
 /** A page of runs as MLflow's search answer, parsed (for callers inside the server). */
 export async function searchRuns(ctx: Ctx, input: SearchRunsInput): Promise<{ runs: RunDto[]; next_page_token?: string }> {
@@ -26,6 +27,8 @@ export async function searchRunsJson(ctx: Ctx, input: SearchRunsInput): Promise<
   const { where, orders } = parseSearch(input.filter, input.order_by);
   const offset = decodeOffset(input.page_token);
   const lifecycle = input.run_view_type === "ALL" ? undefined : eq(runs.lifecycleStage, input.run_view_type === "ACTIVE_ONLY" ? "active" : "deleted");
+  // Planned on current statistics: the first search after a bulk load or restore waits for one ANALYZE.
+  await freshStatistics(ctx.db);
   const scope = and(inArray(runs.experimentId, refs.map((r) => r.id)), inArray(runs.teamId, [...new Set(refs.map((r) => r.teamId))]), lifecycle, where);
   // The page and its runs' data on one connection under the statement timeout: a search holds one database
   // connection at a time, so a team's slots bound how many of the database's cores its searches take.

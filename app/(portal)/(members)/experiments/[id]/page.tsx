@@ -47,7 +47,7 @@ export default async function ExperimentPage(props: { params: Promise<{ id: stri
       // A bad or too costly filter, a search that ran past its time limit, or the team's searches all busy:
       // the filter box says why, the page stays usable.
       if (!isAppError(err) || (err.code !== "invalid_input" && err.code !== "rate_limited")) throw err;
-      return { result: { runs: [], total: 0, offset: 0, next_page_token: null }, error: err.message };
+      return { result: { runs: [], total: 0, total_capped: false, offset: 0, next_page_token: null }, error: err.message };
     },
   );
   const [columns, views, { result, error }, sweeps] = await Promise.all([
