@@ -21,6 +21,7 @@ import { KubernetesReplicaUsage, LocalReplicaUsage } from "../deployments/replic
 import { linearClassifierOnnx } from "../registry/onnx-graphs";
 import { createTeam } from "../teams/service";
 import { DEMO, ctxFor, demoDatabase } from "../testing/fixtures";
+import { SAMPLE_CAP, thinOwnerSamples } from "./resource-samples";
 import { ServingResourceSampler } from "./serving-resources";
 
 const db = demoDatabase();
@@ -98,6 +99,18 @@ describe("local replicas", () => {
     expect(await samplesOf(elsewhere)).toHaveLength(0);
     expect(await samplesOf(onCluster)).toHaveLength(0);
     expect(await sourceOf(elsewhere)).toBeNull();
+  });
+});
+
+describe("retention", () => {
+  it("keeps a deployment's samples to the cap by merging pairs (mean CPU, peak memory), as a job's", async () => {
+    const id = await deployment({ backend: "local", status: "stopped" });
+    const t = Date.now() - 60_000;
+    await db().insert(deploymentResourceSamples).values([[0.2, 1], [0.4, 3], [1, 2], [0.5, 1]].map(([cpu, gib], i) => ({ deploymentId: id, at: new Date(t + i * 1000), replicas: 1, cpuCores: cpu!, memoryBytes: gib! * GIB })));
+    await thinOwnerSamples(db(), "deployment", id);
+    const kept = (await samplesOf(id)).sort((a, b) => a.at.getTime() - b.at.getTime());
+    expect(kept.map((r) => [Math.round(r.cpuCores * 1000) / 1000, r.memoryBytes / GIB, r.at.getTime() - t])).toEqual([[0.3, 3, 0], [0.75, 2, 2000]]);
+    expect(SAMPLE_CAP).toBe(2_000);
   });
 });
 
