@@ -47,6 +47,8 @@ export default defineConfig({
         CAIRN_ALERT_INTERVAL_MS: "2000",
         // The drift worker computes every 2 s, so e2e/deployments/drift.spec.ts sees drift without waiting a minute.
         CAIRN_DRIFT_INTERVAL_MS: "2000",
+        // Replicas' CPU and memory are sampled every 2 s, so e2e/deployments/replica-usage.spec.ts sees samples at once.
+        CAIRN_SERVING_SAMPLE_INTERVAL_MS: "2000",
         // The alerts spec's webhook receiver listens on loopback, where webhooks are otherwise not sent.
         CAIRN_WEBHOOK_ALLOWED_HOSTS: "127.0.0.1,localhost",
       },

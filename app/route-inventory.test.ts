@@ -326,6 +326,7 @@ const ENTRIES: Entry[] = [
     request: async () => { const id = await stagingRow(); return { path: `/api/v1/deployments/${id}`, params: { id } }; },
   },
   { route: "api/v1/deployments/[id]/events", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/deployments/${s.deployment}/events`, params: { id: s.deployment } }) },
+  { route: "api/v1/deployments/[id]/resources", method: "GET", scope: "team", ok: [200], request: () => ({ path: `/api/v1/deployments/${s.deployment}/resources`, params: { id: s.deployment } }) },
   {
     route: "api/v1/deployments/[id]/metrics", method: "GET", scope: "team", ok: [200], why: "no Prometheus in the test run: Cairn's own rollups answer",
     request: () => ({ path: `/api/v1/deployments/${s.deployment}/metrics`, params: { id: s.deployment } }),

@@ -79,6 +79,7 @@ const schema = z.object({
   PROMETHEUS_URL: z.string().url().optional().or(z.literal("").transform(() => undefined)),
   CAIRN_PROMETHEUS: z.string().min(1).default("prometheus"),
   CAIRN_COST_METER_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
+  CAIRN_SERVING_SAMPLE_INTERVAL_MS: z.coerce.number().int().min(1000).default(15_000),
   CAIRN_PROMETHEUS_SCRAPE_SECONDS: z.coerce.number().int().min(1).max(300).default(5),
   CAIRN_AUDIT_KEY: z.string().min(32, "must be at least 32 characters (e.g. openssl rand -base64 32)").optional().or(z.literal("").transform(() => undefined)),
   CAIRN_AUDIT_ANCHOR_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
@@ -159,6 +160,8 @@ export type Env = {
   prometheus: { url?: string; binary: string; scrapeSeconds: number; port: number };
   /** How often the cost meter charges running jobs and live deployments into the ledger. */
   costMeterIntervalMs: number;
+  /** How often the CPU and memory of live deployments' replicas are sampled (what the cost meter charges as used). */
+  servingSampleIntervalMs: number;
   /** How often the audit chain's head is anchored in $CAIRN_DATA_DIR/audit-anchor (the window a deletion can hide in). */
   auditAnchorIntervalMs: number;
   /**
@@ -246,6 +249,7 @@ function load(): Env {
     tenantSyncIntervalMs: e.CAIRN_TENANT_SYNC_INTERVAL_MS,
     prometheus: { url: e.PROMETHEUS_URL, binary: e.CAIRN_PROMETHEUS, scrapeSeconds: e.CAIRN_PROMETHEUS_SCRAPE_SECONDS, port: e.PORT },
     costMeterIntervalMs: e.CAIRN_COST_METER_INTERVAL_MS,
+    servingSampleIntervalMs: e.CAIRN_SERVING_SAMPLE_INTERVAL_MS,
     auditAnchorIntervalMs: e.CAIRN_AUDIT_ANCHOR_INTERVAL_MS,
     queryLimits: {
       timeoutMs: e.CAIRN_QUERY_TIMEOUT_MS,

@@ -63,7 +63,7 @@ export function AllocationSection({ allocation, byTeam, perVersion, perRun, keep
             </li>
           ))}
         </ul>
-        <p className="mt-2 text-xs text-stone-500">GPU use is not measured: GPU cost counts as requested. Serving replicas are not sampled.</p>
+        <p className="mt-2 text-xs text-stone-500">GPU use is not measured: GPU cost counts as requested. CPU and memory used are sampled from jobs and from serving replicas (processes locally, pods on Kubernetes).</p>
       </Card>
       <div className="grid gap-6 xl:grid-cols-2">
         <section aria-labelledby="unit-costs-heading" className="space-y-2">

@@ -15,7 +15,7 @@ describe("AllocationTable", () => {
   it("shows the split with GPU types, efficiency as a percentage, and says why there is none instead of a blank", () => {
     const measured = row({ key: "a", name: "train-small", efficiency: 0.5, cpu_efficiency: 0.5, memory_efficiency: 0.5, idle_usd: 0.4, usage: "measured" });
     const unreadable = row({ key: "b", name: "on-cluster", usage_note: "usage not readable: no metrics.k8s.io" });
-    const unmeasured = row({ key: "c", name: "replica", usage_note: "not measured: serving replicas' usage is not sampled" });
+    const unmeasured = row({ key: "c", name: "replica", usage_note: "not measured: no process samples for this period" });
     const html = renderToStaticMarkup(createElement(AllocationTable, { by: "job", rows: [measured, unreadable, unmeasured], total: row({ key: "total", name: "Total", total_usd: 3 }) }));
     expect(html).toContain("Cost allocation by job");
     expect(html).toContain("nvidia-t4: $0.20");

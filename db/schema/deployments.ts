@@ -2,7 +2,8 @@
 // with its replicas and autoscale bounds as asked, its status as the serving backend reports it, and
 // every change of status as an event.
 import { sql } from "drizzle-orm";
-import { bigserial, boolean, doublePrecision, index, integer, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, bigserial, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import type { ResourceSource } from "./jobs";
 import { modelVersions, registeredModels } from "./registry";
 import { teams, users } from "./tenancy";
 
@@ -52,6 +53,8 @@ export const deployments = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     readyAt: timestamp("ready_at", { withTimezone: true }),
     stoppedAt: timestamp("stopped_at", { withTimezone: true }),
+    /** Where its replicas' resource samples come from, as the serving sampler last found it (with why, when unreadable). */
+    resourceSource: jsonb("resource_source").$type<ResourceSource>(),
   },
   (t) => [index("deployments_team_status_idx").on(t.teamId, t.status), index("deployments_model_idx").on(t.modelId, t.status)],
 );
@@ -89,4 +92,23 @@ export const inferenceMinutes = pgTable(
     latencyBuckets: integer("latency_buckets").array().notNull(),
   },
   (t) => [primaryKey({ columns: [t.deploymentId, t.minute, t.version] }), index("inference_minutes_minute_idx").on(t.minute)],
+);
+
+/**
+ * CPU and memory of a deployment's replicas together, as the serving resource sampler (server/workers/serving-resources.ts)
+ * read them: the replica processes from /proc (local) or the pods from metrics.k8s.io / Prometheus (Kubernetes).
+ * What the cost meter charges as "used"; at most SERVING_SAMPLE_CAP rows a deployment (older ones merged in pairs).
+ */
+export const deploymentResourceSamples = pgTable(
+  "deployment_resource_samples",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    deploymentId: uuid("deployment_id").notNull().references(() => deployments.id, { onDelete: "cascade" }),
+    at: timestamp("at", { withTimezone: true }).notNull(),
+    /** How many replica processes were measured (null where the source sums its pods without counting them). */
+    replicas: integer("replicas"),
+    cpuCores: doublePrecision("cpu_cores").notNull(),
+    memoryBytes: bigint("memory_bytes", { mode: "number" }).notNull(),
+  },
+  (t) => [index("deployment_resource_samples_deployment_idx").on(t.deploymentId, t.at)],
 );

@@ -5126,6 +5126,112 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/deployments/{id}/resources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The CPU (cores) and memory (bytes) of the deployment's replicas together, sampled every CAIRN_SERVING_SAMPLE_INTERVAL_MS while they served — from the replica processes on the local backend, from metrics.k8s.io (or Prometheus) on Kubernetes — with what they request (replicas × the replica instance type, as the cost meter charges). Another team: 404 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description {samples: [{at, cpu_cores, memory_bytes, replicas}], limits, source, message, total_samples} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            samples: {
+                                /** @description ISO 8601 */
+                                at: string;
+                                cpu_cores: number;
+                                memory_bytes: number;
+                                /** @description Replica processes read (null: the pods were summed by the metrics source) */
+                                replicas: number | null;
+                            }[];
+                            limits: {
+                                /** @description CPU cores the replicas request now: replicas × the replica instance type (what the cost meter charges) */
+                                cpu: number;
+                                memory_bytes: number;
+                            };
+                            /**
+                             * @description process: the replica processes from /proc (local); pod-metrics: metrics.k8s.io; prometheus: cAdvisor's container series in Prometheus; unavailable: see message
+                             * @enum {string}
+                             */
+                            source: "process" | "pod-metrics" | "prometheus" | "unavailable";
+                            /** @description Why there are no samples, when there cannot be */
+                            message: string | null;
+                            /** @description Samples stored; the answer holds at most 1,000 (pairs merged: mean CPU, peak memory) */
+                            total_samples: number;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/deployments/{id}/model": {
         parameters: {
             query?: never;

@@ -132,3 +132,16 @@ export const deploymentMetricsSchema = z.object({
   series: seriesSchema,
 });
 export type DeploymentMetrics = z.infer<typeof deploymentMetricsSchema>;
+
+/** GET /api/v1/deployments/{id}/resources: CPU and memory of the deployment's replicas together, against what they request. */
+export const deploymentResourcesSchema = z.object({
+  samples: z.array(z.object({
+    at: z.string().describe("ISO 8601"), cpu_cores: z.number(), memory_bytes: z.number(),
+    replicas: z.number().int().nullable().describe("Replica processes read (null: the pods were summed by the metrics source)"),
+  })),
+  limits: z.object({ cpu: z.number().describe("CPU cores the replicas request now: replicas × the replica instance type (what the cost meter charges)"), memory_bytes: z.number() }),
+  source: z.enum(["process", "pod-metrics", "prometheus", "unavailable"]).describe("process: the replica processes from /proc (local); pod-metrics: metrics.k8s.io; prometheus: cAdvisor's container series in Prometheus; unavailable: see message"),
+  message: z.string().nullable().describe("Why there are no samples, when there cannot be"),
+  total_samples: z.number().int().describe("Samples stored; the answer holds at most 1,000 (pairs merged: mean CPU, peak memory)"),
+});
+export type DeploymentResources = z.infer<typeof deploymentResourcesSchema>;

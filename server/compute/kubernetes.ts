@@ -8,10 +8,8 @@ import type { V1Job } from "@kubernetes/client-node";
 import { env } from "../env";
 import { AppError } from "../errors";
 import type { AttemptHandlers, ComputeBackend, LaunchSpec, ResourceUsage } from "./backend";
-import { prometheusReady, prometheusUrl } from "../observability/prometheus";
-import { prometheusPodUsage } from "./k8s-prometheus-usage";
 import { hasStatus, k8sCall, servesKueue, statusOf } from "./k8s-api";
-import { podMetricsUsage, servesPodMetrics } from "./k8s-metrics";
+import { PodUsageReader } from "./k8s-pod-usage";
 import type { K8sClients } from "./k8s-attempt";
 import { Attempt, terminal } from "./k8s-attempt";
 import { buildJobManifest, buildSecretManifest, JOB_NAME_LABEL, jobName, LABELS, LOCAL_QUEUE_NAME, MANAGED_BY, namespaceFor } from "./k8s-manifest";
@@ -67,14 +65,15 @@ export class KubernetesBackend implements ComputeBackend {
   private readonly opts: Required<Omit<KubernetesBackendOptions, "cairnUrl" | "kubeConfig" | "podAnnotations">> & Pick<KubernetesBackendOptions, "cairnUrl" | "podAnnotations">;
   private readonly apis: ApisApi;
   private readonly custom: CustomObjectsApi;
+  private readonly pods: PodUsageReader;
   private readonly kueueSeen = new Map<string, { value: boolean; at: number }>();
-  private metricsSeen: { value: boolean; at: number } | null = null;
 
   constructor(options: KubernetesBackendOptions) {
     const kc = options.kubeConfig;
     this.k8s = { batch: kc.makeApiClient(BatchV1Api), core: kc.makeApiClient(CoreV1Api), watch: new Watch(kc), log: new Log(kc) };
     this.apis = kc.makeApiClient(ApisApi);
     this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.pods = new PodUsageReader(this.apis, this.custom);
     this.opts = {
       defaultImage: options.defaultImage ?? "node:20-slim",
       fetchImage: options.fetchImage ?? "curlimages/curl:8.11.1",
@@ -209,22 +208,13 @@ export class KubernetesBackend implements ComputeBackend {
   }
 
   /**
-   * The attempt's pods as metrics.k8s.io (metrics-server) measures them, when the cluster serves that API (asked
-   * at most once a minute); without it, "unavailable" — nothing is estimated.
+   * The attempt's pods as metrics.k8s.io (metrics-server) measures them, else Prometheus' cAdvisor series
+   * (./k8s-pod-usage.ts); without either, "unavailable" — nothing is estimated.
    */
   async usage(ref: string): Promise<ResourceUsage | null> {
     const at = parseRef(ref);
     if (!at) return null;
-    if (!this.metricsSeen || Date.now() - this.metricsSeen.at > 60_000) {
-      this.metricsSeen = { value: await servesPodMetrics(this.apis), at: Date.now() };
-    }
-    if (this.metricsSeen.value) {
-      const measured = await podMetricsUsage(this.custom, { namespace: at.namespace, labelSelector: `${JOB_NAME_LABEL}=${at.name}` });
-      if (measured?.source !== "unavailable" || !prometheusReady()) return measured;
-    }
-    // No metrics.k8s.io (or it refuses us): the kubelet's cAdvisor series in Prometheus, when one is configured.
-    if (prometheusReady()) return prometheusPodUsage(prometheusUrl(), { namespace: at.namespace, job: at.name });
-    return { source: "unavailable", reason: "pod metrics are not available on this cluster (it does not serve the metrics.k8s.io API; install metrics-server, or set PROMETHEUS_URL to a Prometheus that scrapes the kubelet's cAdvisor metrics)" };
+    return this.pods.read({ namespace: at.namespace, labelSelector: `${JOB_NAME_LABEL}=${at.name}`, owner: at.name });
   }
 
   /** The attempt's Job has a name of its own (jobName), so its handle is known without the recorded one. */

@@ -4,11 +4,12 @@
 // advisory lock, and a subject's rows never overlap (a row starts where its last one ended), so passes on
 // several instances or after a crash never charge the same time twice.
 // Each row also carries its split by resource kind (./resource-prices.ts), what was requested and — where the
-// backend measured it (job_resource_samples) — what was used; a team's stored artifacts are charged per
-// GiB-month as "storage" rows when the pass is given the artifact store.
+// backend measured it (job_resource_samples for a job, deployment_resource_samples for a deployment's replicas) —
+// what was used, or why it was not readable; a team's stored artifacts are charged per GiB-month as "storage" rows
+// when the pass is given the artifact store.
 import { and, eq, gt, gte, inArray, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
 import type { Db, DbOrTx } from "@/db/client";
-import { LIVE_DEPLOYMENT_STATUSES, costLedger, deployments, experiments, jobResourceSamples, jobs, runs, teams } from "@/db/schema";
+import { LIVE_DEPLOYMENT_STATUSES, costLedger, deploymentResourceSamples, deployments, experiments, jobResourceSamples, jobs, runs, teams } from "@/db/schema";
 import type { ArtifactStore } from "../artifacts/store";
 import { teamStoredBytes } from "../artifacts/usage";
 import { runtimeSeconds } from "../jobs/service";
@@ -46,14 +47,28 @@ type Row = typeof costLedger.$inferInsert;
 
 const GIB = 1024 ** 3;
 
-/** Mean CPU cores and memory GiB the job's samples show over [start, end]; null when none was taken then. */
-async function measuredUsage(tx: DbOrTx, jobId: string, start: Date, end: Date): Promise<{ cpu: number; memoryGib: number } | null> {
+/** The samples of a job (its process tree or pods) or of a deployment (its replicas together). */
+type Sampled = { kind: "job" | "deployment"; id: string };
+
+/** Mean CPU cores and memory GiB the subject's samples show over [start, end]; null when none was taken then. */
+async function measuredUsage(tx: DbOrTx, of: Sampled, start: Date, end: Date): Promise<{ cpu: number; memoryGib: number } | null> {
+  const t = of.kind === "job"
+    ? { table: jobResourceSamples, owner: jobResourceSamples.jobId, at: jobResourceSamples.at, cpu: jobResourceSamples.cpuCores, memory: jobResourceSamples.memoryBytes }
+    : { table: deploymentResourceSamples, owner: deploymentResourceSamples.deploymentId, at: deploymentResourceSamples.at, cpu: deploymentResourceSamples.cpuCores, memory: deploymentResourceSamples.memoryBytes };
   const [row] = await tx
-    .select({ n: sql<number>`count(*)::int`, cpu: sql<number | null>`avg(${jobResourceSamples.cpuCores})::float8`, memory: sql<number | null>`avg(${jobResourceSamples.memoryBytes})::float8` })
-    .from(jobResourceSamples)
-    .where(and(eq(jobResourceSamples.jobId, jobId), gte(jobResourceSamples.at, start), lte(jobResourceSamples.at, end)));
+    .select({ n: sql<number>`count(*)::int`, cpu: sql<number | null>`avg(${t.cpu})::float8`, memory: sql<number | null>`avg(${t.memory})::float8` })
+    .from(t.table)
+    .where(and(eq(t.owner, of.id), gte(t.at, start), lte(t.at, end)));
   if (!row || row.n === 0 || row.cpu === null || row.memory === null) return null;
   return { cpu: Number(row.cpu), memoryGib: Number(row.memory) / GIB };
+}
+
+/** Why a deployment's period carries no used figures: what its sampler last found, else that nothing was read then. */
+function servingUsageNote(d: typeof deployments.$inferSelect): string {
+  if (d.resourceSource?.source === "unavailable") return `usage not readable: ${d.resourceSource.reason ?? "the backend does not report it"}`;
+  return d.backend === "kubernetes"
+    ? "usage not readable: no pod metrics were read for this period"
+    : "usage not readable: no replica process was sampled in this period (none was up, or Cairn was not running)";
 }
 
 function usageNote(j: typeof jobs.$inferSelect): string {
@@ -81,7 +96,7 @@ async function meterJobs(tx: DbOrTx, now: Date, prices: PriceSheet): Promise<Row
     if (running && end.getTime() - start.getTime() < MIN_SLICE_MS) continue;
     const price = Number(j.hourlyPriceUsd);
     const amount = round6(hours * price);
-    const used = await measuredUsage(tx, j.id, start, end);
+    const used = await measuredUsage(tx, { kind: "job", id: j.id }, start, end);
     out.push({
       teamId: j.teamId, subjectKind: "job", subjectId: j.id, subjectName: j.name, userEmail: j.userEmail, runId: j.runId, resource: jobResource(j),
       quantityHours: hours, unitPriceUsd: price, amountUsd: amount, periodStart: start, periodEnd: end,
@@ -109,15 +124,18 @@ async function meterDeployments(tx: DbOrTx, now: Date, prices: PriceSheet): Prom
     const end = live ? now : d.stoppedAt!;
     const ms = end.getTime() - start.getTime();
     if (ms <= 0 || (live && ms < MIN_SLICE_MS)) continue;
-    const hours = (ms / 3_600_000) * d.replicas;
+    const wallHours = ms / 3_600_000;
+    const hours = wallHours * d.replicas;
     const amount = round6(hours * price.hourly);
     const r = price.resources;
+    // The samples are of all the replicas together, so their mean over the period × its length is what they used.
+    const used = await measuredUsage(tx, { kind: "deployment", id: d.id }, start, end);
     out.push({
       teamId: d.teamId, subjectKind: "deployment", subjectId: d.id, subjectName: `${d.modelName} v${d.version} (${d.environment})`, userEmail: d.createdByEmail, runId: null,
       resource: price.as ? `replica as ${price.as}` : "replica (unpriced)", quantityHours: hours, unitPriceUsd: price.hourly, amountUsd: amount, periodStart: start, periodEnd: end,
       ...splitAmount(amount, r, prices),
       cpuCoreHours: r.cpu * hours, memoryGibHours: r.memoryGib * hours, gpuHours: r.gpus * hours, gpuType: r.gpus > 0 ? r.gpuType ?? "gpu" : null,
-      usedCpuCoreHours: null, usedMemoryGibHours: null, usageNote: "not measured: serving replicas' usage is not sampled",
+      usedCpuCoreHours: used ? used.cpu * wallHours : null, usedMemoryGibHours: used ? used.memoryGib * wallHours : null, usageNote: used ? null : servingUsageNote(d),
       modelName: d.modelName, modelVersion: d.version, environment: d.environment,
     });
   }

@@ -14,7 +14,7 @@ import { touchInferenceSeries } from "../observability/metrics";
 import { setDeploymentStatus } from "./status";
 import { pinRoot, pinnedStore } from "../registry/pins";
 import { hashing, sha256, sha256OfFile } from "../artifacts/hashing";
-import type { ReplicaLease, ServingLoad, ServingState } from "./local-serving";
+import type { ReplicaLease, ReplicaState, ServingLoad, ServingState } from "./local-serving";
 import { LocalServing, SECRET_HEADER } from "./local-serving";
 import { log } from "../observability/log";
 
@@ -187,6 +187,8 @@ export type DeploymentRuntime = {
   /** Stops a deployment that is no longer live after the drain (DRAIN_AFTER_SWITCH_MS); concurrent calls share it. */
   retire(id: string): Promise<void>;
   readyReplicas(id: string): number | null;
+  /** The deployment's replicas in this process (pid while a process runs), for the serving resource sampler; null: not served here. */
+  replicas(id: string): ReplicaState[] | null;
   /** Whether this process runs (or is bringing up) the deployment's replicas. */
   isServing(id: string): boolean;
   /** The deployments this process runs replicas for. */
@@ -233,6 +235,7 @@ export function deploymentRuntime(): DeploymentRuntime {
       return done;
     },
     readyReplicas: (id) => rt.serving.state(id)?.ready ?? null,
+    replicas: (id) => rt.serving.state(id)?.replicas ?? null,
     isServing: (id) => rt.pending.has(id) || rt.serving.state(id) !== null,
     servingIds: () => rt.serving.ids(),
     pick: (id) => rt.serving.pick(id),

@@ -4,6 +4,8 @@ import { sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { createBackend } from "../compute";
 import { deploymentRuntime } from "../deployments/runtime";
+import type { ServingUsageReader } from "../deployments/replica-usage";
+import { KubernetesReplicaUsage, LocalReplicaUsage } from "../deployments/replica-usage";
 import type { KubernetesServing } from "../compute/k8s-serving";
 import { authSecret, env } from "../env";
 import { AlertLoop } from "./alerts";
@@ -16,6 +18,7 @@ import { DeploymentReconciler } from "./deployment-reconciler";
 import { DriftLoop } from "./drift";
 import { InferenceRollupPruneLoop } from "./inference-rollups";
 import { JobResourceSampler } from "./job-resources";
+import { ServingResourceSampler } from "./serving-resources";
 import { PlatformRollupLoop } from "./platform-rollups";
 import { JobScheduler } from "./job-scheduler";
 import { ProductionPromotion } from "./production-promotion";
@@ -24,11 +27,14 @@ import type { Election, Loop } from "./runtime";
 import { SplitGuardLoop } from "./split-guard";
 import { WAKE_CHANNEL, WorkerRuntime } from "./runtime";
 
-/** The Kubernetes side: serving (for the deployment reconciler) and the tenant sync loop, from one kubeconfig. */
-async function kubernetesLoops(db: Db): Promise<{ serving: KubernetesServing; tenantSync: Loop }> {
+/**
+ * The Kubernetes side: serving (for the deployment reconciler), its pods' usage (for the serving resource sampler)
+ * and the tenant sync loop, from one kubeconfig.
+ */
+async function kubernetesLoops(db: Db): Promise<{ serving: KubernetesServing; servingUsage: ServingUsageReader; tenantSync: Loop }> {
   const e = env();
-  const [{ defaultKubeConfig }, { KubernetesServing }, { TenantSyncer }, { TenantSyncLoop }] = await Promise.all([
-    import("../compute/kubernetes"), import("../compute/k8s-serving"), import("../tenants/sync"), import("./tenant-sync"),
+  const [{ defaultKubeConfig }, { KubernetesServing }, { TenantSyncer }, { TenantSyncLoop }, { ApisApi, CustomObjectsApi }, { PodUsageReader }] = await Promise.all([
+    import("../compute/kubernetes"), import("../compute/k8s-serving"), import("../tenants/sync"), import("./tenant-sync"), import("@kubernetes/client-node"), import("../compute/k8s-pod-usage"),
   ]);
   const kubeConfig = defaultKubeConfig();
   const serving = new KubernetesServing({
@@ -37,7 +43,8 @@ async function kubernetesLoops(db: Db): Promise<{ serving: KubernetesServing; te
   });
   // Every team's namespace, ResourceQuota, LimitRange and RBAC are kept in place.
   const tenantSync = new TenantSyncLoop(db, new TenantSyncer(kubeConfig, { serviceAccount: e.kubernetes.serviceAccount }), e.tenantSyncIntervalMs);
-  return { serving, tenantSync };
+  const servingUsage = new KubernetesReplicaUsage(new PodUsageReader(kubeConfig.makeApiClient(ApisApi), kubeConfig.makeApiClient(CustomObjectsApi)));
+  return { serving, servingUsage, tenantSync };
 }
 
 export async function createPlatformWorkers(db: Db, database: { backend: "pglite" | "postgres"; url?: string }): Promise<WorkerRuntime> {
@@ -51,6 +58,8 @@ export async function createPlatformWorkers(db: Db, database: { backend: "pglite
     new JobResourceSampler({ db, backend }),
     new DeploymentReconciler(db, deploymentRuntime(), e.deploymentReconcileIntervalMs, kubernetes?.serving ?? null),
     new ProductionPromotion(db, deploymentRuntime(), e.deploymentReconcileIntervalMs),
+    // What live deployments' replicas use (the replica processes this leader runs, or the cluster's pods): the meter's "used".
+    new ServingResourceSampler({ db, reader: kubernetes?.servingUsage ?? new LocalReplicaUsage((id) => deploymentRuntime().replicas(id)), intervalMs: e.servingSampleIntervalMs }),
     // Replica counts follow in-flight requests, for the deployments this (leading) process serves.
     { name: "autoscale", intervalMs: e.autoscale.intervalMs, tick: async () => { await autoscaler.tick(); }, onStepDown: () => autoscaler.stop() },
     new CostMeterLoop(db, e.costMeterIntervalMs),

@@ -1,7 +1,7 @@
 // The job resource sampler, a worker loop (./runtime.ts): every few seconds, CPU and memory of each running
 // job of this executor (local: its process tree from /proc; Kubernetes: its pods from metrics.k8s.io) as one
 // row of job_resource_samples. A job keeps at most SAMPLE_CAP rows: past that its samples are merged in pairs
-// (mean CPU, peak memory), so a long job keeps its whole history at a coarser step and never loses a peak.
+// (./resource-samples.ts), so a long job keeps its whole history at a coarser step and never loses a peak.
 import { and, eq, isNotNull, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { jobResourceSamples, jobs } from "@/db/schema";
@@ -9,34 +9,16 @@ import type { ResourceSource } from "@/db/schema";
 import type { ComputeBackend } from "../compute/backend";
 import type { Loop } from "./runtime";
 import { log } from "../observability/log";
+import { SAMPLE_CAP, sameSource, sourceOf, thinOwnerSamples } from "./resource-samples";
 
 /** How often: every 5 s locally; every 15 s on Kubernetes, metrics-server's own resolution (and one API call a job). */
 export const SAMPLE_INTERVAL_MS = { local: 5_000, kubernetes: 15_000 } as const;
-export const SAMPLE_CAP = 2_000;
+export { SAMPLE_CAP };
 
 /** Halves a job's samples: each odd one (in time) takes the mean CPU and the peak memory of itself and the next. */
-export async function thinSamples(db: Db, jobId: string): Promise<void> {
-  await db.transaction(async (tx) => {
-    await tx.execute(sql`
-      with ranked as (
-        select id, cpu_cores, memory_bytes, row_number() over (order by at, id) as n
-        from job_resource_samples where job_id = ${jobId}
-      ), pairs as (
-        select a.id, (a.cpu_cores + b.cpu_cores) / 2 as cpu_cores, greatest(a.memory_bytes, b.memory_bytes) as memory_bytes
-        from ranked a join ranked b on b.n = a.n + 1
-        where a.n % 2 = 1
-      )
-      update job_resource_samples s set cpu_cores = pairs.cpu_cores, memory_bytes = pairs.memory_bytes
-      from pairs where s.id = pairs.id`);
-    // The same order as above (nothing moved in time): the even rows, each merged into the one before it.
-    await tx.execute(sql`
-      delete from job_resource_samples where id in (
-        select id from (select id, row_number() over (order by at, id) as n from job_resource_samples where job_id = ${jobId}) r
-        where r.n % 2 = 0)`);
-  });
+export function thinSamples(db: Db, jobId: string): Promise<void> {
+  return thinOwnerSamples(db, "job", jobId);
 }
-
-const sameSource = (a: ResourceSource | null, b: ResourceSource) => a?.source === b.source && a?.reason === b.reason;
 
 export class JobResourceSampler implements Loop {
   readonly name = "job-resources" as const;
@@ -69,7 +51,7 @@ export class JobResourceSampler implements Loop {
   private async sample(jobId: string, ref: string, known: ResourceSource | null): Promise<void> {
     const usage = await this.backend.usage!(ref);
     if (!usage) return;
-    const source: ResourceSource = usage.source === "unavailable" ? { source: "unavailable", reason: usage.reason } : { source: usage.source };
+    const source = sourceOf(usage);
     if (!sameSource(known, source)) {
       await this.db.update(jobs).set({ resourceSource: source }).where(and(eq(jobs.id, jobId), eq(jobs.backendRef, ref)));
     }

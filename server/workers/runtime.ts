@@ -1,5 +1,6 @@
-// The worker runtime: the platform's background loops (job scheduler, job resource sampler, deployment reconciler, production
-// promotion, autoscaler, cost meter, tenant sync, audit anchor, approval expiry, rollup retention) under one start/stop, run by one leader.
+// The worker runtime: the platform's background loops (job scheduler, job and serving resource samplers, deployment
+// reconciler, production promotion, autoscaler, cost meter, tenant sync, audit anchor, approval expiry, rollup
+// retention) under one start/stop, run by one leader.
 //
 //   request ──commit intent (+ audit) in one transaction──▶ wake(loop) ──▶ leader's loop ──▶ backend
 //
@@ -15,7 +16,7 @@ import pg from "pg";
 import type { Db } from "@/db/client";
 import { log } from "../observability/log";
 
-export type LoopName = "jobs" | "job-resources" | "deployments" | "promotion" | "autoscale" | "costs" | "tenants" | "audit-anchor" | "approvals" | "rollups" | "splits" | "sweeps" | "alerts" | "budgets" | "platform" | "drift";
+export type LoopName = "jobs" | "job-resources" | "serving-resources" | "deployments" | "promotion" | "autoscale" | "costs" | "tenants" | "audit-anchor" | "approvals" | "rollups" | "splits" | "sweeps" | "alerts" | "budgets" | "platform" | "drift";
 
 export interface Loop {
   readonly name: LoopName;

@@ -25,6 +25,8 @@ import { getDrift } from "@/server/drift/service";
 import { TrafficSplit } from "@/components/deployments/traffic-split";
 import { candidateVersions, getSplit } from "@/server/deployments/split";
 import { PathCode } from "@/components/ui/path-code";
+import { ResourceCharts } from "@/components/jobs/resource-charts";
+import { getDeploymentResources } from "@/server/deployments/usage";
 
 export async function generateMetadata(props: { params: Promise<{ id: string }> }): Promise<Metadata> {
   return { title: `Deployment ${(await props.params).id.slice(0, 8)}` };
@@ -34,8 +36,9 @@ export default async function DeploymentPage(props: { params: Promise<{ id: stri
   const { id } = await props.params;
   const ctx = await requirePageCtx();
   const d = await forPage(getDeploymentForPage(ctx, id));
-  const [kubernetes, { split, pending_requests: pendingSplits }, versions, drift] = await Promise.all([
+  const [kubernetes, { split, pending_requests: pendingSplits }, versions, drift, resources] = await Promise.all([
     deploymentKubernetes(ctx, d.deployment_id), getSplit(ctx, d.deployment_id), candidateVersions(ctx, d.deployment_id), getDrift(ctx, d.deployment_id, { hours: 24 }),
+    getDeploymentResources(ctx, d.deployment_id),
   ]);
   const live = LIVE_STATUSES.has(d.status);
   const teamId = ctx.actor.memberships.find((m) => m.teamSlug === d.team)?.teamId;
@@ -112,6 +115,10 @@ export default async function DeploymentPage(props: { params: Promise<{ id: stri
         </Card>
       </div>
       <DeploymentKubernetesCard view={kubernetes} />
+      <Card title="Replicas' CPU and memory">
+        <ResourceCharts of={{ kind: "deployment", id: d.deployment_id }} active={live} initial={resources} />
+        <p className="mt-2 text-xs text-stone-500">What the replicas use against what they request is the serving efficiency and idle cost on the Costs page.</p>
+      </Card>
       <Card title="Traffic split">
         <TrafficSplit
           id={d.deployment_id} production={d.environment === "production"} canStart={mayStop} ready={d.status === "ready"} versions={versions} split={split} pending={pendingSplits}

@@ -103,7 +103,7 @@ export default async function JobPage(props: { params: Promise<{ id: string }> }
       </div>
       <section aria-labelledby="resources-heading" className="space-y-2">
         <h2 id="resources-heading" className="text-lg font-semibold text-stone-900">CPU and memory</h2>
-        <ResourceCharts jobId={job.job_id} active={active} initial={resources} />
+        <ResourceCharts of={{ kind: "job", id: job.job_id }} active={active} initial={resources} />
       </section>
       <JobKubernetesCard view={kubernetes} />
       <section aria-labelledby="logs-heading" className="space-y-2">
