@@ -1,5 +1,5 @@
 import { expect } from "@playwright/test";
-import type { APIRequestContext, Page } from "@playwright/test";
+import type { APIRequestContext, Page, PlaywrightWorkerArgs } from "@playwright/test";
 import { cairnClient } from "../lib/api/client";
 import type { CairnClient } from "../lib/api/client";
 
@@ -18,6 +18,24 @@ export async function signInRequest(request: APIRequestContext, email: string): 
   const { csrfToken } = (await (await request.get("/api/auth/csrf")).json()) as { csrfToken: string };
   const res = await request.post("/api/auth/callback/credentials", { form: { csrfToken, email, password: PASSWORD, json: "true" } });
   expect(res.ok()).toBeTruthy();
+}
+
+/** A request context holding a fresh one-day API token of `email` in `team` (for the MLflow REST API, say). */
+export async function tokenContext(playwright: PlaywrightWorkerArgs["playwright"], baseURL: string, email: string, team: string): Promise<APIRequestContext> {
+  const session = await playwright.request.newContext({ baseURL });
+  await signInRequest(session, email);
+  const res = await session.post("/api/v1/tokens", { data: { name: `e2e-${Date.now()}`, team, expires_in_days: 1 }, headers: { origin: baseURL } });
+  expect(res.status()).toBe(201);
+  const token = (await res.json()).token as string;
+  await session.dispose();
+  return playwright.request.newContext({ baseURL, extraHTTPHeaders: { authorization: `Bearer ${token}` } });
+}
+
+/** Creates an experiment through the MLflow REST API under a fresh name starting with `prefix`; answers its id. */
+export async function createMlflowExperiment(mlflow: APIRequestContext, prefix: string): Promise<string> {
+  const created = await mlflow.post("/api/2.0/mlflow/experiments/create", { data: { name: `${prefix}-${Date.now()}` } });
+  expect(created.status(), await created.text()).toBe(200);
+  return (await created.json()).experiment_id as string;
 }
 
 /**

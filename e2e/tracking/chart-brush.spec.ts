@@ -1,6 +1,5 @@
 import { expect, test } from "@playwright/test";
-import type { APIRequestContext } from "@playwright/test";
-import { signIn, signInRequest } from "../helpers";
+import { createMlflowExperiment, signIn, tokenContext } from "../helpers";
 
 // Brushing the experiment's charts narrows the runs table: a range dragged on a parallel-coordinates axis, then
 // values typed in the keyboard form (a category and a numeric param range), become search conditions the server
@@ -10,20 +9,9 @@ const M = "/api/2.0/mlflow";
 // parallel-coordinates.tsx lays its axes out inside these margins (M), on a 320px-high canvas.
 const PC = { top: 34, right: 60, bottom: 16, height: 320 };
 
-async function tokenFor(request: APIRequestContext, baseURL: string, email: string, team: string): Promise<string> {
-  await signInRequest(request, email);
-  const res = await request.post("/api/v1/tokens", { data: { name: `e2e-brush-${Date.now()}`, team, expires_in_days: 1 }, headers: { origin: baseURL } });
-  expect(res.status()).toBe(201);
-  return (await res.json()).token as string;
-}
-
 test("brushing the charts narrows the runs table, survives a reload and clears", async ({ page, playwright, baseURL }) => {
-  const session = await playwright.request.newContext({ baseURL });
-  const token = await tokenFor(session, baseURL!, "ds@example.com", "churn");
-  const mlflow = await playwright.request.newContext({ baseURL, extraHTTPHeaders: { authorization: `Bearer ${token}` } });
-  const created = await mlflow.post(`${M}/experiments/create`, { data: { name: `e2e-brush-${Date.now()}` } });
-  expect(created.status(), await created.text()).toBe(200);
-  const experimentId = (await created.json()).experiment_id as string;
+  const mlflow = await tokenContext(playwright, baseURL!, "ds@example.com", "churn");
+  const experimentId = await createMlflowExperiment(mlflow, "e2e-brush");
 
   // trial-i: lr = 0.01·(i+1) (0.01 … 0.12), val_auc = 0.6 + 2·lr (0.62 … 0.84), optimizer sgd (even i) or adam (odd i).
   const t0 = Date.now() - 600_000;

@@ -1,6 +1,5 @@
 import { expect, test } from "@playwright/test";
-import type { APIRequestContext } from "@playwright/test";
-import { signIn, signInRequest } from "../helpers";
+import { createMlflowExperiment, signIn, tokenContext } from "../helpers";
 
 // The experiment's chart panel over every run of the filter: lines for every run, parallel coordinates of
 // params → objective, a scatter, and parameter importance (scikit-learn in CAIRN_OPTUNA_PYTHON, or a note that
@@ -8,20 +7,9 @@ import { signIn, signInRequest } from "../helpers";
 
 const M = "/api/2.0/mlflow";
 
-async function tokenFor(request: APIRequestContext, baseURL: string, email: string, team: string): Promise<string> {
-  await signInRequest(request, email);
-  const res = await request.post("/api/v1/tokens", { data: { name: `e2e-charts-${Date.now()}`, team, expires_in_days: 1 }, headers: { origin: baseURL } });
-  expect(res.status()).toBe(201);
-  return (await res.json()).token as string;
-}
-
 test("the chart panel draws every run, opens parallel coordinates and explains importance", async ({ page, playwright, baseURL }) => {
-  const session = await playwright.request.newContext({ baseURL });
-  const token = await tokenFor(session, baseURL!, "ds@example.com", "churn");
-  const mlflow = await playwright.request.newContext({ baseURL, extraHTTPHeaders: { authorization: `Bearer ${token}` } });
-  const created = await mlflow.post(`${M}/experiments/create`, { data: { name: `e2e-charts-${Date.now()}` } });
-  expect(created.status(), await created.text()).toBe(200);
-  const experimentId = (await created.json()).experiment_id as string;
+  const mlflow = await tokenContext(playwright, baseURL!, "ds@example.com", "churn");
+  const experimentId = await createMlflowExperiment(mlflow, "e2e-charts");
 
   const t0 = Date.now() - 600_000;
   for (let i = 0; i < 12; i++) {
