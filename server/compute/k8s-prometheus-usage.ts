@@ -1,6 +1,7 @@
 // Pod CPU and memory from Prometheus, for clusters without metrics.k8s.io: the kubelet's cAdvisor series
 // (container_cpu_usage_seconds_total as its latest rate, container_memory_working_set_bytes), summed over the containers of
 // the attempt's pods. A cluster whose Prometheus does not scrape them answers "unavailable", never an estimate.
+import { log } from "../observability/log";
 import { queryInstant } from "../observability/prometheus";
 import type { ResourceUsage } from "./backend";
 
@@ -24,7 +25,10 @@ export async function prometheusPodUsage(url: string, at: { namespace: string; j
       queryInstant(url, `sum(container_memory_working_set_bytes{${sel}})`),
     ]);
   } catch (err) {
-    return { source: "unavailable", reason: err instanceof Error ? err.message : String(err) };
+    // The cause names Prometheus' address (credentials too, when the URL holds them): the operators' to read, in
+    // the log; members see that it did not answer.
+    log.warn("reading pod usage from Prometheus failed", { err });
+    return { source: "unavailable", reason: "Prometheus (PROMETHEUS_URL) did not answer the usage query; the server's log says why" };
   }
   if (cpu === null || memory === null) {
     return { source: "unavailable", reason: `Prometheus has no ${cpu === null ? "container_cpu_usage_seconds_total" : "container_memory_working_set_bytes"} for the pods of ${at.job} (does it scrape the kubelet's cAdvisor metrics?)` };

@@ -112,6 +112,15 @@ describe("the fast lane", () => {
     expect(stats.misses).toBe(misses);
     for (let i = 0; i < 2; i++) expect((await infer(token, { path: `/serve/churn/made-up-${model}/staging/invocations` })).status).toBe(404);
     expect(stats.misses).toBe(misses + 2);
+    // Another team's deployment id under one's own team is looked up in that team only: a miss, never kept, as for a random id.
+    const ownTeam = (id: string) => fetch(`${base}/serve/fraud/${id}/v2/health/ready`, { headers: { authorization: `Bearer ${fraud}` } });
+    const before = stats.misses;
+    const real = [await ownTeam(deployment), await ownTeam(deployment)];
+    const random = await ownTeam("0b5e0000-0000-4000-8000-000000000000");
+    for (const r of real) expect(r.status).toBe(404);
+    expect(await real[0]!.json()).toEqual({ error: `Deployment ${deployment} was not found in team fraud.` });
+    expect(random.status).toBe(404);
+    expect(stats.misses - before).toBe(3);
     const anonymous = await infer(null);
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get("www-authenticate")).toBe("Bearer");

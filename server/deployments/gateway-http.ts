@@ -6,6 +6,7 @@
 // answers it). The front door (server/http/front-door.ts) puts the lane ahead of Next on the server Next listens on.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { decodeSegment } from "@/lib/path-segment";
+import { pathOf } from "../http/request-target";
 import { getReadyDb } from "../bootstrap";
 import { log } from "../observability/log";
 import type { Answer, GatewayRequest } from "./gateway";
@@ -64,8 +65,7 @@ export function fromIncoming(req: IncomingMessage): GatewayRequest {
  * null when the path is not one the lane takes (Next answers it), "malformed" when a segment's percent-encoding is.
  */
 export function gatewayParams(target: string): { team: string; deployment: string; path: string[] } | "malformed" | null {
-  const q = target.indexOf("?");
-  const pathname = q === -1 ? target : target.slice(0, q);
+  const pathname = pathOf(target);
   if (!pathname.startsWith("/serve/")) return null;
   const raw = pathname.slice("/serve/".length).split("/");
   // The route's shape exactly: team, deployment, at least one more; no empty or dot segment, no backslash (Next

@@ -13,7 +13,7 @@
 // One implementation serves two doors: the /serve route handler (a Web Request) and, in a running server, the
 // fast lane (./gateway-http.ts: node:http, before Next's own request handling). Both hand serveInference a
 // GatewayRequest and get back an Answer (status, headers, bytes); replicas are called over keep-alive node:http.
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import http from "node:http";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { and, eq } from "drizzle-orm";
@@ -276,9 +276,12 @@ async function modelAddress(db: Db, cache: RouteCache, team: string, name: strin
 
 const noModel = (name: string, team: string) => fail(404, `Model "${name}" was not found in team ${team}.`);
 
-/** /serve/<team>/<deployment id>/…: that deployment while it lives; once a promotion or rollback replaced it, production's current one. */
-async function deploymentAddress(db: Db, cache: RouteCache, id: string): Promise<Addressed | null> {
-  const read = (routes: Lookup) => routes(`d\u0000${id}`, async () => {
+/**
+ * /serve/<team>/<deployment id>/…: that deployment while it lives (looked up in the named team only, so another
+ * team's id is never read nor kept — a miss either way); once a promotion or rollback replaced it, production's current one.
+ */
+async function deploymentAddress(db: Db, cache: RouteCache, team: string, id: string): Promise<Addressed | null> {
+  const read = (routes: Lookup) => routes(`d\u0000${team}\u0000${id}`, async () => {
     const [row] = await db
       .select({
         id: deployments.id, teamId: deployments.teamId, team: teams.slug, model: deployments.modelName, modelId: deployments.modelId, modelNow: registeredModels.name,
@@ -288,7 +291,7 @@ async function deploymentAddress(db: Db, cache: RouteCache, id: string): Promise
       .from(deployments)
       .innerJoin(teams, eq(teams.id, deployments.teamId))
       .innerJoin(registeredModels, eq(registeredModels.id, deployments.modelId))
-      .where(eq(deployments.id, id));
+      .where(and(eq(deployments.id, id), eq(teams.slug, team)));
     return row ?? null;
   }, keptWhenFound);
   const first = await read(lookup(cache, false));
@@ -352,18 +355,50 @@ async function viaLeader(db: Db, req: GatewayRequest, params: GatewayParams, req
 
 /** A token's refusals of one method on one target are audited once per window (per process), not once per request. */
 const REFUSAL_AUDIT_WINDOW_MS = 60_000;
+/** Refusals remembered at most (the oldest is forgotten first): a flood of made-up addresses cannot grow memory. */
+const MAX_REMEMBERED_REFUSALS = 10_000;
 const auditedRefusals = new Map<string, number>();
 
 /** Whether a refusal of this token, method and target is due for the audit trail now (and notes that it is). */
 function refusalDue(tokenId: string, method: string, target: string): boolean {
-  const key = `${tokenId} ${method} ${target}`;
+  // The target holds the caller's text (a name up to the header limit): only its digest is kept.
+  const key = createHash("sha256").update(`${tokenId} ${method} ${target}`).digest("base64url");
   const now = Date.now();
   if (now - (auditedRefusals.get(key) ?? -Infinity) < REFUSAL_AUDIT_WINDOW_MS) return false;
+  auditedRefusals.delete(key);
   auditedRefusals.set(key, now);
-  if (auditedRefusals.size > 10_000) {
-    for (const [k, at] of auditedRefusals) if (now - at >= REFUSAL_AUDIT_WINDOW_MS) auditedRefusals.delete(k);
-  }
+  // Insertion order is age order: drop the oldest beyond the bound (one at a time, never a walk of the map).
+  while (auditedRefusals.size > MAX_REMEMBERED_REFUSALS) auditedRefusals.delete(auditedRefusals.keys().next().value!);
   return true;
+}
+
+/** Lookups behind foreign refusals run at most this many at once; beyond, the rest wait in a bounded queue. */
+const AUDIT_LOOKUPS_AT_ONCE = 2;
+const AUDIT_LOOKUPS_QUEUED = 1_000;
+const auditLookups = { running: 0, queue: [] as (() => Promise<void>)[], dropped: 0, warnedAt: 0 };
+
+/** Runs an audit lookup off the request path, a few at a time; when the queue is full it is dropped (and counted). */
+function scheduleAuditLookup(job: () => Promise<void>): void {
+  if (auditLookups.running >= AUDIT_LOOKUPS_AT_ONCE) {
+    if (auditLookups.queue.length >= AUDIT_LOOKUPS_QUEUED) {
+      auditLookups.dropped++;
+      if (Date.now() - auditLookups.warnedAt > 60_000) {
+        auditLookups.warnedAt = Date.now();
+        log.warn(`refused inference requests to other teams' addresses are arriving faster than they can be checked for the audit trail; ${auditLookups.dropped} not checked so far`);
+      }
+      return;
+    }
+    auditLookups.queue.push(job);
+    return;
+  }
+  auditLookups.running++;
+  void job()
+    .catch((err: unknown) => log.error("auditing a refused inference request failed", { err }))
+    .finally(() => {
+      auditLookups.running--;
+      const next = auditLookups.queue.shift();
+      if (next) scheduleAuditLookup(next);
+    });
 }
 
 /**
@@ -375,12 +410,12 @@ function auditForeignAddress(db: Db, req: GatewayRequest, actor: TokenActor, tea
   const target = address.kind === "model" ? `model:${team}/${address.model}` : `deployment:${team}/${address.id}`;
   if (!refusalDue(actor.tokenId, req.method, target)) return;
   const uncached = new RouteCache();
-  void (async () => {
+  scheduleAuditLookup(async () => {
     const addressed = address.kind === "model"
       ? await modelAddress(db, uncached, team, address.model, address.environment, splitKey)
-      : UUID.test(address.id) ? await deploymentAddress(db, uncached, address.id) : null;
+      : UUID.test(address.id) ? await deploymentAddress(db, uncached, team, address.id) : null;
     if (addressed && addressed.team === team) writeRefusal(db, req, actor, addressed);
-  })().catch((err: unknown) => log.error("auditing a refused inference request failed", { err }));
+  });
 }
 
 /**
@@ -476,7 +511,7 @@ async function serveInferenceNow(db: Db, req: GatewayRequest, params: GatewayPar
     if (address.kind === "model") {
       addressed = await modelAddress(db, routes, params.team, address.model, address.environment, splitKey);
     } else {
-      addressed = UUID.test(address.id) ? await deploymentAddress(db, routes, address.id) : null;
+      addressed = UUID.test(address.id) ? await deploymentAddress(db, routes, params.team, address.id) : null;
     }
     if (!addressed) return missing();
     // Another team's object answers exactly as a missing one of the named team (its team is not revealed).

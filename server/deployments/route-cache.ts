@@ -158,6 +158,7 @@ class PgRouteListener {
   private timer: NodeJS.Timeout | null = null;
   private beat: NodeJS.Timeout | null = null;
   private heard = true;
+  private onHeartbeat: (() => void) | null = null;
   private failures = 0;
 
   constructor(private readonly url: string, private readonly cache: RouteCache, private readonly retryMs: number, private readonly maxRetryMs: number, private readonly heartbeatMs: number) {}
@@ -215,12 +216,24 @@ class PgRouteListener {
     client.on("notification", (n) => {
       if (n.channel !== ROUTES_CHANNEL) return;
       // A heartbeat (its own or another process's) says the channel works; anything else is a change.
-      if (n.payload === HEARTBEAT) this.heard = true;
-      else this.cache.invalidate();
+      if (n.payload === HEARTBEAT) {
+        this.heard = true;
+        this.onHeartbeat?.();
+      } else this.cache.invalidate();
     });
     try {
       await client.connect();
       await client.query(`LISTEN ${ROUTES_CHANNEL}`);
+      // On only once a heartbeat came back: a connection that does not pass notifications on (a pooler in
+      // transaction mode) never turns the cache on.
+      const heard = new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 2_000);
+        this.onHeartbeat = () => { clearTimeout(timer); resolve(true); };
+      });
+      await client.query("select pg_notify($1, $2)", [ROUTES_CHANNEL, HEARTBEAT]);
+      const ok = await heard;
+      this.onHeartbeat = null;
+      if (!ok) throw new Error("no notification came back on the listening connection (does a pooler sit in between?)");
       if (this.stopped || lost) {
         await client.end().catch(() => undefined);
         return;

@@ -2,6 +2,7 @@
 // path answered 400 in the shape of the API it names (never Next's 500), a malformed query string and every
 // well-formed path passed on untouched.
 import http from "node:http";
+import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { putFrontDoor, wellEncodedPath } from "./front-door";
@@ -48,6 +49,23 @@ describe("the front door", () => {
     expect(page.headers.get("content-type")).toMatch(/^text\/plain/);
     const head = await fetch(`${base}/api/v1/jobs/%FF`, { method: "HEAD" });
     expect(head.status).toBe(400);
+    expect(toNext).toEqual([]);
+  });
+
+  it("answers a target that is not a path 400 and TRACE 405, and refuses upgrades but Next's own", async () => {
+    const port = (server.address() as AddressInfo).port;
+    const raw = (request: string) => new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, "127.0.0.1", () => socket.write(request));
+      let text = "";
+      socket.on("data", (c) => { text += c.toString(); });
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+      setTimeout(() => { socket.destroy(); resolve(text || "(no answer)"); }, 3000).unref();
+    });
+    expect(await raw("GET http://evil.example/api/v1/deployments HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).toMatch(/^HTTP\/1\.1 400/);
+    expect(await raw("OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).toMatch(/^HTTP\/1\.1 400/);
+    expect(await raw("TRACE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).toMatch(/^HTTP\/1\.1 405/);
+    expect(await raw("GET /models HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n")).toMatch(/^HTTP\/1\.1 400/);
     expect(toNext).toEqual([]);
   });
 
