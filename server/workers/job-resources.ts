@@ -40,10 +40,11 @@ export class JobResourceSampler implements Loop {
   async tick(): Promise<void> {
     if (!this.backend.usage) return;
     const running = await this.db
-      .select({ id: jobs.id, ref: jobs.backendRef, source: jobs.resourceSource })
+      .select({ id: jobs.id, ref: jobs.backendRef, source: jobs.resourceSource, gpus: jobs.gpus })
       .from(jobs)
       .where(and(eq(jobs.status, "running"), eq(jobs.backend, this.backend.name), isNotNull(jobs.backendRef)));
-    const gpus = running.length > 0 ? await readGpus(this.gpu) : null;
+    // Prometheus is asked once a tick, and only while some running job holds GPUs.
+    const gpus = running.some((j) => j.gpus > 0) ? await readGpus(this.gpu) : null;
     for (const job of running) {
       try {
         await this.sample(job.id, job.ref!, job.source, gpus);
