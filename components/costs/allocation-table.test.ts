@@ -7,7 +7,7 @@ import { AllocationTable, UnitCostTable } from "./allocation-table";
 const row = (over: Partial<AllocationRow>): AllocationRow => ({
   key: "k", name: "name", teams: ["churn"], total_usd: 1, cpu_usd: 0.5, memory_usd: 0.3, gpu_usd: 0.2, gpu_by_type: [{ gpu_type: "nvidia-t4", usd: 0.2, gpu_hours: 1 }],
   storage_usd: 0, unsplit_usd: 0, training_usd: 1, serving_usd: 0, cpu_core_hours: 2, memory_gib_hours: 4, gpu_hours: 1, storage_gib_hours: 0,
-  used_cpu_core_hours: null, used_memory_gib_hours: null, cpu_efficiency: null, memory_efficiency: null, efficiency: null, idle_usd: null,
+  used_cpu_core_hours: null, used_memory_gib_hours: null, used_gpu_hours: null, cpu_efficiency: null, memory_efficiency: null, gpu_efficiency: null, efficiency: null, idle_usd: null,
   usage: "not measured", usage_note: null, predictions: null, cost_per_1000_predictions_usd: null, ...over,
 });
 
@@ -24,6 +24,14 @@ describe("AllocationTable", () => {
     expect(html).toContain(">usage not readable<");
     expect(html).toContain(">not measured<");
     expect(html).not.toContain("Not split");
+  });
+
+  it("names GPU efficiency beside CPU and memory, or says the GPUs were counted as requested", () => {
+    const gpu = row({ key: "g", efficiency: 0.4, cpu_efficiency: 0.5, memory_efficiency: 0.5, gpu_efficiency: 0.25, usage: "measured" });
+    const asRequested = row({ key: "r", efficiency: 0.5, cpu_efficiency: 0.5, memory_efficiency: 0.5, usage: "partly measured", usage_note: "GPU counted as requested: no DCGM" });
+    const html = renderToStaticMarkup(createElement(AllocationTable, { by: "job", rows: [gpu, asRequested], total: row({ key: "total", name: "Total" }) }));
+    expect(html).toContain("CPU 50 % · memory 50 % · GPU 25 %");
+    expect(html).toContain("GPU as requested · partly measured: GPU counted as requested: no DCGM");
   });
 
   it("adds a 'Not split' column only when some cost was metered before the split", () => {

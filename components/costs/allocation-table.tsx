@@ -15,7 +15,7 @@ const pct = (v: number | null) => (v === null ? null : `${(v * 100).toFixed(0)} 
 export function Efficiency({ row }: { row: AllocationRow }) {
   if (row.efficiency === null) return <span className="text-xs text-stone-500" title={row.usage_note ?? undefined}>{row.usage_note?.startsWith("usage not readable") ? "usage not readable" : "not measured"}</span>;
   return (
-    <span title={`CPU ${pct(row.cpu_efficiency) ?? "not measured"} · memory ${pct(row.memory_efficiency) ?? "not measured"}${row.usage === "partly measured" ? ` · ${row.usage}: ${row.usage_note ?? ""}` : ""}`}>
+    <span title={`CPU ${pct(row.cpu_efficiency) ?? "not measured"} · memory ${pct(row.memory_efficiency) ?? "not measured"}${row.gpu_usd > 0 ? ` · GPU ${pct(row.gpu_efficiency) ?? "as requested"}` : ""}${row.usage === "partly measured" ? ` · ${row.usage}: ${row.usage_note ?? ""}` : ""}`}>
       {pct(row.efficiency)}{row.usage === "partly measured" && <span className="text-xs text-stone-500"> (partly measured)</span>}
     </span>
   );

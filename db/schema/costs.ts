@@ -44,6 +44,8 @@ export const costLedger = pgTable(
     /** What was used, measured (local: the process tree; Kubernetes: pod metrics); null: not measured, see usage_note. */
     usedCpuCoreHours: doublePrecision("used_cpu_core_hours"),
     usedMemoryGibHours: doublePrecision("used_memory_gib_hours"),
+    /** GPUs requested × their mean DCGM utilization × hours (Kubernetes with Prometheus); null: GPUs counted as requested. */
+    usedGpuHours: doublePrecision("used_gpu_hours"),
     usageNote: text("usage_note"),
     /** Names as they were when metered, so a deleted experiment, run or model still shows its last known name. */
     experimentId: bigint("experiment_id", { mode: "number" }),

@@ -109,6 +109,8 @@ export const deploymentResourceSamples = pgTable(
     replicas: integer("replicas"),
     cpuCores: doublePrecision("cpu_cores").notNull(),
     memoryBytes: bigint("memory_bytes", { mode: "number" }).notNull(),
+    /** Mean utilization (0–1) of the replicas' GPUs as the DCGM exporter reported it (Kubernetes with Prometheus); null: not read. */
+    gpuUtilization: doublePrecision("gpu_utilization"),
   },
   (t) => [index("deployment_resource_samples_deployment_idx").on(t.deploymentId, t.at)],
 );

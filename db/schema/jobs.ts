@@ -104,6 +104,8 @@ export const jobResourceSamples = pgTable(
     at: timestamp("at", { withTimezone: true }).notNull(),
     cpuCores: doublePrecision("cpu_cores").notNull(),
     memoryBytes: bigint("memory_bytes", { mode: "number" }).notNull(),
+    /** Mean utilization (0–1) of the pod's GPUs as the DCGM exporter reported it (Kubernetes with Prometheus); null: not read. */
+    gpuUtilization: doublePrecision("gpu_utilization"),
   },
   (t) => [index("job_resource_samples_job_idx").on(t.jobId, t.at)],
 );

@@ -30,7 +30,10 @@ describe("the demo's budget spend", () => {
     expect(vision.cpu_usd + vision.memory_usd + vision.gpu_usd).toBeCloseTo(vision.total_usd, 2);
     expect(vision.gpu_by_type.map((g) => g.gpu_type)).toEqual(["nvidia-a100"]);
     expect(vision.gpu_usd).toBeGreaterThan(vision.cpu_usd + vision.memory_usd);
-    expect(vision).toMatchObject({ usage: "measured", cpu_efficiency: 0.72, memory_efficiency: 0.64 });
+    expect(vision).toMatchObject({ usage: "measured", cpu_efficiency: 0.72, memory_efficiency: 0.64, gpu_efficiency: 0.86 });
+    // Cost-weighted: mostly GPU, so nearer the GPUs' 86 % than CPU's and memory's.
+    const weighted = (0.72 * vision.cpu_usd + 0.64 * vision.memory_usd + 0.86 * vision.gpu_usd) / (vision.cpu_usd + vision.memory_usd + vision.gpu_usd);
+    expect(vision.efficiency).toBeCloseTo(weighted, 3);
     expect(vision.idle_usd).toBeGreaterThan(0);
   });
 });

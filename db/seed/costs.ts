@@ -37,8 +37,8 @@ export async function seedDemoBudgetSpend(db: Db, now = new Date()): Promise<num
       quantityHours: hours, unitPriceUsd: price, amountUsd: amount, periodStart,
       ...splitAmount(amount, requested, prices),
       cpuCoreHours: requested.cpu * hours, memoryGibHours: requested.memoryGib * hours, gpuHours: requested.gpus * hours, gpuType: requested.gpuType,
-      // Busy GPU fine-tunes (the demo history's usage, as the sampler would have measured it).
-      usedCpuCoreHours: requested.cpu * hours * 0.72, usedMemoryGibHours: requested.memoryGib * hours * 0.64,
+      // Busy GPU fine-tunes (the demo history's usage, as the sampler would have measured it; the GPUs' from the DCGM exporter).
+      usedCpuCoreHours: requested.cpu * hours * 0.72, usedMemoryGibHours: requested.memoryGib * hours * 0.64, usedGpuHours: requested.gpus * hours * 0.86,
       experimentName: "resnet fine-tuning", periodEnd: new Date(Math.max(periodStart.getTime() + 1000, Math.min(now.getTime() - 1000, periodStart.getTime() + hours * 3_600_000))),
     };
   });

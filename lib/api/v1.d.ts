@@ -7013,7 +7013,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Cost allocation of the caller's teams (admins: all; ?team= one) from `from` to `to` (ISO dates or date-times; default the last 30 days, at most 400), grouped `by` team, user, experiment, job, run, model, model_version or environment: each group named (never an id; a deleted object keeps its last known name) and split into CPU, memory, GPU (by type) and storage, with training vs serving cost, requested vs used core- and GiB-hours, efficiency (used ÷ requested) and idle cost where usage was measured (else usage says "not measured" and why), predictions and cost per 1,000 predictions. format=csv or Accept: text/csv answers a chargeback CSV (RFC 4180). 400 bad by/from/to; another team 404 */
+        /** Cost allocation of the caller's teams (admins: all; ?team= one) from `from` to `to` (ISO dates or date-times; default the last 30 days, at most 400), grouped `by` team, user, experiment, job, run, model, model_version or environment: each group named (never an id; a deleted object keeps its last known name) and split into CPU, memory, GPU (by type) and storage, with training vs serving cost, requested vs used core-, GiB- and GPU-hours (GPU used: the DCGM exporter's utilization, on Kubernetes with PROMETHEUS_URL), efficiency (used ÷ requested, cost-weighted over CPU, memory and measured GPUs) and idle cost where usage was measured (else usage says "not measured" and why), predictions and cost per 1,000 predictions. format=csv or Accept: text/csv answers a chargeback CSV (RFC 4180). 400 bad by/from/to; another team 404 */
         get: {
             parameters: {
                 query?: {
@@ -7029,7 +7029,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description {by, from, to, currency, rows: [{key, name, teams, total_usd, cpu_usd, memory_usd, gpu_usd, gpu_by_type, storage_usd, unsplit_usd, training_usd, serving_usd, cpu_core_hours, used_cpu_core_hours, memory_gib_hours, used_memory_gib_hours, gpu_hours, storage_gib_hours, cpu_efficiency, memory_efficiency, efficiency, idle_usd, usage, usage_note, predictions, cost_per_1000_predictions_usd}], total}, or text/csv */
+                /** @description {by, from, to, currency, rows: [{key, name, teams, total_usd, cpu_usd, memory_usd, gpu_usd, gpu_by_type, storage_usd, unsplit_usd, training_usd, serving_usd, cpu_core_hours, used_cpu_core_hours, memory_gib_hours, used_memory_gib_hours, gpu_hours, used_gpu_hours, storage_gib_hours, cpu_efficiency, memory_efficiency, gpu_efficiency, efficiency, idle_usd, usage, usage_note, predictions, cost_per_1000_predictions_usd}], total}, or text/csv */
                 200: {
                     headers: {
                         [name: string]: unknown;

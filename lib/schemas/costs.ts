@@ -99,10 +99,13 @@ export type AllocationRow = {
   storage_gib_hours: number;
   used_cpu_core_hours: number | null;
   used_memory_gib_hours: number | null;
+  /** GPUs requested × their mean DCGM utilization × hours (Kubernetes with PROMETHEUS_URL); null: GPUs counted as requested. */
+  used_gpu_hours: number | null;
   /** Used ÷ requested over the measured part (null: not measured). */
   cpu_efficiency: number | null;
   memory_efficiency: number | null;
-  /** CPU and memory efficiency weighted by their cost. */
+  gpu_efficiency: number | null;
+  /** CPU, memory and GPU efficiency weighted by their cost. */
   efficiency: number | null;
   /** What the measured part requested but did not use, in USD. */
   idle_usd: number | null;

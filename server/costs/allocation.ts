@@ -110,24 +110,35 @@ type Sums = {
   cpu_h: number; mem_h: number; gpu_h: number; storage_h: number;
   measured_cpu_h: number; used_cpu_h: number | null; measured_mem_h: number; used_mem_h: number | null;
   measured_cpu_usd: number; measured_mem_usd: number; note: string | null;
+  measured_gpu_h: number; used_gpu_h: number | null; measured_gpu_usd: number;
 };
 
 const r4 = (n: number) => Math.round(n * 1e4) / 1e4;
 const num = (v: unknown) => Number(v ?? 0);
 
-/** Efficiency and idle cost of what was measured (OpenCost: cost-weighted CPU and memory efficiency). */
-export function efficiencyOf(s: Pick<Sums, "cpu" | "memory" | "measured_cpu_h" | "used_cpu_h" | "measured_mem_h" | "used_mem_h" | "measured_cpu_usd" | "measured_mem_usd" | "note">) {
-  const cpuEff = s.measured_cpu_h > 0 && s.used_cpu_h !== null ? s.used_cpu_h / s.measured_cpu_h : null;
-  const memEff = s.measured_mem_h > 0 && s.used_mem_h !== null ? s.used_mem_h / s.measured_mem_h : null;
-  const weight = (cpuEff === null ? 0 : s.measured_cpu_usd) + (memEff === null ? 0 : s.measured_mem_usd);
-  const efficiency = weight > 0 ? ((cpuEff ?? 0) * s.measured_cpu_usd + (memEff ?? 0) * s.measured_mem_usd) / weight : cpuEff ?? memEff;
-  const idle = cpuEff === null && memEff === null ? null : s.measured_cpu_usd * Math.max(0, 1 - (cpuEff ?? 1)) + s.measured_mem_usd * Math.max(0, 1 - (memEff ?? 1));
-  const costed = s.cpu + s.memory;
-  const measured = s.measured_cpu_usd + s.measured_mem_usd;
-  const usage: UsageMeasured = measured <= 0 || (cpuEff === null && memEff === null) ? "not measured" : measured >= costed - 1e-6 ? "measured" : "partly measured";
+/**
+ * Efficiency and idle cost of what was measured (OpenCost: cost-weighted CPU, memory and GPU efficiency). GPUs count
+ * where the DCGM exporter's utilization was read (Kubernetes with PROMETHEUS_URL); elsewhere they are counted as
+ * requested, left out of efficiency and idle, and the group is "partly measured" with the ledger's note saying so.
+ */
+export function efficiencyOf(s: Pick<Sums, "cpu" | "memory" | "gpu" | "measured_cpu_h" | "used_cpu_h" | "measured_mem_h" | "used_mem_h" | "measured_gpu_h" | "used_gpu_h" | "measured_cpu_usd" | "measured_mem_usd" | "measured_gpu_usd" | "note">) {
+  const parts = [
+    { eff: s.measured_cpu_h > 0 && s.used_cpu_h !== null ? s.used_cpu_h / s.measured_cpu_h : null, usd: s.measured_cpu_usd },
+    { eff: s.measured_mem_h > 0 && s.used_mem_h !== null ? s.used_mem_h / s.measured_mem_h : null, usd: s.measured_mem_usd },
+    { eff: s.measured_gpu_h > 0 && s.used_gpu_h !== null ? s.used_gpu_h / s.measured_gpu_h : null, usd: s.measured_gpu_usd },
+  ];
+  const [cpuEff, memEff, gpuEff] = parts.map((p) => p.eff) as [number | null, number | null, number | null];
+  const known = parts.filter((p) => p.eff !== null) as { eff: number; usd: number }[];
+  const weight = known.reduce((w, p) => w + p.usd, 0);
+  const efficiency = weight > 0 ? known.reduce((e, p) => e + p.eff * p.usd, 0) / weight : known[0]?.eff ?? null;
+  const idle = known.length === 0 ? null : known.reduce((i, p) => i + p.usd * Math.max(0, 1 - p.eff), 0);
+  const costed = s.cpu + s.memory + s.gpu;
+  const measured = known.reduce((m, p) => m + p.usd, 0);
+  const usage: UsageMeasured = measured <= 0 || known.length === 0 ? "not measured" : measured >= costed - 1e-6 ? "measured" : "partly measured";
   return {
     cpu_efficiency: cpuEff === null ? null : r4(cpuEff),
     memory_efficiency: memEff === null ? null : r4(memEff),
+    gpu_efficiency: gpuEff === null ? null : r4(gpuEff),
     efficiency: efficiency === null ? null : r4(efficiency),
     idle_usd: idle === null ? null : r4(idle),
     usage,
@@ -146,6 +157,7 @@ function inTeams(column: SQL, teamIds: string[] | undefined): SQL {
 async function sumsBy(ctx: Ctx, g: Grouping, at: Scope): Promise<Sums[]> {
   const measuredCpu = sql.raw(`used_cpu_core_hours is not null`);
   const measuredMem = sql.raw(`used_memory_gib_hours is not null`);
+  const measuredGpu = sql.raw(`used_gpu_hours is not null`);
   const result = (await ctx.db.execute(sql`
     with g as (
       select ${g.key} as key, ${g.name} as name, t.slug as team, l.*
@@ -164,7 +176,9 @@ async function sumsBy(ctx: Ctx, g: Grouping, at: Scope): Promise<Sums[]> {
       coalesce(sum(memory_gib_hours) filter (where ${measuredMem}), 0)::float8 as measured_mem_h, sum(used_memory_gib_hours)::float8 as used_mem_h,
       coalesce(sum(cpu_usd) filter (where ${measuredCpu}), 0)::float8 as measured_cpu_usd,
       coalesce(sum(memory_usd) filter (where ${measuredMem}), 0)::float8 as measured_mem_usd,
-      max(usage_note) filter (where usage_note is not null and (cpu_usd > 0 or memory_usd > 0)) as note
+      coalesce(sum(gpu_hours) filter (where ${measuredGpu}), 0)::float8 as measured_gpu_h, sum(used_gpu_hours)::float8 as used_gpu_h,
+      coalesce(sum(gpu_usd) filter (where ${measuredGpu}), 0)::float8 as measured_gpu_usd,
+      max(usage_note) filter (where usage_note is not null and (cpu_usd > 0 or memory_usd > 0 or gpu_usd > 0)) as note
     from g group by key order by total desc, name
   `)) as unknown as { rows: Sums[] };
   return result.rows;
@@ -217,7 +231,7 @@ export async function getAllocation(ctx: Ctx, input: AllocationQuery, now = new 
 }
 
 function emptySums(key: string): Sums {
-  return { key, name: key, teams: [], total: 0, cpu: 0, memory: 0, gpu: 0, storage: 0, training: 0, serving: 0, cpu_h: 0, mem_h: 0, gpu_h: 0, storage_h: 0, measured_cpu_h: 0, used_cpu_h: null, measured_mem_h: 0, used_mem_h: null, measured_cpu_usd: 0, measured_mem_usd: 0, note: null };
+  return { key, name: key, teams: [], total: 0, cpu: 0, memory: 0, gpu: 0, storage: 0, training: 0, serving: 0, cpu_h: 0, mem_h: 0, gpu_h: 0, storage_h: 0, measured_cpu_h: 0, used_cpu_h: null, measured_mem_h: 0, used_mem_h: null, measured_cpu_usd: 0, measured_mem_usd: 0, note: null, measured_gpu_h: 0, used_gpu_h: null, measured_gpu_usd: 0 };
 }
 
 /** array_agg comes back as an array from pg and as an array or "{a,b}" text depending on the driver. */
@@ -227,8 +241,11 @@ function teamList(v: string[] | string): string[] {
 }
 
 function toRow(raw: Sums, gpuByType: AllocationRow["gpu_by_type"], predictions: number | null): AllocationRow {
-  const s: Sums = { ...raw, used_cpu_h: raw.used_cpu_h === null ? null : num(raw.used_cpu_h), used_mem_h: raw.used_mem_h === null ? null : num(raw.used_mem_h) };
-  for (const k of ["total", "cpu", "memory", "gpu", "storage", "training", "serving", "cpu_h", "mem_h", "gpu_h", "storage_h", "measured_cpu_h", "measured_mem_h", "measured_cpu_usd", "measured_mem_usd"] as const) s[k] = num(raw[k]);
+  const s: Sums = {
+    ...raw, used_cpu_h: raw.used_cpu_h === null ? null : num(raw.used_cpu_h), used_mem_h: raw.used_mem_h === null ? null : num(raw.used_mem_h),
+    used_gpu_h: raw.used_gpu_h === null || raw.used_gpu_h === undefined ? null : num(raw.used_gpu_h),
+  };
+  for (const k of ["total", "cpu", "memory", "gpu", "storage", "training", "serving", "cpu_h", "mem_h", "gpu_h", "storage_h", "measured_cpu_h", "measured_mem_h", "measured_gpu_h", "measured_cpu_usd", "measured_mem_usd", "measured_gpu_usd"] as const) s[k] = num(raw[k]);
   const serving = s.serving;
   return {
     key: s.key,
@@ -249,6 +266,7 @@ function toRow(raw: Sums, gpuByType: AllocationRow["gpu_by_type"], predictions: 
     storage_gib_hours: r4(s.storage_h),
     used_cpu_core_hours: s.used_cpu_h === null ? null : r4(s.used_cpu_h),
     used_memory_gib_hours: s.used_mem_h === null ? null : r4(s.used_mem_h),
+    used_gpu_hours: s.used_gpu_h === null ? null : r4(s.used_gpu_h),
     ...efficiencyOf(s),
     predictions,
     cost_per_1000_predictions_usd: predictions ? r4((serving / predictions) * 1000) : null,

@@ -5,7 +5,8 @@
 // several instances or after a crash never charge the same time twice.
 // Each row also carries its split by resource kind (./resource-prices.ts), what was requested and — where the
 // backend measured it (job_resource_samples for a job, deployment_resource_samples for a deployment's replicas) —
-// what was used, or why it was not readable; a team's stored artifacts are charged per GiB-month as "storage" rows
+// what was used, or why it was not readable (GPUs: used where the samples carry the DCGM exporter's utilization of
+// the pods' GPUs, on Kubernetes with PROMETHEUS_URL; elsewhere counted as requested, and the row says so); a team's stored artifacts are charged per GiB-month as "storage" rows
 // when the pass is given the artifact store.
 import { and, eq, gt, gte, inArray, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
 import type { Db, DbOrTx } from "@/db/client";
@@ -50,17 +51,33 @@ const GIB = 1024 ** 3;
 /** The samples of a job (its process tree or pods) or of a deployment (its replicas together). */
 type Sampled = { kind: "job" | "deployment"; id: string };
 
-/** Mean CPU cores and memory GiB the subject's samples show over [start, end]; null when none was taken then. */
-async function measuredUsage(tx: DbOrTx, of: Sampled, start: Date, end: Date): Promise<{ cpu: number; memoryGib: number } | null> {
+/**
+ * Mean CPU cores and memory GiB the subject's samples show over [start, end], and the mean utilization (0–1) of its
+ * GPUs over the samples that carry one (null: none did); null when no sample was taken then.
+ */
+async function measuredUsage(tx: DbOrTx, of: Sampled, start: Date, end: Date): Promise<{ cpu: number; memoryGib: number; gpu: number | null } | null> {
   const t = of.kind === "job"
-    ? { table: jobResourceSamples, owner: jobResourceSamples.jobId, at: jobResourceSamples.at, cpu: jobResourceSamples.cpuCores, memory: jobResourceSamples.memoryBytes }
-    : { table: deploymentResourceSamples, owner: deploymentResourceSamples.deploymentId, at: deploymentResourceSamples.at, cpu: deploymentResourceSamples.cpuCores, memory: deploymentResourceSamples.memoryBytes };
+    ? { table: jobResourceSamples, owner: jobResourceSamples.jobId, at: jobResourceSamples.at, cpu: jobResourceSamples.cpuCores, memory: jobResourceSamples.memoryBytes, gpu: jobResourceSamples.gpuUtilization }
+    : { table: deploymentResourceSamples, owner: deploymentResourceSamples.deploymentId, at: deploymentResourceSamples.at, cpu: deploymentResourceSamples.cpuCores, memory: deploymentResourceSamples.memoryBytes, gpu: deploymentResourceSamples.gpuUtilization };
   const [row] = await tx
-    .select({ n: sql<number>`count(*)::int`, cpu: sql<number | null>`avg(${t.cpu})::float8`, memory: sql<number | null>`avg(${t.memory})::float8` })
+    .select({ n: sql<number>`count(*)::int`, cpu: sql<number | null>`avg(${t.cpu})::float8`, memory: sql<number | null>`avg(${t.memory})::float8`, gpu: sql<number | null>`avg(${t.gpu})::float8` })
     .from(t.table)
     .where(and(eq(t.owner, of.id), gte(t.at, start), lte(t.at, end)));
   if (!row || row.n === 0 || row.cpu === null || row.memory === null) return null;
-  return { cpu: Number(row.cpu), memoryGib: Number(row.memory) / GIB };
+  return { cpu: Number(row.cpu), memoryGib: Number(row.memory) / GIB, gpu: row.gpu === null ? null : Number(row.gpu) };
+}
+
+/** GPUs requested × their mean utilization × hours; null where no utilization was read (the GPUs count as requested). */
+function usedGpuHours(gpus: number, used: { gpu: number | null } | null, hours: number): number | null {
+  return gpus > 0 && used?.gpu != null ? gpus * used.gpu * hours : null;
+}
+
+/** Why a period's GPUs are counted as requested (null: they were measured, or there are none). */
+function gpuNote(backend: string, gpus: number, used: { gpu: number | null } | null, what: "job" | "deployment"): string | null {
+  if (gpus <= 0 || used?.gpu != null) return null;
+  return backend === "kubernetes"
+    ? `GPU counted as requested: no DCGM exporter utilization was read for this ${what}'s pods in this period (it is read from PROMETHEUS_URL)`
+    : "GPU counted as requested: GPU utilization is measured on the Kubernetes backend only (the DCGM exporter through PROMETHEUS_URL)";
 }
 
 /** Why a deployment's period carries no used figures: what its sampler last found, else that nothing was read then. */
@@ -102,7 +119,8 @@ async function meterJobs(tx: DbOrTx, now: Date, prices: PriceSheet): Promise<Row
       quantityHours: hours, unitPriceUsd: price, amountUsd: amount, periodStart: start, periodEnd: end,
       ...splitAmount(amount, { cpu: j.cpu, memoryGib: j.memoryGib, gpus: j.gpus, gpuType: j.gpuType }, prices),
       cpuCoreHours: j.cpu * hours, memoryGibHours: j.memoryGib * hours, gpuHours: j.gpus * hours, gpuType: j.gpus > 0 ? j.gpuType ?? "gpu" : null,
-      usedCpuCoreHours: used ? used.cpu * hours : null, usedMemoryGibHours: used ? used.memoryGib * hours : null, usageNote: used ? null : usageNote(j),
+      usedCpuCoreHours: used ? used.cpu * hours : null, usedMemoryGibHours: used ? used.memoryGib * hours : null, usedGpuHours: usedGpuHours(j.gpus, used, hours),
+      usageNote: used ? gpuNote(j.backend, j.gpus, used, "job") : usageNote(j),
       experimentId: j.experimentId, experimentName, runName,
     });
   }
@@ -135,7 +153,8 @@ async function meterDeployments(tx: DbOrTx, now: Date, prices: PriceSheet): Prom
       resource: price.as ? `replica as ${price.as}` : "replica (unpriced)", quantityHours: hours, unitPriceUsd: price.hourly, amountUsd: amount, periodStart: start, periodEnd: end,
       ...splitAmount(amount, r, prices),
       cpuCoreHours: r.cpu * hours, memoryGibHours: r.memoryGib * hours, gpuHours: r.gpus * hours, gpuType: r.gpus > 0 ? r.gpuType ?? "gpu" : null,
-      usedCpuCoreHours: used ? used.cpu * wallHours : null, usedMemoryGibHours: used ? used.memoryGib * wallHours : null, usageNote: used ? null : servingUsageNote(d),
+      usedCpuCoreHours: used ? used.cpu * wallHours : null, usedMemoryGibHours: used ? used.memoryGib * wallHours : null, usedGpuHours: usedGpuHours(r.gpus, used, hours),
+      usageNote: used ? gpuNote(d.backend, r.gpus, used, "deployment") : servingUsageNote(d),
       modelName: d.modelName, modelVersion: d.version, environment: d.environment,
     });
   }

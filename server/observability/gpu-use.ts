@@ -68,40 +68,80 @@ export function dcgmPod(labels: Record<string, string>): { namespace: string; po
   return namespace && pod ? { namespace, pod } : null;
 }
 
+/** One GPU as the DCGM exporter's series show it: its node (null when no label names it), its utilization (0–100; null
+ * when not a number) and the pods the exporter attributes it to (several where it is time-sliced). */
+export type DcgmGpu = { node: string | null; utilization: number | null; pods: { namespace: string; pod: string }[] };
+
+/** The exporter's series as GPUs (one per node and UUID / gpu index), each with the pods holding it. */
+export function dcgmGpus(series: DcgmSeries[]): DcgmGpu[] {
+  const gpus = new Map<string, { node: string | null; utilization: number | null; pods: Map<string, { namespace: string; pod: string }> }>();
+  for (const s of series) {
+    const node = dcgmNode(s.labels);
+    const key = `${node ?? ""}\u0000${s.labels.UUID || s.labels.gpu || s.labels.device || ""}`;
+    const gpu = gpus.get(key) ?? { node, utilization: null, pods: new Map() };
+    gpus.set(key, gpu);
+    if (s.value !== null && Number.isFinite(s.value)) gpu.utilization = Math.min(100, Math.max(0, s.value));
+    const pod = dcgmPod(s.labels);
+    if (pod) gpu.pods.set(`${pod.namespace}/${pod.pod}`, pod);
+  }
+  return [...gpus.values()].map((g) => ({ node: g.node, utilization: g.utilization, pods: [...g.pods.values()] }));
+}
+
+/** The DCGM exporter's GPUs as the Prometheus at `url` holds them now. */
+export async function readDcgmGpus(url: string, timeoutMs = QUERY_TIMEOUT_MS): Promise<DcgmGpu[]> {
+  return dcgmGpus(await queryVector(url, DCGM_GPU_UTIL, undefined, timeoutMs));
+}
+
 /**
  * Per node the exporter covers: the share of its GPUs each team kept busy, Σ over the GPUs its pods hold of
  * utilization ÷ 100, over the node's GPUs (every GPU the exporter reports, held or idle). A GPU shared by several
  * pods (time-slicing) is split evenly between them. A pod whose namespace maps to no team (`teamOf` → null) is
  * counted in the GPU's split and in no team's share.
  */
-export function measuredShares(series: DcgmSeries[], teamOf: (namespace: string) => string | null): { nodes: Set<string>; rows: { team: string; node: string; utilization: number }[] } {
-  type Gpu = { utilization: number | null; pods: Map<string, string | null> };
-  const byNode = new Map<string, Map<string, Gpu>>();
-  for (const s of series) {
-    const node = dcgmNode(s.labels);
-    if (!node) continue;
-    const gpus = byNode.get(node) ?? new Map<string, Gpu>();
-    byNode.set(node, gpus);
-    const id = s.labels.UUID || s.labels.gpu || s.labels.device || "";
-    const gpu = gpus.get(id) ?? { utilization: null, pods: new Map() };
-    gpus.set(id, gpu);
-    if (s.value !== null && Number.isFinite(s.value)) gpu.utilization = Math.min(100, Math.max(0, s.value));
-    const pod = dcgmPod(s.labels);
-    if (pod) gpu.pods.set(`${pod.namespace}/${pod.pod}`, teamOf(pod.namespace));
-  }
-  const rows: { team: string; node: string; utilization: number }[] = [];
-  for (const [node, gpus] of byNode) {
-    const busy = new Map<string, number>();
-    for (const gpu of gpus.values()) {
-      if (gpu.utilization === null || gpu.pods.size === 0) continue;
-      for (const team of gpu.pods.values()) {
-        if (team) busy.set(team, (busy.get(team) ?? 0) + gpu.utilization / 100 / gpu.pods.size);
-      }
+export function measuredShares(series: DcgmSeries[], teamOf: (namespace: string) => string | null): MeasuredShares {
+  return sharesOf(dcgmGpus(series), teamOf);
+}
+
+type MeasuredShares = { nodes: Set<string>; rows: { team: string; node: string; utilization: number }[] };
+
+function sharesOf(gpus: DcgmGpu[], teamOf: (namespace: string) => string | null): MeasuredShares {
+  const perNode = new Map<string, number>();
+  const busy = new Map<string, { team: string; node: string; sum: number }>();
+  for (const gpu of gpus) {
+    if (!gpu.node) continue;
+    perNode.set(gpu.node, (perNode.get(gpu.node) ?? 0) + 1);
+    if (gpu.utilization === null || gpu.pods.length === 0) continue;
+    for (const pod of gpu.pods) {
+      const team = teamOf(pod.namespace);
+      if (!team) continue;
+      const key = `${team} ${gpu.node}`;
+      const row = busy.get(key) ?? { team, node: gpu.node, sum: 0 };
+      row.sum += gpu.utilization / 100 / gpu.pods.length;
+      busy.set(key, row);
     }
-    for (const [team, sum] of busy) rows.push({ team, node, utilization: round4(Math.min(1, sum / gpus.size)) });
   }
+  const rows = [...busy.values()].map((r) => ({ team: r.team, node: r.node, utilization: round4(Math.min(1, r.sum / perNode.get(r.node)!)) }));
   rows.sort((a, b) => a.team.localeCompare(b.team) || a.node.localeCompare(b.node));
-  return { nodes: new Set(byNode.keys()), rows };
+  return { nodes: new Set(perNode.keys()), rows };
+}
+
+/**
+ * The mean utilization (0–1) of the GPUs the exporter attributes to the pods `owner` created in `namespace` (named
+ * "<owner>-<suffix>": a Job's attempt, a serving Deployment's replicas); a GPU time-sliced with other pods counts
+ * for its even split, as in measuredShares. Null when the exporter attributes no GPU to them — their GPUs are then
+ * counted as requested.
+ */
+export function podGpuUtilization(gpus: DcgmGpu[], at: { namespace: string; owner: string }): number | null {
+  let sum = 0;
+  let n = 0;
+  for (const gpu of gpus) {
+    if (gpu.utilization === null) continue;
+    const mine = gpu.pods.filter((p) => p.namespace === at.namespace && p.pod.startsWith(`${at.owner}-`)).length;
+    if (mine === 0) continue;
+    sum += (gpu.utilization / 100) * (mine / gpu.pods.length);
+    n += 1;
+  }
+  return n === 0 ? null : round4(Math.min(1, sum / n));
 }
 
 /** The live teams' namespaces, where the Kubernetes backend runs their pods (namespaceFor), to their teams. */
@@ -117,8 +157,8 @@ export function teamNamespaces(slugs: string[]): (namespace: string) => string |
 }
 
 /** The DCGM exporter's GPU utilization as the Prometheus at `url` holds it now, per team and node. */
-export async function measuredGpuUse(url: string, teamOf: (namespace: string) => string | null, timeoutMs = QUERY_TIMEOUT_MS): Promise<ReturnType<typeof measuredShares>> {
-  return measuredShares(await queryVector(url, DCGM_GPU_UTIL, undefined, timeoutMs), teamOf);
+export async function measuredGpuUse(url: string, teamOf: (namespace: string) => string | null, timeoutMs = QUERY_TIMEOUT_MS): Promise<MeasuredShares> {
+  return sharesOf(await readDcgmGpus(url, timeoutMs), teamOf);
 }
 
 /** Where Cairn reads allocated GPUs on a cluster: the pods' requests and the nodes' allocatable GPUs. */

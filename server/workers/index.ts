@@ -4,8 +4,10 @@ import { sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { createBackend } from "../compute";
 import { deploymentRuntime } from "../deployments/runtime";
-import type { ServingUsageReader } from "../deployments/replica-usage";
-import { KubernetesReplicaUsage, LocalReplicaUsage } from "../deployments/replica-usage";
+import type { ServedDeployment, ServingUsageReader } from "../deployments/replica-usage";
+import { KubernetesReplicaUsage, LocalReplicaUsage, servingPods } from "../deployments/replica-usage";
+import { readDcgmGpus } from "../observability/gpu-use";
+import type { PodGpuReader } from "./resource-samples";
 import type { KubernetesServing } from "../compute/k8s-serving";
 import { authSecret, env } from "../env";
 import { AlertLoop } from "./alerts";
@@ -31,9 +33,9 @@ import { WAKE_CHANNEL, WorkerRuntime } from "./runtime";
  * The Kubernetes side: serving (for the deployment reconciler), its pods' usage (for the serving resource sampler)
  * and the tenant sync loop, from one kubeconfig.
  */
-async function kubernetesLoops(db: Db): Promise<{ serving: KubernetesServing; servingUsage: ServingUsageReader; tenantSync: Loop }> {
+async function kubernetesLoops(db: Db): Promise<{ serving: KubernetesServing; servingUsage: ServingUsageReader; tenantSync: Loop; jobGpus?: PodGpuReader; servingGpus?: PodGpuReader<ServedDeployment> }> {
   const e = env();
-  const [{ defaultKubeConfig }, { KubernetesServing }, { TenantSyncer }, { TenantSyncLoop }, { ApisApi, CustomObjectsApi }, { PodUsageReader }] = await Promise.all([
+  const [{ defaultKubeConfig, parseRef }, { KubernetesServing }, { TenantSyncer }, { TenantSyncLoop }, { ApisApi, CustomObjectsApi }, { PodUsageReader }] = await Promise.all([
     import("../compute/kubernetes"), import("../compute/k8s-serving"), import("../tenants/sync"), import("./tenant-sync"), import("@kubernetes/client-node"), import("../compute/k8s-pod-usage"),
   ]);
   const kubeConfig = defaultKubeConfig();
@@ -44,7 +46,15 @@ async function kubernetesLoops(db: Db): Promise<{ serving: KubernetesServing; se
   // Every team's namespace, ResourceQuota, LimitRange and RBAC are kept in place.
   const tenantSync = new TenantSyncLoop(db, new TenantSyncer(kubeConfig, { serviceAccount: e.kubernetes.serviceAccount }), e.tenantSyncIntervalMs);
   const servingUsage = new KubernetesReplicaUsage(new PodUsageReader(kubeConfig.makeApiClient(ApisApi), kubeConfig.makeApiClient(CustomObjectsApi)));
-  return { serving, servingUsage, tenantSync };
+  // With PROMETHEUS_URL, the GPU utilization of jobs' and deployments' pods from the NVIDIA DCGM exporter's series.
+  const url = e.prometheus.url;
+  if (!url) return { serving, servingUsage, tenantSync };
+  const read = () => readDcgmGpus(url);
+  return {
+    serving, servingUsage, tenantSync,
+    jobGpus: { read, podsOf: (ref) => { const at = parseRef(ref); return at && { namespace: at.namespace, owner: at.name }; } },
+    servingGpus: { read, podsOf: servingPods },
+  };
 }
 
 export async function createPlatformWorkers(db: Db, database: { backend: "pglite" | "postgres"; url?: string }): Promise<WorkerRuntime> {
@@ -55,11 +65,11 @@ export async function createPlatformWorkers(db: Db, database: { backend: "pglite
   const backend = createBackend(e.computeBackend);
   const loops: Loop[] = [
     new JobScheduler({ db, backend, intervalMs: e.schedulerIntervalMs }),
-    new JobResourceSampler({ db, backend }),
+    new JobResourceSampler({ db, backend, gpu: kubernetes?.jobGpus }),
     new DeploymentReconciler(db, deploymentRuntime(), e.deploymentReconcileIntervalMs, kubernetes?.serving ?? null),
     new ProductionPromotion(db, deploymentRuntime(), e.deploymentReconcileIntervalMs),
     // What live deployments' replicas use (the replica processes this leader runs, or the cluster's pods): the meter's "used".
-    new ServingResourceSampler({ db, reader: kubernetes?.servingUsage ?? new LocalReplicaUsage((id) => deploymentRuntime().replicas(id)), intervalMs: e.servingSampleIntervalMs }),
+    new ServingResourceSampler({ db, reader: kubernetes?.servingUsage ?? new LocalReplicaUsage((id) => deploymentRuntime().replicas(id)), intervalMs: e.servingSampleIntervalMs, gpu: kubernetes?.servingGpus }),
     // Replica counts follow in-flight requests, for the deployments this (leading) process serves.
     { name: "autoscale", intervalMs: e.autoscale.intervalMs, tick: async () => { await autoscaler.tick(); }, onStepDown: () => autoscaler.stop() },
     new CostMeterLoop(db, e.costMeterIntervalMs),

@@ -17,7 +17,8 @@ import { allocationCsv } from "../costs/allocation-csv";
 import { getAllocation } from "../costs/allocation";
 import { meterCosts } from "../costs/meter";
 import { LocalServing } from "../deployments/local-serving";
-import { KubernetesReplicaUsage, LocalReplicaUsage } from "../deployments/replica-usage";
+import { KubernetesReplicaUsage, LocalReplicaUsage, servingPods } from "../deployments/replica-usage";
+import { dcgmGpus } from "../observability/gpu-use";
 import { linearClassifierOnnx } from "../registry/onnx-graphs";
 import { createTeam } from "../teams/service";
 import { DEMO, ctxFor, demoDatabase } from "../testing/fixtures";
@@ -148,6 +149,29 @@ describe("Kubernetes replicas", () => {
     await new ServingResourceSampler({ db: db(), reader: r, intervalMs: 1000 }).tick();
     expect(await samplesOf(id)).toMatchObject([{ cpuCores: 0.75, memoryBytes: GIB, replicas: null }]);
     expect(await sourceOf(id)).toEqual({ source: "pod-metrics" });
+  });
+
+  it("keeps the mean utilization of the replicas' GPUs the DCGM exporter attributes to them, another deployment's not", async () => {
+    cluster.createNamespace(namespace);
+    cluster.podMetrics = new Map();
+    const id = await deployment({ backend: "kubernetes" });
+    const other = await deployment({ backend: "kubernetes" });
+    const mine = servingPods({ id, team: slug }).owner;
+    for (const [name, of] of [[`${mine}-6d9f-a`, id], [`${mine}-6d9f-b`, id], [`${servingPods({ id: other, team: slug }).owner}-7c1e-a`, other]] as const) {
+      pod(name, of);
+      cluster.podMetrics.set(name, { cpu: "500m", memory: "512Mi" });
+    }
+    // The exporter's series as Prometheus answers them: replica a's GPU at 40 %, replica b's at 60 %, the other deployment's at 100 %.
+    const series = [[`${mine}-6d9f-a`, 40], [`${mine}-6d9f-b`, 60], [`${servingPods({ id: other, team: slug }).owner}-7c1e-a`, 100]].map(([p, util], i) => ({
+      labels: { __name__: "DCGM_FI_DEV_GPU_UTIL", gpu: String(i), UUID: `GPU-${i}`, Hostname: "gpu-node-a", namespace, pod: String(p) }, value: Number(util),
+    }));
+    const gpu = { read: async () => dcgmGpus(series), podsOf: servingPods };
+    await new ServingResourceSampler({ db: db(), reader: reader(), intervalMs: 1000, gpu }).tick();
+    expect(await samplesOf(id)).toMatchObject([{ cpuCores: 1, gpuUtilization: 0.5 }]);
+    expect(await samplesOf(other)).toMatchObject([{ cpuCores: 0.5, gpuUtilization: 1 }]);
+    // Without a reader (the local backend, no PROMETHEUS_URL): no GPU reading.
+    await new ServingResourceSampler({ db: db(), reader: reader(), intervalMs: 1000 }).tick();
+    expect((await samplesOf(id)).sort((a, b) => a.id - b.id).map((s) => s.gpuUtilization)).toEqual([0.5, null]);
   });
 
   it("on a cluster without metrics.k8s.io (and no Prometheus) stores no sample and keeps why on the deployment", async () => {
