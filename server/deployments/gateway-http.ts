@@ -10,7 +10,7 @@ import { pathOf } from "../http/request-target";
 import { getReadyDb } from "../bootstrap";
 import { log } from "../observability/log";
 import type { Answer, GatewayRequest } from "./gateway";
-import { ClientGone, serveInference } from "./gateway";
+import { ClientGone, fail, serveInference } from "./gateway";
 
 /** A node:http request as the gateway reads it. */
 export function fromIncoming(req: IncomingMessage): GatewayRequest {
@@ -82,8 +82,6 @@ function send(res: ServerResponse, answer: Answer): void {
   res.writeHead(answer.status, { ...answer.headers, "content-length": String(answer.body.byteLength) });
   res.end(answer.body);
 }
-
-const fail = (status: number, error: string): Answer => ({ status, headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify({ error })) });
 
 /**
  * Answers a request the lane takes; returns false (having done nothing) for one it does not, which goes on to Next.

@@ -56,7 +56,8 @@ const REPLICA_TIMEOUT_MS = 30_000;
 /** A gateway answer: status, headers (lowercase names), body. */
 export type Answer = { status: number; headers: Record<string, string>; body: Uint8Array };
 
-const fail = (status: number, error: string, headers: Record<string, string> = {}): Answer => ({ status, headers: { "content-type": "application/json", ...headers }, body: Buffer.from(JSON.stringify({ error })) });
+/** The gateway's refusal: `{"error": "<what and how to fix it>"}` with its status, the model server's own shape. */
+export const fail = (status: number, error: string, headers: Record<string, string> = {}): Answer => ({ status, headers: { "content-type": "application/json", ...headers }, body: Buffer.from(JSON.stringify({ error })) });
 
 /** The answer as a Web Response (the route handler's). */
 export function answerResponse(a: Answer): Response {
