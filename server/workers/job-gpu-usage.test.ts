@@ -20,6 +20,8 @@ import { FakeCluster } from "../compute/testing/fake-k8s";
 import { meterCosts } from "../costs/meter";
 import { DCGM_GPU_UTIL, podGpuUtilization, readDcgmGpus } from "../observability/gpu-use";
 import { findBinary, queryVector } from "../observability/prometheus";
+import { dcgmExposition, dcgmScrapeJobs } from "../observability/testing/dcgm";
+import type { DcgmGpu } from "../observability/testing/dcgm";
 import { freePort, startTestPrometheus } from "../observability/testing/prometheus";
 import { newRun } from "../registry/test-helpers";
 import { DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
@@ -31,17 +33,7 @@ const db = demoDatabase();
 const ns = "cairn-churn";
 const H = 3_600_000;
 
-/** One GPU as the DCGM exporter shows it (an unallocated GPU has empty pod labels). */
-type Gpu = { gpu: number; util: number; namespace?: string; pod?: string };
-const gpus: Record<"a" | "b", Gpu[]> = { a: [], b: [] };
-function dcgmExposition(hostname: string, list: Gpu[]): string {
-  return [
-    "# HELP DCGM_FI_DEV_GPU_UTIL GPU utilization (in %).",
-    "# TYPE DCGM_FI_DEV_GPU_UTIL gauge",
-    ...list.map((g) => `DCGM_FI_DEV_GPU_UTIL{gpu="${g.gpu}",UUID="GPU-${hostname}-${g.gpu}",device="nvidia${g.gpu}",modelName="Tesla T4",Hostname="${hostname}",container="${g.pod ? "main" : ""}",namespace="${g.namespace ?? ""}",pod="${g.pod ?? ""}"} ${g.util}`),
-    "",
-  ].join("\n");
-}
+const gpus: Record<"a" | "b", DcgmGpu[]> = { a: [], b: [] };
 
 let dir = "";
 let cluster: FakeCluster;
@@ -99,21 +91,13 @@ describe.skipIf(!binary)(binary ? "job samples carry their pods' GPU utilization
     server = http.createServer((req, res) => {
       const node = req.url === "/node-a/metrics" ? "a" : req.url === "/node-b/metrics" ? "b" : null;
       if (!node) return void res.writeHead(404).end();
-      res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(dcgmExposition(node === "a" ? "gpu-node-a" : "nvidia-dcgm-exporter-b", gpus[node]));
+      res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(dcgmExposition(node === "a" ? "gpu-node-a" : "nvidia-dcgm-exporter-b", gpus[node], "Tesla T4"));
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const target = `127.0.0.1:${(server.address() as AddressInfo).port}`;
     prometheus = await startTestPrometheus({
       binary: binary!, dir: path.join(dir, "prometheus"), port: await freePort(),
-      scrapeConfigs: [
-        "  - job_name: dcgm-exporter-honor",
-        "    honor_labels: true",
-        "    metrics_path: /node-a/metrics",
-        `    static_configs: [{targets: ["${target}"]}]`,
-        "  - job_name: dcgm-exporter",
-        "    metrics_path: /node-b/metrics",
-        `    static_configs: [{targets: ["${target}"], labels: {namespace: gpu-operator, pod: nvidia-dcgm-exporter-b, node: gpu-node-b}}]`,
-      ].join("\n"),
+      scrapeConfigs: dcgmScrapeJobs(target, "nvidia-dcgm-exporter-b").join("\n"),
     });
     await until("both DCGM exporters scraped", async () => (await queryVector(prometheus!.url, DCGM_GPU_UTIL)).length === gpus.a.length + gpus.b.length, 40);
     const url = prometheus.url;

@@ -16,6 +16,8 @@ import { gpuUse, measuredGpuUse, teamNamespaces } from "@/server/observability/g
 import type { ClusterGpuReader } from "@/server/observability/gpu-use";
 import { forgetGaugeReads } from "@/server/observability/platform-gauges";
 import { connectPrometheus, findBinary, queryVector, releasePrometheus } from "@/server/observability/prometheus";
+import { dcgmExposition, dcgmScrapeJobs } from "@/server/observability/testing/dcgm";
+import type { DcgmGpu } from "@/server/observability/testing/dcgm";
 import { freePort, startTestPrometheus } from "@/server/observability/testing/prometheus";
 import { platformHealth } from "@/server/platform/health";
 import { DEMO, call, ctxFor, demoDatabase } from "@/server/testing/fixtures";
@@ -41,24 +43,9 @@ writeFileSync(process.env.KUBECONFIG, [
 const db = demoDatabase();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** One GPU as the DCGM exporter shows it (labels in its order; an unallocated GPU has empty pod labels). */
-type Gpu = { gpu: number; util: number; namespace?: string; pod?: string };
-function dcgmExposition(hostname: string, gpus: Gpu[]): string {
-  const line = (g: Gpu) => `DCGM_FI_DEV_GPU_UTIL{gpu="${g.gpu}",UUID="GPU-${hostname}-0000-${g.gpu}",pci_bus_id="00000000:0${g.gpu}:00.0",device="nvidia${g.gpu}",modelName="NVIDIA A100-SXM4-80GB",Hostname="${hostname}",DCGM_FI_DRIVER_VERSION="550.54.15",container="${g.pod ? "main" : ""}",namespace="${g.namespace ?? ""}",pod="${g.pod ?? ""}"} ${g.util}`;
-  return [
-    "# HELP DCGM_FI_DEV_SM_CLOCK SM clock frequency (in MHz).",
-    "# TYPE DCGM_FI_DEV_SM_CLOCK gauge",
-    ...gpus.map((g) => line(g).replace("DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_SM_CLOCK").replace(/ \d+$/, " 1410")),
-    "# HELP DCGM_FI_DEV_GPU_UTIL GPU utilization (in %).",
-    "# TYPE DCGM_FI_DEV_GPU_UTIL gauge",
-    ...gpus.map(line),
-    "",
-  ].join("\n");
-}
-
 // gpu-node-a, scraped with honor_labels: the exporter runs with the node's name as its Hostname. Vision holds GPUs 0
 // and 1 (80 % and 40 %), churn GPU 2 (100 %), GPU 3 is idle and held by no pod.
-const NODE_A: Gpu[] = [
+const NODE_A: DcgmGpu[] = [
   { gpu: 0, util: 80, namespace: "cairn-vision", pod: "cairn-job-aaaa1111-1-x7k2p" },
   { gpu: 1, util: 40, namespace: "cairn-vision", pod: "cairn-job-aaaa1111-1-x7k2p" },
   { gpu: 2, util: 100, namespace: "cairn-churn", pod: "cairn-job-bbbb2222-1-q9w8e" },
@@ -67,7 +54,7 @@ const NODE_A: Gpu[] = [
 // gpu-node-b, behind a ServiceMonitor-style target (honor_labels off; the node's name relabelled into `node`, the
 // exporter's Hostname is its pod's). GPU 0: a namespace of no team (90 %); GPU 1 time-sliced between vision and
 // fraud (50 %); GPU 2: cairn-ghost, a namespace shaped like a team's whose team does not exist (70 %).
-const NODE_B: Gpu[] = [
+const NODE_B: DcgmGpu[] = [
   { gpu: 0, util: 90, namespace: "kube-ml-sandbox", pod: "notebook-0" },
   { gpu: 1, util: 50, namespace: "cairn-vision", pod: "vision-serve-6d9f-abcde" },
   { gpu: 1, util: 50, namespace: "cairn-fraud", pod: "cairn-job-cccc3333-2-zzzzz" },
@@ -100,13 +87,7 @@ describe.skipIf(!binary)(binary ? "GPU utilization measured by the DCGM exporter
     prometheus = await startTestPrometheus({
       binary: binary!, dir: path.join(dir, "prometheus"), port: prometheusPort,
       scrapeConfigs: [
-        "  - job_name: dcgm-exporter-honor",
-        "    honor_labels: true",
-        "    metrics_path: /node-a/metrics",
-        `    static_configs: [{targets: ["${target}"]}]`,
-        "  - job_name: dcgm-exporter",
-        "    metrics_path: /node-b/metrics",
-        `    static_configs: [{targets: ["${target}"], labels: {namespace: gpu-operator, pod: nvidia-dcgm-exporter-7x2kq, container: nvidia-dcgm-exporter, node: gpu-node-b}}]`,
+        ...dcgmScrapeJobs(target, "nvidia-dcgm-exporter-7x2kq"),
         "  - job_name: cairn",
         "    metrics_path: /api/metrics",
         `    authorization: {type: Bearer, credentials_file: ${JSON.stringify(path.join(dir, "token"))}}`,
