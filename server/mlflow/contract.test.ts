@@ -2,7 +2,7 @@
 // like the official Python client's (see testdata/ and MLflow's REST API reference).
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { runs, teams } from "@/db/schema";
+import { metrics, runs, teams } from "@/db/schema";
 import { DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
 import type { ErrorBody, Experiment, KV, Metric, Run, RunInfo } from "./test-client";
 import { artifacts, createExperiment, createRun, get, getRun, mlflow, post } from "./test-client";
@@ -624,6 +624,46 @@ describe("metric history", () => {
     expect(none.status).toBe(200);
     expect(none.json.metrics).toEqual([]);
     expect((await get(ds, "metrics/get-history", { run_id: "0".repeat(32), metric_key: "loss" })).status).toBe(404);
+  });
+
+  it("get-history pages by the last point's (step, timestamp, value): ties, NaN and the infinities survive page ends, values exact", async () => {
+    const exp = await createExperiment(ds, unique("history-keyset"));
+    const run = await createRun(ds, exp);
+    // Same step and timestamp with different values (MLflow keeps each), the non-finite values, and a value whose
+    // shortest text has 17 digits: every page boundary falls inside a tie at some page size below.
+    const values = [0.5, -1, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0.1 + 0.2, 1e-5, 1e300, 7];
+    await db().insert(metrics).values(values.flatMap((value, i) => [
+      { runId: run.run_id, key: "tie", value, step: Math.floor(i / 3), timestamp: 100 },
+      { runId: run.run_id, key: "tie", value, step: Math.floor(i / 3), timestamp: 50 + i },
+    ]));
+    const expected = (await get<{ metrics: Metric[] }>(ds, "metrics/get-history", { run_id: run.run_id, metric_key: "tie" })).json.metrics;
+    expect(expected).toHaveLength(18);
+    expect(expected.map((m) => m.value)).toContain("NaN");
+    expect(expected.map((m) => m.value)).toContain(0.30000000000000004);
+    expect(expected).toEqual([...expected].sort((a, b) => a.step - b.step || a.timestamp - b.timestamp));
+    for (const size of [1, 2, 3, 5, 17]) {
+      const seen: Metric[] = [];
+      let token: string | undefined;
+      do {
+        const page = await get<{ metrics: Metric[]; next_page_token?: string }>(ds, "metrics/get-history", { run_id: run.run_id, metric_key: "tie", max_results: size, page_token: token });
+        expect(page.status, page.text).toBe(200);
+        expect(page.json.metrics.length).toBeLessThanOrEqual(size);
+        seen.push(...page.json.metrics);
+        token = page.json.next_page_token;
+      } while (token);
+      expect(seen, `pages of ${size}`).toEqual(expected);
+    }
+    // A token of the offset kind (what earlier versions issued) still pages on; a made-up one is refused.
+    const legacy = Buffer.from(JSON.stringify({ offset: 16 })).toString("base64url");
+    const rest = await get<{ metrics: Metric[]; next_page_token?: string }>(ds, "metrics/get-history", { run_id: run.run_id, metric_key: "tie", max_results: 10, page_token: legacy });
+    expect(rest.json.metrics).toEqual(expected.slice(16));
+    for (const bad of ["nope", Buffer.from(JSON.stringify({ after: [1, 2, "1; drop table metrics"] })).toString("base64url"), Buffer.from(JSON.stringify({ after: [1.5, 2, "1"] })).toString("base64url")]) {
+      const refused = await get<ErrorBody>(ds, "metrics/get-history", { run_id: run.run_id, metric_key: "tie", page_token: bad });
+      expect(refused.status).toBe(400);
+      expect(refused.json.message).toMatch(/page_token/);
+    }
+    // Another team's member does not read it, with or without a token.
+    expect((await get(dsFraud, "metrics/get-history", { run_id: run.run_id, metric_key: "tie" })).status).toBe(404);
   });
 });
 

@@ -6,27 +6,71 @@ import type { Ctx, TxCtx } from "../context";
 import { loadRun } from "./access";
 import type { MetricDto } from "./dto";
 import { metricDto } from "./dto";
-import { decodeOffset, encodeOffset } from "./experiments";
+import { RawJson } from "../http/raw-json";
+import { decodeOffset } from "./experiments";
 import { withStatementTimeout, withTeamSlot } from "./query-budget";
 import { ROLLUP_LEVELS, rollupWidth } from "./rollups";
 
+/**
+ * A page of a metric's full history as the JSON text of MLflow's get-history answer, built by the database: points
+ * in (step, timestamp, value) order, the page's end carried in the token as that key (keyset paging), so the
+ * 40th page of a 1M-point metric costs what the first does instead of skipping 975,000 rows first.
+ */
 export async function getMetricHistory(
   ctx: Ctx,
   input: { run_id: string; metric_key: string; max_results: number; page_token?: string },
-): Promise<{ metrics: MetricDto[]; next_page_token?: string }> {
+): Promise<RawJson> {
   const run = await loadRun(ctx, input.run_id, { mode: "read" });
-  const offset = decodeOffset(input.page_token);
-  const rows = await budgeted(ctx, run, (tx) => tx.db
-    .select({ key: metrics.key, value: metrics.value, timestamp: metrics.timestamp, step: metrics.step })
-    .from(metrics)
-    .where(and(eq(metrics.runId, input.run_id), eq(metrics.key, input.metric_key)))
-    .orderBy(asc(metrics.step), asc(metrics.timestamp))
-    .limit(input.max_results + 1)
-    .offset(offset));
-  return {
-    metrics: rows.slice(0, input.max_results).map(metricDto),
-    ...(rows.length > input.max_results ? { next_page_token: encodeOffset(offset + input.max_results) } : {}),
-  };
+  const from = decodeHistoryToken(input.page_token);
+  const limit = input.max_results;
+  const after = from.after
+    ? sql`and (step, timestamp, value) > (${String(from.after[0])}::bigint, ${String(from.after[1])}::bigint, ${String(from.after[2])}::float8)`
+    : sql``;
+  const key = JSON.stringify(input.metric_key);
+  const result = (await budgeted(ctx, run, (tx) => tx.db.execute(sql`
+    with page as materialized (
+      select step, timestamp, value from ${metrics}
+      where run_id = ${input.run_id} and key = ${input.metric_key} ${after}
+      order by step, timestamp, value
+      limit ${limit + 1} offset ${from.offset}
+    ), numbered as materialized (
+      select step, timestamp, value, row_number() over (order by step, timestamp, value) as rn from page
+    )
+    select
+      coalesce(string_agg('{"key":' || ${key}::text || ',"value":' || to_json(value)::text || ',"timestamp":' || timestamp || ',"step":' || step || '}', ',' order by rn) filter (where rn <= ${limit}), '') as body,
+      count(*)::int as fetched,
+      (select json_build_array(step, timestamp, value)::text from numbered where rn = ${limit}) as last
+    from numbered
+  `))) as unknown as { rows: { body: string; fetched: number | string; last: string | null }[] };
+  const row = result.rows[0]!;
+  const next = Number(row.fetched) > limit && row.last ? `,"next_page_token":${JSON.stringify(encodeHistoryToken(row.last))}` : "";
+  return new RawJson(`{"metrics":[${row.body}]${next}}`);
+}
+
+type HistoryCursor = { after?: [number, number, string]; offset: number };
+
+/** The key of a page's last point, as text the token carries: "NaN" and the infinities stay as PostgreSQL spells them. */
+function encodeHistoryToken(last: string): string {
+  const [step, timestamp, value] = JSON.parse(last) as [number, number, number | string];
+  return Buffer.from(JSON.stringify({ after: [step, timestamp, String(value)] })).toString("base64url");
+}
+
+function decodeHistoryToken(token: string | undefined): HistoryCursor {
+  if (!token) return { offset: 0 };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+  } catch {
+    parsed = undefined;
+  }
+  const after = (parsed as { after?: unknown } | undefined)?.after;
+  if (Array.isArray(after) && after.length === 3) {
+    const [step, timestamp, value] = after as unknown[];
+    const finite = typeof value === "string" && (/^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value) || ["NaN", "Infinity", "-Infinity"].includes(value));
+    if (Number.isSafeInteger(step) && Number.isSafeInteger(timestamp) && finite) return { after: [step as number, timestamp as number, value as string], offset: 0 };
+  }
+  // A token of the offset kind (what earlier versions issued) still pages on.
+  return { offset: decodeOffset(token) };
 }
 
 /** A history read holds one of the team's query slots and runs under the statement timeout (query-budget.ts). */
