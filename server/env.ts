@@ -87,6 +87,7 @@ const schema = z.object({
   CAIRN_QUERY_TIMEOUT_MS: z.coerce.number().int().min(1).default(5000),
   CAIRN_QUERY_SLOTS_PER_TEAM: z.coerce.number().int().min(1).optional(),
   CAIRN_QUERY_SLOT_WAIT_MS: z.coerce.number().int().min(0).default(2000),
+  CAIRN_QUERY_FLOOD_SHARE: z.coerce.number().gt(0, "CAIRN_QUERY_FLOOD_SHARE is a share of time above 0 and at most 1").max(1, "CAIRN_QUERY_FLOOD_SHARE is a share of time above 0 and at most 1").default(0.5),
   CAIRN_ALERT_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
   CAIRN_ALERT_REPEAT_MINUTES: z.coerce.number().int().min(1).default(240),
   CAIRN_SMTP_URL: z.string().regex(/^smtp:\/\/[^/\s]+$/, "CAIRN_SMTP_URL is smtp://host:port").optional(),
@@ -169,7 +170,8 @@ export type Env = {
    * runs at most `slotsPerTeam` (4 on PostgreSQL, 1 on PGlite) searches with a filter or order and history reads at once in this process, and
    * one more waits up to `slotWaitMs` for a slot before it is refused (429).
    */
-  queryLimits: { timeoutMs: number; slotsPerTeam: number; slotWaitMs: number };
+  /** floodShare: the share of its slots' time a team asking for more than its slots gets while another team also reads. */
+  queryLimits: { timeoutMs: number; slotsPerTeam: number; slotWaitMs: number; floodShare: number };
   /** The alert evaluator's pass interval, the repeat interval of an unacknowledged firing alert, and email (SMTP relay, sender). */
   alerts: { intervalMs: number; repeatMs: number; smtpUrl?: string; from: string };
   /**
@@ -258,6 +260,7 @@ function load(): Env {
       // shares it), so the other half stays free for every other team: 1 on 2 cores, 4 on 8.
       slotsPerTeam: e.CAIRN_QUERY_SLOTS_PER_TEAM ?? (e.DATABASE_URL ? Math.max(1, Math.floor(os.availableParallelism() / 2)) : 1),
       slotWaitMs: e.CAIRN_QUERY_SLOT_WAIT_MS,
+      floodShare: e.CAIRN_QUERY_FLOOD_SHARE,
     },
     alerts: { intervalMs: e.CAIRN_ALERT_INTERVAL_MS, repeatMs: e.CAIRN_ALERT_REPEAT_MINUTES * 60_000, smtpUrl: e.CAIRN_SMTP_URL, from: e.CAIRN_ALERT_FROM },
     tracing: {

@@ -12,17 +12,42 @@ export type BudgetTeam = { id: string; slug: string };
 export type BudgetWhat = "search" | "metric history read";
 
 type Slots = { active: number; waiting: ((granted: boolean) => void)[] };
+type Budget = {
+  slots: Map<string, Slots>;
+  /** When each team last held or asked for a slot (ms, performance.now()), for "is another team reading?". */
+  seen: Map<string, number>;
+};
 
 // One registry per process: Next bundles this module once per route, and the slots must be shared by all.
 const REGISTRY = Symbol.for("cairn.queryBudget.slots");
-const globals = globalThis as unknown as { [REGISTRY]?: Map<string, Slots> };
+const globals = globalThis as unknown as { [REGISTRY]?: Budget };
+
+function budget(): Budget {
+  return (globals[REGISTRY] ??= { slots: new Map(), seen: new Map() });
+}
 
 function registry(): Map<string, Slots> {
-  return (globals[REGISTRY] ??= new Map());
+  return budget().slots;
+}
+
+/** A team counts as reading for this long after its last expensive read (or ask for one). */
+const ACTIVE_WINDOW_MS = 1000;
+
+/** Whether a team other than `teamId` reads now or did within the last second; forgets teams idle longer. */
+function othersReading(teamId: string, now: number): boolean {
+  const { slots, seen } = budget();
+  let others = false;
+  for (const [team, at] of seen) {
+    if (team === teamId) continue;
+    if ((slots.get(team)?.active ?? 0) > 0 || now - at <= ACTIVE_WINDOW_MS) others = true;
+    else seen.delete(team);
+  }
+  return others;
 }
 
 /** Waits up to `waitMs` for one of the team's `limit` slots; false when none freed in time. */
 function acquire(teamId: string, limit: number, waitMs: number): Promise<boolean> {
+  budget().seen.set(teamId, performance.now());
   const slots = registry().get(teamId) ?? { active: 0, waiting: [] };
   registry().set(teamId, slots);
   if (slots.active < limit) {
@@ -44,10 +69,27 @@ function acquire(teamId: string, limit: number, waitMs: number): Promise<boolean
   });
 }
 
-function release(teamId: string): void {
+/**
+ * Frees a slot held for `heldMs`. A waiting request of the same team takes it over (first come, first served) —
+ * at once, unless the team asks for more than its slots while another team also reads: then the slot rests
+ * `heldMs × (1 − share) ÷ share` first, so a flooding team's reads take at most `share` of its slots' time and
+ * the rest of the machine (the database's cores, the event loop) stays with the others. A team that does not
+ * queue beyond its slots is never paced.
+ */
+function release(teamId: string, heldMs: number, share: number): void {
   const slots = registry().get(teamId);
   if (!slots) return;
-  // A waiting request takes the slot over (first come, first served); otherwise it is free again.
+  const now = performance.now();
+  budget().seen.set(teamId, now);
+  const rest = slots.waiting.length > 0 && share < 1 && othersReading(teamId, now) ? Math.min(heldMs * (1 - share) / share, MAX_REST_MS) : 0;
+  if (rest <= 0) return handOver(teamId, slots);
+  setTimeout(() => handOver(teamId, slots), rest).unref?.();
+}
+
+/** Longest rest after one read (a read that ran for seconds does not park the team's slot for longer). */
+const MAX_REST_MS = 2000;
+
+function handOver(teamId: string, slots: Slots): void {
   const next = slots.waiting.shift();
   if (next) return next(true);
   slots.active -= 1;
@@ -64,7 +106,7 @@ export function slotsInUse(teamId: string): number {
  * none frees within the wait, answers rate_limited (429, Retry-After) without touching the database.
  */
 export async function withTeamSlot<T>(team: BudgetTeam, what: BudgetWhat, fn: () => Promise<T>): Promise<T> {
-  const { slotsPerTeam, slotWaitMs } = env().queryLimits;
+  const { slotsPerTeam, slotWaitMs, floodShare } = env().queryLimits;
   if (!(await acquire(team.id, slotsPerTeam, slotWaitMs))) {
     const retryAfterSeconds = Math.max(1, Math.ceil(slotWaitMs / 1000));
     throw new AppError(
@@ -73,10 +115,11 @@ export async function withTeamSlot<T>(team: BudgetTeam, what: BudgetWhat, fn: ()
       { retryAfterSeconds },
     );
   }
+  const started = performance.now();
   try {
     return await fn();
   } finally {
-    release(team.id);
+    release(team.id, performance.now() - started, floodShare);
   }
 }
 

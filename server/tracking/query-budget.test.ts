@@ -1,0 +1,80 @@
+// A team that floods expensive reads (more at once than its slots) while another team also reads gets its slots
+// at a duty cycle (CAIRN_QUERY_FLOOD_SHARE): each read is followed by a rest before its next waiting read starts.
+// Alone, or within its slots, a team is never paced. No database: the slots are this process's own.
+import { describe, expect, it, vi } from "vitest";
+import type { BudgetTeam } from "./query-budget";
+import { slotsInUse, withTeamSlot } from "./query-budget";
+
+// Read once by env() on first use, before any test runs.
+vi.stubEnv("CAIRN_QUERY_SLOTS_PER_TEAM", "1");
+vi.stubEnv("CAIRN_QUERY_SLOT_WAIT_MS", "5000");
+vi.stubEnv("CAIRN_QUERY_FLOOD_SHARE", "0.5");
+
+let seq = 0;
+const team = (slug: string): BudgetTeam => ({ id: `${slug}-${++seq}`, slug });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Two reads of `holdMs` each asked for at once by `t`; when each started and ended (performance.now()). */
+async function twoAtOnce(t: BudgetTeam, holdMs: number): Promise<{ start: number; end: number }[]> {
+  const read = () => withTeamSlot(t, "search", async () => {
+    const start = performance.now();
+    await sleep(holdMs);
+    return { start, end: performance.now() };
+  });
+  return Promise.all([read(), read()]);
+}
+
+describe("a flooding team's pace", () => {
+  it("alone, a team's waiting read starts as soon as the slot frees", async () => {
+    const [first, second] = await twoAtOnce(team("churn"), 200);
+    expect(second!.start - first!.end).toBeLessThan(150);
+  });
+
+  it("while another team reads, the waiting read starts only after a rest as long as the read before it (share 0.5)", async () => {
+    const churn = team("churn");
+    const fraud = team("fraud");
+    let reading = true;
+    const other = (async () => {
+      while (reading) await withTeamSlot(fraud, "search", () => sleep(20));
+    })();
+    const [first, second] = await twoAtOnce(churn, 200);
+    reading = false;
+    await other;
+    // Rest = held × (1 − 0.5) ÷ 0.5 = the 200 ms it held the slot (timers only run late, never early).
+    expect(second!.start - first!.end).toBeGreaterThanOrEqual(190);
+    // The other team, within its one slot, was never paced: it kept reading back to back.
+    expect(slotsInUse(fraud.id)).toBe(0);
+    expect(slotsInUse(churn.id)).toBe(0);
+  });
+
+  it("a team within its slots is not paced even while another team floods", async () => {
+    const churn = team("churn");
+    const fraud = team("fraud");
+    let flooding = true;
+    const flood = Promise.all(Array.from({ length: 3 }, async () => {
+      while (flooding) await withTeamSlot(churn, "search", () => sleep(30));
+    }));
+    await sleep(50);
+    const gaps: number[] = [];
+    let last = performance.now();
+    for (let i = 0; i < 5; i++) {
+      await withTeamSlot(fraud, "search", async () => {
+        gaps.push(performance.now() - last);
+        await sleep(20);
+      });
+      last = performance.now();
+    }
+    flooding = false;
+    await flood;
+    expect(Math.max(...gaps)).toBeLessThan(100);
+  });
+
+  it("a team that stopped reading a second ago no longer paces the flooding one", async () => {
+    const churn = team("churn");
+    const fraud = team("fraud");
+    await withTeamSlot(fraud, "search", () => sleep(5));
+    await sleep(1100);
+    const [first, second] = await twoAtOnce(churn, 200);
+    expect(second!.start - first!.end).toBeLessThan(150);
+  });
+});
