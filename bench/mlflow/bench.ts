@@ -4,6 +4,7 @@
 //
 //   npx tsx bench/mlflow/bench.ts [--runs 100000] [--rounds 3] [--mlflow 2,3] [--history-points 1000000]
 //        [--creates 400] [--search-iterations 20 (searches and sampled history)] [--cairn node|next] [--pg-url …] [--out bench/mlflow/results.json]
+//        [--parts write,load,history (which parts to run; load includes the searches on the loaded runs)]
 //
 // Venvs live outside the repository (/tmp/cairn-bench-mlflow-2, -3; reused when present, see venv.sh).
 // `--cairn node` (default) serves Cairn's MLflow adapter from node:http (cairn-server.ts); `--cairn next`
@@ -26,6 +27,9 @@ const HISTORY_POINTS = Number(option("history-points", "1000000"));
 const CREATES = Number(option("creates", "400"));
 const SEARCH_ITERATIONS = Number(option("search-iterations", "20"));
 const OUT = option("out", "bench/mlflow/results.json");
+/** Which parts to run: write (runs/create, log-batch), load (the --runs load, then the searches on it), history. */
+const PARTS = new Set(option("parts", "write,load,history").split(",").filter(Boolean));
+for (const part of PARTS) if (!["write", "load", "history"].includes(part)) throw new Error(`--parts takes write, load and history (comma-separated), not ${part}`);
 const LOAD_CLIENTS = 8;
 const PARAMS = 10;
 const METRICS = 10;
@@ -298,36 +302,42 @@ async function main(): Promise<void> {
     for (const [i, v] of VERSIONS.entries()) targets.push(await startMlflow(v, 5391 + i, stamp));
     for (const t of targets) state.experiment.set(t.name, await createExperiment(t, `bench-${stamp}`));
     const rows: Row[] = [];
-    console.log("write path, rounds interleaved:");
-    await rounds(targets, writeScenarios(), ROUNDS, rows);
+    if (PARTS.has("write")) {
+      console.log("write path, rounds interleaved:");
+      await rounds(targets, writeScenarios(), ROUNDS, rows);
+    }
 
-    console.log(`loading ${RUNS} runs (${PARAMS} params, ${METRICS} metrics, ${TAGS} tags each; runs/create + log-batch + runs/update, ${LOAD_CLIENTS} clients):`);
     const loads: Record<string, { seconds: number; runsPerS: number; load: number }> = {};
-    for (const t of targets) {
-      const load = load1();
-      loads[t.name] = { ...(await loadRuns(t)), load };
-      console.log(`  ${t.name}: ${loads[t.name]!.seconds} s (${loads[t.name]!.runsPerS} runs/s)`);
-    }
-    // Straight after the load, before any ANALYZE (autovacuum is off on these tables): the plan-cliff check.
     const analyzed: Record<string, unknown> = {};
-    for (const t of targets) {
-      const c = new pg.Client({ connectionString: dbUrl(t.database) });
-      await c.connect();
-      analyzed[t.name] = (await c.query(`select relname, last_analyze, last_autoanalyze, n_mod_since_analyze from pg_stat_user_tables where relname in ('runs','run_tags','tags','params','latest_metrics','metrics') order by relname`)).rows;
-      await c.end();
+    if (PARTS.has("load")) {
+      console.log(`loading ${RUNS} runs (${PARAMS} params, ${METRICS} metrics, ${TAGS} tags each; runs/create + log-batch + runs/update, ${LOAD_CLIENTS} clients):`);
+      for (const t of targets) {
+        const load = load1();
+        loads[t.name] = { ...(await loadRuns(t)), load };
+        console.log(`  ${t.name}: ${loads[t.name]!.seconds} s (${loads[t.name]!.runsPerS} runs/s)`);
+      }
+      // Straight after the load, before any ANALYZE (autovacuum is off on these tables): the plan-cliff check.
+      for (const t of targets) {
+        const c = new pg.Client({ connectionString: dbUrl(t.database) });
+        await c.connect();
+        analyzed[t.name] = (await c.query(`select relname, last_analyze, last_autoanalyze, n_mod_since_analyze from pg_stat_user_tables where relname in ('runs','run_tags','tags','params','latest_metrics','metrics') order by relname`)).rows;
+        await c.end();
+      }
+      console.log("search on the freshly loaded databases (no ANALYZE yet):");
+      await rounds(targets, searchScenarios(), ROUNDS, rows);
     }
-    console.log("search on the freshly loaded databases (no ANALYZE yet):");
-    await rounds(targets, searchScenarios(), ROUNDS, rows);
 
-    console.log(`loading a ${HISTORY_POINTS}-point metric:`);
     const historyLoad: Record<string, number> = {};
-    for (const t of targets) historyLoad[t.name] = await loadHistory(t);
-    console.log(`  ${JSON.stringify(historyLoad)} s`);
-    await rounds(targets, historyScenarios(), ROUNDS, rows);
+    if (PARTS.has("history")) {
+      console.log(`loading a ${HISTORY_POINTS}-point metric:`);
+      for (const t of targets) historyLoad[t.name] = await loadHistory(t);
+      console.log(`  ${JSON.stringify(historyLoad)} s`);
+      await rounds(targets, historyScenarios(), ROUNDS, rows);
+    }
 
     const memory = Object.fromEntries(targets.map((t) => [t.name, rssMb(processTree(t.child.pid!))]));
     const { text, json } = table(rows, targets);
-    const loadRow = `| load ${RUNS.toLocaleString("en")} runs (create + log-batch + update, ${LOAD_CLIENTS} clients) | ${loads.Cairn!.runsPerS} runs/s | ${targets.slice(1).map((t) => `${loads[t.name]!.runsPerS} runs/s`).join(" | ")} | ${targets.slice(1).map((t) => `**${(loads.Cairn!.runsPerS / loads[t.name]!.runsPerS).toFixed(1)}×**`).join(" | ")} | ${targets.map(() => "—").join(" | ")} | 1 | ${Object.values(loads).map((l) => l.load).join(", ")} |`;
+    const loadRow = !loads.Cairn ? "" : `| load ${RUNS.toLocaleString("en")} runs (create + log-batch + update, ${LOAD_CLIENTS} clients) | ${loads.Cairn!.runsPerS} runs/s | ${targets.slice(1).map((t) => `${loads[t.name]!.runsPerS} runs/s`).join(" | ")} | ${targets.slice(1).map((t) => `**${(loads.Cairn!.runsPerS / loads[t.name]!.runsPerS).toFixed(1)}×**`).join(" | ")} | ${targets.map(() => "—").join(" | ")} | 1 | ${Object.values(loads).map((l) => l.load).join(", ")} |`;
     const memRow = `| server RSS after the run (all processes) | ${memory.Cairn} MB | ${targets.slice(1).map((t) => `${memory[t.name]} MB`).join(" | ")} | ${targets.slice(1).map((t) => `**${(memory[t.name]! / memory.Cairn!).toFixed(1)}×**`).join(" | ")} | ${targets.map(() => "—").join(" | ")} | 1 | — |`;
     const failed = failures.map((f) => `| ${f.scenario}: not measured — ${f.error.slice(0, 200).replace(/\|/g, "/")} |${" |".repeat(2 * targets.length + targets.length + 1)}`).join("\n");
     const full = [text, loadRow, memRow, failed].filter(Boolean).join("\n");
@@ -335,7 +345,7 @@ async function main(): Promise<void> {
     const result = {
       at: started.toISOString(), command: `npx tsx bench/mlflow/bench.ts ${process.argv.slice(2).join(" ")}`.trim(), cairn_server: option("cairn", "node"),
       machine: { cpus: os.availableParallelism(), calibration_ms: calibrationMs, load_before: os.loadavg().map(r1), node: process.version },
-      options: { runs: RUNS, rounds: ROUNDS, creates: CREATES, history_points: HISTORY_POINTS, search_iterations: SEARCH_ITERATIONS, params: PARAMS, metrics: METRICS, tags: TAGS },
+      options: { parts: [...PARTS], runs: RUNS, rounds: ROUNDS, creates: CREATES, history_points: HISTORY_POINTS, search_iterations: SEARCH_ITERATIONS, params: PARAMS, metrics: METRICS, tags: TAGS },
       servers: targets.map((t) => t.name), table: full, rows: json, load: loads, history_load_s: historyLoad, rss_mb: memory, statistics_before_search: analyzed, failures,
     };
     writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
