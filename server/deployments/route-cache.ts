@@ -11,10 +11,9 @@
 // answer read from the old rows cannot outlive the notification that replaced them. Entries also expire after
 // ENTRY_TTL_MS, a backstop that costs one lookup per address per interval. Concurrent misses of one key share a
 // single read.
-import pg from "pg";
 import type { PGlite } from "@electric-sql/pglite";
 import type { Db } from "@/db/client";
-import { log } from "../observability/log";
+import { PgChannelListener } from "../pg-listener";
 
 export const ROUTES_CHANNEL = "cairn_routes";
 /** A backstop: an entry is read again after this long even if no change was announced. */
@@ -127,8 +126,14 @@ export async function startRouteCache(db: Db, opts: RouteCacheOptions): Promise<
     return cache;
   }
   if (!opts.url) throw new Error("startRouteCache: PostgreSQL needs its connection string to listen");
-  const listener = new PgRouteListener(opts.url, cache, opts.retryMs ?? 500, opts.maxRetryMs ?? 30_000, opts.heartbeatMs ?? HEARTBEAT_MS);
-  registry().set(db, { cache, stop: () => listener.stop() });
+  // While the connection is down (or deaf: its heartbeats stop coming back) the cache is off.
+  const listener = new PgChannelListener({
+    url: opts.url, channel: ROUTES_CHANNEL, applicationName: LISTENER_NAME, purpose: "gateway routes",
+    whileDown: "lookups read the database until it is back",
+    onPayload: () => cache.invalidate(), onListening: (on) => cache.setListening(on),
+    retryMs: opts.retryMs ?? 500, maxRetryMs: opts.maxRetryMs ?? 30_000, heartbeatMs: opts.heartbeatMs ?? 5_000,
+  });
+  registry().set(db, { cache, stop: async () => { await listener.stop(); cache.setListening(false); } });
   await listener.start();
   return cache;
 }
@@ -141,119 +146,5 @@ export async function stopRouteCache(db: Db): Promise<void> {
   await entry.stop();
 }
 
-/** A listener's proof of life: it NOTIFYs itself this often and expects to hear it back within the next beat. */
-const HEARTBEAT_MS = 5_000;
-const HEARTBEAT = "heartbeat";
 /** The listening connection's application_name (pg_stat_activity shows it). */
 export const LISTENER_NAME = "cairn route listener";
-
-/**
- * LISTEN on a connection of its own; while it is down the cache is off (every lookup reads the database). Every
- * few seconds it sends itself a heartbeat on the channel: one that does not come back (a connection dropped
- * without a word, a pooler that does not pass notifications on) turns the cache off and reconnects.
- */
-class PgRouteListener {
-  private client: pg.Client | null = null;
-  private stopped = false;
-  private timer: NodeJS.Timeout | null = null;
-  private beat: NodeJS.Timeout | null = null;
-  private heard = true;
-  private onHeartbeat: (() => void) | null = null;
-  private failures = 0;
-
-  constructor(private readonly url: string, private readonly cache: RouteCache, private readonly retryMs: number, private readonly maxRetryMs: number, private readonly heartbeatMs: number) {}
-
-  async start(): Promise<void> {
-    await this.connect();
-    this.beat = setInterval(() => void this.heartbeat(), this.heartbeatMs);
-    this.beat.unref();
-  }
-
-  private async heartbeat(): Promise<void> {
-    const client = this.client;
-    if (!client || this.stopped) return;
-    if (!this.heard) {
-      log.warn("gateway routes: the listening connection stopped hearing its own heartbeat; lookups read the database until it reconnects");
-      client.emit("error", new Error("no heartbeat came back on the listening connection"));
-      return;
-    }
-    this.heard = false;
-    try {
-      await client.query("select pg_notify($1, $2)", [ROUTES_CHANNEL, HEARTBEAT]);
-    } catch (err) {
-      client.emit("error", err);
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.beat) clearInterval(this.beat);
-    this.timer = null;
-    this.beat = null;
-    this.cache.setListening(false);
-    const client = this.client;
-    this.client = null;
-    await client?.end().catch(() => undefined);
-  }
-
-  private async connect(): Promise<void> {
-    if (this.stopped) return;
-    const client = new pg.Client({ connectionString: this.url, keepAlive: true, connectionTimeoutMillis: 5_000, application_name: LISTENER_NAME });
-    let lost = false;
-    const onLost = (err?: unknown) => {
-      if (lost) return;
-      lost = true;
-      if (this.client === client) this.client = null;
-      this.cache.setListening(false);
-      client.end().catch(() => undefined);
-      if (this.stopped) return;
-      if (err) log.warn("gateway routes: the listening connection was lost; lookups read the database until it is back", { err });
-      this.retry();
-    };
-    client.on("error", onLost);
-    client.on("end", () => onLost());
-    client.on("notification", (n) => {
-      if (n.channel !== ROUTES_CHANNEL) return;
-      // A heartbeat (its own or another process's) says the channel works; anything else is a change.
-      if (n.payload === HEARTBEAT) {
-        this.heard = true;
-        this.onHeartbeat?.();
-      } else this.cache.invalidate();
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${ROUTES_CHANNEL}`);
-      // On only once a heartbeat came back: a connection that does not pass notifications on (a pooler in
-      // transaction mode) never turns the cache on.
-      const heard = new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), 2_000);
-        this.onHeartbeat = () => { clearTimeout(timer); resolve(true); };
-      });
-      await client.query("select pg_notify($1, $2)", [ROUTES_CHANNEL, HEARTBEAT]);
-      const ok = await heard;
-      this.onHeartbeat = null;
-      if (!ok) throw new Error("no notification came back on the listening connection (does a pooler sit in between?)");
-      if (this.stopped || lost) {
-        await client.end().catch(() => undefined);
-        return;
-      }
-      this.client = client;
-      this.failures = 0;
-      this.heard = true;
-      this.cache.setListening(true);
-    } catch (err) {
-      onLost(err);
-    }
-  }
-
-  private retry(): void {
-    if (this.timer || this.stopped) return;
-    const delay = Math.min(this.maxRetryMs, this.retryMs * 2 ** this.failures++);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.connect();
-    }, delay);
-    this.timer.unref();
-  }
-}
