@@ -17,6 +17,7 @@ import { until } from "@/server/testing/until";
 import { gpuUse } from "./gpu-use";
 import { findBinary, queryVector } from "./prometheus";
 import { freePort, startTestPrometheus } from "./testing/prometheus";
+import { dcgmExposition } from "./testing/dcgm";
 
 const stateDir = process.env.CAIRN_CLUSTER_DIR || path.join(os.homedir(), ".cache", "cairn", "cluster");
 const binary = findBinary("prometheus", (process.env.PATH ?? "").split(path.delimiter).filter(Boolean));
@@ -45,12 +46,10 @@ const pinned = (name: string, node: string, gpus: number) => ({
 });
 
 /** The DCGM exporter on MEASURED_NODE: GPUs 0 and 1 held by the team's pod (60 %, 20 %), 2 by another namespace, 3 idle. */
-function exposition(): string {
-  const gpu = (i: number, util: number, ns = "", pod = "") =>
-    `DCGM_FI_DEV_GPU_UTIL{gpu="${i}",UUID="GPU-${suffix}-${i}",device="nvidia${i}",modelName="NVIDIA A100-SXM4-80GB",Hostname="${MEASURED_NODE}",container="${pod ? "main" : ""}",namespace="${ns}",pod="${pod}"} ${util}`;
-  return ["# HELP DCGM_FI_DEV_GPU_UTIL GPU utilization (in %).", "# TYPE DCGM_FI_DEV_GPU_UTIL gauge",
-    gpu(0, 60, namespace, "train"), gpu(1, 20, namespace, "train"), gpu(2, 100, "kube-ml-sandbox", "notebook-0"), gpu(3, 0), ""].join("\n");
-}
+const exposition = () => dcgmExposition(MEASURED_NODE, [
+  { gpu: 0, util: 60, namespace, pod: "train" }, { gpu: 1, util: 20, namespace, pod: "train" },
+  { gpu: 2, util: 100, namespace: "kube-ml-sandbox", pod: "notebook-0" }, { gpu: 3, util: 0 },
+]);
 
 beforeAll(async () => {
   const kc = new KubeConfig();
