@@ -3,6 +3,11 @@
 // in this separate process (as over a network), not in the server's own event loop as the unit test must.
 //
 //   npx tsx bench/search-fairness.ts [--clients 8] [--samples 300] [--runs 2000] [--port 3390] [--pg-url …] [--out bench/search-fairness-results.json] [--cpu-prof DIR]
+//                                    [--server next|node] [--flood-share 0.5]
+//
+// --server node serves the same MLflow adapter from node:http (bench/mlflow/cairn-server.ts) when no build is at
+// hand; next (default) is `next start` on the build, what users run. --flood-share sets CAIRN_QUERY_FLOOD_SHARE
+// for the server (1 turns the pacing of a flooding team off, for a before/after in one sitting).
 //
 // --cpu-prof DIR writes the server's V8 CPU profile there (open it in Chrome DevTools) to see what its event loop spends the run on.
 //
@@ -28,6 +33,9 @@ const PORT = Number(option("port", "3390"));
 const PG_URL = option("pg-url", "postgres://postgres@127.0.0.1:5432/postgres");
 const OUT = option("out", "bench/search-fairness-results.json");
 const CPU_PROF = option("cpu-prof", "");
+const SERVER = option("server", "next");
+const FLOOD_SHARE = option("flood-share", "");
+if (!["next", "node"].includes(SERVER)) throw new Error(`--server is next or node, not ${SERVER}`);
 const BASE = `http://127.0.0.1:${PORT}`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -53,12 +61,16 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "cairn-bench-fair-"));
   let child: ChildProcess | undefined;
   try {
-    child = spawn(process.execPath, [...(CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", CPU_PROF] : []), "node_modules/next/dist/bin/next", "start", "-p", String(PORT)], {
-      env: { ...process.env, DATABASE_URL: url.toString(), CAIRN_DATA_DIR: dataDir, AUTH_TRUST_HOST: "true", NEXTAUTH_SECRET: "bench-search-fairness-0123456789", CAIRN_PROMETHEUS: "off", PORT: String(PORT) },
+    const entry = SERVER === "next" ? ["node_modules/next/dist/bin/next", "start", "-p", String(PORT)] : ["--import", "tsx", "bench/mlflow/cairn-server.ts", "--port", String(PORT)];
+    child = spawn(process.execPath, [...(CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", CPU_PROF] : []), ...entry], {
+      env: {
+        ...process.env, DATABASE_URL: url.toString(), CAIRN_DATA_DIR: dataDir, AUTH_TRUST_HOST: "true", NEXTAUTH_SECRET: "bench-search-fairness-0123456789", CAIRN_PROMETHEUS: "off", PORT: String(PORT),
+        ...(SERVER === "node" ? { NODE_ENV: "production" } : {}), ...(FLOOD_SHARE ? { CAIRN_QUERY_FLOOD_SHARE: FLOOD_SHARE } : {}),
+      },
       stdio: ["ignore", "pipe", "pipe"], detached: true,
     });
     for (let i = 0; ; i++) {
-      const ok = await fetch(`${BASE}/api/health`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${BASE}${SERVER === "next" ? "/api/health" : "/health"}`).then((r) => r.ok, () => false);
       if (ok) break;
       if (i > 600) throw new Error("the server did not become healthy");
       await sleep(200);
@@ -119,7 +131,7 @@ async function main(): Promise<void> {
     await Promise.all(heavy);
 
     const result = {
-      at: new Date().toISOString(), machine: { cpus: os.availableParallelism(), load: os.loadavg().map(round) }, clients: CLIENTS, samples: SAMPLES, churn_runs: RUNS,
+      at: new Date().toISOString(), server: SERVER, flood_share: FLOOD_SHARE || "default", machine: { cpus: os.availableParallelism(), load: os.loadavg().map(round) }, clients: CLIENTS, samples: SAMPLES, churn_runs: RUNS,
       other_team_alone_ms: { p50: round(pct(alone, 0.5)), p95: round(pct(alone, 0.95)), p99: round(pct(alone, 0.99)) },
       other_team_during_ms: { p50: round(pct(during, 0.5)), p95: round(pct(during, 0.95)), p99: round(pct(during, 0.99)) },
       heavy_team: { statuses, answered_p50_ms: heavyMs.length ? round(pct(heavyMs, 0.5)) : null },
