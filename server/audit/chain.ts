@@ -28,9 +28,6 @@ export async function appendAudit(db: DbOrTx, ctx: Omit<TxCtx, "db">, input: Aud
   await appendAudits(db, [{ ctx, input }]);
 }
 
-/** An event's row as the chain stores it: its fields, the hash before it and its own. */
-export type ChainedAuditRow = ReturnType<typeof chainAudits>[number];
-
 /**
  * The rows of `events` chained onto `head` (the last event's hash; null: the chain is empty), in the order
  * given, each keyed-hashed onto the one before it exactly as one appendAudit after another would chain them.
