@@ -10,9 +10,12 @@
 // while the database sat idle). The audit events are chained onto the head this process last wrote, and the
 // statement checks that head under the chain lock (audit_chain_expect, migration 0039): when another writer has
 // extended the chain since, the statement fails whole, having written nothing, and the batch is written again
-// in a transaction that reads the head under the lock first. Its locks are taken in the order every writer of
-// an experiment takes them (setExperimentLifecycle, the triggers of migration 0036): the experiment's run counts
-// row, then the experiment row, then the chain — each step gated on the one before it, so no deadlock.
+// in a transaction that takes the same row locks, then the chain lock and its head. Locks are taken in the order
+// every writer of an experiment takes them (setExperimentLifecycle, the triggers of migration 0036): the
+// experiment's run counts row, then the experiment row, then the chain — each step gated on the one before it,
+// so no deadlock. The statement also checks that each run's experiment is still active in the team its request
+// was authorised against (runs.ts may have taken the experiment from memory, experiment-refs.ts): when not, it
+// fails with CA002, nothing written, and runs.ts prepares the create again from the database.
 import type { SQL } from "drizzle-orm";
 import { sql } from "drizzle-orm";
 import type { Db, DbOrTx } from "@/db/client";
