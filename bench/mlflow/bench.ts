@@ -4,6 +4,7 @@
 //
 //   npx tsx bench/mlflow/bench.ts [--runs 100000] [--rounds 3] [--mlflow 2,3] [--history-points 1000000]
 //        [--creates 400] [--search-iterations 20 (searches and sampled history)] [--cairn node|next] [--pg-url …] [--out bench/mlflow/results.json]
+//        [--cairn-port 3391] [--mlflow-port 5391 (the 3.x server on the next port)]
 //        [--parts write,load,history (which parts to run; load includes the searches on the loaded runs)]
 //
 // Venvs live outside the repository (/tmp/cairn-bench-mlflow-2, -3; reused when present, see venv.sh).
@@ -296,10 +297,10 @@ async function main(): Promise<void> {
   let dataDir: string | undefined;
   const started = new Date();
   try {
-    const cairn = await startCairn(3391, stamp);
+    const cairn = await startCairn(Number(option("cairn-port", "3391")), stamp);
     dataDir = cairn.dataDir;
     targets.push(cairn);
-    for (const [i, v] of VERSIONS.entries()) targets.push(await startMlflow(v, 5391 + i, stamp));
+    for (const [i, v] of VERSIONS.entries()) targets.push(await startMlflow(v, Number(option("mlflow-port", "5391")) + i, stamp));
     for (const t of targets) state.experiment.set(t.name, await createExperiment(t, `bench-${stamp}`));
     const rows: Row[] = [];
     if (PARTS.has("write")) {

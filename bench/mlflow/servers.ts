@@ -53,7 +53,7 @@ export function processTree(root: number): string[] {
 }
 
 const CLK_TCK = 100;
-function cpuMsOf(pids: string[]): number {
+export function cpuMsOf(pids: string[]): number {
   let total = 0;
   for (const pid of pids) {
     try {
@@ -68,7 +68,7 @@ function cpuMsOf(pids: string[]): number {
 }
 
 /** PostgreSQL backends serving `database` (their cmdline names it). */
-function postgresPids(database: string): string[] {
+export function postgresPids(database: string): string[] {
   return readdirSync("/proc").filter((d) => /^\d+$/.test(d)).filter((pid) => {
     try {
       return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(` ${database} `);

@@ -10,6 +10,7 @@ import { can } from "../auth/policy";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
 import { findTeamBySlug } from "../teams/lookup";
+import { rememberExperiment, rememberedExperiment } from "./experiment-refs";
 
 export type ExperimentRef = { id: number; teamId: string; teamSlug: string; name: string; lifecycleStage: LifecycleStage };
 export type RunRef = ExperimentRef & { runId: string; experimentId: number; status: RunStatus; runLifecycle: LifecycleStage; artifactUri: string };
@@ -46,6 +47,22 @@ export async function loadExperiment(ctx: Ctx, experimentId: string | number, ac
   if (!row) throw new AppError("not_found", missing);
   await check(ctx, row.teamId, row.teamSlug, `experiment:${id}`, access, missing);
   return row;
+}
+
+/**
+ * loadExperiment for runs/create: the experiment remembered from an earlier create when there is one
+ * (experiment-refs.ts; the write checks it again), else read and remembered. The actor's permission is checked
+ * either way.
+ */
+export async function loadExperimentToCreateIn(ctx: Ctx, experimentId: number, access: Access): Promise<ExperimentRef> {
+  const remembered = rememberedExperiment(experimentId);
+  if (!remembered) {
+    const ref = await loadExperiment(ctx, experimentId, access);
+    rememberExperiment(ref);
+    return ref;
+  }
+  await check(ctx, remembered.teamId, remembered.teamSlug, `experiment:${experimentId}`, access, `Could not find experiment with ID ${experimentId}`);
+  return remembered;
 }
 
 async function defaultExperimentOf(ctx: Ctx, db: DbOrTx): Promise<number> {

@@ -8,13 +8,14 @@ import { appendAudit, denied } from "../audit/record";
 import { can } from "../auth/policy";
 import type { Ctx } from "../context";
 import { AppError } from "../errors";
-import { DEFAULT_EXPERIMENT, homeTeam, loadExperiment, loadRun, requireActiveRun } from "./access";
+import { DEFAULT_EXPERIMENT, homeTeam, loadExperiment, loadExperimentToCreateIn, loadRun, requireActiveRun } from "./access";
 import type { RunDto } from "./dto";
 import { experimentArtifactLocation, runArtifactUri } from "./dto";
 import { hydrateRuns } from "./hydrate";
 import { recordKeys } from "./keys";
 import type { PendingRun } from "./run-create-batch";
-import { createRunBatched } from "./run-create-batch";
+import { createRunBatched, experimentChanged } from "./run-create-batch";
+import { forgetExperiment } from "./experiment-refs";
 import { generateRunName } from "./run-names";
 
 export const TRAIN = { mode: "write", permission: "train_model", action: "run.update" } as const;
@@ -47,11 +48,23 @@ async function defaultExperimentId(ctx: Ctx): Promise<number> {
   return created ?? defaultExperimentId(ctx);
 }
 
+/** Times runs/create prepares a run again from the database when its write finds the experiment changed. */
+const CREATE_ATTEMPTS = 3;
+
 export async function createRun(ctx: Ctx, input: CreateRunInput): Promise<RunDto> {
-  const pending = await prepareRun(ctx, input);
   // Inside a caller's transaction the run is written in it; otherwise with the concurrent creates of this process.
-  if ("rollback" in ctx.db) return (await hydrateRuns(ctx.db, [(await writeRun(pending)).id]))[0]!;
-  return JSON.parse(await createRunBatched(pending)) as RunDto;
+  if ("rollback" in ctx.db) return (await hydrateRuns(ctx.db, [(await writeRun(await prepareRun(ctx, input))).id]))[0]!;
+  for (let attempt = 1; ; attempt++) {
+    // The first attempt may take the experiment from memory; the write checks it is still active in that team.
+    const pending = await prepareRun(ctx, input, attempt === 1);
+    try {
+      return JSON.parse(await createRunBatched(pending)) as RunDto;
+    } catch (err) {
+      if (!experimentChanged(err)) throw err;
+      forgetExperiment(pending.row.experimentId);
+      if (attempt >= CREATE_ATTEMPTS) throw new AppError("conflict", `The experiment ${pending.row.experimentId} changed while the run was being created in it; try again.`);
+    }
+  }
 }
 
 /** Creates the run (as createRun) in `ctx.db` (a transaction the caller holds) and returns its row — for callers that only need the id. */
@@ -60,9 +73,10 @@ export async function insertRun(ctx: Ctx, input: CreateRunInput): Promise<typeof
 }
 
 /** Authorizes the create and works out the run's row, tags and audit event; writes nothing. */
-async function prepareRun(ctx: Ctx, input: CreateRunInput): Promise<PendingRun> {
+async function prepareRun(ctx: Ctx, input: CreateRunInput, remembered = false): Promise<PendingRun> {
   const experimentId = !input.experiment_id || input.experiment_id === "0" ? await defaultExperimentId(ctx) : Number(input.experiment_id);
-  const exp = await loadExperiment(ctx, experimentId, { ...TRAIN, action: "run.create" });
+  const access = { ...TRAIN, action: "run.create" };
+  const exp = remembered ? await loadExperimentToCreateIn(ctx, experimentId, access) : await loadExperiment(ctx, experimentId, access);
   if (exp.lifecycleStage !== "active") throw new AppError("invalid_input", `The experiment ${exp.id} must be in the 'active' state to create runs in it.`);
   const tags = new Map(input.tags.map((t) => [t.key, t.value]));
   const name = input.run_name || tags.get("mlflow.runName") || generateRunName();
