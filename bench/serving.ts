@@ -1,8 +1,9 @@
 // Serving side by side (PostgreSQL, local backend): the churn example's model (examples/churn/train.mjs, ONNX)
 // registered in Cairn and deployed to staging with one replica, then called three ways over loopback with the
-// same MLflow `dataframe_split` body:
-//   gateway  — Cairn's inference gateway (the /serve route handler as Next calls it, behind node:http, in this
-//              process) on the model's stable address, with a team token and drift sampling at --sample-rate;
+// same MLflow body:
+//   gateway  — Cairn's inference gateway (its fast lane as a running server has it in front of Next, or with
+//              --door route the /serve route handler as Next calls it; behind node:http, in this process) on the
+//              model's stable address, with a team token and drift sampling at --sample-rate;
 //   replica  — the same replica called directly (its loopback port and the replicas' shared secret): what the
 //              gateway adds is gateway − replica;
 //   mlflow   — `mlflow models serve --env-manager local` (one worker) of the same MLflow model directory, from the
@@ -10,9 +11,14 @@
 // The load comes from a child process (its CPU is not this event loop's): --clients closed-loop keep-alive
 // clients, each sending one request, waiting for the answer, sending the next. Targets take turns in rounds
 // (warm-up, then --seconds each), so a neighbour's burst on a shared machine does not land on one target only.
+// With --rate R[,R2…], paced phases follow: the same clients offer R requests per second in all on a fixed
+// schedule (open loop), latency counted from the scheduled send when a late answer held the send back — the
+// gateway's added latency below saturation, where the closed-loop p50 is mostly queueing. Each phase prints the
+// server's CPU time per request (the gateway row: this process alone), comparable on a busy machine.
 //
 //   npx tsx bench/serving.ts [--seconds 10] [--clients 32] [--sample-rate 0.1] [--mlflow 2|3|none] [--rounds 3]
-//                            [--warmup 2] [--single-seconds 3] [--pg-url …] [--out bench/serving-results.json]
+//                            [--warmup 2] [--single-seconds 3] [--rate 1000,2000] [--paced-seconds 10]
+//                            [--cpu-prof gateway.cpuprofile] [--door lane|route] [--pg-url …] [--out bench/serving-results.json]
 import { fork, spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import http from "node:http";
@@ -36,12 +42,31 @@ const PG_URL = option("pg-url", "postgres://postgres@127.0.0.1:5432/postgres");
 const OUT = option("out", "bench/serving-results.json");
 /** Which door of the gateway: `lane` (the fast lane a running server answers /serve/… with) or `route` (the route handler). */
 const DOOR = option("door", "lane");
+/**
+ * Paced phases after the closed-loop rounds: `--rate 1000,2000` runs each target at each offered load (requests per
+ * second over all --clients clients, open loop), --rounds rounds of --paced-seconds; none by default.
+ */
+const RATES = option("rate", "").split(",").filter((x) => x.trim() !== "").map(Number);
+const PACED_SECONDS = Number(option("paced-seconds", String(SECONDS)));
+/** A CPU profile (.cpuprofile, Chrome DevTools' format) of this process — the gateway — over round 1's gateway phase. */
+const CPU_PROF = option("cpu-prof", "");
+/** Which targets run (comma-separated; gateway and replica by default, mlflow with --mlflow 2|3). */
+const ONLY = option("targets", "gateway,replica,mlflow").split(",").map((x) => x.trim());
+for (const r of RATES) if (!Number.isFinite(r) || r <= 0) throw new Error(`--rate takes positive requests per second, comma-separated (e.g. 1000,2000); got ${option("rate", "")}`);
 const MLFLOW_REQUIREMENTS: Record<string, string> = { "2": "mlflow==2.12.2 sqlalchemy<2.1", "3": "mlflow>=3,<4" };
 /** What MLflow's ONNX flavor needs beside it (MLflow 2.12 wants protobuf < 5, which the newest onnx does not take). */
 const ONNX_REQUIREMENTS: Record<string, string[]> = { "2": ["onnx<1.17", "protobuf<5", "onnxruntime", "numpy<2"], "3": ["onnx", "onnxruntime"] };
 
-type Job = { url: string; headers: Record<string, string>; body: string; seconds: number; clients: number };
-type Outcome = { requests: number; errors: number; firstError: string; wallMs: number; latencies: number[] };
+/** `rate`: paced (open loop) at this many requests per second in all; absent: closed loop. */
+type Job = { url: string; headers: Record<string, string>; body: string; seconds: number; clients: number; rate?: number };
+/**
+ * `latencies`: from the send (closed loop); paced, from the scheduled send time when the client's previous answer
+ * came after it (a stall of the server counts in full — no coordinated omission), else from the send. `service`: from
+ * the actual send, paced only. Paced sends: `heldSends` waited for a previous answer past their scheduled time
+ * (their latency counts from that time); `lateSends` left over 1 ms late for the load generator's own reasons
+ * (its timers; counted from the actual send — a health figure of the load generator, not the server's).
+ */
+type Outcome = { requests: number; errors: number; firstError: string; wallMs: number; latencies: number[]; service: number[]; lateSends: number; heldSends: number };
 
 // ---------- the load generator (the child process) ----------
 
@@ -51,15 +76,21 @@ async function loadChild(job: Job): Promise<Outcome> {
   const body = Buffer.from(job.body);
   const headers = { ...job.headers, "content-type": "application/json", "content-length": String(body.length) };
   const latencies: number[] = [];
+  const service: number[] = [];
   let errors = 0;
   let firstError = "";
-  const one = () => new Promise<void>((resolve) => {
+  let lateSends = 0;
+  let heldSends = 0;
+  /** One request; its latency counted from `from` (a paced send held back by a late answer) or else from the send. */
+  const one = (from: number | null, paced = false) => new Promise<void>((resolve) => {
     const t0 = performance.now();
     const req = http.request({ host: target.hostname, port: target.port, path: target.pathname, method: "POST", headers, agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {
-        latencies.push(performance.now() - t0);
+        const t1 = performance.now();
+        latencies.push(t1 - (from ?? t0));
+        if (paced) service.push(t1 - t0);
         if (res.statusCode !== 200) {
           errors++;
           if (!firstError) firstError = `${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 300)}`;
@@ -76,12 +107,32 @@ async function loadChild(job: Job): Promise<Outcome> {
   });
   const started = performance.now();
   const until = started + job.seconds * 1000;
-  await Promise.all(Array.from({ length: job.clients }, async () => {
-    while (performance.now() < until) await one();
+  const rate = job.rate;
+  await Promise.all(Array.from({ length: job.clients }, async (_, i) => {
+    if (rate === undefined) {
+      while (performance.now() < until) await one(null);
+      return;
+    }
+    // Paced: client i sends at started + (i + k·clients) / rate, k = 0, 1, …; together the clients offer `rate`
+    // requests per second, evenly spaced. A client whose previous answer came late sends at once, and the wait
+    // it was held counts in the next answer's latency (measured from the scheduled time).
+    // The load generator's own timer lateness (setTimeout wakes up to a millisecond or so late) is not the
+    // server's: when the previous answer came in time, latency counts from the actual send.
+    const every = (job.clients / rate) * 1000;
+    let previousEnd = 0;
+    for (let at = started + (i / rate) * 1000; at < until; at += every) {
+      const wait = at - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const held = previousEnd > at;
+      if (held) heldSends++;
+      else if (performance.now() - at > 1) lateSends++;
+      await one(held ? at : null, true);
+      previousEnd = performance.now();
+    }
   }));
   const wallMs = performance.now() - started;
   agent.destroy();
-  return { requests: latencies.length, errors, firstError, wallMs, latencies };
+  return { requests: latencies.length, errors, firstError, wallMs, latencies, service, lateSends, heldSends };
 }
 
 if (process.argv.includes("--load-child")) {
@@ -234,7 +285,15 @@ function treeCpu(root: number): number {
 // ---------- the bench ----------
 
 type Target = { key: "gateway" | "replica" | "mlflow"; name: string; url: string; headers: Record<string, string>; serverPid: number | null };
-type Phase = { round: number; target: string; requests: number; errors: number; rps: number; p50: number; p99: number; machineCores: number; serverCores: number | null; postgresCores: number | null };
+/**
+ * One timed phase. `serverCpuUsPerRequest`: CPU time of the target's server process per request (the gateway row:
+ * this process alone, the gateway's own work — its replica's in `replicaCpuUsPerRequest`), comparable across runs
+ * on a busy machine where req/s is not. Paced phases (`rate`) add the service time's p50 and the send counts.
+ */
+type Phase = {
+  round: number; target: string; rate: number | null; requests: number; errors: number; rps: number; p50: number; p99: number; machineCores: number; serverCores: number | null; postgresCores: number | null;
+  serverCpuUsPerRequest: number | null; replicaCpuUsPerRequest: number | null; serviceP50?: number; heldSends?: number; lateSends?: number;
+};
 
 async function main(): Promise<void> {
   const { cpuCalibration, cpuSince, cpuSnapshot } = await import("./cpu");
@@ -294,8 +353,9 @@ async function main(): Promise<void> {
       { key: "gateway", name: `Cairn gateway (${DOOR === "lane" ? "fast lane" : "route handler"}) → replica (sampling ${SAMPLE_RATE})`, url: `http://127.0.0.1:${(gateway.address() as AddressInfo).port}/serve/churn/churn-serving/staging/invocations`, headers: { authorization: `Bearer ${token}` }, serverPid: null },
       { key: "replica", name: "replica called directly", url: `${replicaBase}/invocations`, headers: runtime.replicaHeaders(), serverPid: replicaPid },
     ];
+    for (const t of [...targets]) if (!ONLY.includes(t.key)) targets.splice(targets.indexOf(t), 1);
     let mlflowNote: string | null = null;
-    if (MLFLOW !== "none") {
+    if (MLFLOW !== "none" && ONLY.includes("mlflow")) {
       try {
         mlflow = await startMlflowServe(MLFLOW, modelDir);
         targets.push({ key: "mlflow", name: mlflow.name, url: mlflow.url, headers: {}, serverPid: mlflow.child.pid! });
@@ -316,38 +376,75 @@ async function main(): Promise<void> {
     console.log(`\n${CLIENTS} clients, ${ROUNDS} rounds of ${SECONDS} s per target (after ${WARMUP} s warm-up each)`);
     const phases: Phase[] = [];
     let gatewayWarmups = 0;
-    const all = new Map<string, { latencies: number[]; requests: number; errors: number; wallMs: number; firstError: string }>();
+    type Merged = { latencies: number[]; service: number[]; requests: number; errors: number; wallMs: number; firstError: string; gatewayCpuMs: number; serverCpuMs: number; held: number; late: number };
+    // Merged figures per target (closed loop) and per target and rate (paced).
+    const all = new Map<string, Merged>();
+    const profiler = CPU_PROF ? await startProfiler() : null;
+    /** One warm-up and one timed phase of `t` (closed loop, or paced at `rate`). */
+    const timed = async (t: Target, r: number, rate: number | null): Promise<void> => {
+      const seconds = rate === null ? SECONDS : PACED_SECONDS;
+      const warm = await drive({ url: t.url, headers: t.headers, body, seconds: WARMUP, clients: CLIENTS, ...(rate !== null ? { rate } : {}) });
+      if (t.key === "gateway") gatewayWarmups += warm.requests;
+      const profiling = profiler !== null && t.key === "gateway" && r === 1 && rate === null;
+      if (profiling) await profiler.start();
+      const busy0 = machineBusy();
+      const server0 = t.key === "gateway" ? cpuSnapshot(bench.name) : null;
+      const tree0 = t.serverPid !== null ? treeCpu(t.serverPid) : 0;
+      const replica0 = t.key === "gateway" && replicaPid !== null ? treeCpu(replicaPid) : 0;
+      const o = await drive({ url: t.url, headers: t.headers, body, seconds, clients: CLIENTS, ...(rate !== null ? { rate } : {}) });
+      const wallS = o.wallMs / 1000;
+      let serverCores: number | null = null;
+      let postgresCores: number | null = null;
+      let serverCpuMs = 0;
+      let gatewayCpuMs = 0;
+      if (t.key === "gateway") {
+        // This process (the gateway) and its replica; the PostgreSQL backends of the bench's database apart.
+        const share = cpuSince(server0!, bench.name);
+        gatewayCpuMs = share.nodeMs;
+        serverCpuMs = replicaPid !== null ? (treeCpu(replicaPid) - replica0) * 1000 : 0;
+        serverCores = round(share.nodeCores + serverCpuMs / 1000 / wallS);
+        postgresCores = share.postgresCores;
+      } else if (t.serverPid !== null) {
+        serverCpuMs = (treeCpu(t.serverPid) - tree0) * 1000;
+        serverCores = round(serverCpuMs / 1000 / wallS);
+      }
+      if (profiling) await profiler.stop(CPU_PROF);
+      const s = summarize(o.latencies);
+      const perRequest = (ms: number) => (o.requests > 0 ? Math.round((ms * 1000) / o.requests) : null);
+      const phase: Phase = {
+        round: r, target: t.key, rate, requests: o.requests, errors: o.errors, rps: Math.round(o.requests / wallS), p50: s.p50, p99: s.p99, machineCores: round((machineBusy() - busy0) / wallS), serverCores, postgresCores,
+        serverCpuUsPerRequest: t.key === "gateway" ? perRequest(gatewayCpuMs) : t.serverPid !== null ? perRequest(serverCpuMs) : null,
+        replicaCpuUsPerRequest: t.key === "gateway" && replicaPid !== null ? perRequest(serverCpuMs) : null,
+        ...(rate !== null ? { serviceP50: summarize(o.service).p50, heldSends: o.heldSends, lateSends: o.lateSends } : {}),
+      };
+      phases.push(phase);
+      const key = rate === null ? t.key : `${t.key}@${rate}`;
+      const acc = all.get(key) ?? { latencies: [], service: [], requests: 0, errors: 0, wallMs: 0, firstError: "", gatewayCpuMs: 0, serverCpuMs: 0, held: 0, late: 0 };
+      for (const l of o.latencies) acc.latencies.push(l);
+      for (const l of o.service) acc.service.push(l);
+      acc.requests += o.requests;
+      acc.errors += o.errors;
+      acc.wallMs += o.wallMs;
+      acc.gatewayCpuMs += gatewayCpuMs;
+      acc.serverCpuMs += serverCpuMs;
+      acc.held += o.heldSends;
+      acc.late += o.lateSends;
+      acc.firstError ||= o.firstError;
+      all.set(key, acc);
+      const cpu = phase.serverCpuUsPerRequest !== null ? `, ${t.key === "gateway" ? "gateway process" : "server"} ${phase.serverCpuUsPerRequest} µs CPU/request${phase.replicaCpuUsPerRequest !== null ? ` (+ replica ${phase.replicaCpuUsPerRequest})` : ""}` : "";
+      const paced = rate !== null ? `  (paced ${rate}/s: service p50 ${phase.serviceP50!.toFixed(2)} ms, ${phase.heldSends} held, ${phase.lateSends} sent late)` : "";
+      console.log(`round ${r}  ${t.key.padEnd(8)} ${String(phase.rps).padStart(6)} req/s  p50 ${phase.p50.toFixed(2).padStart(6)} ms  p99 ${phase.p99.toFixed(2).padStart(6)} ms  errors ${phase.errors}  server ${phase.serverCores ?? "?"} cores${phase.postgresCores !== null ? ` + PostgreSQL ${phase.postgresCores}` : ""}, machine ${phase.machineCores} cores busy${cpu}${paced}`);
+    };
     for (let r = 1; r <= ROUNDS; r++) {
       // Each round starts at a different target.
       const order = targets.map((_, i) => targets[(i + r - 1) % targets.length]!);
-      for (const t of order) {
-        const warm = await drive({ url: t.url, headers: t.headers, body, seconds: WARMUP, clients: CLIENTS });
-        if (t.key === "gateway") gatewayWarmups += warm.requests;
-        const busy0 = machineBusy();
-        const server0 = t.key === "gateway" ? cpuSnapshot(bench.name) : null;
-        const tree0 = t.serverPid !== null ? treeCpu(t.serverPid) : 0;
-        const replica0 = t.key === "gateway" && replicaPid !== null ? treeCpu(replicaPid) : 0;
-        const o = await drive({ url: t.url, headers: t.headers, body, seconds: SECONDS, clients: CLIENTS });
-        const wallS = o.wallMs / 1000;
-        let serverCores: number | null = null;
-        let postgresCores: number | null = null;
-        if (t.key === "gateway") {
-          // This process (the gateway) and its replica; the PostgreSQL backends of the bench's database apart.
-          const share = cpuSince(server0!, bench.name);
-          serverCores = round(share.nodeCores + (replicaPid !== null ? treeCpu(replicaPid) - replica0 : 0) / wallS);
-          postgresCores = share.postgresCores;
-        } else if (t.serverPid !== null) serverCores = round((treeCpu(t.serverPid) - tree0) / wallS);
-        const s = summarize(o.latencies);
-        const phase: Phase = { round: r, target: t.key, requests: o.requests, errors: o.errors, rps: Math.round(o.requests / wallS), p50: s.p50, p99: s.p99, machineCores: round((machineBusy() - busy0) / wallS), serverCores, postgresCores };
-        phases.push(phase);
-        const acc = all.get(t.key) ?? { latencies: [], requests: 0, errors: 0, wallMs: 0, firstError: "" };
-        for (const l of o.latencies) acc.latencies.push(l);
-        acc.requests += o.requests;
-        acc.errors += o.errors;
-        acc.wallMs += o.wallMs;
-        acc.firstError ||= o.firstError;
-        all.set(t.key, acc);
-        console.log(`round ${r}  ${t.key.padEnd(8)} ${String(phase.rps).padStart(6)} req/s  p50 ${phase.p50.toFixed(2).padStart(6)} ms  p99 ${phase.p99.toFixed(2).padStart(6)} ms  errors ${phase.errors}  server ${phase.serverCores ?? "?"} cores${phase.postgresCores !== null ? ` + PostgreSQL ${phase.postgresCores}` : ""}, machine ${phase.machineCores} cores busy`);
+      if (SECONDS > 0) for (const t of order) await timed(t, r, null);
+    }
+    for (const rate of RATES) {
+      console.log(`\npaced: ${CLIENTS} clients offering ${rate} req/s in all (open loop, latency from the scheduled send), ${ROUNDS} rounds of ${PACED_SECONDS} s per target`);
+      for (let r = 1; r <= ROUNDS; r++) {
+        const order = targets.map((_, i) => targets[(i + r - 1) % targets.length]!);
+        for (const t of order) await timed(t, r, rate);
       }
     }
     // One client: what each hop costs when nothing queues (the added p50 here is the gateway's own work per request).
@@ -377,35 +474,58 @@ async function main(): Promise<void> {
     console.log(`route cache: ${routes.hits} lookups answered from memory, ${routes.misses} read from the database, ${routes.invalidations} invalidations`);
     const samplesAfter = (await db.select({ n: count() }).from(inferenceSamples).where(eq(inferenceSamples.deploymentId, id)))[0]!.n;
 
-    const summary = targets.map((t) => {
-      const a = all.get(t.key)!;
+    const merged = (t: Target, a: Merged) => {
       const s = summarize(a.latencies);
-      return { target: t.key, name: t.name, requests: a.requests, errors: a.errors, first_error: a.firstError || null, rps: Math.round(a.requests / (a.wallMs / 1000)), p50_ms: s.p50, p99_ms: s.p99, mean_ms: s.mean };
+      const us = (ms: number) => (a.requests > 0 ? Math.round((ms * 1000) / a.requests) : null);
+      return {
+        target: t.key, name: t.name, requests: a.requests, errors: a.errors, first_error: a.firstError || null, rps: Math.round(a.requests / (a.wallMs / 1000)), p50_ms: s.p50, p99_ms: s.p99, mean_ms: s.mean,
+        cpu_us_per_request: t.key === "gateway" ? us(a.gatewayCpuMs) : t.serverPid !== null ? us(a.serverCpuMs) : null,
+        replica_cpu_us_per_request: t.key === "gateway" && replicaPid !== null ? us(a.serverCpuMs) : null,
+      };
+    };
+    const summary = targets.filter((t) => all.has(t.key)).map((t) => merged(t, all.get(t.key)!));
+    const paced = RATES.map((rate) => {
+      const rows = targets.map((t) => {
+        const a = all.get(`${t.key}@${rate}`)!;
+        return { ...merged(t, a), service_p50_ms: summarize(a.service).p50, held_sends: a.held, late_sends: a.late };
+      });
+      const pg = rows.find((x) => x.target === "gateway");
+      const pd = rows.find((x) => x.target === "replica");
+      return { rate, rows, gateway_added: pg && pd ? { p50_ms: round(pg.p50_ms - pd.p50_ms), p99_ms: round(pg.p99_ms - pd.p99_ms) } : null };
     });
-    const g = summary.find((s) => s.target === "gateway")!;
-    const d = summary.find((s) => s.target === "replica")!;
-    const added = { p50_ms: round(g.p50_ms - d.p50_ms), p99_ms: round(g.p99_ms - d.p99_ms) };
+    const g = summary.find((s) => s.target === "gateway");
+    const d = summary.find((s) => s.target === "replica");
+    const added = g && d ? { p50_ms: round(g.p50_ms - d.p50_ms), p99_ms: round(g.p99_ms - d.p99_ms) } : null;
     const goals = {
-      gateway_rps_at_least_5000: g.rps >= 5000,
-      added_p50_at_most_1ms: added.p50_ms <= 1,
+      gateway_rps_at_least_5000: g ? g.rps >= 5000 : null,
+      added_p50_at_most_1ms: added ? added.p50_ms <= 1 : null,
     };
     console.log("\ntarget    req/s    p50 ms   p99 ms  errors");
     for (const s of summary) console.log(`${s.target.padEnd(8)} ${String(s.rps).padStart(6)}  ${s.p50_ms.toFixed(2).padStart(7)}  ${s.p99_ms.toFixed(2).padStart(7)}  ${String(s.errors).padStart(6)}   ${s.name}`);
-    console.log(`gateway added: p50 ${added.p50_ms} ms, p99 ${added.p99_ms} ms`);
+    if (added) console.log(`gateway added: p50 ${added.p50_ms} ms, p99 ${added.p99_ms} ms`);
+    if (g) console.log(`CPU per request: gateway process ${g.cpu_us_per_request} µs, its replica ${g.replica_cpu_us_per_request} µs${d ? `; the replica called directly ${d.cpu_us_per_request} µs` : ""}`);
+    for (const p of paced) {
+      console.log(`\npaced at ${p.rate} req/s (${CLIENTS} clients, open loop)   achieved req/s   p50 ms   p99 ms   service p50   held   late`);
+      for (const x of p.rows) console.log(`  ${x.target.padEnd(8)} ${String(x.rps).padStart(24)}  ${x.p50_ms.toFixed(2).padStart(7)}  ${x.p99_ms.toFixed(2).padStart(7)}  ${x.service_p50_ms.toFixed(2).padStart(11)}  ${String(x.held_sends).padStart(5)}  ${String(x.late_sends).padStart(5)}`);
+      if (p.gateway_added) console.log(`  gateway added at ${p.rate} req/s: p50 ${p.gateway_added.p50_ms} ms, p99 ${p.gateway_added.p99_ms} ms`);
+      const pg = p.rows.find((x) => x.target === "gateway");
+      if (pg) console.log(`  CPU per request at ${p.rate} req/s: gateway process ${pg.cpu_us_per_request} µs, its replica ${pg.replica_cpu_us_per_request} µs`);
+    }
     const g1 = single.find((x) => x.target === "gateway");
     const d1 = single.find((x) => x.target === "replica");
     const addedSingle = g1 && d1 ? { p50_ms: round(g1.p50_ms - d1.p50_ms), p99_ms: round(g1.p99_ms - d1.p99_ms) } : null;
     if (addedSingle) console.log(`gateway added at 1 client: p50 ${addedSingle.p50_ms} ms, p99 ${addedSingle.p99_ms} ms`);
-    console.log(`goals: ≥ 5,000 req/s through the gateway: ${goals.gateway_rps_at_least_5000 ? "met" : "missed"} (${g.rps}); ≤ 1 ms p50 added: ${goals.added_p50_at_most_1ms ? "met" : "missed"} (${added.p50_ms} ms)`);
+    if (g && added) console.log(`goals: ≥ 5,000 req/s through the gateway: ${goals.gateway_rps_at_least_5000 ? "met" : "missed"} (${g.rps}); ≤ 1 ms p50 added: ${goals.added_p50_at_most_1ms ? "met" : "missed"} (${added.p50_ms} ms)`);
     const sampled = samplesAfter - samplesBefore;
-    const gatewayRequests = g.requests + gatewayWarmups;
-    console.log(`inference log: ${sampled} rows sampled of ${gatewayRequests} gateway requests, warm-ups and 1-client phases included (${round(sampled / gatewayRequests, 3)}; rate ${SAMPLE_RATE})`);
+    const gatewayRequests = [...all].filter(([k]) => k === "gateway" || k.startsWith("gateway@")).reduce((n, [, a]) => n + a.requests, 0) + gatewayWarmups;
+    console.log(`inference log: ${sampled} rows sampled of ${gatewayRequests} gateway requests, warm-ups, paced and 1-client phases included (${round(sampled / gatewayRequests, 3)}; rate ${SAMPLE_RATE})`);
     for (const s of summary) if (s.first_error) console.log(`${s.target} first error: ${s.first_error}`);
     const load = os.loadavg().map((x) => round(x, 2));
     writeFileSync(OUT, `${JSON.stringify({
       at: new Date().toISOString(), command: `npx tsx bench/serving.ts ${process.argv.slice(2).join(" ")}`.trim(),
       machine: { ...machine, loadAfter: load, calibrationMs }, options: { door: DOOR, seconds: SECONDS, clients: CLIENTS, sampleRate: SAMPLE_RATE, mlflow: MLFLOW, rounds: ROUNDS, warmup: WARMUP, singleSeconds: SINGLE },
-      body, summary, gateway_added: added, single_client: single, gateway_added_single_client: addedSingle, postgres_transactions_per_gateway_request: transactionsPerGatewayRequest, route_cache: routes, goals, sampled_rows: sampled, gateway_requests_with_warmups: gatewayRequests, mlflow_note: mlflowNote, phases,
+      options_paced: { rates: RATES, pacedSeconds: PACED_SECONDS }, cpu_profile: CPU_PROF || null,
+      body, summary, gateway_added: added, paced, single_client: single, gateway_added_single_client: addedSingle, postgres_transactions_per_gateway_request: transactionsPerGatewayRequest, route_cache: routes, goals, sampled_rows: sampled, gateway_requests_with_warmups: gatewayRequests, mlflow_note: mlflowNote, phases,
     }, null, 2)}\n`);
     console.log(`results in ${OUT}`);
   } finally {
@@ -417,6 +537,24 @@ async function main(): Promise<void> {
     await bench.close(false);
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** The V8 CPU profiler of this process (node:inspector): start, then stop writing a .cpuprofile file. */
+async function startProfiler(): Promise<{ start: () => Promise<void>; stop: (file: string) => Promise<void> }> {
+  const inspector = await import("node:inspector");
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string, params?: object) => new Promise<unknown>((resolve, reject) => session.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result))));
+  await post("Profiler.enable");
+  await post("Profiler.setSamplingInterval", { interval: 100 });
+  return {
+    start: async () => { await post("Profiler.start"); },
+    stop: async (file) => {
+      const { profile } = (await post("Profiler.stop")) as { profile: unknown };
+      writeFileSync(file, JSON.stringify(profile));
+      console.log(`CPU profile of the gateway's process (round 1's gateway phase) in ${file}; summary: npx tsx bench/cpuprofile.ts ${file}`);
+    },
+  };
 }
 
 /** The pid of the deployment's one replica (this process's child running model-server.mjs). */

@@ -18,5 +18,20 @@ export function getReadyDb(): Promise<Db> {
     ready.catch(() => { globalForBoot.__cairnReady = undefined; });
     globalForBoot.__cairnReady = ready;
   }
-  return globalForBoot.__cairnReady;
+  const ready = globalForBoot.__cairnReady;
+  if (!watched.has(ready)) {
+    watched.add(ready);
+    ready.then((db) => settled.set(ready, db), () => undefined);
+  }
+  return ready;
+}
+
+// The database each ready promise resolved to, so a hot path (the gateway's fast lane) need not wait a tick for it.
+const watched = new WeakSet<Promise<Db>>();
+const settled = new WeakMap<Promise<Db>, Db>();
+
+/** The ready database when getReadyDb() has already resolved (the same one it resolves to), else null. */
+export function readyDbNow(): Db | null {
+  const ready = globalForBoot.__cairnReady;
+  return ready ? settled.get(ready) ?? null : null;
 }

@@ -213,4 +213,45 @@ describe("fromIncoming", () => {
       probe.close();
     }
   });
+
+  it("takes a body that arrived whole before the read from the stream's buffer, with the same limit, and the connection serves on", async () => {
+    const seen: unknown[] = [];
+    const probe = http.createServer((req, res) => {
+      // As in the gateway: the body is read after the token and route lookups, when a small body has long arrived.
+      setTimeout(() => {
+        const complete = req.complete;
+        void fromIncoming(req).readBody(8).then((body) => {
+          seen.push({ complete, body: body === null ? null : Buffer.from(body).toString() });
+          res.end("ok");
+        });
+      }, 20);
+    });
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    let sockets = 0;
+    probe.on("connection", () => sockets++);
+    const post = (body: string) => new Promise<string>((resolve, reject) => {
+      const req = http.request({ host: "127.0.0.1", port: (probe.address() as AddressInfo).port, method: "POST", path: "/serve/a/b/c", agent, headers: { "content-length": String(Buffer.byteLength(body)) } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve(Buffer.concat(chunks).toString()));
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+    try {
+      for (const body of ["12345678", "123456789", "", "abc"]) expect(await post(body)).toBe("ok");
+      expect(seen).toEqual([
+        { complete: true, body: "12345678" },
+        { complete: true, body: null },
+        { complete: true, body: "" },
+        { complete: true, body: "abc" },
+      ]);
+      expect(sockets).toBe(1);
+    } finally {
+      agent.destroy();
+      probe.closeAllConnections();
+      probe.close();
+    }
+  });
 });

@@ -7,57 +7,87 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { decodeSegment } from "@/lib/path-segment";
 import { pathOf } from "../http/request-target";
-import { getReadyDb } from "../bootstrap";
+import { getReadyDb, readyDbNow } from "../bootstrap";
 import { log } from "../observability/log";
 import type { Answer, GatewayRequest } from "./gateway";
 import { ClientGone, fail, serveInference } from "./gateway";
 
+/**
+ * A node:http request as the gateway reads it. Its methods live on the class (no closures made per request), and a
+ * body that has arrived whole with the request — a small one comes in the same packets as the head, so by the time
+ * the gateway asks, Node has parsed the whole message — is taken from the stream's buffer at once.
+ */
+class IncomingGatewayRequest implements GatewayRequest {
+  readonly method: string;
+  readonly target: string;
+
+  constructor(private readonly req: IncomingMessage) {
+    this.method = req.method ?? "GET";
+    this.target = req.url ?? "/";
+  }
+
+  header(name: string): string | null {
+    const v = this.req.headers[name];
+    return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
+  }
+
+  headers(): Headers {
+    const h = new Headers();
+    for (const [name, v] of Object.entries(this.req.headers)) {
+      if (v === undefined) continue;
+      for (const value of Array.isArray(v) ? v : [v]) h.append(name, value);
+    }
+    return h;
+  }
+
+  readBody(limit: number): Promise<Uint8Array | null> {
+    const req = this.req;
+    // A client that went away before the body was read: nothing more will come (no end, error or aborted event).
+    if (req.destroyed && !req.readableEnded) return Promise.reject(new ClientGone());
+    // The whole message is parsed and nothing has read the body: it is all in the stream's buffer.
+    if (req.complete && !req.readableDidRead && req.readableFlowing === null) {
+      const data = req.read() as Buffer | null;
+      if (data === null) return Promise.resolve(EMPTY);
+      return Promise.resolve(data.byteLength > limit ? null : data);
+    }
+    return readStreamed(req, limit);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** The body as it arrives, counted: null once it passes `limit` bytes (the rest is read and dropped). */
+function readStreamed(req: IncomingMessage, limit: number): Promise<Uint8Array | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    let ended = false;
+    const onData = (c: Buffer) => {
+      if (over) return;
+      size += c.byteLength;
+      if (size > limit) {
+        over = true;
+        chunks.length = 0;
+        // Nothing more is kept; the rest is read and dropped so the answer can still be sent.
+        resolve(null);
+        return;
+      }
+      chunks.push(c);
+    };
+    req.on("data", onData);
+    req.once("end", () => {
+      ended = true;
+      if (!over) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    req.once("error", () => reject(new ClientGone()));
+    req.once("close", () => { if (!ended) reject(new ClientGone()); });
+  });
+}
+
 /** A node:http request as the gateway reads it. */
 export function fromIncoming(req: IncomingMessage): GatewayRequest {
-  const header = (name: string): string | null => {
-    const v = req.headers[name];
-    return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
-  };
-  return {
-    method: req.method ?? "GET",
-    target: req.url ?? "/",
-    header,
-    headers: () => {
-      const h = new Headers();
-      for (const [name, v] of Object.entries(req.headers)) {
-        if (v === undefined) continue;
-        for (const value of Array.isArray(v) ? v : [v]) h.append(name, value);
-      }
-      return h;
-    },
-    readBody: (limit) => new Promise((resolve, reject) => {
-      // A client that went away before the body was read: nothing more will come (no end, error or aborted event).
-      if (req.destroyed && !req.readableEnded) return reject(new ClientGone());
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let over = false;
-      let ended = false;
-      const onData = (c: Buffer) => {
-        if (over) return;
-        size += c.byteLength;
-        if (size > limit) {
-          over = true;
-          chunks.length = 0;
-          // Nothing more is kept; the rest is read and dropped so the answer can still be sent.
-          resolve(null);
-          return;
-        }
-        chunks.push(c);
-      };
-      req.on("data", onData);
-      req.once("end", () => {
-        ended = true;
-        if (!over) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-      });
-      req.once("error", () => reject(new ClientGone()));
-      req.once("close", () => { if (!ended) reject(new ClientGone()); });
-    }),
-  };
+  return new IncomingGatewayRequest(req);
 }
 
 /**
@@ -79,8 +109,16 @@ export function gatewayParams(target: string): { team: string; deployment: strin
 }
 
 function send(res: ServerResponse, answer: Answer): void {
-  res.writeHead(answer.status, { ...answer.headers, "content-length": String(answer.body.byteLength) });
+  // The answer is this request's own (serveInference builds it per request): its headers take the length.
+  answer.headers["content-length"] = String(answer.body.byteLength);
+  res.writeHead(answer.status, answer.headers);
   res.end(answer.body);
+}
+
+function failed(res: ServerResponse, err: unknown): void {
+  log.error("the gateway's fast lane failed to answer", { err });
+  if (!res.headersSent) send(res, fail(500, "The gateway failed to answer; the error was logged."));
+  else res.destroy();
 }
 
 /**
@@ -95,13 +133,14 @@ export function handleGatewayHttp(req: IncomingMessage, res: ServerResponse): bo
     send(res, fail(400, "The path is not valid percent-encoding; encode the model name with encodeURIComponent."));
     return true;
   }
-  void (async () => {
-    const db = await getReadyDb();
-    send(res, await serveInference(db, fromIncoming(req), params));
-  })().catch((err: unknown) => {
-    log.error("the gateway's fast lane failed to answer", { err });
-    if (!res.headersSent) send(res, fail(500, "The gateway failed to answer; the error was logged."));
-    else res.destroy();
-  });
+  const db = readyDbNow();
+  let answered: Promise<Answer>;
+  try {
+    answered = db ? serveInference(db, fromIncoming(req), params) : getReadyDb().then((ready) => serveInference(ready, fromIncoming(req), params));
+  } catch (err) {
+    failed(res, err);
+    return true;
+  }
+  answered.then((answer) => send(res, answer)).catch((err: unknown) => failed(res, err));
   return true;
 }

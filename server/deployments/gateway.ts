@@ -12,9 +12,9 @@
 //
 // One implementation serves two doors: the /serve route handler (a Web Request) and, in a running server, the
 // fast lane (./gateway-http.ts: node:http, before Next's own request handling). Both hand serveInference a
-// GatewayRequest and get back an Answer (status, headers, bytes); replicas are called over keep-alive node:http.
+// GatewayRequest and get back an Answer (status, headers, bytes); replicas are called over keep-alive HTTP/1.1
+// (./replica-client.ts).
 import { createHash, randomUUID } from "node:crypto";
-import http from "node:http";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { and, eq } from "drizzle-orm";
 import { UUID } from "@/lib/ids";
@@ -41,6 +41,8 @@ import { environmentDeployment, serveAddress, stableEndpointOf, wasReplaced } fr
 import { recordSplitRequest } from "./split-log";
 import { sampleInference } from "../drift/sampler";
 import { activeSplitOf, splitRoute } from "./split-routing";
+import type { ReplicaAnswer } from "./replica-client";
+import { callReplica } from "./replica-client";
 import { RouteCache, routeCache } from "./route-cache";
 import { SPLIT_KEY_HEADER } from "@/lib/schemas/splits";
 import { deploymentRuntime } from "./runtime";
@@ -148,23 +150,7 @@ async function readBody(req: GatewayRequest): Promise<Uint8Array | Answer> {
   }
 }
 
-/** Keep-alive connections to the replicas (loopback), shared by every request of this process. */
-const replicaAgent = new http.Agent({ keepAlive: true, maxSockets: 1024, maxFreeSockets: 256 });
-
-/** One request to a replica over keep-alive node:http: its status, content type and body. */
-function callReplica(port: number, route: Route, body: Uint8Array | null, headers: Record<string, string>): Promise<{ status: number; contentType: string | undefined; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path: route.path, method: route.method, agent: replicaAgent, timeout: REPLICA_TIMEOUT_MS, headers: body ? { ...headers, "content-length": String(body.byteLength) } : headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 502, contentType: res.headers["content-type"], body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
-      res.on("error", reject);
-    });
-    req.on("timeout", () => req.destroy(new Error(`no answer within ${REPLICA_TIMEOUT_MS / 1000} s`)));
-    req.on("error", reject);
-    req.end(body ?? undefined);
-  });
-}
+const replicaAnswer = (answer: ReplicaAnswer): Answer => ({ status: answer.status, headers: { "content-type": answer.contentType ?? "application/json", "x-content-type-options": "nosniff" }, body: answer.body });
 
 /** Forwards to a replica; when one cannot be reached, tries another once. */
 async function forward(deploymentId: string, route: Route, body: Uint8Array | null, contentType: string | null): Promise<Answer> {
@@ -175,16 +161,17 @@ async function forward(deploymentId: string, route: Route, body: Uint8Array | nu
     const lease = runtime.acquire(deploymentId);
     if (!lease) break;
     try {
+      const headers: Record<string, string> = runtime.replicaHeaders();
+      if (contentType) headers["content-type"] = contentType;
+      if (!tracingEnabled()) return replicaAnswer(await callReplica(lease.port, { method: route.method, path: route.path, headers, body, timeoutMs: REPLICA_TIMEOUT_MS }));
       // The replica's share of the request's time, as its own span (the gateway's overhead is the rest); the
       // replica gets the trace context in `traceparent`.
       return await withSpan("replica call", { kind: SpanKind.CLIENT, attributes: { "cairn.deployment.id": deploymentId, "http.request.method": route.method, "url.path": route.path } }, async (span) => {
         const traceparent = currentTraceparent();
-        const headers: Record<string, string> = runtime.replicaHeaders();
-        if (contentType) headers["content-type"] = contentType;
         if (traceparent) headers.traceparent = traceparent;
-        const answer = await callReplica(lease.port, route, body, headers);
+        const answer = await callReplica(lease.port, { method: route.method, path: route.path, headers, body, timeoutMs: REPLICA_TIMEOUT_MS });
         span.setAttribute("http.response.status_code", answer.status);
-        return { status: answer.status, headers: { "content-type": answer.contentType ?? "application/json", "x-content-type-options": "nosniff" }, body: answer.body };
+        return replicaAnswer(answer);
       });
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
@@ -232,7 +219,7 @@ const keptWhenFound = (value: unknown) => value !== null;
  * An address the caller may use: whose it is (checked against the token), how to resolve it, and the names
  * its model may be called by in an OIP path (`model` first: the served name, or the registered one).
  */
-type Addressed = { teamId: string; team: string; auditTarget: string; missing: Answer; resolve: Resolve; model: string; names: string[] };
+type Addressed = { teamId: string; team: string; auditTarget: string; missing: () => Answer; resolve: Resolve; model: string; names: string[] };
 
 /** Re-resolutions a request may take when the deployment it reached loses its replicas meanwhile (a rollout's switch). */
 const MAX_HOPS = 3;
@@ -272,7 +259,7 @@ async function modelAddress(db: Db, cache: RouteCache, team: string, name: strin
   }, keptWhenFound);
   if (!m) return null;
   const model = { id: m.id, name, team: m.team };
-  return { teamId: m.teamId, team: m.team, auditTarget: `model:${m.team}/${name}`, missing: noModel(name, team), model: name, names: [name], resolve: (fresh) => inEnvironment(db, lookup(cache, fresh), model, environment, undefined, splitKey) };
+  return { teamId: m.teamId, team: m.team, auditTarget: `model:${m.team}/${name}`, missing: () => noModel(name, team), model: name, names: [name], resolve: (fresh) => inEnvironment(db, lookup(cache, fresh), model, environment, undefined, splitKey) };
 }
 
 const noModel = (name: string, team: string) => fail(404, `Model "${name}" was not found in team ${team}.`);
@@ -311,7 +298,7 @@ async function deploymentAddress(db: Db, cache: RouteCache, team: string, id: st
     }
     return refused;
   };
-  return { teamId: first.teamId, team: first.team, auditTarget: `deployment:${first.team}/${first.id}`, missing: noDeployment(id, first.team), model: first.model, names: [first.modelNow], resolve };
+  return { teamId: first.teamId, team: first.team, auditTarget: `deployment:${first.team}/${first.id}`, missing: () => noDeployment(id, first.team), model: first.model, names: [first.modelNow], resolve };
 }
 
 const noDeployment = (id: string, team: string) => fail(404, `Deployment ${id} was not found in team ${team}.`);
@@ -437,6 +424,13 @@ function writeRefusal(db: Db, req: GatewayRequest, actor: TokenActor, addressed:
 
 type GatewayParams = { team: string; deployment: string; path: string[] };
 
+/** Whether any segment of the address (team, deployment, the path's) is one `test` picks. */
+function someSegment(params: GatewayParams, test: (segment: string) => boolean): boolean {
+  if (test(params.team) || test(params.deployment)) return true;
+  for (const s of params.path) if (test(s)) return true;
+  return false;
+}
+
 /**
  * Answers one gateway request. Never throws: every refusal is a JSON error with the right status. Traced (when
  * tracing is on) as one server span with the deployment, version and variant that answered; off, it is a plain call.
@@ -471,7 +465,7 @@ async function serveInferenceNow(db: Db, req: GatewayRequest, params: GatewayPar
   const requestId = requestIdOf(req);
   // No segment of an address is a dot segment or holds a slash: such a path names nothing here (and must never
   // become a URL that resolves elsewhere).
-  if ([params.team, params.deployment, ...params.path].some((s) => s === "." || s === ".." || s.includes("/") || s.includes("\\"))) {
+  if (someSegment(params, (s) => s === "." || s === ".." || s.includes("/") || s.includes("\\"))) {
     return { ...fail(404, "No such address: the path's segments may not be dot segments or hold a slash."), headers: { "content-type": "application/json", "x-request-id": requestId } };
   }
   const workers = currentWorkers();
@@ -493,7 +487,7 @@ async function serveInferenceNow(db: Db, req: GatewayRequest, params: GatewayPar
       if (err instanceof AppError) return fail(err.status, err.message, err.status === 401 ? { "www-authenticate": "Bearer" } : {});
       throw err;
     }
-    if ([params.team, params.deployment, ...params.path].some((segment) => segment.includes("\u0000"))) return fail(400, "The address contains a NUL character (%00); remove it.");
+    if (someSegment(params, (segment) => segment.includes("\u0000"))) return fail(400, "The address contains a NUL character (%00); remove it.");
     const address = serveAddress(params.deployment, params.path);
     const missing = (): Answer => {
       if (address.kind === "model") return noModel(address.model, params.team);
@@ -520,7 +514,7 @@ async function serveInferenceNow(db: Db, req: GatewayRequest, params: GatewayPar
     // A token acts in its own team only; another team's model or deployment does not exist for it (and the refusal is audited).
     if (actor.tokenTeamId !== addressed.teamId || !can(actor, "read_data", addressed.teamId)) {
       auditRefusal(db, req, actor, addressed);
-      return addressed.missing;
+      return addressed.missing();
     }
     if (address.kind === "deployment") seen.labels = { team: addressed.team, deployment: address.id };
     // Every name the path may use for the model: the addressed one's, then those of each deployment the request reaches.
@@ -544,11 +538,11 @@ async function serveInferenceNow(db: Db, req: GatewayRequest, params: GatewayPar
       names.push(target.model);
       seen.target = target;
       if (target.backend === "kubernetes") return servedBy(await forwardToService(target, routed, body, req.header("content-type")), target);
-      if (runtime.pick(target.id) !== null) {
+      if (runtime.serves(target.id)) {
         const answer = await forward(target.id, routed, body, req.header("content-type"));
         // A deployment that lost its replicas while this request was on its way (replaced by a rollout and
         // released) is looked up again below; any other answer, a replica's own errors included, stands.
-        if (answer.status !== 503 || runtime.pick(target.id) !== null) return servedBy(answer, target);
+        if (answer.status !== 503 || runtime.serves(target.id)) return servedBy(answer, target);
       }
       // Read past the cache: what it kept led here.
       const next: Target | Answer = hop < MAX_HOPS ? await addressed.resolve(true) : target;

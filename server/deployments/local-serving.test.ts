@@ -131,6 +131,21 @@ describe("a running deployment", () => {
     expect(new Set(picks)).toEqual(new Set(state.replicas.map((r) => `http://127.0.0.1:${r.port}`)));
   });
 
+  it("says whether a deployment serves without moving the round-robin, so idle requests still alternate", () => {
+    expect(s.serves(id)).toBe(true);
+    expect(s.serves(randomUUID())).toBe(false);
+    const ports: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      expect(s.serves(id)).toBe(true);
+      const lease = s.acquire(id)!;
+      ports.push(lease.port);
+      lease.release();
+    }
+    expect(ports[0]).not.toBe(ports[1]);
+    expect(ports[2]).toBe(ports[0]);
+    expect(ports[3]).toBe(ports[1]);
+  });
+
   it("answers only callers that hold the manager's secret", async () => {
     for (const headers of [{}, { [SECRET_HEADER]: "not-the-secret-0123456789" }] as Record<string, string>[]) {
       const res = await fetch(`${base}/invocations`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ instances: [ROWS[0]] }) });
@@ -235,6 +250,7 @@ describe("failures", () => {
     await expect(s.ensure(spec({ deploymentId: id, modelPath: corrupt, replicas: 2 }))).rejects.toThrow(/failed to start: model server exited with code 2: .*could not load the ONNX model/);
     expect(s.state(id)).toBeNull();
     expect(s.pick(id)).toBeNull();
+    expect(s.serves(id)).toBe(false);
     expect(processesWith(corrupt)).toEqual([]);
   });
 
@@ -360,6 +376,7 @@ describe("scaling and stopping", () => {
     for (const r of replicas) expect(() => process.kill(r.pid!, 0)).toThrow();
     expect(s.state(id)).toBeNull();
     expect(s.pick(id)).toBeNull();
+    expect(s.serves(id)).toBe(false);
   });
 
   it("a model server whose parent goes away exits (its stdin closes)", async () => {

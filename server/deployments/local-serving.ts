@@ -197,6 +197,14 @@ export class LocalServing {
     return null;
   }
 
+  /** Whether a replica of the deployment serves (one pick would return), without moving the round-robin. */
+  serves(deploymentId: string): boolean {
+    const dep = this.deployments.get(deploymentId);
+    if (!dep) return false;
+    for (const r of dep.replicas) if (r.status === "ready" && !r.isStopping) return true;
+    return false;
+  }
+
   /** The deployments this manager runs replicas for. */
   ids(): string[] {
     return [...this.deployments.keys()];

@@ -195,6 +195,8 @@ export type DeploymentRuntime = {
   servingIds(): string[];
   /** A serving replica's base URL, round-robin; null when none serves. */
   pick(id: string): string | null;
+  /** Whether a replica of the deployment serves now (what pick would find), without moving the round-robin. */
+  serves(id: string): boolean;
   /** The least busy serving replica, counted as in flight until released; null when none serves. */
   acquire(id: string): ReplicaLease | null;
   /** Requests in flight and their time integral (null: not served by this process). */
@@ -205,8 +207,20 @@ export type DeploymentRuntime = {
   replicaHeaders(): Record<string, string>;
 };
 
+// One view per runtime (the gateway asks for it on every request).
+const views = new WeakMap<Runtime, DeploymentRuntime>();
+
 export function deploymentRuntime(): DeploymentRuntime {
   const rt = runtime();
+  let view = views.get(rt);
+  if (!view) {
+    view = viewOf(rt);
+    views.set(rt, view);
+  }
+  return view;
+}
+
+function viewOf(rt: Runtime): DeploymentRuntime {
   return {
     bringUp(db, id) {
       rt.dbs.set(id, db);
@@ -239,6 +253,7 @@ export function deploymentRuntime(): DeploymentRuntime {
     isServing: (id) => rt.pending.has(id) || rt.serving.state(id) !== null,
     servingIds: () => rt.serving.ids(),
     pick: (id) => rt.serving.pick(id),
+    serves: (id) => rt.serving.serves(id),
     acquire: (id) => rt.serving.acquire(id),
     load: (id) => rt.serving.load(id),
     // Only once its bring-up has settled: a scale never races the first start.

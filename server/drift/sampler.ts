@@ -87,10 +87,13 @@ export function droppedInferenceSamples(): number {
   return writer.dropped();
 }
 
+// One decoder for every sample (decode() without { stream } keeps no state between calls).
+const utf8 = new TextDecoder();
+
 async function jsonOf(bytes: Uint8Array | ArrayBuffer | null): Promise<unknown> {
   if (!bytes || bytes.byteLength === 0 || bytes.byteLength > MAX_BODY_BYTES) return null;
   try {
-    return JSON.parse(new TextDecoder().decode(bytes));
+    return JSON.parse(utf8.decode(bytes));
   } catch {
     return null;
   }
