@@ -239,16 +239,19 @@ class Pool {
   }
 }
 
-// Module-level state: the gateway's calls all come from one bundle of the process (server/deployments/gateway.ts).
-const pools = new Map<number, Pool>();
-let sweeper: NodeJS.Timeout | null = null;
+// One set of connections per process: Next bundles this module once per route (the /serve handler) beside the
+// fast lane's copy, and both should reuse the same kept-alive connections.
+const REGISTRY = Symbol.for("cairn.replicaClient.pools");
+type Shared = { pools: Map<number, Pool>; sweeper: NodeJS.Timeout | null };
+const shared: Shared = ((globalThis as unknown as Record<symbol, Shared | undefined>)[REGISTRY] ??= { pools: new Map(), sweeper: null });
+const pools = shared.pools;
 
 function sweepAll(): void {
   const now = performance.now();
   for (const pool of [...pools.values()]) pool.sweep(now);
-  if (pools.size === 0 && sweeper) {
-    clearInterval(sweeper);
-    sweeper = null;
+  if (pools.size === 0 && shared.sweeper) {
+    clearInterval(shared.sweeper);
+    shared.sweeper = null;
   }
 }
 
@@ -271,7 +274,7 @@ export function callReplica(port: number, call: ReplicaCall): Promise<ReplicaAns
       pool = new Pool(port);
       pools.set(port, pool);
     }
-    sweeper ??= setInterval(sweepAll, SWEEP_MS).unref();
+    shared.sweeper ??= setInterval(sweepAll, SWEEP_MS).unref();
     pool.call(call, { resolve, reject, timeoutMs: call.timeoutMs });
   });
 }
