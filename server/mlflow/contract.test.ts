@@ -657,7 +657,7 @@ describe("metric history", () => {
     const legacy = Buffer.from(JSON.stringify({ offset: 16 })).toString("base64url");
     const rest = await get<{ metrics: Metric[]; next_page_token?: string }>(ds, "metrics/get-history", { run_id: run.run_id, metric_key: "tie", max_results: 10, page_token: legacy });
     expect(rest.json.metrics).toEqual(expected.slice(16));
-    for (const bad of ["nope", Buffer.from(JSON.stringify({ after: [1, 2, "1; drop table metrics"] })).toString("base64url"), Buffer.from(JSON.stringify({ after: [1.5, 2, "1"] })).toString("base64url")]) {
+    for (const bad of ["nope", Buffer.from(JSON.stringify({ after: [1, 2, "1; drop table metrics"] })).toString("base64url"), Buffer.from(JSON.stringify({ after: [1.5, 2, "1"] })).toString("base64url"), ...["1e999", "1e-400", "01", " 1"].map((v) => Buffer.from(JSON.stringify({ after: [1, 2, v] })).toString("base64url"))]) {
       const refused = await get<ErrorBody>(ds, "metrics/get-history", { run_id: run.run_id, metric_key: "tie", page_token: bad });
       expect(refused.status).toBe(400);
       expect(refused.json.message).toMatch(/page_token/);

@@ -204,7 +204,11 @@ export async function setExperimentLifecycle(ctx: Ctx, experimentId: string, sta
   }
   const now = Date.now();
   await ctx.db.transaction(async (tx) => {
-    // Runs first, as runs/create does (its runs' counts row, then the experiment row): the same lock order, no deadlock.
+    // The lock order of runs/create (run-create-batch.ts): the experiment's counts row first (locked even when the
+    // experiment has no run yet), then its runs, then the experiment row. A create racing this either committed
+    // before the runs update (and its run is deleted with the others) or waits and finds the experiment deleted.
+    await tx.execute(sql`insert into experiment_run_stats as s (experiment_id) values (${ref.id})
+      on conflict (experiment_id) do update set active_runs = s.active_runs where false`);
     await tx.update(runs).set({ lifecycleStage: stage, deletedTime: stage === "deleted" ? now : null }).where(eq(runs.experimentId, ref.id));
     await tx.update(experiments).set({ lifecycleStage: stage, lastUpdateTime: now }).where(eq(experiments.id, ref.id));
     await appendAudit(tx, ctx, { action: stage === "deleted" ? "experiment.delete" : "experiment.restore", target: `experiment:${ref.id}`, teamId: ref.teamId, team: ref.teamSlug });

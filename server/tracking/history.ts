@@ -66,7 +66,9 @@ function decodeHistoryToken(token: string | undefined): HistoryCursor {
   const after = (parsed as { after?: unknown } | undefined)?.after;
   if (Array.isArray(after) && after.length === 3) {
     const [step, timestamp, value] = after as unknown[];
-    const finite = typeof value === "string" && (/^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value) || ["NaN", "Infinity", "-Infinity"].includes(value));
+    // Only the spelling this server issues (String of a double, or PostgreSQL's NaN/±Infinity): "1e999" would
+    // overflow float8 in the query.
+    const finite = typeof value === "string" && (["NaN", "Infinity", "-Infinity"].includes(value) || (Number.isFinite(Number(value)) && String(Number(value)) === value));
     if (Number.isSafeInteger(step) && Number.isSafeInteger(timestamp) && finite) return { after: [step as number, timestamp as number, value as string], offset: 0 };
   }
   // A token of the offset kind (what earlier versions issued) still pages on.

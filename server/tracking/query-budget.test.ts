@@ -77,4 +77,24 @@ describe("a flooding team's pace", () => {
     const [first, second] = await twoAtOnce(churn, 200);
     expect(second!.start - first!.end).toBeLessThan(150);
   });
+
+  it("another team that only reads now and then (a short read every 300 ms) paces nobody: a burst over the slot is served in turn, none refused", async () => {
+    const victim = team("churn");
+    const pinger = team("fraud");
+    let pinging = true;
+    const ping = (async () => {
+      while (pinging) {
+        await withTeamSlot(pinger, "search", () => sleep(1));
+        await sleep(300);
+      }
+    })();
+    await sleep(20);
+    const started = performance.now();
+    const results = await Promise.all(Array.from({ length: 10 }, () => withTeamSlot(victim, "search", () => sleep(100)).then(() => "ok", (e: { code?: string }) => e.code)));
+    pinging = false;
+    await ping;
+    expect(results.filter((r) => r !== "ok")).toEqual([]);
+    // Ten 100 ms reads back to back, not paced into twice that.
+    expect(performance.now() - started).toBeLessThan(1800);
+  });
 });

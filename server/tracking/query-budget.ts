@@ -12,10 +12,11 @@ export type BudgetTeam = { id: string; slug: string };
 export type BudgetWhat = "search" | "metric history read";
 
 type Slots = { active: number; waiting: ((granted: boolean) => void)[] };
+/** A team's recent slot time: milliseconds held, decayed with a one-second time constant, as of `at`. */
+type Busy = { ms: number; at: number };
 type Budget = {
   slots: Map<string, Slots>;
-  /** When each team last held or asked for a slot (ms, performance.now()), for "is another team reading?". */
-  seen: Map<string, number>;
+  busy: Map<string, Busy>;
 };
 
 // One registry per process: Next bundles this module once per route, and the slots must be shared by all.
@@ -23,31 +24,46 @@ const REGISTRY = Symbol.for("cairn.queryBudget.slots");
 const globals = globalThis as unknown as { [REGISTRY]?: Budget };
 
 function budget(): Budget {
-  return (globals[REGISTRY] ??= { slots: new Map(), seen: new Map() });
+  return (globals[REGISTRY] ??= { slots: new Map(), busy: new Map() });
 }
 
 function registry(): Map<string, Slots> {
   return budget().slots;
 }
 
-/** A team counts as reading for this long after its last expensive read (or ask for one). */
-const ACTIVE_WINDOW_MS = 1000;
+const BUSY_TAU_MS = 1000;
+/**
+ * Another team competes for the database when it holds a slot now or its slots were busy at least this long over
+ * about the last second (10 %): a team that only reads now and then (a page opened, a ping) paces nobody.
+ */
+const COMPETING_BUSY_MS = 100;
 
-/** Whether a team other than `teamId` reads now or did within the last second; forgets teams idle longer. */
+function busyNow(b: Busy, now: number): number {
+  return b.ms * Math.exp(-(now - b.at) / BUSY_TAU_MS);
+}
+
+function addBusy(teamId: string, heldMs: number, now: number): void {
+  const { busy } = budget();
+  const b = busy.get(teamId);
+  busy.set(teamId, { ms: (b ? busyNow(b, now) : 0) + heldMs, at: now });
+}
+
+/** Whether a team other than `teamId` competes for the database now; forgets teams that went quiet. */
 function othersReading(teamId: string, now: number): boolean {
-  const { slots, seen } = budget();
+  const { slots, busy } = budget();
   let others = false;
-  for (const [team, at] of seen) {
+  for (const [team, b] of busy) {
     if (team === teamId) continue;
-    if ((slots.get(team)?.active ?? 0) > 0 || now - at <= ACTIVE_WINDOW_MS) others = true;
-    else seen.delete(team);
+    const ms = busyNow(b, now);
+    if ((slots.get(team)?.active ?? 0) > 0 || ms >= COMPETING_BUSY_MS) others = true;
+    else if (ms < 1) busy.delete(team);
   }
+  for (const [team, s] of slots) if (team !== teamId && s.active > 0) others = true;
   return others;
 }
 
 /** Waits up to `waitMs` for one of the team's `limit` slots; false when none freed in time. */
 function acquire(teamId: string, limit: number, waitMs: number): Promise<boolean> {
-  budget().seen.set(teamId, performance.now());
   const slots = registry().get(teamId) ?? { active: 0, waiting: [] };
   registry().set(teamId, slots);
   if (slots.active < limit) {
@@ -74,13 +90,13 @@ function acquire(teamId: string, limit: number, waitMs: number): Promise<boolean
  * at once, unless the team asks for more than its slots while another team also reads: then the slot rests
  * `heldMs × (1 − share) ÷ share` first, so a flooding team's reads take at most `share` of its slots' time and
  * the rest of the machine (the database's cores, the event loop) stays with the others. A team that does not
- * queue beyond its slots is never paced.
+ * queue beyond its slots is never paced; nor is one while every other team only reads now and then.
  */
 function release(teamId: string, heldMs: number, share: number): void {
   const slots = registry().get(teamId);
   if (!slots) return;
   const now = performance.now();
-  budget().seen.set(teamId, now);
+  addBusy(teamId, heldMs, now);
   const rest = slots.waiting.length > 0 && share < 1 && othersReading(teamId, now) ? Math.min(heldMs * (1 - share) / share, MAX_REST_MS) : 0;
   if (rest <= 0) return handOver(teamId, slots);
   setTimeout(() => handOver(teamId, slots), rest).unref?.();

@@ -15,6 +15,7 @@ import { createExperiment, post } from "../mlflow/test-client";
 import { DEMO, ctxFor, demoDatabase, tokenFor } from "../testing/fixtures";
 import { rememberedExperiment } from "./experiment-refs";
 import { hydrateRuns } from "./hydrate";
+import { setExperimentLifecycle } from "./experiments";
 import { createRun } from "./runs";
 
 const db = demoDatabase();
@@ -86,6 +87,33 @@ describe("runs/create in one statement", () => {
       expect(await countMismatches(exps)).toEqual([]);
       expect(await auditedOnce(ids)).toBe(true);
       expect(await verifyAudit(await ctxFor(db(), DEMO.admin))).toMatchObject({ ok: true });
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("never leaves an acknowledged run active in an experiment deleted at the same moment (PostgreSQL)", async () => {
+    const { url } = await (globalThis as unknown as { __cairnDb: { promise: Promise<{ url?: string }> } }).__cairnDb.promise;
+    if (!url) return;
+    const second = await openDatabase({ url });
+    try {
+      const token = await tokenFor(db(), DEMO.ds, "churn");
+      const creator = await ctxFor(db(), DEMO.ds);
+      const deleter = await ctxFor(second.db as Db, DEMO.mle);
+      const stranded: unknown[] = [];
+      for (let i = 0; i < 25; i++) {
+        // An experiment with no run yet: its delete's runs update locks nothing a create would wait on.
+        const exp = await createExperiment(token, `race-del-${Date.now()}-${i}`);
+        const [created] = await Promise.allSettled([
+          createRun(creator, { experiment_id: exp, run_name: "racer", tags: [] }),
+          setExperimentLifecycle(deleter, exp, "deleted"),
+        ]);
+        if (created.status !== "fulfilled") continue;
+        const [row] = await db().select({ run: runs.lifecycleStage, exp: experiments.lifecycleStage }).from(runs)
+          .innerJoin(experiments, eq(experiments.id, runs.experimentId)).where(eq(runs.id, created.value.info.run_id));
+        if (row!.exp === "deleted" && row!.run === "active") stranded.push({ i, ...row });
+      }
+      expect(stranded).toEqual([]);
     } finally {
       await second.close();
     }
