@@ -51,14 +51,15 @@ function addBusy(teamId: string, heldMs: number, now: number): void {
 /** Whether a team other than `teamId` competes for the database now; forgets teams that went quiet. */
 function othersReading(teamId: string, now: number): boolean {
   const { slots, busy } = budget();
+  // Holding a slot now (a first read has no busy time yet).
   let others = false;
+  for (const [team, s] of slots) if (team !== teamId && s.active > 0) others = true;
   for (const [team, b] of busy) {
     if (team === teamId) continue;
     const ms = busyNow(b, now);
-    if ((slots.get(team)?.active ?? 0) > 0 || ms >= COMPETING_BUSY_MS) others = true;
-    else if (ms < 1) busy.delete(team);
+    if (ms >= COMPETING_BUSY_MS) others = true;
+    else if (ms < 1 && !(slots.get(team)?.active)) busy.delete(team);
   }
-  for (const [team, s] of slots) if (team !== teamId && s.active > 0) others = true;
   return others;
 }
 

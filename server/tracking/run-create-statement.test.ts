@@ -39,6 +39,21 @@ async function auditedOnce(ids: string[]): Promise<boolean> {
   return rows.length === ids.length && new Set(rows.map((r) => r.target)).size === ids.length;
 }
 
+/**
+ * Runs `fn` with a second connection pool to the test database, as another Cairn process would hold; on PGlite
+ * (one process's database: there is no second process to race with) it does not run.
+ */
+async function withSecondProcess(fn: (second: Db) => Promise<void>): Promise<void> {
+  const { url } = await (globalThis as unknown as { __cairnDb: { promise: Promise<{ url?: string }> } }).__cairnDb.promise;
+  if (!url) return;
+  const second = await openDatabase({ url });
+  try {
+    await fn(second.db as Db);
+  } finally {
+    await second.close();
+  }
+}
+
 describe("runs/create in one statement", () => {
   it("answers the DTO a read of the run gives", async () => {
     const token = await tokenFor(db(), DEMO.ds, "churn");
@@ -70,14 +85,10 @@ describe("runs/create in one statement", () => {
   });
 
   it("keeps counts exact and the chain whole when two processes create in the same experiments at once (PostgreSQL)", async () => {
-    const { url } = await (globalThis as unknown as { __cairnDb: { promise: Promise<{ url?: string }> } }).__cairnDb.promise;
-    // PGlite is one process's database: there is no second process to race with.
-    if (!url) return;
-    const second = await openDatabase({ url });
-    try {
+    await withSecondProcess(async (second) => {
       const token = await tokenFor(db(), DEMO.ds, "churn");
       const exps = [Number(await createExperiment(token, `race-a-${Date.now()}`)), Number(await createExperiment(token, `race-b-${Date.now()}`))];
-      const contexts = [await ctxFor(db(), DEMO.ds), await ctxFor(second.db as Db, DEMO.ds)];
+      const contexts = [await ctxFor(db(), DEMO.ds), await ctxFor(second, DEMO.ds)];
       const created = await Promise.all(Array.from({ length: 60 }, (_, i) =>
         createRun(contexts[i % 2]!, { experiment_id: String(exps[Math.floor(i / 2) % 2]), run_name: `r${i}`, tags: [] })));
       const ids = created.map((r) => r.info.run_id);
@@ -87,19 +98,14 @@ describe("runs/create in one statement", () => {
       expect(await countMismatches(exps)).toEqual([]);
       expect(await auditedOnce(ids)).toBe(true);
       expect(await verifyAudit(await ctxFor(db(), DEMO.admin))).toMatchObject({ ok: true });
-    } finally {
-      await second.close();
-    }
+    });
   });
 
   it("never leaves an acknowledged run active in an experiment deleted at the same moment (PostgreSQL)", async () => {
-    const { url } = await (globalThis as unknown as { __cairnDb: { promise: Promise<{ url?: string }> } }).__cairnDb.promise;
-    if (!url) return;
-    const second = await openDatabase({ url });
-    try {
+    await withSecondProcess(async (second) => {
       const token = await tokenFor(db(), DEMO.ds, "churn");
       const creator = await ctxFor(db(), DEMO.ds);
-      const deleter = await ctxFor(second.db as Db, DEMO.mle);
+      const deleter = await ctxFor(second, DEMO.mle);
       const stranded: unknown[] = [];
       for (let i = 0; i < 25; i++) {
         // An experiment with no run yet: its delete's runs update locks nothing a create would wait on.
@@ -114,9 +120,7 @@ describe("runs/create in one statement", () => {
         if (row!.exp === "deleted" && row!.run === "active") stranded.push({ i, ...row });
       }
       expect(stranded).toEqual([]);
-    } finally {
-      await second.close();
-    }
+    });
   });
 
   it("keeps counts exact through concurrent creates, deletes and restores of runs in one experiment", async () => {
