@@ -24,6 +24,21 @@ async function twoAtOnce(t: BudgetTeam, holdMs: number): Promise<{ start: number
   return Promise.all([read(), read()]);
 }
 
+/** `t` reading over and over (each read holding its slot `holdMs`, then resting `pauseMs`) until the returned stop. */
+function keepReading(t: BudgetTeam, holdMs: number, pauseMs = 0): () => Promise<void> {
+  let reading = true;
+  const loop = (async () => {
+    while (reading) {
+      await withTeamSlot(t, "search", () => sleep(holdMs));
+      if (pauseMs > 0) await sleep(pauseMs);
+    }
+  })();
+  return async () => {
+    reading = false;
+    await loop;
+  };
+}
+
 describe("a flooding team's pace", () => {
   it("alone, a team's waiting read starts as soon as the slot frees", async () => {
     const [first, second] = await twoAtOnce(team("churn"), 200);
@@ -33,13 +48,9 @@ describe("a flooding team's pace", () => {
   it("while another team reads, the waiting read starts only after a rest as long as the read before it (share 0.5)", async () => {
     const churn = team("churn");
     const fraud = team("fraud");
-    let reading = true;
-    const other = (async () => {
-      while (reading) await withTeamSlot(fraud, "search", () => sleep(20));
-    })();
+    const stopReading = keepReading(fraud, 20);
     const [first, second] = await twoAtOnce(churn, 200);
-    reading = false;
-    await other;
+    await stopReading();
     // Rest = held × (1 − 0.5) ÷ 0.5 = the 200 ms it held the slot (timers only run late, never early).
     expect(second!.start - first!.end).toBeGreaterThanOrEqual(190);
     // The other team, within its one slot, was never paced: it kept reading back to back.
@@ -81,18 +92,11 @@ describe("a flooding team's pace", () => {
   it("another team that only reads now and then (a short read every 300 ms) paces nobody: a burst over the slot is served in turn, none refused", async () => {
     const victim = team("churn");
     const pinger = team("fraud");
-    let pinging = true;
-    const ping = (async () => {
-      while (pinging) {
-        await withTeamSlot(pinger, "search", () => sleep(1));
-        await sleep(300);
-      }
-    })();
+    const stopPinging = keepReading(pinger, 1, 300);
     await sleep(20);
     const started = performance.now();
     const results = await Promise.all(Array.from({ length: 10 }, () => withTeamSlot(victim, "search", () => sleep(100)).then(() => "ok", (e: { code?: string }) => e.code)));
-    pinging = false;
-    await ping;
+    await stopPinging();
     expect(results.filter((r) => r !== "ok")).toEqual([]);
     // Ten 100 ms reads back to back, not paced into twice that.
     expect(performance.now() - started).toBeLessThan(1800);
