@@ -6,6 +6,8 @@
 //        [--creates 400] [--search-iterations 20 (searches and sampled history)] [--cairn node|next] [--pg-url …] [--out bench/mlflow/results.json]
 //        [--cairn-port 3391] [--mlflow-port 5391 (the 3.x server on the next port)]
 //        [--parts write,load,history (which parts to run; load includes the searches on the loaded runs)]
+//        [--keep-databases (leave the databases, and print the stamp that names them)]
+//        [--reuse STAMP (the databases a --keep-databases run left: no new load, its runs are searched again)]
 //
 // Venvs live outside the repository (/tmp/cairn-bench-mlflow-2, -3; reused when present, see venv.sh).
 // `--cairn node` (default) serves Cairn's MLflow adapter from node:http (cairn-server.ts); `--cairn next`
@@ -31,6 +33,10 @@ const OUT = option("out", "bench/mlflow/results.json");
 /** Which parts to run: write (runs/create, log-batch), load (the --runs load, then the searches on it), history. */
 const PARTS = new Set(option("parts", "write,load,history").split(",").filter(Boolean));
 for (const part of PARTS) if (!["write", "load", "history"].includes(part)) throw new Error(`--parts takes write, load and history (comma-separated), not ${part}`);
+/** A kept run's stamp: its databases are served again and its loaded runs searched, with no new load. */
+const REUSE = option("reuse", "");
+if (REUSE && !/^[0-9]+_[0-9a-f]{6}$/.test(REUSE)) throw new Error(`--reuse takes the stamp a --keep-databases run printed (digits_6 hex), not ${REUSE}`);
+const KEEP = process.argv.includes("--keep-databases") || REUSE !== "";
 const LOAD_CLIENTS = 8;
 const PARAMS = 10;
 const METRICS = 10;
@@ -206,8 +212,8 @@ function historyScenarios(): Scenario[] {
 
 // ---------- loading ----------
 
-async function loadRuns(t: Target): Promise<{ seconds: number; runsPerS: number }> {
-  const exp = await createExperiment(t, `load-${Date.now()}`);
+async function loadRuns(t: Target, stamp: string): Promise<{ seconds: number; runsPerS: number }> {
+  const exp = await createExperiment(t, `load-${stamp}`);
   state.loadExperiment.set(t.name, exp);
   const t0 = performance.now();
   await closedLoop(LOAD_CLIENTS, RUNS, async (_, i) => {
@@ -290,18 +296,18 @@ function table(rows: Row[], targets: Target[]): { text: string; json: unknown[] 
 }
 
 async function main(): Promise<void> {
-  const stamp = `${Date.now()}_${randomBytes(3).toString("hex")}`;
+  const stamp = REUSE || `${Date.now()}_${randomBytes(3).toString("hex")}`;
   const calibrationMs = cpuCalibration();
   console.log(`CPU calibration ${calibrationMs} ms (bench/cpu.ts); load ${os.loadavg().map(r1).join(" ")}`);
   const targets: Target[] = [];
   let dataDir: string | undefined;
   const started = new Date();
   try {
-    const cairn = await startCairn(Number(option("cairn-port", "3391")), stamp);
+    const cairn = await startCairn(Number(option("cairn-port", "3391")), stamp, REUSE !== "");
     dataDir = cairn.dataDir;
     targets.push(cairn);
-    for (const [i, v] of VERSIONS.entries()) targets.push(await startMlflow(v, Number(option("mlflow-port", "5391")) + i, stamp));
-    for (const t of targets) state.experiment.set(t.name, await createExperiment(t, `bench-${stamp}`));
+    for (const [i, v] of VERSIONS.entries()) targets.push(await startMlflow(v, Number(option("mlflow-port", "5391")) + i, stamp, REUSE !== ""));
+    for (const t of targets) state.experiment.set(t.name, await createExperiment(t, `bench-${Date.now()}`));
     const rows: Row[] = [];
     if (PARTS.has("write")) {
       console.log("write path, rounds interleaved:");
@@ -311,11 +317,20 @@ async function main(): Promise<void> {
     const loads: Record<string, { seconds: number; runsPerS: number; load: number }> = {};
     const analyzed: Record<string, unknown> = {};
     if (PARTS.has("load")) {
-      console.log(`loading ${RUNS} runs (${PARAMS} params, ${METRICS} metrics, ${TAGS} tags each; runs/create + log-batch + runs/update, ${LOAD_CLIENTS} clients):`);
-      for (const t of targets) {
-        const load = load1();
-        loads[t.name] = { ...(await loadRuns(t)), load };
-        console.log(`  ${t.name}: ${loads[t.name]!.seconds} s (${loads[t.name]!.runsPerS} runs/s)`);
+      if (REUSE) {
+        // The runs a --keep-databases run loaded: found by its experiment's name, searched again.
+        for (const t of targets) {
+          const found = (await call(t, "GET", `experiments/get-by-name?experiment_name=load-${stamp}`)) as { experiment: { experiment_id: string } };
+          state.loadExperiment.set(t.name, found.experiment.experiment_id);
+        }
+        console.log(`searching the runs loaded by the run ${stamp} again (no new load)`);
+      } else {
+        console.log(`loading ${RUNS} runs (${PARAMS} params, ${METRICS} metrics, ${TAGS} tags each; runs/create + log-batch + runs/update, ${LOAD_CLIENTS} clients):`);
+        for (const t of targets) {
+          const load = load1();
+          loads[t.name] = { ...(await loadRuns(t, stamp)), load };
+          console.log(`  ${t.name}: ${loads[t.name]!.seconds} s (${loads[t.name]!.runsPerS} runs/s)`);
+        }
       }
       // Straight after the load, before any ANALYZE (autovacuum is off on these tables): the plan-cliff check.
       for (const t of targets) {
@@ -357,7 +372,8 @@ async function main(): Promise<void> {
     }
     await sleep(1500);
     for (const dir of [...tempDirs, ...(dataDir ? [dataDir] : [])]) rmSync(dir, { recursive: true, force: true });
-    for (const t of targets) await adminQuery(`drop database if exists ${t.database} with (force)`).catch((e: unknown) => console.error(e));
+    if (KEEP) console.log(`kept the databases ${targets.map((t) => t.database).join(", ")}: search them again with --reuse ${stamp}`);
+    else for (const t of targets) await adminQuery(`drop database if exists ${t.database} with (force)`).catch((e: unknown) => console.error(e));
   }
 }
 

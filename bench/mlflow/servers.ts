@@ -150,16 +150,17 @@ function logTail(child: ChildProcess): () => string {
   return () => tail;
 }
 
-export async function startMlflow(version: string, port: number, stamp: string): Promise<Target> {
+/** `reuse`: serve the database a kept run left (created and loaded then) instead of a new one. */
+export async function startMlflow(version: string, port: number, stamp: string, reuse = false): Promise<Target> {
   const venv = `/tmp/cairn-bench-mlflow-${version}`;
   const setup = spawnSync("bash", [path.join("bench/mlflow/venv.sh"), venv, REQUIREMENTS[version]!], { stdio: "inherit" });
   if (setup.status !== 0) throw new Error(`installing MLflow ${version} failed`);
   const database = `cairn_bench_mlflow${version}_${stamp}`;
-  await adminQuery(`create database ${database}`);
+  if (!reuse) await adminQuery(`create database ${database}`);
   try {
     return await serveMlflow(version, venv, database, port);
   } catch (err) {
-    await adminQuery(`drop database if exists ${database} with (force)`).catch(() => undefined);
+    if (!reuse) await adminQuery(`drop database if exists ${database} with (force)`).catch(() => undefined);
     throw err;
   }
 }
@@ -189,9 +190,9 @@ async function serveMlflow(version: string, venv: string, database: string, port
   };
 }
 
-export async function startCairn(port: number, stamp: string): Promise<Target & { dataDir: string }> {
+export async function startCairn(port: number, stamp: string, reuse = false): Promise<Target & { dataDir: string }> {
   const database = `cairn_bench_cairn_${stamp}`;
-  await adminQuery(`create database ${database}`);
+  if (!reuse) await adminQuery(`create database ${database}`);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "cairn-bench-mlflow-cairn-"));
   const env = { ...process.env, DATABASE_URL: dbUrl(database), CAIRN_DATA_DIR: dataDir, AUTH_TRUST_HOST: "true", NEXTAUTH_SECRET: "bench-mlflow-side-by-side-0123456789", CAIRN_PROMETHEUS: "off", PORT: String(port), NODE_ENV: "production" as const };
   const args = CAIRN_MODE === "next"
