@@ -39,7 +39,7 @@ export const FILTERED_COUNT_CAP = 10_000;
 export async function browseRuns(ctx: Ctx, input: BrowseInput): Promise<BrowseResult> {
   const exp = await loadExperiment(ctx, input.experimentId, { mode: "read" });
   if (input.pageSize < 1 || input.pageSize > 1000) throw new AppError("invalid_input", "page_size must be between 1 and 1000.");
-  const { where, orders } = parseSearch(input.filter ?? "", input.orderBy ?? []);
+  const { where, orders, drivers } = parseSearch(input.filter ?? "", input.orderBy ?? []);
   const view = input.view ?? "ACTIVE_ONLY";
   const scope = and(
     eq(runs.experimentId, exp.id),
@@ -54,7 +54,7 @@ export async function browseRuns(ctx: Ctx, input: BrowseInput): Promise<BrowseRe
   // per request, so a team's slots bound how many of the database's cores its searches take.
   const read = () => withStatementTimeout(ctx.db, "search", async (tx) => {
     // One run beyond the page says whether there is a next page, whatever the total says.
-    const page = await selectRunPage(tx, scope, orders, input.pageSize + 1, offset);
+    const page = await selectRunPage(tx, scope, orders, input.pageSize + 1, offset, drivers);
     const total = where === undefined ? await unfilteredTotal(tx, exp.id, view) : await cappedCount(tx, scope);
     return { rows: await runRows(tx, page.slice(0, input.pageSize).map((r) => r.id)), more: page.length > input.pageSize, ...total };
   });

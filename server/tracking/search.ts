@@ -24,7 +24,7 @@ export async function searchRunsJson(ctx: Ctx, input: SearchRunsInput): Promise<
   const experimentIds = [...new Set(input.experiment_ids)];
   // Every experiment must be readable: another team's id answers "not found", never an empty page.
   const refs = await Promise.all(experimentIds.map((id) => loadExperiment(ctx, id, { mode: "read" })));
-  const { where, orders } = parseSearch(input.filter, input.order_by);
+  const { where, orders, drivers } = parseSearch(input.filter, input.order_by);
   const offset = decodeOffset(input.page_token);
   const lifecycle = input.run_view_type === "ALL" ? undefined : eq(runs.lifecycleStage, input.run_view_type === "ACTIVE_ONLY" ? "active" : "deleted");
   // Planned on current statistics: the first search after a bulk load or restore waits for one ANALYZE.
@@ -33,7 +33,7 @@ export async function searchRunsJson(ctx: Ctx, input: SearchRunsInput): Promise<
   // The page and its runs' data on one connection under the statement timeout: a search holds one database
   // connection at a time, so a team's slots bound how many of the database's cores its searches take.
   const read = () => withStatementTimeout(ctx.db, "search", async (tx) => {
-    const rows = await selectRunPage(tx, scope, orders, input.max_results + 1, offset);
+    const rows = await selectRunPage(tx, scope, orders, input.max_results + 1, offset, drivers);
     const page = await runsJson(tx, rows.slice(0, input.max_results).map((r) => r.id));
     const next = rows.length > input.max_results ? `,"next_page_token":${JSON.stringify(encodeOffset(offset + input.max_results))}` : "";
     return new RawJson(`{"runs":${page}${next}}`);
