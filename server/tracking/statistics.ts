@@ -13,7 +13,17 @@
 //   search after a restore or a bulk SQL load (bench/) plans on real figures; when a fifth of a table's rows
 //   changed (updated latest metrics), it analyses in the background. Between checks a read costs nothing; ANALYZE samples (30,000 rows a table), so it stays about
 //   a second or two at 100k runs, and it does not block writers.
+//
+// On PostgreSQL the background rounds are a VACUUM (ANALYZE): besides the figures it marks the pages whose rows
+// every transaction sees in the visibility map, and only then can a search read a key's (key, value, run_id)
+// index without visiting the table for each entry (a sorted, filtered search of a freshly loaded 100k-run
+// experiment ran 2–2.5× faster once vacuumed). Autovacuum does the same, but only a while after a load; the read
+// path also starts one when most of a tracking table's pages are not marked (at most every VACUUM_INTERVAL_MS per
+// process), so a load that bypassed the ingest path is caught too. VACUUM skips the pages already marked, takes
+// no lock that blocks readers or writers, and skips a table another VACUUM holds. PGlite (one connection, no
+// concurrent readers to speak of) keeps the plain ANALYZE.
 import { sql } from "drizzle-orm";
+import pg from "pg";
 import type { Db, DbOrTx } from "@/db/client";
 import { log } from "../observability/log";
 
@@ -28,6 +38,10 @@ const BACKOFF_MS = 60_000;
 const MIN_PAGES = 128;
 /** Rows changed since the last ANALYZE below which a table is never called stale. */
 const MIN_CHANGES = 10_000;
+/** Tables smaller than this (8 MB) are never vacuumed for their visibility map: their scans are cheap anyway. */
+const VACUUM_MIN_PAGES = 1024;
+/** The read path starts at most one VACUUM this often per process (it is skipped while one runs). */
+const VACUUM_INTERVAL_MS = 10 * 60_000;
 
 type State = {
   created: number;
@@ -35,20 +49,25 @@ type State = {
   running: Promise<void> | null;
   checkedAt: number;
   checking: Promise<void> | null;
+  vacuumedAt: number;
 };
 
 // One registry per process: Next bundles this module once per route, and the checks must be shared by all.
 const REGISTRY = Symbol.for("cairn.tracking.statistics");
-const globals = globalThis as unknown as { [REGISTRY]?: { states: WeakMap<Db, State>; settings: { minRuns: number; checkIntervalMs: number } } };
+type Settings = { minRuns: number; checkIntervalMs: number; vacuumMinPages: number; vacuumIntervalMs: number };
+const globals = globalThis as unknown as { [REGISTRY]?: { states: WeakMap<Db, State>; settings: Settings } };
 function registry() {
-  return (globals[REGISTRY] ??= { states: new WeakMap(), settings: { minRuns: MIN_RUNS, checkIntervalMs: CHECK_INTERVAL_MS } });
+  return (globals[REGISTRY] ??= {
+    states: new WeakMap(),
+    settings: { minRuns: MIN_RUNS, checkIntervalMs: CHECK_INTERVAL_MS, vacuumMinPages: VACUUM_MIN_PAGES, vacuumIntervalMs: VACUUM_INTERVAL_MS },
+  });
 }
 
 function stateOf(db: Db): State {
   const { states } = registry();
   let state = states.get(db);
   if (!state) {
-    state = { created: 0, base: 0, running: null, checkedAt: 0, checking: null };
+    state = { created: 0, base: 0, running: null, checkedAt: 0, checking: null, vacuumedAt: 0 };
     states.set(db, state);
   }
   return state;
@@ -67,6 +86,7 @@ function rowsOf<T>(result: unknown): T[] {
 // each gives up quickly on a lock (logged; the read runs on the statistics there are) and has a time limit.
 const CHECK_LIMITS = { lockMs: 200, statementMs: 2000 };
 const ANALYZE_LIMITS = { lockMs: 1000, statementMs: 60_000 };
+const VACUUM_LIMITS = { lockMs: 1000, statementMs: 10 * 60_000 };
 
 /** Runs `fn` in a transaction whose statements give up after the limits (SET LOCAL: the connection is left as it was). */
 function bounded<T>(db: Db, limits: { lockMs: number; statementMs: number }, fn: (tx: DbOrTx) => Promise<T>): Promise<T> {
@@ -76,13 +96,37 @@ function bounded<T>(db: Db, limits: { lockMs: number; statementMs: number }, fn:
   });
 }
 
-/** Analyses the tracking tables (one ANALYZE at a time per database); resolves when done, never rejects. */
-function analyze(db: Db, s: State): Promise<void> {
+/** The pool behind `db` when it is PostgreSQL (VACUUM needs a connection outside any transaction). */
+function poolOf(db: Db): pg.Pool | undefined {
+  const client = (db as unknown as { $client?: unknown }).$client;
+  return client instanceof pg.Pool ? client : undefined;
+}
+
+/** VACUUM (ANALYZE) of the tracking tables on a connection of its own, its limits reset before it is returned. */
+async function vacuumAnalyze(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query(`select set_config('lock_timeout', '${VACUUM_LIMITS.lockMs}', false), set_config('statement_timeout', '${VACUUM_LIMITS.statementMs}', false)`);
+    await client.query(`vacuum (analyze, skip_locked) ${TABLE_NAMES.join(", ")}`);
+  } finally {
+    await client.query("reset lock_timeout; reset statement_timeout").catch(() => undefined);
+    client.release();
+  }
+}
+
+/**
+ * Analyses the tracking tables (one round at a time per database); resolves when done, never rejects.
+ * `vacuum`: on PostgreSQL, a VACUUM (ANALYZE) — for the background rounds, not for a read that waits.
+ */
+function analyze(db: Db, s: State, vacuum = false): Promise<void> {
   if (s.running) return s.running;
   s.created = 0;
+  const pool = vacuum ? poolOf(db) : undefined;
+  if (pool) s.vacuumedAt = Date.now();
   s.running = (async () => {
+    if (pool) await vacuumAnalyze(pool);
     const result = await bounded(db, ANALYZE_LIMITS, async (tx) => {
-      await tx.execute(sql`analyze ${TABLES}`);
+      if (!pool) await tx.execute(sql`analyze ${TABLES}`);
       return tx.execute(sql`select greatest(reltuples, 0)::float8 as n from pg_class where oid = 'runs'::regclass`);
     });
     s.base = Number(rowsOf<{ n: number }>(result)[0]?.n ?? 0);
@@ -100,10 +144,14 @@ export function noteRunsCreated(db: Db, n: number): void {
   const state = stateOf(db);
   state.created += n;
   if (state.running || state.created < Math.max(registry().settings.minRuns, state.base * GROWTH)) return;
-  void analyze(db, state);
+  void analyze(db, state, true);
 }
 
-export type TableStatistics = { table: string; pages: number; analysedPages: number; analysedRows: number; changedSinceAnalyze: number; hasColumnStatistics: boolean };
+export type TableStatistics = {
+  table: string; pages: number; analysedPages: number; analysedRows: number; changedSinceAnalyze: number; hasColumnStatistics: boolean;
+  /** Pages marked all-visible when the table was last vacuumed or analysed (pg_class.relallvisible). */
+  allVisiblePages: number;
+};
 
 /** What the planner was last told about each tracking table, beside its size now (one catalog query). */
 export async function trackingTableStatistics(db: Db): Promise<TableStatistics[]> {
@@ -114,11 +162,13 @@ export async function trackingTableStatistics(db: Db): Promise<TableStatistics[]
            c.relpages::float8 as "analysedPages",
            greatest(c.reltuples, 0)::float8 as "analysedRows",
            coalesce(s.n_mod_since_analyze, 0)::float8 as "changedSinceAnalyze",
+           c.relallvisible::float8 as "allVisiblePages",
            exists (select 1 from pg_stats p where p.schemaname = n.nspname and p.tablename = c.relname) as "hasColumnStatistics"
     from pg_class c join pg_namespace n on n.oid = c.relnamespace left join pg_stat_user_tables s on s.relid = c.oid
     where c.oid in (${names})`));
   return rowsOf<TableStatistics>(result).map((r) => ({
     table: r.table, pages: Number(r.pages), analysedPages: Number(r.analysedPages), analysedRows: Number(r.analysedRows), changedSinceAnalyze: Number(r.changedSinceAnalyze), hasColumnStatistics: Boolean(r.hasColumnStatistics),
+    allVisiblePages: Number(r.allVisiblePages),
   }));
 }
 
@@ -128,6 +178,11 @@ export async function trackingTableStatistics(db: Db): Promise<TableStatistics[]
  * column statistics at all, as a restore followed by a plain VACUUM leaves it), "changed" (a fifth of
  * its rows written since — updates of latest metrics, mostly: worth a background ANALYZE, not a wait) or "current".
  */
+/** Most of a sizeable table's pages not marked all-visible: its index-only scans visit the table for most entries. */
+export function needsVacuum(t: TableStatistics): boolean {
+  return t.analysedPages >= registry().settings.vacuumMinPages && t.allVisiblePages < t.analysedPages / 2;
+}
+
 export function staleness(t: TableStatistics): "grown" | "changed" | "current" {
   if (t.pages - t.analysedPages > Math.max(MIN_PAGES, t.analysedPages * GROWTH)) return "grown";
   if (!t.hasColumnStatistics && t.pages > MIN_PAGES) return "grown";
@@ -153,7 +208,10 @@ export function freshStatistics(db: Db): Promise<void> {
       log.info("the tracking tables grew since their planner statistics (a bulk load or restore?): analysing them before the search", { tables: grown });
       await analyze(db, s);
     } else if (tables.some((t) => staleness(t) === "changed")) {
-      void analyze(db, s);
+      void analyze(db, s, true);
+    } else if (poolOf(db) && Date.now() - s.vacuumedAt > registry().settings.vacuumIntervalMs && tables.some(needsVacuum)) {
+      log.info("most pages of a tracking table are not marked all-visible (a bulk load?): vacuuming the tables in the background", { tables: tables.filter(needsVacuum) });
+      void analyze(db, s, true);
     }
   })()
     .catch((err: unknown) => {
@@ -170,6 +228,12 @@ export function freshStatistics(db: Db): Promise<void> {
 /** The ANALYZE in progress for `db`, if any (tests wait for it). */
 export function analyzing(db: Db): Promise<void> | null {
   return registry().states.get(db)?.running ?? null;
+}
+
+/** Tests vacuum the small tables they load, and without waiting for the interval. */
+export function setVacuumThresholds(minPages: number = VACUUM_MIN_PAGES, intervalMs: number = VACUUM_INTERVAL_MS): void {
+  registry().settings.vacuumMinPages = minPages;
+  registry().settings.vacuumIntervalMs = intervalMs;
 }
 
 /** Tests lengthen the interval between checks so that a slow machine does not pass it unseen. */
