@@ -46,12 +46,31 @@ describe("metric-only log-batch with a token", () => {
     expect(run.data.metrics.find((m) => m.key === "loss")).toMatchObject({ step: 89 * 7, value: Math.sin(89) });
 
     const maintained = await rollups(runId);
-    expect(maintained.find((r) => r.key === "acc" && r.level === 3)?.n).toBe(45);
+    expect(maintained.find((r) => r.key === "acc" && r.level === 2)?.n).toBe(45);
     await rebuildRollups(db(), [runId]);
     expect(await rollups(runId)).toEqual(maintained);
 
     const keys = await db().select({ key: experimentKeys.key }).from(experimentKeys).where(and(eq(experimentKeys.experimentId, Number(exp)), eq(experimentKeys.kind, "metric")));
     expect(keys.map((k) => k.key).sort()).toEqual(["acc", "loss"]);
+  });
+
+  it("stores keys that an array literal must quote, and non-finite values, as sent", async () => {
+    const runId = (await createRun(token, exp)).run_id;
+    const keys = ["a b", "NULL", " sp ", "x/y.z-1_2", "null", "1e5", "inf"];
+    const points = keys.flatMap((key, k) => [0, 1].map((s) => ({ key, value: k + s / 2, step: s, timestamp: 10 + s })));
+    const body = JSON.stringify(batch(runId, points)).replace(/"value":6\.5/, '"value":Infinity').replace(/"value":6,/, '"value":NaN,');
+    const res = await post<ErrorBody>(token, "runs/log-batch", body);
+    expect(res.json).toEqual({});
+    for (const [k, key] of keys.entries()) {
+      const expected = k === 6 ? ["NaN", "Infinity"] : [k, k + 0.5];
+      expect((await history(runId, key)).map((m) => m.value)).toEqual(expected);
+    }
+    const run = await getRun(token, runId);
+    expect(Object.fromEntries(run.data.metrics.map((m) => [m.key, m.value]))).toEqual(Object.fromEntries(keys.map((key, k) => [key, k === 6 ? "Infinity" : k + 0.5])));
+    const maintained = await rollups(runId);
+    expect(new Set(maintained.map((r) => r.key))).toEqual(new Set(keys.slice(0, 6)));
+    await rebuildRollups(db(), [runId]);
+    expect(await rollups(runId)).toEqual(maintained);
   });
 
   it("refuses another team's run, writes nothing and audits the denial", async () => {

@@ -212,14 +212,19 @@ async function sampleRaw(
   };
 }
 
-/** Logged points per metric key over the given runs (from the rollups), so charts lead with curves. */
+/** Logged points per metric key: the most any one of the given runs holds (from the rollups), so charts lead with curves. */
 export async function historyPointCounts(ctx: Ctx, runIds: string[]): Promise<Record<string, number>> {
   await Promise.all(runIds.map((id) => loadRun(ctx, id, { mode: "read" })));
   if (runIds.length === 0) return {};
-  const rows = await ctx.db
-    .select({ key: metricRollups.key, n: sql<number>`max(${metricRollups.n})::int` })
+  const perRun = ctx.db
+    .select({ key: metricRollups.key, n: sql<number>`sum(${metricRollups.n})`.as("n") })
     .from(metricRollups)
     .where(and(inArray(metricRollups.runId, runIds), eq(metricRollups.level, TOP_LEVEL)))
-    .groupBy(metricRollups.key);
+    .groupBy(metricRollups.runId, metricRollups.key)
+    .as("per_run");
+  const rows = await ctx.db
+    .select({ key: perRun.key, n: sql<number>`max(${perRun.n})::int` })
+    .from(perRun)
+    .groupBy(perRun.key);
   return Object.fromEntries(rows.map((r) => [r.key, Number(r.n)]));
 }

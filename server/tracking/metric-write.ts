@@ -3,6 +3,9 @@
 // the token path, the token's grant). A single statement is atomic on its own, so a metric-only batch
 // needs no BEGIN/COMMIT; when the guard fails nothing is written and the caller learns why elsewhere.
 // The text is built once and sent as a named prepared statement, so PostgreSQL plans it once per connection.
+// The points travel once, as four array literals built here; the rollup rows and the latest value per key
+// name their points by position in those arrays (small integers), so neither side spends time serialising
+// and parsing the same doubles again.
 import { sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import { Placeholder } from "drizzle-orm";
@@ -12,25 +15,27 @@ import type { Db, DbOrTx } from "@/db/client";
 import { experimentKeys, latestMetrics, metricRollups, metrics, runs } from "@/db/schema";
 import { tokenGrantSql } from "../auth/token-actor";
 import { markRecorded, unrecordedKeys } from "./keys";
-import { ROLLUP_ARRAY_TYPES, ROLLUP_COLUMNS, ROLLUP_MERGE, aggregateRollups, rollupArrays, rollupRowsFrom } from "./rollups";
+import { ROLLUP_COLUMNS, ROLLUP_MERGE, aggregateRollups, rollupRowsFrom } from "./rollups";
 
 export type Point = { key: string; value: number; step: number; timestamp: number };
 
 const ph = (name: string) => sql.placeholder(name);
-const ROLLUP_NAMES = ROLLUP_ARRAY_TYPES.map((_, i) => `r${i}`);
 
 /**
  * `run` yields (id, experiment_id, user_id, token_id, last_used_at) for a run that may be written, or
  * no row. Every write below is a cross join with it, so no row means nothing is written.
  */
 function metricWrite(run: SQL): SQL {
-  const rollupInput = sql.join(ROLLUP_NAMES.map((n, i) => sql`${ph(n)}::${sql.raw(ROLLUP_ARRAY_TYPES[i]!)}[]`), sql`, `);
+  // A point's columns by its (1-based) position in the bound arrays.
+  const at = (i: SQL) => sql`p.keys[${i}], p.steps[${i}], p.timestamps[${i}], p.values[${i}]`;
+  const point = (i: SQL) => sql`p.steps[${i}], p.timestamps[${i}], p.values[${i}]`;
   return sql`
     with run as (${run}),
+    p as (select ${ph("keys")}::text[] as keys, ${ph("values")}::float8[] as values, ${ph("steps")}::bigint[] as steps, ${ph("timestamps")}::bigint[] as timestamps),
     ins as (
       insert into ${metrics} (run_id, key, value, step, timestamp)
       select run.id, u.k, u.v, u.s, u.t
-      from run cross join unnest(${ph("keys")}::text[], ${ph("values")}::float8[], ${ph("steps")}::bigint[], ${ph("timestamps")}::bigint[]) as u(k, v, s, t)
+      from run cross join p cross join unnest(p.keys, p.values, p.steps, p.timestamps) as u(k, v, s, t)
       on conflict do nothing
       returning run_id, key, value, step, timestamp),
     inserted as (select count(*)::int as n from ins),
@@ -38,17 +43,20 @@ function metricWrite(run: SQL): SQL {
     -- otherwise (a retried batch) they are aggregated here from the points actually inserted.
     roll as (
       insert into ${metricRollups} ${ROLLUP_COLUMNS}
-      select run.id, a.* from run cross join unnest(${rollupInput}) as a
-      where (select n from inserted) = ${ph("distinctPoints")}
+      select * from (
+        select run.id, p.keys[a.f], a.lvl, a.b, a.n, ${point(sql`a.f`)}, ${point(sql`a.l`)}, ${point(sql`a.mn`)}, ${point(sql`a.mx`)}
+        from run cross join p cross join unnest(${ph("rollLevels")}::smallint[], ${ph("rollBuckets")}::bigint[], ${ph("rollCounts")}::int[],
+          ${ph("rollFirst")}::int[], ${ph("rollLast")}::int[], ${ph("rollMin")}::int[], ${ph("rollMax")}::int[]) as a(lvl, b, n, f, l, mn, mx)
+        where (select n from inserted) = ${ph("distinctPoints")}) as given
       union all
       select * from (${rollupRowsFrom(sql`ins`)}) as agg
       where (select n from inserted) <> ${ph("distinctPoints")}
       ${ROLLUP_MERGE}
       returning 1),
     latest as (
-      insert into ${latestMetrics} (run_id, key, value, step, timestamp)
-      select run.id, l.k, l.v, l.s, l.t
-      from run cross join unnest(${ph("latestKeys")}::text[], ${ph("latestValues")}::float8[], ${ph("latestSteps")}::bigint[], ${ph("latestTimestamps")}::bigint[]) as l(k, v, s, t)
+      insert into ${latestMetrics} (run_id, key, step, timestamp, value)
+      select run.id, ${at(sql`l.i`)}
+      from run cross join p cross join unnest(${ph("latest")}::int[]) as l(i)
       on conflict (run_id, key) do update set value = excluded.value, step = excluded.step, timestamp = excluded.timestamp
       -- MLflow's latest: step, then timestamp, then the larger value (NaN sorts highest, as in later()).
       where (excluded.step, excluded.timestamp, excluded.value) > (${latestMetrics}.step, ${latestMetrics}.timestamp, ${latestMetrics}.value)
@@ -72,12 +80,12 @@ function compile(name: string, query: SQL): Compiled {
 }
 
 /** The run, when it is active (the caller has authorized the actor). */
-const BY_RUN = compile("cairn_metric_write_run_v1", metricWrite(sql`
+const BY_RUN = compile("cairn_metric_write_run_v2", metricWrite(sql`
   select r.id, r.experiment_id, null::uuid as user_id, null::uuid as token_id, null::timestamptz as last_used_at
   from ${runs} r where r.id = ${ph("runId")} and r.lifecycle_stage = 'active'`));
 
 /** The run, when it is active and the API token may train in its team. */
-const BY_TOKEN = compile("cairn_metric_write_token_v1", metricWrite(sql`
+const BY_TOKEN = compile("cairn_metric_write_token_v2", metricWrite(sql`
   select r.id, r.experiment_id, g.user_id, g.token_id, g.last_used_at
   from ${runs} r cross join lateral (${tokenGrantSql(ph("tokenHash"), "train_model", sql`r.team_id`)}) as g
   where r.id = ${ph("runId")} and r.lifecycle_stage = 'active'`));
@@ -103,19 +111,36 @@ async function execute(db: DbOrTx, statement: Compiled, values: Record<string, u
 const runExperiment = new Map<string, number>();
 const MAX_RUNS_REMEMBERED = 100_000;
 
+/** A PostgreSQL array literal of numbers (NaN and ±Infinity spelled as float8 reads them). */
+function numberArray(xs: number[]): string {
+  return `{${xs.join(",")}}`;
+}
+
+/** A PostgreSQL array literal of strings, each quoted (keys may hold commas, braces, quotes, spaces). */
+function textArray(xs: string[]): string {
+  let out = "{";
+  for (let i = 0; i < xs.length; i++) out += `${i ? "," : ""}"${xs[i]!.replace(/[\\"]/g, "\\$&")}"`;
+  return `${out}}`;
+}
+
+type Indexed = Point & { i: number };
+
 function bind(points: Point[], runId: string, experimentId: number | undefined): Record<string, unknown> {
+  // Each point by its 1-based position in the bound arrays.
+  const indexed: Indexed[] = points.map((p, i) => ({ key: p.key, value: p.value, step: p.step, timestamp: p.timestamp, i: i + 1 }));
   // Rollups count each distinct point once, as the history stores it once.
-  const distinct = new Map<string, Point>();
-  for (const p of points) distinct.set(`${p.key}\u0000${p.step}\u0000${p.timestamp}\u0000${p.value}`, p);
-  const rollups = rollupArrays(aggregateRollups([...distinct.values()]));
-  const latest = latestPerKey(points);
+  const distinct = new Map<string, Indexed>();
+  for (const p of indexed) distinct.set(`${p.key}\u0000${p.step}\u0000${p.timestamp}\u0000${p.value}`, p);
+  const rollups = aggregateRollups([...distinct.values()]);
   const keys = points.map((p) => p.key);
   return {
     runId,
-    keys, values: points.map((p) => p.value), steps: points.map((p) => p.step), timestamps: points.map((p) => p.timestamp),
+    keys: textArray(keys), values: numberArray(points.map((p) => p.value)), steps: numberArray(points.map((p) => p.step)), timestamps: numberArray(points.map((p) => p.timestamp)),
     distinctPoints: distinct.size,
-    ...Object.fromEntries(ROLLUP_NAMES.map((n, i) => [n, rollups[i]])),
-    latestKeys: latest.map((p) => p.key), latestValues: latest.map((p) => p.value), latestSteps: latest.map((p) => p.step), latestTimestamps: latest.map((p) => p.timestamp),
+    rollLevels: numberArray(rollups.map((a) => a.level)), rollBuckets: numberArray(rollups.map((a) => a.bucket)), rollCounts: numberArray(rollups.map((a) => a.n)),
+    rollFirst: numberArray(rollups.map((a) => a.first.i)), rollLast: numberArray(rollups.map((a) => a.last.i)),
+    rollMin: numberArray(rollups.map((a) => a.min.i)), rollMax: numberArray(rollups.map((a) => a.max.i)),
+    latest: numberArray(latestPerKey(indexed).map((p) => p.i)),
     // Unknown experiment: send every key (on conflict do nothing); known: only those not yet recorded.
     newKeys: experimentId === undefined ? [...new Set(keys)].sort() : unrecordedKeys(experimentId, "metric", keys),
   };
@@ -129,8 +154,8 @@ export function later(a: Point, b: Point): boolean {
 }
 
 /** The latest point of each key, in key order (the order rows are locked in). */
-export function latestPerKey(points: Point[]): Point[] {
-  const latest = new Map<string, Point>();
+export function latestPerKey<P extends Point>(points: P[]): P[] {
+  const latest = new Map<string, P>();
   for (const p of points) {
     const cur = latest.get(p.key);
     if (!cur || later(p, cur)) latest.set(p.key, p);

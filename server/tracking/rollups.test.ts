@@ -37,6 +37,19 @@ describe("metric rollups", () => {
     expect(await snapshot(runId)).toEqual(maintained);
   });
 
+  it("are maintained for keys with quotes, backslashes, braces and commas as for any other (service callers send any key)", async () => {
+    const ctx = await ctxFor(db(), DEMO.ds);
+    const runId = await newRun("rollup-odd-keys");
+    const keys = ['a"b', "c\\d", "{e,f}", 'end\\"', "ü/ß"];
+    const metrics = keys.flatMap((key, k) => [0, 70, 2000].map((step) => ({ key, value: k * 10 + step / 1000, step, timestamp: 5 + step })));
+    await logBatch(ctx, { run_id: runId, metrics, params: [], tags: [] });
+    const maintained = await snapshot(runId);
+    expect(new Set(maintained.map((r) => r.key))).toEqual(new Set(keys));
+    expect(maintained.filter((r) => r.key === "c\\d").map((r) => [r.level, r.bucket, r.n, r.maxValue])).toEqual([[0, 0, 1, 10], [0, 1, 1, 10.07], [0, 31, 1, 12], [1, 0, 2, 10.07], [1, 1, 1, 12], [2, 0, 3, 12]]);
+    await rebuildRollups(db(), [runId]);
+    expect(await snapshot(runId)).toEqual(maintained);
+  });
+
   it("downsample a 200k-point series from the rollups, keeping a one-point spike", async () => {
     const ctx = await ctxFor(db(), DEMO.ds);
     const runId = await newRun("rollup-reads");

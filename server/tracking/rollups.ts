@@ -1,12 +1,14 @@
 // Metric rollups: per step bucket (width 64·16^level), the first, last, min and max finite point.
 // Folded in with every batch (only points actually inserted, see metric-write.ts), rebuilt after bulk
-// loads, read by the sampled history.
+// loads, read by the sampled history and the charts. Three levels (64, 1,024 and 16,384 steps a bucket):
+// every level costs each batch one upsert per key, and a fourth (262,144) saved reads only on series of
+// more than 100 million steps.
 import { inArray, sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { metricRollups } from "@/db/schema";
 
-export const ROLLUP_LEVELS = [0, 1, 2, 3] as const;
+export const ROLLUP_LEVELS = [0, 1, 2] as const;
 export const rollupWidth = (level: number): number => 64 * 16 ** level;
 
 export const ROLLUP_COLUMNS = sql`(run_id, key, level, bucket, n, first_step, first_timestamp, first_value, last_step, last_timestamp,
@@ -52,13 +54,13 @@ export const ROLLUP_MERGE = sql`on conflict (run_id, key, level, bucket) do upda
   max_value = greatest(excluded.max_value, ${r}.max_value)`;
 
 export type RollupPoint = { key: string; value: number; step: number; timestamp: number };
-export type RollupAgg = { key: string; level: number; bucket: number; n: number; first: RollupPoint; last: RollupPoint; min: RollupPoint; max: RollupPoint };
+export type RollupAgg<P extends RollupPoint = RollupPoint> = { key: string; level: number; bucket: number; n: number; first: P; last: P; min: P; max: P };
 
 const before = (a: RollupPoint, b: RollupPoint) => a.step < b.step || (a.step === b.step && a.timestamp < b.timestamp);
 
 /** The rollup rows of `points` (non-finite values skipped), sorted by key, level and bucket. */
-export function aggregateRollups(points: RollupPoint[]): RollupAgg[] {
-  const aggs = new Map<string, RollupAgg>();
+export function aggregateRollups<P extends RollupPoint>(points: P[]): RollupAgg<P>[] {
+  const aggs = new Map<string, RollupAgg<P>>();
   for (const p of points) {
     if (!Number.isFinite(p.value)) continue; // NaN and ±Infinity are not plotted
     for (const level of ROLLUP_LEVELS) {
@@ -78,23 +80,6 @@ export function aggregateRollups(points: RollupPoint[]): RollupAgg[] {
   }
   // Sorted, so concurrent writers take row locks in the same order and never deadlock.
   return [...aggs.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.level - b.level || a.bucket - b.bucket));
-}
-
-/** The SQL types of the rollup columns after run_id, in ROLLUP_COLUMNS order (for `unnest` of bound arrays). */
-export const ROLLUP_ARRAY_TYPES = [
-  "text", "smallint", "bigint", "int", "bigint", "bigint", "float8", "bigint", "bigint", "float8", "bigint", "bigint", "float8", "bigint", "bigint", "float8",
-] as const;
-
-/** Rollup rows as one array per column after run_id (ROLLUP_COLUMNS order), to bind to `unnest`. */
-export function rollupArrays(rows: RollupAgg[]): unknown[][] {
-  const col = <T,>(f: (a: RollupAgg) => T) => rows.map(f);
-  return [
-    col((a) => a.key), col((a) => a.level), col((a) => a.bucket), col((a) => a.n),
-    col((a) => a.first.step), col((a) => a.first.timestamp), col((a) => a.first.value),
-    col((a) => a.last.step), col((a) => a.last.timestamp), col((a) => a.last.value),
-    col((a) => a.min.step), col((a) => a.min.timestamp), col((a) => a.min.value),
-    col((a) => a.max.step), col((a) => a.max.timestamp), col((a) => a.max.value),
-  ];
 }
 
 /** Recomputes the rollups of the given runs from their raw history (bulk loads bypass the write path). */
