@@ -82,6 +82,8 @@ export async function openDatabase(opts: { url?: string; pgliteDir?: string }): 
       client.release();
     }
     const close = async () => {
+      // A read that comes after the close gets no new pool (it fails on the closed one, as any other query would).
+      timedRegistry().delete(db);
       await Promise.all([pool, ...[...timed.values()].map((t) => t.pool)].map((p) => p.end()));
     };
     return { db, backend: "postgres", close, url };

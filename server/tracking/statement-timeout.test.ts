@@ -75,6 +75,8 @@ describe("a bounded read", () => {
       await timedReads(database.db, 1000)!.execute(sql`select 1`);
       expect(await connections()).toBeGreaterThanOrEqual(1);
       await database.close();
+      // A read after the close opens no new connections.
+      expect(timedReads(database.db, 1000)).toBeNull();
       // A backend leaves pg_stat_activity a moment after its client hangs up.
       let left = await connections();
       for (let i = 0; left > 0 && i < 40; i++) {
