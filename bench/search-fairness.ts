@@ -3,11 +3,14 @@
 // in this separate process (as over a network), not in the server's own event loop as the unit test must.
 //
 //   npx tsx bench/search-fairness.ts [--clients 8] [--samples 300] [--runs 2000] [--port 3390] [--pg-url …] [--out bench/search-fairness-results.json] [--cpu-prof DIR]
-//                                    [--server next|node] [--flood-share 0.5]
+//                                    [--server next|node] [--flood-share 0.5] [--rounds 1]
 //
 // --server node serves the same MLflow adapter from node:http (bench/mlflow/cairn-server.ts) when no build is at
 // hand; next (default) is `next start` on the build, what users run. --flood-share sets CAIRN_QUERY_FLOOD_SHARE
 // for the server (1 turns the pacing of a flooding team off, for a before/after in one sitting).
+//
+// --rounds N alternates N windows alone with N windows during the flood (samples split between them), so on a
+// shared machine both figures see the same outside load rather than whatever ran in the first or the second half.
 //
 // --cpu-prof DIR writes the server's V8 CPU profile there (open it in Chrome DevTools) to see what its event loop spends the run on.
 //
@@ -35,6 +38,7 @@ const OUT = option("out", "bench/search-fairness-results.json");
 const CPU_PROF = option("cpu-prof", "");
 const SERVER = option("server", "next");
 const FLOOD_SHARE = option("flood-share", "");
+const ROUNDS = Number(option("rounds", "1"));
 if (!["next", "node"].includes(SERVER)) throw new Error(`--server is next or node, not ${SERVER}`);
 const BASE = `http://127.0.0.1:${PORT}`;
 
@@ -96,44 +100,70 @@ async function main(): Promise<void> {
     await db.execute(sql`analyze runs, params, latest_metrics, run_tags`);
     await close();
 
+    /** The other team's search: its latency here, and the server's own share of it (--server node answers Server-Timing). */
     const small = async () => {
       const t0 = performance.now();
       const res = await api(fraud, "runs/search", { experiment_ids: [fraudExp], filter: "params.p1 = 'v1' and metrics.m2 > 0.5", order_by: ["metrics.m0 DESC"], max_results: 50 });
       await res.arrayBuffer();
       if (res.status !== 200) throw new Error(`the other team's search answered ${res.status}`);
-      return performance.now() - t0;
+      const server = /app;dur=([\d.]+)/.exec(res.headers.get("server-timing") ?? "")?.[1];
+      return { ms: performance.now() - t0, serverMs: server === undefined ? null : Number(server) };
     };
-    const sample = async (n: number) => {
+    const sample = async (n: number, serverMs: number[]) => {
       const ms: number[] = [];
-      for (let i = 0; i < n; i++) ms.push(await small());
+      for (let i = 0; i < n; i++) {
+        const one = await small();
+        ms.push(one.ms);
+        if (one.serverMs !== null) serverMs.push(one.serverMs);
+      }
       return ms;
     };
-    await sample(30);
-    const alone = await sample(SAMPLES);
+    await sample(30, []);
 
-    let stop = false;
     const statuses: Record<string, number> = {};
     const heavyMs: number[] = [];
     const orders = [["metrics.m0 DESC"], ["params.p3 ASC"], []];
-    const heavy = Array.from({ length: CLIENTS }, async (_, client) => {
-      for (let i = 0; !stop; i++) {
-        const filter = (client + i) % 4 === 3 ? conditions(200) : conditions(50);
-        const t0 = performance.now();
-        const res = await api(churn, "runs/search", { experiment_ids: [churnExp], filter, order_by: orders[(client + i) % 3], max_results: 100 });
-        await res.arrayBuffer();
-        if (res.status === 200) heavyMs.push(performance.now() - t0);
-        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-      }
-    });
-    await sleep(1000);
-    const during = await sample(SAMPLES);
-    stop = true;
-    await Promise.all(heavy);
+    /** The heavy team's clients firing back to back until the returned stop resolves. */
+    const flood = () => {
+      let stop = false;
+      const heavy = Array.from({ length: CLIENTS }, async (_, client) => {
+        for (let i = 0; !stop; i++) {
+          const filter = (client + i) % 4 === 3 ? conditions(200) : conditions(50);
+          const t0 = performance.now();
+          const res = await api(churn, "runs/search", { experiment_ids: [churnExp], filter, order_by: orders[(client + i) % 3], max_results: 100 });
+          await res.arrayBuffer();
+          if (res.status === 200) heavyMs.push(performance.now() - t0);
+          statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+        }
+      });
+      return async () => {
+        stop = true;
+        await Promise.all(heavy);
+      };
+    };
+    const alone: number[] = [];
+    const during: number[] = [];
+    const aloneServer: number[] = [];
+    const duringServer: number[] = [];
+    const perRound = Math.ceil(SAMPLES / ROUNDS);
+    for (let round = 0; round < ROUNDS; round++) {
+      // After a flood, the server's memory of the heavy team's busy time decays over about a second.
+      if (round > 0) await sleep(1500);
+      alone.push(...(await sample(perRound, aloneServer)));
+      const stop = flood();
+      await sleep(1000);
+      during.push(...(await sample(perRound, duringServer)));
+      await stop();
+    }
 
     const result = {
-      at: new Date().toISOString(), server: SERVER, flood_share: FLOOD_SHARE || "default", machine: { cpus: os.availableParallelism(), load: os.loadavg().map(round) }, clients: CLIENTS, samples: SAMPLES, churn_runs: RUNS,
+      at: new Date().toISOString(), server: SERVER, flood_share: FLOOD_SHARE || "default", machine: { cpus: os.availableParallelism(), load: os.loadavg().map(round) }, clients: CLIENTS, samples: alone.length, rounds: ROUNDS, churn_runs: RUNS,
       other_team_alone_ms: { p50: round(pct(alone, 0.5)), p95: round(pct(alone, 0.95)), p99: round(pct(alone, 0.99)) },
       other_team_during_ms: { p50: round(pct(during, 0.5)), p95: round(pct(during, 0.95)), p99: round(pct(during, 0.99)) },
+      ...(aloneServer.length > 0 ? {
+        other_team_server_alone_ms: { p50: round(pct(aloneServer, 0.5)), p99: round(pct(aloneServer, 0.99)) },
+        other_team_server_during_ms: { p50: round(pct(duringServer, 0.5)), p99: round(pct(duringServer, 0.99)) },
+      } : {}),
       heavy_team: { statuses, answered_p50_ms: heavyMs.length ? round(pct(heavyMs, 0.5)) : null },
     };
     console.log(JSON.stringify(result, null, 2));

@@ -50,8 +50,8 @@ export async function browseRuns(ctx: Ctx, input: BrowseInput): Promise<BrowseRe
   const offset = decodeOffset(input.pageToken);
   // Planned on current statistics: the first page after a bulk load or restore waits for one ANALYZE.
   await freshStatistics(ctx.db);
-  // The page, the total and the page's data in one transaction under the statement timeout: one connection
-  // per request, so a team's slots bound how many of the database's cores its searches take.
+  // The page, the total and the page's data one after another under the statement timeout: one connection at a
+  // time per request, so a team's slots bound how many of the database's cores its searches take.
   const read = () => withStatementTimeout(ctx.db, "search", async (tx) => {
     // One run beyond the page says whether there is a next page, whatever the total says.
     const page = await selectRunPage(tx, scope, orders, input.pageSize + 1, offset, drivers);

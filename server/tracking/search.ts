@@ -30,7 +30,7 @@ export async function searchRunsJson(ctx: Ctx, input: SearchRunsInput): Promise<
   // Planned on current statistics: the first search after a bulk load or restore waits for one ANALYZE.
   await freshStatistics(ctx.db);
   const scope = and(inArray(runs.experimentId, refs.map((r) => r.id)), inArray(runs.teamId, [...new Set(refs.map((r) => r.teamId))]), lifecycle, where);
-  // The page and its runs' data on one connection under the statement timeout: a search holds one database
+  // The page, then its runs' data, under the statement timeout: a search holds one database
   // connection at a time, so a team's slots bound how many of the database's cores its searches take.
   const read = () => withStatementTimeout(ctx.db, "search", async (tx) => {
     const rows = await selectRunPage(tx, scope, orders, input.max_results + 1, offset, drivers);

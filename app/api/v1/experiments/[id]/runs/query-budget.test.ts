@@ -131,7 +131,7 @@ describe("the statement timeout", () => {
       await holder;
     }
     expect((await filtered(churnToken, churnExp)).status).toBe(200);
-    // SET LOCAL ended with each search's transaction: no pooled connection keeps the 1 s limit.
+    // The limit lives only on the searches' own connections (or a SET LOCAL that ended with the transaction): no connection of the shared pool keeps it.
     const settings = await Promise.all(Array.from({ length: 10 }, () => db().execute(sql`show statement_timeout`)));
     for (const s of settings) expect((s as unknown as { rows: { statement_timeout: string }[] }).rows[0]?.statement_timeout).toBe("0");
     expect(slotsInUse(churn.id)).toBe(0);
