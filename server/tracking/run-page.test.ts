@@ -1,6 +1,6 @@
-// A sorted page chosen among an equality's candidates (run-page.ts) must be exactly the page the walk of the sort
-// key's index gives: same runs, same order — NaN metrics after numbers, runs lacking the key last, ties broken
-// by start time and id — on every page, and never a run outside the scope (another team's runs share the
+// A sorted walk that checks an equality's candidates first (run-page.ts) must give exactly the page the plain walk
+// of the sort key's index gives: same runs, same order — NaN metrics after numbers, runs lacking the key last, ties
+// broken by start time and id — on every page, and never a run outside the scope (another team's runs share the
 // candidates' param values).
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -67,7 +67,7 @@ const FILTERS = [
 ];
 const ORDERS = [["metrics.m DESC"], ["metrics.m ASC", "params.q DESC"], ["params.q ASC"], ["tags.t DESC", "metrics.n ASC"], ["metrics.n DESC"], ["params.p DESC"]];
 
-describe("selectRunPage among an equality's candidates", () => {
+describe("selectRunPage with an equality's candidates checked first", () => {
   it.each(FILTERS)("gives the walk's pages for %s", async (filter) => {
     expect(parseSearch(filter, []).drivers.length).toBeGreaterThan(0);
     for (const order of ORDERS) {
