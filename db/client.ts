@@ -47,6 +47,12 @@ const TIMED = Symbol.for("cairn.db.timedReads");
 const globalForTimed = globalThis as unknown as { [TIMED]?: WeakMap<Db, (timeoutMs: number) => Db> };
 const timedRegistry = () => (globalForTimed[TIMED] ??= new WeakMap());
 
+/** The PostgreSQL pool behind `db`; undefined for PGlite and for an open transaction. */
+export function poolOf(db: DbOrTx): pg.Pool | undefined {
+  const client = (db as unknown as { $client?: unknown }).$client;
+  return client instanceof pg.Pool ? client : undefined;
+}
+
 /**
  * A handle on the same PostgreSQL database whose connections stop every statement after `timeoutMs`
  * (statement_timeout set when each connection opens), for reads that must be bounded: they need no transaction

@@ -10,8 +10,8 @@ import { sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import { Placeholder } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
-import pg from "pg";
 import type { Db, DbOrTx } from "@/db/client";
+import { poolOf } from "@/db/client";
 import { experimentKeys, latestMetrics, metricRollups, metrics, runs } from "@/db/schema";
 import { tokenGrantSql } from "../auth/token-actor";
 import { markRecorded, unrecordedKeys } from "./keys";
@@ -96,9 +96,9 @@ type RawResult = { rows: Row[] };
 /** Runs a compiled statement through the driver: a named prepared statement on PostgreSQL. */
 async function execute(db: DbOrTx, statement: Compiled, values: Record<string, unknown>): Promise<Row | undefined> {
   const params = statement.params.map((p) => (p instanceof Placeholder ? values[p.name] : p));
-  const client = (db as unknown as { $client?: unknown }).$client;
-  if (client instanceof pg.Pool) {
-    const result = await client.query<Row>({ name: statement.name, text: statement.text, values: params });
+  const pool = poolOf(db);
+  if (pool) {
+    const result = await pool.query<Row>({ name: statement.name, text: statement.text, values: params });
     return result.rows[0];
   }
   // PGlite (in-process) or an open transaction: through drizzle, which binds the same parameters.

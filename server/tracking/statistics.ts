@@ -23,8 +23,9 @@
 // no lock that blocks readers or writers, and skips a table another VACUUM holds. PGlite (one connection, no
 // concurrent readers to speak of) keeps the plain ANALYZE.
 import { sql } from "drizzle-orm";
-import pg from "pg";
+import type pg from "pg";
 import type { Db, DbOrTx } from "@/db/client";
+import { poolOf } from "@/db/client";
 import { log } from "../observability/log";
 
 const MIN_RUNS = 1000;
@@ -94,12 +95,6 @@ function bounded<T>(db: Db, limits: { lockMs: number; statementMs: number }, fn:
     await tx.execute(sql`select set_config('lock_timeout', ${String(limits.lockMs)}, true), set_config('statement_timeout', ${String(limits.statementMs)}, true)`);
     return fn(tx);
   });
-}
-
-/** The pool behind `db` when it is PostgreSQL (VACUUM needs a connection outside any transaction). */
-function poolOf(db: Db): pg.Pool | undefined {
-  const client = (db as unknown as { $client?: unknown }).$client;
-  return client instanceof pg.Pool ? client : undefined;
 }
 
 /** VACUUM (ANALYZE) of the tracking tables on a connection of its own, its limits reset before it is returned. */
