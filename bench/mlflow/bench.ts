@@ -362,7 +362,7 @@ async function main(): Promise<void> {
         analyzed[t.name] = (await c.query(`select relname, last_analyze, last_autoanalyze, last_vacuum, last_autovacuum, n_mod_since_analyze from pg_stat_user_tables where relname in ('runs','run_tags','tags','params','latest_metrics','metrics') order by relname`)).rows;
         await c.end();
       }
-      console.log("search on the freshly loaded databases (no ANALYZE yet):");
+      console.log(REUSE ? "search on the kept databases:" : "search on the freshly loaded databases (no ANALYZE but the servers' own):");
       await rounds(targets, searchScenarios(), ROUNDS, rows);
     }
 
