@@ -63,6 +63,14 @@ export function timedReads(db: DbOrTx, timeoutMs: number): Db | null {
   return timedRegistry().get(db as Db)?.(timeoutMs) ?? null;
 }
 
+const closedRegistry = (): WeakSet<object> =>
+  ((globalThis as Record<symbol, unknown>)[Symbol.for("cairn.closedDatabases")] ??= new WeakSet()) as WeakSet<object>;
+
+/** The database behind `db` was closed (background work started before the close then stops quietly). */
+export function isClosed(db: Db): boolean {
+  return closedRegistry().has(db);
+}
+
 /** Opens a database: `url` → PostgreSQL, `pgliteDir` → PGlite on disk, neither → in-memory PGlite. */
 export async function openDatabase(opts: { url?: string; pgliteDir?: string }): Promise<Database> {
   if (opts.url) {
@@ -90,6 +98,7 @@ export async function openDatabase(opts: { url?: string; pgliteDir?: string }): 
     const close = async () => {
       // A read that comes after the close gets no new pool (it fails on the closed one, as any other query would).
       timedRegistry().delete(db);
+      closedRegistry().add(db);
       await Promise.all([pool, ...[...timed.values()].map((t) => t.pool)].map((p) => p.end()));
     };
     return { db, backend: "postgres", close, url };
@@ -99,7 +108,11 @@ export async function openDatabase(opts: { url?: string; pgliteDir?: string }): 
   await client.waitReady;
   const pgliteDb = drizzlePglite(client, { schema });
   await migratePglite(pgliteDb, { migrationsFolder: MIGRATIONS_FOLDER });
-  return { db: pgliteDb as unknown as Db, backend: "pglite", close: () => client.close() };
+  const close = async () => {
+    closedRegistry().add(pgliteDb);
+    await client.close();
+  };
+  return { db: pgliteDb as unknown as Db, backend: "pglite", close };
 }
 
 type Shared = { promise: Promise<Database> };

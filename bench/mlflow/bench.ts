@@ -335,20 +335,20 @@ async function main(): Promise<void> {
     const analyzed: Record<string, unknown> = {};
     const maintenanceWait: Record<string, number> = {};
     if (PARTS.has("load")) {
-      if (REUSE) {
-        // The runs a --keep-databases run loaded: found by its experiment's name, searched again.
-        for (const t of targets) {
-          const found = (await call(t, "GET", `experiments/get-by-name?experiment_name=load-${stamp}`)) as { experiment: { experiment_id: string } };
-          state.loadExperiment.set(t.name, found.experiment.experiment_id);
-        }
-        console.log(`searching the runs loaded by the run ${stamp} again (no new load)`);
-      } else {
-        console.log(`loading ${RUNS} runs (${PARAMS} params, ${METRICS} metrics, ${TAGS} tags each; runs/create + log-batch + runs/update, ${LOAD_CLIENTS} clients):`);
-        for (const t of targets) {
-          const load = load1();
-          loads[t.name] = { ...(await loadRuns(t, stamp)), load };
-          console.log(`  ${t.name}: ${loads[t.name]!.seconds} s (${loads[t.name]!.runsPerS} runs/s)`);
-        }
+      // With --reuse, the runs a --keep-databases run loaded are found by their experiment's name and searched again; a
+      // server that run did not have (its database is new) gets the same runs loaded now (the load is deterministic).
+      const kept = targets.filter((t) => !t.fresh);
+      for (const t of kept) {
+        const found = (await call(t, "GET", `experiments/get-by-name?experiment_name=load-${stamp}`)) as { experiment: { experiment_id: string } };
+        state.loadExperiment.set(t.name, found.experiment.experiment_id);
+      }
+      if (kept.length) console.log(`searching the runs loaded by the run ${stamp} again on ${kept.map((t) => t.name).join(", ")} (no new load)`);
+      const toLoad = targets.filter((t) => t.fresh);
+      if (toLoad.length) console.log(`loading ${RUNS} runs (${PARAMS} params, ${METRICS} metrics, ${TAGS} tags each; runs/create + log-batch + runs/update, ${LOAD_CLIENTS} clients):`);
+      for (const t of toLoad) {
+        const load = load1();
+        loads[t.name] = { ...(await loadRuns(t, stamp)), load };
+        console.log(`  ${t.name}: ${loads[t.name]!.seconds} s (${loads[t.name]!.runsPerS} runs/s)`);
       }
       // Straight after the load, before any ANALYZE (autovacuum is off on these tables): the plan-cliff check. One
       // search on each server first, then the wait for what that started (Cairn's read path analyses tables that grew,
@@ -362,7 +362,7 @@ async function main(): Promise<void> {
         analyzed[t.name] = (await c.query(`select relname, last_analyze, last_autoanalyze, last_vacuum, last_autovacuum, n_mod_since_analyze from pg_stat_user_tables where relname in ('runs','run_tags','tags','params','latest_metrics','metrics') order by relname`)).rows;
         await c.end();
       }
-      console.log(REUSE ? "search on the kept databases:" : "search on the freshly loaded databases (no ANALYZE but the servers' own):");
+      console.log(REUSE ? "search on the kept databases (and any loaded now):" : "search on the freshly loaded databases (no ANALYZE but the servers' own):");
       await rounds(targets, searchScenarios(), ROUNDS, rows);
     }
 

@@ -24,6 +24,8 @@ export type Target = {
   headers: Record<string, string>;
   child: ChildProcess;
   database: string;
+  /** Its database was created by this run (always, but with --reuse when the kept run had no such server). */
+  fresh: boolean;
   /** How to read a sampled history: Cairn's get-history-sampled, MLflow's get-history-bulk-interval. */
   sampled: (runId: string, key: string) => string;
 };
@@ -150,22 +152,39 @@ function logTail(child: ChildProcess): () => string {
   return () => tail;
 }
 
+async function databaseExists(name: string): Promise<boolean> {
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  try {
+    return (await c.query(`select 1 from pg_database where datname = $1`, [name])).rowCount === 1;
+  } finally {
+    await c.end();
+  }
+}
+
+/** A new database, or with `reuse` the one a kept run left (created by this run when that run had no such server). */
+async function openBenchDatabase(name: string, reuse: boolean): Promise<boolean> {
+  if (reuse && (await databaseExists(name))) return false;
+  await adminQuery(`create database ${name}`);
+  return true;
+}
+
 /** `reuse`: serve the database a kept run left (created and loaded then) instead of a new one. */
 export async function startMlflow(version: string, port: number, stamp: string, reuse = false): Promise<Target> {
   const venv = `/tmp/cairn-bench-mlflow-${version}`;
   const setup = spawnSync("bash", [path.join("bench/mlflow/venv.sh"), venv, REQUIREMENTS[version]!], { stdio: "inherit" });
   if (setup.status !== 0) throw new Error(`installing MLflow ${version} failed`);
   const database = `cairn_bench_mlflow${version}_${stamp}`;
-  if (!reuse) await adminQuery(`create database ${database}`);
+  const fresh = await openBenchDatabase(database, reuse);
   try {
-    return await serveMlflow(version, venv, database, port);
+    return { ...(await serveMlflow(version, venv, database, port)), fresh };
   } catch (err) {
-    if (!reuse) await adminQuery(`drop database if exists ${database} with (force)`).catch(() => undefined);
+    if (fresh) await adminQuery(`drop database if exists ${database} with (force)`).catch(() => undefined);
     throw err;
   }
 }
 
-async function serveMlflow(version: string, venv: string, database: string, port: number): Promise<Target> {
+async function serveMlflow(version: string, venv: string, database: string, port: number): Promise<Omit<Target, "fresh">> {
   const artifacts = mkdtempSync(path.join(os.tmpdir(), `cairn-bench-mlflow${version}-artifacts-`));
   tempDirs.push(artifacts);
   // The schema first (what the tracking store does on first use), so the server's 4 workers do not race to create it.
@@ -192,7 +211,7 @@ async function serveMlflow(version: string, venv: string, database: string, port
 
 export async function startCairn(port: number, stamp: string, reuse = false): Promise<Target & { dataDir: string }> {
   const database = `cairn_bench_cairn_${stamp}`;
-  if (!reuse) await adminQuery(`create database ${database}`);
+  const fresh = await openBenchDatabase(database, reuse);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "cairn-bench-mlflow-cairn-"));
   const env = { ...process.env, DATABASE_URL: dbUrl(database), CAIRN_DATA_DIR: dataDir, AUTH_TRUST_HOST: "true", NEXTAUTH_SECRET: "bench-mlflow-side-by-side-0123456789", CAIRN_PROMETHEUS: "off", PORT: String(port), NODE_ENV: "production" as const };
   const args = CAIRN_MODE === "next"
@@ -211,7 +230,7 @@ export async function startCairn(port: number, stamp: string, reuse = false): Pr
   const token = await tokenFor(db, "ds@example.com", "churn");
   await close();
   return {
-    name: "Cairn", base: `http://127.0.0.1:${port}`, headers: { authorization: `Bearer ${token}` }, child, database, dataDir,
+    name: "Cairn", base: `http://127.0.0.1:${port}`, headers: { authorization: `Bearer ${token}` }, child, database, dataDir, fresh,
     sampled: (runId, key) => `/api/2.0/mlflow/metrics/get-history-sampled?run_id=${runId}&metric_key=${key}&max_points=1000`,
   };
 }

@@ -191,8 +191,9 @@ export const savedViews = pgTable(
 
 /**
  * Pre-aggregated metric history for charts: per (run, key) and step bucket of width 64·16^level,
- * the bucket's first, last, minimum and maximum finite point. Maintained on every write, so a
- * 1M-point series downsamples from a few thousand rows instead of a scan.
+ * the bucket's first, last, minimum and maximum finite point. Folded from metric_fold_queue in the
+ * background and before every read of them (server/tracking/rollups.ts), so a 1M-point series
+ * downsamples from a few thousand rows instead of a scan.
  */
 export const metricRollups = pgTable(
   "metric_rollups",
@@ -216,6 +217,23 @@ export const metricRollups = pgTable(
     maxValue: doublePrecision("max_value").notNull(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.key, t.level, t.bucket] })],
+);
+
+/**
+ * The points each metric write inserted, one row per write (the batch's arrays), waiting to be folded
+ * into metric_rollups: a batch costs one row here instead of an upsert per key and rollup level.
+ */
+export const metricFoldQueue = pgTable(
+  "metric_fold_queue",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    runId: text("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
+    experimentId: bigint("experiment_id", { mode: "number" }).notNull(),
+    keys: text("keys").array().notNull(),
+    values: doublePrecision("values").array().notNull(),
+    steps: bigint("steps", { mode: "number" }).array().notNull(),
+    timestamps: bigint("timestamps", { mode: "number" }).array().notNull(),
+  },
 );
 
 /** The param, metric and tag keys an experiment's runs have logged: the runs table's column list. */

@@ -6,7 +6,8 @@ import { and, asc, eq, sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { apiTokens, experimentKeys, memberships, metricRollups, teams, users } from "@/db/schema";
 import { auditEvents } from "@/db/schema";
-import { rebuildRollups } from "../tracking/rollups";
+import { metricWriteGroupStats } from "../tracking/metric-write";
+import { foldQueuedRuns, rebuildRollups } from "../tracking/rollups";
 import { DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
 import type { ErrorBody, Metric } from "./test-client";
 import { createExperiment, createRun, get, getRun, post } from "./test-client";
@@ -25,7 +26,17 @@ const batch = (runId: string, points: { key: string; value: number; step: number
 const history = async (runId: string, key: string) =>
   (await get<{ metrics: Metric[] }>(token, "metrics/get-history", { run_id: runId, metric_key: key, max_results: 25000 })).json.metrics;
 
+/** Rollup rows that differ from a rebuild's (none when every written point was queued once and folded once). */
+async function counts(runId: string) {
+  const maintained = await rollups(runId);
+  await rebuildRollups(db(), [runId]);
+  const rebuilt = await rollups(runId);
+  return rebuilt.filter((r, i) => JSON.stringify(r) !== JSON.stringify(maintained[i])).concat(maintained.slice(rebuilt.length));
+}
+
+/** The run's rollups once its queued points are folded (as every reader of them folds first). */
 async function rollups(runId: string) {
+  await foldQueuedRuns(db(), [runId]);
   return db().select().from(metricRollups).where(eq(metricRollups.runId, runId)).orderBy(asc(metricRollups.key), asc(metricRollups.level), asc(metricRollups.bucket));
 }
 
@@ -83,6 +94,42 @@ describe("metric-only log-batch with a token", () => {
     await flushDenials(db());
     const denied = await db().select().from(auditEvents).where(and(eq(auditEvents.target, `run:${runId}`), eq(auditEvents.outcome, "denied")));
     expect(denied).toHaveLength(1);
+  });
+
+  it("answers each of many concurrent batches on its own when they are written together", async () => {
+    const fraud = await tokenFor(db(), DEMO.leadFraud, "fraud");
+    const runIds = await Promise.all(Array.from({ length: 6 }, async () => (await createRun(token, exp)).run_id));
+    const deleted = (await createRun(token, exp)).run_id;
+    expect((await post(token, "runs/delete", { run_id: deleted })).status).toBe(200);
+    const before = metricWriteGroupStats();
+    const points = (w: number, i: number) => Array.from({ length: 5 }, (_, j) => ({ key: `k${j}`, value: w * 100 + i + j / 10, step: i, timestamp: w * 1000 + i }));
+    // Six writers (two into the same run), a foreign team's token and a deleted run, sent at once, twelve rounds.
+    const answers: number[][] = Array.from({ length: 7 }, () => []);
+    for (let i = 0; i < 12; i++) {
+      // Sent in this order, so the two into run 0 come after the statements in flight, among those that wait together.
+      const order = [6, 1, 2, 3, 4, 0, 5];
+      const round = await Promise.all(order.map((w) => w === 6
+        ? (i % 2 ? post(fraud, "runs/log-batch", batch(runIds[1]!, points(9, 100 + i))) : post(token, "runs/log-batch", batch(deleted, points(9, i))))
+        : post(token, "runs/log-batch", batch(runIds[w === 5 ? 0 : w]!, points(w, i)))));
+      round.forEach((r, k) => answers[order[k]!]!.push(r.status));
+    }
+    expect(answers.slice(0, 6).flat().every((s) => s === 200)).toBe(true);
+    // They did go together (fewer statements than requests), and no group needed its requests retried one by one.
+    const after = metricWriteGroupStats();
+    expect(after.requests - before.requests).toBeGreaterThan(after.statements - before.statements);
+    expect(after.retried).toBe(before.retried);
+    expect(answers[6]).toEqual(Array.from({ length: 12 }, (_, i) => (i % 2 ? 404 : 400)));
+    for (const [w, runId] of runIds.entries()) {
+      if (w === 5) continue;
+      const writers = w === 0 ? [0, 5] : [w];
+      const steps = (await history(runId, "k3")).map((m) => `${m.step}:${m.value}`).sort();
+      expect(steps).toEqual(writers.flatMap((v) => Array.from({ length: 12 }, (_, i) => `${i}:${v * 100 + i + 0.3}`)).sort());
+      // The latest value per key is the highest step's (ties: the later timestamp, writer 5's in run 0).
+      const run = await getRun(token, runId);
+      expect(run.data.metrics.find((m) => m.key === "k3")).toMatchObject({ step: 11, value: (w === 0 ? 5 : w) * 100 + 11 + 0.3 });
+      expect(await counts(runId)).toEqual([]);
+    }
+    expect(await history(deleted, "k0")).toEqual([]);
   });
 
   it("refuses a deleted run", async () => {

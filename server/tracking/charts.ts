@@ -12,7 +12,7 @@ import { AppError } from "../errors";
 import { loadExperiment } from "./access";
 import type { ExperimentRef } from "./access";
 import { withStatementTimeout, withTeamSlot } from "./query-budget";
-import { ROLLUP_LEVELS, rollupWidth } from "./rollups";
+import { ROLLUP_LEVELS, foldQueuedExperiment, rollupWidth } from "./rollups";
 import { parseSearch } from "./run-page";
 import { freshStatistics } from "./statistics";
 
@@ -111,6 +111,8 @@ type P = { step: number; value: number };
  */
 export async function chartHistories(ctx: Ctx, input: ChartScopeInput & { metric: string; maxPoints: number }): Promise<ChartHistoriesDto> {
   const scope = await chartScope(ctx, input);
+  // The rollups below hold every point written before this read once the experiment's queued points are folded.
+  await foldQueuedExperiment(ctx.db, scope.exp.id);
   return budgeted(ctx, scope, async (db) => {
     const chosen = chosenRuns(db, scope);
     // Per run: points logged and step range, from the top rollup level (a few rows per run).

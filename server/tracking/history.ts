@@ -9,7 +9,7 @@ import { metricDto } from "./dto";
 import { RawJson } from "../http/raw-json";
 import { decodeOffset } from "./experiments";
 import { withStatementTimeout, withTeamSlot } from "./query-budget";
-import { ROLLUP_LEVELS, rollupWidth } from "./rollups";
+import { ROLLUP_LEVELS, foldQueuedRuns, rollupWidth } from "./rollups";
 
 /**
  * A page of a metric's full history as the JSON text of MLflow's get-history answer, built by the database: points
@@ -92,6 +92,8 @@ export async function getSampledHistory(
   input: { run_id: string; metric_key: string; max_points: number; start_step?: number; end_step?: number },
 ): Promise<SampledHistory> {
   const run = await loadRun(ctx, input.run_id, { mode: "read" });
+  // The rollups below hold every point written before this read once the run's queued points are folded.
+  await foldQueuedRuns(ctx.db, [input.run_id]);
   return budgeted(ctx, run, (tx) => sampleHistory(tx, input));
 }
 
@@ -216,6 +218,7 @@ async function sampleRaw(
 export async function historyPointCounts(ctx: Ctx, runIds: string[]): Promise<Record<string, number>> {
   await Promise.all(runIds.map((id) => loadRun(ctx, id, { mode: "read" })));
   if (runIds.length === 0) return {};
+  await foldQueuedRuns(ctx.db, runIds);
   const perRun = ctx.db
     .select({ key: metricRollups.key, n: sql<number>`sum(${metricRollups.n})`.as("n") })
     .from(metricRollups)

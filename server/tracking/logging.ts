@@ -10,6 +10,7 @@ import { loadRun, requireActiveRun } from "./access";
 import { recordKeys } from "./keys";
 import type { Point, TokenWrite } from "./metric-write";
 import { writeMetricPoints, writeMetricPointsByToken } from "./metric-write";
+import { scheduleFold } from "./rollups";
 import { TRAIN } from "./runs";
 
 type KV = { key: string; value: string };
@@ -77,6 +78,7 @@ export async function logBatch(ctx: Ctx, input: BatchInput): Promise<void> {
     await writeTags(tx, run.runId, input.tags);
     if (!(await writeMetricPoints(tx, run, points, true))) inactive(run);
   });
+  if (points.length > 0) scheduleFold(ctx.db);
   // After the commit: a refused batch must not leave its keys in the column list.
   await recordKeys(ctx.db, run.experimentId, "param", input.params.map((p) => p.key));
   await recordKeys(ctx.db, run.experimentId, "tag", input.tags.map((t) => t.key));

@@ -1,21 +1,22 @@
-// Writing a batch of metric points in ONE statement: the history (duplicates stored once), the chart
-// rollups, the latest value per key and the experiment's key list, guarded by the run check (and, on
-// the token path, the token's grant). A single statement is atomic on its own, so a metric-only batch
-// needs no BEGIN/COMMIT; when the guard fails nothing is written and the caller learns why elsewhere.
+// Writing a batch of metric points in ONE statement: the history (duplicates stored once), the latest value
+// per key, the experiment's key list, and one row of metric_fold_queue with the points it inserted (folded
+// into the chart rollups later, in bulk: rollups.ts), guarded by the run check (and, on the token path, the
+// token's grant). A single statement is atomic on its own, so a metric-only batch needs no BEGIN/COMMIT; when
+// the guard fails nothing is written and the caller learns why elsewhere.
 // The text is built once and sent as a named prepared statement, so PostgreSQL plans it once per connection.
-// The points travel once, as four array literals built here; the rollup rows and the latest value per key
-// name their points by position in those arrays (small integers), so neither side spends time serialising
-// and parsing the same doubles again.
+// The points travel once, as four array literals built here; the latest value per key names its point by
+// position in those arrays (a small integer), so neither side spends time serialising and parsing the same
+// doubles again.
 import { sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import { Placeholder } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import type { Db, DbOrTx } from "@/db/client";
 import { poolOf } from "@/db/client";
-import { experimentKeys, latestMetrics, metricRollups, metrics, runs } from "@/db/schema";
+import { experimentKeys, latestMetrics, metricFoldQueue, metrics, runs } from "@/db/schema";
 import { tokenGrantSql } from "../auth/token-actor";
 import { markRecorded, unrecordedKeys } from "./keys";
-import { ROLLUP_COLUMNS, ROLLUP_MERGE, aggregateRollups, rollupRowsFrom } from "./rollups";
+import { scheduleFold } from "./rollups";
 
 export type Point = { key: string; value: number; step: number; timestamp: number };
 
@@ -28,7 +29,6 @@ const ph = (name: string) => sql.placeholder(name);
 function metricWrite(run: SQL): SQL {
   // A point's columns by its (1-based) position in the bound arrays.
   const at = (i: SQL) => sql`p.keys[${i}], p.steps[${i}], p.timestamps[${i}], p.values[${i}]`;
-  const point = (i: SQL) => sql`p.steps[${i}], p.timestamps[${i}], p.values[${i}]`;
   return sql`
     with run as (${run}),
     p as (select ${ph("keys")}::text[] as keys, ${ph("values")}::float8[] as values, ${ph("steps")}::bigint[] as steps, ${ph("timestamps")}::bigint[] as timestamps),
@@ -39,19 +39,11 @@ function metricWrite(run: SQL): SQL {
       on conflict do nothing
       returning run_id, key, value, step, timestamp),
     inserted as (select count(*)::int as n from ins),
-    -- When every distinct point was new (the usual case) the rollups aggregated by the caller are exact;
-    -- otherwise (a retried batch) they are aggregated here from the points actually inserted.
-    roll as (
-      insert into ${metricRollups} ${ROLLUP_COLUMNS}
-      select * from (
-        select run.id, p.keys[a.f], a.lvl, a.b, a.n, ${point(sql`a.f`)}, ${point(sql`a.l`)}, ${point(sql`a.mn`)}, ${point(sql`a.mx`)}
-        from run cross join p cross join unnest(${ph("rollLevels")}::smallint[], ${ph("rollBuckets")}::bigint[], ${ph("rollCounts")}::int[],
-          ${ph("rollFirst")}::int[], ${ph("rollLast")}::int[], ${ph("rollMin")}::int[], ${ph("rollMax")}::int[]) as a(lvl, b, n, f, l, mn, mx)
-        where (select n from inserted) = ${ph("distinctPoints")}) as given
-      union all
-      select * from (${rollupRowsFrom(sql`ins`)}) as agg
-      where (select n from inserted) <> ${ph("distinctPoints")}
-      ${ROLLUP_MERGE}
+    -- The points actually inserted (a retried batch's duplicates are not), one row, for the rollup fold.
+    queued as (
+      insert into ${metricFoldQueue} (run_id, experiment_id, keys, values, steps, timestamps)
+      select run.id, run.experiment_id, array_agg(ins.key), array_agg(ins.value), array_agg(ins.step), array_agg(ins.timestamp)
+      from run cross join ins group by run.id, run.experiment_id
       returning 1),
     latest as (
       insert into ${latestMetrics} (run_id, key, step, timestamp, value)
@@ -67,7 +59,7 @@ function metricWrite(run: SQL): SQL {
       on conflict do nothing
       returning 1)
     select run.id as run_id, run.experiment_id, run.user_id, run.token_id, run.last_used_at,
-      (select n from inserted) as inserted, (select count(*) from roll)::int as rollups,
+      (select n from inserted) as inserted, (select count(*) from queued)::int as queued,
       (select count(*) from latest)::int as latest, (select count(*) from new_keys)::int as new_keys
     from run`;
 }
@@ -80,31 +72,79 @@ function compile(name: string, query: SQL): Compiled {
 }
 
 /** The run, when it is active (the caller has authorized the actor). */
-const BY_RUN = compile("cairn_metric_write_run_v2", metricWrite(sql`
+const BY_RUN = compile("cairn_metric_write_run_v3", metricWrite(sql`
   select r.id, r.experiment_id, null::uuid as user_id, null::uuid as token_id, null::timestamptz as last_used_at
   from ${runs} r where r.id = ${ph("runId")} and r.lifecycle_stage = 'active'`));
 
-/** The run, when it is active and the API token may train in its team. */
-const BY_TOKEN = compile("cairn_metric_write_token_v2", metricWrite(sql`
-  select r.id, r.experiment_id, g.user_id, g.token_id, g.last_used_at
-  from ${runs} r cross join lateral (${tokenGrantSql(ph("tokenHash"), "train_model", sql`r.team_id`)}) as g
-  where r.id = ${ph("runId")} and r.lifecycle_stage = 'active'`));
+/**
+ * Metric-only batches sent with API tokens, one or several (each into a different run) in ONE statement: per
+ * request (its ordinal in the bound arrays) the token's grant and the run, then the writes of every request
+ * that passed. The points of all requests travel in one set of arrays, each naming its request (`owners`);
+ * latest values and new keys name their points by position, latest values in (run, key) order so concurrent
+ * statements lock rows in one order. Yields one row per request that passed.
+ */
+function tokenGroupWrite(): SQL {
+  const at = (i: SQL) => sql`p.keys[${i}], p.steps[${i}], p.timestamps[${i}], p.values[${i}]`;
+  return sql`
+    with req as (
+      select * from unnest(${ph("runIds")}::text[], ${ph("tokenHashes")}::text[]) with ordinality as q(run_id, token_hash, ord)),
+    run as (
+      select req.ord::int as ord, r.id, r.experiment_id, g.user_id, g.token_id, g.last_used_at
+      from req join ${runs} r on r.id = req.run_id
+      cross join lateral (${tokenGrantSql(sql`req.token_hash`, "train_model", sql`r.team_id`)}) as g
+      where r.lifecycle_stage = 'active'),
+    p as (select ${ph("keys")}::text[] as keys, ${ph("values")}::float8[] as values, ${ph("steps")}::bigint[] as steps,
+      ${ph("timestamps")}::bigint[] as timestamps, ${ph("owners")}::int[] as owners),
+    ins as (
+      insert into ${metrics} (run_id, key, value, step, timestamp)
+      select run.id, u.k, u.v, u.s, u.t
+      from p cross join unnest(p.keys, p.values, p.steps, p.timestamps, p.owners) as u(k, v, s, t, o) join run on run.ord = u.o
+      on conflict do nothing
+      returning run_id, key, value, step, timestamp),
+    -- The points actually inserted (a retried batch's duplicates are not), one row per run, for the rollup fold.
+    queued as (
+      insert into ${metricFoldQueue} (run_id, experiment_id, keys, values, steps, timestamps)
+      select run.id, run.experiment_id, array_agg(ins.key), array_agg(ins.value), array_agg(ins.step), array_agg(ins.timestamp)
+      from ins join run on run.id = ins.run_id group by run.id, run.experiment_id
+      returning 1),
+    latest as (
+      insert into ${latestMetrics} (run_id, key, step, timestamp, value)
+      select run.id, ${at(sql`l.i`)}
+      from p cross join unnest(${ph("latest")}::int[]) with ordinality as l(i, n) join run on run.ord = p.owners[l.i]
+      order by l.n
+      on conflict (run_id, key) do update set value = excluded.value, step = excluded.step, timestamp = excluded.timestamp
+      -- MLflow's latest: step, then timestamp, then the larger value (NaN sorts highest, as in later()).
+      where (excluded.step, excluded.timestamp, excluded.value) > (${latestMetrics}.step, ${latestMetrics}.timestamp, ${latestMetrics}.value)
+      returning 1),
+    new_keys as (
+      insert into ${experimentKeys} (experiment_id, kind, key)
+      select distinct run.experiment_id, 'metric', p.keys[k.i]
+      from p cross join unnest(${ph("newKeys")}::int[]) as k(i) join run on run.ord = p.owners[k.i]
+      order by 1, 3
+      on conflict do nothing
+      returning 1)
+    select run.ord, run.id as run_id, run.experiment_id, run.user_id, run.token_id, run.last_used_at,
+      (select count(*) from queued)::int as queued, (select count(*) from latest)::int as latest, (select count(*) from new_keys)::int as new_keys
+    from run`;
+}
 
-type Row = { run_id: string; experiment_id: string | number; user_id: string | null; token_id: string | null; last_used_at: Date | string | null; inserted: number };
+const BY_TOKEN = compile("cairn_metric_write_tokens_v1", tokenGroupWrite());
+
+type Row = { ord?: number; run_id: string; experiment_id: string | number; user_id: string | null; token_id: string | null; last_used_at: Date | string | null; queued: number };
 type RawResult = { rows: Row[] };
 
 /** Runs a compiled statement through the driver: a named prepared statement on PostgreSQL. */
-async function execute(db: DbOrTx, statement: Compiled, values: Record<string, unknown>): Promise<Row | undefined> {
+async function execute(db: DbOrTx, statement: Compiled, values: Record<string, unknown>): Promise<Row[]> {
   const params = statement.params.map((p) => (p instanceof Placeholder ? values[p.name] : p));
   const pool = poolOf(db);
   if (pool) {
     const result = await pool.query<Row>({ name: statement.name, text: statement.text, values: params });
-    return result.rows[0];
+    return result.rows;
   }
   // PGlite (in-process) or an open transaction: through drizzle, which binds the same parameters.
   const chunks = statement.text.split(/\$(\d+)/);
   const query = sql.join(chunks.map((c, i) => (i % 2 === 0 ? sql.raw(c) : sql`${sql.param(params[Number(c) - 1])}`)));
-  return ((await db.execute(query)) as unknown as RawResult).rows[0];
+  return ((await db.execute(query)) as unknown as RawResult).rows;
 }
 
 /** Runs never move between experiments, so each process remembers a run's experiment (for the key list). */
@@ -128,18 +168,10 @@ type Indexed = Point & { i: number };
 function bind(points: Point[], runId: string, experimentId: number | undefined): Record<string, unknown> {
   // Each point by its 1-based position in the bound arrays.
   const indexed: Indexed[] = points.map((p, i) => ({ key: p.key, value: p.value, step: p.step, timestamp: p.timestamp, i: i + 1 }));
-  // Rollups count each distinct point once, as the history stores it once.
-  const distinct = new Map<string, Indexed>();
-  for (const p of indexed) distinct.set(`${p.key}\u0000${p.step}\u0000${p.timestamp}\u0000${p.value}`, p);
-  const rollups = aggregateRollups([...distinct.values()]);
   const keys = points.map((p) => p.key);
   return {
     runId,
     keys: textArray(keys), values: numberArray(points.map((p) => p.value)), steps: numberArray(points.map((p) => p.step)), timestamps: numberArray(points.map((p) => p.timestamp)),
-    distinctPoints: distinct.size,
-    rollLevels: numberArray(rollups.map((a) => a.level)), rollBuckets: numberArray(rollups.map((a) => a.bucket)), rollCounts: numberArray(rollups.map((a) => a.n)),
-    rollFirst: numberArray(rollups.map((a) => a.first.i)), rollLast: numberArray(rollups.map((a) => a.last.i)),
-    rollMin: numberArray(rollups.map((a) => a.min.i)), rollMax: numberArray(rollups.map((a) => a.max.i)),
     latest: numberArray(latestPerKey(indexed).map((p) => p.i)),
     // Unknown experiment: send every key (on conflict do nothing); known: only those not yet recorded.
     newKeys: experimentId === undefined ? [...new Set(keys)].sort() : unrecordedKeys(experimentId, "metric", keys),
@@ -166,31 +198,150 @@ export function latestPerKey<P extends Point>(points: P[]): P[] {
 /**
  * Writes `points` into an active run the caller may write to (already authorized). Returns false when
  * the run is not (or no longer) active, having written nothing. Inside a transaction (`inTransaction`)
- * the new keys are written but not remembered: the caller records them after its commit.
+ * the new keys are written but not remembered, and no fold is scheduled: the caller does both after its commit.
  */
 export async function writeMetricPoints(db: DbOrTx, run: { runId: string; experimentId: number }, points: Point[], inTransaction = false): Promise<boolean> {
   if (points.length === 0) return true;
   const values = bind(points, run.runId, run.experimentId);
-  const row = await execute(db, BY_RUN, values);
-  if (row && !inTransaction) markRecorded(run.experimentId, "metric", values.newKeys as string[]);
+  const [row] = await execute(db, BY_RUN, values);
+  if (row && !inTransaction) {
+    markRecorded(run.experimentId, "metric", values.newKeys as string[]);
+    if (Number(row.queued) > 0) scheduleFold(db as Db);
+  }
   return row !== undefined;
 }
 
 export type TokenWrite = { userId: string; tokenId: string; lastUsedAt: Date | null };
 
+type Pending = { tokenHash: string; runId: string; points: Point[]; resolve: (w: TokenWrite | null) => void; reject: (err: unknown) => void };
+type Coalescer = { queue: Pending[]; inFlight: number };
+
+/** Statements of grouped token writes one process keeps in flight per database; further requests wait and go together. */
+const MAX_IN_FLIGHT = 3;
+const MAX_GROUP_REQUESTS = 64;
+const MAX_GROUP_POINTS = 20_000;
+/** Since the process started: grouped statements, the requests they carried, and groups retried one by one after an error. */
+const groupStats = { statements: 0, requests: 0, retried: 0 };
+export const metricWriteGroupStats = (): Readonly<typeof groupStats> => ({ ...groupStats });
+const coalescers = ((globalThis as Record<symbol, unknown>)[Symbol.for("cairn.metricWriteGroups")] ??= new WeakMap()) as WeakMap<object, Coalescer>;
+
 /**
  * Writes `points` into run `runId` if the API token (by its lookup hash) may train in the run's team and
  * the run is active, all in one statement. Returns null, having written nothing, when any check fails:
  * the caller then takes the general path, which says why and audits a denial.
+ * Requests that arrive while MAX_IN_FLIGHT such statements run are written together, in one statement
+ * (group commit: one round trip and one commit for all of them, each still checked on its own), never two
+ * into the same run. Each is answered only after the statement that wrote it committed.
  */
-export async function writeMetricPointsByToken(db: Db, tokenHash: string, runId: string, points: Point[]): Promise<TokenWrite | null> {
-  if (points.length === 0) return null;
-  const values: Record<string, unknown> = { ...bind(points, runId, runExperiment.get(runId)), tokenHash };
-  const row = await execute(db, BY_TOKEN, values);
-  if (!row || row.user_id === null || row.token_id === null) return null;
-  const experimentId = Number(row.experiment_id);
-  if (runExperiment.size > MAX_RUNS_REMEMBERED) runExperiment.clear();
-  runExperiment.set(runId, experimentId);
-  markRecorded(experimentId, "metric", values.newKeys as string[]);
-  return { userId: row.user_id, tokenId: row.token_id, lastUsedAt: row.last_used_at === null ? null : new Date(row.last_used_at) };
+export function writeMetricPointsByToken(db: Db, tokenHash: string, runId: string, points: Point[]): Promise<TokenWrite | null> {
+  if (points.length === 0) return Promise.resolve(null);
+  let c = coalescers.get(db);
+  if (!c) coalescers.set(db, (c = { queue: [], inFlight: 0 }));
+  const coalescer = c;
+  return new Promise((resolve, reject) => {
+    coalescer.queue.push({ tokenHash, runId, points, resolve, reject });
+    pump(db, coalescer);
+  });
+}
+
+function pump(db: Db, c: Coalescer): void {
+  // PGlite runs one statement at a time: one in flight, the rest grouped behind it.
+  const limit = poolOf(db) ? MAX_IN_FLIGHT : 1;
+  while (c.inFlight < limit && c.queue.length > 0) {
+    const group: Pending[] = [];
+    const runsInGroup = new Set<string>();
+    let points = 0;
+    const rest: Pending[] = [];
+    for (const p of c.queue) {
+      const fits = group.length < MAX_GROUP_REQUESTS && !runsInGroup.has(p.runId) && (group.length === 0 || points + p.points.length <= MAX_GROUP_POINTS);
+      if (!fits) {
+        rest.push(p);
+        continue;
+      }
+      group.push(p);
+      runsInGroup.add(p.runId);
+      points += p.points.length;
+    }
+    c.queue = rest;
+    c.inFlight++;
+    void writeGroup(db, group).finally(() => {
+      c.inFlight--;
+      pump(db, c);
+    });
+  }
+}
+
+async function writeGroup(db: Db, group: Pending[]): Promise<void> {
+  groupStats.statements++;
+  groupStats.requests += group.length;
+  try {
+    settle(db, group, await execute(db, BY_TOKEN, bindGroup(group)));
+  } catch (err) {
+    if (group.length === 1) {
+      group[0]!.reject(err);
+      return;
+    }
+    // The statement wrote nothing: each request alone, so one that fails fails on its own.
+    groupStats.retried++;
+    await Promise.all(group.map(async (p) => {
+      try {
+        settle(db, [p], await execute(db, BY_TOKEN, bindGroup([p])));
+      } catch (e) {
+        p.reject(e);
+      }
+    }));
+  }
+}
+
+function settle(db: Db, group: Pending[], rows: Row[]): void {
+  const byOrd = new Map(rows.map((r) => [Number(r.ord), r]));
+  for (const [i, p] of group.entries()) {
+    const row = byOrd.get(i + 1);
+    if (!row || row.user_id === null || row.token_id === null) {
+      p.resolve(null);
+      continue;
+    }
+    const experimentId = Number(row.experiment_id);
+    if (runExperiment.size > MAX_RUNS_REMEMBERED) runExperiment.clear();
+    runExperiment.set(p.runId, experimentId);
+    markRecorded(experimentId, "metric", p.points.map((x) => x.key));
+    p.resolve({ userId: row.user_id, tokenId: row.token_id, lastUsedAt: row.last_used_at === null ? null : new Date(row.last_used_at) });
+  }
+  if (rows.some((r) => Number(r.queued) > 0)) scheduleFold(db);
+}
+
+/** The group's arrays: every request's points in turn, each naming its request (1-based) in `owners`. */
+function bindGroup(group: Pending[]): Record<string, unknown> {
+  const keys: string[] = [];
+  const values: number[] = [];
+  const steps: number[] = [];
+  const timestamps: number[] = [];
+  const owners: number[] = [];
+  const latest: { runId: string; key: string; i: number }[] = [];
+  const newKeys: number[] = [];
+  for (const [r, p] of group.entries()) {
+    const offset = keys.length;
+    const indexed: Indexed[] = p.points.map((x, i) => ({ key: x.key, value: x.value, step: x.step, timestamp: x.timestamp, i: offset + i + 1 }));
+    const firstOf = new Map<string, number>();
+    for (const x of indexed) {
+      keys.push(x.key);
+      values.push(x.value);
+      steps.push(x.step);
+      timestamps.push(x.timestamp);
+      owners.push(r + 1);
+      if (!firstOf.has(x.key)) firstOf.set(x.key, x.i);
+    }
+    for (const x of latestPerKey(indexed)) latest.push({ runId: p.runId, key: x.key, i: x.i });
+    // Unknown experiment: every key (on conflict do nothing); known: only those not yet recorded.
+    const experimentId = runExperiment.get(p.runId);
+    const fresh = experimentId === undefined ? [...firstOf.keys()] : unrecordedKeys(experimentId, "metric", firstOf.keys());
+    for (const k of fresh) newKeys.push(firstOf.get(k)!);
+  }
+  // Latest rows locked in (run, key) order, as every other writer locks them.
+  latest.sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return {
+    runIds: textArray(group.map((p) => p.runId)), tokenHashes: textArray(group.map((p) => p.tokenHash)),
+    keys: textArray(keys), values: numberArray(values), steps: numberArray(steps), timestamps: numberArray(timestamps), owners: numberArray(owners),
+    latest: numberArray(latest.map((l) => l.i)), newKeys: numberArray(newKeys),
+  };
 }

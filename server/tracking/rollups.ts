@@ -1,12 +1,18 @@
 // Metric rollups: per step bucket (width 64·16^level), the first, last, min and max finite point.
-// Folded in with every batch (only points actually inserted, see metric-write.ts), rebuilt after bulk
-// loads, read by the sampled history and the charts. Three levels (64, 1,024 and 16,384 steps a bucket):
-// every level costs each batch one upsert per key, and a fourth (262,144) saved reads only on series of
-// more than 100 million steps.
+// Three levels (64, 1,024 and 16,384 steps a bucket); a fourth (262,144) saved reads only on series of more
+// than 100 million steps.
+// A metric write does not upsert them itself (that was three upserts per key of every batch): it adds one row
+// to metric_fold_queue holding the points it inserted (metric-write.ts), and the queued rows are folded in
+// bulk — by a background fold shortly after a write, and by every reader of rollups, for its runs, before it
+// reads (foldQueued*): a fold deletes the rows it folds in the transaction that merges them, so each point is
+// counted once, and a reader waits for a fold in progress on its runs, so it always reads every point written
+// before it. Rebuilt after bulk loads, read by the sampled history and the charts.
 import { inArray, sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
-import type { DbOrTx } from "@/db/client";
-import { metricRollups } from "@/db/schema";
+import type { Db, DbOrTx } from "@/db/client";
+import { isClosed } from "@/db/client";
+import { metricFoldQueue, metricRollups } from "@/db/schema";
+import { log } from "../observability/log";
 
 export const ROLLUP_LEVELS = [0, 1, 2] as const;
 export const rollupWidth = (level: number): number => 64 * 16 ** level;
@@ -15,8 +21,8 @@ export const ROLLUP_COLUMNS = sql`(run_id, key, level, bucket, n, first_step, fi
   last_value, min_step, min_timestamp, min_value, max_step, max_timestamp, max_value)`;
 
 /**
- * Rollup rows aggregated from `source` (a relation with run_id, key, step, timestamp, value), in key,
- * level, bucket order so concurrent writers take row locks in the same order and never deadlock.
+ * Rollup rows aggregated from `source` (a relation with run_id, key, step, timestamp, value), in run, key,
+ * level, bucket order so concurrent folds take row locks in the same order and never deadlock.
  * The level count is a literal, not a parameter: a prepared statement's generic plan then knows it is 4
  * rows (as a parameter it is estimated at 1000, and PostgreSQL re-plans the statement every time).
  */
@@ -30,7 +36,7 @@ export function rollupRowsFrom(source: SQL): SQL {
     from ${source} as src cross join generate_series(0, ${sql.raw(String(ROLLUP_LEVELS.length - 1))}) as lvl
     where value not in ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)
     group by run_id, key, lvl, b
-    order by key, lvl, b`;
+    order by run_id, key, lvl, b`;
 }
 
 const r = sql.identifier("metric_rollups");
@@ -53,39 +59,107 @@ export const ROLLUP_MERGE = sql`on conflict (run_id, key, level, bucket) do upda
   max_timestamp = case when excluded.max_value > ${r}.max_value then excluded.max_timestamp else ${r}.max_timestamp end,
   max_value = greatest(excluded.max_value, ${r}.max_value)`;
 
-export type RollupPoint = { key: string; value: number; step: number; timestamp: number };
-export type RollupAgg<P extends RollupPoint = RollupPoint> = { key: string; level: number; bucket: number; n: number; first: P; last: P; min: P; max: P };
-
-const before = (a: RollupPoint, b: RollupPoint) => a.step < b.step || (a.step === b.step && a.timestamp < b.timestamp);
-
-/** The rollup rows of `points` (non-finite values skipped), sorted by key, level and bucket. */
-export function aggregateRollups<P extends RollupPoint>(points: P[]): RollupAgg<P>[] {
-  const aggs = new Map<string, RollupAgg<P>>();
-  for (const p of points) {
-    if (!Number.isFinite(p.value)) continue; // NaN and ±Infinity are not plotted
-    for (const level of ROLLUP_LEVELS) {
-      const bucket = Math.floor(p.step / rollupWidth(level));
-      const id = `${p.key}\u0000${level}\u0000${bucket}`;
-      const a = aggs.get(id);
-      if (!a) {
-        aggs.set(id, { key: p.key, level, bucket, n: 1, first: p, last: p, min: p, max: p });
-        continue;
-      }
-      a.n++;
-      if (before(p, a.first)) a.first = p;
-      if (before(a.last, p)) a.last = p;
-      if (p.value < a.min.value) a.min = p;
-      if (p.value > a.max.value) a.max = p;
-    }
-  }
-  // Sorted, so concurrent writers take row locks in the same order and never deadlock.
-  return [...aggs.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.level - b.level || a.bucket - b.bucket));
-}
-
 /** Recomputes the rollups of the given runs from their raw history (bulk loads bypass the write path). */
 export async function rebuildRollups(db: DbOrTx, runIds: string[]): Promise<void> {
   if (runIds.length === 0) return;
+  // Their queued points are in the raw history read below: folded again they would count twice.
+  await db.delete(metricFoldQueue).where(inArray(metricFoldQueue.runId, runIds));
   await db.delete(metricRollups).where(inArray(metricRollups.runId, runIds));
   const source = sql`(select run_id, key, step, timestamp, value from metrics where run_id in (${sql.join(runIds.map((id) => sql`${id}`), sql`, `)}))`;
   await db.execute(sql`insert into ${metricRollups} ${ROLLUP_COLUMNS} ${rollupRowsFrom(source)}`);
+}
+
+// ---------- folding the queue ----------
+
+/** Queued writes one fold takes (a 10-metric batch is one row of 10 points). */
+const FOLD_CHUNK = 2_000;
+
+/**
+ * Folds queued rows into the rollups and deletes them, in one statement: `pick` selects the queue ids to
+ * take (locked FOR UPDATE; with SKIP LOCKED the background leaves rows another fold holds, a reader waits
+ * for them, so that after its fold every earlier write of its runs is in the rollups). Returns the rows folded.
+ */
+async function fold(db: DbOrTx, pick: SQL): Promise<number> {
+  const result = (await db.execute(sql`
+    with q as (
+      delete from ${metricFoldQueue} where id in (${pick})
+      returning run_id, keys, values, steps, timestamps),
+    pts as (
+      select q.run_id, u.key, u.value, u.step, u.timestamp
+      from q cross join unnest(q.keys, q.values, q.steps, q.timestamps) as u(key, value, step, timestamp)),
+    roll as (
+      insert into ${metricRollups} ${ROLLUP_COLUMNS} ${rollupRowsFrom(sql`pts`)}
+      ${ROLLUP_MERGE}
+      returning 1)
+    select (select count(*) from q)::int as folded, (select count(*) from roll)::int as rollups`)) as unknown as { rows: { folded: number | string }[] };
+  return Number(result.rows[0]?.folded ?? 0);
+}
+
+/** Before reading the rollups of `runIds`: folds their queued points (waiting for a fold that holds some). */
+export async function foldQueuedRuns(db: DbOrTx, runIds: string[]): Promise<void> {
+  if (runIds.length === 0) return;
+  const ids = sql.join(runIds.map((id) => sql`${id}`), sql`, `);
+  await fold(db, sql`select id from ${metricFoldQueue} where run_id in (${ids}) order by id for update`);
+}
+
+/** Before reading the rollups of an experiment's runs (the charts): folds their queued points. */
+export async function foldQueuedExperiment(db: DbOrTx, experimentId: number): Promise<void> {
+  await fold(db, sql`select id from ${metricFoldQueue} where experiment_id = ${experimentId} order by id for update`);
+}
+
+/** Folds everything queued, oldest first, in chunks, leaving rows another fold holds. Returns the rows folded. */
+export async function foldQueued(db: DbOrTx): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await fold(db, sql`select id from ${metricFoldQueue} order by id limit ${FOLD_CHUNK} for update skip locked`);
+    total += n;
+    if (n < FOLD_CHUNK) return total;
+  }
+}
+
+/** How soon after a write the background fold runs: writes in between are folded together. */
+const FOLD_DELAY_MS = 200;
+type FoldState = { timer: NodeJS.Timeout | null; running: Promise<void> | null; again: boolean };
+/** Per database handle (tests open several in one process). */
+const foldStates = ((globalThis as Record<symbol, unknown>)[Symbol.for("cairn.rollupFolds")] ??= new WeakMap()) as WeakMap<object, FoldState>;
+
+function stateOf(db: Db): FoldState {
+  let state = foldStates.get(db);
+  if (!state) foldStates.set(db, (state = { timer: null, running: null, again: false }));
+  return state;
+}
+
+/** After a write queued points: a background fold within FOLD_DELAY_MS (one per process and database at a time). */
+export function scheduleFold(db: Db): void {
+  const state = stateOf(db);
+  if (state.timer || state.running) {
+    state.again = true; // folded by the run after the current one
+    return;
+  }
+  state.timer = setTimeout(() => {
+    state.timer = null;
+    state.running = (async () => {
+      try {
+        if (!isClosed(db)) await foldQueued(db);
+      } catch (err) {
+        if (!isClosed(db)) log.warn("folding queued metric points into the chart rollups failed; the next write or read folds them", { err });
+      } finally {
+        state.running = null;
+        if (state.again) {
+          state.again = false;
+          scheduleFold(db);
+        }
+      }
+    })();
+  }, FOLD_DELAY_MS);
+  state.timer.unref();
+}
+
+/** Tests: waits until no background fold is scheduled or running for `db`. */
+export async function settleFolds(db: Db): Promise<void> {
+  const state = stateOf(db);
+  while (state.timer || state.running) {
+    if (state.running) await state.running;
+    else await new Promise((r) => setTimeout(r, 20));
+  }
 }
