@@ -12,3 +12,5 @@ CREATE TABLE "metric_fold_queue" (
 );
 --> statement-breakpoint
 ALTER TABLE "metric_fold_queue" ADD CONSTRAINT "metric_fold_queue_run_id_runs_id_fk" FOREIGN KEY ("run_id") REFERENCES "public"."runs"("id") ON DELETE cascade ON UPDATE no action;
+--> statement-breakpoint
+CREATE INDEX "metric_fold_queue_experiment_run_idx" ON "metric_fold_queue" USING btree ("experiment_id","run_id");

@@ -4,7 +4,7 @@
 // general path stores.
 import { and, asc, eq, sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { apiTokens, experimentKeys, memberships, metricRollups, teams, users } from "@/db/schema";
+import { apiTokens, experimentKeys, memberships, metricRollups, runs, teams, users } from "@/db/schema";
 import { auditEvents } from "@/db/schema";
 import { metricWriteGroupStats } from "../tracking/metric-write";
 import { foldQueuedRuns, rebuildRollups } from "../tracking/rollups";
@@ -36,7 +36,8 @@ async function counts(runId: string) {
 
 /** The run's rollups once its queued points are folded (as every reader of them folds first). */
 async function rollups(runId: string) {
-  await foldQueuedRuns(db(), [runId]);
+  const [run] = await db().select({ experimentId: runs.experimentId }).from(runs).where(eq(runs.id, runId));
+  await foldQueuedRuns(db(), [{ experimentId: run!.experimentId, runId }]);
   return db().select().from(metricRollups).where(eq(metricRollups.runId, runId)).orderBy(asc(metricRollups.key), asc(metricRollups.level), asc(metricRollups.bucket));
 }
 

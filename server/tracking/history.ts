@@ -93,7 +93,7 @@ export async function getSampledHistory(
 ): Promise<SampledHistory> {
   const run = await loadRun(ctx, input.run_id, { mode: "read" });
   // The rollups below hold every point written before this read once the run's queued points are folded.
-  await foldQueuedRuns(ctx.db, [input.run_id]);
+  await foldQueuedRuns(ctx.db, [run]);
   return budgeted(ctx, run, (tx) => sampleHistory(tx, input));
 }
 
@@ -216,9 +216,9 @@ async function sampleRaw(
 
 /** Logged points per metric key: the most any one of the given runs holds (from the rollups), so charts lead with curves. */
 export async function historyPointCounts(ctx: Ctx, runIds: string[]): Promise<Record<string, number>> {
-  await Promise.all(runIds.map((id) => loadRun(ctx, id, { mode: "read" })));
+  const refs = await Promise.all(runIds.map((id) => loadRun(ctx, id, { mode: "read" })));
   if (runIds.length === 0) return {};
-  await foldQueuedRuns(ctx.db, runIds);
+  await foldQueuedRuns(ctx.db, refs);
   const perRun = ctx.db
     .select({ key: metricRollups.key, n: sql<number>`sum(${metricRollups.n})`.as("n") })
     .from(metricRollups)

@@ -1,6 +1,6 @@
 import { asc, eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { metricFoldQueue, metricRollups } from "@/db/schema";
+import { metricFoldQueue, metricRollups, runs } from "@/db/schema";
 import { ctxFor, DEMO, demoDatabase } from "../testing/fixtures";
 import { createExperiment } from "./experiments";
 import { getSampledHistory, historyPointCounts } from "./history";
@@ -18,7 +18,8 @@ async function newRun(name: string): Promise<string> {
 
 /** The run's rollups once its queued points are folded (as every reader of them folds first). */
 async function snapshot(runId: string) {
-  await foldQueuedRuns(db(), [runId]);
+  const [run] = await db().select({ experimentId: runs.experimentId }).from(runs).where(eq(runs.id, runId));
+  await foldQueuedRuns(db(), [{ experimentId: run!.experimentId, runId }]);
   return db().select().from(metricRollups).where(sql`${metricRollups.runId} = ${runId}`).orderBy(asc(metricRollups.key), asc(metricRollups.level), asc(metricRollups.bucket));
 }
 

@@ -95,11 +95,12 @@ async function fold(db: DbOrTx, pick: SQL): Promise<number> {
   return Number(result.rows[0]?.folded ?? 0);
 }
 
-/** Before reading the rollups of `runIds`: folds their queued points (waiting for a fold that holds some). */
-export async function foldQueuedRuns(db: DbOrTx, runIds: string[]): Promise<void> {
-  if (runIds.length === 0) return;
-  const ids = sql.join(runIds.map((id) => sql`${id}`), sql`, `);
-  await fold(db, sql`select id from ${metricFoldQueue} where run_id in (${ids}) order by id for update`);
+/** Before reading the rollups of `runs`: folds their queued points (waiting for a fold that holds some). */
+export async function foldQueuedRuns(db: DbOrTx, runs: { experimentId: number; runId: string }[]): Promise<void> {
+  if (runs.length === 0) return;
+  // By (experiment, run): the queue's index, so a read does not scan what other writes queued.
+  const pairs = sql.join(runs.map((r) => sql`(${r.experimentId}::bigint, ${r.runId}::text)`), sql`, `);
+  await fold(db, sql`select id from ${metricFoldQueue} where (experiment_id, run_id) in (${pairs}) order by id for update`);
 }
 
 /** Before reading the rollups of an experiment's runs (the charts): folds their queued points. */
