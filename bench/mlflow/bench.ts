@@ -4,6 +4,7 @@
 //
 //   npx tsx bench/mlflow/bench.ts [--runs 100000] [--rounds 3] [--mlflow 2,3] [--history-points 1000000]
 //        [--creates 400] [--search-iterations 20 (searches and sampled history)] [--cairn node|next] [--pg-url …] [--out bench/mlflow/results.json]
+//        [--warmup 1 (untimed passes of each scenario on every server before its timed rounds; printed, kept in the JSON)]
 //        [--cairn-port 3391] [--mlflow-port 5391 (the 3.x server on the next port)]
 //        [--parts write,load,history (which parts to run; load includes the searches on the loaded runs)]
 //        [--keep-databases (leave the databases, and print the stamp that names them)]
@@ -29,6 +30,8 @@ const VERSIONS = option("mlflow", "2,3").split(",").filter(Boolean);
 const HISTORY_POINTS = Number(option("history-points", "1000000"));
 const CREATES = Number(option("creates", "400"));
 const SEARCH_ITERATIONS = Number(option("search-iterations", "20"));
+/** Untimed passes of each scenario on every server before its timed rounds. */
+const WARMUP = Number(option("warmup", "1"));
 const OUT = option("out", "bench/mlflow/results.json");
 /** Which parts to run: write (runs/create, log-batch), load (the --runs load, then the searches on it), history. */
 const PARTS = new Set(option("parts", "write,load,history").split(",").filter(Boolean));
@@ -261,14 +264,19 @@ async function waitForMaintenance(database: string): Promise<number> {
 
 // ---------- rounds and table ----------
 
-type Row = { scenario: Scenario; byTarget: Map<string, Measure[]> };
+type Row = { scenario: Scenario; byTarget: Map<string, Measure[]>; warmup: { target: string; value: number }[] };
 const failures: { scenario: string; error: string }[] = [];
 
 async function rounds(targets: Target[], scenarios: Scenario[], n: number, rows: Row[]): Promise<void> {
   for (const s of scenarios) {
-    const row: Row = { scenario: s, byTarget: new Map(targets.map((t) => [t.name, []])) };
+    const row: Row = { scenario: s, byTarget: new Map(targets.map((t) => [t.name, []])), warmup: [] };
     try {
       for (const t of targets) await s.prepare?.(t);
+      // Untimed passes first (both sides: JIT, connection pools, prepared statements, caches); their rates are
+      // printed and kept in the JSON, not in the table.
+      for (let w = 0; w < WARMUP; w++) {
+        for (const t of targets) row.warmup.push({ target: t.name, value: r1((await s.measure(t)).value) });
+      }
       for (let r = 0; r < n; r++) {
         // Rotate the order so no server always goes first (or always after another's load).
         const order = targets.map((_, i) => targets[(i + r) % targets.length]!);
@@ -282,7 +290,8 @@ async function rounds(targets: Target[], scenarios: Scenario[], n: number, rows:
     }
     rows.push(row);
     const m = (name: string) => row.byTarget.get(name)!.map((x) => r1(x.value)).join(", ");
-    console.log(`  ${s.label}: ${targets.map((t) => `${t.name} [${m(t.name)}] ${s.unit}`).join("; ")}`);
+    const warm = row.warmup.length ? ` (untimed first: ${row.warmup.map((w) => `${w.target} ${w.value}`).join(", ")})` : "";
+    console.log(`  ${s.label}: ${targets.map((t) => `${t.name} [${m(t.name)}] ${s.unit}`).join("; ")}${warm}`);
   }
 }
 
@@ -307,7 +316,7 @@ function table(rows: Row[], targets: Target[]): { text: string; json: unknown[] 
     const cpu = [cairn, ...others.map((o) => row.byTarget.get(o.name)!)].map((ms) => r1(median(ms.map((m) => m.serverCpuMsPerReq)))).join(" | ");
     const loads = [...row.byTarget.values()].flat().map((m) => m.load);
     lines.push(`| ${s.label} | ${fmt(cairn)} | ${others.map((o) => fmt(row.byTarget.get(o.name)!)).join(" | ")} | ${cells.map((c) => `**${c.ratio.toFixed(1)}×** (${c.min.toFixed(1)}–${c.max.toFixed(1)})${c.ratio < 1 ? " MISS" : ""}`).join(" | ")} | ${cpu} | ${cairn.length} | ${Math.min(...loads)}–${Math.max(...loads)} |`);
-    json.push({ id: s.id, label: s.label, unit: s.unit, higher_is_better: s.higherIsBetter, note: s.note, ratios: Object.fromEntries(others.map((o, i) => [o.name, cells[i]])), measures: Object.fromEntries(row.byTarget) });
+    json.push({ id: s.id, label: s.label, unit: s.unit, higher_is_better: s.higherIsBetter, note: s.note, ratios: Object.fromEntries(others.map((o, i) => [o.name, cells[i]])), measures: Object.fromEntries(row.byTarget), warmup: row.warmup });
   }
   return { text: lines.join("\n"), json };
 }
@@ -384,7 +393,7 @@ async function main(): Promise<void> {
     const result = {
       at: started.toISOString(), command: `npx tsx bench/mlflow/bench.ts ${process.argv.slice(2).join(" ")}`.trim(), cairn_server: option("cairn", "node"),
       machine: { cpus: os.availableParallelism(), calibration_ms: calibrationMs, load_before: os.loadavg().map(r1), node: process.version },
-      options: { parts: [...PARTS], runs: RUNS, rounds: ROUNDS, creates: CREATES, history_points: HISTORY_POINTS, search_iterations: SEARCH_ITERATIONS, params: PARAMS, metrics: METRICS, tags: TAGS },
+      options: { parts: [...PARTS], runs: RUNS, rounds: ROUNDS, creates: CREATES, history_points: HISTORY_POINTS, search_iterations: SEARCH_ITERATIONS, warmup: WARMUP, params: PARAMS, metrics: METRICS, tags: TAGS },
       servers: targets.map((t) => t.name), table: full, rows: json, load: loads, history_load_s: historyLoad, rss_mb: memory, statistics_before_search: analyzed, maintenance_wait_s: maintenanceWait, failures,
     };
     writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);

@@ -133,6 +133,44 @@ describe("metric-only log-batch with a token", () => {
     expect(await history(deleted, "k0")).toEqual([]);
   });
 
+  it.skipIf(process.env.CAIRN_TEST_DB === "pglite")("keeps answering other runs' batches while runs' rows are locked, and writes the locked ones after", async () => {
+    const lockedRuns = await Promise.all([0, 1, 2].map(async () => (await createRun(token, exp)).run_id));
+    const victim = (await createRun(token, exp)).run_id;
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    // A transaction holding the three runs' rows (as a slow log-model append once did), for as long as the test wants.
+    const locker = db().transaction(async (tx) => {
+      await tx.execute(sql`select 1 from runs where id in (${sql.join(lockedRuns.map((id) => sql`${id}`), sql`, `)}) for update`);
+      locked();
+      await held;
+    });
+    await isLocked;
+    try {
+      // One batch into each locked run, one after the other: each takes a statement slot, and all of them wait.
+      const blocked = [];
+      for (const [i, runId] of lockedRuns.entries()) {
+        blocked.push(post(token, "runs/log-batch", batch(runId, [{ key: "x", value: i, step: i, timestamp: i }])));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // Another run's batch is answered while the locks are still held (the waiting statements give their slots up).
+      const answered = await Promise.race([
+        post(token, "runs/log-batch", batch(victim, [{ key: "y", value: 1, step: 1, timestamp: 1 }])).then((r) => r.status),
+        new Promise<string>((r) => setTimeout(() => r("still waiting after 15 s"), 15_000)),
+      ]);
+      expect(answered).toBe(200);
+      release();
+      await locker;
+      // The locked runs' batches were not lost: written once the locks went.
+      expect((await Promise.all(blocked)).map((r) => r.status)).toEqual([200, 200, 200]);
+      for (const [i, runId] of lockedRuns.entries()) expect((await history(runId, "x")).map((m) => m.value)).toEqual([i]);
+    } finally {
+      release();
+      await locker;
+    }
+  });
+
   it("refuses a deleted run", async () => {
     const runId = (await createRun(token, exp)).run_id;
     expect((await post(token, "runs/delete", { run_id: runId })).status).toBe(200);

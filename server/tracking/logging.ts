@@ -136,7 +136,8 @@ export async function logModel(ctx: Ctx, runId: string, modelJson: string): Prom
   const run = await loadRun(ctx, runId, TRAIN);
   requireActiveRun(run);
   await ctx.db.transaction(async (tx) => {
-    await tx.execute(sql`select 1 from runs where id = ${runId} for update`);
+    // Serialises appends to the history; NO KEY: a metric write's foreign-key check (KEY SHARE) need not wait for it.
+    await tx.execute(sql`select 1 from runs where id = ${runId} for no key update`);
     const [tag] = await tx.select({ value: runTags.value }).from(runTags).where(and(eq(runTags.runId, runId), eq(runTags.key, "mlflow.log-model.history")));
     let history: unknown[] = [];
     try {

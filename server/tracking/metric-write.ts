@@ -12,9 +12,10 @@ import type { SQL } from "drizzle-orm";
 import { Placeholder } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import type { Db, DbOrTx } from "@/db/client";
-import { poolOf } from "@/db/client";
+import { poolOf, timedReads } from "@/db/client";
 import { experimentKeys, latestMetrics, metricFoldQueue, metrics, runs } from "@/db/schema";
 import { tokenGrantSql } from "../auth/token-actor";
+import { log } from "../observability/log";
 import { markRecorded, unrecordedKeys } from "./keys";
 import { scheduleFold } from "./rollups";
 
@@ -36,6 +37,8 @@ function metricWrite(run: SQL): SQL {
       insert into ${metrics} (run_id, key, value, step, timestamp)
       select run.id, u.k, u.v, u.s, u.t
       from run cross join p cross join unnest(p.keys, p.values, p.steps, p.timestamps) as u(k, v, s, t)
+      -- In index order, as every writer inserts, so two writers of the same points never wait for each other in a cycle.
+      order by u.k collate "C", u.s, u.t, u.v
       on conflict do nothing
       returning run_id, key, value, step, timestamp),
     inserted as (select count(*)::int as n from ins),
@@ -56,6 +59,7 @@ function metricWrite(run: SQL): SQL {
     new_keys as (
       insert into ${experimentKeys} (experiment_id, kind, key)
       select run.experiment_id, 'metric', k from run cross join unnest(${ph("newKeys")}::text[]) as k
+      order by k collate "C"
       on conflict do nothing
       returning 1)
     select run.id as run_id, run.experiment_id, run.user_id, run.token_id, run.last_used_at,
@@ -99,6 +103,8 @@ function tokenGroupWrite(): SQL {
       insert into ${metrics} (run_id, key, value, step, timestamp)
       select run.id, u.k, u.v, u.s, u.t
       from p cross join unnest(p.keys, p.values, p.steps, p.timestamps, p.owners) as u(k, v, s, t, o) join run on run.ord = u.o
+      -- In index order, as every writer inserts, so two writers of the same points never wait for each other in a cycle.
+      order by run.id collate "C", u.k collate "C", u.s, u.t, u.v
       on conflict do nothing
       returning run_id, key, value, step, timestamp),
     -- The points actually inserted (a retried batch's duplicates are not), one row per run, for the rollup fold.
@@ -118,9 +124,10 @@ function tokenGroupWrite(): SQL {
       returning 1),
     new_keys as (
       insert into ${experimentKeys} (experiment_id, kind, key)
-      select distinct run.experiment_id, 'metric', p.keys[k.i]
-      from p cross join unnest(${ph("newKeys")}::int[]) as k(i) join run on run.ord = p.owners[k.i]
-      order by 1, 3
+      select d.experiment_id, 'metric', d.key from (
+        select distinct run.experiment_id, p.keys[k.i] as key
+        from p cross join unnest(${ph("newKeys")}::int[]) as k(i) join run on run.ord = p.owners[k.i]) as d
+      order by d.experiment_id, d.key collate "C"
       on conflict do nothing
       returning 1)
     select run.ord, run.id as run_id, run.experiment_id, run.user_id, run.token_id, run.last_used_at,
@@ -153,7 +160,9 @@ const MAX_RUNS_REMEMBERED = 100_000;
 
 /** A PostgreSQL array literal of numbers (NaN and ±Infinity spelled as float8 reads them). */
 function numberArray(xs: number[]): string {
-  return `{${xs.join(",")}}`;
+  let out = "{";
+  for (let i = 0; i < xs.length; i++) out += `${i ? "," : ""}${Object.is(xs[i], -0) ? "-0" : xs[i]}`;
+  return `${out}}`;
 }
 
 /** A PostgreSQL array literal of strings, each quoted (keys may hold commas, braces, quotes, spaces). */
@@ -214,13 +223,19 @@ export async function writeMetricPoints(db: DbOrTx, run: { runId: string; experi
 export type TokenWrite = { userId: string; tokenId: string; lastUsedAt: Date | null };
 
 type Pending = { tokenHash: string; runId: string; points: Point[]; resolve: (w: TokenWrite | null) => void; reject: (err: unknown) => void };
-type Coalescer = { queue: Pending[]; inFlight: number };
+type Coalescer = { queue: Pending[]; inFlight: number; busyRuns: Set<string> };
 
 /** Statements of grouped token writes one process keeps in flight per database; further requests wait and go together. */
 const MAX_IN_FLIGHT = 3;
+/**
+ * A grouped statement that runs longer (a lock someone holds on one of its runs, a stalled database) is cancelled
+ * and its requests take the general path one by one, so no tenant can hold the slots, and with them everyone's
+ * batches, for longer than this.
+ */
+const GROUP_TIMEOUT_MS = 2_000;
 const MAX_GROUP_REQUESTS = 64;
 const MAX_GROUP_POINTS = 20_000;
-/** Since the process started: grouped statements, the requests they carried, and groups retried one by one after an error. */
+/** Since the process started: grouped statements, the requests they carried, and groups that failed (their requests took the general path). */
 const groupStats = { statements: 0, requests: 0, retried: 0 };
 export const metricWriteGroupStats = (): Readonly<typeof groupStats> => ({ ...groupStats });
 const coalescers = ((globalThis as Record<symbol, unknown>)[Symbol.for("cairn.metricWriteGroups")] ??= new WeakMap()) as WeakMap<object, Coalescer>;
@@ -236,7 +251,7 @@ const coalescers = ((globalThis as Record<symbol, unknown>)[Symbol.for("cairn.me
 export function writeMetricPointsByToken(db: Db, tokenHash: string, runId: string, points: Point[]): Promise<TokenWrite | null> {
   if (points.length === 0) return Promise.resolve(null);
   let c = coalescers.get(db);
-  if (!c) coalescers.set(db, (c = { queue: [], inFlight: 0 }));
+  if (!c) coalescers.set(db, (c = { queue: [], inFlight: 0, busyRuns: new Set() }));
   const coalescer = c;
   return new Promise((resolve, reject) => {
     coalescer.queue.push({ tokenHash, runId, points, resolve, reject });
@@ -253,7 +268,10 @@ function pump(db: Db, c: Coalescer): void {
     let points = 0;
     const rest: Pending[] = [];
     for (const p of c.queue) {
-      const fits = group.length < MAX_GROUP_REQUESTS && !runsInGroup.has(p.runId) && (group.length === 0 || points + p.points.length <= MAX_GROUP_POINTS);
+      // Never two requests into one run in a group, nor a run that a statement in flight writes: one run's
+      // statement that waits (on a lock of that run) holds one slot, not every slot its requests could take.
+      const free = !runsInGroup.has(p.runId) && !c.busyRuns.has(p.runId);
+      const fits = free && group.length < MAX_GROUP_REQUESTS && (group.length === 0 || points + p.points.length <= MAX_GROUP_POINTS);
       if (!fits) {
         rest.push(p);
         continue;
@@ -263,9 +281,12 @@ function pump(db: Db, c: Coalescer): void {
       points += p.points.length;
     }
     c.queue = rest;
+    if (group.length === 0) return; // every waiting request's run is being written: the end of that statement pumps again
     c.inFlight++;
+    for (const r of runsInGroup) c.busyRuns.add(r);
     void writeGroup(db, group).finally(() => {
       c.inFlight--;
+      for (const r of runsInGroup) c.busyRuns.delete(r);
       pump(db, c);
     });
   }
@@ -275,21 +296,13 @@ async function writeGroup(db: Db, group: Pending[]): Promise<void> {
   groupStats.statements++;
   groupStats.requests += group.length;
   try {
-    settle(db, group, await execute(db, BY_TOKEN, bindGroup(group)));
+    settle(db, group, await execute(timedReads(db, GROUP_TIMEOUT_MS) ?? db, BY_TOKEN, bindGroup(group)));
   } catch (err) {
-    if (group.length === 1) {
-      group[0]!.reject(err);
-      return;
-    }
-    // The statement wrote nothing: each request alone, so one that fails fails on its own.
+    // The statement wrote nothing. Each request takes the general path (as a refused one does), which writes it
+    // on its own connection, or answers why it cannot: no retry storm here, and no slot held meanwhile.
     groupStats.retried++;
-    await Promise.all(group.map(async (p) => {
-      try {
-        settle(db, [p], await execute(db, BY_TOKEN, bindGroup([p])));
-      } catch (e) {
-        p.reject(e);
-      }
-    }));
+    log.warn("a grouped metric write failed; its batches are written one by one", { err, batches: group.length });
+    for (const p of group) p.resolve(null);
   }
 }
 

@@ -71,28 +71,86 @@ export async function rebuildRollups(db: DbOrTx, runIds: string[]): Promise<void
 
 // ---------- folding the queue ----------
 
-/** Queued writes one fold takes (a 10-metric batch is one row of 10 points). */
-const FOLD_CHUNK = 2_000;
+/** Queued writes one fold takes (a 10-metric batch is one row of 10 points, a 1000-metric one of 1000). */
+const FOLD_CHUNK = 250;
+
+type Queued = { run_id: string; keys: unknown; values: unknown; steps: unknown; timestamps: unknown };
+/** A queued point: steps and timestamps kept as the database's text (exact int64), compared as numbers. */
+type FoldPoint = { runId: string; key: string; value: number; step: string; timestamp: string; s: number; t: number };
+type Agg = { runId: string; key: string; level: number; bucket: number; n: number; first: FoldPoint; last: FoldPoint; min: FoldPoint; max: FoldPoint };
+
+const json = <T>(v: unknown): T => (typeof v === "string" ? JSON.parse(v) : v) as T;
+const before = (a: FoldPoint, b: FoldPoint) => a.s < b.s || (a.s === b.s && a.t < b.t);
 
 /**
- * Folds queued rows into the rollups and deletes them, in one statement: `pick` selects the queue ids to
+ * The rollup rows of queued points (non-finite values skipped, as the rebuild skips them), in run, key, level,
+ * bucket order so concurrent folds take row locks in the same order and never deadlock. The bucket is computed
+ * as the rebuild computes it (the step as a double, divided by the width, floored).
+ */
+function aggregate(rows: Queued[]): Agg[] {
+  const aggs = new Map<string, Agg>();
+  for (const row of rows) {
+    const keys = json<string[]>(row.keys);
+    const values = json<(number | string)[]>(row.values);
+    const steps = json<string[]>(row.steps);
+    const timestamps = json<string[]>(row.timestamps);
+    for (let i = 0; i < keys.length; i++) {
+      const value = Number(values[i]);
+      if (!Number.isFinite(value)) continue; // NaN and ±Infinity are not plotted
+      const p: FoldPoint = { runId: row.run_id, key: keys[i]!, value, step: String(steps[i]), timestamp: String(timestamps[i]), s: Number(steps[i]), t: Number(timestamps[i]) };
+      for (const level of ROLLUP_LEVELS) {
+        const bucket = Math.floor(p.s / rollupWidth(level));
+        const id = `${p.runId}\u0000${p.key}\u0000${level}\u0000${bucket}`;
+        const a = aggs.get(id);
+        if (!a) {
+          aggs.set(id, { runId: p.runId, key: p.key, level, bucket, n: 1, first: p, last: p, min: p, max: p });
+          continue;
+        }
+        a.n++;
+        if (before(p, a.first)) a.first = p;
+        if (before(a.last, p)) a.last = p;
+        if (p.value < a.min.value || (p.value === a.min.value && p.s < a.min.s)) a.min = p;
+        if (p.value > a.max.value || (p.value === a.max.value && p.s < a.max.s)) a.max = p;
+      }
+    }
+  }
+  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  return [...aggs.values()].sort((a, b) => cmp(a.runId, b.runId) || cmp(a.key, b.key) || a.level - b.level || a.bucket - b.bucket);
+}
+
+/** A PostgreSQL array literal: strings quoted (keys may hold commas, braces, quotes), numbers as written. */
+function literal(xs: (string | number)[], quote: boolean): string {
+  if (!quote) return `{${xs.join(",")}}`;
+  return `{${xs.map((x) => `"${String(x).replace(/[\\"]/g, "\\$&")}"`).join(",")}}`;
+}
+
+/**
+ * Folds queued rows into the rollups and deletes them, in one transaction: `pick` selects the queue ids to
  * take (locked FOR UPDATE; with SKIP LOCKED the background leaves rows another fold holds, a reader waits
- * for them, so that after its fold every earlier write of its runs is in the rollups). Returns the rows folded.
+ * for them, so that after its fold every earlier write of its runs is in the rollups). The points are
+ * aggregated here (about 10 µs a point less than twelve ordered aggregates in SQL) and merged in one upsert.
+ * Returns the rows folded.
  */
 async function fold(db: DbOrTx, pick: SQL): Promise<number> {
-  const result = (await db.execute(sql`
-    with q as (
+  return db.transaction(async (tx) => {
+    const taken = (await tx.execute(sql`
       delete from ${metricFoldQueue} where id in (${pick})
-      returning run_id, keys, values, steps, timestamps),
-    pts as (
-      select q.run_id, u.key, u.value, u.step, u.timestamp
-      from q cross join unnest(q.keys, q.values, q.steps, q.timestamps) as u(key, value, step, timestamp)),
-    roll as (
-      insert into ${metricRollups} ${ROLLUP_COLUMNS} ${rollupRowsFrom(sql`pts`)}
-      ${ROLLUP_MERGE}
-      returning 1)
-    select (select count(*) from q)::int as folded, (select count(*) from roll)::int as rollups`)) as unknown as { rows: { folded: number | string }[] };
-  return Number(result.rows[0]?.folded ?? 0);
+      returning run_id, to_json(keys) as keys, to_json(values) as values, to_json(steps::text[]) as steps, to_json(timestamps::text[]) as timestamps`)) as unknown as { rows: Queued[] };
+    const aggs = aggregate(taken.rows);
+    if (aggs.length > 0) {
+      const col = (f: (a: Agg) => string | number, quote = false) => literal(aggs.map(f), quote);
+      await tx.execute(sql`
+        insert into ${metricRollups} ${ROLLUP_COLUMNS}
+        select * from unnest(${col((a) => a.runId, true)}::text[], ${col((a) => a.key, true)}::text[], ${col((a) => a.level)}::smallint[],
+          ${col((a) => a.bucket)}::bigint[], ${col((a) => a.n)}::int[],
+          ${col((a) => a.first.step)}::bigint[], ${col((a) => a.first.timestamp)}::bigint[], ${col((a) => a.first.value)}::float8[],
+          ${col((a) => a.last.step)}::bigint[], ${col((a) => a.last.timestamp)}::bigint[], ${col((a) => a.last.value)}::float8[],
+          ${col((a) => a.min.step)}::bigint[], ${col((a) => a.min.timestamp)}::bigint[], ${col((a) => a.min.value)}::float8[],
+          ${col((a) => a.max.step)}::bigint[], ${col((a) => a.max.timestamp)}::bigint[], ${col((a) => a.max.value)}::float8[])
+        ${ROLLUP_MERGE}`);
+    }
+    return taken.rows.length;
+  });
 }
 
 /** Before reading the rollups of `runs`: folds their queued points (waiting for a fold that holds some). */
