@@ -6,7 +6,8 @@ import { and, asc, eq, sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { apiTokens, experimentKeys, memberships, metricRollups, runs, teams, users } from "@/db/schema";
 import { auditEvents } from "@/db/schema";
-import { metricWriteGroupStats } from "../tracking/metric-write";
+import { metricWriteGroupStats, writeMetricPointsByToken } from "../tracking/metric-write";
+import { tokenLookupHash } from "../auth/token-actor";
 import { foldQueuedRuns, rebuildRollups } from "../tracking/rollups";
 import { DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
 import type { ErrorBody, Metric } from "./test-client";
@@ -169,6 +170,20 @@ describe("metric-only log-batch with a token", () => {
       release();
       await locker;
     }
+  });
+
+  it("sends batches past the queue's bound for one run straight to the general path", async () => {
+    const runId = (await createRun(token, exp)).run_id;
+    const hash = tokenLookupHash(token)!;
+    // Eight at once into one run: one statement in flight, two waiting, five answered null at once (the handler
+    // then writes them the general way, which verifies the token first).
+    const writes = await Promise.all(Array.from({ length: 8 }, (_, i) => writeMetricPointsByToken(db(), hash, runId, [{ key: "q", value: i, step: i, timestamp: i }])));
+    expect(writes.map((w) => w !== null)).toEqual([true, true, true, false, false, false, false, false]);
+    expect((await history(runId, "q")).map((m) => m.value)).toEqual([0, 1, 2]);
+    // Through the API every one is written.
+    const statuses = await Promise.all(Array.from({ length: 8 }, (_, i) => post(token, "runs/log-batch", batch(runId, [{ key: "q", value: 10 + i, step: 10 + i, timestamp: i }])).then((r) => r.status)));
+    expect(statuses).toEqual(Array(8).fill(200));
+    expect(await history(runId, "q")).toHaveLength(11);
   });
 
   it("refuses a deleted run", async () => {

@@ -223,7 +223,7 @@ export async function writeMetricPoints(db: DbOrTx, run: { runId: string; experi
 export type TokenWrite = { userId: string; tokenId: string; lastUsedAt: Date | null };
 
 type Pending = { tokenHash: string; runId: string; points: Point[]; resolve: (w: TokenWrite | null) => void; reject: (err: unknown) => void };
-type Coalescer = { queue: Pending[]; inFlight: number; busyRuns: Set<string> };
+type Coalescer = { queue: Pending[]; inFlight: number; busyRuns: Set<string>; queuedPerRun: Map<string, number> };
 
 /** Statements of grouped token writes one process keeps in flight per database; further requests wait and go together. */
 const MAX_IN_FLIGHT = 3;
@@ -233,10 +233,19 @@ const MAX_IN_FLIGHT = 3;
  * batches, for longer than this.
  */
 const GROUP_TIMEOUT_MS = 2_000;
+/**
+ * What may wait for a group: in all, and per run (the shortcut runs before the token is verified, so anyone can
+ * send here). Past either, a batch takes the general path at once, which verifies the token first.
+ */
+const MAX_QUEUED = 512;
+const MAX_QUEUED_PER_RUN = 2;
 const MAX_GROUP_REQUESTS = 64;
 const MAX_GROUP_POINTS = 20_000;
-/** Since the process started: grouped statements, the requests they carried, and groups that failed (their requests took the general path). */
-const groupStats = { statements: 0, requests: 0, retried: 0 };
+/**
+ * Since the process started: grouped statements, the requests they carried, groups that failed and batches sent
+ * straight to the general path by the queue's bounds (both then written one by one).
+ */
+const groupStats = { statements: 0, requests: 0, retried: 0, overflow: 0 };
 export const metricWriteGroupStats = (): Readonly<typeof groupStats> => ({ ...groupStats });
 const coalescers = ((globalThis as Record<symbol, unknown>)[Symbol.for("cairn.metricWriteGroups")] ??= new WeakMap()) as WeakMap<object, Coalescer>;
 
@@ -251,8 +260,14 @@ const coalescers = ((globalThis as Record<symbol, unknown>)[Symbol.for("cairn.me
 export function writeMetricPointsByToken(db: Db, tokenHash: string, runId: string, points: Point[]): Promise<TokenWrite | null> {
   if (points.length === 0) return Promise.resolve(null);
   let c = coalescers.get(db);
-  if (!c) coalescers.set(db, (c = { queue: [], inFlight: 0, busyRuns: new Set() }));
+  if (!c) coalescers.set(db, (c = { queue: [], inFlight: 0, busyRuns: new Set(), queuedPerRun: new Map() }));
   const coalescer = c;
+  const queuedForRun = coalescer.queuedPerRun.get(runId) ?? 0;
+  if (coalescer.queue.length >= MAX_QUEUED || queuedForRun >= MAX_QUEUED_PER_RUN) {
+    groupStats.overflow++;
+    return Promise.resolve(null);
+  }
+  coalescer.queuedPerRun.set(runId, queuedForRun + 1);
   return new Promise((resolve, reject) => {
     coalescer.queue.push({ tokenHash, runId, points, resolve, reject });
     pump(db, coalescer);
@@ -282,6 +297,11 @@ function pump(db: Db, c: Coalescer): void {
     }
     c.queue = rest;
     if (group.length === 0) return; // every waiting request's run is being written: the end of that statement pumps again
+    for (const p of group) {
+      const n = (c.queuedPerRun.get(p.runId) ?? 1) - 1;
+      if (n > 0) c.queuedPerRun.set(p.runId, n);
+      else c.queuedPerRun.delete(p.runId);
+    }
     c.inFlight++;
     for (const r of runsInGroup) c.busyRuns.add(r);
     void writeGroup(db, group).finally(() => {

@@ -71,8 +71,12 @@ export async function rebuildRollups(db: DbOrTx, runIds: string[]): Promise<void
 
 // ---------- folding the queue ----------
 
-/** Queued writes one fold takes (a 10-metric batch is one row of 10 points, a 1000-metric one of 1000). */
-const FOLD_CHUNK = 250;
+/**
+ * What one fold takes: queued writes (a 10-metric batch is one row of 10 points, a 1000-metric one of 1000), at most
+ * FOLD_POINTS points (the first row always), so a fold's work and memory in Node stay small whatever was queued.
+ */
+const FOLD_ROWS = 500;
+const FOLD_POINTS = 20_000;
 
 type Queued = { run_id: string; keys: unknown; values: unknown; steps: unknown; timestamps: unknown };
 /** A queued point: steps and timestamps kept as the database's text (exact int64), compared as numbers. */
@@ -120,7 +124,7 @@ function aggregate(rows: Queued[]): Agg[] {
 
 /** A PostgreSQL array literal: strings quoted (keys may hold commas, braces, quotes), numbers as written. */
 function literal(xs: (string | number)[], quote: boolean): string {
-  if (!quote) return `{${xs.join(",")}}`;
+  if (!quote) return `{${xs.map((x) => (Object.is(x, -0) ? "-0" : x)).join(",")}}`;
   return `{${xs.map((x) => `"${String(x).replace(/[\\"]/g, "\\$&")}"`).join(",")}}`;
 }
 
@@ -153,26 +157,41 @@ async function fold(db: DbOrTx, pick: SQL): Promise<number> {
   });
 }
 
+/** The oldest queued rows matching `where`, up to FOLD_ROWS and FOLD_POINTS points, locked (`skipLocked`: rows another fold holds are left). */
+function chunk(where: SQL, skipLocked: boolean): SQL {
+  return sql`select id from ${metricFoldQueue} where id in (
+      select id from (
+        select id, sum(cardinality(keys)) over (order by id) as upto, row_number() over (order by id) as n
+        from (select id, keys from ${metricFoldQueue} where ${where} order by id limit ${FOLD_ROWS}) as oldest) as c
+      where upto <= ${FOLD_POINTS} or n = 1)
+    order by id for update ${skipLocked ? sql`skip locked` : sql``}`;
+}
+
+/** Folds the rows of `where` chunk by chunk until none is left (a reader: waiting for rows another fold holds). */
+async function foldAll(db: DbOrTx, where: SQL): Promise<void> {
+  while ((await fold(db, chunk(where, false))) > 0);
+}
+
 /** Before reading the rollups of `runs`: folds their queued points (waiting for a fold that holds some). */
 export async function foldQueuedRuns(db: DbOrTx, runs: { experimentId: number; runId: string }[]): Promise<void> {
   if (runs.length === 0) return;
   // By (experiment, run): the queue's index, so a read does not scan what other writes queued.
   const pairs = sql.join(runs.map((r) => sql`(${r.experimentId}::bigint, ${r.runId}::text)`), sql`, `);
-  await fold(db, sql`select id from ${metricFoldQueue} where (experiment_id, run_id) in (${pairs}) order by id for update`);
+  await foldAll(db, sql`(experiment_id, run_id) in (${pairs})`);
 }
 
 /** Before reading the rollups of an experiment's runs (the charts): folds their queued points. */
 export async function foldQueuedExperiment(db: DbOrTx, experimentId: number): Promise<void> {
-  await fold(db, sql`select id from ${metricFoldQueue} where experiment_id = ${experimentId} order by id for update`);
+  await foldAll(db, sql`experiment_id = ${experimentId}`);
 }
 
-/** Folds everything queued, oldest first, in chunks, leaving rows another fold holds. Returns the rows folded. */
+/** Folds everything queued, oldest first, chunk by chunk, leaving rows another fold holds. Returns the rows folded. */
 export async function foldQueued(db: DbOrTx): Promise<number> {
   let total = 0;
   for (;;) {
-    const n = await fold(db, sql`select id from ${metricFoldQueue} order by id limit ${FOLD_CHUNK} for update skip locked`);
+    const n = await fold(db, chunk(sql`true`, true));
     total += n;
-    if (n < FOLD_CHUNK) return total;
+    if (n === 0) return total;
   }
 }
 
