@@ -159,11 +159,12 @@ async function fold(db: DbOrTx, pick: SQL): Promise<number> {
 
 /** The oldest queued rows matching `where`, up to FOLD_ROWS and FOLD_POINTS points, locked (`skipLocked`: rows another fold holds are left). */
 function chunk(where: SQL, skipLocked: boolean): SQL {
-  return sql`select id from ${metricFoldQueue} where id in (
+  // `= any(array(…))`: the chosen ids are looked up by the primary key, never by a scan of the queue's dead rows.
+  return sql`select id from ${metricFoldQueue} where id = any(array(
       select id from (
         select id, sum(cardinality(keys)) over (order by id) as upto, row_number() over (order by id) as n
         from (select id, keys from ${metricFoldQueue} where ${where} order by id limit ${FOLD_ROWS}) as oldest) as c
-      where upto <= ${FOLD_POINTS} or n = 1)
+      where upto <= ${FOLD_POINTS} or n = 1))
     order by id for update ${skipLocked ? sql`skip locked` : sql``}`;
 }
 
