@@ -17,6 +17,7 @@ import { experimentKeys, latestMetrics, metricFoldQueue, metrics, runs } from "@
 import { tokenGrantSql } from "../auth/token-actor";
 import { log } from "../observability/log";
 import { markRecorded, unrecordedKeys } from "./keys";
+import { numberArray, textArray } from "./pg-arrays";
 import { scheduleFold } from "./rollups";
 
 export type Point = { key: string; value: number; step: number; timestamp: number };
@@ -157,20 +158,6 @@ async function execute(db: DbOrTx, statement: Compiled, values: Record<string, u
 /** Runs never move between experiments, so each process remembers a run's experiment (for the key list). */
 const runExperiment = new Map<string, number>();
 const MAX_RUNS_REMEMBERED = 100_000;
-
-/** A PostgreSQL array literal of numbers (NaN and ±Infinity spelled as float8 reads them). */
-function numberArray(xs: number[]): string {
-  let out = "{";
-  for (let i = 0; i < xs.length; i++) out += `${i ? "," : ""}${Object.is(xs[i], -0) ? "-0" : xs[i]}`;
-  return `${out}}`;
-}
-
-/** A PostgreSQL array literal of strings, each quoted (keys may hold commas, braces, quotes, spaces). */
-function textArray(xs: string[]): string {
-  let out = "{";
-  for (let i = 0; i < xs.length; i++) out += `${i ? "," : ""}"${xs[i]!.replace(/[\\"]/g, "\\$&")}"`;
-  return `${out}}`;
-}
 
 type Indexed = Point & { i: number };
 

@@ -13,6 +13,7 @@ import type { Db, DbOrTx } from "@/db/client";
 import { isClosed } from "@/db/client";
 import { metricFoldQueue, metricRollups } from "@/db/schema";
 import { log } from "../observability/log";
+import { numberArray, textArray } from "./pg-arrays";
 
 export const ROLLUP_LEVELS = [0, 1, 2] as const;
 export const rollupWidth = (level: number): number => 64 * 16 ** level;
@@ -122,12 +123,6 @@ function aggregate(rows: Queued[]): Agg[] {
   return [...aggs.values()].sort((a, b) => cmp(a.runId, b.runId) || cmp(a.key, b.key) || a.level - b.level || a.bucket - b.bucket);
 }
 
-/** A PostgreSQL array literal: strings quoted (keys may hold commas, braces, quotes), numbers as written. */
-function literal(xs: (string | number)[], quote: boolean): string {
-  if (!quote) return `{${xs.map((x) => (Object.is(x, -0) ? "-0" : x)).join(",")}}`;
-  return `{${xs.map((x) => `"${String(x).replace(/[\\"]/g, "\\$&")}"`).join(",")}}`;
-}
-
 /**
  * Folds queued rows into the rollups and deletes them, in one transaction: `pick` selects the queue ids to
  * take (locked FOR UPDATE; with SKIP LOCKED the background leaves rows another fold holds, a reader waits
@@ -142,10 +137,11 @@ async function fold(db: DbOrTx, pick: SQL): Promise<number> {
       returning run_id, to_json(keys) as keys, to_json(values) as values, to_json(steps::text[]) as steps, to_json(timestamps::text[]) as timestamps`)) as unknown as { rows: Queued[] };
     const aggs = aggregate(taken.rows);
     if (aggs.length > 0) {
-      const col = (f: (a: Agg) => string | number, quote = false) => literal(aggs.map(f), quote);
+      const col = (f: (a: Agg) => string | number) => numberArray(aggs.map(f));
+      const text = (f: (a: Agg) => string) => textArray(aggs.map(f));
       await tx.execute(sql`
         insert into ${metricRollups} ${ROLLUP_COLUMNS}
-        select * from unnest(${col((a) => a.runId, true)}::text[], ${col((a) => a.key, true)}::text[], ${col((a) => a.level)}::smallint[],
+        select * from unnest(${text((a) => a.runId)}::text[], ${text((a) => a.key)}::text[], ${col((a) => a.level)}::smallint[],
           ${col((a) => a.bucket)}::bigint[], ${col((a) => a.n)}::int[],
           ${col((a) => a.first.step)}::bigint[], ${col((a) => a.first.timestamp)}::bigint[], ${col((a) => a.first.value)}::float8[],
           ${col((a) => a.last.step)}::bigint[], ${col((a) => a.last.timestamp)}::bigint[], ${col((a) => a.last.value)}::float8[],
