@@ -76,9 +76,18 @@ function call(t: Target, method: "GET" | "POST", p: string, body?: unknown): Pro
       });
       res.on("error", reject);
     });
-    req.on("error", reject);
+    req.on("error", (err) => reject(new Error(`${t.name} ${method} ${p}: ${err.message}`)));
     req.end(payload);
   });
+}
+
+/**
+ * Closes the kept connections nothing uses: each timed scenario opens its own, so none is reused at the moment the
+ * server drops it for idling (Node's keep-alive timeout, 5 s by default, which `next start` keeps) — a race that
+ * fails a request with "socket hang up" and says nothing about either server.
+ */
+function dropIdleConnections(): void {
+  for (const sockets of Object.values(agents.keep.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
 }
 
 async function createExperiment(t: Target, name: string): Promise<string> {
@@ -109,6 +118,7 @@ type Measure = { value: number; p50: number; p99: number; requests: number; serv
 type Scenario = { id: string; label: string; unit: string; higherIsBetter: boolean; note?: string; prepare?: (t: Target) => Promise<void>; measure: (t: Target) => Promise<{ value: number; ms: number[]; requests: number }> };
 
 async function timed(t: Target, s: Scenario): Promise<Measure> {
+  dropIdleConnections();
   const mark = cpuMark(t);
   const load = load1();
   const { value, ms, requests } = await s.measure(t);
@@ -275,7 +285,7 @@ async function rounds(targets: Target[], scenarios: Scenario[], n: number, rows:
       // Untimed passes first (both sides: JIT, connection pools, prepared statements, caches); their rates are
       // printed and kept in the JSON, not in the table.
       for (let w = 0; w < WARMUP; w++) {
-        for (const t of targets) row.warmup.push({ target: t.name, value: r1((await s.measure(t)).value) });
+        for (const t of targets) { dropIdleConnections(); row.warmup.push({ target: t.name, value: r1((await s.measure(t)).value) }); }
       }
       for (let r = 0; r < n; r++) {
         // Rotate the order so no server always goes first (or always after another's load).
@@ -391,7 +401,7 @@ async function main(): Promise<void> {
     const full = [text, loadRow, memRow, failed].filter(Boolean).join("\n");
     console.log(`\n${full}\n`);
     const result = {
-      at: started.toISOString(), command: `npx tsx bench/mlflow/bench.ts ${process.argv.slice(2).join(" ")}`.trim(), cairn_server: option("cairn", "node"),
+      at: started.toISOString(), command: `npx tsx bench/mlflow/bench.ts ${process.argv.slice(2).join(" ")}`.trim(), cairn_server: option("cairn", "next"),
       machine: { cpus: os.availableParallelism(), calibration_ms: calibrationMs, load_before: os.loadavg().map(r1), node: process.version },
       options: { parts: [...PARTS], runs: RUNS, rounds: ROUNDS, creates: CREATES, history_points: HISTORY_POINTS, search_iterations: SEARCH_ITERATIONS, warmup: WARMUP, params: PARAMS, metrics: METRICS, tags: TAGS },
       servers: targets.map((t) => t.name), table: full, rows: json, load: loads, history_load_s: historyLoad, rss_mb: memory, statistics_before_search: analyzed, maintenance_wait_s: maintenanceWait, failures,

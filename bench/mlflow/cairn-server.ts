@@ -1,52 +1,30 @@
-// A Cairn server for the side-by-side bench when no `next build` is at hand: node:http in front of the same
-// MLflow adapter the Next route calls (app/api/2.0/mlflow/[...path]/route.ts → handleMlflow). It leaves out
-// Next's own routing cost, so bench.ts's `--cairn next` (next start on a build) is the figure users get.
+// A Cairn server for the benches when no `next build` is at hand: node:http in front of the MLflow API's fast lane
+// (server/mlflow/http-lane.ts), the very code that answers /api/2.0/mlflow/… ahead of Next's routing in a running
+// Cairn, so the figures are those of `next start` (bench.ts's `--cairn next`, the default) for the MLflow calls.
+// It adds a `server-timing: app;dur=…` header (the time from the request handled to its answer written), which
+// bench/search-fairness.ts splits latency with, and answers GET /health for the bench's readiness check.
 //
 //   DATABASE_URL=… CAIRN_DATA_DIR=… node --import tsx bench/mlflow/cairn-server.ts --port 3391
 import http from "node:http";
-import { handleMlflow } from "@/server/mlflow/handler";
+import type { OutgoingHttpHeaders } from "node:http";
+import { handleMlflowHttp } from "@/server/mlflow/http-lane";
 import { getReadyDb } from "@/server/bootstrap";
 import { option } from "../args";
 
 const PORT = Number(option("port", "3391"));
-const PREFIX = "/api/2.0/mlflow/";
-
-async function toRequest(req: http.IncomingMessage): Promise<Request> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const headers = new Headers();
-  for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
-  const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
-  return new Request(`http://${req.headers.host ?? "127.0.0.1"}${req.url}`, { method: req.method, headers, body: req.method === "GET" || req.method === "HEAD" ? undefined : body });
-}
 
 async function main(): Promise<void> {
   await getReadyDb();
   const server = http.createServer((req, res) => {
-    const url = req.url ?? "/";
-    if (url === "/health") {
+    if (req.url === "/health") {
       res.writeHead(200).end("ok");
       return;
     }
-    if (!url.startsWith(PREFIX)) {
-      res.writeHead(404).end();
-      return;
-    }
-    const path = url.slice(PREFIX.length).split("?")[0]!.split("/").map(decodeURIComponent);
     const started = performance.now();
-    toRequest(req)
-      .then((request) => handleMlflow(request, path))
-      .then(async (response) => {
-        const body = Buffer.from(await response.arrayBuffer());
-        // How long the server took, from the request's first byte handled to its answer (benches split latency with it).
-        const serverTiming = `app;dur=${(performance.now() - started).toFixed(2)}`;
-        res.writeHead(response.status, { ...Object.fromEntries(response.headers), "content-length": String(body.length), "server-timing": serverTiming });
-        res.end(body);
-      })
-      .catch((err: unknown) => {
-        console.error(err);
-        res.writeHead(500).end();
-      });
+    const writeHead = res.writeHead.bind(res) as (status: number, headers?: OutgoingHttpHeaders) => http.ServerResponse;
+    (res as { writeHead: unknown }).writeHead = (status: number, headers?: OutgoingHttpHeaders) =>
+      writeHead(status, { ...headers, "server-timing": `app;dur=${(performance.now() - started).toFixed(2)}` });
+    if (!handleMlflowHttp(req, res)) res.writeHead(404).end();
   });
   server.keepAliveTimeout = 60_000;
   server.listen(PORT, "127.0.0.1", () => console.log(`cairn bench server on ${PORT}`));

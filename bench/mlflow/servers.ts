@@ -2,7 +2,7 @@
 // a Cairn server, each in its own process group; and what their processes cost (from /proc).
 import { spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -11,7 +11,8 @@ import { tokenFor } from "@/server/testing/actors";
 import { option } from "../args";
 
 const PG_URL = option("pg-url", "postgres://postgres@127.0.0.1:5432/postgres");
-const CAIRN_MODE = option("cairn", "node");
+/** `next`: `next start` on the existing build, as `npm start` runs Cairn; `node`: bench/mlflow/cairn-server.ts. */
+const CAIRN_MODE = option("cairn", "next");
 const REQUIREMENTS: Record<string, string> = { "2": option("mlflow2", "mlflow==2.12.2 sqlalchemy<2.1"), "3": option("mlflow3", "mlflow>=3,<4") };
 
 /** Directories to remove at the end (MLflow's artifact roots). */
@@ -214,6 +215,9 @@ export async function startCairn(port: number, stamp: string, reuse = false): Pr
   const fresh = await openBenchDatabase(database, reuse);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "cairn-bench-mlflow-cairn-"));
   const env = { ...process.env, DATABASE_URL: dbUrl(database), CAIRN_DATA_DIR: dataDir, AUTH_TRUST_HOST: "true", NEXTAUTH_SECRET: "bench-mlflow-side-by-side-0123456789", CAIRN_PROMETHEUS: "off", PORT: String(port), NODE_ENV: "production" as const };
+  if (CAIRN_MODE === "next" && !existsSync(".next/BUILD_ID")) {
+    throw new Error("--cairn next (the default) runs `next start` on a build, and there is none: run `npx next build` first, or pass --cairn node.");
+  }
   const args = CAIRN_MODE === "next"
     ? ["node_modules/next/dist/bin/next", "start", "-p", String(port)]
     : ["--import", "tsx", "bench/mlflow/cairn-server.ts", "--port", String(port)];

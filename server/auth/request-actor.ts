@@ -35,7 +35,7 @@ export function credentialFromHeader(authorization: string): string {
   throw new AppError("unauthenticated", `Unsupported authorization scheme "${scheme}"; send \`Authorization: Bearer <token>\`.`);
 }
 
-export async function resolveRequestActor(db: Db, req: Request): Promise<ResolvedActor> {
+export async function resolveRequestActor(db: Db, req: Pick<Request, "headers">): Promise<ResolvedActor> {
   const authorization = req.headers.get("authorization");
   if (authorization !== null) {
     return { actor: await resolveTokenActor(db, credentialFromHeader(authorization)), via: "token" };

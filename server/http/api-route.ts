@@ -27,6 +27,9 @@ export function decodeParam(value: string | undefined, name: string): string {
   return decoded;
 }
 
+/** What the request pipeline reads of a request: a Web Request, or the MLflow fast lane's node:http one. */
+export type RequestLike = Pick<Request, "method" | "url" | "headers" | "text">;
+
 export type HandlerArgs<B, Q> = { ctx: Ctx; req: Request; params: Record<string, string>; body: B; query: Q };
 
 type Options<B, Q> = {
@@ -44,7 +47,7 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
  * Cookie-authenticated writes must come from our own origin (no cross-site form posts). The host is the
  * Host header, or X-Forwarded-Host only from a trusted proxy (see server/auth/request-info.ts).
  */
-function checkOrigin(req: Request): void {
+function checkOrigin(req: Pick<Request, "headers">): void {
   const origin = req.headers.get("origin");
   const { host, proto } = forwardedRequest(req.headers);
   let originUrl: URL | undefined;
@@ -140,7 +143,7 @@ export type Shortcut = (db: Db) => Promise<Response | null>;
  * cookie-authenticated writes, activity, metrics; errors rendered by `onError`.
  */
 export async function handleAuthenticated(
-  req: Request,
+  req: RequestLike,
   endpoint: string,
   onError: (err: unknown, requestId: string) => Response,
   run: (ctx: Ctx) => Promise<Response>,
@@ -171,7 +174,7 @@ export async function handleAuthenticated(
 }
 
 /** A request's server span: named by the route template (never a raw id), with the request id to match logs. */
-function requestSpanOptions(req: Request, endpoint: string, request: RequestInfo) {
+function requestSpanOptions(req: Pick<Request, "method" | "headers">, endpoint: string, request: RequestInfo) {
   return {
     kind: SpanKind.SERVER,
     parent: requestParent(req.headers),

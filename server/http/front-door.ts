@@ -5,7 +5,9 @@
 //      names — Next would throw decoding a dynamic segment of it and answer 500;
 //   3. the inference gateway's fast lane takes GET/POST /serve/<team>/<deployment>/<path…>
 //      (server/deployments/gateway-http.ts);
-//   4. everything else reaches Next unchanged.
+//   4. the MLflow tracking API's fast lane takes GET/POST/PATCH/DELETE /api/2.0/mlflow/<path…> and
+//      /ajax-api/2.0/mlflow/<path…> (server/mlflow/http-lane.ts);
+//   5. everything else reaches Next unchanged.
 // Upgrade requests (WebSocket, h2c) are refused 400 except Next's own under /_next/ (the dev server's reload
 // socket): Cairn serves no WebSocket, and Next would hold such a connection open without an answer.
 // Installed from instrumentation.ts: Node publishes `http.server.request.start` (with its server) before it emits
@@ -16,6 +18,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { handleGatewayHttp } from "../deployments/gateway-http";
+import { handleMlflowHttp } from "../mlflow/http-lane";
 import { env } from "../env";
 import { log } from "../observability/log";
 import { pathOf } from "./request-target";
@@ -42,7 +45,7 @@ function malformedAnswer(pathname: string): { type: string; body: string } {
   return { type: "text/plain; charset=utf-8", body: `400 Bad Request: ${MESSAGE}\n` };
 }
 
-/** Answers a request the door refuses or the gateway takes; false sends it on to Next. */
+/** Answers a request the door refuses or a fast lane takes; false sends it on to Next. */
 export function frontDoor(req: IncomingMessage, res: ServerResponse): boolean {
   const target = req.url ?? "/";
   const plain = (status: number, body: string, headers: Record<string, string> = {}) => {
@@ -58,7 +61,7 @@ export function frontDoor(req: IncomingMessage, res: ServerResponse): boolean {
     res.end(req.method === "HEAD" ? undefined : answer.body);
     return true;
   }
-  return handleGatewayHttp(req, res);
+  return handleGatewayHttp(req, res) || handleMlflowHttp(req, res);
 }
 
 /** Refuses an upgrade request (answers true) unless it is Next's own under /_next/. */
@@ -103,6 +106,6 @@ export function installFrontDoor(): void {
     const address = server.address() as AddressInfo | string | null;
     if (!address || typeof address === "string" || address.port !== port) return;
     putFrontDoor(server);
-    log.info(`front door on port ${port}: malformed paths refused, /serve/… answered ahead of Next's routing`);
+    log.info(`front door on port ${port}: malformed paths refused, /serve/… and the MLflow API answered ahead of Next's routing`);
   });
 }

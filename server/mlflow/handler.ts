@@ -3,7 +3,7 @@ import type { Db } from "@/db/client";
 import { logBatchSchema } from "@/lib/schemas/mlflow";
 import { credentialFromHeader } from "../auth/request-actor";
 import { touchToken, tokenLookupHash } from "../auth/token-actor";
-import type { Shortcut } from "../http/api-route";
+import type { RequestLike, Shortcut } from "../http/api-route";
 import { handleAuthenticated, hasNul, refuseNul } from "../http/api-route";
 import { logMetricsByToken } from "../tracking/logging";
 import { touchUser } from "../users/activity";
@@ -11,7 +11,7 @@ import { findEndpoint } from "./endpoints";
 import { jsonResponse } from "../http/raw-json";
 import { mlflowError, mlflowErrorResponse, parseLenientJson, queryObject } from "./protocol";
 
-const MAX_BODY_BYTES = 16 * 1024 * 1024;
+export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 /** Bodies read before the token is checked stay small (a 1000-metric batch is ≈ 80 KB). */
 const SHORTCUT_MAX_BODY_BYTES = 256 * 1024;
 
@@ -20,7 +20,7 @@ const SHORTCUT_MAX_BODY_BYTES = 256 * 1024;
  * and written in one statement (tracking/metric-write.ts). Anything else, or any failed check, goes the
  * general way, which answers the error.
  */
-function metricBatchShortcut(req: Request, body: () => Promise<string>): Shortcut {
+function metricBatchShortcut(req: RequestLike, body: () => Promise<string>): Shortcut {
   return async (db: Db) => {
     const authorization = req.headers.get("authorization");
     const length = Number(req.headers.get("content-length") ?? Number.NaN);
@@ -44,7 +44,7 @@ function metricBatchShortcut(req: Request, body: () => Promise<string>): Shortcu
   };
 }
 
-export async function handleMlflow(req: Request, pathSegments: string[]): Promise<Response> {
+export async function handleMlflow(req: RequestLike, pathSegments: string[]): Promise<Response> {
   const path = pathSegments.join("/");
   const found = findEndpoint(req.method, path);
   // Metrics label: the path with ids folded, so the label set stays small.

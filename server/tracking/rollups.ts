@@ -193,7 +193,7 @@ export async function foldQueued(db: DbOrTx): Promise<number> {
 }
 
 /** How soon after a write the background fold runs: writes in between are folded together. */
-const FOLD_DELAY_MS = 200;
+const FOLD_DELAY_MS = 1000;
 type FoldState = { timer: NodeJS.Timeout | null; running: Promise<void> | null; again: boolean };
 /** Per database handle (tests open several in one process). */
 const foldStates = ((globalThis as Record<symbol, unknown>)[Symbol.for("cairn.rollupFolds")] ??= new WeakMap()) as WeakMap<object, FoldState>;
