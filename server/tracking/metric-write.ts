@@ -25,79 +25,17 @@ export type Point = { key: string; value: number; step: number; timestamp: numbe
 const ph = (name: string) => sql.placeholder(name);
 
 /**
- * `run` yields (id, experiment_id, user_id, token_id, last_used_at) for a run that may be written, or
- * no row. Every write below is a cross join with it, so no row means nothing is written.
+ * The writes of one or several batches, each into its own run. `run` yields, per batch that may be written, its
+ * ordinal (1-based, its position in the request list), the run's id and experiment, and (token path) the token's
+ * user, id and last use; a batch with no row writes nothing. The points of every batch travel in one set of arrays,
+ * each naming its batch (`owners`); latest values and new keys name their points by position, latest values in
+ * (run, key) order so concurrent statements lock rows in one order. Yields one row per batch written.
  */
 function metricWrite(run: SQL): SQL {
   // A point's columns by its (1-based) position in the bound arrays.
   const at = (i: SQL) => sql`p.keys[${i}], p.steps[${i}], p.timestamps[${i}], p.values[${i}]`;
   return sql`
     with run as (${run}),
-    p as (select ${ph("keys")}::text[] as keys, ${ph("values")}::float8[] as values, ${ph("steps")}::bigint[] as steps, ${ph("timestamps")}::bigint[] as timestamps),
-    ins as (
-      insert into ${metrics} (run_id, key, value, step, timestamp)
-      select run.id, u.k, u.v, u.s, u.t
-      from run cross join p cross join unnest(p.keys, p.values, p.steps, p.timestamps) as u(k, v, s, t)
-      -- In index order, as every writer inserts, so two writers of the same points never wait for each other in a cycle.
-      order by u.k collate "C", u.s, u.t, u.v
-      on conflict do nothing
-      returning run_id, key, value, step, timestamp),
-    inserted as (select count(*)::int as n from ins),
-    -- The points actually inserted (a retried batch's duplicates are not), one row, for the rollup fold.
-    queued as (
-      insert into ${metricFoldQueue} (run_id, experiment_id, keys, values, steps, timestamps)
-      select run.id, run.experiment_id, array_agg(ins.key), array_agg(ins.value), array_agg(ins.step), array_agg(ins.timestamp)
-      from run cross join ins group by run.id, run.experiment_id
-      returning 1),
-    latest as (
-      insert into ${latestMetrics} (run_id, key, step, timestamp, value)
-      select run.id, ${at(sql`l.i`)}
-      from run cross join p cross join unnest(${ph("latest")}::int[]) as l(i)
-      on conflict (run_id, key) do update set value = excluded.value, step = excluded.step, timestamp = excluded.timestamp
-      -- MLflow's latest: step, then timestamp, then the larger value (NaN sorts highest, as in later()).
-      where (excluded.step, excluded.timestamp, excluded.value) > (${latestMetrics}.step, ${latestMetrics}.timestamp, ${latestMetrics}.value)
-      returning 1),
-    new_keys as (
-      insert into ${experimentKeys} (experiment_id, kind, key)
-      select run.experiment_id, 'metric', k from run cross join unnest(${ph("newKeys")}::text[]) as k
-      order by k collate "C"
-      on conflict do nothing
-      returning 1)
-    select run.id as run_id, run.experiment_id, run.user_id, run.token_id, run.last_used_at,
-      (select n from inserted) as inserted, (select count(*) from queued)::int as queued,
-      (select count(*) from latest)::int as latest, (select count(*) from new_keys)::int as new_keys
-    from run`;
-}
-
-type Compiled = { name: string; text: string; params: unknown[] };
-
-function compile(name: string, query: SQL): Compiled {
-  const { sql: text, params } = new PgDialect().sqlToQuery(query);
-  return { name, text, params };
-}
-
-/** The run, when it is active (the caller has authorized the actor). */
-const BY_RUN = compile("cairn_metric_write_run_v3", metricWrite(sql`
-  select r.id, r.experiment_id, null::uuid as user_id, null::uuid as token_id, null::timestamptz as last_used_at
-  from ${runs} r where r.id = ${ph("runId")} and r.lifecycle_stage = 'active'`));
-
-/**
- * Metric-only batches sent with API tokens, one or several (each into a different run) in ONE statement: per
- * request (its ordinal in the bound arrays) the token's grant and the run, then the writes of every request
- * that passed. The points of all requests travel in one set of arrays, each naming its request (`owners`);
- * latest values and new keys name their points by position, latest values in (run, key) order so concurrent
- * statements lock rows in one order. Yields one row per request that passed.
- */
-function tokenGroupWrite(): SQL {
-  const at = (i: SQL) => sql`p.keys[${i}], p.steps[${i}], p.timestamps[${i}], p.values[${i}]`;
-  return sql`
-    with req as (
-      select * from unnest(${ph("runIds")}::text[], ${ph("tokenHashes")}::text[]) with ordinality as q(run_id, token_hash, ord)),
-    run as (
-      select req.ord::int as ord, r.id, r.experiment_id, g.user_id, g.token_id, g.last_used_at
-      from req join ${runs} r on r.id = req.run_id
-      cross join lateral (${tokenGrantSql(sql`req.token_hash`, "train_model", sql`r.team_id`)}) as g
-      where r.lifecycle_stage = 'active'),
     p as (select ${ph("keys")}::text[] as keys, ${ph("values")}::float8[] as values, ${ph("steps")}::bigint[] as steps,
       ${ph("timestamps")}::bigint[] as timestamps, ${ph("owners")}::int[] as owners),
     ins as (
@@ -136,7 +74,29 @@ function tokenGroupWrite(): SQL {
     from run`;
 }
 
-const BY_TOKEN = compile("cairn_metric_write_tokens_v1", tokenGroupWrite());
+type Compiled = { name: string; text: string; params: unknown[] };
+
+function compile(name: string, query: SQL): Compiled {
+  const { sql: text, params } = new PgDialect().sqlToQuery(query);
+  return { name, text, params };
+}
+
+/** One batch into a run, when the run is active (the caller has authorized the actor). */
+const BY_RUN = compile("cairn_metric_write_run_v4", metricWrite(sql`
+  select 1 as ord, r.id, r.experiment_id, null::uuid as user_id, null::uuid as token_id, null::timestamptz as last_used_at
+  from ${runs} r where r.id = ${ph("runId")} and r.lifecycle_stage = 'active'`));
+
+/**
+ * Metric-only batches sent with API tokens, one or several (each into a different run) in ONE statement: per
+ * batch (its ordinal in the bound arrays) the token's grant and the run, then the writes of every batch that passed.
+ */
+const BY_TOKEN = compile("cairn_metric_write_tokens_v2", metricWrite(sql`
+  select req.ord::int as ord, r.id, r.experiment_id, g.user_id, g.token_id, g.last_used_at
+  from unnest(${ph("runIds")}::text[], ${ph("tokenHashes")}::text[]) with ordinality as req(run_id, token_hash, ord)
+  join ${runs} r on r.id = req.run_id
+  cross join lateral (${tokenGrantSql(sql`req.token_hash`, "train_model", sql`r.team_id`)}) as g
+  where r.lifecycle_stage = 'active'`));
+
 
 type Row = { ord?: number; run_id: string; experiment_id: string | number; user_id: string | null; token_id: string | null; last_used_at: Date | string | null; queued: number };
 type RawResult = { rows: Row[] };
@@ -161,16 +121,43 @@ const MAX_RUNS_REMEMBERED = 100_000;
 
 type Indexed = Point & { i: number };
 
-function bind(points: Point[], runId: string, experimentId: number | undefined): Record<string, unknown> {
-  // Each point by its 1-based position in the bound arrays.
-  const indexed: Indexed[] = points.map((p, i) => ({ key: p.key, value: p.value, step: p.step, timestamp: p.timestamp, i: i + 1 }));
-  const keys = points.map((p) => p.key);
+type Batch = { runId: string; points: Point[] };
+
+/**
+ * The point arrays of `batches`: every batch's points in turn, each naming its batch (1-based) in `owners`; the
+ * latest point of each (run, key) by position, in (run, key) order; and by position the first point of each key the
+ * run's experiment has not recorded yet (every key when the experiment is not known here: on conflict do nothing).
+ */
+function bindPoints(batches: Batch[], experimentOf: (runId: string) => number | undefined): Record<string, string> {
+  const keys: string[] = [];
+  const values: number[] = [];
+  const steps: number[] = [];
+  const timestamps: number[] = [];
+  const owners: number[] = [];
+  const latest: { runId: string; key: string; i: number }[] = [];
+  const newKeys: number[] = [];
+  for (const [b, batch] of batches.entries()) {
+    const offset = keys.length;
+    const indexed: Indexed[] = batch.points.map((x, i) => ({ key: x.key, value: x.value, step: x.step, timestamp: x.timestamp, i: offset + i + 1 }));
+    const firstOf = new Map<string, number>();
+    for (const x of indexed) {
+      keys.push(x.key);
+      values.push(x.value);
+      steps.push(x.step);
+      timestamps.push(x.timestamp);
+      owners.push(b + 1);
+      if (!firstOf.has(x.key)) firstOf.set(x.key, x.i);
+    }
+    for (const x of latestPerKey(indexed)) latest.push({ runId: batch.runId, key: x.key, i: x.i });
+    const experimentId = experimentOf(batch.runId);
+    const fresh = experimentId === undefined ? [...firstOf.keys()] : unrecordedKeys(experimentId, "metric", firstOf.keys());
+    for (const k of fresh) newKeys.push(firstOf.get(k)!);
+  }
+  // Latest rows locked in (run, key) order, as every other writer locks them.
+  latest.sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return {
-    runId,
-    keys: textArray(keys), values: numberArray(points.map((p) => p.value)), steps: numberArray(points.map((p) => p.step)), timestamps: numberArray(points.map((p) => p.timestamp)),
-    latest: numberArray(latestPerKey(indexed).map((p) => p.i)),
-    // Unknown experiment: send every key (on conflict do nothing); known: only those not yet recorded.
-    newKeys: experimentId === undefined ? [...new Set(keys)].sort() : unrecordedKeys(experimentId, "metric", keys),
+    keys: textArray(keys), values: numberArray(values), steps: numberArray(steps), timestamps: numberArray(timestamps), owners: numberArray(owners),
+    latest: numberArray(latest.map((l) => l.i)), newKeys: numberArray(newKeys),
   };
 }
 
@@ -198,10 +185,10 @@ export function latestPerKey<P extends Point>(points: P[]): P[] {
  */
 export async function writeMetricPoints(db: DbOrTx, run: { runId: string; experimentId: number }, points: Point[], inTransaction = false): Promise<boolean> {
   if (points.length === 0) return true;
-  const values = bind(points, run.runId, run.experimentId);
+  const values = { runId: run.runId, ...bindPoints([{ runId: run.runId, points }], () => run.experimentId) };
   const [row] = await execute(db, BY_RUN, values);
   if (row && !inTransaction) {
-    markRecorded(run.experimentId, "metric", values.newKeys as string[]);
+    markRecorded(run.experimentId, "metric", points.map((p) => p.key));
     if (Number(row.queued) > 0) scheduleFold(db as Db);
   }
   return row !== undefined;
@@ -330,38 +317,10 @@ function settle(db: Db, group: Pending[], rows: Row[]): void {
   if (rows.some((r) => Number(r.queued) > 0)) scheduleFold(db);
 }
 
-/** The group's arrays: every request's points in turn, each naming its request (1-based) in `owners`. */
-function bindGroup(group: Pending[]): Record<string, unknown> {
-  const keys: string[] = [];
-  const values: number[] = [];
-  const steps: number[] = [];
-  const timestamps: number[] = [];
-  const owners: number[] = [];
-  const latest: { runId: string; key: string; i: number }[] = [];
-  const newKeys: number[] = [];
-  for (const [r, p] of group.entries()) {
-    const offset = keys.length;
-    const indexed: Indexed[] = p.points.map((x, i) => ({ key: x.key, value: x.value, step: x.step, timestamp: x.timestamp, i: offset + i + 1 }));
-    const firstOf = new Map<string, number>();
-    for (const x of indexed) {
-      keys.push(x.key);
-      values.push(x.value);
-      steps.push(x.step);
-      timestamps.push(x.timestamp);
-      owners.push(r + 1);
-      if (!firstOf.has(x.key)) firstOf.set(x.key, x.i);
-    }
-    for (const x of latestPerKey(indexed)) latest.push({ runId: p.runId, key: x.key, i: x.i });
-    // Unknown experiment: every key (on conflict do nothing); known: only those not yet recorded.
-    const experimentId = runExperiment.get(p.runId);
-    const fresh = experimentId === undefined ? [...firstOf.keys()] : unrecordedKeys(experimentId, "metric", firstOf.keys());
-    for (const k of fresh) newKeys.push(firstOf.get(k)!);
-  }
-  // Latest rows locked in (run, key) order, as every other writer locks them.
-  latest.sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+/** The group's arrays: its runs and token hashes, by request, and the points of every request (bindPoints). */
+function bindGroup(group: Pending[]): Record<string, string> {
   return {
     runIds: textArray(group.map((p) => p.runId)), tokenHashes: textArray(group.map((p) => p.tokenHash)),
-    keys: textArray(keys), values: numberArray(values), steps: numberArray(steps), timestamps: numberArray(timestamps), owners: numberArray(owners),
-    latest: numberArray(latest.map((l) => l.i)), newKeys: numberArray(newKeys),
+    ...bindPoints(group, (runId) => runExperiment.get(runId)),
   };
 }
