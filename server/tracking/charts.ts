@@ -111,9 +111,10 @@ type P = { step: number; value: number };
  */
 export async function chartHistories(ctx: Ctx, input: ChartScopeInput & { metric: string; maxPoints: number }): Promise<ChartHistoriesDto> {
   const scope = await chartScope(ctx, input);
-  // The rollups below hold every point written before this read once the experiment's queued points are folded.
-  await foldQueuedExperiment(ctx.db, scope.exp.id);
   return budgeted(ctx, scope, async (db) => {
+    // The rollups read below hold every point written before this read once the experiment's queued points are
+    // folded: inside the read's budget (the team's slot when filtered, the statement timeout), as its own work.
+    await foldQueuedExperiment(db, scope.exp.id);
     const chosen = chosenRuns(db, scope);
     // Per run: points logged and step range, from the top rollup level (a few rows per run).
     const stats = await db.execute(sql`

@@ -92,9 +92,12 @@ export async function getSampledHistory(
   input: { run_id: string; metric_key: string; max_points: number; start_step?: number; end_step?: number },
 ): Promise<SampledHistory> {
   const run = await loadRun(ctx, input.run_id, { mode: "read" });
-  // The rollups below hold every point written before this read once the run's queued points are folded.
-  await foldQueuedRuns(ctx.db, [run]);
-  return budgeted(ctx, run, (tx) => sampleHistory(tx, input));
+  return budgeted(ctx, run, async (tx) => {
+    // The rollups read below hold every point written before this read once the run's queued points are folded:
+    // inside the read's budget (the team's slot, the statement timeout), as the read's own work.
+    await foldQueuedRuns(tx.db, [run]);
+    return sampleHistory(tx, input);
+  });
 }
 
 async function sampleHistory(
