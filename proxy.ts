@@ -16,6 +16,7 @@ export function proxy(req: NextRequest) {
 }
 
 export const config = {
-  // Pages only: the API answers 401 itself, and static assets, the login page and invitation links stay public.
-  matcher: ["/((?!api/|serve/|_next/|login|invite/|favicon|.*\\.(?:svg|png|jpg|ico|css|js|woff2?)$).*)"],
+  // Pages only: the API (/api/…, and MLflow's /ajax-api/… — the tracking API under its UI's prefix) answers 401
+  // itself, and static assets, the login page and invitation links stay public.
+  matcher: ["/((?!api/|ajax-api/|serve/|_next/|login|invite/|favicon|.*\\.(?:svg|png|jpg|ico|css|js|woff2?)$).*)"],
 };

@@ -34,6 +34,16 @@ test("an MLflow client journey over HTTP, with isolation between teams", async (
   const history = await (await api.get(`${M}/metrics/get-history?run_id=${runId}&metric_key=loss`)).json();
   expect(history.metrics.map((m: { value: unknown }) => m.value)).toEqual(["NaN", 0.5]);
 
+  // MLflow's UI prefix serves the same API to a token (no redirect to the sign-in page), and answers 401 without one.
+  const ajax = await api.get(`/ajax-api/2.0/mlflow/runs/get?run_id=${runId}`, { maxRedirects: 0 });
+  expect(ajax.status()).toBe(200);
+  expect((await ajax.json()).run.info.run_id).toBe(runId);
+  const anonymous = await playwright.request.newContext({ baseURL });
+  const refused = await anonymous.get(`/ajax-api/2.0/mlflow/runs/get?run_id=${runId}`, { maxRedirects: 0 });
+  expect(refused.status()).toBe(401);
+  expect((await refused.json()).error_code).toBe("UNAUTHENTICATED");
+  await anonymous.dispose();
+
   const put = await api.put(`/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts/report.html`, { data: "<script>alert(1)</script>", headers: { "content-type": "text/html" } });
   expect(put.status()).toBe(200);
   const download = await api.get(`/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts/report.html`);

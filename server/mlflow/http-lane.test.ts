@@ -5,13 +5,21 @@
 // slash-holding segment, the artifact routes — reaching Next untouched.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { gunzipSync } from "node:zlib";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { auditEvents } from "@/db/schema";
+import { installPeerAddressHook } from "../auth/request-info";
 import { putFrontDoor } from "../http/front-door";
 import { DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
 import { MAX_BODY_BYTES } from "./handler";
 import { mlflowPath } from "./http-lane";
 import { get } from "./test-client";
 
+// This test's client is the proxy in front of the server: its X-Forwarded-For is believed (read when the settings
+// first load), and the peer-address hook stamps every request, as in a running server.
+vi.stubEnv("CAIRN_TRUSTED_PROXIES", "127.0.0.1");
+installPeerAddressHook();
 const db = demoDatabase();
 let churn = "";
 let fraud = "";
@@ -40,10 +48,10 @@ afterAll(() => {
 
 type Answer = { status: number; json: Record<string, unknown>; headers: Headers };
 
-async function call(token: string | null, method: string, path: string, body?: unknown): Promise<Answer> {
+async function call(token: string | null, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
   const res = await fetch(`${base}${path.startsWith("/") ? path : `/api/2.0/mlflow/${path}`}`, {
-    method, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    method, body: body === undefined ? undefined : typeof body === "string" ? body : body instanceof Uint8Array ? new Blob([new Uint8Array(body)]) : JSON.stringify(body),
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
   });
   const text = await res.text();
   return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: res.headers };
@@ -132,6 +140,48 @@ describe("the MLflow fast lane", () => {
     expect(streamed.status).toBe(400);
     expect(JSON.parse(streamed.body)).toMatchObject({ error_code: "INVALID_PARAMETER_VALUE" });
     expect(toNext).toEqual([]);
+  });
+
+  it("records the client's address in the audit trail: the socket's, or a trusted proxy's X-Forwarded-For", async () => {
+    const ipOf = async (requestId: string) => (await db().select({ ip: auditEvents.ip }).from(auditEvents).where(eq(auditEvents.requestId, requestId)))[0]?.ip;
+    const stamp = Date.now();
+    const direct = await call(churn, "POST", "registered-models/create", { name: `lane-ip-${stamp}` }, { "x-request-id": `lane-direct-${stamp}` });
+    expect(direct.status).toBe(200);
+    expect(await ipOf(`lane-direct-${stamp}`)).toBe("127.0.0.1");
+    const proxied = await call(churn, "POST", "registered-models/create", { name: `lane-ip2-${stamp}` }, { "x-request-id": `lane-proxied-${stamp}`, "x-forwarded-for": "203.0.113.7" });
+    expect(proxied.status).toBe(200);
+    expect(await ipOf(`lane-proxied-${stamp}`)).toBe("203.0.113.7");
+    // A stamp the client forges is never believed: the hook replaces it.
+    const forged = await call(churn, "POST", "registered-models/create", { name: `lane-ip3-${stamp}` }, { "x-request-id": `lane-forged-${stamp}`, "x-cairn-peer": "198.51.100.9" });
+    expect(forged.status).toBe(200);
+    expect(await ipOf(`lane-forged-${stamp}`)).toBe("127.0.0.1");
+  });
+
+  it("reads a body as a Web Request does (a byte order mark dropped) and gzips a large answer for a client that accepts it", async () => {
+    const name = `lane-bom-${Date.now()}`;
+    const bom = await call(churn, "POST", "registered-models/create", Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ name }))]));
+    expect(bom.status).toBe(200);
+    const run = await call(churn, "POST", "runs/create", { experiment_id: experiment, run_name: "large", start_time: 1 });
+    const runId = (run.json.run as { info: { run_id: string } }).info.run_id;
+    for (const from of [0, 1000]) {
+      const metrics = Array.from({ length: 1000 }, (_, i) => ({ key: "loss", value: (from + i) / 1000, timestamp: from + i, step: from + i }));
+      expect((await call(churn, "POST", "runs/log-batch", { run_id: runId, metrics })).status).toBe(200);
+    }
+    const get = (acceptEncoding: string | null) => new Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+      http.get(`${base}/api/2.0/mlflow/metrics/get-history?run_id=${runId}&metric_key=loss`, { headers: { authorization: `Bearer ${churn}`, ...(acceptEncoding ? { "accept-encoding": acceptEncoding } : {}) } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+      }).on("error", reject);
+    });
+    const plain = await get(null);
+    expect(plain.headers["content-encoding"]).toBeUndefined();
+    expect(plain.body.byteLength).toBeGreaterThan(64 * 1024);
+    const zipped = await get("gzip, deflate");
+    expect(zipped.headers["content-encoding"]).toBe("gzip");
+    expect(zipped.body.byteLength).toBeLessThan(plain.body.byteLength / 2);
+    expect(gunzipSync(zipped.body).equals(plain.body)).toBe(true);
+    expect((JSON.parse(plain.body.toString()) as { metrics: unknown[] }).metrics).toHaveLength(2000);
   });
 
   it("leaves to Next what it does not take", async () => {
