@@ -12,7 +12,8 @@ import { createModel, newRun, putRunFile, registerVersion, unique } from "../reg
 import { ctxFor, DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
 import { settleDeployments } from "../workers/testing";
 import { MAX_INFERENCE_BODY_BYTES } from "./gateway";
-import { putFrontDoor } from "../http/front-door";
+import type { StandIn } from "../http/next-stand-in";
+import { frontDoorBeforeNext } from "../http/next-stand-in";
 import { fromIncoming, gatewayParams } from "./gateway-http";
 import { routeCache } from "./route-cache";
 import { stopAllReplicas } from "./runtime";
@@ -22,10 +23,10 @@ let token = "";
 let fraud = "";
 let model = "";
 let deployment = "";
-let server: http.Server;
+let door: StandIn;
 let base = "";
 /** What reached the stand-in for Next. */
-const toNext: string[] = [];
+let toNext: string[] = [];
 
 const BODY = JSON.stringify({ inputs: [{ name: "features", shape: [1, 4], datatype: "FP32", data: [1, 2, 3, 4] }] });
 
@@ -38,19 +39,12 @@ beforeAll(async () => {
   await registerVersion(token, model, run);
   ({ deployment_id: deployment } = await deployModel(await ctxFor(db(), DEMO.mle), model, { version: 1, environment: "staging", traffic: 100, replicas: 1, auto_scale: false }));
   await settleDeployments(db());
-  server = http.createServer((req, res) => {
-    toNext.push(`${req.method} ${req.url}`);
-    res.writeHead(299, { "content-type": "text/plain" });
-    res.end("next");
-  });
-  putFrontDoor(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  door = await frontDoorBeforeNext();
+  ({ base, toNext } = door);
 }, 60_000);
 
 afterAll(async () => {
-  server?.closeAllConnections();
-  server?.close();
+  door?.close();
   await stopAllReplicas();
 });
 

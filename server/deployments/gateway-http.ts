@@ -6,6 +6,7 @@
 // answers it). The front door (server/http/front-door.ts) puts the lane ahead of Next on the server Next listens on.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { decodeSegment } from "@/lib/path-segment";
+import { readNodeBody, webHeaders } from "../http/node-request";
 import { pathOf } from "../http/request-target";
 import { getReadyDb, readyDbNow } from "../bootstrap";
 import { log } from "../observability/log";
@@ -32,57 +33,12 @@ class IncomingGatewayRequest implements GatewayRequest {
   }
 
   headers(): Headers {
-    const h = new Headers();
-    for (const [name, v] of Object.entries(this.req.headers)) {
-      if (v === undefined) continue;
-      for (const value of Array.isArray(v) ? v : [v]) h.append(name, value);
-    }
-    return h;
+    return webHeaders(this.req);
   }
 
   readBody(limit: number): Promise<Uint8Array | null> {
-    const req = this.req;
-    // A client that went away before the body was read: nothing more will come (no end, error or aborted event).
-    if (req.destroyed && !req.readableEnded) return Promise.reject(new ClientGone());
-    // The whole message is parsed and nothing has read the body: it is all in the stream's buffer.
-    if (req.complete && !req.readableDidRead && req.readableFlowing === null) {
-      const data = req.read() as Buffer | null;
-      if (data === null) return Promise.resolve(EMPTY);
-      return Promise.resolve(data.byteLength > limit ? null : data);
-    }
-    return readStreamed(req, limit);
+    return readNodeBody(this.req, limit, () => new ClientGone());
   }
-}
-
-const EMPTY = Buffer.alloc(0);
-
-/** The body as it arrives, counted: null once it passes `limit` bytes (the rest is read and dropped). */
-function readStreamed(req: IncomingMessage, limit: number): Promise<Uint8Array | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    let ended = false;
-    const onData = (c: Buffer) => {
-      if (over) return;
-      size += c.byteLength;
-      if (size > limit) {
-        over = true;
-        chunks.length = 0;
-        // Nothing more is kept; the rest is read and dropped so the answer can still be sent.
-        resolve(null);
-        return;
-      }
-      chunks.push(c);
-    };
-    req.on("data", onData);
-    req.once("end", () => {
-      ended = true;
-      if (!over) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    });
-    req.once("error", () => reject(new ClientGone()));
-    req.once("close", () => { if (!ended) reject(new ClientGone()); });
-  });
 }
 
 /** A node:http request as the gateway reads it. */

@@ -1,30 +1,22 @@
 // The front door on a real node:http server in front of a stand-in for Next: malformed percent-encoding in the
 // path answered 400 in the shape of the API it names (never Next's 500), a malformed query string and every
 // well-formed path passed on untouched.
-import http from "node:http";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { putFrontDoor, wellEncodedPath } from "./front-door";
+import { wellEncodedPath } from "./front-door";
+import type { StandIn } from "./next-stand-in";
+import { frontDoorBeforeNext } from "./next-stand-in";
 
-let server: http.Server;
+let door: StandIn;
 let base = "";
-const toNext: string[] = [];
+let toNext: string[] = [];
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    toNext.push(`${req.method} ${req.url}`);
-    res.writeHead(299);
-    res.end("next");
-  });
-  putFrontDoor(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  door = await frontDoorBeforeNext();
+  ({ base, toNext } = door);
 });
-afterAll(() => {
-  server?.closeAllConnections();
-  server?.close();
-});
+afterAll(() => door?.close());
 
 describe("wellEncodedPath", () => {
   it("tells malformed percent-encoding in the path from everything else", () => {
@@ -53,7 +45,7 @@ describe("the front door", () => {
   });
 
   it("answers a target that is not a path 400 and TRACE 405, and refuses upgrades but Next's own", async () => {
-    const port = (server.address() as AddressInfo).port;
+    const port = (door.server.address() as AddressInfo).port;
     const raw = (request: string) => new Promise<string>((resolve, reject) => {
       const socket = net.connect(port, "127.0.0.1", () => socket.write(request));
       let text = "";

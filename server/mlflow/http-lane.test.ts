@@ -10,7 +10,8 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { auditEvents } from "@/db/schema";
 import { installPeerAddressHook } from "../auth/request-info";
-import { putFrontDoor } from "../http/front-door";
+import type { StandIn } from "../http/next-stand-in";
+import { frontDoorBeforeNext } from "../http/next-stand-in";
 import { DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
 import { MAX_BODY_BYTES } from "./handler";
 import { mlflowPath } from "./http-lane";
@@ -24,27 +25,18 @@ const db = demoDatabase();
 let churn = "";
 let fraud = "";
 let experiment = "";
-let server: http.Server;
+let door: StandIn;
 let base = "";
 /** What reached the stand-in for Next. */
-const toNext: string[] = [];
+let toNext: string[] = [];
 
 beforeAll(async () => {
   [churn, fraud] = await Promise.all([tokenFor(db(), DEMO.mle, "churn"), tokenFor(db(), DEMO.dsFraud, "fraud")]);
-  server = http.createServer((req, res) => {
-    toNext.push(`${req.method} ${req.url}`);
-    res.writeHead(299, { "content-type": "text/plain" });
-    res.end("next");
-  });
-  putFrontDoor(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  door = await frontDoorBeforeNext();
+  ({ base, toNext } = door);
 });
 
-afterAll(() => {
-  server?.closeAllConnections();
-  server?.close();
-});
+afterAll(() => door?.close());
 
 type Answer = { status: number; json: Record<string, unknown>; headers: Headers };
 
@@ -125,7 +117,7 @@ describe("the MLflow fast lane", () => {
     expect(announced.status).toBe(400);
     expect(announced.json.error_code).toBe("INVALID_PARAMETER_VALUE");
     expect(String(announced.json.message)).toMatch(/larger than/);
-    const port = (server.address() as AddressInfo).port;
+    const port = (door.server.address() as AddressInfo).port;
     const streamed = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = http.request({ host: "127.0.0.1", port, method: "POST", path: "/api/2.0/mlflow/runs/create", headers: { authorization: `Bearer ${churn}`, "transfer-encoding": "chunked" } }, (res) => {
         let body = "";

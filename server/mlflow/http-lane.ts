@@ -13,6 +13,7 @@ import { gzip } from "node:zlib";
 import { decodeSegment } from "@/lib/path-segment";
 import { AppError } from "../errors";
 import { log } from "../observability/log";
+import { readNodeBody, webHeaders } from "../http/node-request";
 import { pathOf } from "../http/request-target";
 import { handleMlflow, MAX_BODY_BYTES } from "./handler";
 
@@ -51,19 +52,12 @@ class IncomingMlflowRequest {
   constructor(private readonly req: IncomingMessage) {
     this.method = req.method ?? "GET";
     this.url = `http://localhost${req.url ?? "/"}`;
-    // From Node's parsed headers, as Next builds a route's Request: duplicates folded by Node's rules (the first
-    // Authorization wins), and the peer-address stamp the request-info hook wrote into them included.
-    const headers = new Headers();
-    for (const [name, v] of Object.entries(req.headers)) {
-      if (v === undefined) continue;
-      for (const value of Array.isArray(v) ? v : [v]) headers.append(name, value);
-    }
-    this.headers = headers;
+    this.headers = webHeaders(req);
   }
 
   /** The body as UTF-8 text; a body past the handler's limit is refused (the handler answers it 400). */
   text(): Promise<string> {
-    return (this.body ??= readBody(this.req, MAX_BODY_BYTES).then((data) => {
+    return (this.body ??= readNodeBody(this.req, MAX_BODY_BYTES, () => new ClientGone()).then((data) => {
       if (data === null) throw new AppError("invalid_input", `Request body is larger than ${MAX_BODY_BYTES} bytes.`);
       // As a Web Request's text(): UTF-8, a leading byte order mark dropped.
       return UTF8.decode(data);
@@ -76,41 +70,6 @@ class ClientGone extends AppError {
   constructor() {
     super("invalid_input", "The client closed the connection before sending the whole request body.");
   }
-}
-
-/** The whole body, or null once it passes `limit` bytes (the rest is read and dropped so an answer can be sent). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  // The whole message is parsed and nothing has read the body: it is all in the stream's buffer (a small body
-  // comes in the packets of the head).
-  if (req.complete && !req.readableDidRead && req.readableFlowing === null) {
-    const data = req.read() as Buffer | null;
-    if (data === null) return Promise.resolve(Buffer.alloc(0));
-    return Promise.resolve(data.byteLength > limit ? null : data);
-  }
-  if (req.destroyed && !req.readableEnded) return Promise.reject(new ClientGone());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    let ended = false;
-    req.on("data", (c: Buffer) => {
-      if (over) return;
-      size += c.byteLength;
-      if (size > limit) {
-        over = true;
-        chunks.length = 0;
-        resolve(null);
-        return;
-      }
-      chunks.push(c);
-    });
-    req.once("end", () => {
-      ended = true;
-      if (!over) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    });
-    req.once("error", () => reject(new ClientGone()));
-    req.once("close", () => { if (!ended) reject(new ClientGone()); });
-  });
 }
 
 /** Answers at least this large are gzipped for a client that accepts it (Next compresses what it answers, too). */
