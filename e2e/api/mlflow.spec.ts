@@ -42,6 +42,9 @@ test("an MLflow client journey over HTTP, with isolation between teams", async (
   const refused = await anonymous.get(`/ajax-api/2.0/mlflow/runs/get?run_id=${runId}`, { maxRedirects: 0 });
   expect(refused.status()).toBe(401);
   expect((await refused.json()).error_code).toBe("UNAUTHENTICATED");
+  // What the lane leaves to Next under that prefix reaches the route too, not the sign-in page (proxy.ts).
+  const anonymousPut = await anonymous.put(`/ajax-api/2.0/mlflow/runs/get`, { maxRedirects: 0 });
+  expect(anonymousPut.status()).toBe(405);
   await anonymous.dispose();
 
   const put = await api.put(`/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts/report.html`, { data: "<script>alert(1)</script>", headers: { "content-type": "text/html" } });

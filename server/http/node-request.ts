@@ -27,6 +27,8 @@ const EMPTY = Buffer.alloc(0);
 export function readNodeBody(req: IncomingMessage, limit: number, gone: () => Error): Promise<Buffer | null> {
   // A client that went away before the body was read: nothing more will come (no end, error or aborted event).
   if (req.destroyed && !req.readableEnded) return Promise.reject(gone());
+  // Read before (the stream has ended): a second read would wait for an end that has come and gone.
+  if (req.readableEnded) return Promise.reject(new Error("The request body was already read."));
   // The whole message is parsed and nothing has read the body: it is all in the stream's buffer.
   if (req.complete && !req.readableDidRead && req.readableFlowing === null) {
     const data = req.read() as Buffer | null;

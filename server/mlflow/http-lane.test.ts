@@ -4,17 +4,19 @@
 // streamed; and everything the lane does not take — HEAD, OPTIONS, PUT, a trailing slash, an empty, dot or
 // slash-holding segment, the artifact routes — reaching Next untouched.
 import http from "node:http";
+import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { auditEvents } from "@/db/schema";
 import { installPeerAddressHook } from "../auth/request-info";
+import { putFrontDoor } from "../http/front-door";
 import type { StandIn } from "../http/next-stand-in";
 import { frontDoorBeforeNext } from "../http/next-stand-in";
 import { DEMO, demoDatabase, tokenFor } from "../testing/fixtures";
 import { MAX_BODY_BYTES } from "./handler";
-import { mlflowPath } from "./http-lane";
+import { acceptsGzip, mlflowPath } from "./http-lane";
 import { get } from "./test-client";
 
 // This test's client is the proxy in front of the server: its X-Forwarded-For is believed (read when the settings
@@ -58,6 +60,13 @@ describe("mlflowPath", () => {
     for (const other of ["/api/2.0/mlflow/", "/api/2.0/mlflow/runs/create/", "/api/2.0/mlflow//runs", "/api/2.0/mlflow/runs/../x", "/api/2.0/mlflow/a%2Fb", "/api/2.0/mlflow/a%5Cb", "/api/2.0/mlflow-artifacts/artifacts/x", "/api/2.0/mlflowx/runs", "/api/v1/runs"]) {
       expect(mlflowPath(other), other).toBeNull();
     }
+  });
+});
+
+describe("acceptsGzip", () => {
+  it("reads Accept-Encoding's codings and qualities", () => {
+    for (const yes of ["gzip", "gzip, deflate, br", "deflate, GZIP;q=0.5", "*", "br;q=1, *;q=0.1", "x-gzip"]) expect(acceptsGzip(yes), yes).toBe(true);
+    for (const no of [undefined, "", "identity", "deflate, br", "gzip;q=0, identity", "*;q=0", "gzip;q=0, *", "gzip;q=zero"]) expect(acceptsGzip(no), String(no)).toBe(false);
   });
 });
 
@@ -168,12 +177,36 @@ describe("the MLflow fast lane", () => {
     });
     const plain = await get(null);
     expect(plain.headers["content-encoding"]).toBeUndefined();
+    expect(plain.headers.vary).toBe("Accept-Encoding");
+    expect((await get("gzip;q=0, identity")).headers["content-encoding"]).toBeUndefined();
     expect(plain.body.byteLength).toBeGreaterThan(64 * 1024);
     const zipped = await get("gzip, deflate");
     expect(zipped.headers["content-encoding"]).toBe("gzip");
     expect(zipped.body.byteLength).toBeLessThan(plain.body.byteLength / 2);
     expect(gunzipSync(zipped.body).equals(plain.body)).toBe(true);
     expect((JSON.parse(plain.body.toString()) as { metrics: unknown[] }).metrics).toHaveLength(2000);
+  });
+
+  it("answers 400 a header value Web Headers refuse (which only a lenient HTTP parser lets in), and keeps serving", async () => {
+    const lenient = http.createServer({ insecureHTTPParser: true }, (_req, res) => res.writeHead(299).end("next"));
+    putFrontDoor(lenient);
+    await new Promise<void>((resolve) => lenient.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (lenient.address() as AddressInfo).port;
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(port, "127.0.0.1", () => socket.write(`GET /api/2.0/mlflow/experiments/search HTTP/1.1\r\nHost: x\r\nX-A: a\u0000b\r\nConnection: close\r\n\r\n`));
+        let text = "";
+        socket.on("data", (c) => { text += c.toString(); });
+        socket.on("end", () => resolve(text));
+        socket.on("error", reject);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 400/);
+      expect(answer).toMatch(/INVALID_PARAMETER_VALUE/);
+      expect((await fetch(`http://127.0.0.1:${port}/api/2.0/mlflow/experiments/search`)).status).toBe(401);
+    } finally {
+      lenient.closeAllConnections();
+      lenient.close();
+    }
   });
 
   it("leaves to Next what it does not take", async () => {
