@@ -112,13 +112,19 @@ async function send(req: IncomingMessage, res: ServerResponse, response: Respons
   res.end(body);
 }
 
+/** An error the lane answers itself, in MLflow's shape. */
+function answerError(res: ServerResponse, status: number, errorCode: string, message: string): true {
+  const body = JSON.stringify({ error_code: errorCode, message });
+  res.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) });
+  res.end(body);
+  return true;
+}
+
 function failed(res: ServerResponse, err: unknown): void {
   if (res.destroyed) return;
   log.error("the MLflow API's fast lane failed to answer", { err });
   if (res.headersSent) return void res.destroy();
-  const body = JSON.stringify({ error_code: "INTERNAL_ERROR", message: "The server failed to answer; the error was logged." });
-  res.writeHead(500, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) });
-  res.end(body);
+  answerError(res, 500, "INTERNAL_ERROR", "The server failed to answer; the error was logged.");
 }
 
 /**
@@ -129,22 +135,14 @@ export function handleMlflowHttp(req: IncomingMessage, res: ServerResponse): boo
   if (!METHODS.has(req.method ?? "")) return false;
   const path = mlflowPath(req.url ?? "");
   if (path === null) return false;
-  if (path === "malformed") {
-    const body = JSON.stringify({ error_code: "INVALID_PARAMETER_VALUE", message: "The URL path is not valid percent-encoding; encode each path segment with encodeURIComponent." });
-    res.writeHead(400, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) });
-    res.end(body);
-    return true;
-  }
+  if (path === "malformed") return answerError(res, 400, "INVALID_PARAMETER_VALUE", "The URL path is not valid percent-encoding; encode each path segment with encodeURIComponent.");
   let request: IncomingMlflowRequest;
   try {
     request = new IncomingMlflowRequest(req);
   } catch (err) {
     // A header value a Web Headers refuses (only a lenient HTTP parser lets one through): answered, never thrown
     // out of the request listener, which would end the process.
-    const body = JSON.stringify({ error_code: "INVALID_PARAMETER_VALUE", message: `A request header is not valid: ${err instanceof Error ? err.message : String(err)}` });
-    res.writeHead(400, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) });
-    res.end(body);
-    return true;
+    return answerError(res, 400, "INVALID_PARAMETER_VALUE", `A request header is not valid: ${err instanceof Error ? err.message : String(err)}`);
   }
   handleMlflow(request, path).then((response) => send(req, res, response)).catch((err: unknown) => failed(res, err));
   return true;
