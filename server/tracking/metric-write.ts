@@ -97,7 +97,6 @@ const BY_TOKEN = compile("cairn_metric_write_tokens_v2", metricWrite(sql`
   cross join lateral (${tokenGrantSql(sql`req.token_hash`, "train_model", sql`r.team_id`)}) as g
   where r.lifecycle_stage = 'active'`));
 
-
 type Row = { ord?: number; run_id: string; experiment_id: string | number; user_id: string | null; token_id: string | null; last_used_at: Date | string | null; queued: number };
 type RawResult = { rows: Row[] };
 

@@ -229,12 +229,3 @@ export function scheduleFold(db: Db): void {
   }, FOLD_DELAY_MS);
   state.timer.unref();
 }
-
-/** Tests: waits until no background fold is scheduled or running for `db`. */
-export async function settleFolds(db: Db): Promise<void> {
-  const state = stateOf(db);
-  while (state.timer || state.running) {
-    if (state.running) await state.running;
-    else await new Promise((r) => setTimeout(r, 20));
-  }
-}
