@@ -3,11 +3,18 @@
 // in this separate process (as over a network), not in the server's own event loop as the unit test must.
 //
 //   npx tsx bench/search-fairness.ts [--clients 8] [--samples 300] [--runs 2000] [--port 3390] [--pg-url …] [--out bench/search-fairness-results.json] [--cpu-prof DIR]
-//                                    [--server next|node] [--flood-share 0.5] [--rounds 1]
+//                                    [--server next|node] [--flood-share 0.25] [--rounds 1] [--flood searches|refused|burn]
 //
 // --server node serves the same MLflow adapter from node:http (bench/mlflow/cairn-server.ts) when no build is at
 // hand; next (default) is `next start` on the build, what users run. --flood-share sets CAIRN_QUERY_FLOOD_SHARE
 // for the server (1 turns the pacing of a flooding team off, for a before/after in one sitting).
+//
+// --flood refused fires only the 200-condition searches (each refused, over the filter cap), back to back: issue 12's
+// "a 200-condition search answers in ≤ 1 s or is refused, and another team's p99 is unchanged meanwhile".
+//
+// --flood burn replaces the heavy team's searches with one PostgreSQL statement that keeps a core busy for ~35 ms at
+// a time, resting as long again (the duty cycle a paced flood gets at share 0.5), straight to the database: what a
+// database core held by another statement costs the other team, apart from the requests and answers of a flood.
 //
 // --rounds N alternates N windows alone with N windows during the flood (samples split between them), so on a
 // shared machine both figures see the same outside load rather than whatever ran in the first or the second half.
@@ -39,7 +46,9 @@ const CPU_PROF = option("cpu-prof", "");
 const SERVER = option("server", "next");
 const FLOOD_SHARE = option("flood-share", "");
 const ROUNDS = Number(option("rounds", "1"));
+const FLOOD = option("flood", "searches");
 if (!["next", "node"].includes(SERVER)) throw new Error(`--server is next or node, not ${SERVER}`);
+if (!["searches", "refused", "burn"].includes(FLOOD)) throw new Error(`--flood is searches, refused or burn, not ${FLOOD}`);
 const BASE = `http://127.0.0.1:${PORT}`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -126,13 +135,34 @@ async function main(): Promise<void> {
     /** The heavy team's clients firing back to back until the returned stop resolves. */
     const flood = () => {
       let stop = false;
+      if (FLOOD === "burn") {
+        const burner = (async () => {
+          const c = new pg.Client({ connectionString: url.toString() });
+          await c.connect();
+          try {
+            while (!stop) {
+              const t0 = performance.now();
+              await c.query("select count(*) from generate_series(1, 200000)");
+              const held = performance.now() - t0;
+              heavyMs.push(held);
+              await sleep(held);
+            }
+          } finally {
+            await c.end();
+          }
+        })();
+        return async () => {
+          stop = true;
+          await burner;
+        };
+      }
       const heavy = Array.from({ length: CLIENTS }, async (_, client) => {
         for (let i = 0; !stop; i++) {
-          const filter = (client + i) % 4 === 3 ? conditions(200) : conditions(50);
+          const filter = FLOOD === "refused" || (client + i) % 4 === 3 ? conditions(200) : conditions(50);
           const t0 = performance.now();
           const res = await api(churn, "runs/search", { experiment_ids: [churnExp], filter, order_by: orders[(client + i) % 3], max_results: 100 });
           await res.arrayBuffer();
-          if (res.status === 200) heavyMs.push(performance.now() - t0);
+          if (res.status === 200 || FLOOD === "refused") heavyMs.push(performance.now() - t0);
           statuses[res.status] = (statuses[res.status] ?? 0) + 1;
         }
       });
@@ -157,7 +187,7 @@ async function main(): Promise<void> {
     }
 
     const result = {
-      at: new Date().toISOString(), server: SERVER, flood_share: FLOOD_SHARE || "default", machine: { cpus: os.availableParallelism(), load: os.loadavg().map(round) }, clients: CLIENTS, samples: alone.length, rounds: ROUNDS, churn_runs: RUNS,
+      at: new Date().toISOString(), server: SERVER, flood: FLOOD, flood_share: FLOOD_SHARE || "default", machine: { cpus: os.availableParallelism(), load: os.loadavg().map(round) }, clients: CLIENTS, samples: alone.length, rounds: ROUNDS, churn_runs: RUNS,
       other_team_alone_ms: { p50: round(pct(alone, 0.5)), p95: round(pct(alone, 0.95)), p99: round(pct(alone, 0.99)) },
       other_team_during_ms: { p50: round(pct(during, 0.5)), p95: round(pct(during, 0.95)), p99: round(pct(during, 0.99)) },
       ...(aloneServer.length > 0 ? {

@@ -87,7 +87,7 @@ const schema = z.object({
   CAIRN_QUERY_TIMEOUT_MS: z.coerce.number().int().min(1).default(5000),
   CAIRN_QUERY_SLOTS_PER_TEAM: z.coerce.number().int().min(1).optional(),
   CAIRN_QUERY_SLOT_WAIT_MS: z.coerce.number().int().min(0).default(2000),
-  CAIRN_QUERY_FLOOD_SHARE: z.coerce.number().gt(0, "CAIRN_QUERY_FLOOD_SHARE is a share of time above 0 and at most 1").max(1, "CAIRN_QUERY_FLOOD_SHARE is a share of time above 0 and at most 1").default(0.5),
+  CAIRN_QUERY_FLOOD_SHARE: z.coerce.number().gt(0, "CAIRN_QUERY_FLOOD_SHARE is a share of time above 0 and at most 1").max(1, "CAIRN_QUERY_FLOOD_SHARE is a share of time above 0 and at most 1").default(0.25),
   CAIRN_ALERT_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
   CAIRN_ALERT_REPEAT_MINUTES: z.coerce.number().int().min(1).default(240),
   CAIRN_SMTP_URL: z.string().regex(/^smtp:\/\/[^/\s]+$/, "CAIRN_SMTP_URL is smtp://host:port").optional(),

@@ -4,8 +4,11 @@
 // bodies over the limit 413 whether announced or streamed; and everything that is not the gateway's — other
 // paths, other methods, odd segments — reaching Next untouched.
 import http from "node:http";
+import net from "node:net";
 import type { AddressInfo } from "node:net";
+import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { auditEvents } from "@/db/schema";
 import { deployModel } from "../approvals/deploy";
 import { linearClassifierOnnx } from "../registry/onnx-graphs";
 import { createModel, newRun, putRunFile, registerVersion, unique } from "../registry/test-helpers";
@@ -14,6 +17,7 @@ import { settleDeployments } from "../workers/testing";
 import { MAX_INFERENCE_BODY_BYTES } from "./gateway";
 import type { StandIn } from "../http/next-stand-in";
 import { frontDoorBeforeNext } from "../http/next-stand-in";
+import { putFrontDoor } from "../http/front-door";
 import { fromIncoming, gatewayParams } from "./gateway-http";
 import { routeCache } from "./route-cache";
 import { stopAllReplicas } from "./runtime";
@@ -146,6 +150,38 @@ describe("the fast lane", () => {
       setTimeout(() => reject(new Error("no answer to a streamed oversized body")), 20_000).unref();
     });
     expect(streamed).toBe(413);
+  });
+
+  it("serves and audits a request holding a header value Web Headers refuse (only a lenient HTTP parser lets one in), leaving that header out", async () => {
+    const lenient = http.createServer({ insecureHTTPParser: true }, (_req, res) => res.writeHead(299).end("next"));
+    putFrontDoor(lenient);
+    await new Promise<void>((resolve) => lenient.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (lenient.address() as AddressInfo).port;
+      // Another team's token: answered as a missing model, and the refusal audited after the answer, which reads all
+      // the request's headers (before, that read threw and the audit row was lost).
+      const target = `/serve/churn/${model}/staging/v2/models/${model}/infer`;
+      const stranger = await tokenFor(db(), DEMO.dsFraud, "fraud");
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(port, "127.0.0.1", () => socket.write(
+          `POST ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${stranger}\r\nX-A: a\u0000b\r\nUser-Agent: lenient-probe\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\nConnection: close\r\n\r\n${BODY}`,
+        ));
+        let text = "";
+        socket.on("data", (c) => { text += c.toString(); });
+        socket.on("end", () => resolve(text));
+        socket.on("error", reject);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 404/);
+      await expect.poll(async () => {
+        const rows = await db().select().from(auditEvents).where(and(eq(auditEvents.action, "deployment.infer"), eq(auditEvents.outcome, "denied")));
+        return rows.some((r) => r.userAgent === "lenient-probe");
+      }, { timeout: 5000 }).toBe(true);
+      const after = await fetch(`http://127.0.0.1:${port}/serve/churn/${model}/staging/v2/models/${model}/infer`, { method: "POST", body: BODY, headers: { authorization: `Bearer ${token}` } });
+      expect(after.status).toBe(200);
+    } finally {
+      lenient.closeAllConnections();
+      lenient.close();
+    }
   });
 
   it("passes everything that is not the gateway's on to Next untouched", async () => {

@@ -32,8 +32,9 @@ class IncomingGatewayRequest implements GatewayRequest {
     return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
   }
 
+  /** All headers (for an audit row or a trace); a value Web Headers refuse, which only a lenient parser lets in, is left out. */
   headers(): Headers {
-    return webHeaders(this.req);
+    return webHeaders(this.req, { skipInvalid: true });
   }
 
   readBody(limit: number): Promise<Uint8Array | null> {

@@ -2,17 +2,40 @@
 // headers, and its body read with a byte limit.
 import type { IncomingMessage } from "node:http";
 
+/** A header value Web Headers refuse (only a lenient HTTP parser lets one through): the lanes answer it 400. */
+export class BadHeaderValue extends Error {
+  constructor(cause: TypeError) {
+    super(`A request header is not valid: ${cause.message}`, { cause });
+    this.name = "BadHeaderValue";
+  }
+}
+
 /**
  * The request's headers as Web Headers, from Node's parsed ones, as Next builds a route's Request: duplicates folded
- * by Node's rules (the first Authorization wins), the peer-address stamp (server/auth/request-info.ts) included.
- * Throws a TypeError on a value Web Headers refuse (only a lenient HTTP parser lets one through).
+ * by Node's rules (the first Authorization wins), the peer-address stamp (server/auth/request-info.ts) included, and
+ * the X-Forwarded-* headers a client did not send filled in as Next fills them (host from Host, proto from the
+ * socket, for from the peer), so a proxy that leaves one out is read the same way on both paths.
+ * A value Web Headers refuse throws BadHeaderValue, or with `skipInvalid` is left out (the gateway reads a request's
+ * headers one by one and needs all of them only for an audit row or a trace, after it has answered).
  */
-export function webHeaders(req: IncomingMessage): Headers {
+export function webHeaders(req: IncomingMessage, { skipInvalid = false } = {}): Headers {
   const h = new Headers();
   for (const [name, v] of Object.entries(req.headers)) {
     if (v === undefined) continue;
-    for (const value of Array.isArray(v) ? v : [v]) h.append(name, value);
+    for (const value of Array.isArray(v) ? v : [v]) {
+      try {
+        h.append(name, value);
+      } catch (err) {
+        if (!(err instanceof TypeError)) throw err;
+        if (!skipInvalid) throw new BadHeaderValue(err);
+      }
+    }
   }
+  const encrypted = "encrypted" in req.socket && req.socket.encrypted === true;
+  if (!h.has("x-forwarded-host") && req.headers.host !== undefined) h.set("x-forwarded-host", req.headers.host);
+  if (!h.has("x-forwarded-port")) h.set("x-forwarded-port", String(req.socket.localPort ?? (encrypted ? 443 : 80)));
+  if (!h.has("x-forwarded-proto")) h.set("x-forwarded-proto", encrypted ? "https" : "http");
+  if (!h.has("x-forwarded-for") && req.socket.remoteAddress !== undefined) h.set("x-forwarded-for", req.socket.remoteAddress);
   return h;
 }
 

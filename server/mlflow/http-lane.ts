@@ -13,7 +13,7 @@ import { gzip } from "node:zlib";
 import { decodeSegment } from "@/lib/path-segment";
 import { AppError } from "../errors";
 import { log } from "../observability/log";
-import { readNodeBody, webHeaders } from "../http/node-request";
+import { BadHeaderValue, readNodeBody, webHeaders } from "../http/node-request";
 import { pathOf } from "../http/request-target";
 import { handleMlflow, MAX_BODY_BYTES } from "./handler";
 
@@ -140,9 +140,11 @@ export function handleMlflowHttp(req: IncomingMessage, res: ServerResponse): boo
   try {
     request = new IncomingMlflowRequest(req);
   } catch (err) {
-    // A header value a Web Headers refuses (only a lenient HTTP parser lets one through): answered, never thrown
+    // A header value Web Headers refuse (only a lenient HTTP parser lets one through): answered, never thrown
     // out of the request listener, which would end the process.
-    return answerError(res, 400, "INVALID_PARAMETER_VALUE", `A request header is not valid: ${err instanceof Error ? err.message : String(err)}`);
+    if (err instanceof BadHeaderValue) return answerError(res, 400, "INVALID_PARAMETER_VALUE", `${err.message}. Send header values without control characters.`);
+    failed(res, err);
+    return true;
   }
   handleMlflow(request, path).then((response) => send(req, res, response)).catch((err: unknown) => failed(res, err));
   return true;

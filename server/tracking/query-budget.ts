@@ -141,6 +141,35 @@ export async function withTeamSlot<T>(team: BudgetTeam, what: BudgetWhat, fn: ()
   }
 }
 
+/**
+ * How much of its slots' time a refused search or read (a filter over the cap, bad syntax) counts as: about what a
+ * heavy search holds. Refusing is cheap, but a client firing refused requests back to back gets each answer at once
+ * and sends the next, and their requests alone (reading, parsing, answering) can take the whole event loop: issue
+ * 12's review fired 200-condition searches, and another team's p50 went 10 → 30 ms while they were refused.
+ */
+export const REFUSAL_CHARGE_MS = 20;
+
+/**
+ * Parses what the caller asked for (a filter, an order) as part of the team's budget. A refusal (`invalid_input`)
+ * takes one of the team's slots like a read: while another team reads it holds the slot REFUSAL_CHARGE_MS before it
+ * is answered, so a team that fires refused requests beyond its slots queues and is paced exactly as one firing
+ * reads. While no other team reads, a refusal is answered at once. One that waited the whole slot wait is answered as
+ * it is.
+ */
+export async function parseWithinBudget<T>(team: BudgetTeam, parse: () => T): Promise<T> {
+  try {
+    return parse();
+  } catch (err) {
+    if (!(err instanceof AppError) || err.code !== "invalid_input") throw err;
+    const { slotsPerTeam, slotWaitMs, floodShare } = env().queryLimits;
+    if (await acquire(team.id, slotsPerTeam, slotWaitMs)) {
+      if (floodShare < 1 && othersReading(team.id, performance.now())) await new Promise((r) => setTimeout(r, REFUSAL_CHARGE_MS));
+      release(team.id, REFUSAL_CHARGE_MS, floodShare);
+    }
+    throw err;
+  }
+}
+
 /** PostgreSQL's query_canceled (statement_timeout), whether the driver error is wrapped (drizzle's `cause`) or not. */
 function isStatementTimeout(err: unknown): boolean {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {

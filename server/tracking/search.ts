@@ -10,7 +10,7 @@ import { loadExperiment } from "./access";
 import type { RunDto } from "./dto";
 import { decodeOffset, encodeOffset } from "./experiments";
 import { runsJson } from "./hydrate";
-import { withStatementTimeout, withTeamSlot } from "./query-budget";
+import { parseWithinBudget, withStatementTimeout, withTeamSlot } from "./query-budget";
 import { parseSearch, selectRunPage } from "./run-page";
 import { freshStatistics } from "./statistics";
 
@@ -24,7 +24,10 @@ export async function searchRunsJson(ctx: Ctx, input: SearchRunsInput): Promise<
   const experimentIds = [...new Set(input.experiment_ids)];
   // Every experiment must be readable: another team's id answers "not found", never an empty page.
   const refs = await Promise.all(experimentIds.map((id) => loadExperiment(ctx, id, { mode: "read" })));
-  const { where, orders, drivers } = parseSearch(input.filter, input.order_by);
+  // A search over several teams' experiments (admins only) counts against the first team's slots.
+  const [first] = [...refs].sort((a, b) => a.teamSlug.localeCompare(b.teamSlug));
+  const team = { id: first!.teamId, slug: first!.teamSlug };
+  const { where, orders, drivers } = await parseWithinBudget(team, () => parseSearch(input.filter, input.order_by));
   const offset = decodeOffset(input.page_token);
   const lifecycle = input.run_view_type === "ALL" ? undefined : eq(runs.lifecycleStage, input.run_view_type === "ACTIVE_ONLY" ? "active" : "deleted");
   // Planned on current statistics: the first search after a bulk load or restore waits for one ANALYZE.
@@ -39,7 +42,5 @@ export async function searchRunsJson(ctx: Ctx, input: SearchRunsInput): Promise<
     return new RawJson(`{"runs":${page}${next}}`);
   });
   if (where === undefined && orders.length === 0) return read();
-  // A search over several teams' experiments (admins only) counts against the first team's slots.
-  const [first] = [...refs].sort((a, b) => a.teamSlug.localeCompare(b.teamSlug));
-  return withTeamSlot({ id: first!.teamId, slug: first!.teamSlug }, "search", read);
+  return withTeamSlot(team, "search", read);
 }

@@ -10,6 +10,7 @@ import { eq } from "drizzle-orm";
 import type { ErrorBody, Run } from "@/server/mlflow/test-client";
 import { createExperiment, post } from "@/server/mlflow/test-client";
 import { call, DEMO, demoDatabase, tokenFor } from "@/server/testing/fixtures";
+import { REFUSAL_CHARGE_MS } from "@/server/tracking/query-budget";
 
 // Each team's slots as in production (no CAIRN_QUERY_SLOTS_PER_TEAM): half the cores on PostgreSQL, 1 on PGlite.
 const db = demoDatabase();
@@ -135,5 +136,45 @@ describe("a search's cost is bounded", () => {
     // serializing the heavy team's 100-run pages — here the test client parses them in it too).
     console.info(`[search-load] fraud p99 alone ${alone.toFixed(0)} ms, while churn fires heavy searches ${during.toFixed(0)} ms (${statuses.length} churn searches)`);
     expect(during).toBeLessThanOrEqual(Math.max(4 * alone, alone + 100));
+  }, 120_000);
+
+  it("paces a team firing refused 200-condition searches back to back while another team reads, and keeps that team's p99", async () => {
+    const small = () => search(fraudToken, fraudExp, "params.p1 = 'v1' and metrics.m2 > 0.5", ["metrics.m0 DESC"], 50);
+    const sample = async (n: number) => {
+      const ms: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const { result, ms: took } = await timed(small);
+        expect(result.status, result.text).toBe(200);
+        ms.push(took);
+      }
+      return ms;
+    };
+    await sample(5);
+    const alone = p99(await sample(40));
+
+    let stop = false;
+    const statuses: number[] = [];
+    const refused = conditions(200);
+    const heavy = Array.from({ length: 8 }, async () => {
+      while (!stop) {
+        statuses.push((await search(churnToken, churnExp, refused)).status);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    });
+    while (statuses.length < 8) await new Promise((resolve) => setTimeout(resolve, 10));
+    const windowStart = performance.now();
+    const before = statuses.length;
+    const during = p99(await sample(40));
+    const windowMs = performance.now() - windowStart;
+    const refusedMeanwhile = statuses.length - before;
+    stop = true;
+    await Promise.all(heavy);
+
+    expect(statuses.every((s) => s === 400)).toBe(true);
+    // Each refusal held the team's one slot REFUSAL_CHARGE_MS and rested after it: a few dozen a second at most,
+    // where unpaced they come as fast as the event loop answers them (thousands).
+    expect(refusedMeanwhile).toBeLessThanOrEqual(windowMs / REFUSAL_CHARGE_MS + 8);
+    console.info(`[search-load] fraud p99 alone ${alone.toFixed(0)} ms, while churn fires refused searches ${during.toFixed(0)} ms (${refusedMeanwhile} refused in ${windowMs.toFixed(0)} ms)`);
+    expect(during).toBeLessThanOrEqual(Math.max(2 * alone, alone + 50));
   }, 120_000);
 });
