@@ -12,9 +12,10 @@
 // --flood refused fires only the 200-condition searches (each refused, over the filter cap), back to back: issue 12's
 // "a 200-condition search answers in ≤ 1 s or is refused, and another team's p99 is unchanged meanwhile".
 //
-// --flood burn replaces the heavy team's searches with one PostgreSQL statement that keeps a core busy for ~35 ms at
-// a time, resting as long again (the duty cycle a paced flood gets at share 0.5), straight to the database: what a
-// database core held by another statement costs the other team, apart from the requests and answers of a flood.
+// --flood burn replaces the heavy team's searches with one PostgreSQL statement that keeps a core busy for ~37 ms at
+// a time, resting as long again (a duty cycle of a half, twice what a paced flood gets at the default share),
+// straight to the database: what a database core held by another statement costs the other team, apart from the
+// requests and answers of a flood.
 //
 // --rounds N alternates N windows alone with N windows during the flood (samples split between them), so on a
 // shared machine both figures see the same outside load rather than whatever ran in the first or the second half.

@@ -12,6 +12,7 @@ import { AppError } from "../errors";
 import { observeRequest } from "../observability/metrics";
 import { annotateActiveSpan, markError, requestParent, setTraceHeader, SpanKind, traceIdOf, withSpan } from "../observability/tracing";
 import type { Span } from "../observability/tracing";
+import { paceRefusal } from "../tracking/query-budget";
 import { touchUser } from "../users/activity";
 import { errorResponse, invalidInput } from "./errors";
 
@@ -153,6 +154,7 @@ export async function handleAuthenticated(
   const request = requestInfo(req);
   return withSpan(`${req.method} ${endpoint}`, requestSpanOptions(req, endpoint, request), async (span) => {
     let response: Response;
+    let caller: string | null = null;
     try {
       const db = await getReadyDb();
       const quick = shortcut && (await shortcut(db));
@@ -162,12 +164,16 @@ export async function handleAuthenticated(
       }
       const resolved = await resolveRequestActor(db, req);
       if (!resolved) throw new AppError("unauthenticated", "Sign in, or send an API token as `Authorization: Bearer <token>`.");
+      caller = resolved.actor.userId;
       if (resolved.via === "session" && !SAFE_METHODS.has(req.method)) checkOrigin(req);
       if (resolved.actor.userId) await touchUser(db, resolved.actor.userId);
       response = await run({ actor: resolved.actor, db, request });
       response.headers.set("x-request-id", request.id);
     } catch (err) {
       response = onError(err, request.id);
+      // A caller's refusals are paced while teams read (query-budget.ts paceRefusal): firing refused requests back
+      // to back must not take the event loop from everyone else. 401 has no caller; 429 has waited already.
+      if (caller && response.status >= 400 && response.status < 500 && response.status !== 429) await paceRefusal(caller);
     }
     return answered(span, response, endpoint, req.method, started);
   });

@@ -57,6 +57,28 @@ describe("webHeaders", () => {
   it("names a value Web Headers refuse (only a lenient parser lets one in) as the request's fault", async () => {
     const err = await headersOf("GET /x HTTP/1.1\r\nHost: a\r\nX-A: a\u0000b\r\nConnection: close\r\n\r\n", true);
     expect(err).toBeInstanceOf(BadHeaderValue);
-    expect((err as Error).message).toMatch(/^A request header is not valid: /);
+    expect((err as Error).message).toMatch(/^A request header is not valid \(.+\): header values may not hold NUL, CR or LF$/);
+  });
+
+  it("leaves out, with skipInvalid, a value Web Headers refuse, Host included, and fills nothing from it", async () => {
+    const server = http.createServer({ insecureHTTPParser: true }, (req, res) => {
+      const h = webHeaders(req, { skipInvalid: true });
+      res.end(JSON.stringify({ host: h.get("host"), forwardedHost: h.get("x-forwarded-host"), a: h.get("x-a"), b: h.get("x-b") }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect((server.address() as AddressInfo).port, "127.0.0.1", () => socket.write("GET /x HTTP/1.1\r\nHost: a\u0000b\r\nX-A: a\u0000b\r\nX-B: fine\r\nConnection: close\r\n\r\n"));
+        let text = "";
+        socket.on("data", (c) => { text += c.toString(); });
+        socket.on("end", () => resolve(text));
+        socket.on("error", reject);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 200/);
+      expect(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4))).toEqual({ host: null, forwardedHost: null, a: null, b: "fine" });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });

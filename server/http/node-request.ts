@@ -5,7 +5,7 @@ import type { IncomingMessage } from "node:http";
 /** A header value Web Headers refuse (only a lenient HTTP parser lets one through): the lanes answer it 400. */
 export class BadHeaderValue extends Error {
   constructor(cause: TypeError) {
-    super(`A request header is not valid: ${cause.message}`, { cause });
+    super(`A request header is not valid (${cause.message.replace(/\.$/, "")}): header values may not hold NUL, CR or LF`, { cause });
     this.name = "BadHeaderValue";
   }
 }
@@ -32,7 +32,8 @@ export function webHeaders(req: IncomingMessage, { skipInvalid = false } = {}): 
     }
   }
   const encrypted = "encrypted" in req.socket && req.socket.encrypted === true;
-  if (!h.has("x-forwarded-host") && req.headers.host !== undefined) h.set("x-forwarded-host", req.headers.host);
+  const host = h.get("host");
+  if (!h.has("x-forwarded-host") && host !== null) h.set("x-forwarded-host", host);
   if (!h.has("x-forwarded-port")) h.set("x-forwarded-port", String(req.socket.localPort ?? (encrypted ? 443 : 80)));
   if (!h.has("x-forwarded-proto")) h.set("x-forwarded-proto", encrypted ? "https" : "http");
   if (!h.has("x-forwarded-for") && req.socket.remoteAddress !== undefined) h.set("x-forwarded-for", req.socket.remoteAddress);

@@ -142,7 +142,7 @@ export function handleMlflowHttp(req: IncomingMessage, res: ServerResponse): boo
   } catch (err) {
     // A header value Web Headers refuse (only a lenient HTTP parser lets one through): answered, never thrown
     // out of the request listener, which would end the process.
-    if (err instanceof BadHeaderValue) return answerError(res, 400, "INVALID_PARAMETER_VALUE", `${err.message}. Send header values without control characters.`);
+    if (err instanceof BadHeaderValue) return answerError(res, 400, "INVALID_PARAMETER_VALUE", `${err.message}.`);
     failed(res, err);
     return true;
   }

@@ -1,6 +1,6 @@
 // Loading tracking objects for an actor: anything about another team's object is "not found", a write
 // the actor's role does not allow in their own team is "forbidden"; both are audited. Every lookup is scoped by the object's team.
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { experiments, runs, teams } from "@/db/schema";
 import type { LifecycleStage, RunStatus } from "@/db/schema";
@@ -47,6 +47,33 @@ export async function loadExperiment(ctx: Ctx, experimentId: string | number, ac
   if (!row) throw new AppError("not_found", missing);
   await check(ctx, row.teamId, row.teamSlug, `experiment:${id}`, access, missing);
   return row;
+}
+
+/**
+ * loadExperiment for several ids (a search names up to 100) in one statement: the experiments in the order given.
+ * The first id, in that order, that is missing or not readable is refused as loadExperiment refuses it.
+ */
+export async function loadExperiments(ctx: Ctx, experimentIds: readonly string[], access: Access, db: DbOrTx = ctx.db): Promise<ExperimentRef[]> {
+  const defaultId = experimentIds.some((id) => Number(id) === 0) ? await defaultExperimentOf(ctx, db) : Number.NaN;
+  const ids = experimentIds.map((id) => (Number(id) === 0 ? defaultId : Number(id)));
+  const wanted = [...new Set(ids.filter(Number.isSafeInteger))];
+  const rows = wanted.length > 0
+    ? await db
+        .select({ id: experiments.id, teamId: experiments.teamId, teamSlug: teams.slug, name: experiments.name, lifecycleStage: experiments.lifecycleStage })
+        .from(experiments)
+        .innerJoin(teams, eq(teams.id, experiments.teamId))
+        .where(inArray(experiments.id, wanted))
+    : [];
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const refs: ExperimentRef[] = [];
+  for (const [i, asked] of experimentIds.entries()) {
+    const missing = `Could not find experiment with ID ${asked}`;
+    const row = byId.get(ids[i]!);
+    if (!row) throw new AppError("not_found", missing);
+    await check(ctx, row.teamId, row.teamSlug, `experiment:${row.id}`, access, missing);
+    refs.push(row);
+  }
+  return refs;
 }
 
 /**

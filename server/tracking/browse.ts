@@ -12,7 +12,7 @@ import type { RunRowDto } from "@/lib/schemas/experiments";
 export type { RunRowDto };
 import { decodeOffset, encodeOffset } from "./experiments";
 import { runRows } from "./hydrate";
-import { parseWithinBudget, withStatementTimeout, withTeamSlot } from "./query-budget";
+import { withStatementTimeout, withTeamSlot } from "./query-budget";
 import { parseSearch, selectRunPage } from "./run-page";
 import { freshStatistics } from "./statistics";
 
@@ -39,8 +39,7 @@ export const FILTERED_COUNT_CAP = 10_000;
 export async function browseRuns(ctx: Ctx, input: BrowseInput): Promise<BrowseResult> {
   const exp = await loadExperiment(ctx, input.experimentId, { mode: "read" });
   if (input.pageSize < 1 || input.pageSize > 1000) throw new AppError("invalid_input", "page_size must be between 1 and 1000.");
-  const team = { id: exp.teamId, slug: exp.teamSlug };
-  const { where, orders, drivers } = await parseWithinBudget(team, () => parseSearch(input.filter ?? "", input.orderBy ?? []));
+  const { where, orders, drivers } = parseSearch(input.filter ?? "", input.orderBy ?? []);
   const view = input.view ?? "ACTIVE_ONLY";
   const scope = and(
     eq(runs.experimentId, exp.id),
@@ -60,7 +59,7 @@ export async function browseRuns(ctx: Ctx, input: BrowseInput): Promise<BrowseRe
     return { rows: await runRows(tx, page.slice(0, input.pageSize).map((r) => r.id)), more: page.length > input.pageSize, ...total };
   });
   const heavy = where !== undefined || orders.length > 0;
-  const { rows, more, n, capped } = heavy ? await withTeamSlot(team, "search", read) : await read();
+  const { rows, more, n, capped } = heavy ? await withTeamSlot({ id: exp.teamId, slug: exp.teamSlug }, "search", read) : await read();
   return {
     runs: rows,
     // A count taken a moment before the page never says fewer runs than the page shows.

@@ -3,8 +3,7 @@
 // Alone, or within its slots, a team is never paced. No database: the slots are this process's own.
 import { describe, expect, it, vi } from "vitest";
 import type { BudgetTeam } from "./query-budget";
-import { AppError } from "../errors";
-import { parseWithinBudget, REFUSAL_CHARGE_MS, slotsInUse, withTeamSlot } from "./query-budget";
+import { paceRefusal, REFUSAL_CHARGE_MS, slotsInUse, withTeamSlot } from "./query-budget";
 
 // Read once by env() on first use, before any test runs.
 vi.stubEnv("CAIRN_QUERY_SLOTS_PER_TEAM", "1");
@@ -40,26 +39,7 @@ function keepReading(t: BudgetTeam, holdMs: number, pauseMs = 0): () => Promise<
   };
 }
 
-const refuse = () => {
-  throw new AppError("invalid_input", "More than 50 conditions");
-};
-/** `n` refused parses fired at once by `t`: how long until all were answered, and what each was answered. */
-async function refusals(t: BudgetTeam, n: number): Promise<{ ms: number; answers: string[] }> {
-  const started = performance.now();
-  const answers = await Promise.all(Array.from({ length: n }, () => parseWithinBudget(t, refuse).then(() => "parsed", (e: AppError) => e.message)));
-  return { ms: performance.now() - started, answers };
-}
-
 describe("a flooding team's pace", () => {
-  // First: no other team has read in this process yet (a team's recent slot time decays over about a second).
-  it("answers a parse that succeeds with its result, and refusals while no other team reads at once, with their own message", async () => {
-    expect(await parseWithinBudget(team("churn"), () => 42)).toBe(42);
-    // Three: their charge (3 × REFUSAL_CHARGE_MS) stays under what makes a team count as reading for the next test.
-    const { ms, answers } = await refusals(team("churn"), 3);
-    expect(answers).toEqual(Array(3).fill("More than 50 conditions"));
-    expect(ms).toBeLessThan(50);
-  });
-
   it("alone, a team's waiting read starts as soon as the slot frees", async () => {
     const [first, second] = await twoAtOnce(team("churn"), 200);
     expect(second!.start - first!.end).toBeLessThan(150);
@@ -123,32 +103,51 @@ describe("a flooding team's pace", () => {
   });
 });
 
-describe("refused requests within the budget", () => {
-  it("while another team reads, paces a team firing refusals beyond its slots as it would reads of REFUSAL_CHARGE_MS", async () => {
-    const churn = team("churn");
-    const fraud = team("fraud");
-    const stopReading = keepReading(fraud, 20);
-    await sleep(30);
-    const { ms, answers } = await refusals(churn, 10);
-    await stopReading();
-    expect(answers).toEqual(Array(10).fill("More than 50 conditions"));
-    // Each refusal holds the slot REFUSAL_CHARGE_MS, and each of the 9 handovers rests REFUSAL_CHARGE_MS × (1 − 0.5)
-    // ÷ 0.5 (timers only run late, never early).
-    expect(ms).toBeGreaterThanOrEqual(19 * REFUSAL_CHARGE_MS - 5);
-    expect(slotsInUse(churn.id)).toBe(0);
-  });
+describe("a caller's refusals", () => {
+  /** `n` refusals of `caller` one after another, each answered when paceRefusal lets it: the time each waited. */
+  async function refusals(caller: string, n: number): Promise<number[]> {
+    const waits: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const started = performance.now();
+      await paceRefusal(caller);
+      waits.push(performance.now() - started);
+    }
+    return waits;
+  }
 
-  it("throws any other failure at once, without taking a slot", async () => {
-    const churn = team("churn");
+  it("while any team reads, leave one per REFUSAL_CHARGE_MS ÷ share per caller, the first at once; another caller's are its own", async () => {
     const fraud = team("fraud");
     const stopReading = keepReading(fraud, 20);
     await sleep(30);
     const started = performance.now();
-    const answers = await Promise.all(Array.from({ length: 10 }, () => parseWithinBudget(churn, () => {
-      throw new Error("boom");
-    }).catch((e: Error) => e.message)));
+    const waits = await refusals(`user-${++seq}`, 10);
+    const took = performance.now() - started;
+    const other = await refusals(`user-${++seq}`, 1);
     await stopReading();
-    expect(answers).toEqual(Array(10).fill("boom"));
-    expect(performance.now() - started).toBeLessThan(REFUSAL_CHARGE_MS * 4);
+    expect(waits[0]).toBeLessThan(REFUSAL_CHARGE_MS);
+    // 9 more, each REFUSAL_CHARGE_MS ÷ 0.5 after the one before (timers only run late, never early).
+    expect(took).toBeGreaterThanOrEqual(9 * REFUSAL_CHARGE_MS / 0.5 - 5);
+    expect(other[0]).toBeLessThan(REFUSAL_CHARGE_MS);
   });
+
+  it("while no team reads, are answered at once however many come", async () => {
+    await sleep(2500);
+    expect(paceRefusal(`user-${++seq}`)).toBeUndefined();
+    const caller = `user-${++seq}`;
+    for (let i = 0; i < 50; i++) expect(paceRefusal(caller)).toBeUndefined();
+  });
+});
+
+describe("a burst within the slot wait", () => {
+  it("is spread out by the pacing but never refused by it: the last rest ends before the waiting read would give up", async () => {
+    const churn = team("churn");
+    const fraud = team("fraud");
+    const stopReading = keepReading(fraud, 20);
+    await sleep(30);
+    // 1 slot, reads of 1.5 s, rests of 1.5 s (share 0.5): the third read, waiting since the start with a 5 s wait,
+    // would start at 6 s unpaced by its deadline; it starts before 5 s.
+    const results = await Promise.all(Array.from({ length: 3 }, () => withTeamSlot(churn, "search", () => sleep(1500)).then(() => "ok", (e: { code?: string }) => e.code)));
+    await stopReading();
+    expect(results).toEqual(["ok", "ok", "ok"]);
+  }, 15_000);
 });

@@ -12,7 +12,9 @@ export type BudgetTeam = { id: string; slug: string };
 /** What the caller reads, in the words of the error messages: "search", "metric history read". */
 export type BudgetWhat = "search" | "metric history read";
 
-type Slots = { active: number; waiting: ((granted: boolean) => void)[] };
+/** A read waiting for a slot: granted (or not) through `grant`; refused at `deadline` (performance.now()). */
+type Waiter = { grant: (granted: boolean) => void; deadline: number };
+type Slots = { active: number; waiting: Waiter[] };
 /** A team's recent slot time: milliseconds held, decayed with a one-second time constant, as of `at`. */
 type Busy = { ms: number; at: number };
 type Budget = {
@@ -74,9 +76,12 @@ function acquire(teamId: string, limit: number, waitMs: number): Promise<boolean
   }
   if (waitMs <= 0) return Promise.resolve(false);
   return new Promise<boolean>((resolve) => {
-    const waiter = (granted: boolean) => {
-      clearTimeout(timer);
-      resolve(granted);
+    const waiter: Waiter = {
+      grant: (granted: boolean) => {
+        clearTimeout(timer);
+        resolve(granted);
+      },
+      deadline: performance.now() + waitMs,
     };
     const timer = setTimeout(() => {
       const at = slots.waiting.indexOf(waiter);
@@ -99,17 +104,23 @@ function release(teamId: string, heldMs: number, share: number): void {
   if (!slots) return;
   const now = performance.now();
   addBusy(teamId, heldMs, now);
-  const rest = slots.waiting.length > 0 && share < 1 && othersReading(teamId, now) ? Math.min(heldMs * (1 - share) / share, MAX_REST_MS) : 0;
+  const next = slots.waiting[0];
+  // The rest ends before the next read's slot wait does: pacing spreads a team's reads out, it never refuses one.
+  const rest = next && share < 1 && othersReading(teamId, now)
+    ? Math.min(heldMs * (1 - share) / share, MAX_REST_MS, next.deadline - now - REST_MARGIN_MS)
+    : 0;
   if (rest <= 0) return handOver(teamId, slots);
   setTimeout(() => handOver(teamId, slots), rest).unref?.();
 }
 
 /** Longest rest after one read (a read that ran for seconds does not park the team's slot for longer). */
 const MAX_REST_MS = 2000;
+/** A rest ends at least this long before the next waiting read would give up. */
+const REST_MARGIN_MS = 50;
 
 function handOver(teamId: string, slots: Slots): void {
   const next = slots.waiting.shift();
-  if (next) return next(true);
+  if (next) return next.grant(true);
   slots.active -= 1;
   if (slots.active <= 0 && slots.waiting.length === 0) registry().delete(teamId);
 }
@@ -142,32 +153,44 @@ export async function withTeamSlot<T>(team: BudgetTeam, what: BudgetWhat, fn: ()
 }
 
 /**
- * How much of its slots' time a refused search or read (a filter over the cap, bad syntax) counts as: about what a
- * heavy search holds. Refusing is cheap, but a client firing refused requests back to back gets each answer at once
- * and sends the next, and their requests alone (reading, parsing, answering) can take the whole event loop: issue
- * 12's review fired 200-condition searches, and another team's p50 went 10 → 30 ms while they were refused.
+ * While any team's reads hold query slots, a caller's refused requests (a 4xx answer other than 401 and 429) are
+ * answered at most one per this many milliseconds ÷ CAIRN_QUERY_FLOOD_SHARE (80 ms at 0.25); the first at once.
+ * Refusing is cheap, but a client firing refused requests back to back gets each answer at once and sends the next,
+ * and their requests alone (read, parsed, answered) can take the whole event loop: issue 12's review fired
+ * 200-condition searches from 8 clients, ~2,000 refusals a second, and another team's p50 went 10 → 31 ms.
  */
 export const REFUSAL_CHARGE_MS = 20;
 
+/** Callers' paced refusals: when each caller's next refusal may be answered (performance.now()). */
+const REFUSALS = Symbol.for("cairn.queryBudget.refusals");
+const refusalGlobals = globalThis as unknown as { [REFUSALS]?: Map<string, number> };
+const MAX_REFUSAL_CALLERS = 10_000;
+
+/** Whether any team holds a query slot now, or used its slots at least COMPETING_BUSY_MS over about the last second. */
+function anyoneReading(now: number): boolean {
+  const { slots, busy } = budget();
+  for (const s of slots.values()) if (s.active > 0) return true;
+  for (const b of busy.values()) if (busyNow(b, now) >= COMPETING_BUSY_MS) return true;
+  return false;
+}
+
 /**
- * Parses what the caller asked for (a filter, an order) as part of the team's budget. A refusal (`invalid_input`)
- * takes one of the team's slots like a read: while another team reads it holds the slot REFUSAL_CHARGE_MS before it
- * is answered, so a team that fires refused requests beyond its slots queues and is paced exactly as one firing
- * reads. While no other team reads, a refusal is answered at once. One that waited the whole slot wait is answered as
- * it is.
+ * Holds a refused request's answer so that one caller's refusals leave no faster than one per REFUSAL_CHARGE_MS ÷
+ * share while any team reads (see REFUSAL_CHARGE_MS). A refusal now and then is answered at once; so is every
+ * refusal while no team reads. An answer is never held longer than the slot wait: past that backlog a caller's
+ * refusals are each held that long, so a caller with many connections still gets at most one answer per connection
+ * per slot wait beyond the paced ones.
  */
-export async function parseWithinBudget<T>(team: BudgetTeam, parse: () => T): Promise<T> {
-  try {
-    return parse();
-  } catch (err) {
-    if (!(err instanceof AppError) || err.code !== "invalid_input") throw err;
-    const { slotsPerTeam, slotWaitMs, floodShare } = env().queryLimits;
-    if (await acquire(team.id, slotsPerTeam, slotWaitMs)) {
-      if (floodShare < 1 && othersReading(team.id, performance.now())) await new Promise((r) => setTimeout(r, REFUSAL_CHARGE_MS));
-      release(team.id, REFUSAL_CHARGE_MS, floodShare);
-    }
-    throw err;
-  }
+export function paceRefusal(caller: string): Promise<void> | undefined {
+  const { slotWaitMs, floodShare } = env().queryLimits;
+  const now = performance.now();
+  if (floodShare >= 1 || !anyoneReading(now)) return undefined;
+  const due = refusalGlobals[REFUSALS] ??= new Map();
+  const next = Math.max(now, due.get(caller) ?? 0);
+  if (next - now >= slotWaitMs) return new Promise((r) => setTimeout(r, slotWaitMs));
+  if (due.size >= MAX_REFUSAL_CALLERS) for (const [key, at] of due) if (at <= now) due.delete(key);
+  due.set(caller, next + REFUSAL_CHARGE_MS / floodShare);
+  return next > now ? new Promise((r) => setTimeout(r, next - now)) : undefined;
 }
 
 /** PostgreSQL's query_canceled (statement_timeout), whether the driver error is wrapped (drizzle's `cause`) or not. */

@@ -6,11 +6,11 @@ import { runs } from "@/db/schema";
 import type { SearchRunsInput } from "@/lib/schemas/mlflow";
 import type { Ctx } from "../context";
 import { RawJson } from "../http/raw-json";
-import { loadExperiment } from "./access";
+import { loadExperiments } from "./access";
 import type { RunDto } from "./dto";
 import { decodeOffset, encodeOffset } from "./experiments";
 import { runsJson } from "./hydrate";
-import { parseWithinBudget, withStatementTimeout, withTeamSlot } from "./query-budget";
+import { withStatementTimeout, withTeamSlot } from "./query-budget";
 import { parseSearch, selectRunPage } from "./run-page";
 import { freshStatistics } from "./statistics";
 
@@ -22,12 +22,13 @@ export async function searchRuns(ctx: Ctx, input: SearchRunsInput): Promise<{ ru
 /** A page of runs as the JSON text of MLflow's search answer, built by the database (see hydrate.ts). */
 export async function searchRunsJson(ctx: Ctx, input: SearchRunsInput): Promise<RawJson> {
   const experimentIds = [...new Set(input.experiment_ids)];
-  // Every experiment must be readable: another team's id answers "not found", never an empty page.
-  const refs = await Promise.all(experimentIds.map((id) => loadExperiment(ctx, id, { mode: "read" })));
+  // Every experiment must be readable: another team's id answers "not found", never an empty page. One statement
+  // for all of them (up to 100), not one each: a search's ids are read before any budget applies.
+  const refs = await loadExperiments(ctx, experimentIds, { mode: "read" });
   // A search over several teams' experiments (admins only) counts against the first team's slots.
   const [first] = [...refs].sort((a, b) => a.teamSlug.localeCompare(b.teamSlug));
   const team = { id: first!.teamId, slug: first!.teamSlug };
-  const { where, orders, drivers } = await parseWithinBudget(team, () => parseSearch(input.filter, input.order_by));
+  const { where, orders, drivers } = parseSearch(input.filter, input.order_by);
   const offset = decodeOffset(input.page_token);
   const lifecycle = input.run_view_type === "ALL" ? undefined : eq(runs.lifecycleStage, input.run_view_type === "ACTIVE_ONLY" ? "active" : "deleted");
   // Planned on current statistics: the first search after a bulk load or restore waits for one ANALYZE.
