@@ -171,10 +171,11 @@ export async function handleAuthenticated(
       response.headers.set("x-request-id", request.id);
     } catch (err) {
       response = onError(err, request.id);
-      // A caller's refusals are paced while teams read (query-budget.ts paceRefusal): firing refused requests back
-      // to back must not take the event loop from everyone else. 401 has no caller; 429 has waited already.
-      if (caller && response.status >= 400 && response.status < 500 && response.status !== 429) await paceRefusal(caller);
     }
+    // A caller's refusals, thrown or returned, are paced while teams read (query-budget.ts paceRefusal): firing
+    // refused requests back to back must not take the event loop from everyone else. 401 has no caller; 429 has
+    // waited already.
+    if (caller && response.status >= 400 && response.status < 500 && response.status !== 429) await paceRefusal(caller);
     return answered(span, response, endpoint, req.method, started);
   });
 }

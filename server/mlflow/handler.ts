@@ -25,15 +25,21 @@ function metricBatchShortcut(req: RequestLike, body: () => Promise<string>): Sho
     const authorization = req.headers.get("authorization");
     const length = Number(req.headers.get("content-length") ?? Number.NaN);
     if (!authorization || !(length <= SHORTCUT_MAX_BODY_BYTES)) return null;
+    // A malformed credential goes the general way (401) before the body is read or parsed.
     let hash: string | null;
-    let parsed: ReturnType<typeof logBatchSchema.safeParse>;
     try {
       hash = tokenLookupHash(credentialFromHeader(authorization));
+    } catch {
+      return null;
+    }
+    if (!hash) return null;
+    let parsed: ReturnType<typeof logBatchSchema.safeParse>;
+    try {
       parsed = logBatchSchema.safeParse(parseLenientJson(await body()));
     } catch {
       return null;
     }
-    if (!hash || !parsed.success || hasNul(parsed.data)) return null;
+    if (!parsed.success || hasNul(parsed.data)) return null;
     const input = parsed.data;
     if (input.params.length > 0 || input.tags.length > 0 || input.metrics.length === 0) return null;
     const written = await logMetricsByToken(db, hash, input.run_id, input.metrics);

@@ -139,13 +139,13 @@ describe("a caller's refusals", () => {
 });
 
 describe("a burst within the slot wait", () => {
-  it("is spread out by the pacing but never refused by it: the last rest ends before the waiting read would give up", async () => {
+  it("is spread out by the pacing but never refused by it: a read whose wait runs out while its team's slot only rests takes the slot", async () => {
     const churn = team("churn");
     const fraud = team("fraud");
     const stopReading = keepReading(fraud, 20);
     await sleep(30);
     // 1 slot, reads of 1.5 s, rests of 1.5 s (share 0.5): the third read, waiting since the start with a 5 s wait,
-    // would start at 6 s unpaced by its deadline; it starts before 5 s.
+    // would start at 6 s; at 5 s the slot is resting, and the read takes it.
     const results = await Promise.all(Array.from({ length: 3 }, () => withTeamSlot(churn, "search", () => sleep(1500)).then(() => "ok", (e: { code?: string }) => e.code)));
     await stopReading();
     expect(results).toEqual(["ok", "ok", "ok"]);

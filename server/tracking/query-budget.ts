@@ -12,9 +12,10 @@ export type BudgetTeam = { id: string; slug: string };
 /** What the caller reads, in the words of the error messages: "search", "metric history read". */
 export type BudgetWhat = "search" | "metric history read";
 
-/** A read waiting for a slot: granted (or not) through `grant`; refused at `deadline` (performance.now()). */
-type Waiter = { grant: (granted: boolean) => void; deadline: number };
-type Slots = { active: number; waiting: Waiter[] };
+/** A read waiting for a slot, granted (or not) through `grant`. */
+type Waiter = { grant: (granted: boolean) => void };
+/** A team's slots: how many are taken (read or resting), the reads waiting, and the rests' timers. */
+type Slots = { active: number; waiting: Waiter[]; resting: ReturnType<typeof setTimeout>[] };
 /** A team's recent slot time: milliseconds held, decayed with a one-second time constant, as of `at`. */
 type Busy = { ms: number; at: number };
 type Budget = {
@@ -68,7 +69,7 @@ function othersReading(teamId: string, now: number): boolean {
 
 /** Waits up to `waitMs` for one of the team's `limit` slots; false when none freed in time. */
 function acquire(teamId: string, limit: number, waitMs: number): Promise<boolean> {
-  const slots = registry().get(teamId) ?? { active: 0, waiting: [] };
+  const slots = registry().get(teamId) ?? { active: 0, waiting: [], resting: [] };
   registry().set(teamId, slots);
   if (slots.active < limit) {
     slots.active += 1;
@@ -81,11 +82,18 @@ function acquire(teamId: string, limit: number, waitMs: number): Promise<boolean
         clearTimeout(timer);
         resolve(granted);
       },
-      deadline: performance.now() + waitMs,
     };
     const timer = setTimeout(() => {
       const at = slots.waiting.indexOf(waiter);
       if (at >= 0) slots.waiting.splice(at, 1);
+      // A slot only resting (the pacing), not read: this read takes it now. Pacing spreads a team's reads out, it
+      // never refuses one; only slots all busy reading for the whole wait do.
+      const rest = slots.resting.shift();
+      if (rest !== undefined) {
+        clearTimeout(rest);
+        resolve(true);
+        return;
+      }
       resolve(false);
     }, waitMs);
     slots.waiting.push(waiter);
@@ -104,19 +112,19 @@ function release(teamId: string, heldMs: number, share: number): void {
   if (!slots) return;
   const now = performance.now();
   addBusy(teamId, heldMs, now);
-  const next = slots.waiting[0];
-  // The rest ends before the next read's slot wait does: pacing spreads a team's reads out, it never refuses one.
-  const rest = next && share < 1 && othersReading(teamId, now)
-    ? Math.min(heldMs * (1 - share) / share, MAX_REST_MS, next.deadline - now - REST_MARGIN_MS)
-    : 0;
+  const rest = slots.waiting.length > 0 && share < 1 && othersReading(teamId, now) ? Math.min(heldMs * (1 - share) / share, MAX_REST_MS) : 0;
   if (rest <= 0) return handOver(teamId, slots);
-  setTimeout(() => handOver(teamId, slots), rest).unref?.();
+  const timer = setTimeout(() => {
+    const at = slots.resting.indexOf(timer);
+    if (at >= 0) slots.resting.splice(at, 1);
+    handOver(teamId, slots);
+  }, rest);
+  timer.unref?.();
+  slots.resting.push(timer);
 }
 
 /** Longest rest after one read (a read that ran for seconds does not park the team's slot for longer). */
 const MAX_REST_MS = 2000;
-/** A rest ends at least this long before the next waiting read would give up. */
-const REST_MARGIN_MS = 50;
 
 function handOver(teamId: string, slots: Slots): void {
   const next = slots.waiting.shift();
