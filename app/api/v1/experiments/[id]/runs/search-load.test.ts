@@ -52,6 +52,17 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ result: T; ms: number }
   return { result, ms: performance.now() - started };
 }
 
+/** The other team's latencies: `n` of its small filtered searches one after another, each answered 200. */
+async function sample(n: number): Promise<number[]> {
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const { result, ms: took } = await timed(() => search(fraudToken, fraudExp, "params.p1 = 'v1' and metrics.m2 > 0.5", ["metrics.m0 DESC"], 50));
+    expect(result.status, result.text).toBe(200);
+    ms.push(took);
+  }
+  return ms;
+}
+
 function p99(samples: number[]): number {
   const sorted = [...samples].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)]!;
@@ -97,16 +108,6 @@ describe("a search's cost is bounded", () => {
   });
 
   it("keeps another team's p99 while one team fires its heaviest searches", async () => {
-    const small = () => search(fraudToken, fraudExp, "params.p1 = 'v1' and metrics.m2 > 0.5", ["metrics.m0 DESC"], 50);
-    const sample = async (n: number) => {
-      const ms: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const { result, ms: took } = await timed(small);
-        expect(result.status, result.text).toBe(200);
-        ms.push(took);
-      }
-      return ms;
-    };
     await sample(5);
     const alone = p99(await sample(40));
 
@@ -140,18 +141,9 @@ describe("a search's cost is bounded", () => {
   }, 120_000);
 
   it("paces a caller firing refused requests back to back (200 conditions, a bad page token, max_results 0, an unknown endpoint) while another team reads, and keeps that team's p99", async () => {
-    const small = () => search(fraudToken, fraudExp, "params.p1 = 'v1' and metrics.m2 > 0.5", ["metrics.m0 DESC"], 50);
-    const sample = async (n: number) => {
-      const ms: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const { result, ms: took } = await timed(small);
-        expect(result.status, result.text).toBe(200);
-        ms.push(took);
-      }
-      return ms;
-    };
     await sample(5);
-    const alone = p99(await sample(40));
+    // 200 samples: a p99 that is not just the slowest one (one stall of a busy test machine).
+    const alone = p99(await sample(200));
 
     let stop = false;
     const statuses: number[] = [];
@@ -171,7 +163,7 @@ describe("a search's cost is bounded", () => {
     while (statuses.length < 8) await new Promise((resolve) => setTimeout(resolve, 10));
     const windowStart = performance.now();
     const before = statuses.length;
-    const during = p99(await sample(40));
+    const during = p99(await sample(200));
     const windowMs = performance.now() - windowStart;
     const refusedMeanwhile = statuses.length - before;
     stop = true;
