@@ -34,24 +34,13 @@ async function check(ctx: Ctx, teamId: string, teamSlug: string, target: string,
 export const DEFAULT_EXPERIMENT = "Default";
 
 export async function loadExperiment(ctx: Ctx, experimentId: string | number, access: Access, db: DbOrTx = ctx.db): Promise<ExperimentRef> {
-  // MLflow's experiment "0" is the caller's team's Default experiment (created by its first run).
-  const id = Number(experimentId) === 0 ? await defaultExperimentOf(ctx, db) : Number(experimentId);
-  const missing = `Could not find experiment with ID ${experimentId}`;
-  const [row] = Number.isSafeInteger(id)
-    ? await db
-        .select({ id: experiments.id, teamId: experiments.teamId, teamSlug: teams.slug, name: experiments.name, lifecycleStage: experiments.lifecycleStage })
-        .from(experiments)
-        .innerJoin(teams, eq(teams.id, experiments.teamId))
-        .where(eq(experiments.id, id))
-    : [];
-  if (!row) throw new AppError("not_found", missing);
-  await check(ctx, row.teamId, row.teamSlug, `experiment:${id}`, access, missing);
-  return row;
+  return (await loadExperiments(ctx, [String(experimentId)], access, db))[0]!;
 }
 
 /**
- * loadExperiment for several ids (a search names up to 100) in one statement: the experiments in the order given.
- * The first id, in that order, that is missing or not readable is refused as loadExperiment refuses it.
+ * Experiments by id (a search names up to 100) in one statement, in the order given; MLflow's experiment "0" is the
+ * caller's team's Default experiment (created by its first run). The first id, in that order, that is missing or
+ * another team's is "not found".
  */
 export async function loadExperiments(ctx: Ctx, experimentIds: readonly string[], access: Access, db: DbOrTx = ctx.db): Promise<ExperimentRef[]> {
   const defaultId = experimentIds.some((id) => Number(id) === 0) ? await defaultExperimentOf(ctx, db) : Number.NaN;

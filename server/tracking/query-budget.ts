@@ -52,8 +52,8 @@ function addBusy(teamId: string, heldMs: number, now: number): void {
   busy.set(teamId, { ms: (b ? busyNow(b, now) : 0) + heldMs, at: now });
 }
 
-/** Whether a team other than `teamId` competes for the database now; forgets teams that went quiet. */
-function othersReading(teamId: string, now: number): boolean {
+/** Whether a team other than `teamId` (any team, for null) competes for the database now; forgets teams that went quiet. */
+function othersReading(teamId: string | null, now: number): boolean {
   const { slots, busy } = budget();
   // Holding a slot now (a first read has no busy time yet).
   let others = false;
@@ -174,14 +174,6 @@ const REFUSALS = Symbol.for("cairn.queryBudget.refusals");
 const refusalGlobals = globalThis as unknown as { [REFUSALS]?: Map<string, number> };
 const MAX_REFUSAL_CALLERS = 10_000;
 
-/** Whether any team holds a query slot now, or used its slots at least COMPETING_BUSY_MS over about the last second. */
-function anyoneReading(now: number): boolean {
-  const { slots, busy } = budget();
-  for (const s of slots.values()) if (s.active > 0) return true;
-  for (const b of busy.values()) if (busyNow(b, now) >= COMPETING_BUSY_MS) return true;
-  return false;
-}
-
 /**
  * Holds a refused request's answer so that one caller's refusals leave no faster than one per REFUSAL_CHARGE_MS ÷
  * share while any team reads (see REFUSAL_CHARGE_MS). A refusal now and then is answered at once; so is every
@@ -192,7 +184,7 @@ function anyoneReading(now: number): boolean {
 export function paceRefusal(caller: string): Promise<void> | undefined {
   const { slotWaitMs, floodShare } = env().queryLimits;
   const now = performance.now();
-  if (floodShare >= 1 || !anyoneReading(now)) return undefined;
+  if (floodShare >= 1 || !othersReading(null, now)) return undefined;
   const due = refusalGlobals[REFUSALS] ??= new Map();
   const next = Math.max(now, due.get(caller) ?? 0);
   if (next - now >= slotWaitMs) return new Promise((r) => setTimeout(r, slotWaitMs));

@@ -25,9 +25,6 @@ export async function searchRunsJson(ctx: Ctx, input: SearchRunsInput): Promise<
   // Every experiment must be readable: another team's id answers "not found", never an empty page. One statement
   // for all of them (up to 100), not one each: a search's ids are read before any budget applies.
   const refs = await loadExperiments(ctx, experimentIds, { mode: "read" });
-  // A search over several teams' experiments (admins only) counts against the first team's slots.
-  const [first] = [...refs].sort((a, b) => a.teamSlug.localeCompare(b.teamSlug));
-  const team = { id: first!.teamId, slug: first!.teamSlug };
   const { where, orders, drivers } = parseSearch(input.filter, input.order_by);
   const offset = decodeOffset(input.page_token);
   const lifecycle = input.run_view_type === "ALL" ? undefined : eq(runs.lifecycleStage, input.run_view_type === "ACTIVE_ONLY" ? "active" : "deleted");
@@ -43,5 +40,7 @@ export async function searchRunsJson(ctx: Ctx, input: SearchRunsInput): Promise<
     return new RawJson(`{"runs":${page}${next}}`);
   });
   if (where === undefined && orders.length === 0) return read();
-  return withTeamSlot(team, "search", read);
+  // A search over several teams' experiments (admins only) counts against the first team's slots.
+  const [first] = [...refs].sort((a, b) => a.teamSlug.localeCompare(b.teamSlug));
+  return withTeamSlot({ id: first!.teamId, slug: first!.teamSlug }, "search", read);
 }
